@@ -1,0 +1,10 @@
+# ZKPUSH_SANITIZE applies ASan + UBSan to everything built after this point, tests included.
+if(ZKPUSH_SANITIZE)
+  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  add_link_options(-fsanitize=address,undefined)
+endif()
+
+# The fuzz targets need the library itself instrumented for coverage, not only the target file.
+if(ZKPUSH_FUZZ)
+  add_compile_options(-fsanitize=fuzzer-no-link)
+endif()

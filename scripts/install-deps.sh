@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages zkpush needs to build and test. Idempotent: it asks apt only for
+# what is missing, so `make` stays quiet on a machine that already has everything.
+set -euo pipefail
+
+PACKAGES=(
+  build-essential cmake ninja-build pkg-config git python3
+  clang libclang-rt-14-dev            # second compiler, libFuzzer and sanitizer runtimes
+  libboost-dev libboost-system-dev    # Asio and Beast (header-only in 1.74) for the server
+  libsqlite3-dev sqlite3
+  libssl-dev
+  nlohmann-json3-dev libfmt-dev libspdlog-dev libcli11-dev
+  libarchive-dev zlib1g-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  libyaml-cpp-dev                     # the tests read ../shared/spec/*.yaml
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "install-deps: installing ${missing[*]}"
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null 2>&1 || { echo "install-deps: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+  SUDO="sudo"
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,14 @@
+// Registration of the subcommands of the zkpush binary. Each subcommand lives in its own file and
+// sets the process exit code through set_exit_code().
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace zkpush::cli {
+
+void register_decode(CLI::App& app);  // decode_command.cpp
+
+void set_exit_code(int code);
+int exit_code();
+
+}  // namespace zkpush::cli
