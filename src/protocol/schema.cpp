@@ -44,6 +44,9 @@ std::span<const TableSpec> all_tables() noexcept { return detail::table_specs();
 
 const TableSpec* find_table(std::string_view name) noexcept {
   if (name.size() > 2 && name.front() == '[' && name.back() == ']') name = name.substr(1, name.size() - 2);
+  // Exact spelling first: "BioData" (ENROLL_BIO uploads) and "biodata" are different tables.
+  for (const auto& t : detail::table_specs())
+    if (t.name == name) return &t;
   for (const auto& t : detail::table_specs())
     if (text::iequals(t.name, name)) return &t;
   return nullptr;

@@ -64,7 +64,8 @@ struct TableSpec {
 };
 
 std::span<const TableSpec> all_tables() noexcept;
-// By wire name, any case; "[APList]" finds APList. nullptr when unknown.
+// By wire name: the exact spelling first, then any case; "[APList]" finds APList. nullptr when
+// unknown.
 const TableSpec* find_table(std::string_view name) noexcept;
 
 namespace detail {

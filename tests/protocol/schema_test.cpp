@@ -12,6 +12,15 @@ TEST(Schema, FindsTablesInAnyCaseAndBracketedVirtualTables) {
   EXPECT_EQ(find_table("nosuchtable"), nullptr);
 }
 
+TEST(Schema, TablesThatDifferOnlyInCaseAreKeptApart) {
+  // "BioData" is the ENROLL_BIO upload (type=BioData), "biodata" the unified template table.
+  ASSERT_NE(find_table("BioData"), nullptr);
+  EXPECT_EQ(find_table("BioData")->name, "BioData");
+  EXPECT_EQ(find_table("biodata")->name, "biodata");
+  EXPECT_NE(find_table("BioData"), find_table("biodata"));
+  EXPECT_EQ(find_table("BIODATA")->name, "biodata");  // any other case: the first in catalogue order
+}
+
 TEST(Schema, UserFieldsInWireOrderWithTypes) {
   const TableSpec* user = find_table("user");
   ASSERT_NE(user, nullptr);
