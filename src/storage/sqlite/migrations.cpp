@@ -1,0 +1,45 @@
+#include "storage/sqlite/migrations.hpp"
+
+#include <string>
+
+namespace zkpush::storage::sqlite {
+
+int schema_version(Database& db) {
+  Statement st(db, "PRAGMA user_version");
+  st.step();
+  return static_cast<int>(st.column_int(0));
+}
+
+void migrate(Database& db, std::span<const Migration> migrations) {
+  int current = schema_version(db);
+  int latest = migrations.empty() ? 0 : migrations.back().version;
+  if (current > latest)
+    throw SqliteError(0, "database schema version " + std::to_string(current) +
+                             " is newer than this zkpush (" + std::to_string(latest) + "); refusing to open it");
+  for (const Migration& m : migrations) {
+    if (m.version <= current) continue;
+    if (m.version != current + 1)
+      throw SqliteError(0, "migration " + std::to_string(m.version) + " does not follow " + std::to_string(current));
+    db.exec("BEGIN IMMEDIATE");
+    try {
+      db.exec(m.sql);
+      db.exec("PRAGMA user_version = " + std::to_string(m.version));
+      db.exec("COMMIT");
+    } catch (...) {
+      db.exec("ROLLBACK");
+      throw;
+    }
+    current = m.version;
+  }
+}
+
+void configure_connection(Database& db, bool writer) {
+  db.exec("PRAGMA busy_timeout = 5000");
+  db.exec("PRAGMA foreign_keys = ON");
+  if (writer) {
+    db.exec("PRAGMA journal_mode = WAL");
+    db.exec("PRAGMA synchronous = FULL");
+  }
+}
+
+}  // namespace zkpush::storage::sqlite
