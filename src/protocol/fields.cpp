@@ -68,11 +68,12 @@ Field make_field(std::string_view piece) {
 
 // True when `s` begins with "<key>=" where key qualifies under the options.
 bool starts_with_key(std::string_view s, const TabRecordOptions& options) {
-  std::size_t eq = s.find('=');
-  if (eq == 0 || eq == std::string_view::npos) return false;
+  // Scan only the run of key characters: searching for '=' over the rest of the line made every
+  // space of a long value cost a pass over the remainder (quadratic).
+  std::size_t eq = 0;
+  while (eq < s.size() && is_key_char(s[eq])) ++eq;
+  if (eq == 0 || eq == s.size() || s[eq] != '=') return false;
   std::string_view key = s.substr(0, eq);
-  for (char c : key)
-    if (!is_key_char(c)) return false;
   if (!options.known_keys.empty()) {
     for (auto k : options.known_keys)
       if (text::iequals(k, key)) return true;

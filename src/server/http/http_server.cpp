@@ -1,0 +1,106 @@
+#include "server/http/http_server.hpp"
+
+#include <algorithm>
+#include <boost/asio/ip/address.hpp>
+#include <exception>
+#include <string>
+#include <utility>
+
+#include "server/http/listener.hpp"
+#include "server/http/server_state.hpp"
+#include "server/http/session.hpp"
+
+namespace zkpush::server::http {
+namespace {
+
+using namespace std::chrono_literals;
+
+unsigned resolve_threads(unsigned requested) {
+  if (requested != 0) return requested;
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+// Polls a condition until it holds or the deadline passes. stop() is rare and short, so a sleep
+// loop is simpler than threading a condition variable through every session's destructor.
+template <class Predicate>
+bool wait_until(Clock::time_point deadline, Predicate done) {
+  while (!done()) {
+    if (Clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(2ms);
+  }
+  return true;
+}
+
+}  // namespace
+
+HttpServer::HttpServer(ServerConfig config, Handler& handler)
+    : config_(std::move(config)),
+      threads_count_(resolve_threads(config_.threads)),
+      state_(
+          std::make_shared<ServerState>(config_.limits, handler, config_.log, config_.log_level)),
+      ioc_(static_cast<int>(threads_count_)) {}
+
+HttpServer::~HttpServer() { stop(); }
+
+const Counters& HttpServer::counters() const noexcept { return state_->counters; }
+
+void HttpServer::start() {
+  std::lock_guard lock(lifecycle_);
+  if (started_) return;
+  boost::system::error_code ec;
+  auto address = asio::ip::make_address(config_.address, ec);
+  if (ec) throw boost::system::system_error(ec, "listen address '" + config_.address + "'");
+
+  auto listener = std::make_shared<Listener>(ioc_, state_);
+  listener->open(Endpoint{address, config_.port}, config_.listen_backlog);
+  listener_ = std::move(listener);
+  local_ = listener_->local_endpoint();
+  work_.emplace(ioc_.get_executor());
+  listener_->start();
+  threads_.reserve(threads_count_);
+  for (unsigned i = 0; i < threads_count_; ++i) threads_.emplace_back([this] { run_thread(); });
+  started_ = true;
+}
+
+void HttpServer::run_thread() noexcept {
+  for (;;) {
+    try {
+      ioc_.run();
+      return;
+    } catch (const std::exception& e) {
+      // Handlers of ours do not throw; this is an allocation failure or a bug. The thread keeps
+      // serving the other connections.
+      state_->log(LogLevel::error, std::string("I/O thread: ") + e.what());
+    } catch (...) {
+      state_->log(LogLevel::error, "I/O thread: unknown exception");
+    }
+  }
+}
+
+void HttpServer::stop() {
+  std::lock_guard lock(lifecycle_);
+  if (!started_ || stopped_) return;
+  stopped_ = true;
+  const auto deadline = Clock::now() + config_.stop_timeout;
+
+  listener_->stop();
+  for (auto& session : state_->sessions()) session->shutdown();
+  const bool drained = wait_until(deadline, [&] {
+    return state_->counters.connections_open.load(std::memory_order_relaxed) == 0;
+  });
+  if (!drained) {
+    state_->log(LogLevel::warn,
+                "stop: " + std::to_string(state_->counters.connections_open.load()) +
+                    " connection(s) still busy after the stop timeout; closing them");
+    for (auto& session : state_->sessions()) session->abort();
+  }
+  // Closed sessions go away as their cancelled operations complete, within milliseconds.
+  wait_until(Clock::now() + 1s, [&] { return state_->session_count() == 0; });
+
+  work_.reset();
+  ioc_.stop();
+  for (auto& thread : threads_) thread.join();
+  threads_.clear();
+}
+
+}  // namespace zkpush::server::http

@@ -1,0 +1,40 @@
+// Accepts connections and starts a session for each, each on its own strand.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "server/http/net.hpp"
+#include "server/http/request.hpp"
+
+namespace zkpush::server::http {
+
+class ServerState;
+
+class Listener : public std::enable_shared_from_this<Listener> {
+ public:
+  Listener(asio::io_context& ioc, std::shared_ptr<ServerState> state);
+
+  // Binds and listens; throws boost::system::system_error. Call before the I/O threads run.
+  void open(const Endpoint& endpoint, int backlog);
+  Endpoint local_endpoint() const;
+
+  void start();
+  // Closes the acceptor on its strand and returns once it is closed. Not from an I/O thread.
+  void stop();
+
+ private:
+  void do_accept();
+  void on_accept(boost::system::error_code ec, Socket socket);
+  void reject(Socket& socket);
+
+  asio::io_context& ioc_;
+  std::shared_ptr<ServerState> state_;
+  Acceptor acceptor_;
+  Timer backoff_;
+  Clock::time_point last_warning_{};
+  std::uint64_t unreported_ = 0;  // rejections and accept errors not logged yet (rate limit)
+  bool stopped_ = false;
+};
+
+}  // namespace zkpush::server::http

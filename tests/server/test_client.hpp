@@ -1,0 +1,207 @@
+// A tiny blocking HTTP client on raw POSIX sockets for the transport tests: it sends exactly the
+// bytes a test writes (malformed, trickled, pipelined, cut off) and parses responses strictly, so
+// a response without Content-Length fails the test rather than being read to EOF.
+#pragma once
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <cerrno>
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace zkpush::server::http::test {
+
+struct RawResponse {
+  int status = 0;
+  std::string reason;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+
+  // First header with this name (ASCII case-insensitive); nullopt when absent.
+  std::optional<std::string> header(std::string_view name) const {
+    for (const auto& [k, v] : headers) {
+      if (k.size() != name.size()) continue;
+      bool same = true;
+      for (std::size_t i = 0; i < k.size() && same; ++i) {
+        same = std::tolower(static_cast<unsigned char>(k[i])) ==
+               std::tolower(static_cast<unsigned char>(name[i]));
+      }
+      if (same) return v;
+    }
+    return std::nullopt;
+  }
+};
+
+class TestClient {
+ public:
+  using ms = std::chrono::milliseconds;
+
+  explicit TestClient(std::uint16_t port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd_ < 0) throw std::runtime_error("socket: " + std::to_string(errno));
+    int one = 1;
+    ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+      int err = errno;
+      ::close(fd_);
+      fd_ = -1;
+      throw std::runtime_error("connect: " + std::to_string(err));
+    }
+  }
+  ~TestClient() { close(); }
+  TestClient(const TestClient&) = delete;
+  TestClient& operator=(const TestClient&) = delete;
+
+  void close() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+  void shutdown_write() { ::shutdown(fd_, SHUT_WR); }
+  int fd() const { return fd_; }
+
+  // Closes with a reset instead of a FIN (SO_LINGER 0): a client vanishing mid-request.
+  void reset() {
+    linger l{1, 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+    close();
+  }
+
+  bool send(std::string_view data) {
+    while (!data.empty()) {
+      ssize_t n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return false;
+      }
+      data.remove_prefix(static_cast<std::size_t>(n));
+    }
+    return true;
+  }
+
+  // Sends one byte at a time with a pause between; stops (returning false) once the server has
+  // closed the connection.
+  bool trickle(std::string_view data, ms pause) {
+    for (char c : data) {
+      if (!send(std::string_view(&c, 1)) || peer_closed(ms(0))) return false;
+      std::this_thread::sleep_for(pause);
+    }
+    return true;
+  }
+
+  // Reads one response. `head`: the response to a HEAD request (Content-Length, no body).
+  // nullopt on timeout, on a closed connection before a complete response, or when a response
+  // that needs one has no Content-Length.
+  std::optional<RawResponse> read_response(ms timeout = ms(5000), bool head = false) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    std::size_t end;
+    while ((end = buffer_.find("\r\n\r\n")) == std::string::npos) {
+      if (!fill(deadline)) return std::nullopt;
+    }
+    RawResponse r;
+    std::string_view head_text(buffer_.data(), end);
+    std::size_t line_end = head_text.find("\r\n");
+    std::string_view status_line = head_text.substr(0, line_end);
+    if (status_line.size() < 12 || status_line.substr(0, 5) != "HTTP/") return std::nullopt;
+    r.status = std::stoi(std::string(status_line.substr(9, 3)));
+    r.reason = std::string(status_line.size() > 13 ? status_line.substr(13) : "");
+    std::size_t pos = line_end == std::string_view::npos ? head_text.size() : line_end + 2;
+    while (pos < head_text.size()) {
+      std::size_t next = head_text.find("\r\n", pos);
+      if (next == std::string_view::npos) next = head_text.size();
+      std::string_view line = head_text.substr(pos, next - pos);
+      std::size_t colon = line.find(':');
+      if (colon == std::string_view::npos) return std::nullopt;
+      std::string_view value = line.substr(colon + 1);
+      while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
+        value.remove_prefix(1);
+      r.headers.emplace_back(std::string(line.substr(0, colon)), std::string(value));
+      pos = next + 2;
+    }
+    buffer_.erase(0, end + 4);
+    const bool bodiless = head || r.status < 200 || r.status == 204 || r.status == 304;
+    if (!bodiless) {
+      auto length = r.header("Content-Length");
+      if (!length) return std::nullopt;
+      std::size_t n = std::stoul(*length);
+      while (buffer_.size() < n) {
+        if (!fill(deadline)) return std::nullopt;
+      }
+      r.body = buffer_.substr(0, n);
+      buffer_.erase(0, n);
+    }
+    return r;
+  }
+
+  // True when the server closes (EOF or reset) within the timeout; received data is discarded.
+  bool peer_closed(ms timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+      int wait = static_cast<int>(
+          std::chrono::duration_cast<ms>(deadline - std::chrono::steady_clock::now()).count());
+      pollfd p{fd_, POLLIN, 0};
+      int rc = ::poll(&p, 1, wait < 0 ? 0 : wait);
+      if (rc < 0 && errno == EINTR) continue;
+      if (rc <= 0) return false;
+      char tmp[4096];
+      ssize_t n = ::recv(fd_, tmp, sizeof tmp, 0);
+      if (n == 0) return true;
+      if (n < 0) return errno != EAGAIN && errno != EINTR;
+      buffer_.append(tmp, static_cast<std::size_t>(n));
+    }
+  }
+
+  const std::string& pending() const { return buffer_; }
+
+ private:
+  bool fill(std::chrono::steady_clock::time_point deadline) {
+    for (;;) {
+      int wait = static_cast<int>(
+          std::chrono::duration_cast<ms>(deadline - std::chrono::steady_clock::now()).count());
+      if (wait < 0) return false;
+      pollfd p{fd_, POLLIN, 0};
+      int rc = ::poll(&p, 1, wait);
+      if (rc < 0 && errno == EINTR) continue;
+      if (rc <= 0) return false;
+      char tmp[16384];
+      ssize_t n = ::recv(fd_, tmp, sizeof tmp, 0);
+      if (n <= 0) return false;
+      buffer_.append(tmp, static_cast<std::size_t>(n));
+      return true;
+    }
+  }
+
+  int fd_ = -1;
+  std::string buffer_;
+};
+
+// "GET /x HTTP/1.1\r\nHost: t\r\n<extra>\r\n<body>" with Content-Length when a body is given.
+inline std::string request(std::string_view method, std::string_view target,
+                           std::string_view body = {}, std::string_view extra_headers = {}) {
+  std::string r;
+  r.append(method).append(" ").append(target).append(" HTTP/1.1\r\nHost: test\r\n");
+  r.append(extra_headers);
+  if (!body.empty() || method == "POST") {
+    r.append("Content-Length: ").append(std::to_string(body.size())).append("\r\n");
+  }
+  r.append("\r\n").append(body);
+  return r;
+}
+
+}  // namespace zkpush::server::http::test
