@@ -3,9 +3,14 @@
 // every code. Nothing may be skipped silently; what a test here cannot check is listed by name.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <set>
 #include <string>
 
+#include "protocol/codecs.hpp"
+#include "protocol/commands.hpp"
+#include "protocol/device_requests.hpp"
+#include "protocol/endpoints.hpp"
 #include "protocol/enums.hpp"
 #include "protocol/schema.hpp"
 #include "protocol/text.hpp"
@@ -167,6 +172,108 @@ TEST(CatalogueCoverage, TypedEnumerationHelpersAgreeWithTheCatalogue) {
   for (const auto& c : enums["biometric_types"]["codes"]) EXPECT_TRUE(biometric_type_name(c["code"].as<int>()));
   for (const auto& c : enums["errorlog_codes"]["codes"]) EXPECT_TRUE(errorlog_code_name(c["code"].as<std::string>()));
   for (const auto& kv : enums["user_privilege"]["values"]) EXPECT_TRUE(privilege_name(kv.first.as<int>()));
+}
+
+// A request that endpoints.yaml describes for `e`: its method, path and query parameters with
+// their first documented value (or a plausible one), and a body where the body decides.
+struct SyntheticRequest {
+  std::string method, path;
+  Record query;
+  std::string body;
+};
+
+SyntheticRequest synthesize(const YAML::Node& e) {
+  SyntheticRequest r;
+  std::string method = e["method"].as<std::string>();
+  r.method = method.substr(0, method.find(' '));  // "POST (request line and example)..." -> POST
+  r.path = e["path"].as<std::string>();
+  if (r.path.rfind("/iclock", 0) != 0) r.path = "/upgrade/emfw.cfg";  // firmware_range: the URL itself
+  if (r.path.find('?') != std::string::npos) r.path = r.path.substr(0, r.path.find('?'));
+  for (const auto& q : e["query"]) {
+    std::string name = q["name"].as<std::string>();
+    if (name.find('$') != std::string::npos || !q["required"].as<bool>()) continue;
+    std::string value = q["values"] ? q["values"][0].as<std::string>() : (name == "SN" ? "TEST0001" : "1");
+    r.query.add(name, value);
+  }
+  std::string id = e["id"].as<std::string>();
+  if (id == "rtlog_cancel_alarm") r.body = "time=2024-01-01 00:00:00\tevent=7\tAlarmtype=200\n";
+  if (id == "rtlog") r.body = "time=2024-01-01 00:00:00\tevent=0\n";
+  return r;
+}
+
+TEST(CatalogueCoverage, EveryEndpointIsKnownAndClassified) {
+  YAML::Node endpoints = load_spec("endpoints.yaml")["endpoints"];
+  std::set<std::string> ids;
+  for (const auto& e : endpoints) {
+    std::string id = e["id"].as<std::string>();
+    ids.insert(id);
+    auto endpoint = endpoint_from_id(id);
+    ASSERT_TRUE(endpoint) << "endpoint not handled: " << id;
+    EXPECT_EQ(endpoint_id(*endpoint), id);
+    SyntheticRequest r = synthesize(e);
+    EXPECT_EQ(endpoint_id(classify(r.method, r.path, r.query, r.body)), id)
+        << r.method << " " << r.path << "?" << format_query(r.query);
+  }
+  EXPECT_EQ(catalogue_endpoints().size(), ids.size());
+}
+
+TEST(CatalogueCoverage, EveryCommandHasABuilderAFormatterAndAParser) {
+  YAML::Node commands = load_spec("commands.yaml")["commands"];
+  std::set<std::string> ids;
+  for (const auto& c : commands) {
+    std::string id = c["id"].as<std::string>();
+    ids.insert(id);
+    auto example = example_command_for(id);
+    ASSERT_TRUE(example) << "command not handled: " << id;
+    EXPECT_EQ(catalogue_id(*example), id);
+    EXPECT_TRUE(validate_command(*example).ok()) << id;
+    std::string wire = format_command(*example);
+    auto parsed = parse_command(wire);
+    ASSERT_TRUE(parsed.ok()) << id << ": " << parsed.error().to_string();
+    EXPECT_EQ(*parsed, *example) << id;
+    EXPECT_EQ(format_command(*parsed), wire) << id;
+  }
+  EXPECT_EQ(catalogue_ids().size(), ids.size());
+}
+
+// The codec entries of enums.yaml, each exercised with the catalogue's own example.
+TEST(CatalogueCoverage, EveryCodecEntryHasItsCodec) {
+  YAML::Node enums = load_spec("enums.yaml");
+  for (const auto& key : kCodecEntries) ASSERT_TRUE(enums[key]) << key << " left the catalogue";
+
+  auto verify = decode_verify_styles("FB1E1F00");  // verify_styles_bitmap: face (15) not supported
+  ASSERT_TRUE(verify.ok());
+  EXPECT_EQ(std::count(verify->begin(), verify->end(), 15), 0);
+  EXPECT_EQ(std::count(verify->begin(), verify->end(), 0), 1);
+
+  auto events = decode_event_types("BF0FE03D3000010000000000070000000000000000000000000077002001000000");
+  ASSERT_TRUE(events.ok());  // event_types_bitmap: BF -> event 6 unsupported, 0..5 and 7 supported
+  EXPECT_EQ(std::count(events->begin(), events->end(), 6), 0);
+  EXPECT_EQ(std::count(events->begin(), events->end(), 7), 1);
+
+  auto ext = decode_extended_event_types("2B12", 6000);  // event_types_ext_bitmap
+  ASSERT_TRUE(ext.ok());
+  EXPECT_EQ(*ext, (std::vector<int>{6000, 6001, 6003, 6005, 6009, 6012}));
+
+  auto vf = parse_vf_bits("0000101000000011");  // rtlog_verifytype_new: card AND password AND face
+  ASSERT_TRUE(vf.ok());
+  EXPECT_EQ(*vf, 0b0000101000000011);
+
+  for (const auto& kv : enums["zktime"]["examples"]) {  // zktime
+    std::string iso = kv.second.as<std::string>();
+    EXPECT_EQ(format_datetime(decode_zktime(kv.first.as<std::uint32_t>())), iso);
+  }
+  for (const auto& kv : enums["time_period_encoding"]["examples"]) {  // time_period_encoding
+    std::string value = kv.second.as<std::string>();  // "54396080 (0x33E04B0)": the number first
+    auto seg = decode_time_segment(static_cast<std::uint32_t>(std::stoul(value)));
+    ASSERT_TRUE(seg.ok()) << kv.first;
+    EXPECT_EQ(format_time_segment(*seg), kv.first.as<std::string>());
+  }
+
+  // encryption_scheme: the manual documents only the envelopes of 4.2/4.3 (decision 11).
+  auto req = parse_device_request("POST", "/iclock/exchange?SN=1&type=publickey", "PublicKey=QUJD");
+  ASSERT_TRUE(req.ok());
+  EXPECT_EQ(req->endpoint, Endpoint::exchange_publickey);
 }
 
 }  // namespace

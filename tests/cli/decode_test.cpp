@@ -1,0 +1,174 @@
+// Runs the real zkpush binary: `zkpush decode` on every example of the manual, on sloppy variants,
+// and on garbage, checking the exit status and the JSON it prints.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <map>
+#include <set>
+#include <string>
+
+#include "support/spec_fixtures.hpp"
+
+namespace {
+
+using nlohmann::json;
+using namespace zkpush::testing;
+
+struct ProcessRun {
+  int status = -1;  // exit status; -1 if killed by a signal
+  std::string out;
+};
+
+// Feeds `input` to `zkpush decode -` and collects stdout.
+ProcessRun decode(const std::string& input, const std::string& extra_args = "") {
+  std::string in_path = testing::TempDir() + "decode-in-" + std::to_string(::getpid());
+  {
+    FILE* f = std::fopen(in_path.c_str(), "wb");
+    std::fwrite(input.data(), 1, input.size(), f);
+    std::fclose(f);
+  }
+  std::string cmd = zkpush_binary().string() + " decode " + extra_args + " - < " + in_path + " 2>/dev/null";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  ProcessRun run;
+  char buf[4096];
+  std::size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) run.out.append(buf, n);
+  int st = ::pclose(p);
+  run.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  std::remove(in_path.c_str());
+  return run;
+}
+
+json parse(const ProcessRun& run) {
+  json j = json::parse(run.out, nullptr, false);
+  EXPECT_FALSE(j.is_discarded()) << run.out;
+  return j;
+}
+
+// The endpoint each fixture's REQUEST blocks belong to, from endpoints.yaml "examples".
+std::map<std::string, std::set<std::string>> endpoints_by_fixture() {
+  std::map<std::string, std::set<std::string>> out;
+  for (const auto& e : load_spec("endpoints.yaml")["endpoints"])
+    for (const auto& ex : e["examples"]) {
+      std::string file = ex.as<std::string>();
+      out[file.substr(file.find('/') + 1)].insert(e["id"].as<std::string>());
+    }
+  return out;
+}
+
+TEST(Decode, EveryRequestOfTheManualDecodesToItsEndpoint) {
+  auto expected = endpoints_by_fixture();
+  int decoded = 0;
+  for (const auto& file : fixture_files()) {
+    Fixture fx = load_fixture(file);
+    for (const FixtureBlock* block : fx.blocks_of("REQUEST")) {
+      ProcessRun run = decode(to_wire(block->content));
+      ASSERT_NE(run.status, -1) << file << ": killed by a signal";
+      json j = parse(run);
+      if (run.status != 0) {
+        // Examples whose data the manual elides ("[base64 data stream]", $(SerialNumber)) cannot
+        // decode; they must fail cleanly with a reason, and only they may fail.
+        EXPECT_TRUE(fx.has_placeholder() || block->content.find("[base64") != std::string::npos)
+            << file << ": " << run.out;
+        EXPECT_TRUE(j.contains("error") && j.contains("where")) << file;
+        continue;
+      }
+      ++decoded;
+      ASSERT_TRUE(j.contains("endpoint") && j.contains("records") && j.contains("decoded")) << file;
+      EXPECT_EQ(j["records"].size(), j["decoded"].size()) << file;
+      if (expected.count(file)) {
+        std::string endpoint = j["endpoint"].get<std::string>();
+        // The 7.13 example record lacks the Alarmtype field that tells the cancel-alarm form
+        // apart (ambiguity 35), so it can only be read as a plain rtlog upload.
+        if (file == "7.13-rtlog-cancel-alarm.txt" && endpoint == "rtlog") continue;
+        EXPECT_TRUE(expected[file].count(endpoint))
+            << file << " decoded as " << j["endpoint"];
+      }
+    }
+  }
+  EXPECT_GE(decoded, 40);
+}
+
+TEST(Decode, EveryCommandOfTheManualDecodes) {
+  int decoded = 0;
+  for (const auto& file : fixture_files()) {
+    Fixture fx = load_fixture(file);
+    for (const FixtureBlock* block : fx.blocks_of("COMMAND")) {
+      if (block->content.find("${") != std::string::npos) continue;  // templates, not commands
+      ProcessRun run = decode(block->content);
+      ASSERT_NE(run.status, -1) << file;
+      json j = parse(run);
+      EXPECT_EQ(run.status, 0) << file << ": " << run.out;
+      if (run.status != 0) continue;
+      ++decoded;
+      json first = j.contains("commands") ? j["commands"][0] : j;
+      EXPECT_TRUE(first.contains("id") && first.contains("verb") && first.contains("records")) << file;
+    }
+  }
+  EXPECT_GE(decoded, 90);
+}
+
+TEST(Decode, RtlogFieldsAreExplained) {
+  ProcessRun run = decode(
+      "POST /iclock/cdata?SN=3383154200002&table=rtlog HTTP/1.1\r\nHost: x\r\n\r\n"
+      "time=2017-01-10 11:49:32\tpin=0\tcardno=[15CD5B07]\teventaddr=1\tevent=27\tinoutstatus=1\tverifytype=0\tindex=21\n");
+  ASSERT_EQ(run.status, 0) << run.out;
+  json j = parse(run);
+  EXPECT_EQ(j["endpoint"], "rtlog");
+  EXPECT_EQ(j["sn"], "3383154200002");
+  EXPECT_EQ(j["records"][0]["cardno"], "[15CD5B07]");  // as sent
+  json d = j["decoded"][0];
+  EXPECT_EQ(d["cardno"]["decimal"], "123456789");
+  EXPECT_EQ(d["event"]["code"], 27);
+  EXPECT_EQ(d["event"]["class"], "error");
+  EXPECT_EQ(d["time"], "2017-01-10T11:49:32");
+}
+
+TEST(Decode, SloppyFirmwareStillDecodes) {
+  // LF-only headers, lower-case query keys, spaces instead of tabs, CRLF records, no Content-Length.
+  ProcessRun run = decode(
+      "POST /iclock/cdata?sn=1&TABLE=rtlog HTTP/1.1\nHost: x\n\n"
+      "time=2024-05-01 08:00:00 pin=7 event=0 index=1\r\ntime=2024-05-01 08:00:05\tpin=8\tevent=27\tindex=2\r\n");
+  ASSERT_EQ(run.status, 0) << run.out;
+  json j = parse(run);
+  EXPECT_EQ(j["endpoint"], "rtlog");
+  ASSERT_EQ(j["records"].size(), 2u);
+  EXPECT_EQ(j["records"][0]["pin"], "7");
+  EXPECT_EQ(j["records"][0]["time"], "2024-05-01 08:00:00");
+}
+
+TEST(Decode, DevicecmdResultsAreReadByVerb) {
+  ProcessRun run = decode("ID=9&Return=-629&CMD=DATA QUERY\nID=10&return=3&CMD=DATA QUERY\n");
+  ASSERT_EQ(run.status, 0) << run.out;
+  json j = parse(run);
+  ASSERT_EQ(j["results"].size(), 2u);
+  EXPECT_EQ(j["results"][0]["return"]["kind"], "status_failed");
+  EXPECT_EQ(j["results"][1]["return"]["kind"], "count");
+  EXPECT_EQ(j["results"][1]["return"]["records"], 3);
+}
+
+TEST(Decode, ChineseNamesOfALanguage83Device) {
+  std::string gb_name = "\xD5\xC5\xC8\xFD";  // 张三 in GB2312
+  std::string req = "POST /iclock/cdata?SN=1&table=tabledata&tablename=user&count=1 HTTP/1.1\r\n\r\nuser uid=1\tpin=1\tname=" +
+                    gb_name + "\n";
+  ProcessRun run = decode(req, "--language 83");
+  ASSERT_EQ(run.status, 0) << run.out;
+  EXPECT_EQ(parse(run)["decoded"][0]["name"], "\xE5\xBC\xA0\xE4\xB8\x89");
+}
+
+TEST(Decode, GarbageExitsWithStatusOneAndSaysWhere) {
+  for (std::string bad : {std::string("\x01\x02\x03", 3), std::string(""), std::string("C:abc"),
+                          std::string("C:1:CONTROL DEVICE 0G"), std::string("POST\r\n\r\n"),
+                          std::string("ID=&Return=x"), std::string(100000, 'A')}) {
+    ProcessRun run = decode(bad);
+    ASSERT_NE(run.status, -1) << "signal on " << bad.substr(0, 20);
+    EXPECT_EQ(run.status, 1) << bad.substr(0, 20) << " -> " << run.out.substr(0, 200);
+    json j = parse(run);
+    EXPECT_TRUE(j.contains("error") && j.contains("where")) << run.out.substr(0, 200);
+  }
+}
+
+}  // namespace
