@@ -1,6 +1,7 @@
 #include "storage/sqlite/writer.hpp"
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <atomic>
 #include <filesystem>
@@ -139,6 +140,39 @@ TEST_F(WriterTest, ACommitThatFailsFailsEveryJobOfTheGroup) {
   // The writer goes on working after a failed group.
   EXPECT_TRUE(writer_->run(insert("after")).ok);
   EXPECT_EQ(count("t"), 1);
+}
+
+TEST(SqliteErrorTest, FailuresOfTheDatabaseAreTransientFailuresOfTheDataAreNot) {
+  for (int code : {SQLITE_FULL, SQLITE_IOERR, SQLITE_IOERR_WRITE, SQLITE_IOERR_FSYNC, SQLITE_BUSY, SQLITE_LOCKED,
+                   SQLITE_READONLY, SQLITE_CANTOPEN, SQLITE_NOMEM, SQLITE_CORRUPT, SQLITE_NOTADB})
+    EXPECT_TRUE(SqliteError(code, "").is_transient()) << code;
+  for (int code : {SQLITE_CONSTRAINT, SQLITE_CONSTRAINT_UNIQUE, SQLITE_CONSTRAINT_FOREIGNKEY, SQLITE_MISMATCH,
+                   SQLITE_TOOBIG, SQLITE_ERROR, SQLITE_RANGE})
+    EXPECT_FALSE(SqliteError(code, "").is_transient()) << code;
+}
+
+TEST_F(WriterTest, AFullDatabaseIsTransientAndBadDataIsNot) {
+  // A full disk, for real: this connection may not grow the file past its current size.
+  ASSERT_TRUE(writer_->run([](Database& db) {
+    Statement st(db, "PRAGMA page_count");
+    st.step();
+    db.exec("PRAGMA max_page_count = " + std::to_string(st.column_int(0)));
+  }).ok);
+  WriteOutcome full = writer_->run([](Database& db) {
+    Statement(db, "INSERT INTO t(v) VALUES(hex(randomblob(200000)))").run();
+  });
+  EXPECT_FALSE(full.ok);
+  EXPECT_TRUE(full.transient) << full.error;  // devices are asked to retry (503)
+
+  ASSERT_TRUE(writer_->run(insert("dup")).ok);
+  WriteOutcome dup = writer_->run(insert("dup"));
+  EXPECT_FALSE(dup.ok);
+  EXPECT_FALSE(dup.transient) << dup.error;
+
+  ASSERT_TRUE(writer_->run([](Database& db) { db.exec("PRAGMA max_page_count = 1000000"); }).ok);
+  EXPECT_TRUE(writer_->run([](Database& db) {
+    Statement(db, "INSERT INTO t(v) VALUES(hex(randomblob(200000)))").run();
+  }).ok);
 }
 
 TEST_F(WriterTest, ManyThreadsAllAcknowledgedWritesAreOnDisk) {

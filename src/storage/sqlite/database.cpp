@@ -17,6 +17,23 @@ bool SqliteError::is_disk_full() const noexcept { return (code_ & 0xff) == SQLIT
 bool SqliteError::is_busy() const noexcept {
   return (code_ & 0xff) == SQLITE_BUSY || (code_ & 0xff) == SQLITE_LOCKED;
 }
+bool SqliteError::is_transient() const noexcept {
+  switch (code_ & 0xff) {
+    case SQLITE_FULL:
+    case SQLITE_IOERR:
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_READONLY:
+    case SQLITE_CANTOPEN:
+    case SQLITE_NOMEM:
+    case SQLITE_PROTOCOL:
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+      return true;
+    default:
+      return false;
+  }
+}
 
 Database::Database(const std::string& path, OpenMode mode) : path_(path) {
   int flags = mode == OpenMode::read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
@@ -128,6 +145,12 @@ std::optional<std::int64_t> Statement::column_opt_int(int column) const {
 std::optional<std::string> Statement::column_opt_text(int column) const {
   if (is_null(column)) return std::nullopt;
   return column_text(column);
+}
+
+std::string Statement::column_blob(int column) const {
+  const void* p = sqlite3_column_blob(stmt_, column);
+  int n = sqlite3_column_bytes(stmt_, column);
+  return p ? std::string(static_cast<const char*>(p), static_cast<std::size_t>(n)) : std::string();
 }
 
 }  // namespace zkpush::storage::sqlite

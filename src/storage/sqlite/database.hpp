@@ -22,6 +22,11 @@ class SqliteError : public std::runtime_error {
   // SQLITE_FULL, SQLITE_IOERR, SQLITE_READONLY, SQLITE_BUSY... as a short word for logs.
   bool is_disk_full() const noexcept;
   bool is_busy() const noexcept;
+  // The database as a whole failed (full, I/O error, busy/locked, read-only, unopenable, corrupt, out
+  // of memory), as opposed to this statement's data (a constraint, a type, a value too big) or a bug
+  // in the SQL. A transient failure keeps nothing and the same request may succeed later, so devices
+  // are asked to retry and keep their data meanwhile.
+  bool is_transient() const noexcept;
 
  private:
   int code_;
@@ -79,6 +84,7 @@ class Statement {
   std::string column_text(int column) const;
   std::optional<std::int64_t> column_opt_int(int column) const;
   std::optional<std::string> column_opt_text(int column) const;
+  std::string column_blob(int column) const;  // the bytes of a BLOB (or TEXT) column; "" for NULL
 
  private:
   sqlite3_stmt* stmt_ = nullptr;

@@ -73,7 +73,7 @@ void Writer::commit_group(std::deque<Pending>& group) {
         db_->exec("RELEASE job");
       } catch (const SqliteError& e) {
         db_->exec("ROLLBACK TO job; RELEASE job");
-        outcomes[i] = WriteOutcome{false, e.is_disk_full() || e.is_busy(), e.what()};
+        outcomes[i] = WriteOutcome{false, e.is_transient(), e.what()};
       } catch (const std::exception& e) {
         db_->exec("ROLLBACK TO job; RELEASE job");
         outcomes[i] = WriteOutcome{false, false, e.what()};

@@ -1,0 +1,24 @@
+// What a device uploads about itself: table records (device_records, latest per key) and
+// append-only logs (device_log).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "storage/sqlite/connection.hpp"
+#include "storage/types.hpp"
+
+namespace zkpush::storage::sqlite::device_data {
+
+InsertCounts put_records(Connection& c, const std::vector<DeviceRecord>& records);
+// Ordered by device, table and key. "" for sn or table: any; limit <= 0: all.
+std::vector<DeviceRecord> list_records(Connection& c, const std::string& sn, const std::string& table,
+                                       std::int64_t limit);
+
+void append_log(Connection& c, const std::vector<DeviceLogEntry>& entries);
+// The latest `limit` entries (<= 0: all), oldest first. "" for sn or kind: any.
+std::vector<DeviceLogEntry> list_log(Connection& c, const std::string& sn, const std::string& kind,
+                                     std::int64_t limit);
+
+}  // namespace zkpush::storage::sqlite::device_data

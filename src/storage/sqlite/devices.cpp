@@ -1,0 +1,140 @@
+#include "storage/sqlite/devices.hpp"
+
+#include <unordered_map>
+
+#include "storage/record_json.hpp"
+#include "storage/sqlite/rejection.hpp"
+
+namespace zkpush::storage::sqlite::devices {
+
+namespace {
+
+constexpr std::string_view kSelectAll =
+    "SELECT sn, approved, registry_code, session_id, push_version, ip, time_zone, registry, first_seen, last_seen, "
+    "registered_at FROM devices ORDER BY sn";
+constexpr std::string_view kSelectOne =
+    "SELECT sn, approved, registry_code, session_id, push_version, ip, time_zone, registry, first_seen, last_seen, "
+    "registered_at FROM devices WHERE sn = ?1";
+constexpr std::string_view kOptionsAll = "SELECT sn, key, value FROM device_options ORDER BY sn, key";
+constexpr std::string_view kOptionsOne = "SELECT key, value FROM device_options WHERE sn = ?1 ORDER BY key";
+
+Device read_device(const Statement& st) {
+  Device d;
+  d.sn = st.column_text(0);
+  d.approved = st.column_int(1) != 0;
+  d.registry_code = st.column_text(2);
+  d.session_id = st.column_text(3);
+  d.push_version = st.column_text(4);
+  d.ip = st.column_text(5);
+  d.time_zone = st.column_text(6);
+  d.registry = record_from_json(st.column_text(7));
+  d.first_seen = st.column_int(8);
+  d.last_seen = st.column_int(9);
+  d.registered_at = st.column_int(10);
+  return d;
+}
+
+}  // namespace
+
+std::vector<Device> load_all(Connection& c) {
+  ReadTransaction tx(c.db());  // devices and options from the same snapshot
+  std::vector<Device> out;
+  std::unordered_map<std::string, std::size_t> by_sn;
+  {
+    auto st = c.prepare(kSelectAll);
+    while (st->step()) {
+      out.push_back(read_device(*st));
+      by_sn.emplace(out.back().sn, out.size() - 1);
+    }
+  }
+  auto st = c.prepare(kOptionsAll);
+  while (st->step()) {
+    auto it = by_sn.find(st->column_text(0));
+    if (it != by_sn.end()) out[it->second].options.add(st->column_text(1), st->column_text(2));
+  }
+  return out;
+}
+
+std::optional<Device> get(Connection& c, const std::string& sn) {
+  ReadTransaction tx(c.db());
+  std::optional<Device> d;
+  {
+    auto st = c.prepare(kSelectOne);
+    st->bind(1, sn);
+    if (!st->step()) return std::nullopt;
+    d = read_device(*st);
+  }
+  auto st = c.prepare(kOptionsOne);
+  st->bind(1, sn);
+  while (st->step()) d->options.add(st->column_text(0), st->column_text(1));
+  return d;
+}
+
+std::int64_t count(Connection& c) {
+  auto st = c.prepare("SELECT count(*) FROM devices");
+  st->step();
+  return st->column_int(0);
+}
+
+void save(Connection& c, const Device& d) {
+  if (d.sn.empty()) throw Rejection(StoreError::Reason::invalid, "a device needs a serial number");
+  // An upsert, not INSERT OR REPLACE: replacing would delete the row, losing next_wire_id (wire ids
+  // would restart) and tripping the foreign keys of its commands. first_seen keeps the earliest and
+  // last_seen the latest known value, so a row saved from a stale copy never moves them backwards.
+  auto st = c.prepare(
+      "INSERT INTO devices (sn, approved, registry_code, session_id, push_version, ip, time_zone, registry, "
+      "first_seen, last_seen, registered_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) "
+      "ON CONFLICT (sn) DO UPDATE SET approved = excluded.approved, registry_code = excluded.registry_code, "
+      "session_id = excluded.session_id, push_version = excluded.push_version, ip = excluded.ip, "
+      "time_zone = excluded.time_zone, registry = excluded.registry, "
+      "first_seen = CASE WHEN devices.first_seen > 0 AND (excluded.first_seen = 0 OR devices.first_seen < "
+      "excluded.first_seen) THEN devices.first_seen ELSE excluded.first_seen END, "
+      "last_seen = max(devices.last_seen, excluded.last_seen), registered_at = excluded.registered_at");
+  st->bind(1, d.sn)
+      .bind(2, d.approved ? 1 : 0)
+      .bind(3, d.registry_code)
+      .bind(4, d.session_id)
+      .bind(5, d.push_version)
+      .bind(6, d.ip)
+      .bind(7, d.time_zone)
+      .bind(8, record_to_json(d.registry))
+      .bind(9, d.first_seen)
+      .bind(10, d.last_seen)
+      .bind(11, d.registered_at);
+  st->run();
+}
+
+void require(Connection& c, const std::string& sn, const char* what) {
+  auto st = c.prepare("SELECT 1 FROM devices WHERE sn = ?1");
+  st->bind(1, sn);
+  if (!st->step())
+    throw Rejection(StoreError::Reason::not_found, std::string(what) + ": unknown device '" + sn + "'");
+}
+
+void merge_options(Connection& c, const std::string& sn, const protocol::Record& options, const std::string& source,
+                   std::int64_t now) {
+  require(c, sn, "merging options");
+  // The key column compares without case, so a new spelling replaces the old one (and is kept).
+  auto st = c.prepare(
+      "INSERT INTO device_options (sn, key, value, source, updated_at) VALUES (?1, ?2, ?3, ?4, ?5) "
+      "ON CONFLICT (sn, key) DO UPDATE SET key = excluded.key, value = excluded.value, source = excluded.source, "
+      "updated_at = excluded.updated_at");
+  for (const auto& f : options.fields) {
+    // A bare key (GET OPTIONS asks with keys only) carries no value to merge.
+    if (f.key.empty() || !f.has_value) continue;
+    st->bind(1, sn).bind(2, f.key).bind(3, f.value).bind(4, source).bind(5, now);
+    st->run();
+  }
+}
+
+void touch(Connection& c, const std::vector<DevicePresence>& presence) {
+  // Unknown devices are skipped: presence is not data worth creating a device for.
+  auto st = c.prepare(
+      "UPDATE devices SET last_seen = max(last_seen, ?2), ip = CASE WHEN ?3 <> '' THEN ?3 ELSE ip END WHERE sn = ?1");
+  for (const auto& p : presence) {
+    st->bind(1, p.sn).bind(2, p.last_seen).bind(3, p.ip);
+    st->run();
+  }
+}
+
+}  // namespace zkpush::storage::sqlite::devices

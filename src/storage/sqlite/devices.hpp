@@ -1,0 +1,27 @@
+// Devices and their parameters (tables devices, device_options).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "storage/sqlite/connection.hpp"
+#include "storage/types.hpp"
+
+namespace zkpush::storage::sqlite::devices {
+
+// Reads (any connection).
+std::vector<Device> load_all(Connection& c);
+std::optional<Device> get(Connection& c, const std::string& sn);
+std::int64_t count(Connection& c);
+
+// Writes (the writer's connection, inside a job).
+void save(Connection& c, const Device& device);
+void merge_options(Connection& c, const std::string& sn, const protocol::Record& options, const std::string& source,
+                   std::int64_t now);
+void touch(Connection& c, const std::vector<DevicePresence>& presence);
+// Throws Rejection(not_found) unless the device exists.
+void require(Connection& c, const std::string& sn, const char* what);
+
+}  // namespace zkpush::storage::sqlite::devices

@@ -1,0 +1,63 @@
+#include "storage/sqlite/door_state.hpp"
+
+#include "storage/sqlite/rejection.hpp"
+
+namespace zkpush::storage::sqlite::door_state {
+
+namespace {
+
+DoorStateUpdate read_row(const Statement& st) {
+  DoorStateUpdate d;
+  d.sn = st.column_text(0);
+  d.time_local = st.column_text(1);
+  d.sensor = st.column_text(2);
+  d.relay = st.column_text(3);
+  d.alarm = st.column_text(4);
+  d.received_at = st.column_int(5);
+  return d;
+}
+
+}  // namespace
+
+void put(Connection& c, const DoorStateUpdate& u) {
+  if (u.sn.empty()) throw Rejection(StoreError::Reason::invalid, "a door state needs the device's serial number");
+  bool changed = true;
+  {
+    auto st = c.prepare("SELECT sensor, relay, alarm FROM door_state WHERE sn = ?1");
+    st->bind(1, u.sn);
+    if (st->step())
+      changed = st->column_text(0) != u.sensor || st->column_text(1) != u.relay || st->column_text(2) != u.alarm;
+  }
+  if (changed) {
+    auto st = c.prepare(
+        "INSERT INTO door_state_history (sn, time_local, sensor, relay, alarm, received_at) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+    st->bind(1, u.sn).bind(2, u.time_local).bind(3, u.sensor).bind(4, u.relay).bind(5, u.alarm).bind(6, u.received_at);
+    st->run();
+  }
+  auto st = c.prepare(
+      "INSERT INTO door_state (sn, time_local, sensor, relay, alarm, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
+      "ON CONFLICT (sn) DO UPDATE SET time_local = excluded.time_local, sensor = excluded.sensor, "
+      "relay = excluded.relay, alarm = excluded.alarm, received_at = excluded.received_at");
+  st->bind(1, u.sn).bind(2, u.time_local).bind(3, u.sensor).bind(4, u.relay).bind(5, u.alarm).bind(6, u.received_at);
+  st->run();
+}
+
+std::optional<DoorStateUpdate> get(Connection& c, const std::string& sn) {
+  auto st = c.prepare("SELECT sn, time_local, sensor, relay, alarm, received_at FROM door_state WHERE sn = ?1");
+  st->bind(1, sn);
+  if (!st->step()) return std::nullopt;
+  return read_row(*st);
+}
+
+std::vector<DoorStateUpdate> history(Connection& c, const std::string& sn, std::int64_t limit) {
+  auto st = c.prepare(
+      "SELECT sn, time_local, sensor, relay, alarm, received_at FROM (SELECT * FROM door_state_history "
+      "WHERE sn = ?1 ORDER BY id DESC LIMIT ?2) ORDER BY id");
+  st->bind(1, sn).bind(2, limit > 0 ? limit : std::int64_t{-1});
+  std::vector<DoorStateUpdate> out;
+  while (st->step()) out.push_back(read_row(*st));
+  return out;
+}
+
+}  // namespace zkpush::storage::sqlite::door_state

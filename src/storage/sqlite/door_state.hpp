@@ -1,0 +1,19 @@
+// Door state (rtstate): the current state per device and the history of changes.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "storage/sqlite/connection.hpp"
+#include "storage/types.hpp"
+
+namespace zkpush::storage::sqlite::door_state {
+
+void put(Connection& c, const DoorStateUpdate& update);
+std::optional<DoorStateUpdate> get(Connection& c, const std::string& sn);
+// The latest `limit` changes (<= 0: all), oldest first.
+std::vector<DoorStateUpdate> history(Connection& c, const std::string& sn, std::int64_t limit);
+
+}  // namespace zkpush::storage::sqlite::door_state

@@ -1,0 +1,162 @@
+// Schema of the SQLite store. Migrations are only ever appended (migrations.hpp): version 1 below is
+// frozen once released; changes go into a version 2.
+//
+// Portable SQL on purpose (no STRICT tables, no RETURNING): it needs SQLite 3.24 (upsert) and keeps
+// close to what the PostgreSQL backend will use. Times are Unix seconds. Foreign keys are immediate
+// only: a deferred one is checked at COMMIT and would fail a whole group of unrelated writes.
+#include "storage/sqlite/schema.hpp"
+
+namespace zkpush::storage::sqlite {
+
+namespace {
+
+constexpr std::string_view kVersion1 = R"sql(
+-- One row per serial number. registry is the latest registration key list as a JSON record
+-- (storage/record_json.hpp). next_wire_id is the device's next C:<id>: (0 until its first command,
+-- which starts from the clock: storage/wire_ids.hpp); it only ever grows.
+CREATE TABLE devices (
+  sn            TEXT PRIMARY KEY NOT NULL,
+  approved      INTEGER NOT NULL DEFAULT 0,
+  registry_code TEXT NOT NULL DEFAULT '',
+  session_id    TEXT NOT NULL DEFAULT '',
+  push_version  TEXT NOT NULL DEFAULT '',
+  ip            TEXT NOT NULL DEFAULT '',
+  time_zone     TEXT NOT NULL DEFAULT '',
+  registry      TEXT NOT NULL DEFAULT '[]',
+  first_seen    INTEGER NOT NULL DEFAULT 0,
+  last_seen     INTEGER NOT NULL DEFAULT 0,
+  registered_at INTEGER NOT NULL DEFAULT 0,
+  next_wire_id  INTEGER NOT NULL DEFAULT 0
+);
+
+-- Device parameters, latest value per key. Keys compare without case: firmware spells the same
+-- parameter TimeZoneId or TimezoneId, and the latest value must replace the older spelling.
+CREATE TABLE device_options (
+  sn         TEXT NOT NULL REFERENCES devices(sn),
+  key        TEXT NOT NULL COLLATE NOCASE,
+  value      TEXT NOT NULL,
+  source     TEXT NOT NULL,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (sn, key)
+) WITHOUT ROWID;
+
+-- Access events. No foreign key to devices: what a device uploads is kept whatever the order in
+-- which the server records the device itself. A record is identified by the device's index (with
+-- the record's time, so that a device whose log was cleared and restarts at index 1 is not taken
+-- for a re-send), or, without an index, by the SHA-256 of the record (storage/event_digest.hpp).
+-- AUTOINCREMENT: ids are API cursors (after_id) and must never come back after a deletion.
+CREATE TABLE events (
+  id          INTEGER PRIMARY KEY AUTOINCREMENT,
+  sn          TEXT NOT NULL,
+  log_index   INTEGER,
+  record_hash BLOB,
+  time_local  TEXT NOT NULL,
+  time_utc    INTEGER,
+  pin         TEXT NOT NULL,
+  cardno      TEXT NOT NULL,
+  event       INTEGER,
+  door        INTEGER,
+  inout       INTEGER,
+  verifytype  TEXT NOT NULL,
+  alarm_type  INTEGER,
+  raw         TEXT NOT NULL,
+  source      TEXT NOT NULL,
+  received_at INTEGER NOT NULL,
+  CHECK ((log_index IS NULL) <> (record_hash IS NULL))
+);
+CREATE UNIQUE INDEX events_by_index ON events (sn, log_index, time_local) WHERE log_index IS NOT NULL;
+CREATE UNIQUE INDEX events_by_hash ON events (sn, record_hash) WHERE log_index IS NULL;
+CREATE INDEX events_by_device ON events (sn, id);
+
+-- rtstate: the current state per device, and a history row only when sensor, relay or alarm
+-- changed (devices repeat an unchanged state every few seconds).
+CREATE TABLE door_state (
+  sn          TEXT PRIMARY KEY NOT NULL,
+  time_local  TEXT NOT NULL,
+  sensor      TEXT NOT NULL,
+  relay       TEXT NOT NULL,
+  alarm       TEXT NOT NULL,
+  received_at INTEGER NOT NULL
+);
+CREATE TABLE door_state_history (
+  id          INTEGER PRIMARY KEY AUTOINCREMENT,
+  sn          TEXT NOT NULL,
+  time_local  TEXT NOT NULL,
+  sensor      TEXT NOT NULL,
+  relay       TEXT NOT NULL,
+  alarm       TEXT NOT NULL,
+  received_at INTEGER NOT NULL
+);
+CREATE INDEX door_state_history_by_device ON door_state_history (sn, id);
+
+-- Table records a device uploads about itself (users, templates, photos...), latest per key.
+-- A rowid table rather than WITHOUT ROWID: content holds photos of tens of kilobytes.
+CREATE TABLE device_records (
+  id         INTEGER PRIMARY KEY,
+  sn         TEXT NOT NULL,
+  tbl        TEXT NOT NULL,
+  rkey       TEXT NOT NULL,
+  fields     TEXT NOT NULL,
+  content    BLOB NOT NULL,
+  updated_at INTEGER NOT NULL,
+  UNIQUE (sn, tbl, rkey)
+);
+
+-- Append-only uploads (errorlog, irstate, enrollment...).
+CREATE TABLE device_log (
+  id          INTEGER PRIMARY KEY AUTOINCREMENT,
+  sn          TEXT NOT NULL,
+  kind        TEXT NOT NULL,
+  data        TEXT NOT NULL,
+  received_at INTEGER NOT NULL
+);
+CREATE INDEX device_log_by_device ON device_log (sn, kind, id);
+
+-- The command queue. id is the API id (AUTOINCREMENT: never reused); wire_id is C:<id>: on the
+-- wire, unique per device. A command is queued -> sent (by getrequest; re-sent with the same wire id
+-- while unanswered) -> done | failed (by devicecmd), or expired (deadline passed) / cancelled (while
+-- queued). Rows are kept after completion: the device's answer is the audit trail.
+CREATE TABLE commands (
+  id          INTEGER PRIMARY KEY AUTOINCREMENT,
+  sn          TEXT NOT NULL REFERENCES devices(sn),
+  wire_id     INTEGER NOT NULL,
+  line        TEXT NOT NULL,
+  verb        TEXT NOT NULL,
+  status      TEXT NOT NULL CHECK (status IN ('queued', 'sent', 'done', 'failed', 'expired', 'cancelled')),
+  return_code INTEGER,
+  result      TEXT NOT NULL DEFAULT '',
+  created_at  INTEGER NOT NULL,
+  sent_at     INTEGER NOT NULL DEFAULT 0,
+  done_at     INTEGER NOT NULL DEFAULT 0,
+  expires_at  INTEGER NOT NULL DEFAULT 0,
+  attempts    INTEGER NOT NULL DEFAULT 0,
+  UNIQUE (sn, wire_id)
+);
+-- The per-device FIFO of what may still be delivered. Queries must repeat this exact WHERE for
+-- SQLite to use the partial index.
+CREATE INDEX commands_pending ON commands (sn, id) WHERE status IN ('queued', 'sent');
+
+-- What a device uploaded for a command (querydata packs, GET OPTIONS answers, ACCOUNT summaries),
+-- in arrival order.
+CREATE TABLE command_data (
+  id          INTEGER PRIMARY KEY,
+  command_id  INTEGER NOT NULL REFERENCES commands(id),
+  kind        TEXT NOT NULL,
+  tbl         TEXT NOT NULL,
+  packidx     INTEGER NOT NULL,
+  packcnt     INTEGER NOT NULL,
+  body        BLOB NOT NULL,
+  received_at INTEGER NOT NULL
+);
+CREATE INDEX command_data_by_command ON command_data (command_id, id);
+)sql";
+
+constexpr Migration kMigrations[] = {
+    {1, "devices, events, door state, device records and logs, command queue", kVersion1},
+};
+
+}  // namespace
+
+std::span<const Migration> store_migrations() noexcept { return kMigrations; }
+
+}  // namespace zkpush::storage::sqlite

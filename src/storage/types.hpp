@@ -1,0 +1,215 @@
+// The values the store reads and writes. Times are Unix seconds (UTC) unless named otherwise.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "protocol/fields.hpp"
+
+namespace zkpush::storage {
+
+// ---- outcomes ----------------------------------------------------------------------------------------
+
+struct StoreError {
+  // Why a request was refused, for callers that map it (the JSON API: 404, 409, 400). `none` for
+  // failures of the database itself and for bugs.
+  enum class Reason { none, not_found, conflict, invalid };
+
+  // The database as a whole failed (disk full, I/O error, locked, read-only): nothing of the request
+  // was kept and the same request may succeed later, so devices are told to retry (503).
+  bool transient = false;
+  std::string message;
+  Reason reason = Reason::none;
+};
+
+// Thrown by the synchronous reads when the database cannot be read (I/O error, corruption): reads
+// have no error channel in their return type, and an empty answer would be a lie (a server starting
+// with "no devices"). The server answers 503.
+class StoreUnavailable : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+template <class T>
+class StoreResult {
+ public:
+  StoreResult(T value) : v_(std::move(value)) {}           // NOLINT: implicit on purpose
+  StoreResult(StoreError error) : v_(std::move(error)) {}  // NOLINT
+  bool ok() const noexcept { return v_.index() == 0; }
+  explicit operator bool() const noexcept { return ok(); }
+  T& value() { return std::get<0>(v_); }
+  const T& value() const { return std::get<0>(v_); }
+  T* operator->() { return &value(); }
+  const StoreError& error() const { return std::get<1>(v_); }
+
+ private:
+  std::variant<T, StoreError> v_;
+};
+
+struct Unit {};
+using StoreStatus = StoreResult<Unit>;
+
+// ---- devices -----------------------------------------------------------------------------------------
+
+struct Device {
+  std::string sn;
+  bool approved = false;
+  std::string registry_code;  // empty until registered
+  std::string session_id;     // of the latest push-config download
+  std::string push_version;   // pushver the device announced at init
+  std::string ip;             // latest source address
+  std::string time_zone;      // "" = the server's default; else "+hhmm"/"-hhmm"
+  protocol::Record registry;  // the latest registration key list, as received
+  protocol::Record options;   // device parameters, latest value per key (registry, options, GET OPTIONS)
+  std::int64_t first_seen = 0;
+  std::int64_t last_seen = 0;
+  std::int64_t registered_at = 0;  // 0 = never
+};
+
+struct DevicePresence {
+  std::string sn;
+  std::int64_t last_seen = 0;
+  std::string ip;
+};
+
+// ---- events ------------------------------------------------------------------------------------------
+
+struct NewEvent {
+  std::string sn;
+  std::string time_local;             // the device's wall-clock time as sent, "YYYY-MM-DD HH:MM:SS"
+  std::optional<std::int64_t> time_utc;  // from the device's time zone; nullopt if the time is unreadable
+  std::string pin;
+  std::string cardno;
+  std::optional<std::int64_t> event;
+  std::optional<std::int64_t> door;       // eventaddr / doorid
+  std::optional<std::int64_t> inout;      // inoutstatus / inoutstate
+  std::string verifytype;                 // Appendix 3 code or VERIFY_TYPE bit string, as sent
+  std::optional<std::int64_t> index;      // the device's record id; the dedupe key when present
+  std::optional<std::int64_t> alarm_type; // 7.13 cancel-alarm records
+  std::string raw;                        // the record as received (fields exactly as sent)
+  std::string source = "rtlog";           // rtlog | account | query
+  std::int64_t received_at = 0;
+};
+
+struct EventRow : NewEvent {
+  std::int64_t id = 0;
+};
+
+struct EventFilter {
+  std::string sn;  // "" = every device
+  std::int64_t after_id = 0;
+  std::int64_t limit = 100;
+};
+
+struct InsertCounts {
+  // Events: new rows vs. records already stored. Device records: rows written (a new key or changed
+  // content) vs. re-uploads identical to what was stored (left untouched).
+  std::int64_t inserted = 0;
+  std::int64_t duplicates = 0;
+};
+
+// ---- door state ----------------------------------------------------------------------------------------
+
+struct DoorStateUpdate {
+  std::string sn;
+  std::string time_local;  // as sent
+  std::string sensor;      // hex as sent
+  std::string relay;
+  std::string alarm;
+  std::int64_t received_at = 0;
+};
+
+// ---- uploaded tables and logs ------------------------------------------------------------------------
+
+struct DeviceRecord {
+  std::string sn;
+  std::string table;        // user, templatev10, biophoto, ATTPHOTO, userpic, biodata, identitycard...
+  std::string key;          // the table's key fields joined ("1" for user Pin=1; "1/6" for pin+finger)
+  protocol::Record fields;  // as received, minus large content moved to `content`
+  std::string content;      // decoded binary (photos) or base64 text kept whole (templates); may be empty
+  std::int64_t updated_at = 0;
+};
+
+struct DeviceLogEntry {
+  std::string sn;
+  std::string kind;  // errorlog, irstate, testdata, enroll_info, enroll_bio, device_authorize, remote_auth...
+  std::string data;  // the record as received
+  std::int64_t received_at = 0;
+  std::int64_t id = 0;  // assigned by the store
+};
+
+// ---- commands ----------------------------------------------------------------------------------------
+
+enum class CommandStatus { queued, sent, done, failed, expired, cancelled };
+const char* command_status_name(CommandStatus status) noexcept;
+std::optional<CommandStatus> command_status_from_name(std::string_view name) noexcept;
+
+struct NewCommand {
+  std::string sn;
+  std::string line;  // the command without "C:<id>:", e.g. "CONTROL DEVICE 01010105"
+  std::string verb;  // protocol verb name ("CONTROL DEVICE", "DATA UPDATE"...)
+  std::int64_t created_at = 0;
+  std::int64_t expires_at = 0;  // 0 = never; a queued command past it is never delivered
+};
+
+struct CommandRow {
+  std::int64_t id = 0;       // API id, unique across devices
+  std::string sn;
+  std::int64_t wire_id = 0;  // C:<wire_id>: on the wire, unique per device, never reused
+  std::string line;
+  std::string verb;
+  CommandStatus status = CommandStatus::queued;
+  std::optional<std::int64_t> return_code;
+  std::string result;       // JSON text: what the result line said and how it was read
+  std::int64_t created_at = 0;
+  std::int64_t sent_at = 0;
+  std::int64_t done_at = 0;
+  std::int64_t expires_at = 0;
+  std::int64_t attempts = 0;  // deliveries so far
+};
+
+struct DeliveryRequest {
+  std::string sn;
+  std::int64_t now = 0;
+  std::int64_t resend_sent_before = 0;  // sent commands unanswered since before this are re-sent
+  std::size_t max_commands = 0;         // 0 = no cap
+  // Accepts the next command or not (the caller keeps its own running budget: package size).
+  // Called on the storage thread; must be cheap and not block.
+  std::function<bool(const CommandRow&)> fits;
+};
+
+struct ResultUpdate {
+  std::int64_t wire_id = 0;
+  CommandStatus status = CommandStatus::done;  // done, failed, or sent (still pending: -5000)
+  std::int64_t return_code = 0;
+  std::string result;  // JSON text
+  std::int64_t at = 0;
+};
+
+struct CommandData {
+  std::int64_t command_id = 0;
+  std::string kind;     // tabledata, count, options, account, overview, file...
+  std::string table;
+  std::int64_t packidx = 0;
+  std::int64_t packcnt = 0;
+  std::string body;     // as received (or a JSON summary for archives)
+  std::int64_t received_at = 0;
+};
+
+struct StoreStats {
+  std::int64_t devices = 0;
+  std::int64_t events = 0;
+  std::int64_t queued_commands = 0;  // queued or sent-and-unanswered: what pending_counts() sums
+  std::uint64_t write_groups = 0;
+  std::uint64_t write_jobs = 0;
+  std::uint64_t failed_commits = 0;
+  std::size_t write_queue = 0;
+};
+
+}  // namespace zkpush::storage
