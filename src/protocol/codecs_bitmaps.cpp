@@ -8,21 +8,15 @@
 
 namespace zkpush::protocol {
 
+using text::hex_digit;
+using text::quoted;
+
 namespace {
 
 // Far above anything a device sends (EventTypes is 32 bytes, New*EventTypes at most 256); keeps
 // a hostile value from producing millions of codes.
 constexpr std::size_t kMaxBitmapBytes = 1024;
 constexpr std::size_t kMaxListEntries = 256;
-
-int hex_digit(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::string quoted(std::string_view s) { return "'" + text::sanitize_utf8(s.substr(0, 80)) + "'"; }
 
 // Hex text to bytes, tolerating spaces anywhere and an odd trailing digit (dropped): the manual's
 // own EventTypes examples are 66 and 62 digits long.

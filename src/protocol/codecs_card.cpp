@@ -4,16 +4,8 @@
 
 namespace zkpush::protocol {
 
-namespace {
-int hex_digit(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::string quoted(std::string_view s) { return "'" + text::sanitize_utf8(s.substr(0, 80)) + "'"; }
-}  // namespace
+using text::hex_digit;
+using text::quoted;
 
 const char* card_form_name(CardForm form) noexcept {
   switch (form) {

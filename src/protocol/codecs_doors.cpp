@@ -8,16 +8,10 @@
 
 namespace zkpush::protocol {
 
+using text::hex_digit;
+using text::quoted;
+
 namespace {
-
-int hex_digit(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::string quoted(std::string_view s) { return "'" + text::sanitize_utf8(s.substr(0, 80)) + "'"; }
 
 // rtstate values: hex bytes, spaces ignored, empty = no bytes.
 Result<std::vector<std::uint8_t>> rtstate_bytes(std::string_view value, std::string_view what, std::size_t max_bytes) {

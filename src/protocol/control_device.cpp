@@ -6,6 +6,8 @@
 
 namespace zkpush::protocol {
 
+using text::hex_digit;
+
 namespace {
 
 constexpr std::string_view kCodeNames[] = {
@@ -55,13 +57,6 @@ Result<ControlDevice> make(std::uint8_t aa, unsigned bb = 0, unsigned cc = 0, un
   c.dd = static_cast<std::uint8_t>(dd);
   if (auto st = validate_control_device(c); !st) return st.error();
   return c;
-}
-
-int hex_digit(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
 }
 
 }  // namespace

@@ -6,6 +6,8 @@
 
 namespace zkpush::protocol {
 
+using text::hex_digit;
+
 // ---- headers ------------------------------------------------------------------------------------
 
 const HttpHeader* HttpHeaders::find(std::string_view name) const noexcept {
@@ -120,13 +122,6 @@ Status finish_body(const HttpHeaders& headers, std::string_view raw, std::string
     }
   }
   return Ok{};
-}
-
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
 }
 
 bool is_glued_version(std::string_view s) {

@@ -36,13 +36,16 @@ namespace zkpush::protocol::text {
 namespace {
 constexpr char lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? char(c - 'A' + 'a') : c; }
 constexpr char upper(char c) noexcept { return (c >= 'a' && c <= 'z') ? char(c - 'a' + 'A') : c; }
-int hex_value(char c) noexcept {
+}  // namespace
+
+int hex_digit(char c) noexcept {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
 }
-}  // namespace
+
+std::string quoted(std::string_view s) { return "'" + sanitize_utf8(s.substr(0, 80)) + "'"; }
 
 bool iequals(std::string_view a, std::string_view b) noexcept {
   if (a.size() != b.size()) return false;
@@ -135,7 +138,7 @@ std::optional<std::vector<std::uint8_t>> parse_hex_bytes(std::string_view s) {
   std::vector<std::uint8_t> out;
   out.reserve(s.size() / 2);
   for (std::size_t i = 0; i < s.size(); i += 2) {
-    int hi = hex_value(s[i]), lo = hex_value(s[i + 1]);
+    int hi = hex_digit(s[i]), lo = hex_digit(s[i + 1]);
     if (hi < 0 || lo < 0) return std::nullopt;
     out.push_back(static_cast<std::uint8_t>(hi * 16 + lo));
   }
@@ -158,7 +161,7 @@ std::string percent_decode(std::string_view s) {
   out.reserve(s.size());
   for (std::size_t i = 0; i < s.size(); ++i) {
     if (s[i] == '%' && i + 2 < s.size()) {
-      int hi = hex_value(s[i + 1]), lo = hex_value(s[i + 2]);
+      int hi = hex_digit(s[i + 1]), lo = hex_digit(s[i + 2]);
       if (hi >= 0 && lo >= 0) {
         out.push_back(static_cast<char>(hi * 16 + lo));
         i += 2;

@@ -32,6 +32,11 @@ std::vector<std::string_view> split(std::string_view s, char sep);
 // Strict decimal integer parsing of the whole string (after trimming spaces); no exceptions.
 std::optional<std::int64_t> parse_int(std::string_view s) noexcept;
 std::optional<std::uint64_t> parse_uint(std::string_view s) noexcept;
+// Value of one hexadecimal digit (either case), or -1.
+int hex_digit(char c) noexcept;
+// "'<s>'" cut to 80 bytes and made valid UTF-8: how error messages quote what they got.
+std::string quoted(std::string_view s);
+
 // Parses hexadecimal digits (no 0x prefix) into bytes; nullopt on odd length or a non-hex digit.
 std::optional<std::vector<std::uint8_t>> parse_hex_bytes(std::string_view s);
 std::string to_hex(const std::uint8_t* data, std::size_t size, bool upper = false);
