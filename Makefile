@@ -21,9 +21,11 @@ build: deps
 	@cmake --build $(BUILD) -j$(JOBS)
 
 # clang 14 with sanitizers and libFuzzer: the second compiler of the warning-free contract, the
-# sanitizer run of the test suite, and the fuzz targets, in one build.
+# sanitizer run of the test suite, and the fuzz targets, in one build. -O1 with line tables keeps
+# sanitizer stack traces readable while compiling and running much faster than -O0 -g.
 clang-build: deps
 	@cmake -S . -B $(CLANG_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=clang++ \
+	  "-DCMAKE_CXX_FLAGS_DEBUG=-O1 -gline-tables-only" \
 	  -DZKPUSH_SANITIZE=ON -DZKPUSH_FUZZ=ON $(CMAKE_FLAGS) >/dev/null
 	@cmake --build $(CLANG_BUILD) -j$(JOBS)
 
