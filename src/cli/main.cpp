@@ -7,6 +7,7 @@ int main(int argc, char** argv) {
   CLI::App app{"zkpush - server, device emulator and tools for the ZKTeco Security PUSH 3.1.2 protocol"};
   app.require_subcommand(1);
   zkpush::cli::register_decode(app);
+  zkpush::cli::register_serve(app);
   CLI11_PARSE(app, argc, argv);
   return zkpush::cli::exit_code();
 }

@@ -1,0 +1,90 @@
+#include "server/config.hpp"
+
+#include <cstdlib>
+#include <stdexcept>
+
+#include "protocol/responses.hpp"
+
+namespace zkpush::server {
+
+bool parse_listen(const std::string& listen, std::string& host, std::uint16_t& port) {
+  auto colon = listen.rfind(':');
+  if (colon == std::string::npos) return false;
+  host = listen.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.empty()) host = "0.0.0.0";
+  const std::string digits = listen.substr(colon + 1);
+  if (digits.empty() || digits.size() > 5 || digits.find_first_not_of("0123456789") != std::string::npos) return false;
+  unsigned long value = std::stoul(digits);
+  if (value > 65535) return false;
+  port = static_cast<std::uint16_t>(value);
+  return true;
+}
+
+RegistrationPolicy parse_registration_policy(const std::string& text) {
+  if (text == "auto") return RegistrationPolicy::automatic;
+  if (text == "approve") return RegistrationPolicy::approve;
+  throw std::invalid_argument("registration policy must be auto or approve, not '" + text + "'");
+}
+
+TokenPolicy parse_token_policy(const std::string& text) {
+  if (text == "strict") return TokenPolicy::strict;
+  if (text == "warn") return TokenPolicy::warn;
+  throw std::invalid_argument("token policy must be strict or warn, not '" + text + "'");
+}
+
+namespace {
+
+const char* env(const char* name) {
+  const char* v = std::getenv(name);
+  return (v != nullptr && *v != '\0') ? v : nullptr;
+}
+
+int env_int(const char* name, int fallback) {
+  const char* v = env(name);
+  if (v == nullptr) return fallback;
+  char* end = nullptr;
+  long value = std::strtol(v, &end, 10);
+  if (end == v || *end != '\0' || value < 0 || value > 1'000'000'000L) {
+    throw std::invalid_argument(std::string(name) + ": not a number: " + v);
+  }
+  return static_cast<int>(value);
+}
+
+bool env_bool(const char* name, bool fallback) {
+  const char* v = env(name);
+  if (v == nullptr) return fallback;
+  std::string s(v);
+  if (s == "1" || s == "true" || s == "yes") return true;
+  if (s == "0" || s == "false" || s == "no") return false;
+  throw std::invalid_argument(std::string(name) + ": not a boolean: " + s);
+}
+
+}  // namespace
+
+void apply_environment(ServerConfig& c) {
+  if (auto v = env("ZKPUSH_LISTEN")) c.listen = v;
+  if (auto v = env("ZKPUSH_DATA")) c.data_dir = v;
+  if (auto v = env("ZKPUSH_REGISTRATION")) c.registration = parse_registration_policy(v);
+  if (auto v = env("ZKPUSH_TOKEN")) c.token = parse_token_policy(v);
+  c.allow_missing_cookie = env_bool("ZKPUSH_ALLOW_MISSING_COOKIE", c.allow_missing_cookie);
+  c.request_delay = env_int("ZKPUSH_REQUEST_DELAY", c.request_delay);
+  c.error_delay = env_int("ZKPUSH_ERROR_DELAY", c.error_delay);
+  c.timeout_sec = env_int("ZKPUSH_TIMEOUT_SEC", c.timeout_sec);
+  if (auto v = env("ZKPUSH_TRANS_TIMES")) c.trans_times = v;
+  c.trans_interval = env_int("ZKPUSH_TRANS_INTERVAL", c.trans_interval);
+  c.realtime = env_int("ZKPUSH_REALTIME", c.realtime);
+  if (auto v = env("ZKPUSH_SERVER_NAME")) c.server_name = v;
+  if (auto v = env("ZKPUSH_PUSH_PROT_VER")) c.push_prot_ver = v;
+  c.max_commands_per_poll = static_cast<std::size_t>(env_int("ZKPUSH_MAX_COMMANDS", static_cast<int>(c.max_commands_per_poll)));
+  c.command_resend_after = env_int("ZKPUSH_RESEND_AFTER", c.command_resend_after);
+  c.control_device_expiry = env_int("ZKPUSH_CONTROL_EXPIRY", c.control_device_expiry);
+  if (auto v = env("ZKPUSH_API_TOKEN")) c.api_token = v;
+  if (auto v = env("ZKPUSH_TZ")) {
+    auto tz = protocol::parse_tz_offset(v);
+    if (!tz) throw std::invalid_argument(std::string("ZKPUSH_TZ: not an offset like +0800: ") + v);
+    c.default_tz_minutes = *tz;
+  }
+}
+
+}  // namespace zkpush::server

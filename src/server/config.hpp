@@ -1,0 +1,54 @@
+// Configuration of `zkpush serve`: CLI flags, overridable defaults from ZKPUSH_* environment
+// variables (flags win: the CLI applies the environment first, then its flags).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace zkpush::server {
+
+enum class RegistrationPolicy { automatic, approve };  // "auto" | "approve"
+enum class TokenPolicy { strict, warn };               // mismatched token: 401 | log and accept
+
+struct ServerConfig {
+  std::string listen = "0.0.0.0:8088";  // host:port; "[::]:8088" for IPv6
+  std::string data_dir = "./data";      // holds zkpush.db
+  unsigned threads = 0;                 // I/O threads; 0 = one per core
+
+  RegistrationPolicy registration = RegistrationPolicy::automatic;
+  TokenPolicy token = TokenPolicy::strict;
+  // A request without a token cookie from a device that has a session: refuse (401) or accept.
+  bool allow_missing_cookie = true;
+
+  // Configuration sent in init / push answers.
+  int request_delay = 30;
+  int error_delay = 60;
+  int timeout_sec = 10;
+  std::string trans_times = "00:00;14:05";
+  int trans_interval = 1;
+  int realtime = 1;
+  std::string server_name = "zkpush";
+  std::string push_prot_ver = "3.1.2";
+  std::string trans_tables = "User Transaction";
+
+  std::size_t max_commands_per_poll = 16;
+  int command_resend_after = 300;     // seconds a sent command waits for its result before re-sending
+  int control_device_expiry = 30;     // seconds: default expiry of CONTROL DEVICE commands
+  int default_tz_minutes = 0;         // device time zone when the device has none ("+0800" = 480)
+  int presence_interval = 15;         // seconds between writes of devices' last_seen
+  std::string api_token;              // Bearer token of /api/v1; empty = API disabled
+};
+
+// "0.0.0.0:8088" -> host, port. False when unreadable.
+bool parse_listen(const std::string& listen, std::string& host, std::uint16_t& port);
+// Applies ZKPUSH_LISTEN, ZKPUSH_DATA, ZKPUSH_REGISTRATION, ZKPUSH_TOKEN, ZKPUSH_ALLOW_MISSING_COOKIE,
+// ZKPUSH_REQUEST_DELAY, ZKPUSH_ERROR_DELAY, ZKPUSH_TIMEOUT_SEC, ZKPUSH_TRANS_TIMES,
+// ZKPUSH_TRANS_INTERVAL, ZKPUSH_REALTIME, ZKPUSH_SERVER_NAME, ZKPUSH_PUSH_PROT_VER,
+// ZKPUSH_MAX_COMMANDS, ZKPUSH_RESEND_AFTER, ZKPUSH_CONTROL_EXPIRY, ZKPUSH_TZ, ZKPUSH_API_TOKEN. Throws
+// std::invalid_argument naming the variable when a value is unreadable.
+void apply_environment(ServerConfig& config);
+RegistrationPolicy parse_registration_policy(const std::string& text);  // throws std::invalid_argument
+TokenPolicy parse_token_policy(const std::string& text);                // throws std::invalid_argument
+
+}  // namespace zkpush::server

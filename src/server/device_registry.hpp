@@ -1,0 +1,48 @@
+// In-memory state of every device, loaded from the store at start and kept in step with what the
+// handlers write, so that the hot path (an idle getrequest, a token check) never reads the database.
+// Thread-safe: every accessor copies under one mutex.
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "storage/store.hpp"
+
+namespace zkpush::server {
+
+struct DeviceState {
+  storage::Device device;       // the row as last written (options included)
+  std::int64_t pending = 0;     // queued or sent-and-unanswered commands (an upper bound)
+  std::size_t max_package_size = 0;  // MaxPackageSize option; 0 = unknown (no limit)
+  int cmd_format = 0;                // CmdFormat option
+  std::int64_t last_seen = 0;
+  std::int64_t flushed_seen = 0;  // last_seen as last handed to take_presence()
+};
+
+class DeviceRegistry {
+ public:
+  // Loads every device and the pending counts. Throws storage::StoreUnavailable.
+  void load(storage::Store& store);
+
+  std::optional<DeviceState> get(const std::string& sn) const;
+  // Replaces (or adds) the device row; derived option values are recomputed.
+  void put_device(const storage::Device& device);
+  // Merges options into the cached row the way the store does (latest wins, keys without case).
+  void merge_options(const std::string& sn, const protocol::Record& options);
+  void add_pending(const std::string& sn, std::int64_t delta);
+  void touch(const std::string& sn, std::int64_t now);
+  std::vector<DeviceState> all() const;
+  // Presence that changed since the previous call (last_seen moved), for Store::touch_devices.
+  std::vector<storage::DevicePresence> take_presence();
+
+ private:
+  static void derive(DeviceState& state);
+  mutable std::mutex mutex_;
+  std::unordered_map<std::string, DeviceState> devices_;
+};
+
+}  // namespace zkpush::server

@@ -1,0 +1,50 @@
+// ServerConfig: listen address parsing and the ZKPUSH_* environment.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <stdexcept>
+
+#include "server/config.hpp"
+
+namespace zkpush::server {
+namespace {
+
+TEST(ServerConfig, ParseListen) {
+  std::string host;
+  std::uint16_t port = 0;
+  ASSERT_TRUE(parse_listen("0.0.0.0:8088", host, port));
+  EXPECT_EQ(host, "0.0.0.0");
+  EXPECT_EQ(port, 8088);
+  ASSERT_TRUE(parse_listen("[::]:9000", host, port));
+  EXPECT_EQ(host, "::");
+  EXPECT_EQ(port, 9000);
+  ASSERT_TRUE(parse_listen(":80", host, port));
+  EXPECT_EQ(host, "0.0.0.0");
+  EXPECT_FALSE(parse_listen("8088", host, port));
+  EXPECT_FALSE(parse_listen("host:99999", host, port));
+  EXPECT_FALSE(parse_listen("host:8x", host, port));
+}
+
+TEST(ServerConfig, Environment) {
+  ::setenv("ZKPUSH_LISTEN", "127.0.0.1:9999", 1);
+  ::setenv("ZKPUSH_REGISTRATION", "approve", 1);
+  ::setenv("ZKPUSH_TOKEN", "warn", 1);
+  ::setenv("ZKPUSH_REQUEST_DELAY", "5", 1);
+  ::setenv("ZKPUSH_TZ", "+0800", 1);
+  ServerConfig c;
+  apply_environment(c);
+  EXPECT_EQ(c.listen, "127.0.0.1:9999");
+  EXPECT_EQ(c.registration, RegistrationPolicy::approve);
+  EXPECT_EQ(c.token, TokenPolicy::warn);
+  EXPECT_EQ(c.request_delay, 5);
+  EXPECT_EQ(c.default_tz_minutes, 480);
+  ::setenv("ZKPUSH_REQUEST_DELAY", "soon", 1);
+  EXPECT_THROW(apply_environment(c), std::invalid_argument);
+  for (auto name : {"ZKPUSH_LISTEN", "ZKPUSH_REGISTRATION", "ZKPUSH_TOKEN", "ZKPUSH_REQUEST_DELAY", "ZKPUSH_TZ"}) {
+    ::unsetenv(name);
+  }
+  EXPECT_THROW(parse_registration_policy("open"), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace zkpush::server
