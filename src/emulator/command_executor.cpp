@@ -1,0 +1,298 @@
+#include "emulator/command_executor.hpp"
+
+#include <algorithm>
+#include <tuple>
+#include <type_traits>
+
+#include "protocol/account.hpp"
+#include "protocol/codecs_time.hpp"
+#include "protocol/control_device.hpp"
+#include "protocol/text.hpp"
+
+namespace zkpush::emulator {
+
+namespace p = protocol;
+
+namespace {
+
+// Appendix 2 event codes a command produces.
+constexpr int kEventCancelAlarm = 7;
+constexpr int kEventRemoteOpen = 8;
+constexpr int kEventRemoteClose = 9;
+constexpr int kEventNormalOpenOff = 10;
+constexpr int kEventNormalOpenOn = 11;
+constexpr int kEventAuxOn = 12;
+constexpr int kEventAuxOff = 13;
+constexpr int kVerifyOther = 200;
+constexpr int kInOutNone = 2;
+
+DeviceModel::Event command_event(const ExecutionContext& ctx, int door, int code) {
+  DeviceModel::Event e;
+  e.time = ctx.now;
+  e.door = door;
+  e.event = code;
+  e.inout = kInOutNone;
+  e.verifytype = kVerifyOther;
+  return e;
+}
+
+// Doors a CONTROL DEVICE byte addresses: 0 = every door.
+std::vector<int> addressed_doors(const DeviceModel& model, int number) {
+  std::vector<int> doors;
+  if (number == 0) {
+    for (int d = 1; d <= model.door_count(); ++d) doors.push_back(d);
+  } else if (number <= model.door_count()) {
+    doors.push_back(number);
+  }
+  return doors;
+}
+
+bool earlier(const p::CivilTime& a, const p::CivilTime& b) {
+  return std::tie(a.year, a.month, a.day, a.hour, a.minute, a.second) <
+         std::tie(b.year, b.month, b.day, b.hour, b.minute, b.second);
+}
+
+std::vector<p::Record> account_records(const DeviceModel& model, const p::AccountCommand& a) {
+  std::vector<p::Record> out;
+  std::optional<p::CivilTime> from, to;
+  if (a.form == p::AccountForm::time_range) {
+    if (auto t = p::parse_datetime(a.start_time)) from = *t;
+    if (auto t = p::parse_datetime(a.end_time)) to = *t;
+  }
+  for (const auto& e : model.events()) {
+    const auto index = static_cast<std::uint64_t>(e.index);
+    switch (a.form) {
+      case p::AccountForm::pullsdk:
+      case p::AccountForm::max_index:
+        if (index <= a.max_index) continue;
+        break;
+      case p::AccountForm::index_range:
+        if (index < a.start_index || index > a.end_index) continue;
+        break;
+      case p::AccountForm::time_range:
+        if ((from && earlier(e.time, *from)) || (to && earlier(*to, e.time))) continue;
+        break;
+    }
+    out.push_back(DeviceModel::transaction_record(e));
+  }
+  return out;
+}
+
+class Visitor {
+ public:
+  Visitor(const p::Command& command, DeviceModel& model, const ExecutionContext& ctx, Execution& out)
+      : command_(command), model_(model), ctx_(ctx), out_(out) {}
+
+  int operator()(const p::DataUpdate& u) {
+    if (p::text::iequals(u.table, "templatev10")) {
+      for (const auto& r : u.records) {
+        auto pin = r.get("Pin");
+        if (!pin || model_.find("user", "Pin", *pin) == nullptr) return ret::template_user_unknown;
+        if (r.get_or("Size", "1") == "0") return ret::template_length_zero;
+      }
+    }
+    return model_.update(u);
+  }
+  int operator()(const p::DataDelete& d) { return model_.remove(d); }
+  int operator()(const p::DataCount& c) {
+    const std::int64_t n = model_.count(c);
+    if (n < 0) return static_cast<int>(n);
+    out_.uploads.push_back(p::format_querydata_count(model_.sn(), command_.id, c.table, n));
+    return 0;  // the count travels in the querydata body; devices answer 0 (decision 14)
+  }
+  int operator()(const p::DataQuery& q) {
+    if (p::find_table(q.table) == nullptr) return ret::no_such_table;
+    auto records = model_.query(q);
+    out_.uploads = p::format_querydata_packages(model_.sn(), command_.id, q.table, records, ctx_.max_package_size);
+    return static_cast<int>(records.size());
+  }
+  int operator()(const p::AccountCommand& a) {
+    auto records = account_records(model_, a);
+    const auto n = static_cast<std::int64_t>(records.size());
+    if (ctx_.account_controller_form && a.form != p::AccountForm::pullsdk) {
+      const std::size_t per_file = std::max<std::size_t>(1, ctx_.account_records_per_file);
+      const std::size_t files = records.empty() ? 0 : (records.size() + per_file - 1) / per_file;
+      out_.uploads.push_back(p::format_account_overview(
+          model_.sn(), command_.id,
+          p::account_overview_record(n, "transaction.tgz", static_cast<std::int64_t>(files))));
+      for (std::size_t f = 0; f < files; ++f) {
+        std::vector<p::Record> part(records.begin() + static_cast<std::ptrdiff_t>(f * per_file),
+                                    records.begin() + static_cast<std::ptrdiff_t>(std::min(records.size(), (f + 1) * per_file)));
+        auto tgz = p::transaction_tgz(part);
+        if (!tgz) return ret::execution_error;
+        out_.uploads.push_back(p::format_account_file(model_.sn(), command_.id, static_cast<std::int64_t>(f + 1),
+                                                      static_cast<std::int64_t>(part.size()), *tgz));
+      }
+      return static_cast<int>(n);
+    }
+    auto tgz = p::transaction_tgz(records);
+    if (!tgz) return ret::execution_error;
+    out_.uploads.push_back(p::format_querydata_account(model_.sn(), command_.id, *tgz, n));
+    // 9.2.1 result tail: "&transaction&StartTime=&EndTime=&RecordSum=N".
+    extra_ = {p::Field{"transaction", "", false}, p::Field{"StartTime", a.start_time}, p::Field{"EndTime", a.end_time},
+              p::Field{"RecordSum", std::to_string(n)}};
+    return static_cast<int>(n);
+  }
+  int operator()(const p::TestHost& t) {
+    out_.test_host = t.address;
+    return 0;
+  }
+  int operator()(const p::ControlDevice& c) { return control(c); }
+  int operator()(const p::Upgrade& u) {
+    out_.upgrade = u;
+    return 0;
+  }
+  int operator()(const p::SetOptions& s) {
+    for (const auto& f : s.options.fields) {
+      model_.set_option(f.key, f.value);
+      out_.options_changed = true;
+    }
+    return 0;
+  }
+  int operator()(const p::GetOptions& g) {
+    p::Record values;
+    for (const auto& key : g.keys) {
+      if (auto v = model_.option(key)) values.add(key, *v);
+    }
+    out_.uploads.push_back(p::format_querydata_options(model_.sn(), command_.id, values));
+    return 0;
+  }
+  int operator()(const p::SetAdscreenOptions&) { return 0; }
+  int operator()(const p::EnrollInfo& e) {
+    const std::string pin(e.params.get_or("PIN", ""));
+    if (pin.empty()) return ret::bad_parameter;
+    // A simulated finger: the template is a fixed-size pseudo template derived from the PIN.
+    const std::string tmp = enrolled_template(pin);
+    p::Record r{{"TYPE", std::string(e.params.get_or("TYPE", "1"))}, {"PIN", pin}, {"TMP", tmp}};
+    out_.uploads.push_back(p::format_enroll_info_upload(model_.sn(), {r}));
+    model_.put("templatev10", p::Record{{"Size", std::to_string(tmp.size())}, {"Pin", pin}, {"FingerID", "0"},
+                                        {"Valid", "1"}, {"Template", tmp}});
+    return 0;
+  }
+  int operator()(const p::EnrollBio& e) {
+    const std::string pin(e.params.get_or("PIN", ""));
+    if (pin.empty()) return ret::bad_parameter;
+    const std::string type(e.params.get_or("TYPE", "9"));
+    const std::string no(e.params.get_or("NO", "0"));
+    const std::string tmp = enrolled_template(pin);
+    p::Record r{{"TYPE", type},        {"PIN", pin},          {"NO", no},   {"INDEX", "0"},
+                {"MAJOR_VER", "58"}, {"MINOR_VER", "1"}, {"TMP", tmp}};
+    out_.uploads.push_back(p::format_enroll_bio_upload(model_.sn(), {r}));
+    model_.put("biodata", p::Record{{"Pin", pin}, {"No", no}, {"Index", "0"}, {"Valid", "1"}, {"Duress", "0"},
+                                    {"Type", type}, {"MajorVer", "58"}, {"MinorVer", "1"}, {"Format", "0"},
+                                    {"Tmp", tmp}});
+    return 0;
+  }
+  int operator()(const p::UnknownCommand&) { return ret::unknown_command; }
+
+  std::vector<p::Field> extra_;
+
+ private:
+  static std::string enrolled_template(const std::string& pin) {
+    // Base64 alphabet only, deterministic: a server can check what it stored.
+    static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    std::string out;
+    std::uint32_t x = 2166136261u;
+    for (char c : pin) x = (x ^ static_cast<unsigned char>(c)) * 16777619u;
+    for (int i = 0; i < 64; ++i) {
+      x = x * 1664525u + 1013904223u;
+      out += alphabet[(x >> 26) & 63u];
+    }
+    return out;
+  }
+
+  int control(const p::ControlDevice& c) {
+    if (!p::validate_control_device(c)) return ret::bad_parameter;
+    switch (static_cast<p::ControlCode>(c.aa)) {
+      case p::ControlCode::output: {
+        if (c.cc == static_cast<std::uint8_t>(p::OutputTarget::aux_output)) {
+          log(c.bb, c.dd == p::ControlDevice::close ? kEventAuxOff : kEventAuxOn);
+          return 0;
+        }
+        auto doors = addressed_doors(model_, c.bb);
+        if (doors.empty()) return ret::bad_parameter;
+        for (int d : doors) {
+          DoorState& door = model_.door(d);
+          door.relay_open = c.dd != p::ControlDevice::close;
+          door.relay_until = (c.dd != p::ControlDevice::close && c.dd != p::ControlDevice::hold_open)
+                                 ? ctx_.unix_now + c.dd
+                                 : 0;
+          log(d, door.relay_open ? kEventRemoteOpen : kEventRemoteClose);
+        }
+        out_.doors_changed = true;
+        return 0;
+      }
+      case p::ControlCode::cancel_alarm: {
+        for (int d : addressed_doors(model_, c.bb)) {
+          model_.door(d).alarm = 0;
+          log(d, kEventCancelAlarm);
+        }
+        out_.doors_changed = true;
+        return 0;
+      }
+      case p::ControlCode::restart:
+        out_.restart = true;
+        return 0;
+      case p::ControlCode::normal_open: {
+        auto doors = addressed_doors(model_, c.bb);
+        if (doors.empty()) return ret::bad_parameter;
+        for (int d : doors) {
+          model_.door(d).relay_open = c.cc != 0;
+          model_.door(d).relay_until = 0;
+          log(d, c.cc != 0 ? kEventNormalOpenOn : kEventNormalOpenOff);
+        }
+        out_.doors_changed = true;
+        return 0;
+      }
+      case p::ControlCode::emergency: {
+        const bool open = c.bb != 0;
+        for (int d = 1; d <= model_.door_count(); ++d) {
+          model_.door(d).relay_open = open;
+          model_.door(d).relay_until = 0;
+          log(d, open ? kEventRemoteOpen : kEventRemoteClose);
+        }
+        out_.doors_changed = true;
+        return 0;
+      }
+      default:
+        return 0;  // accepted: no visible effect on the emulated hardware
+    }
+  }
+
+  void log(int door, int code) { out_.events.push_back(model_.log(command_event(ctx_, door, code))); }
+
+  const p::Command& command_;
+  DeviceModel& model_;
+  const ExecutionContext& ctx_;
+  Execution& out_;
+};
+
+}  // namespace
+
+bool CommandExecutor::already_ran(const std::string& id) {
+  if (ran_.count(id) != 0) return true;
+  ran_.insert(id);
+  ran_order_.push_back(id);
+  if (ran_order_.size() > remembered_ids) {
+    ran_.erase(ran_order_.front());
+    ran_order_.pop_front();
+  }
+  return false;
+}
+
+Execution CommandExecutor::execute(const p::Command& command, DeviceModel& model, const ExecutionContext& ctx) {
+  Execution out;
+  if (already_ran(command.id)) {
+    out.result = p::make_command_result(command, ret::repeated);
+    return out;
+  }
+  Visitor visitor(command, model, ctx, out);
+  const int rc = std::visit(visitor, command.body);
+  out.result = p::make_command_result(command.id, rc, p::verb_name(command.verb()), std::nullopt, visitor.extra_);
+  if (command.verb() == p::Verb::unknown) {
+    if (const auto* u = std::get_if<p::UnknownCommand>(&command.body)) out.result.cmd = u->verb;
+  }
+  return out;
+}
+
+}  // namespace zkpush::emulator

@@ -1,0 +1,263 @@
+#include "emulator/device_model.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "protocol/codecs_doors.hpp"
+#include "protocol/device_requests.hpp"
+#include "protocol/schema.hpp"
+#include "protocol/text.hpp"
+
+namespace zkpush::emulator {
+
+namespace p = protocol;
+
+namespace {
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+bool is_transaction(std::string_view table) { return p::text::iequals(table, "transaction"); }
+
+// Records of a table are the same entity when every key field the catalogue lists is equal; a key
+// field missing on both sides counts as equal (userauthorize's DevID exists only on some panels).
+bool same_key(const p::TableSpec* spec, const p::Record& a, const p::Record& b) {
+  if (spec == nullptr || spec->key_fields.empty()) return false;
+  for (std::string_view key : spec->key_fields) {
+    if (a.get(key) != b.get(key)) return false;
+  }
+  return true;
+}
+
+// The first key field is what names the entity (Pin, TimezoneId, Holiday...): it must be present.
+bool has_keys(const p::TableSpec* spec, const p::Record& r) {
+  if (spec == nullptr || spec->key_fields.empty()) return true;
+  return r.has(spec->key_fields.front());
+}
+
+}  // namespace
+
+bool matches(const p::Record& record, const p::Record& conditions) {
+  for (const auto& c : conditions.fields) {
+    if (c.key == "*" || c.value == "*") continue;
+    auto v = record.get(c.key);
+    if (!v || *v != c.value) return false;
+  }
+  return true;
+}
+
+DeviceModel::DeviceModel(std::string sn, p::Record options, int door_count)
+    : sn_(std::move(sn)), options_(std::move(options)), doors_(static_cast<std::size_t>(std::max(door_count, 0))) {}
+
+DeviceModel::Table* DeviceModel::table(std::string_view name, bool create) {
+  const std::string key = lower(name);
+  auto it = tables_.find(key);
+  if (it != tables_.end()) return &it->second;
+  if (!create) return nullptr;
+  const p::TableSpec* spec = p::find_table(name);
+  if (spec == nullptr) return nullptr;
+  Table t;
+  t.name = std::string(spec->name);
+  return &tables_.emplace(key, std::move(t)).first->second;
+}
+
+const DeviceModel::Table* DeviceModel::table(std::string_view name) const {
+  auto it = tables_.find(lower(name));
+  return it == tables_.end() ? nullptr : &it->second;
+}
+
+int DeviceModel::put(std::string_view table_name, p::Record record) {
+  const p::TableSpec* spec = p::find_table(table_name);
+  if (spec == nullptr || is_transaction(table_name)) return ret::no_such_table;
+  if (!has_keys(spec, record)) return ret::bad_parameter;
+  Table* t = table(table_name, true);
+  record.prefix.clear();
+  for (auto& row : t->rows) {
+    if (same_key(spec, row, record)) {
+      for (const auto& f : record.fields) row.set(f.key, f.value);
+      return ret::ok;
+    }
+  }
+  t->rows.push_back(std::move(record));
+  return ret::ok;
+}
+
+int DeviceModel::update(const p::DataUpdate& update) {
+  if (update.records.empty()) return ret::bad_parameter;
+  // The protocol core decides which table the records belong to: "DATA UPDATE ExtBoardID=..." names
+  // none (9.1.1 ExtBoardProperty/Config) and the elevator privilege example says "biodata".
+  const p::TableSpec* spec = p::effective_table(p::Command{"0", update, std::nullopt});
+  if (spec == nullptr) return ret::no_such_table;
+  // All or nothing: a record without its key fields refuses the whole command, as a panel that
+  // validates before writing would.
+  for (const auto& r : update.records) {
+    if (!has_keys(spec, r)) return ret::bad_parameter;
+  }
+  for (const auto& r : update.records) {
+    if (int rc = put(spec->name, r); rc != ret::ok) return rc;
+  }
+  return ret::ok;
+}
+
+int DeviceModel::remove(const p::DataDelete& del) {
+  if (is_transaction(del.table)) {
+    events_.clear();  // indexes keep increasing: a cleared log does not reuse them
+    return ret::ok;
+  }
+  if (p::find_table(del.table) == nullptr) return ret::no_such_table;
+  Table* t = table(del.table, false);
+  if (t == nullptr) return ret::ok;
+  if (del.all || del.conditions.empty()) {
+    t->rows.clear();
+    return ret::ok;
+  }
+  std::erase_if(t->rows, [&](const p::Record& r) { return matches(r, del.conditions); });
+  return ret::ok;
+}
+
+std::int64_t DeviceModel::count(const p::DataCount& c) const {
+  if (is_transaction(c.table)) return static_cast<std::int64_t>(events_.size());
+  if (p::find_table(c.table) == nullptr) return ret::no_such_table;
+  const Table* t = table(c.table);
+  if (t == nullptr) return 0;
+  if (c.counts_whole_table()) return static_cast<std::int64_t>(t->rows.size());
+  return std::count_if(t->rows.begin(), t->rows.end(), [&](const p::Record& r) { return matches(r, c.conditions); });
+}
+
+std::vector<p::Record> DeviceModel::query(const p::DataQuery& q) const {
+  std::vector<p::Record> out;
+  const p::TableSpec* spec = p::find_table(q.table);
+  if (is_transaction(q.table)) {
+    for (const auto& e : events_) {
+      p::Record r = transaction_record(e);
+      if (!matches(r, q.filter)) continue;
+      r.prefix = "transaction";
+      out.push_back(std::move(r));
+    }
+    return out;
+  }
+  const Table* t = table(q.table);
+  if (t == nullptr || spec == nullptr) return out;
+  // Query uploads name their table before the first field (9.1.4: "user uid=1\tcardno=...").
+  const std::string prefix(spec->name);
+  std::int64_t uid = 0;
+  for (const auto& row : t->rows) {
+    ++uid;
+    if (!matches(row, q.filter)) continue;
+    p::Record r;
+    r.prefix = prefix;
+    // The user table's uploads carry the device's internal id first (7.5, 9.1.4).
+    // Tables with an upload layout answer in it, every field present (9.1.4 example: "cardno=" even
+    // when empty); fields of the row the layout does not name follow in lower case.
+    for (const p::FieldSpec& f : spec->upload_fields) {
+      if (f.name == "uid") {
+        r.add("uid", std::to_string(uid));
+      } else {
+        r.add(f.name, row.get_or(f.name, ""));
+      }
+    }
+    for (const auto& f : row.fields) {
+      if (spec->upload_field(f.key) == nullptr) r.add(lower(f.key), f.value);
+    }
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+const std::vector<p::Record>& DeviceModel::rows(std::string_view name) const {
+  static const std::vector<p::Record> none;
+  const Table* t = table(name);
+  return t == nullptr ? none : t->rows;
+}
+
+const p::Record* DeviceModel::find(std::string_view name, std::string_view key, std::string_view value) const {
+  const Table* t = table(name);
+  if (t == nullptr) return nullptr;
+  for (const auto& r : t->rows) {
+    if (auto v = r.get(key); v && *v == value) return &r;
+  }
+  return nullptr;
+}
+
+std::optional<std::string_view> DeviceModel::option(std::string_view key) const {
+  return p::option_value(options_, key);
+}
+
+int DeviceModel::option_int(std::string_view key, int fallback) const {
+  auto v = option(key);
+  if (!v) return fallback;
+  try {
+    return std::stoi(std::string(*v));
+  } catch (const std::exception&) {
+    return fallback;
+  }
+}
+
+DoorState& DeviceModel::door(int number) {
+  if (number < 1 || number > door_count()) throw std::out_of_range("no door " + std::to_string(number));
+  return doors_[static_cast<std::size_t>(number - 1)];
+}
+
+const DoorState& DeviceModel::door(int number) const {
+  if (number < 1 || number > door_count()) throw std::out_of_range("no door " + std::to_string(number));
+  return doors_[static_cast<std::size_t>(number - 1)];
+}
+
+p::Record DeviceModel::rtstate_record(const p::CivilTime& now) const {
+  std::vector<p::DoorStatus> doors;
+  for (int i = 1; i <= door_count(); ++i) {
+    const DoorState& d = door(i);
+    p::DoorStatus s;
+    s.door = i;
+    s.sensor = d.sensor_open ? p::DoorSensor::open : p::DoorSensor::closed;
+    // Bit set = the relay is switched (lock released), as panels report an unlocked door.
+    s.relay_disconnected = d.relay_open;
+    s.alarms = static_cast<std::uint8_t>(d.alarm);
+    doors.push_back(s);
+  }
+  auto fields = p::encode_rtstate(doors);
+  p::Record r;
+  r.add("time", p::format_datetime(now));
+  if (fields) {
+    r.add("sensor", fields->sensor);
+    r.add("relay", fields->relay);
+    r.add("alarm", fields->alarm);
+  }
+  return r;
+}
+
+const DeviceModel::Event& DeviceModel::log(Event event) {
+  event.index = ++last_index_;
+  events_.push_back(std::move(event));
+  return events_.back();
+}
+
+p::Record DeviceModel::rtlog_record(const Event& e) {
+  return p::Record{{"time", p::format_datetime(e.time)},
+                   {"pin", e.pin},
+                   {"cardno", e.cardno},
+                   {"sitecode", "0"},
+                   {"linkid", "0"},
+                   {"eventaddr", std::to_string(e.door)},
+                   {"event", std::to_string(e.event)},
+                   {"inoutstatus", std::to_string(e.inout)},
+                   {"verifytype", std::to_string(e.verifytype)},
+                   {"index", std::to_string(e.index)}};
+}
+
+p::Record DeviceModel::transaction_record(const Event& e) {
+  auto seconds = p::encode_zktime(e.time);
+  return p::Record{{"cardno", e.cardno},
+                   {"pin", e.pin},
+                   {"verified", std::to_string(e.verifytype)},
+                   {"doorid", std::to_string(e.door)},
+                   {"eventtype", std::to_string(e.event)},
+                   {"inoutstate", std::to_string(e.inout)},
+                   {"time_second", seconds ? std::to_string(*seconds) : "0"},
+                   {"index", std::to_string(e.index)}};
+}
+
+}  // namespace zkpush::emulator

@@ -1,0 +1,124 @@
+// The data an emulated device holds: its tables (user, mulcarduser, userauthorize, timezone,
+// holiday, templatev10, biodata, biophoto, userpic, firstcard, multimcard, inoutfun, door and reader
+// parameters, ...), its options, its doors, and its event log with increasing indexes.
+//
+// Tables are kept generically, as records in the spelling the server sent, keyed by the key fields
+// the catalogue gives for the table (schema.hpp): a DATA UPDATE of an existing key replaces the
+// fields it names, a new key appends. That is how the panels behave (a second "DATA UPDATE user
+// Pin=1" edits user 1) and it makes every table of the catalogue work without per-table code.
+// Only what access decisions and uploads need is interpreted (access_decision.hpp, command_executor.hpp).
+//
+// Not thread-safe: one device, one strand.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "protocol/codecs_time.hpp"
+#include "protocol/commands.hpp"
+#include "protocol/fields.hpp"
+
+namespace zkpush::emulator {
+
+// Appendix 1 codes the emulator answers with.
+namespace ret {
+inline constexpr int ok = 0;
+inline constexpr int repeated = -7;
+inline constexpr int bad_parameter = -11;
+inline constexpr int execution_error = -12;
+inline constexpr int unknown_command = -13;
+inline constexpr int no_such_file = -17;
+inline constexpr int checksum_error = -19;
+inline constexpr int length_mismatch = -20;
+inline constexpr int template_length_zero = -26;
+inline constexpr int template_user_unknown = -27;
+inline constexpr int no_such_table = -100;
+inline constexpr int no_such_condition_field = -101;
+}  // namespace ret
+
+struct DoorState {
+  bool sensor_open = false;  // door sensor: true = open
+  bool relay_open = false;   // lock relay energised
+  int alarm = 0;             // Appendix rtstate alarm bits
+  std::int64_t relay_until = 0;  // unix seconds at which an opened relay closes again (0 = latched/none)
+};
+
+class DeviceModel {
+ public:
+  DeviceModel(std::string sn, protocol::Record options, int door_count);
+
+  const std::string& sn() const noexcept { return sn_; }
+  int door_count() const noexcept { return static_cast<int>(doors_.size()); }
+
+  // ---- tables (DATA UPDATE / DELETE / COUNT / QUERY) -----------------------------------------------
+  // Each returns a Return code (>= 0 ok, or ret::*). Table names in any case.
+  int update(const protocol::DataUpdate& update);
+  int remove(const protocol::DataDelete& del);
+  // Number of matching records, or a negative Return code.
+  std::int64_t count(const protocol::DataCount& count) const;
+  // Matching records in upload spelling (prefix = the table's upload word, keys as the catalogue's
+  // upload fields where the table has them, lower-case otherwise), ready for querydata.
+  std::vector<protocol::Record> query(const protocol::DataQuery& query) const;
+
+  // Records of a table as stored (server spelling). Empty for an unknown or empty table.
+  const std::vector<protocol::Record>& rows(std::string_view table) const;
+  // The first record of `table` whose `key` equals `value` (keys any case).
+  const protocol::Record* find(std::string_view table, std::string_view key, std::string_view value) const;
+  // Direct insertion for profiles and tests (same upsert rules as DATA UPDATE).
+  int put(std::string_view table, protocol::Record record);
+
+  // ---- options ------------------------------------------------------------------------------------
+  const protocol::Record& options() const noexcept { return options_; }
+  // Any case, with or without the '~' some parameters carry ("~DeviceName").
+  std::optional<std::string_view> option(std::string_view key) const;
+  int option_int(std::string_view key, int fallback) const;
+  void set_option(std::string_view key, std::string_view value) { options_.set(key, value); }
+
+  // ---- doors ----------------------------------------------------------------------------------------
+  DoorState& door(int number);  // 1-based; throws std::out_of_range
+  const DoorState& door(int number) const;
+  // The rtstate record (7.3): time, sensor, relay, alarm, door, as the device uploads it.
+  protocol::Record rtstate_record(const protocol::CivilTime& now) const;
+
+  // ---- event log ------------------------------------------------------------------------------------
+  struct Event {
+    std::int64_t index = 0;
+    protocol::CivilTime time;
+    std::string pin = "0";
+    std::string cardno = "0";
+    int door = 0;   // eventaddr
+    int event = 0;  // Appendix 2 code
+    int inout = 0;  // 0 in, 1 out, 2 none
+    int verifytype = 200;
+  };
+  // Appends with the next index and returns it.
+  const Event& log(Event event);
+  const std::vector<Event>& events() const noexcept { return events_; }
+  // rtlog record (7.2) and transaction record (9.1.4 / ACCOUNT) of an event.
+  static protocol::Record rtlog_record(const Event& e);
+  static protocol::Record transaction_record(const Event& e);  // no prefix (ACCOUNT file form)
+
+ private:
+  struct Table {
+    std::string name;                 // catalogue spelling
+    std::vector<protocol::Record> rows;
+  };
+  Table* table(std::string_view name, bool create);
+  const Table* table(std::string_view name) const;
+
+  std::string sn_;
+  protocol::Record options_;
+  std::vector<DoorState> doors_;
+  std::map<std::string, Table> tables_;  // key: lower-case name
+  std::vector<Event> events_;
+  std::int64_t last_index_ = 0;  // never reused, even after DATA DELETE transaction
+};
+
+// Whether `record` satisfies every condition (keys any case, values exact; "*" matches anything).
+bool matches(const protocol::Record& record, const protocol::Record& conditions);
+
+}  // namespace zkpush::emulator
