@@ -8,6 +8,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   zkpush::cli::register_decode(app);
   zkpush::cli::register_serve(app);
+  zkpush::cli::register_simulate(app);
   CLI11_PARSE(app, argc, argv);
   return zkpush::cli::exit_code();
 }

@@ -280,6 +280,11 @@ bool CommandExecutor::already_ran(const std::string& id) {
   return false;
 }
 
+void CommandExecutor::forget(const std::string& id) {
+  ran_.erase(id);
+  std::erase(ran_order_, id);
+}
+
 Execution CommandExecutor::execute(const p::Command& command, DeviceModel& model, const ExecutionContext& ctx) {
   Execution out;
   if (already_ran(command.id)) {

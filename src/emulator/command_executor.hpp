@@ -48,6 +48,9 @@ class CommandExecutor {
  public:
   Execution execute(const protocol::Command& command, DeviceModel& model, const ExecutionContext& context);
 
+  // Forgets that `id` ran, so that a re-sent command runs again (its data never reached the server).
+  void forget(const std::string& id);
+
   // How many recent command IDs are remembered for the -7 (repeated) answer.
   static constexpr std::size_t remembered_ids = 4096;
 

@@ -235,6 +235,15 @@ const DeviceModel::Event& DeviceModel::log(Event event) {
   return events_.back();
 }
 
+void DeviceModel::trim_events(std::int64_t acked_index, std::size_t keep) {
+  if (events_.size() <= keep + keep / 4) return;  // trim in chunks, not on every upload
+  std::size_t drop = events_.size() - keep;
+  std::size_t uploaded = 0;
+  while (uploaded < events_.size() && events_[uploaded].index <= acked_index) ++uploaded;
+  drop = std::min(drop, uploaded);
+  events_.erase(events_.begin(), events_.begin() + static_cast<std::ptrdiff_t>(drop));
+}
+
 p::Record DeviceModel::rtlog_record(const Event& e) {
   return p::Record{{"time", p::format_datetime(e.time)},
                    {"pin", e.pin},

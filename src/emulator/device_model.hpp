@@ -98,6 +98,9 @@ class DeviceModel {
   // Appends with the next index and returns it.
   const Event& log(Event event);
   const std::vector<Event>& events() const noexcept { return events_; }
+  // Drops the oldest events beyond `keep`, but never one above `acked_index` (not yet uploaded):
+  // a panel's log is a ring, and an emulator running for hours must not grow without bound.
+  void trim_events(std::int64_t acked_index, std::size_t keep);
   // rtlog record (7.2) and transaction record (9.1.4 / ACCOUNT) of an event.
   static protocol::Record rtlog_record(const Event& e);
   static protocol::Record transaction_record(const Event& e);  // no prefix (ACCOUNT file form)

@@ -1,0 +1,143 @@
+// `zkpush simulate`: N emulated devices against a PUSH server, a live progress line on a terminal,
+// and a summary (latency per exchange) at the end, as text or JSON.
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <thread>
+#include <string>
+
+
+#include "cli/commands.hpp"
+#include "emulator/simulator.hpp"
+#include "protocol/responses.hpp"
+
+namespace zkpush::cli {
+
+namespace {
+
+struct SimulateOptions {
+  std::string server = "http://127.0.0.1:8088";
+  int devices = 1;
+  std::string profile = "inbio460";
+  std::string sn_prefix = "EMU";
+  double events_per_second = 0;
+  double duration = 0;       // seconds; 0 = until Ctrl-C
+  double poll_interval = 0;  // seconds; 0 = the server's RequestDelay
+  double ramp = 500;
+  unsigned threads = 0;
+  std::string tz;
+  bool json = false;
+};
+
+emulator::Simulator* g_running = nullptr;
+extern "C" void on_signal(int) {
+  if (g_running != nullptr) g_running->stop();
+}
+
+void print_summary(const nlohmann::ordered_json& j) {
+  std::printf("\n%-12s %10s %8s %10s %10s %10s\n", "exchange", "count", "errors", "p50 ms", "p99 ms", "max ms");
+  for (const auto& [name, e] : j["endpoints"].items()) {
+    std::printf("%-12s %10llu %8llu %10.2f %10.2f %10.2f\n", name.c_str(),
+                static_cast<unsigned long long>(e["count"].get<std::uint64_t>()),
+                static_cast<unsigned long long>(e["errors"].get<std::uint64_t>()), e["p50_ms"].get<double>(),
+                e["p99_ms"].get<double>(), e["max_ms"].get<double>());
+  }
+  std::printf("\n%lld/%d devices online, %llu requests (%.0f/s), %llu errors, %llu events acknowledged (%.0f/s), "
+              "%llu commands executed in %.1f s\n",
+              static_cast<long long>(j["devices_online"].get<std::int64_t>()), j["devices"].get<int>(),
+              static_cast<unsigned long long>(j["requests"].get<std::uint64_t>()), j["requests_per_s"].get<double>(),
+              static_cast<unsigned long long>(j["errors"].get<std::uint64_t>()),
+              static_cast<unsigned long long>(j["events_acked"].get<std::uint64_t>()), j["events_per_s"].get<double>(),
+              static_cast<unsigned long long>(j["commands_executed"].get<std::uint64_t>()), j["elapsed_s"].get<double>());
+}
+
+int run_simulate(const SimulateOptions& o) {
+  emulator::SimulationOptions s;
+  auto server = emulator::parse_server_url(o.server);
+  if (!server) {
+    std::fprintf(stderr, "simulate: --server: expected http://host:port, got '%s'\n", o.server.c_str());
+    return 2;
+  }
+  s.server = *server;
+  s.profile = emulator::find_profile(o.profile);
+  if (s.profile == nullptr) {
+    std::string names;
+    for (const auto& p : emulator::profiles()) names += " " + std::string(p.name);
+    std::fprintf(stderr, "simulate: unknown profile '%s' (profiles:%s)\n", o.profile.c_str(), names.c_str());
+    return 2;
+  }
+  if (o.devices < 1) {
+    std::fprintf(stderr, "simulate: --devices must be at least 1\n");
+    return 2;
+  }
+  s.devices = o.devices;
+  s.sn_prefix = o.sn_prefix;
+  s.events_per_second = o.events_per_second;
+  if (o.duration > 0) s.duration = std::chrono::milliseconds(static_cast<std::int64_t>(o.duration * 1000));
+  if (o.poll_interval > 0) s.poll_interval = std::chrono::milliseconds(static_cast<std::int64_t>(o.poll_interval * 1000));
+  s.connects_per_second = o.ramp;
+  s.threads = o.threads > 0 ? o.threads : std::max(1u, std::thread::hardware_concurrency());
+  if (!o.tz.empty()) {
+    auto tz = protocol::parse_tz_offset(o.tz);
+    if (!tz) {
+      std::fprintf(stderr, "simulate: --tz: not an offset like +0800: %s\n", o.tz.c_str());
+      return 2;
+    }
+    s.tz_minutes = *tz;
+  }
+  const auto limit = emulator::raise_open_file_limit();
+  if (limit != 0 && limit < static_cast<std::uint64_t>(o.devices) + 64) {
+    std::fprintf(stderr, "simulate: warning: open file limit %llu is below %d devices (raise `ulimit -n`)\n",
+                 static_cast<unsigned long long>(limit), o.devices);
+  }
+
+  emulator::Simulator simulator(s);
+  g_running = &simulator;
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+  const bool live = ::isatty(STDERR_FILENO) != 0;
+  simulator.run([&](const emulator::Stats& st, double elapsed) {
+    if (!live) return;
+    std::fprintf(stderr, "\r%6.0fs  online %lld/%d  requests %llu  errors %llu  events acked %llu  commands %llu   ",
+                 elapsed, static_cast<long long>(st.devices_online.load()), o.devices,
+                 static_cast<unsigned long long>(st.requests.load()), static_cast<unsigned long long>(st.errors.load()),
+                 static_cast<unsigned long long>(st.events_acked.load()),
+                 static_cast<unsigned long long>(st.commands_executed.load()));
+  });
+  g_running = nullptr;
+  if (live) std::fprintf(stderr, "\n");
+  auto j = simulator.stats().to_json(simulator.elapsed_seconds());
+  j["devices"] = o.devices;
+  j["profile"] = o.profile;
+  j["server"] = o.server;
+  if (o.json) {
+    std::cout << j.dump(2) << std::endl;
+  } else {
+    print_summary(j);
+  }
+  return simulator.stats().devices_registered.load() == o.devices ? 0 : 1;
+}
+
+}  // namespace
+
+void register_simulate(CLI::App& app) {
+  auto o = std::make_shared<SimulateOptions>();
+  auto* cmd = app.add_subcommand("simulate", "Emulate PUSH devices (one to tens of thousands) against a server");
+  cmd->add_option("--server", o->server, "server URL, http://host:port")->capture_default_str();
+  cmd->add_option("--devices", o->devices, "number of devices")->capture_default_str();
+  cmd->add_option("--profile", o->profile, "device profile: inbio460 | c3-100 | face")->capture_default_str();
+  cmd->add_option("--sn-prefix", o->sn_prefix, "serial numbers are <prefix>000001...")->capture_default_str();
+  cmd->add_option("--events-per-second", o->events_per_second, "card swipes per second across all devices");
+  cmd->add_option("--duration", o->duration, "seconds to run (default: until Ctrl-C)");
+  cmd->add_option("--poll-interval", o->poll_interval, "seconds between getrequest polls (default: the server's RequestDelay)");
+  cmd->add_option("--ramp", o->ramp, "devices started per second")->capture_default_str();
+  cmd->add_option("--threads", o->threads, "I/O threads (default: one per core)");
+  cmd->add_option("--tz", o->tz, "devices' time zone, e.g. +0800 (default +0000)");
+  cmd->add_flag("--json", o->json, "print the summary as JSON");
+  cmd->callback([o] { set_exit_code(run_simulate(*o)); });
+}
+
+}  // namespace zkpush::cli

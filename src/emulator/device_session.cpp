@@ -1,0 +1,436 @@
+#include "emulator/device_session.hpp"
+
+#include <algorithm>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <cmath>
+
+#include "protocol/base64.hpp"
+#include "protocol/codecs_session.hpp"
+#include "protocol/command_results.hpp"
+#include "protocol/responses.hpp"
+
+namespace zkpush::emulator {
+
+namespace asio = boost::asio;
+namespace p = protocol;
+using clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr int kEventDoorOpened = 200;
+constexpr int kEventDoorClosed = 201;
+constexpr int kVerifyCard = 4;
+constexpr std::size_t kEventsKept = 20000;  // acknowledged events kept per device for ACCOUNT/QUERY
+constexpr std::size_t kResultsKept = 256;
+constexpr std::uint64_t kRangeChunk = 1u << 20;  // UPGRADE method 3: 1 MiB per request (9.4.1)
+
+std::int64_t config_int(const p::Record& config, std::string_view key, std::int64_t fallback) {
+  auto v = config.get_int(key);
+  return v && *v >= 0 ? *v : fallback;
+}
+
+}  // namespace
+
+DeviceSession::DeviceSession(asio::any_io_executor executor, SessionOptions options, Stats& stats)
+    : executor_(executor),
+      options_(std::move(options)),
+      stats_(stats),
+      model_(options_.sn, registration_options(*options_.profile, options_.sn, options_.ip), options_.profile->doors),
+      http_(executor, options_.server),
+      timer_(executor),
+      random_(options_.seed) {
+  max_package_size_ = static_cast<std::size_t>(model_.option_int("MaxPackageSize", 2048000));
+}
+
+void DeviceSession::start(std::function<void()> on_stopped) {
+  on_stopped_ = std::move(on_stopped);
+  auto self = shared_from_this();
+  asio::co_spawn(executor_, [self]() -> asio::awaitable<void> { co_await self->run(); }, asio::detached);
+}
+
+void DeviceSession::stop() {
+  stopping_ = true;
+  timer_.cancel();
+  http_.close();  // an exchange in flight ends now (aborted) rather than at its timeout
+}
+
+void DeviceSession::wake() {
+  woken_ = true;
+  timer_.cancel();
+}
+
+p::CivilTime DeviceSession::local_now() const {
+  auto t = p::civil_from_unix(unix_now() + options_.tz_minutes * 60);
+  return t ? *t : p::CivilTime{};
+}
+
+std::int64_t DeviceSession::unix_now() const {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+std::chrono::milliseconds DeviceSession::poll_interval() const {
+  if (options_.poll_interval) return *options_.poll_interval;
+  return std::chrono::seconds(std::max<std::int64_t>(1, request_delay_s_));
+}
+
+asio::awaitable<bool> DeviceSession::sleep(clock::duration d) {
+  if (stopping_) co_return false;
+  if (woken_) {
+    woken_ = false;
+    co_return true;
+  }
+  timer_.expires_after(d);
+  boost::system::error_code ec;
+  co_await timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  woken_ = false;
+  co_return !stopping_;
+}
+
+asio::awaitable<std::optional<HttpAnswer>> DeviceSession::exchange(Exchange kind, const p::OutgoingRequest& request) {
+  const auto begin = clock::now();
+  HttpAnswer answer = co_await http_.send(request, cookie_, timeout());
+  const auto latency = std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - begin);
+  const bool ok = answer.status >= 200 && answer.status < 300;
+  if (stopping_ && answer.status == 0) co_return std::nullopt;  // aborted by stop(): not a server error
+  stats_.record(kind, latency, ok);
+  if (answer.status == 401 || answer.status == 403 || answer.status == 406) stats_.refused.fetch_add(1);
+  if (answer.status == 0) {
+    last_error_ = std::string(exchange_name(kind)) + ": " + answer.error;
+    co_return std::nullopt;
+  }
+  if (!ok) last_error_ = std::string(exchange_name(kind)) + ": HTTP " + std::to_string(answer.status) + " " + answer.body.substr(0, 80);
+  co_return answer;
+}
+
+// ---- connection -------------------------------------------------------------------------------------
+
+asio::awaitable<bool> DeviceSession::handshake() {
+  cookie_.clear();
+  auto init = co_await exchange(Exchange::init, p::format_init_request(options_.sn));
+  if (!init || init->status != 200) co_return false;
+  auto init_answer = p::parse_init_answer(init->body);
+  if (init_answer.registered) {
+    registry_code_ = init_answer.registry_code;
+  } else {
+    auto reg = co_await exchange(Exchange::registry, p::format_registry_request(options_.sn, model_.options()));
+    if (!reg) co_return false;
+    auto accepted = p::parse_registry_answer(reg->status, reg->body);
+    if (!accepted.accepted || accepted.registry_code.empty()) {
+      last_error_ = "registration refused (HTTP " + std::to_string(reg->status) + ")";
+      co_return false;
+    }
+    registry_code_ = accepted.registry_code;
+  }
+  auto push = co_await exchange(Exchange::push, p::format_push_config_request(options_.sn));
+  if (!push || push->status != 200) co_return false;
+  const p::Record config = p::parse_config_answer(push->body);
+  session_id_ = std::string(config.get_or("SessionID", ""));
+  request_delay_s_ = config_int(config, "RequestDelay", request_delay_s_);
+  error_delay_s_ = config_int(config, "ErrorDelay", error_delay_s_);
+  timeout_s_ = std::max<std::int64_t>(1, config_int(config, "TimeoutSec", timeout_s_));
+  realtime_ = config_int(config, "Realtime", 1) != 0;
+  trans_interval_min_ = config_int(config, "TransInterval", trans_interval_min_);
+  cookie_ = "token=" + p::compute_token(registry_code_, options_.sn, session_id_);
+  if (p::push_options_requested(config)) {
+    auto up = co_await exchange(Exchange::options, p::format_options_upload(options_.sn, model_.options()));
+    if (!up || up->status != 200) co_return false;
+  }
+  co_return true;
+}
+
+// ---- the device's loop ------------------------------------------------------------------------------
+
+asio::awaitable<void> DeviceSession::run() {
+  auto self = shared_from_this();  // alive until the coroutine ends
+  started_ = clock::now();
+  last_batch_upload_ = started_;
+  bool ever_registered = false;
+  while (!stopping_) {
+    if (clock::now() < offline_until_) {
+      if (!co_await sleep(offline_until_ - clock::now())) break;
+      continue;
+    }
+    if (!co_await handshake()) {
+      http_.close();
+      if (!co_await sleep(std::chrono::seconds(std::max<std::int64_t>(1, error_delay_s_)))) break;
+      continue;
+    }
+    if (!ever_registered) {
+      ever_registered = true;
+      stats_.devices_registered.fetch_add(1);
+    }
+    online_ = true;
+    stats_.devices_online.fetch_add(1);
+    doors_dirty_ = true;
+    // Spread the first polls of many devices over one interval instead of a thundering herd.
+    auto next_poll = clock::now() + std::chrono::milliseconds(std::uniform_int_distribution<std::int64_t>(
+                                        0, std::max<std::int64_t>(0, poll_interval().count() - 1))(random_));
+    bool failed = false;
+    bool restart = false;
+    while (!stopping_ && !failed) {
+      if (clock::now() < offline_until_) break;
+      generate_due_events();
+      expire_relays();
+      if (!co_await upload_events(false) || !co_await upload_rtstate()) {
+        failed = true;
+        break;
+      }
+      if (clock::now() >= next_poll) {
+        const std::uint64_t before = commands_executed_;
+        if (!co_await poll()) {
+          failed = true;
+          break;
+        }
+        next_poll = clock::now() + poll_interval();
+        // A restart command answered: reconnect from init.
+        if (restart_requested_) {
+          restart_requested_ = false;
+          restart = true;
+          break;
+        }
+        // Commands may have produced events and door changes: send them before sleeping.
+        if (commands_executed_ > before) continue;
+      }
+      auto wake_at = next_poll;
+      if (options_.events_per_second > 0) {
+        const double next_event_s = static_cast<double>(events_generated_ + 1) / options_.events_per_second;
+        wake_at = std::min(wake_at, started_ + std::chrono::duration_cast<clock::duration>(
+                                                   std::chrono::duration<double>(next_event_s)));
+      }
+      if (!realtime_ && acked_index_ < (model_.events().empty() ? 0 : model_.events().back().index)) {
+        wake_at = std::min(wake_at, last_batch_upload_ + std::chrono::minutes(std::max<std::int64_t>(1, trans_interval_min_)));
+      }
+      if (!co_await sleep(std::max<clock::duration>(wake_at - clock::now(), clock::duration::zero()))) break;
+    }
+    online_ = false;
+    stats_.devices_online.fetch_sub(1);
+    http_.close();
+    if (failed && !stopping_) {
+      if (!co_await sleep(std::chrono::seconds(std::max<std::int64_t>(1, error_delay_s_)))) break;
+    } else if (restart && !stopping_) {
+      if (!co_await sleep(std::chrono::seconds(1))) break;
+    }
+  }
+  http_.close();
+  if (on_stopped_) on_stopped_();
+}
+
+asio::awaitable<bool> DeviceSession::poll() {
+  auto answer = co_await exchange(Exchange::getrequest, p::format_getrequest(options_.sn));
+  if (!answer || answer->status != 200) co_return false;
+  auto commands = p::parse_commands(answer->body);
+  if (!commands) {
+    last_error_ = "getrequest: unreadable commands: " + commands.error().to_string();
+    stats_.errors.fetch_add(1);
+    co_return true;  // nothing to run; the connection itself is fine
+  }
+  std::vector<p::CommandResult> results;
+  for (const auto& command : *commands) {
+    if (!co_await execute(command)) co_return false;
+    results.push_back(results_.back());
+  }
+  if (results.empty()) co_return true;
+  const std::vector<p::Record> none;
+  p::OutgoingRequest request = p::format_devicecmd_results(options_.sn, none);
+  request.body = p::format_command_results(results);
+  auto posted = co_await exchange(Exchange::devicecmd, request);
+  co_return posted && posted->status == 200;
+}
+
+asio::awaitable<bool> DeviceSession::execute(const p::Command& command) {
+  ExecutionContext ctx;
+  ctx.now = local_now();
+  ctx.unix_now = unix_now();
+  ctx.max_package_size = max_package_size_;
+  ctx.account_controller_form = options_.profile->account_controller_form;
+  Execution e = executor_commands_.execute(command, model_, ctx);
+  for (const auto& upload : e.uploads) {
+    const Exchange kind = upload.target.rfind("/iclock/querydata", 0) == 0 ? Exchange::querydata
+                          : upload.target.rfind("/iclock/file", 0) == 0    ? Exchange::file
+                                                                           : Exchange::tabledata;
+    auto answer = co_await exchange(kind, upload);
+    if (!answer || answer->status != 200) {
+      // The data did not arrive: forget the command so that the server's re-send runs it again
+      // instead of being answered "repeated".
+      executor_commands_.forget(command.id);
+      co_return false;
+    }
+  }
+  if (e.upgrade) e.result.return_code = co_await download(*e.upgrade);
+  if (e.test_host) {
+    if (auto address = parse_server_url(*e.test_host)) {
+      HttpClient target(executor_, *address);
+      auto answer = co_await target.send(p::format_ping(options_.sn), "", std::chrono::seconds(3));
+      e.result.return_code = answer.status != 0 ? 0 : -1;
+    } else {
+      e.result.return_code = ret::bad_parameter;
+    }
+  }
+  if (e.doors_changed) doors_dirty_ = true;
+  if (e.restart) restart_requested_ = true;
+  ++commands_executed_;
+  stats_.commands_executed.fetch_add(1);
+  results_.push_back(e.result);
+  while (results_.size() > kResultsKept) results_.pop_front();
+  co_return true;
+}
+
+asio::awaitable<int> DeviceSession::download(const p::Upgrade& upgrade) {
+  std::string file;
+  if (upgrade.method == 3) {
+    // Ranged pulls of at most 1 MiB; a server that ignores Range answers 200 with the whole file.
+    while (file.size() < upgrade.size || upgrade.size == 0) {
+      const std::uint64_t from = file.size();
+      const std::uint64_t to = upgrade.size == 0 ? from + kRangeChunk - 1 : std::min(upgrade.size, from + kRangeChunk) - 1;
+      auto answer = co_await exchange(Exchange::file, p::format_firmware_range_request(upgrade.url, from, to));
+      if (!answer) co_return -1;
+      if (answer->status == 404) co_return ret::no_such_file;
+      if (answer->status == 200) {
+        file = std::move(answer->body);
+        break;
+      }
+      if (answer->status != 206 || answer->body.empty()) co_return ret::length_mismatch;
+      file += answer->body;
+      if (upgrade.size == 0 && answer->body.size() < kRangeChunk) break;
+    }
+  } else {
+    auto answer = co_await exchange(Exchange::file, p::format_firmware_file_request(options_.sn, upgrade.url));
+    if (!answer) co_return -1;
+    if (answer->status == 404) co_return ret::no_such_file;
+    if (answer->status != 200) co_return ret::execution_error;
+    if (upgrade.method == 1) {
+      auto decoded = p::base64_decode(answer->body);
+      if (!decoded) co_return ret::checksum_error;
+      file = std::move(*decoded);
+    } else {
+      file = std::move(answer->body);
+    }
+  }
+  if (upgrade.size != 0 && file.size() != upgrade.size) co_return ret::length_mismatch;
+  if (!upgrade.checksum.empty() && !p::token_matches(p::md5_hex(file), upgrade.checksum)) co_return ret::checksum_error;
+  co_return 0;
+}
+
+// ---- uploads --------------------------------------------------------------------------------------------
+
+asio::awaitable<bool> DeviceSession::upload_events(bool force) {
+  const auto& events = model_.events();
+  if (events.empty() || events.back().index <= acked_index_) co_return true;
+  if (!realtime_ && !force &&
+      clock::now() < last_batch_upload_ + std::chrono::minutes(std::max<std::int64_t>(1, trans_interval_min_))) {
+    co_return true;
+  }
+  // First event not yet acknowledged (indexes increase along the log).
+  auto it = std::upper_bound(events.begin(), events.end(), acked_index_,
+                             [](std::int64_t index, const DeviceModel::Event& e) { return index < e.index; });
+  while (it != events.end()) {
+    std::vector<p::Record> batch;
+    std::int64_t last = acked_index_;
+    for (; it != events.end() && batch.size() < options_.rtlog_batch; ++it) {
+      batch.push_back(DeviceModel::rtlog_record(*it));
+      last = it->index;
+    }
+    auto answer = co_await exchange(Exchange::rtlog, p::format_rtlog_upload(options_.sn, batch));
+    if (!answer || answer->status != 200) co_return false;
+    acked_index_ = last;
+    stats_.events_acked.fetch_add(batch.size());
+  }
+  last_batch_upload_ = clock::now();
+  model_.trim_events(acked_index_, kEventsKept);
+  co_return true;
+}
+
+asio::awaitable<bool> DeviceSession::upload_rtstate() {
+  if (!doors_dirty_ || model_.door_count() == 0) co_return true;
+  // Named first: GCC 12 mis-compiles a braced list inside a co_await expression.
+  const std::vector<p::Record> state{model_.rtstate_record(local_now())};
+  const p::OutgoingRequest request = p::format_rtstate_upload(options_.sn, state);
+  auto answer = co_await exchange(Exchange::rtstate, request);
+  if (!answer || answer->status != 200) co_return false;
+  doors_dirty_ = false;
+  co_return true;
+}
+
+// ---- simulated world ----------------------------------------------------------------------------------
+
+void DeviceSession::generate_due_events() {
+  if (options_.events_per_second <= 0) return;
+  const double elapsed = std::chrono::duration<double>(clock::now() - started_).count();
+  const auto due = static_cast<std::uint64_t>(std::floor(elapsed * options_.events_per_second));
+  const auto& users = model_.rows("user");
+  std::uniform_int_distribution<int> door_of(1, std::max(1, model_.door_count()));
+  while (events_generated_ < due) {
+    ++events_generated_;
+    Credential credential;
+    // Mostly known cards when the device has users; strangers otherwise.
+    std::uniform_int_distribution<std::size_t> pick(0, users.size() + users.size() / 4);
+    const std::size_t i = users.empty() ? 0 : pick(random_);
+    if (i < users.size() && !users[i].get_or("CardNo", "").empty()) {
+      credential.cardno = std::string(users[i].get_or("CardNo", ""));
+    } else {
+      credential.cardno = std::to_string(std::uniform_int_distribution<std::uint32_t>(1000000, 99999999)(random_));
+    }
+    credential.verifytype = kVerifyCard;
+    swipe(credential, door_of(random_));
+  }
+}
+
+AccessDecision DeviceSession::swipe(const Credential& credential, int door) {
+  const auto now = local_now();
+  AccessDecision d = decide_access(model_, credential, door, now);
+  DeviceModel::Event e;
+  e.time = now;
+  e.pin = d.pin;
+  e.cardno = credential.cardno.empty() ? "0" : credential.cardno;
+  e.door = door;
+  e.event = d.event;
+  e.inout = 0;
+  e.verifytype = credential.verifytype;
+  model_.log(e);
+  stats_.events_generated.fetch_add(1);
+  if (d.granted() && door >= 1 && door <= model_.door_count()) {
+    DoorState& s = model_.door(door);
+    if (!s.relay_open) doors_dirty_ = true;
+    s.relay_open = true;
+    s.relay_until = unix_now() + model_.option_int("Door" + std::to_string(door) + "Drivertime", 5);
+  }
+  return d;
+}
+
+void DeviceSession::set_door_sensor(int door, bool open) {
+  if (door < 1 || door > model_.door_count()) return;
+  if (model_.door(door).sensor_open == open) return;
+  model_.door(door).sensor_open = open;
+  DeviceModel::Event e;
+  e.time = local_now();
+  e.door = door;
+  e.event = open ? kEventDoorOpened : kEventDoorClosed;
+  e.inout = 2;
+  e.verifytype = 200;
+  model_.log(e);
+  stats_.events_generated.fetch_add(1);
+  doors_dirty_ = true;
+  wake();
+}
+
+void DeviceSession::expire_relays() {
+  const std::int64_t now = unix_now();
+  for (int d = 1; d <= model_.door_count(); ++d) {
+    DoorState& s = model_.door(d);
+    if (s.relay_open && s.relay_until != 0 && s.relay_until <= now) {
+      s.relay_open = false;
+      s.relay_until = 0;
+      doors_dirty_ = true;
+    }
+  }
+}
+
+void DeviceSession::go_offline(clock::time_point until) {
+  offline_until_ = until;
+  wake();
+}
+
+}  // namespace zkpush::emulator

@@ -1,0 +1,136 @@
+// One emulated device talking to a server, as a panel does (manual 4-10):
+//
+//   init -> registry (until accepted) -> push config -> options upload (when asked)
+//   then, every RequestDelay: getrequest, execute the commands, upload their data, devicecmd;
+//   events as rtlog (at once when Realtime=1, else every TransInterval), door changes as rtstate.
+//
+// Events are logged in the model first and uploaded from a cursor that advances only on a 200:
+// while the server is unreachable they accumulate, and after reconnecting they go up in order
+// from where the server stopped acknowledging (resume from breakpoint) - none lost, none skipped.
+// After a failure the device waits ErrorDelay and starts again from init, as panels do.
+//
+// A session is a coroutine on one executor; everything it touches is that executor's, so scenario
+// steps and tests act on it by posting to the same executor.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "emulator/access_decision.hpp"
+#include "emulator/command_executor.hpp"
+#include "emulator/device_model.hpp"
+#include "emulator/http_client.hpp"
+#include "emulator/profiles.hpp"
+#include "emulator/stats.hpp"
+
+namespace zkpush::emulator {
+
+struct SessionOptions {
+  ServerAddress server;
+  const Profile* profile = nullptr;
+  std::string sn;
+  std::string ip = "192.168.1.201";  // what the device reports as its own address
+  int tz_minutes = 0;                 // the device's zone: its wall clock is UTC + this
+  // Simulated card swipes per second (0 = none); each is decided from the device's own tables.
+  double events_per_second = 0;
+  // Overrides the server's RequestDelay (benchmarks poll faster or slower than configured).
+  std::optional<std::chrono::milliseconds> poll_interval;
+  std::size_t rtlog_batch = 100;  // records per rtlog upload at most
+  std::uint32_t seed = 1;
+};
+
+class DeviceSession : public std::enable_shared_from_this<DeviceSession> {
+ public:
+  DeviceSession(boost::asio::any_io_executor executor, SessionOptions options, Stats& stats);
+
+  // Starts the device's coroutine. stop() ends it at the next wait; `on_stopped` (optional) runs then.
+  void start(std::function<void()> on_stopped = {});
+  void stop();
+
+  // ---- what scenarios and tests do to the device (on its executor) -----------------------------------
+  // A card presented at a door's reader: decided from the device's tables, logged, uploaded.
+  AccessDecision swipe(const Credential& credential, int door);
+  // A door physically opened or closed (sensor): logs 200/201 and reports rtstate.
+  void set_door_sensor(int door, bool open);
+  // Cuts the device off the network: no request leaves it until `until` (events keep being logged).
+  void go_offline(std::chrono::steady_clock::time_point until);
+  // Wakes the device's loop now (e.g. after a swipe, to upload at once).
+  void wake();
+
+  // ---- observation -----------------------------------------------------------------------------------
+  DeviceModel& model() noexcept { return model_; }
+  const SessionOptions& options() const noexcept { return options_; }
+  bool online() const noexcept { return online_; }
+  bool registered() const noexcept { return !registry_code_.empty(); }
+  std::int64_t acked_index() const noexcept { return acked_index_; }
+  std::uint64_t commands_executed() const noexcept { return commands_executed_; }
+  std::int64_t server_request_delay() const noexcept { return request_delay_s_; }
+  const std::string& last_error() const noexcept { return last_error_; }
+  // Results the device reported, newest last (id, Return) - for scenario expectations.
+  const std::deque<protocol::CommandResult>& results() const noexcept { return results_; }
+
+ private:
+  boost::asio::awaitable<void> run();
+  boost::asio::awaitable<bool> handshake();
+  boost::asio::awaitable<bool> poll();
+  boost::asio::awaitable<bool> upload_events(bool force);
+  boost::asio::awaitable<bool> upload_rtstate();
+  boost::asio::awaitable<bool> execute(const protocol::Command& command);
+  boost::asio::awaitable<int> download(const protocol::Upgrade& upgrade);
+  boost::asio::awaitable<bool> sleep(std::chrono::steady_clock::duration d);
+  // One exchange, timed and counted. nullopt when there was no answer or the status was not 2xx.
+  boost::asio::awaitable<std::optional<HttpAnswer>> exchange(Exchange kind, const protocol::OutgoingRequest& request);
+
+  void generate_due_events();
+  void expire_relays();
+  protocol::CivilTime local_now() const;
+  std::int64_t unix_now() const;
+  std::chrono::milliseconds timeout() const { return std::chrono::seconds(timeout_s_); }
+  std::chrono::milliseconds poll_interval() const;
+
+  boost::asio::any_io_executor executor_;
+  SessionOptions options_;
+  Stats& stats_;
+  DeviceModel model_;
+  CommandExecutor executor_commands_;
+  HttpClient http_;
+  boost::asio::steady_timer timer_;
+  std::mt19937 random_;
+
+  // From the server.
+  std::string registry_code_;
+  std::string session_id_;
+  std::string cookie_;
+  std::int64_t request_delay_s_ = 30;
+  std::int64_t error_delay_s_ = 30;
+  std::int64_t timeout_s_ = 20;
+  bool realtime_ = true;
+  std::int64_t trans_interval_min_ = 1;
+  std::size_t max_package_size_ = 2048000;
+
+  std::int64_t acked_index_ = 0;  // highest event index the server acknowledged
+  bool doors_dirty_ = true;       // an rtstate upload is due
+  bool online_ = false;
+  bool stopping_ = false;
+  bool woken_ = false;
+  bool restart_requested_ = false;  // CONTROL DEVICE restart answered: reconnect from init
+  std::uint64_t commands_executed_ = 0;
+  std::string last_error_;
+  std::deque<protocol::CommandResult> results_;
+  std::chrono::steady_clock::time_point offline_until_{};
+  std::chrono::steady_clock::time_point started_{};
+  std::chrono::steady_clock::time_point last_batch_upload_{};
+  std::uint64_t events_generated_ = 0;
+  std::function<void()> on_stopped_;
+};
+
+}  // namespace zkpush::emulator

@@ -1,0 +1,62 @@
+// What a simulation measured: devices online, requests and errors, events acknowledged, and a
+// latency histogram per kind of exchange. Shared by every device of a run (atomics: the devices
+// run on several I/O threads).
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+namespace zkpush::emulator {
+
+enum class Exchange : std::uint8_t {
+  init, registry, push, options, getrequest, devicecmd, rtlog, rtstate, querydata, ping, tabledata, file, other,
+  count_  // number of kinds
+};
+std::string_view exchange_name(Exchange e) noexcept;
+
+// Latencies in microseconds, log-linear buckets (4 per power of two) from 1 µs to ~70 s: a
+// percentile is exact to within 19 %, which is what p50/p99 tables need, with no allocation.
+class LatencyHistogram {
+ public:
+  static constexpr int kBuckets = 26 * 4;
+  void record(std::chrono::microseconds latency) noexcept;
+  std::uint64_t count() const noexcept { return count_.load(std::memory_order_relaxed); }
+  // Upper bound of the bucket holding the q-quantile (0 < q <= 1), in microseconds; 0 when empty.
+  std::uint64_t quantile_us(double q) const noexcept;
+  std::uint64_t max_us() const noexcept { return max_.load(std::memory_order_relaxed); }
+
+ private:
+  static int bucket_of(std::uint64_t us) noexcept;
+  static std::uint64_t bucket_upper(int bucket) noexcept;
+  std::array<std::atomic<std::uint64_t>, kBuckets> buckets_{};
+  std::atomic<std::uint64_t> count_{0};
+  std::atomic<std::uint64_t> max_{0};
+};
+
+struct Stats {
+  std::atomic<std::int64_t> devices_online{0};     // registered and polling now
+  std::atomic<std::int64_t> devices_registered{0}; // completed a handshake at least once
+  std::atomic<std::uint64_t> requests{0};
+  std::atomic<std::uint64_t> errors{0};            // no answer or a non-2xx status
+  std::atomic<std::uint64_t> refused{0};           // 401/403/406: the server refused the device
+  std::atomic<std::uint64_t> events_generated{0};
+  std::atomic<std::uint64_t> events_acked{0};      // rtlog records answered 200
+  std::atomic<std::uint64_t> commands_executed{0};
+  std::array<LatencyHistogram, static_cast<std::size_t>(Exchange::count_)> latency{};
+  std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(Exchange::count_)> failures{};
+
+  void record(Exchange e, std::chrono::microseconds latency, bool ok) noexcept;
+  LatencyHistogram& of(Exchange e) noexcept { return latency[static_cast<std::size_t>(e)]; }
+  const LatencyHistogram& of(Exchange e) const noexcept { return latency[static_cast<std::size_t>(e)]; }
+
+  // {"devices_online", "requests", ..., "endpoints": {"getrequest": {"count","errors","p50_ms","p99_ms","max_ms"}}}
+  nlohmann::ordered_json to_json(double elapsed_seconds) const;
+};
+
+}  // namespace zkpush::emulator
