@@ -2,8 +2,15 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
 #include <exception>
+#include <filesystem>
+#include <fstream>
 #include <memory>
+#include <set>
+#include <stdexcept>
 #include <string>
 
 #include "cli/commands.hpp"
@@ -21,10 +28,69 @@ struct ServeOptions {
   std::string tz;
   bool require_cookie = false;
   bool verbose = false;
+  std::string config_file;  // --config, else ZKPUSH_CONFIG
+  std::string env_error;    // an unreadable ZKPUSH_* variable: reported when serve runs
 };
 
-int run_serve(ServeOptions& o) {
+// CLI11 2.1 reads config files (set_config) only for the top-level app, before the environment and
+// with its own exit codes, so `serve` reads its file itself with CLI11's TOML/INI reader and hands
+// each setting to the option of the same long name, as CLI11 would: only when the command line did
+// not give that option (flags win over the file), and after the ZKPUSH_* environment was applied
+// to the defaults (the file wins over the environment). Keys may be at the top or under [serve].
+// Throws std::runtime_error naming the file and the setting.
+void apply_config_file(CLI::App& cmd, const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    throw std::runtime_error("config file " + path + ": " +
+                             (std::filesystem::exists(path, ec) ? "not a regular file" : "not found"));
+  }
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error("config file " + path + ": cannot read: " + std::strerror(errno));
+  CLI::ConfigTOML reader;
+  std::vector<CLI::ConfigItem> items;
   try {
+    items = reader.from_config(in);
+  } catch (const CLI::Error& e) {
+    throw std::runtime_error("config file " + path + ": " + e.what());
+  }
+  std::set<const CLI::Option*> from_file;
+  for (const auto& item : items) {
+    if (item.name == "++" || item.name == "--") continue;  // section open / close markers
+    const std::string where = "config file " + path + ": " + item.fullname();
+    if (!item.parents.empty() && !(item.parents.size() == 1 && item.parents.front() == cmd.get_name())) {
+      throw std::runtime_error(where + ": unknown section (settings go at the top or under [serve])");
+    }
+    CLI::Option* option = item.name.size() > 1 ? cmd.get_option_no_throw("--" + item.name) : nullptr;
+    if (option == nullptr || option == cmd.get_help_ptr()) {
+      throw std::runtime_error(where + ": unknown setting (settings are the long flag names of zkpush serve)");
+    }
+    if (!option->get_configurable()) throw std::runtime_error(where + ": cannot be set in a config file");
+    if (!from_file.insert(option).second) throw std::runtime_error(where + ": set twice");
+    if (option->count() > 0) continue;  // given on the command line
+    try {
+      if (option->get_expected_min() == 0) {
+        option->add_result(option->get_flag_value(item.name, reader.to_flag(item)));
+      } else {
+        option->add_result(item.inputs);
+      }
+      option->run_callback();
+    } catch (const CLI::Error& e) {
+      throw std::runtime_error(where + ": " + e.what());
+    }
+  }
+}
+
+int run_serve(ServeOptions& o, CLI::App& cmd) {
+  try {
+    if (!o.env_error.empty()) throw std::invalid_argument("environment: " + o.env_error);
+    std::string config_file = o.config_file;
+    if (config_file.empty()) {
+      if (const char* v = std::getenv("ZKPUSH_CONFIG"); v != nullptr) config_file = v;
+    }
+    if (!config_file.empty()) {
+      apply_config_file(cmd, config_file);
+      spdlog::info("configuration read from {}", config_file);
+    }
     server::ServerConfig config = o.config;
     if (!o.registration.empty()) config.registration = server::parse_registration_policy(o.registration);
     if (!o.token.empty()) config.token = server::parse_token_policy(o.token);
@@ -64,7 +130,7 @@ void register_serve(CLI::App& app) {
   try {
     server::apply_environment(o->config);
   } catch (const std::exception& e) {
-    spdlog::error("environment: {}", e.what());
+    o->env_error = e.what();  // reported by serve only: other subcommands do not read these
   }
   auto* cmd = app.add_subcommand("serve", "Run the PUSH server for devices (/iclock/*)");
   auto& c = o->config;
@@ -86,9 +152,22 @@ void register_serve(CLI::App& app) {
   cmd->add_option("--resend-after", c.command_resend_after, "re-send an unanswered command after (s)")->capture_default_str();
   cmd->add_option("--control-expiry", c.control_device_expiry, "default expiry of CONTROL DEVICE (s)")->capture_default_str();
   cmd->add_option("--tz", o->tz, "time zone of devices that report none, e.g. +0800 (env ZKPUSH_TZ)");
-  cmd->add_option("--api-token", c.api_token, "Bearer token of the JSON API /api/v1 (env ZKPUSH_API_TOKEN); none = API off");
+  cmd->add_option("--config", o->config_file,
+                  "TOML/INI file of settings named like the long flags, e.g. listen = \"0.0.0.0:8088\" "
+                  "(env ZKPUSH_CONFIG); flags win over the file, the file over ZKPUSH_* variables")
+      ->configurable(false);
+  cmd->add_option("--api-token", c.api_token,
+                  "Bearer token of the JSON API /api/v1 (env ZKPUSH_API_TOKEN); default: <data>/api-token, "
+                  "generated at the first start");
+  cmd->add_option("--allow-sn", c.allow_sn,
+                  "only these devices may use /iclock: serial numbers or patterns with * and ?, repeatable or "
+                  "comma list (env ZKPUSH_ALLOW_SN); default all");
+  cmd->add_option("--allow-net", c.allow_net,
+                  "only peers in these networks may use /iclock: CIDR like 10.0.0.0/8, 192.168.1.7, ::1/128, "
+                  "repeatable or comma list (env ZKPUSH_ALLOW_NET); default all");
+  cmd->add_option("--files", c.files_dir, "folder of upgrade packages served at /files/ (env ZKPUSH_FILES); default <data>/files");
   cmd->add_flag("-v,--verbose", o->verbose, "debug logging");
-  cmd->callback([o] { set_exit_code(run_serve(*o)); });
+  cmd->callback([o, cmd] { set_exit_code(run_serve(*o, *cmd)); });
 }
 
 }  // namespace zkpush::cli

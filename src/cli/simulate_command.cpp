@@ -110,6 +110,7 @@ int run_simulate(const SimulateOptions& o) {
   g_running = nullptr;
   if (live) std::fprintf(stderr, "\n");
   auto j = simulator.stats().to_json(simulator.elapsed_seconds());
+  j["devices_online"] = simulator.online_at_end();
   j["devices"] = o.devices;
   j["profile"] = o.profile;
   j["server"] = o.server;

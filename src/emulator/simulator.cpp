@@ -84,6 +84,7 @@ void Simulator::run(const std::function<void(const Stats&, double)>& tick) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   elapsed_s_ = std::chrono::duration<double>(clock::now() - begin).count();
+  online_at_end_ = stats_.devices_online.load();
   // Each session is stopped on its own executor; wait (bounded) for their coroutines to finish.
   for (std::size_t i = 0; i < sessions.size(); ++i) {
     auto session = sessions[i];

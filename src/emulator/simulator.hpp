@@ -41,6 +41,8 @@ class Simulator {
   void stop();  // thread-safe
   const Stats& stats() const noexcept { return stats_; }
   double elapsed_seconds() const noexcept { return elapsed_s_; }
+  // Devices online when the run ended (before they were stopped).
+  std::int64_t online_at_end() const noexcept { return online_at_end_; }
 
   // Serial number of device i (0-based): prefix + zero-padded number.
   static std::string serial_number(const std::string& prefix, int i);
@@ -50,6 +52,7 @@ class Simulator {
   Stats stats_;
   std::atomic<bool> stop_{false};
   double elapsed_s_ = 0;
+  std::int64_t online_at_end_ = 0;
 };
 
 // Raises the soft limit of open files to the hard limit (a device is a connection); returns the

@@ -7,6 +7,9 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include "server/access_list.hpp"
+#include "server/api_token.hpp"
+
 namespace zkpush::server {
 
 App::App(ServerConfig config) : config_(std::move(config)) {
@@ -15,7 +18,20 @@ App::App(ServerConfig config) : config_(std::move(config)) {
   if (!parse_listen(config_.listen, host, port)) {
     throw std::invalid_argument("--listen: expected host:port, got '" + config_.listen + "'");
   }
+  // Bad allow-list entries stop the start before anything is created; the router keeps its own copy.
+  const AccessList access(config_.allow_sn, config_.allow_net);
+  if (!access.allows_all()) spdlog::info("device allow-list: {}", access.describe());
   std::filesystem::create_directories(config_.data_dir);
+  // The API is always on: the router must see the final token, so resolve it before building it.
+  const auto token = resolve_api_token(config_.api_token, config_.data_dir);
+  config_.api_token = token.value;
+  switch (token.source) {
+    case ApiToken::Source::configured: spdlog::info("API token: as configured (--api-token / ZKPUSH_API_TOKEN)"); break;
+    case ApiToken::Source::stored: spdlog::info("API token: {}  (stored in {})", token.value, token.path.string()); break;
+    case ApiToken::Source::generated:
+      spdlog::info("API token: {}  (generated, stored in {})", token.value, token.path.string());
+      break;
+  }
   storage::SqliteOptions options;
   options.path = (std::filesystem::path(config_.data_dir) / "zkpush.db").string();
   store_ = storage::open_sqlite_store(options);
@@ -35,6 +51,7 @@ App::App(ServerConfig config) : config_(std::move(config)) {
     }
   };
   http_ = std::make_unique<http::HttpServer>(http_config, *router_);
+  router_->metrics().set_transport(&http_->counters());  // /metrics shows the connections
 }
 
 App::~App() {

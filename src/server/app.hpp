@@ -18,8 +18,10 @@ namespace zkpush::server {
 
 class App {
  public:
-  // Creates the data folder if needed, opens the store and loads the devices. Throws
-  // std::runtime_error / std::invalid_argument with the reason.
+  // Checks the allow-list, creates the data folder if needed, settles the API token (the given one,
+  // else <data>/api-token, generated at the first start; config().api_token is never empty
+  // afterwards), opens the store and loads the devices. Throws std::runtime_error /
+  // std::invalid_argument with the reason.
   explicit App(ServerConfig config);
   ~App();  // stop()
   App(const App&) = delete;

@@ -80,6 +80,9 @@ void apply_environment(ServerConfig& c) {
   c.command_resend_after = env_int("ZKPUSH_RESEND_AFTER", c.command_resend_after);
   c.control_device_expiry = env_int("ZKPUSH_CONTROL_EXPIRY", c.control_device_expiry);
   if (auto v = env("ZKPUSH_API_TOKEN")) c.api_token = v;
+  if (auto v = env("ZKPUSH_FILES")) c.files_dir = v;
+  if (auto v = env("ZKPUSH_ALLOW_SN")) c.allow_sn = {v};
+  if (auto v = env("ZKPUSH_ALLOW_NET")) c.allow_net = {v};
   if (auto v = env("ZKPUSH_TZ")) {
     auto tz = protocol::parse_tz_offset(v);
     if (!tz) throw std::invalid_argument(std::string("ZKPUSH_TZ: not an offset like +0800: ") + v);

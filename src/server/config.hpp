@@ -1,10 +1,13 @@
-// Configuration of `zkpush serve`: CLI flags, overridable defaults from ZKPUSH_* environment
-// variables (flags win: the CLI applies the environment first, then its flags).
+// Configuration of `zkpush serve`. Precedence, highest first: command-line flags, the config file
+// (--config / ZKPUSH_CONFIG), ZKPUSH_* environment variables, the defaults below. The CLI applies
+// the environment to the defaults before parsing, then its flags, then the file's settings for
+// the flags the command line did not give.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace zkpush::server {
 
@@ -37,7 +40,16 @@ struct ServerConfig {
   int control_device_expiry = 30;     // seconds: default expiry of CONTROL DEVICE commands
   int default_tz_minutes = 0;         // device time zone when the device has none ("+0800" = 480)
   int presence_interval = 15;         // seconds between writes of devices' last_seen
-  std::string api_token;              // Bearer token of /api/v1; empty = API disabled
+  // Bearer token of /api/v1. Empty: App reads <data>/api-token, or generates and stores one there.
+  std::string api_token;
+
+  // Device allow-list of /iclock/* (see access_list.hpp); entries may be comma lists. Empty = all.
+  std::vector<std::string> allow_sn;   // serial numbers or patterns with * and ?
+  std::vector<std::string> allow_net;  // CIDR networks or single addresses, IPv4 and IPv6
+
+  // Upgrade packages served at /files/<name> and through /iclock/file (env ZKPUSH_FILES, --files);
+  // empty = <data_dir>/files.
+  std::string files_dir;
 };
 
 // "0.0.0.0:8088" -> host, port. False when unreadable.
@@ -45,7 +57,8 @@ bool parse_listen(const std::string& listen, std::string& host, std::uint16_t& p
 // Applies ZKPUSH_LISTEN, ZKPUSH_DATA, ZKPUSH_REGISTRATION, ZKPUSH_TOKEN, ZKPUSH_ALLOW_MISSING_COOKIE,
 // ZKPUSH_REQUEST_DELAY, ZKPUSH_ERROR_DELAY, ZKPUSH_TIMEOUT_SEC, ZKPUSH_TRANS_TIMES,
 // ZKPUSH_TRANS_INTERVAL, ZKPUSH_REALTIME, ZKPUSH_SERVER_NAME, ZKPUSH_PUSH_PROT_VER,
-// ZKPUSH_MAX_COMMANDS, ZKPUSH_RESEND_AFTER, ZKPUSH_CONTROL_EXPIRY, ZKPUSH_TZ, ZKPUSH_API_TOKEN. Throws
+// ZKPUSH_MAX_COMMANDS, ZKPUSH_RESEND_AFTER, ZKPUSH_CONTROL_EXPIRY, ZKPUSH_TZ, ZKPUSH_API_TOKEN,
+// ZKPUSH_ALLOW_SN, ZKPUSH_ALLOW_NET (comma lists; checked when App starts), ZKPUSH_FILES. Throws
 // std::invalid_argument naming the variable when a value is unreadable.
 void apply_environment(ServerConfig& config);
 RegistrationPolicy parse_registration_policy(const std::string& text);  // throws std::invalid_argument

@@ -1,16 +1,20 @@
 // The answers to each device request (members of DeviceRouter; routing is in device_router.cpp).
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <mutex>
 #include <cctype>
 #include <charconv>
 #include <nlohmann/json.hpp>
 
+#include "protocol/base64.hpp"
 #include "protocol/codecs_time.hpp"
 #include "protocol/command_results.hpp"
 #include "protocol/commands.hpp"
 #include "protocol/responses.hpp"
+#include "protocol/schema.hpp"
+#include "protocol/text.hpp"
 #include "server/device_router.hpp"
 #include "server/random.hpp"
 
@@ -95,17 +99,150 @@ storage::NewEvent to_event(const p::Record& r, const std::string& sn, int tz, co
   return e;
 }
 
+// The catalogue's key fields of the table (templatev10: Pin/FingerID, biodata: Pin/Type/No/Index...)
+// joined by '/': a re-upload of the same key replaces the stored record rather than adding one.
+// ATTPHOTO has no key in the catalogue; its pin is the photo's file name. A table we do not know,
+// or a record missing a key field, is keyed by the whole record (identical re-uploads still fold).
+std::string record_key(const std::string& table, const p::Record& r) {
+  std::string key;
+  const p::TableSpec* spec = p::find_table(table);
+  if (spec && !spec->key_fields.empty()) {
+    for (auto field : spec->key_fields) {
+      auto v = r.get(field);
+      if (!v) return p::format_tab_record(r);
+      if (!key.empty()) key += '/';
+      key += *v;
+    }
+    return key;
+  }
+  if (auto pin = r.get("pin"); pin && spec && spec->name == "ATTPHOTO") return std::string(*pin);
+  return p::format_tab_record(r);
+}
+
+// The field holding a record's photo or template, and whether it is kept decoded: photos are
+// binary (served as images later); templates stay the base64 text the device sent, which is what
+// DATA UPDATE gives back to a device. identitycard carries several base64 fields: the JPEG is the
+// one worth serving, the others stay in the fields.
+struct ContentRule {
+  std::string_view table;
+  std::string_view field;
+  bool decode;
+};
+constexpr ContentRule kContentRules[] = {
+    {"templatev10", "template", false}, {"biodata", "tmp", false},   {"biophoto", "content", true},
+    {"userpic", "content", true},       {"ATTPHOTO", "photo", true}, {"identitycard", "PhotoJPG", true},
+};
+
+void move_content(storage::DeviceRecord& d) {
+  for (const auto& rule : kContentRules) {
+    if (!p::text::iequals(rule.table, d.table)) continue;
+    for (std::size_t i = 0; i < d.fields.fields.size(); ++i) {
+      auto& f = d.fields.fields[i];
+      if (!p::text::iequals(f.key, rule.field) || f.value.empty()) continue;
+      d.content_field = f.key;
+      if (auto bytes = rule.decode ? p::base64_decode(f.value) : std::nullopt) {
+        d.content = std::move(*bytes);
+        d.content_encoding = "binary";
+        if (auto size = int_of(d.fields.get("size")); size && *size != static_cast<std::int64_t>(d.content.size()))
+          spdlog::debug("{} {} {}: size={} but the photo has {} bytes", d.sn, d.table, d.key, *size, d.content.size());
+      } else {
+        // Templates, and photos that are not valid base64 (truncated uploads): kept as sent.
+        if (rule.decode) spdlog::warn("{} {} {}: {} is not base64; kept as sent", d.sn, d.table, d.key, f.key);
+        d.content = std::move(f.value);
+        d.content_encoding = "base64";
+      }
+      d.fields.fields.erase(d.fields.fields.begin() + static_cast<std::ptrdiff_t>(i));
+      return;
+    }
+    return;
+  }
+}
+
 std::string ack_body(const p::DeviceRequest& req) {
   auto ack = p::upload_ack(req);
   return ack ? ack->body : std::string(p::kOkBody);
 }
 
+// ACCOUNT: records received and missing ones inserted over the command's uploads (and the SumCount
+// the controller announced); nullopt when nothing was uploaded for it yet.
+std::optional<nlohmann::ordered_json> account_totals(storage::Store& store, std::int64_t command_id) {
+  std::int64_t missing = 0;
+  bool any = false;
+  std::optional<std::int64_t> expected;
+  // Records per archive (pack / fileseq), the latest upload of each: a device re-posting an archive
+  // it got no answer for must not be counted twice. Missing ones are summed over every upload: a
+  // re-post inserts nothing more.
+  std::vector<std::pair<std::pair<std::string, std::int64_t>, std::int64_t>> per_archive;
+  for (const auto& d : store.get_command_data(command_id)) {
+    if (d.kind == "overview") {
+      if (auto sum = p::parse_line_list(d.body).get_int("SumCount")) expected = *sum;
+      continue;
+    }
+    if (d.kind != "account" && d.kind != "file") continue;
+    auto j = nlohmann::json::parse(d.body, nullptr, false);
+    if (!j.is_object()) continue;
+    any = true;
+    missing += j.value("missing_inserted", std::int64_t{0});
+    const auto records = j.value("records", std::int64_t{0});
+    auto key = std::make_pair(d.kind, d.packidx);
+    auto it = std::find_if(per_archive.begin(), per_archive.end(), [&](const auto& e) { return e.first == key; });
+    if (it == per_archive.end())
+      per_archive.emplace_back(key, records);
+    else
+      it->second = records;
+  }
+  if (!any && !expected) return std::nullopt;
+  std::int64_t records = 0;
+  for (const auto& e : per_archive) records += e.second;
+  nlohmann::ordered_json totals;
+  totals["records"] = records;
+  totals["missing_inserted"] = missing;
+  if (expected) totals["expected_records"] = *expected;
+  return totals;
+}
+
+void refresh_account_result(storage::Store& store, std::int64_t command_id, const SharedResponder& respond,
+                            const std::string& body) {
+  // The archive may arrive after the device posted its result: the closed command's result then
+  // gets the counts too.
+  auto row = store.get_command(command_id);
+  auto totals = account_totals(store, command_id);
+  if (!row || !totals || (row->status != storage::CommandStatus::done && row->status != storage::CommandStatus::failed))
+    return answer(respond, 200, body);
+  auto result = nlohmann::ordered_json::parse(row->result, nullptr, false);
+  if (!result.is_object()) result = nlohmann::ordered_json::object();
+  for (auto it = totals->begin(); it != totals->end(); ++it) result[it.key()] = it.value();
+  storage::ResultUpdate u;
+  u.wire_id = row->wire_id;
+  u.status = row->status;
+  u.return_code = row->return_code.value_or(0);
+  u.result = result.dump();
+  u.at = row->done_at;
+  store.record_results(row->sn, {std::move(u)},
+                       [respond, body, sn = row->sn](storage::StoreResult<std::vector<storage::CommandRow>> r) {
+                         if (!r.ok()) return answer_store_error(respond, r.error(), sn + " ACCOUNT result");
+                         answer(respond, 200, body);
+                       });
+}
+
 }  // namespace
 
 int DeviceRouter::tz_minutes(const DeviceState& state) const {
+  // 1. The zone set for the device on the server (stored with the device row).
   if (!state.device.time_zone.empty()) {
     if (auto tz = p::parse_tz_offset(state.device.time_zone)) return *tz;
   }
+  // 2. The device's own MachineTZ parameter (Appendix 12 "Time zone"), uploaded with its options.
+  // The manual does not give its format: only the +hhmm form the protocol uses for ServerTZ is
+  // trusted (a sign is required: a bare number may be an index of the device's zone list); anything
+  // else would shift every event by a guess.
+  if (auto machine = p::option_value(state.device.options, "MachineTZ")) {
+    const auto text = p::text::trim(*machine);
+    if (!text.empty() && (text.front() == '+' || text.front() == '-')) {
+      if (auto tz = p::parse_tz_offset(text)) return *tz;
+    }
+  }
+  // 3. The server's --tz.
   return config_.default_tz_minutes;
 }
 
@@ -231,9 +368,10 @@ void DeviceRouter::on_rtlog(const p::DeviceRequest& req, const DeviceState& stat
   std::vector<storage::NewEvent> events;
   events.reserve(req.records.size());
   for (const auto& r : req.records) events.push_back(to_event(r, req.sn, tz, "rtlog", now));
-  store_.insert_events(std::move(events), [respond, sn = req.sn, body = ack_body(req)](
+  store_.insert_events(std::move(events), [this, respond, sn = req.sn, body = ack_body(req)](
                                               storage::StoreResult<storage::InsertCounts> r) {
     if (!r.ok()) return answer_store_error(respond, r.error(), sn + " rtlog");
+    metrics_.add_events(r->inserted, r->duplicates);
     spdlog::debug("{}: rtlog {} new, {} duplicate", sn, r->inserted, r->duplicates);
     answer(respond, 200, body);
   });
@@ -264,15 +402,10 @@ void DeviceRouter::on_tabledata(const p::DeviceRequest& req, const SharedRespond
     storage::DeviceRecord d;
     d.sn = req.sn;
     d.table = req.table.empty() ? std::string(req.query.get_or("tablename", "")) : req.table;
-    for (auto k : {"pin", "fingerid", "fid", "no", "index", "type", "idnum", "id_num", "filename"}) {
-      if (auto v = r.get(k)) {
-        if (!d.key.empty()) d.key += '/';
-        d.key += *v;
-      }
-    }
-    if (d.key.empty()) d.key = p::format_tab_record(r);
+    d.key = record_key(d.table, r);
     d.fields = r;
     d.updated_at = now;
+    move_content(d);
     records.push_back(std::move(d));
   }
   if (records.empty()) return answer(respond, 200, ack_body(req));
@@ -398,6 +531,11 @@ void DeviceRouter::on_devicecmd(const p::DeviceRequest& req, const SharedRespond
     auto fields = nlohmann::ordered_json::object();
     for (const auto& f : result.fields.fields) fields[f.key] = f.value;
     j["fields"] = std::move(fields);
+    if (row && verb == p::Verb::account) {
+      // What the ACCOUNT check found (the uploads come before the result; late ones update it).
+      if (auto totals = account_totals(store_, row->id))
+        for (auto it = totals->begin(); it != totals->end(); ++it) j[it.key()] = it.value();
+    }
     u.result = j.dump();
     if (row && (row->status == storage::CommandStatus::queued || row->status == storage::CommandStatus::sent) &&
         u.status != storage::CommandStatus::sent) {
@@ -424,52 +562,91 @@ void DeviceRouter::on_querydata(const p::DeviceRequest& req, const std::string& 
   auto wire = int_of(std::string_view(req.pagination.cmdid));
   std::optional<storage::CommandRow> row;
   if (wire) row = store_.find_command(req.sn, *wire);
+  const bool archive = kind == "account" || kind == "file";
+  const bool transactions = archive || (kind == "tabledata" && (req.table == "transaction" ||
+                                                                 req.query.get_or("tablename", "") == "transaction"));
   if (!row) {
     // Nothing to attach the data to: acknowledged so that the device does not resend it forever.
-    spdlog::warn("{}: {} upload for unknown command cmdid={} dropped", req.sn, kind, req.pagination.cmdid);
-    return answer(respond, 200, body);
+    // Transaction records are events all the same (a command from before a wiped data folder).
+    spdlog::warn("{}: {} upload for unknown command cmdid={}: not kept as command data", req.sn, kind,
+                 req.pagination.cmdid);
+    if (!transactions || req.records.empty()) return answer(respond, 200, body);
+    auto state = registry_.get(req.sn);
+    const int tz = state ? tz_minutes(*state) : config_.default_tz_minutes;
+    std::vector<storage::NewEvent> events;
+    const auto now = unix_now();
+    for (const auto& r : req.records) events.push_back(to_event(r, req.sn, tz, archive ? "account" : "query", now));
+    store_.insert_events(std::move(events), [respond, sn = req.sn, body](storage::StoreResult<storage::InsertCounts> r) {
+      if (!r.ok()) return answer_store_error(respond, r.error(), sn + " transactions");
+      spdlog::info("{}: {} transaction record(s) were missing and are now stored", sn, r->inserted);
+      answer(respond, 200, body);
+    });
+    return;
   }
   storage::CommandData data;
   data.command_id = row->id;
   data.kind = kind;
   data.table = req.table.empty() ? std::string(req.query.get_or("tablename", "")) : req.table;
-  data.packidx = req.pagination.packidx.value_or(0);
+  data.packidx = kind == "file" ? req.pagination.fileseq.value_or(0) : req.pagination.packidx.value_or(0);
   data.packcnt = req.pagination.packcnt.value_or(0);
   data.body = req.body;
   data.received_at = unix_now();
-  auto keep = [this, respond, sn = req.sn, kind, body, data]() mutable {
-    store_.add_command_data(std::move(data), [respond, sn, kind, body](storage::StoreStatus s) {
+  auto keep = [this, respond, sn = req.sn, kind, body, archive](storage::CommandData data) {
+    const auto command_id = data.command_id;
+    store_.add_command_data(std::move(data), [this, respond, sn, kind, body, archive, command_id](storage::StoreStatus s) {
       if (!s.ok()) return answer_store_error(respond, s.error(), sn + " querydata " + kind);
+      if (archive) return refresh_account_result(store_, command_id, respond, body);
       answer(respond, 200, body);
     });
   };
-  const bool transactions = kind == "account" || (kind == "tabledata" && (req.table == "transaction" ||
-                                                                         req.query.get_or("tablename", "") == "transaction"));
   if (transactions && !req.records.empty()) {
     // Recovered events: inserted like rtlog (duplicates of what rtlog delivered are recognised).
     auto state = registry_.get(req.sn);
     const int tz = state ? tz_minutes(*state) : config_.default_tz_minutes;
     std::vector<storage::NewEvent> events;
     const auto now = unix_now();
-    for (const auto& r : req.records) events.push_back(to_event(r, req.sn, tz, kind == "account" ? "account" : "query", now));
-    store_.insert_events(std::move(events), [respond, sn = req.sn, keep](storage::StoreResult<storage::InsertCounts> r) mutable {
+    for (const auto& r : req.records) events.push_back(to_event(r, req.sn, tz, archive ? "account" : "query", now));
+    const auto received = static_cast<std::int64_t>(req.records.size());
+    const std::int64_t announced = req.pagination.count.value_or(-1);
+    const std::size_t archive_bytes = req.archive ? req.archive->data.size() : 0;
+    store_.insert_events(std::move(events), [respond, sn = req.sn, keep, data = std::move(data), archive, received,
+                                             announced, archive_bytes](storage::StoreResult<storage::InsertCounts> r) mutable {
       if (!r.ok()) return answer_store_error(respond, r.error(), sn + " transactions");
-      spdlog::info("{}: {} recovered event(s) new, {} already stored", sn, r->inserted, r->duplicates);
-      keep();
+      spdlog::info("{}: {} of {} transaction record(s) were missing and are now stored, {} already stored", sn,
+                   r->inserted, received, r->duplicates);
+      if (archive) {
+        // The archive itself is not kept (up to 96 MiB, and its records are now events): what
+        // the ACCOUNT check found is.
+        nlohmann::ordered_json summary;
+        summary["records"] = received;
+        summary["missing_inserted"] = r->inserted;
+        summary["already_stored"] = r->duplicates;
+        if (announced >= 0) summary["count"] = announced;
+        summary["archive_bytes"] = archive_bytes;
+        data.body = summary.dump();
+      }
+      keep(std::move(data));
     });
     return;
+  }
+  if (archive) {
+    nlohmann::ordered_json summary;
+    summary["records"] = 0;
+    summary["missing_inserted"] = 0;
+    summary["already_stored"] = 0;
+    data.body = summary.dump();
   }
   if (kind == "options" && !req.records.empty()) {
     // GET OPTIONS answers are device parameters too.
     p::Record options = req.records.front();
     store_.merge_options(req.sn, options, "get_options", unix_now(),
-                         [this, sn = req.sn, options, keep](storage::StoreStatus s) mutable {
+                         [this, sn = req.sn, options, keep, data = std::move(data)](storage::StoreStatus s) mutable {
                            if (s.ok()) registry_.merge_options(sn, options);
-                           keep();
+                           keep(std::move(data));
                          });
     return;
   }
-  keep();
+  keep(std::move(data));
 }
 
 void DeviceRouter::on_rtdata_time(const DeviceState& state, const SharedResponder& respond) {

@@ -117,4 +117,16 @@ std::vector<DeviceState> DeviceRegistry::all() const {
   return out;
 }
 
+DeviceRegistry::Totals DeviceRegistry::totals(std::int64_t seen_since) const {
+  std::lock_guard lock(mutex_);
+  Totals t;
+  for (const auto& [sn, s] : devices_) {
+    ++t.known;
+    if (s.last_seen >= seen_since) ++t.online;
+    if (!s.device.approved) ++t.pending_approval;
+    t.pending_commands += s.pending;
+  }
+  return t;
+}
+
 }  // namespace zkpush::server

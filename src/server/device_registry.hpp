@@ -36,6 +36,11 @@ class DeviceRegistry {
   void add_pending(const std::string& sn, std::int64_t delta);
   void touch(const std::string& sn, std::int64_t now);
   std::vector<DeviceState> all() const;
+  // Counted under the lock without copying any device (for /metrics). online: last_seen >= seen_since.
+  struct Totals {
+    std::int64_t known = 0, online = 0, pending_approval = 0, pending_commands = 0;
+  };
+  Totals totals(std::int64_t seen_since) const;
   // Presence that changed since the previous call (last_seen moved), for Store::touch_devices.
   std::vector<storage::DevicePresence> take_presence();
 

@@ -57,7 +57,8 @@ std::optional<std::size_t> DeviceRouter::body_limit(const http::RequestHead& hea
 }
 
 void DeviceRouter::handle(http::Request request, http::Responder respond) {
-  auto shared = std::make_shared<http::Responder>(std::move(respond));
+  auto shared = std::make_shared<MeteredResponder>(
+      std::move(respond), metrics_, classify_for_metrics(request.method_string(), request.target(), request.body()));
   try {
     route(request, shared);
   } catch (const storage::StoreUnavailable& e) {
@@ -74,15 +75,19 @@ bool DeviceRouter::token_ok(const http::Request& request, const DeviceState& sta
   if (d.registry_code.empty() || d.session_id.empty()) return true;  // no session: nothing to check
   auto cookie = p::parse_cookie_token(request.header("Cookie"));
   if (!cookie) {
+    metrics_.token_missing();
     if (config_.allow_missing_cookie) return true;
     spdlog::warn("{}: request without token cookie refused", d.sn);
     return false;
   }
   const auto expected = p::compute_token(d.registry_code, d.sn, d.session_id);
   if (p::token_matches(cookie->token, expected)) return true;
+  metrics_.token_mismatch(config_.token);
+  // Accepted under warn: logged once per device, or a device polling every few seconds floods the log.
+  if (config_.token == TokenPolicy::warn && !token_warned_.first(d.sn)) return true;
   auto variant = p::diagnose_token(cookie->token, d.registry_code, d.sn, d.session_id);
   spdlog::warn("{}: token mismatch ({}){}", d.sn, variant ? "device uses " + *variant : "no known variant",
-               config_.token == TokenPolicy::strict ? ", refused" : ", accepted (token policy warn)");
+               config_.token == TokenPolicy::strict ? ", refused" : ", accepted (token policy warn; logged once per device)");
   return config_.token != TokenPolicy::strict;
 }
 
@@ -91,7 +96,13 @@ void DeviceRouter::route(http::Request& request, const SharedResponder& respond)
   const std::string raw_path = p::parse_target(request.target()).path;
   const std::string path = p::normalize_path(raw_path);
   if (path == "/healthz") return answer(respond, 200, std::string(p::kOkBody));
+  if (path == "/metrics") return on_metrics(respond);  // open like /healthz: no per-device label
   if (path.rfind("/api/", 0) == 0) return on_api(request, raw_path, respond);  // SNs keep their case
+  // Upgrade packages (file_handlers.cpp): no SN, so only the network part of the allow-list.
+  if (is_files_target(request.target())) {
+    if (auto refused = access_.check_network(ip)) return answer(respond, 403, *refused);
+    return on_files(request, ip, respond);
+  }
   auto parsed = p::parse_device_request(request.method_string(), request.target(), request.body());
   if (!parsed) {
     spdlog::warn("{} {} {}: 400 {}", ip, request.method_string(), request.target(), parsed.error().to_string());
@@ -99,6 +110,10 @@ void DeviceRouter::route(http::Request& request, const SharedResponder& respond)
     return;
   }
   const p::DeviceRequest& req = *parsed;
+  if (auto refused = access_.check(ip, req.sn)) {  // allow-list: before the registry or the store
+    answer(respond, 403, *refused);
+    return;
+  }
   if (req.endpoint == Endpoint::unknown) {
     spdlog::warn("{} {} {}: 400 unknown request", ip, request.method_string(), request.target());
     answer(respond, 400, "unknown request");
@@ -108,6 +123,9 @@ void DeviceRouter::route(http::Request& request, const SharedResponder& respond)
   switch (req.endpoint) {
     case Endpoint::init: return on_init(req, state, ip, respond);
     case Endpoint::registry: return on_registry(req, state, ip, respond);
+    case Endpoint::firmware_range:  // a GET outside /iclock and /files/: nothing is published there
+      spdlog::warn("{} GET {}: 404 not a published file (files are under /files/)", ip, request.target());
+      return answer(respond, 404, "not found: files are published under /files/");
     default: break;
   }
   if (!state) {
@@ -156,6 +174,7 @@ void DeviceRouter::route(http::Request& request, const SharedResponder& respond)
     case Endpoint::querydata_account_tgz: return on_querydata(req, "account", respond);
     case Endpoint::account_overview: return on_querydata(req, "overview", respond);
     case Endpoint::account_file: return on_querydata(req, "file", respond);
+    case Endpoint::firmware_file: return on_firmware_file(req, request, ip, respond);
     default: break;
   }
   spdlog::warn("{} {}: 501 {} not supported yet", ip, req.sn, p::endpoint_id(req.endpoint));

@@ -9,14 +9,18 @@
 #include <string>
 
 #include "protocol/device_requests.hpp"
+#include "server/access_list.hpp"
 #include "server/config.hpp"
 #include "server/device_registry.hpp"
+#include "server/file_download.hpp"
 #include "server/http/handler.hpp"
+#include "server/metrics.hpp"
 #include "storage/store.hpp"
 
 namespace zkpush::server {
 
-using SharedResponder = std::shared_ptr<http::Responder>;
+// Counts each answer for /metrics (metrics.hpp) on its way to the transport.
+using SharedResponder = std::shared_ptr<MeteredResponder>;
 
 class DeviceRouter : public http::Handler {
  public:
@@ -32,11 +36,14 @@ class DeviceRouter : public http::Handler {
   void enqueue_command(const std::string& sn, const std::string& line, std::optional<std::int64_t> expires_in,
                        storage::Store::Reply<storage::CommandRow> done);
 
+  Metrics& metrics() noexcept { return metrics_; }
+
  private:
   void route(http::Request& request, const SharedResponder& respond);
   void on_api(http::Request& request, const std::string& path, const SharedResponder& respond);  // api_handlers.cpp
   // Whether the Cookie token of a device with a session is acceptable (logs a diagnosis if not).
   bool token_ok(const http::Request& request, const DeviceState& state);
+  void on_metrics(const SharedResponder& respond);  // metrics.cpp
 
   void on_init(const protocol::DeviceRequest& req, const std::optional<DeviceState>& state,
                const std::string& ip, const SharedResponder& respond);
@@ -53,6 +60,10 @@ class DeviceRouter : public http::Handler {
   // Data a device uploads for one of our commands (cmdid=): DATA QUERY/COUNT, GET OPTIONS, ACCOUNT.
   void on_querydata(const protocol::DeviceRequest& req, const std::string& kind, const SharedResponder& respond);
   void on_rtdata_time(const DeviceState& state, const SharedResponder& respond);
+  // Firmware downloads (file_handlers.cpp): GET/HEAD /files/<name> and GET /iclock/file?url=.
+  void on_files(const http::Request& request, const std::string& ip, const SharedResponder& respond);
+  void on_firmware_file(const protocol::DeviceRequest& req, const http::Request& request, const std::string& ip,
+                        const SharedResponder& respond);
 
   protocol::Record config_lines(const std::string& session_id, bool push) const;
   int tz_minutes(const DeviceState& state) const;
@@ -60,6 +71,11 @@ class DeviceRouter : public http::Handler {
   const ServerConfig& config_;
   storage::Store& store_;
   DeviceRegistry& registry_;
+  Metrics metrics_;
+  OncePerKey token_warned_;  // devices whose accepted (warn) token mismatch was logged
+  DeviceAccess access_{config_.allow_sn, config_.allow_net};  // the device allow-list (access_list.hpp)
+  // Last: destroyed first, so a download in progress finishes while metrics_ still exists.
+  FileDownloads downloads_;
 };
 
 // Helpers shared by the handlers.

@@ -131,9 +131,11 @@ struct DeviceRecord {
   std::string sn;
   std::string table;        // user, templatev10, biophoto, ATTPHOTO, userpic, biodata, identitycard...
   std::string key;          // the table's key fields joined ("1" for user Pin=1; "1/6" for pin+finger)
-  protocol::Record fields;  // as received, minus large content moved to `content`
+  protocol::Record fields;  // as received, minus the field moved to `content`
   std::string content;      // decoded binary (photos) or base64 text kept whole (templates); may be empty
   std::int64_t updated_at = 0;
+  std::string content_field;     // the key `content` came from, as sent ("photo", "content", "tmp"...); "" = none
+  std::string content_encoding;  // "binary" (decoded), "base64" (text as sent), "" = no content
 };
 
 struct DeviceLogEntry {

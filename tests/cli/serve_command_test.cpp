@@ -1,79 +1,264 @@
-// The `zkpush serve` binary: starts on a free port, answers a device, stops on SIGTERM with status 0.
+// The `zkpush serve` binary: starts on a free port, answers a device, stops on SIGTERM with status 0;
+// reads its config file with the precedence flags > file > ZKPUSH_* environment; refuses a bad file
+// with exit status 1; generates the API token file once (mode 0600) and reuses it.
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <regex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "server/test_client.hpp"
+
+extern char** environ;
 
 namespace {
 
 using zkpush::server::http::test::TestClient;
+namespace fs = std::filesystem;
 
-TEST(ServeCommand, ServesAndStopsOnSigterm) {
-  const auto dir = std::filesystem::temp_directory_path() / ("zkpush-serve-cli-" + std::to_string(::getpid()));
-  std::filesystem::remove_all(dir);
-  int out[2];
-  ASSERT_EQ(::pipe(out), 0);
-  const std::string data = (dir / "data").string();
-  pid_t pid = ::fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    ::dup2(out[1], STDOUT_FILENO);
-    ::dup2(out[1], STDERR_FILENO);
-    ::close(out[0]);
-    ::execl(ZKPUSH_BINARY, ZKPUSH_BINARY, "serve", "--listen", "127.0.0.1:0", "--data", data.c_str(),
-            static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  ::close(out[1]);
-  struct Reaper {  // kills the server if an assertion leaves the test early
-    pid_t pid;
-    ~Reaper() {
-      if (pid > 0) {
-        ::kill(pid, SIGKILL);
-        ::waitpid(pid, nullptr, 0);
-      }
+// One run of the real binary with its stdout and stderr read through a pipe. The environment is
+// the test's own without any ZKPUSH_* variable, plus `env`.
+class ServeProcess {
+ public:
+  ServeProcess(const std::vector<std::string>& args, const std::vector<std::string>& env = {}) {
+    std::vector<std::string> argv_s{ZKPUSH_BINARY, "serve"};
+    argv_s.insert(argv_s.end(), args.begin(), args.end());
+    std::vector<std::string> env_s;
+    for (char** e = environ; *e != nullptr; ++e) {
+      if (std::string(*e).rfind("ZKPUSH_", 0) != 0) env_s.emplace_back(*e);
     }
-  } reaper{pid};
-  // The log line "zkpush serving on 127.0.0.1:<port>" tells the port.
-  std::string log;
-  int port = 0;
-  const std::regex serving("serving on [^ ]*:([0-9]+)");
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (port == 0 && std::chrono::steady_clock::now() < deadline) {
-    char buffer[512];
-    ssize_t n = ::read(out[0], buffer, sizeof buffer);
-    if (n <= 0) break;
-    log.append(buffer, static_cast<std::size_t>(n));
-    std::smatch m;
-    if (std::regex_search(log, m, serving)) port = std::stoi(m[1]);
+    env_s.insert(env_s.end(), env.begin(), env.end());
+    std::vector<char*> argv, envp;
+    for (auto& s : argv_s) argv.push_back(s.data());
+    argv.push_back(nullptr);
+    for (auto& s : env_s) envp.push_back(s.data());
+    envp.push_back(nullptr);
+    int out[2];
+    if (::pipe(out) != 0) throw std::runtime_error("pipe");
+    pid_ = ::fork();
+    if (pid_ < 0) throw std::runtime_error("fork");
+    if (pid_ == 0) {
+      ::dup2(out[1], STDOUT_FILENO);
+      ::dup2(out[1], STDERR_FILENO);
+      ::close(out[0]);
+      ::execve(ZKPUSH_BINARY, argv.data(), envp.data());
+      ::_exit(127);
+    }
+    ::close(out[1]);
+    fd_ = out[0];
   }
-  ASSERT_NE(port, 0) << log;
+  ~ServeProcess() {
+    if (pid_ > 0) {  // an assertion left the test early
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+    if (fd_ >= 0) ::close(fd_);
+  }
 
-  TestClient client(static_cast<std::uint16_t>(port));
-  ASSERT_TRUE(client.send(zkpush::server::http::test::request("GET", "/iclock/cdata?SN=CLI0001&options=all&pushver=3.1.2")));
-  auto response = client.read_response();
-  ASSERT_TRUE(response.has_value());
-  EXPECT_EQ(response->status, 200);
-  EXPECT_EQ(response->body, "OK");
-  client.close();
+  // Reads the log until "serving on <host>:<port>"; 0 when the process ended (or was silent for
+  // 20 s) first.
+  int wait_serving() {
+    const std::regex serving("serving on [^ ]*:([0-9]+)");
+    while (true) {
+      std::smatch m;
+      if (std::regex_search(log_, m, serving)) return std::stoi(m[1]);
+      if (!read_some()) return 0;
+    }
+  }
+  // Reads the log to its end and returns the exit status (-1 if killed by a signal).
+  int wait_exit() {
+    while (read_some()) {
+    }
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = 0;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+  int stop() {
+    ::kill(pid_, SIGTERM);
+    return wait_exit();
+  }
+  const std::string& log() const { return log_; }
 
-  ASSERT_EQ(::kill(pid, SIGTERM), 0);
-  int status = 0;
-  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
-  reaper.pid = 0;
-  EXPECT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 0);
-  ::close(out[0]);
-  EXPECT_TRUE(std::filesystem::exists(dir / "data" / "zkpush.db"));
-  std::filesystem::remove_all(dir);
+ private:
+  bool read_some() {
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, 20000) <= 0) return false;
+    char buffer[1024];
+    const ssize_t n = ::read(fd_, buffer, sizeof buffer);
+    if (n <= 0) return false;
+    log_.append(buffer, static_cast<std::size_t>(n));
+    return true;
+  }
+  pid_t pid_ = -1;
+  int fd_ = -1;
+  std::string log_;
+};
+
+class ServeCommand : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("zkpush-serve-cli-" + std::to_string(::getpid()) + "-" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::string write(const std::string& name, const std::string& text) const {
+    std::ofstream(dir_ / name) << text;
+    return (dir_ / name).string();
+  }
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+
+  static std::pair<int, std::string> get(int port, const std::string& target, const std::string& headers = {}) {
+    TestClient client(static_cast<std::uint16_t>(port));
+    if (!client.send(zkpush::server::http::test::request("GET", target, {}, headers))) return {0, {}};
+    auto response = client.read_response();
+    return response ? std::pair{response->status, response->body} : std::pair{0, std::string()};
+  }
+  static std::string init(const std::string& sn) { return "/iclock/cdata?SN=" + sn + "&options=all&pushver=3.1.2"; }
+
+  fs::path dir_;
+};
+
+TEST_F(ServeCommand, ServesAndStopsOnSigterm) {
+  ServeProcess serve({"--listen", "127.0.0.1:0", "--data", path("data")});
+  const int port = serve.wait_serving();
+  ASSERT_NE(port, 0) << serve.log();
+  EXPECT_EQ(get(port, init("CLI0001")), (std::pair<int, std::string>{200, "OK"}));
+  EXPECT_EQ(serve.stop(), 0) << serve.log();
+  EXPECT_TRUE(fs::exists(dir_ / "data" / "zkpush.db"));
+}
+
+TEST_F(ServeCommand, ConfigFileBetweenFlagsAndEnvironment) {
+  const std::string file = write("zkpush.toml",
+                                 "# settings are the long flag names\n"
+                                 "listen = \"127.0.0.1:0\"\n"
+                                 "data = \"" + path("file-data") + "\"\n"
+                                 "allow-sn = [\"CFG*\", \"EXTRA01\"]\n"
+                                 "request-delay = 7\n"
+                                 "verbose = false\n");
+  {
+    // The file wins over the environment.
+    ServeProcess serve({"--config", file}, {"ZKPUSH_DATA=" + path("env-data"), "ZKPUSH_ALLOW_SN=ENV*"});
+    const int port = serve.wait_serving();
+    ASSERT_NE(port, 0) << serve.log();
+    EXPECT_NE(serve.log().find("(data " + path("file-data") + ","), std::string::npos) << serve.log();
+    EXPECT_EQ(get(port, init("CFG0001")).first, 200);
+    EXPECT_EQ(get(port, init("EXTRA01")).first, 200);
+    EXPECT_EQ(get(port, init("ENV0001")), (std::pair<int, std::string>{403, "serial number not allowed: ENV0001"}));
+    EXPECT_EQ(serve.stop(), 0);
+    EXPECT_TRUE(fs::exists(dir_ / "file-data" / "zkpush.db"));
+    EXPECT_FALSE(fs::exists(dir_ / "env-data"));
+  }
+  {
+    // Flags win over the file.
+    ServeProcess serve({"--config", file, "--data", path("cli-data"), "--allow-sn", "CLI1,CLI2"},
+                       {"ZKPUSH_DATA=" + path("env-data")});
+    const int port = serve.wait_serving();
+    ASSERT_NE(port, 0) << serve.log();
+    EXPECT_NE(serve.log().find("(data " + path("cli-data") + ","), std::string::npos) << serve.log();
+    EXPECT_EQ(get(port, init("CLI2")).first, 200);
+    EXPECT_EQ(get(port, init("CFG0001")).first, 403);
+    EXPECT_EQ(serve.stop(), 0);
+  }
+}
+
+TEST_F(ServeCommand, ConfigFileFromEnvironmentWithServeSection) {
+  const std::string file = write("serve.ini",
+                                 "[serve]\n"
+                                 "listen = 127.0.0.1:0\n"
+                                 "data = " + path("ini-data") + "\n"
+                                 "allow-net = 127.0.0.0/8,::1\n");
+  ServeProcess serve({}, {"ZKPUSH_CONFIG=" + file, "ZKPUSH_DATA=" + path("env-data")});
+  const int port = serve.wait_serving();
+  ASSERT_NE(port, 0) << serve.log();
+  EXPECT_NE(serve.log().find("(data " + path("ini-data") + ","), std::string::npos) << serve.log();
+  EXPECT_NE(serve.log().find("networks 127.0.0.0/8, ::1"), std::string::npos) << serve.log();
+  EXPECT_EQ(get(port, init("INI0001")).first, 200);
+  EXPECT_EQ(serve.stop(), 0);
+}
+
+TEST_F(ServeCommand, BadConfigFileExitsWithStatus1) {
+  struct Case {
+    std::vector<std::string> args;
+    std::vector<std::string> env;
+    std::string message;
+  };
+  const std::string missing = path("missing.toml");
+  const std::vector<Case> cases = {
+      {{"--config", missing}, {}, "config file " + missing + ": not found"},
+      {{}, {"ZKPUSH_CONFIG=" + missing}, "config file " + missing + ": not found"},
+      {{"--config", dir_.string()}, {}, "not a regular file"},
+      {{"--config", write("unknown.toml", "listen = \"127.0.0.1:0\"\nlisten-port = 80\n")}, {},
+       "listen-port: unknown setting"},
+      {{"--config", write("section.toml", "[decode]\nformat = \"json\"\n")}, {}, "decode.format: unknown section"},
+      {{"--config", write("nested.toml", "config = \"other.toml\"\n")}, {}, "config: cannot be set in a config file"},
+      {{"--config", write("threads.toml", "threads = \"many\"\n")}, {}, "threads:"},
+      {{"--config", write("net.toml", "listen = \"127.0.0.1:0\"\nallow-net = \"10.0.0.0/33\"\n")}, {},
+       "--allow-net: '10.0.0.0/33': prefix length above 32"},
+  };
+  for (const auto& c : cases) {
+    auto args = c.args;
+    args.insert(args.end(), {"--data", path("data")});
+    ServeProcess serve(args, c.env);
+    EXPECT_EQ(serve.wait_exit(), 1) << serve.log();
+    EXPECT_NE(serve.log().find(c.message), std::string::npos) << "expected: " << c.message << "\nlog: " << serve.log();
+    EXPECT_EQ(serve.log().find("serving on"), std::string::npos) << serve.log();
+  }
+}
+
+TEST_F(ServeCommand, GeneratedApiTokenStoredPrivatelyAndReused) {
+  const std::string data = path("data");
+  const std::regex printed("API token: ([0-9a-f]{64})  \\((generated, )?stored in ([^)]*)\\)");
+  std::string token;
+  {
+    ServeProcess serve({"--listen", "127.0.0.1:0", "--data", data});
+    const int port = serve.wait_serving();
+    ASSERT_NE(port, 0) << serve.log();
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(serve.log(), m, printed)) << serve.log();
+    token = m[1];
+    EXPECT_TRUE(m[2].matched);
+    EXPECT_EQ(m[3], (fs::path(data) / "api-token").string());
+    EXPECT_EQ(get(port, "/api/v1/devices", "Authorization: Bearer " + token + "\r\n").first, 200);
+    EXPECT_EQ(get(port, "/api/v1/devices", "Authorization: Bearer " + std::string(64, '0') + "\r\n").first, 401);
+    EXPECT_EQ(serve.stop(), 0);
+  }
+  struct stat st {};
+  ASSERT_EQ(::stat((fs::path(data) / "api-token").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  {
+    ServeProcess serve({"--listen", "127.0.0.1:0", "--data", data});
+    const int port = serve.wait_serving();
+    ASSERT_NE(port, 0) << serve.log();
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(serve.log(), m, printed)) << serve.log();
+    EXPECT_EQ(m[1], token);
+    EXPECT_FALSE(m[2].matched);  // read, not generated again
+    EXPECT_EQ(get(port, "/api/v1/devices", "Authorization: Bearer " + token + "\r\n").first, 200);
+    EXPECT_EQ(serve.stop(), 0);
+  }
+  {
+    // A token given in the environment is used as is and not printed.
+    ServeProcess serve({"--listen", "127.0.0.1:0", "--data", data}, {"ZKPUSH_API_TOKEN=env-token"});
+    const int port = serve.wait_serving();
+    ASSERT_NE(port, 0) << serve.log();
+    EXPECT_EQ(serve.log().find(token), std::string::npos) << serve.log();
+    EXPECT_EQ(get(port, "/api/v1/devices", "Authorization: Bearer env-token\r\n").first, 200);
+    EXPECT_EQ(get(port, "/api/v1/devices", "Authorization: Bearer " + token + "\r\n").first, 401);
+    EXPECT_EQ(serve.stop(), 0);
+  }
 }
 
 }  // namespace

@@ -46,5 +46,21 @@ TEST(ServerConfig, Environment) {
   EXPECT_THROW(parse_registration_policy("open"), std::invalid_argument);
 }
 
+TEST(ServerConfig, AllowListsFromEnvironment) {
+  ::setenv("ZKPUSH_ALLOW_SN", "CGXH*, DDG71", 1);
+  ::setenv("ZKPUSH_ALLOW_NET", "10.0.0.0/8,::1", 1);
+  ServerConfig c;
+  apply_environment(c);
+  ::unsetenv("ZKPUSH_ALLOW_SN");
+  ::unsetenv("ZKPUSH_ALLOW_NET");
+  // Kept as given: the comma lists are split and checked by the allow-list when App starts.
+  EXPECT_EQ(c.allow_sn, (std::vector<std::string>{"CGXH*, DDG71"}));
+  EXPECT_EQ(c.allow_net, (std::vector<std::string>{"10.0.0.0/8,::1"}));
+  ServerConfig untouched;
+  apply_environment(untouched);
+  EXPECT_TRUE(untouched.allow_sn.empty());
+  EXPECT_TRUE(untouched.allow_net.empty());
+}
+
 }  // namespace
 }  // namespace zkpush::server

@@ -215,65 +215,6 @@ TEST_F(ServeTest, OptionsRtstateAndTabledataStored) {
   EXPECT_EQ(app_->store().list_device_records(sn, "user", 0).size(), 2u);
 }
 
-TEST_F(ServeTest, HealthzAndJsonApi) {
-  ServerConfig config;
-  config.api_token = "secret-api-token";
-  start(config);
-  auto health = send_raw(http::test::request("GET", "/healthz"));
-  EXPECT_EQ(health.status, 200);
-
-  const std::string sn = "ApiDev01";  // mixed case survives the API path
-  const std::string token = handshake(sn);
-  const std::string auth = "Authorization: Bearer secret-api-token\r\n";
-  auto unauthorised = send_raw(http::test::request("GET", "/api/v1/devices"));
-  EXPECT_EQ(unauthorised.status, 401);
-  auto devices = send_raw(http::test::request("GET", "/api/v1/devices", {}, auth));
-  ASSERT_EQ(devices.status, 200);
-  EXPECT_NE(devices.body.find("\"ApiDev01\""), std::string::npos) << devices.body;
-
-  auto bad = send_raw(http::test::request("POST", "/api/v1/devices/" + sn + "/commands", R"({"line": 5})",
-                                          auth + "Content-Type: application/json\r\n"));
-  EXPECT_EQ(bad.status, 400);
-  auto created = send_raw(http::test::request("POST", "/api/v1/devices/" + sn + "/commands",
-                                              R"({"line": "CONTROL DEVICE 01010105"})",
-                                              auth + "Content-Type: application/json\r\n"));
-  ASSERT_EQ(created.status, 201) << created.body;
-  auto id_pos = created.body.find("\"id\":");
-  ASSERT_NE(id_pos, std::string::npos);
-  const std::int64_t id = std::stoll(created.body.substr(id_pos + 5));
-  EXPECT_NE(created.body.find("\"expires_at\":"), std::string::npos);
-
-  auto poll = send(p::format_getrequest(sn), token);
-  auto commands = p::parse_commands(poll.body);
-  ASSERT_TRUE(commands.ok() && commands->size() == 1u) << poll.body;
-  send(p::format_devicecmd_results(sn, {p::parse_amp_list(p::format_command_result(p::make_command_result(commands->front(), 0)))}),
-       token);
-  auto status = send_raw(http::test::request("GET", "/api/v1/commands/" + std::to_string(id), {}, auth));
-  ASSERT_EQ(status.status, 200);
-  EXPECT_NE(status.body.find("\"status\":\"done\""), std::string::npos) << status.body;
-
-  send(p::format_rtlog_upload(sn, {rtlog_record(7, "2019-07-22 16:30:01")}), token);
-  auto events = send_raw(http::test::request("GET", "/api/v1/events?sn=" + sn, {}, auth));
-  ASSERT_EQ(events.status, 200);
-  EXPECT_NE(events.body.find("\"index\":7"), std::string::npos) << events.body;
-}
-
-TEST_F(ServeTest, ApprovedThroughApiThenRegistered) {
-  ServerConfig config;
-  config.registration = RegistrationPolicy::approve;
-  config.api_token = "t0k3n";
-  start(config);
-  const std::string sn = "APPROVE0002";
-  send(p::format_init_request(sn));
-  EXPECT_EQ(send(p::format_registry_request(sn, registry_options())).status, 406);
-  auto approve = send_raw(http::test::request("POST", "/api/v1/devices/" + sn + "/approve", {},
-                                              "Authorization: Bearer t0k3n\r\n"));
-  EXPECT_EQ(approve.status, 200);
-  auto reg = send(p::format_registry_request(sn, registry_options()));
-  EXPECT_EQ(reg.status, 200);
-  EXPECT_TRUE(p::parse_registry_answer(reg.status, reg.body).accepted);
-}
-
 TEST_F(ServeTest, QuerydataKeptWithItsCommand) {
   start();
   const std::string sn = "QUERY0001";

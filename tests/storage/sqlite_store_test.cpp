@@ -111,7 +111,7 @@ TEST_F(SqliteStoreTest, ReopeningKeepsEverything) {
          }),
          "log");
     ASSERT_TRUE(await<InsertCounts>([&](Store::Reply<InsertCounts> d) {
-                  s->put_device_records({DeviceRecord{"D1", "user", "1", {{"Pin", "1"}}, "", T0}}, std::move(d));
+                  s->put_device_records({DeviceRecord{"D1", "user", "1", {{"Pin", "1"}}, "", T0, "", ""}}, std::move(d));
                 }).ok());
     auto a = enqueue(*s, "D1", "CHECK");
     auto b = enqueue(*s, "D1", "INFO");
@@ -156,6 +156,25 @@ TEST_F(SqliteStoreTest, ReopeningKeepsEverything) {
   ASSERT_TRUE(next.ok());
   EXPECT_EQ(next->wire_id, wire_b + 2);  // after REBOOT's
   EXPECT_EQ(s->integrity_check(), "ok");
+}
+
+TEST_F(SqliteStoreTest, AVersion1DatabaseKeepsItsDeviceRecordsThroughMigration2) {
+  {
+    Database db(db_path(), OpenMode::read_write_create);
+    sqlite::configure_connection(db, true);
+    sqlite::migrate(db, sqlite::store_migrations().first(1));
+    ASSERT_EQ(sqlite::schema_version(db), 1);
+    db.exec("INSERT INTO device_records (sn, tbl, rkey, fields, content, updated_at) "
+            "VALUES ('D1', 'userpic', '1', '[]', x'FFD8', 5)");
+  }
+  auto s = open();
+  EXPECT_EQ(s->integrity_check(), "ok");
+  auto records = s->list_device_records("D1", "userpic", 0);
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].content, "\xFF\xD8");
+  EXPECT_EQ(records[0].content_field, "");  // unknown for records stored before version 2
+  EXPECT_EQ(records[0].content_encoding, "");
+  EXPECT_GE(sqlite::store_migrations().back().version, 2);
 }
 
 TEST_F(SqliteStoreTest, AnEmptyFileIsMigratedToTheCurrentSchemaInWalMode) {

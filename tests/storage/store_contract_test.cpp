@@ -422,10 +422,10 @@ TEST_P(StoreContract, DeviceRecordsKeepTheLatestPerKeyWithBinaryContent) {
                     "put_device_records");
   };
   const std::string photo("\xFF\xD8\xFF\xE0\x00\x10JFIF\x00\x01", 12);  // JPEG header, NUL bytes included
-  DeviceRecord user{"D1", "user", "1", protocol::Record{{"Pin", "1"}, {"Name", "Zhang San"}}, "", T0};
+  DeviceRecord user{"D1", "user", "1", protocol::Record{{"Pin", "1"}, {"Name", "Zhang San"}}, "", T0, "", ""};
   user.fields.prefix = "user";
-  DeviceRecord pic{"D1", "userpic", "1", protocol::Record{{"pin", "1"}, {"size", "12"}}, photo, T0};
-  DeviceRecord user2{"D1", "user", "2", protocol::Record{{"Pin", "2"}, {"Name", "Li, Si"}}, "", T0};
+  DeviceRecord pic{"D1", "userpic", "1", protocol::Record{{"pin", "1"}, {"size", "12"}}, photo, T0, "", ""};
+  DeviceRecord user2{"D1", "user", "2", protocol::Record{{"Pin", "2"}, {"Name", "Li, Si"}}, "", T0, "", ""};
   auto counts = put({user, pic, user2});
   EXPECT_EQ(counts.inserted, 3);
   EXPECT_EQ(counts.duplicates, 0);
@@ -455,6 +455,37 @@ TEST_P(StoreContract, DeviceRecordsKeepTheLatestPerKeyWithBinaryContent) {
   EXPECT_EQ(store().list_device_records("D1", "", 0).size(), 3u);
   EXPECT_EQ(store().list_device_records("D1", "", 2).size(), 2u);
   EXPECT_TRUE(store().list_device_records("D2", "user", 0).empty());
+}
+
+TEST_P(StoreContract, DeviceRecordContentKeepsWhereItCameFromAndHowItIsEncoded) {
+  auto put = [&](std::vector<DeviceRecord> records) {
+    return value_of(await<InsertCounts>([&](Store::Reply<InsertCounts> done) {
+                      store().put_device_records(std::move(records), std::move(done));
+                    }),
+                    "put_device_records");
+  };
+  DeviceRecord snap{"D1", "ATTPHOTO", "1.jpg", protocol::Record{{"pin", "1.jpg"}, {"size", "3"}}, std::string("\0\1\2", 3), T0,
+                    "photo", "binary"};
+  DeviceRecord tmpl{"D1", "templatev10", "1/0", protocol::Record{{"pin", "1"}, {"fingerid", "0"}}, "TZNT", T0,
+                    "template", "base64"};
+  EXPECT_EQ(put({snap, tmpl}).inserted, 2);
+  EXPECT_EQ(put({snap, tmpl}).duplicates, 2);
+
+  auto snaps = store().list_device_records("D1", "ATTPHOTO", 0);
+  ASSERT_EQ(snaps.size(), 1u);
+  EXPECT_EQ(snaps[0].content, std::string("\0\1\2", 3));
+  EXPECT_EQ(snaps[0].content_field, "photo");
+  EXPECT_EQ(snaps[0].content_encoding, "binary");
+  auto tmpls = store().list_device_records("D1", "templatev10", 0);
+  ASSERT_EQ(tmpls.size(), 1u);
+  EXPECT_EQ(tmpls[0].content_field, "template");
+  EXPECT_EQ(tmpls[0].content_encoding, "base64");
+
+  // The same bytes read differently are a change, not a duplicate.
+  DeviceRecord reread = tmpl;
+  reread.content_encoding = "binary";
+  EXPECT_EQ(put({reread}).inserted, 1);
+  EXPECT_EQ(store().list_device_records("D1", "templatev10", 0).at(0).content_encoding, "binary");
 }
 
 TEST_P(StoreContract, DeviceLogIsAppendOnlyAndListsTheLatestOldestFirst) {

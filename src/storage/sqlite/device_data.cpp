@@ -10,13 +10,13 @@ namespace {
 // One statement per combination of filters rather than "(?1 = '' OR sn = ?1)", which would keep
 // SQLite from using the indexes.
 constexpr std::string_view kRecords[4] = {
-    "SELECT sn, tbl, rkey, fields, content, updated_at FROM device_records "
+    "SELECT sn, tbl, rkey, fields, content, updated_at, content_field, content_encoding FROM device_records "
     "ORDER BY sn, tbl, rkey LIMIT ?3",
-    "SELECT sn, tbl, rkey, fields, content, updated_at FROM device_records WHERE sn = ?1 "
+    "SELECT sn, tbl, rkey, fields, content, updated_at, content_field, content_encoding FROM device_records WHERE sn = ?1 "
     "ORDER BY sn, tbl, rkey LIMIT ?3",
-    "SELECT sn, tbl, rkey, fields, content, updated_at FROM device_records WHERE tbl = ?2 "
+    "SELECT sn, tbl, rkey, fields, content, updated_at, content_field, content_encoding FROM device_records WHERE tbl = ?2 "
     "ORDER BY sn, tbl, rkey LIMIT ?3",
-    "SELECT sn, tbl, rkey, fields, content, updated_at FROM device_records WHERE sn = ?1 AND tbl = ?2 "
+    "SELECT sn, tbl, rkey, fields, content, updated_at, content_field, content_encoding FROM device_records WHERE sn = ?1 AND tbl = ?2 "
     "ORDER BY sn, tbl, rkey LIMIT ?3",
 };
 
@@ -45,16 +45,19 @@ InsertCounts put_records(Connection& c, const std::vector<DeviceRecord>& records
   // The WHERE of DO UPDATE leaves an identical re-upload untouched (changes() == 0): it counts as a
   // duplicate and keeps its updated_at.
   auto st = c.prepare(
-      "INSERT INTO device_records (sn, tbl, rkey, fields, content, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
+      "INSERT INTO device_records (sn, tbl, rkey, fields, content, updated_at, content_field, content_encoding) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
       "ON CONFLICT (sn, tbl, rkey) DO UPDATE SET fields = excluded.fields, content = excluded.content, "
-      "updated_at = excluded.updated_at "
-      "WHERE fields IS NOT excluded.fields OR content IS NOT excluded.content");
+      "updated_at = excluded.updated_at, content_field = excluded.content_field, "
+      "content_encoding = excluded.content_encoding "
+      "WHERE fields IS NOT excluded.fields OR content IS NOT excluded.content "
+      "OR content_field IS NOT excluded.content_field OR content_encoding IS NOT excluded.content_encoding");
   InsertCounts counts;
   for (const auto& r : records) {
     if (r.sn.empty() || r.table.empty())
       throw Rejection(StoreError::Reason::invalid, "a device record needs a serial number and a table");
     st->bind(1, r.sn).bind(2, r.table).bind(3, r.key).bind(4, record_to_json(r.fields));
-    st->bind_blob(5, r.content).bind(6, r.updated_at);
+    st->bind_blob(5, r.content).bind(6, r.updated_at).bind(7, r.content_field).bind(8, r.content_encoding);
     st->run();
     if (c.db().changes() > 0)
       ++counts.inserted;
@@ -77,6 +80,8 @@ std::vector<DeviceRecord> list_records(Connection& c, const std::string& sn, con
     r.fields = record_from_json(st->column_text(3));
     r.content = st->column_blob(4);
     r.updated_at = st->column_int(5);
+    r.content_field = st->column_text(6);
+    r.content_encoding = st->column_text(7);
     out.push_back(std::move(r));
   }
   return out;

@@ -151,8 +151,16 @@ CREATE TABLE command_data (
 CREATE INDEX command_data_by_command ON command_data (command_id, id);
 )sql";
 
+// Version 2: where a device record's content came from and how it is kept, so that a photo can be
+// served as an image and a template given back to a device as the base64 it sent.
+constexpr std::string_view kVersion2 = R"sql(
+ALTER TABLE device_records ADD COLUMN content_field TEXT NOT NULL DEFAULT '';
+ALTER TABLE device_records ADD COLUMN content_encoding TEXT NOT NULL DEFAULT '';
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "devices, events, door state, device records and logs, command queue", kVersion1},
+    {2, "device records: content field and encoding", kVersion2},
 };
 
 }  // namespace
