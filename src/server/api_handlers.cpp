@@ -2,6 +2,7 @@
 // api_views.hpp, the contract in docs/serve.md ("JSON API").
 //   GET    /api/v1/devices                     every device
 //   GET    /api/v1/devices/{sn}                one device (404 unknown)
+//   PATCH  /api/v1/devices/{sn}                {"time_zone": "+0800", "config": {"RequestDelay": 10}}
 //   POST   /api/v1/devices/{sn}/approve        approves a device waiting under --registration approve
 //   GET    /api/v1/devices/{sn}/state          current door states, decoded
 //   POST   /api/v1/devices/{sn}/commands       {"line": "CONTROL DEVICE 01010105", "expires_in": 30} -> 201
@@ -19,6 +20,7 @@
 
 #include "protocol/commands.hpp"
 #include "protocol/describe.hpp"
+#include "protocol/responses.hpp"
 #include "protocol/text.hpp"
 #include "server/api_views.hpp"
 #include "server/device_router.hpp"
@@ -104,6 +106,8 @@ struct Api {
 
   void devices(const SharedResponder& respond) const;
   void approve(const std::string& sn, const std::string& who, const SharedResponder& respond) const;
+  void update(const std::string& sn, const std::string& body, const std::string& who,
+              const SharedResponder& respond) const;
   void enqueue(const std::string& sn, const std::string& body, const std::string& who,
                const SharedResponder& respond) const;
   void cancel(std::int64_t id, const std::string& who, const SharedResponder& respond) const;
@@ -154,7 +158,8 @@ void DeviceRouter::on_api(http::Request& request, const std::string& path, const
       return handlers.devices(respond);
     }
     if (v1 && n == 4 && parts[2] == "devices") {
-      if (method != http::Verb::get) return wrong_method("GET");
+      if (method == http::Verb::patch) return handlers.update(parts[3], request.body(), call.who, respond);
+      if (method != http::Verb::get) return wrong_method("GET, PATCH");
       auto state = registry_.get(parts[3]);
       if (!state) return answer_error(respond, call, 404, "unknown device " + parts[3]);
       return answer_json(respond, 200, api::device_json(*state, unix_now(), api::online_window(config_.request_delay)));
@@ -217,6 +222,74 @@ void Api::approve(const std::string& sn, const std::string& who, const SharedRes
     answer_json(respond, 200,
                 state ? api::device_json(*state, unix_now(), api::online_window(self.config.request_delay))
                       : Json{{"sn", d.sn}, {"approved", true}});
+  });
+}
+
+// The configuration keys a device may have its own value for, and whether the value is a number.
+constexpr std::pair<std::string_view, bool> kDeviceConfigKeys[] = {
+    {"RequestDelay", true}, {"ErrorDelay", true},  {"TimeoutSec", true},  {"TransInterval", true},
+    {"Realtime", true},     {"TransTimes", false}, {"TransTables", false}, {"ServerName", false},
+};
+
+// PATCH {"time_zone": "+0800" | null, "config": {"RequestDelay": 10, "TransTimes": null, ...}}:
+// null removes the device's own value (back to the server's).
+void Api::update(const std::string& sn, const std::string& body, const std::string& who,
+                 const SharedResponder& respond) const {
+  const ApiCall call{who};
+  auto state = registry.get(sn);
+  if (!state) return answer_error(respond, call, 404, "unknown device " + sn);
+  auto json = Json::parse(body, nullptr, false);
+  if (json.is_discarded() || !json.is_object()) return answer_error(respond, call, 400, "expected a JSON object");
+  storage::Device d = state->device;
+  for (const auto& [key, value] : json.items()) {
+    if (key == "time_zone") {
+      if (value.is_null()) {
+        d.time_zone.clear();
+        continue;
+      }
+      auto tz = value.is_string() ? p::parse_tz_offset(value.get<std::string>()) : std::nullopt;
+      if (!tz) return answer_error(respond, call, 400, "time_zone: an offset like \"+0800\" or null");
+      d.time_zone = p::format_tz_offset(*tz);
+    } else if (key == "config") {
+      if (!value.is_object()) return answer_error(respond, call, 400, "config: an object of configuration keys");
+      for (const auto& [name, v] : value.items()) {
+        const auto* known = std::find_if(std::begin(kDeviceConfigKeys), std::end(kDeviceConfigKeys),
+                                         [&](const auto& k) { return p::text::iequals(k.first, name); });
+        if (known == std::end(kDeviceConfigKeys)) {
+          return answer_error(respond, call, 400, "config: " + name + " is not a per-device configuration key");
+        }
+        const std::string canonical(known->first);
+        if (v.is_null()) {
+          std::erase_if(d.config.fields, [&](const p::Field& f) { return p::text::iequals(f.key, canonical); });
+          continue;
+        }
+        std::string text;
+        if (known->second) {
+          if (!v.is_number_integer() || v.get<std::int64_t>() < 0 || v.get<std::int64_t>() > 86400) {
+            return answer_error(respond, call, 400, "config: " + canonical + " must be an integer 0-86400");
+          }
+          text = std::to_string(v.get<std::int64_t>());
+        } else {
+          if (!v.is_string() || v.get<std::string>().find_first_of("\r\n") != std::string::npos) {
+            return answer_error(respond, call, 400, "config: " + canonical + " must be a one-line string");
+          }
+          text = v.get<std::string>();
+        }
+        d.config.set(canonical, text);
+      }
+    } else {
+      return answer_error(respond, call, 400, "unknown field " + key + " (time_zone, config)");
+    }
+  }
+  store.save_device(d, [self = *this, d, who, respond](storage::StoreStatus s) {
+    if (!s.ok()) return answer_store_refusal(respond, ApiCall{who}, s.error());
+    self.registry.put_device(d);
+    spdlog::info("{}: device settings changed through the API (time_zone '{}', {} config override(s))", d.sn,
+                 d.time_zone, d.config.size());
+    auto state = self.registry.get(d.sn);
+    answer_json(respond, 200,
+                state ? api::device_json(*state, unix_now(), api::online_window(self.config.request_delay))
+                      : Json{{"sn", d.sn}});
   });
 }
 

@@ -102,6 +102,7 @@ Json device_json(const DeviceState& state, std::int64_t now, std::int64_t window
   j["first_seen"] = unix_or_null(d.first_seen);
   j["last_seen_unix"] = unix_or_null(seen);
   j["time_zone"] = d.time_zone.empty() ? Json(nullptr) : Json(d.time_zone);
+  j["config"] = record_object(d.config);
   j["pending"] = state.pending;
   return j;
 }

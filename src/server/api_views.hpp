@@ -29,7 +29,7 @@ Json iso_utc(std::int64_t unix_seconds);
 std::int64_t online_window(int request_delay) noexcept;
 
 // {"sn","online","last_seen","approved","ip","firmware","push_version","options":{...}} plus
-// registered, registered_at, first_seen, last_seen_unix, time_zone, pending.
+// registered, registered_at, first_seen, last_seen_unix, time_zone, config (overrides), pending.
 Json device_json(const DeviceState& state, std::int64_t now, std::int64_t window);
 
 // {"doors":[{"door","sensor","relay","alarms"}],"time"} plus time_utc, received_at and the raw

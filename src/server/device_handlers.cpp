@@ -246,7 +246,8 @@ int DeviceRouter::tz_minutes(const DeviceState& state) const {
   return config_.default_tz_minutes;
 }
 
-p::Record DeviceRouter::config_lines(const std::string& session_id, bool push) const {
+p::Record DeviceRouter::config_lines(const storage::Device& device, bool push) const {
+  const std::string& session_id = device.session_id;
   p::Record c;
   c.add("ServerVersion", "zkpush 0.1.0");
   c.add("ServerName", config_.server_name);
@@ -260,6 +261,9 @@ p::Record DeviceRouter::config_lines(const std::string& session_id, bool push) c
   if (!session_id.empty()) c.add("SessionID", session_id);
   c.add("TimeoutSec", std::to_string(config_.timeout_sec));
   if (push) c.add("PushOptionsFlag", "1");
+  // Per-device overrides (PATCH /api/v1/devices/{sn}): only keys of the configuration, checked
+  // when they were set, replace the server's values.
+  for (const auto& f : device.config.fields) c.set(f.key, f.value);
   return c;
 }
 
@@ -279,7 +283,7 @@ void DeviceRouter::on_init(const p::DeviceRequest& req, const std::optional<Devi
       registry_.put_device(d);
       store_.save_device(d, [](storage::StoreStatus) {});
     }
-    p::InitAnswer a{true, state->device.registry_code, config_lines(state->device.session_id, false)};
+    p::InitAnswer a{true, state->device.registry_code, config_lines(state->device, false)};
     answer(respond, 200, p::format_init_answer(a));
     return;
   }
@@ -346,7 +350,7 @@ void DeviceRouter::on_push(const p::DeviceRequest& req, const DeviceState& state
   store_.save_device(d, [this, d, respond, sn = req.sn](storage::StoreStatus s) {
     if (!s.ok()) return answer_store_error(respond, s.error(), sn + " push");
     registry_.put_device(d);
-    answer(respond, 200, p::format_config_answer(config_lines(d.session_id, true)));
+    answer(respond, 200, p::format_config_answer(config_lines(d, true)));
   });
 }
 

@@ -65,7 +65,8 @@ class DeviceRouter : public http::Handler {
   void on_firmware_file(const protocol::DeviceRequest& req, const http::Request& request, const std::string& ip,
                         const SharedResponder& respond);
 
-  protocol::Record config_lines(const std::string& session_id, bool push) const;
+  // The configuration lines of init / push answers: the server's, with the device's overrides.
+  protocol::Record config_lines(const storage::Device& device, bool push) const;
   int tz_minutes(const DeviceState& state) const;
 
   const ServerConfig& config_;

@@ -67,6 +67,7 @@ struct Device {
   std::string time_zone;      // "" = the server's default; else "+hhmm"/"-hhmm"
   protocol::Record registry;  // the latest registration key list, as received
   protocol::Record options;   // device parameters, latest value per key (registry, options, GET OPTIONS)
+  protocol::Record config;    // overrides of the configuration sent at init/push (RequestDelay=10...)
   std::int64_t first_seen = 0;
   std::int64_t last_seen = 0;
   std::int64_t registered_at = 0;  // 0 = never

@@ -24,7 +24,7 @@ const std::string kToken = "secret-api-token";
 // Documented keys plus the extras docs/serve.md lists: an object must have exactly these.
 const Keys kDeviceKeys{"sn",         "online",        "last_seen",  "approved",       "ip",
                        "firmware",   "push_version",  "options",    "registered",     "registered_at",
-                       "first_seen", "last_seen_unix", "time_zone", "pending"};
+                       "first_seen", "last_seen_unix", "time_zone", "config", "pending"};
 const Keys kStateKeys{"doors", "time", "time_utc", "received_at", "sensor", "relay", "alarm"};
 const Keys kDoorKeys{"door", "sensor", "relay", "alarms"};
 const Keys kEventKeys{"id",     "sn",          "time",  "pin",        "cardno",   "event",
@@ -205,8 +205,48 @@ TEST_F(ApiTest, DevicesListAndOne) {
   expect_error(api("GET", "/api/v1/devices/NOSUCH"), 404);
   auto wrong = api("DELETE", "/api/v1/devices/" + sn);
   expect_error(wrong, 405);
-  EXPECT_EQ(wrong.header("Allow").value_or(""), "GET");
+  EXPECT_EQ(wrong.header("Allow").value_or(""), "GET, PATCH");
   expect_error(api("POST", "/api/v1/devices"), 405);
+}
+
+// Per-device settings: a time zone for its events and its own configuration values, sent at the
+// next init / push; kept across a restart; null goes back to the server's value.
+TEST_F(ApiTest, PatchDeviceTimeZoneAndConfiguration) {
+  start_api();
+  const std::string sn = "PATCH0001";
+  std::string token = handshake(sn);
+  auto patched = ok(api("PATCH", "/api/v1/devices/" + sn,
+                        R"({"time_zone": "+0530", "config": {"requestdelay": 7, "TransTimes": "01:00;13:00"}})"));
+  EXPECT_EQ(patched["time_zone"], "+0530");
+  EXPECT_EQ(patched["config"], (json{{"RequestDelay", "7"}, {"TransTimes", "01:00;13:00"}}));
+  restart();
+  auto push = send(p::format_push_config_request(sn), token);
+  ASSERT_EQ(push.status, 200);
+  auto config = p::parse_config_answer(push.body);
+  EXPECT_EQ(config.get_or("RequestDelay", ""), "7");
+  EXPECT_EQ(config.get_or("TransTimes", ""), "01:00;13:00");
+  EXPECT_EQ(config.get_or("ErrorDelay", ""), std::to_string(ServerConfig{}.error_delay));  // not overridden
+  token = p::compute_token(app_->registry().get(sn)->device.registry_code, sn, config.get_or("SessionID", ""));
+  // Events are converted to UTC with the device's zone.
+  ASSERT_EQ(send(p::format_rtlog_upload(sn, {rtlog_record(1, "2024-01-01 12:00:00")}), token).status, 200);
+  auto events = ok(api("GET", "/api/v1/events?sn=" + sn));
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0]["time_utc"], 1704110400 - 330 * 60);
+  auto time = p::parse_time_answer(send(p::format_rtdata_time_request(sn), token).body);
+  ASSERT_TRUE(time.ok());
+  EXPECT_EQ(time->server_tz, "+0530");
+
+  auto reset = ok(api("PATCH", "/api/v1/devices/" + sn, R"({"time_zone": null, "config": {"RequestDelay": null}})"));
+  EXPECT_TRUE(reset["time_zone"].is_null());
+  EXPECT_EQ(reset["config"], (json{{"TransTimes", "01:00;13:00"}}));
+
+  expect_error(api("PATCH", "/api/v1/devices/" + sn, R"({"time_zone": "Mars/Olympus"})"), 400);
+  expect_error(api("PATCH", "/api/v1/devices/" + sn, R"({"config": {"SessionID": "x"}})"), 400);
+  expect_error(api("PATCH", "/api/v1/devices/" + sn, R"({"config": {"RequestDelay": "soon"}})"), 400);
+  expect_error(api("PATCH", "/api/v1/devices/" + sn, R"({"config": {"TransTimes": "a\nb"}})"), 400);
+  expect_error(api("PATCH", "/api/v1/devices/" + sn, R"({"colour": "red"})"), 400);
+  expect_error(api("PATCH", "/api/v1/devices/" + sn, "not json"), 400);
+  expect_error(api("PATCH", "/api/v1/devices/NOSUCH", "{}"), 404);
 }
 
 TEST_F(ApiTest, ApproveThenTheDeviceRegisters) {

@@ -56,6 +56,7 @@ Device make_device(const std::string& sn) {
   d.ip = "10.0.0.7";
   d.time_zone = "+0800";
   d.registry = protocol::Record{{"DeviceType", "acc"}, {"~DeviceName", "inBio, 460"}, {"FirmVer", "AC Ver 5.7"}};
+  d.config = protocol::Record{{"RequestDelay", "7"}, {"TransTimes", "01:00;13:00"}};
   d.first_seen = T0;
   d.last_seen = T0 + 10;
   d.registered_at = T0 + 1;
@@ -185,6 +186,7 @@ TEST_P(StoreContract, SavedDeviceComesBackFieldForField) {
   EXPECT_EQ(got->ip, d.ip);
   EXPECT_EQ(got->time_zone, d.time_zone);
   EXPECT_EQ(got->registry, d.registry);
+  EXPECT_EQ(got->config, d.config);
   EXPECT_EQ(got->first_seen, d.first_seen);
   EXPECT_EQ(got->last_seen, d.last_seen);
   EXPECT_EQ(got->registered_at, d.registered_at);

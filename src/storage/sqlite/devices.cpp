@@ -11,10 +11,10 @@ namespace {
 
 constexpr std::string_view kSelectAll =
     "SELECT sn, approved, registry_code, session_id, push_version, ip, time_zone, registry, first_seen, last_seen, "
-    "registered_at FROM devices ORDER BY sn";
+    "registered_at, config FROM devices ORDER BY sn";
 constexpr std::string_view kSelectOne =
     "SELECT sn, approved, registry_code, session_id, push_version, ip, time_zone, registry, first_seen, last_seen, "
-    "registered_at FROM devices WHERE sn = ?1";
+    "registered_at, config FROM devices WHERE sn = ?1";
 constexpr std::string_view kOptionsAll = "SELECT sn, key, value FROM device_options ORDER BY sn, key";
 constexpr std::string_view kOptionsOne = "SELECT key, value FROM device_options WHERE sn = ?1 ORDER BY key";
 
@@ -31,6 +31,7 @@ Device read_device(const Statement& st) {
   d.first_seen = st.column_int(8);
   d.last_seen = st.column_int(9);
   d.registered_at = st.column_int(10);
+  d.config = record_from_json(st.column_text(11));
   return d;
 }
 
@@ -83,13 +84,14 @@ void save(Connection& c, const Device& d) {
   // last_seen the latest known value, so a row saved from a stale copy never moves them backwards.
   auto st = c.prepare(
       "INSERT INTO devices (sn, approved, registry_code, session_id, push_version, ip, time_zone, registry, "
-      "first_seen, last_seen, registered_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) "
+      "first_seen, last_seen, registered_at, config) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) "
       "ON CONFLICT (sn) DO UPDATE SET approved = excluded.approved, registry_code = excluded.registry_code, "
       "session_id = excluded.session_id, push_version = excluded.push_version, ip = excluded.ip, "
       "time_zone = excluded.time_zone, registry = excluded.registry, "
       "first_seen = CASE WHEN devices.first_seen > 0 AND (excluded.first_seen = 0 OR devices.first_seen < "
       "excluded.first_seen) THEN devices.first_seen ELSE excluded.first_seen END, "
-      "last_seen = max(devices.last_seen, excluded.last_seen), registered_at = excluded.registered_at");
+      "last_seen = max(devices.last_seen, excluded.last_seen), registered_at = excluded.registered_at, "
+      "config = excluded.config");
   st->bind(1, d.sn)
       .bind(2, d.approved ? 1 : 0)
       .bind(3, d.registry_code)
@@ -100,7 +102,8 @@ void save(Connection& c, const Device& d) {
       .bind(8, record_to_json(d.registry))
       .bind(9, d.first_seen)
       .bind(10, d.last_seen)
-      .bind(11, d.registered_at);
+      .bind(11, d.registered_at)
+      .bind(12, record_to_json(d.config));
   st->run();
 }
 

@@ -158,9 +158,16 @@ ALTER TABLE device_records ADD COLUMN content_field TEXT NOT NULL DEFAULT '';
 ALTER TABLE device_records ADD COLUMN content_encoding TEXT NOT NULL DEFAULT '';
 )sql";
 
+// Version 3: per-device overrides of the configuration sent at init and push (RequestDelay...),
+// a JSON list of fields like `registry`.
+constexpr std::string_view kVersion3 = R"sql(
+ALTER TABLE devices ADD COLUMN config TEXT NOT NULL DEFAULT '[]';
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "devices, events, door state, device records and logs, command queue", kVersion1},
     {2, "device records: content field and encoding", kVersion2},
+    {3, "devices: per-device configuration overrides", kVersion3},
 };
 
 }  // namespace
