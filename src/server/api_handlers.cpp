@@ -252,7 +252,9 @@ void Api::update(const std::string& sn, const std::string& body, const std::stri
       d.time_zone = p::format_tz_offset(*tz);
     } else if (key == "config") {
       if (!value.is_object()) return answer_error(respond, call, 400, "config: an object of configuration keys");
-      for (const auto& [name, v] : value.items()) {
+      for (const auto& item : value.items()) {
+        const std::string name = item.key();  // not a structured binding: clang 14 cannot capture one
+        const auto& v = item.value();
         const auto* known = std::find_if(std::begin(kDeviceConfigKeys), std::end(kDeviceConfigKeys),
                                          [&](const auto& k) { return p::text::iequals(k.first, name); });
         if (known == std::end(kDeviceConfigKeys)) {
