@@ -317,23 +317,26 @@ asio::awaitable<int> DeviceSession::download(const p::Upgrade& upgrade) {
 // ---- uploads --------------------------------------------------------------------------------------------
 
 asio::awaitable<bool> DeviceSession::upload_events(bool force) {
-  const auto& events = model_.events();
-  if (events.empty() || events.back().index <= acked_index_) co_return true;
+  if (model_.events().empty() || model_.events().back().index <= acked_index_) co_return true;
   if (!realtime_ && !force &&
       clock::now() < last_batch_upload_ + std::chrono::minutes(std::max<std::int64_t>(1, trans_interval_min_))) {
     co_return true;
   }
-  // First event not yet acknowledged (indexes increase along the log).
-  auto it = std::upper_bound(events.begin(), events.end(), acked_index_,
-                             [](std::int64_t index, const DeviceModel::Event& e) { return index < e.index; });
-  while (it != events.end()) {
+  // Batches from the first event not yet acknowledged (indexes increase along the log). No iterator
+  // is held across the upload: a swipe or a command may append to the log meanwhile.
+  for (;;) {
+    const auto& log = model_.events();
+    auto it = std::upper_bound(log.begin(), log.end(), acked_index_,
+                               [](std::int64_t index, const DeviceModel::Event& e) { return index < e.index; });
+    if (it == log.end()) break;
     std::vector<p::Record> batch;
     std::int64_t last = acked_index_;
-    for (; it != events.end() && batch.size() < options_.rtlog_batch; ++it) {
+    for (; it != log.end() && batch.size() < options_.rtlog_batch; ++it) {
       batch.push_back(DeviceModel::rtlog_record(*it));
       last = it->index;
     }
-    auto answer = co_await exchange(Exchange::rtlog, p::format_rtlog_upload(options_.sn, batch));
+    const p::OutgoingRequest request = p::format_rtlog_upload(options_.sn, batch);
+    auto answer = co_await exchange(Exchange::rtlog, request);
     if (!answer || answer->status != 200) co_return false;
     acked_index_ = last;
     stats_.events_acked.fetch_add(batch.size());
