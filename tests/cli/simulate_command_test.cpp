@@ -43,7 +43,9 @@ TEST_F(SimulateCommand, DevicesRegisterAndTheirEventsAreStored) {
   EXPECT_GT(acked, 10);
   ASSERT_TRUE(summary["endpoints"].contains("getrequest"));
   EXPECT_GT(summary["endpoints"]["getrequest"]["count"].get<int>(), 5);
-  // Every acknowledged event is in the database, under the serial numbers the devices used.
+  // Every acknowledged event is in the database, under the serial numbers the devices used. An
+  // upload cut by the end of the run may be stored without its 200 having been read (the device
+  // would re-send it; the server deduplicates), so stored can exceed acked, never generated.
   std::int64_t stored = 0;
   for (int i = 1; i <= 5; ++i) {
     char sn[16];
@@ -51,7 +53,8 @@ TEST_F(SimulateCommand, DevicesRegisterAndTheirEventsAreStored) {
     ASSERT_TRUE(app_->registry().get(sn).has_value()) << sn;
     stored += app_->store().count_events(sn);
   }
-  EXPECT_EQ(stored, acked);
+  EXPECT_GE(stored, acked);
+  EXPECT_LE(stored, summary["events_generated"].get<std::int64_t>());
 }
 
 TEST_F(SimulateCommand, BadArgumentsExitWithStatus2) {
