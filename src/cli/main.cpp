@@ -9,6 +9,7 @@ int main(int argc, char** argv) {
   zkpush::cli::register_decode(app);
   zkpush::cli::register_serve(app);
   zkpush::cli::register_simulate(app);
+  zkpush::cli::register_conformance(app);
   CLI11_PARSE(app, argc, argv);
   return zkpush::cli::exit_code();
 }

@@ -1,16 +1,20 @@
 // `zkpush simulate`: N emulated devices against a PUSH server, a live progress line on a terminal,
-// and a summary (latency per exchange) at the end, as text or JSON.
+// and a summary (latency per exchange) at the end, as text or JSON; or, with --scenario, one device
+// running a script (emulator/scenario.hpp), each step printed as it ends.
 #include <unistd.h>
 
 #include <csignal>
 #include <cstdio>
 #include <iostream>
 #include <memory>
-#include <thread>
 #include <string>
+#include <thread>
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
 
 #include "cli/commands.hpp"
+#include "emulator/scenario.hpp"
 #include "emulator/simulator.hpp"
 #include "protocol/responses.hpp"
 
@@ -30,6 +34,7 @@ struct SimulateOptions {
   unsigned threads = 0;
   std::string tz;
   bool json = false;
+  std::string scenario;  // a script for one device instead of a load run
 };
 
 emulator::Simulator* g_running = nullptr;
@@ -52,6 +57,73 @@ void print_summary(const nlohmann::ordered_json& j) {
               static_cast<unsigned long long>(j["errors"].get<std::uint64_t>()),
               static_cast<unsigned long long>(j["events_acked"].get<std::uint64_t>()), j["events_per_s"].get<double>(),
               static_cast<unsigned long long>(j["commands_executed"].get<std::uint64_t>()), j["elapsed_s"].get<double>());
+}
+
+void print_step(const emulator::StepOutcome& s) {
+  std::printf("%-7s line %-4d %s%s%s\n", s.status == emulator::StepStatus::passed ? "ok" : "FAIL", s.line, s.text.c_str(),
+              s.detail.empty() ? "" : "  -> ", s.detail.c_str());
+  std::fflush(stdout);
+}
+
+// One device, one script. Exit 0 when every step passed, 1 at the first failed expectation or
+// timeout, 2 for a script that does not parse (every bad line printed with its number).
+int run_scenario(const SimulateOptions& o, const emulator::SimulationOptions& s) {
+  auto parsed = emulator::parse_scenario_file(o.scenario);
+  if (!parsed.ok()) {
+    for (const auto& e : parsed.errors) {
+      if (e.line > 0) {
+        std::fprintf(stderr, "simulate: %s:%d: %s\n", o.scenario.c_str(), e.line, e.message.c_str());
+      } else {
+        std::fprintf(stderr, "simulate: --scenario: %s\n", e.message.c_str());
+      }
+    }
+    return 2;
+  }
+  if (parsed.scenario.steps.empty()) {
+    std::fprintf(stderr, "simulate: %s: no steps\n", o.scenario.c_str());
+    return 2;
+  }
+  boost::asio::io_context io;  // one thread: the session and the runner share its executor
+  emulator::Stats stats;
+  emulator::SessionOptions so;
+  so.server = s.server;
+  so.profile = s.profile;
+  so.sn = emulator::Simulator::serial_number(s.sn_prefix, 0);
+  so.tz_minutes = s.tz_minutes;
+  so.poll_interval = s.poll_interval;
+  so.events_per_second = s.events_per_second;
+  auto session = std::make_shared<emulator::DeviceSession>(io.get_executor(), so, stats);
+  auto runner = std::make_shared<emulator::ScenarioRunner>(io.get_executor(), session, std::move(parsed.scenario));
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& ec, int) {
+    if (!ec) runner->stop();
+  });
+  emulator::ScenarioReport report;
+  session->start();
+  runner->start(
+      [&](const emulator::ScenarioReport& r) {
+        report = r;
+        session->stop();
+        signals.cancel();
+      },
+      [&](const emulator::StepOutcome& step) {
+        if (!o.json) print_step(step);
+      });
+  io.run();
+  if (o.json) {
+    auto j = report.to_json();
+    j["scenario"] = o.scenario;
+    j["sn"] = so.sn;
+    j["profile"] = o.profile;
+    j["server"] = o.server;
+    std::cout << j.dump(2) << std::endl;
+  } else if (report.passed) {
+    std::printf("scenario passed: %zu steps (%s as %s)\n", report.steps.size(), o.scenario.c_str(), so.sn.c_str());
+  } else {
+    std::printf("scenario FAILED at line %d (%zu of %zu steps run)\n", report.failed_line.value_or(0), report.steps.size(),
+                report.steps_total);
+  }
+  return report.passed ? 0 : 1;
 }
 
 int run_simulate(const SimulateOptions& o) {
@@ -87,6 +159,17 @@ int run_simulate(const SimulateOptions& o) {
       return 2;
     }
     s.tz_minutes = *tz;
+  }
+  if (!o.scenario.empty()) {
+    if (o.devices != 1) {
+      std::fprintf(stderr, "simulate: --scenario runs one device: --devices must be 1 or left out\n");
+      return 2;
+    }
+    if (o.duration > 0) {
+      std::fprintf(stderr, "simulate: --duration does not apply to --scenario (the script ends the run)\n");
+      return 2;
+    }
+    return run_scenario(o, s);
   }
   const auto limit = emulator::raise_open_file_limit();
   if (limit != 0 && limit < static_cast<std::uint64_t>(o.devices) + 64) {
@@ -137,7 +220,8 @@ void register_simulate(CLI::App& app) {
   cmd->add_option("--ramp", o->ramp, "devices started per second")->capture_default_str();
   cmd->add_option("--threads", o->threads, "I/O threads (default: one per core)");
   cmd->add_option("--tz", o->tz, "devices' time zone, e.g. +0800 (default +0000)");
-  cmd->add_flag("--json", o->json, "print the summary as JSON");
+  cmd->add_flag("--json", o->json, "print the summary (or the scenario's step outcomes) as JSON");
+  cmd->add_option("--scenario", o->scenario, "run this script with one device (docs/simulate.md, Scenarios)");
   cmd->callback([o] { set_exit_code(run_simulate(*o)); });
 }
 

@@ -63,7 +63,7 @@ void DeviceSession::wake() {
 }
 
 p::CivilTime DeviceSession::local_now() const {
-  auto t = p::civil_from_unix(unix_now() + options_.tz_minutes * 60);
+  auto t = p::civil_from_unix(unix_now() + options_.tz_minutes * 60 + options_.clock_offset.count());
   return t ? *t : p::CivilTime{};
 }
 
@@ -133,6 +133,12 @@ asio::awaitable<bool> DeviceSession::handshake() {
   timeout_s_ = std::max<std::int64_t>(1, config_int(config, "TimeoutSec", timeout_s_));
   realtime_ = config_int(config, "Realtime", 1) != 0;
   trans_interval_min_ = config_int(config, "TransInterval", trans_interval_min_);
+  if (auto times = config.get("TransTimes")) {
+    auto parsed = p::parse_trans_times(*times);
+    if (!parsed.empty()) trans_times_ = std::move(parsed);
+  }
+  schedule_trans_time();
+  last_heartbeat_ = clock::now();
   cookie_ = "token=" + p::compute_token(registry_code_, options_.sn, session_id_);
   if (p::push_options_requested(config)) {
     auto up = co_await exchange(Exchange::options, p::format_options_upload(options_.sn, model_.options()));
@@ -147,6 +153,7 @@ asio::awaitable<void> DeviceSession::run() {
   auto self = shared_from_this();  // alive until the coroutine ends
   started_ = clock::now();
   last_batch_upload_ = started_;
+  schedule_trans_time();
   bool ever_registered = false;
   while (!stopping_) {
     if (clock::now() < offline_until_) {
@@ -174,7 +181,7 @@ asio::awaitable<void> DeviceSession::run() {
       if (clock::now() < offline_until_) break;
       generate_due_events();
       expire_relays();
-      if (!co_await upload_events(false) || !co_await upload_rtstate()) {
+      if (!co_await upload_enrolled() || !co_await upload_events(false) || !co_await upload_rtstate()) {
         failed = true;
         break;
       }
@@ -201,7 +208,7 @@ asio::awaitable<void> DeviceSession::run() {
                                                    std::chrono::duration<double>(next_event_s)));
       }
       if (!realtime_ && acked_index_ < (model_.events().empty() ? 0 : model_.events().back().index)) {
-        wake_at = std::min(wake_at, last_batch_upload_ + std::chrono::minutes(std::max<std::int64_t>(1, trans_interval_min_)));
+        wake_at = std::min(wake_at, next_batch_due());
       }
       if (!co_await sleep(std::max<clock::duration>(wake_at - clock::now(), clock::duration::zero()))) break;
     }
@@ -221,6 +228,7 @@ asio::awaitable<void> DeviceSession::run() {
 asio::awaitable<bool> DeviceSession::poll() {
   auto answer = co_await exchange(Exchange::getrequest, p::format_getrequest(options_.sn));
   if (!answer || answer->status != 200) co_return false;
+  last_heartbeat_ = clock::now();
   auto commands = p::parse_commands(answer->body);
   if (!commands) {
     last_error_ = "getrequest: unreadable commands: " + commands.error().to_string();
@@ -318,10 +326,7 @@ asio::awaitable<int> DeviceSession::download(const p::Upgrade& upgrade) {
 
 asio::awaitable<bool> DeviceSession::upload_events(bool force) {
   if (model_.events().empty() || model_.events().back().index <= acked_index_) co_return true;
-  if (!realtime_ && !force &&
-      clock::now() < last_batch_upload_ + std::chrono::minutes(std::max<std::int64_t>(1, trans_interval_min_))) {
-    co_return true;
-  }
+  if (!realtime_ && !force && clock::now() < next_batch_due()) co_return true;
   // Batches from the first event not yet acknowledged (indexes increase along the log). No iterator
   // is held across the upload: a swipe or a command may append to the log meanwhile.
   for (;;) {
@@ -340,9 +345,33 @@ asio::awaitable<bool> DeviceSession::upload_events(bool force) {
     if (!answer || answer->status != 200) co_return false;
     acked_index_ = last;
     stats_.events_acked.fetch_add(batch.size());
+    if (!co_await heartbeat_if_due()) co_return false;
   }
   last_batch_upload_ = clock::now();
+  schedule_trans_time();
   model_.trim_events(acked_index_, kEventsKept);
+  co_return true;
+}
+
+void DeviceSession::schedule_trans_time() {
+  // The first TransTimes point after the last batch, on the device's wall clock.
+  const auto now = local_now();
+  const auto until = p::minutes_until_next(trans_times_, now.hour * 60 + now.minute);
+  next_trans_time_ = until ? clock::now() + std::chrono::minutes(*until) - std::chrono::seconds(now.second)
+                           : clock::time_point::max();
+}
+
+clock::time_point DeviceSession::next_batch_due() const {
+  clock::time_point due = next_trans_time_;
+  if (trans_interval_min_ > 0) due = std::min(due, last_batch_upload_ + std::chrono::minutes(trans_interval_min_));
+  return due;
+}
+
+asio::awaitable<bool> DeviceSession::heartbeat_if_due() {
+  if (clock::now() < last_heartbeat_ + poll_interval()) co_return true;
+  auto answer = co_await exchange(Exchange::ping, p::format_ping(options_.sn));
+  if (!answer || answer->status != 200) co_return false;
+  last_heartbeat_ = clock::now();
   co_return true;
 }
 
@@ -434,6 +463,52 @@ void DeviceSession::expire_relays() {
 void DeviceSession::go_offline(clock::time_point until) {
   offline_until_ = until;
   wake();
+}
+
+// ---- local enrolment -------------------------------------------------------------------------------
+
+int DeviceSession::enroll(const LocalEnrolment& enrolment) {
+  if (enrolment.pin.empty()) return ret::bad_parameter;
+  if (enrolment.finger && (*enrolment.finger < 0 || *enrolment.finger > 9 || enrolment.template_base64.empty())) {
+    return ret::bad_parameter;
+  }
+  // Stored in the server's spelling, as a DATA UPDATE would have: the model has one user table.
+  p::Record user{{"CardNo", enrolment.cardno}, {"Pin", enrolment.pin}, {"Password", enrolment.password},
+                 {"Group", "1"}, {"StartTime", "0"}, {"EndTime", "0"}, {"Name", enrolment.name},
+                 {"Privilege", "0"}, {"Disable", "0"}, {"Verify", "0"}};
+  if (int rc = model_.put("user", std::move(user)); rc != ret::ok) return rc;
+  // The upload records come from the model's query, so they carry the layout of 7.5/7.7 (uid first,
+  // every field present) exactly as a DATA QUERY answer of the same rows would.
+  p::DataQuery user_query;
+  user_query.table = "user";
+  user_query.filter.add("Pin", enrolment.pin);
+  enrolled_uploads_.push_back(p::format_tabledata_upload(options_.sn, "user", model_.query(user_query)));
+  if (enrolment.finger) {
+    const std::string finger = std::to_string(*enrolment.finger);
+    p::Record fp{{"Pin", enrolment.pin}, {"FingerID", finger}, {"Valid", "1"}, {"Template", enrolment.template_base64}};
+    if (int rc = model_.put("templatev10", std::move(fp)); rc != ret::ok) return rc;
+    p::DataQuery fp_query;
+    fp_query.table = "templatev10";
+    fp_query.filter.add("Pin", enrolment.pin);
+    fp_query.filter.add("FingerID", finger);
+    auto records = model_.query(fp_query);
+    // 7.7: size is the length of the base64 text; the model does not keep it as a field.
+    for (auto& r : records) r.set("size", std::to_string(enrolment.template_base64.size()));
+    enrolled_uploads_.push_back(p::format_tabledata_upload(options_.sn, "templatev10", records));
+  }
+  wake();
+  return ret::ok;
+}
+
+asio::awaitable<bool> DeviceSession::upload_enrolled() {
+  while (!enrolled_uploads_.empty()) {
+    // A copy: enroll() may queue more while this one is on the wire.
+    const p::OutgoingRequest request = enrolled_uploads_.front();
+    auto answer = co_await exchange(Exchange::tabledata, request);
+    if (!answer || answer->status != 200) co_return false;
+    enrolled_uploads_.pop_front();
+  }
+  co_return true;
 }
 
 }  // namespace zkpush::emulator

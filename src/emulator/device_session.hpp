@@ -21,6 +21,7 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -40,12 +41,25 @@ struct SessionOptions {
   std::string sn;
   std::string ip = "192.168.1.201";  // what the device reports as its own address
   int tz_minutes = 0;                 // the device's zone: its wall clock is UTC + this
+  // How far the device's own clock is off true time (a panel's clock drifts or is set by hand);
+  // it dates events and decides when TransTimes come.
+  std::chrono::seconds clock_offset{0};
   // Simulated card swipes per second (0 = none); each is decided from the device's own tables.
   double events_per_second = 0;
   // Overrides the server's RequestDelay (benchmarks poll faster or slower than configured).
   std::optional<std::chrono::milliseconds> poll_interval;
   std::size_t rtlog_batch = 100;  // records per rtlog upload at most
   std::uint32_t seed = 1;
+};
+
+// A user enrolled at the device itself (keypad, fingerprint reader), not sent by the server.
+struct LocalEnrolment {
+  std::string pin;
+  std::string name;
+  std::string cardno;
+  std::string password;
+  std::optional<int> finger;    // 0-9: a fingerprint was enrolled too
+  std::string template_base64;  // its template (templatev10 Template), when `finger` is set
 };
 
 class DeviceSession : public std::enable_shared_from_this<DeviceSession> {
@@ -78,12 +92,28 @@ class DeviceSession : public std::enable_shared_from_this<DeviceSession> {
   // Results the device reported, newest last (id, Return) - for scenario expectations.
   const std::deque<protocol::CommandResult>& results() const noexcept { return results_; }
 
+  // ---- local enrolment (manual 7.5, 7.7) ----------------------------------------------------------------
+  // Stores the user (and fingerprint template) in the model and queues the tabledata uploads a panel
+  // sends after enrolling someone locally; they go up at the next turn of the loop and stay queued
+  // until the server answers 200, as events do. Returns ret::ok, or ret::bad_parameter (no pin,
+  // finger outside 0-9, finger without template).
+  int enroll(const LocalEnrolment& enrolment);
+  // Enrolment uploads not yet acknowledged by the server.
+  std::size_t pending_uploads() const noexcept { return enrolled_uploads_.size(); }
+
  private:
   boost::asio::awaitable<void> run();
   boost::asio::awaitable<bool> handshake();
   boost::asio::awaitable<bool> poll();
   boost::asio::awaitable<bool> upload_events(bool force);
   boost::asio::awaitable<bool> upload_rtstate();
+  // During a long upload (a backlog after reconnecting) the device proves it is alive with ping
+  // once per poll interval instead of getrequest (6): commands wait until the upload is done.
+  boost::asio::awaitable<bool> heartbeat_if_due();
+  // When the next batch is due with Realtime=0: TransInterval after the last batch, or the next
+  // TransTimes time of day after it, whichever comes first.
+  std::chrono::steady_clock::time_point next_batch_due() const;
+  void schedule_trans_time();
   boost::asio::awaitable<bool> execute(const protocol::Command& command);
   boost::asio::awaitable<int> download(const protocol::Upgrade& upgrade);
   boost::asio::awaitable<bool> sleep(std::chrono::steady_clock::duration d);
@@ -114,7 +144,10 @@ class DeviceSession : public std::enable_shared_from_this<DeviceSession> {
   std::int64_t error_delay_s_ = 30;
   std::int64_t timeout_s_ = 20;
   bool realtime_ = true;
-  std::int64_t trans_interval_min_ = 1;
+  // Realtime=0 (7.1): what was logged goes up every TransInterval minutes (0: no interval) and at
+  // each TransTimes time of day; the manual's client defaults are 2 minutes and 12:30, 14:30.
+  std::int64_t trans_interval_min_ = 2;
+  std::vector<int> trans_times_ = {12 * 60 + 30, 14 * 60 + 30};
   std::size_t max_package_size_ = 2048000;
 
   std::int64_t acked_index_ = 0;  // highest event index the server acknowledged
@@ -129,8 +162,12 @@ class DeviceSession : public std::enable_shared_from_this<DeviceSession> {
   std::chrono::steady_clock::time_point offline_until_{};
   std::chrono::steady_clock::time_point started_{};
   std::chrono::steady_clock::time_point last_batch_upload_{};
+  std::chrono::steady_clock::time_point next_trans_time_{};  // the TransTimes point after last_batch_upload_
+  std::chrono::steady_clock::time_point last_heartbeat_{};   // last getrequest or ping answered
   std::uint64_t events_generated_ = 0;
   std::function<void()> on_stopped_;
+  std::deque<protocol::OutgoingRequest> enrolled_uploads_;  // oldest first; popped on a 200
+  boost::asio::awaitable<bool> upload_enrolled();
 };
 
 }  // namespace zkpush::emulator

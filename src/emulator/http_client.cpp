@@ -87,9 +87,10 @@ asio::awaitable<bool> HttpClient::connect(std::chrono::milliseconds timeout, std
 asio::awaitable<HttpAnswer> HttpClient::send(const protocol::OutgoingRequest& request, const std::string& cookie,
                                              std::chrono::milliseconds timeout) {
   HttpAnswer answer;
-  // An absolute URL (UPGRADE method 3) is sent in origin form to our one server.
+  // An absolute URL (UPGRADE method 3) is sent in origin form to our one server. Only a target that
+  // does not start with '/' is one: /iclock/file?url=http://... carries a URL in its query.
   std::string target = request.target;
-  if (auto scheme = target.find("://"); scheme != std::string::npos) {
+  if (auto scheme = target.find("://"); scheme != std::string::npos && target.rfind('/', 0) != 0) {
     auto path = target.find('/', scheme + 3);
     target = path == std::string::npos ? "/" : target.substr(path);
   }

@@ -138,6 +138,46 @@ std::optional<std::vector<long long>> version_numbers(std::string_view text) {
 }
 }  // namespace
 
+std::vector<int> parse_trans_times(std::string_view text) {
+  std::string t;
+  for (char c : text) {
+    if (c != ' ' && c != '\t') t += c;
+  }
+  const auto digit = [&](std::size_t i) { return i < t.size() && t[i] >= '0' && t[i] <= '9'; };
+  std::vector<int> times;
+  std::size_t i = 0;
+  while (i < t.size()) {
+    if (!digit(i)) {
+      ++i;
+      continue;
+    }
+    // An hour of one or two digits, ':', a minute of exactly two: reading no further than that
+    // is what separates the manual's run-together "00:0014:00".
+    std::size_t j = i;
+    while (digit(j) && j - i < 2) ++j;
+    if (j >= t.size() || t[j] != ':' || !digit(j + 1) || !digit(j + 2)) {
+      i = j;
+      continue;
+    }
+    const int hour = std::stoi(t.substr(i, j - i));
+    const int minute = (t[j + 1] - '0') * 10 + (t[j + 2] - '0');
+    if (hour < 24 && minute < 60) times.push_back(hour * 60 + minute);
+    i = j + 3;
+  }
+  std::sort(times.begin(), times.end());
+  times.erase(std::unique(times.begin(), times.end()), times.end());
+  if (times.size() > 10) times.resize(10);
+  return times;
+}
+
+std::optional<int> minutes_until_next(const std::vector<int>& times, int minute_of_day) {
+  if (times.empty()) return std::nullopt;
+  for (int m : times) {
+    if (m > minute_of_day) return m - minute_of_day;
+  }
+  return times.front() + 24 * 60 - minute_of_day;
+}
+
 Result<ProtocolVersion> parse_protocol_version(std::string_view text) {
   auto numbers = version_numbers(text);
   if (!numbers || numbers->size() > 3)

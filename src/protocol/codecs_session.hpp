@@ -47,6 +47,17 @@ struct CookieToken {
 // cookies separated by ';' or ','. The name "token" matches in any case. nullopt without a token.
 std::optional<CookieToken> parse_cookie_token(std::string_view header_value);
 
+// ---- upload schedule ---------------------------------------------------------------------------------
+
+// TransTimes (4.1, 8): the times of day at which a device with Realtime=0 sends what it collected,
+// as minutes after midnight, sorted, without duplicates, at most 10 (the manual's limit). Liberal
+// as firmware and the manual itself are: "00:00;14:00", "00: 00;14: 00" (spaces), "12:30; 14:30",
+// and the manual's run-together "00:0014:00". Entries that are not a time of day are skipped.
+std::vector<int> parse_trans_times(std::string_view text);
+// The first of `times` (minutes after midnight) strictly after `minute_of_day`, as minutes from
+// now (1..1440); nullopt when `times` is empty.
+std::optional<int> minutes_until_next(const std::vector<int>& times, int minute_of_day);
+
 // ---- protocol version -------------------------------------------------------------------------------
 
 struct ProtocolVersion {

@@ -1,71 +1,24 @@
 // The emulator against our server over loopback: registration, events, door state, commands with
 // their results, offline buffering and resume. The server is the real `zkpush serve` App with a
 // real SQLite store; the device is the real DeviceSession.
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/post.hpp>
-
-#include "emulator/device_session.hpp"
+#include "emulator/session_harness.hpp"
 #include "server_core/serve_fixture.hpp"
 
 namespace zkpush::emulator {
 namespace {
 
-namespace asio = boost::asio;
 using server::e2e::ServeFixture;
 
-class EmulatorE2E : public ServeFixture {
+class EmulatorE2E : public ServeFixture, protected e2e::SessionHarness {
  protected:
-  // Runs f on the device's executor and waits for it.
-  template <typename F>
-  auto on_device(F f) {
-    std::promise<decltype(f())> done;
-    asio::post(io_, [&] {
-      if constexpr (std::is_void_v<decltype(f())>) {
-        f();
-        done.set_value();
-      } else {
-        done.set_value(f());
-      }
-    });
-    return done.get_future().get();
-  }
   void TearDown() override {
     stop_device();
     ServeFixture::TearDown();
   }
   void start_device(const std::string& sn, const char* profile = "inbio460") {
-    SessionOptions o;
-    o.server = ServerAddress{"127.0.0.1", app_->port()};
-    o.profile = find_profile(profile);
-    o.sn = sn;
-    o.poll_interval = std::chrono::milliseconds(100);
-    session_ = std::make_shared<DeviceSession>(io_.get_executor(), o, stats_);
-    work_.emplace(asio::make_work_guard(io_));
-    thread_ = std::thread([this] { io_.run(); });
-    on_device([this] { session_->start(); });
-  }
-  void stop_device() {
-    if (!thread_.joinable()) return;
-    on_device([this] { session_->stop(); });
-    work_.reset();
-    thread_.join();
-  }
-  // Polls `condition` (on the test thread) for up to 10 s.
-  template <typename F>
-  bool eventually(F condition) {
-    for (int i = 0; i < 1000; ++i) {
-      if (condition()) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    return condition();
+    start_session(ServerAddress{"127.0.0.1", app_->port()}, sn, find_profile(profile));
   }
   std::optional<storage::CommandRow> command(std::int64_t id) { return app_->store().get_command(id); }
-
-  asio::io_context io_;
-  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
-  std::thread thread_;
-  Stats stats_;
-  std::shared_ptr<DeviceSession> session_;
 };
 
 TEST_F(EmulatorE2E, RegistersUploadsEventsAndDoorState) {

@@ -90,6 +90,28 @@ TEST(Cookie, NoToken) {
 
 // ---- protocol version -------------------------------------------------------------------------------
 
+TEST(TransTimes, TheManualsFormsAndSloppyOnes) {
+  EXPECT_EQ(parse_trans_times("00:00;14:00"), (std::vector<int>{0, 14 * 60}));
+  EXPECT_EQ(parse_trans_times("00: 00;14: 00"), (std::vector<int>{0, 14 * 60}));  // 4.1's table
+  EXPECT_EQ(parse_trans_times("12:30; 14:30"), (std::vector<int>{12 * 60 + 30, 14 * 60 + 30}));
+  EXPECT_EQ(parse_trans_times("00:0014:00"), (std::vector<int>{0, 14 * 60}));  // 4.1's example
+  EXPECT_EQ(parse_trans_times("9:05,18:45;9:05"), (std::vector<int>{9 * 60 + 5, 18 * 60 + 45}));
+  EXPECT_EQ(parse_trans_times("24:00;12:60;noon;7:5;23:59"), (std::vector<int>{23 * 60 + 59}));
+  EXPECT_TRUE(parse_trans_times("").empty());
+  std::string many;
+  for (int h = 0; h < 12; ++h) many += std::to_string(h) + ":00;";
+  EXPECT_EQ(parse_trans_times(many).size(), 10u);  // the manual's limit
+}
+
+TEST(TransTimes, NextTimePointWrapsPastMidnight) {
+  const std::vector<int> times{0, 14 * 60};
+  EXPECT_EQ(minutes_until_next(times, 13 * 60), 60);
+  EXPECT_EQ(minutes_until_next(times, 14 * 60), 10 * 60);  // strictly after: tomorrow's 00:00
+  EXPECT_EQ(minutes_until_next(times, 23 * 60 + 59), 1);
+  EXPECT_EQ(minutes_until_next({12 * 60}, 12 * 60), 24 * 60);
+  EXPECT_FALSE(minutes_until_next({}, 0).has_value());
+}
+
 TEST(ProtocolVersion, ParseAndCompare) {
   EXPECT_EQ(parse_protocol_version("3.1.2")->to_string(), "3.1.2");
   EXPECT_EQ(parse_protocol_version("3.1")->to_string(), "3.1.0");

@@ -1,0 +1,89 @@
+// Rendering of a conformance report: the text matrix (grouped by manual section) and JSON.
+#include <algorithm>
+#include <cstdio>
+
+#include "emulator/conformance.hpp"
+
+namespace zkpush::emulator {
+
+namespace {
+
+void append_exchanges(std::string& out, const CheckResult& r) {
+  for (const auto& e : r.exchanges) {
+    out += "             > " + e.request + "\n";
+    out += "             < " + (e.status == 0 ? std::string("no answer") : "HTTP " + std::to_string(e.status));
+    if (!e.excerpt.empty()) out += "  \"" + e.excerpt + "\"";
+    out += "\n";
+  }
+}
+
+}  // namespace
+
+std::string format_report(const ConformanceReport& report, bool verbose) {
+  std::string out = "zkpush conformance: server " + report.server + ", SN " + report.sn + ", profile " +
+                    report.profile + "\n";
+  if (!report.reachable) {
+    out += "server unreachable: " + report.unreachable_reason + "\n";
+    return out;
+  }
+  std::string_view section;
+  for (const auto& r : report.results) {
+    if (r.check == nullptr) continue;
+    if (r.check->section != section) {
+      section = r.check->section;
+      char head[160];
+      std::snprintf(head, sizeof head, "\n%-6s %.*s\n", std::string(section).c_str(),
+                    static_cast<int>(r.check->section_title.size()), r.check->section_title.data());
+      out += head;
+    }
+    std::string verdict(verdict_name(r.verdict));
+    std::string id(r.check->id);
+    verdict.resize(4, ' ');
+    if (!r.reason.empty()) id.resize(std::max<std::size_t>(id.size(), 18), ' ');
+    out += "  " + verdict + "  " + id + (r.reason.empty() ? "" : " " + r.reason) + "\n";
+    if (r.verdict == Verdict::fail || verbose) {
+      out += "             expected: " + std::string(r.check->expects) + "\n";
+      append_exchanges(out, r);
+    }
+  }
+  char summary[200];
+  std::snprintf(summary, sizeof summary, "\n%d passed, %d failed, %d not supported (%zu checks)\n",
+                report.count(Verdict::pass), report.count(Verdict::fail), report.count(Verdict::not_supported),
+                report.results.size());
+  out += summary;
+  return out;
+}
+
+nlohmann::ordered_json report_json(const ConformanceReport& report) {
+  nlohmann::ordered_json j;
+  j["server"] = report.server;
+  j["sn"] = report.sn;
+  j["profile"] = report.profile;
+  j["reachable"] = report.reachable;
+  if (!report.reachable) j["unreachable_reason"] = report.unreachable_reason;
+  auto checks = nlohmann::ordered_json::array();
+  for (const auto& r : report.results) {
+    if (r.check == nullptr) continue;
+    nlohmann::ordered_json c;
+    c["section"] = r.check->section;
+    c["title"] = r.check->section_title;
+    c["check"] = r.check->id;
+    c["verdict"] = verdict_name(r.verdict);
+    c["reason"] = r.reason;
+    c["expects"] = r.check->expects;
+    auto exchanges = nlohmann::ordered_json::array();
+    for (const auto& e : r.exchanges) {
+      exchanges.push_back({{"request", e.request}, {"status", e.status}, {"excerpt", e.excerpt}});
+    }
+    c["exchanges"] = std::move(exchanges);
+    checks.push_back(std::move(c));
+  }
+  j["checks"] = std::move(checks);
+  j["passed"] = report.count(Verdict::pass);
+  j["failed"] = report.count(Verdict::fail);
+  j["not_supported"] = report.count(Verdict::not_supported);
+  j["exit_status"] = report.exit_status();
+  return j;
+}
+
+}  // namespace zkpush::emulator

@@ -1,0 +1,85 @@
+// The `zkpush conformance` binary against a real server (the App in this process, real sockets and
+// SQLite): the matrix, the JSON report and the exit statuses (0 conforming, 1 a failure, 2 bad
+// arguments or nothing to talk to).
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "server/test_server.hpp"
+#include "server_core/serve_fixture.hpp"
+
+namespace zkpush::server {
+namespace {
+
+using e2e::ServeFixture;
+
+// Runs the binary with `args`; returns its exit status and standard output.
+std::pair<int, std::string> run(const std::string& args) {
+  const std::string cmd = std::string(ZKPUSH_BINARY) + " conformance " + args + " 2>/dev/null";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (p == nullptr) return {-1, {}};
+  std::string out;
+  char buffer[4096];
+  while (std::size_t n = std::fread(buffer, 1, sizeof buffer, p)) out.append(buffer, n);
+  const int status = ::pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+class ConformanceCommand : public ServeFixture {};
+
+TEST_F(ConformanceCommand, OurServerConformsAndTheMatrixSaysSo) {
+  start();
+  const std::string server = "http://127.0.0.1:" + std::to_string(app_->port());
+  auto [status, out] = run("--server " + server + " --sn CLICONF01 --profile c3-100");
+  EXPECT_EQ(status, 0) << out;
+  EXPECT_NE(out.find("4.4    Registration\n  PASS  registry"), std::string::npos) << out;
+  EXPECT_NE(out.find("N/A   exchange"), std::string::npos) << out;
+  EXPECT_NE(out.find(" 0 failed,"), std::string::npos) << out;
+  // It talked to this server as the device it said it was.
+  ASSERT_TRUE(app_->registry().get("CLICONF01").has_value());
+  EXPECT_GE(app_->store().count_events("CLICONF01"), 6);
+
+  auto [json_status, json_out] = run("--server " + server + " --sn CLICONF01 --json");
+  EXPECT_EQ(json_status, 0) << json_out;
+  auto report = nlohmann::json::parse(json_out, nullptr, false);
+  ASSERT_FALSE(report.is_discarded()) << json_out;
+  EXPECT_EQ(report["failed"], 0);
+  EXPECT_EQ(report["exit_status"], 0);
+  ASSERT_TRUE(report["checks"].is_array());
+  EXPECT_EQ(report["checks"][0]["section"], "4.1");
+  EXPECT_EQ(report["checks"][0]["check"], "init");
+  EXPECT_EQ(report["checks"][0]["verdict"], "PASS");
+}
+
+TEST(ConformanceCommandExit, AFailingServerExitsWith1AndShowsTheExchange) {
+  namespace http = server::http;
+  http::test::Harness h({}, [](http::test::Harness& harness) {
+    harness.handler.on_handle = [](http::Request, http::Responder respond) {
+      respond(http::make_response(http::Status::ok, "OK"));  // even to registration
+    };
+  });
+  auto [status, out] = run("--server http://127.0.0.1:" + std::to_string(h.port()) + " --sn CLIWRONG1");
+  EXPECT_EQ(status, 1) << out;
+  EXPECT_NE(out.find("FAIL  registry"), std::string::npos) << out;
+  EXPECT_NE(out.find("> POST /iclock/registry?SN=CLIWRONG1"), std::string::npos) << out;
+  EXPECT_NE(out.find("< HTTP 200  \"OK\""), std::string::npos) << out;
+}
+
+TEST(ConformanceCommandExit, BadArgumentsAndNoServerExitWith2) {
+  EXPECT_EQ(run("").first, 2);                                   // no --server
+  EXPECT_EQ(run("--server nowhere:99999").first, 2);
+  EXPECT_EQ(run("--server http://127.0.0.1:1 --profile toaster").first, 2);
+  EXPECT_EQ(run("--server http://127.0.0.1:1 --wait-approval soon").first, 2);
+  EXPECT_EQ(run("--server http://127.0.0.1:1 --sn 'A B'").first, 2);
+  std::uint16_t port = 0;
+  {
+    server::http::test::Harness h;  // a port that was just free
+    port = h.port();
+  }
+  auto [status, out] = run("--server http://127.0.0.1:" + std::to_string(port));
+  EXPECT_EQ(status, 2);
+  EXPECT_NE(out.find("server unreachable"), std::string::npos) << out;
+}
+
+}  // namespace
+}  // namespace zkpush::server

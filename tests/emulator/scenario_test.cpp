@@ -1,0 +1,383 @@
+// Scenario scripts: the parser (every step form, every error with its line) and the runner driving a
+// real DeviceSession against the real server (ServeFixture: real sockets, real SQLite), with what
+// the server stored checked through its store.
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "emulator/scenario.hpp"
+#include "server_core/serve_fixture.hpp"
+
+namespace zkpush::emulator {
+namespace {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+using server::e2e::ServeFixture;
+
+// ---- parsing ------------------------------------------------------------------------------------------
+
+TEST(ScenarioParse, EveryStepForm) {
+  const auto parsed = parse_scenario(
+      "# a comment line\n"
+      "\n"
+      "wait registered timeout=5s\n"
+      "wait online   # trailing comment\n"
+      "wait commands 3 timeout=2m\n"
+      "wait commands +2\n"
+      "wait acked\n"
+      "sleep 500ms\n"
+      "swipe card=123456 door=2 verify=1 expect=27\n"
+      "swipe pin=7 expect=granted\n"
+      "swipe card=9 expect=denied\n"
+      "door open door=3\n"
+      "door close\n"
+      "offline 30s\n"
+      "online\n"
+      "enroll pin=5 name=\"Ann Lee\" card=123 password=42 finger=6 template=QUJD\n"
+      "enroll pin=6 finger=0\n"
+      "expect user pin=5\n"
+      "expect user pin=5 absent\n"
+      "expect result return=-11 id=44 command=DATA\n"
+      "expect door=1 relay=open sensor=closed\n"
+      "expect events acked>=4\r\n");
+  ASSERT_TRUE(parsed.ok()) << parsed.errors.front().to_string();
+  const auto& s = parsed.scenario.steps;
+  ASSERT_EQ(s.size(), 20u);
+  EXPECT_EQ(s[0].kind, StepKind::wait_registered);
+  EXPECT_EQ(s[0].line, 3);
+  EXPECT_EQ(s[0].duration, 5s);
+  EXPECT_EQ(s[1].kind, StepKind::wait_online);
+  EXPECT_EQ(s[1].text, "wait online");
+  EXPECT_EQ(s[1].duration, kDefaultWaitTimeout);
+  EXPECT_EQ(s[2].kind, StepKind::wait_commands);
+  EXPECT_EQ(s[2].count, 3);
+  EXPECT_FALSE(s[2].relative);
+  EXPECT_EQ(s[2].duration, 2min);
+  EXPECT_TRUE(s[3].relative);
+  EXPECT_EQ(s[3].count, 2);
+  EXPECT_EQ(s[4].kind, StepKind::wait_acked);
+  EXPECT_EQ(s[5].kind, StepKind::sleep);
+  EXPECT_EQ(s[5].duration, 500ms);
+  EXPECT_EQ(s[6].kind, StepKind::swipe);
+  EXPECT_EQ(s[6].card, "123456");
+  EXPECT_EQ(s[6].door, 2);
+  EXPECT_EQ(s[6].verify, 1);
+  EXPECT_EQ(s[6].expect_event, 27);
+  EXPECT_EQ(s[7].pin, "7");
+  EXPECT_EQ(s[7].door, 1);
+  EXPECT_EQ(s[7].expect_granted, true);
+  EXPECT_EQ(s[8].expect_granted, false);
+  EXPECT_EQ(s[9].kind, StepKind::door_sensor);
+  EXPECT_TRUE(s[9].open);
+  EXPECT_EQ(s[9].door, 3);
+  EXPECT_FALSE(s[10].open);
+  EXPECT_EQ(s[10].door, 1);
+  EXPECT_EQ(s[11].kind, StepKind::offline);
+  EXPECT_EQ(s[11].duration, 30s);
+  EXPECT_EQ(s[12].kind, StepKind::online);
+  EXPECT_EQ(s[13].kind, StepKind::enroll);
+  EXPECT_EQ(s[13].name, "Ann Lee");
+  EXPECT_EQ(s[13].card, "123");
+  EXPECT_EQ(s[13].password, "42");
+  EXPECT_EQ(s[13].finger, 6);
+  EXPECT_EQ(s[13].template_base64, "QUJD");
+  EXPECT_EQ(s[14].template_base64, "random");
+  EXPECT_EQ(s[15].kind, StepKind::expect_user);
+  EXPECT_TRUE(s[15].present);
+  EXPECT_FALSE(s[16].present);
+  EXPECT_EQ(s[17].kind, StepKind::expect_result);
+  EXPECT_EQ(s[17].return_code, -11);
+  EXPECT_EQ(s[17].id, "44");
+  EXPECT_EQ(s[17].command, "DATA");
+  EXPECT_EQ(s[18].kind, StepKind::expect_door);
+  EXPECT_EQ(s[18].relay_open, true);
+  EXPECT_EQ(s[18].sensor_open, false);
+  EXPECT_EQ(s[19].kind, StepKind::expect_events);
+  EXPECT_EQ(s[19].count, 4);
+  EXPECT_EQ(s[19].line, 22);
+}
+
+TEST(ScenarioParse, Durations) {
+  EXPECT_EQ(parse_duration("500ms"), 500ms);
+  EXPECT_EQ(parse_duration("30s"), 30s);
+  EXPECT_EQ(parse_duration("2m"), 2min);
+  EXPECT_EQ(parse_duration("0s"), 0ms);
+  for (const char* bad : {"", "5", "ms", "5h", "-1s", "1.5s", "5 s", "s5", "99999999999s"}) {
+    EXPECT_FALSE(parse_duration(bad).has_value()) << bad;
+  }
+}
+
+// Each line below is wrong in its own way; every one is reported with its number, and the good
+// lines between them do not count as errors.
+TEST(ScenarioParse, EveryErrorNamesItsLine) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"swip card=1", "unknown step 'swip'"},
+      {"card=1 swipe", "starts with its verb"},
+      {"wait", "wait: expected registered, online, commands or acked"},
+      {"wait forever", "got 'forever'"},
+      {"wait online timeout=soon", "timeout=soon: not a duration"},
+      {"wait online please", "unexpected 'please'"},
+      {"wait commands", "expected one count"},
+      {"wait commands x", "'x' is not a count"},
+      {"sleep", "sleep: expected one duration"},
+      {"sleep 5", "'5' is not a duration"},
+      {"offline 3h", "'3h' is not a duration"},
+      {"online now", "unexpected 'now'"},
+      {"swipe door=1", "missing card="},
+      {"swipe card=1 door=x", "door=x: expected a whole number"},
+      {"swipe card=1 door=0", "door=0: expected a whole number from 1"},
+      {"swipe card=1 colour=red", "unknown key 'colour' for swipe"},
+      {"swipe card=1 card=2", "'card' given twice"},
+      {"swipe card=1 expect=maybe", "expect=maybe"},
+      {"door ajar door=1", "door: expected open or close, got 'ajar'"},
+      {"enroll name=Ann", "enroll: missing pin="},
+      {"enroll pin=5 finger=11", "finger=11"},
+      {"enroll pin=5 template=QUJD", "template= without finger="},
+      {"enroll pin=5 finger=1 template=not*base64", "neither base64 nor 'random'"},
+      {"enroll pin=5 name=\"Ann", "unterminated quote"},
+      {"expect", "expect: expected user, result"},
+      {"expect weather sunny", "got 'weather'"},
+      {"expect user", "expect user: missing pin="},
+      {"expect user pin=5 gone", "present or absent"},
+      {"expect result id=3", "missing return="},
+      {"expect result return=ok", "return=ok"},
+      {"expect door=1", "give relay= and/or sensor="},
+      {"expect door=1 relay=ajar", "relay=ajar: expected open or closed"},
+      {"expect events acked=3", "expected acked>=N"},
+      {"expect events acked>=many", "'many' is not a count"},
+  };
+  std::string script;
+  for (const auto& [line, _] : cases) script += line + "\nwait online\n";
+  const auto parsed = parse_scenario(script);
+  ASSERT_EQ(parsed.errors.size(), cases.size());
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    EXPECT_EQ(parsed.errors[i].line, static_cast<int>(2 * i + 1)) << cases[i].first;
+    EXPECT_NE(parsed.errors[i].message.find(cases[i].second), std::string::npos)
+        << cases[i].first << " -> " << parsed.errors[i].message;
+    EXPECT_EQ(parsed.errors[i].to_string().rfind("line " + std::to_string(2 * i + 1) + ": ", 0), 0u);
+  }
+  EXPECT_EQ(parsed.scenario.steps.size(), cases.size());  // the good "wait online" lines
+}
+
+TEST(ScenarioParse, UnreadableFileIsAnError) {
+  const auto parsed = parse_scenario_file("/nonexistent/zkpush/scenario.scn");
+  ASSERT_EQ(parsed.errors.size(), 1u);
+  EXPECT_EQ(parsed.errors[0].line, 0);
+  EXPECT_NE(parsed.errors[0].message.find("cannot read"), std::string::npos);
+}
+
+// ---- running against the server ---------------------------------------------------------------------
+
+std::string example(const std::string& name) {
+  std::ifstream in(std::string(ZKPUSH_SOURCE_DIR) + "/examples/scenarios/" + name);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+class ScenarioE2E : public ServeFixture {
+ protected:
+  template <typename F>
+  auto on_device(F f) {
+    std::promise<decltype(f())> done;
+    asio::post(io_, [&] {
+      if constexpr (std::is_void_v<decltype(f())>) {
+        f();
+        done.set_value();
+      } else {
+        done.set_value(f());
+      }
+    });
+    return done.get_future().get();
+  }
+  void TearDown() override {
+    stop_device();
+    ServeFixture::TearDown();
+  }
+  void start_device(const std::string& sn, const char* profile = "inbio460") {
+    SessionOptions o;
+    o.server = ServerAddress{"127.0.0.1", app_->port()};
+    o.profile = find_profile(profile);
+    o.sn = sn;
+    o.poll_interval = std::chrono::milliseconds(100);
+    session_ = std::make_shared<DeviceSession>(io_.get_executor(), o, stats_);
+    work_.emplace(asio::make_work_guard(io_));
+    thread_ = std::thread([this] { io_.run(); });
+    on_device([this] { session_->start(); });
+  }
+  void stop_device() {
+    if (!thread_.joinable()) return;
+    on_device([this] { session_->stop(); });
+    work_.reset();
+    thread_.join();
+  }
+  // Parses and runs `script` on the device; returns the report once the runner is done.
+  ScenarioReport run(const std::string& script) {
+    auto parsed = parse_scenario(script);
+    EXPECT_TRUE(parsed.ok()) << parsed.errors.front().to_string();
+    std::promise<ScenarioReport> done;
+    auto runner = std::make_shared<ScenarioRunner>(io_.get_executor(), session_, parsed.scenario);
+    asio::post(io_, [&] { runner->start([&](const ScenarioReport& r) { done.set_value(r); }); });
+    return done.get_future().get();
+  }
+  static std::string describe(const ScenarioReport& r) { return r.to_json().dump(1); }
+  std::vector<storage::EventRow> events(const std::string& sn) {
+    storage::EventFilter filter;
+    filter.sn = sn;
+    return app_->store().list_events(filter);
+  }
+
+  asio::io_context io_;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
+  std::thread thread_;
+  Stats stats_;
+  std::shared_ptr<DeviceSession> session_;
+};
+
+TEST_F(ScenarioE2E, SwipeScenarioEventsAreStoredWithTheirCodes) {
+  start();
+  start_device("SCNE2E0001");
+  const auto report = run(example("swipe.scn"));
+  ASSERT_TRUE(report.passed) << describe(report);
+  EXPECT_EQ(report.steps.size(), report.steps_total);
+  EXPECT_FALSE(report.failed_line.has_value());
+  const auto stored = events("SCNE2E0001");
+  ASSERT_EQ(stored.size(), 4u);
+  const int expected[] = {27, 27, 200, 201};
+  for (std::size_t i = 0; i < stored.size(); ++i) {
+    EXPECT_EQ(stored[i].event.value_or(-1), expected[i]) << i;
+    EXPECT_EQ(stored[i].door.value_or(-1), 1) << i;
+    EXPECT_EQ(stored[i].index.value_or(-1), static_cast<std::int64_t>(i + 1));
+  }
+  EXPECT_EQ(stored[0].cardno, "4242");
+  EXPECT_TRUE(app_->store().get_door_state("SCNE2E0001").has_value());
+}
+
+TEST_F(ScenarioE2E, LocalEnrolmentIsStoredByTheServerAndAServerDeleteReachesTheDevice) {
+  start();
+  start_device("SCNE2E0002");
+  const auto report = run(example("enrol.scn"));
+  ASSERT_TRUE(report.passed) << describe(report);
+  // The uploads of 7.5 / 7.7 went through the server's tabledata ingest.
+  const auto users = app_->store().list_device_records("SCNE2E0002", "user", 100);
+  ASSERT_EQ(users.size(), 1u);
+  EXPECT_EQ(users[0].key, "5");
+  EXPECT_EQ(users[0].fields.get_or("name", ""), "Ann");
+  EXPECT_EQ(users[0].fields.get_or("cardno", ""), "123456");
+  EXPECT_EQ(users[0].fields.prefix, "user");
+  const auto templates = app_->store().list_device_records("SCNE2E0002", "templatev10", 100);
+  ASSERT_EQ(templates.size(), 1u);
+  EXPECT_EQ(templates[0].key, "5/0");
+  EXPECT_FALSE(templates[0].content.empty());
+  EXPECT_EQ(templates[0].fields.get_or("size", ""), std::to_string(templates[0].content.size()));
+  // The swipe of the enrolled card was logged under the user.
+  const auto stored = events("SCNE2E0002");
+  ASSERT_EQ(stored.size(), 1u);
+  EXPECT_EQ(stored[0].pin, "5");
+  EXPECT_EQ(stored[0].event.value_or(-1), 23);
+
+  // The server deletes the user: the device runs the command, and the script sees it.
+  const auto id = enqueue("SCNE2E0002", "DATA DELETE user Pin=5");
+  const auto row = app_->store().get_command(id);
+  ASSERT_TRUE(row.has_value());
+  const auto second = run("wait commands 1 timeout=20s\n"
+                          "expect user pin=5 absent\n"
+                          "expect result return=0 command=DATA\n"
+                          "expect result return=0 id=" + std::to_string(row->wire_id) + " command=\"DATA DELETE\"\n");
+  ASSERT_TRUE(second.passed) << describe(second);
+}
+
+TEST_F(ScenarioE2E, OfflineEventsAreStoredOnceAndInOrder) {
+  start();
+  start_device("SCNE2E0003");
+  // Part one ends with the device offline and two events logged but not sent.
+  const auto before = run("wait online\n"
+                          "swipe card=1001 door=1 expect=27\n"
+                          "wait acked\n"
+                          "offline 30s\n"
+                          "swipe card=1002 door=2\n"
+                          "swipe card=1003 door=3\n");
+  ASSERT_TRUE(before.passed) << describe(before);
+  EXPECT_EQ(events("SCNE2E0003").size(), 1u);  // offline: nothing else can have left the device
+  EXPECT_FALSE(on_device([&] { return session_->online(); }));
+  const auto after = run("online\n"
+                         "wait online\n"
+                         "wait acked\n"
+                         "expect events acked>=3\n");
+  ASSERT_TRUE(after.passed) << describe(after);
+  const auto stored = events("SCNE2E0003");
+  ASSERT_EQ(stored.size(), 3u);
+  for (std::size_t i = 0; i < stored.size(); ++i) {
+    EXPECT_EQ(stored[i].index.value_or(-1), static_cast<std::int64_t>(i + 1));
+    EXPECT_EQ(stored[i].cardno, std::to_string(1001 + i));
+    EXPECT_EQ(stored[i].door.value_or(-1), static_cast<int>(i + 1));
+  }
+}
+
+TEST_F(ScenarioE2E, AFailedExpectationStopsTheScenarioAtItsLine) {
+  start();
+  start_device("SCNE2E0004");
+  const auto report = run("wait online\n"
+                          "# the device has no such user\n"
+                          "expect user pin=99 present\n"
+                          "swipe card=1 door=1\n");
+  EXPECT_FALSE(report.passed);
+  ASSERT_TRUE(report.failed_line.has_value());
+  EXPECT_EQ(*report.failed_line, 3);
+  ASSERT_EQ(report.steps.size(), 2u);
+  EXPECT_EQ(report.steps_total, 3u);
+  EXPECT_EQ(report.steps[1].status, StepStatus::failed);
+  EXPECT_EQ(report.steps[1].line, 3);
+  EXPECT_NE(report.steps[1].detail.find("not in the device"), std::string::npos) << report.steps[1].detail;
+  // The swipe after it never ran.
+  EXPECT_TRUE(on_device([&] { return session_->model().events().empty(); }));
+  const auto json = report.to_json();
+  EXPECT_EQ(json["failed_line"], 3);
+  EXPECT_EQ(json["steps"][1]["status"], "failed");
+}
+
+TEST_F(ScenarioE2E, WrongEventAndMissingDoorAndTimeoutFail) {
+  start();
+  start_device("SCNE2E0005", "c3-100");
+  auto report = run("wait online\nswipe card=77 door=1 expect=granted\n");
+  EXPECT_FALSE(report.passed);
+  EXPECT_EQ(report.failed_line.value_or(0), 2);
+  EXPECT_NE(report.steps.back().detail.find("denied (event 27), expected granted"), std::string::npos)
+      << report.steps.back().detail;
+  report = run("swipe card=77 door=2\n");  // a C3-100 has one door
+  EXPECT_FALSE(report.passed);
+  EXPECT_NE(report.steps.back().detail.find("no door 2"), std::string::npos) << report.steps.back().detail;
+  report = run("wait commands 1 timeout=200ms\n");  // nobody queues a command
+  EXPECT_FALSE(report.passed);
+  EXPECT_EQ(report.steps.back().status, StepStatus::timed_out);
+  report = run("expect result return=0\n");
+  EXPECT_FALSE(report.passed);
+  EXPECT_EQ(report.steps.back().detail, "no command result yet");
+}
+
+TEST_F(ScenarioE2E, EveryExampleScenarioPasses) {
+  start();
+  int n = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(std::string(ZKPUSH_SOURCE_DIR) + "/examples/scenarios")) {
+    if (entry.path().extension() != ".scn") continue;
+    ++n;
+    SCOPED_TRACE(entry.path().string());
+    const auto parsed = parse_scenario_file(entry.path().string());
+    ASSERT_TRUE(parsed.ok()) << parsed.errors.front().to_string();
+    start_device("SCNEX" + std::to_string(n));
+    std::ifstream in(entry.path());
+    std::stringstream text;
+    text << in.rdbuf();
+    const auto report = run(text.str());
+    EXPECT_TRUE(report.passed) << describe(report);
+    stop_device();
+    io_.restart();
+  }
+  EXPECT_GE(n, 3);
+}
+
+}  // namespace
+}  // namespace zkpush::emulator
