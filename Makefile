@@ -1,15 +1,18 @@
 # zkpush — the two commands of README.md, and a few more.
 #   make          install missing Debian packages, build build/zkpush (g++)
-#   make test     build with g++ and with clang (ASan+UBSan, libFuzzer), run every test, fuzz briefly
+#   make test     build with g++ and with clang (ASan+UBSan, libFuzzer), run every test, run the
+#                 concurrency tests under TSan, fuzz briefly
 #   make fuzz     run every fuzz target for FUZZ_SECONDS each (default 300), growing its corpus
+#   make soak     the long reliability runs (kill -9 x20, 50,000 connections), see docs/reliability.md
 BUILD       ?= build
 CLANG_BUILD ?= build-clang
+TSAN_BUILD  ?= build-tsan
 JOBS        ?= $(shell nproc)
 FUZZ_SECONDS ?= 300
 SMOKE_SECONDS ?= 10
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build clang-build test test-gcc test-clang fuzz fuzz-smoke generate clean run
+.PHONY: all deps build clang-build tsan-build test test-gcc test-clang test-tsan fuzz fuzz-smoke soak generate clean run
 
 all: build
 
@@ -30,6 +33,23 @@ clang-build: deps
 	  -DZKPUSH_SANITIZE=ON -DZKPUSH_FUZZ=ON $(CMAKE_FLAGS) >/dev/null
 	@cmake --build $(CLANG_BUILD) -j$(JOBS)
 
+# ThreadSanitizer over the suites where the server's threads meet: the transport's I/O threads, the
+# store's writer and readers, the whole server under concurrent devices and API calls, and the
+# emulator's client thread against it. The executables are run directly (ctest would list every
+# other, unbuilt, test executable as missing).
+TSAN_TESTS ?= server_http_server_test server_http_pipeline_test server_http_timeouts_test \
+  storage_writer_test storage_sqlite_store_test server_core_serve_test server_core_ingest_test \
+  server_core_api_test emulator_session_e2e_test
+tsan-build: deps
+	@cmake -S . -B $(TSAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=clang++ \
+	  "-DCMAKE_CXX_FLAGS_DEBUG=-O0 -gline-tables-only" -DZKPUSH_TSAN=ON $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(TSAN_BUILD) -j$(JOBS) --target $(TSAN_TESTS)
+
+test-tsan: tsan-build
+	@printf '%s\n' $(TSAN_TESTS) | TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 xargs -P $(JOBS) -I{} \
+	  sh -c 'if ./$(TSAN_BUILD)/tests/{} --gtest_brief=1 >$(TSAN_BUILD)/{}.log 2>&1; then echo "tsan {}: passed"; \
+	         else cat $(TSAN_BUILD)/{}.log; echo "tsan {}: FAILED"; exit 255; fi'
+
 test-gcc: build
 	@ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS)
 
@@ -40,17 +60,25 @@ test-clang: clang-build
 fuzz-smoke: clang-build
 	@bash scripts/fuzz.sh $(CLANG_BUILD) smoke $(SMOKE_SECONDS)
 
-test: test-gcc test-clang fuzz-smoke
+test: test-gcc test-clang test-tsan fuzz-smoke
 
 fuzz: clang-build
 	@bash scripts/fuzz.sh $(CLANG_BUILD) long $(FUZZ_SECONDS)
+
+# The long reliability runs (docs/reliability.md) on the g++ build: 20 kill -9 rounds of the real
+# binary under uploads, and 50,000 connection attempts against a server taking uploads. The test
+# binaries are run directly: ctest's 300 s per-test timeout is for the short versions.
+SOAK_ROUNDS ?= 20
+soak: build
+	@ZKPUSH_SOAK_ROUNDS=$(SOAK_ROUNDS) ./$(BUILD)/tests/cli_serve_kill_test --gtest_filter='ServeKillTest.*'
+	@ZKPUSH_SOAK=1 ./$(BUILD)/tests/reliability_faults_test --gtest_filter='FaultsTest.AStormOfConnectionAttempts*'
 
 # Regenerates src/protocol/generated/ from ../shared/spec (needs python3-yaml).
 generate:
 	python3 tools/gen_spec_tables.py
 
 clean:
-	rm -rf $(BUILD) $(CLANG_BUILD)
+	rm -rf $(BUILD) $(CLANG_BUILD) $(TSAN_BUILD)
 
 # Starts the server on :8088 with its data under ./data (the server arrives with the next issue).
 run: build

@@ -12,3 +12,13 @@ endif()
 if(ZKPUSH_FUZZ)
   add_compile_options(-fsanitize=fuzzer-no-link)
 endif()
+
+# ZKPUSH_TSAN: ThreadSanitizer for the concurrency tests (Makefile: test-tsan). Not combinable with
+# ZKPUSH_SANITIZE (ASan and TSan exclude each other).
+if(ZKPUSH_TSAN)
+  if(ZKPUSH_SANITIZE)
+    message(FATAL_ERROR "ZKPUSH_TSAN and ZKPUSH_SANITIZE cannot be combined")
+  endif()
+  add_compile_options(-fsanitize=thread -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=thread)
+endif()

@@ -212,16 +212,18 @@ void Api::devices(const SharedResponder& respond) const {
 void Api::approve(const std::string& sn, const std::string& who, const SharedResponder& respond) const {
   auto state = registry.get(sn);
   if (!state) return answer_error(respond, ApiCall{who}, 404, "unknown device " + sn);
-  storage::Device d = state->device;
-  d.approved = true;
-  store.save_device(d, [self = *this, d, who, respond](storage::StoreStatus s) {
+  // Only the operator's column is written: a device request in flight saves its own columns and
+  // cannot put approved back to false (Store::save_device), whichever commits first.
+  storage::DeviceSettings settings;
+  settings.approved = true;
+  store.update_device_settings(sn, settings, [self = *this, sn, settings, who, respond](storage::StoreStatus s) {
     if (!s.ok()) return answer_store_refusal(respond, ApiCall{who}, s.error());
-    self.registry.put_device(d);
-    spdlog::info("{}: approved through the API", d.sn);
-    auto state = self.registry.get(d.sn);
+    self.registry.apply_settings(sn, settings);
+    spdlog::info("{}: approved through the API", sn);
+    auto state = self.registry.get(sn);
     answer_json(respond, 200,
                 state ? api::device_json(*state, unix_now(), api::online_window(self.config.request_delay))
-                      : Json{{"sn", d.sn}, {"approved", true}});
+                      : Json{{"sn", sn}, {"approved", true}});
   });
 }
 
@@ -240,16 +242,18 @@ void Api::update(const std::string& sn, const std::string& body, const std::stri
   if (!state) return answer_error(respond, call, 404, "unknown device " + sn);
   auto json = Json::parse(body, nullptr, false);
   if (json.is_discarded() || !json.is_object()) return answer_error(respond, call, 400, "expected a JSON object");
-  storage::Device d = state->device;
+  // Edits, not a row: applied by the store to the row as it is when the write runs, so device
+  // requests in flight and other PATCHes (other keys) keep what they wrote.
+  storage::DeviceSettings settings;
   for (const auto& [key, value] : json.items()) {
     if (key == "time_zone") {
       if (value.is_null()) {
-        d.time_zone.clear();
+        settings.time_zone = std::string();
         continue;
       }
       auto tz = value.is_string() ? p::parse_tz_offset(value.get<std::string>()) : std::nullopt;
       if (!tz) return answer_error(respond, call, 400, "time_zone: an offset like \"+0800\" or null");
-      d.time_zone = p::format_tz_offset(*tz);
+      settings.time_zone = p::format_tz_offset(*tz);
     } else if (key == "config") {
       if (!value.is_object()) return answer_error(respond, call, 400, "config: an object of configuration keys");
       for (const auto& item : value.items()) {
@@ -262,7 +266,7 @@ void Api::update(const std::string& sn, const std::string& body, const std::stri
         }
         const std::string canonical(known->first);
         if (v.is_null()) {
-          std::erase_if(d.config.fields, [&](const p::Field& f) { return p::text::iequals(f.key, canonical); });
+          settings.config.push_back(storage::ConfigEdit{canonical, std::nullopt});
           continue;
         }
         std::string text;
@@ -277,21 +281,21 @@ void Api::update(const std::string& sn, const std::string& body, const std::stri
           }
           text = v.get<std::string>();
         }
-        d.config.set(canonical, text);
+        settings.config.push_back(storage::ConfigEdit{canonical, text});
       }
     } else {
       return answer_error(respond, call, 400, "unknown field " + key + " (time_zone, config)");
     }
   }
-  store.save_device(d, [self = *this, d, who, respond](storage::StoreStatus s) {
+  store.update_device_settings(sn, settings, [self = *this, sn, settings, who, respond](storage::StoreStatus s) {
     if (!s.ok()) return answer_store_refusal(respond, ApiCall{who}, s.error());
-    self.registry.put_device(d);
-    spdlog::info("{}: device settings changed through the API (time_zone '{}', {} config override(s))", d.sn,
-                 d.time_zone, d.config.size());
-    auto state = self.registry.get(d.sn);
+    self.registry.apply_settings(sn, settings);
+    auto state = self.registry.get(sn);
+    spdlog::info("{}: device settings changed through the API (time_zone '{}', {} config override(s))", sn,
+                 state ? state->device.time_zone : std::string(), state ? state->device.config.size() : 0);
     answer_json(respond, 200,
                 state ? api::device_json(*state, unix_now(), api::online_window(self.config.request_delay))
-                      : Json{{"sn", d.sn}});
+                      : Json{{"sn", sn}});
   });
 }
 

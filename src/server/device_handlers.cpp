@@ -317,6 +317,9 @@ void DeviceRouter::on_registry(const p::DeviceRequest& req, const std::optional<
   d.ip = ip;
   d.last_seen = now;
   d.registry = req.records.empty() ? p::Record{} : req.records.front();
+  // d.approved is the registry's value when the request arrived. An approval committed after that
+  // only means this attempt gets 406 and the device's next registry is accepted; the save below
+  // cannot undo it (save_device and put_device never lower approved).
   const bool accept = config_.registration == RegistrationPolicy::automatic || d.approved;
   if (accept) {
     d.approved = true;
@@ -350,7 +353,10 @@ void DeviceRouter::on_push(const p::DeviceRequest& req, const DeviceState& state
   store_.save_device(d, [this, d, respond, sn = req.sn](storage::StoreStatus s) {
     if (!s.ok()) return answer_store_error(respond, s.error(), sn + " push");
     registry_.put_device(d);
-    answer(respond, 200, p::format_config_answer(config_lines(d, true)));
+    // The configuration is the operator's: a PATCH committed since the request arrived wins over d's.
+    storage::Device shown = d;
+    if (auto now = registry_.get(sn)) shown.config = now->device.config;
+    answer(respond, 200, p::format_config_answer(config_lines(shown, true)));
   });
 }
 

@@ -54,10 +54,32 @@ std::optional<DeviceState> DeviceRegistry::get(const std::string& sn) const {
 
 void DeviceRegistry::put_device(const storage::Device& device) {
   std::lock_guard lock(mutex_);
-  auto& state = devices_[device.sn];
-  state.device = device;
+  auto [it, added] = devices_.try_emplace(device.sn);
+  auto& state = it->second;
+  if (added) {
+    state.device = device;
+  } else {
+    storage::Device merged = device;
+    const auto& known = state.device;
+    merged.approved = known.approved || device.approved;
+    merged.time_zone = known.time_zone;
+    merged.config = known.config;
+    merged.options = known.options;
+    if (known.first_seen > 0 && (device.first_seen == 0 || known.first_seen < device.first_seen))
+      merged.first_seen = known.first_seen;
+    merged.last_seen = std::max(known.last_seen, device.last_seen);
+    state.device = std::move(merged);
+  }
   if (device.last_seen > state.last_seen) state.last_seen = device.last_seen;
   derive(state);
+}
+
+bool DeviceRegistry::apply_settings(const std::string& sn, const storage::DeviceSettings& settings) {
+  std::lock_guard lock(mutex_);
+  auto it = devices_.find(sn);
+  if (it == devices_.end()) return false;
+  storage::apply_settings(it->second.device, settings);
+  return true;
 }
 
 void DeviceRegistry::merge_options(const std::string& sn, const protocol::Record& options) {

@@ -29,8 +29,15 @@ class DeviceRegistry {
   void load(storage::Store& store);
 
   std::optional<DeviceState> get(const std::string& sn) const;
-  // Replaces (or adds) the device row; derived option values are recomputed.
+  // The device path's write, with the rule of Store::save_device: a new device is added whole; a
+  // known one takes the device-side fields only, keeping the operator's (time_zone, config, and
+  // approved unless `device` raises it) and its options (merge_options owns them). The copy may have
+  // been read before an API write whose callback already ran here; the order of the two no longer
+  // matters. Derived option values are recomputed.
   void put_device(const storage::Device& device);
+  // The API's write, with the rule of Store::update_device_settings: only the given operator-side
+  // fields of a known device change. False for an unknown device.
+  bool apply_settings(const std::string& sn, const storage::DeviceSettings& settings);
   // Merges options into the cached row the way the store does (latest wins, keys without case).
   void merge_options(const std::string& sn, const protocol::Record& options);
   void add_pending(const std::string& sn, std::int64_t delta);

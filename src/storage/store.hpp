@@ -42,10 +42,16 @@ class Store {
   // Every device, for the server's in-memory registry at start-up.
   virtual std::vector<Device> load_devices() = 0;
   virtual std::optional<Device> get_device(const std::string& sn) = 0;
-  // Inserts or replaces the device row (not its options, see merge_options). first_seen keeps the
-  // earliest and last_seen the latest of the stored and given values. The device's command counter
-  // is not part of the row and is never reset.
+  // The device's own write (init, registry, push...). A new row is inserted whole; an existing row
+  // gets the device-side fields only: time_zone and config stay as stored and approved never goes
+  // back from true to false (the given row may be a copy read before the operator changed them; see
+  // Device). first_seen keeps the earliest and last_seen the latest of the stored and given values.
+  // Options are not part of the row (merge_options); the command counter is never reset.
   virtual void save_device(Device device, Done done) = 0;
+  // The operator's write (API approve, PATCH): only the fields present in `settings`, applied to the
+  // row as stored when the write runs (apply_settings), never touching device-side columns. The
+  // device must exist (not_found); a time zone other than "" / "+hhmm" / "-hhmm" is invalid.
+  virtual void update_device_settings(std::string sn, DeviceSettings settings, Done done) = 0;
   // Merges device parameters, latest value wins per key, keys compared without case (the latest
   // spelling is kept); bare keys without a value are skipped. `source` says where they came from
   // ("registry", "options", "get_options"). The device must exist (not_found).

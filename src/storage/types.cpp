@@ -3,6 +3,8 @@
 #include <array>
 #include <utility>
 
+#include "protocol/text.hpp"
+
 namespace zkpush::storage {
 
 namespace {
@@ -21,6 +23,20 @@ const char* command_status_name(CommandStatus status) noexcept {
   for (const auto& [s, name] : kStatusNames)
     if (s == status) return name;
   return "unknown";
+}
+
+void apply_settings(Device& device, const DeviceSettings& settings) {
+  if (settings.approved) device.approved = *settings.approved;
+  if (settings.time_zone) device.time_zone = *settings.time_zone;
+  for (const auto& edit : settings.config) {
+    if (edit.value) {
+      // The edit's spelling of the key is kept: the API canonicalises it ("requestdelay" -> RequestDelay).
+      if (auto* f = device.config.find(edit.key)) f->key = edit.key;
+      device.config.set(edit.key, *edit.value);
+    } else {
+      std::erase_if(device.config.fields, [&](const protocol::Field& f) { return protocol::text::iequals(f.key, edit.key); });
+    }
+  }
 }
 
 std::optional<CommandStatus> command_status_from_name(std::string_view name) noexcept {

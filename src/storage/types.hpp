@@ -57,6 +57,13 @@ using StoreStatus = StoreResult<Unit>;
 
 // ---- devices -----------------------------------------------------------------------------------------
 
+// The row has two owners, and each write touches only its owner's columns (see save_device and
+// update_device_settings in store.hpp): otherwise a whole row saved from a copy read before the
+// other owner's write silently undoes it (an approval lost, a new SessionID overwritten).
+//   operator side (the API): approved, time_zone, config
+//   device side (the device's own requests): everything else; options have their own table.
+// The one crossing: automatic registration approves a device from the device path. Approval may go
+// from false to true there, never back.
 struct Device {
   std::string sn;
   bool approved = false;
@@ -72,6 +79,28 @@ struct Device {
   std::int64_t last_seen = 0;
   std::int64_t registered_at = 0;  // 0 = never
 };
+
+// One per-device configuration key set by the operator, or removed (nullopt: the server's value
+// applies again).
+struct ConfigEdit {
+  std::string key;
+  std::optional<std::string> value;
+
+  bool operator==(const ConfigEdit&) const = default;
+};
+
+// A change of the operator-side fields: only the present ones are written. Config changes are
+// edits per key, not a whole list, so two operators changing different keys both win.
+struct DeviceSettings {
+  std::optional<bool> approved;
+  std::optional<std::string> time_zone;  // "" = the server's default again
+  std::vector<ConfigEdit> config;        // applied in order; keys compared without case
+
+  bool empty() const noexcept { return !approved && !time_zone && config.empty(); }
+};
+
+// Applies a settings change to a row, the same way in every backend and in the server's registry.
+void apply_settings(Device& device, const DeviceSettings& settings);
 
 struct DevicePresence {
   std::string sn;

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "server/test_server.hpp"
+#include "cli/run_zkpush.hpp"
 #include "server_core/serve_fixture.hpp"
 
 namespace zkpush::server {
@@ -13,17 +14,7 @@ namespace {
 
 using e2e::ServeFixture;
 
-// Runs the binary with `args`; returns its exit status and standard output.
-std::pair<int, std::string> run(const std::string& args) {
-  const std::string cmd = std::string(ZKPUSH_BINARY) + " conformance " + args + " 2>/dev/null";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (p == nullptr) return {-1, {}};
-  std::string out;
-  char buffer[4096];
-  while (std::size_t n = std::fread(buffer, 1, sizeof buffer, p)) out.append(buffer, n);
-  const int status = ::pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
+std::pair<int, std::string> run(const std::string& args) { return cli_test::run_zkpush("conformance " + args); }
 
 class ConformanceCommand : public ServeFixture {};
 

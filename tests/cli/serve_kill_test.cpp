@@ -1,7 +1,8 @@
 // Durability of the real `zkpush serve` binary under SIGKILL: two devices' worth of uploaders post
 // rtlog batches while the server is killed mid-stream and restarted on the same data folder, three
-// times. Every batch answered 200 must be in the database exactly once afterwards, the database
-// must pass its integrity check, and a command queued before the kills must still be queued.
+// times (ZKPUSH_SOAK_ROUNDS times: `make soak` runs 20). Every batch answered 200 must be in the
+// database exactly once afterwards, the database must pass its integrity check, and a command
+// queued before the kills must still be queued.
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -13,6 +14,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -133,6 +135,19 @@ p::Record rtlog(std::int64_t index) {
                    {"verifytype", "1"},             {"index", std::to_string(index)}};
 }
 
+// ZKPUSH_SOAK_ROUNDS, else 3: a few rounds in `make test`, many in `make soak`.
+int soak_rounds() {
+  const char* env = std::getenv("ZKPUSH_SOAK_ROUNDS");
+  if (env == nullptr || *env == '\0') return 3;
+  char* end = nullptr;
+  const long n = std::strtol(env, &end, 10);
+  if (*end != '\0' || n < 1 || n > 10000) {
+    ADD_FAILURE() << "ZKPUSH_SOAK_ROUNDS: expected a number of rounds (1-10000), got '" << env << "'";
+    return 3;
+  }
+  return static_cast<int>(n);
+}
+
 class ServeKillTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -175,7 +190,7 @@ TEST_F(ServeKillTest, AcknowledgedUploadsSurviveSigkill) {
     server.kill();  // the command was acknowledged (201): it must survive this too
   }
 
-  constexpr int kRounds = 3;
+  const int kRounds = soak_rounds();
   constexpr int kBatch = 25;
   std::mutex mutex;
   std::set<std::int64_t> acknowledged;  // indexes of every record in a batch answered 200
@@ -239,8 +254,8 @@ TEST_F(ServeKillTest, AcknowledgedUploadsSurviveSigkill) {
   for (const auto& [index, n] : stored) EXPECT_EQ(n, 1) << "index " << index << " stored " << n << " times";
   EXPECT_GE(stored.size(), acknowledged.size());
   EXPECT_GT(resent, 0);  // the dedupe of re-sent batches was exercised
-  std::printf("acknowledged %zu records, stored %zu, batches re-sent and acknowledged %d\n", acknowledged.size(),
-              stored.size(), resent);
+  std::printf("%d rounds: acknowledged %zu records, stored %zu, batches re-sent and acknowledged %d\n", kRounds,
+              acknowledged.size(), stored.size(), resent);
 
   auto command = store->get_command(command_id);
   ASSERT_TRUE(command.has_value());

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "cli/run_zkpush.hpp"
 #include "server_core/serve_fixture.hpp"
 
 namespace zkpush::server {
@@ -16,17 +17,9 @@ namespace {
 
 using e2e::ServeFixture;
 
-// Runs `zkpush simulate <args>`; returns its exit status and standard output (with standard error
-// when `with_stderr`).
+// Runs `zkpush simulate <args>`; standard error is kept in the output when `with_stderr`.
 std::pair<int, std::string> run(const std::string& args, bool with_stderr = false) {
-  const std::string cmd = std::string(ZKPUSH_BINARY) + " simulate " + args + (with_stderr ? " 2>&1" : " 2>/dev/null");
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (p == nullptr) return {-1, {}};
-  std::string out;
-  char buffer[4096];
-  while (std::size_t n = std::fread(buffer, 1, sizeof buffer, p)) out.append(buffer, n);
-  const int status = ::pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+  return cli_test::run_zkpush("simulate " + args, with_stderr);
 }
 
 class SimulateScenario : public ServeFixture {

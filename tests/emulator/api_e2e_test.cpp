@@ -95,7 +95,7 @@ class EmulatorApiE2E : public ServeFixture, protected e2e::SessionHarness {
     for (const auto& d : state.value("doors", json::array())) {
       if (d.value("door", 0) == number) return d;
     }
-    return json();
+    return json::object();  // no state reported yet: value() on it gives the fallback
   }
 
   AccessDecision swipe(const std::string& card, int door) {

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "emulator/scenario.hpp"
+#include "emulator/session_harness.hpp"
 #include "server_core/serve_fixture.hpp"
 
 namespace zkpush::emulator {
@@ -178,41 +179,14 @@ std::string example(const std::string& name) {
   return s.str();
 }
 
-class ScenarioE2E : public ServeFixture {
+class ScenarioE2E : public ServeFixture, protected e2e::SessionHarness {
  protected:
-  template <typename F>
-  auto on_device(F f) {
-    std::promise<decltype(f())> done;
-    asio::post(io_, [&] {
-      if constexpr (std::is_void_v<decltype(f())>) {
-        f();
-        done.set_value();
-      } else {
-        done.set_value(f());
-      }
-    });
-    return done.get_future().get();
-  }
   void TearDown() override {
     stop_device();
     ServeFixture::TearDown();
   }
   void start_device(const std::string& sn, const char* profile = "inbio460") {
-    SessionOptions o;
-    o.server = ServerAddress{"127.0.0.1", app_->port()};
-    o.profile = find_profile(profile);
-    o.sn = sn;
-    o.poll_interval = std::chrono::milliseconds(100);
-    session_ = std::make_shared<DeviceSession>(io_.get_executor(), o, stats_);
-    work_.emplace(asio::make_work_guard(io_));
-    thread_ = std::thread([this] { io_.run(); });
-    on_device([this] { session_->start(); });
-  }
-  void stop_device() {
-    if (!thread_.joinable()) return;
-    on_device([this] { session_->stop(); });
-    work_.reset();
-    thread_.join();
+    start_session(ServerAddress{"127.0.0.1", app_->port()}, sn, find_profile(profile));
   }
   // Parses and runs `script` on the device; returns the report once the runner is done.
   ScenarioReport run(const std::string& script) {
@@ -229,12 +203,6 @@ class ScenarioE2E : public ServeFixture {
     filter.sn = sn;
     return app_->store().list_events(filter);
   }
-
-  asio::io_context io_;
-  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
-  std::thread thread_;
-  Stats stats_;
-  std::shared_ptr<DeviceSession> session_;
 };
 
 TEST_F(ScenarioE2E, SwipeScenarioEventsAreStoredWithTheirCodes) {

@@ -344,11 +344,10 @@ TEST_F(ZoneTest, ServerSideZoneOfTheDeviceWinsOverItsOption) {
   start();
   const std::string sn = "TZ0003";
   const std::string token = handshake_with_options(sn, p::Record{{"MachineTZ", "+0530"}});
-  auto device = app_->store().get_device(sn);
-  ASSERT_TRUE(device.has_value());
-  device->time_zone = "-0800";
+  storage::DeviceSettings settings;
+  settings.time_zone = "-0800";
   std::promise<storage::StoreStatus> saved;
-  app_->store().save_device(*device, [&saved](storage::StoreStatus s) { saved.set_value(std::move(s)); });
+  app_->store().update_device_settings(sn, settings, [&saved](storage::StoreStatus s) { saved.set_value(std::move(s)); });
   ASSERT_TRUE(saved.get_future().get().ok());
   restart();  // the registry reads the zone from the store
 

@@ -2,6 +2,7 @@
 
 #include <unordered_map>
 
+#include "protocol/responses.hpp"
 #include "storage/record_json.hpp"
 #include "storage/sqlite/rejection.hpp"
 
@@ -82,16 +83,17 @@ void save(Connection& c, const Device& d) {
   // An upsert, not INSERT OR REPLACE: replacing would delete the row, losing next_wire_id (wire ids
   // would restart) and tripping the foreign keys of its commands. first_seen keeps the earliest and
   // last_seen the latest known value, so a row saved from a stale copy never moves them backwards.
+  // On conflict the operator's columns (time_zone, config) are left alone and approved can only be
+  // raised (automatic registration): the copy may predate an approval or PATCH committed since.
   auto st = c.prepare(
       "INSERT INTO devices (sn, approved, registry_code, session_id, push_version, ip, time_zone, registry, "
       "first_seen, last_seen, registered_at, config) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) "
-      "ON CONFLICT (sn) DO UPDATE SET approved = excluded.approved, registry_code = excluded.registry_code, "
-      "session_id = excluded.session_id, push_version = excluded.push_version, ip = excluded.ip, "
-      "time_zone = excluded.time_zone, registry = excluded.registry, "
+      "ON CONFLICT (sn) DO UPDATE SET approved = max(devices.approved, excluded.approved), "
+      "registry_code = excluded.registry_code, session_id = excluded.session_id, "
+      "push_version = excluded.push_version, ip = excluded.ip, registry = excluded.registry, "
       "first_seen = CASE WHEN devices.first_seen > 0 AND (excluded.first_seen = 0 OR devices.first_seen < "
       "excluded.first_seen) THEN devices.first_seen ELSE excluded.first_seen END, "
-      "last_seen = max(devices.last_seen, excluded.last_seen), registered_at = excluded.registered_at, "
-      "config = excluded.config");
+      "last_seen = max(devices.last_seen, excluded.last_seen), registered_at = excluded.registered_at");
   st->bind(1, d.sn)
       .bind(2, d.approved ? 1 : 0)
       .bind(3, d.registry_code)
@@ -104,6 +106,33 @@ void save(Connection& c, const Device& d) {
       .bind(10, d.last_seen)
       .bind(11, d.registered_at)
       .bind(12, record_to_json(d.config));
+  st->run();
+}
+
+void update_settings(Connection& c, const std::string& sn, const DeviceSettings& settings) {
+  if (settings.time_zone && !settings.time_zone->empty()) {
+    const auto minutes = protocol::parse_tz_offset(*settings.time_zone);
+    if (!minutes || protocol::format_tz_offset(*minutes) != *settings.time_zone)
+      throw Rejection(StoreError::Reason::invalid, "time zone '" + *settings.time_zone + "': expected +hhmm or -hhmm");
+  }
+  for (const auto& edit : settings.config) {
+    if (edit.key.empty()) throw Rejection(StoreError::Reason::invalid, "a configuration key cannot be empty");
+  }
+  // Read and written inside the same write job: the writer runs jobs one at a time, so the edits
+  // apply to the row as it is now, not to the copy the API looked at.
+  Device d;
+  {
+    auto st = c.prepare("SELECT approved, time_zone, config FROM devices WHERE sn = ?1");
+    st->bind(1, sn);
+    if (!st->step())
+      throw Rejection(StoreError::Reason::not_found, "changing settings: unknown device '" + sn + "'");
+    d.approved = st->column_int(0) != 0;
+    d.time_zone = st->column_text(1);
+    d.config = record_from_json(st->column_text(2));
+  }
+  apply_settings(d, settings);
+  auto st = c.prepare("UPDATE devices SET approved = ?2, time_zone = ?3, config = ?4 WHERE sn = ?1");
+  st->bind(1, sn).bind(2, d.approved ? 1 : 0).bind(3, d.time_zone).bind(4, record_to_json(d.config));
   st->run();
 }
 

@@ -1,6 +1,12 @@
 #include "storage/sqlite/sqlite_store.hpp"
 
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
+#include <cstring>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -59,6 +65,20 @@ void check_integrity(Database& db, std::string& problems) {
   }
 }
 
+// SQLite says "unable to open database file" for most reasons a database cannot be opened for
+// writing; what an operator needs is why. The folder is checked directly: SQLite's last OS error
+// is often a harmless probe (a missing -wal file) rather than the cause.
+std::string folder_diagnosis(const std::string& db_path) {
+  std::string folder = std::filesystem::path(db_path).parent_path().string();
+  if (folder.empty()) folder = ".";
+  struct statvfs fs {};
+  if (::statvfs(folder.c_str(), &fs) == 0 && (fs.f_flag & ST_RDONLY) != 0) {
+    return " (" + folder + " is on a read-only file system)";
+  }
+  if (::access(folder.c_str(), W_OK) != 0) return " (" + folder + ": " + std::strerror(errno) + ")";
+  return "";
+}
+
 }  // namespace
 
 SqliteStore::SqliteStore(const SqliteOptions& options) : path_(options.path) {
@@ -67,7 +87,7 @@ SqliteStore::SqliteStore(const SqliteOptions& options) : path_(options.path) {
     readers_ = std::make_unique<ReadPool>(path_, kIdleReaders);
     writer_ = std::make_unique<Writer>(std::move(db), Writer::Options{options.max_group});
   } catch (const std::exception& e) {
-    throw std::runtime_error("opening the store " + path_ + ": " + e.what());
+    throw std::runtime_error("opening the store " + path_ + ": " + e.what() + folder_diagnosis(path_));
   }
 }
 
@@ -147,6 +167,12 @@ std::optional<Device> SqliteStore::get_device(const std::string& sn) {
 
 void SqliteStore::save_device(Device device, Done done) {
   write_status([device = std::move(device)](Connection& c) { devices::save(c, device); }, std::move(done));
+}
+
+void SqliteStore::update_device_settings(std::string sn, DeviceSettings settings, Done done) {
+  write_status([sn = std::move(sn), settings = std::move(settings)](
+                   Connection& c) { devices::update_settings(c, sn, settings); },
+               std::move(done));
 }
 
 void SqliteStore::merge_options(std::string sn, protocol::Record options, std::string source, std::int64_t now,

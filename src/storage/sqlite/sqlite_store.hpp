@@ -27,6 +27,7 @@ class SqliteStore final : public Store {
   std::vector<Device> load_devices() override;
   std::optional<Device> get_device(const std::string& sn) override;
   void save_device(Device device, Done done) override;
+  void update_device_settings(std::string sn, DeviceSettings settings, Done done) override;
   void merge_options(std::string sn, protocol::Record options, std::string source, std::int64_t now,
                      Done done) override;
   void touch_devices(std::vector<DevicePresence> presence, Done done) override;
