@@ -2,6 +2,7 @@
 #   make          install missing Debian packages, build build/zkpush (g++)
 #   make test     build with g++ and with clang (ASan+UBSan, libFuzzer), run every test, run the
 #                 concurrency tests under TSan, fuzz briefly
+#   make bench    release build, load the server on loopback, table in docs/benchmarks.md
 #   make fuzz     run every fuzz target for FUZZ_SECONDS each (default 300), growing its corpus
 #   make soak     the long reliability runs (kill -9 x20, 50,000 connections), see docs/reliability.md
 BUILD       ?= build
@@ -72,6 +73,13 @@ SOAK_ROUNDS ?= 20
 soak: build
 	@ZKPUSH_SOAK_ROUNDS=$(SOAK_ROUNDS) ./$(BUILD)/tests/cli_serve_kill_test --gtest_filter='ServeKillTest.*'
 	@ZKPUSH_SOAK=1 ./$(BUILD)/tests/reliability_faults_test --gtest_filter='FaultsTest.AStormOfConnectionAttempts*'
+
+# Release build in build-release, the server measured on loopback (devices held, request rates vs
+# nginx, durable ingest vs raw SQLite); prints a table and rewrites docs/benchmarks.md. Timings are
+# never part of `make test`. BENCH_QUICK=1 for a two-minute smoke.
+.PHONY: bench
+bench:
+	@bash scripts/bench.sh
 
 # Regenerates src/protocol/generated/ from ../shared/spec (needs python3-yaml).
 generate:

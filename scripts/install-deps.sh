@@ -14,6 +14,10 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libyaml-cpp-dev                     # the tests read ../shared/spec/*.yaml
 )
+# `install-deps.sh bench` (make bench): the load generator and the ceiling server it compares with.
+if [ "${1:-}" = "bench" ]; then
+  PACKAGES+=(wrk nginx-light)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -172,7 +172,7 @@ void DeviceRouter::on_api(http::Request& request, const std::string& path, const
       if (method != http::Verb::get) return wrong_method("GET");
       auto state = registry_.get(parts[3]);
       if (!state) return answer_error(respond, call, 404, "unknown device " + parts[3]);
-      const int doors = p::context_from_options(state->device.options).door_count;
+      const int doors = p::context_from_options(state->device->options).door_count;
       return answer_json(respond, 200, api::door_state_json(store_.get_door_state(parts[3]), doors, tz_minutes(*state)));
     }
     if (v1 && n == 5 && parts[2] == "devices" && parts[4] == "commands") {
@@ -201,7 +201,7 @@ void DeviceRouter::on_api(http::Request& request, const std::string& path, const
 void Api::devices(const SharedResponder& respond) const {
   auto states = registry.all();
   std::sort(states.begin(), states.end(),
-            [](const DeviceState& a, const DeviceState& b) { return a.device.sn < b.device.sn; });
+            [](const DeviceState& a, const DeviceState& b) { return a.device->sn < b.device->sn; });
   const auto now = unix_now();
   const auto window = api::online_window(config.request_delay);
   Json out = Json::array();
@@ -292,7 +292,7 @@ void Api::update(const std::string& sn, const std::string& body, const std::stri
     self.registry.apply_settings(sn, settings);
     auto state = self.registry.get(sn);
     spdlog::info("{}: device settings changed through the API (time_zone '{}', {} config override(s))", sn,
-                 state ? state->device.time_zone : std::string(), state ? state->device.config.size() : 0);
+                 state ? state->device->time_zone : std::string(), state ? state->device->config.size() : 0);
     answer_json(respond, 200,
                 state ? api::device_json(*state, unix_now(), api::online_window(self.config.request_delay))
                       : Json{{"sn", sn}});

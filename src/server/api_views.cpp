@@ -85,7 +85,7 @@ std::int64_t online_window(int request_delay) noexcept {
 }
 
 Json device_json(const DeviceState& state, std::int64_t now, std::int64_t window) {
-  const auto& d = state.device;
+  const auto& d = *state.device;
   const std::int64_t seen = std::max(state.last_seen, d.last_seen);
   auto firmware = p::option_value(d.options, "FirmVer");
   Json j = Json::object();

@@ -229,14 +229,14 @@ void refresh_account_result(storage::Store& store, std::int64_t command_id, cons
 
 int DeviceRouter::tz_minutes(const DeviceState& state) const {
   // 1. The zone set for the device on the server (stored with the device row).
-  if (!state.device.time_zone.empty()) {
-    if (auto tz = p::parse_tz_offset(state.device.time_zone)) return *tz;
+  if (!state.device->time_zone.empty()) {
+    if (auto tz = p::parse_tz_offset(state.device->time_zone)) return *tz;
   }
   // 2. The device's own MachineTZ parameter (Appendix 12 "Time zone"), uploaded with its options.
   // The manual does not give its format: only the +hhmm form the protocol uses for ServerTZ is
   // trusted (a sign is required: a bare number may be an index of the device's zone list); anything
   // else would shift every event by a guess.
-  if (auto machine = p::option_value(state.device.options, "MachineTZ")) {
+  if (auto machine = p::option_value(state.device->options, "MachineTZ")) {
     const auto text = p::text::trim(*machine);
     if (!text.empty() && (text.front() == '+' || text.front() == '-')) {
       if (auto tz = p::parse_tz_offset(text)) return *tz;
@@ -273,21 +273,21 @@ void DeviceRouter::on_init(const p::DeviceRequest& req, const std::optional<Devi
                            const std::string& ip, const SharedResponder& respond) {
   const auto now = unix_now();
   const std::string pushver(req.query.get_or("pushver", ""));
-  if (state && state->device.approved && !state->device.registry_code.empty()) {
+  if (state && state->device->approved && !state->device->registry_code.empty()) {
     registry_.touch(req.sn, now);
-    if (state->device.push_version != pushver || state->device.ip != ip) {
-      storage::Device d = state->device;
+    if (state->device->push_version != pushver || state->device->ip != ip) {
+      storage::Device d = *state->device;
       d.push_version = pushver;
       d.ip = ip;
       d.last_seen = now;
       registry_.put_device(d);
       store_.save_device(d, [](storage::StoreStatus) {});
     }
-    p::InitAnswer a{true, state->device.registry_code, config_lines(state->device, false)};
+    p::InitAnswer a{true, state->device->registry_code, config_lines(*state->device, false)};
     answer(respond, 200, p::format_init_answer(a));
     return;
   }
-  storage::Device d = state ? state->device : storage::Device{};
+  storage::Device d = state ? *state->device : storage::Device{};
   if (!state) {
     d.sn = req.sn;
     d.first_seen = now;
@@ -309,7 +309,7 @@ void DeviceRouter::on_init(const p::DeviceRequest& req, const std::optional<Devi
 void DeviceRouter::on_registry(const p::DeviceRequest& req, const std::optional<DeviceState>& state,
                                const std::string& ip, const SharedResponder& respond) {
   const auto now = unix_now();
-  storage::Device d = state ? state->device : storage::Device{};
+  storage::Device d = state ? *state->device : storage::Device{};
   if (!state) {
     d.sn = req.sn;
     d.first_seen = now;
@@ -347,7 +347,7 @@ void DeviceRouter::on_registry(const p::DeviceRequest& req, const std::optional<
 }
 
 void DeviceRouter::on_push(const p::DeviceRequest& req, const DeviceState& state, const SharedResponder& respond) {
-  storage::Device d = state.device;
+  storage::Device d = *state.device;
   d.session_id = random_hex(16);
   d.last_seen = unix_now();
   store_.save_device(d, [this, d, respond, sn = req.sn](storage::StoreStatus s) {
@@ -355,7 +355,7 @@ void DeviceRouter::on_push(const p::DeviceRequest& req, const DeviceState& state
     registry_.put_device(d);
     // The configuration is the operator's: a PATCH committed since the request arrived wins over d's.
     storage::Device shown = d;
-    if (auto now = registry_.get(sn)) shown.config = now->device.config;
+    if (auto now = registry_.get(sn)) shown.config = now->device->config;
     answer(respond, 200, p::format_config_answer(config_lines(shown, true)));
   });
 }
@@ -456,7 +456,7 @@ std::string wire_text(const storage::CommandRow& row, const DeviceState& state) 
   if (!parsed) return plain;
   p::CommandFormat format;
   format.cmd_format = state.cmd_format;
-  format.sn = state.device.sn;
+  format.sn = state.device->sn;
   return p::format_command(*parsed, format);
 }
 
@@ -480,14 +480,14 @@ void DeviceRouter::on_getrequest(const p::DeviceRequest& req, const DeviceState&
     return true;
   };
   store_.take_for_delivery(std::move(delivery), [respond, state](storage::StoreResult<std::vector<storage::CommandRow>> r) {
-    if (!r.ok()) return answer_store_error(respond, r.error(), state.device.sn + " getrequest");
+    if (!r.ok()) return answer_store_error(respond, r.error(), state.device->sn + " getrequest");
     if (r->empty()) return answer(respond, 200, p::format_empty_command_queue());
     std::string body;
     for (const auto& row : r.value()) {
       body += wire_text(row, state);
       body += '\n';
     }
-    spdlog::info("{}: delivering {} command(s)", state.device.sn, r->size());
+    spdlog::info("{}: delivering {} command(s)", state.device->sn, r->size());
     answer(respond, 200, std::move(body));
   });
 }

@@ -21,7 +21,7 @@ std::int64_t to_int(std::optional<std::string_view> text, std::int64_t fallback)
 }  // namespace
 
 void DeviceRegistry::derive(DeviceState& state) {
-  const auto& options = state.device.options;
+  const auto& options = state.device->options;
   state.max_package_size = static_cast<std::size_t>(to_int(protocol::option_value(options, "MaxPackageSize"), 0));
   state.cmd_format = static_cast<int>(to_int(protocol::option_value(options, "CmdFormat"), 0)) == 1 ? 1 : 0;
 }
@@ -35,9 +35,9 @@ void DeviceRegistry::load(storage::Store& store) {
     DeviceState state;
     state.last_seen = d.last_seen;
     state.flushed_seen = d.last_seen;
-    state.device = std::move(d);
+    state.device = std::make_shared<const storage::Device>(std::move(d));
     derive(state);
-    devices_[state.device.sn] = std::move(state);
+    devices_[state.device->sn] = std::move(state);
   }
   for (const auto& [sn, n] : counts) {
     auto it = devices_.find(sn);
@@ -57,10 +57,10 @@ void DeviceRegistry::put_device(const storage::Device& device) {
   auto [it, added] = devices_.try_emplace(device.sn);
   auto& state = it->second;
   if (added) {
-    state.device = device;
+    state.device = std::make_shared<const storage::Device>(device);
   } else {
     storage::Device merged = device;
-    const auto& known = state.device;
+    const auto& known = *state.device;
     merged.approved = known.approved || device.approved;
     merged.time_zone = known.time_zone;
     merged.config = known.config;
@@ -68,7 +68,7 @@ void DeviceRegistry::put_device(const storage::Device& device) {
     if (known.first_seen > 0 && (device.first_seen == 0 || known.first_seen < device.first_seen))
       merged.first_seen = known.first_seen;
     merged.last_seen = std::max(known.last_seen, device.last_seen);
-    state.device = std::move(merged);
+    state.device = std::make_shared<const storage::Device>(std::move(merged));
   }
   if (device.last_seen > state.last_seen) state.last_seen = device.last_seen;
   derive(state);
@@ -78,7 +78,9 @@ bool DeviceRegistry::apply_settings(const std::string& sn, const storage::Device
   std::lock_guard lock(mutex_);
   auto it = devices_.find(sn);
   if (it == devices_.end()) return false;
-  storage::apply_settings(it->second.device, settings);
+  auto changed = std::make_shared<storage::Device>(*it->second.device);
+  storage::apply_settings(*changed, settings);
+  it->second.device = std::move(changed);
   return true;
 }
 
@@ -86,7 +88,8 @@ void DeviceRegistry::merge_options(const std::string& sn, const protocol::Record
   std::lock_guard lock(mutex_);
   auto it = devices_.find(sn);
   if (it == devices_.end()) return;
-  auto& record = it->second.device.options;
+  auto changed = std::make_shared<storage::Device>(*it->second.device);
+  auto& record = changed->options;
   auto bare = [](std::string_view k) { return !k.empty() && k.front() == '~' ? k.substr(1) : k; };
   for (const auto& f : options.fields) {
     if (!f.has_value) continue;
@@ -103,6 +106,7 @@ void DeviceRegistry::merge_options(const std::string& sn, const protocol::Record
     }
     if (!replaced) record.fields.push_back(f);
   }
+  it->second.device = std::move(changed);
   derive(it->second);
 }
 
@@ -125,7 +129,7 @@ std::vector<storage::DevicePresence> DeviceRegistry::take_presence() {
   std::vector<storage::DevicePresence> out;
   for (auto& [sn, s] : devices_) {
     if (s.last_seen <= s.flushed_seen) continue;
-    out.push_back(storage::DevicePresence{sn, s.last_seen, s.device.ip});
+    out.push_back(storage::DevicePresence{sn, s.last_seen, s.device->ip});
     s.flushed_seen = s.last_seen;
   }
   return out;
@@ -145,7 +149,7 @@ DeviceRegistry::Totals DeviceRegistry::totals(std::int64_t seen_since) const {
   for (const auto& [sn, s] : devices_) {
     ++t.known;
     if (s.last_seen >= seen_since) ++t.online;
-    if (!s.device.approved) ++t.pending_approval;
+    if (!s.device->approved) ++t.pending_approval;
     t.pending_commands += s.pending;
   }
   return t;

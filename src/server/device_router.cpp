@@ -71,7 +71,7 @@ void DeviceRouter::handle(http::Request request, http::Responder respond) {
 }
 
 bool DeviceRouter::token_ok(const http::Request& request, const DeviceState& state) {
-  const auto& d = state.device;
+  const auto& d = *state.device;
   if (d.registry_code.empty() || d.session_id.empty()) return true;  // no session: nothing to check
   auto cookie = p::parse_cookie_token(request.header("Cookie"));
   if (!cookie) {
@@ -133,7 +133,7 @@ void DeviceRouter::route(http::Request& request, const SharedResponder& respond)
     answer(respond, 401, "unknown device: start with init");
     return;
   }
-  if (!state->device.approved) {
+  if (!state->device->approved) {
     spdlog::warn("{} {}: 401 device not approved ({})", ip, req.sn, p::endpoint_id(req.endpoint));
     answer(respond, 401, "device not approved");
     return;

@@ -123,7 +123,7 @@ TEST_F(Conformance, RegistrationApprovedWhileWaitingPasses) {
   const auto deadline = std::chrono::steady_clock::now() + 30s;
   auto asked = [this] {
     auto state = app_->registry().get("CONFAPPR2");
-    return state.has_value() && !state->device.registry.empty();
+    return state.has_value() && !state->device->registry.empty();
   };
   while (!asked() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(5ms);
   ASSERT_TRUE(asked());

@@ -28,7 +28,7 @@ TEST_F(EmulatorE2E, RegistersUploadsEventsAndDoorState) {
   EXPECT_EQ(stats_.devices_registered.load(), 1);
   auto state = app_->registry().get("EMUE2E0001");
   ASSERT_TRUE(state.has_value());
-  EXPECT_FALSE(state->device.registry_code.empty());
+  EXPECT_FALSE(state->device->registry_code.empty());
 
   // A stranger's card at door 2: refused (27), logged and uploaded.
   auto decision = on_device([&] {

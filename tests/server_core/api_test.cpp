@@ -226,7 +226,7 @@ TEST_F(ApiTest, PatchDeviceTimeZoneAndConfiguration) {
   EXPECT_EQ(config.get_or("RequestDelay", ""), "7");
   EXPECT_EQ(config.get_or("TransTimes", ""), "01:00;13:00");
   EXPECT_EQ(config.get_or("ErrorDelay", ""), std::to_string(ServerConfig{}.error_delay));  // not overridden
-  token = p::compute_token(app_->registry().get(sn)->device.registry_code, sn, config.get_or("SessionID", ""));
+  token = p::compute_token(app_->registry().get(sn)->device->registry_code, sn, config.get_or("SessionID", ""));
   // Events are converted to UTC with the device's zone.
   ASSERT_EQ(send(p::format_rtlog_upload(sn, {rtlog_record(1, "2024-01-01 12:00:00")}), token).status, 200);
   auto events = ok(api("GET", "/api/v1/events?sn=" + sn));

@@ -43,7 +43,7 @@ class DeviceRaceTest : public ServeFixture {
   storage::Device arrived(const std::string& sn) {
     auto state = app_->registry().get(sn);
     EXPECT_TRUE(state.has_value()) << sn;
-    return state ? state->device : storage::Device{};
+    return state ? *state->device : storage::Device{};
   }
   // What device_handlers.cpp does with its copy: save it, and put it in the registry once committed.
   void commit_device_write(const storage::Device& d) {
@@ -101,12 +101,12 @@ TEST_F(DeviceRaceTest, AnApprovalCommittedWhileARegistryIsInFlightIsKept) {
 
   EXPECT_TRUE(stored(sn).approved);
   ASSERT_TRUE(app_->registry().get(sn).has_value());
-  EXPECT_TRUE(app_->registry().get(sn)->device.approved);
+  EXPECT_TRUE(app_->registry().get(sn)->device->approved);
   EXPECT_EQ(ok_json(api("GET", "/api/v1/devices/" + sn))["approved"], true);
   expect_device_accepted(sn);
   // And after a restart (the registry rebuilt from the store).
   restart();
-  EXPECT_TRUE(app_->registry().get(sn)->device.approved);
+  EXPECT_TRUE(app_->registry().get(sn)->device->approved);
 }
 
 TEST_F(DeviceRaceTest, ASettingsChangeCommittedWhileAPushIsInFlightKeepsBoth) {
@@ -125,7 +125,7 @@ TEST_F(DeviceRaceTest, ASettingsChangeCommittedWhileAPushIsInFlightKeepsBoth) {
   d.last_seen = unix_now();
   commit_device_write(d);
 
-  for (const auto& row : {stored(sn), app_->registry().get(sn).value().device}) {
+  for (const auto& row : {stored(sn), *app_->registry().get(sn).value().device}) {
     EXPECT_EQ(row.session_id, session);
     EXPECT_EQ(row.time_zone, "+0530");
     EXPECT_EQ(row.config.get_or("RequestDelay", ""), "7");
@@ -149,7 +149,7 @@ TEST_F(DeviceRaceTest, ARegistryOfAnOldCopyCommittedBeforeTheApprovalChangesNoth
   commit_device_write(d);
   EXPECT_EQ(ok_json(api("POST", "/api/v1/devices/" + sn + "/approve"))["approved"], true);
   EXPECT_TRUE(stored(sn).approved);
-  EXPECT_TRUE(app_->registry().get(sn)->device.approved);
+  EXPECT_TRUE(app_->registry().get(sn)->device->approved);
   EXPECT_EQ(stored(sn).registry, registry_options());
   expect_device_accepted(sn);
 }
@@ -172,7 +172,7 @@ TEST_F(DeviceRaceTest, ApprovalsAndPatchesRacingRegistriesAreNeverLost) {
     EXPECT_EQ(approve.get().status, 200);
     EXPECT_EQ(patch.get().status, 200);
 
-    for (const auto& row : {stored(sn), app_->registry().get(sn).value().device}) {
+    for (const auto& row : {stored(sn), *app_->registry().get(sn).value().device}) {
       EXPECT_TRUE(row.approved);
       EXPECT_EQ(row.time_zone, "-0300");
     }
@@ -188,7 +188,7 @@ TEST_F(DeviceRaceTest, SessionsAndSettingsRacingAreBothKept) {
   const std::string sn = "RACEP0001";
   handshake(sn);
   constexpr int kRounds = 40;
-  const std::string registry_code = app_->registry().get(sn).value().device.registry_code;
+  const std::string registry_code = app_->registry().get(sn).value().device->registry_code;
   for (int i = 0; i < kRounds; ++i) {
     SCOPED_TRACE(i);
     const std::string zone = (i % 2 ? "+0" : "-0") + std::to_string(100 + i % 10);
@@ -203,7 +203,7 @@ TEST_F(DeviceRaceTest, SessionsAndSettingsRacingAreBothKept) {
     const std::string session(p::parse_config_answer(pushed.body).get_or("SessionID", ""));
     ASSERT_FALSE(session.empty());
 
-    for (const auto& row : {stored(sn), app_->registry().get(sn).value().device}) {
+    for (const auto& row : {stored(sn), *app_->registry().get(sn).value().device}) {
       EXPECT_EQ(row.session_id, session);
       EXPECT_EQ(row.time_zone, zone);
       EXPECT_EQ(row.config.get_or("Realtime", ""), std::to_string(i % 2));

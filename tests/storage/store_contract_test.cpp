@@ -673,6 +673,27 @@ TEST_P(StoreContract, UnansweredCommandsAreResentWithTheSameWireId) {
   EXPECT_EQ(command(a.id).attempts, 2);
 }
 
+// Re-sends due and queued commands come out in one FIFO (by id), past any number of sent commands
+// still within their answer time (a device that never answers must not hold up the rest).
+TEST_P(StoreContract, DeliveryMergesDueResendsAndQueuedPastUnansweredOnes) {
+  save("D1");
+  CommandRow a = enqueue("D1", "CHECK");
+  ASSERT_EQ(take("D1", T0).size(), 1u);  // a sent at T0
+  for (int i = 0; i < 300; ++i) enqueue("D1", "INFO");
+  ASSERT_EQ(take("D1", T0 + 100).size(), 300u);  // sent at T0 + 100, unanswered
+  CommandRow c = enqueue("D1", "REBOOT");
+  CommandRow d = enqueue("D1", "CHECK");
+  // Due again: what was sent before T0 + 60, i.e. only a. Then the queued c; the cap stops at 2.
+  auto taken = take("D1", T0 + 150, T0 + 60, 2);
+  ASSERT_EQ(taken.size(), 2u);
+  EXPECT_EQ(taken[0].id, a.id);
+  EXPECT_EQ(taken[0].attempts, 2);
+  EXPECT_EQ(taken[1].id, c.id);
+  taken = take("D1", T0 + 151, T0 + 60, 2);
+  ASSERT_EQ(taken.size(), 1u);
+  EXPECT_EQ(taken[0].id, d.id);
+}
+
 TEST_P(StoreContract, CommandsPastTheirDeadlineAreExpiredNotDelivered) {
   save("D1");
   CommandRow door = enqueue("D1", "CONTROL DEVICE 01010105", /*expires_at=*/T0 + 30);

@@ -15,9 +15,12 @@ namespace {
 
 constexpr std::string_view kById = "SELECT " ZKPUSH_COMMAND_COLUMNS " FROM commands WHERE id = ?1";
 constexpr std::string_view kByWireId = "SELECT " ZKPUSH_COMMAND_COLUMNS " FROM commands WHERE sn = ?1 AND wire_id = ?2";
-// The WHERE repeats the partial index commands_pending word for word, so SQLite walks that index.
-constexpr std::string_view kPendingFifo = "SELECT " ZKPUSH_COMMAND_COLUMNS
-                                          " FROM commands WHERE sn = ?1 AND status IN ('queued', 'sent') ORDER BY id";
+// Delivery (take_for_delivery): each query matches its partial index's WHERE exactly (version 4).
+constexpr std::string_view kQueuedFifo = "SELECT " ZKPUSH_COMMAND_COLUMNS
+                                         " FROM commands WHERE sn = ?1 AND status = 'queued' ORDER BY id LIMIT ?2";
+constexpr std::string_view kResendDue = "SELECT " ZKPUSH_COMMAND_COLUMNS
+                                        " FROM commands WHERE sn = ?1 AND status = 'sent' AND sent_at < ?2"
+                                        " ORDER BY id LIMIT ?3";
 #undef ZKPUSH_COMMAND_COLUMNS
 
 CommandStatus status_from(const std::string& name) {
@@ -129,28 +132,37 @@ std::vector<CommandRow> take_for_delivery(Connection& c, const DeliveryRequest& 
     // Past their deadline: queued ones are never delivered, and sent ones are not re-sent (a door
     // opened minutes late is worse than not at all). A sent one's result is still recorded if the
     // device answers later (record_results).
+    // The WHERE holds every term of the partial index commands_expiring (version 4), so only
+    // commands with a deadline are looked at.
     auto st = c.prepare(
         "UPDATE commands SET status = 'expired', done_at = ?2 "
         "WHERE sn = ?1 AND status IN ('queued', 'sent') AND expires_at > 0 AND expires_at <= ?2");
     st->bind(1, r.sn).bind(2, r.now);
     st->run();
   }
-  std::vector<CommandRow> taken;
+  // Candidates in FIFO order: the queued ones and the sent ones due again (unanswered for longer than
+  // the re-send time), each from its own index and at most `max_commands` of each. Sent ones still
+  // within their answer time are not due and are never read.
+  const std::int64_t limit = r.max_commands == 0 ? -1 : static_cast<std::int64_t>(r.max_commands);
+  std::vector<CommandRow> candidates;
   {
-    // Decide while reading, update after: changing rows of the index being walked would disturb the
-    // walk.
-    auto st = c.prepare(kPendingFifo);
-    st->bind(1, r.sn);
-    while (st->step()) {
-      CommandRow row = read_row(*st);
-      // Delivered and still within its answer time: not due; later commands may go.
-      if (row.status == CommandStatus::sent && !(row.sent_at < r.resend_sent_before)) continue;
-      // The cap first: `fits` counts what it accepts into the caller's budget.
-      if (r.max_commands != 0 && taken.size() >= r.max_commands) break;
-      // FIFO: stop at the first that does not fit rather than let later ones overtake it.
-      if (r.fits && !r.fits(row)) break;
-      taken.push_back(std::move(row));
-    }
+    auto st = c.prepare(kQueuedFifo);
+    st->bind(1, r.sn).bind(2, limit);
+    while (st->step()) candidates.push_back(read_row(*st));
+  }
+  {
+    auto st = c.prepare(kResendDue);
+    st->bind(1, r.sn).bind(2, r.resend_sent_before).bind(3, limit);
+    while (st->step()) candidates.push_back(read_row(*st));
+  }
+  std::sort(candidates.begin(), candidates.end(), [](const CommandRow& a, const CommandRow& b) { return a.id < b.id; });
+  std::vector<CommandRow> taken;
+  for (auto& row : candidates) {
+    // The cap first: `fits` counts what it accepts into the caller's budget.
+    if (r.max_commands != 0 && taken.size() >= r.max_commands) break;
+    // FIFO: stop at the first that does not fit rather than let later ones overtake it.
+    if (r.fits && !r.fits(row)) break;
+    taken.push_back(std::move(row));
   }
   for (auto& row : taken) {
     row.status = CommandStatus::sent;

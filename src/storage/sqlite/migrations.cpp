@@ -39,6 +39,9 @@ void configure_connection(Database& db, bool writer) {
   if (writer) {
     db.exec("PRAGMA journal_mode = WAL");
     db.exec("PRAGMA synchronous = FULL");
+    // 16 MiB of page cache instead of SQLite's 2 MiB: the event table's indexes are written all
+    // over, and re-reading their pages from the OS cache cost the writer 7 % of its CPU (make bench).
+    db.exec("PRAGMA cache_size = -16384");
   }
 }
 

@@ -164,10 +164,22 @@ constexpr std::string_view kVersion3 = R"sql(
 ALTER TABLE devices ADD COLUMN config TEXT NOT NULL DEFAULT '[]';
 )sql";
 
+// Version 4: what getrequest takes, without walking the rest. Delivery used to walk a device's whole
+// pending FIFO, reading every sent-but-unanswered command to skip it: a device that never answers
+// (or a queue of thousands) made every poll slower. Now the queued FIFO and the re-send candidates
+// (sent before a time) are each read from their own index, up to the per-poll cap, and expiry looks
+// only at commands that have a deadline.
+constexpr std::string_view kVersion4 = R"sql(
+CREATE INDEX commands_queued ON commands (sn, id) WHERE status = 'queued';
+CREATE INDEX commands_sent ON commands (sn, sent_at) WHERE status = 'sent';
+CREATE INDEX commands_expiring ON commands (sn, expires_at) WHERE status IN ('queued', 'sent') AND expires_at > 0;
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "devices, events, door state, device records and logs, command queue", kVersion1},
     {2, "device records: content field and encoding", kVersion2},
     {3, "devices: per-device configuration overrides", kVersion3},
+    {4, "commands: indexes for delivery", kVersion4},
 };
 
 }  // namespace

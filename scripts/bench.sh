@@ -1,0 +1,287 @@
+#!/usr/bin/env bash
+# `make bench`: builds a release zkpush, measures it on loopback against fresh data folders, and
+# prints a table that is also written to docs/benchmarks.md (machine, date, commit, commands).
+#
+#   a. devices held: `zkpush simulate` with BENCH_DEVICES devices polling every 5 s
+#   b. request throughput: wrk on ping, getrequest (empty / with commands) and rtlog, the same wrk
+#      runs against nginx answering "OK" on the same routes (the ceiling)
+#   c. durable rtlog ingest from 1,000 devices (simulate, and wrk with distinct events), the
+#      database counted afterwards
+#   d. raw SQLite ceiling: the same rows, schema and PRAGMAs, batched (bench/sqlite_ceiling.cpp)
+#
+# BENCH_QUICK=1: a ~2-minute smoke with small numbers. BENCH_DEVICES, BENCH_HOLD_SECONDS,
+# BENCH_WRK_SECONDS, BENCH_INGEST_SECONDS, BENCH_INGEST_RATE override the sizes. BENCH_KEEP=1 keeps
+# the work folder (logs, raw JSON). BENCH_NO_DOC=1 leaves docs/benchmarks.md alone.
+# Timings are figures to read, never assertions: nothing here fails on a missed target.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD=${BENCH_BUILD:-$ROOT/build-release}
+QUICK=${BENCH_QUICK:-0}
+if [ "$QUICK" = 1 ]; then
+  DEVICES=${BENCH_DEVICES:-1000}; HOLD=${BENCH_HOLD_SECONDS:-15}; WRK_SECONDS=${BENCH_WRK_SECONDS:-3}
+  INGEST_SECONDS=${BENCH_INGEST_SECONDS:-8}; CEILING_SECONDS=2
+else
+  DEVICES=${BENCH_DEVICES:-10000}; HOLD=${BENCH_HOLD_SECONDS:-60}; WRK_SECONDS=${BENCH_WRK_SECONDS:-10}
+  INGEST_SECONDS=${BENCH_INGEST_SECONDS:-30}; CEILING_SECONDS=5
+fi
+INGEST_DEVICES=1000
+INGEST_RATE=${BENCH_INGEST_RATE:-30000}   # offered swipes/s, above the 20,000 target
+POLL_INTERVAL=5
+WRK_DEVICES=100                           # devices registered for the wrk runs
+WRK_CONNECTIONS=${BENCH_WRK_CONNECTIONS:-100}
+WRK_THREADS=2                             # wrk and the server share the 2 cores
+WRK_COMMAND="DATA COUNT user"             # queued for "getrequest with commands"
+API_TOKEN=bench-$$-$RANDOM
+JOBS=2
+
+log() { printf '\033[1mbench:\033[0m %s\n' "$*" >&2; }
+die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
+
+# --- dependencies and the release build ----------------------------------------------------------
+bash "$ROOT/scripts/install-deps.sh" bench
+command -v wrk >/dev/null || die "wrk is missing (scripts/install-deps.sh bench)"
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+[ -x "$NGINX" ] || die "nginx is missing (scripts/install-deps.sh bench)"
+
+# -O2: g++ 12 at -O3 reports a false -Wrestrict in std::string (GCC bug 105329), fatal under
+# -Werror. -g: symbols for perf when a figure needs explaining; it does not change the code.
+log "release build in $BUILD"
+# Noted into the work folder's commands.txt once it exists (below).
+BUILD_COMMANDS=(
+  "bash scripts/install-deps.sh bench"
+  "cmake -S . -B ${BUILD#$ROOT/} -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=g++ '-DCMAKE_CXX_FLAGS_RELEASE=-O2 -g -DNDEBUG' -DZKPUSH_TESTS=OFF -DZKPUSH_BENCH=ON"
+  "cmake --build ${BUILD#$ROOT/} --target zkpush zkpush_sqlite_ceiling -j$JOBS"
+)
+cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=g++ \
+  "-DCMAKE_CXX_FLAGS_RELEASE=-O2 -g -DNDEBUG" -DZKPUSH_TESTS=OFF -DZKPUSH_BENCH=ON >/dev/null
+cmake --build "$BUILD" --target zkpush zkpush_sqlite_ceiling -j"$JOBS"
+ZK="$BUILD/zkpush"
+CEILING="$BUILD/bench/zkpush_sqlite_ceiling"
+WRKDIR="$ROOT/bench/wrk"
+
+# --- work folder, processes we started, cleanup ----------------------------------------------------
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/zkpush-bench.XXXXXX")
+SERVER_PID=""; NGINX_PID=""; SAMPLERS=(); SAMPLE_PIDS=""
+cleanup() {
+  local p
+  for p in "${SAMPLERS[@]}"; do kill "$p" 2>/dev/null || true; done
+  [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null || true
+  [ -n "$NGINX_PID" ] && kill "$NGINX_PID" 2>/dev/null && wait "$NGINX_PID" 2>/dev/null || true
+  if [ "${BENCH_KEEP:-0}" = 1 ]; then log "work folder kept: $WORK"; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true   # one descriptor per emulated device, both sides
+printf '%s\n' "${BUILD_COMMANDS[@]}" >"$WORK/commands.txt"
+# Records a command as it is run (paths shortened) for docs/benchmarks.md.
+note() {
+  local a line=""
+  for a in "$@"; do
+    if [[ "$a" =~ ^[A-Za-z0-9_./:=,+@%-]+$ ]]; then line+="$a "; else line+="'$a' "; fi
+  done
+  printf '%s\n' "${line% }" | sed -e "s#$WORK#\$WORK#g" -e "s#$ROOT/##g" >>"$WORK/commands.txt"
+}
+run() { note "$@"; "$@"; }
+# run_bg OUT ERR cmd...: in the background, BG_PID = the program itself (not a subshell), so that
+# it is what gets sampled and signalled.
+run_bg() {
+  local out=$1 err=$2; shift 2
+  note "$@"
+  "$@" >"$out" 2>"$err" &
+  BG_PID=$!
+}
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# Samples a process's RSS (VmRSS, VmHWM), CPU ticks (utime+stime) and the time its threads spent
+# runnable but waiting for a CPU (schedstat, ns: how much a busy machine held it back) every 0.5 s.
+sample() {
+  local pid=$1 out=$2
+  while [ -r "/proc/$pid/stat" ]; do
+    local rss hwm ticks wait
+    rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status" 2>/dev/null) || break
+    hwm=$(awk '/^VmHWM:/ {print $2}' "/proc/$pid/status" 2>/dev/null) || break
+    ticks=$(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null) || break
+    wait=$(cat "/proc/$pid"/task/*/schedstat 2>/dev/null | awk '{s += $2} END {printf "%.0f", s}')
+    [ -n "$rss" ] && echo "$(date +%s.%N) $rss $hwm $ticks ${wait:-0}"
+    sleep 0.5
+  done >>"$out"
+}
+start_sampler() { sample "$1" "$2" & SAMPLERS+=($!); }
+stop_samplers() {
+  local p
+  for p in "${SAMPLERS[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+  SAMPLERS=()
+}
+
+# Starts `zkpush serve` on a free loopback port with a fresh data folder; sets PORT, DATA, URL.
+start_server() {
+  local name=$1; shift
+  PORT=$(free_port)
+  DATA=$(mktemp -d "$WORK/data-$name.XXXX")
+  URL="http://127.0.0.1:$PORT"
+  run_bg "$WORK/server-$name.log" "$WORK/server-$name.err" \
+    "$ZK" serve --listen "127.0.0.1:$PORT" --data "$DATA" --api-token "$API_TOKEN" "$@"
+  SERVER_PID=$BG_PID
+  SAMPLE_PIDS=$SERVER_PID
+  local i
+  for i in $(seq 1 300); do
+    if curl -sf "$URL/healthz" >/dev/null 2>&1; then return 0; fi
+    kill -0 "$SERVER_PID" 2>/dev/null || { tail -20 "$WORK/server-$name".* >&2; die "zkpush serve exited at start"; }
+    sleep 0.1
+  done
+  die "zkpush serve did not answer /healthz within 30 s"
+}
+stop_server() {
+  [ -n "$SERVER_PID" ] || return 0
+  curl -sf "$URL/metrics" >"$WORK/metrics-$1.txt" 2>/dev/null || true
+  kill -TERM "$SERVER_PID" 2>/dev/null || true
+  wait "$SERVER_PID" 2>/dev/null || true
+  SERVER_PID=""
+  SAMPLE_PIDS=""
+}
+
+# Registers N devices with a short simulate run (init, registry, push), so that wrk may poll them.
+register_devices() {
+  local prefix=$1 n=$2
+  run "$ZK" simulate --server "$URL" --devices "$n" --sn-prefix "$prefix" --ramp 1000 --duration 3 --json \
+    >"$WORK/register-$prefix.json" 2>"$WORK/register-$prefix.err" || die "registering $n devices failed"
+}
+
+# wrk with a script; the BENCH_JSON line of its done() goes to <out>.json, its text to <out>.txt.
+run_wrk() {
+  local out=$1 url=$2 seconds=$3 script=$4; shift 4
+  run_bg "$WORK/$out.txt" "$WORK/$out.err" \
+    wrk -t"$WRK_THREADS" -c"$WRK_CONNECTIONS" -d"${seconds}s" --latency -s "$WRKDIR/$script" "$url" -- "$@"
+  local pid=$BG_PID
+  start_sampler "$pid" "$WORK/$out.client.samples"
+  # The server, or nginx's workers (its master only forks them): one sample file each.
+  local p i=0
+  for p in $SAMPLE_PIDS; do start_sampler "$p" "$WORK/$out.server.samples.$((i++))"; done
+  wait "$pid" || die "wrk failed: $(tail -5 "$WORK/$out.txt" "$WORK/$out.err")"
+  stop_samplers
+  grep '^BENCH_JSON ' "$WORK/$out.txt" | sed 's/^BENCH_JSON //' >"$WORK/$out.json"
+}
+
+sql() { note sqlite3 -readonly "${1/#$DATA/\$DATA}" "$2"; sqlite3 -readonly "$1" "$2"; }
+
+# --- a. devices held ---------------------------------------------------------------------------------
+log "a. $DEVICES devices polling every ${POLL_INTERVAL}s for ${HOLD}s"
+start_server hold
+run_bg "$WORK/hold.json" "$WORK/hold.err" \
+  "$ZK" simulate --server "$URL" --devices "$DEVICES" --poll-interval "$POLL_INTERVAL" --duration "$HOLD" --ramp 1000 --json
+SIM=$BG_PID
+start_sampler "$SERVER_PID" "$WORK/hold.server.samples"
+start_sampler "$SIM" "$WORK/hold.client.samples"
+wait "$SIM" || log "simulate exited non-zero (not every device registered): see the table"
+stop_samplers
+stop_server hold
+
+# --- b. request throughput, zkpush then nginx on the same routes -------------------------------------
+log "b. request throughput (wrk -c$WRK_CONNECTIONS, ${WRK_SECONDS}s per route)"
+start_server wrk --max-commands 1 --resend-after 86400
+register_devices WRK "$WRK_DEVICES"
+run_wrk zk-ping "$URL" "$WRK_SECONDS" device_get.lua ping WRK "$WRK_DEVICES"
+run_wrk zk-getrequest "$URL" "$WRK_SECONDS" device_get.lua getrequest WRK "$WRK_DEVICES"
+run_wrk zk-rtlog "$URL" "$WRK_SECONDS" rtlog.lua WRK "$WRK_DEVICES" 1 "$WRK_THREADS"
+# Commands queued through the API (itself a durable write per command), one delivered per poll.
+run_wrk zk-enqueue "$URL" "$WRK_SECONDS" enqueue.lua "$API_TOKEN" WRK "$WRK_DEVICES" "$WRK_COMMAND"
+run_wrk zk-getrequest-cmd "$URL" "$WRK_SECONDS" device_get.lua getrequest WRK "$WRK_DEVICES"
+stop_server wrk
+sql "$DATA/zkpush.db" "SELECT count(*) FROM commands" >"$WORK/commands-queued.txt"
+sql "$DATA/zkpush.db" "SELECT count(*) FROM commands WHERE status = 'sent'" >"$WORK/commands-sent.txt"
+sql "$DATA/zkpush.db" "SELECT count(*) FROM events" >"$WORK/wrk-events-stored.txt"
+
+NGINX_PORT=$(free_port)
+mkdir -p "$WORK/nginx"
+cat >"$WORK/nginx/nginx.conf" <<EOF
+# The ceiling: nginx answering "OK" on the device routes, as many workers as cores.
+worker_processes $(nproc);
+pid $WORK/nginx/nginx.pid;
+error_log $WORK/nginx/error.log warn;
+events { worker_connections 8192; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  client_body_temp_path $WORK/nginx/body;
+  client_body_buffer_size 64k;
+  default_type text/plain;
+  server {
+    listen 127.0.0.1:$NGINX_PORT;
+    location = /iclock/ping { return 200 "OK"; }
+    location = /iclock/getrequest { return 200 "OK"; }
+    location = /iclock/cdata { return 200 "OK"; }
+  }
+}
+EOF
+run_bg "$WORK/nginx/stdout.log" "$WORK/nginx/stderr.log" \
+  "$NGINX" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -g 'daemon off;'
+NGINX_PID=$BG_PID
+for i in $(seq 1 100); do
+  curl -sf "http://127.0.0.1:$NGINX_PORT/iclock/ping?SN=x" >/dev/null 2>&1 && break
+  kill -0 "$NGINX_PID" 2>/dev/null || die "nginx exited: $(cat "$WORK/nginx/stderr.log" "$WORK/nginx/error.log" 2>/dev/null)"
+  sleep 0.1
+done
+NGINX_URL="http://127.0.0.1:$NGINX_PORT"
+SAMPLE_PIDS=$(pgrep -P "$NGINX_PID" | tr '\n' ' ')
+# Only the client is sampled here: nginx's work is spread over its worker processes.
+run_wrk nginx-ping "$NGINX_URL" "$WRK_SECONDS" device_get.lua ping WRK "$WRK_DEVICES"
+run_wrk nginx-getrequest "$NGINX_URL" "$WRK_SECONDS" device_get.lua getrequest WRK "$WRK_DEVICES"
+run_wrk nginx-rtlog "$NGINX_URL" "$WRK_SECONDS" rtlog.lua WRK "$WRK_DEVICES" 1 "$WRK_THREADS"
+SAMPLE_PIDS=""
+kill "$NGINX_PID" 2>/dev/null || true; wait "$NGINX_PID" 2>/dev/null || true; NGINX_PID=""
+
+# --- c. durable rtlog ingest from 1,000 devices ----------------------------------------------------------
+log "c. durable rtlog ingest: $INGEST_DEVICES devices, $INGEST_RATE swipes/s offered, ${INGEST_SECONDS}s"
+start_server ingest-sim
+run_bg "$WORK/ingest-sim.json" "$WORK/ingest-sim.err" \
+  "$ZK" simulate --server "$URL" --devices "$INGEST_DEVICES" --events-per-second "$INGEST_RATE" \
+  --duration "$INGEST_SECONDS" --ramp 1000 --json
+SIM=$BG_PID
+start_sampler "$SERVER_PID" "$WORK/ingest-sim.server.samples"
+start_sampler "$SIM" "$WORK/ingest-sim.client.samples"
+wait "$SIM" || log "simulate exited non-zero during ingest: see the table"
+stop_samplers
+stop_server ingest-sim
+sql "$DATA/zkpush.db" "SELECT count(*) FROM events" >"$WORK/ingest-sim-stored.txt"
+
+# The same through wrk: one event per request (a Realtime=1 panel's upload), 1,000 devices.
+start_server ingest-wrk
+register_devices ING "$INGEST_DEVICES"
+WRK_CONNECTIONS_SAVED=$WRK_CONNECTIONS
+WRK_CONNECTIONS=$INGEST_DEVICES
+run_wrk ingest-wrk "$URL" "$WRK_SECONDS" rtlog.lua ING "$INGEST_DEVICES" 1 "$WRK_THREADS"
+WRK_CONNECTIONS=$WRK_CONNECTIONS_SAVED
+stop_server ingest-wrk
+sql "$DATA/zkpush.db" "SELECT count(*) FROM events" >"$WORK/ingest-wrk-stored.txt"
+
+# --- d. raw SQLite ceiling ------------------------------------------------------------------------------
+log "d. raw SQLite ceiling (${CEILING_SECONDS}s per batch size)"
+run "$CEILING" --dir "$WORK" --seconds "$CEILING_SECONDS" --devices "$INGEST_DEVICES" \
+  --batch 1 --batch 100 --batch 2048 >"$WORK/ceiling.json"
+
+# --- report -----------------------------------------------------------------------------------------------
+{
+  echo "nproc=$(nproc)"
+  echo "cpu=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)"
+  echo "ram_mb=$(awk '/^MemTotal:/ {printf "%d", $2 / 1024}' /proc/meminfo)"
+  echo "kernel=$(uname -sr)"
+  echo "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  echo "commit=$(git -C "$ROOT" rev-parse HEAD 2>/dev/null || echo unknown)"
+  echo "dirty=$(git -C "$ROOT" status --porcelain 2>/dev/null | wc -l)"
+  echo "load=$(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "quick=$QUICK"
+  echo "devices=$DEVICES"
+  echo "hold_seconds=$HOLD"
+  echo "poll_interval=$POLL_INTERVAL"
+  echo "wrk_seconds=$WRK_SECONDS"
+  echo "wrk_connections=$WRK_CONNECTIONS"
+  echo "wrk_devices=$WRK_DEVICES"
+  echo "ingest_devices=$INGEST_DEVICES"
+  echo "ingest_rate=$INGEST_RATE"
+  echo "ingest_seconds=$INGEST_SECONDS"
+  echo "clk_tck=$(getconf CLK_TCK)"
+} >"$WORK/meta.txt"
+DOC="$ROOT/docs/benchmarks.md"
+[ "${BENCH_NO_DOC:-0}" = 1 ] && DOC=""
+python3 "$ROOT/bench/report.py" "$WORK" ${DOC:+--doc "$DOC"} --limits "$ROOT/bench/limits.md"
