@@ -3,7 +3,8 @@
 #   make test     build with g++ and with clang (ASan+UBSan, libFuzzer), run every test, run the
 #                 concurrency tests under TSan, fuzz briefly
 #   make bench    release build, load the server on loopback, table in docs/benchmarks.md
-#   make fuzz     run every fuzz target for FUZZ_SECONDS each (default 300), growing its corpus
+#   make fuzz     run every fuzz target for FUZZ_SECONDS each (default 300), growing its corpus, then
+#                 the TSan suites 10 times
 #   make soak     the long reliability runs (kill -9 x20, 50,000 connections), see docs/reliability.md
 BUILD       ?= build
 CLANG_BUILD ?= build-clang
@@ -46,9 +47,10 @@ tsan-build: deps
 	  "-DCMAKE_CXX_FLAGS_DEBUG=-O0 -gline-tables-only" -DZKPUSH_TSAN=ON $(CMAKE_FLAGS) >/dev/null
 	@cmake --build $(TSAN_BUILD) -j$(JOBS) --target $(TSAN_TESTS)
 
+TSAN_REPEAT ?= 1
 test-tsan: tsan-build
 	@printf '%s\n' $(TSAN_TESTS) | TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 xargs -P $(JOBS) -I{} \
-	  sh -c 'if ./$(TSAN_BUILD)/tests/{} --gtest_brief=1 >$(TSAN_BUILD)/{}.log 2>&1; then echo "tsan {}: passed"; \
+	  sh -c 'if ./$(TSAN_BUILD)/tests/{} --gtest_brief=1 --gtest_repeat=$(TSAN_REPEAT) >$(TSAN_BUILD)/{}.log 2>&1; then echo "tsan {}: passed"; \
 	         else cat $(TSAN_BUILD)/{}.log; echo "tsan {}: FAILED"; exit 255; fi'
 
 test-gcc: build
@@ -63,8 +65,11 @@ fuzz-smoke: clang-build
 
 test: test-gcc test-clang test-tsan fuzz-smoke
 
+# The long run: every fuzz target for FUZZ_SECONDS, then the ThreadSanitizer suites ten times over
+# (races show up on some interleavings only).
 fuzz: clang-build
 	@bash scripts/fuzz.sh $(CLANG_BUILD) long $(FUZZ_SECONDS)
+	@$(MAKE) --no-print-directory test-tsan TSAN_REPEAT=10
 
 # The long reliability runs (docs/reliability.md) on the g++ build: 20 kill -9 rounds of the real
 # binary under uploads, and 50,000 connection attempts against a server taking uploads. The test
