@@ -21,8 +21,11 @@ all: build
 deps:
 	@bash scripts/install-deps.sh
 
+# -g1 (line tables and function names): backtraces and perf profiles keep their lines, and the
+# build is a third faster than with full debug info; CMAKE_FLAGS can ask for -g when debugging.
 build: deps
-	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=g++ $(CMAKE_FLAGS) >/dev/null
+	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=g++ \
+	  "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -g1 -DNDEBUG" $(CMAKE_FLAGS) >/dev/null
 	@cmake --build $(BUILD) -j$(JOBS)
 
 # clang 14 with sanitizers and libFuzzer: the second compiler of the warning-free contract, the
