@@ -5,6 +5,8 @@
 #include <type_traits>
 
 #include "protocol/account.hpp"
+#include "protocol/base64.hpp"
+#include "protocol/codecs_session.hpp"
 #include "protocol/codecs_time.hpp"
 #include "protocol/control_device.hpp"
 #include "protocol/text.hpp"
@@ -298,6 +300,17 @@ Execution CommandExecutor::execute(const p::Command& command, DeviceModel& model
     if (const auto* u = std::get_if<p::UnknownCommand>(&command.body)) out.result.cmd = u->verb;
   }
   return out;
+}
+
+int verify_download(const p::Upgrade& upgrade, std::string file) {
+  if (upgrade.method == 1) {
+    auto decoded = p::base64_decode(file);
+    if (!decoded) return ret::checksum_error;
+    file = std::move(*decoded);
+  }
+  if (upgrade.size != 0 && file.size() != upgrade.size) return ret::length_mismatch;
+  if (!upgrade.checksum.empty() && !p::token_matches(p::md5_hex(file), upgrade.checksum)) return ret::checksum_error;
+  return 0;
 }
 
 }  // namespace zkpush::emulator

@@ -44,6 +44,10 @@ struct Execution {
   bool options_changed = false;                    // SET OPTIONS changed a server-relevant option
 };
 
+// The Return of an UPGRADE once its file has arrived (9.4.1): base64 decoded for method 1, then the
+// announced size and MD5 checked; 0 when the file is intact.
+int verify_download(const protocol::Upgrade& upgrade, std::string file);
+
 class CommandExecutor {
  public:
   Execution execute(const protocol::Command& command, DeviceModel& model, const ExecutionContext& context);

@@ -557,15 +557,7 @@ class ConformanceRunner {
     if (a.status == 0) co_return -1;
     if (a.status == 404) co_return ret::no_such_file;
     if (a.status != 200) co_return ret::execution_error;
-    std::string file = std::move(a.body);
-    if (upgrade.method == 1) {
-      auto decoded = p::base64_decode(file);
-      if (!decoded) co_return ret::checksum_error;
-      file = std::move(*decoded);
-    }
-    if (upgrade.size != 0 && file.size() != upgrade.size) co_return ret::length_mismatch;
-    if (!upgrade.checksum.empty() && !p::token_matches(p::md5_hex(file), upgrade.checksum)) co_return ret::checksum_error;
-    co_return 0;
+    co_return verify_download(upgrade, std::move(a.body));
   }
 
   // Events and door changes the commands caused, uploaded as the device would right after.

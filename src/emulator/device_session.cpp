@@ -27,9 +27,13 @@ constexpr std::size_t kEventsKept = 20000;  // acknowledged events kept per devi
 constexpr std::size_t kResultsKept = 256;
 constexpr std::uint64_t kRangeChunk = 1u << 20;  // UPGRADE method 3: 1 MiB per request (9.4.1)
 
+// A server's value, or the fallback when it is missing or negative. Capped at a day's worth of
+// seconds or minutes: any larger delay is a server's mistake, and steady_clock arithmetic in
+// nanoseconds overflows past about 290 years.
 std::int64_t config_int(const p::Record& config, std::string_view key, std::int64_t fallback) {
+  constexpr std::int64_t kMax = 86400;
   auto v = config.get_int(key);
-  return v && *v >= 0 ? *v : fallback;
+  return v && *v >= 0 ? std::min(*v, kMax) : fallback;
 }
 
 }  // namespace
@@ -309,17 +313,9 @@ asio::awaitable<int> DeviceSession::download(const p::Upgrade& upgrade) {
     if (!answer) co_return -1;
     if (answer->status == 404) co_return ret::no_such_file;
     if (answer->status != 200) co_return ret::execution_error;
-    if (upgrade.method == 1) {
-      auto decoded = p::base64_decode(answer->body);
-      if (!decoded) co_return ret::checksum_error;
-      file = std::move(*decoded);
-    } else {
-      file = std::move(answer->body);
-    }
+    file = std::move(answer->body);
   }
-  if (upgrade.size != 0 && file.size() != upgrade.size) co_return ret::length_mismatch;
-  if (!upgrade.checksum.empty() && !p::token_matches(p::md5_hex(file), upgrade.checksum)) co_return ret::checksum_error;
-  co_return 0;
+  co_return verify_download(upgrade, std::move(file));
 }
 
 // ---- uploads --------------------------------------------------------------------------------------------
@@ -345,7 +341,10 @@ asio::awaitable<bool> DeviceSession::upload_events(bool force) {
     if (!answer || answer->status != 200) co_return false;
     acked_index_ = last;
     stats_.events_acked.fetch_add(batch.size());
-    if (!co_await heartbeat_if_due()) co_return false;
+    // More of the backlog to come: keep the heartbeat with ping. After the last batch the loop's
+    // own getrequest does it.
+    const bool more = !model_.events().empty() && model_.events().back().index > acked_index_;
+    if (more && !co_await heartbeat_if_due()) co_return false;
   }
   last_batch_upload_ = clock::now();
   schedule_trans_time();

@@ -30,10 +30,14 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
   auto n = p::text::parse_int(text.substr(0, digits));
   if (!n) return std::nullopt;
   const std::string_view unit = text.substr(digits);
-  if (unit == "ms") return std::chrono::milliseconds(*n);
-  if (unit == "s") return std::chrono::milliseconds(*n * 1000);
-  if (unit == "m") return std::chrono::milliseconds(*n * 60000);
-  return std::nullopt;
+  std::optional<std::chrono::milliseconds> d;
+  if (unit == "ms") d = std::chrono::milliseconds(*n);
+  if (unit == "s") d = std::chrono::milliseconds(*n * 1000);
+  if (unit == "m") d = std::chrono::milliseconds(*n * 60000);
+  // A day at most: a scenario step is seconds or minutes, and a bound keeps clock arithmetic
+  // (now + duration, in nanoseconds) far from overflow.
+  if (d && *d > std::chrono::hours(24)) return std::nullopt;
+  return d;
 }
 
 namespace {

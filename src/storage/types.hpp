@@ -96,7 +96,6 @@ struct DeviceSettings {
   std::optional<std::string> time_zone;  // "" = the server's default again
   std::vector<ConfigEdit> config;        // applied in order; keys compared without case
 
-  bool empty() const noexcept { return !approved && !time_zone && config.empty(); }
 };
 
 // Applies a settings change to a row, the same way in every backend and in the server's registry.

@@ -106,7 +106,8 @@ TEST(ScenarioParse, Durations) {
   EXPECT_EQ(parse_duration("30s"), 30s);
   EXPECT_EQ(parse_duration("2m"), 2min);
   EXPECT_EQ(parse_duration("0s"), 0ms);
-  for (const char* bad : {"", "5", "ms", "5h", "-1s", "1.5s", "5 s", "s5", "99999999999s"}) {
+  EXPECT_EQ(parse_duration("1440m"), 24h);  // a day is the longest step
+  for (const char* bad : {"", "5", "ms", "5h", "-1s", "1.5s", "5 s", "s5", "99999999999s", "1441m", "200000000m"}) {
     EXPECT_FALSE(parse_duration(bad).has_value()) << bad;
   }
 }
