@@ -15,12 +15,7 @@ using testing::await_status;
 using testing::TempDir;
 using Reason = StoreError::Reason;
 
-struct Backend {
-  std::string name;
-  std::function<std::unique_ptr<Store>(const std::filesystem::path& place)> open;
-};
-
-std::ostream& operator<<(std::ostream& os, const Backend& b) { return os << b.name; }
+using testing::Backend;
 
 constexpr std::int64_t T0 = 1'700'000'000;
 
@@ -209,13 +204,7 @@ TEST_P(DeviceOwnership, MalformedSettingsAreRefusedAndChangeNothing) {
   EXPECT_TRUE(got.config.empty());
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Backends, DeviceOwnership,
-    ::testing::Values(Backend{"sqlite",
-                              [](const std::filesystem::path& place) {
-                                return open_sqlite_store(SqliteOptions{(place / "zkpush.db").string()});
-                              }}),
-    [](const ::testing::TestParamInfo<Backend>& info) { return info.param.name; });
+INSTANTIATE_TEST_SUITE_P(Backends, DeviceOwnership, testing::all_backends(), testing::backend_name);
 
 }  // namespace
 }  // namespace zkpush::storage

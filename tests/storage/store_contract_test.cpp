@@ -21,14 +21,7 @@ using testing::await_status;
 using testing::TempDir;
 using Reason = StoreError::Reason;
 
-struct Backend {
-  std::string name;
-  // Opens the store kept at `place` (a fresh folder per test), creating it on first use; called
-  // again with the same place, it reopens the same data.
-  std::function<std::unique_ptr<Store>(const std::filesystem::path& place)> open;
-};
-
-std::ostream& operator<<(std::ostream& os, const Backend& b) { return os << b.name; }
+using testing::Backend;
 
 std::int64_t clock_now() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -926,13 +919,7 @@ TEST_P(StoreContract, AResultCannotSetAnyOtherStatus) {
   EXPECT_EQ(command(c.id).status, CommandStatus::queued);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Backends, StoreContract,
-    ::testing::Values(Backend{"sqlite",
-                              [](const std::filesystem::path& place) {
-                                return open_sqlite_store(SqliteOptions{(place / "zkpush.db").string()});
-                              }}),
-    [](const ::testing::TestParamInfo<Backend>& info) { return info.param.name; });
+INSTANTIATE_TEST_SUITE_P(Backends, StoreContract, testing::all_backends(), testing::backend_name);
 
 }  // namespace
 }  // namespace zkpush::storage

@@ -9,8 +9,10 @@
 #include <functional>
 #include <future>
 #include <memory>
+#include <ostream>
 #include <string>
 
+#include "storage/sqlite/sqlite_store.hpp"
 #include "storage/store.hpp"
 
 namespace zkpush::storage::testing {
@@ -54,5 +56,23 @@ StoreResult<T> await(const std::function<void(Store::Reply<T>)>& call) {
 }
 
 inline StoreStatus await_status(const std::function<void(Store::Done)>& call) { return await<Unit>(call); }
+
+// A Store implementation under the contract suites (store_contract_test, device_ownership_test): its
+// name and how to open the store kept at `place` (a fresh folder per test), creating it on first
+// use; opened again with the same place, it gives back the same data.
+struct Backend {
+  std::string name;
+  std::function<std::unique_ptr<Store>(const std::filesystem::path& place)> open;
+};
+
+inline std::ostream& operator<<(std::ostream& os, const Backend& b) { return os << b.name; }
+
+// Every backend the contract suites run against (PostgreSQL joins here later).
+inline auto all_backends() {
+  return ::testing::Values(Backend{"sqlite", [](const std::filesystem::path& place) {
+                                     return open_sqlite_store(SqliteOptions{(place / "zkpush.db").string()});
+                                   }});
+}
+inline std::string backend_name(const ::testing::TestParamInfo<Backend>& info) { return info.param.name; }
 
 }  // namespace zkpush::storage::testing
