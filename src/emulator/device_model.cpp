@@ -14,12 +14,6 @@ namespace p = protocol;
 
 namespace {
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
 bool is_transaction(std::string_view table) { return p::text::iequals(table, "transaction"); }
 
 // Records of a table are the same entity when every key field the catalogue lists is equal; a key
@@ -53,7 +47,7 @@ DeviceModel::DeviceModel(std::string sn, p::Record options, int door_count)
     : sn_(std::move(sn)), options_(std::move(options)), doors_(static_cast<std::size_t>(std::max(door_count, 0))) {}
 
 DeviceModel::Table* DeviceModel::table(std::string_view name, bool create) {
-  const std::string key = lower(name);
+  const std::string key = p::text::to_lower(name);
   auto it = tables_.find(key);
   if (it != tables_.end()) return &it->second;
   if (!create) return nullptr;
@@ -65,7 +59,7 @@ DeviceModel::Table* DeviceModel::table(std::string_view name, bool create) {
 }
 
 const DeviceModel::Table* DeviceModel::table(std::string_view name) const {
-  auto it = tables_.find(lower(name));
+  auto it = tables_.find(p::text::to_lower(name));
   return it == tables_.end() ? nullptr : &it->second;
 }
 
@@ -160,7 +154,7 @@ std::vector<p::Record> DeviceModel::query(const p::DataQuery& q) const {
       }
     }
     for (const auto& f : row.fields) {
-      if (spec->upload_field(f.key) == nullptr) r.add(lower(f.key), f.value);
+      if (spec->upload_field(f.key) == nullptr) r.add(p::text::to_lower(f.key), f.value);
     }
     out.push_back(std::move(r));
   }

@@ -1,10 +1,10 @@
 #include "server/device_registry.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <charconv>
 
 #include "protocol/device_requests.hpp"
+#include "protocol/text.hpp"
 
 namespace zkpush::server {
 
@@ -97,8 +97,7 @@ void DeviceRegistry::merge_options(const std::string& sn, const protocol::Record
     for (auto& g : record.fields) {
       const auto a = bare(g.key);
       const auto b = bare(f.key);
-      if (a.size() == b.size() &&
-          std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y)); })) {
+      if (protocol::text::iequals(a, b)) {
         g = f;
         replaced = true;
         break;

@@ -3,13 +3,13 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <cctype>
 #include <chrono>
 #include <exception>
 
 #include "protocol/codecs_session.hpp"
 #include "protocol/commands.hpp"
 #include "protocol/endpoints.hpp"
+#include "protocol/text.hpp"
 #include "protocol/responses.hpp"
 
 namespace zkpush::server {
@@ -45,13 +45,7 @@ std::optional<std::size_t> DeviceRouter::body_limit(const http::RequestHead& hea
   if (path.rfind("/api/", 0) == 0) return std::size_t{1} << 20;
   if (path == "/iclock/file") return std::size_t{96} << 20;
   if (path == "/iclock/querydata" || path == "/iclock/cdata") {
-    const auto table = target.query.get_or("tablename", "");
-    constexpr std::string_view transaction = "transaction";
-    if (std::equal(table.begin(), table.end(), transaction.begin(), transaction.end(), [](char a, char b) {
-          return std::tolower(static_cast<unsigned char>(a)) == b;
-        })) {
-      return std::size_t{96} << 20;
-    }
+    if (p::text::iequals(target.query.get_or("tablename", ""), "transaction")) return std::size_t{96} << 20;
   }
   return std::nullopt;
 }
