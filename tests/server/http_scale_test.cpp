@@ -1,6 +1,6 @@
 // A measurement run by hand, not a check: the memory the server spends per idle keep-alive
 // connection. Disabled by default; run it with
-//   ZKPUSH_SCALE_CONNECTIONS=10000 server_http_scale_test --gtest_also_run_disabled_tests
+//   ZKPUSH_SCALE_CONNECTIONS=10000 server_tests --gtest_filter='HttpScale*' --gtest_also_run_disabled_tests
 // after raising the descriptor limit (ulimit -n) above twice the connection count.
 #include <gtest/gtest.h>
 #include <malloc.h>
