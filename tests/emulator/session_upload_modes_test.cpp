@@ -57,6 +57,8 @@ TEST_F(UploadModes, RealtimeOffUploadsAtTheTransTimesPoint) {
   ASSERT_TRUE(eventually([&] { return app_->store().count_events("EMUMODE001") == 2; }, 15s))
       << device_error();
   EXPECT_GE(std::chrono::steady_clock::now() - started, 3s);  // not before 12:30 on the device's clock
+  // The device counts an exchange once the answer is back, a moment after the server stored it.
+  ASSERT_TRUE(eventually([&] { return exchanges(Exchange::rtlog) >= 1; }));
   EXPECT_EQ(exchanges(Exchange::rtlog), 1u);  // one batch
 }
 
