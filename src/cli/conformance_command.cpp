@@ -8,6 +8,8 @@
 
 #include "cli/commands.hpp"
 #include "emulator/conformance.hpp"
+#include "protocol/device_requests.hpp"
+#include "protocol/text.hpp"
 
 namespace zkpush::cli {
 
@@ -46,10 +48,10 @@ int run_conformance_command(const ConformanceCliOptions& o) {
     std::fprintf(stderr, "conformance: unknown profile '%s' (profiles:%s)\n", o.profile.c_str(), names.c_str());
     return 2;
   }
-  // The serial number goes into query strings and bodies as is: keep it to what devices use.
-  if (o.sn.size() > 64 || o.sn.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") !=
-                              std::string::npos) {
-    std::fprintf(stderr, "conformance: --sn: letters, digits, '-' and '_' only (at most 64), got '%s'\n", o.sn.c_str());
+  // The serial number goes into query strings and bodies as is: the protocol core's rule.
+  if (!o.sn.empty() && !protocol::is_valid_serial_number(o.sn)) {
+    std::fprintf(stderr, "conformance: --sn: letters, digits, '-' and '_' only (at most %zu), got '%s'\n",
+                 protocol::kMaxSerialNumberLength, protocol::text::printable(o.sn).c_str());
     return 2;
   }
   c.sn = o.sn;

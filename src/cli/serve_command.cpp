@@ -8,10 +8,13 @@
 #include <exception>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "cli/commands.hpp"
 #include "protocol/responses.hpp"
@@ -38,6 +41,58 @@ struct ServeOptions {
 // not give that option (flags win over the file), and after the ZKPUSH_* environment was applied
 // to the defaults (the file wins over the environment). Keys may be at the top or under [serve].
 // Throws std::runtime_error naming the file and the setting.
+// The option a config key names ("listen" -> --listen), or nullptr. Exact spelling: CLI11 matches
+// long names with their case and with '-' (not '_'), so "Listen" or "request_delay" are unknown.
+CLI::Option* option_of_key(CLI::App& cmd, const std::string& name) {
+  return name.size() > 1 ? cmd.get_option_no_throw("--" + name) : nullptr;
+}
+
+// Every key line of the file as CLI11's reader sees it (section, dotted key, quotes, comments,
+// multi-line arrays), in order: "serve.listen" for `listen` under [serve]. The reader itself merges
+// a key written on consecutive lines into one item with the values of both, so a key given twice
+// cannot always be seen in its items; these lines can.
+std::vector<std::pair<std::string, std::string>> config_key_lines(std::istream& in) {
+  std::vector<std::pair<std::string, std::string>> keys;  // (full name, name)
+  std::string section, line;
+  auto trim = [](std::string s) {
+    const auto first = s.find_first_not_of(" \t\r\n");
+    if (first == std::string::npos) return std::string();
+    return s.substr(first, s.find_last_not_of(" \t\r\n") - first + 1);
+  };
+  auto unquote = [](std::string s) {
+    if (s.size() >= 2 && (s.front() == '"' || s.front() == '\'') && s.back() == s.front()) s = s.substr(1, s.size() - 2);
+    return s;
+  };
+  while (std::getline(in, line)) {
+    line = trim(line);
+    if (line.size() < 3) continue;  // as the reader: shorter lines mean nothing
+    if (line.front() == '[' && line.back() == ']') {
+      section = line.substr(1, line.size() - 2);
+      if (section.size() > 1 && section.front() == '[' && section.back() == ']') section = section.substr(1, section.size() - 2);
+      if (CLI::detail::to_lower(section) == "default") section.clear();
+      continue;
+    }
+    if (line.front() == ';' || line.front() == '#') continue;
+    std::string name;
+    const auto eq = line.find('=');
+    if (eq != std::string::npos) {
+      name = trim(line.substr(0, eq));
+      std::string value = trim(line.substr(eq + 1));
+      if (const auto hash = value.find('#'); hash != std::string::npos) value = trim(value.substr(0, hash));
+      if (value.size() > 1 && value.front() == '[') {  // a multi-line array: its lines are values
+        for (std::string more; value.back() != ']' && std::getline(in, more);) value += trim(more);
+      }
+    } else {
+      name = trim(line.substr(0, line.find('#')));
+    }
+    if (name.find('.') == std::string::npos) name = unquote(name);
+    std::string full = section.empty() ? name : section + "." + name;
+    const auto dot = full.rfind('.');
+    keys.emplace_back(full, dot == std::string::npos ? full : full.substr(dot + 1));
+  }
+  return keys;
+}
+
 void apply_config_file(CLI::App& cmd, const std::string& path) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) {
@@ -46,6 +101,20 @@ void apply_config_file(CLI::App& cmd, const std::string& path) {
   }
   std::ifstream in(path);
   if (!in) throw std::runtime_error("config file " + path + ": cannot read: " + std::strerror(errno));
+  // A key given twice is an error whatever lies between the two (nothing, other keys, a section):
+  // top-level `listen`, `listen` under [serve] and `serve.listen` are one setting.
+  std::map<const CLI::Option*, std::string> seen;
+  for (const auto& [full, name] : config_key_lines(in)) {
+    const bool top_or_serve = full == name || full == cmd.get_name() + "." + name;
+    const CLI::Option* option = top_or_serve ? option_of_key(cmd, name) : nullptr;
+    if (option == nullptr) continue;  // unknown keys and sections: reported below, by the items
+    if (auto [first, fresh] = seen.emplace(option, full); !fresh) {
+      throw std::runtime_error("config file " + path + ": " + full + ": set twice" +
+                               (first->second == full ? std::string() : " (also as " + first->second + ")"));
+    }
+  }
+  in.clear();
+  in.seekg(0);
   CLI::ConfigTOML reader;
   std::vector<CLI::ConfigItem> items;
   try {
@@ -60,7 +129,7 @@ void apply_config_file(CLI::App& cmd, const std::string& path) {
     if (!item.parents.empty() && !(item.parents.size() == 1 && item.parents.front() == cmd.get_name())) {
       throw std::runtime_error(where + ": unknown section (settings go at the top or under [serve])");
     }
-    CLI::Option* option = item.name.size() > 1 ? cmd.get_option_no_throw("--" + item.name) : nullptr;
+    CLI::Option* option = option_of_key(cmd, item.name);
     if (option == nullptr || option == cmd.get_help_ptr()) {
       throw std::runtime_error(where + ": unknown setting (settings are the long flag names of zkpush serve)");
     }

@@ -16,7 +16,9 @@
 #include "cli/commands.hpp"
 #include "emulator/scenario.hpp"
 #include "emulator/simulator.hpp"
+#include "protocol/device_requests.hpp"
 #include "protocol/responses.hpp"
+#include "protocol/text.hpp"
 
 namespace zkpush::cli {
 
@@ -146,6 +148,12 @@ int run_simulate(const SimulateOptions& o) {
     return 2;
   }
   s.devices = o.devices;
+  // Servers refuse a request whose SN is not a serial number (protocol::is_valid_serial_number).
+  if (!protocol::is_valid_serial_number(emulator::Simulator::serial_number(o.sn_prefix, o.devices - 1))) {
+    std::fprintf(stderr, "simulate: --sn-prefix: letters, digits, '-' and '_' only (serial numbers at most %zu), got '%s'\n",
+                 protocol::kMaxSerialNumberLength, protocol::text::printable(o.sn_prefix).c_str());
+    return 2;
+  }
   s.sn_prefix = o.sn_prefix;
   s.events_per_second = o.events_per_second;
   if (o.duration > 0) s.duration = std::chrono::milliseconds(static_cast<std::int64_t>(o.duration * 1000));

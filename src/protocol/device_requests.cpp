@@ -95,6 +95,52 @@ std::optional<std::int64_t> query_int(const Record& query, std::string_view key)
   return text::parse_int(*v);
 }
 
+bool serial_number_byte(char c) noexcept {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+}
+
+// Why `sn` (not empty) is not a serial number, for the error message.
+std::string serial_number_problem(std::string_view sn) {
+  if (sn.size() > kMaxSerialNumberLength)
+    return "longer than " + std::to_string(kMaxSerialNumberLength) + " bytes (" + std::to_string(sn.size()) + ")";
+  for (std::size_t i = 0; i < sn.size(); ++i)
+    if (!serial_number_byte(sn[i]))
+      return "byte " + std::to_string(i + 1) + " ('" + text::printable(sn.substr(i, 1)) +
+             "') is not a letter, digit, '-' or '_'";
+  return {};
+}
+
+// req.sn from SN= of the query (key in any case), trimmed of blanks. Several SN= must agree; a
+// present one must be a serial number. An absent or empty one leaves req.sn empty. Without
+// check_sn the problems become notes and the first SN is kept.
+Status take_serial_number(DeviceRequest& req, bool check_sn) {
+  const Field* first = nullptr;
+  std::optional<Error> problem;
+  for (const Field& f : req.query.fields) {
+    if (!text::iequals(f.key, "SN")) continue;
+    if (first == nullptr) {
+      first = &f;
+    } else if (!problem && text::trim(f.value) != text::trim(first->value)) {
+      problem = make_error(Errc::malformed,
+                           "SN given twice with different values: '" + text::printable(text::trim(first->value), 40) +
+                               "' and '" + text::printable(text::trim(f.value), 40) + "'",
+                           "query parameter SN");
+    }
+  }
+  std::string_view sn = first != nullptr ? text::trim(first->value) : std::string_view{};
+  if (!problem && !sn.empty() && !is_valid_serial_number(sn))
+    problem = make_error(Errc::bad_value,
+                         "SN '" + text::printable(sn, kMaxSerialNumberLength) +
+                             "' is not a serial number: " + serial_number_problem(sn),
+                         "query parameter SN");
+  if (problem) {
+    if (check_sn) return *std::move(problem);
+    req.notes.push_back(problem->what + "; a server refuses this request");
+  }
+  req.sn = std::string(sn);
+  return Ok{};
+}
+
 bool needs_sn(Endpoint e) {
   return e != Endpoint::http_intro_login && e != Endpoint::firmware_range && e != Endpoint::unknown;
 }
@@ -357,6 +403,13 @@ void check_count(DeviceRequest& req) {
 
 }  // namespace
 
+bool is_valid_serial_number(std::string_view sn) noexcept {
+  if (sn.empty() || sn.size() > kMaxSerialNumberLength) return false;
+  for (char c : sn)
+    if (!serial_number_byte(c)) return false;
+  return true;
+}
+
 Result<DeviceRequest> parse_device_request(std::string_view method, std::string_view target, std::string_view body,
                                            const ParseOptions& options) {
   DeviceRequest req;
@@ -368,7 +421,7 @@ Result<DeviceRequest> parse_device_request(std::string_view method, std::string_
   req.body = std::string(body);
   req.endpoint = classify(req.method, req.path, req.query, body);
 
-  if (auto sn = req.query.get("SN")) req.sn = std::string(text::trim(*sn));
+  if (auto st = take_serial_number(req, options.check_sn); !st) return st.error();
   if (options.require_sn && needs_sn(req.endpoint) && req.sn.empty())
     return make_error(Errc::incomplete, "request has no SN", "query parameter SN");
 

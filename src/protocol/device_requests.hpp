@@ -35,9 +35,22 @@
 
 namespace zkpush::protocol {
 
+// A serial number as this library accepts one from a device (SN= of every /iclock request): 1 to
+// kMaxSerialNumberLength bytes, each an ASCII letter, digit, '-' or '_'. Case is kept and
+// significant. Anything else (blanks, control bytes, '%', '.', '/', non-ASCII...) is refused, so a
+// serial number is safe as it is in query strings, log lines, JSON, URL paths of the API and file
+// names. See docs/protocol-decisions.md, "Serial numbers".
+inline constexpr std::size_t kMaxSerialNumberLength = 64;
+bool is_valid_serial_number(std::string_view sn) noexcept;
+
 struct ParseOptions {
-  // Requests under /iclock without SN= (or with an empty one) are an error (incomplete).
+  // Requests under /iclock without SN= (or with an empty one) are an error (incomplete). An SN
+  // that is present is checked: one that is not is_valid_serial_number() is an error (bad_value,
+  // where "query parameter SN"), and so are two SN= with different values (malformed).
   bool require_sn = true;
+  // When false, such an SN is kept as sent (trimmed; the first of several) with a note saying why
+  // a server refuses it, instead of the error: for the decoder, which shows what a device sent.
+  bool check_sn = true;
   // ACCOUNT uploads: unpack the archive and parse transaction.txt into `records`. When false the
   // archive bytes are kept in DeviceRequest::archive and `records` stays empty.
   bool unpack_archives = true;

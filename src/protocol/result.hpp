@@ -26,7 +26,9 @@ struct Error {
   std::string what;   // one line for a person: "CONTROL DEVICE needs 8 or 10 hex digits"
   std::string where;  // position in the input: "line 2", "field 'event'", "query parameter SN"
 
-  std::string to_string() const;  // "malformed: <what> (at <where>)"
+  // "malformed: <what> (at <where>)", always one line: control bytes (CR, LF, NUL...) in what or
+  // where are written as \n, \r, \t or \xNN.
+  std::string to_string() const;
 };
 
 inline Error make_error(Errc code, std::string what, std::string where = {}) {

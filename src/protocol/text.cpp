@@ -17,13 +17,38 @@ const char* errc_name(Errc code) noexcept {
   return "error";
 }
 
+namespace {
+// Error texts quote input (text::quoted keeps bytes as they came, cut and made valid UTF-8), and
+// to_string() goes into log lines and 400 bodies: a control byte there could end the line and
+// start a forged one. They are escaped here, whatever the parser put into the message.
+void append_one_line(std::string& out, std::string_view s) {
+  static constexpr char digits[] = "0123456789abcdef";
+  for (char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c >= 0x20 && c != 0x7f) {
+      out.push_back(ch);
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else {
+      out += "\\x";
+      out.push_back(digits[c >> 4]);
+      out.push_back(digits[c & 0x0f]);
+    }
+  }
+}
+}  // namespace
+
 std::string Error::to_string() const {
   std::string s = errc_name(code);
   s += ": ";
-  s += what;
+  append_one_line(s, what);
   if (!where.empty()) {
     s += " (at ";
-    s += where;
+    append_one_line(s, where);
     s += ")";
   }
   return s;
@@ -46,6 +71,34 @@ int hex_digit(char c) noexcept {
 }
 
 std::string quoted(std::string_view s) { return "'" + sanitize_utf8(s.substr(0, 80)) + "'"; }
+
+std::string printable(std::string_view s, std::size_t max) {
+  static constexpr char digits[] = "0123456789abcdef";
+  const std::string_view shown = s.substr(0, max);
+  std::string out;
+  out.reserve(shown.size() + 16);
+  for (char ch : shown) {
+    const auto c = static_cast<unsigned char>(ch);
+    switch (c) {
+      case '\\': out += "\\\\"; continue;
+      case '"': out += "\\\""; continue;
+      case '\'': out += "\\'"; continue;
+      case '\t': out += "\\t"; continue;
+      case '\n': out += "\\n"; continue;
+      case '\r': out += "\\r"; continue;
+      default: break;
+    }
+    if (c >= 0x20 && c < 0x7f) {
+      out.push_back(ch);
+    } else {
+      out += "\\x";
+      out.push_back(digits[c >> 4]);
+      out.push_back(digits[c & 0x0f]);
+    }
+  }
+  if (shown.size() < s.size()) out += "...(" + std::to_string(s.size()) + " bytes)";
+  return out;
+}
 
 bool iequals(std::string_view a, std::string_view b) noexcept {
   if (a.size() != b.size()) return false;

@@ -4,6 +4,7 @@
 // separators of the protocol (HT, LF, CR, NUL, '=', ',', '&').
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -36,6 +37,11 @@ std::optional<std::uint64_t> parse_uint(std::string_view s) noexcept;
 int hex_digit(char c) noexcept;
 // "'<s>'" cut to 80 bytes and made valid UTF-8: how error messages quote what they got.
 std::string quoted(std::string_view s);
+// Untrusted bytes made safe for one line of a log or an error message: printable ASCII stays,
+// backslash and both quotes get a backslash, HT/LF/CR become \t \n \r, every other control byte
+// and every byte >= 0x80 (UTF-8 or not) becomes \xNN. The result is printable ASCII only. At most
+// `max` input bytes are rendered; a longer input ends in "...(N bytes)" with its full length N.
+std::string printable(std::string_view s, std::size_t max = 80);
 
 // Parses hexadecimal digits (no 0x prefix) into bytes; nullopt on odd length or a non-hex digit.
 std::optional<std::vector<std::uint8_t>> parse_hex_bytes(std::string_view s);

@@ -9,6 +9,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "support/spec_fixtures.hpp"
 
@@ -157,6 +158,83 @@ TEST(Decode, ChineseNamesOfALanguage83Device) {
   ProcessRun run = decode(req, "--language 83");
   ASSERT_EQ(run.status, 0) << run.out;
   EXPECT_EQ(parse(run)["decoded"][0]["name"], "\xE5\xBC\xA0\xE4\xB8\x89");
+}
+
+// README "When a device is refused": the Cookie is checked with `zkpush decode`.
+TEST(Decode, RequestHeadersAndTheCookieTokenAreShown) {
+  ProcessRun run = decode(
+      "POST /iclock/devicecmd?SN=3383154200002 HTTP/1.1\r\nHost: 58.250.50.81:8011\r\nUser-Agent: iClock Proxy/1.09\r\n"
+      "Cookie: token=af65a75608cf5b80fbb3b48f0b4df95a, timestamp=1470805647\r\nContent-Length: 23\r\n\r\n"
+      "ID=1&Return=0&CMD=DATA\n");
+  ASSERT_EQ(run.status, 0) << run.out;
+  json j = parse(run);
+  ASSERT_TRUE(j.contains("headers")) << run.out;
+  std::vector<std::string> names;  // read with an ordered parser: json sorts its keys
+  const auto ordered = nlohmann::ordered_json::parse(run.out);
+  for (const auto& [name, value] : ordered["headers"].items()) names.push_back(name);
+  EXPECT_EQ(names, (std::vector<std::string>{"Host", "User-Agent", "Cookie", "Content-Length"}));  // order received
+  EXPECT_EQ(j["headers"]["User-Agent"], "iClock Proxy/1.09");
+  EXPECT_EQ(j["headers"]["Cookie"], "token=af65a75608cf5b80fbb3b48f0b4df95a, timestamp=1470805647");
+  EXPECT_EQ(j["token"]["value"], "af65a75608cf5b80fbb3b48f0b4df95a");
+  EXPECT_EQ(j["token"]["form"], "token=");
+  EXPECT_EQ(j["token"]["timestamp"], "1470805647");
+  EXPECT_EQ(j["endpoint"], "devicecmd");  // the rest as before
+  EXPECT_EQ(j["records"][0]["ID"], "1");
+
+  // The 7.4 example's bare cookie, a cookie among others, and no cookie at all.
+  json bare = parse(decode("POST /iclock/devicecmd?SN=1 HTTP/1.1\nCookie: 1637f0b091af92b0cc66b8eede0ae48e\n\nID=1&Return=0&CMD=DATA"));
+  EXPECT_EQ(bare["token"]["value"], "1637f0b091af92b0cc66b8eede0ae48e");
+  EXPECT_EQ(bare["token"]["form"], "bare");
+  json among = parse(decode("GET /iclock/getrequest?SN=1 HTTP/1.1\ncookie: lang=en\nCOOKIE: Token=abc123\n\n"));
+  EXPECT_EQ(among["headers"]["cookie"], "lang=en; Token=abc123");  // a repeated header, joined
+  EXPECT_EQ(among["token"]["value"], "abc123");
+  json none = parse(decode("GET /iclock/getrequest?SN=1 HTTP/1.1\nHost: h\n\n"));
+  EXPECT_EQ(none["headers"], json({{"Host", "h"}}));
+  EXPECT_FALSE(none.contains("token"));
+}
+
+// The JSON API's "line" is a command without C:<id>:; decode reads it as one.
+TEST(Decode, BareCommandLineIsACommandNotAnHttpRequest) {
+  ProcessRun run = decode("CONTROL DEVICE 01010105\n");
+  ASSERT_EQ(run.status, 0) << run.out;
+  json j = parse(run);
+  EXPECT_EQ(j["verb"], "CONTROL DEVICE") << run.out;
+  EXPECT_TRUE(j["id"].is_null());
+  EXPECT_FALSE(j.contains("endpoint"));
+  json prefixed = parse(decode("C:221:CONTROL DEVICE 01010105"));
+  EXPECT_EQ(j["decoded"], prefixed["decoded"]);  // the same command as with its prefix
+  EXPECT_EQ(j["records"], prefixed["records"]);
+
+  for (std::string line : {"DATA UPDATE user CardNo=\tPin=1\tPassword=\tGroup=0\tStartTime=0\tEndTime=0\tName=\tPrivilege=0",
+                           "data query tablename=user,fielddesc=*,filter=*", "GET OPTIONS ~SerialNumber,FirmVer",
+                           "SET OPTIONS RequestDelay=10", "ACCOUNT transaction ContentType=tgz MaxIndex=0",
+                           "ENROLL_BIO TYPE=9\tNO=0\tPIN=1\tRETRY=3\tOVERWRITE=1\tMODE=1"}) {
+    ProcessRun r = decode(line);
+    EXPECT_EQ(r.status, 0) << line << " -> " << r.out;
+    json c = parse(r);
+    EXPECT_TRUE(c.contains("verb") && !c["verb"].is_null()) << line << " -> " << r.out;
+  }
+  // A bad bare command is a command error, not "unknown request".
+  ProcessRun bad = decode("CONTROL DEVICE 0G");
+  EXPECT_EQ(bad.status, 1);
+  json e = parse(bad);
+  EXPECT_TRUE(e.contains("error")) << bad.out;
+  EXPECT_EQ(e["error"].get<std::string>().find("unknown"), std::string::npos) << bad.out;
+  // A real request line ends in HTTP/<version>: still a request, whatever its method.
+  json request = parse(decode("GET /iclock/getrequest?SN=1 HTTP/1.1\n\n"));
+  EXPECT_EQ(request["endpoint"], "getrequest");
+}
+
+// The decoder shows a serial number the server refuses (400), with the reason, instead of failing.
+TEST(Decode, ASerialNumberTheServerRefusesIsShownWithTheReason) {
+  ProcessRun run = decode("GET /iclock/cdata?SN=EVIL%0A%5B2026-01-01%5D%20%5Binfo%5D%20fake&options=all HTTP/1.1\n\n");
+  ASSERT_EQ(run.status, 0) << run.out;
+  json j = parse(run);
+  EXPECT_EQ(j["sn"], "EVIL\n[2026-01-01] [info] fake");  // as sent (JSON escapes it)
+  ASSERT_TRUE(j.contains("notes")) << run.out;
+  EXPECT_EQ(j["notes"][0],
+            "SN 'EVIL\\n[2026-01-01] [info] fake' is not a serial number: byte 5 ('\\n') is not a letter, digit, '-' or "
+            "'_'; a server refuses this request");
 }
 
 TEST(Decode, GarbageExitsWithStatusOneAndSaysWhere) {

@@ -218,6 +218,47 @@ TEST_F(ServeCommand, BadConfigFileExitsWithStatus1) {
   }
 }
 
+// docs/serve.md: a key given twice is an error naming the file and the key, however the two are
+// written. CLI11's reader merges a key on consecutive lines into one setting with both values, so
+// without a check of its own `allow-sn` twice silently allowed both lists.
+TEST_F(ServeCommand, KeyGivenTwiceIsAlwaysAnError) {
+  struct Case {
+    std::string name, text, message;
+  };
+  const std::string listen = "listen = \"127.0.0.1:0\"\n";
+  const std::vector<Case> cases = {
+      {"consecutive.toml", listen + "allow-sn = \"A1\"\nallow-sn = \"B1\"\n", "allow-sn: set twice"},
+      {"consecutive-scalar.toml", "listen = \"127.0.0.1:0\"\nlisten = \"127.0.0.1:1\"\n", "listen: set twice"},
+      {"same-value.toml", listen + "request-delay = 7\nrequest-delay = 7\n", "request-delay: set twice"},
+      {"flag.toml", listen + "require-cookie = true\nrequire-cookie = true\n", "require-cookie: set twice"},
+      {"bare-flag.toml", listen + "require-cookie\nrequire-cookie\n", "require-cookie: set twice"},
+      {"between.toml", listen + "allow-sn = \"A1\"\n# a comment\n\ndata = \"x\"\nallow-sn = \"B1\"\n", "allow-sn: set twice"},
+      {"quoted.toml", listen + "\"allow-sn\" = \"A1\"\nallow-sn = \"B1\"\n", "allow-sn: set twice"},
+      {"array.toml", listen + "allow-sn = [\"A1\",\n  \"A2\"]\nallow-sn = [\"B1\"]\n", "allow-sn: set twice"},
+      {"section.toml", "[serve]\n" + listen + "allow-sn = \"A1\"\nallow-sn = \"B1\"\n", "serve.allow-sn: set twice"},
+      {"top-and-section.toml", listen + "request-delay = 7\n[serve]\nrequest-delay = 8\n",
+       "serve.request-delay: set twice (also as request-delay)"},
+      {"dotted.toml", listen + "serve.request-delay = 7\nrequest-delay = 8\n",
+       "request-delay: set twice (also as serve.request-delay)"},
+      {"two-sections.ini", "[serve]\nlisten = 127.0.0.1:0\n[serve]\nlisten = 127.0.0.1:1\n", "serve.listen: set twice"},
+      // Other spellings are not the same key, and not a second spelling of it either: unknown.
+      {"case.toml", listen + "Listen = \"127.0.0.1:1\"\n", "Listen: unknown setting"},
+      {"underscore.toml", listen + "request-delay = 7\nrequest_delay = 8\n", "request_delay: unknown setting"},
+  };
+  for (const auto& c : cases) {
+    const std::string file = write(c.name, c.text);
+    ServeProcess serve({"--config", file, "--data", path("data")});
+    EXPECT_EQ(serve.wait_exit(), 1) << c.name << "\n" << serve.log();
+    EXPECT_NE(serve.log().find("config file " + file + ": " + c.message), std::string::npos)
+        << c.name << ": expected: " << c.message << "\nlog: " << serve.log();
+    EXPECT_EQ(serve.log().find("serving on"), std::string::npos) << c.name << "\n" << serve.log();
+  }
+  // A list in one key is one setting, not two.
+  ServeProcess serve({"--config", write("list.toml", listen + "allow-sn = [\"A1\",\n \"B1\"]\ndata = \"" + path("data") + "\"\n")});
+  ASSERT_NE(serve.wait_serving(), 0) << serve.log();
+  EXPECT_EQ(serve.stop(), 0);
+}
+
 TEST_F(ServeCommand, GeneratedApiTokenStoredPrivatelyAndReused) {
   const std::string data = path("data");
   const std::regex printed("API token: ([0-9a-f]{64})  \\((generated, )?stored in ([^)]*)\\)");

@@ -52,6 +52,9 @@ TEST_F(SimulateCommand, BadArgumentsExitWithStatus2) {
   EXPECT_EQ(run("--server nowhere:99999 --devices 1 --duration 1").first, 2);
   EXPECT_EQ(run("--server http://127.0.0.1:1 --profile toaster --duration 1").first, 2);
   EXPECT_EQ(run("--server http://127.0.0.1:1 --devices 0 --duration 1").first, 2);
+  // Serial numbers a server would refuse (protocol::is_valid_serial_number): 2 before any connection.
+  EXPECT_EQ(run("--server http://127.0.0.1:1 --devices 1 --duration 1 --sn-prefix 'A B'").first, 2);
+  EXPECT_EQ(run("--server http://127.0.0.1:1 --devices 1 --duration 1 --sn-prefix " + std::string(59, 'P')).first, 2);
   // A server that is not there: the device never registers, status 1.
   EXPECT_EQ(run("--server http://127.0.0.1:1 --devices 1 --duration 1").first, 1);
 }

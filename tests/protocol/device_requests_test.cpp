@@ -16,6 +16,8 @@
 namespace zkpush::protocol {
 namespace {
 
+using namespace std::string_view_literals;
+
 using testing::load_fixture;
 using testing::to_wire;
 
@@ -43,6 +45,34 @@ DeviceRequest must_parse(std::string_view method, std::string_view target, std::
 }
 
 DeviceRequest must_parse(const OutgoingRequest& out) { return must_parse(out.method, out.target, out.body); }
+
+// The SN= value of a target ("" when there is none).
+std::string sn_of(std::string_view target) {
+  for (std::string_view key : {"?SN=", "&SN="}) {
+    std::size_t at = target.find(key);
+    if (at == std::string_view::npos) continue;
+    std::string_view rest = target.substr(at + key.size());
+    return std::string(rest.substr(0, rest.find_first_of("& ")));
+  }
+  return {};
+}
+
+// The manual's templates write SN=${SerialNumber} or SN=$(SerialNumber): not a serial number, so
+// such a request is refused (bad_value, query parameter SN). The rest of such an example is checked
+// with the serial number of the manual's own exchanges. Returns whether the SN was a placeholder.
+bool replace_placeholder_sn(HttpRequestCapture& capture) {
+  std::string sn = sn_of(capture.target);
+  if (sn.empty() || sn.front() != '$') return false;
+  auto refused = parse_device_request(capture);
+  EXPECT_FALSE(refused.ok()) << capture.target;
+  if (!refused.ok()) {
+    EXPECT_EQ(refused.error().code, Errc::bad_value);
+    EXPECT_EQ(refused.error().where, "query parameter SN");
+  }
+  std::size_t at = capture.target.find("SN=" + sn);
+  capture.target.replace(at + 3, sn.size(), "3383154200002");
+  return true;
+}
 
 // ---- golden: every REQUEST block of every fixture --------------------------------------------------
 
@@ -333,7 +363,7 @@ TEST(DeviceRequestsGolden, EveryFixtureRequestParsesAndFormatsBack) {
   auto checks = spot_checks();
   auto subs = substitutions();
   std::set<std::string> used_subs;
-  int requests = 0;
+  int requests = 0, placeholder_sns = 0;
   for (const auto& file : testing::fixture_files()) {
     auto fx = load_fixture(file);
     auto blocks = fx.blocks_of("REQUEST");
@@ -341,6 +371,7 @@ TEST(DeviceRequestsGolden, EveryFixtureRequestParsesAndFormatsBack) {
       SCOPED_TRACE(file + " REQUEST " + std::to_string(i + 1));
       auto capture = parse_http_request(to_wire(blocks[i]->content));
       ASSERT_TRUE(capture.ok()) << capture.error().to_string();
+      if (replace_placeholder_sn(*capture)) ++placeholder_sns;
       std::string fixture_body = capture->body;
       std::string key = file + "#" + std::to_string(i);
       if (auto s = subs.find(key); s != subs.end()) {
@@ -399,6 +430,7 @@ TEST(DeviceRequestsGolden, EveryFixtureRequestParsesAndFormatsBack) {
     }
   }
   EXPECT_EQ(requests, 43);
+  EXPECT_EQ(placeholder_sns, 7);  // the other 36 carry a real serial number (or none) and parse as printed
   EXPECT_EQ(used_subs.size(), subs.size());
 }
 
@@ -407,6 +439,7 @@ TEST(DeviceRequestsGolden, PlaceholderBodiesAsPrinted) {
   auto fx = load_fixture("9.2.1-account-pullsdk.txt");
   auto cap = parse_http_request(to_wire(fx.blocks_of("REQUEST")[0]->content));
   ASSERT_TRUE(cap.ok());
+  EXPECT_TRUE(replace_placeholder_sn(*cap));
   EXPECT_NE(cap->body.find('\0'), std::string::npos);
   auto r = parse_device_request(*cap);
   ASSERT_FALSE(r.ok());  // "[base64 data stream]" is not base64
@@ -418,6 +451,7 @@ TEST(DeviceRequestsGolden, PlaceholderBodiesAsPrinted) {
   auto fx2 = load_fixture("9.2.2-account-controller.txt");
   auto cap2 = parse_http_request(to_wire(fx2.blocks_of("REQUEST")[1]->content));
   ASSERT_TRUE(cap2.ok());
+  EXPECT_TRUE(replace_placeholder_sn(*cap2));
   auto bad = parse_device_request(*cap2);
   ASSERT_FALSE(bad.ok());  // "<<binary content of transaction.tgz>>"
   EXPECT_EQ(bad.error().code, Errc::malformed);
@@ -430,6 +464,7 @@ TEST(DeviceRequestsGolden, PlaceholderBodiesAsPrinted) {
     auto f = load_fixture(file);
     auto c = parse_http_request(to_wire(f.blocks_of("REQUEST")[0]->content));
     ASSERT_TRUE(c.ok());
+    replace_placeholder_sn(*c);  // 9.5.2's
     EXPECT_EQ(c->body.rfind("<<", 0), 0u) << file;
     auto p = parse_device_request(*c);
     EXPECT_TRUE(p.ok()) << file;  // lenient: the text is kept, nothing crashes
@@ -818,6 +853,106 @@ TEST(DeviceRequestsErrors, MissingSn) {
   // Not every request carries one: the firmware host of a ranged download, the 1.3 illustration.
   EXPECT_TRUE(parse_device_request("GET", "http://h/fw.bin", "").ok());
   EXPECT_TRUE(parse_device_request("GET", "/iclock/accounts/login/", "").ok());
+}
+
+// A serial number is 1..64 ASCII letters, digits, '-' or '_' (docs/protocol-decisions.md).
+TEST(DeviceRequestsSerialNumber, EveryRealSerialNumberOfTheManualIsValid) {
+  std::set<std::string> seen;
+  for (const auto& file : testing::fixture_files()) {
+    const auto fx = load_fixture(file);
+    for (const auto* block : fx.blocks_of("REQUEST")) {
+      auto capture = parse_http_request(to_wire(block->content));
+      ASSERT_TRUE(capture.ok()) << file;
+      std::string sn = sn_of(capture->target);
+      if (sn.empty() || sn.front() == '$') continue;
+      EXPECT_TRUE(is_valid_serial_number(sn)) << file << ": " << sn;
+      seen.insert(sn);
+    }
+  }
+  EXPECT_EQ(seen, (std::set<std::string>{"0316144680030", "123456789", "1809140005", "1809140006", "3383154200002",
+                                         "5165181600015", "AJI6181160001", "ODG7030067031100001"}));
+  // Serial numbers written in bodies and commands of the manual (sub-controllers, photos).
+  for (const char* sn : {"DDG7012017010600049", "DDG7050067042500078"}) EXPECT_TRUE(is_valid_serial_number(sn)) << sn;
+  // What our own tools send: the emulator's <prefix>000001, conformance's CFT.., spellings with - and _.
+  for (const std::string& sn : std::vector<std::string>{"EMU000001", "CFT0000000001", "A", "ab-12_CD", std::string(64, '9')})
+    EXPECT_TRUE(is_valid_serial_number(sn)) << sn;
+}
+
+TEST(DeviceRequestsSerialNumber, WhatIsNotASerialNumber) {
+  for (std::string_view sn : {""sv, " "sv, "A B"sv, "A\nB"sv, "A\rB"sv, "A\0B"sv, "A\tB"sv, "\xC3\xA9"sv, "A\xFF"sv,
+                              "A.B"sv, "."sv, ".."sv, "A/B"sv, "A%0AB"sv, "A'B"sv, "A\"B"sv, "A\\B"sv, "A*B"sv,
+                              "A=B"sv, "A&B"sv, "${SerialNumber}"sv})
+    EXPECT_FALSE(is_valid_serial_number(sn)) << text::printable(sn);
+  EXPECT_TRUE(is_valid_serial_number(std::string(kMaxSerialNumberLength, 'A')));
+  EXPECT_FALSE(is_valid_serial_number(std::string(kMaxSerialNumberLength + 1, 'A')));
+  EXPECT_FALSE(is_valid_serial_number(std::string(300, 'A')));
+}
+
+// The request of the report: a percent-encoded LF would write a forged line into the server log.
+TEST(DeviceRequestsSerialNumber, ForgedLogLineIsRefusedAndQuotedSafely) {
+  auto r = parse_device_request("GET", "/iclock/cdata?SN=EVIL%0A%5B2026-01-01%5D%20%5Binfo%5D%20fake&options=all", "");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, Errc::bad_value);
+  EXPECT_EQ(r.error().where, "query parameter SN");
+  std::string s = r.error().to_string();
+  EXPECT_EQ(s,
+            "bad_value: SN 'EVIL\\n[2026-01-01] [info] fake' is not a serial number: byte 5 ('\\n') is not a letter, "
+            "digit, '-' or '_' (at query parameter SN)");
+  EXPECT_EQ(r.error().what.find('\n'), std::string::npos);  // the message itself, not only to_string()
+}
+
+TEST(DeviceRequestsSerialNumber, BadSerialNumbersAreRefusedWithoutRawBytesInTheMessage) {
+  const std::string long_sn(300, 'A');
+  struct Case {
+    std::string encoded;  // as it stands in the query
+    std::string shown;    // how the message quotes it
+  };
+  const Case cases[] = {
+      {"A%0DB", "A\\rB"},           {"A%00B", "A\\x00B"},     {"A%20B", "A B"},
+      {"%C3%A9T1", "\\xc3\\xa9T1"}, {"A%FFB", "A\\xffB"},     {"A'%22B", "A\\'\\\"B"},
+      {"A%5Cn", "A\\\\n"},         {"S%0D%0AHost:x", "S\\r\\nHost:x"},
+      {long_sn, std::string(64, 'A') + "...(300 bytes)"}, {std::string(65, 'B'), std::string(64, 'B') + "...(65 bytes)"},
+      {"${SerialNumber}", "${SerialNumber}"},
+  };
+  for (const Case& c : cases) {
+    for (std::string_view method : {"GET", "POST"}) {
+      std::string target = "/iclock/cdata?SN=" + c.encoded + "&table=rtlog";
+      auto r = parse_device_request(method, target, "event=1");
+      ASSERT_FALSE(r.ok()) << target;
+      EXPECT_EQ(r.error().code, Errc::bad_value) << target;
+      EXPECT_EQ(r.error().where, "query parameter SN");
+      EXPECT_EQ(r.error().what.rfind("SN '" + c.shown + "' is not a serial number: ", 0), 0u) << r.error().what;
+      for (const std::string& text : {r.error().what, r.error().to_string()})
+        for (char ch : text) EXPECT_TRUE(ch >= 0x20 && ch < 0x7f) << target << ": " << int(static_cast<unsigned char>(ch));
+    }
+  }
+  auto too_long = parse_device_request("GET", "/iclock/ping?SN=" + long_sn, "");
+  ASSERT_FALSE(too_long.ok());
+  EXPECT_NE(too_long.error().what.find("longer than 64 bytes (300)"), std::string::npos) << too_long.error().what;
+  // Checked whether or not the endpoint needs one, and even when SN is not required.
+  ParseOptions lax;
+  lax.require_sn = false;
+  EXPECT_FALSE(parse_device_request("GET", "/iclock/getrequest?SN=A%0AB", "", lax).ok());
+  EXPECT_FALSE(parse_device_request("GET", "/iclock/accounts/login/?SN=A%20B", "").ok());
+}
+
+TEST(DeviceRequestsSerialNumber, KeySpellingAndBlanksStayLiberal) {
+  for (const char* key : {"SN", "sn", "Sn", "sN"}) {
+    auto r = must_parse("GET", std::string("/iclock/getrequest?") + key + "=DDG7012017010600049", "");
+    EXPECT_EQ(r.sn, "DDG7012017010600049") << key;
+  }
+  EXPECT_EQ(must_parse("GET", "/iclock/getrequest?SN=%20ab-12_CD%09", "").sn, "ab-12_CD");  // blanks around: trimmed
+  EXPECT_EQ(must_parse("GET", "/iclock/getrequest?SN=A%2D1", "").sn, "A-1");                 // percent-decoded first
+  EXPECT_EQ(must_parse("GET", "/iclock/getrequest?SN=S1&sn=S1", "").sn, "S1");               // twice, same value
+  auto twice = parse_device_request("GET", "/iclock/getrequest?SN=GOOD1&sn=EVIL%0A", "");
+  ASSERT_FALSE(twice.ok());
+  EXPECT_EQ(twice.error().code, Errc::malformed);
+  EXPECT_EQ(twice.error().where, "query parameter SN");
+  EXPECT_EQ(twice.error().what, "SN given twice with different values: 'GOOD1' and 'EVIL\\n'");
+  // And what the emulator sends with such a serial number parses back to it.
+  auto out = format_init_request("ab-12_CD");
+  EXPECT_EQ(out.target, "/iclock/cdata?SN=ab-12_CD&pushver=3.1.2&options=all");
+  EXPECT_EQ(must_parse(out).sn, "ab-12_CD");
 }
 
 TEST(DeviceRequestsErrors, DevicecmdLineWithoutId) {
