@@ -149,6 +149,47 @@ TEST(HttpStream, APipelinedRequestIsAnsweredOnlyAfterTheStreamCloses) {
   EXPECT_EQ(r->body, "GET /after");
 }
 
+TEST(HttpStream, AStreamBehindASlowResponseKeepsWhatItWasGivenMeanwhile) {
+  StreamRoute route;
+  Harness h({}, [&](Harness& t) {
+    route.install(t);
+    auto events = std::move(t.handler.on_handle);
+    t.handler.on_handle = [&t, events](Request req, Responder respond) {
+      if (req.target() == "/slow") {
+        t.delayer.after(300ms, std::move(respond), make_response(Status::ok, "slow"));
+        return;
+      }
+      events(std::move(req), std::move(respond));
+    };
+  });
+  TestClient c(h.port());
+  ASSERT_TRUE(c.send(request("GET", "/slow") + request("GET", "/events")));
+  auto stream = route.at(0);
+  ASSERT_TRUE(stream);
+  // Written, and even closed, before the stream's turn comes.
+  std::atomic<int> written{0};
+  send_event(*stream, "data: early\n\n", &written);
+  send_event(*stream, "", &written);
+  EXPECT_EQ(stream->buffered(), 13u);
+  stream->close();
+  EXPECT_TRUE(stream->closed());
+  EXPECT_EQ(h.counters().streams_open.load(), 0u);
+
+  auto slow = c.read_response();
+  ASSERT_TRUE(slow);
+  EXPECT_EQ(slow->body, "slow");
+  auto head = c.read_head();
+  ASSERT_TRUE(head);
+  EXPECT_EQ(head->header("Transfer-Encoding"), "chunked");
+  auto chunk = c.read_chunk();
+  ASSERT_TRUE(chunk);
+  EXPECT_EQ(*chunk, "data: early\n\n");
+  chunk = c.read_chunk();
+  ASSERT_TRUE(chunk);
+  EXPECT_EQ(*chunk, "");
+  EXPECT_TRUE(Harness::eventually([&] { return written.load() == 2 && route.closes.load() == 1; }));
+}
+
 TEST(HttpStream, Http10GetsACloseDelimitedBody) {
   StreamRoute route;
   Harness h({}, [&](Harness& t) { route.install(t); });
