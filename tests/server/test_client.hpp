@@ -25,6 +25,7 @@
 namespace zkpush::server::http::test {
 
 struct RawResponse {
+  std::string version;  // "HTTP/1.1"
   int status = 0;
   std::string reason;
   std::vector<std::pair<std::string, std::string>> headers;
@@ -110,43 +111,75 @@ class TestClient {
   // that needs one has no Content-Length.
   std::optional<RawResponse> read_response(ms timeout = ms(5000), bool head = false) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
-    std::size_t end;
-    while ((end = buffer_.find("\r\n\r\n")) == std::string::npos) {
-      if (!fill(deadline)) return std::nullopt;
-    }
-    RawResponse r;
-    std::string_view head_text(buffer_.data(), end);
-    std::size_t line_end = head_text.find("\r\n");
-    std::string_view status_line = head_text.substr(0, line_end);
-    if (status_line.size() < 12 || status_line.substr(0, 5) != "HTTP/") return std::nullopt;
-    r.status = std::stoi(std::string(status_line.substr(9, 3)));
-    r.reason = std::string(status_line.size() > 13 ? status_line.substr(13) : "");
-    std::size_t pos = line_end == std::string_view::npos ? head_text.size() : line_end + 2;
-    while (pos < head_text.size()) {
-      std::size_t next = head_text.find("\r\n", pos);
-      if (next == std::string_view::npos) next = head_text.size();
-      std::string_view line = head_text.substr(pos, next - pos);
-      std::size_t colon = line.find(':');
-      if (colon == std::string_view::npos) return std::nullopt;
-      std::string_view value = line.substr(colon + 1);
-      while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
-        value.remove_prefix(1);
-      r.headers.emplace_back(std::string(line.substr(0, colon)), std::string(value));
-      pos = next + 2;
-    }
-    buffer_.erase(0, end + 4);
-    const bool bodiless = head || r.status < 200 || r.status == 204 || r.status == 304;
+    auto r = read_head_until(deadline);
+    if (!r) return std::nullopt;
+    const bool bodiless = head || r->status < 200 || r->status == 204 || r->status == 304;
     if (!bodiless) {
-      auto length = r.header("Content-Length");
+      auto length = r->header("Content-Length");
       if (!length) return std::nullopt;
       std::size_t n = std::stoul(*length);
-      while (buffer_.size() < n) {
-        if (!fill(deadline)) return std::nullopt;
-      }
-      r.body = buffer_.substr(0, n);
+      if (!need(n, deadline)) return std::nullopt;
+      r->body = buffer_.substr(0, n);
       buffer_.erase(0, n);
     }
     return r;
+  }
+
+  // Reads only the status line and header fields of a response (a streamed one, say); the body
+  // is left for read_chunk() or read_to_eof().
+  std::optional<RawResponse> read_head(ms timeout = ms(5000)) {
+    return read_head_until(std::chrono::steady_clock::now() + timeout);
+  }
+
+  // Reads one chunk of a chunked body: its data, "" for the last chunk (trailers consumed), or
+  // nullopt on timeout, a closed connection or bad framing.
+  std::optional<std::string> read_chunk(ms timeout = ms(5000)) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    std::size_t eol;
+    while ((eol = buffer_.find("\r\n")) == std::string::npos) {
+      if (!fill(deadline)) return std::nullopt;
+    }
+    std::string size_line = buffer_.substr(0, eol);
+    if (auto semi = size_line.find(';'); semi != std::string::npos) size_line.resize(semi);
+    if (size_line.empty() ||
+        size_line.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos) {
+      return std::nullopt;
+    }
+    const std::size_t n = std::stoul(size_line, nullptr, 16);
+    buffer_.erase(0, eol + 2);
+    if (n == 0) {  // trailer fields, then an empty line
+      for (;;) {
+        while ((eol = buffer_.find("\r\n")) == std::string::npos) {
+          if (!fill(deadline)) return std::nullopt;
+        }
+        buffer_.erase(0, eol + 2);
+        if (eol == 0) return std::string();
+      }
+    }
+    if (!need(n + 2, deadline)) return std::nullopt;
+    if (buffer_.compare(n, 2, "\r\n") != 0) return std::nullopt;
+    std::string data = buffer_.substr(0, n);
+    buffer_.erase(0, n + 2);
+    return data;
+  }
+
+  // Reads until the server closes: the rest of a close-delimited body. nullopt on timeout.
+  std::optional<std::string> read_to_eof(ms timeout = ms(5000)) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+      int wait = static_cast<int>(
+          std::chrono::duration_cast<ms>(deadline - std::chrono::steady_clock::now()).count());
+      if (wait < 0) return std::nullopt;
+      pollfd p{fd_, POLLIN, 0};
+      int rc = ::poll(&p, 1, wait);
+      if (rc < 0 && errno == EINTR) continue;
+      if (rc <= 0) return std::nullopt;
+      char tmp[16384];
+      ssize_t n = ::recv(fd_, tmp, sizeof tmp, 0);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return std::exchange(buffer_, std::string());
+      buffer_.append(tmp, static_cast<std::size_t>(n));
+    }
   }
 
   // True when the server closes (EOF or reset) within the timeout; received data is discarded.
@@ -170,6 +203,43 @@ class TestClient {
   const std::string& pending() const { return buffer_; }
 
  private:
+  std::optional<RawResponse> read_head_until(std::chrono::steady_clock::time_point deadline) {
+    std::size_t end;
+    while ((end = buffer_.find("\r\n\r\n")) == std::string::npos) {
+      if (!fill(deadline)) return std::nullopt;
+    }
+    RawResponse r;
+    std::string_view head_text(buffer_.data(), end);
+    std::size_t line_end = head_text.find("\r\n");
+    std::string_view status_line = head_text.substr(0, line_end);
+    if (status_line.size() < 12 || status_line.substr(0, 5) != "HTTP/") return std::nullopt;
+    r.version = std::string(status_line.substr(0, 8));
+    r.status = std::stoi(std::string(status_line.substr(9, 3)));
+    r.reason = std::string(status_line.size() > 13 ? status_line.substr(13) : "");
+    std::size_t pos = line_end == std::string_view::npos ? head_text.size() : line_end + 2;
+    while (pos < head_text.size()) {
+      std::size_t next = head_text.find("\r\n", pos);
+      if (next == std::string_view::npos) next = head_text.size();
+      std::string_view line = head_text.substr(pos, next - pos);
+      std::size_t colon = line.find(':');
+      if (colon == std::string_view::npos) return std::nullopt;
+      std::string_view value = line.substr(colon + 1);
+      while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
+        value.remove_prefix(1);
+      r.headers.emplace_back(std::string(line.substr(0, colon)), std::string(value));
+      pos = next + 2;
+    }
+    buffer_.erase(0, end + 4);
+    return r;
+  }
+
+  bool need(std::size_t n, std::chrono::steady_clock::time_point deadline) {
+    while (buffer_.size() < n) {
+      if (!fill(deadline)) return false;
+    }
+    return true;
+  }
+
   bool fill(std::chrono::steady_clock::time_point deadline) {
     for (;;) {
       int wait = static_cast<int>(

@@ -19,7 +19,9 @@ struct Counters {
   std::atomic<std::uint64_t> responses_5xx{0};
   std::atomic<std::uint64_t> timeouts{0};        // connections closed by a timeout
   std::atomic<std::uint64_t> bytes_received{0};  // request bytes parsed (head and body)
-  std::atomic<std::uint64_t> bytes_sent{0};      // response bytes written
+  std::atomic<std::uint64_t> bytes_sent{0};      // response bytes written, streams included
+  std::atomic<std::uint64_t> streams_open{0};    // streamed responses being written (a stream
+                                                 // counts in responses once its head is sent)
 };
 
 }  // namespace zkpush::server::http

@@ -56,7 +56,9 @@ class HttpServer {
 
   // Stops accepting, closes idle connections, lets requests being read and responses owed finish
   // (each with "Connection: close") until stop_timeout, then cuts the rest and joins the
-  // threads. Blocking and idempotent; must not be called from a handler (an I/O thread).
+  // threads. Open streams are ended (their queued chunks and the final chunk are written) and
+  // their connections closed. Blocking and idempotent; must not be called from a handler (an
+  // I/O thread).
   void stop();
 
   std::uint16_t port() const noexcept { return local_.port(); }

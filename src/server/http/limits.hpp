@@ -19,6 +19,9 @@ struct Limits {
   // Requests read ahead of their responses on one connection (HTTP pipelining). Reading stops
   // while this many responses are owed, so a client cannot queue unbounded work.
   std::size_t pipeline_limit = 8;
+  // Bytes a streamed response may hold queued and not yet written (Stream::buffered()): past it,
+  // Stream::write refuses, so a slow reader cannot make the server buffer without bound.
+  std::size_t stream_buffer_limit = 1024 * 1024;
   // Connections held at once; further accepted sockets are closed at once (0: no limit).
   std::size_t max_connections = 50'000;
 
@@ -28,7 +31,8 @@ struct Limits {
   // A keep-alive connection with no request in progress and no response owed is closed after
   // this long. Above the devices' RequestDelay, or every poll pays a new connection.
   std::chrono::milliseconds idle_timeout{120'000};
-  // Writing one response (or the interim 100 Continue): bounds clients that stop reading.
+  // Writing one response (or the interim 100 Continue), or one write of a streamed response's
+  // chunks: bounds clients that stop reading.
   std::chrono::milliseconds write_timeout{30'000};
   // After a response with "Connection: close" the server half-closes and discards what the
   // client still sends for up to this long, so an early 413 is read rather than lost to a reset.

@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "server/http/session.hpp"
+#include "server/http/stream_core.hpp"
 
 namespace zkpush::server::http {
 
@@ -37,6 +38,23 @@ void Responder::operator()(Response response) {
   auto session = session_.lock();
   session_.reset();
   if (session) session->deliver(sequence_, std::move(response));
+}
+
+std::shared_ptr<Stream> Responder::stream(ResponseHead head) {
+  std::shared_ptr<Session> session;
+  if (pending_) {
+    pending_ = false;
+    session = session_.lock();
+    session_.reset();
+  }
+  auto core = std::make_shared<StreamCore>(
+      session, session ? session->stream_buffer_limit() : std::size_t{0});
+  if (session) {
+    session->deliver_stream(sequence_, core, std::move(head));
+  } else {
+    static_cast<void>(core->finish());  // nothing registered yet: nothing to report
+  }
+  return std::shared_ptr<Stream>(new Stream(std::move(core)));
 }
 
 }  // namespace zkpush::server::http

@@ -1,5 +1,6 @@
 // The completion half of a request: the handler calls it once with the response, now or later,
-// from any thread (the storage layer answers after a grouped fsync on its own thread).
+// from any thread (the storage layer answers after a grouped fsync on its own thread), or starts
+// a streamed response with stream().
 #pragma once
 
 #include <cstdint>
@@ -7,6 +8,7 @@
 #include <utility>
 
 #include "server/http/response.hpp"
+#include "server/http/stream.hpp"
 
 namespace zkpush::server::http {
 
@@ -26,6 +28,12 @@ class Responder {
   // work is posted onto the connection's strand. Does nothing if the connection is gone (the
   // client disconnected, a timeout fired, or the server was stopped).
   void operator()(Response response);
+
+  // Answers with a streamed body instead (see stream.hpp): the head now, the body through the
+  // returned stream. Counts as the answer: later calls of either kind do nothing (stream()
+  // then returns a closed stream). Thread-safe like operator(). If the connection is gone the
+  // stream is returned closed: writes are refused and on_close runs at registration.
+  std::shared_ptr<Stream> stream(ResponseHead head);
 
   // True until called (or moved from).
   explicit operator bool() const noexcept { return pending_; }

@@ -9,6 +9,7 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/rfc7230.hpp>
 #include <boost/beast/http/write.hpp>
+#include <charconv>
 #include <exception>
 #include <limits>
 #include <string>
@@ -17,6 +18,7 @@
 #include "server/http/handler.hpp"
 #include "server/http/http_date.hpp"
 #include "server/http/server_state.hpp"
+#include "server/http/stream_core.hpp"
 
 namespace zkpush::server::http {
 namespace {
@@ -31,6 +33,10 @@ constexpr std::size_t kBodyReadChunk = 64 * 1024;
 constexpr std::size_t kDrainReadChunk = 16 * 1024;
 // Bytes discarded after a closing response before giving up on a graceful close.
 constexpr std::uint64_t kDrainLimit = 1024 * 1024;
+// Chunked framing of a streamed body: "<hex size>\r\n<data>\r\n" ... "0\r\n\r\n".
+constexpr char kCrlf[] = "\r\n";
+constexpr char kLastChunk[] = "0\r\n\r\n";
+constexpr std::size_t kChunkLineMax = 2 * sizeof(std::size_t) + 2;
 
 bool is_http_parse_error(const error_code& ec) noexcept {
   return ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category();
@@ -47,7 +53,10 @@ Session::Session(Socket socket, std::shared_ptr<ServerState> state)
     : socket_(std::move(socket)), timer_(socket_.get_executor()), state_(std::move(state)) {}
 
 Session::~Session() {
-  if (!closed_) state_->counters.connections_open.fetch_sub(1, std::memory_order_relaxed);
+  if (!closed_) {
+    state_->counters.connections_open.fetch_sub(1, std::memory_order_relaxed);
+    finish_streams();  // not reached in practice: a session holding a stream holds itself
+  }
   state_->remove(*this);
 }
 
@@ -69,6 +78,11 @@ void Session::shutdown() {
   asio::post(socket_.get_executor(), [self = shared_from_this()] {
     self->stopping_ = true;
     if (self->closed_ || self->lingering_) return;
+    // Streams end after what is queued; the connection then closes like after any response.
+    if (self->streaming_) self->streaming_->end();
+    for (auto& slot : self->slots_) {
+      if (slot.stream) slot.stream->end();
+    }
     bool between_requests = self->read_ == Read::waiting || self->read_ == Read::none;
     if (between_requests) self->read_closed_ = true;
     if (between_requests && self->flushed() && !self->continue_pending_) self->close();
@@ -86,6 +100,25 @@ void Session::deliver(std::uint64_t sequence, Response response) {
              [self = shared_from_this(), sequence, response = std::move(response)]() mutable {
                self->on_response(sequence, std::move(response));
              });
+}
+
+void Session::deliver_stream(std::uint64_t sequence, std::shared_ptr<StreamCore> stream,
+                             ResponseHead head) {
+  asio::post(socket_.get_executor(),
+             [self = shared_from_this(), sequence, stream = std::move(stream),
+              head = std::move(head)]() mutable {
+               self->on_stream(sequence, std::move(stream), std::move(head));
+             });
+}
+
+void Session::wake_stream(std::shared_ptr<StreamCore> stream) {
+  asio::post(socket_.get_executor(), [self = shared_from_this(), stream = std::move(stream)] {
+    if (self->streaming_ == stream) self->pump_stream();
+  });
+}
+
+std::size_t Session::stream_buffer_limit() const noexcept {
+  return state_->limits.stream_buffer_limit;
 }
 
 // --- read side -------------------------------------------------------------------------------
@@ -282,6 +315,12 @@ void Session::on_read_error(error_code ec) {
     parser_.reset();
     peer_eof_ = true;
     read_closed_ = true;
+    if (streaming_) {
+      // A stream has no end the client could be waiting for: it left.
+      log_event(LogLevel::debug, "client closed during a streamed response");
+      close();
+      return;
+    }
     if (flushed()) close();
     return;
   }
@@ -332,12 +371,16 @@ void Session::on_response(std::uint64_t sequence, Response response) {
 }
 
 void Session::maybe_write() {
-  if (closed_ || write_in_progress_ || lingering_) return;
+  if (closed_ || write_in_progress_ || lingering_ || streaming_) return;
   if (slots_.empty() || !slots_.front().response) return;
 
   Slot slot = std::move(slots_.front());
   slots_.erase(slots_.begin());
   ++front_sequence_;
+  if (slot.stream) {
+    start_stream(std::move(slot));
+    return;
+  }
   if (!writing_) writing_ = std::make_unique<Response>();
   Response& res = *writing_;
   res = std::move(*slot.response);
@@ -409,7 +452,9 @@ void Session::on_write(error_code ec, std::size_t bytes) {
   refresh_deadline();
 }
 
-bool Session::flushed() const noexcept { return slots_.empty() && !write_in_progress_; }
+bool Session::flushed() const noexcept {
+  return slots_.empty() && !write_in_progress_ && !streaming_;
+}
 
 void Session::after_flush() {
   if (continue_pending_) {
@@ -424,6 +469,238 @@ void Session::after_flush() {
   if (read_ == Read::waiting) release_idle_memory();
   do_read();
   refresh_deadline();
+}
+
+// --- streamed responses ----------------------------------------------------------------------
+
+void Session::on_stream(std::uint64_t sequence, std::shared_ptr<StreamCore> stream,
+                        ResponseHead head) {
+  if (closed_ || sequence < front_sequence_ || sequence - front_sequence_ >= slots_.size()) {
+    finish_stream(*stream);  // the connection is gone: the handler learns it through on_close
+    return;
+  }
+  Slot& slot = slots_[static_cast<std::size_t>(sequence - front_sequence_)];
+  if (slot.response) {
+    finish_stream(*stream);
+    return;
+  }
+  slot.response.emplace(std::move(head));
+  slot.stream = std::move(stream);
+  if (stopping_) slot.stream->end();
+  // handlers_owed_ stays: the session holds itself until the stream has ended (end_stream).
+  maybe_write();
+}
+
+void Session::start_stream(Slot slot) {
+  streaming_ = std::move(slot.stream);
+  StreamCore& stream = *streaming_;
+  Response& res = *slot.response;  // the head; its body is empty
+
+  int code = res.result_int();
+  bool bodiless = slot.head || code == 204 || code == 304;
+  if (code < 200) {
+    log_event(LogLevel::error, "handler streamed with status " + std::to_string(code));
+    res.result(Status::internal_server_error);
+    code = 500;
+    bodiless = true;
+  }
+  const bool last =
+      slots_.empty() && !continue_pending_ && (read_ == Read::waiting || read_ == Read::none);
+  // HTTP/1.0 has no chunked encoding: the end of the connection ends the body.
+  const bool close = slot.close || slot.version < 11 || (stopping_ && last) ||
+                     bhttp::token_list{res[bhttp::field::connection]}.exists("close");
+
+  res.version(slot.version);
+  const std::string_view date = http_date_now();
+  res.set(bhttp::field::date, boost::beast::string_view{date.data(), date.size()});
+  if (res.find(bhttp::field::server) == res.end()) res.set(bhttp::field::server, "zkpush");
+  res.erase(bhttp::field::content_length);
+  res.erase(bhttp::field::transfer_encoding);
+  stream.chunked = slot.version >= 11;
+  stream.head_only = bodiless;
+  if (code == 500 && bodiless && !slot.head) {
+    res.content_length(0);  // the 1xx replaced above
+  } else if (code != 204 && code != 304 && stream.chunked) {
+    // HEAD included: the head says what GET would send.
+    res.set(bhttp::field::transfer_encoding, "chunked");
+  }
+  res.keep_alive(!close);
+  if (close) res.set(bhttp::field::connection, "close");
+
+  // Serialized here rather than by Beast: the body that follows is framed by the session.
+  std::string& out = stream.head;
+  out.reserve(128 + res.reason().size());
+  out.append(slot.version < 11 ? "HTTP/1.0 " : "HTTP/1.1 ");
+  out.append(std::to_string(code)).append(" ");
+  out.append(res.reason().data(), res.reason().size()).append(kCrlf);
+  for (const auto& field : res) {
+    const auto name = field.name_string();
+    const auto value = field.value();
+    out.append(name.data(), name.size()).append(": ");
+    out.append(value.data(), value.size()).append(kCrlf);
+  }
+  out.append(kCrlf);
+
+  close_after_write_ = close;
+  if (close) read_closed_ = true;
+  auto& counters = state_->counters;
+  counters.responses.fetch_add(1, std::memory_order_relaxed);
+  if (code >= 500) {
+    counters.responses_5xx.fetch_add(1, std::memory_order_relaxed);
+  } else if (code >= 400) {
+    counters.responses_4xx.fetch_add(1, std::memory_order_relaxed);
+  }
+  counters.streams_open.fetch_add(1, std::memory_order_relaxed);
+
+  stream.activate();
+  pump_stream();
+}
+
+// Writes what the stream has queued: the head first, then every chunk at hand in one write.
+// With nothing queued the stream goes idle until StreamCore wakes the session (wake_stream).
+void Session::pump_stream() {
+  while (!closed_ && !write_in_progress_ && streaming_) {
+    std::shared_ptr<StreamCore> stream = streaming_;
+    const bool end = stream->head_only || stream->take();
+    auto& buffers = stream->buffers;
+    buffers.clear();
+    if (!stream->head.empty()) buffers.push_back(asio::buffer(stream->head));
+    if (!stream->head_only) {
+      auto& framing = stream->framing;
+      framing.clear();
+      framing.reserve(stream->batch.size() * kChunkLineMax);  // no reallocation below
+      for (const auto& chunk : stream->batch) {
+        if (chunk.data.empty()) continue;  // a zero-size chunk would end the body
+        if (stream->chunked) {
+          std::array<char, kChunkLineMax> line{};
+          char* end_of_size =
+              std::to_chars(line.data(), line.data() + line.size(), chunk.data.size(), 16).ptr;
+          *end_of_size++ = '\r';
+          *end_of_size++ = '\n';
+          const std::size_t at = framing.size();
+          framing.append(line.data(), end_of_size);
+          buffers.push_back(asio::buffer(framing.data() + at, framing.size() - at));
+          buffers.push_back(asio::buffer(chunk.data));
+          buffers.push_back(asio::buffer(kCrlf, 2));
+        } else {
+          buffers.push_back(asio::buffer(chunk.data));
+        }
+      }
+      if (end && stream->chunked) buffers.push_back(asio::buffer(kLastChunk, 5));
+    }
+    if (!buffers.empty()) {
+      stream->ending = end;
+      write_in_progress_ = true;
+      write_start_ = Clock::now();  // the write timeout applies to each write of the stream
+      refresh_deadline();
+      asio::async_write(socket_, buffers,
+                        [self = shared_from_this(), stream](error_code ec, std::size_t n) {
+                          self->on_stream_write(stream, ec, n);
+                        });
+      return;
+    }
+    if (stream->batch.empty()) {
+      if (end) end_stream();  // close-delimited, nothing left to write
+      return;
+    }
+    // Only empty chunks: report them written and look again.
+    for (auto& callback : stream->complete_batch()) notify(callback, true);
+  }
+}
+
+void Session::on_stream_write(const std::shared_ptr<StreamCore>& stream, error_code ec,
+                              std::size_t bytes) {
+  write_in_progress_ = false;
+  state_->counters.bytes_sent.fetch_add(bytes, std::memory_order_relaxed);
+  if (closed_ || stream != streaming_) {
+    stream->release_batch();  // close() reported the batch unwritten
+    return;
+  }
+  if (ec) {
+    log_event(LogLevel::debug, "write: " + ec.message());
+    close();
+    stream->release_batch();
+    return;
+  }
+  std::string().swap(stream->head);
+  for (auto& callback : stream->complete_batch()) notify(callback, true);
+  if (stream->ending) {
+    end_stream();
+    return;
+  }
+  pump_stream();
+  do_read();  // resumes reading if the pipeline was full
+  refresh_deadline();
+}
+
+// The stream's last byte is written: its slot in the response order is free.
+void Session::end_stream() {
+  const std::shared_ptr<StreamCore> stream = std::move(streaming_);
+  state_->counters.streams_open.fetch_sub(1, std::memory_order_relaxed);
+  if (handlers_owed_ > 0 && --handlers_owed_ == 0) self_.reset();  // the caller holds us
+  finish_stream(*stream);
+  stream->release_batch();
+  if (close_after_write_) {
+    finish();
+    return;
+  }
+  maybe_write();
+  if (flushed()) {
+    after_flush();
+    return;
+  }
+  do_read();
+  refresh_deadline();
+}
+
+// Tells the handler the stream is over (unwritten chunks, then on_close), once.
+void Session::finish_stream(StreamCore& stream) noexcept {
+  StreamCore::Ending ending;
+  try {
+    ending = stream.finish();
+  } catch (...) {
+    return;  // out of memory collecting the callbacks: they are dropped unreported
+  }
+  for (auto& callback : ending.unwritten) notify(callback, false);
+  if (!ending.on_close) return;
+  try {
+    ending.on_close();
+  } catch (const std::exception& e) {
+    log_event_noexcept(std::string_view("stream on_close threw: "), e.what());
+  } catch (...) {
+    log_event_noexcept("stream on_close threw a non-standard exception", "");
+  }
+}
+
+// Runs a handler's on_written callback; an exception is logged, not propagated.
+void Session::notify(const std::function<void(bool)>& callback, bool ok) noexcept {
+  try {
+    callback(ok);
+  } catch (const std::exception& e) {
+    log_event_noexcept("stream on_written threw: ", e.what());
+  } catch (...) {
+    log_event_noexcept("stream on_written threw a non-standard exception", "");
+  }
+}
+
+void Session::log_event_noexcept(std::string_view what, std::string_view detail) const noexcept {
+  try {
+    log_event(LogLevel::error, std::string(what).append(detail));
+  } catch (...) {
+    // Out of memory: the message is lost.
+  }
+}
+
+// The connection is closing: every stream it holds, started or waiting, is over.
+void Session::finish_streams() noexcept {
+  std::shared_ptr<StreamCore> current = std::move(streaming_);
+  if (current) {
+    state_->counters.streams_open.fetch_sub(1, std::memory_order_relaxed);
+    finish_stream(*current);
+  }
+  for (auto& slot : slots_) {
+    if (slot.stream) finish_stream(*std::exchange(slot.stream, nullptr));
+  }
 }
 
 // --- closing ---------------------------------------------------------------------------------
@@ -481,6 +758,7 @@ void Session::close() {
   socket_.close(ec);
   timer_.cancel();
   state_->counters.connections_open.fetch_sub(1, std::memory_order_relaxed);
+  finish_streams();
   slots_.clear();
   continue_pending_ = false;
   handlers_owed_ = 0;

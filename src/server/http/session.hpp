@@ -7,6 +7,7 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string_view>
@@ -20,6 +21,7 @@
 namespace zkpush::server::http {
 
 class ServerState;
+class StreamCore;
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
@@ -37,6 +39,12 @@ class Session : public std::enable_shared_from_this<Session> {
   void abort();
   // From Responder: the response to request number `sequence` of this connection.
   void deliver(std::uint64_t sequence, Response response);
+  // From Responder::stream: a streamed response to request number `sequence`.
+  void deliver_stream(std::uint64_t sequence, std::shared_ptr<StreamCore> stream,
+                      ResponseHead head);
+  // From StreamCore: chunks or the end were queued on a stream that was idle.
+  void wake_stream(std::shared_ptr<StreamCore> stream);
+  std::size_t stream_buffer_limit() const noexcept;
 
  private:
   friend class ServerState;  // the registry links sessions through reg_prev_ / reg_next_
@@ -55,7 +63,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // A response owed, in request order.
   struct Slot {
-    std::optional<Response> response;  // empty until the handler answers
+    std::optional<Response> response;    // empty until the handler answers; a stream's head
+    std::shared_ptr<StreamCore> stream;  // set when the answer is a streamed response
     unsigned version = 11;
     bool head = false;   // HEAD: the body is measured, not sent
     bool close = false;  // close the connection after this response
@@ -80,6 +89,18 @@ class Session : public std::enable_shared_from_this<Session> {
   void on_write(boost::system::error_code ec, std::size_t bytes);
   void after_flush();
   bool flushed() const noexcept;
+
+  // Streamed responses: the front slot's stream is written chunk by chunk until it ends.
+  void on_stream(std::uint64_t sequence, std::shared_ptr<StreamCore> stream, ResponseHead head);
+  void start_stream(Slot slot);
+  void pump_stream();
+  void on_stream_write(const std::shared_ptr<StreamCore>& stream, boost::system::error_code ec,
+                       std::size_t bytes);
+  void end_stream();
+  void finish_stream(StreamCore& stream) noexcept;
+  void finish_streams() noexcept;
+  void notify(const std::function<void(bool)>& callback, bool ok) noexcept;
+  void log_event_noexcept(std::string_view what, std::string_view detail) const noexcept;
 
   // Closing.
   void finish();
@@ -106,6 +127,8 @@ class Session : public std::enable_shared_from_this<Session> {
   // The response being written, kept apart from slots_ so that a push_back cannot move it under
   // the write; its allocation is reused for the next response and released when idle.
   std::unique_ptr<Response> writing_;
+  // The stream being written: it holds the front of the response order until it ends.
+  std::shared_ptr<StreamCore> streaming_;
   // Holds this session alive while the handler owes responses: the responders hold it weakly.
   std::shared_ptr<Session> self_;
 
