@@ -53,7 +53,7 @@ clang-build: deps
 # only those executables are built, and an entry that matches no test fails the run (a suite renamed
 # or moved to another directory must be followed here). The executables are run directly (ctest
 # would list every other, unbuilt, test executable as missing).
-TSAN_TESTS ?= server_tests:HttpServer.* server_tests:HttpPipeline.* server_tests:HttpTimeouts.* \
+TSAN_TESTS ?= server_tests:HttpServer.* server_tests:HttpStream.* server_tests:HttpPipeline.* server_tests:HttpTimeouts.* \
   storage_tests:WriterTest.*:Migrations.*:SqliteErrorTest.* storage_tests:SqliteStoreTest.* \
   server_core_tests:ServeTest.* server_core_tests:IngestTest.*:ZoneTest.* server_core_tests:ApiTest.* \
   emulator_tests:EmulatorE2E.*
