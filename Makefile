@@ -55,8 +55,8 @@ clang-build: deps
 # would list every other, unbuilt, test executable as missing).
 TSAN_TESTS ?= server_tests:HttpServer.* server_tests:HttpStream.* server_tests:HttpPipeline.* server_tests:HttpTimeouts.* \
   storage_tests:WriterTest.*:Migrations.*:SqliteErrorTest.* storage_tests:SqliteStoreTest.* \
-  server_core_tests:ServeTest.* server_core_tests:IngestTest.*:ZoneTest.* server_core_tests:ApiTest.* \
-  emulator_tests:EmulatorE2E.*
+  server_tests:ServeTest.* server_tests:IngestTest.*:ZoneTest.* server_tests:ApiTest.* \
+  server_tests:PendingTest.* service_tests:CommandQueueTest.* emulator_tests:EmulatorE2E.*
 # The filters are SUITE.* patterns: the TSan build compiles only the test files defining those suites
 # (ZKPUSH_TEST_SUITES, tests/CMakeLists.txt).
 TSAN_TARGETS = $(sort $(foreach t,$(TSAN_TESTS),$(firstword $(subst :, ,$(t)))))

@@ -5,9 +5,9 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "server/test_server.hpp"
+#include "server/http/test_server.hpp"
 #include "cli/run_zkpush.hpp"
-#include "server_core/serve_fixture.hpp"
+#include "server/serve_fixture.hpp"
 
 namespace zkpush::server {
 namespace {
@@ -27,8 +27,8 @@ TEST_F(ConformanceCommand, OurServerConformsAndTheMatrixSaysSo) {
   EXPECT_NE(out.find("N/A   exchange"), std::string::npos) << out;
   EXPECT_NE(out.find(" 0 failed,"), std::string::npos) << out;
   // It talked to this server as the device it said it was.
-  ASSERT_TRUE(app_->registry().get("CLICONF01").has_value());
-  EXPECT_GE(app_->store().count_events("CLICONF01"), 6);
+  ASSERT_TRUE(app_->devices().get("CLICONF01").has_value());
+  EXPECT_GE(stored_event_count("CLICONF01"), 6);
 
   auto [json_status, json_out] = run("--server " + server + " --sn CLICONF01 --json");
   EXPECT_EQ(json_status, 0) << json_out;

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "cli/run_zkpush.hpp"
-#include "server_core/serve_fixture.hpp"
+#include "server/serve_fixture.hpp"
 
 namespace zkpush::server {
 namespace {
@@ -41,8 +41,8 @@ TEST_F(SimulateCommand, DevicesRegisterAndTheirEventsAreStored) {
   for (int i = 1; i <= 5; ++i) {
     char sn[16];
     std::snprintf(sn, sizeof sn, "SIMT%06d", i);
-    ASSERT_TRUE(app_->registry().get(sn).has_value()) << sn;
-    stored += app_->store().count_events(sn);
+    ASSERT_TRUE(app_->devices().get(sn).has_value()) << sn;
+    stored += stored_event_count(sn);
   }
   EXPECT_GE(stored, acked);
   EXPECT_LE(stored, summary["events_generated"].get<std::int64_t>());

@@ -10,7 +10,7 @@
 #include <string>
 
 #include "cli/run_zkpush.hpp"
-#include "server_core/serve_fixture.hpp"
+#include "server/serve_fixture.hpp"
 
 namespace zkpush::server {
 namespace {
@@ -48,7 +48,7 @@ TEST_F(SimulateScenario, ExampleScenarioPassesAndItsEventsAreStored) {
   for (const auto& step : report["steps"]) EXPECT_EQ(step["status"], "ok") << step.dump();
   storage::EventFilter filter;
   filter.sn = "SCNCLI000001";
-  const auto events = app_->store().list_events(filter);
+  const auto events = stored_events(filter);
   ASSERT_EQ(events.size(), 4u);
   EXPECT_EQ(events[0].event.value_or(-1), 27);
   EXPECT_EQ(events[2].event.value_or(-1), 200);
@@ -78,7 +78,7 @@ TEST_F(SimulateScenario, BadScriptsAndArgumentsExitWithStatus2) {
   EXPECT_NE(out.find(bad + ":3: swipe: missing card="), std::string::npos) << out;
   EXPECT_NE(out.find(bad + ":4: sleep: 'forever' is not a duration"), std::string::npos) << out;
   // Nothing ran: the device never contacted the server.
-  EXPECT_FALSE(app_->registry().get("EMU000001").has_value());
+  EXPECT_FALSE(app_->devices().get("EMU000001").has_value());
 
   EXPECT_EQ(run("--server " + server() + " --scenario /nonexistent/x.scn").first, 2);
   EXPECT_EQ(run("--server " + server() + " --scenario " + script("empty.scn", "# nothing\n")).first, 2);

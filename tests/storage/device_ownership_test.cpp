@@ -1,17 +1,17 @@
 // The device row has two owners (storage/types.hpp `Device`): the device's own requests write the
-// device-side columns through save_device, the operator writes approved / time_zone / config through
-// update_device_settings. Each write must leave the other owner's columns alone, so that a row
+// device-side columns through the devices area's save(), the operator writes approved / time_zone /
+// config through update_settings(). Each write must leave the other owner's columns alone, so that a row
 // saved from a copy read before the other owner's write cannot undo it. Parameterised by backend
 // like the contract suite (add PostgreSQL at the bottom).
 #include <gtest/gtest.h>
 
 #include "storage/store.hpp"
 #include "store_testing.hpp"
+#include "support/store_access.hpp"
 
 namespace zkpush::storage {
 namespace {
 
-using testing::await_status;
 using testing::TempDir;
 using Reason = StoreError::Reason;
 
@@ -48,13 +48,16 @@ class DeviceOwnership : public ::testing::TestWithParam<Backend> {
   Store& store() { return *store_; }
 
   StoreStatus save(const Device& d) {
-    return await_status([&](Store::Done done) { store_->save_device(d, std::move(done)); });
+    return store_->write_now([d](Transaction& tx) { tx.devices().save(d); });
   }
   StoreStatus update(const std::string& sn, const DeviceSettings& s) {
-    return await_status([&](Store::Done done) { store_->update_device_settings(sn, s, std::move(done)); });
+    return store_->write_now([sn, s](Transaction& tx) { tx.devices().update_settings(sn, s); });
+  }
+  std::optional<Device> find(const std::string& sn) {
+    return test::read(*store_, [sn](Reads& r) { return r.devices().get(sn); });
   }
   Device row(const std::string& sn) {
-    auto d = store_->get_device(sn);
+    auto d = find(sn);
     EXPECT_TRUE(d.has_value()) << sn;
     return d.value_or(Device{});
   }
@@ -176,8 +179,8 @@ TEST_P(DeviceOwnership, ANewRowIsInsertedWholeByTheDevicePathOnly) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().reason, Reason::not_found);
   EXPECT_FALSE(r.error().transient);
-  EXPECT_FALSE(store().get_device("NEW2").has_value());
-  EXPECT_EQ(store().load_devices().size(), 1u);
+  EXPECT_FALSE(find("NEW2").has_value());
+  EXPECT_EQ(test::read(store(), [](Reads& r) { return r.devices().all().size(); }), 1u);
 }
 
 TEST_P(DeviceOwnership, MalformedSettingsAreRefusedAndChangeNothing) {
