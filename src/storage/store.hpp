@@ -18,8 +18,10 @@
 //
 // Errors: one result type, StoreResult<T>, for reads and writes. A job (or an area) throws Refused
 // to refuse what was asked (not_found, conflict, invalid); the unit's writes are undone and the
-// error is not transient. A failure of the database (disk full, I/O error, locked, read-only, an
-// unreadable stored value) is transient: the same request may succeed later (503 to devices).
+// error is not transient. A failure of the database (disk full, I/O error, locked, read-only,
+// corrupt) is transient: the same request may succeed later (503 to devices). A stored value that
+// cannot be decoded is transient in a read; inside a write it fails that job like any other exception
+// that is neither Refused nor the database's (a bug): not transient, Reason::none, the job undone.
 #pragma once
 
 #include <condition_variable>

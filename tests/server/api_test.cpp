@@ -19,7 +19,7 @@ using namespace e2e;  // NOLINT
 using nlohmann::json;
 using Keys = std::set<std::string>;
 
-const std::string kToken = "secret-api-token";
+const std::string kApiToken = "secret-api-token";
 
 // Documented keys plus the extras docs/serve.md lists: an object must have exactly these.
 const Keys kDeviceKeys{"sn",         "online",        "last_seen",  "approved",       "ip",
@@ -47,12 +47,12 @@ std::string iso_utc(std::int64_t unix_seconds) {
 class ApiTest : public ServeFixture {
  protected:
   void start_api(ServerConfig config = {}) {
-    config.api_token = kToken;
+    config.api_token = kApiToken;
     start(config);
   }
 
   RawResponse api(const std::string& method, const std::string& target, const std::string& body = {},
-                  const std::string& token = kToken) {
+                  const std::string& token = kApiToken) {
     std::string headers = "Authorization: Bearer " + token + "\r\n";
     if (!body.empty()) headers += "Content-Type: application/json\r\n";
     return send_raw(http::test::request(method, target, body, headers));
@@ -122,8 +122,8 @@ TEST_F(ApiTest, HealthzIsOpenAndEveryRouteNeedsTheToken) {
     expect_error(missing, 401);
     EXPECT_EQ(missing.header("WWW-Authenticate").value_or(""), "Bearer");
     expect_error(api(method, target, {}, "wrong-token"), 401);
-    expect_error(api(method, target, {}, kToken + "x"), 401);
-    expect_error(send_raw(http::test::request(method, target, {}, "Authorization: Basic " + kToken + "\r\n")), 401);
+    expect_error(api(method, target, {}, kApiToken + "x"), 401);
+    expect_error(send_raw(http::test::request(method, target, {}, "Authorization: Basic " + kApiToken + "\r\n")), 401);
   }
   // Nothing was changed by the refused calls.
   EXPECT_FALSE(stored_command(1).has_value());
@@ -612,7 +612,7 @@ TEST_F(ApiTest, BadCommandRequests) {
 
   // Over the API's 1 MiB: refused by the transport before the body is read.
   const std::string big = R"({"line": ")" + std::string((1u << 20) + 16, 'x') + R"("})";
-  auto oversize = send_raw(http::test::request("POST", target, big, "Authorization: Bearer " + kToken + "\r\n"), true);
+  auto oversize = send_raw(http::test::request("POST", target, big, "Authorization: Bearer " + kApiToken + "\r\n"), true);
   EXPECT_EQ(oversize.status, 413);
 }
 

@@ -21,16 +21,16 @@ namespace {
 using namespace e2e;  // NOLINT
 using nlohmann::json;
 
-const std::string kToken = "race-api-token";
+const std::string kRaceToken = "race-api-token";
 
 class DeviceRaceTest : public ServeFixture {
  protected:
   void start_api(ServerConfig config = {}) {
-    config.api_token = kToken;
+    config.api_token = kRaceToken;
     start(config);
   }
   RawResponse api(const std::string& method, const std::string& target, const std::string& body = {}) {
-    std::string headers = "Authorization: Bearer " + kToken + "\r\n";
+    std::string headers = "Authorization: Bearer " + kRaceToken + "\r\n";
     if (!body.empty()) headers += "Content-Type: application/json\r\n";
     return send_raw(http::test::request(method, target, body, headers));
   }

@@ -18,18 +18,18 @@ using namespace e2e;  // NOLINT
 using namespace std::chrono_literals;
 using nlohmann::json;
 
-const std::string kToken = "pending-api-token";
+const std::string kPendingToken = "pending-api-token";
 
 class PendingTest : public ServeFixture {
  protected:
   void start_api() {
     ServerConfig config;
-    config.api_token = kToken;
+    config.api_token = kPendingToken;
     start(config);
   }
 
   RawResponse api(const std::string& method, const std::string& target, const std::string& body = {}) {
-    std::string headers = "Authorization: Bearer " + kToken + "\r\n";
+    std::string headers = "Authorization: Bearer " + kPendingToken + "\r\n";
     if (!body.empty()) headers += "Content-Type: application/json\r\n";
     return send_raw(http::test::request(method, target, body, headers));
   }
@@ -147,6 +147,9 @@ TEST_F(PendingTest, AnExpiredCommandLeavesPendingWithoutAPoll) {
   wait_until(expires_at + 1);
   EXPECT_EQ(status_of(expiring), "expired");
   expect_pending(sn, 2, {first, second, expiring});
+  // The device as approve and PATCH answer it counts the same way, before or after the sweep.
+  EXPECT_EQ(ok(api("POST", "/api/v1/devices/" + sn + "/approve")).value("pending", std::int64_t{-1}), 2);
+  EXPECT_EQ(ok(api("PATCH", "/api/v1/devices/" + sn, R"({"time_zone": null})")).value("pending", std::int64_t{-1}), 2);
   EXPECT_EQ(status_of(first), "queued");
   EXPECT_EQ(status_of(second), "queued");
   EXPECT_TRUE(queue_count_becomes(sn, 2)) << app_->queue().pending(sn);

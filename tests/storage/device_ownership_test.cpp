@@ -17,7 +17,7 @@ using Reason = StoreError::Reason;
 
 using testing::Backend;
 
-constexpr std::int64_t T0 = 1'700'000'000;
+constexpr std::int64_t kOwnershipT0 = 1'700'000'000;
 
 // A device waiting for approval, with no operator settings yet.
 Device waiting_device(const std::string& sn) {
@@ -28,8 +28,8 @@ Device waiting_device(const std::string& sn) {
   d.push_version = "3.1.2";
   d.ip = "10.0.0.7";
   d.registry = protocol::Record{{"DeviceType", "acc"}, {"FirmVer", "AC Ver 5.7"}};
-  d.first_seen = T0;
-  d.last_seen = T0 + 10;
+  d.first_seen = kOwnershipT0;
+  d.last_seen = kOwnershipT0 + 10;
   return d;
 }
 
@@ -73,9 +73,9 @@ TEST_P(DeviceOwnership, ASaveFromAStaleCopyKeepsTheOperatorsSettings) {
 
   stale.session_id = "sess-2";
   stale.ip = "10.0.0.8";
-  stale.last_seen = T0 + 20;
+  stale.last_seen = kOwnershipT0 + 20;
   stale.registry_code = "rc-1";
-  stale.registered_at = T0 + 20;
+  stale.registered_at = kOwnershipT0 + 20;
   // Even values the copy happens to carry for the operator's columns are not written.
   stale.time_zone = "-0100";
   stale.config = protocol::Record{{"ErrorDelay", "99"}};
@@ -88,15 +88,15 @@ TEST_P(DeviceOwnership, ASaveFromAStaleCopyKeepsTheOperatorsSettings) {
   // ...while the device's own columns are the copy's.
   EXPECT_EQ(got.session_id, "sess-2");
   EXPECT_EQ(got.ip, "10.0.0.8");
-  EXPECT_EQ(got.last_seen, T0 + 20);
+  EXPECT_EQ(got.last_seen, kOwnershipT0 + 20);
   EXPECT_EQ(got.registry_code, "rc-1");
-  EXPECT_EQ(got.registered_at, T0 + 20);
+  EXPECT_EQ(got.registered_at, kOwnershipT0 + 20);
 }
 
 TEST_P(DeviceOwnership, SettingsLeaveEveryDeviceSideColumnAlone) {
   Device d = waiting_device("D1");
   d.registry_code = "rc-1";
-  d.registered_at = T0 + 1;
+  d.registered_at = kOwnershipT0 + 1;
   ASSERT_TRUE(save(d).ok());
   ASSERT_TRUE(update("D1", approve_with_zone_and_config()).ok());
 

@@ -33,7 +33,7 @@ using sqlite::Statement;
 using testing::TempDir;
 using Reason = StoreError::Reason;
 
-constexpr std::int64_t T0 = 1'700'000'000;
+constexpr std::int64_t kSqliteT0 = 1'700'000'000;
 
 class SqliteStoreTest : public ::testing::Test {
  protected:
@@ -56,8 +56,8 @@ Device device(const std::string& sn) {
   d.sn = sn;
   d.approved = true;
   d.registry = protocol::Record{{"DeviceType", "acc"}, {"~DeviceName", "inBio460"}};
-  d.first_seen = T0;
-  d.last_seen = T0;
+  d.first_seen = kSqliteT0;
+  d.last_seen = kSqliteT0;
   return d;
 }
 
@@ -68,7 +68,7 @@ NewEvent event(const std::string& sn, std::optional<std::int64_t> index, std::st
   e.time_local = "2024-01-01 10:00:00";
   e.pin = "1";
   e.raw = std::move(raw);
-  e.received_at = T0;
+  e.received_at = kSqliteT0;
   return e;
 }
 
@@ -77,7 +77,7 @@ NewCommand command(const std::string& sn, const std::string& line) {
   c.sn = sn;
   c.line = line;
   c.verb = line.substr(0, line.find(' '));
-  c.created_at = T0;
+  c.created_at = kSqliteT0;
   return c;
 }
 
@@ -94,7 +94,7 @@ std::int64_t count_events(Store& s, const std::string& sn) {
 }
 
 StoreResult<CommandRow> enqueue(Store& s, const std::string& sn, const std::string& line) {
-  return s.write_now([c = command(sn, line)](Transaction& tx) { return tx.commands().insert(c, T0); });
+  return s.write_now([c = command(sn, line)](Transaction& tx) { return tx.commands().insert(c, kSqliteT0); });
 }
 
 // A plain delivery: every queued command of the device marked sent (what the queue does, minus its
@@ -124,10 +124,10 @@ TEST_F(SqliteStoreTest, ReopeningKeepsEverything) {
     auto s = open();
     save(*s, device("D1"));
     test::write(*s, [](Transaction& tx) {
-      tx.devices().merge_options("D1", protocol::Record{{"LockCount", "4"}}, "options", T0);
-      tx.door_states().put(DoorStateUpdate{"D1", "2024-01-01 10:00:00", "01", "00", "00", T0});
-      tx.device_data().append_log({DeviceLogEntry{"D1", "errorlog", "ErrCode=1", T0, 0}});
-      tx.device_data().put_records({DeviceRecord{"D1", "user", "1", {{"Pin", "1"}}, "", T0, "", ""}});
+      tx.devices().merge_options("D1", protocol::Record{{"LockCount", "4"}}, "options", kSqliteT0);
+      tx.door_states().put(DoorStateUpdate{"D1", "2024-01-01 10:00:00", "01", "00", "00", kSqliteT0});
+      tx.device_data().append_log({DeviceLogEntry{"D1", "errorlog", "ErrCode=1", kSqliteT0, 0}});
+      tx.device_data().put_records({DeviceRecord{"D1", "user", "1", {{"Pin", "1"}}, "", kSqliteT0, "", ""}});
     });
     EXPECT_EQ(insert(*s, {event("D1", 1, "a"), event("D1", std::nullopt, "no index")}).inserted, 2);
     auto a = enqueue(*s, "D1", "GET OPTIONS A");
@@ -136,12 +136,12 @@ TEST_F(SqliteStoreTest, ReopeningKeepsEverything) {
     wire_a = a->wire_id;
     wire_b = b->wire_id;
     id_b = b->id;
-    ASSERT_EQ(take(*s, "D1", T0).size(), 2u);
+    ASSERT_EQ(take(*s, "D1", kSqliteT0).size(), 2u);
     auto c = enqueue(*s, "D1", "CONTROL DEVICE 03000000");  // stays queued
     ASSERT_TRUE(c.ok());
     const std::int64_t id_a = a->id;
     test::write(*s, [id_a](Transaction& tx) {
-      tx.commands().add_data(CommandData{id_a, "options", "", 0, 0, "LockCount=4", T0});
+      tx.commands().add_data(CommandData{id_a, "options", "", 0, 0, "LockCount=4", kSqliteT0});
     });
   }
   // The writer's connection closed last: the WAL was checkpointed into the file and removed.
@@ -380,7 +380,7 @@ static_assert(sizeof(Ack) == 16);  // < PIPE_BUF: each write() is atomic
                    });
       if (batch % 7 == 0) {
         ++in_flight;
-        store->write([c = command("K1", "GET OPTIONS A")](Transaction& tx) { return tx.commands().insert(c, T0); },
+        store->write([c = command("K1", "GET OPTIONS A")](Transaction& tx) { return tx.commands().insert(c, kSqliteT0); },
                      [&](StoreResult<CommandRow> r) {
                        if (r.ok()) report(Ack{2, r->wire_id});
                        --in_flight;
@@ -510,7 +510,7 @@ TEST_F(SqliteStoreTest, ConcurrentIngestQueueingAndDeliveryStayConsistent) {
   std::vector<std::thread> consumers;
   for (int t = 0; t < 2; ++t)
     consumers.emplace_back([&] {
-      while (producing) deliver_all(T0);
+      while (producing) deliver_all(kSqliteT0);
     });
   consumers.emplace_back([&] {  // a reader: counts only grow
     std::map<std::string, std::int64_t> last;
@@ -533,7 +533,7 @@ TEST_F(SqliteStoreTest, ConcurrentIngestQueueingAndDeliveryStayConsistent) {
   for (auto& th : producers) th.join();
   producing = false;
   for (auto& th : consumers) th.join();
-  deliver_all(T0);  // whatever was queued after the consumers' last pass
+  deliver_all(kSqliteT0);  // whatever was queued after the consumers' last pass
 
   EXPECT_EQ(failures.load(), 0);
   EXPECT_EQ(inserted.load(), kEventThreads * kBatches * kPerBatch);

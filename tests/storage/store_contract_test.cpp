@@ -29,7 +29,7 @@ using testing::Backend;
 using testing::TempDir;
 using Reason = StoreError::Reason;
 
-constexpr std::int64_t T0 = 1'700'000'000;  // a fixed "now" for times the store only keeps
+constexpr std::int64_t kContractT0 = 1'700'000'000;  // a fixed "now" for times the store only keeps
 
 Device make_device(const std::string& sn) {
   Device d;
@@ -42,9 +42,9 @@ Device make_device(const std::string& sn) {
   d.time_zone = "+0800";
   d.registry = protocol::Record{{"DeviceType", "acc"}, {"~DeviceName", "inBio, 460"}, {"FirmVer", "AC Ver 5.7"}};
   d.config = protocol::Record{{"RequestDelay", "7"}, {"TransTimes", "01:00;13:00"}};
-  d.first_seen = T0;
-  d.last_seen = T0 + 10;
-  d.registered_at = T0 + 1;
+  d.first_seen = kContractT0;
+  d.last_seen = kContractT0 + 10;
+  d.registered_at = kContractT0 + 1;
   return d;
 }
 
@@ -54,7 +54,7 @@ NewEvent make_event(const std::string& sn, std::optional<std::int64_t> index, co
   e.sn = sn;
   e.index = index;
   e.time_local = time;
-  e.time_utc = T0;
+  e.time_utc = kContractT0;
   e.pin = "1";
   e.cardno = "123456";
   e.event = 0;
@@ -62,7 +62,7 @@ NewEvent make_event(const std::string& sn, std::optional<std::int64_t> index, co
   e.inout = 0;
   e.verifytype = "1";
   e.raw = raw;
-  e.received_at = T0 + 5;
+  e.received_at = kContractT0 + 5;
   return e;
 }
 
@@ -74,7 +74,7 @@ NewCommand make_command(const std::string& sn, const std::string& line,
   c.line = line;
   c.verb = line.substr(0, line.find(' '));
   c.priority = priority;
-  c.created_at = T0;
+  c.created_at = kContractT0;
   c.expires_at = expires_at;
   return c;
 }
@@ -150,10 +150,10 @@ class StoreContract : public ::testing::TestWithParam<Backend> {
   }
 
   // ---- commands ----
-  StoreResult<CommandRow> try_insert(const NewCommand& c, std::int64_t clock_now = T0) {
+  StoreResult<CommandRow> try_insert(const NewCommand& c, std::int64_t clock_now = kContractT0) {
     return store_->write_now([c, clock_now](Transaction& tx) { return tx.commands().insert(c, clock_now); });
   }
-  CommandRow insert_command(const NewCommand& c, std::int64_t clock_now = T0) {
+  CommandRow insert_command(const NewCommand& c, std::int64_t clock_now = kContractT0) {
     return write([c, clock_now](Transaction& tx) { return tx.commands().insert(c, clock_now); });
   }
   CommandRow insert_command(const std::string& sn, const std::string& line,
@@ -225,23 +225,23 @@ TEST_P(StoreContract, SaveReplacesTheRowButNeverMovesFirstOrLastSeenBackwards) {
   d.approved = false;
   d.ip = "10.0.0.9";
   d.registry = protocol::Record{{"DeviceType", "acc"}};
-  d.first_seen = T0 + 100;  // a copy built later: the device was first seen at T0
-  d.last_seen = T0 + 5;     // older than what is stored
+  d.first_seen = kContractT0 + 100;  // a copy built later: the device was first seen at kContractT0
+  d.last_seen = kContractT0 + 5;     // older than what is stored
   save(d);
   auto got = device("D1");
   ASSERT_TRUE(got);
   EXPECT_TRUE(got->approved);  // the operator's column: a device-side save never lowers it
   EXPECT_EQ(got->ip, "10.0.0.9");
   EXPECT_EQ(got->registry, d.registry);
-  EXPECT_EQ(got->first_seen, T0);
-  EXPECT_EQ(got->last_seen, T0 + 10);
+  EXPECT_EQ(got->first_seen, kContractT0);
+  EXPECT_EQ(got->last_seen, kContractT0 + 10);
   EXPECT_EQ(devices().size(), 1u);
 }
 
 TEST_P(StoreContract, AllDevicesComeBackBySerialWithTheirOptions) {
   save("B");
   save("A");
-  ASSERT_TRUE(merge("A", protocol::Record{{"LockCount", "4"}}, "options", T0).ok());
+  ASSERT_TRUE(merge("A", protocol::Record{{"LockCount", "4"}}, "options", kContractT0).ok());
   auto all = devices();
   ASSERT_EQ(all.size(), 2u);
   EXPECT_EQ(all[0].sn, "A");
@@ -254,13 +254,13 @@ TEST_P(StoreContract, AllDevicesComeBackBySerialWithTheirOptions) {
 TEST_P(StoreContract, MergedOptionsKeepTheLatestValuePerKeyWhateverItsCase) {
   save("D1");
   ASSERT_TRUE(merge("D1", protocol::Record{{"TimeZoneId", "8"}, {"LockCount", "4"}, {"IPAddress", "10.0.0.7"}},
-                    "registry", T0)
+                    "registry", kContractT0)
                   .ok());
-  ASSERT_TRUE(merge("D1", protocol::Record{{"TimezoneId", "7"}, {"LockCount", "2"}}, "options", T0 + 1).ok());
+  ASSERT_TRUE(merge("D1", protocol::Record{{"TimezoneId", "7"}, {"LockCount", "2"}}, "options", kContractT0 + 1).ok());
   // A bare key (GET OPTIONS asks with keys only) has no value and changes nothing.
   protocol::Record bare;
   bare.fields.push_back(protocol::Field{"IPAddress", "", false});
-  ASSERT_TRUE(merge("D1", bare, "get_options", T0 + 2).ok());
+  ASSERT_TRUE(merge("D1", bare, "get_options", kContractT0 + 2).ok());
 
   auto d = device("D1");
   ASSERT_TRUE(d);
@@ -277,7 +277,7 @@ TEST_P(StoreContract, MergedOptionsKeepTheLatestValuePerKeyWhateverItsCase) {
 }
 
 TEST_P(StoreContract, OptionsOfAnUnknownDeviceAreRefused) {
-  auto r = merge("ghost", protocol::Record{{"A", "1"}}, "options", T0);
+  auto r = merge("ghost", protocol::Record{{"A", "1"}}, "options", kContractT0);
   ASSERT_FALSE(r.ok());
   EXPECT_FALSE(r.error().transient);
   EXPECT_EQ(r.error().reason, Reason::not_found);
@@ -287,11 +287,11 @@ TEST_P(StoreContract, OptionsOfAnUnknownDeviceAreRefused) {
 TEST_P(StoreContract, TouchUpdatesPresenceOfKnownDevicesOnly) {
   save("D1");
   write([](Transaction& tx) {
-    tx.devices().touch({{"D1", T0 + 500, "10.0.0.8"}, {"ghost", T0 + 500, "1.2.3.4"}, {"D1", T0 + 400, ""}});
+    tx.devices().touch({{"D1", kContractT0 + 500, "10.0.0.8"}, {"ghost", kContractT0 + 500, "1.2.3.4"}, {"D1", kContractT0 + 400, ""}});
   });
   auto d = device("D1");
   ASSERT_TRUE(d);
-  EXPECT_EQ(d->last_seen, T0 + 500);  // an older timestamp in the same batch does not win
+  EXPECT_EQ(d->last_seen, kContractT0 + 500);  // an older timestamp in the same batch does not win
   EXPECT_EQ(d->ip, "10.0.0.8");       // an empty address keeps the known one
   EXPECT_FALSE(device("ghost"));
 }
@@ -414,12 +414,12 @@ TEST_P(StoreContract, DoorStateKeepsTheCurrentStateAndAHistoryOfChanges) {
     return read([sn, limit](Reads& r) { return r.door_states().history(sn, limit); });
   };
   EXPECT_FALSE(current("D1"));
-  put("2024-01-01 10:00:00", "01", "00", "00", T0);
-  put("2024-01-01 10:00:05", "01", "00", "00", T0 + 5);  // repeated unchanged
-  put("2024-01-01 10:00:10", "02", "00", "00", T0 + 10);
-  put("2024-01-01 10:00:15", "02", "01", "00", T0 + 15);
-  put("2024-01-01 10:00:20", "02", "01", "00", T0 + 20);
-  put("2024-01-01 10:00:25", "02", "01", "04", T0 + 25);
+  put("2024-01-01 10:00:00", "01", "00", "00", kContractT0);
+  put("2024-01-01 10:00:05", "01", "00", "00", kContractT0 + 5);  // repeated unchanged
+  put("2024-01-01 10:00:10", "02", "00", "00", kContractT0 + 10);
+  put("2024-01-01 10:00:15", "02", "01", "00", kContractT0 + 15);
+  put("2024-01-01 10:00:20", "02", "01", "00", kContractT0 + 20);
+  put("2024-01-01 10:00:25", "02", "01", "04", kContractT0 + 25);
 
   auto now = current("D1");
   ASSERT_TRUE(now);
@@ -428,18 +428,18 @@ TEST_P(StoreContract, DoorStateKeepsTheCurrentStateAndAHistoryOfChanges) {
   EXPECT_EQ(now->sensor, "02");
   EXPECT_EQ(now->relay, "01");
   EXPECT_EQ(now->alarm, "04");
-  EXPECT_EQ(now->received_at, T0 + 25);
+  EXPECT_EQ(now->received_at, kContractT0 + 25);
 
   auto all = history("D1", 0);
   ASSERT_EQ(all.size(), 4u);
-  EXPECT_EQ(all[0].received_at, T0);
+  EXPECT_EQ(all[0].received_at, kContractT0);
   EXPECT_EQ(all[1].sensor, "02");
   EXPECT_EQ(all[2].relay, "01");
   EXPECT_EQ(all[3].alarm, "04");
   auto last_two = history("D1", 2);
   ASSERT_EQ(last_two.size(), 2u);
-  EXPECT_EQ(last_two[0].received_at, T0 + 15);
-  EXPECT_EQ(last_two[1].received_at, T0 + 25);
+  EXPECT_EQ(last_two[0].received_at, kContractT0 + 15);
+  EXPECT_EQ(last_two[1].received_at, kContractT0 + 25);
   EXPECT_TRUE(history("D2", 0).empty());
   EXPECT_FALSE(current("D2"));
 }
@@ -454,20 +454,20 @@ TEST_P(StoreContract, DeviceRecordsKeepTheLatestPerKeyWithBinaryContent) {
     return read([=](Reads& r) { return r.device_data().records(sn, table, limit); });
   };
   const std::string photo("\xFF\xD8\xFF\xE0\x00\x10JFIF\x00\x01", 12);  // JPEG header, NUL bytes included
-  DeviceRecord user{"D1", "user", "1", protocol::Record{{"Pin", "1"}, {"Name", "Zhang San"}}, "", T0, "", ""};
+  DeviceRecord user{"D1", "user", "1", protocol::Record{{"Pin", "1"}, {"Name", "Zhang San"}}, "", kContractT0, "", ""};
   user.fields.prefix = "user";
-  DeviceRecord pic{"D1", "userpic", "1", protocol::Record{{"pin", "1"}, {"size", "12"}}, photo, T0, "", ""};
-  DeviceRecord user2{"D1", "user", "2", protocol::Record{{"Pin", "2"}, {"Name", "Li, Si"}}, "", T0, "", ""};
+  DeviceRecord pic{"D1", "userpic", "1", protocol::Record{{"pin", "1"}, {"size", "12"}}, photo, kContractT0, "", ""};
+  DeviceRecord user2{"D1", "user", "2", protocol::Record{{"Pin", "2"}, {"Name", "Li, Si"}}, "", kContractT0, "", ""};
   auto counts = put({user, pic, user2});
   EXPECT_EQ(counts.inserted, 3);
   EXPECT_EQ(counts.duplicates, 0);
 
   // The same upload again is a duplicate and keeps its time; a changed one replaces the old.
   DeviceRecord same = user;
-  same.updated_at = T0 + 50;
+  same.updated_at = kContractT0 + 50;
   DeviceRecord renamed = user2;
   renamed.fields.set("Name", "Wang Wu");
-  renamed.updated_at = T0 + 60;
+  renamed.updated_at = kContractT0 + 60;
   counts = put({same, renamed});
   EXPECT_EQ(counts.inserted, 1);
   EXPECT_EQ(counts.duplicates, 1);
@@ -476,9 +476,9 @@ TEST_P(StoreContract, DeviceRecordsKeepTheLatestPerKeyWithBinaryContent) {
   ASSERT_EQ(users.size(), 2u);
   EXPECT_EQ(users[0].key, "1");
   EXPECT_EQ(users[0].fields, user.fields);  // the table word survives too
-  EXPECT_EQ(users[0].updated_at, T0);
+  EXPECT_EQ(users[0].updated_at, kContractT0);
   EXPECT_EQ(users[1].fields.get("Name"), "Wang Wu");
-  EXPECT_EQ(users[1].updated_at, T0 + 60);
+  EXPECT_EQ(users[1].updated_at, kContractT0 + 60);
 
   auto pics = records("D1", "userpic", 0);
   ASSERT_EQ(pics.size(), 1u);
@@ -497,9 +497,9 @@ TEST_P(StoreContract, DeviceRecordContentKeepsWhereItCameFromAndHowItIsEncoded) 
   auto records = [&](const std::string& table) {
     return read([table](Reads& r) { return r.device_data().records("D1", table, 0); });
   };
-  DeviceRecord snap{"D1", "ATTPHOTO", "1.jpg", protocol::Record{{"pin", "1.jpg"}, {"size", "3"}}, std::string("\0\1\2", 3), T0,
+  DeviceRecord snap{"D1", "ATTPHOTO", "1.jpg", protocol::Record{{"pin", "1.jpg"}, {"size", "3"}}, std::string("\0\1\2", 3), kContractT0,
                     "photo", "binary"};
-  DeviceRecord tmpl{"D1", "templatev10", "1/0", protocol::Record{{"pin", "1"}, {"fingerid", "0"}}, "TZNT", T0,
+  DeviceRecord tmpl{"D1", "templatev10", "1/0", protocol::Record{{"pin", "1"}, {"fingerid", "0"}}, "TZNT", kContractT0,
                     "template", "base64"};
   EXPECT_EQ(put({snap, tmpl}).inserted, 2);
   EXPECT_EQ(put({snap, tmpl}).duplicates, 2);
@@ -530,8 +530,8 @@ TEST_P(StoreContract, DeviceLogIsAppendOnlyAndListsTheLatestOldestFirst) {
   };
   std::vector<DeviceLogEntry> entries;
   for (int i = 0; i < 5; ++i)
-    entries.push_back(DeviceLogEntry{"D1", i % 2 ? "irstate" : "errorlog", "data " + std::to_string(i), T0 + i, 0});
-  entries.push_back(DeviceLogEntry{"D2", "errorlog", "other", T0, 0});
+    entries.push_back(DeviceLogEntry{"D1", i % 2 ? "irstate" : "errorlog", "data " + std::to_string(i), kContractT0 + i, 0});
+  entries.push_back(DeviceLogEntry{"D2", "errorlog", "other", kContractT0, 0});
   append(entries);
   // The same entry again is another entry: logs are not deduplicated.
   append({entries[0]});
@@ -547,7 +547,7 @@ TEST_P(StoreContract, DeviceLogIsAppendOnlyAndListsTheLatestOldestFirst) {
   EXPECT_EQ(latest[0].data, "data 4");
   EXPECT_EQ(latest[1].data, "data 0");
   EXPECT_EQ(latest[0].kind, "errorlog");
-  EXPECT_EQ(latest[0].received_at, T0 + 4);
+  EXPECT_EQ(latest[0].received_at, kContractT0 + 4);
   EXPECT_EQ(log("", "errorlog", 0).size(), 5u);
   EXPECT_EQ(log("D2", "", 0).size(), 1u);
 }
@@ -557,10 +557,10 @@ TEST_P(StoreContract, DeviceLogIsAppendOnlyAndListsTheLatestOldestFirst) {
 TEST_P(StoreContract, InsertAssignsIdsAndAWireIdThatStartsFromTheClockAndThenCounts) {
   save("D1");
   save("D2");
-  CommandRow a = insert_command(make_command("D1", "CONTROL DEVICE 01010105", CommandPriority::control, T0 + 30), T0);
+  CommandRow a = insert_command(make_command("D1", "CONTROL DEVICE 01010105", CommandPriority::control, kContractT0 + 30), kContractT0);
   EXPECT_GT(a.id, 0);
   // The first wire id comes from the clock, so a server whose data was wiped does not restart at 1.
-  EXPECT_EQ(a.wire_id, first_wire_id(T0));
+  EXPECT_EQ(a.wire_id, first_wire_id(kContractT0));
   EXPECT_EQ(a.sn, "D1");
   EXPECT_EQ(a.line, "CONTROL DEVICE 01010105");
   EXPECT_EQ(a.verb, "CONTROL");
@@ -568,23 +568,23 @@ TEST_P(StoreContract, InsertAssignsIdsAndAWireIdThatStartsFromTheClockAndThenCou
   EXPECT_EQ(a.status, CommandStatus::queued);
   EXPECT_FALSE(a.return_code);
   EXPECT_EQ(a.result, "");
-  EXPECT_EQ(a.created_at, T0);
+  EXPECT_EQ(a.created_at, kContractT0);
   EXPECT_EQ(a.sent_at, 0);
   EXPECT_EQ(a.done_at, 0);
-  EXPECT_EQ(a.expires_at, T0 + 30);
+  EXPECT_EQ(a.expires_at, kContractT0 + 30);
   EXPECT_EQ(a.attempts, 0);
   auto stored = command(a.id);
   ASSERT_TRUE(stored);
   expect_same_row(*stored, a);
 
   // After the first, the device's counter: a later clock does not make the ids jump.
-  CommandRow b = insert_command(make_command("D1", "DATA QUERY tablename=user,fielddesc=*,filter=*"), T0 + 5000);
+  CommandRow b = insert_command(make_command("D1", "DATA QUERY tablename=user,fielddesc=*,filter=*"), kContractT0 + 5000);
   EXPECT_GT(b.id, a.id);
   EXPECT_EQ(b.wire_id, a.wire_id + 1);
   EXPECT_EQ(b.priority, CommandPriority::normal);
   // Another device starts from its own first command's clock.
-  CommandRow c = insert_command(make_command("D2", "GET OPTIONS LockCount"), T0 + 5000);
-  EXPECT_EQ(c.wire_id, first_wire_id(T0 + 5000));
+  CommandRow c = insert_command(make_command("D2", "GET OPTIONS LockCount"), kContractT0 + 5000);
+  EXPECT_EQ(c.wire_id, first_wire_id(kContractT0 + 5000));
   EXPECT_GT(c.id, b.id);
 
   auto found = commands([&](CommandReads& cr) { return cr.find("D1", b.wire_id); });
@@ -611,8 +611,8 @@ TEST_P(StoreContract, WireIdsArePerDeviceAndNeverReusedEvenForClosedCommands) {
   CommandRow a1 = insert_command("D1", "GET OPTIONS A");
   CommandRow b1 = insert_command("D2", "GET OPTIONS A");
   CommandRow a2 = insert_command("D1", "GET OPTIONS B");
-  mark(a2, CommandStatus::cancelled, T0);
-  mark(a1, CommandStatus::sent, T0);
+  mark(a2, CommandStatus::cancelled, kContractT0);
+  mark(a1, CommandStatus::sent, kContractT0);
   CommandRow a3 = insert_command("D1", "GET OPTIONS C");
   CommandRow b2 = insert_command("D2", "GET OPTIONS B");
   EXPECT_EQ(a2.wire_id, a1.wire_id + 1);
@@ -629,9 +629,9 @@ TEST_P(StoreContract, WireIdsKeepIncreasingAcrossAReopen) {
   save("D1");
   CommandRow a = insert_command("D1", "GET OPTIONS A");
   CommandRow b = insert_command("D1", "GET OPTIONS B");
-  mark(b, CommandStatus::cancelled, T0);
+  mark(b, CommandStatus::cancelled, kContractT0);
   reopen();
-  CommandRow c = insert_command(make_command("D1", "GET OPTIONS C"), T0 + 100'000);
+  CommandRow c = insert_command(make_command("D1", "GET OPTIONS C"), kContractT0 + 100'000);
   EXPECT_EQ(c.wire_id, b.wire_id + 1);
   EXPECT_GT(c.id, b.id);
   auto stored = command(a.id);
@@ -656,20 +656,20 @@ TEST_P(StoreContract, CommandsForAnUnknownDeviceOrWithABadLineAreRefused) {
   }
   EXPECT_EQ(commands([](CommandReads& c) { return c.pending_total(); }), 0);
   // Nothing of the refused inserts was kept, the device's counter included.
-  EXPECT_EQ(insert_command("D1", "GET OPTIONS A").wire_id, first_wire_id(T0));
+  EXPECT_EQ(insert_command("D1", "GET OPTIONS A").wire_id, first_wire_id(kContractT0));
 }
 
 // ---- commands: rows --------------------------------------------------------------------------------
 
 TEST_P(StoreContract, UpdateWritesTheMutablePartOfARowBack) {
   save("D1");
-  CommandRow original = insert_command("D1", "ENROLL_BIO TYPE=1\tPIN=1", CommandPriority::bulk, T0 + 900);
+  CommandRow original = insert_command("D1", "ENROLL_BIO TYPE=1\tPIN=1", CommandPriority::bulk, kContractT0 + 900);
   CommandRow row = original;
   row.status = CommandStatus::sent;
   row.return_code = -5000;
   row.result = R"({"return":-5000,"kind":"pending"})";
-  row.sent_at = T0 + 7;
-  row.done_at = T0 + 8;
+  row.sent_at = kContractT0 + 7;
+  row.done_at = kContractT0 + 8;
   row.attempts = 3;
   // What a command is cannot be changed by an update: these stay as inserted.
   row.sn = "D2";
@@ -677,7 +677,7 @@ TEST_P(StoreContract, UpdateWritesTheMutablePartOfARowBack) {
   row.line = "GET OPTIONS X";
   row.verb = "GET";
   row.priority = CommandPriority::control;
-  row.created_at = T0 + 1;
+  row.created_at = kContractT0 + 1;
   row.expires_at = 0;
   update(row);
 
@@ -685,8 +685,8 @@ TEST_P(StoreContract, UpdateWritesTheMutablePartOfARowBack) {
   want.status = CommandStatus::sent;
   want.return_code = -5000;
   want.result = row.result;
-  want.sent_at = T0 + 7;
-  want.done_at = T0 + 8;
+  want.sent_at = kContractT0 + 7;
+  want.done_at = kContractT0 + 8;
   want.attempts = 3;
   auto got = command(original.id);
   ASSERT_TRUE(got);
@@ -723,8 +723,8 @@ TEST_P(StoreContract, QueuedListsADevicesQueuedCommandsByPriorityThenAge) {
   CommandRow normal5 = insert_command("D1", "GET OPTIONS B", CommandPriority::normal);
   CommandRow normal6 = insert_command("D1", "GET OPTIONS C", CommandPriority::normal);
   CommandRow other = insert_command("D2", "CONTROL DEVICE 01010105", CommandPriority::control);
-  mark(normal2, CommandStatus::sent, T0);
-  mark(normal6, CommandStatus::cancelled, T0);
+  mark(normal2, CommandStatus::sent, kContractT0);
+  mark(normal6, CommandStatus::cancelled, kContractT0);
 
   auto queued = [&](const std::string& sn, std::int64_t limit) {
     return ids(commands([=](CommandReads& c) { return c.queued(sn, limit); }));
@@ -742,21 +742,21 @@ TEST_P(StoreContract, QueuedListsADevicesQueuedCommandsByPriorityThenAge) {
 TEST_P(StoreContract, UnansweredListsSentCommandsOlderThanTheCutOff) {
   save("D1");
   save("D2");
-  CommandRow a = mark(insert_command("D1", "GET OPTIONS A"), CommandStatus::sent, T0);
-  CommandRow b = mark(insert_command("D1", "GET OPTIONS B"), CommandStatus::sent, T0 + 10);
-  CommandRow c = mark(insert_command("D1", "GET OPTIONS C"), CommandStatus::sent, T0 + 20);
+  CommandRow a = mark(insert_command("D1", "GET OPTIONS A"), CommandStatus::sent, kContractT0);
+  CommandRow b = mark(insert_command("D1", "GET OPTIONS B"), CommandStatus::sent, kContractT0 + 10);
+  CommandRow c = mark(insert_command("D1", "GET OPTIONS C"), CommandStatus::sent, kContractT0 + 20);
   insert_command("D1", "GET OPTIONS D");                                     // queued: never sent
-  mark(mark(insert_command("D1", "GET OPTIONS E"), CommandStatus::sent, T0), CommandStatus::done, T0 + 1);
-  mark(insert_command("D2", "GET OPTIONS A"), CommandStatus::sent, T0);    // another device's
+  mark(mark(insert_command("D1", "GET OPTIONS E"), CommandStatus::sent, kContractT0), CommandStatus::done, kContractT0 + 1);
+  mark(insert_command("D2", "GET OPTIONS A"), CommandStatus::sent, kContractT0);    // another device's
 
   auto unanswered = [&](std::int64_t before, std::int64_t limit) {
     return ids(commands([=](CommandReads& cr) { return cr.unanswered("D1", before, limit); }));
   };
-  EXPECT_EQ(unanswered(T0 + 20, 0), (std::vector<std::int64_t>{a.id, b.id}));  // sent before, not at
-  EXPECT_EQ(unanswered(T0 + 21, 0), (std::vector<std::int64_t>{a.id, b.id, c.id}));
-  EXPECT_EQ(unanswered(T0 + 21, 2), (std::vector<std::int64_t>{a.id, b.id}));
-  EXPECT_TRUE(unanswered(T0, 0).empty());
-  auto rows = commands([](CommandReads& cr) { return cr.unanswered("D1", T0 + 1, 0); });
+  EXPECT_EQ(unanswered(kContractT0 + 20, 0), (std::vector<std::int64_t>{a.id, b.id}));  // sent before, not at
+  EXPECT_EQ(unanswered(kContractT0 + 21, 0), (std::vector<std::int64_t>{a.id, b.id, c.id}));
+  EXPECT_EQ(unanswered(kContractT0 + 21, 2), (std::vector<std::int64_t>{a.id, b.id}));
+  EXPECT_TRUE(unanswered(kContractT0, 0).empty());
+  auto rows = commands([](CommandReads& cr) { return cr.unanswered("D1", kContractT0 + 1, 0); });
   ASSERT_EQ(rows.size(), 1u);
   expect_same_row(rows[0], a);
 }
@@ -765,39 +765,39 @@ TEST_P(StoreContract, UnansweredCommandsComeInDeliveryOrder) {
   // The queue merges re-sends with queued commands and takes at most a cap of each: both lists must
   // be in delivery order, or a control command past the cap would wait behind bulk work.
   save("D1");
-  CommandRow bulk1 = mark(insert_command("D1", "DATA UPDATE user Pin=1", CommandPriority::bulk), CommandStatus::sent, T0);
-  CommandRow bulk2 = mark(insert_command("D1", "DATA UPDATE user Pin=2", CommandPriority::bulk), CommandStatus::sent, T0);
+  CommandRow bulk1 = mark(insert_command("D1", "DATA UPDATE user Pin=1", CommandPriority::bulk), CommandStatus::sent, kContractT0);
+  CommandRow bulk2 = mark(insert_command("D1", "DATA UPDATE user Pin=2", CommandPriority::bulk), CommandStatus::sent, kContractT0);
   CommandRow door = mark(insert_command("D1", "CONTROL DEVICE 01010105", CommandPriority::control),
-                         CommandStatus::sent, T0 + 5);
-  CommandRow normal = mark(insert_command("D1", "GET OPTIONS A"), CommandStatus::sent, T0);
-  EXPECT_EQ(ids(commands([](CommandReads& c) { return c.unanswered("D1", T0 + 10, 0); })),
+                         CommandStatus::sent, kContractT0 + 5);
+  CommandRow normal = mark(insert_command("D1", "GET OPTIONS A"), CommandStatus::sent, kContractT0);
+  EXPECT_EQ(ids(commands([](CommandReads& c) { return c.unanswered("D1", kContractT0 + 10, 0); })),
             (std::vector<std::int64_t>{door.id, normal.id, bulk1.id, bulk2.id}));
-  EXPECT_EQ(ids(commands([](CommandReads& c) { return c.unanswered("D1", T0 + 10, 1); })),
+  EXPECT_EQ(ids(commands([](CommandReads& c) { return c.unanswered("D1", kContractT0 + 10, 1); })),
             (std::vector<std::int64_t>{door.id}));
 }
 
 TEST_P(StoreContract, OverdueListsOpenCommandsWhoseDeadlinePassed) {
   save("D1");
   save("D2");
-  CommandRow q1 = insert_command("D1", "CONTROL DEVICE 01010105", CommandPriority::control, T0 + 10);
-  CommandRow s2 = mark(insert_command("D1", "GET OPTIONS A", CommandPriority::normal, T0 + 5), CommandStatus::sent, T0);
+  CommandRow q1 = insert_command("D1", "CONTROL DEVICE 01010105", CommandPriority::control, kContractT0 + 10);
+  CommandRow s2 = mark(insert_command("D1", "GET OPTIONS A", CommandPriority::normal, kContractT0 + 5), CommandStatus::sent, kContractT0);
   insert_command("D1", "GET OPTIONS B", CommandPriority::normal, 0);  // no deadline
-  mark(insert_command("D1", "GET OPTIONS C", CommandPriority::normal, T0 + 1), CommandStatus::done, T0);  // closed
-  mark(insert_command("D1", "GET OPTIONS D", CommandPriority::normal, T0 + 1), CommandStatus::cancelled, T0);
-  CommandRow later = insert_command("D1", "GET OPTIONS E", CommandPriority::normal, T0 + 100);
-  CommandRow x = insert_command("D2", "GET OPTIONS A", CommandPriority::normal, T0 + 1);
+  mark(insert_command("D1", "GET OPTIONS C", CommandPriority::normal, kContractT0 + 1), CommandStatus::done, kContractT0);  // closed
+  mark(insert_command("D1", "GET OPTIONS D", CommandPriority::normal, kContractT0 + 1), CommandStatus::cancelled, kContractT0);
+  CommandRow later = insert_command("D1", "GET OPTIONS E", CommandPriority::normal, kContractT0 + 100);
+  CommandRow x = insert_command("D2", "GET OPTIONS A", CommandPriority::normal, kContractT0 + 1);
 
   auto overdue = [&](const std::string& sn, std::int64_t now, std::int64_t limit) {
     return ids(commands([=](CommandReads& c) { return c.overdue(sn, now, limit); }));
   };
-  EXPECT_EQ(overdue("D1", T0 + 10, 0), (std::vector<std::int64_t>{q1.id, s2.id}));  // expires_at == now is past
-  EXPECT_EQ(overdue("D1", T0 + 9, 0), (std::vector<std::int64_t>{s2.id}));
-  EXPECT_EQ(overdue("D1", T0 + 10, 1), (std::vector<std::int64_t>{q1.id}));
-  EXPECT_EQ(overdue("", T0 + 10, 0), (std::vector<std::int64_t>{q1.id, s2.id, x.id}));
-  EXPECT_EQ(overdue("", T0 + 10, 2), (std::vector<std::int64_t>{q1.id, s2.id}));
-  EXPECT_EQ(overdue("", T0 + 100, 0), (std::vector<std::int64_t>{q1.id, s2.id, later.id, x.id}));
-  EXPECT_TRUE(overdue("D2", T0, 0).empty());
-  EXPECT_TRUE(overdue("ghost", T0 + 1000, 0).empty());
+  EXPECT_EQ(overdue("D1", kContractT0 + 10, 0), (std::vector<std::int64_t>{q1.id, s2.id}));  // expires_at == now is past
+  EXPECT_EQ(overdue("D1", kContractT0 + 9, 0), (std::vector<std::int64_t>{s2.id}));
+  EXPECT_EQ(overdue("D1", kContractT0 + 10, 1), (std::vector<std::int64_t>{q1.id}));
+  EXPECT_EQ(overdue("", kContractT0 + 10, 0), (std::vector<std::int64_t>{q1.id, s2.id, x.id}));
+  EXPECT_EQ(overdue("", kContractT0 + 10, 2), (std::vector<std::int64_t>{q1.id, s2.id}));
+  EXPECT_EQ(overdue("", kContractT0 + 100, 0), (std::vector<std::int64_t>{q1.id, s2.id, later.id, x.id}));
+  EXPECT_TRUE(overdue("D2", kContractT0, 0).empty());
+  EXPECT_TRUE(overdue("ghost", kContractT0 + 1000, 0).empty());
 }
 
 TEST_P(StoreContract, NextDeadlineIsTheEarliestOfAnOpenCommand) {
@@ -807,14 +807,14 @@ TEST_P(StoreContract, NextDeadlineIsTheEarliestOfAnOpenCommand) {
   EXPECT_FALSE(next());
   insert_command("D1", "GET OPTIONS A", CommandPriority::normal, 0);
   EXPECT_FALSE(next());  // no deadline is not a deadline of 0
-  CommandRow late = insert_command("D1", "GET OPTIONS B", CommandPriority::normal, T0 + 50);
-  CommandRow soon = insert_command("D2", "GET OPTIONS C", CommandPriority::normal, T0 + 20);
-  EXPECT_EQ(next(), T0 + 20);
-  soon = mark(soon, CommandStatus::sent, T0);
-  EXPECT_EQ(next(), T0 + 20);  // sent is still open
-  mark(soon, CommandStatus::expired, T0 + 20);
-  EXPECT_EQ(next(), T0 + 50);
-  mark(late, CommandStatus::done, T0 + 21);
+  CommandRow late = insert_command("D1", "GET OPTIONS B", CommandPriority::normal, kContractT0 + 50);
+  CommandRow soon = insert_command("D2", "GET OPTIONS C", CommandPriority::normal, kContractT0 + 20);
+  EXPECT_EQ(next(), kContractT0 + 20);
+  soon = mark(soon, CommandStatus::sent, kContractT0);
+  EXPECT_EQ(next(), kContractT0 + 20);  // sent is still open
+  mark(soon, CommandStatus::expired, kContractT0 + 20);
+  EXPECT_EQ(next(), kContractT0 + 50);
+  mark(late, CommandStatus::done, kContractT0 + 21);
   EXPECT_FALSE(next());
 }
 
@@ -823,12 +823,12 @@ TEST_P(StoreContract, PendingCountsCountQueuedAndSentPerDevice) {
   save("D2");
   save("D3");
   insert_command("D1", "GET OPTIONS A");                                          // queued
-  mark(insert_command("D1", "GET OPTIONS B"), CommandStatus::sent, T0);          // sent
-  mark(insert_command("D1", "GET OPTIONS C"), CommandStatus::done, T0);
-  mark(insert_command("D1", "GET OPTIONS D"), CommandStatus::failed, T0);
-  mark(insert_command("D1", "GET OPTIONS E"), CommandStatus::expired, T0);
+  mark(insert_command("D1", "GET OPTIONS B"), CommandStatus::sent, kContractT0);          // sent
+  mark(insert_command("D1", "GET OPTIONS C"), CommandStatus::done, kContractT0);
+  mark(insert_command("D1", "GET OPTIONS D"), CommandStatus::failed, kContractT0);
+  mark(insert_command("D1", "GET OPTIONS E"), CommandStatus::expired, kContractT0);
   CommandRow d2 = insert_command("D2", "GET OPTIONS A");
-  mark(insert_command("D3", "GET OPTIONS A"), CommandStatus::cancelled, T0);
+  mark(insert_command("D3", "GET OPTIONS A"), CommandStatus::cancelled, kContractT0);
 
   auto counts = commands([](CommandReads& c) { return c.pending_counts(); });
   std::map<std::string, std::int64_t> by_sn(counts.begin(), counts.end());
@@ -842,7 +842,7 @@ TEST_P(StoreContract, PendingCountsCountQueuedAndSentPerDevice) {
   ASSERT_TRUE(stats.ok());
   EXPECT_EQ(stats->queued_commands, 3);
 
-  mark(d2, CommandStatus::done, T0);
+  mark(d2, CommandStatus::done, kContractT0);
   counts = commands([](CommandReads& c) { return c.pending_counts(); });
   by_sn = std::map<std::string, std::int64_t>(counts.begin(), counts.end());
   EXPECT_EQ(by_sn, (std::map<std::string, std::int64_t>{{"D1", 2}}));
@@ -855,27 +855,27 @@ TEST_P(StoreContract, CommandDataIsKeptInArrivalOrderAndARepostOnce) {
   CommandRow other = insert_command("D1", "GET OPTIONS LockCount");
   const std::string binary("a\0b\xFF", 4);
   std::vector<CommandData> packs = {
-      {q.id, "tabledata", "user", 2, 3, "user Pin=3", T0 + 2},
-      {q.id, "tabledata", "user", 1, 3, "user Pin=1\nuser Pin=2", T0 + 1},
-      {q.id, "tabledata", "user", 3, 3, binary, T0 + 3},
-      {other.id, "options", "", 0, 0, "LockCount=4", T0 + 4},
+      {q.id, "tabledata", "user", 2, 3, "user Pin=3", kContractT0 + 2},
+      {q.id, "tabledata", "user", 1, 3, "user Pin=1\nuser Pin=2", kContractT0 + 1},
+      {q.id, "tabledata", "user", 3, 3, binary, kContractT0 + 3},
+      {other.id, "options", "", 0, 0, "LockCount=4", kContractT0 + 4},
   };
   for (const auto& p : packs) ASSERT_TRUE(add_data(p).ok());
   // The same pack posted again (the device missed our answer) is kept once, even at another time.
   CommandData repost = packs[0];
-  repost.received_at = T0 + 9;
+  repost.received_at = kContractT0 + 9;
   ASSERT_TRUE(add_data(repost).ok());
   // Another body under the same pack number is new data.
-  ASSERT_TRUE(add_data(CommandData{q.id, "tabledata", "user", 2, 3, "user Pin=4", T0 + 10}).ok());
+  ASSERT_TRUE(add_data(CommandData{q.id, "tabledata", "user", 2, 3, "user Pin=4", kContractT0 + 10}).ok());
 
   auto data = commands([&](CommandReads& c) { return c.data(q.id); });
   ASSERT_EQ(data.size(), 4u);
   EXPECT_EQ(data[0].packidx, 2);
   EXPECT_EQ(data[0].body, "user Pin=3");
-  EXPECT_EQ(data[0].received_at, T0 + 2);
+  EXPECT_EQ(data[0].received_at, kContractT0 + 2);
   EXPECT_EQ(data[1].packidx, 1);
   EXPECT_EQ(data[1].body, "user Pin=1\nuser Pin=2");
-  EXPECT_EQ(data[1].received_at, T0 + 1);
+  EXPECT_EQ(data[1].received_at, kContractT0 + 1);
   EXPECT_EQ(data[2].body, binary);
   EXPECT_EQ(data[2].kind, "tabledata");
   EXPECT_EQ(data[2].table, "user");
@@ -888,7 +888,7 @@ TEST_P(StoreContract, CommandDataIsKeptInArrivalOrderAndARepostOnce) {
   EXPECT_EQ(options[0].body, "LockCount=4");
   EXPECT_TRUE(commands([&](CommandReads& c) { return c.data(other.id + 1000); }).empty());
 
-  auto r = add_data(CommandData{other.id + 1000, "options", "", 0, 0, "x", T0});
+  auto r = add_data(CommandData{other.id + 1000, "options", "", 0, 0, "x", kContractT0});
   ASSERT_FALSE(r.ok());
   EXPECT_FALSE(r.error().transient);
   EXPECT_EQ(r.error().reason, Reason::not_found);
@@ -908,7 +908,7 @@ TEST_P(StoreContract, AWriteSeesItsOwnWritesBeforeItCommits) {
     Seen s;
     tx.devices().save(make_device("D2"));
     s.device = tx.devices().get("D2");
-    s.row = tx.commands().insert(make_command("D2", "GET OPTIONS A"), T0);
+    s.row = tx.commands().insert(make_command("D2", "GET OPTIONS A"), kContractT0);
     s.got = tx.commands().get(s.row.id);
     s.found = tx.commands().find("D2", s.row.wire_id);
     s.queued = static_cast<std::int64_t>(tx.commands().queued("D2", 0).size());
@@ -933,14 +933,14 @@ TEST_P(StoreContract, ARefusedWriteSpanningAreasLeavesNothingBehind) {
   bool saw_own_writes = false;
   auto r = store().write_now([&](Transaction& tx) {
     tx.devices().save(make_device("NEW"));
-    tx.devices().merge_options("NEW", protocol::Record{{"LockCount", "2"}}, "options", T0);
+    tx.devices().merge_options("NEW", protocol::Record{{"LockCount", "2"}}, "options", kContractT0);
     tx.devices().update_settings("D1", DeviceSettings{false, std::nullopt, {}});
-    new_id = tx.commands().insert(make_command("NEW", "CONTROL DEVICE 01010105"), T0).id;
-    d1_id = tx.commands().insert(make_command("D1", "GET OPTIONS A"), T0).id;
+    new_id = tx.commands().insert(make_command("NEW", "CONTROL DEVICE 01010105"), kContractT0).id;
+    d1_id = tx.commands().insert(make_command("D1", "GET OPTIONS A"), kContractT0).id;
     tx.events().insert({make_event("NEW", 1, "2024-01-01 10:00:00", "a")});
-    tx.door_states().put(DoorStateUpdate{"NEW", "2024-01-01 10:00:00", "01", "00", "00", T0});
-    tx.device_data().append_log({DeviceLogEntry{"NEW", "errorlog", "ErrCode=1", T0, 0}});
-    tx.device_data().put_records({DeviceRecord{"NEW", "user", "1", {{"Pin", "1"}}, "", T0, "", ""}});
+    tx.door_states().put(DoorStateUpdate{"NEW", "2024-01-01 10:00:00", "01", "00", "00", kContractT0});
+    tx.device_data().append_log({DeviceLogEntry{"NEW", "errorlog", "ErrCode=1", kContractT0, 0}});
+    tx.device_data().put_records({DeviceRecord{"NEW", "user", "1", {{"Pin", "1"}}, "", kContractT0, "", ""}});
     saw_own_writes = tx.devices().get("NEW").has_value() && tx.commands().get(new_id).has_value();
     throw Refused(Reason::conflict, "the operator changed their mind");
   });
@@ -982,13 +982,13 @@ TEST_P(StoreContract, ARefusedWriteSpanningAreasLeavesNothingBehind) {
   EXPECT_EQ(after.log, 0);
   EXPECT_EQ(after.records, 0);
   // The device's wire-id counter went back too: its next command gets the id the refused one had.
-  EXPECT_EQ(insert_command("D1", "GET OPTIONS A").wire_id, first_wire_id(T0));
+  EXPECT_EQ(insert_command("D1", "GET OPTIONS A").wire_id, first_wire_id(kContractT0));
 }
 
 TEST_P(StoreContract, AWriteThatFailsOtherwiseIsUndoneToo) {
   save("D1");
   auto r = store().write_now([](Transaction& tx) -> int {
-    tx.commands().insert(make_command("D1", "GET OPTIONS A"), T0);
+    tx.commands().insert(make_command("D1", "GET OPTIONS A"), kContractT0);
     tx.events().insert({make_event("D1", 1, "2024-01-01 10:00:00", "a")});
     throw std::runtime_error("a bug in the job");
   });
@@ -1010,7 +1010,7 @@ TEST_P(StoreContract, AFailedWriteDoesNotTakeItsNeighboursWithIt) {
     store().write(
         [i](Transaction& tx) {
           tx.events().insert({make_event("D1", i, "2024-01-01 10:00:00", "e")});
-          tx.commands().insert(make_command("D1", "GET OPTIONS A"), T0);
+          tx.commands().insert(make_command("D1", "GET OPTIONS A"), kContractT0);
           if (i % 2) throw Refused(Reason::invalid, "odd");
         },
         [p](StoreStatus s) { p->set_value(s.ok()); });
@@ -1046,10 +1046,10 @@ TEST_P(StoreContract, ASuccessfulWriteSpanningAreasIsVisibleAsAWhole) {
     const std::string sn = "W" + std::to_string(i);
     rows.push_back(write([sn, i](Transaction& tx) {
       tx.devices().save(make_device(sn));
-      tx.devices().merge_options(sn, protocol::Record{{"LockCount", std::to_string(i)}}, "options", T0);
-      tx.door_states().put(DoorStateUpdate{sn, "2024-01-01 10:00:00", "01", "00", "00", T0});
+      tx.devices().merge_options(sn, protocol::Record{{"LockCount", std::to_string(i)}}, "options", kContractT0);
+      tx.door_states().put(DoorStateUpdate{sn, "2024-01-01 10:00:00", "01", "00", "00", kContractT0});
       tx.events().insert({make_event(sn, i, "2024-01-01 10:00:00", "e")});
-      return tx.commands().insert(make_command(sn, "CONTROL DEVICE 01010105", CommandPriority::control), T0);
+      return tx.commands().insert(make_command(sn, "CONTROL DEVICE 01010105", CommandPriority::control), kContractT0);
     }));
   }
   writing = false;
@@ -1072,7 +1072,7 @@ TEST_P(StoreContract, ASuccessfulWriteSpanningAreasIsVisibleAsAWhole) {
     EXPECT_EQ(whole.device->options.get("LockCount"), std::to_string(i));
     ASSERT_TRUE(whole.command) << sn;
     EXPECT_EQ(whole.command->sn, sn);
-    EXPECT_EQ(whole.command->wire_id, first_wire_id(T0));
+    EXPECT_EQ(whole.command->wire_id, first_wire_id(kContractT0));
     EXPECT_TRUE(whole.door) << sn;
     EXPECT_EQ(whole.events, 1) << sn;
   }
@@ -1081,7 +1081,7 @@ TEST_P(StoreContract, ASuccessfulWriteSpanningAreasIsVisibleAsAWhole) {
 TEST_P(StoreContract, AsynchronousWritesAndReadsAnswerThroughTheirCallbacks) {
   save("D1");
   auto row = await<CommandRow>([&](Store::Reply<CommandRow> done) {
-    store().write([](Transaction& tx) { return tx.commands().insert(make_command("D1", "GET OPTIONS A"), T0); },
+    store().write([](Transaction& tx) { return tx.commands().insert(make_command("D1", "GET OPTIONS A"), kContractT0); },
                   std::move(done));
   });
   ASSERT_TRUE(row.ok()) << row.error().message;
@@ -1127,7 +1127,7 @@ TEST_P(StoreContract, StatsCountWhatIsStored) {
   save("D2");
   insert({make_event("D1", 1, "2024-01-01 10:00:00", "a"), make_event("D1", 2, "2024-01-01 10:00:00", "b")});
   insert_command("D1", "GET OPTIONS A");
-  mark(insert_command("D1", "GET OPTIONS B"), CommandStatus::done, T0);
+  mark(insert_command("D1", "GET OPTIONS B"), CommandStatus::done, kContractT0);
   auto s = store().stats();
   ASSERT_TRUE(s.ok()) << s.error().message;
   EXPECT_EQ(s->devices, 2);

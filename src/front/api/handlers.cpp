@@ -36,6 +36,10 @@ struct Handlers {
   void command(std::int64_t id, const std::string& who, const SharedResponder& respond) const;
   // The device as stored, with the presence known here and the given pending count.
   Json device_view(const storage::Device& device, std::int64_t pending) const;
+  // 200 with the device just written, its pending count read from the store as GET computes it (so
+  // the two never disagree, whatever the queue's expiry sweep has recorded yet).
+  void answer_device(std::shared_ptr<const storage::Device> device, const std::string& who,
+                     const SharedResponder& respond) const;
 
   void approve(const std::string& sn, const std::string& who, const SharedResponder& respond) const;
   void update(const std::string& sn, const std::string& body, const std::string& who,
@@ -107,6 +111,16 @@ std::int64_t pending_at(storage::Reads& r, const std::string& sn, std::int64_t n
 }
 
 }  // namespace
+
+void Handlers::answer_device(std::shared_ptr<const storage::Device> device, const std::string& who,
+                             const SharedResponder& respond) const {
+  const auto now = devices.clock().now();
+  store.read([sn = device->sn, now](storage::Reads& r) { return pending_at(r, sn, now); },
+             [self = *this, device, who, respond](storage::StoreResult<std::int64_t> r) {
+               if (!r.ok()) return answer_store_refusal(respond, who, r.error());
+               answer_json(respond, 200, self.device_view(*device, r.value()));
+             });
+}
 
 void Handlers::list_devices(const std::string& who, const SharedResponder& respond) const {
   struct Listed {
@@ -188,7 +202,7 @@ void Handlers::approve(const std::string& sn, const std::string& who, const Shar
                           [self = *this, sn, who, respond](storage::StoreResult<std::shared_ptr<const storage::Device>> r) {
                             if (!r.ok()) return answer_store_refusal(respond, who, r.error());
                             spdlog::info("{}: approved through the API", sn);
-                            answer_json(respond, 200, self.device_view(*r.value(), self.queue.pending(sn)));
+                            self.answer_device(r.value(), who, respond);
                           });
 }
 
@@ -252,7 +266,7 @@ void Handlers::update(const std::string& sn, const std::string& body, const std:
                             const auto& d = *r.value();
                             spdlog::info("{}: device settings changed through the API (time_zone '{}', {} config "
                                          "override(s))", sn, d.time_zone, d.config.size());
-                            answer_json(respond, 200, self.device_view(d, self.queue.pending(sn)));
+                            self.answer_device(r.value(), who, respond);
                           });
 }
 
