@@ -20,8 +20,10 @@ class SimulateCommand : public ServeFixture {};
 TEST_F(SimulateCommand, DevicesRegisterAndTheirEventsAreStored) {
   start();
   const std::string server = "http://127.0.0.1:" + std::to_string(app_->port());
+  // 8 s: under the sanitizers, beside a compiler (make test), a registration has taken 2 s and the
+  // simulator 1 s to start; a 3 s run then ended with one device of five through its handshake.
   auto [status, out] = run_simulate("--server " + server +
-                           " --devices 5 --profile c3-100 --sn-prefix SIMT --duration 3 --poll-interval 0.2 "
+                           " --devices 5 --profile c3-100 --sn-prefix SIMT --duration 8 --poll-interval 0.2 "
                            "--events-per-second 20 --threads 1 --json");
   ASSERT_EQ(status, 0) << out;
   auto summary = nlohmann::json::parse(out, nullptr, false);
