@@ -1,10 +1,10 @@
 // Fuzzes the running server's request handling: each input is the raw bytes a client writes on one
 // connection (one request, several pipelined, or garbage), sent over a real loopback socket to an
-// in-process App (router, registry, SQLite store in a temporary folder) started once. The input
+// in-process App (front, services, SQLite store in a temporary folder) started once. The input
 // then half-closes and everything the server answers is read until it closes.
 //
 // A socket rather than feeding Beast's parser and the router directly: the transport decides what
-// reaches the handler (header and body limits chosen per request by DeviceRouter::body_limit, 100
+// reaches the handler (header and body limits chosen per request by the front (Front::body_limit), 100
 // Continue, pipelining, a message cut by EOF), and that interplay is what a device exercises; the
 // parsers behind it have their own fuzzers. The cost is throughput (one connection per input).
 //

@@ -17,7 +17,7 @@ namespace zkpush::protocol {
 // MD5 of the bytes as hex; "" only if the crypto library fails.
 std::string md5_hex(std::string_view bytes, bool upper_case = false);
 // The token a device sends after push config: lower-case hex MD5 of RegistryCode, SerialNumber and
-// SessionID concatenated in that order with no separator (see docs/decisions/codecs.md, 5).
+// SessionID concatenated in that order with no separator (docs/protocol-decisions.md, 5).
 std::string compute_token(std::string_view registry_code, std::string_view serial_number, std::string_view session_id);
 // Tokens compare without regard to hex case; the comparison time does not depend on where they differ.
 bool token_matches(std::string_view given, std::string_view expected) noexcept;

@@ -9,7 +9,7 @@
 //   HTTP Date   IMF-fixdate in GMT, the device's clock source (4.1).
 // (ServerTZ offsets "+0800" are read and written by responses.hpp.)
 //
-// Nothing here reads a clock: callers pass "now" in. See docs/decisions/codecs.md (ambiguity 10)
+// Nothing here reads a clock: callers pass "now" in. See docs/protocol-decisions.md, 10
 // for which of the time sources the server uses.
 #pragma once
 

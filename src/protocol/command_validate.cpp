@@ -51,13 +51,6 @@ const FieldSpec* match_update_field(const TableSpec& table, std::string_view key
 
 namespace {
 
-template <class... Ts>
-struct overloaded : Ts... {
-  using Ts::operator()...;
-};
-template <class... Ts>
-overloaded(Ts...) -> overloaded<Ts...>;
-
 Error bad(Errc code, std::string what, std::string where) { return make_error(code, std::move(what), std::move(where)); }
 
 bool all_digits(std::string_view s) {
@@ -401,7 +394,7 @@ Status check_query(const TableSpec& table, const DataQuery& q) {
 
 Status check_body(const Command& c) {
   return std::visit(
-      overloaded{
+      detail::overloaded{
           [&](const DataUpdate& d) -> Status {
             const TableSpec* table = effective_table(c);
             if (!table) return bad(Errc::unsupported, "unknown table '" + d.table + "'", "table");

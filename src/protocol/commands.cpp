@@ -10,13 +10,6 @@ namespace zkpush::protocol {
 
 namespace {
 
-template <class... Ts>
-struct overloaded : Ts... {
-  using Ts::operator()...;
-};
-template <class... Ts>
-overloaded(Ts...) -> overloaded<Ts...>;
-
 constexpr detail::VerbSpelling kVerbs[] = {
     {Verb::data_update, "DATA UPDATE"},
     {Verb::data_delete, "DATA DELETE"},
@@ -96,7 +89,7 @@ Rendered render(const Command& c) {
       r.first += detail;
     }
   };
-  std::visit(overloaded{
+  std::visit(detail::overloaded{
                  [&](const DataUpdate& d) {
                    std::string detail = d.table;
                    if (!d.records.empty()) {
@@ -186,7 +179,7 @@ std::optional<Verb> verb_from_name(std::string_view name) noexcept {
 }
 
 Verb Command::verb() const noexcept {
-  return std::visit(overloaded{
+  return std::visit(detail::overloaded{
                         [](const DataUpdate&) { return Verb::data_update; },
                         [](const DataDelete&) { return Verb::data_delete; },
                         [](const DataCount&) { return Verb::data_count; },
@@ -265,7 +258,7 @@ std::span<const std::string_view> catalogue_ids() noexcept { return kCatalogueId
 
 std::string_view catalogue_id(const Command& command) {
   return std::visit(
-      overloaded{
+      detail::overloaded{
           [](const DataUpdate& d) -> std::string_view {
             return text::iequals(d.table, "DeviceAuthorize") ? "device_authorize" : "data_update";
           },

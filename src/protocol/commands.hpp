@@ -8,7 +8,7 @@
 // Parsing keeps what was sent (table and key spellings, field order, the command id as text) so
 // that format(parse(x)) reproduces a well-formed x. Building goes through the strict builders of
 // command_builders.hpp, which spell and order everything the way the catalogue does.
-// The choices this file makes where the manual is unclear are in docs/decisions/commands.md.
+// The choices this file makes where the manual is unclear are in docs/protocol-decisions.md (13-23).
 #pragma once
 
 #include <cstdint>

@@ -10,6 +10,14 @@
 
 namespace zkpush::protocol::detail {
 
+// std::visit over a variant with one lambda per alternative.
+template <class... Ts>
+struct overloaded : Ts... {
+  using Ts::operator()...;
+};
+template <class... Ts>
+overloaded(Ts...) -> overloaded<Ts...>;
+
 struct VerbSpelling {
   Verb verb;
   std::string_view name;

@@ -56,7 +56,7 @@ struct ControlDevice {
   // DD of the output actions: 00 switches off, FF holds open, anything between is seconds.
   static constexpr std::uint8_t close = 0x00;
   static constexpr std::uint8_t hold_open = 0xFF;
-  static constexpr unsigned max_door = 16;  // "01-10" read as hex, see docs/decisions/commands.md
+  static constexpr unsigned max_door = 16;  // "01-10" read as hex: docs/protocol-decisions.md, 19
 
   std::uint8_t aa = 0;
   std::uint8_t bb = 0;

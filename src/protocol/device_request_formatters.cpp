@@ -324,6 +324,8 @@ OutgoingRequest to_outgoing(const DeviceRequest& req) {
   const Pagination& p = req.pagination;
   std::string_view tablename = text::trim(req.query.get_or("tablename", req.table));
   auto one = [&]() -> Record { return req.records.empty() ? Record{} : req.records.front(); };
+  if (is_tabledata(req.endpoint) && req.endpoint != Endpoint::tabledata_other)
+    return format_tabledata_upload(sn, tablename.empty() ? std::string_view(req.table) : tablename, req.records);
   switch (req.endpoint) {
     case Endpoint::init: {
       Record extra;
@@ -345,15 +347,6 @@ OutgoingRequest to_outgoing(const DeviceRequest& req) {
     case Endpoint::irstate: return format_irstate_upload(sn, req.records);
     case Endpoint::testdata_wiegand: return format_testdata_upload(sn, req.records);
     case Endpoint::devicecmd: return format_devicecmd_results(sn, req.records);
-    case Endpoint::tabledata_user:
-    case Endpoint::tabledata_identitycard:
-    case Endpoint::tabledata_templatev10:
-    case Endpoint::tabledata_biophoto:
-    case Endpoint::tabledata_attphoto:
-    case Endpoint::tabledata_userpic:
-    case Endpoint::tabledata_biodata:
-    case Endpoint::tabledata_errorlog:
-      return format_tabledata_upload(sn, tablename.empty() ? std::string_view(req.table) : tablename, req.records);
     case Endpoint::getrequest: return format_getrequest(sn);
     case Endpoint::querydata_count: {
       std::int64_t count = counted_value(req).value_or(0);
@@ -384,11 +377,12 @@ OutgoingRequest to_outgoing(const DeviceRequest& req) {
     case Endpoint::enroll_info_upload: return format_enroll_info_upload(sn, req.records);
     case Endpoint::enroll_bio_upload: return format_enroll_bio_upload(sn, req.records);
     case Endpoint::remote_auth: return format_remote_auth_request(sn, one());
-    case Endpoint::tabledata_other:
+    case Endpoint::tabledata_other:  // a catalogue tabledata is sent above
       if (!tablename.empty()) return format_tabledata_upload(sn, tablename, req.records);
       break;
     case Endpoint::http_intro_login:
     case Endpoint::unknown:
+    default:  // the catalogue tabledata uploads: sent above
       break;
   }
   OutgoingRequest r{req.method, req.target, {}, req.body};

@@ -256,10 +256,36 @@ Status parse_account_file(DeviceRequest& req, const ParseOptions& options) {
   return Ok{};
 }
 
+// Records of a table upload (tabledata_*) or of a DATA QUERY answer (querydata tabledata/vmtable).
+Status parse_table_records(DeviceRequest& req, std::string_view tablename) {
+  std::vector<std::string>& notes = req.notes;
+  const std::string& body = req.body;
+  std::string name(tablename);
+  if (name.empty()) {
+    // Table named by the records' word only.
+    name = std::string(first_record_word(body));  // as classify() did
+    if (name.empty() && req.endpoint == Endpoint::tabledata_attphoto) name = "ATTPHOTO";
+    if (name.empty() && req.endpoint == Endpoint::querydata_vmtable) name = "APList";
+  }
+  if (!name.empty() && name.front() == '[' && name.back() == ']' && name.size() > 2)
+    name = name.substr(1, name.size() - 2);  // "[APList]" as written in the command
+  req.table = canonical_table(name);
+  const TableSpec* spec = find_table(req.table);
+  std::string_view prefix = spec ? spec->upload_prefix : std::string_view(req.table);
+  req.records = tab_records(body, req.table, prefix, notes);
+  for (const Record& r : req.records)
+    if (!r.prefix.empty() && !prefix.empty() && !text::iequals(r.prefix, prefix)) {
+      notes.push_back("record word '" + r.prefix + "' differs from table " + req.table);
+      break;
+    }
+  return Ok{};
+}
+
 Status parse_body(DeviceRequest& req, const ParseOptions& options) {
   std::vector<std::string>& notes = req.notes;
   const std::string& body = req.body;
   std::string_view tablename = strip_blank(req.query.get_or("tablename", {}));
+  if (is_tabledata(req.endpoint)) return parse_table_records(req, tablename);
   switch (req.endpoint) {
     case Endpoint::init:
     case Endpoint::push_config:
@@ -328,37 +354,8 @@ Status parse_body(DeviceRequest& req, const ParseOptions& options) {
     case Endpoint::devicecmd:
       return parse_devicecmd(req);
 
-    case Endpoint::tabledata_user:
-    case Endpoint::tabledata_identitycard:
-    case Endpoint::tabledata_templatev10:
-    case Endpoint::tabledata_biophoto:
-    case Endpoint::tabledata_attphoto:
-    case Endpoint::tabledata_userpic:
-    case Endpoint::tabledata_biodata:
-    case Endpoint::tabledata_errorlog:
-    case Endpoint::tabledata_other:
     case Endpoint::querydata_tabledata:
-    case Endpoint::querydata_vmtable: {
-      std::string name(tablename);
-      if (name.empty()) {
-        // Table named by the records' word only.
-        name = std::string(first_record_word(body));  // as classify() did
-        if (name.empty() && req.endpoint == Endpoint::tabledata_attphoto) name = "ATTPHOTO";
-        if (name.empty() && req.endpoint == Endpoint::querydata_vmtable) name = "APList";
-      }
-      if (!name.empty() && name.front() == '[' && name.back() == ']' && name.size() > 2)
-        name = name.substr(1, name.size() - 2);  // "[APList]" as written in the command
-      req.table = canonical_table(name);
-      const TableSpec* spec = find_table(req.table);
-      std::string_view prefix = spec ? spec->upload_prefix : std::string_view(req.table);
-      req.records = tab_records(body, req.table, prefix, notes);
-      for (const Record& r : req.records)
-        if (!r.prefix.empty() && !prefix.empty() && !text::iequals(r.prefix, prefix)) {
-          notes.push_back("record word '" + r.prefix + "' differs from table " + req.table);
-          break;
-        }
-      return Ok{};
-    }
+    case Endpoint::querydata_vmtable: return parse_table_records(req, tablename);
 
     case Endpoint::querydata_count:
       req.table = tablename.empty() ? std::string() : canonical_table(tablename);
@@ -379,6 +376,7 @@ Status parse_body(DeviceRequest& req, const ParseOptions& options) {
     }
 
     case Endpoint::unknown:
+    default:  // the tabledata uploads: parse_table_records above
       return Ok{};
   }
   return Ok{};

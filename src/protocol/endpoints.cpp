@@ -222,6 +222,21 @@ Endpoint tabledata_endpoint(std::string_view tablename) noexcept {
   return Endpoint::tabledata_other;
 }
 
+bool is_tabledata(Endpoint endpoint) noexcept {
+  switch (endpoint) {
+    case Endpoint::tabledata_user:
+    case Endpoint::tabledata_identitycard:
+    case Endpoint::tabledata_templatev10:
+    case Endpoint::tabledata_biophoto:
+    case Endpoint::tabledata_attphoto:
+    case Endpoint::tabledata_userpic:
+    case Endpoint::tabledata_biodata:
+    case Endpoint::tabledata_errorlog:
+    case Endpoint::tabledata_other: return true;
+    default: return false;
+  }
+}
+
 std::string normalize_path(std::string_view path) {
   std::size_t q = path.find('?');
   if (q != std::string_view::npos) path = path.substr(0, q);

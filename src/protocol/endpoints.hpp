@@ -65,6 +65,9 @@ std::optional<Endpoint> endpoint_from_id(std::string_view id) noexcept;
 // The 37 catalogue endpoints in catalogue order (without tabledata_other and unknown).
 std::span<const Endpoint> catalogue_endpoints() noexcept;
 
+// A tabledata upload: the eight catalogue tabledata_* endpoints (user ... errorlog) and tabledata_other.
+bool is_tabledata(Endpoint endpoint) noexcept;
+
 // The tabledata_* endpoint of a tablename (any case: "ATTPHOTO", "attphoto"); tabledata_other when
 // the catalogue has no tabledata upload of that name.
 Endpoint tabledata_endpoint(std::string_view tablename) noexcept;

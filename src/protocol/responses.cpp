@@ -347,16 +347,8 @@ std::optional<HttpAnswer> upload_ack(const DeviceRequest& req) {
     return HttpAnswer{200, format_table_ack(name, n), "text/plain;charset=UTF-8"};
   };
   auto records = static_cast<std::int64_t>(req.records.size());
+  if (is_tabledata(req.endpoint)) return table_ack(records);
   switch (req.endpoint) {
-    case Endpoint::tabledata_user:
-    case Endpoint::tabledata_identitycard:
-    case Endpoint::tabledata_templatev10:
-    case Endpoint::tabledata_biophoto:
-    case Endpoint::tabledata_attphoto:
-    case Endpoint::tabledata_userpic:
-    case Endpoint::tabledata_biodata:
-    case Endpoint::tabledata_errorlog:
-    case Endpoint::tabledata_other:
     case Endpoint::querydata_tabledata:
     case Endpoint::querydata_vmtable:
     case Endpoint::device_authorize_upload:
@@ -390,6 +382,7 @@ std::optional<HttpAnswer> upload_ack(const DeviceRequest& req) {
     case Endpoint::remote_auth:
     case Endpoint::http_intro_login:
     case Endpoint::unknown:
+    default:  // the tabledata uploads: acknowledged above
       return std::nullopt;
   }
   return std::nullopt;

@@ -11,7 +11,7 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "server/random.hpp"
+#include "service/random.hpp"
 
 namespace zkpush::server {
 
@@ -99,7 +99,7 @@ ApiToken resolve_api_token(const std::string& configured, const std::filesystem:
   } else if (errno != ENOENT) {
     throw io_error(path, "cannot read");
   }
-  ApiToken generated{random_hex(32), ApiToken::Source::generated, path};
+  ApiToken generated{service::random_hex(32), ApiToken::Source::generated, path};
   write_atomically(path, generated.value + "\n");
   return generated;
 }

@@ -3,12 +3,14 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <stdexcept>
 
-#include "server/access_list.hpp"
+#include "front/access_list.hpp"
 #include "server/api_token.hpp"
+#include "storage/open_store.hpp"
 
 namespace zkpush::server {
 
@@ -18,11 +20,11 @@ App::App(ServerConfig config) : config_(std::move(config)) {
   if (!parse_listen(config_.listen, host, port)) {
     throw std::invalid_argument("--listen: expected host:port, got '" + config_.listen + "'");
   }
-  // Bad allow-list entries stop the start before anything is created; the router keeps its own copy.
-  const AccessList access(config_.allow_sn, config_.allow_net);
+  // Bad allow-list entries stop the start before anything is created; the front keeps its own copy.
+  const front::AccessList access(config_.allow_sn, config_.allow_net);
   if (!access.allows_all()) spdlog::info("device allow-list: {}", access.describe());
   std::filesystem::create_directories(config_.data_dir);
-  // The API is always on: the router must see the final token, so resolve it before building it.
+  // The API is always on: the API must see the final token, so resolve it before building it.
   const auto token = resolve_api_token(config_.api_token, config_.data_dir);
   config_.api_token = token.value;
   switch (token.source) {
@@ -32,11 +34,45 @@ App::App(ServerConfig config) : config_(std::move(config)) {
       spdlog::info("API token: {}  (generated, stored in {})", token.value, token.path.string());
       break;
   }
-  storage::SqliteOptions options;
-  options.path = (std::filesystem::path(config_.data_dir) / "zkpush.db").string();
-  store_ = storage::open_sqlite_store(options);
-  registry_.load(*store_);
-  router_ = std::make_unique<DeviceRouter>(config_, *store_, registry_);
+  store_ = storage::open_store("sqlite:" + (std::filesystem::path(config_.data_dir) / "zkpush.db").string());
+
+  service::DevicePolicy policy;
+  policy.auto_register = config_.registration == RegistrationPolicy::automatic;
+  policy.strict_token = config_.token == TokenPolicy::strict;
+  policy.allow_missing_cookie = config_.allow_missing_cookie;
+  policy.default_tz_minutes = config_.default_tz_minutes;
+  policy.server_name = config_.server_name;
+  policy.push_prot_ver = config_.push_prot_ver;
+  policy.error_delay = config_.error_delay;
+  policy.request_delay = config_.request_delay;
+  policy.timeout_sec = config_.timeout_sec;
+  policy.trans_interval = config_.trans_interval;
+  policy.realtime = config_.realtime;
+  policy.trans_times = config_.trans_times;
+  policy.trans_tables = config_.trans_tables;
+  devices_ = std::make_unique<service::Devices>(*store_, clock_, policy);
+  service::QueueOptions queue_options;
+  queue_options.control_expiry = config_.control_device_expiry;
+  queue_options.resend_after = config_.command_resend_after;
+  queue_options.max_per_poll = config_.max_commands_per_poll;
+  queue_ = std::make_unique<service::CommandQueue>(*store_, clock_, queue_options);
+  ingest_ = std::make_unique<service::Ingest>(*store_, *devices_, clock_);
+  for (auto loaded : {devices_->load(), queue_->load()}) {
+    if (!loaded.ok()) throw std::runtime_error("reading the store at start: " + loaded.error().message);
+  }
+  downloads_ = std::make_unique<front::FileDownloads>();
+  device_endpoints_ =
+      std::make_unique<front::DeviceEndpoints>(config_, *devices_, *queue_, *ingest_, metrics_, *downloads_);
+  api_endpoints_ = std::make_unique<front::api::ApiEndpoints>(
+      front::api::ApiServices{config_, *store_, *devices_, *queue_});
+  file_endpoints_ = std::make_unique<front::FileEndpoints>(config_, *downloads_);
+  status_endpoints_ = std::make_unique<front::StatusEndpoints>(config_, *store_, *devices_, *queue_, metrics_);
+  front_ = std::make_unique<front::Front>(metrics_);
+  front_->mount_tree("/iclock", *device_endpoints_);
+  front_->mount_tree("/api", *api_endpoints_);
+  front_->mount_tree("/files", *file_endpoints_);
+  front_->mount_path("/metrics", *status_endpoints_);
+  front_->mount_path("/healthz", *status_endpoints_);
 
   http::ServerConfig http_config;
   http_config.address = host;
@@ -50,48 +86,75 @@ App::App(ServerConfig config) : config_(std::move(config)) {
       case http::LogLevel::error: spdlog::error("http: {}", message); break;
     }
   };
-  http_ = std::make_unique<http::HttpServer>(http_config, *router_);
-  router_->metrics().set_transport(&http_->counters());  // /metrics shows the connections
+  http_ = std::make_unique<http::HttpServer>(http_config, *front_);
+  metrics_.set_transport(&http_->counters());  // /metrics shows the connections
 }
 
 App::~App() {
   stop();
   // The store drains its queued writes on destruction and runs their callbacks, which use the
-  // router and the registry: close it while they still exist.
+  // front's peers and the services: close it while they still exist.
   store_.reset();
 }
 
 void App::flush_presence() {
-  auto presence = registry_.take_presence();
-  if (presence.empty()) return;
-  store_->touch_devices(std::move(presence), [](storage::StoreStatus s) {
+  devices_->flush_presence([](storage::StoreStatus s) {
     if (!s.ok()) spdlog::warn("presence not saved: {}", s.error().message);
   });
 }
 
+void App::housekeeping() {
+  using std::chrono::system_clock;
+  auto next_flush = std::chrono::steady_clock::now() + std::chrono::seconds(std::max(1, config_.presence_interval));
+  bool sweeping = false;  // one sweep at a time
+  auto swept = std::make_shared<std::atomic<bool>>(false);
+  std::unique_lock lock(housekeeping_mutex_);
+  while (!stopping_) {
+    // Wake at the next deadline (its second has begun: expires_at <= now), a flush, or within a second.
+    auto wake = std::min(next_flush, std::chrono::steady_clock::now() + std::chrono::seconds(1));
+    if (auto deadline = queue_->next_deadline()) {
+      const auto at = system_clock::time_point(std::chrono::seconds(*deadline));
+      const auto in = at - system_clock::now();
+      if (in < std::chrono::seconds(1)) wake = std::chrono::steady_clock::now() + std::max(in, decltype(in)::zero());
+    }
+    housekeeping_cv_.wait_until(lock, wake, [this] { return stopping_; });
+    if (stopping_) break;
+    lock.unlock();
+    if (sweeping && swept->load()) sweeping = false;
+    if (auto deadline = queue_->next_deadline(); !sweeping && deadline && *deadline <= clock_.now()) {
+      sweeping = true;
+      swept->store(false);
+      queue_->expire_due([swept](storage::StoreResult<std::int64_t> r) {
+        if (!r.ok()) spdlog::warn("expiring commands: {}", r.error().message);
+        else if (r.value() > 0) spdlog::info("{} command(s) expired", r.value());
+        swept->store(true);
+      });
+    }
+    if (std::chrono::steady_clock::now() >= next_flush) {
+      flush_presence();
+      next_flush = std::chrono::steady_clock::now() + std::chrono::seconds(std::max(1, config_.presence_interval));
+    }
+    lock.lock();
+  }
+  lock.unlock();
+  flush_presence();
+}
+
 void App::start() {
   http_->start();
-  presence_thread_ = std::thread([this] {
-    std::unique_lock lock(presence_mutex_);
-    while (!stopping_) {
-      presence_cv_.wait_for(lock, std::chrono::seconds(std::max(1, config_.presence_interval)), [this] { return stopping_; });
-      lock.unlock();
-      flush_presence();
-      lock.lock();
-    }
-  });
+  housekeeping_thread_ = std::thread([this] { housekeeping(); });
   spdlog::info("zkpush serving on {}:{} (data {}, {} device(s) known)", http_->local_endpoint().address().to_string(),
-               http_->port(), config_.data_dir, registry_.all().size());
+               http_->port(), config_.data_dir, devices_->all().size());
 }
 
 void App::stop() {
   if (http_) http_->stop();
   {
-    std::lock_guard lock(presence_mutex_);
+    std::lock_guard lock(housekeeping_mutex_);
     stopping_ = true;
   }
-  presence_cv_.notify_all();
-  if (presence_thread_.joinable()) presence_thread_.join();
+  housekeeping_cv_.notify_all();
+  if (housekeeping_thread_.joinable()) housekeeping_thread_.join();
 }
 
 std::uint16_t App::port() const noexcept { return http_->port(); }

@@ -1,5 +1,6 @@
-// `zkpush serve` assembled: the store (<data>/zkpush.db), the device registry loaded from it, the
-// /iclock router and the HTTP server. Used by the CLI and by the tests (port 0).
+// `zkpush serve` assembled, the composition root: the store (<data>/zkpush.db), the services over it
+// (devices, command queue, ingest), the front and its peers (device endpoints, API, files, status)
+// and the HTTP server. Used by the CLI and by the tests (port 0).
 #pragma once
 
 #include <condition_variable>
@@ -8,10 +9,19 @@
 #include <mutex>
 #include <thread>
 
+#include "front/api/api_endpoints.hpp"
+#include "front/device_endpoints.hpp"
+#include "front/file_download.hpp"
+#include "front/files.hpp"
+#include "front/front.hpp"
+#include "front/metrics.hpp"
+#include "front/status_endpoints.hpp"
 #include "server/config.hpp"
-#include "server/device_registry.hpp"
-#include "server/device_router.hpp"
 #include "server/http/http_server.hpp"
+#include "service/clock.hpp"
+#include "service/command_queue.hpp"
+#include "service/devices.hpp"
+#include "service/ingest.hpp"
 #include "storage/store.hpp"
 
 namespace zkpush::server {
@@ -33,21 +43,34 @@ class App {
 
   const ServerConfig& config() const noexcept { return config_; }
   storage::Store& store() noexcept { return *store_; }
-  DeviceRegistry& registry() noexcept { return registry_; }
-  DeviceRouter& router() noexcept { return *router_; }
+  service::Devices& devices() noexcept { return *devices_; }
+  service::CommandQueue& queue() noexcept { return *queue_; }
+  front::Metrics& metrics() noexcept { return metrics_; }
 
  private:
   ServerConfig config_;
+  service::SystemClock clock_;
   std::unique_ptr<storage::Store> store_;
-  DeviceRegistry registry_;
-  std::unique_ptr<DeviceRouter> router_;
+  std::unique_ptr<service::Devices> devices_;
+  std::unique_ptr<service::CommandQueue> queue_;
+  std::unique_ptr<service::Ingest> ingest_;
+  front::Metrics metrics_;
+  std::unique_ptr<front::FileDownloads> downloads_;
+  std::unique_ptr<front::DeviceEndpoints> device_endpoints_;
+  std::unique_ptr<front::api::ApiEndpoints> api_endpoints_;
+  std::unique_ptr<front::FileEndpoints> file_endpoints_;
+  std::unique_ptr<front::StatusEndpoints> status_endpoints_;
+  std::unique_ptr<front::Front> front_;
   std::unique_ptr<http::HttpServer> http_;
 
-  // Writes last_seen to the store every presence_interval (and once at stop).
+  // Housekeeping on a thread of its own: writes last_seen to the store every presence_interval (and
+  // once at stop), and expires commands as their deadlines pass (at most a second late; the API
+  // shows them expired from the deadline on).
+  void housekeeping();
   void flush_presence();
-  std::thread presence_thread_;
-  std::mutex presence_mutex_;
-  std::condition_variable presence_cv_;
+  std::thread housekeeping_thread_;
+  std::mutex housekeeping_mutex_;
+  std::condition_variable housekeeping_cv_;
   bool stopping_ = false;
 };
 

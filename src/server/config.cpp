@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "protocol/responses.hpp"
+#include "protocol/text.hpp"
 
 namespace zkpush::server {
 
@@ -15,7 +16,7 @@ bool parse_listen(const std::string& listen, std::string& host, std::uint16_t& p
   if (host.empty()) host = "0.0.0.0";
   const std::string digits = listen.substr(colon + 1);
   if (digits.empty() || digits.size() > 5 || digits.find_first_not_of("0123456789") != std::string::npos) return false;
-  unsigned long value = std::stoul(digits);
+  const auto value = protocol::text::parse_int(digits).value_or(0);
   if (value > 65535) return false;
   port = static_cast<std::uint16_t>(value);
   return true;
@@ -43,12 +44,11 @@ const char* env(const char* name) {
 int env_int(const char* name, int fallback) {
   const char* v = env(name);
   if (v == nullptr) return fallback;
-  char* end = nullptr;
-  long value = std::strtol(v, &end, 10);
-  if (end == v || *end != '\0' || value < 0 || value > 1'000'000'000L) {
+  const auto value = protocol::text::parse_int(v);
+  if (!value || *value < 0 || *value > 1'000'000'000L) {
     throw std::invalid_argument(std::string(name) + ": not a number: " + v);
   }
-  return static_cast<int>(value);
+  return static_cast<int>(*value);
 }
 
 bool env_bool(const char* name, bool fallback) {

@@ -1,143 +1,159 @@
-// The store: everything the server keeps, behind one interface.
+// The store: everything the server keeps, behind one small facade.
 //
-// Handlers never see SQL. SQLite is the embedded default (storage/sqlite/); a PostgreSQL backend
-// for several server nodes implements the same interface later, and the same contract tests
-// (tests/storage/) run against every backend.
+// The data is split by area (storage/areas/: devices, events, door states, device data, commands;
+// persons, access rules and sync state join later), each an interface of its own. Nobody calls an
+// area directly: work is handed to the store as a unit of work, a function that receives every area
+// (storage/unit_of_work.hpp) and runs
+//   - for a write, inside one transaction on the store's writer: all of it becomes durable together
+//     (committed and fsync'd, grouped with other writes: one commit for many requests) or none of it;
+//   - for a read, on one of the store's reader threads, over a consistent snapshot.
+// Handlers never see SQL, and nothing outside storage/ names a backend: backends live in their own
+// folders (storage/sqlite/; PostgreSQL later) and are opened by URL (storage/open_store.hpp). The
+// contract suite (tests/storage/) runs every area against every backend.
 //
-// Threading and durability. Writes are asynchronous: the call returns at once and the callback
-// runs later, on a storage thread, once the write is durable (committed and fsync'd) or has
-// failed. Callers answer the device from that callback — a 200 means the data is on disk. Keep
-// callbacks short: post the answer back to the connection's strand. Reads are synchronous and may
-// be called from any thread; each thread gets its own read connection, and in WAL mode readers
-// never wait for the writer.
+// Threads. write() and read() return at once; `done` runs later on a storage thread. Keep it short:
+// post the answer back to the connection (an http::Responder does that itself). Callers answer a
+// device from a write's `done`: a 200 means the data is on disk. The *_now forms block the calling
+// thread: for start-up, administration and tests, never on an I/O thread.
 //
-// Errors. A write's StoreError is transient when the database failed (the device should retry:
-// 503); otherwise the request itself was refused and `reason` says why (not_found, conflict,
-// invalid). Reads throw StoreUnavailable when the database cannot be read.
-//
-// Lists: "" for a serial number, table or kind means any; a limit <= 0 means no limit.
+// Errors: one result type, StoreResult<T>, for reads and writes. A job (or an area) throws Refused
+// to refuse what was asked (not_found, conflict, invalid); the unit's writes are undone and the
+// error is not transient. A failure of the database (disk full, I/O error, locked, read-only,
+// corrupt) is transient: the same request may succeed later (503 to devices). A stored value that
+// cannot be decoded is transient in a read; inside a write it fails that job like any other exception
+// that is neither Refused nor the database's (a bug): not transient, Reason::none, the job undone.
 #pragma once
 
-#include <cstdint>
+#include <condition_variable>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
-#include <vector>
+#include <type_traits>
+#include <utility>
 
-#include "protocol/fields.hpp"
+#include "storage/result.hpp"
 #include "storage/types.hpp"
+#include "storage/unit_of_work.hpp"
 
 namespace zkpush::storage {
+
+namespace detail {
+template <class R>
+struct UnitIfVoid {
+  using type = R;
+};
+template <>
+struct UnitIfVoid<void> {
+  using type = Unit;
+};
+}  // namespace detail
+
+// What a unit of work `Job` called with `View&` yields: its return value, Unit for void.
+template <class Job, class View>
+using JobValue = typename detail::UnitIfVoid<std::invoke_result_t<Job&, View&>>::type;
 
 class Store {
  public:
   template <class T>
   using Reply = std::function<void(StoreResult<T>)>;
-  using Done = std::function<void(StoreStatus)>;
+  using Done = Reply<Unit>;
 
   virtual ~Store() = default;
 
-  // ---- devices ---------------------------------------------------------------------------------------
-  // Every device, for the server's in-memory registry at start-up.
-  virtual std::vector<Device> load_devices() = 0;
-  virtual std::optional<Device> get_device(const std::string& sn) = 0;
-  // The device's own write (init, registry, push...). A new row is inserted whole; an existing row
-  // gets the device-side fields only: time_zone and config stay as stored and approved never goes
-  // back from true to false (the given row may be a copy read before the operator changed them; see
-  // Device). first_seen keeps the earliest and last_seen the latest of the stored and given values.
-  // Options are not part of the row (merge_options); the command counter is never reset.
-  virtual void save_device(Device device, Done done) = 0;
-  // The operator's write (API approve, PATCH): only the fields present in `settings`, applied to the
-  // row as stored when the write runs (apply_settings), never touching device-side columns. The
-  // device must exist (not_found); a time zone other than "" / "+hhmm" / "-hhmm" is invalid.
-  virtual void update_device_settings(std::string sn, DeviceSettings settings, Done done) = 0;
-  // Merges device parameters, latest value wins per key, keys compared without case (the latest
-  // spelling is kept); bare keys without a value are skipped. `source` says where they came from
-  // ("registry", "options", "get_options"). The device must exist (not_found).
-  virtual void merge_options(std::string sn, protocol::Record options, std::string source, std::int64_t now,
-                             Done done) = 0;
-  // Presence is kept in memory and flushed in batches: last_seen (never moved backwards) and address
-  // (an empty one keeps the known address) per device. Unknown devices are skipped.
-  virtual void touch_devices(std::vector<DevicePresence> presence, Done done) = 0;
+  // A unit of work that writes: `job(Transaction&)` on the writer, `done` once durable or failed.
+  template <class Job>
+  void write(Job job, Reply<JobValue<Job, Transaction>> done);
+  // A unit of work that reads: `job(Reads&)` on a reader thread, never the caller's.
+  template <class Job>
+  void read(Job job, Reply<JobValue<Job, Reads>> done);
+  // Blocking forms (start-up, administration, tests; never on an I/O thread).
+  template <class Job>
+  StoreResult<JobValue<Job, Transaction>> write_now(Job job);
+  template <class Job>
+  StoreResult<JobValue<Job, Reads>> read_now(Job job);
 
-  // ---- events (rtlog, and records recovered by ACCOUNT / DATA QUERY transaction) -------------------
-  // Inserts what is new. A re-sent record is recognised by (sn, index, time_local), or by (sn, the
-  // whole record: SHA-256 of raw, or of the fields when raw is empty) when it has no index, and is
-  // not inserted twice. The time is part of the key because a device whose log was cleared numbers
-  // its records from 1 again: those are new events, not re-sends. Events need no device row.
-  virtual void insert_events(std::vector<NewEvent> events, Reply<InsertCounts> done) = 0;
-  // Oldest first (by id), after filter.after_id.
-  virtual std::vector<EventRow> list_events(const EventFilter& filter) = 0;
-  // Events stored for a device. (ACCOUNT reconciliation needs no more: inserting the device's
-  // whole log through insert_events reports how many were missing.)
-  virtual std::int64_t count_events(const std::string& sn) = 0;
-
-  // ---- door state (rtstate) ---------------------------------------------------------------------------
-  // Keeps the current state per device and records it in the history when it changed.
-  virtual void put_door_state(DoorStateUpdate update, Done done) = 0;
-  virtual std::optional<DoorStateUpdate> get_door_state(const std::string& sn) = 0;
-  // The latest `limit` changes of a device's door state (limit <= 0: all), oldest first.
-  virtual std::vector<DoorStateUpdate> list_door_history(const std::string& sn, std::int64_t limit) = 0;
-
-  // ---- data the device uploads about itself ------------------------------------------------------------
-  // Table records (user, identitycard, templatev10, biophoto, ATTPHOTO, userpic, biodata...):
-  // the latest record per key wins; binary content (photos) is kept decoded beside its metadata.
-  // Counts: written (new or changed) vs. identical re-uploads (left untouched).
-  virtual void put_device_records(std::vector<DeviceRecord> records, Reply<InsertCounts> done) = 0;
-  // Ordered by device, table and key.
-  virtual std::vector<DeviceRecord> list_device_records(const std::string& sn, const std::string& table,
-                                                        std::int64_t limit) = 0;
-  // Append-only logs: errorlog, irstate, testdata, enrollment uploads, DeviceAuthorize, ...
-  virtual void append_device_log(std::vector<DeviceLogEntry> entries, Done done) = 0;
-  // The latest `limit` entries, oldest first.
-  virtual std::vector<DeviceLogEntry> list_device_log(const std::string& sn, const std::string& kind,
-                                                      std::int64_t limit) = 0;
-
-  // ---- command queue -------------------------------------------------------------------------------------
-  // Appends a command to the device's FIFO. The store assigns the API id and the device's wire id
-  // (C:<wire id>:), which never repeats for a device: strictly increasing, the first one derived
-  // from the clock (storage/wire_ids.hpp) so that a wiped server does not replay old ids. The
-  // device must exist (not_found: its row holds the counter); the line must be one line (invalid).
-  virtual void enqueue_command(NewCommand command, Reply<CommandRow> done) = 0;
-  // For one getrequest: expires queued and sent commands whose deadline passed (expires_at <= now;
-  // a sent one is then never re-sent), then takes, in FIFO order, queued commands and sent ones
-  // unanswered since before `resend_sent_before` (re-sent with the same wire id), at most
-  // max_commands, while `fits` accepts them (stopping at the first it refuses; it is not asked about
-  // commands past the cap); marks them sent, sent_at = now, attempts + 1. Returns what to deliver.
-  virtual void take_for_delivery(DeliveryRequest request, Reply<std::vector<CommandRow>> done) = 0;
-  // Applies devicecmd results (matched by the device's wire id; unknown ones are ignored). Returns
-  // the matched rows, as they are after the update. done/failed record what the device did, even
-  // for a command that expired or was cancelled meanwhile; an identical repeat changes nothing
-  // (done_at included). sent (-5000, still running) keeps the command sent with the intermediate
-  // answer, and never reopens a done/failed one. Any other status is refused (invalid).
-  virtual void record_results(std::string sn, std::vector<ResultUpdate> results,
-                              Reply<std::vector<CommandRow>> done) = 0;
-  // Keeps data uploaded for a command (querydata packs, GET OPTIONS answers, ACCOUNT summaries),
-  // in arrival order; an identical re-post (same kind, table, pack and body) is kept once. The
-  // command must exist (not_found).
-  virtual void add_command_data(CommandData data, Done done) = 0;
-  // Cancels a queued command (done_at = the wall clock). Cancelling a cancelled one is not an error;
-  // any other status is a conflict (it was delivered or is closed), an unknown id is not_found.
-  virtual void cancel_command(std::int64_t id, Reply<CommandRow> done) = 0;
-  virtual std::optional<CommandRow> get_command(std::int64_t id) = 0;
-  virtual std::optional<CommandRow> find_command(const std::string& sn, std::int64_t wire_id) = 0;
-  virtual std::vector<CommandData> get_command_data(std::int64_t id) = 0;
-  // Number of queued or sent commands per device (the server's in-memory "anything to deliver?").
-  virtual std::vector<std::pair<std::string, std::int64_t>> pending_counts() = 0;
-
-  // ---- maintenance -------------------------------------------------------------------------------------
-  // Runs the database's integrity check; "ok" or the problems found.
+  // ---- maintenance -----------------------------------------------------------------------------------
+  // Runs the database's integrity check; "ok" or the problems found. Blocking.
   virtual std::string integrity_check() = 0;
-  virtual StoreStats stats() = 0;
+  virtual StoreResult<StoreStats> stats() = 0;
+
+ protected:
+  // What a backend implements. `done` gets nullopt when the job ran (and, for a write, its
+  // transaction committed), else why not; it runs on a storage thread.
+  using Outcome = std::function<void(std::optional<StoreError>)>;
+  virtual void submit_write(std::function<void(Transaction&)> job, Outcome done) = 0;
+  virtual void submit_read(std::function<void(Reads&)> job, Outcome done) = 0;
+  // On the calling thread.
+  virtual std::optional<StoreError> run_read(const std::function<void(Reads&)>& job) = 0;
+
+ private:
+  // Runs `job` on `view`, keeping its value in `slot`.
+  template <class T, class Job, class View>
+  static void run_into(Job& job, View& view, std::optional<T>& slot) {
+    if constexpr (std::is_void_v<std::invoke_result_t<Job&, View&>>) {
+      job(view);
+      slot.emplace();
+    } else {
+      slot.emplace(job(view));
+    }
+  }
+  template <class T>
+  static StoreResult<T> result_of(std::optional<StoreError>& error, std::optional<T>& slot) {
+    if (error) return StoreResult<T>(std::move(*error));
+    if (!slot) return StoreResult<T>(StoreError{false, "the unit of work produced no value"});
+    return StoreResult<T>(std::move(*slot));
+  }
+  template <class T, class View, class Job, class Submit>
+  void submit(Job job, Reply<T> done, Submit submit_fn);
 };
 
-struct SqliteOptions {
-  std::string path;            // the database file, e.g. <data>/zkpush.db
-  std::size_t max_group = 2048;  // writes per transaction (group commit) at most
-};
-// Opens (creating and migrating as needed) the SQLite store; the folder must exist. Throws
-// std::runtime_error with the reason (unopenable file, schema newer than this program, no WAL).
-std::unique_ptr<Store> open_sqlite_store(const SqliteOptions& options);
+template <class T, class View, class Job, class Submit>
+void Store::submit(Job job, Reply<T> done, Submit submit_fn) {
+  auto slot = std::make_shared<std::optional<T>>();
+  (this->*submit_fn)([slot, job = std::move(job)](View& view) mutable { run_into<T>(job, view, *slot); },
+                     [slot, done = std::move(done)](std::optional<StoreError> error) {
+                       if (done) done(result_of<T>(error, *slot));
+                     });
+}
+
+template <class Job>
+void Store::write(Job job, Reply<JobValue<Job, Transaction>> done) {
+  submit<JobValue<Job, Transaction>, Transaction>(std::move(job), std::move(done), &Store::submit_write);
+}
+
+template <class Job>
+void Store::read(Job job, Reply<JobValue<Job, Reads>> done) {
+  submit<JobValue<Job, Reads>, Reads>(std::move(job), std::move(done), &Store::submit_read);
+}
+
+template <class Job>
+StoreResult<JobValue<Job, Transaction>> Store::write_now(Job job) {
+  using T = JobValue<Job, Transaction>;
+  // A promise shared with the callback: the writer may call it on its thread while this one waits.
+  struct Wait {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::optional<StoreResult<T>> result;
+  };
+  auto wait = std::make_shared<Wait>();
+  write(std::move(job), [wait](StoreResult<T> r) {
+    std::lock_guard lock(wait->mu);
+    wait->result.emplace(std::move(r));
+    wait->cv.notify_all();
+  });
+  std::unique_lock lock(wait->mu);
+  wait->cv.wait(lock, [&] { return wait->result.has_value(); });
+  return std::move(*wait->result);
+}
+
+template <class Job>
+StoreResult<JobValue<Job, Reads>> Store::read_now(Job job) {
+  using T = JobValue<Job, Reads>;
+  std::optional<T> slot;
+  std::optional<StoreError> error = run_read([&](Reads& view) { run_into<T>(job, view, slot); });
+  return result_of<T>(error, slot);
+}
 
 }  // namespace zkpush::storage

@@ -17,7 +17,25 @@ constexpr std::array<std::pair<CommandStatus, const char*>, 6> kStatusNames{{
     {CommandStatus::expired, "expired"},
     {CommandStatus::cancelled, "cancelled"},
 }};
+// Also stored (commands.priority holds the number) and shown by the API.
+constexpr std::array<std::pair<CommandPriority, const char*>, 3> kPriorityNames{{
+    {CommandPriority::control, "control"},
+    {CommandPriority::normal, "normal"},
+    {CommandPriority::bulk, "bulk"},
+}};
 }  // namespace
+
+const char* command_priority_name(CommandPriority priority) noexcept {
+  for (const auto& [p, name] : kPriorityNames)
+    if (p == priority) return name;
+  return "unknown";
+}
+
+std::optional<CommandPriority> command_priority_from_name(std::string_view name) noexcept {
+  for (const auto& [p, n] : kPriorityNames)
+    if (name == n) return p;
+  return std::nullopt;
+}
 
 const char* command_status_name(CommandStatus status) noexcept {
   for (const auto& [s, name] : kStatusNames)

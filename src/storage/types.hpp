@@ -11,49 +11,9 @@
 #include <vector>
 
 #include "protocol/fields.hpp"
+#include "storage/result.hpp"
 
 namespace zkpush::storage {
-
-// ---- outcomes ----------------------------------------------------------------------------------------
-
-struct StoreError {
-  // Why a request was refused, for callers that map it (the JSON API: 404, 409, 400). `none` for
-  // failures of the database itself and for bugs.
-  enum class Reason { none, not_found, conflict, invalid };
-
-  // The database as a whole failed (disk full, I/O error, locked, read-only): nothing of the request
-  // was kept and the same request may succeed later, so devices are told to retry (503).
-  bool transient = false;
-  std::string message;
-  Reason reason = Reason::none;
-};
-
-// Thrown by the synchronous reads when the database cannot be read (I/O error, corruption): reads
-// have no error channel in their return type, and an empty answer would be a lie (a server starting
-// with "no devices"). The server answers 503.
-class StoreUnavailable : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
-
-template <class T>
-class StoreResult {
- public:
-  StoreResult(T value) : v_(std::move(value)) {}           // NOLINT: implicit on purpose
-  StoreResult(StoreError error) : v_(std::move(error)) {}  // NOLINT
-  bool ok() const noexcept { return v_.index() == 0; }
-  explicit operator bool() const noexcept { return ok(); }
-  T& value() { return std::get<0>(v_); }
-  const T& value() const { return std::get<0>(v_); }
-  T* operator->() { return &value(); }
-  const StoreError& error() const { return std::get<1>(v_); }
-
- private:
-  std::variant<T, StoreError> v_;
-};
-
-struct Unit {};
-using StoreStatus = StoreResult<Unit>;
 
 // ---- devices -----------------------------------------------------------------------------------------
 
@@ -181,10 +141,16 @@ enum class CommandStatus { queued, sent, done, failed, expired, cancelled };
 const char* command_status_name(CommandStatus status) noexcept;
 std::optional<CommandStatus> command_status_from_name(std::string_view name) noexcept;
 
+// Delivery order: a lower priority number goes first; FIFO within a priority.
+enum class CommandPriority : int { control = 0, normal = 1, bulk = 2 };
+const char* command_priority_name(CommandPriority priority) noexcept;
+std::optional<CommandPriority> command_priority_from_name(std::string_view name) noexcept;
+
 struct NewCommand {
   std::string sn;
   std::string line;  // the command without "C:<id>:", e.g. "CONTROL DEVICE 01010105"
   std::string verb;  // protocol verb name ("CONTROL DEVICE", "DATA UPDATE"...)
+  CommandPriority priority = CommandPriority::normal;
   std::int64_t created_at = 0;
   std::int64_t expires_at = 0;  // 0 = never; a queued command past it is never delivered
 };
@@ -195,6 +161,7 @@ struct CommandRow {
   std::int64_t wire_id = 0;  // C:<wire_id>: on the wire, unique per device, never reused
   std::string line;
   std::string verb;
+  CommandPriority priority = CommandPriority::normal;
   CommandStatus status = CommandStatus::queued;
   std::optional<std::int64_t> return_code;
   std::string result;       // JSON text: what the result line said and how it was read
@@ -203,24 +170,6 @@ struct CommandRow {
   std::int64_t done_at = 0;
   std::int64_t expires_at = 0;
   std::int64_t attempts = 0;  // deliveries so far
-};
-
-struct DeliveryRequest {
-  std::string sn;
-  std::int64_t now = 0;
-  std::int64_t resend_sent_before = 0;  // sent commands unanswered since before this are re-sent
-  std::size_t max_commands = 0;         // 0 = no cap
-  // Accepts the next command or not (the caller keeps its own running budget: package size).
-  // Called on the storage thread; must be cheap and not block.
-  std::function<bool(const CommandRow&)> fits;
-};
-
-struct ResultUpdate {
-  std::int64_t wire_id = 0;
-  CommandStatus status = CommandStatus::done;  // done, failed, or sent (still pending: -5000)
-  std::int64_t return_code = 0;
-  std::string result;  // JSON text
-  std::int64_t at = 0;
 };
 
 struct CommandData {
@@ -236,7 +185,7 @@ struct CommandData {
 struct StoreStats {
   std::int64_t devices = 0;
   std::int64_t events = 0;
-  std::int64_t queued_commands = 0;  // queued or sent-and-unanswered: what pending_counts() sums
+  std::int64_t queued_commands = 0;  // queued or sent-and-unanswered
   std::uint64_t write_groups = 0;
   std::uint64_t write_jobs = 0;
   std::uint64_t failed_commits = 0;

@@ -5,32 +5,32 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "server/test_server.hpp"
+#include "server/http/test_server.hpp"
 #include "cli/run_zkpush.hpp"
-#include "server_core/serve_fixture.hpp"
+#include "server/serve_fixture.hpp"
 
 namespace zkpush::server {
 namespace {
 
 using e2e::ServeFixture;
 
-std::pair<int, std::string> run(const std::string& args) { return cli_test::run_zkpush("conformance " + args); }
+std::pair<int, std::string> run_conformance(const std::string& args) { return cli_test::run_zkpush("conformance " + args); }
 
 class ConformanceCommand : public ServeFixture {};
 
 TEST_F(ConformanceCommand, OurServerConformsAndTheMatrixSaysSo) {
   start();
   const std::string server = "http://127.0.0.1:" + std::to_string(app_->port());
-  auto [status, out] = run("--server " + server + " --sn CLICONF01 --profile c3-100");
+  auto [status, out] = run_conformance("--server " + server + " --sn CLICONF01 --profile c3-100");
   EXPECT_EQ(status, 0) << out;
   EXPECT_NE(out.find("4.4    Registration\n  PASS  registry"), std::string::npos) << out;
   EXPECT_NE(out.find("N/A   exchange"), std::string::npos) << out;
   EXPECT_NE(out.find(" 0 failed,"), std::string::npos) << out;
   // It talked to this server as the device it said it was.
-  ASSERT_TRUE(app_->registry().get("CLICONF01").has_value());
-  EXPECT_GE(app_->store().count_events("CLICONF01"), 6);
+  ASSERT_TRUE(app_->devices().get("CLICONF01").has_value());
+  EXPECT_GE(stored_event_count("CLICONF01"), 6);
 
-  auto [json_status, json_out] = run("--server " + server + " --sn CLICONF01 --json");
+  auto [json_status, json_out] = run_conformance("--server " + server + " --sn CLICONF01 --json");
   EXPECT_EQ(json_status, 0) << json_out;
   auto report = nlohmann::json::parse(json_out, nullptr, false);
   ASSERT_FALSE(report.is_discarded()) << json_out;
@@ -49,7 +49,7 @@ TEST(ConformanceCommandExit, AFailingServerExitsWith1AndShowsTheExchange) {
       respond(http::make_response(http::Status::ok, "OK"));  // even to registration
     };
   });
-  auto [status, out] = run("--server http://127.0.0.1:" + std::to_string(h.port()) + " --sn CLIWRONG1");
+  auto [status, out] = run_conformance("--server http://127.0.0.1:" + std::to_string(h.port()) + " --sn CLIWRONG1");
   EXPECT_EQ(status, 1) << out;
   EXPECT_NE(out.find("FAIL  registry"), std::string::npos) << out;
   EXPECT_NE(out.find("> POST /iclock/registry?SN=CLIWRONG1"), std::string::npos) << out;
@@ -57,17 +57,17 @@ TEST(ConformanceCommandExit, AFailingServerExitsWith1AndShowsTheExchange) {
 }
 
 TEST(ConformanceCommandExit, BadArgumentsAndNoServerExitWith2) {
-  EXPECT_EQ(run("").first, 2);                                   // no --server
-  EXPECT_EQ(run("--server nowhere:99999").first, 2);
-  EXPECT_EQ(run("--server http://127.0.0.1:1 --profile toaster").first, 2);
-  EXPECT_EQ(run("--server http://127.0.0.1:1 --wait-approval soon").first, 2);
-  EXPECT_EQ(run("--server http://127.0.0.1:1 --sn 'A B'").first, 2);
+  EXPECT_EQ(run_conformance("").first, 2);                                   // no --server
+  EXPECT_EQ(run_conformance("--server nowhere:99999").first, 2);
+  EXPECT_EQ(run_conformance("--server http://127.0.0.1:1 --profile toaster").first, 2);
+  EXPECT_EQ(run_conformance("--server http://127.0.0.1:1 --wait-approval soon").first, 2);
+  EXPECT_EQ(run_conformance("--server http://127.0.0.1:1 --sn 'A B'").first, 2);
   std::uint16_t port = 0;
   {
     server::http::test::Harness h;  // a port that was just free
     port = h.port();
   }
-  auto [status, out] = run("--server http://127.0.0.1:" + std::to_string(port));
+  auto [status, out] = run_conformance("--server http://127.0.0.1:" + std::to_string(port));
   EXPECT_EQ(status, 2);
   EXPECT_NE(out.find("server unreachable"), std::string::npos) << out;
 }

@@ -16,7 +16,7 @@
 #include <thread>
 #include <vector>
 
-#include "server/test_client.hpp"
+#include "server/http/test_client.hpp"
 
 extern char** environ;
 

@@ -27,9 +27,11 @@
 #include "protocol/codecs_session.hpp"
 #include "protocol/device_requests.hpp"
 #include "protocol/responses.hpp"
-#include "server/test_client.hpp"
+#include "server/http/test_client.hpp"
+#include "storage/open_store.hpp"
 #include "storage/store.hpp"
 #include "support/spec_fixtures.hpp"
+#include "support/store_access.hpp"
 
 extern char** environ;
 
@@ -233,15 +235,13 @@ TEST_F(ServeKillTest, AcknowledgedUploadsSurviveSigkill) {
     EXPECT_GT(acked_this_round.load(), 0) << "round " << round << ": no upload was acknowledged";
   }
 
-  zkpush::storage::SqliteOptions options;
-  options.path = (dir_ / "zkpush.db").string();
-  auto store = zkpush::storage::open_sqlite_store(options);
+  auto store = zkpush::storage::open_store("sqlite:" + (dir_ / "zkpush.db").string());
   EXPECT_EQ(store->integrity_check(), "ok");
   zkpush::storage::EventFilter filter;
   filter.sn = sn;
   filter.limit = 0;
   std::map<std::int64_t, int> stored;
-  for (const auto& e : store->list_events(filter)) {
+  for (const auto& e : zkpush::test::read(*store, [&](zkpush::storage::Reads& r) { return r.events().list(filter); })) {
     ASSERT_TRUE(e.index.has_value());
     ++stored[*e.index];
   }
@@ -257,10 +257,10 @@ TEST_F(ServeKillTest, AcknowledgedUploadsSurviveSigkill) {
   std::printf("%d rounds: acknowledged %zu records, stored %zu, batches re-sent and acknowledged %d\n", kRounds,
               acknowledged.size(), stored.size(), resent);
 
-  auto command = store->get_command(command_id);
+  auto command = zkpush::test::read(*store, [&](zkpush::storage::Reads& r) { return r.commands().get(command_id); });
   ASSERT_TRUE(command.has_value());
   EXPECT_EQ(command->status, zkpush::storage::CommandStatus::queued);
-  auto device = store->get_device(sn);
+  auto device = zkpush::test::read(*store, [&](zkpush::storage::Reads& r) { return r.devices().get(sn); });
   ASSERT_TRUE(device.has_value());
   EXPECT_FALSE(device->registry_code.empty());
 }

@@ -10,7 +10,7 @@
 #include <string>
 
 #include "cli/run_zkpush.hpp"
-#include "server_core/serve_fixture.hpp"
+#include "server/serve_fixture.hpp"
 
 namespace zkpush::server {
 namespace {
@@ -18,7 +18,7 @@ namespace {
 using e2e::ServeFixture;
 
 // Runs `zkpush simulate <args>`; standard error is kept in the output when `with_stderr`.
-std::pair<int, std::string> run(const std::string& args, bool with_stderr = false) {
+std::pair<int, std::string> run_scenario(const std::string& args, bool with_stderr = false) {
   return cli_test::run_zkpush("simulate " + args, with_stderr);
 }
 
@@ -37,7 +37,7 @@ class SimulateScenario : public ServeFixture {
 TEST_F(SimulateScenario, ExampleScenarioPassesAndItsEventsAreStored) {
   start();
   const std::string example = std::string(ZKPUSH_SOURCE_DIR) + "/examples/scenarios/swipe.scn";
-  auto [status, out] = run("--server " + server() + " --scenario " + example + " --profile c3-100 --sn-prefix SCNCLI --json");
+  auto [status, out] = run_scenario("--server " + server() + " --scenario " + example + " --profile c3-100 --sn-prefix SCNCLI --json");
   ASSERT_EQ(status, 0) << out;
   auto report = nlohmann::json::parse(out, nullptr, false);
   ASSERT_FALSE(report.is_discarded()) << out;
@@ -48,7 +48,7 @@ TEST_F(SimulateScenario, ExampleScenarioPassesAndItsEventsAreStored) {
   for (const auto& step : report["steps"]) EXPECT_EQ(step["status"], "ok") << step.dump();
   storage::EventFilter filter;
   filter.sn = "SCNCLI000001";
-  const auto events = app_->store().list_events(filter);
+  const auto events = stored_events(filter);
   ASSERT_EQ(events.size(), 4u);
   EXPECT_EQ(events[0].event.value_or(-1), 27);
   EXPECT_EQ(events[2].event.value_or(-1), 200);
@@ -62,7 +62,7 @@ TEST_F(SimulateScenario, TextOutputAndAFailedExpectationExitWithStatus1) {
                            "swipe card=5 door=1\n"
                            "expect door=1 relay=open   # a stranger's card does not open it\n"
                            "sleep 1s\n");
-  auto [status, out] = run("--server " + server() + " --scenario " + path + " --sn-prefix SCNFAIL");
+  auto [status, out] = run_scenario("--server " + server() + " --scenario " + path + " --sn-prefix SCNFAIL");
   EXPECT_EQ(status, 1) << out;
   EXPECT_NE(out.find("ok      line 1    wait online"), std::string::npos) << out;
   EXPECT_NE(out.find("FAIL    line 3    expect door=1 relay=open"), std::string::npos) << out;
@@ -73,18 +73,18 @@ TEST_F(SimulateScenario, TextOutputAndAFailedExpectationExitWithStatus1) {
 TEST_F(SimulateScenario, BadScriptsAndArgumentsExitWithStatus2) {
   start();
   const auto bad = script("bad.scn", "wait online\n\nswipe door=1\nsleep forever\n");
-  auto [status, out] = run("--server " + server() + " --scenario " + bad, true);
+  auto [status, out] = run_scenario("--server " + server() + " --scenario " + bad, true);
   EXPECT_EQ(status, 2);
   EXPECT_NE(out.find(bad + ":3: swipe: missing card="), std::string::npos) << out;
   EXPECT_NE(out.find(bad + ":4: sleep: 'forever' is not a duration"), std::string::npos) << out;
   // Nothing ran: the device never contacted the server.
-  EXPECT_FALSE(app_->registry().get("EMU000001").has_value());
+  EXPECT_FALSE(app_->devices().get("EMU000001").has_value());
 
-  EXPECT_EQ(run("--server " + server() + " --scenario /nonexistent/x.scn").first, 2);
-  EXPECT_EQ(run("--server " + server() + " --scenario " + script("empty.scn", "# nothing\n")).first, 2);
+  EXPECT_EQ(run_scenario("--server " + server() + " --scenario /nonexistent/x.scn").first, 2);
+  EXPECT_EQ(run_scenario("--server " + server() + " --scenario " + script("empty.scn", "# nothing\n")).first, 2);
   const std::string example = std::string(ZKPUSH_SOURCE_DIR) + "/examples/scenarios/swipe.scn";
-  EXPECT_EQ(run("--server " + server() + " --scenario " + example + " --devices 2").first, 2);
-  EXPECT_EQ(run("--server " + server() + " --scenario " + example + " --duration 5").first, 2);
+  EXPECT_EQ(run_scenario("--server " + server() + " --scenario " + example + " --devices 2").first, 2);
+  EXPECT_EQ(run_scenario("--server " + server() + " --scenario " + example + " --duration 5").first, 2);
 }
 
 }  // namespace

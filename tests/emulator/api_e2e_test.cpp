@@ -12,7 +12,7 @@
 
 #include "emulator/session_harness.hpp"
 #include "protocol/codecs_session.hpp"
-#include "server_core/serve_fixture.hpp"
+#include "server/serve_fixture.hpp"
 #include "support/spec_fixtures.hpp"
 
 namespace zkpush::emulator {
@@ -387,12 +387,27 @@ TEST_F(UpgradeTest, Method3DownloadsInRangesAndChecksTheMd5) {
 
 TEST_F(EmulatorApiE2E, UnknownVerbIsAnsweredMinus13) {
   start_online("EMUAPI0018");
-  // The API refuses a verb it cannot parse (docs/serve.md), so the line is queued the way the
-  // server's other components queue commands; its result is read through the API.
+  // The API refuses a verb it cannot parse (docs/serve.md), and so does the command queue behind
+  // it: nothing of this server queues one. A row left in the store by something else (another
+  // node, an older version) still reaches the device: it is written straight into the store and
+  // the queue reloads its counts as at start-up. Its result is read through the API.
   auto refused = api("POST", "/api/v1/devices/EMUAPI0018/commands", json{{"line", "FROBNICATE now"}}.dump());
   EXPECT_EQ(refused.status, 400) << refused.body;
-  const auto id = enqueue("EMUAPI0018", "FROBNICATE now");
-  auto c = finished(id);
+  auto prepared = app_->queue().prepare(service::EnqueueRequest{"EMUAPI0018", "FROBNICATE now", {}, {}});
+  ASSERT_FALSE(prepared.ok());
+  EXPECT_EQ(prepared.error().reason, storage::StoreError::Reason::invalid);
+  storage::NewCommand unknown;
+  unknown.sn = "EMUAPI0018";
+  unknown.line = "FROBNICATE now";
+  unknown.created_at = server::e2e::unix_now();
+  const auto row = zkpush::test::write(app_->store(), [&](storage::Transaction& tx) {
+    return tx.commands().insert(unknown, unknown.created_at);
+  });
+  ASSERT_NE(row.id, 0);
+  ASSERT_TRUE(app_->queue().load().ok());
+  EXPECT_EQ(app_->queue().pending("EMUAPI0018"), 1);
+  on_device([&] { session_->wake(); });
+  auto c = finished(row.id);
   EXPECT_EQ(c["status"], "failed") << c;
   EXPECT_EQ(c["return"], -13);
   EXPECT_TRUE(c["return_name"].is_string()) << c;

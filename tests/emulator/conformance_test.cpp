@@ -12,8 +12,8 @@
 #include <thread>
 
 #include "emulator/conformance.hpp"
-#include "server/test_server.hpp"
-#include "server_core/serve_fixture.hpp"
+#include "server/http/test_server.hpp"
+#include "server/serve_fixture.hpp"
 
 namespace zkpush::emulator {
 namespace {
@@ -67,14 +67,14 @@ TEST_F(Conformance, OurServerPassesEveryCheckOrDeclinesWhatItDoesNotImplement) {
 
   // The commands really ran: the server closed them from the results the run posted.
   for (auto id : {update, query, open}) {
-    auto row = app_->store().get_command(id);
+    auto row = stored_command(id);
     ASSERT_TRUE(row.has_value());
     EXPECT_EQ(row->status, storage::CommandStatus::done) << id;
   }
   EXPECT_NE(report.find("commands")->reason.find("3 command(s)"), std::string::npos) << report.find("commands")->reason;
   // The uploads are stored: the door-open event of CONTROL DEVICE, then 1 + 5 rtlog records; the
   // re-sent 5 are recognised as duplicates (12 otherwise).
-  EXPECT_EQ(app_->store().count_events(sn), 7);
+  EXPECT_EQ(stored_event_count(sn), 7);
 }
 
 TEST_F(Conformance, WithoutQueuedCommandsOrFileThoseChecksAreNotSupportedAndSaySo) {
@@ -88,7 +88,7 @@ TEST_F(Conformance, WithoutQueuedCommandsOrFileThoseChecksAreNotSupportedAndSayS
   EXPECT_EQ(report.find("file-range")->verdict, Verdict::not_supported);
   // A fresh serial number was made up and registered.
   EXPECT_EQ(report.sn.rfind("CFT", 0), 0u);
-  EXPECT_TRUE(app_->registry().get(report.sn).has_value());
+  EXPECT_TRUE(app_->devices().get(report.sn).has_value());
 }
 
 TEST_F(Conformance, RegistrationHeldForApprovalIsNotSupportedWithTheReason) {
@@ -119,10 +119,11 @@ TEST_F(Conformance, RegistrationApprovedWhileWaitingPasses) {
   auto running = std::async(std::launch::async, [o] { return run_conformance(o); });
   // The operator approves once a registration attempt has been answered 406 (its options are
   // stored), between two attempts: an approval that lands while the server is processing a
-  // registration is lost (reported; the registry handler writes back the unapproved row it read).
+  // registration only gets that attempt a 406 (it read the row before), never undone; the next
+  // attempt is accepted.
   const auto deadline = std::chrono::steady_clock::now() + 30s;
   auto asked = [this] {
-    auto state = app_->registry().get("CONFAPPR2");
+    auto state = app_->devices().get("CONFAPPR2");
     return state.has_value() && !state->device->registry.empty();
   };
   while (!asked() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(5ms);

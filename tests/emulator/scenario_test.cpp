@@ -9,7 +9,7 @@
 
 #include "emulator/scenario.hpp"
 #include "emulator/session_harness.hpp"
-#include "server_core/serve_fixture.hpp"
+#include "server/serve_fixture.hpp"
 
 namespace zkpush::emulator {
 namespace {
@@ -202,7 +202,7 @@ class ScenarioE2E : public ServeFixture, protected e2e::SessionHarness {
   std::vector<storage::EventRow> events(const std::string& sn) {
     storage::EventFilter filter;
     filter.sn = sn;
-    return app_->store().list_events(filter);
+    return stored_events(filter);
   }
 };
 
@@ -222,7 +222,7 @@ TEST_F(ScenarioE2E, SwipeScenarioEventsAreStoredWithTheirCodes) {
     EXPECT_EQ(stored[i].index.value_or(-1), static_cast<std::int64_t>(i + 1));
   }
   EXPECT_EQ(stored[0].cardno, "4242");
-  EXPECT_TRUE(app_->store().get_door_state("SCNE2E0001").has_value());
+  EXPECT_TRUE(stored_door_state("SCNE2E0001").has_value());
 }
 
 TEST_F(ScenarioE2E, LocalEnrolmentIsStoredByTheServerAndAServerDeleteReachesTheDevice) {
@@ -231,13 +231,13 @@ TEST_F(ScenarioE2E, LocalEnrolmentIsStoredByTheServerAndAServerDeleteReachesTheD
   const auto report = run(example("enrol.scn"));
   ASSERT_TRUE(report.passed) << describe(report);
   // The uploads of 7.5 / 7.7 went through the server's tabledata ingest.
-  const auto users = app_->store().list_device_records("SCNE2E0002", "user", 100);
+  const auto users = stored_records("SCNE2E0002", "user", 100);
   ASSERT_EQ(users.size(), 1u);
   EXPECT_EQ(users[0].key, "5");
   EXPECT_EQ(users[0].fields.get_or("name", ""), "Ann");
   EXPECT_EQ(users[0].fields.get_or("cardno", ""), "123456");
   EXPECT_EQ(users[0].fields.prefix, "user");
-  const auto templates = app_->store().list_device_records("SCNE2E0002", "templatev10", 100);
+  const auto templates = stored_records("SCNE2E0002", "templatev10", 100);
   ASSERT_EQ(templates.size(), 1u);
   EXPECT_EQ(templates[0].key, "5/0");
   EXPECT_FALSE(templates[0].content.empty());
@@ -250,7 +250,7 @@ TEST_F(ScenarioE2E, LocalEnrolmentIsStoredByTheServerAndAServerDeleteReachesTheD
 
   // The server deletes the user: the device runs the command, and the script sees it.
   const auto id = enqueue("SCNE2E0002", "DATA DELETE user Pin=5");
-  const auto row = app_->store().get_command(id);
+  const auto row = stored_command(id);
   ASSERT_TRUE(row.has_value());
   const auto second = run("wait commands 1 timeout=20s\n"
                           "expect user pin=5 absent\n"

@@ -2,7 +2,7 @@
 // their results, offline buffering and resume. The server is the real `zkpush serve` App with a
 // real SQLite store; the device is the real DeviceSession.
 #include "emulator/session_harness.hpp"
-#include "server_core/serve_fixture.hpp"
+#include "server/serve_fixture.hpp"
 
 namespace zkpush::emulator {
 namespace {
@@ -18,7 +18,7 @@ class EmulatorE2E : public ServeFixture, protected e2e::SessionHarness {
   void start_device(const std::string& sn, const char* profile = "inbio460") {
     start_session(ServerAddress{"127.0.0.1", app_->port()}, sn, find_profile(profile));
   }
-  std::optional<storage::CommandRow> command(std::int64_t id) { return app_->store().get_command(id); }
+  std::optional<storage::CommandRow> command(std::int64_t id) { return stored_command(id); }
 };
 
 TEST_F(EmulatorE2E, RegistersUploadsEventsAndDoorState) {
@@ -26,7 +26,7 @@ TEST_F(EmulatorE2E, RegistersUploadsEventsAndDoorState) {
   start_device("EMUE2E0001");
   ASSERT_TRUE(eventually([&] { return on_device([&] { return session_->online(); }); }));
   EXPECT_EQ(stats_.devices_registered.load(), 1);
-  auto state = app_->registry().get("EMUE2E0001");
+  auto state = app_->devices().get("EMUE2E0001");
   ASSERT_TRUE(state.has_value());
   EXPECT_FALSE(state->device->registry_code.empty());
 
@@ -37,17 +37,17 @@ TEST_F(EmulatorE2E, RegistersUploadsEventsAndDoorState) {
     return d;
   });
   EXPECT_EQ(decision.event, event_code::not_registered);
-  ASSERT_TRUE(eventually([&] { return app_->store().count_events("EMUE2E0001") == 1; }));
+  ASSERT_TRUE(eventually([&] { return stored_event_count("EMUE2E0001") == 1; }));
   storage::EventFilter filter;
   filter.sn = "EMUE2E0001";
-  auto events = app_->store().list_events(filter);
+  auto events = stored_events(filter);
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0].cardno, "4242");
   ASSERT_TRUE(events[0].event.has_value());
   EXPECT_EQ(*events[0].event, 27);
   ASSERT_TRUE(events[0].door.has_value());
   EXPECT_EQ(*events[0].door, 2);
-  EXPECT_TRUE(app_->store().get_door_state("EMUE2E0001").has_value());
+  EXPECT_TRUE(stored_door_state("EMUE2E0001").has_value());
 }
 
 TEST_F(EmulatorE2E, CommandsRunAndTheirResultsReachTheServer) {
@@ -68,7 +68,7 @@ TEST_F(EmulatorE2E, CommandsRunAndTheirResultsReachTheServer) {
   EXPECT_EQ(command(user)->status, storage::CommandStatus::done);
   EXPECT_EQ(command(query)->status, storage::CommandStatus::done);
   EXPECT_EQ(command(query)->return_code.value_or(-1), 1);  // one user queried back
-  EXPECT_FALSE(app_->store().get_command_data(query).empty());
+  EXPECT_FALSE(stored_command_data(query).empty());
   EXPECT_EQ(command(open)->status, storage::CommandStatus::done);
   EXPECT_EQ(command(bogus)->status, storage::CommandStatus::failed);
   EXPECT_EQ(command(bogus)->return_code.value_or(0), -11);
@@ -79,11 +79,11 @@ TEST_F(EmulatorE2E, CommandsRunAndTheirResultsReachTheServer) {
     return d;
   });
   EXPECT_TRUE(granted.granted());
-  ASSERT_TRUE(eventually([&] { return app_->store().count_events("EMUE2E0002") == 2; }))
-      << app_->store().count_events("EMUE2E0002") << " " << on_device([&] { return session_->last_error(); });
+  ASSERT_TRUE(eventually([&] { return stored_event_count("EMUE2E0002") == 2; }))
+      << stored_event_count("EMUE2E0002") << " " << on_device([&] { return session_->last_error(); });
   storage::EventFilter filter;
   filter.sn = "EMUE2E0002";
-  auto events = app_->store().list_events(filter);
+  auto events = stored_events(filter);
   ASSERT_EQ(events.size(), 2u);
   EXPECT_EQ(events[0].event.value_or(-1), 8);
   EXPECT_EQ(events[1].event.value_or(-1), 0);
@@ -109,11 +109,11 @@ TEST_F(EmulatorE2E, OfflineEventsAreUploadedInOrderAfterReconnect) {
   config.listen = listen;
   app_ = std::make_unique<server::App>(config);
   app_->start();
-  ASSERT_TRUE(eventually([&] { return app_->store().count_events("EMUE2E0003") == 25; }))
-      << app_->store().count_events("EMUE2E0003") << " " << on_device([&] { return session_->last_error(); });
+  ASSERT_TRUE(eventually([&] { return stored_event_count("EMUE2E0003") == 25; }))
+      << stored_event_count("EMUE2E0003") << " " << on_device([&] { return session_->last_error(); });
   storage::EventFilter filter;
   filter.sn = "EMUE2E0003";
-  auto events = app_->store().list_events(filter);
+  auto events = stored_events(filter);
   for (std::size_t i = 0; i < events.size(); ++i) {
     EXPECT_EQ(events[i].index.value_or(-1), static_cast<std::int64_t>(i + 1));
     EXPECT_EQ(events[i].cardno, std::to_string(1000 + i));

@@ -2,7 +2,7 @@
 // TransInterval, and ping as the heartbeat while a long backlog goes up. Against the real server
 // and store, over loopback.
 #include "emulator/session_harness.hpp"
-#include "server_core/serve_fixture.hpp"
+#include "server/serve_fixture.hpp"
 
 namespace zkpush::emulator {
 namespace {
@@ -52,9 +52,9 @@ TEST_F(UploadModes, RealtimeOffUploadsAtTheTransTimesPoint) {
   // Polls go on (the device is online) but nothing is uploaded before the time point.
   ASSERT_TRUE(eventually([&] { return exchanges(Exchange::getrequest) >= 3; }));
   if (std::chrono::steady_clock::now() - started < 3s) {
-    EXPECT_EQ(app_->store().count_events("EMUMODE001"), 0);
+    EXPECT_EQ(stored_event_count("EMUMODE001"), 0);
   }
-  ASSERT_TRUE(eventually([&] { return app_->store().count_events("EMUMODE001") == 2; }, 15s))
+  ASSERT_TRUE(eventually([&] { return stored_event_count("EMUMODE001") == 2; }, 15s))
       << device_error();
   EXPECT_GE(std::chrono::steady_clock::now() - started, 3s);  // not before 12:30 on the device's clock
   // The device counts an exchange once the answer is back, a moment after the server stored it.
@@ -72,7 +72,7 @@ TEST_F(UploadModes, RealtimeOnUploadsAtOnce) {
   ASSERT_TRUE(eventually([&] { return device_online(); }));
   swipe("4403");
   on_device([&] { session_->wake(); });
-  ASSERT_TRUE(eventually([&] { return app_->store().count_events("EMUMODE002") == 1; }));
+  ASSERT_TRUE(eventually([&] { return stored_event_count("EMUMODE002") == 1; }));
 }
 
 // A backlog of 400 events sent one per request after an outage: while it goes up the device
@@ -90,14 +90,14 @@ TEST_F(UploadModes, PingKeepsTheHeartbeatDuringALongUpload) {
   for (int i = 0; i < kBacklog; ++i) swipe(std::to_string(100000 + i));
   EXPECT_EQ(exchanges(Exchange::ping), 0u);
   on_device([&] { session_->go_offline(std::chrono::steady_clock::now()); });
-  ASSERT_TRUE(eventually([&] { return app_->store().count_events("EMUMODE003") == kBacklog; }, 60s))
-      << app_->store().count_events("EMUMODE003") << " " << device_error();
+  ASSERT_TRUE(eventually([&] { return stored_event_count("EMUMODE003") == kBacklog; }, 60s))
+      << stored_event_count("EMUMODE003") << " " << device_error();
   // 400 sequential HTTP exchanges, each committed to SQLite, take far longer than 10 ms.
   EXPECT_GT(exchanges(Exchange::ping), 0u);
   storage::EventFilter filter;
   filter.sn = "EMUMODE003";
   filter.limit = kBacklog + 10;
-  auto events = app_->store().list_events(filter);
+  auto events = stored_events(filter);
   ASSERT_EQ(events.size(), static_cast<std::size_t>(kBacklog));
   for (int i = 0; i < kBacklog; ++i) EXPECT_EQ(events[i].cardno, std::to_string(100000 + i)) << i;
 }

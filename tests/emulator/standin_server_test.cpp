@@ -11,7 +11,7 @@
 #include "protocol/command_results.hpp"
 #include "protocol/fields.hpp"
 #include "protocol/responses.hpp"
-#include "server/test_server.hpp"
+#include "server/http/test_server.hpp"
 #include "support/spec_fixtures.hpp"
 
 namespace zkpush::emulator {

@@ -1,4 +1,4 @@
-// Clients that misbehave at the transport level, against the whole server (App: router, registry,
+// Clients that misbehave at the transport level, against the whole server (App: front, services,
 // SQLite store) rather than the bare transport of tests/server: a device leaving mid-body,
 // oversize heads and bodies, slowloris, and a storm of connection attempts. Each time the others
 // keep being served, the offender gets a clear status or is cut off, and nothing answered 200 is
@@ -31,7 +31,7 @@ class FaultsTest : public ReliabilityFixture {
     storage::EventFilter filter;
     filter.sn = sn;
     filter.limit = 0;
-    return app_->store().list_events(filter).size();
+    return ServeFixture::stored_events(filter).size();
   }
   // The server and the test share the process: its descriptors are what /proc/self/fd lists.
   static int open_fds() {

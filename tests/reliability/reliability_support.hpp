@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-#include "server_core/serve_fixture.hpp"
+#include "server/serve_fixture.hpp"
 
 namespace zkpush::server::reliability {
 
@@ -105,7 +105,7 @@ class ReliabilityFixture : public e2e::ServeFixture {
     filter.sn = sn;
     filter.limit = 0;
     std::map<std::int64_t, int> stored;
-    for (const auto& e : app_->store().list_events(filter)) {
+    for (const auto& e : stored_events(filter)) {
       ASSERT_TRUE(e.index.has_value());
       ++stored[*e.index];
     }

@@ -1,23 +1,23 @@
 // The device row has two owners (storage/types.hpp `Device`): the device's own requests write the
-// device-side columns through save_device, the operator writes approved / time_zone / config through
-// update_device_settings. Each write must leave the other owner's columns alone, so that a row
+// device-side columns through the devices area's save(), the operator writes approved / time_zone /
+// config through update_settings(). Each write must leave the other owner's columns alone, so that a row
 // saved from a copy read before the other owner's write cannot undo it. Parameterised by backend
 // like the contract suite (add PostgreSQL at the bottom).
 #include <gtest/gtest.h>
 
 #include "storage/store.hpp"
 #include "store_testing.hpp"
+#include "support/store_access.hpp"
 
 namespace zkpush::storage {
 namespace {
 
-using testing::await_status;
 using testing::TempDir;
 using Reason = StoreError::Reason;
 
 using testing::Backend;
 
-constexpr std::int64_t T0 = 1'700'000'000;
+constexpr std::int64_t kOwnershipT0 = 1'700'000'000;
 
 // A device waiting for approval, with no operator settings yet.
 Device waiting_device(const std::string& sn) {
@@ -28,8 +28,8 @@ Device waiting_device(const std::string& sn) {
   d.push_version = "3.1.2";
   d.ip = "10.0.0.7";
   d.registry = protocol::Record{{"DeviceType", "acc"}, {"FirmVer", "AC Ver 5.7"}};
-  d.first_seen = T0;
-  d.last_seen = T0 + 10;
+  d.first_seen = kOwnershipT0;
+  d.last_seen = kOwnershipT0 + 10;
   return d;
 }
 
@@ -48,13 +48,16 @@ class DeviceOwnership : public ::testing::TestWithParam<Backend> {
   Store& store() { return *store_; }
 
   StoreStatus save(const Device& d) {
-    return await_status([&](Store::Done done) { store_->save_device(d, std::move(done)); });
+    return store_->write_now([d](Transaction& tx) { tx.devices().save(d); });
   }
   StoreStatus update(const std::string& sn, const DeviceSettings& s) {
-    return await_status([&](Store::Done done) { store_->update_device_settings(sn, s, std::move(done)); });
+    return store_->write_now([sn, s](Transaction& tx) { tx.devices().update_settings(sn, s); });
+  }
+  std::optional<Device> find(const std::string& sn) {
+    return test::read(*store_, [sn](Reads& r) { return r.devices().get(sn); });
   }
   Device row(const std::string& sn) {
-    auto d = store_->get_device(sn);
+    auto d = find(sn);
     EXPECT_TRUE(d.has_value()) << sn;
     return d.value_or(Device{});
   }
@@ -70,9 +73,9 @@ TEST_P(DeviceOwnership, ASaveFromAStaleCopyKeepsTheOperatorsSettings) {
 
   stale.session_id = "sess-2";
   stale.ip = "10.0.0.8";
-  stale.last_seen = T0 + 20;
+  stale.last_seen = kOwnershipT0 + 20;
   stale.registry_code = "rc-1";
-  stale.registered_at = T0 + 20;
+  stale.registered_at = kOwnershipT0 + 20;
   // Even values the copy happens to carry for the operator's columns are not written.
   stale.time_zone = "-0100";
   stale.config = protocol::Record{{"ErrorDelay", "99"}};
@@ -85,15 +88,15 @@ TEST_P(DeviceOwnership, ASaveFromAStaleCopyKeepsTheOperatorsSettings) {
   // ...while the device's own columns are the copy's.
   EXPECT_EQ(got.session_id, "sess-2");
   EXPECT_EQ(got.ip, "10.0.0.8");
-  EXPECT_EQ(got.last_seen, T0 + 20);
+  EXPECT_EQ(got.last_seen, kOwnershipT0 + 20);
   EXPECT_EQ(got.registry_code, "rc-1");
-  EXPECT_EQ(got.registered_at, T0 + 20);
+  EXPECT_EQ(got.registered_at, kOwnershipT0 + 20);
 }
 
 TEST_P(DeviceOwnership, SettingsLeaveEveryDeviceSideColumnAlone) {
   Device d = waiting_device("D1");
   d.registry_code = "rc-1";
-  d.registered_at = T0 + 1;
+  d.registered_at = kOwnershipT0 + 1;
   ASSERT_TRUE(save(d).ok());
   ASSERT_TRUE(update("D1", approve_with_zone_and_config()).ok());
 
@@ -176,8 +179,8 @@ TEST_P(DeviceOwnership, ANewRowIsInsertedWholeByTheDevicePathOnly) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().reason, Reason::not_found);
   EXPECT_FALSE(r.error().transient);
-  EXPECT_FALSE(store().get_device("NEW2").has_value());
-  EXPECT_EQ(store().load_devices().size(), 1u);
+  EXPECT_FALSE(find("NEW2").has_value());
+  EXPECT_EQ(test::read(store(), [](Reads& r) { return r.devices().all().size(); }), 1u);
 }
 
 TEST_P(DeviceOwnership, MalformedSettingsAreRefusedAndChangeNothing) {

@@ -1,6 +1,7 @@
-// What only the SQLite backend can be asked: its file survives a restart and a killed process,
-// empty files are migrated, damage is reported, and concurrent use through the writer thread and
-// the reader pool stays consistent. The behaviour every backend shares is in store_contract_test.cpp.
+// What only the SQLite backend can be asked: the URLs open_store takes for it, its file survives a
+// restart and a killed process, empty and old files are migrated, damage is reported, a device's
+// wire ids run out cleanly, and concurrent units of work through the writer thread and the reader
+// pool stay consistent. The behaviour every backend shares is in store_contract_test.cpp.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -13,11 +14,15 @@
 #include <set>
 #include <thread>
 
+#include "storage/open_store.hpp"
 #include "storage/sqlite/database.hpp"
 #include "storage/sqlite/migrations.hpp"
 #include "storage/sqlite/schema.hpp"
+#include "storage/sqlite/sqlite_store.hpp"
 #include "storage/store.hpp"
+#include "storage/wire_ids.hpp"
 #include "store_testing.hpp"
+#include "support/store_access.hpp"
 
 namespace zkpush::storage {
 namespace {
@@ -25,16 +30,15 @@ namespace {
 using sqlite::Database;
 using sqlite::OpenMode;
 using sqlite::Statement;
-using testing::await;
-using testing::await_status;
 using testing::TempDir;
+using Reason = StoreError::Reason;
 
-constexpr std::int64_t T0 = 1'700'000'000;
+constexpr std::int64_t kSqliteT0 = 1'700'000'000;
 
 class SqliteStoreTest : public ::testing::Test {
  protected:
   std::string db_path() const { return (dir_.path() / "zkpush.db").string(); }
-  std::unique_ptr<Store> open() { return open_sqlite_store(SqliteOptions{db_path()}); }
+  std::unique_ptr<Store> open() { return sqlite::open_sqlite_store(sqlite::SqliteOptions{db_path()}); }
 
   // What is in the file, seen by a connection of its own.
   std::int64_t scalar(const std::string& sql) {
@@ -47,15 +51,13 @@ class SqliteStoreTest : public ::testing::Test {
   TempDir dir_;
 };
 
-void must(StoreStatus r, const char* what) { ASSERT_TRUE(r.ok()) << what << ": " << r.error().message; }
-
 Device device(const std::string& sn) {
   Device d;
   d.sn = sn;
   d.approved = true;
   d.registry = protocol::Record{{"DeviceType", "acc"}, {"~DeviceName", "inBio460"}};
-  d.first_seen = T0;
-  d.last_seen = T0;
+  d.first_seen = kSqliteT0;
+  d.last_seen = kSqliteT0;
   return d;
 }
 
@@ -66,25 +68,52 @@ NewEvent event(const std::string& sn, std::optional<std::int64_t> index, std::st
   e.time_local = "2024-01-01 10:00:00";
   e.pin = "1";
   e.raw = std::move(raw);
-  e.received_at = T0;
+  e.received_at = kSqliteT0;
   return e;
 }
 
-NewCommand command(const std::string& sn, const std::string& line) { return NewCommand{sn, line, line, T0, 0}; }
-
-StoreResult<CommandRow> enqueue(Store& s, const std::string& sn, const std::string& line) {
-  return await<CommandRow>(
-      [&](Store::Reply<CommandRow> done) { s.enqueue_command(command(sn, line), std::move(done)); });
+NewCommand command(const std::string& sn, const std::string& line) {
+  NewCommand c;
+  c.sn = sn;
+  c.line = line;
+  c.verb = line.substr(0, line.find(' '));
+  c.created_at = kSqliteT0;
+  return c;
 }
 
+void save(Store& s, const Device& d) {
+  test::write(s, [d](Transaction& tx) { tx.devices().save(d); });
+}
+
+InsertCounts insert(Store& s, std::vector<NewEvent> events) {
+  return test::write(s, [events](Transaction& tx) { return tx.events().insert(events); });
+}
+
+std::int64_t count_events(Store& s, const std::string& sn) {
+  return test::read(s, [sn](Reads& r) { return r.events().count(sn); });
+}
+
+StoreResult<CommandRow> enqueue(Store& s, const std::string& sn, const std::string& line) {
+  return s.write_now([c = command(sn, line)](Transaction& tx) { return tx.commands().insert(c, kSqliteT0); });
+}
+
+// A plain delivery: every queued command of the device marked sent (what the queue does, minus its
+// rules).
 std::vector<CommandRow> take(Store& s, const std::string& sn, std::int64_t now) {
-  DeliveryRequest r;
-  r.sn = sn;
-  r.now = now;
-  auto result = await<std::vector<CommandRow>>(
-      [&](Store::Reply<std::vector<CommandRow>> done) { s.take_for_delivery(std::move(r), std::move(done)); });
-  EXPECT_TRUE(result.ok());
-  return result.ok() ? result.value() : std::vector<CommandRow>{};
+  return test::write(s, [sn, now](Transaction& tx) {
+    auto rows = tx.commands().queued(sn, 0);
+    for (auto& row : rows) {
+      row.status = CommandStatus::sent;
+      row.sent_at = now;
+      row.attempts += 1;
+      tx.commands().update(row);
+    }
+    return rows;
+  });
+}
+
+std::optional<CommandRow> get_command(Store& s, std::int64_t id) {
+  return test::read(s, [id](Reads& r) { return r.commands().get(id); });
 }
 
 // ---- the file --------------------------------------------------------------------------------------
@@ -93,68 +122,53 @@ TEST_F(SqliteStoreTest, ReopeningKeepsEverything) {
   std::int64_t wire_a = 0, wire_b = 0, id_b = 0;
   {
     auto s = open();
-    must(await_status([&](Store::Done d) { s->save_device(device("D1"), std::move(d)); }), "save");
-    must(await_status([&](Store::Done d) {
-           s->merge_options("D1", protocol::Record{{"LockCount", "4"}}, "options", T0, std::move(d));
-         }),
-         "merge");
-    auto counts = await<InsertCounts>([&](Store::Reply<InsertCounts> d) {
-      s->insert_events({event("D1", 1, "a"), event("D1", std::nullopt, "no index")}, std::move(d));
+    save(*s, device("D1"));
+    test::write(*s, [](Transaction& tx) {
+      tx.devices().merge_options("D1", protocol::Record{{"LockCount", "4"}}, "options", kSqliteT0);
+      tx.door_states().put(DoorStateUpdate{"D1", "2024-01-01 10:00:00", "01", "00", "00", kSqliteT0});
+      tx.device_data().append_log({DeviceLogEntry{"D1", "errorlog", "ErrCode=1", kSqliteT0, 0}});
+      tx.device_data().put_records({DeviceRecord{"D1", "user", "1", {{"Pin", "1"}}, "", kSqliteT0, "", ""}});
     });
-    ASSERT_TRUE(counts.ok());
-    must(await_status([&](Store::Done d) {
-           s->put_door_state(DoorStateUpdate{"D1", "2024-01-01 10:00:00", "01", "00", "00", T0}, std::move(d));
-         }),
-         "door");
-    must(await_status([&](Store::Done d) {
-           s->append_device_log({DeviceLogEntry{"D1", "errorlog", "ErrCode=1", T0, 0}}, std::move(d));
-         }),
-         "log");
-    ASSERT_TRUE(await<InsertCounts>([&](Store::Reply<InsertCounts> d) {
-                  s->put_device_records({DeviceRecord{"D1", "user", "1", {{"Pin", "1"}}, "", T0, "", ""}}, std::move(d));
-                }).ok());
-    auto a = enqueue(*s, "D1", "CHECK");
-    auto b = enqueue(*s, "D1", "INFO");
+    EXPECT_EQ(insert(*s, {event("D1", 1, "a"), event("D1", std::nullopt, "no index")}).inserted, 2);
+    auto a = enqueue(*s, "D1", "GET OPTIONS A");
+    auto b = enqueue(*s, "D1", "GET OPTIONS B");
     ASSERT_TRUE(a.ok() && b.ok());
     wire_a = a->wire_id;
     wire_b = b->wire_id;
     id_b = b->id;
-    ASSERT_EQ(take(*s, "D1", T0).size(), 2u);
-    auto c = enqueue(*s, "D1", "REBOOT");  // stays queued
+    ASSERT_EQ(take(*s, "D1", kSqliteT0).size(), 2u);
+    auto c = enqueue(*s, "D1", "CONTROL DEVICE 03000000");  // stays queued
     ASSERT_TRUE(c.ok());
-    must(await_status([&](Store::Done d) {
-           s->add_command_data(CommandData{a->id, "options", "", 0, 0, "LockCount=4", T0}, std::move(d));
-         }),
-         "data");
+    const std::int64_t id_a = a->id;
+    test::write(*s, [id_a](Transaction& tx) {
+      tx.commands().add_data(CommandData{id_a, "options", "", 0, 0, "LockCount=4", kSqliteT0});
+    });
   }
   // The writer's connection closed last: the WAL was checkpointed into the file and removed.
   EXPECT_FALSE(std::filesystem::exists(db_path() + "-wal"));
 
   auto s = open();
-  auto d = s->get_device("D1");
+  auto d = test::read(*s, [](Reads& r) { return r.devices().get("D1"); });
   ASSERT_TRUE(d);
   EXPECT_EQ(d->registry.get("~DeviceName"), "inBio460");
   EXPECT_EQ(d->options.get("LockCount"), "4");
-  EXPECT_EQ(s->count_events("D1"), 2);
+  EXPECT_EQ(count_events(*s, "D1"), 2);
   // Re-sent records are still recognised after the restart.
-  auto again = await<InsertCounts>([&](Store::Reply<InsertCounts> done) {
-    s->insert_events({event("D1", 1, "a"), event("D1", std::nullopt, "no index")}, std::move(done));
-  });
-  ASSERT_TRUE(again.ok());
-  EXPECT_EQ(again->duplicates, 2);
-  ASSERT_TRUE(s->get_door_state("D1"));
-  EXPECT_EQ(s->list_device_log("D1", "", 0).size(), 1u);
-  EXPECT_EQ(s->list_device_records("D1", "user", 0).size(), 1u);
-  auto pending = s->pending_counts();
+  EXPECT_EQ(insert(*s, {event("D1", 1, "a"), event("D1", std::nullopt, "no index")}).duplicates, 2);
+  EXPECT_TRUE(test::read(*s, [](Reads& r) { return r.door_states().get("D1"); }));
+  EXPECT_EQ(test::read(*s, [](Reads& r) { return r.device_data().log("D1", "", 0); }).size(), 1u);
+  EXPECT_EQ(test::read(*s, [](Reads& r) { return r.device_data().records("D1", "user", 0); }).size(), 1u);
+  auto pending = test::read(*s, [](Reads& r) { return r.commands().pending_counts(); });
   ASSERT_EQ(pending.size(), 1u);
   EXPECT_EQ(pending[0].second, 3);  // two sent, one queued
-  EXPECT_EQ(s->get_command(id_b)->status, CommandStatus::sent);
-  auto found = s->find_command("D1", wire_a);
+  EXPECT_EQ(get_command(*s, id_b)->status, CommandStatus::sent);
+  auto found = test::read(*s, [wire_a](Reads& r) { return r.commands().find("D1", wire_a); });
   ASSERT_TRUE(found);
-  EXPECT_EQ(s->get_command_data(found->id).size(), 1u);
-  auto next = enqueue(*s, "D1", "CHECK");
+  const std::int64_t found_id = found->id;
+  EXPECT_EQ(test::read(*s, [found_id](Reads& r) { return r.commands().data(found_id); }).size(), 1u);
+  auto next = enqueue(*s, "D1", "GET OPTIONS C");
   ASSERT_TRUE(next.ok());
-  EXPECT_EQ(next->wire_id, wire_b + 2);  // after REBOOT's
+  EXPECT_EQ(next->wire_id, wire_b + 2);  // after the CONTROL DEVICE's
   EXPECT_EQ(s->integrity_check(), "ok");
 }
 
@@ -169,7 +183,7 @@ TEST_F(SqliteStoreTest, AVersion1DatabaseKeepsItsDeviceRecordsThroughMigration2)
   }
   auto s = open();
   EXPECT_EQ(s->integrity_check(), "ok");
-  auto records = s->list_device_records("D1", "userpic", 0);
+  auto records = test::read(*s, [](Reads& r) { return r.device_data().records("D1", "userpic", 0); });
   ASSERT_EQ(records.size(), 1u);
   EXPECT_EQ(records[0].content, "\xFF\xD8");
   EXPECT_EQ(records[0].content_field, "");  // unknown for records stored before version 2
@@ -183,7 +197,7 @@ TEST_F(SqliteStoreTest, AnEmptyFileIsMigratedToTheCurrentSchemaInWalMode) {
   {
     auto s = open();
     EXPECT_EQ(s->integrity_check(), "ok");
-    EXPECT_TRUE(s->load_devices().empty());
+    EXPECT_TRUE(test::read(*s, [](Reads& r) { return r.devices().all(); }).empty());
   }
   EXPECT_EQ(scalar("PRAGMA user_version"), sqlite::store_migrations().back().version);
   EXPECT_EQ(scalar("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('devices', "
@@ -210,8 +224,9 @@ TEST_F(SqliteStoreTest, ADatabaseFromANewerVersionIsRefused) {
 }
 
 TEST_F(SqliteStoreTest, AMissingFolderIsAnErrorNotACrash) {
-  EXPECT_THROW(open_sqlite_store(SqliteOptions{(dir_.path() / "no" / "such" / "zkpush.db").string()}),
+  EXPECT_THROW(sqlite::open_sqlite_store(sqlite::SqliteOptions{(dir_.path() / "no" / "such" / "zkpush.db").string()}),
                std::runtime_error);
+  EXPECT_THROW(open_store("sqlite:" + (dir_.path() / "no" / "such" / "zkpush.db").string()), std::runtime_error);
 }
 
 TEST_F(SqliteStoreTest, IntegrityCheckReportsADamagedFile) {
@@ -219,9 +234,7 @@ TEST_F(SqliteStoreTest, IntegrityCheckReportsADamagedFile) {
     auto s = open();
     std::vector<NewEvent> events;
     for (int i = 0; i < 2000; ++i) events.push_back(event("D1", i, "record " + std::to_string(i)));
-    ASSERT_TRUE(await<InsertCounts>([&](Store::Reply<InsertCounts> d) {
-                  s->insert_events(std::move(events), std::move(d));
-                }).ok());
+    EXPECT_EQ(insert(*s, events).inserted, 2000);
   }
   std::int64_t page_size = scalar("PRAGMA page_size");
   std::int64_t root = scalar("SELECT rootpage FROM sqlite_master WHERE name = 'events_by_device'");
@@ -242,16 +255,23 @@ TEST_F(SqliteStoreTest, IntegrityCheckReportsADamagedFile) {
 TEST_F(SqliteStoreTest, AnUnreadableStoredValueIsReportedNotHidden) {
   {
     auto s = open();
-    must(await_status([&](Store::Done d) { s->save_device(device("D1"), std::move(d)); }), "save");
+    save(*s, device("D1"));
   }
   {
     Database db(db_path(), OpenMode::read_write_create);
     db.exec("UPDATE devices SET registry = 'not json' WHERE sn = 'D1'");
   }
   auto s = open();
-  EXPECT_THROW(s->load_devices(), StoreUnavailable);
-  EXPECT_THROW(s->get_device("D1"), StoreUnavailable);
-  EXPECT_EQ(s->count_events(""), 0);  // the reader that failed is still usable
+  // A value the store cannot decode is a failure of the database (the same read may work once it is
+  // repaired), never an empty answer.
+  auto all = s->read_now([](Reads& r) { return r.devices().all(); });
+  ASSERT_FALSE(all.ok());
+  EXPECT_TRUE(all.error().transient);
+  EXPECT_NE(all.error().message.find("not JSON"), std::string::npos) << all.error().message;
+  auto one = s->read_now([](Reads& r) { return r.devices().get("D1"); });
+  ASSERT_FALSE(one.ok());
+  EXPECT_TRUE(one.error().transient);
+  EXPECT_EQ(count_events(*s, ""), 0);  // the reader that failed is still usable
 }
 
 // ---- reads and the writer --------------------------------------------------------------------------
@@ -260,23 +280,22 @@ TEST_F(SqliteStoreTest, EveryReadSeesEveryAcknowledgedWrite) {
   // Reads reuse pooled connections with cached statements; a statement left open would pin an old
   // snapshot and a later read would miss what was just acknowledged.
   auto s = open();
-  must(await_status([&](Store::Done d) { s->save_device(device("D1"), std::move(d)); }), "save");
+  save(*s, device("D1"));
   for (int i = 1; i <= 40; ++i) {
-    ASSERT_TRUE(await<InsertCounts>([&](Store::Reply<InsertCounts> d) {
-                  s->insert_events({event("D1", i, "r")}, std::move(d));
-                }).ok());
-    ASSERT_EQ(s->count_events("D1"), i);
-    ASSERT_EQ(s->list_events(EventFilter{"D1", 0, 0}).size(), static_cast<std::size_t>(i));
+    ASSERT_EQ(insert(*s, {event("D1", i, "r")}).inserted, 1);
+    ASSERT_EQ(count_events(*s, "D1"), i);
+    ASSERT_EQ(test::read(*s, [](Reads& r) { return r.events().list(EventFilter{"D1", 0, 0}); }).size(),
+              static_cast<std::size_t>(i));
     Device d = device("D1");
     d.ip = "10.0.0." + std::to_string(i);
-    must(await_status([&](Store::Done done) { s->save_device(d, std::move(done)); }), "save");
-    ASSERT_EQ(s->get_device("D1")->ip, d.ip);
+    save(*s, d);
+    ASSERT_EQ(test::read(*s, [](Reads& r) { return r.devices().get("D1"); })->ip, d.ip);
   }
 }
 
 TEST_F(SqliteStoreTest, AnOpenReaderDoesNotBlockWritesOrHideThem) {
   auto s = open();
-  must(await_status([&](Store::Done d) { s->save_device(device("D1"), std::move(d)); }), "save");
+  save(*s, device("D1"));
   // Another connection holds a read transaction open, as a long API export would.
   Database reader(db_path(), OpenMode::read_only);
   reader.exec("BEGIN");
@@ -285,14 +304,50 @@ TEST_F(SqliteStoreTest, AnOpenReaderDoesNotBlockWritesOrHideThem) {
   EXPECT_EQ(snapshot.column_int(0), 0);
 
   auto start = std::chrono::steady_clock::now();
-  ASSERT_TRUE(await<InsertCounts>([&](Store::Reply<InsertCounts> d) {
-                s->insert_events({event("D1", 1, "r")}, std::move(d));
-              }).ok());
+  EXPECT_EQ(insert(*s, {event("D1", 1, "r")}).inserted, 1);
   // In rollback-journal mode the commit would wait for the reader (busy timeout, 5 s) and fail.
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
-  EXPECT_EQ(s->count_events("D1"), 1);
+  EXPECT_EQ(count_events(*s, "D1"), 1);
   snapshot.reset();
   reader.exec("COMMIT");
+}
+
+TEST_F(SqliteStoreTest, ADeviceThatUsedEveryWireIdIsRefusedFurtherCommands) {
+  {
+    auto s = open();
+    save(*s, device("D1"));
+  }
+  {
+    // Devices read the id as a 32-bit signed number: this one is down to its last id.
+    Database db(db_path(), OpenMode::read_write_create);
+    db.exec("UPDATE devices SET next_wire_id = " + std::to_string(kMaxWireId) + " WHERE sn = 'D1'");
+  }
+  auto s = open();
+  auto last = enqueue(*s, "D1", "GET OPTIONS A");
+  ASSERT_TRUE(last.ok()) << last.error().message;
+  EXPECT_EQ(last->wire_id, kMaxWireId);
+  auto more = enqueue(*s, "D1", "GET OPTIONS B");
+  ASSERT_FALSE(more.ok());
+  EXPECT_FALSE(more.error().transient);
+  EXPECT_EQ(more.error().reason, Reason::conflict);
+  EXPECT_EQ(test::read(*s, [](Reads& r) { return r.commands().pending_count("D1"); }), 1);
+}
+
+TEST_F(SqliteStoreTest, OpenStoreTakesSqliteUrlsAndBarePaths) {
+  const std::string path = db_path();
+  {
+    auto s = open_store("sqlite:" + path);
+    save(*s, device("D1"));
+  }
+  ASSERT_TRUE(std::filesystem::exists(path));
+  for (const std::string& url : {"sqlite:" + path, "sqlite://" + path, path}) {
+    SCOPED_TRACE(url);
+    auto s = open_store(url);
+    EXPECT_EQ(test::read(*s, [](Reads& r) { return r.devices().count(); }), 1);
+  }
+  EXPECT_THROW(open_store("postgresql://localhost/zkpush"), std::invalid_argument);
+  EXPECT_THROW(open_store("sqlite:"), std::invalid_argument);
+  EXPECT_THROW(open_store(""), std::invalid_argument);
 }
 
 // ---- a killed process --------------------------------------------------------------------------------
@@ -307,7 +362,7 @@ static_assert(sizeof(Ack) == 16);  // < PIPE_BUF: each write() is atomic
 // write on the pipe from the completion callback. It never returns; the parent kills it.
 [[noreturn]] void write_until_killed(const std::string& path, int fd) {
   try {
-    auto store = open_sqlite_store(SqliteOptions{path});
+    auto store = sqlite::open_sqlite_store(sqlite::SqliteOptions{path});
     std::atomic<int> in_flight{0};
     auto report = [fd](Ack ack) {
       if (::write(fd, &ack, sizeof ack) != static_cast<ssize_t>(sizeof ack)) ::_exit(4);
@@ -318,16 +373,18 @@ static_assert(sizeof(Ack) == 16);  // < PIPE_BUF: each write() is atomic
       for (int i = 0; i < 5; ++i) events.push_back(event("K1", batch * 5 + i, "indexed"));
       events.push_back(event("K1", std::nullopt, "no index, batch " + std::to_string(batch)));
       ++in_flight;
-      store->insert_events(std::move(events), [&, batch](StoreResult<InsertCounts> r) {
-        if (r.ok()) report(Ack{1, batch});
-        --in_flight;
-      });
+      store->write([events](Transaction& tx) { return tx.events().insert(events); },
+                   [&, batch](StoreResult<InsertCounts> r) {
+                     if (r.ok()) report(Ack{1, batch});
+                     --in_flight;
+                   });
       if (batch % 7 == 0) {
         ++in_flight;
-        store->enqueue_command(command("K1", "CHECK"), [&](StoreResult<CommandRow> r) {
-          if (r.ok()) report(Ack{2, r->wire_id});
-          --in_flight;
-        });
+        store->write([c = command("K1", "GET OPTIONS A")](Transaction& tx) { return tx.commands().insert(c, kSqliteT0); },
+                     [&](StoreResult<CommandRow> r) {
+                       if (r.ok()) report(Ack{2, r->wire_id});
+                       --in_flight;
+                     });
       }
     }
   } catch (...) {
@@ -338,7 +395,7 @@ static_assert(sizeof(Ack) == 16);  // < PIPE_BUF: each write() is atomic
 TEST_F(SqliteStoreTest, AProcessKilledMidStreamKeepsEveryAcknowledgedWriteExactlyOnce) {
   {
     auto s = open();
-    must(await_status([&](Store::Done d) { s->save_device(device("K1"), std::move(d)); }), "save");
+    save(*s, device("K1"));
   }
   int fds[2];
   ASSERT_EQ(::pipe(fds), 0);
@@ -377,7 +434,7 @@ TEST_F(SqliteStoreTest, AProcessKilledMidStreamKeepsEveryAcknowledgedWriteExactl
   EXPECT_EQ(s->integrity_check(), "ok");
   std::map<std::int64_t, int> by_index;
   std::map<std::string, int> by_raw;
-  for (const auto& e : s->list_events(EventFilter{"K1", 0, 0})) {
+  for (const auto& e : test::read(*s, [](Reads& r) { return r.events().list(EventFilter{"K1", 0, 0}); })) {
     if (e.index)
       ++by_index[*e.index];
     else
@@ -388,9 +445,12 @@ TEST_F(SqliteStoreTest, AProcessKilledMidStreamKeepsEveryAcknowledgedWriteExactl
     ASSERT_EQ(by_raw["no index, batch " + std::to_string(b)], 1) << "batch " << b;
   }
   for (const auto& [index, n] : by_index) ASSERT_EQ(n, 1);
-  for (std::int64_t w : wire_ids) ASSERT_TRUE(s->find_command("K1", w)) << "wire id " << w;
+  auto commands = test::read(*s, [](Reads& r) { return r.commands().queued("K1", 0); });
+  std::set<std::int64_t> stored_wire_ids;
+  for (const auto& c : commands) stored_wire_ids.insert(c.wire_id);
+  for (std::int64_t w : wire_ids) ASSERT_EQ(stored_wire_ids.count(w), 1u) << "wire id " << w;
   // The counter survived too: the next command gets an id above every one handed out.
-  auto next = enqueue(*s, "K1", "INFO");
+  auto next = enqueue(*s, "K1", "GET OPTIONS B");
   ASSERT_TRUE(next.ok());
   EXPECT_GT(next->wire_id, *wire_ids.rbegin());
 }
@@ -400,8 +460,7 @@ TEST_F(SqliteStoreTest, AProcessKilledMidStreamKeepsEveryAcknowledgedWriteExactl
 TEST_F(SqliteStoreTest, ConcurrentIngestQueueingAndDeliveryStayConsistent) {
   auto s = open();
   const std::vector<std::string> devices = {"C0", "C1", "C2", "C3"};
-  for (const auto& sn : devices)
-    must(await_status([&](Store::Done d) { s->save_device(device(sn), std::move(d)); }), "save");
+  for (const auto& sn : devices) save(*s, device(sn));
 
   constexpr int kEventThreads = 4, kBatches = 60, kPerBatch = 5;
   constexpr int kQueueThreads = 2, kCommandsPerThread = 80;
@@ -419,7 +478,7 @@ TEST_F(SqliteStoreTest, ConcurrentIngestQueueingAndDeliveryStayConsistent) {
         std::vector<NewEvent> batch;
         for (int i = 0; i < kPerBatch; ++i) batch.push_back(event(sn, b * kPerBatch + i, "r"));
         for (int copy = 0; copy < 2; ++copy) {  // every batch is re-sent once
-          auto r = await<InsertCounts>([&](Store::Reply<InsertCounts> d) { s->insert_events(batch, std::move(d)); });
+          auto r = s->write_now([&batch](Transaction& tx) { return tx.events().insert(batch); });
           if (!r.ok()) {
             ++failures;
             continue;
@@ -432,7 +491,7 @@ TEST_F(SqliteStoreTest, ConcurrentIngestQueueingAndDeliveryStayConsistent) {
   for (int t = 0; t < kQueueThreads; ++t)
     producers.emplace_back([&, t] {
       for (int i = 0; i < kCommandsPerThread; ++i) {
-        auto r = enqueue(*s, devices[static_cast<std::size_t>((i + t) % 4)], "CHECK");
+        auto r = enqueue(*s, devices[static_cast<std::size_t>((i + t) % 4)], "GET OPTIONS A");
         if (!r.ok()) {
           ++failures;
           continue;
@@ -451,30 +510,35 @@ TEST_F(SqliteStoreTest, ConcurrentIngestQueueingAndDeliveryStayConsistent) {
   std::vector<std::thread> consumers;
   for (int t = 0; t < 2; ++t)
     consumers.emplace_back([&] {
-      while (producing) deliver_all(T0);
+      while (producing) deliver_all(kSqliteT0);
     });
   consumers.emplace_back([&] {  // a reader: counts only grow
     std::map<std::string, std::int64_t> last;
     while (producing) {
       for (const auto& sn : devices) {
-        std::int64_t n = s->count_events(sn);
-        if (n < last[sn]) ++failures;
-        last[sn] = n;
+        auto n = s->read_now([&sn](Reads& r) { return r.events().count(sn); });
+        if (!n.ok() || *n < last[sn]) ++failures;
+        if (n.ok()) last[sn] = *n;
       }
-      s->pending_counts();
-      s->list_events(EventFilter{"", 0, 50});
+      // One snapshot: a command is either still queued or already sent, never both or neither.
+      auto split = s->read_now([](Reads& r) {
+        std::int64_t queued = 0;
+        for (const auto& sn : {"C0", "C1", "C2", "C3"}) queued += static_cast<std::int64_t>(r.commands().queued(sn, 0).size());
+        return std::pair<std::int64_t, std::int64_t>(queued, r.commands().pending_total());
+      });
+      if (!split.ok() || split->first > split->second) ++failures;
     }
   });
 
   for (auto& th : producers) th.join();
   producing = false;
   for (auto& th : consumers) th.join();
-  deliver_all(T0);  // whatever was queued after the consumers' last pass
+  deliver_all(kSqliteT0);  // whatever was queued after the consumers' last pass
 
   EXPECT_EQ(failures.load(), 0);
   EXPECT_EQ(inserted.load(), kEventThreads * kBatches * kPerBatch);
   EXPECT_EQ(duplicates.load(), kEventThreads * kBatches * kPerBatch);
-  for (const auto& sn : devices) EXPECT_EQ(s->count_events(sn), kBatches * kPerBatch);
+  for (const auto& sn : devices) EXPECT_EQ(count_events(*s, sn), kBatches * kPerBatch);
 
   ASSERT_EQ(enqueued.size(), static_cast<std::size_t>(kQueueThreads * kCommandsPerThread));
   EXPECT_EQ(delivered.size(), enqueued.size());
@@ -491,9 +555,14 @@ TEST_F(SqliteStoreTest, ConcurrentIngestQueueingAndDeliveryStayConsistent) {
   }
   // All delivered and none answered: every one is still pending, as sent.
   std::int64_t pending = 0;
-  for (const auto& [sn, n] : s->pending_counts()) pending += n;
+  for (const auto& [sn, n] : test::read(*s, [](Reads& r) { return r.commands().pending_counts(); })) pending += n;
   EXPECT_EQ(pending, static_cast<std::int64_t>(enqueued.size()));
-  for (const auto& c : enqueued) EXPECT_EQ(s->get_command(c.id)->status, CommandStatus::sent);
+  for (const auto& c : enqueued) {
+    auto row = get_command(*s, c.id);
+    ASSERT_TRUE(row);
+    EXPECT_EQ(row->status, CommandStatus::sent);
+    EXPECT_EQ(row->attempts, 1);  // delivered once: two deliveries never took the same command
+  }
   EXPECT_EQ(s->integrity_check(), "ok");
 }
 

@@ -1,43 +1,35 @@
-// The store contract: what every Store backend must do, run against each of them.
+// The store contract: what every Store backend must do, run against each of them through units of
+// work (storage/unit_of_work.hpp): devices, events, door states, device data, the command queue's
+// rows (ids, wire ids, the lists the queue reads), units of work spanning areas (all or nothing,
+// visible as a whole), the asynchronous write/read forms and maintenance.
 //
-// Parameterised by a backend factory; nothing here may know which backend it runs on (SQLite now,
-// PostgreSQL later: add an instance at the bottom). Backend-specific behaviour (files, crashes,
-// migrations) is tested beside the backend (sqlite_store_test.cpp).
+// Parameterised by backend (store_testing.hpp opens each by URL); nothing here may know which
+// backend it runs on (SQLite now, PostgreSQL later). Backend-specific behaviour (files, crashes,
+// migrations) is tested beside the backend (sqlite_store_test.cpp); what a command's status may
+// become is the command queue's (tests/service/command_queue_test.cpp).
 #include <gtest/gtest.h>
 
-#include <chrono>
+#include <array>
+#include <atomic>
+#include <future>
 #include <map>
 #include <set>
+#include <thread>
 
 #include "storage/store.hpp"
 #include "storage/wire_ids.hpp"
 #include "store_testing.hpp"
+#include "support/store_access.hpp"
 
 namespace zkpush::storage {
 namespace {
 
 using testing::await;
-using testing::await_status;
+using testing::Backend;
 using testing::TempDir;
 using Reason = StoreError::Reason;
 
-using testing::Backend;
-
-std::int64_t clock_now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-constexpr std::int64_t T0 = 1'700'000'000;  // a fixed "now" for times the store only keeps
-
-template <class T>
-T value_of(StoreResult<T> r, const char* what) {
-  if (!r.ok()) {
-    ADD_FAILURE() << what << " failed: " << r.error().message;
-    return T{};
-  }
-  return std::move(r.value());
-}
+constexpr std::int64_t kContractT0 = 1'700'000'000;  // a fixed "now" for times the store only keeps
 
 Device make_device(const std::string& sn) {
   Device d;
@@ -50,9 +42,9 @@ Device make_device(const std::string& sn) {
   d.time_zone = "+0800";
   d.registry = protocol::Record{{"DeviceType", "acc"}, {"~DeviceName", "inBio, 460"}, {"FirmVer", "AC Ver 5.7"}};
   d.config = protocol::Record{{"RequestDelay", "7"}, {"TransTimes", "01:00;13:00"}};
-  d.first_seen = T0;
-  d.last_seen = T0 + 10;
-  d.registered_at = T0 + 1;
+  d.first_seen = kContractT0;
+  d.last_seen = kContractT0 + 10;
+  d.registered_at = kContractT0 + 1;
   return d;
 }
 
@@ -62,7 +54,7 @@ NewEvent make_event(const std::string& sn, std::optional<std::int64_t> index, co
   e.sn = sn;
   e.index = index;
   e.time_local = time;
-  e.time_utc = T0;
+  e.time_utc = kContractT0;
   e.pin = "1";
   e.cardno = "123456";
   e.event = 0;
@@ -70,8 +62,44 @@ NewEvent make_event(const std::string& sn, std::optional<std::int64_t> index, co
   e.inout = 0;
   e.verifytype = "1";
   e.raw = raw;
-  e.received_at = T0 + 5;
+  e.received_at = kContractT0 + 5;
   return e;
+}
+
+// A command row to insert; the store takes any verb and line (checking them is the queue's).
+NewCommand make_command(const std::string& sn, const std::string& line,
+                        CommandPriority priority = CommandPriority::normal, std::int64_t expires_at = 0) {
+  NewCommand c;
+  c.sn = sn;
+  c.line = line;
+  c.verb = line.substr(0, line.find(' '));
+  c.priority = priority;
+  c.created_at = kContractT0;
+  c.expires_at = expires_at;
+  return c;
+}
+
+void expect_same_row(const CommandRow& got, const CommandRow& want) {
+  EXPECT_EQ(got.id, want.id);
+  EXPECT_EQ(got.sn, want.sn);
+  EXPECT_EQ(got.wire_id, want.wire_id);
+  EXPECT_EQ(got.line, want.line);
+  EXPECT_EQ(got.verb, want.verb);
+  EXPECT_EQ(got.priority, want.priority);
+  EXPECT_EQ(got.status, want.status);
+  EXPECT_EQ(got.return_code, want.return_code);
+  EXPECT_EQ(got.result, want.result);
+  EXPECT_EQ(got.created_at, want.created_at);
+  EXPECT_EQ(got.sent_at, want.sent_at);
+  EXPECT_EQ(got.done_at, want.done_at);
+  EXPECT_EQ(got.expires_at, want.expires_at);
+  EXPECT_EQ(got.attempts, want.attempts);
+}
+
+std::vector<std::int64_t> ids(const std::vector<CommandRow>& rows) {
+  std::vector<std::int64_t> out;
+  for (const auto& r : rows) out.push_back(r.id);
+  return out;
 }
 
 class StoreContract : public ::testing::TestWithParam<Backend> {
@@ -85,80 +113,83 @@ class StoreContract : public ::testing::TestWithParam<Backend> {
   }
   Store& store() { return *store_; }
 
-  // ---- writes that must succeed ----
+  // Units of work that must succeed (a failure is reported to gtest).
+  template <class Job>
+  auto read(Job job) {
+    return test::read(*store_, std::move(job));
+  }
+  template <class Job>
+  auto write(Job job) {
+    return test::write(*store_, std::move(job));
+  }
+
+  // ---- devices ----
   void save(const Device& d) {
-    auto r = await_status([&](Store::Done done) { store_->save_device(d, std::move(done)); });
-    EXPECT_TRUE(r.ok()) << "save_device: " << (r.ok() ? "" : r.error().message);
+    write([d](Transaction& tx) { tx.devices().save(d); });
   }
   void save(const std::string& sn) { save(make_device(sn)); }
+  std::optional<Device> device(const std::string& sn) {
+    return read([sn](Reads& r) { return r.devices().get(sn); });
+  }
+  std::vector<Device> devices() {
+    return read([](Reads& r) { return r.devices().all(); });
+  }
   StoreStatus merge(const std::string& sn, protocol::Record options, const std::string& source, std::int64_t now) {
-    return await_status(
-        [&](Store::Done done) { store_->merge_options(sn, std::move(options), source, now, std::move(done)); });
+    return store_->write_now([=](Transaction& tx) { tx.devices().merge_options(sn, options, source, now); });
   }
+
+  // ---- events ----
   InsertCounts insert(std::vector<NewEvent> events) {
-    return value_of(await<InsertCounts>([&](Store::Reply<InsertCounts> done) {
-                      store_->insert_events(std::move(events), std::move(done));
-                    }),
-                    "insert_events");
+    return write([events](Transaction& tx) { return tx.events().insert(events); });
   }
-  StoreResult<CommandRow> try_enqueue(const std::string& sn, const std::string& line, std::int64_t expires_at = 0) {
-    NewCommand c;
-    c.sn = sn;
-    c.line = line;
-    c.verb = line.substr(0, line.find(' '));
-    c.created_at = T0;
-    c.expires_at = expires_at;
-    return await<CommandRow>(
-        [&](Store::Reply<CommandRow> done) { store_->enqueue_command(std::move(c), std::move(done)); });
+  std::int64_t count_events(const std::string& sn) {
+    return read([sn](Reads& r) { return r.events().count(sn); });
   }
-  CommandRow enqueue(const std::string& sn, const std::string& line, std::int64_t expires_at = 0) {
-    return value_of(try_enqueue(sn, line, expires_at), "enqueue_command");
+  std::vector<EventRow> list_events(EventFilter filter) {
+    return read([filter](Reads& r) { return r.events().list(filter); });
   }
-  std::vector<CommandRow> take(const std::string& sn, std::int64_t now, std::int64_t resend_before = 0,
-                               std::size_t max = 0, std::function<bool(const CommandRow&)> fits = nullptr) {
-    DeliveryRequest r;
-    r.sn = sn;
-    r.now = now;
-    r.resend_sent_before = resend_before;
-    r.max_commands = max;
-    r.fits = std::move(fits);
-    return value_of(await<std::vector<CommandRow>>([&](Store::Reply<std::vector<CommandRow>> done) {
-                      store_->take_for_delivery(std::move(r), std::move(done));
-                    }),
-                    "take_for_delivery");
+
+  // ---- commands ----
+  StoreResult<CommandRow> try_insert(const NewCommand& c, std::int64_t clock_now = kContractT0) {
+    return store_->write_now([c, clock_now](Transaction& tx) { return tx.commands().insert(c, clock_now); });
   }
-  std::vector<CommandRow> results(const std::string& sn, std::vector<ResultUpdate> updates) {
-    return value_of(await<std::vector<CommandRow>>([&](Store::Reply<std::vector<CommandRow>> done) {
-                      store_->record_results(sn, std::move(updates), std::move(done));
-                    }),
-                    "record_results");
+  CommandRow insert_command(const NewCommand& c, std::int64_t clock_now = kContractT0) {
+    return write([c, clock_now](Transaction& tx) { return tx.commands().insert(c, clock_now); });
   }
-  StoreResult<CommandRow> cancel(std::int64_t id) {
-    return await<CommandRow>([&](Store::Reply<CommandRow> done) { store_->cancel_command(id, std::move(done)); });
+  CommandRow insert_command(const std::string& sn, const std::string& line,
+                            CommandPriority priority = CommandPriority::normal, std::int64_t expires_at = 0) {
+    return insert_command(make_command(sn, line, priority, expires_at));
   }
-  StoreStatus add_data(CommandData d) {
-    return await_status([&](Store::Done done) { store_->add_command_data(std::move(d), std::move(done)); });
+  void update(const CommandRow& row) {
+    write([row](Transaction& tx) { tx.commands().update(row); });
   }
-  CommandRow command(std::int64_t id) {
-    auto c = store_->get_command(id);
-    EXPECT_TRUE(c.has_value()) << "command " << id;
-    return c.value_or(CommandRow{});
+  // The row moved to `status` (sent_at / done_at set as the queue would) and written back.
+  CommandRow mark(CommandRow row, CommandStatus status, std::int64_t at) {
+    row.status = status;
+    if (status == CommandStatus::sent) {
+      row.sent_at = at;
+      row.attempts += 1;
+    } else if (status != CommandStatus::queued) {
+      row.done_at = at;
+    }
+    update(row);
+    return row;
+  }
+  std::optional<CommandRow> command(std::int64_t id) {
+    return read([id](Reads& r) { return r.commands().get(id); });
+  }
+  // A read of the commands area.
+  template <class F>
+  auto commands(F f) {
+    return read([f](Reads& r) { return f(r.commands()); });
+  }
+  StoreStatus add_data(const CommandData& d) {
+    return store_->write_now([d](Transaction& tx) { tx.commands().add_data(d); });
   }
 
   TempDir dir_;
   std::unique_ptr<Store> store_;
 };
-
-ResultUpdate result(std::int64_t wire_id, CommandStatus status, std::int64_t code, std::string text,
-                    std::int64_t at) {
-  ResultUpdate u;
-  u.wire_id = wire_id;
-  u.status = status;
-  u.return_code = code;
-  u.result = std::move(text);
-  u.at = at;
-  return u;
-}
 
 // ---- devices ---------------------------------------------------------------------------------------
 
@@ -169,7 +200,7 @@ TEST_P(StoreContract, SavedDeviceComesBackFieldForField) {
   d.registry.fields.push_back(protocol::Field{"token", "", false});
   d.registry.add("~DeviceName2", "\xD5\xC5\xC8\xFD");
   save(d);
-  auto got = store().get_device(d.sn);
+  auto got = device(d.sn);
   ASSERT_TRUE(got);
   EXPECT_EQ(got->sn, d.sn);
   EXPECT_TRUE(got->approved);
@@ -184,7 +215,8 @@ TEST_P(StoreContract, SavedDeviceComesBackFieldForField) {
   EXPECT_EQ(got->last_seen, d.last_seen);
   EXPECT_EQ(got->registered_at, d.registered_at);
   EXPECT_TRUE(got->options.empty());
-  EXPECT_FALSE(store().get_device("nope"));
+  EXPECT_FALSE(device("nope"));
+  EXPECT_EQ(read([](Reads& r) { return r.devices().count(); }), 1);
 }
 
 TEST_P(StoreContract, SaveReplacesTheRowButNeverMovesFirstOrLastSeenBackwards) {
@@ -193,44 +225,44 @@ TEST_P(StoreContract, SaveReplacesTheRowButNeverMovesFirstOrLastSeenBackwards) {
   d.approved = false;
   d.ip = "10.0.0.9";
   d.registry = protocol::Record{{"DeviceType", "acc"}};
-  d.first_seen = T0 + 100;  // a copy built later: the device was first seen at T0
-  d.last_seen = T0 + 5;     // older than what is stored
+  d.first_seen = kContractT0 + 100;  // a copy built later: the device was first seen at kContractT0
+  d.last_seen = kContractT0 + 5;     // older than what is stored
   save(d);
-  auto got = store().get_device("D1");
+  auto got = device("D1");
   ASSERT_TRUE(got);
   EXPECT_TRUE(got->approved);  // the operator's column: a device-side save never lowers it
   EXPECT_EQ(got->ip, "10.0.0.9");
   EXPECT_EQ(got->registry, d.registry);
-  EXPECT_EQ(got->first_seen, T0);
-  EXPECT_EQ(got->last_seen, T0 + 10);
-  EXPECT_EQ(store().load_devices().size(), 1u);
+  EXPECT_EQ(got->first_seen, kContractT0);
+  EXPECT_EQ(got->last_seen, kContractT0 + 10);
+  EXPECT_EQ(devices().size(), 1u);
 }
 
-TEST_P(StoreContract, LoadDevicesReturnsEveryDeviceWithItsOptions) {
+TEST_P(StoreContract, AllDevicesComeBackBySerialWithTheirOptions) {
   save("B");
   save("A");
-  ASSERT_TRUE(merge("A", protocol::Record{{"LockCount", "4"}}, "options", T0).ok());
-  auto all = store().load_devices();
+  ASSERT_TRUE(merge("A", protocol::Record{{"LockCount", "4"}}, "options", kContractT0).ok());
+  auto all = devices();
   ASSERT_EQ(all.size(), 2u);
-  std::map<std::string, Device> by_sn;
-  for (auto& d : all) by_sn[d.sn] = d;
-  EXPECT_EQ(by_sn["A"].options.get("LockCount"), "4");
-  EXPECT_TRUE(by_sn["B"].options.empty());
-  EXPECT_EQ(by_sn["B"].registry_code, "rc-B");
+  EXPECT_EQ(all[0].sn, "A");
+  EXPECT_EQ(all[1].sn, "B");
+  EXPECT_EQ(all[0].options.get("LockCount"), "4");
+  EXPECT_TRUE(all[1].options.empty());
+  EXPECT_EQ(all[1].registry_code, "rc-B");
 }
 
 TEST_P(StoreContract, MergedOptionsKeepTheLatestValuePerKeyWhateverItsCase) {
   save("D1");
   ASSERT_TRUE(merge("D1", protocol::Record{{"TimeZoneId", "8"}, {"LockCount", "4"}, {"IPAddress", "10.0.0.7"}},
-                    "registry", T0)
+                    "registry", kContractT0)
                   .ok());
-  ASSERT_TRUE(merge("D1", protocol::Record{{"TimezoneId", "7"}, {"LockCount", "2"}}, "options", T0 + 1).ok());
+  ASSERT_TRUE(merge("D1", protocol::Record{{"TimezoneId", "7"}, {"LockCount", "2"}}, "options", kContractT0 + 1).ok());
   // A bare key (GET OPTIONS asks with keys only) has no value and changes nothing.
   protocol::Record bare;
   bare.fields.push_back(protocol::Field{"IPAddress", "", false});
-  ASSERT_TRUE(merge("D1", bare, "get_options", T0 + 2).ok());
+  ASSERT_TRUE(merge("D1", bare, "get_options", kContractT0 + 2).ok());
 
-  auto d = store().get_device("D1");
+  auto d = device("D1");
   ASSERT_TRUE(d);
   EXPECT_EQ(d->options.size(), 3u);
   EXPECT_EQ(d->options.get("TimeZoneId"), "7");  // one entry for both spellings: the latest
@@ -241,28 +273,27 @@ TEST_P(StoreContract, MergedOptionsKeepTheLatestValuePerKeyWhateverItsCase) {
 
   // Saving the device row leaves its options alone.
   save("D1");
-  EXPECT_EQ(store().get_device("D1")->options.size(), 3u);
+  EXPECT_EQ(device("D1")->options.size(), 3u);
 }
 
 TEST_P(StoreContract, OptionsOfAnUnknownDeviceAreRefused) {
-  auto r = merge("ghost", protocol::Record{{"A", "1"}}, "options", T0);
+  auto r = merge("ghost", protocol::Record{{"A", "1"}}, "options", kContractT0);
   ASSERT_FALSE(r.ok());
   EXPECT_FALSE(r.error().transient);
   EXPECT_EQ(r.error().reason, Reason::not_found);
+  EXPECT_FALSE(device("ghost"));
 }
 
 TEST_P(StoreContract, TouchUpdatesPresenceOfKnownDevicesOnly) {
   save("D1");
-  auto r = await_status([&](Store::Done done) {
-    store().touch_devices({{"D1", T0 + 500, "10.0.0.8"}, {"ghost", T0 + 500, "1.2.3.4"}, {"D1", T0 + 400, ""}},
-                          std::move(done));
+  write([](Transaction& tx) {
+    tx.devices().touch({{"D1", kContractT0 + 500, "10.0.0.8"}, {"ghost", kContractT0 + 500, "1.2.3.4"}, {"D1", kContractT0 + 400, ""}});
   });
-  ASSERT_TRUE(r.ok()) << r.error().message;
-  auto d = store().get_device("D1");
+  auto d = device("D1");
   ASSERT_TRUE(d);
-  EXPECT_EQ(d->last_seen, T0 + 500);  // an older timestamp in the same batch does not win
+  EXPECT_EQ(d->last_seen, kContractT0 + 500);  // an older timestamp in the same batch does not win
   EXPECT_EQ(d->ip, "10.0.0.8");       // an empty address keeps the known one
-  EXPECT_FALSE(store().get_device("ghost"));
+  EXPECT_FALSE(device("ghost"));
 }
 
 // ---- events ----------------------------------------------------------------------------------------
@@ -276,9 +307,9 @@ TEST_P(StoreContract, EventsWithAnIndexAreInsertedOnce) {
   counts = insert({make_event("D1", 1, "2024-01-01 10:00:00", "a"), make_event("D2", 1, "2024-01-01 10:00:00", "a")});
   EXPECT_EQ(counts.inserted, 1);
   EXPECT_EQ(counts.duplicates, 1);
-  EXPECT_EQ(store().count_events("D1"), 2);
-  EXPECT_EQ(store().count_events("D2"), 1);
-  EXPECT_EQ(store().count_events(""), 3);
+  EXPECT_EQ(count_events("D1"), 2);
+  EXPECT_EQ(count_events("D2"), 1);
+  EXPECT_EQ(count_events(""), 3);
 }
 
 TEST_P(StoreContract, AnIndexSeenAgainWithAnotherTimeIsANewEvent) {
@@ -305,7 +336,7 @@ TEST_P(StoreContract, EventsWithoutIndexAreRecognisedByTheWholeRecord) {
   counts = insert({typed, typed, other});
   EXPECT_EQ(counts.inserted, 2);
   EXPECT_EQ(counts.duplicates, 1);
-  EXPECT_EQ(store().count_events("D1"), 4);
+  EXPECT_EQ(count_events("D1"), 4);
 }
 
 TEST_P(StoreContract, EventRowsKeepEveryField) {
@@ -318,7 +349,7 @@ TEST_P(StoreContract, EventRowsKeepEveryField) {
   sparse.time_local = "garbage";
   sparse.raw = "time=garbage";
   insert({full, sparse});
-  auto rows = store().list_events(EventFilter{"D1", 0, 10});
+  auto rows = list_events(EventFilter{"D1", 0, 10});
   ASSERT_EQ(rows.size(), 2u);
   const EventRow& a = rows[0];
   EXPECT_GT(a.id, 0);
@@ -350,128 +381,135 @@ TEST_P(StoreContract, ListEventsOldestFirstAfterAnIdWithinALimit) {
   std::vector<NewEvent> batch;
   for (int i = 1; i <= 6; ++i) batch.push_back(make_event(i % 2 ? "ODD" : "EVEN", i, "2024-01-01 10:00:00", "r"));
   insert(batch);
-  auto all = store().list_events(EventFilter{"", 0, 100});
+  auto all = list_events(EventFilter{"", 0, 100});
   ASSERT_EQ(all.size(), 6u);
   for (std::size_t i = 1; i < all.size(); ++i) EXPECT_LT(all[i - 1].id, all[i].id);
   for (std::size_t i = 0; i < all.size(); ++i) EXPECT_EQ(all[i].index, static_cast<std::int64_t>(i + 1));
 
-  auto page = store().list_events(EventFilter{"", all[1].id, 2});
+  auto page = list_events(EventFilter{"", all[1].id, 2});
   ASSERT_EQ(page.size(), 2u);
   EXPECT_EQ(page[0].id, all[2].id);
   EXPECT_EQ(page[1].id, all[3].id);
 
-  auto odd = store().list_events(EventFilter{"ODD", 0, 100});
+  auto odd = list_events(EventFilter{"ODD", 0, 100});
   ASSERT_EQ(odd.size(), 3u);
   EXPECT_EQ(odd[0].index, 1);
   EXPECT_EQ(odd[2].index, 5);
-  auto odd_after = store().list_events(EventFilter{"ODD", odd[0].id, 1});
+  auto odd_after = list_events(EventFilter{"ODD", odd[0].id, 1});
   ASSERT_EQ(odd_after.size(), 1u);
   EXPECT_EQ(odd_after[0].index, 3);
-  EXPECT_TRUE(store().list_events(EventFilter{"ODD", all.back().id, 100}).empty());
-  EXPECT_EQ(store().list_events(EventFilter{"", 0, 0}).size(), 6u);  // limit 0: no limit
+  EXPECT_TRUE(list_events(EventFilter{"ODD", all.back().id, 100}).empty());
+  EXPECT_EQ(list_events(EventFilter{"", 0, 0}).size(), 6u);  // limit 0: no limit
 }
 
 // ---- door state ------------------------------------------------------------------------------------
 
 TEST_P(StoreContract, DoorStateKeepsTheCurrentStateAndAHistoryOfChanges) {
   auto put = [&](std::string time, std::string sensor, std::string relay, std::string alarm, std::int64_t at) {
-    auto r = await_status([&](Store::Done done) {
-      store().put_door_state(DoorStateUpdate{"D1", time, sensor, relay, alarm, at}, std::move(done));
-    });
-    EXPECT_TRUE(r.ok());
+    DoorStateUpdate u{"D1", std::move(time), std::move(sensor), std::move(relay), std::move(alarm), at};
+    write([u](Transaction& tx) { tx.door_states().put(u); });
   };
-  EXPECT_FALSE(store().get_door_state("D1"));
-  put("2024-01-01 10:00:00", "01", "00", "00", T0);
-  put("2024-01-01 10:00:05", "01", "00", "00", T0 + 5);  // repeated unchanged
-  put("2024-01-01 10:00:10", "02", "00", "00", T0 + 10);
-  put("2024-01-01 10:00:15", "02", "01", "00", T0 + 15);
-  put("2024-01-01 10:00:20", "02", "01", "00", T0 + 20);
-  put("2024-01-01 10:00:25", "02", "01", "04", T0 + 25);
+  auto current = [&](const std::string& sn) { return read([sn](Reads& r) { return r.door_states().get(sn); }); };
+  auto history = [&](const std::string& sn, std::int64_t limit) {
+    return read([sn, limit](Reads& r) { return r.door_states().history(sn, limit); });
+  };
+  EXPECT_FALSE(current("D1"));
+  put("2024-01-01 10:00:00", "01", "00", "00", kContractT0);
+  put("2024-01-01 10:00:05", "01", "00", "00", kContractT0 + 5);  // repeated unchanged
+  put("2024-01-01 10:00:10", "02", "00", "00", kContractT0 + 10);
+  put("2024-01-01 10:00:15", "02", "01", "00", kContractT0 + 15);
+  put("2024-01-01 10:00:20", "02", "01", "00", kContractT0 + 20);
+  put("2024-01-01 10:00:25", "02", "01", "04", kContractT0 + 25);
 
-  auto now = store().get_door_state("D1");
+  auto now = current("D1");
   ASSERT_TRUE(now);
+  EXPECT_EQ(now->sn, "D1");
   EXPECT_EQ(now->time_local, "2024-01-01 10:00:25");
+  EXPECT_EQ(now->sensor, "02");
+  EXPECT_EQ(now->relay, "01");
   EXPECT_EQ(now->alarm, "04");
-  EXPECT_EQ(now->received_at, T0 + 25);
+  EXPECT_EQ(now->received_at, kContractT0 + 25);
 
-  auto history = store().list_door_history("D1", 0);
-  ASSERT_EQ(history.size(), 4u);
-  EXPECT_EQ(history[0].received_at, T0);
-  EXPECT_EQ(history[1].sensor, "02");
-  EXPECT_EQ(history[2].relay, "01");
-  EXPECT_EQ(history[3].alarm, "04");
-  auto last_two = store().list_door_history("D1", 2);
+  auto all = history("D1", 0);
+  ASSERT_EQ(all.size(), 4u);
+  EXPECT_EQ(all[0].received_at, kContractT0);
+  EXPECT_EQ(all[1].sensor, "02");
+  EXPECT_EQ(all[2].relay, "01");
+  EXPECT_EQ(all[3].alarm, "04");
+  auto last_two = history("D1", 2);
   ASSERT_EQ(last_two.size(), 2u);
-  EXPECT_EQ(last_two[0].received_at, T0 + 15);
-  EXPECT_EQ(last_two[1].received_at, T0 + 25);
-  EXPECT_TRUE(store().list_door_history("D2", 0).empty());
+  EXPECT_EQ(last_two[0].received_at, kContractT0 + 15);
+  EXPECT_EQ(last_two[1].received_at, kContractT0 + 25);
+  EXPECT_TRUE(history("D2", 0).empty());
+  EXPECT_FALSE(current("D2"));
 }
 
 // ---- device records and logs -----------------------------------------------------------------------
 
 TEST_P(StoreContract, DeviceRecordsKeepTheLatestPerKeyWithBinaryContent) {
   auto put = [&](std::vector<DeviceRecord> records) {
-    return value_of(await<InsertCounts>([&](Store::Reply<InsertCounts> done) {
-                      store().put_device_records(std::move(records), std::move(done));
-                    }),
-                    "put_device_records");
+    return write([records](Transaction& tx) { return tx.device_data().put_records(records); });
+  };
+  auto records = [&](const std::string& sn, const std::string& table, std::int64_t limit) {
+    return read([=](Reads& r) { return r.device_data().records(sn, table, limit); });
   };
   const std::string photo("\xFF\xD8\xFF\xE0\x00\x10JFIF\x00\x01", 12);  // JPEG header, NUL bytes included
-  DeviceRecord user{"D1", "user", "1", protocol::Record{{"Pin", "1"}, {"Name", "Zhang San"}}, "", T0, "", ""};
+  DeviceRecord user{"D1", "user", "1", protocol::Record{{"Pin", "1"}, {"Name", "Zhang San"}}, "", kContractT0, "", ""};
   user.fields.prefix = "user";
-  DeviceRecord pic{"D1", "userpic", "1", protocol::Record{{"pin", "1"}, {"size", "12"}}, photo, T0, "", ""};
-  DeviceRecord user2{"D1", "user", "2", protocol::Record{{"Pin", "2"}, {"Name", "Li, Si"}}, "", T0, "", ""};
+  DeviceRecord pic{"D1", "userpic", "1", protocol::Record{{"pin", "1"}, {"size", "12"}}, photo, kContractT0, "", ""};
+  DeviceRecord user2{"D1", "user", "2", protocol::Record{{"Pin", "2"}, {"Name", "Li, Si"}}, "", kContractT0, "", ""};
   auto counts = put({user, pic, user2});
   EXPECT_EQ(counts.inserted, 3);
   EXPECT_EQ(counts.duplicates, 0);
 
   // The same upload again is a duplicate and keeps its time; a changed one replaces the old.
   DeviceRecord same = user;
-  same.updated_at = T0 + 50;
+  same.updated_at = kContractT0 + 50;
   DeviceRecord renamed = user2;
   renamed.fields.set("Name", "Wang Wu");
-  renamed.updated_at = T0 + 60;
+  renamed.updated_at = kContractT0 + 60;
   counts = put({same, renamed});
   EXPECT_EQ(counts.inserted, 1);
   EXPECT_EQ(counts.duplicates, 1);
 
-  auto users = store().list_device_records("D1", "user", 0);
+  auto users = records("D1", "user", 0);
   ASSERT_EQ(users.size(), 2u);
   EXPECT_EQ(users[0].key, "1");
   EXPECT_EQ(users[0].fields, user.fields);  // the table word survives too
-  EXPECT_EQ(users[0].updated_at, T0);
+  EXPECT_EQ(users[0].updated_at, kContractT0);
   EXPECT_EQ(users[1].fields.get("Name"), "Wang Wu");
-  EXPECT_EQ(users[1].updated_at, T0 + 60);
+  EXPECT_EQ(users[1].updated_at, kContractT0 + 60);
 
-  auto pics = store().list_device_records("D1", "userpic", 0);
+  auto pics = records("D1", "userpic", 0);
   ASSERT_EQ(pics.size(), 1u);
   EXPECT_EQ(pics[0].content, photo);
   EXPECT_EQ(pics[0].content.size(), 12u);
-  EXPECT_EQ(store().list_device_records("D1", "", 0).size(), 3u);
-  EXPECT_EQ(store().list_device_records("D1", "", 2).size(), 2u);
-  EXPECT_TRUE(store().list_device_records("D2", "user", 0).empty());
+  EXPECT_EQ(records("D1", "", 0).size(), 3u);
+  EXPECT_EQ(records("D1", "", 2).size(), 2u);
+  EXPECT_EQ(records("", "user", 0).size(), 2u);
+  EXPECT_TRUE(records("D2", "user", 0).empty());
 }
 
 TEST_P(StoreContract, DeviceRecordContentKeepsWhereItCameFromAndHowItIsEncoded) {
   auto put = [&](std::vector<DeviceRecord> records) {
-    return value_of(await<InsertCounts>([&](Store::Reply<InsertCounts> done) {
-                      store().put_device_records(std::move(records), std::move(done));
-                    }),
-                    "put_device_records");
+    return write([records](Transaction& tx) { return tx.device_data().put_records(records); });
   };
-  DeviceRecord snap{"D1", "ATTPHOTO", "1.jpg", protocol::Record{{"pin", "1.jpg"}, {"size", "3"}}, std::string("\0\1\2", 3), T0,
+  auto records = [&](const std::string& table) {
+    return read([table](Reads& r) { return r.device_data().records("D1", table, 0); });
+  };
+  DeviceRecord snap{"D1", "ATTPHOTO", "1.jpg", protocol::Record{{"pin", "1.jpg"}, {"size", "3"}}, std::string("\0\1\2", 3), kContractT0,
                     "photo", "binary"};
-  DeviceRecord tmpl{"D1", "templatev10", "1/0", protocol::Record{{"pin", "1"}, {"fingerid", "0"}}, "TZNT", T0,
+  DeviceRecord tmpl{"D1", "templatev10", "1/0", protocol::Record{{"pin", "1"}, {"fingerid", "0"}}, "TZNT", kContractT0,
                     "template", "base64"};
   EXPECT_EQ(put({snap, tmpl}).inserted, 2);
   EXPECT_EQ(put({snap, tmpl}).duplicates, 2);
 
-  auto snaps = store().list_device_records("D1", "ATTPHOTO", 0);
+  auto snaps = records("ATTPHOTO");
   ASSERT_EQ(snaps.size(), 1u);
   EXPECT_EQ(snaps[0].content, std::string("\0\1\2", 3));
   EXPECT_EQ(snaps[0].content_field, "photo");
   EXPECT_EQ(snaps[0].content_encoding, "binary");
-  auto tmpls = store().list_device_records("D1", "templatev10", 0);
+  auto tmpls = records("templatev10");
   ASSERT_EQ(tmpls.size(), 1u);
   EXPECT_EQ(tmpls[0].content_field, "template");
   EXPECT_EQ(tmpls[0].content_encoding, "base64");
@@ -480,408 +518,606 @@ TEST_P(StoreContract, DeviceRecordContentKeepsWhereItCameFromAndHowItIsEncoded) 
   DeviceRecord reread = tmpl;
   reread.content_encoding = "binary";
   EXPECT_EQ(put({reread}).inserted, 1);
-  EXPECT_EQ(store().list_device_records("D1", "templatev10", 0).at(0).content_encoding, "binary");
+  EXPECT_EQ(records("templatev10").at(0).content_encoding, "binary");
 }
 
 TEST_P(StoreContract, DeviceLogIsAppendOnlyAndListsTheLatestOldestFirst) {
+  auto append = [&](std::vector<DeviceLogEntry> entries) {
+    write([entries](Transaction& tx) { tx.device_data().append_log(entries); });
+  };
+  auto log = [&](const std::string& sn, const std::string& kind, std::int64_t limit) {
+    return read([=](Reads& r) { return r.device_data().log(sn, kind, limit); });
+  };
   std::vector<DeviceLogEntry> entries;
   for (int i = 0; i < 5; ++i)
-    entries.push_back(DeviceLogEntry{"D1", i % 2 ? "irstate" : "errorlog", "data " + std::to_string(i), T0 + i, 0});
-  entries.push_back(DeviceLogEntry{"D2", "errorlog", "other", T0, 0});
-  auto r = await_status([&](Store::Done done) { store().append_device_log(entries, std::move(done)); });
-  ASSERT_TRUE(r.ok()) << r.error().message;
+    entries.push_back(DeviceLogEntry{"D1", i % 2 ? "irstate" : "errorlog", "data " + std::to_string(i), kContractT0 + i, 0});
+  entries.push_back(DeviceLogEntry{"D2", "errorlog", "other", kContractT0, 0});
+  append(entries);
   // The same entry again is another entry: logs are not deduplicated.
-  r = await_status([&](Store::Done done) { store().append_device_log({entries[0]}, std::move(done)); });
-  ASSERT_TRUE(r.ok());
+  append({entries[0]});
 
-  auto errors = store().list_device_log("D1", "errorlog", 0);
+  auto errors = log("D1", "errorlog", 0);
   ASSERT_EQ(errors.size(), 4u);
   EXPECT_EQ(errors[0].data, "data 0");
   EXPECT_EQ(errors[1].data, "data 2");
   EXPECT_EQ(errors[3].data, "data 0");
   for (std::size_t i = 1; i < errors.size(); ++i) EXPECT_LT(errors[i - 1].id, errors[i].id);
-  auto latest = store().list_device_log("D1", "", 2);
+  auto latest = log("D1", "", 2);
   ASSERT_EQ(latest.size(), 2u);
   EXPECT_EQ(latest[0].data, "data 4");
   EXPECT_EQ(latest[1].data, "data 0");
   EXPECT_EQ(latest[0].kind, "errorlog");
-  EXPECT_EQ(latest[0].received_at, T0 + 4);
-  EXPECT_EQ(store().list_device_log("", "errorlog", 0).size(), 5u);
-  EXPECT_EQ(store().list_device_log("D2", "", 0).size(), 1u);
+  EXPECT_EQ(latest[0].received_at, kContractT0 + 4);
+  EXPECT_EQ(log("", "errorlog", 0).size(), 5u);
+  EXPECT_EQ(log("D2", "", 0).size(), 1u);
 }
 
-// ---- command queue ---------------------------------------------------------------------------------
+// ---- commands: ids and wire ids --------------------------------------------------------------------
 
-TEST_P(StoreContract, EnqueueAssignsIdsAndWireIdsThatStartFromTheClockAndIncrease) {
+TEST_P(StoreContract, InsertAssignsIdsAndAWireIdThatStartsFromTheClockAndThenCounts) {
   save("D1");
-  std::int64_t before = clock_now();
-  CommandRow a = enqueue("D1", "CONTROL DEVICE 01010105");
-  std::int64_t after = clock_now();
-  CommandRow b = enqueue("D1", "DATA QUERY tablename=user,fielddesc=*,filter=*");
+  save("D2");
+  CommandRow a = insert_command(make_command("D1", "CONTROL DEVICE 01010105", CommandPriority::control, kContractT0 + 30), kContractT0);
   EXPECT_GT(a.id, 0);
-  EXPECT_GT(b.id, a.id);
   // The first wire id comes from the clock, so a server whose data was wiped does not restart at 1.
-  EXPECT_GE(a.wire_id, first_wire_id(before));
-  EXPECT_LE(a.wire_id, first_wire_id(after));
-  EXPECT_GT(a.wire_id, 100'000'000);
-  EXPECT_LE(a.wire_id, kMaxWireId);
-  EXPECT_EQ(b.wire_id, a.wire_id + 1);
-  EXPECT_EQ(a.status, CommandStatus::queued);
+  EXPECT_EQ(a.wire_id, first_wire_id(kContractT0));
   EXPECT_EQ(a.sn, "D1");
   EXPECT_EQ(a.line, "CONTROL DEVICE 01010105");
   EXPECT_EQ(a.verb, "CONTROL");
-  EXPECT_EQ(a.created_at, T0);
+  EXPECT_EQ(a.priority, CommandPriority::control);
+  EXPECT_EQ(a.status, CommandStatus::queued);
+  EXPECT_FALSE(a.return_code);
+  EXPECT_EQ(a.result, "");
+  EXPECT_EQ(a.created_at, kContractT0);
+  EXPECT_EQ(a.sent_at, 0);
+  EXPECT_EQ(a.done_at, 0);
+  EXPECT_EQ(a.expires_at, kContractT0 + 30);
   EXPECT_EQ(a.attempts, 0);
+  auto stored = command(a.id);
+  ASSERT_TRUE(stored);
+  expect_same_row(*stored, a);
 
-  CommandRow stored = command(a.id);
-  EXPECT_EQ(stored.wire_id, a.wire_id);
-  EXPECT_EQ(stored.line, a.line);
-  EXPECT_EQ(stored.status, CommandStatus::queued);
-  auto found = store().find_command("D1", b.wire_id);
+  // After the first, the device's counter: a later clock does not make the ids jump.
+  CommandRow b = insert_command(make_command("D1", "DATA QUERY tablename=user,fielddesc=*,filter=*"), kContractT0 + 5000);
+  EXPECT_GT(b.id, a.id);
+  EXPECT_EQ(b.wire_id, a.wire_id + 1);
+  EXPECT_EQ(b.priority, CommandPriority::normal);
+  // Another device starts from its own first command's clock.
+  CommandRow c = insert_command(make_command("D2", "GET OPTIONS LockCount"), kContractT0 + 5000);
+  EXPECT_EQ(c.wire_id, first_wire_id(kContractT0 + 5000));
+  EXPECT_GT(c.id, b.id);
+
+  auto found = commands([&](CommandReads& cr) { return cr.find("D1", b.wire_id); });
   ASSERT_TRUE(found);
   EXPECT_EQ(found->id, b.id);
-  EXPECT_FALSE(store().find_command("D2", b.wire_id));
-  EXPECT_FALSE(store().get_command(b.id + 1000));
+  EXPECT_FALSE(commands([&](CommandReads& cr) { return cr.find("D2", b.wire_id); }));
+  EXPECT_FALSE(commands([&](CommandReads& cr) { return cr.find("D1", c.wire_id); }));
+  EXPECT_FALSE(command(c.id + 1000));
+}
+
+TEST_P(StoreContract, TheFirstWireIdIsNeverZeroAndNeverAboveTheCap) {
+  save("PAST");
+  save("FUTURE");
+  // A clock before 2020 is broken; the id is still a positive number.
+  EXPECT_EQ(insert_command(make_command("PAST", "GET OPTIONS A"), 0).wire_id, 1);
+  // Far in the future the start is capped, leaving room below 2^31 for the device's commands.
+  EXPECT_EQ(insert_command(make_command("FUTURE", "GET OPTIONS A"), kWireIdEpoch + (std::int64_t{1} << 40)).wire_id,
+            kFirstWireIdCap);
 }
 
 TEST_P(StoreContract, WireIdsArePerDeviceAndNeverReusedEvenForClosedCommands) {
   save("D1");
   save("D2");
-  CommandRow a1 = enqueue("D1", "CHECK");
-  CommandRow b1 = enqueue("D2", "CHECK");
-  CommandRow a2 = enqueue("D1", "INFO");
-  ASSERT_TRUE(cancel(a2.id).ok());
-  CommandRow a3 = enqueue("D1", "INFO");
-  CommandRow b2 = enqueue("D2", "INFO");
+  CommandRow a1 = insert_command("D1", "GET OPTIONS A");
+  CommandRow b1 = insert_command("D2", "GET OPTIONS A");
+  CommandRow a2 = insert_command("D1", "GET OPTIONS B");
+  mark(a2, CommandStatus::cancelled, kContractT0);
+  mark(a1, CommandStatus::sent, kContractT0);
+  CommandRow a3 = insert_command("D1", "GET OPTIONS C");
+  CommandRow b2 = insert_command("D2", "GET OPTIONS B");
   EXPECT_EQ(a2.wire_id, a1.wire_id + 1);
   EXPECT_EQ(a3.wire_id, a2.wire_id + 1);  // the cancelled command's id is not given again
   EXPECT_EQ(b2.wire_id, b1.wire_id + 1);  // D1's commands do not consume D2's ids
   std::set<std::int64_t> api_ids{a1.id, b1.id, a2.id, a3.id, b2.id};
   EXPECT_EQ(api_ids.size(), 5u);
+  // The device's own save (from a copy read before these commands) does not reset the counter.
+  save("D1");
+  EXPECT_EQ(insert_command("D1", "GET OPTIONS D").wire_id, a3.wire_id + 1);
 }
 
 TEST_P(StoreContract, WireIdsKeepIncreasingAcrossAReopen) {
   save("D1");
-  CommandRow a = enqueue("D1", "CHECK");
-  CommandRow b = enqueue("D1", "INFO");
-  ASSERT_TRUE(cancel(b.id).ok());
+  CommandRow a = insert_command("D1", "GET OPTIONS A");
+  CommandRow b = insert_command("D1", "GET OPTIONS B");
+  mark(b, CommandStatus::cancelled, kContractT0);
   reopen();
-  CommandRow c = enqueue("D1", "INFO");
+  CommandRow c = insert_command(make_command("D1", "GET OPTIONS C"), kContractT0 + 100'000);
   EXPECT_EQ(c.wire_id, b.wire_id + 1);
   EXPECT_GT(c.id, b.id);
-  EXPECT_EQ(command(a.id).wire_id, a.wire_id);
+  auto stored = command(a.id);
+  ASSERT_TRUE(stored);
+  expect_same_row(*stored, a);
+  EXPECT_EQ(command(b.id)->status, CommandStatus::cancelled);
 }
 
-TEST_P(StoreContract, CommandsForAnUnknownDeviceAreRefused) {
-  auto r = try_enqueue("ghost", "CHECK");
+TEST_P(StoreContract, CommandsForAnUnknownDeviceOrWithABadLineAreRefused) {
+  auto r = try_insert(make_command("ghost", "GET OPTIONS A"));
   ASSERT_FALSE(r.ok());
   EXPECT_FALSE(r.error().transient);
   EXPECT_EQ(r.error().reason, Reason::not_found);
-  EXPECT_NE(r.error().message.find("ghost"), std::string::npos);
+  EXPECT_NE(r.error().message.find("ghost"), std::string::npos) << r.error().message;
   save("D1");
-  auto bad = try_enqueue("D1", "CHECK\nC:1:REBOOT");  // one line only
-  ASSERT_FALSE(bad.ok());
-  EXPECT_EQ(bad.error().reason, Reason::invalid);
-}
-
-TEST_P(StoreContract, DeliveryTakesQueuedCommandsInOrderAndMarksThemSent) {
-  save("D1");
-  CommandRow a = enqueue("D1", "CHECK");
-  CommandRow b = enqueue("D1", "INFO");
-  auto taken = take("D1", T0 + 100);
-  ASSERT_EQ(taken.size(), 2u);
-  EXPECT_EQ(taken[0].id, a.id);
-  EXPECT_EQ(taken[1].id, b.id);
-  for (const auto& t : taken) {
-    EXPECT_EQ(t.status, CommandStatus::sent);
-    EXPECT_EQ(t.sent_at, T0 + 100);
-    EXPECT_EQ(t.attempts, 1);
+  for (const std::string line : {"", "GET OPTIONS A\nC:1:CONTROL DEVICE 03000000", "GET OPTIONS A\r"}) {
+    SCOPED_TRACE(line);
+    auto bad = try_insert(make_command("D1", line));
+    ASSERT_FALSE(bad.ok());
+    EXPECT_FALSE(bad.error().transient);
+    EXPECT_EQ(bad.error().reason, Reason::invalid);
   }
-  EXPECT_EQ(taken[0].wire_id, a.wire_id);
-  CommandRow stored = command(a.id);
-  EXPECT_EQ(stored.status, CommandStatus::sent);
-  EXPECT_EQ(stored.sent_at, T0 + 100);
-  EXPECT_EQ(stored.attempts, 1);
-  // Sent and not yet due for a resend: nothing more to deliver. A new command goes out alone.
-  EXPECT_TRUE(take("D1", T0 + 101, /*resend_before=*/T0 + 50).empty());
-  CommandRow c = enqueue("D1", "REBOOT");
-  taken = take("D1", T0 + 102, T0 + 50);
-  ASSERT_EQ(taken.size(), 1u);
-  EXPECT_EQ(taken[0].id, c.id);
-  EXPECT_TRUE(take("D2", T0 + 102).empty());
+  EXPECT_EQ(commands([](CommandReads& c) { return c.pending_total(); }), 0);
+  // Nothing of the refused inserts was kept, the device's counter included.
+  EXPECT_EQ(insert_command("D1", "GET OPTIONS A").wire_id, first_wire_id(kContractT0));
 }
 
-TEST_P(StoreContract, DeliveryStopsAtTheFirstCommandThatDoesNotFitAndAtTheCap) {
+// ---- commands: rows --------------------------------------------------------------------------------
+
+TEST_P(StoreContract, UpdateWritesTheMutablePartOfARowBack) {
   save("D1");
-  std::vector<CommandRow> queued;
-  for (const char* line : {"DATA UPDATE user Pin=1", "DATA UPDATE user Pin=2\tName=a long name that is too big",
-                           "CHECK", "INFO"})
-    queued.push_back(enqueue("D1", line));
+  CommandRow original = insert_command("D1", "ENROLL_BIO TYPE=1\tPIN=1", CommandPriority::bulk, kContractT0 + 900);
+  CommandRow row = original;
+  row.status = CommandStatus::sent;
+  row.return_code = -5000;
+  row.result = R"({"return":-5000,"kind":"pending"})";
+  row.sent_at = kContractT0 + 7;
+  row.done_at = kContractT0 + 8;
+  row.attempts = 3;
+  // What a command is cannot be changed by an update: these stay as inserted.
+  row.sn = "D2";
+  row.wire_id += 100;
+  row.line = "GET OPTIONS X";
+  row.verb = "GET";
+  row.priority = CommandPriority::control;
+  row.created_at = kContractT0 + 1;
+  row.expires_at = 0;
+  update(row);
 
-  // A budget of 30 bytes: the first fits, the second does not, and the third (small) must not
-  // overtake it.
-  std::size_t budget = 30;
-  std::vector<std::int64_t> asked;
-  auto fits = [&](const CommandRow& row) {
-    asked.push_back(row.id);
-    if (row.line.size() > budget) return false;
-    budget -= row.line.size();
-    return true;
-  };
-  auto taken = take("D1", T0, 0, 0, fits);
-  ASSERT_EQ(taken.size(), 1u);
-  EXPECT_EQ(taken[0].id, queued[0].id);
-  EXPECT_EQ(asked, (std::vector<std::int64_t>{queued[0].id, queued[1].id}));
+  CommandRow want = original;
+  want.status = CommandStatus::sent;
+  want.return_code = -5000;
+  want.result = row.result;
+  want.sent_at = kContractT0 + 7;
+  want.done_at = kContractT0 + 8;
+  want.attempts = 3;
+  auto got = command(original.id);
+  ASSERT_TRUE(got);
+  expect_same_row(*got, want);
 
-  // The cap: at most two, and `fits` is not consulted for what the cap already excludes.
-  asked.clear();
-  budget = 1000;
-  taken = take("D1", T0 + 1, 0, 2, fits);
-  ASSERT_EQ(taken.size(), 2u);
-  EXPECT_EQ(taken[0].id, queued[1].id);
-  EXPECT_EQ(taken[1].id, queued[2].id);
-  EXPECT_EQ(asked.size(), 2u);
-  EXPECT_EQ(command(queued[3].id).status, CommandStatus::queued);
-  taken = take("D1", T0 + 2, 0, 2);
-  ASSERT_EQ(taken.size(), 1u);
-  EXPECT_EQ(taken[0].id, queued[3].id);
+  // Every status is kept as given, and a return code can be cleared again.
+  for (auto status : {CommandStatus::queued, CommandStatus::done, CommandStatus::failed, CommandStatus::expired,
+                      CommandStatus::cancelled}) {
+    want.status = status;
+    want.return_code = std::nullopt;
+    update(want);
+    got = command(original.id);
+    ASSERT_TRUE(got);
+    EXPECT_EQ(got->status, status);
+    EXPECT_FALSE(got->return_code);
+  }
+
+  // A row that does not exist is refused, not silently created.
+  CommandRow ghost = want;
+  ghost.id = original.id + 1000;
+  auto r = store().write_now([ghost](Transaction& tx) { tx.commands().update(ghost); });
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().reason, Reason::not_found);
+  EXPECT_FALSE(command(ghost.id));
 }
 
-TEST_P(StoreContract, UnansweredCommandsAreResentWithTheSameWireId) {
-  save("D1");
-  CommandRow a = enqueue("D1", "CHECK");
-  ASSERT_EQ(take("D1", T0).size(), 1u);
-  CommandRow b = enqueue("D1", "INFO");
-  // Sent at T0; commands sent before T0 + 60 are due again: first a (oldest), then b (new).
-  auto again = take("D1", T0 + 120, T0 + 60);
-  ASSERT_EQ(again.size(), 2u);
-  EXPECT_EQ(again[0].id, a.id);
-  EXPECT_EQ(again[0].wire_id, a.wire_id);
-  EXPECT_EQ(again[0].attempts, 2);
-  EXPECT_EQ(again[0].sent_at, T0 + 120);
-  EXPECT_EQ(again[1].id, b.id);
-  EXPECT_EQ(again[1].attempts, 1);
-  // Just re-sent: not again before its own timeout.
-  EXPECT_TRUE(take("D1", T0 + 130, T0 + 60).empty());
-  EXPECT_EQ(command(a.id).attempts, 2);
-}
-
-// Re-sends due and queued commands come out in one FIFO (by id), past any number of sent commands
-// still within their answer time (a device that never answers must not hold up the rest).
-TEST_P(StoreContract, DeliveryMergesDueResendsAndQueuedPastUnansweredOnes) {
-  save("D1");
-  CommandRow a = enqueue("D1", "CHECK");
-  ASSERT_EQ(take("D1", T0).size(), 1u);  // a sent at T0
-  for (int i = 0; i < 300; ++i) enqueue("D1", "INFO");
-  ASSERT_EQ(take("D1", T0 + 100).size(), 300u);  // sent at T0 + 100, unanswered
-  CommandRow c = enqueue("D1", "REBOOT");
-  CommandRow d = enqueue("D1", "CHECK");
-  // Due again: what was sent before T0 + 60, i.e. only a. Then the queued c; the cap stops at 2.
-  auto taken = take("D1", T0 + 150, T0 + 60, 2);
-  ASSERT_EQ(taken.size(), 2u);
-  EXPECT_EQ(taken[0].id, a.id);
-  EXPECT_EQ(taken[0].attempts, 2);
-  EXPECT_EQ(taken[1].id, c.id);
-  taken = take("D1", T0 + 151, T0 + 60, 2);
-  ASSERT_EQ(taken.size(), 1u);
-  EXPECT_EQ(taken[0].id, d.id);
-}
-
-TEST_P(StoreContract, CommandsPastTheirDeadlineAreExpiredNotDelivered) {
-  save("D1");
-  CommandRow door = enqueue("D1", "CONTROL DEVICE 01010105", /*expires_at=*/T0 + 30);
-  CommandRow later = enqueue("D1", "CHECK", T0 + 1000);
-  CommandRow never = enqueue("D1", "INFO", 0);
-  auto taken = take("D1", T0 + 30);  // expires_at <= now: expired
-  ASSERT_EQ(taken.size(), 2u);
-  EXPECT_EQ(taken[0].id, later.id);
-  EXPECT_EQ(taken[1].id, never.id);
-  CommandRow expired = command(door.id);
-  EXPECT_EQ(expired.status, CommandStatus::expired);
-  EXPECT_EQ(expired.attempts, 0);
-  EXPECT_EQ(expired.done_at, T0 + 30);
-}
-
-TEST_P(StoreContract, ASentCommandPastItsDeadlineIsNotResent) {
-  save("D1");
-  CommandRow door = enqueue("D1", "CONTROL DEVICE 01010105", T0 + 30);
-  ASSERT_EQ(take("D1", T0).size(), 1u);
-  // Unanswered and due for a resend, but its deadline has passed: a late door opening is worse
-  // than none.
-  EXPECT_TRUE(take("D1", T0 + 40, T0 + 20).empty());
-  CommandRow row = command(door.id);
-  EXPECT_EQ(row.status, CommandStatus::expired);
-  EXPECT_EQ(row.attempts, 1);
-  // The device answers after all: what it did is recorded.
-  auto updated = results("D1", {result(door.wire_id, CommandStatus::done, 0, R"({"Return":"0"})", T0 + 45)});
-  ASSERT_EQ(updated.size(), 1u);
-  EXPECT_EQ(updated[0].status, CommandStatus::done);
-  EXPECT_EQ(command(door.id).return_code, 0);
-}
-
-TEST_P(StoreContract, ResultsCloseCommandsAndPendingKeepsThemSent) {
-  save("D1");
-  CommandRow ok = enqueue("D1", "DATA UPDATE user Pin=1");
-  CommandRow bad = enqueue("D1", "DATA DELETE nosuchtable Pin=1");
-  CommandRow slow = enqueue("D1", "ENROLL_BIO TYPE=1\tPIN=1");
-  ASSERT_EQ(take("D1", T0).size(), 3u);
-
-  auto updated = results("D1", {result(ok.wire_id, CommandStatus::done, 0, R"({"Return":0})", T0 + 5),
-                                result(bad.wire_id, CommandStatus::failed, -3, R"({"Return":-3})", T0 + 6),
-                                result(slow.wire_id, CommandStatus::sent, -5000, R"({"Return":-5000})", T0 + 7)});
-  ASSERT_EQ(updated.size(), 3u);
-  EXPECT_EQ(updated[0].id, ok.id);
-  EXPECT_EQ(updated[0].status, CommandStatus::done);
-  EXPECT_EQ(updated[1].status, CommandStatus::failed);
-  EXPECT_EQ(updated[2].status, CommandStatus::sent);
-
-  CommandRow r = command(ok.id);
-  EXPECT_EQ(r.status, CommandStatus::done);
-  EXPECT_EQ(r.return_code, 0);
-  EXPECT_EQ(r.result, R"({"Return":0})");
-  EXPECT_EQ(r.done_at, T0 + 5);
-  r = command(bad.id);
-  EXPECT_EQ(r.status, CommandStatus::failed);
-  EXPECT_EQ(r.return_code, -3);
-  r = command(slow.id);
-  EXPECT_EQ(r.status, CommandStatus::sent);  // still running on the device
-  EXPECT_EQ(r.return_code, -5000);
-  EXPECT_EQ(r.result, R"({"Return":-5000})");
-  EXPECT_EQ(r.done_at, 0);
-
-  // The final answer comes later.
-  updated = results("D1", {result(slow.wire_id, CommandStatus::done, 0, R"({"Return":0})", T0 + 60)});
-  ASSERT_EQ(updated.size(), 1u);
-  r = command(slow.id);
-  EXPECT_EQ(r.status, CommandStatus::done);
-  EXPECT_EQ(r.return_code, 0);
-  EXPECT_EQ(r.done_at, T0 + 60);
-}
-
-TEST_P(StoreContract, RepeatedResultsChangeNothing) {
-  save("D1");
-  CommandRow c = enqueue("D1", "CHECK");
-  ASSERT_EQ(take("D1", T0).size(), 1u);
-  results("D1", {result(c.wire_id, CommandStatus::done, 0, "{}", T0 + 5)});
-  // The device did not get our answer and posts the same result again; a stray late "pending"
-  // does not reopen it.
-  auto again = results("D1", {result(c.wire_id, CommandStatus::done, 0, "{}", T0 + 50),
-                              result(c.wire_id, CommandStatus::sent, -5000, "{pending}", T0 + 51)});
-  ASSERT_EQ(again.size(), 2u);
-  CommandRow r = command(c.id);
-  EXPECT_EQ(r.status, CommandStatus::done);
-  EXPECT_EQ(r.done_at, T0 + 5);
-  EXPECT_EQ(r.result, "{}");
-  EXPECT_EQ(r.return_code, 0);
-  EXPECT_TRUE(take("D1", T0 + 1000, T0 + 999).empty());  // done: never resent
-}
-
-TEST_P(StoreContract, ResultsForUnknownWireIdsAreIgnored) {
+TEST_P(StoreContract, QueuedListsADevicesQueuedCommandsByPriorityThenAge) {
   save("D1");
   save("D2");
-  CommandRow mine = enqueue("D1", "CHECK");
-  CommandRow theirs = enqueue("D2", "CHECK");
-  ASSERT_EQ(take("D1", T0).size(), 1u);
-  ASSERT_EQ(take("D2", T0).size(), 1u);
-  auto updated = results("D1", {result(12345, CommandStatus::done, 0, "{}", T0),
-                                result(mine.wire_id + 1000, CommandStatus::done, 0, "{}", T0),
-                                result(mine.wire_id, CommandStatus::done, 0, "{}", T0)});
-  ASSERT_EQ(updated.size(), 1u);  // only the matched one comes back
-  EXPECT_EQ(updated[0].id, mine.id);
-  if (theirs.wire_id != mine.wire_id) {  // same second: both devices may start at the same id
-    updated = results("D1", {result(theirs.wire_id, CommandStatus::done, 0, "{}", T0)});
-    EXPECT_TRUE(updated.empty());
-  }
-  EXPECT_EQ(command(theirs.id).status, CommandStatus::sent);  // another device's command is not touched
-}
+  CommandRow bulk1 = insert_command("D1", "DATA UPDATE user Pin=1", CommandPriority::bulk);
+  CommandRow normal2 = insert_command("D1", "GET OPTIONS A", CommandPriority::normal);
+  CommandRow bulk3 = insert_command("D1", "DATA UPDATE user Pin=2", CommandPriority::bulk);
+  CommandRow control4 = insert_command("D1", "CONTROL DEVICE 01010105", CommandPriority::control);
+  CommandRow normal5 = insert_command("D1", "GET OPTIONS B", CommandPriority::normal);
+  CommandRow normal6 = insert_command("D1", "GET OPTIONS C", CommandPriority::normal);
+  CommandRow other = insert_command("D2", "CONTROL DEVICE 01010105", CommandPriority::control);
+  mark(normal2, CommandStatus::sent, kContractT0);
+  mark(normal6, CommandStatus::cancelled, kContractT0);
 
-TEST_P(StoreContract, OnlyQueuedCommandsCanBeCancelled) {
-  save("D1");
-  CommandRow queued = enqueue("D1", "REBOOT");
-  auto r = cancel(queued.id);
-  ASSERT_TRUE(r.ok()) << r.error().message;
-  EXPECT_EQ(r->status, CommandStatus::cancelled);
-  EXPECT_EQ(command(queued.id).status, CommandStatus::cancelled);
-  EXPECT_TRUE(cancel(queued.id).ok());  // again: still cancelled, not an error
-  EXPECT_TRUE(take("D1", T0).empty());  // never delivered
-
-  CommandRow sent = enqueue("D1", "CHECK");
-  ASSERT_EQ(take("D1", T0).size(), 1u);
-  r = cancel(sent.id);
-  ASSERT_FALSE(r.ok());
-  EXPECT_FALSE(r.error().transient);
-  EXPECT_EQ(r.error().reason, Reason::conflict);
-  EXPECT_NE(r.error().message.find("sent"), std::string::npos) << r.error().message;
-  EXPECT_EQ(command(sent.id).status, CommandStatus::sent);
-
-  results("D1", {result(sent.wire_id, CommandStatus::done, 0, "{}", T0)});
-  r = cancel(sent.id);
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().reason, Reason::conflict);
-  EXPECT_EQ(command(sent.id).status, CommandStatus::done);
-
-  r = cancel(sent.id + 1000);
-  ASSERT_FALSE(r.ok());
-  EXPECT_FALSE(r.error().transient);
-  EXPECT_EQ(r.error().reason, Reason::not_found);
-}
-
-TEST_P(StoreContract, CommandDataIsKeptInArrivalOrder) {
-  save("D1");
-  CommandRow q = enqueue("D1", "DATA QUERY tablename=user,fielddesc=*,filter=*");
-  CommandRow other = enqueue("D1", "GET OPTIONS LockCount");
-  const std::string binary("a\0b\xFF", 4);
-  std::vector<CommandData> packs = {
-      {q.id, "tabledata", "user", 2, 3, "user Pin=3", T0 + 2},
-      {q.id, "tabledata", "user", 1, 3, "user Pin=1\nuser Pin=2", T0 + 1},
-      {q.id, "tabledata", "user", 3, 3, binary, T0 + 3},
-      {other.id, "options", "", 0, 0, "LockCount=4", T0 + 4},
+  auto queued = [&](const std::string& sn, std::int64_t limit) {
+    return ids(commands([=](CommandReads& c) { return c.queued(sn, limit); }));
   };
-  for (const auto& p : packs) ASSERT_TRUE(add_data(p).ok());
-  ASSERT_TRUE(add_data(packs[0]).ok());  // the same pack posted again is kept once
+  EXPECT_EQ(queued("D1", 0), (std::vector<std::int64_t>{control4.id, normal5.id, bulk1.id, bulk3.id}));
+  EXPECT_EQ(queued("D1", -1), queued("D1", 0));
+  EXPECT_EQ(queued("D1", 2), (std::vector<std::int64_t>{control4.id, normal5.id}));
+  EXPECT_EQ(queued("D2", 0), (std::vector<std::int64_t>{other.id}));
+  EXPECT_TRUE(queued("ghost", 0).empty());
+  auto rows = commands([](CommandReads& c) { return c.queued("D1", 1); });
+  ASSERT_EQ(rows.size(), 1u);
+  expect_same_row(rows[0], control4);
+}
 
-  auto data = store().get_command_data(q.id);
-  ASSERT_EQ(data.size(), 3u);
-  EXPECT_EQ(data[0].packidx, 2);
-  EXPECT_EQ(data[0].body, "user Pin=3");
-  EXPECT_EQ(data[1].packidx, 1);
-  EXPECT_EQ(data[1].body, "user Pin=1\nuser Pin=2");
-  EXPECT_EQ(data[1].received_at, T0 + 1);
-  EXPECT_EQ(data[2].body, binary);
-  EXPECT_EQ(data[2].kind, "tabledata");
-  EXPECT_EQ(data[2].table, "user");
-  EXPECT_EQ(data[2].packcnt, 3);
-  EXPECT_EQ(data[2].command_id, q.id);
-  ASSERT_EQ(store().get_command_data(other.id).size(), 1u);
-  EXPECT_TRUE(store().get_command_data(other.id + 1000).empty());
+TEST_P(StoreContract, UnansweredListsSentCommandsOlderThanTheCutOff) {
+  save("D1");
+  save("D2");
+  CommandRow a = mark(insert_command("D1", "GET OPTIONS A"), CommandStatus::sent, kContractT0);
+  CommandRow b = mark(insert_command("D1", "GET OPTIONS B"), CommandStatus::sent, kContractT0 + 10);
+  CommandRow c = mark(insert_command("D1", "GET OPTIONS C"), CommandStatus::sent, kContractT0 + 20);
+  insert_command("D1", "GET OPTIONS D");                                     // queued: never sent
+  mark(mark(insert_command("D1", "GET OPTIONS E"), CommandStatus::sent, kContractT0), CommandStatus::done, kContractT0 + 1);
+  mark(insert_command("D2", "GET OPTIONS A"), CommandStatus::sent, kContractT0);    // another device's
 
-  auto r = add_data(CommandData{other.id + 1000, "options", "", 0, 0, "x", T0});
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().reason, Reason::not_found);
+  auto unanswered = [&](std::int64_t before, std::int64_t limit) {
+    return ids(commands([=](CommandReads& cr) { return cr.unanswered("D1", before, limit); }));
+  };
+  EXPECT_EQ(unanswered(kContractT0 + 20, 0), (std::vector<std::int64_t>{a.id, b.id}));  // sent before, not at
+  EXPECT_EQ(unanswered(kContractT0 + 21, 0), (std::vector<std::int64_t>{a.id, b.id, c.id}));
+  EXPECT_EQ(unanswered(kContractT0 + 21, 2), (std::vector<std::int64_t>{a.id, b.id}));
+  EXPECT_TRUE(unanswered(kContractT0, 0).empty());
+  auto rows = commands([](CommandReads& cr) { return cr.unanswered("D1", kContractT0 + 1, 0); });
+  ASSERT_EQ(rows.size(), 1u);
+  expect_same_row(rows[0], a);
+}
+
+TEST_P(StoreContract, UnansweredCommandsComeInDeliveryOrder) {
+  // The queue merges re-sends with queued commands and takes at most a cap of each: both lists must
+  // be in delivery order, or a control command past the cap would wait behind bulk work.
+  save("D1");
+  CommandRow bulk1 = mark(insert_command("D1", "DATA UPDATE user Pin=1", CommandPriority::bulk), CommandStatus::sent, kContractT0);
+  CommandRow bulk2 = mark(insert_command("D1", "DATA UPDATE user Pin=2", CommandPriority::bulk), CommandStatus::sent, kContractT0);
+  CommandRow door = mark(insert_command("D1", "CONTROL DEVICE 01010105", CommandPriority::control),
+                         CommandStatus::sent, kContractT0 + 5);
+  CommandRow normal = mark(insert_command("D1", "GET OPTIONS A"), CommandStatus::sent, kContractT0);
+  EXPECT_EQ(ids(commands([](CommandReads& c) { return c.unanswered("D1", kContractT0 + 10, 0); })),
+            (std::vector<std::int64_t>{door.id, normal.id, bulk1.id, bulk2.id}));
+  EXPECT_EQ(ids(commands([](CommandReads& c) { return c.unanswered("D1", kContractT0 + 10, 1); })),
+            (std::vector<std::int64_t>{door.id}));
+}
+
+TEST_P(StoreContract, OverdueListsOpenCommandsWhoseDeadlinePassed) {
+  save("D1");
+  save("D2");
+  CommandRow q1 = insert_command("D1", "CONTROL DEVICE 01010105", CommandPriority::control, kContractT0 + 10);
+  CommandRow s2 = mark(insert_command("D1", "GET OPTIONS A", CommandPriority::normal, kContractT0 + 5), CommandStatus::sent, kContractT0);
+  insert_command("D1", "GET OPTIONS B", CommandPriority::normal, 0);  // no deadline
+  mark(insert_command("D1", "GET OPTIONS C", CommandPriority::normal, kContractT0 + 1), CommandStatus::done, kContractT0);  // closed
+  mark(insert_command("D1", "GET OPTIONS D", CommandPriority::normal, kContractT0 + 1), CommandStatus::cancelled, kContractT0);
+  CommandRow later = insert_command("D1", "GET OPTIONS E", CommandPriority::normal, kContractT0 + 100);
+  CommandRow x = insert_command("D2", "GET OPTIONS A", CommandPriority::normal, kContractT0 + 1);
+
+  auto overdue = [&](const std::string& sn, std::int64_t now, std::int64_t limit) {
+    return ids(commands([=](CommandReads& c) { return c.overdue(sn, now, limit); }));
+  };
+  EXPECT_EQ(overdue("D1", kContractT0 + 10, 0), (std::vector<std::int64_t>{q1.id, s2.id}));  // expires_at == now is past
+  EXPECT_EQ(overdue("D1", kContractT0 + 9, 0), (std::vector<std::int64_t>{s2.id}));
+  EXPECT_EQ(overdue("D1", kContractT0 + 10, 1), (std::vector<std::int64_t>{q1.id}));
+  EXPECT_EQ(overdue("", kContractT0 + 10, 0), (std::vector<std::int64_t>{q1.id, s2.id, x.id}));
+  EXPECT_EQ(overdue("", kContractT0 + 10, 2), (std::vector<std::int64_t>{q1.id, s2.id}));
+  EXPECT_EQ(overdue("", kContractT0 + 100, 0), (std::vector<std::int64_t>{q1.id, s2.id, later.id, x.id}));
+  EXPECT_TRUE(overdue("D2", kContractT0, 0).empty());
+  EXPECT_TRUE(overdue("ghost", kContractT0 + 1000, 0).empty());
+}
+
+TEST_P(StoreContract, NextDeadlineIsTheEarliestOfAnOpenCommand) {
+  auto next = [&] { return commands([](CommandReads& c) { return c.next_deadline(); }); };
+  save("D1");
+  save("D2");
+  EXPECT_FALSE(next());
+  insert_command("D1", "GET OPTIONS A", CommandPriority::normal, 0);
+  EXPECT_FALSE(next());  // no deadline is not a deadline of 0
+  CommandRow late = insert_command("D1", "GET OPTIONS B", CommandPriority::normal, kContractT0 + 50);
+  CommandRow soon = insert_command("D2", "GET OPTIONS C", CommandPriority::normal, kContractT0 + 20);
+  EXPECT_EQ(next(), kContractT0 + 20);
+  soon = mark(soon, CommandStatus::sent, kContractT0);
+  EXPECT_EQ(next(), kContractT0 + 20);  // sent is still open
+  mark(soon, CommandStatus::expired, kContractT0 + 20);
+  EXPECT_EQ(next(), kContractT0 + 50);
+  mark(late, CommandStatus::done, kContractT0 + 21);
+  EXPECT_FALSE(next());
 }
 
 TEST_P(StoreContract, PendingCountsCountQueuedAndSentPerDevice) {
   save("D1");
   save("D2");
   save("D3");
-  enqueue("D1", "CHECK");
-  enqueue("D1", "INFO");
-  ASSERT_EQ(take("D1", T0, 0, 1).size(), 1u);  // one sent, one queued: both pending
-  CommandRow d2 = enqueue("D2", "CHECK");
-  CommandRow d3 = enqueue("D3", "CHECK");
-  ASSERT_TRUE(cancel(d3.id).ok());
-  auto counts = store().pending_counts();
+  insert_command("D1", "GET OPTIONS A");                                          // queued
+  mark(insert_command("D1", "GET OPTIONS B"), CommandStatus::sent, kContractT0);          // sent
+  mark(insert_command("D1", "GET OPTIONS C"), CommandStatus::done, kContractT0);
+  mark(insert_command("D1", "GET OPTIONS D"), CommandStatus::failed, kContractT0);
+  mark(insert_command("D1", "GET OPTIONS E"), CommandStatus::expired, kContractT0);
+  CommandRow d2 = insert_command("D2", "GET OPTIONS A");
+  mark(insert_command("D3", "GET OPTIONS A"), CommandStatus::cancelled, kContractT0);
+
+  auto counts = commands([](CommandReads& c) { return c.pending_counts(); });
   std::map<std::string, std::int64_t> by_sn(counts.begin(), counts.end());
-  EXPECT_EQ(by_sn.size(), 2u);
-  EXPECT_EQ(by_sn["D1"], 2);
-  EXPECT_EQ(by_sn["D2"], 1);
-  EXPECT_EQ(by_sn.count("D3"), 0u);
-  ASSERT_EQ(take("D2", T0).size(), 1u);
-  results("D2", {result(d2.wire_id, CommandStatus::done, 0, "{}", T0)});
-  counts = store().pending_counts();
+  EXPECT_EQ(by_sn, (std::map<std::string, std::int64_t>{{"D1", 2}, {"D2", 1}}));
+  EXPECT_EQ(commands([](CommandReads& c) { return c.pending_count("D1"); }), 2);
+  EXPECT_EQ(commands([](CommandReads& c) { return c.pending_count("D2"); }), 1);
+  EXPECT_EQ(commands([](CommandReads& c) { return c.pending_count("D3"); }), 0);
+  EXPECT_EQ(commands([](CommandReads& c) { return c.pending_count("ghost"); }), 0);
+  EXPECT_EQ(commands([](CommandReads& c) { return c.pending_total(); }), 3);
+  auto stats = store().stats();
+  ASSERT_TRUE(stats.ok());
+  EXPECT_EQ(stats->queued_commands, 3);
+
+  mark(d2, CommandStatus::done, kContractT0);
+  counts = commands([](CommandReads& c) { return c.pending_counts(); });
   by_sn = std::map<std::string, std::int64_t>(counts.begin(), counts.end());
-  EXPECT_EQ(by_sn.count("D2"), 0u);
-  EXPECT_EQ(store().stats().queued_commands, 2);
+  EXPECT_EQ(by_sn, (std::map<std::string, std::int64_t>{{"D1", 2}}));
+  EXPECT_EQ(commands([](CommandReads& c) { return c.pending_total(); }), 2);
+}
+
+TEST_P(StoreContract, CommandDataIsKeptInArrivalOrderAndARepostOnce) {
+  save("D1");
+  CommandRow q = insert_command("D1", "DATA QUERY tablename=user,fielddesc=*,filter=*");
+  CommandRow other = insert_command("D1", "GET OPTIONS LockCount");
+  const std::string binary("a\0b\xFF", 4);
+  std::vector<CommandData> packs = {
+      {q.id, "tabledata", "user", 2, 3, "user Pin=3", kContractT0 + 2},
+      {q.id, "tabledata", "user", 1, 3, "user Pin=1\nuser Pin=2", kContractT0 + 1},
+      {q.id, "tabledata", "user", 3, 3, binary, kContractT0 + 3},
+      {other.id, "options", "", 0, 0, "LockCount=4", kContractT0 + 4},
+  };
+  for (const auto& p : packs) ASSERT_TRUE(add_data(p).ok());
+  // The same pack posted again (the device missed our answer) is kept once, even at another time.
+  CommandData repost = packs[0];
+  repost.received_at = kContractT0 + 9;
+  ASSERT_TRUE(add_data(repost).ok());
+  // Another body under the same pack number is new data.
+  ASSERT_TRUE(add_data(CommandData{q.id, "tabledata", "user", 2, 3, "user Pin=4", kContractT0 + 10}).ok());
+
+  auto data = commands([&](CommandReads& c) { return c.data(q.id); });
+  ASSERT_EQ(data.size(), 4u);
+  EXPECT_EQ(data[0].packidx, 2);
+  EXPECT_EQ(data[0].body, "user Pin=3");
+  EXPECT_EQ(data[0].received_at, kContractT0 + 2);
+  EXPECT_EQ(data[1].packidx, 1);
+  EXPECT_EQ(data[1].body, "user Pin=1\nuser Pin=2");
+  EXPECT_EQ(data[1].received_at, kContractT0 + 1);
+  EXPECT_EQ(data[2].body, binary);
+  EXPECT_EQ(data[2].kind, "tabledata");
+  EXPECT_EQ(data[2].table, "user");
+  EXPECT_EQ(data[2].packcnt, 3);
+  EXPECT_EQ(data[2].command_id, q.id);
+  EXPECT_EQ(data[3].body, "user Pin=4");
+  auto options = commands([&](CommandReads& c) { return c.data(other.id); });
+  ASSERT_EQ(options.size(), 1u);
+  EXPECT_EQ(options[0].kind, "options");
+  EXPECT_EQ(options[0].body, "LockCount=4");
+  EXPECT_TRUE(commands([&](CommandReads& c) { return c.data(other.id + 1000); }).empty());
+
+  auto r = add_data(CommandData{other.id + 1000, "options", "", 0, 0, "x", kContractT0});
+  ASSERT_FALSE(r.ok());
+  EXPECT_FALSE(r.error().transient);
+  EXPECT_EQ(r.error().reason, Reason::not_found);
+}
+
+// ---- units of work -----------------------------------------------------------------------------------
+
+TEST_P(StoreContract, AWriteSeesItsOwnWritesBeforeItCommits) {
+  save("D1");
+  struct Seen {
+    CommandRow row;
+    std::optional<CommandRow> got, found;
+    std::int64_t queued = 0, pending = 0, events = 0;
+    std::optional<Device> device;
+  };
+  auto seen = write([](Transaction& tx) {
+    Seen s;
+    tx.devices().save(make_device("D2"));
+    s.device = tx.devices().get("D2");
+    s.row = tx.commands().insert(make_command("D2", "GET OPTIONS A"), kContractT0);
+    s.got = tx.commands().get(s.row.id);
+    s.found = tx.commands().find("D2", s.row.wire_id);
+    s.queued = static_cast<std::int64_t>(tx.commands().queued("D2", 0).size());
+    s.pending = tx.commands().pending_count("D2");
+    tx.events().insert({make_event("D2", 1, "2024-01-01 10:00:00", "a")});
+    s.events = tx.events().count("D2");
+    return s;
+  });
+  EXPECT_TRUE(seen.device);
+  EXPECT_TRUE(seen.got);
+  ASSERT_TRUE(seen.found);
+  EXPECT_EQ(seen.found->id, seen.row.id);
+  EXPECT_EQ(seen.queued, 1);
+  EXPECT_EQ(seen.pending, 1);
+  EXPECT_EQ(seen.events, 1);
+}
+
+// What a write spanning areas leaves when its job refuses halfway: nothing.
+TEST_P(StoreContract, ARefusedWriteSpanningAreasLeavesNothingBehind) {
+  save("D1");
+  std::int64_t new_id = 0, d1_id = 0;
+  bool saw_own_writes = false;
+  auto r = store().write_now([&](Transaction& tx) {
+    tx.devices().save(make_device("NEW"));
+    tx.devices().merge_options("NEW", protocol::Record{{"LockCount", "2"}}, "options", kContractT0);
+    tx.devices().update_settings("D1", DeviceSettings{false, std::nullopt, {}});
+    new_id = tx.commands().insert(make_command("NEW", "CONTROL DEVICE 01010105"), kContractT0).id;
+    d1_id = tx.commands().insert(make_command("D1", "GET OPTIONS A"), kContractT0).id;
+    tx.events().insert({make_event("NEW", 1, "2024-01-01 10:00:00", "a")});
+    tx.door_states().put(DoorStateUpdate{"NEW", "2024-01-01 10:00:00", "01", "00", "00", kContractT0});
+    tx.device_data().append_log({DeviceLogEntry{"NEW", "errorlog", "ErrCode=1", kContractT0, 0}});
+    tx.device_data().put_records({DeviceRecord{"NEW", "user", "1", {{"Pin", "1"}}, "", kContractT0, "", ""}});
+    saw_own_writes = tx.devices().get("NEW").has_value() && tx.commands().get(new_id).has_value();
+    throw Refused(Reason::conflict, "the operator changed their mind");
+  });
+  ASSERT_FALSE(r.ok());
+  EXPECT_FALSE(r.error().transient);
+  EXPECT_EQ(r.error().reason, Reason::conflict);
+  EXPECT_NE(r.error().message.find("changed their mind"), std::string::npos) << r.error().message;
+  EXPECT_TRUE(saw_own_writes);
+  ASSERT_GT(new_id, 0);
+
+  struct After {
+    std::int64_t devices = 0, events = 0, pending = 0, records = 0, log = 0;
+    bool new_device = false, new_command = false, d1_command = false, door = false;
+    std::optional<Device> d1;
+  };
+  auto after = read([new_id, d1_id](Reads& rd) {
+    After a;
+    a.devices = rd.devices().count();
+    a.new_device = rd.devices().get("NEW").has_value();
+    a.d1 = rd.devices().get("D1");
+    a.new_command = rd.commands().get(new_id).has_value();
+    a.d1_command = rd.commands().get(d1_id).has_value();
+    a.pending = rd.commands().pending_total();
+    a.events = rd.events().count("");
+    a.door = rd.door_states().get("NEW").has_value();
+    a.log = static_cast<std::int64_t>(rd.device_data().log("", "", 0).size());
+    a.records = static_cast<std::int64_t>(rd.device_data().records("", "", 0).size());
+    return a;
+  });
+  EXPECT_EQ(after.devices, 1);
+  EXPECT_FALSE(after.new_device);
+  ASSERT_TRUE(after.d1);
+  EXPECT_TRUE(after.d1->approved);  // the settings change went with the rest
+  EXPECT_FALSE(after.new_command);
+  EXPECT_FALSE(after.d1_command);
+  EXPECT_EQ(after.pending, 0);
+  EXPECT_EQ(after.events, 0);
+  EXPECT_FALSE(after.door);
+  EXPECT_EQ(after.log, 0);
+  EXPECT_EQ(after.records, 0);
+  // The device's wire-id counter went back too: its next command gets the id the refused one had.
+  EXPECT_EQ(insert_command("D1", "GET OPTIONS A").wire_id, first_wire_id(kContractT0));
+}
+
+TEST_P(StoreContract, AWriteThatFailsOtherwiseIsUndoneToo) {
+  save("D1");
+  auto r = store().write_now([](Transaction& tx) -> int {
+    tx.commands().insert(make_command("D1", "GET OPTIONS A"), kContractT0);
+    tx.events().insert({make_event("D1", 1, "2024-01-01 10:00:00", "a")});
+    throw std::runtime_error("a bug in the job");
+  });
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().reason, Reason::none);
+  EXPECT_FALSE(r.error().transient);  // the same job would fail again: not the database's fault
+  EXPECT_EQ(commands([](CommandReads& c) { return c.pending_total(); }), 0);
+  EXPECT_EQ(count_events(""), 0);
+}
+
+TEST_P(StoreContract, AFailedWriteDoesNotTakeItsNeighboursWithIt) {
+  // Writes submitted together may share a commit; each is still all or nothing on its own.
+  save("D1");
+  std::vector<std::future<bool>> outcomes;
+  std::vector<std::shared_ptr<std::promise<bool>>> promises;
+  for (int i = 0; i < 20; ++i) {
+    auto p = std::make_shared<std::promise<bool>>();
+    outcomes.push_back(p->get_future());
+    store().write(
+        [i](Transaction& tx) {
+          tx.events().insert({make_event("D1", i, "2024-01-01 10:00:00", "e")});
+          tx.commands().insert(make_command("D1", "GET OPTIONS A"), kContractT0);
+          if (i % 2) throw Refused(Reason::invalid, "odd");
+        },
+        [p](StoreStatus s) { p->set_value(s.ok()); });
+  }
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_EQ(outcomes[static_cast<std::size_t>(i)].wait_for(std::chrono::seconds(60)), std::future_status::ready);
+    EXPECT_EQ(outcomes[static_cast<std::size_t>(i)].get(), i % 2 == 0) << i;
+  }
+  auto events = list_events(EventFilter{"D1", 0, 0});
+  ASSERT_EQ(events.size(), 10u);
+  for (const auto& e : events) EXPECT_EQ(*e.index % 2, 0);
+  EXPECT_EQ(commands([](CommandReads& c) { return c.pending_total(); }), 10);
+}
+
+// A write spanning areas is seen whole, by a later read and by reads running meanwhile.
+TEST_P(StoreContract, ASuccessfulWriteSpanningAreasIsVisibleAsAWhole) {
+  constexpr int kWrites = 40;
+  std::atomic<bool> writing{true};
+  std::atomic<int> torn{0}, reads{0};
+  // Every write adds a device, its command and its event together: a snapshot never has one
+  // without the others.
+  std::thread reader([&] {
+    while (writing.load()) {
+      auto r = store().read_now([](Reads& rd) {
+        return std::array<std::int64_t, 3>{rd.devices().count(), rd.commands().pending_total(), rd.events().count("")};
+      });
+      if (!r.ok() || (*r)[0] != (*r)[1] || (*r)[0] != (*r)[2]) ++torn;
+      ++reads;
+    }
+  });
+  std::vector<CommandRow> rows;
+  for (int i = 0; i < kWrites; ++i) {
+    const std::string sn = "W" + std::to_string(i);
+    rows.push_back(write([sn, i](Transaction& tx) {
+      tx.devices().save(make_device(sn));
+      tx.devices().merge_options(sn, protocol::Record{{"LockCount", std::to_string(i)}}, "options", kContractT0);
+      tx.door_states().put(DoorStateUpdate{sn, "2024-01-01 10:00:00", "01", "00", "00", kContractT0});
+      tx.events().insert({make_event(sn, i, "2024-01-01 10:00:00", "e")});
+      return tx.commands().insert(make_command(sn, "CONTROL DEVICE 01010105", CommandPriority::control), kContractT0);
+    }));
+  }
+  writing = false;
+  reader.join();
+  EXPECT_EQ(torn.load(), 0) << "of " << reads.load() << " reads";
+
+  struct Whole {
+    std::optional<Device> device;
+    std::optional<CommandRow> command;
+    std::optional<DoorStateUpdate> door;
+    std::int64_t events = 0;
+  };
+  for (int i = 0; i < kWrites; ++i) {
+    const std::string sn = "W" + std::to_string(i);
+    const std::int64_t id = rows[static_cast<std::size_t>(i)].id;
+    auto whole = read([sn, id](Reads& rd) {
+      return Whole{rd.devices().get(sn), rd.commands().get(id), rd.door_states().get(sn), rd.events().count(sn)};
+    });
+    ASSERT_TRUE(whole.device) << sn;
+    EXPECT_EQ(whole.device->options.get("LockCount"), std::to_string(i));
+    ASSERT_TRUE(whole.command) << sn;
+    EXPECT_EQ(whole.command->sn, sn);
+    EXPECT_EQ(whole.command->wire_id, first_wire_id(kContractT0));
+    EXPECT_TRUE(whole.door) << sn;
+    EXPECT_EQ(whole.events, 1) << sn;
+  }
+}
+
+TEST_P(StoreContract, AsynchronousWritesAndReadsAnswerThroughTheirCallbacks) {
+  save("D1");
+  auto row = await<CommandRow>([&](Store::Reply<CommandRow> done) {
+    store().write([](Transaction& tx) { return tx.commands().insert(make_command("D1", "GET OPTIONS A"), kContractT0); },
+                  std::move(done));
+  });
+  ASSERT_TRUE(row.ok()) << row.error().message;
+  // Once `done` ran the write is durable and visible to every read.
+  EXPECT_TRUE(command(row->id));
+
+  const auto caller = std::this_thread::get_id();
+  struct Seen {
+    std::thread::id thread;
+    std::optional<CommandRow> row;
+  };
+  const std::int64_t id = row->id;
+  auto seen = await<Seen>([&](Store::Reply<Seen> done) {
+    store().read([id](Reads& r) { return Seen{std::this_thread::get_id(), r.commands().get(id)}; }, std::move(done));
+  });
+  ASSERT_TRUE(seen.ok()) << seen.error().message;
+  EXPECT_NE(seen->thread, caller);  // reads run on the store's threads, never the caller's
+  ASSERT_TRUE(seen->row);
+  EXPECT_EQ(seen->row->wire_id, row->wire_id);
+
+  // A refusal reaches the callback as a non-transient error with its reason, from reads too.
+  auto refused = await<Unit>([&](Store::Done done) {
+    store().read([](Reads&) { throw Refused(Reason::not_found, "no such thing"); }, std::move(done));
+  });
+  ASSERT_FALSE(refused.ok());
+  EXPECT_FALSE(refused.error().transient);
+  EXPECT_EQ(refused.error().reason, Reason::not_found);
+  EXPECT_EQ(refused.error().message, "no such thing");
+  auto blocking = store().read_now([](Reads&) -> int { throw Refused(Reason::invalid, "bad question"); });
+  ASSERT_FALSE(blocking.ok());
+  EXPECT_EQ(blocking.error().reason, Reason::invalid);
+  auto written = await<Unit>([&](Store::Done done) {
+    store().write([](Transaction&) { throw Refused(Reason::conflict, "not now"); }, std::move(done));
+  });
+  ASSERT_FALSE(written.ok());
+  EXPECT_EQ(written.error().reason, Reason::conflict);
 }
 
 // ---- maintenance -----------------------------------------------------------------------------------
@@ -890,33 +1126,24 @@ TEST_P(StoreContract, StatsCountWhatIsStored) {
   save("D1");
   save("D2");
   insert({make_event("D1", 1, "2024-01-01 10:00:00", "a"), make_event("D1", 2, "2024-01-01 10:00:00", "b")});
-  enqueue("D1", "CHECK");
-  StoreStats s = store().stats();
-  EXPECT_EQ(s.devices, 2);
-  EXPECT_EQ(s.events, 2);
-  EXPECT_EQ(s.queued_commands, 1);
-  EXPECT_GE(s.write_jobs, 4u);
-  EXPECT_GE(s.write_groups, 1u);
-  EXPECT_LE(s.write_groups, s.write_jobs);
-  EXPECT_EQ(s.failed_commits, 0u);
+  insert_command("D1", "GET OPTIONS A");
+  mark(insert_command("D1", "GET OPTIONS B"), CommandStatus::done, kContractT0);
+  auto s = store().stats();
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  EXPECT_EQ(s->devices, 2);
+  EXPECT_EQ(s->events, 2);
+  EXPECT_EQ(s->queued_commands, 1);
+  EXPECT_GE(s->write_jobs, 6u);
+  EXPECT_GE(s->write_groups, 1u);
+  EXPECT_LE(s->write_groups, s->write_jobs);
+  EXPECT_EQ(s->failed_commits, 0u);
 }
 
 TEST_P(StoreContract, AHealthyStorePassesItsIntegrityCheck) {
   save("D1");
-  enqueue("D1", "CHECK");
+  insert_command("D1", "GET OPTIONS A");
   insert({make_event("D1", 1, "2024-01-01 10:00:00", "a")});
   EXPECT_EQ(store().integrity_check(), "ok");
-}
-
-TEST_P(StoreContract, AResultCannotSetAnyOtherStatus) {
-  save("D1");
-  CommandRow c = enqueue("D1", "CHECK");
-  auto r = await<std::vector<CommandRow>>([&](Store::Reply<std::vector<CommandRow>> done) {
-    store().record_results("D1", {result(c.wire_id, CommandStatus::cancelled, 0, "{}", T0)}, std::move(done));
-  });
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().reason, Reason::invalid);
-  EXPECT_EQ(command(c.id).status, CommandStatus::queued);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreContract, testing::all_backends(), testing::backend_name);

@@ -1,4 +1,6 @@
-// Helpers for tests of Store implementations: temporary folders and waiting for write callbacks.
+// Helpers for tests of stores (the contract suites here, the services' tests in tests/service):
+// temporary folders, waiting for asynchronous callbacks, and the backends every contract suite runs
+// against, opened by URL (storage/open_store.hpp) so that no suite names a backend type.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -12,7 +14,7 @@
 #include <ostream>
 #include <string>
 
-#include "storage/sqlite/sqlite_store.hpp"
+#include "storage/open_store.hpp"
 #include "storage/store.hpp"
 
 namespace zkpush::storage::testing {
@@ -41,8 +43,9 @@ class TempDir {
   std::filesystem::path path_;
 };
 
-// Calls an asynchronous store write and waits for its callback (at most a minute: a hang is a
-// failure, not a stuck test run).
+// Calls something asynchronous that answers with a StoreResult<T> (Store::write / read, the
+// command queue...) and waits for its callback, at most a minute: a hang is a failure, not a stuck
+// test run.
 template <class T>
 StoreResult<T> await(const std::function<void(Store::Reply<T>)>& call) {
   auto promise = std::make_shared<std::promise<StoreResult<T>>>();
@@ -55,24 +58,23 @@ StoreResult<T> await(const std::function<void(Store::Reply<T>)>& call) {
   return future.get();
 }
 
-inline StoreStatus await_status(const std::function<void(Store::Done)>& call) { return await<Unit>(call); }
-
-// A Store implementation under the contract suites (store_contract_test, device_ownership_test): its
-// name and how to open the store kept at `place` (a fresh folder per test), creating it on first
-// use; opened again with the same place, it gives back the same data.
+// A store backend under the contract suites (store_contract_test, device_ownership_test): its name
+// and the URL of the store kept in `place` (a fresh folder per test). Opened again with the same
+// place, it gives back the same data.
 struct Backend {
   std::string name;
-  std::function<std::unique_ptr<Store>(const std::filesystem::path& place)> open;
+  std::function<std::string(const std::filesystem::path& place)> url;
+
+  std::unique_ptr<Store> open(const std::filesystem::path& place) const { return open_store(url(place)); }
 };
 
 inline std::ostream& operator<<(std::ostream& os, const Backend& b) { return os << b.name; }
 
+// The SQLite store in `place`.
+inline std::string sqlite_url(const std::filesystem::path& place) { return "sqlite:" + (place / "zkpush.db").string(); }
+
 // Every backend the contract suites run against (PostgreSQL joins here later).
-inline auto all_backends() {
-  return ::testing::Values(Backend{"sqlite", [](const std::filesystem::path& place) {
-                                     return open_sqlite_store(SqliteOptions{(place / "zkpush.db").string()});
-                                   }});
-}
+inline auto all_backends() { return ::testing::Values(Backend{"sqlite", sqlite_url}); }
 inline std::string backend_name(const ::testing::TestParamInfo<Backend>& info) { return info.param.name; }
 
 }  // namespace zkpush::storage::testing

@@ -1,4 +1,5 @@
-// The command queue (tables commands, command_data) and the device's wire-id counter.
+// The command queue's rows (tables commands, command_data) and the device's wire-id counter: the
+// SQL of storage/areas/commands.hpp.
 #pragma once
 
 #include <cstdint>
@@ -12,19 +13,19 @@
 
 namespace zkpush::storage::sqlite::commands {
 
-// Writes (inside a job). `clock_now` is the wall clock, for a device's first wire id and the time a
-// command is cancelled (the interface passes no time for those).
-CommandRow enqueue(Connection& c, const NewCommand& command, std::int64_t clock_now);
-std::vector<CommandRow> take_for_delivery(Connection& c, const DeliveryRequest& request);
-std::vector<CommandRow> record_results(Connection& c, const std::string& sn, const std::vector<ResultUpdate>& results);
+CommandRow insert(Connection& c, const NewCommand& command, std::int64_t clock_now);
+void update(Connection& c, const CommandRow& row);
 void add_data(Connection& c, const CommandData& data);
-CommandRow cancel(Connection& c, std::int64_t id, std::int64_t clock_now);
 
-// Reads.
 std::optional<CommandRow> get(Connection& c, std::int64_t id);
 std::optional<CommandRow> find(Connection& c, const std::string& sn, std::int64_t wire_id);
 std::vector<CommandData> data(Connection& c, std::int64_t id);
+std::vector<CommandRow> queued(Connection& c, const std::string& sn, std::int64_t limit);
+std::vector<CommandRow> unanswered(Connection& c, const std::string& sn, std::int64_t sent_before, std::int64_t limit);
+std::vector<CommandRow> overdue(Connection& c, const std::string& sn, std::int64_t now, std::int64_t limit);
+std::optional<std::int64_t> next_deadline(Connection& c);
 std::vector<std::pair<std::string, std::int64_t>> pending_counts(Connection& c);
+std::int64_t pending_count(Connection& c, const std::string& sn);
 std::int64_t pending_total(Connection& c);
 
 }  // namespace zkpush::storage::sqlite::commands

@@ -1,7 +1,7 @@
 #include "storage/sqlite/device_data.hpp"
 
 #include "storage/record_json.hpp"
-#include "storage/sqlite/rejection.hpp"
+#include "storage/result.hpp"
 
 namespace zkpush::storage::sqlite::device_data {
 
@@ -55,7 +55,7 @@ InsertCounts put_records(Connection& c, const std::vector<DeviceRecord>& records
   InsertCounts counts;
   for (const auto& r : records) {
     if (r.sn.empty() || r.table.empty())
-      throw Rejection(StoreError::Reason::invalid, "a device record needs a serial number and a table");
+      throw Refused(StoreError::Reason::invalid, "a device record needs a serial number and a table");
     st->bind(1, r.sn).bind(2, r.table).bind(3, r.key).bind(4, record_to_json(r.fields));
     st->bind_blob(5, r.content).bind(6, r.updated_at).bind(7, r.content_field).bind(8, r.content_encoding);
     st->run();
@@ -91,7 +91,7 @@ void append_log(Connection& c, const std::vector<DeviceLogEntry>& entries) {
   auto st = c.prepare("INSERT INTO device_log (sn, kind, data, received_at) VALUES (?1, ?2, ?3, ?4)");
   for (const auto& e : entries) {
     if (e.sn.empty() || e.kind.empty())
-      throw Rejection(StoreError::Reason::invalid, "a device log entry needs a serial number and a kind");
+      throw Refused(StoreError::Reason::invalid, "a device log entry needs a serial number and a kind");
     st->bind(1, e.sn).bind(2, e.kind).bind(3, e.data).bind(4, e.received_at);
     st->run();
   }

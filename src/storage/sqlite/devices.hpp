@@ -18,12 +18,12 @@ std::int64_t count(Connection& c);
 
 // Writes (the writer's connection, inside a job).
 void save(Connection& c, const Device& device);
-// Throws Rejection(not_found) for an unknown device, Rejection(invalid) for a malformed time zone.
+// Throws Refused(not_found) for an unknown device, Refused(invalid) for a malformed time zone.
 void update_settings(Connection& c, const std::string& sn, const DeviceSettings& settings);
 void merge_options(Connection& c, const std::string& sn, const protocol::Record& options, const std::string& source,
                    std::int64_t now);
 void touch(Connection& c, const std::vector<DevicePresence>& presence);
-// Throws Rejection(not_found) unless the device exists.
+// Throws Refused(not_found) unless the device exists.
 void require(Connection& c, const std::string& sn, const char* what);
 
 }  // namespace zkpush::storage::sqlite::devices

@@ -1,6 +1,6 @@
 #include "storage/sqlite/door_state.hpp"
 
-#include "storage/sqlite/rejection.hpp"
+#include "storage/result.hpp"
 
 namespace zkpush::storage::sqlite::door_state {
 
@@ -20,7 +20,7 @@ DoorStateUpdate read_row(const Statement& st) {
 }  // namespace
 
 void put(Connection& c, const DoorStateUpdate& u) {
-  if (u.sn.empty()) throw Rejection(StoreError::Reason::invalid, "a door state needs the device's serial number");
+  if (u.sn.empty()) throw Refused(StoreError::Reason::invalid, "a door state needs the device's serial number");
   bool changed = true;
   {
     auto st = c.prepare("SELECT sensor, relay, alarm FROM door_state WHERE sn = ?1");

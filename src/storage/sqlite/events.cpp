@@ -1,7 +1,7 @@
 #include "storage/sqlite/events.hpp"
 
 #include "storage/event_digest.hpp"
-#include "storage/sqlite/rejection.hpp"
+#include "storage/result.hpp"
 
 namespace zkpush::storage::sqlite::events {
 
@@ -48,7 +48,7 @@ InsertCounts insert(Connection& c, const std::vector<NewEvent>& events) {
       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) ON CONFLICT DO NOTHING");
   InsertCounts counts;
   for (const auto& e : events) {
-    if (e.sn.empty()) throw Rejection(StoreError::Reason::invalid, "an event needs the device's serial number");
+    if (e.sn.empty()) throw Refused(StoreError::Reason::invalid, "an event needs the device's serial number");
     st->bind(1, e.sn).bind(2, e.index);
     if (e.index)
       st->bind_null(3);

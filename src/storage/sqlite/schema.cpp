@@ -175,11 +175,22 @@ CREATE INDEX commands_sent ON commands (sn, sent_at) WHERE status = 'sent';
 CREATE INDEX commands_expiring ON commands (sn, expires_at) WHERE status IN ('queued', 'sent') AND expires_at > 0;
 )sql";
 
+// Version 5: command priorities. A door opened from the console must not wait behind a panel's full
+// load of ten thousand users: delivery takes queued commands by priority (0 control, 1 normal,
+// 2 bulk), then FIFO. The queued index follows that order; the old one is replaced.
+constexpr std::string_view kVersion5 = R"sql(
+ALTER TABLE commands ADD COLUMN priority INTEGER NOT NULL DEFAULT 1;
+DROP INDEX commands_queued;
+CREATE INDEX commands_queued ON commands (sn, priority, id) WHERE status = 'queued';
+CREATE INDEX commands_deadlines ON commands (expires_at) WHERE status IN ('queued', 'sent') AND expires_at > 0;
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "devices, events, door state, device records and logs, command queue", kVersion1},
     {2, "device records: content field and encoding", kVersion2},
     {3, "devices: per-device configuration overrides", kVersion3},
     {4, "commands: indexes for delivery", kVersion4},
+    {5, "commands: priorities, deadlines across devices", kVersion5},
 };
 
 }  // namespace

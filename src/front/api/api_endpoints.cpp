@@ -1,0 +1,107 @@
+#include "front/api/api_endpoints.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "front/api/answers.hpp"
+#include "protocol/endpoints.hpp"
+#include "protocol/text.hpp"
+
+namespace zkpush::front::api {
+
+namespace p = protocol;
+
+void answer_json(const SharedResponder& respond, int status, const Json& body) {
+  // Device text (names, options) may hold bytes that are not UTF-8: replaced, never a throw.
+  (*respond)(http::make_response(static_cast<http::Status>(status),
+                                 body.dump(-1, ' ', false, Json::error_handler_t::replace), "application/json"));
+}
+
+void answer_error(const SharedResponder& respond, const std::string& who, int status, const std::string& message) {
+  if (status >= 500) {
+    spdlog::error("{}: {} {}", who, status, message);
+  } else {
+    spdlog::warn("{}: {} {}", who, status, message);
+  }
+  answer_json(respond, status, Json{{"error", message}});
+}
+
+void answer_store_refusal(const SharedResponder& respond, const std::string& who, const storage::StoreError& e) {
+  int status = 400;
+  if (e.transient || e.reason == storage::StoreError::Reason::none) status = 503;
+  else if (e.reason == storage::StoreError::Reason::not_found) status = 404;
+  else if (e.reason == storage::StoreError::Reason::conflict) status = 409;
+  answer_error(respond, who, status, status == 503 ? "store unavailable, retry later: " + e.message : e.message);
+}
+
+namespace {
+
+// Constant-time for equal lengths.
+bool same_secret(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  unsigned char diff = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+  return diff == 0;
+}
+
+// The role the request's credentials hold, nullopt without valid ones. The one bearer token is admin.
+std::optional<Role> caller_role(const http::Request& request, const std::string& token) {
+  if (token.empty()) return std::nullopt;  // never open without a token (App always sets one)
+  std::string_view auth = request.header("Authorization");
+  constexpr std::string_view bearer = "Bearer ";
+  if (auth.size() <= bearer.size() || !p::text::iequals(auth.substr(0, bearer.size()), bearer)) return std::nullopt;
+  if (!same_secret(auth.substr(bearer.size()), token)) return std::nullopt;
+  return Role::admin;
+}
+
+}  // namespace
+
+ApiEndpoints::ApiEndpoints(ApiServices services) : services_(services) {
+  add_v1_routes(table_, services_);
+  table_.add(Route{http::Verb::get, "/api/v1/openapi.json", Role::open, "openapi",
+                   "This document: every route, its role, parameters and shapes (OpenAPI 3.0)", "", "200 OpenApi", {},
+                   [this](Call& call) {
+                     (*call.respond)(http::make_response(http::Status::ok, openapi_, "application/json"));
+                   }});
+  openapi_ = openapi_document(table_);
+}
+
+std::optional<std::size_t> ApiEndpoints::body_limit(const http::RequestHead&, const std::string&) {
+  return std::size_t{1} << 20;
+}
+
+void ApiEndpoints::handle(http::Request& request, const std::string&, const SharedResponder& respond) {
+  const std::string who = request.remote.address().to_string() + " " + std::string(request.method_string()) + " " +
+                          p::text::printable(request.target());
+  // Path parameters keep their case (serial numbers): match on the target's own path.
+  const std::string path = p::parse_target(request.target()).path;
+  auto match = table_.match(request.method(), path);
+  const bool open = match && match->route && match->route->role == Role::open;
+  if (!open) {
+    auto role = caller_role(request, services_.config.api_token);
+    if (!role) {
+      if (services_.config.api_token.empty()) spdlog::error("{}: the API has no token configured; refused", who);
+      spdlog::warn("{}: 401 {} bearer token", who, request.header("Authorization").empty() ? "missing" : "wrong");
+      auto response = http::make_response(http::Status::unauthorized,
+                                          Json{{"error", "missing or wrong bearer token"}}.dump(), "application/json");
+      response.set(boost::beast::http::field::www_authenticate, "Bearer");
+      return (*respond)(std::move(response));
+    }
+    if (match && match->route && *role < match->route->role) {
+      return answer_error(respond, who, 403,
+                          "this route needs the " + std::string(role_name(match->route->role)) + " role");
+    }
+  }
+  if (!match) return answer_error(respond, who, 404, "no such API route");
+  if (!match->route) {
+    spdlog::warn("{}: 405 method not allowed (allowed: {})", who, match->allow);
+    auto response = http::make_response(http::Status::method_not_allowed,
+                                        Json{{"error", "method not allowed; allowed: " + match->allow}}.dump(),
+                                        "application/json");
+    response.set(boost::beast::http::field::allow, match->allow);
+    return (*respond)(std::move(response));
+  }
+  Call call{request, std::move(match->params), who, respond};
+  match->route->handler(call);
+}
+
+}  // namespace zkpush::front::api

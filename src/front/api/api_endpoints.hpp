@@ -1,0 +1,44 @@
+// The /api peer of the front: the JSON API (docs/serve.md "JSON API"). Every request is matched
+// against the route table (routes.hpp): no route for the path is 404, a route for the path but not
+// the method is 405 with Allow, a route whose role is not public needs the bearer token (401
+// otherwise). Errors are {"error": "..."} with a log line. GET /api/v1/openapi.json describes it all.
+#pragma once
+
+#include <string>
+
+#include "front/api/routes.hpp"
+#include "front/peer.hpp"
+#include "service/command_queue.hpp"
+#include "service/devices.hpp"
+#include "storage/store.hpp"
+
+namespace zkpush::front::api {
+
+// What the API's handlers use; objects that outlive every request.
+struct ApiServices {
+  const ServerConfig& config;
+  storage::Store& store;
+  service::Devices& devices;
+  service::CommandQueue& queue;
+};
+
+// The routes of /api/v1 (handlers.cpp).
+void add_v1_routes(RouteTable& table, const ApiServices& services);
+
+class ApiEndpoints : public Peer {
+ public:
+  explicit ApiEndpoints(ApiServices services);
+
+  // A JSON body is small: 1 MiB.
+  std::optional<std::size_t> body_limit(const http::RequestHead& head, const std::string& path) override;
+  void handle(http::Request& request, const std::string& path, const SharedResponder& respond) override;
+
+  const RouteTable& routes() const noexcept { return table_; }
+
+ private:
+  ApiServices services_;
+  RouteTable table_;
+  std::string openapi_;  // built once, from the table
+};
+
+}  // namespace zkpush::front::api

@@ -1,0 +1,343 @@
+// The routes of /api/v1 and their handlers: parse the request, call a service or read the store
+// (off the I/O threads), answer. The shapes are in views.hpp, the contract in docs/serve.md
+// ("JSON API"); dispatch, authentication, 404 and 405 are the route table's (api_endpoints.cpp).
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <map>
+#include <utility>
+
+#include "front/api/answers.hpp"
+#include "front/api/api_endpoints.hpp"
+#include "protocol/commands.hpp"
+#include "protocol/describe.hpp"
+#include "protocol/responses.hpp"
+#include "protocol/text.hpp"
+
+namespace zkpush::front::api {
+
+namespace p = protocol;
+
+namespace {
+
+constexpr std::int64_t kDefaultEventLimit = 100;
+constexpr std::int64_t kMaxEventLimit = 1000;
+
+// Copied into store callbacks: references to objects that outlive every request.
+struct Handlers {
+  const ServerConfig& config;
+  storage::Store& store;
+  service::Devices& devices;
+  service::CommandQueue& queue;
+
+  void list_devices(const std::string& who, const SharedResponder& respond) const;
+  void device(const std::string& sn, const std::string& who, const SharedResponder& respond) const;
+  void door_state(const std::string& sn, const std::string& who, const SharedResponder& respond) const;
+  void command(std::int64_t id, const std::string& who, const SharedResponder& respond) const;
+  // The device as stored, with the presence known here and the given pending count.
+  Json device_view(const storage::Device& device, std::int64_t pending) const;
+  // 200 with the device just written, its pending count read from the store as GET computes it (so
+  // the two never disagree, whatever the queue's expiry sweep has recorded yet).
+  void answer_device(std::shared_ptr<const storage::Device> device, const std::string& who,
+                     const SharedResponder& respond) const;
+
+  void approve(const std::string& sn, const std::string& who, const SharedResponder& respond) const;
+  void update(const std::string& sn, const std::string& body, const std::string& who,
+              const SharedResponder& respond) const;
+  void enqueue(const std::string& sn, const std::string& body, const std::string& who,
+               const SharedResponder& respond) const;
+  void cancel(std::int64_t id, const std::string& who, const SharedResponder& respond) const;
+  void events(const http::Request& request, const std::string& who, const SharedResponder& respond) const;
+};
+
+// {id} of /api/v1/commands/{id}: a positive decimal number.
+std::optional<std::int64_t> command_id(const Call& call) {
+  const auto& text = call.params.at(0);
+  auto id = p::text::parse_int(text);
+  if (!id || *id <= 0 || text.find_first_not_of("0123456789") != std::string::npos) {
+    answer_error(call.respond, call.who, 400, "a command id is a positive number, not " + p::text::quoted(text));
+    return std::nullopt;
+  }
+  return id;
+}
+
+}  // namespace
+
+void add_v1_routes(RouteTable& table, const ApiServices& services) {
+  const Handlers h{services.config, services.store, services.devices, services.queue};
+  using V = http::Verb;
+  table.add({V::get, "/api/v1/devices", Role::viewer, "listDevices", "Every device the server knows", "",
+             "200 Device[]", {}, [h](Call& c) { h.list_devices(c.who, c.respond); }});
+  table.add({V::get, "/api/v1/devices/{sn}", Role::viewer, "getDevice", "One device (404 unknown)", "", "200 Device",
+             {}, [h](Call& c) { h.device(c.params[0], c.who, c.respond); }});
+  table.add({V::patch, "/api/v1/devices/{sn}", Role::operator_, "updateDevice",
+             "Sets the device's time zone and configuration overrides (null removes one)", "DevicePatch",
+             "200 Device", {}, [h](Call& c) { h.update(c.params[0], c.request.body(), c.who, c.respond); }});
+  table.add({V::post, "/api/v1/devices/{sn}/approve", Role::operator_, "approveDevice",
+             "Approves a device waiting under --registration approve", "", "200 Device", {},
+             [h](Call& c) { h.approve(c.params[0], c.who, c.respond); }});
+  table.add({V::get, "/api/v1/devices/{sn}/state", Role::viewer, "getDoorState",
+             "The device's current door states, decoded", "", "200 DoorState", {},
+             [h](Call& c) { h.door_state(c.params[0], c.who, c.respond); }});
+  table.add({V::post, "/api/v1/devices/{sn}/commands", Role::operator_, "queueCommand",
+             "Queues a command for the device", "NewCommand", "201 Command", {},
+             [h](Call& c) { h.enqueue(c.params[0], c.request.body(), c.who, c.respond); }});
+  table.add({V::get, "/api/v1/commands/{id}", Role::viewer, "getCommand",
+             "A command, its Return and what the device uploaded for it", "", "200 Command", {}, [h](Call& c) {
+               if (auto id = command_id(c)) h.command(*id, c.who, c.respond);
+             }});
+  table.add({V::delete_, "/api/v1/commands/{id}", Role::operator_, "cancelCommand",
+             "Cancels a queued command (409 once delivered)", "", "200 Command", {}, [h](Call& c) {
+               if (auto id = command_id(c)) h.cancel(*id, c.who, c.respond);
+             }});
+  table.add({V::get, "/api/v1/events", Role::viewer, "listEvents", "Access events, oldest first", "", "200 Event[]",
+             {{"sn", "string", "only this device's events"},
+              {"after_id", "integer", "only events with a larger id (paging: the last id seen)"},
+              {"limit", "integer", "at most this many (default 100; values above 1000 give 1000)"}},
+             [h](Call& c) { h.events(c.request, c.who, c.respond); }});
+}
+
+Json Handlers::device_view(const storage::Device& device, std::int64_t pending) const {
+  auto state = devices.get(device.sn);
+  return api::device_json(device, state ? state->last_seen : 0, pending, devices.clock().now(),
+                          api::online_window(config.request_delay));
+}
+
+namespace {
+
+// Open commands of the device that are not past their deadline at `now`: what it may still be sent.
+std::int64_t pending_at(storage::Reads& r, const std::string& sn, std::int64_t now) {
+  return r.commands().pending_count(sn) - static_cast<std::int64_t>(r.commands().overdue(sn, now, 0).size());
+}
+
+}  // namespace
+
+void Handlers::answer_device(std::shared_ptr<const storage::Device> device, const std::string& who,
+                             const SharedResponder& respond) const {
+  const auto now = devices.clock().now();
+  store.read([sn = device->sn, now](storage::Reads& r) { return pending_at(r, sn, now); },
+             [self = *this, device, who, respond](storage::StoreResult<std::int64_t> r) {
+               if (!r.ok()) return answer_store_refusal(respond, who, r.error());
+               answer_json(respond, 200, self.device_view(*device, r.value()));
+             });
+}
+
+void Handlers::list_devices(const std::string& who, const SharedResponder& respond) const {
+  struct Listed {
+    std::vector<storage::Device> devices;
+    std::map<std::string, std::int64_t> pending;
+  };
+  const auto now = devices.clock().now();
+  store.read(
+      [now](storage::Reads& r) {
+        Listed out;
+        out.devices = r.devices().all();
+        for (const auto& [sn, n] : r.commands().pending_counts()) out.pending[sn] = n;
+        for (const auto& row : r.commands().overdue("", now, 0)) out.pending[row.sn] -= 1;
+        return out;
+      },
+      [self = *this, who, respond](storage::StoreResult<Listed> r) {
+        if (!r.ok()) return answer_store_refusal(respond, who, r.error());
+        Json out = Json::array();
+        for (const auto& d : r->devices) {
+          auto it = r->pending.find(d.sn);
+          out.push_back(self.device_view(d, it == r->pending.end() ? 0 : it->second));
+        }
+        answer_json(respond, 200, out);
+      });
+}
+
+void Handlers::device(const std::string& sn, const std::string& who, const SharedResponder& respond) const {
+  struct Found {
+    std::optional<storage::Device> device;
+    std::int64_t pending = 0;
+  };
+  const auto now = devices.clock().now();
+  store.read([sn, now](storage::Reads& r) { return Found{r.devices().get(sn), pending_at(r, sn, now)}; },
+             [self = *this, sn, who, respond](storage::StoreResult<Found> r) {
+               if (!r.ok()) return answer_store_refusal(respond, who, r.error());
+               if (!r->device) return answer_error(respond, who, 404, "unknown device " + p::text::quoted(sn));
+               answer_json(respond, 200, self.device_view(*r->device, r->pending));
+             });
+}
+
+void Handlers::door_state(const std::string& sn, const std::string& who, const SharedResponder& respond) const {
+  auto state = devices.get(sn);
+  if (!state) return answer_error(respond, who, 404, "unknown device " + p::text::quoted(sn));
+  const int doors = p::context_from_options(state->device->options).door_count;
+  const int tz = devices.tz_minutes(*state->device);
+  store.read([sn](storage::Reads& r) { return r.door_states().get(sn); },
+             [doors, tz, who, respond](storage::StoreResult<std::optional<storage::DoorStateUpdate>> r) {
+               if (!r.ok()) return answer_store_refusal(respond, who, r.error());
+               answer_json(respond, 200, api::door_state_json(r.value(), doors, tz));
+             });
+}
+
+void Handlers::command(std::int64_t id, const std::string& who, const SharedResponder& respond) const {
+  struct Found {
+    std::optional<storage::CommandRow> row;
+    std::vector<storage::CommandData> data;
+  };
+  const auto now = devices.clock().now();
+  store.read([id](storage::Reads& r) { return Found{r.commands().get(id), r.commands().data(id)}; },
+             [id, now, who, respond](storage::StoreResult<Found> r) {
+               if (!r.ok()) return answer_store_refusal(respond, who, r.error());
+               if (!r->row) return answer_error(respond, who, 404, "no command " + std::to_string(id));
+               // Past its deadline it reads expired at once, whether or not the sweep recorded it yet.
+               auto row = *r->row;
+               if (service::effective_status(row, now) != row.status) {
+                 row.status = storage::CommandStatus::expired;
+                 row.done_at = row.expires_at;
+               }
+               answer_json(respond, 200, api::command_json(row, r->data));
+             });
+}
+
+void Handlers::approve(const std::string& sn, const std::string& who, const SharedResponder& respond) const {
+  // Only the operator's column is written: a device request in flight saves its own columns and
+  // cannot put approved back to false, whichever commits first.
+  storage::DeviceSettings settings;
+  settings.approved = true;
+  devices.update_settings(sn, settings,
+                          [self = *this, sn, who, respond](storage::StoreResult<std::shared_ptr<const storage::Device>> r) {
+                            if (!r.ok()) return answer_store_refusal(respond, who, r.error());
+                            spdlog::info("{}: approved through the API", sn);
+                            self.answer_device(r.value(), who, respond);
+                          });
+}
+
+// PATCH {"time_zone": "+0800" | null, "config": {"RequestDelay": 10, "TransTimes": null, ...}}:
+// null removes the device's own value (back to the server's).
+void Handlers::update(const std::string& sn, const std::string& body, const std::string& who,
+                 const SharedResponder& respond) const {
+  const std::string& call = who;
+  if (!devices.get(sn)) return answer_error(respond, call, 404, "unknown device " + p::text::quoted(sn));
+  auto json = Json::parse(body, nullptr, false);
+  if (json.is_discarded() || !json.is_object()) return answer_error(respond, call, 400, "expected a JSON object");
+  // Edits, not a row: applied by the store to the row as it is when the write runs, so device
+  // requests in flight and other PATCHes (other keys) keep what they wrote.
+  storage::DeviceSettings settings;
+  for (const auto& [key, value] : json.items()) {
+    if (key == "time_zone") {
+      if (value.is_null()) {
+        settings.time_zone = std::string();
+        continue;
+      }
+      auto tz = value.is_string() ? p::parse_tz_offset(value.get<std::string>()) : std::nullopt;
+      if (!tz) return answer_error(respond, call, 400, "time_zone: an offset like \"+0800\" or null");
+      settings.time_zone = p::format_tz_offset(*tz);
+    } else if (key == "config") {
+      if (!value.is_object()) return answer_error(respond, call, 400, "config: an object of configuration keys");
+      for (const auto& item : value.items()) {
+        const std::string name = item.key();  // not a structured binding: clang 14 cannot capture one
+        const auto& v = item.value();
+        const auto* known = std::find_if(std::begin(api::kDeviceConfigKeys), std::end(api::kDeviceConfigKeys),
+                                         [&](const auto& k) { return p::text::iequals(k.name, name); });
+        if (known == std::end(api::kDeviceConfigKeys)) {
+          return answer_error(respond, call, 400,
+                              "config: " + p::text::quoted(name) + " is not a per-device configuration key");
+        }
+        const std::string canonical(known->name);
+        if (v.is_null()) {
+          settings.config.push_back(storage::ConfigEdit{canonical, std::nullopt});
+          continue;
+        }
+        std::string text;
+        if (known->numeric) {
+          if (!v.is_number_integer() || v.get<std::int64_t>() < 0 || v.get<std::int64_t>() > 86400) {
+            return answer_error(respond, call, 400, "config: " + canonical + " must be an integer 0-86400");
+          }
+          text = std::to_string(v.get<std::int64_t>());
+        } else {
+          if (!v.is_string() || v.get<std::string>().find_first_of("\r\n") != std::string::npos) {
+            return answer_error(respond, call, 400, "config: " + canonical + " must be a one-line string");
+          }
+          text = v.get<std::string>();
+        }
+        settings.config.push_back(storage::ConfigEdit{canonical, text});
+      }
+    } else {
+      return answer_error(respond, call, 400, "unknown field " + p::text::quoted(key) + " (time_zone, config)");
+    }
+  }
+  devices.update_settings(sn, settings,
+                          [self = *this, sn, who, respond](storage::StoreResult<std::shared_ptr<const storage::Device>> r) {
+                            if (!r.ok()) return answer_store_refusal(respond, who, r.error());
+                            const auto& d = *r.value();
+                            spdlog::info("{}: device settings changed through the API (time_zone '{}', {} config "
+                                         "override(s))", sn, d.time_zone, d.config.size());
+                            self.answer_device(r.value(), who, respond);
+                          });
+}
+
+void Handlers::enqueue(const std::string& sn, const std::string& body, const std::string& who,
+                  const SharedResponder& respond) const {
+  const std::string& call = who;
+  if (!devices.get(sn)) return answer_error(respond, call, 404, "unknown device " + p::text::quoted(sn));
+  auto json = Json::parse(body, nullptr, false);
+  if (json.is_discarded()) return answer_error(respond, call, 400, "malformed JSON body");
+  if (!json.is_object() || !json.contains("line") || !json["line"].is_string()) {
+    return answer_error(respond, call, 400, "expected {\"line\": \"<command>\"}");
+  }
+  service::EnqueueRequest request;
+  request.sn = sn;
+  request.line = json["line"].get<std::string>();
+  if (json.contains("expires_in") && !json["expires_in"].is_null()) {
+    if (!json["expires_in"].is_number_integer() || json["expires_in"].get<std::int64_t>() <= 0) {
+      return answer_error(respond, call, 400, "expires_in: a positive number of seconds");
+    }
+    request.expires_in = json["expires_in"].get<std::int64_t>();
+  }
+  if (json.contains("priority") && !json["priority"].is_null()) {
+    auto priority = json["priority"].is_string()
+                        ? storage::command_priority_from_name(json["priority"].get<std::string>())
+                        : std::nullopt;
+    if (!priority) return answer_error(respond, call, 400, "priority: \"control\", \"normal\" or \"bulk\"");
+    request.priority = *priority;
+  }
+  queue.enqueue(request, [respond, who](storage::StoreResult<storage::CommandRow> r) {
+    if (!r.ok()) return answer_store_refusal(respond, who, r.error());
+    spdlog::info("{}: command {} queued as C:{}: {}", r->sn, r->id, r->wire_id, r->line);
+    answer_json(respond, 201, api::command_json(r.value(), {}));
+  });
+}
+
+void Handlers::cancel(std::int64_t id, const std::string& who, const SharedResponder& respond) const {
+  queue.cancel(id, [self = *this, respond, who](storage::StoreResult<storage::CommandRow> r) {
+    if (!r.ok()) return answer_store_refusal(respond, who, r.error());
+    spdlog::info("{}: command {} (C:{}) cancelled through the API", r->sn, r->id, r->wire_id);
+    // Its data, if any, read off this (storage) thread too.
+    self.store.read([id = r->id](storage::Reads& reads) { return reads.commands().data(id); },
+                    [row = r.value(), respond](storage::StoreResult<std::vector<storage::CommandData>> data) {
+                      answer_json(respond, 200, api::command_json(row, data.ok() ? data.value() : std::vector<storage::CommandData>{}));
+                    });
+  });
+}
+
+void Handlers::events(const http::Request& request, const std::string& who, const SharedResponder& respond) const {
+  const std::string& call = who;
+  auto target = p::parse_target(request.target());
+  storage::EventFilter filter;
+  filter.sn = std::string(target.query.get_or("sn", ""));
+  filter.limit = kDefaultEventLimit;
+  // An empty parameter ("after_id=") is the same as none: the documented template leaves them empty.
+  if (auto v = target.query.get("after_id"); v && !v->empty()) {
+    auto after = p::text::parse_int(*v);
+    if (!after || *after < 0) return answer_error(respond, call, 400, "after_id: a number >= 0");
+    filter.after_id = *after;
+  }
+  if (auto v = target.query.get("limit"); v && !v->empty()) {
+    auto limit = p::text::parse_int(*v);
+    if (!limit || *limit <= 0) return answer_error(respond, call, 400, "limit: a number >= 1 (at most 1000 are returned)");
+    filter.limit = std::min(*limit, kMaxEventLimit);
+  }
+  store.read([filter](storage::Reads& r) { return r.events().list(filter); },
+             [who, respond](storage::StoreResult<std::vector<storage::EventRow>> r) {
+               if (!r.ok()) return answer_store_refusal(respond, who, r.error());
+               Json out = Json::array();
+               for (const auto& e : r.value()) out.push_back(api::event_json(e));
+               answer_json(respond, 200, out);
+             });
+}
+
+}  // namespace zkpush::front::api

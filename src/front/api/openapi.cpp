@@ -1,0 +1,116 @@
+// The OpenAPI 3.0 document of the route table: paths from the patterns, parameters from their
+// {names} and each route's query list, the role as x-zkpush-role, and the shapes below (what
+// views.hpp builds; docs/serve.md "JSON API" describes each field).
+#include <nlohmann/json.hpp>
+
+#include "front/api/routes.hpp"
+
+namespace zkpush::front::api {
+
+namespace {
+
+using OJson = nlohmann::ordered_json;
+
+OJson object_of(std::initializer_list<std::pair<const char*, const char*>> fields) {
+  OJson props = OJson::object();
+  for (const auto& [name, type] : fields) {
+    std::string t = type;
+    const bool nullable = !t.empty() && t.back() == '?';
+    if (nullable) t.pop_back();
+    OJson p = t == "object" ? OJson{{"type", "object"}, {"additionalProperties", true}}
+              : t == "array" ? OJson{{"type", "array"}, {"items", {{"type", "object"}}}}
+                             : OJson{{"type", t}};
+    if (nullable) p["nullable"] = true;
+    props[name] = p;
+  }
+  return OJson{{"type", "object"}, {"properties", props}};
+}
+
+OJson schemas() {
+  OJson s = OJson::object();
+  s["Error"] = object_of({{"error", "string"}});
+  s["Device"] = object_of({{"sn", "string"}, {"online", "boolean"}, {"last_seen", "string?"}, {"approved", "boolean"},
+                           {"ip", "string"}, {"firmware", "string"}, {"push_version", "string"}, {"options", "object"},
+                           {"registered", "boolean"}, {"registered_at", "integer?"}, {"first_seen", "integer?"},
+                           {"last_seen_unix", "integer?"}, {"time_zone", "string?"}, {"config", "object"},
+                           {"pending", "integer"}});
+  s["DevicePatch"] = object_of({{"time_zone", "string?"}, {"config", "object"}});
+  s["DoorState"] = object_of({{"doors", "array"}, {"time", "string?"}});
+  s["NewCommand"] = object_of({{"line", "string"}, {"expires_in", "integer?"}, {"priority", "string?"}});
+  s["NewCommand"]["required"] = OJson::array({"line"});
+  s["NewCommand"]["properties"]["priority"]["enum"] = OJson::array({"control", "normal", "bulk"});
+  s["Command"] = object_of({{"id", "integer"}, {"sn", "string"}, {"line", "string"}, {"status", "string"},
+                            {"return", "integer?"}, {"return_name", "string?"}, {"result", "object?"},
+                            {"wire_id", "integer"}, {"priority", "string"}, {"expires_at", "integer?"}});
+  s["Command"]["properties"]["status"]["enum"] =
+      OJson::array({"queued", "sent", "done", "failed", "expired", "cancelled"});
+  s["Event"] = object_of({{"id", "integer"}, {"sn", "string"}, {"time", "string"}, {"pin", "string"},
+                          {"cardno", "string"}, {"event", "integer"}, {"event_name", "string"}, {"door", "integer"},
+                          {"inout", "integer"}, {"verifytype", "string"}, {"verify_name", "string"},
+                          {"index", "integer?"}});
+  s["OpenApi"] = OJson{{"type", "object"}};
+  return s;
+}
+
+OJson schema_ref(std::string_view name) {
+  if (name.size() > 2 && name.substr(name.size() - 2) == "[]") {
+    return OJson{{"type", "array"}, {"items", schema_ref(name.substr(0, name.size() - 2))}};
+  }
+  return OJson{{"$ref", "#/components/schemas/" + std::string(name)}};
+}
+
+OJson error_response(const char* description) {
+  return OJson{{"description", description}, {"content", {{"application/json", {{"schema", schema_ref("Error")}}}}}};
+}
+
+}  // namespace
+
+std::string openapi_document(const RouteTable& table) {
+  OJson doc;
+  doc["openapi"] = "3.0.3";
+  doc["info"] = {{"title", "zkpush management API"}, {"version", "1"},
+                 {"description", "JSON API of zkpush serve; see docs/serve.md. Roles: x-zkpush-role."}};
+  doc["components"]["securitySchemes"]["bearer"] = {{"type", "http"}, {"scheme", "bearer"}};
+  doc["components"]["schemas"] = schemas();
+  OJson paths = OJson::object();
+  for (const auto& route : table.routes()) {
+    std::string method(boost::beast::http::to_string(route.method));
+    for (auto& c : method) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    OJson op;
+    op["operationId"] = route.operation;
+    op["summary"] = route.summary;
+    op["x-zkpush-role"] = role_name(route.role);
+    op["security"] = route.role == Role::open ? OJson::array() : OJson::array({{{"bearer", OJson::array()}}});
+    OJson params = OJson::array();
+    for (const auto& segment : path_segments(route.pattern)) {
+      if (segment.size() > 2 && segment.front() == '{') {
+        params.push_back({{"name", segment.substr(1, segment.size() - 2)}, {"in", "path"}, {"required", true},
+                          {"schema", {{"type", "string"}}}});
+      }
+    }
+    for (const auto& q : route.query) {
+      params.push_back({{"name", q.name}, {"in", "query"}, {"required", false}, {"description", q.description},
+                        {"schema", {{"type", q.type}}}});
+    }
+    if (!params.empty()) op["parameters"] = params;
+    if (!route.request_body.empty()) {
+      op["requestBody"] = {{"required", true},
+                           {"content", {{"application/json", {{"schema", schema_ref(route.request_body)}}}}}};
+    }
+    const std::string_view response = route.response;
+    const auto space = response.find(' ');
+    OJson responses;
+    responses[std::string(response.substr(0, space))] = {
+        {"description", "success"},
+        {"content", {{"application/json", {{"schema", schema_ref(response.substr(space + 1))}}}}}};
+    if (route.role != Role::open) responses["401"] = error_response("missing or wrong bearer token");
+    if (!params.empty() || !route.request_body.empty()) responses["400"] = error_response("bad request");
+    if (route.pattern.find('{') != std::string_view::npos) responses["404"] = error_response("no such object");
+    op["responses"] = responses;
+    paths[std::string(route.pattern)][method] = op;
+  }
+  doc["paths"] = paths;
+  return doc.dump(2);
+}
+
+}  // namespace zkpush::front::api

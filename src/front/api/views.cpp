@@ -1,0 +1,298 @@
+#include "front/api/views.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <map>
+
+#include "protocol/codecs_bitmaps.hpp"
+#include "protocol/codecs_doors.hpp"
+#include "protocol/codecs_time.hpp"
+#include "protocol/command_results.hpp"
+#include "protocol/commands.hpp"
+#include "protocol/text.hpp"
+#include "protocol/device_requests.hpp"
+#include "protocol/enums.hpp"
+
+namespace zkpush::front::api {
+
+namespace p = protocol;
+
+namespace {
+
+Json optional_int(const std::optional<std::int64_t>& v) { return v ? Json(*v) : Json(nullptr); }
+Json unix_or_null(std::int64_t v) { return v != 0 ? Json(v) : Json(nullptr); }
+
+// A stored code as a number; spaces around it are not expected but harmless.
+std::optional<std::int64_t> plain_int(std::string_view text) { return p::text::parse_int(text); }
+
+Json record_object(const p::Record& record) {
+  Json out = Json::object();
+  for (const auto& f : record.fields) out[f.key] = f.has_value ? Json(f.value) : Json(nullptr);
+  return out;
+}
+
+// Appendix 3 codes by name; a VERIFY_TYPE bit string by its methods, '+' when all are required
+// and '/' when any one will do.
+Json verify_name(std::string_view verifytype) {
+  if (p::looks_like_vf_bits(verifytype)) {
+    auto bits = p::parse_vf_bits(verifytype);
+    if (!bits) return nullptr;
+    std::string joined;
+    for (int b : p::vf_methods(*bits)) {
+      if (!joined.empty()) joined += p::vf_and_logic(*bits) ? "+" : "/";
+      std::string_view name = p::vf_bit_name(b);
+      joined += name.empty() ? "bit " + std::to_string(b) : std::string(name);
+    }
+    return joined.empty() ? Json(nullptr) : Json(joined);
+  }
+  auto code = plain_int(verifytype);
+  if (!code) return nullptr;
+  auto name = p::verify_mode_name(*code);
+  return name ? Json(std::string(*name)) : Json(nullptr);
+}
+
+bool safe_table_word(std::string_view table) {
+  return std::all_of(table.begin(), table.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '[' || c == ']';
+  });
+}
+
+// Stored querydata bodies are read again with the parser that accepted them on arrival, so the API
+// shows the records exactly as the device request parser understood them.
+std::optional<p::DeviceRequest> reparse(std::string_view type, const std::string& table, const std::string& body) {
+  std::string target = "/iclock/querydata?SN=api&cmdid=1&type=" + std::string(type);
+  if (!table.empty() && safe_table_word(table)) target += "&tablename=" + table;
+  auto parsed = p::parse_device_request("POST", target, body);
+  if (!parsed) return std::nullopt;
+  return std::move(*parsed);
+}
+
+}  // namespace
+
+Json iso_utc(std::int64_t unix_seconds) {
+  if (unix_seconds == 0) return nullptr;
+  auto civil = p::civil_from_unix(unix_seconds);
+  if (!civil) return nullptr;
+  return p::format_iso8601(*civil) + "Z";
+}
+
+std::int64_t online_window(int request_delay) noexcept {
+  return std::max<std::int64_t>(3 * static_cast<std::int64_t>(request_delay), 90);
+}
+
+bool is_numeric_config_key(std::string_view key) noexcept {
+  for (const auto& k : kDeviceConfigKeys)
+    if (k.numeric && p::text::iequals(k.name, key)) return true;
+  return false;
+}
+
+Json device_json(const storage::Device& d, std::int64_t last_seen, std::int64_t pending, std::int64_t now,
+                 std::int64_t window) {
+  const std::int64_t seen = std::max(last_seen, d.last_seen);
+  auto firmware = p::option_value(d.options, "FirmVer");
+  Json j = Json::object();
+  j["sn"] = d.sn;
+  j["online"] = seen > 0 && now - seen <= window;
+  j["last_seen"] = iso_utc(seen);
+  j["approved"] = d.approved;
+  j["ip"] = d.ip;
+  j["firmware"] = firmware ? Json(std::string(*firmware)) : Json(nullptr);
+  j["push_version"] = d.push_version;
+  j["options"] = record_object(d.options);
+  j["registered"] = !d.registry_code.empty();
+  j["registered_at"] = unix_or_null(d.registered_at);
+  j["first_seen"] = unix_or_null(d.first_seen);
+  j["last_seen_unix"] = unix_or_null(seen);
+  j["time_zone"] = d.time_zone.empty() ? Json(nullptr) : Json(d.time_zone);
+  // The overrides as the API takes them: numbers for the numeric keys (RequestDelay...).
+  Json config = Json::object();
+  for (const auto& f : d.config.fields) {
+    auto number = p::text::parse_int(f.value);
+    config[f.key] = number && is_numeric_config_key(f.key) ? Json(*number) : Json(f.value);
+  }
+  j["config"] = std::move(config);
+  j["pending"] = pending;
+  return j;
+}
+
+Json door_state_json(const std::optional<storage::DoorStateUpdate>& state, int door_count, int tz_minutes) {
+  Json j = Json::object();
+  j["doors"] = Json::array();
+  j["time"] = nullptr;
+  if (!state) return j;
+  j["time"] = state->time_local.empty() ? Json(nullptr) : Json(state->time_local);
+  Json time_utc = nullptr;
+  if (auto civil = p::parse_datetime(state->time_local)) {
+    if (auto unix = p::unix_from_civil(*civil)) time_utc = *unix - static_cast<std::int64_t>(tz_minutes) * 60;
+  }
+  j["time_utc"] = time_utc;
+  j["received_at"] = unix_or_null(state->received_at);
+  j["sensor"] = state->sensor;
+  j["relay"] = state->relay;
+  j["alarm"] = state->alarm;
+  auto doors = p::decode_rtstate(state->sensor, state->relay, state->alarm, door_count);
+  if (!doors) {
+    // Stored as the device sent it; what cannot be decoded is shown raw with the reason.
+    j["decode_error"] = doors.error().to_string();
+    return j;
+  }
+  for (const auto& d : *doors) {
+    Json alarms = Json::array();
+    for (auto name : p::alarm_names(d.alarms)) alarms.push_back(std::string(name));
+    j["doors"].push_back(Json{{"door", d.door},
+                              {"sensor", p::door_sensor_name(d.sensor)},
+                              {"relay", d.relay_disconnected ? "disconnected" : "connected"},
+                              {"alarms", std::move(alarms)}});
+  }
+  return j;
+}
+
+Json event_json(const storage::EventRow& e) {
+  Json j = Json::object();
+  j["id"] = e.id;
+  j["sn"] = e.sn;
+  j["time"] = e.time_local.empty() ? Json(nullptr) : Json(e.time_local);
+  j["pin"] = e.pin;
+  j["cardno"] = e.cardno;
+  j["event"] = optional_int(e.event);
+  Json event_name = nullptr;
+  if (e.event) {
+    auto info = p::event_info(*e.event);
+    if (info.defined && !info.name.empty()) event_name = std::string(info.name);
+  }
+  j["event_name"] = event_name;
+  j["door"] = optional_int(e.door);
+  j["inout"] = optional_int(e.inout);
+  // Appendix 3 codes as numbers; a VERIFY_TYPE bit string stays text (its leading zeros matter).
+  if (auto code = plain_int(e.verifytype); code && !p::looks_like_vf_bits(e.verifytype)) {
+    j["verifytype"] = *code;
+  } else {
+    j["verifytype"] = e.verifytype.empty() ? Json(nullptr) : Json(e.verifytype);
+  }
+  j["verify_name"] = verify_name(e.verifytype);
+  j["index"] = optional_int(e.index);
+  j["time_local"] = e.time_local;
+  j["time_utc"] = optional_int(e.time_utc);
+  j["alarm_type"] = optional_int(e.alarm_type);
+  j["source"] = e.source;
+  j["received_at"] = unix_or_null(e.received_at);
+  return j;
+}
+
+Json command_result_json(const std::vector<storage::CommandData>& data) {
+  if (data.empty()) return nullptr;
+  Json out = Json::object();
+  Json records = Json::array();
+  Json counts = Json::object();
+  Json options = Json::object();
+  Json files = Json::array();
+  Json uploads = Json::array();
+  std::string table;
+  std::map<std::pair<std::string, std::int64_t>, std::int64_t> per_part;  // ACCOUNT records per part
+  std::int64_t missing = 0;
+  std::optional<std::int64_t> expected;
+  for (const auto& d : data) {
+    Json upload{{"kind", d.kind}, {"table", d.table}, {"packidx", d.packidx}, {"packcnt", d.packcnt},
+                {"bytes", d.body.size()}, {"received_at", d.received_at}};
+    if (d.kind == "tabledata") {
+      const bool vm = d.table == "APList";
+      if (auto req = reparse(vm ? "vmtable" : "tabledata", d.table, d.body)) {
+        if (table.empty()) table = req->table.empty() ? d.table : req->table;
+        for (const auto& r : req->records) records.push_back(record_object(r));
+        upload["records"] = req->records.size();
+      } else {
+        upload["error"] = "stored body no longer parses";
+      }
+    } else if (d.kind == "count") {
+      auto req = reparse("count", d.table, d.body);
+      auto n = req ? p::counted_value(*req) : std::nullopt;
+      if (n) {
+        counts[req->table.empty() ? d.table : req->table] = *n;
+      } else {
+        upload["error"] = "stored count no longer parses";
+      }
+    } else if (d.kind == "options") {
+      if (auto req = reparse("options", "options", d.body); req && !req->records.empty()) {
+        for (const auto& f : req->records.front().fields) {
+          if (f.has_value) options[f.key] = f.value;
+        }
+      }
+    } else if (d.kind == "overview") {
+      auto overview = p::parse_line_list(d.body);
+      if (auto sum = overview.get_int("SumCount")) expected = *sum;
+      out["overview"] = record_object(overview);
+    } else if (d.kind == "account" || d.kind == "file") {
+      // ACCOUNT archives are not kept: their transactions became events, and the command data is
+      // the summary of that check ({"records","missing_inserted","already_stored",...}).
+      Json file = upload;
+      auto summary = Json::parse(d.body, nullptr, false);
+      if (summary.is_object()) {
+        for (auto it = summary.begin(); it != summary.end(); ++it) file[it.key()] = it.value();
+        missing += summary.value("missing_inserted", std::int64_t{0});
+        // A re-posted archive (same part) replaces its count rather than adding to it.
+        per_part[{d.kind, d.packidx}] = summary.value("records", std::int64_t{0});
+      }
+      files.push_back(std::move(file));
+    } else {
+      upload["body"] = d.body;
+    }
+    uploads.push_back(std::move(upload));
+  }
+  if (!table.empty() || !records.empty()) {
+    out["table"] = table;
+    out["records"] = std::move(records);
+  }
+  if (!counts.empty()) out["counts"] = std::move(counts);
+  if (!options.empty()) out["options"] = std::move(options);
+  if (!files.empty()) out["files"] = std::move(files);
+  if (!per_part.empty() || expected) {
+    std::int64_t records_total = 0;
+    for (const auto& [part, n] : per_part) records_total += n;
+    Json account{{"records", records_total}, {"missing_inserted", missing}};
+    account["expected_records"] = expected ? Json(*expected) : Json(nullptr);
+    out["account"] = std::move(account);
+  }
+  out["uploads"] = std::move(uploads);
+  return out;
+}
+
+Json command_json(const storage::CommandRow& row, const std::vector<storage::CommandData>& data) {
+  Json j = Json::object();
+  j["id"] = row.id;
+  j["sn"] = row.sn;
+  j["line"] = row.line;
+  j["status"] = storage::command_status_name(row.status);
+  j["return"] = optional_int(row.return_code);
+  Json return_name = nullptr;
+  Json return_kind = nullptr;
+  if (row.return_code) {
+    if (auto verb = p::verb_from_name(row.verb)) {
+      auto meaning = p::interpret_return(*verb, *row.return_code);
+      if (meaning.name) return_name = std::string(*meaning.name);
+      return_kind = p::return_kind_name(meaning.kind);
+    } else if (auto name = p::return_code_name(*row.return_code)) {
+      return_name = std::string(*name);
+    }
+  }
+  j["return_name"] = return_name;
+  j["result"] = command_result_json(data);
+  j["wire_id"] = row.wire_id;
+  j["verb"] = row.verb;
+  j["priority"] = storage::command_priority_name(row.priority);
+  j["return_kind"] = return_kind;
+  if (row.result.empty()) {
+    j["result_line"] = nullptr;
+  } else {
+    auto line = Json::parse(row.result, nullptr, false);
+    j["result_line"] = line.is_discarded() ? Json(row.result) : line;
+  }
+  j["created_at"] = unix_or_null(row.created_at);
+  j["sent_at"] = unix_or_null(row.sent_at);
+  j["done_at"] = unix_or_null(row.done_at);
+  j["expires_at"] = unix_or_null(row.expires_at);
+  j["attempts"] = row.attempts;
+  return j;
+}
+
+}  // namespace zkpush::front::api

@@ -1,0 +1,67 @@
+// The JSON shapes of the /api/v1 answers (docs/serve.md, "JSON API"), built from what the registry
+// and the store hold. Pure functions: no clock, no database, so every shape is testable alone.
+//
+// Conventions: keys the API documents come first; extras follow. Instants are Unix seconds (UTC)
+// as JSON numbers, null when not known / not yet, except `last_seen`, which is an ISO-8601 UTC
+// string ("2026-11-24T01:53:12Z"). Device-local wall-clock times ("time", "time_local") are
+// "YYYY-MM-DD HH:MM:SS" as the store normalised them.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include <string_view>
+
+#include "storage/types.hpp"
+
+namespace zkpush::front::api {
+
+using Json = nlohmann::ordered_json;
+
+// "2026-11-24T01:53:12Z"; null for 0 (never) or an instant the calendar code cannot express.
+Json iso_utc(std::int64_t unix_seconds);
+
+// A device counts as online when seen within this many seconds: three polling intervals, at
+// least 90 s, so one slow or lost poll does not flap the state.
+std::int64_t online_window(int request_delay) noexcept;
+
+// The configuration keys a device may have its own value for (PATCH "config"), and whether the
+// value is a number.
+struct DeviceConfigKey {
+  std::string_view name;
+  bool numeric;
+};
+inline constexpr DeviceConfigKey kDeviceConfigKeys[] = {
+    {"RequestDelay", true}, {"ErrorDelay", true},  {"TimeoutSec", true},  {"TransInterval", true},
+    {"Realtime", true},     {"TransTimes", false}, {"TransTables", false}, {"ServerName", false},
+};
+bool is_numeric_config_key(std::string_view key) noexcept;
+
+// {"sn","online","last_seen","approved","ip","firmware","push_version","options":{...}} plus
+// registered, registered_at, first_seen, last_seen_unix, time_zone, config (overrides; numbers for
+// the numeric keys), pending (queued or sent and unanswered commands). last_seen: presence known in
+// memory, newer than the row's between flushes.
+Json device_json(const storage::Device& device, std::int64_t last_seen, std::int64_t pending, std::int64_t now,
+                 std::int64_t window);
+
+// {"doors":[{"door","sensor","relay","alarms"}],"time"} plus time_utc, received_at and the raw
+// sensor/relay/alarm as sent; doors [] and time null when the device has reported no state.
+// door_count: LockCount (0 = as many doors as the data covers); tz_minutes: the device's zone.
+Json door_state_json(const std::optional<storage::DoorStateUpdate>& state, int door_count, int tz_minutes);
+
+// {"id","sn","time","pin","cardno","event","event_name","door","inout","verifytype","verify_name",
+// "index"} plus time_local, time_utc, alarm_type, source, received_at.
+Json event_json(const storage::EventRow& event);
+
+// {"id","sn","line","status","return","return_name","result"} plus wire_id, verb, return_kind,
+// result_line (the devicecmd line as read), created_at, sent_at, done_at, expires_at, attempts.
+// `result` is what the device uploaded for the command (querydata records, counts, options,
+// ACCOUNT summaries), null when it uploaded nothing.
+Json command_json(const storage::CommandRow& row, const std::vector<storage::CommandData>& data);
+Json command_result_json(const std::vector<storage::CommandData>& data);
+
+}  // namespace zkpush::front::api

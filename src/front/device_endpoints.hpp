@@ -1,0 +1,65 @@
+// The device endpoints: the /iclock/* peer of the front. Classifies each device request
+// (protocol::parse_device_request), checks the device (allow-list, known, approved, token) and calls
+// a service (service/devices, command_queue, ingest); uploads are answered only once the service's
+// unit of work is durable (a 200 means on disk; a failed write gives 503).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "front/access_list.hpp"
+#include "front/file_download.hpp"
+#include "front/metrics.hpp"
+#include "front/peer.hpp"
+#include "protocol/device_requests.hpp"
+#include "service/command_queue.hpp"
+#include "service/devices.hpp"
+#include "service/ingest.hpp"
+
+namespace zkpush::front {
+
+class DeviceEndpoints : public Peer {
+ public:
+  DeviceEndpoints(const ServerConfig& config, service::Devices& devices, service::CommandQueue& queue,
+                  service::Ingest& ingest, Metrics& metrics, FileDownloads& downloads);
+
+  // ACCOUNT carriers (querydata tablename=transaction, /iclock/file) may be large: 96 MiB; everything
+  // else the transport's default.
+  std::optional<std::size_t> body_limit(const http::RequestHead& head, const std::string& path) override;
+  void handle(http::Request& request, const std::string& path, const SharedResponder& respond) override;
+
+ private:
+  // Whether the Cookie token of a device with a session is acceptable (logs a diagnosis if not).
+  bool token_ok(const http::Request& request, const service::DeviceState& state);
+
+  // device_handlers.cpp
+  void on_init(const protocol::DeviceRequest& req, const std::optional<service::DeviceState>& state,
+               const std::string& ip, const SharedResponder& respond);
+  void on_registry(const protocol::DeviceRequest& req, const std::string& ip, const SharedResponder& respond);
+  void on_push(const protocol::DeviceRequest& req, const SharedResponder& respond);
+  void on_options(const protocol::DeviceRequest& req, const SharedResponder& respond);
+  void on_rtlog(const protocol::DeviceRequest& req, const SharedResponder& respond);
+  void on_rtstate(const protocol::DeviceRequest& req, const SharedResponder& respond);
+  void on_tabledata(const protocol::DeviceRequest& req, const SharedResponder& respond);
+  void on_device_log(const protocol::DeviceRequest& req, const std::string& kind, const SharedResponder& respond);
+  void on_getrequest(const protocol::DeviceRequest& req, const service::DeviceState& state, const SharedResponder& respond);
+  void on_devicecmd(const protocol::DeviceRequest& req, const SharedResponder& respond);
+  // Data a device uploads for one of our commands (cmdid=): DATA QUERY/COUNT, GET OPTIONS, ACCOUNT.
+  void on_querydata(const protocol::DeviceRequest& req, const std::string& kind, const SharedResponder& respond);
+  void on_rtdata_time(const service::DeviceState& state, const SharedResponder& respond);
+  // GET /iclock/file?url= (firmware download methods 1 and 2).
+  void on_firmware_file(const protocol::DeviceRequest& req, const http::Request& request, const std::string& ip,
+                        const SharedResponder& respond);
+
+  const ServerConfig& config_;
+  service::Devices& devices_;
+  service::CommandQueue& queue_;
+  service::Ingest& ingest_;
+  Metrics& metrics_;
+  FileDownloads& downloads_;
+  OncePerKey token_warned_;  // devices whose accepted (warn) token mismatch was logged
+  DeviceAccess access_{config_.allow_sn, config_.allow_net};  // the device allow-list (access_list.hpp)
+};
+
+}  // namespace zkpush::front

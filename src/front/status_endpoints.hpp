@@ -1,0 +1,27 @@
+// /healthz and /metrics, the front's status peer. Open like /healthz: no label names a device.
+#pragma once
+
+#include "front/metrics.hpp"
+#include "front/peer.hpp"
+#include "service/command_queue.hpp"
+#include "service/devices.hpp"
+#include "storage/store.hpp"
+
+namespace zkpush::front {
+
+class StatusEndpoints : public Peer {
+ public:
+  StatusEndpoints(const ServerConfig& config, storage::Store& store, service::Devices& devices,
+                  const service::CommandQueue& queue, Metrics& metrics)
+      : config_(config), store_(store), devices_(devices), queue_(queue), metrics_(metrics) {}
+  void handle(http::Request& request, const std::string& path, const SharedResponder& respond) override;
+
+ private:
+  const ServerConfig& config_;
+  storage::Store& store_;
+  service::Devices& devices_;
+  const service::CommandQueue& queue_;
+  Metrics& metrics_;
+};
+
+}  // namespace zkpush::front

@@ -1,0 +1,405 @@
+#include "service/command_queue.hpp"
+
+#include <algorithm>
+#include <map>
+#include <memory>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+
+#include "protocol/commands.hpp"
+#include "protocol/text.hpp"
+#include "service/account.hpp"
+
+namespace zkpush::service {
+
+namespace p = protocol;
+using storage::CommandRow;
+using storage::CommandStatus;
+using storage::StoreError;
+using Reason = storage::StoreError::Reason;
+
+std::optional<CommandStatus> next_status(CommandStatus status, CommandEvent event) noexcept {
+  const bool open = is_open(status);
+  switch (event) {
+    case CommandEvent::deliver:  // first delivery, or again with the same wire id
+      return open ? std::optional(CommandStatus::sent) : std::nullopt;
+    case CommandEvent::answer_pending:  // -5000: reached the device, still running
+      return open ? std::optional(CommandStatus::sent) : std::nullopt;
+    case CommandEvent::answer_done: return CommandStatus::done;  // what the device did is recorded
+    case CommandEvent::answer_failed: return CommandStatus::failed;
+    case CommandEvent::expire: return open ? std::optional(CommandStatus::expired) : std::nullopt;
+    case CommandEvent::cancel:
+      return status == CommandStatus::queued || status == CommandStatus::cancelled
+                 ? std::optional(CommandStatus::cancelled)
+                 : std::nullopt;
+  }
+  return std::nullopt;
+}
+
+bool is_open(CommandStatus status) noexcept { return status == CommandStatus::queued || status == CommandStatus::sent; }
+
+CommandStatus effective_status(const CommandRow& row, std::int64_t now) noexcept {
+  if (is_open(row.status) && row.expires_at > 0 && row.expires_at <= now) return CommandStatus::expired;
+  return row.status;
+}
+
+CommandQueue::CommandQueue(storage::Store& store, const Clock& clock, QueueOptions options)
+    : store_(store), clock_(clock), options_(options) {}
+
+storage::StoreStatus CommandQueue::load() {
+  struct Loaded {
+    std::vector<std::pair<std::string, std::int64_t>> counts;
+    std::optional<std::int64_t> deadline;
+  };
+  auto loaded = store_.read_now([](storage::Reads& r) {
+    return Loaded{r.commands().pending_counts(), r.commands().next_deadline()};
+  });
+  if (!loaded.ok()) return loaded.error();
+  std::lock_guard lock(mutex_);
+  pending_.clear();
+  total_ = 0;
+  for (const auto& [sn, n] : loaded->counts) {
+    pending_[sn] = n;
+    total_ += n;
+  }
+  next_deadline_ = loaded->deadline;
+  return storage::Unit{};
+}
+
+storage::StoreResult<storage::NewCommand> CommandQueue::prepare(const EnqueueRequest& request) const {
+  auto invalid = [](std::string message) { return StoreError{false, std::move(message), Reason::invalid}; };
+  if (request.line.empty()) return invalid("line: empty command");
+  if (request.line.find_first_of("\r\n") != std::string::npos) return invalid("line: one command, without line breaks");
+  if (request.expires_in && *request.expires_in <= 0) return invalid("expires_in: a positive number of seconds");
+  // The server numbers commands itself (C:<id>:); the line is what follows that prefix.
+  auto parsed = p::parse_command("C:1:" + request.line);
+  if (!parsed) return invalid("line: " + parsed.error().to_string());
+  // The parser keeps unknown verbs (a device's answer may name one); a command we send must be one
+  // the protocol defines, or its answer could not be read.
+  if (parsed->verb() == p::Verb::unknown) return invalid("line: unknown command verb");
+  storage::NewCommand command;
+  command.sn = request.sn;
+  command.line = request.line;
+  command.verb = std::string(p::verb_name(parsed->verb()));
+  const bool control = parsed->verb() == p::Verb::control_device;
+  command.priority = request.priority.value_or(control ? storage::CommandPriority::control
+                                                       : storage::CommandPriority::normal);
+  command.created_at = clock_.now();
+  const std::int64_t expiry = request.expires_in.value_or(control ? options_.control_expiry : 0);
+  command.expires_at = expiry > 0 ? command.created_at + expiry : 0;
+  return command;
+}
+
+void CommandQueue::enqueue(const EnqueueRequest& request, Reply<CommandRow> done) {
+  auto prepared = prepare(request);
+  if (!prepared.ok()) return done(prepared.error());
+  const std::int64_t clock_now = clock_.now();
+  store_.write([command = std::move(prepared.value()), clock_now](storage::Transaction& tx) {
+    return tx.commands().insert(command, clock_now);
+  },
+               [this, done = std::move(done)](storage::StoreResult<CommandRow> r) {
+                 if (r.ok()) {
+                   adjust(r->sn, +1);
+                   if (r->expires_at > 0) note_deadline(r->expires_at);
+                 }
+                 done(std::move(r));
+               });
+}
+
+void CommandQueue::cancel(std::int64_t id, Reply<CommandRow> done) {
+  struct Cancelled {
+    CommandRow row;
+    bool changed = false;
+  };
+  const std::int64_t now = clock_.now();
+  store_.write(
+      [id, now](storage::Transaction& tx) {
+        auto found = tx.commands().get(id);
+        if (!found) throw storage::Refused(Reason::not_found, "command " + std::to_string(id) + " does not exist");
+        CommandRow row = std::move(*found);
+        // A command whose deadline passed is expired, whether or not the sweep recorded it yet.
+        if (effective_status(row, now) == CommandStatus::expired && is_open(row.status)) {
+          row.status = CommandStatus::expired;
+          row.done_at = now;
+          tx.commands().update(row);
+          return Cancelled{std::move(row), true};
+        }
+        auto next = next_status(row.status, CommandEvent::cancel);
+        if (!next)
+          throw storage::Refused(Reason::conflict,
+                                 "command " + std::to_string(id) + " is " + storage::command_status_name(row.status) +
+                                     (row.status == CommandStatus::sent ? " (already delivered to the device)" : "") +
+                                     "; only queued commands can be cancelled");
+        if (*next == row.status) return Cancelled{std::move(row), false};  // cancelled twice
+        row.status = *next;
+        row.done_at = now;
+        tx.commands().update(row);
+        return Cancelled{std::move(row), true};
+      },
+      [this, id, done = std::move(done)](storage::StoreResult<Cancelled> r) {
+        if (!r.ok()) return done(r.error());
+        if (r->changed) adjust(r->row.sn, -1);
+        if (r->row.status == CommandStatus::expired)
+          return done(StoreError{false,
+                                 "command " + std::to_string(id) + " is expired; only queued commands can be cancelled",
+                                 Reason::conflict});
+        done(std::move(r->row));
+      });
+}
+
+std::int64_t CommandQueue::pending(const std::string& sn) const {
+  std::lock_guard lock(mutex_);
+  auto it = pending_.find(sn);
+  return it == pending_.end() ? 0 : it->second;
+}
+
+std::int64_t CommandQueue::pending_total() const {
+  std::lock_guard lock(mutex_);
+  return total_;
+}
+
+std::string CommandQueue::wire_text(const CommandRow& row, int cmd_format) {
+  std::string text;
+  const std::string id = std::to_string(row.wire_id);
+  if (cmd_format == 1) {
+    // Appendix 14: the envelope goes before the C: line only (protocol::format_command).
+    p::CommandFormat format;
+    format.cmd_format = 1;
+    format.sn = row.sn;
+    text = "DataType=" + std::to_string(format.data_type) + ", SN=" + format.sn;
+    if (format.priority) text += ", Priority=" + std::to_string(*format.priority);
+    text += ", CmdID=" + id + ", CmdDesc=";
+  }
+  text += "C:" + id + ":" + row.line;
+  return text;
+}
+
+void CommandQueue::deliver(const std::string& sn, const DeliveryBudget& budget,
+                           Reply<std::vector<CommandRow>> done) {
+  struct Delivery {
+    std::vector<CommandRow> taken;
+    std::int64_t expired = 0;
+  };
+  const std::int64_t now = clock_.now();
+  const auto options = options_;
+  store_.write(
+      [sn, budget, now, options](storage::Transaction& tx) {
+        Delivery out;
+        auto& commands = tx.commands();
+        for (auto& row : commands.overdue(sn, now, 0)) {
+          row.status = *next_status(row.status, CommandEvent::expire);
+          row.done_at = now;
+          commands.update(row);
+          ++out.expired;
+        }
+        // Candidates: the queued ones in delivery order and the sent ones due again, each at most
+        // the cap, merged by priority and age.
+        const auto cap = static_cast<std::int64_t>(options.max_per_poll);
+        auto candidates = commands.queued(sn, cap);
+        auto again = commands.unanswered(sn, now - options.resend_after, cap);
+        candidates.insert(candidates.end(), std::make_move_iterator(again.begin()), std::make_move_iterator(again.end()));
+        std::stable_sort(candidates.begin(), candidates.end(), [](const CommandRow& a, const CommandRow& b) {
+          if (a.priority != b.priority) return a.priority < b.priority;
+          return a.id < b.id;
+        });
+        std::size_t used = 0;
+        for (auto& row : candidates) {
+          if (options.max_per_poll != 0 && out.taken.size() >= options.max_per_poll) break;
+          const std::size_t size = wire_text(row, budget.cmd_format).size() + 1;
+          // Stop at the first that does not fit rather than let later ones overtake it.
+          if (budget.max_bytes != 0 && used != 0 && used + size > budget.max_bytes) break;
+          used += size;
+          row.status = *next_status(row.status, CommandEvent::deliver);
+          row.sent_at = now;
+          row.attempts += 1;
+          commands.update(row);
+          out.taken.push_back(std::move(row));
+        }
+        return out;
+      },
+      [this, sn, done = std::move(done)](storage::StoreResult<Delivery> r) {
+        if (!r.ok()) return done(r.error());
+        if (r->expired > 0) adjust(sn, -r->expired);
+        done(std::move(r->taken));
+      });
+}
+
+namespace {
+
+// How an answer moves its command, and the result JSON kept with it.
+struct Reading {
+  std::optional<CommandEvent> event;  // nullopt: the answer is ignored (-7 after a final answer)
+  std::string result;
+};
+
+Reading read_answer(const p::CommandResult& answer, const std::optional<CommandRow>& row,
+                    const std::vector<storage::CommandData>* account_data) {
+  std::optional<p::Verb> verb;
+  if (row && !row->verb.empty()) verb = p::verb_from_name(row->verb);
+  if (!verb) verb = p::verb_of_result_cmd(answer.cmd);
+  nlohmann::ordered_json j;
+  j["return"] = answer.return_code;
+  j["cmd"] = answer.cmd;
+  Reading reading;
+  if (verb) {
+    auto meaning = p::interpret_return(*verb, answer.return_code);
+    j["kind"] = p::return_kind_name(meaning.kind);
+    if (meaning.name) j["name"] = std::string(*meaning.name);
+    if (meaning.kind == p::ReturnKind::repeated && row &&
+        (row->status == CommandStatus::done || row->status == CommandStatus::failed)) {
+      return reading;  // -7: the device already ran it and we have its result; that result stands
+    }
+    if (meaning.kind == p::ReturnKind::pending)
+      reading.event = CommandEvent::answer_pending;
+    else if (meaning.kind == p::ReturnKind::repeated || meaning.succeeded())
+      reading.event = CommandEvent::answer_done;
+    else
+      reading.event = CommandEvent::answer_failed;
+  } else {
+    reading.event = answer.return_code >= 0 ? CommandEvent::answer_done : CommandEvent::answer_failed;
+  }
+  auto fields = nlohmann::ordered_json::object();
+  for (const auto& f : answer.fields.fields) fields[f.key] = f.value;
+  j["fields"] = std::move(fields);
+  if (account_data) {
+    // What the ACCOUNT check found (the uploads come before the answer; late ones update it).
+    if (auto totals = account_totals(*account_data))
+      for (auto it = totals->begin(); it != totals->end(); ++it) j[it.key()] = it.value();
+  }
+  // Device text may hold bytes that are not UTF-8: replaced, never a throw.
+  reading.result = j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+  return reading;
+}
+
+}  // namespace
+
+void CommandQueue::record_answers(const std::string& sn, std::vector<p::CommandResult> answers,
+                                  Reply<std::vector<CommandRow>> done) {
+  struct Recorded {
+    std::vector<CommandRow> rows;
+    std::int64_t closed = 0;  // open commands these answers closed
+  };
+  const std::int64_t now = clock_.now();
+  store_.write(
+      [sn, answers = std::move(answers), now](storage::Transaction& tx) {
+        Recorded out;
+        auto& commands = tx.commands();
+        for (const auto& answer : answers) {
+          auto wire = p::text::parse_int(answer.id);
+          if (!wire) continue;  // the front logs non-numeric ids
+          auto row = commands.find(sn, *wire);
+          if (!row) continue;
+          std::vector<storage::CommandData> data;
+          const bool account = row->verb == p::verb_name(p::Verb::account);
+          if (account) data = commands.data(row->id);
+          auto reading = read_answer(answer, row, account ? &data : nullptr);
+          if (!reading.event) continue;
+          CommandRow updated = *row;
+          if (*reading.event == CommandEvent::answer_pending) {
+            // Still running: keep the intermediate answer; a late -5000 never undoes a final answer.
+            if (updated.status == CommandStatus::done || updated.status == CommandStatus::failed) {
+              out.rows.push_back(std::move(updated));
+              continue;
+            }
+            if (auto next = next_status(updated.status, CommandEvent::answer_pending)) {
+              if (updated.status == CommandStatus::queued) updated.sent_at = now;  // reached the device after all
+              updated.status = *next;
+            }
+            updated.return_code = answer.return_code;
+            updated.result = reading.result;
+          } else {
+            // An identical repeat (the device did not get our answer) changes nothing, done_at included.
+            const auto status = *next_status(updated.status, *reading.event);
+            const bool same = updated.status == status && updated.return_code == answer.return_code &&
+                              updated.result == reading.result;
+            if (!same) {
+              if (is_open(updated.status)) ++out.closed;
+              updated.status = status;
+              updated.return_code = answer.return_code;
+              updated.result = reading.result;
+              updated.done_at = now;
+            }
+          }
+          if (updated.status != row->status || updated.return_code != row->return_code ||
+              updated.result != row->result || updated.done_at != row->done_at || updated.sent_at != row->sent_at)
+            commands.update(updated);
+          out.rows.push_back(std::move(updated));
+        }
+        return out;
+      },
+      [this, sn, done = std::move(done)](storage::StoreResult<Recorded> r) {
+        if (!r.ok()) return done(r.error());
+        if (r->closed > 0) adjust(sn, -r->closed);
+        done(std::move(r->rows));
+      });
+}
+
+void CommandQueue::expire_due(Reply<std::int64_t> done) {
+  struct Swept {
+    std::map<std::string, std::int64_t> per_device;
+    std::int64_t total = 0;
+    std::optional<std::int64_t> next_deadline;
+  };
+  const std::int64_t now = clock_.now();
+  const auto batch = static_cast<std::int64_t>(options_.overdue_batch);
+  store_.write(
+      [now, batch](storage::Transaction& tx) {
+        Swept out;
+        auto& commands = tx.commands();
+        for (auto& row : commands.overdue("", now, batch)) {
+          row.status = *next_status(row.status, CommandEvent::expire);
+          row.done_at = now;
+          commands.update(row);
+          ++out.per_device[row.sn];
+          ++out.total;
+        }
+        out.next_deadline = commands.next_deadline();
+        return out;
+      },
+      [this, done = std::move(done)](storage::StoreResult<Swept> r) {
+        if (!r.ok()) {
+          if (done) done(r.error());
+          return;
+        }
+        std::vector<std::pair<std::string, std::int64_t>> deltas;
+        for (const auto& [sn, n] : r->per_device) deltas.emplace_back(sn, -n);
+        adjust(deltas);
+        set_next_deadline(r->next_deadline);
+        if (done) done(r->total);
+      });
+}
+
+std::optional<std::int64_t> CommandQueue::next_deadline() const {
+  std::lock_guard lock(mutex_);
+  return next_deadline_;
+}
+
+void CommandQueue::adjust(const std::string& sn, std::int64_t delta) {
+  std::lock_guard lock(mutex_);
+  auto& n = pending_[sn];
+  n += delta;
+  total_ += delta;
+  if (n <= 0) {
+    total_ -= n;  // never below zero: a count of rows cannot be negative
+    pending_.erase(sn);
+  }
+}
+
+void CommandQueue::adjust(const std::vector<std::pair<std::string, std::int64_t>>& deltas) {
+  for (const auto& [sn, delta] : deltas) adjust(sn, delta);
+}
+
+void CommandQueue::note_deadline(std::int64_t expires_at) {
+  std::lock_guard lock(mutex_);
+  if (!next_deadline_ || expires_at < *next_deadline_) next_deadline_ = expires_at;
+}
+
+void CommandQueue::set_next_deadline(std::optional<std::int64_t> deadline) {
+  // Exact: callbacks run in commit order, so a command queued after the sweep's read notes its
+  // deadline after this.
+  std::lock_guard lock(mutex_);
+  next_deadline_ = deadline;
+}
+
+}  // namespace zkpush::service

@@ -1,0 +1,134 @@
+// The command queue: every command a device is sent, from the API (and later the sync engine) to
+// the device's answer. It owns the commands' states and the one count of what each device still
+// has to receive; storage keeps the rows (storage/areas/commands.hpp).
+//
+//            deliver            answer (Return >= 0 or a count; -7 "already ran")
+//   queued ─────────► sent ─────────────────────────────► done
+//     │  ▲  answer     │ │ deliver again (unanswered     (any other Return) ──► failed
+//     │  └─ -5000 ──┐  │ │ for resend_after seconds, same wire id)
+//     │             │  │ └──► sent
+//     │ cancel      │  │ deadline passed (expires_at)
+//     ▼             │  ▼
+//  cancelled     (sent) expired
+//
+// -5000 (a master controller passed it on to a sub-controller) keeps a command sent with the
+// intermediate answer. A final answer is recorded whatever the command's state (the device ran it:
+// that is the audit trail, even for a command that expired or was cancelled meanwhile); -7 for a
+// command already answered keeps the earlier result. A command past its deadline is never delivered
+// or re-sent: a door opened minutes late is worse than not at all.
+//
+// A command is checked and formatted once, when it is queued: the row keeps the line that goes
+// after "C:<wire id>:", its verb (how the answer is read) and its priority (delivery order: a door
+// or control command goes ahead of bulk work such as a panel's full load; FIFO within a priority).
+//
+// Pending counts. pending(sn) answers "anything to deliver?" for every poll without the store. It
+// is changed only by the exact transitions each unit of work reports after it committed (the
+// writer runs them one at a time, callbacks in commit order), so it equals the number of the
+// device's queued and sent rows in the store, for the commands this node queued or saw. A second
+// node's commands are not seen here: docs/architecture.md says how that is meant to work.
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "protocol/command_results.hpp"
+#include "service/clock.hpp"
+#include "storage/store.hpp"
+
+namespace zkpush::service {
+
+// What happens to a command.
+enum class CommandEvent { deliver, answer_pending, answer_done, answer_failed, expire, cancel };
+
+// The status `event` moves a command in `status` to; nullopt when the event does not apply to it
+// (a cancel of a sent command, a deadline of a closed one, -5000 after the final answer).
+std::optional<storage::CommandStatus> next_status(storage::CommandStatus status, CommandEvent event) noexcept;
+// queued or sent: the device may still be sent it.
+bool is_open(storage::CommandStatus status) noexcept;
+// How a command reads at `now`: an open one past its deadline is expired even before the sweep
+// records it.
+storage::CommandStatus effective_status(const storage::CommandRow& row, std::int64_t now) noexcept;
+
+struct QueueOptions {
+  std::int64_t control_expiry = 0;    // default deadline of CONTROL DEVICE, seconds (0 = never)
+  std::int64_t resend_after = 60;     // a sent command unanswered this long is sent again
+  std::size_t max_per_poll = 0;       // commands per getrequest at most (0 = no cap)
+  std::size_t overdue_batch = 1000;   // commands expired per sweep unit of work
+};
+
+struct EnqueueRequest {
+  std::string sn;
+  std::string line;                             // without "C:<id>:"
+  std::optional<std::int64_t> expires_in;       // seconds; nullopt = the default for the verb
+  std::optional<storage::CommandPriority> priority;  // nullopt = control for CONTROL DEVICE, else normal
+};
+
+// What a device can take in one getrequest answer.
+struct DeliveryBudget {
+  std::size_t max_bytes = 0;  // MaxPackageSize (0 = no limit); the first command always goes
+  int cmd_format = 0;         // CmdFormat: 1 wraps each command in Appendix 14's envelope
+};
+
+class CommandQueue {
+ public:
+  template <class T>
+  using Reply = storage::Store::Reply<T>;
+
+  CommandQueue(storage::Store& store, const Clock& clock, QueueOptions options);
+
+  // Start-up: the pending counts and the next deadline, read from the store (blocking).
+  storage::StoreStatus load();
+
+  // Checks the line (a command the protocol defines, one line) and derives its verb, priority and
+  // deadline: the NewCommand to queue, or an `invalid` error saying what is wrong.
+  storage::StoreResult<storage::NewCommand> prepare(const EnqueueRequest& request) const;
+  // prepare() and queue it: the row (with its ids), or invalid / not_found (unknown device).
+  void enqueue(const EnqueueRequest& request, Reply<storage::CommandRow> done);
+  // A queued command is cancelled; cancelling a cancelled one is not an error; conflict once it
+  // was delivered or closed; not_found for an unknown id.
+  void cancel(std::int64_t id, Reply<storage::CommandRow> done);
+
+  // Commands of the device still queued or sent (no store access).
+  std::int64_t pending(const std::string& sn) const;
+  std::int64_t pending_total() const;
+  // For one getrequest: expires the device's overdue commands, then takes what is due (queued ones
+  // by priority and age, and sent ones unanswered for resend_after), at most max_per_poll, while
+  // they fit the budget (stopping at the first that does not, so nothing overtakes it), and marks
+  // them sent. The rows taken, in delivery order; wire_text() gives each one's text.
+  void deliver(const std::string& sn, const DeliveryBudget& budget, Reply<std::vector<storage::CommandRow>> done);
+  // The device's answers from devicecmd. Unknown wire ids are ignored (another server's, or from
+  // before a wiped data folder). The rows as they are afterwards.
+  void record_answers(const std::string& sn, std::vector<protocol::CommandResult> answers,
+                      Reply<std::vector<storage::CommandRow>> done);
+
+  // Expires overdue commands of every device (the server calls it when next_deadline() passed).
+  // The number expired.
+  void expire_due(Reply<std::int64_t> done);
+  // The earliest deadline of an open command this node knows of (nullopt: none).
+  std::optional<std::int64_t> next_deadline() const;
+
+  // The text of a command on the wire, without the final LF.
+  static std::string wire_text(const storage::CommandRow& row, int cmd_format);
+
+  const Clock& clock() const noexcept { return clock_; }
+
+ private:
+  void adjust(const std::string& sn, std::int64_t delta);
+  void adjust(const std::vector<std::pair<std::string, std::int64_t>>& deltas);
+  void note_deadline(std::int64_t expires_at);
+  void set_next_deadline(std::optional<std::int64_t> deadline);
+
+  storage::Store& store_;
+  const Clock& clock_;
+  QueueOptions options_;
+  mutable std::mutex mutex_;
+  std::unordered_map<std::string, std::int64_t> pending_;
+  std::int64_t total_ = 0;
+  std::optional<std::int64_t> next_deadline_;
+};
+
+}  // namespace zkpush::service

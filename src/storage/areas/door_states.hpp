@@ -1,0 +1,27 @@
+// Area: door state (rtstate): the current state per device and the history of its changes.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "storage/types.hpp"
+
+namespace zkpush::storage {
+
+class DoorStateReads {
+ public:
+  virtual ~DoorStateReads() = default;
+  virtual std::optional<DoorStateUpdate> get(const std::string& sn) = 0;
+  // The latest `limit` changes of a device's door state (limit <= 0: all), oldest first.
+  virtual std::vector<DoorStateUpdate> history(const std::string& sn, std::int64_t limit) = 0;
+};
+
+class DoorStateWrites : public DoorStateReads {
+ public:
+  // Keeps the current state and records it in the history when it changed.
+  virtual void put(const DoorStateUpdate& update) = 0;
+};
+
+}  // namespace zkpush::storage

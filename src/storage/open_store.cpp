@@ -1,0 +1,27 @@
+#include "storage/open_store.hpp"
+
+#include <stdexcept>
+#include <string_view>
+
+#include "storage/sqlite/sqlite_store.hpp"
+
+namespace zkpush::storage {
+
+std::unique_ptr<Store> open_store(const std::string& url) {
+  std::string_view rest = url;
+  constexpr std::string_view sqlite_scheme = "sqlite:";
+  if (rest.starts_with(sqlite_scheme)) {
+    rest.remove_prefix(sqlite_scheme.size());
+    // sqlite:///abs/path as well as sqlite:/abs/path and sqlite:relative/path.
+    if (rest.starts_with("///")) rest.remove_prefix(2);
+  } else if (auto colon = rest.find("://"); colon != std::string_view::npos) {
+    throw std::invalid_argument("store URL '" + url + "': unknown backend '" + std::string(rest.substr(0, colon)) +
+                                "' (this build has sqlite:<path>)");
+  }
+  if (rest.empty()) throw std::invalid_argument("store URL '" + url + "': no database file");
+  sqlite::SqliteOptions options;
+  options.path = std::string(rest);
+  return sqlite::open_sqlite_store(options);
+}
+
+}  // namespace zkpush::storage

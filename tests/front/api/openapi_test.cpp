@@ -1,0 +1,130 @@
+// The OpenAPI document of the real /api/v1 (GET /api/v1/openapi.json, generated from the route table
+// by openapi.cpp) against the running server: every route is described, and every operation the
+// document names exists — sent over a real socket with the admin token, it reaches its route
+// (never the table's 404 "no such API route", never 405).
+#include <nlohmann/json.hpp>
+
+#include <set>
+
+#include "front/api/api_endpoints.hpp"
+#include "server/serve_fixture.hpp"
+
+namespace zkpush::front::api {
+namespace {
+
+using namespace server::e2e;  // NOLINT
+using nlohmann::json;
+
+const std::string kToken = "openapi-test-token";
+
+class OpenApiTest : public ServeFixture {
+ protected:
+  void SetUp() override {
+    ServeFixture::SetUp();
+    server::ServerConfig config;
+    config.api_token = kToken;
+    start(config);
+  }
+  RawResponse call(const std::string& method, const std::string& target, const std::string& token = kToken) {
+    std::string headers = token.empty() ? "" : "Authorization: Bearer " + token + "\r\n";
+    std::string body;
+    if (method == "POST" || method == "PATCH" || method == "PUT") {
+      body = "{}";
+      headers += "Content-Type: application/json\r\n";
+    }
+    return send_raw(server::http::test::request(method, target, body, headers));
+  }
+  json document() {
+    auto r = call("GET", "/api/v1/openapi.json", "");  // public: no token
+    EXPECT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(r.header("Content-Type").value_or(""), "application/json");
+    auto doc = json::parse(r.body, nullptr, false);
+    EXPECT_FALSE(doc.is_discarded()) << r.body;
+    return doc;
+  }
+  // The route table the server was built with (same services, same order).
+  RouteTable table() {
+    RouteTable t;
+    add_v1_routes(t, ApiServices{app_->config(), app_->store(), app_->devices(), app_->queue()});
+    return t;
+  }
+};
+
+TEST_F(OpenApiTest, EveryRouteIsDescribed) {
+  const auto t = table();
+  ASSERT_FALSE(t.routes().empty());
+  const auto doc = document();
+  const auto& schemas = doc["components"]["schemas"];
+  std::set<std::string> operations;
+  for (const auto& r : t.routes()) {
+    const std::string where = std::string(boost::beast::http::to_string(r.method)) + " " + std::string(r.pattern);
+    SCOPED_TRACE(where);
+    EXPECT_FALSE(r.operation.empty());
+    EXPECT_TRUE(operations.insert(std::string(r.operation)).second) << "operationId used twice";
+    EXPECT_GE(r.summary.size(), 10u) << "a route needs a real description";
+    EXPECT_TRUE(static_cast<bool>(r.handler));
+    EXPECT_EQ(r.pattern.substr(0, 8), "/api/v1/");
+    // "NNN Schema" or "NNN Schema[]", the schema declared in the document.
+    const auto space = r.response.find(' ');
+    ASSERT_NE(space, std::string_view::npos) << r.response;
+    const int status = std::stoi(std::string(r.response.substr(0, space)));
+    EXPECT_TRUE(status >= 200 && status < 300) << r.response;
+    std::string schema(r.response.substr(space + 1));
+    if (schema.size() > 2 && schema.substr(schema.size() - 2) == "[]") schema.resize(schema.size() - 2);
+    EXPECT_TRUE(schemas.contains(schema)) << schema;
+    if (!r.request_body.empty()) {
+      EXPECT_TRUE(schemas.contains(std::string(r.request_body))) << r.request_body;
+    }
+    for (const auto& q : r.query) EXPECT_FALSE(q.description.empty()) << q.name;
+
+    // ...and the document carries it, with the same words.
+    std::string method(boost::beast::http::to_string(r.method));
+    for (auto& c : method) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    const std::string pattern(r.pattern);
+    ASSERT_TRUE(doc["paths"].contains(pattern) && doc["paths"][pattern].contains(method));
+    const auto& op = doc["paths"][pattern][method];
+    EXPECT_EQ(op["operationId"], std::string(r.operation));
+    EXPECT_EQ(op["summary"], std::string(r.summary));
+    EXPECT_EQ(op["x-zkpush-role"], std::string(role_name(r.role)));
+  }
+  // The document has these routes and one more: itself.
+  std::size_t documented = 0;
+  for (const auto& [path, methods] : doc["paths"].items()) documented += methods.size();
+  EXPECT_EQ(documented, t.routes().size() + 1);
+  EXPECT_EQ(doc["paths"]["/api/v1/openapi.json"]["get"]["x-zkpush-role"], "public");
+}
+
+TEST_F(OpenApiTest, EveryDocumentedOperationExists) {
+  const auto doc = document();
+  std::size_t checked = 0;
+  for (const auto& [pattern, methods] : doc["paths"].items()) {
+    // Parameters filled with values no object has: the route answers its own 404 or 400.
+    std::string target;
+    for (const auto& segment : path_segments(pattern)) {
+      target += "/";
+      target += segment.front() == '{' ? (segment == "{id}" ? "999999999" : "NO-SUCH-OBJECT") : segment;
+    }
+    for (const auto& [method, op] : methods.items()) {
+      std::string verb = method;
+      for (auto& c : verb) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      SCOPED_TRACE(verb + " " + target);
+      auto r = call(verb, target);
+      EXPECT_NE(r.status, 405) << r.body;
+      EXPECT_NE(r.status, 401) << r.body;
+      EXPECT_EQ(r.body.find("no such API route"), std::string::npos) << r.body;
+      // Without the token every non-public operation is refused.
+      if (op["x-zkpush-role"] != "public") {
+        EXPECT_EQ(call(verb, target, "").status, 401);
+      }
+      ++checked;
+    }
+  }
+  EXPECT_GE(checked, 5u);
+  // And a path the document does not name is the table's 404.
+  auto r = call("GET", "/api/v1/not-a-route");
+  EXPECT_EQ(r.status, 404);
+  EXPECT_NE(r.body.find("no such API route"), std::string::npos) << r.body;
+}
+
+}  // namespace
+}  // namespace zkpush::front::api
