@@ -17,7 +17,7 @@ PACKAGES=(
 )
 # `install-deps.sh bench` (make bench): the load generator and the ceiling server it compares with.
 if [ "${1:-}" = "bench" ]; then
-  PACKAGES+=(wrk nginx-light)
+  PACKAGES+=(wrk nginx-light valgrind)  # valgrind: bench/instructions.sh (callgrind)
 fi
 
 missing=()

@@ -88,13 +88,38 @@ std::shared_ptr<const Device> Devices::put(Device row) {
 
 void Devices::cache(Device row) { put(std::move(row)); }
 
+std::shared_ptr<const Device> Devices::put_row(Device row, const protocol::Record* update) {
+  std::lock_guard lock(mutex_);
+  auto& state = devices_[row.sn];
+  if (state.device) row.options = state.device->options;
+  if (update) storage::merge_options(row.options, *update);
+  state.device = std::make_shared<const Device>(std::move(row));
+  if (state.device->last_seen > state.last_seen) state.last_seen = state.device->last_seen;
+  if (state.flushed_seen == 0) state.flushed_seen = state.device->last_seen;
+  derive(state);
+  return state.device;
+}
+
+void Devices::merged_options(const std::string& sn, const protocol::Record& update) {
+  std::lock_guard lock(mutex_);
+  auto it = devices_.find(sn);
+  if (it == devices_.end()) return;
+  auto changed = std::make_shared<Device>(*it->second.device);
+  storage::merge_options(changed->options, update);
+  it->second.device = std::move(changed);
+  derive(it->second);
+}
+
 namespace {
 
-// Saves the device side of a row and reads back what the store made of it.
+// Saves the device side of a row and reads back the operator's columns as stored. The parameters
+// are not read back: the writer knows them (put_row keeps the cache's, merged with what was sent),
+// and decoding dozens per request is what slowed a registration burst.
 Device save_and_read(storage::Transaction& tx, const Device& d) {
   tx.devices().save(d);
-  auto stored = tx.devices().get(d.sn);
+  auto stored = tx.devices().get_row(d.sn);
   if (!stored) throw storage::Refused(storage::StoreError::Reason::not_found, "device " + d.sn + " vanished");
+  stored->registry = d.registry;  // save() stores the registration as given
   return std::move(*stored);
 }
 
@@ -123,7 +148,7 @@ void Devices::init(const std::string& sn, const std::string& push_version, const
   store_.write([d](storage::Transaction& tx) { return save_and_read(tx, d); },
                [this, done = std::move(done)](storage::StoreResult<Device> r) {
                  if (!r.ok()) return done(r.error());
-                 done(put(std::move(r.value())));
+                 done(put_row(std::move(r.value()), nullptr));
                });
 }
 
@@ -154,13 +179,13 @@ void Devices::registry(const std::string& sn, const std::string& ip, protocol::R
       [d, now](storage::Transaction& tx) {
         tx.devices().save(d);
         tx.devices().merge_options(d.sn, d.registry, "registry", now);
-        auto stored = tx.devices().get(d.sn);
-        if (!stored) throw storage::Refused(storage::StoreError::Reason::not_found, "device " + d.sn + " vanished");
-        return std::move(*stored);
+        return tx.devices().get_row(d.sn);
       },
-      [this, accept, done = std::move(done)](storage::StoreResult<Device> r) {
+      [this, accept, registration = d.registry, done = std::move(done)](storage::StoreResult<std::optional<Device>> r) {
         if (!r.ok()) return done(r.error());
-        done(Registration{accept, put(std::move(r.value()))});
+        if (!r.value()) return done(storage::StoreError{false, "device vanished", storage::StoreError::Reason::not_found});
+        r.value()->registry = registration;
+        done(Registration{accept, put_row(std::move(*r.value()), &registration)});
       });
 }
 
@@ -173,29 +198,25 @@ void Devices::push(const std::string& sn, Reply<std::shared_ptr<const Device>> d
   store_.write([d](storage::Transaction& tx) { return save_and_read(tx, d); },
                [this, done = std::move(done)](storage::StoreResult<Device> r) {
                  if (!r.ok()) return done(r.error());
-                 done(put(std::move(r.value())));
+                 done(put_row(std::move(r.value()), nullptr));
                });
 }
 
-std::optional<Device> Devices::merge_options_in(storage::Transaction& tx, const std::string& sn,
-                                                const protocol::Record& options, const std::string& source,
-                                                std::int64_t now) {
+void Devices::merge_options_in(storage::Transaction& tx, const std::string& sn, const protocol::Record& options,
+                               const std::string& source, std::int64_t now) {
   tx.devices().merge_options(sn, options, source, now);
-  return tx.devices().get(sn);
 }
 
 void Devices::merge_options(const std::string& sn, protocol::Record options, std::string source,
                             storage::Store::Done done) {
   const auto now = clock_.now();
-  store_.write(
-      [sn, options = std::move(options), source = std::move(source), now](storage::Transaction& tx) {
-        return merge_options_in(tx, sn, options, source, now);
-      },
-      [this, done = std::move(done)](storage::StoreResult<std::optional<Device>> r) {
-        if (!r.ok()) return done(r.error());
-        if (r.value()) put(std::move(*r.value()));
-        done(storage::Unit{});
-      });
+  auto update = std::make_shared<const protocol::Record>(std::move(options));
+  store_.write([sn, update, source = std::move(source), now](
+                   storage::Transaction& tx) { merge_options_in(tx, sn, *update, source, now); },
+               [this, sn, update, done = std::move(done)](storage::StoreStatus s) {
+                 if (s.ok()) merged_options(sn, *update);
+                 done(std::move(s));
+               });
 }
 
 void Devices::touch(const std::string& sn) {

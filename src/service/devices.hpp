@@ -90,10 +90,13 @@ class Devices {
   void push(const std::string& sn, Reply<std::shared_ptr<const storage::Device>> done);
   // Parameters the device uploaded ("options", "get_options").
   void merge_options(const std::string& sn, protocol::Record options, std::string source, storage::Store::Done done);
-  // In a caller's unit of work (ingest): the same merge, and the row to cache() after the commit.
-  static std::optional<storage::Device> merge_options_in(storage::Transaction& tx, const std::string& sn,
-                                                         const protocol::Record& options, const std::string& source,
-                                                         std::int64_t now);
+  // In a caller's unit of work (ingest): the same merge; merged_options() once it has committed.
+  static void merge_options_in(storage::Transaction& tx, const std::string& sn, const protocol::Record& options,
+                               const std::string& source, std::int64_t now);
+  // The cache's copy after a committed merge, by the store's rule (storage::merge_options). Write
+  // outcomes arrive in commit order, so the copy ends as the store does.
+  void merged_options(const std::string& sn, const protocol::Record& options);
+  // A whole row read elsewhere, into the cache.
   void cache(storage::Device row);
   // Seen now (a request got through).
   void touch(const std::string& sn);
@@ -122,7 +125,11 @@ class Devices {
 
  private:
   static void derive(DeviceState& state);
+  // A whole row (load, refresh, the operator's writes).
   std::shared_ptr<const storage::Device> put(storage::Device row);
+  // A row read back without its parameters (get_row): the cached options are kept, `update` (if
+  // any) merged into them.
+  std::shared_ptr<const storage::Device> put_row(storage::Device row, const protocol::Record* update);
 
   storage::Store& store_;
   const Clock& clock_;

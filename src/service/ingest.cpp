@@ -199,10 +199,11 @@ void Ingest::device_log(const std::string& sn, const std::string& kind, const st
 void Ingest::command_upload(CommandUpload upload, Reply<UploadOutcome> done) {
   struct Applied {
     UploadOutcome outcome;
-    std::optional<storage::Device> device;  // after a GET OPTIONS answer
+    std::optional<protocol::Record> options;  // a GET OPTIONS answer's parameters, merged
   };
   const auto now = clock_.now();
   const int tz = tz_of(upload.sn);
+  std::string sn = upload.sn;  // the callback's copy (upload moves into the job)
   store_.write(
       [u = std::move(upload), now, tz](storage::Transaction& tx) {
         Applied out;
@@ -243,8 +244,10 @@ void Ingest::command_upload(CommandUpload upload, Reply<UploadOutcome> done) {
           if (!u.records.empty()) summary["archive_bytes"] = u.archive_bytes;
           data.body = summary.dump();
         }
-        if (u.kind == "options" && !u.records.empty())  // GET OPTIONS answers are device parameters too
-          out.device = Devices::merge_options_in(tx, u.sn, u.records.front(), "get_options", now);
+        if (u.kind == "options" && !u.records.empty()) {  // GET OPTIONS answers are device parameters too
+          Devices::merge_options_in(tx, u.sn, u.records.front(), "get_options", now);
+          out.options = u.records.front();
+        }
         tx.commands().add_data(data);
         if (archive && (row->status == storage::CommandStatus::done || row->status == storage::CommandStatus::failed)) {
           // The archive may arrive after the device answered: the closed command's result gets the
@@ -256,9 +259,9 @@ void Ingest::command_upload(CommandUpload upload, Reply<UploadOutcome> done) {
         }
         return out;
       },
-      [this, done = std::move(done)](storage::StoreResult<Applied> r) {
+      [this, sn = std::move(sn), done = std::move(done)](storage::StoreResult<Applied> r) {
         if (!r.ok()) return done(r.error());
-        if (r->device) devices_.cache(std::move(*r->device));
+        if (r->options) devices_.merged_options(sn, *r->options);
         done(r->outcome);
       });
 }

@@ -1,5 +1,6 @@
 #include "storage/types.hpp"
 
+#include <algorithm>
 #include <array>
 #include <utility>
 
@@ -55,6 +56,31 @@ void apply_settings(Device& device, const DeviceSettings& settings) {
       std::erase_if(device.config.fields, [&](const protocol::Field& f) { return protocol::text::iequals(f.key, edit.key); });
     }
   }
+}
+
+void merge_options(protocol::Record& options, const protocol::Record& update) {
+  auto bare = [](std::string_view k) { return !k.empty() && k.front() == '~' ? k.substr(1) : k; };
+  bool changed = false;
+  for (const auto& f : update.fields) {
+    if (!f.has_value) continue;
+    const std::string_view key = bare(f.key);
+    if (key.empty()) continue;
+    std::erase_if(options.fields, [&](const protocol::Field& g) { return protocol::text::iequals(bare(g.key), key); });
+    options.fields.push_back(f);
+    changed = true;
+  }
+  if (!changed) return;
+  // SQLite's NOCASE order: ASCII letters folded to lower case, then bytes.
+  auto folded_less = [](const protocol::Field& a, const protocol::Field& b) {
+    auto low = [](char c) {
+      const auto u = static_cast<unsigned char>(c);
+      return u >= 'A' && u <= 'Z' ? static_cast<unsigned char>(u + ('a' - 'A')) : u;
+    };
+    return std::lexicographical_compare(a.key.begin(), a.key.end(), b.key.begin(), b.key.end(),
+                                        [&](char x, char y) { return low(x) < low(y); });
+  };
+  std::stable_sort(options.fields.begin(), options.fields.end(), folded_less);
+  options.fields.shrink_to_fit();
 }
 
 std::optional<CommandStatus> command_status_from_name(std::string_view name) noexcept {

@@ -61,6 +61,13 @@ struct DeviceSettings {
 // Applies a settings change to a row, the same way in every backend and in the server's registry.
 void apply_settings(Device& device, const DeviceSettings& settings);
 
+// Merges uploaded device parameters into a device's options: the rule every backend's
+// DeviceWrites::merge_options implements, and the one the device cache applies to its copy after
+// the write commits. Per key, compared without case and without a leading '~' (firmware marks some
+// parameters with it: ~DeviceName), the latest value and spelling win; bare keys (no '=') are
+// skipped. The result is ordered as a backend lists them: by key, without case.
+void merge_options(protocol::Record& options, const protocol::Record& update);
+
 struct DevicePresence {
   std::string sn;
   std::int64_t last_seen = 0;

@@ -84,13 +84,26 @@ TEST_F(DevicesService, RegistryDrawsACodeOnceAndMergesOptionsAsTheStoreDoes) {
   ASSERT_TRUE(state);
   EXPECT_EQ(state->max_package_size, 2048u);
   EXPECT_EQ(state->cmd_format, 1);
+  // The cache merged its copy without reading the options back: the same as the store, in order.
+  auto options_upload = await<storage::Unit>([&](auto done) {
+    devices_->merge_options("A1", protocol::Record{{"~CmdFormat", "0"}, {"lockcount", "4"}}, "options", std::move(done));
+  });
+  ASSERT_TRUE(options_upload.ok());
+  auto push = await<std::shared_ptr<const storage::Device>>([&](auto done) { devices_->push("A1", std::move(done)); });
+  ASSERT_TRUE(push.ok());
+  state = devices_->get("A1");
+  ASSERT_TRUE(state);
+  EXPECT_EQ(state->cmd_format, 0);
+  EXPECT_EQ(state->device->options, stored("A1")->options);
+  EXPECT_EQ(state->device->registry, stored("A1")->registry);
+  EXPECT_EQ(state->device->session_id, stored("A1")->session_id);
   // After a restart the cache reads the same row the store merged.
   const auto before = state->device->options;
   open();
   auto reloaded = devices_->get("A1");
   ASSERT_TRUE(reloaded);
   EXPECT_EQ(reloaded->device->options.get_or("DeviceName", ""), "inBio460");
-  EXPECT_EQ(reloaded->device->options.fields.size(), before.fields.size());
+  EXPECT_EQ(reloaded->device->options, before);
   EXPECT_EQ(reloaded->max_package_size, 2048u);
 }
 

@@ -276,6 +276,60 @@ TEST_P(StoreContract, MergedOptionsKeepTheLatestValuePerKeyWhateverItsCase) {
   EXPECT_EQ(device("D1")->options.size(), 3u);
 }
 
+// The device cache does not read options back after a write: it applies storage::merge_options to
+// its copy. A backend that merged differently would leave the cache and the store apart.
+TEST_P(StoreContract, MergedOptionsEqualTheSharedRuleInContentAndOrder) {
+  save("D1");
+  const std::vector<protocol::Record> uploads = {
+      // The device's first upload (nothing stored yet) naming one key both ways.
+      {{"~DeviceName", "inBio"}, {"LockCount", "4"}, {"zeta", "1"}, {"_under", "u"}, {"Alpha", "a"},
+       {"~Twice", "1"}, {"TWICE", "2"}},
+      {{"DeviceName", "renamed"}, {"lockcount", "2"}, {"~~Odd", "x"}},
+      {{"~lockCount", "3"}, {"~Odd", "y"}, {"~", "nothing"}, {"", "nothing"}},
+      {{"ZETA", "2"}, {"beta", "b"}},
+  };
+  protocol::Record expected;
+  std::int64_t at = kContractT0;
+  for (const auto& u : uploads) {
+    ASSERT_TRUE(merge("D1", u, "options", at++).ok());
+    merge_options(expected, u);
+    auto d = device("D1");
+    ASSERT_TRUE(d);
+    EXPECT_EQ(d->options, expected) << "after " << at - kContractT0 << " upload(s)";
+  }
+  auto d = device("D1");
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->options.get("DeviceName"), "renamed");
+  EXPECT_EQ(d->options.find("~DeviceName"), nullptr);
+  EXPECT_EQ(d->options.get("~lockCount"), "3");
+  EXPECT_EQ(d->options.find("LockCount"), nullptr);
+  EXPECT_EQ(d->options.get("twice"), "2");
+  EXPECT_EQ(d->options.find("~Twice"), nullptr);
+}
+
+TEST_P(StoreContract, GetRowLeavesOutOptionsAndRegistryOnly) {
+  Device d = make_device("D1");
+  d.config = protocol::Record{{"RequestDelay", "10"}};
+  save(d);
+  ASSERT_TRUE(merge("D1", protocol::Record{{"LockCount", "4"}}, "options", kContractT0).ok());
+  auto row = read([](Reads& r) { return r.devices().get_row("D1"); });
+  ASSERT_TRUE(row);
+  auto full = device("D1");
+  ASSERT_TRUE(full);
+  EXPECT_TRUE(row->options.empty());
+  EXPECT_TRUE(row->registry.empty());
+  EXPECT_FALSE(full->registry.empty());
+  row->options = full->options;
+  row->registry = full->registry;
+  EXPECT_EQ(row->approved, full->approved);
+  EXPECT_EQ(row->registry_code, full->registry_code);
+  EXPECT_EQ(row->session_id, full->session_id);
+  EXPECT_EQ(row->config, full->config);
+  EXPECT_EQ(row->first_seen, full->first_seen);
+  EXPECT_EQ(row->last_seen, full->last_seen);
+  EXPECT_FALSE(read([](Reads& r) { return r.devices().get_row("ghost"); }));
+}
+
 TEST_P(StoreContract, OptionsOfAnUnknownDeviceAreRefused) {
   auto r = merge("ghost", protocol::Record{{"A", "1"}}, "options", kContractT0);
   ASSERT_FALSE(r.ok());

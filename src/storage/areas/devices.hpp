@@ -22,6 +22,10 @@ class DeviceReads {
   // Every device, options included, ordered by serial number.
   virtual std::vector<Device> all() = 0;
   virtual std::optional<Device> get(const std::string& sn) = 0;
+  // The row without its parameters: options and registry are left empty. What a device-side write
+  // reads back to learn the operator's columns as stored, without decoding dozens of parameters
+  // the writer already knows (a registration burst is thousands of these on the writer thread).
+  virtual std::optional<Device> get_row(const std::string& sn) = 0;
   virtual std::int64_t count() = 0;
 };
 
@@ -37,8 +41,9 @@ class DeviceWrites : public DeviceReads {
   // row as stored (apply_settings), never touching device-side columns. Refused: not_found for an
   // unknown device, invalid for a time zone other than "" / "+hhmm" / "-hhmm" or an empty key.
   virtual void update_settings(const std::string& sn, const DeviceSettings& settings) = 0;
-  // Merges device parameters, latest value wins per key, keys compared without case and without a
-  // leading '~' (the latest spelling is kept); bare keys without a value are skipped. `source` says
+  // Merges device parameters by the rule of storage::merge_options (types.hpp): latest value wins
+  // per key, keys compared without case and without a leading '~' (the latest spelling is kept);
+  // bare keys without a value are skipped. `source` says
   // where they came from ("registry", "options", "get_options"). Refused (not_found) for an unknown
   // device.
   virtual void merge_options(const std::string& sn, const protocol::Record& options, const std::string& source,

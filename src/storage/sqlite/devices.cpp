@@ -1,8 +1,10 @@
 #include "storage/sqlite/devices.hpp"
 
 #include <unordered_map>
+#include <unordered_set>
 
 #include "protocol/responses.hpp"
+#include "protocol/text.hpp"
 #include "storage/record_json.hpp"
 #include "storage/result.hpp"
 
@@ -16,6 +18,9 @@ constexpr std::string_view kSelectAll =
 constexpr std::string_view kSelectOne =
     "SELECT sn, approved, registry_code, session_id, push_version, ip, time_zone, registry, first_seen, last_seen, "
     "registered_at, config FROM devices WHERE sn = ?1";
+constexpr std::string_view kSelectRow =
+    "SELECT sn, approved, registry_code, session_id, push_version, ip, time_zone, '', first_seen, last_seen, "
+    "registered_at, config FROM devices WHERE sn = ?1";
 constexpr std::string_view kOptionsAll = "SELECT sn, key, value FROM device_options ORDER BY sn, key";
 constexpr std::string_view kOptionsOne = "SELECT key, value FROM device_options WHERE sn = ?1 ORDER BY key";
 
@@ -28,7 +33,8 @@ Device read_device(const Statement& st) {
   d.push_version = st.column_text(4);
   d.ip = st.column_text(5);
   d.time_zone = st.column_text(6);
-  d.registry = record_from_json(st.column_text(7));
+  const std::string registry = st.column_text(7);
+  if (!registry.empty()) d.registry = record_from_json(registry);  // get_row() leaves it out
   d.first_seen = st.column_int(8);
   d.last_seen = st.column_int(9);
   d.registered_at = st.column_int(10);
@@ -54,6 +60,8 @@ std::vector<Device> load_all(Connection& c) {
     auto it = by_sn.find(st->column_text(0));
     if (it != by_sn.end()) out[it->second].options.add(st->column_text(1), st->column_text(2));
   }
+  // Held in the device cache for the server's life: no spare capacity per device.
+  for (auto& d : out) d.options.fields.shrink_to_fit();
   return out;
 }
 
@@ -68,7 +76,15 @@ std::optional<Device> get(Connection& c, const std::string& sn) {
   auto st = c.prepare(kOptionsOne);
   st->bind(1, sn);
   while (st->step()) d->options.add(st->column_text(0), st->column_text(1));
+  d->options.fields.shrink_to_fit();
   return d;
+}
+
+std::optional<Device> get_row(Connection& c, const std::string& sn) {
+  auto st = c.prepare(kSelectRow);
+  st->bind(1, sn);
+  if (!st->step()) return std::nullopt;
+  return read_device(*st);
 }
 
 std::int64_t count(Connection& c) {
@@ -148,23 +164,37 @@ void merge_options(Connection& c, const std::string& sn, const protocol::Record&
   // The key column compares without case, and a leading '~' (firmware marks some parameters with it:
   // ~DeviceName) names the same parameter: the stored spelling of either form is replaced by the
   // new one, value and spelling.
-  // Two equality lookups on the primary key rather than one `key = ?2 OR key = '~' || ?2`: SQLite
-  // runs that OR as a multi-index OR over a temporary table per execution, and during a burst of
-  // registrations (dozens of options each) that took ~90 % of the writer thread.
-  auto drop = c.prepare("DELETE FROM device_options WHERE sn = ?1 AND key = ?2");
-  auto drop_marked = c.prepare("DELETE FROM device_options WHERE sn = ?1 AND key = '~' || ?2");
+  // Per parameter, an upsert of its spelling and a delete of the other form (with or without '~'),
+  // both lookups on the primary key. Not one `key = ?2 OR key = '~' || ?2`: SQLite runs that OR
+  // over a temporary table per execution, which during a burst of registrations (dozens of
+  // options each) took most of the writer thread.
+  auto drop_other = c.prepare("DELETE FROM device_options WHERE sn = ?1 AND key = ?2");
   auto st = c.prepare(
-      "INSERT INTO device_options (sn, key, value, source, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)");
+      "INSERT INTO device_options (sn, key, value, source, updated_at) VALUES (?1, ?2, ?3, ?4, ?5) "
+      "ON CONFLICT (sn, key) DO UPDATE SET key = excluded.key, value = excluded.value, source = excluded.source, "
+      "updated_at = excluded.updated_at");
+  // A device's first parameters (its first registration) have no other spelling to delete, unless
+  // the upload itself names one key both ways: the deletes are skipped then, halving the statements
+  // of a registration burst.
+  bool stored_any = false;
+  {
+    auto any = c.prepare("SELECT 1 FROM device_options WHERE sn = ?1 LIMIT 1");
+    any->bind(1, sn);
+    stored_any = any->step();
+  }
+  std::unordered_set<std::string> seen;  // bare keys of this upload, lower case
+  std::string other;
   for (const auto& f : options.fields) {
     // A bare key (GET OPTIONS asks with keys only) carries no value to merge.
     if (f.key.empty() || !f.has_value) continue;
-    std::string_view bare = f.key;
-    if (bare.front() == '~') bare.remove_prefix(1);
-    if (bare.empty()) continue;
-    drop->bind(1, sn).bind(2, std::string(bare));
-    drop->run();
-    drop_marked->bind(1, sn).bind(2, std::string(bare));
-    drop_marked->run();
+    const bool marked = f.key.front() == '~';
+    if (marked && f.key.size() == 1) continue;
+    const bool repeated = !seen.insert(protocol::text::to_lower(marked ? f.key.substr(1) : f.key)).second;
+    if (stored_any || repeated) {
+      other = marked ? f.key.substr(1) : "~" + f.key;
+      drop_other->bind(1, sn).bind(2, other);
+      drop_other->run();
+    }
     st->bind(1, sn).bind(2, f.key).bind(3, f.value).bind(4, source).bind(5, now);
     st->run();
   }

@@ -14,6 +14,8 @@ namespace zkpush::storage::sqlite::devices {
 // Reads (any connection).
 std::vector<Device> load_all(Connection& c);
 std::optional<Device> get(Connection& c, const std::string& sn);
+// Without options and registry (DeviceReads::get_row).
+std::optional<Device> get_row(Connection& c, const std::string& sn);
 std::int64_t count(Connection& c);
 
 // Writes (the writer's connection, inside a job).

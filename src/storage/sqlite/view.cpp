@@ -15,6 +15,7 @@ class Devices final : public DeviceWrites {
   explicit Devices(Connection& c) : c_(c) {}
   std::vector<Device> all() override { return devices::load_all(c_); }
   std::optional<Device> get(const std::string& sn) override { return devices::get(c_, sn); }
+  std::optional<Device> get_row(const std::string& sn) override { return devices::get_row(c_, sn); }
   std::int64_t count() override { return devices::count(c_); }
   void save(const Device& device) override { devices::save(c_, device); }
   void update_settings(const std::string& sn, const DeviceSettings& settings) override {
