@@ -220,6 +220,14 @@ void register_serve(CLI::App& app) {
   cmd->add_option("--max-commands", c.max_commands_per_poll, "commands per getrequest at most")->capture_default_str();
   cmd->add_option("--resend-after", c.command_resend_after, "re-send an unanswered command after (s)")->capture_default_str();
   cmd->add_option("--control-expiry", c.control_device_expiry, "default expiry of CONTROL DEVICE (s)")->capture_default_str();
+  cmd->add_option("--panel-enrolment", c.panel_enrolment,
+                  "users enrolled at a panel: ignore | new_persons_only (they become persons) | all (cards added "
+                  "to known persons too) (env ZKPUSH_PANEL_ENROLMENT)")
+      ->check(CLI::IsMember({"ignore", "new_persons_only", "all"}))
+      ->capture_default_str();
+  cmd->add_option("--sync-settle", c.sync_settle, "seconds a panel's changes settle before the sync sends them")
+      ->check(CLI::Range(0, 60))
+      ->capture_default_str();
   cmd->add_option("--tz", o->tz, "time zone of devices that report none, e.g. +0800 (env ZKPUSH_TZ)");
   cmd->add_option("--config", o->config_file,
                   "TOML/INI file of settings named like the long flags, e.g. listen = \"0.0.0.0:8088\" "

@@ -57,14 +57,22 @@ App::App(ServerConfig config) : config_(std::move(config)) {
   queue_options.max_per_poll = config_.max_commands_per_poll;
   queue_ = std::make_unique<service::CommandQueue>(*store_, clock_, queue_options);
   ingest_ = std::make_unique<service::Ingest>(*store_, *devices_, clock_);
-  for (auto loaded : {devices_->load(), queue_->load()}) {
+  service::SyncOptions sync_options;
+  sync_options.settle_seconds = config_.sync_settle;
+  sync_ = std::make_unique<service::Sync>(*store_, clock_, *queue_, sync_options);
+  queue_->set_source(sync_.get());
+  const auto enrolment = service::enrolment_from_name(config_.panel_enrolment);
+  if (!enrolment) throw std::invalid_argument("--panel-enrolment: ignore, new_persons_only or all");
+  access_ = std::make_unique<service::Access>(*store_, clock_, *sync_, *enrolment);
+  ingest_->set_access(access_.get());
+  for (auto loaded : {devices_->load(), queue_->load(), sync_->load()}) {
     if (!loaded.ok()) throw std::runtime_error("reading the store at start: " + loaded.error().message);
   }
   downloads_ = std::make_unique<front::FileDownloads>();
   device_endpoints_ =
       std::make_unique<front::DeviceEndpoints>(config_, *devices_, *queue_, *ingest_, metrics_, *downloads_);
   api_endpoints_ = std::make_unique<front::api::ApiEndpoints>(
-      front::api::ApiServices{config_, *store_, *devices_, *queue_});
+      front::api::ApiServices{config_, *store_, *devices_, *queue_, *access_, *sync_});
   file_endpoints_ = std::make_unique<front::FileEndpoints>(config_, *downloads_);
   status_endpoints_ = std::make_unique<front::StatusEndpoints>(config_, *store_, *devices_, *queue_, metrics_);
   front_ = std::make_unique<front::Front>(metrics_);

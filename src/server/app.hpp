@@ -18,10 +18,12 @@
 #include "front/status_endpoints.hpp"
 #include "server/config.hpp"
 #include "server/http/http_server.hpp"
+#include "service/access.hpp"
 #include "service/clock.hpp"
 #include "service/command_queue.hpp"
 #include "service/devices.hpp"
 #include "service/ingest.hpp"
+#include "service/sync.hpp"
 #include "storage/store.hpp"
 
 namespace zkpush::server {
@@ -45,6 +47,8 @@ class App {
   storage::Store& store() noexcept { return *store_; }
   service::Devices& devices() noexcept { return *devices_; }
   service::CommandQueue& queue() noexcept { return *queue_; }
+  service::Access& access() noexcept { return *access_; }
+  service::Sync& sync() noexcept { return *sync_; }
   front::Metrics& metrics() noexcept { return metrics_; }
 
  private:
@@ -54,6 +58,8 @@ class App {
   std::unique_ptr<service::Devices> devices_;
   std::unique_ptr<service::CommandQueue> queue_;
   std::unique_ptr<service::Ingest> ingest_;
+  std::unique_ptr<service::Sync> sync_;
+  std::unique_ptr<service::Access> access_;
   front::Metrics metrics_;
   std::unique_ptr<front::FileDownloads> downloads_;
   std::unique_ptr<front::DeviceEndpoints> device_endpoints_;

@@ -79,6 +79,8 @@ void apply_environment(ServerConfig& c) {
   c.max_commands_per_poll = static_cast<std::size_t>(env_int("ZKPUSH_MAX_COMMANDS", static_cast<int>(c.max_commands_per_poll)));
   c.command_resend_after = env_int("ZKPUSH_RESEND_AFTER", c.command_resend_after);
   c.control_device_expiry = env_int("ZKPUSH_CONTROL_EXPIRY", c.control_device_expiry);
+  if (auto v = env("ZKPUSH_PANEL_ENROLMENT")) c.panel_enrolment = v;
+  c.sync_settle = env_int("ZKPUSH_SYNC_SETTLE", c.sync_settle);
   if (auto v = env("ZKPUSH_API_TOKEN")) c.api_token = v;
   if (auto v = env("ZKPUSH_FILES")) c.files_dir = v;
   if (auto v = env("ZKPUSH_ALLOW_SN")) c.allow_sn = {v};

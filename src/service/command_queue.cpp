@@ -91,6 +91,21 @@ storage::StoreResult<storage::NewCommand> CommandQueue::prepare(const EnqueueReq
   return command;
 }
 
+storage::NewCommand CommandQueue::prepare_generated(const std::string& sn, const p::Command& command,
+                                                    storage::CommandPriority priority) const {
+  storage::NewCommand out;
+  out.sn = sn;
+  std::string text = p::format_command(command);
+  // format_command writes "C:<id>:" first; the row keeps what follows (continuation records too).
+  const auto second_colon = text.find(':', 2);
+  out.line = second_colon == std::string::npos ? text : text.substr(second_colon + 1);
+  out.verb = std::string(p::verb_name(command.verb()));
+  out.priority = priority;
+  out.created_at = clock_.now();
+  out.expires_at = 0;
+  return out;
+}
+
 void CommandQueue::enqueue(const EnqueueRequest& request, Reply<CommandRow> done) {
   auto prepared = prepare(request);
   if (!prepared.ok()) return done(prepared.error());
@@ -114,7 +129,7 @@ void CommandQueue::cancel(std::int64_t id, Reply<CommandRow> done) {
   };
   const std::int64_t now = clock_.now();
   store_.write(
-      [id, now](storage::Transaction& tx) {
+      [id, now, source = source_](storage::Transaction& tx) {
         auto found = tx.commands().get(id);
         if (!found) throw storage::Refused(Reason::not_found, "command " + std::to_string(id) + " does not exist");
         CommandRow row = std::move(*found);
@@ -123,6 +138,7 @@ void CommandQueue::cancel(std::int64_t id, Reply<CommandRow> done) {
           row.status = CommandStatus::expired;
           row.done_at = now;
           tx.commands().update(row);
+          if (source) source->closed(tx, row, now);
           return Cancelled{std::move(row), true};
         }
         auto next = next_status(row.status, CommandEvent::cancel);
@@ -135,11 +151,13 @@ void CommandQueue::cancel(std::int64_t id, Reply<CommandRow> done) {
         row.status = *next;
         row.done_at = now;
         tx.commands().update(row);
+        if (source) source->closed(tx, row, now);
         return Cancelled{std::move(row), true};
       },
       [this, id, done = std::move(done)](storage::StoreResult<Cancelled> r) {
         if (!r.ok()) return done(r.error());
         if (r->changed) adjust(r->row.sn, -1);
+        if (r->changed && source_) source_->after_closed(r->row.sn, true);
         if (r->row.status == CommandStatus::expired)
           return done(StoreError{false,
                                  "command " + std::to_string(id) + " is expired; only queued commands can be cancelled",
@@ -180,19 +198,24 @@ void CommandQueue::deliver(const std::string& sn, const DeliveryBudget& budget,
   struct Delivery {
     std::vector<CommandRow> taken;
     std::int64_t expired = 0;
+    std::int64_t generated = 0;
   };
   const std::int64_t now = clock_.now();
   const auto options = options_;
+  CommandSource* source = source_;
+  const bool generate = source && source->has_work(sn);
   store_.write(
-      [sn, budget, now, options](storage::Transaction& tx) {
+      [sn, budget, now, options, source, generate](storage::Transaction& tx) {
         Delivery out;
         auto& commands = tx.commands();
         for (auto& row : commands.overdue(sn, now, 0)) {
           row.status = *next_status(row.status, CommandEvent::expire);
           row.done_at = now;
           commands.update(row);
+          if (source) source->closed(tx, row, now);
           ++out.expired;
         }
+        if (generate) out.generated = source->generate(tx, sn, now);
         // Candidates: the queued ones in delivery order and the sent ones due again, each at most
         // the cap, merged by priority and age.
         const auto cap = static_cast<std::int64_t>(options.max_per_poll);
@@ -218,9 +241,11 @@ void CommandQueue::deliver(const std::string& sn, const DeliveryBudget& budget,
         }
         return out;
       },
-      [this, sn, done = std::move(done)](storage::StoreResult<Delivery> r) {
+      [this, sn, source, generate, done = std::move(done)](storage::StoreResult<Delivery> r) {
+        if (generate) source->generated(sn, r.ok());
         if (!r.ok()) return done(r.error());
-        if (r->expired > 0) adjust(sn, -r->expired);
+        if (r->expired > 0 && source) source->after_closed(sn, true);
+        if (r->expired != 0 || r->generated != 0) adjust(sn, r->generated - r->expired);
         done(std::move(r->taken));
       });
 }
@@ -282,7 +307,7 @@ void CommandQueue::record_answers(const std::string& sn, std::vector<p::CommandR
   };
   const std::int64_t now = clock_.now();
   store_.write(
-      [sn, answers = std::move(answers), now](storage::Transaction& tx) {
+      [sn, answers = std::move(answers), now, source = source_](storage::Transaction& tx) {
         Recorded out;
         auto& commands = tx.commands();
         for (const auto& answer : answers) {
@@ -314,7 +339,17 @@ void CommandQueue::record_answers(const std::string& sn, std::vector<p::CommandR
             const bool same = updated.status == status && updated.return_code == answer.return_code &&
                               updated.result == reading.result;
             if (!same) {
-              if (is_open(updated.status)) ++out.closed;
+              if (is_open(updated.status)) {
+                ++out.closed;
+                if (source) {
+                  CommandRow closing = updated;
+                  closing.status = status;
+                  closing.return_code = answer.return_code;
+                  closing.result = reading.result;
+                  closing.done_at = now;
+                  source->closed(tx, closing, now);
+                }
+              }
               updated.status = status;
               updated.return_code = answer.return_code;
               updated.result = reading.result;
@@ -329,8 +364,12 @@ void CommandQueue::record_answers(const std::string& sn, std::vector<p::CommandR
         return out;
       },
       [this, sn, done = std::move(done)](storage::StoreResult<Recorded> r) {
-        if (!r.ok()) return done(r.error());
+        if (!r.ok()) {
+          if (source_) source_->after_closed(sn, false);
+          return done(r.error());
+        }
         if (r->closed > 0) adjust(sn, -r->closed);
+        if (r->closed > 0 && source_) source_->after_closed(sn, true);
         done(std::move(r->rows));
       });
 }
@@ -344,13 +383,14 @@ void CommandQueue::expire_due(Reply<std::int64_t> done) {
   const std::int64_t now = clock_.now();
   const auto batch = static_cast<std::int64_t>(options_.overdue_batch);
   store_.write(
-      [now, batch](storage::Transaction& tx) {
+      [now, batch, source = source_](storage::Transaction& tx) {
         Swept out;
         auto& commands = tx.commands();
         for (auto& row : commands.overdue("", now, batch)) {
           row.status = *next_status(row.status, CommandEvent::expire);
           row.done_at = now;
           commands.update(row);
+          if (source) source->closed(tx, row, now);
           ++out.per_device[row.sn];
           ++out.total;
         }
@@ -365,6 +405,8 @@ void CommandQueue::expire_due(Reply<std::int64_t> done) {
         std::vector<std::pair<std::string, std::int64_t>> deltas;
         for (const auto& [sn, n] : r->per_device) deltas.emplace_back(sn, -n);
         adjust(deltas);
+        if (source_)
+          for (const auto& [sn, n] : r->per_device) source_->after_closed(sn, true);
         set_next_deadline(r->next_deadline);
         if (done) done(r->total);
       });

@@ -36,6 +36,7 @@
 #include <vector>
 
 #include "protocol/command_results.hpp"
+#include "protocol/commands.hpp"
 #include "service/clock.hpp"
 #include "storage/store.hpp"
 
@@ -73,6 +74,25 @@ struct DeliveryBudget {
   int cmd_format = 0;         // CmdFormat: 1 wraps each command in Appendix 14's envelope
 };
 
+// Commands another service generates for a device when it polls (the sync engine): made inside
+// the delivery's unit of work, so they go out in the same answer, and told when they close.
+// Callbacks run on the store's writer thread, in commit order.
+class CommandSource {
+ public:
+  virtual ~CommandSource() = default;
+  // Whether the device may have commands to generate now. For every poll: no store access.
+  virtual bool has_work(const std::string& sn) const = 0;
+  // Inside the delivery's unit of work, before commands are taken: queues what the device should be
+  // sent (tx.commands().insert of CommandQueue::prepare_generated rows). The number queued.
+  virtual std::int64_t generate(storage::Transaction& tx, const std::string& sn, std::int64_t now) = 0;
+  // Once that unit of work committed (ok) or failed.
+  virtual void generated(const std::string& sn, bool ok) = 0;
+  // Inside the unit of work in which a command was closed (done, failed, expired or cancelled).
+  virtual void closed(storage::Transaction& tx, const storage::CommandRow& row, std::int64_t now) = 0;
+  // Once that unit of work committed (ok) or failed.
+  virtual void after_closed(const std::string& sn, bool ok) = 0;
+};
+
 class CommandQueue {
  public:
   template <class T>
@@ -86,6 +106,16 @@ class CommandQueue {
   // Checks the line (a command the protocol defines, one line) and derives its verb, priority and
   // deadline: the NewCommand to queue, or an `invalid` error saying what is wrong.
   storage::StoreResult<storage::NewCommand> prepare(const EnqueueRequest& request) const;
+  // A command built by the protocol builders (a multi-record DATA UPDATE included), for a
+  // CommandSource: the line as formatted, the given priority, no deadline.
+  storage::NewCommand prepare_generated(const std::string& sn, const protocol::Command& command,
+                                        storage::CommandPriority priority) const;
+  // The source of generated commands (one; set before the server starts).
+  void set_source(CommandSource* source) noexcept { source_ = source; }
+  // Commands a source queued outside a delivery (a full load's clears), once committed.
+  void note_queued(const std::string& sn, std::int64_t n) { adjust(sn, n); }
+  // Anything to deliver or to generate for the device (no store access).
+  bool has_work(const std::string& sn) const { return pending(sn) > 0 || (source_ && source_->has_work(sn)); }
   // prepare() and queue it: the row (with its ids), or invalid / not_found (unknown device).
   void enqueue(const EnqueueRequest& request, Reply<storage::CommandRow> done);
   // A queued command is cancelled; cancelling a cancelled one is not an error; conflict once it
@@ -129,6 +159,7 @@ class CommandQueue {
   std::unordered_map<std::string, std::int64_t> pending_;
   std::int64_t total_ = 0;
   std::optional<std::int64_t> next_deadline_;
+  CommandSource* source_ = nullptr;
 };
 
 }  // namespace zkpush::service

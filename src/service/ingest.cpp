@@ -1,5 +1,7 @@
 #include "service/ingest.hpp"
 
+#include "service/access.hpp"
+
 #include <utility>
 
 #include <nlohmann/json.hpp>
@@ -175,8 +177,29 @@ void Ingest::table_records(const std::string& sn, const std::string& table, cons
   const auto now = clock_.now();
   for (const auto& r : records) rows.push_back(device_record_from(sn, table, r, now));
   if (rows.empty()) return done(storage::InsertCounts{});
-  store_.write([rows = std::move(rows)](storage::Transaction& tx) { return tx.device_data().put_records(rows); },
-               std::move(done));
+  // Users enrolled at the panel join the domain in the same unit of work as their records.
+  const bool users = access_ && access_->enrolment() != Enrolment::ignore && p::text::iequals(table, "user");
+  if (!users) {
+    store_.write([rows = std::move(rows)](storage::Transaction& tx) { return tx.device_data().put_records(rows); },
+                 std::move(done));
+    return;
+  }
+  struct Stored {
+    storage::InsertCounts counts;
+    std::vector<std::string> panels;
+  };
+  store_.write(
+      [rows = std::move(rows), records, sn, policy = access_->enrolment(), now](storage::Transaction& tx) {
+        Stored out;
+        out.counts = tx.device_data().put_records(rows);
+        out.panels = Access::adopt_users(tx, policy, sn, records, now);
+        return out;
+      },
+      [access = access_, done = std::move(done)](storage::StoreResult<Stored> r) {
+        if (!r.ok()) return done(r.error());
+        if (!r->panels.empty()) access->changed(r->panels);
+        done(r->counts);
+      });
 }
 
 void Ingest::device_log(const std::string& sn, const std::string& kind, const std::vector<p::Record>& records,

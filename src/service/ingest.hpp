@@ -19,6 +19,8 @@
 
 namespace zkpush::service {
 
+class Access;
+
 // An rtlog record (7.2) or a transaction record (ACCOUNT / DATA QUERY transaction, 9.2) as an event.
 // time_local is normalised to "YYYY-MM-DD HH:MM:SS" (it is part of the store's dedupe key); time_utc
 // comes from the device's zone (minutes east of UTC).
@@ -60,6 +62,8 @@ class Ingest {
   using Reply = storage::Store::Reply<T>;
 
   Ingest(storage::Store& store, Devices& devices, const Clock& clock);
+  // Users a panel uploads join the access domain under its enrolment policy (access.hpp).
+  void set_access(Access* access) noexcept { access_ = access; }
 
   void rtlog(const std::string& sn, const std::vector<protocol::Record>& records, Reply<storage::InsertCounts> done);
   void rtstate(const std::string& sn, const std::vector<protocol::Record>& records, storage::Store::Done done);
@@ -78,6 +82,7 @@ class Ingest {
   storage::Store& store_;
   Devices& devices_;
   const Clock& clock_;
+  Access* access_ = nullptr;
 };
 
 }  // namespace zkpush::service

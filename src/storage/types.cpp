@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "protocol/text.hpp"
+#include "storage/areas/sync.hpp"
 
 namespace zkpush::storage {
 
@@ -42,6 +43,31 @@ const char* command_status_name(CommandStatus status) noexcept {
   for (const auto& [s, name] : kStatusNames)
     if (s == status) return name;
   return "unknown";
+}
+
+const char* sync_state_name(SyncState state) noexcept {
+  switch (state) {
+    case SyncState::pending: return "pending";
+    case SyncState::sending: return "sending";
+    case SyncState::applied: return "applied";
+    case SyncState::failed: return "failed";
+  }
+  return "unknown";
+}
+
+bool valid_command_text(const NewCommand& command) {
+  const std::string& line = command.line;
+  if (line.empty() || line.find('\r') != std::string::npos) return false;
+  if (line.find('\n') == std::string::npos) return true;
+  if (command.verb != "DATA UPDATE") return false;
+  std::size_t start = 0;
+  while (start <= line.size()) {
+    const auto end = std::min(line.find('\n', start), line.size());
+    const std::string_view piece(line.data() + start, end - start);
+    if (piece.empty() || (start > 0 && piece.substr(0, 2) == "C:")) return false;
+    start = end + 1;
+  }
+  return true;
 }
 
 void apply_settings(Device& device, const DeviceSettings& settings) {

@@ -162,6 +162,11 @@ struct NewCommand {
   std::int64_t expires_at = 0;  // 0 = never; a queued command past it is never delivered
 };
 
+// A command's text as a row keeps it (after "C:<id>:"): not empty, no CR; LFs only between the
+// records of a DATA UPDATE (the multiple-record form, 9.1.1), none of them starting a new "C:"
+// line or empty.
+bool valid_command_text(const NewCommand& command);
+
 struct CommandRow {
   std::int64_t id = 0;       // API id, unique across devices
   std::string sn;

@@ -5,11 +5,13 @@
 // write spans areas ("a person changed, and the commands that tell the panels, queued").
 #pragma once
 
+#include "storage/areas/access.hpp"
 #include "storage/areas/commands.hpp"
 #include "storage/areas/device_data.hpp"
 #include "storage/areas/devices.hpp"
 #include "storage/areas/door_states.hpp"
 #include "storage/areas/events.hpp"
+#include "storage/areas/sync.hpp"
 
 namespace zkpush::storage {
 
@@ -22,6 +24,8 @@ class Reads {
   virtual DoorStateReads& door_states() = 0;
   virtual DeviceDataReads& device_data() = 0;
   virtual CommandReads& commands() = 0;
+  virtual AccessReads& access() = 0;
+  virtual SyncReads& sync() = 0;
 };
 
 // A write in progress. Its reads see its own writes.
@@ -33,6 +37,8 @@ class Transaction {
   virtual DoorStateWrites& door_states() = 0;
   virtual DeviceDataWrites& device_data() = 0;
   virtual CommandWrites& commands() = 0;
+  virtual AccessWrites& access() = 0;
+  virtual SyncWrites& sync() = 0;
 };
 
 }  // namespace zkpush::storage

@@ -57,6 +57,7 @@ std::optional<Role> caller_role(const http::Request& request, const std::string&
 
 ApiEndpoints::ApiEndpoints(ApiServices services) : services_(services) {
   add_v1_routes(table_, services_);
+  add_access_routes(table_, services_);
   table_.add(Route{http::Verb::get, "/api/v1/openapi.json", Role::open, "openapi",
                    "This document: every route, its role, parameters and shapes (OpenAPI 3.0)", "", "200 OpenApi", {},
                    [this](Call& call) {

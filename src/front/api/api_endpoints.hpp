@@ -8,8 +8,10 @@
 
 #include "front/api/routes.hpp"
 #include "front/peer.hpp"
+#include "service/access.hpp"
 #include "service/command_queue.hpp"
 #include "service/devices.hpp"
+#include "service/sync.hpp"
 #include "storage/store.hpp"
 
 namespace zkpush::front::api {
@@ -20,10 +22,14 @@ struct ApiServices {
   storage::Store& store;
   service::Devices& devices;
   service::CommandQueue& queue;
+  service::Access& access;
+  service::Sync& sync;
 };
 
-// The routes of /api/v1 (handlers.cpp).
+// The routes of /api/v1 (handlers.cpp), and those of the access domain and its sync
+// (access_handlers.cpp).
 void add_v1_routes(RouteTable& table, const ApiServices& services);
+void add_access_routes(RouteTable& table, const ApiServices& services);
 
 class ApiEndpoints : public Peer {
  public:

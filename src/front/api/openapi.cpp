@@ -48,6 +48,36 @@ OJson schemas() {
                           {"cardno", "string"}, {"event", "integer"}, {"event_name", "string"}, {"door", "integer"},
                           {"inout", "integer"}, {"verifytype", "string"}, {"verify_name", "string"},
                           {"index", "integer?"}});
+  // The access domain (docs/access.md).
+  s["Person"] = object_of({{"pin", "string"}, {"name", "string"}, {"cards", "array"}, {"lost_cards", "array"},
+                           {"access_levels", "array"}, {"credentials", "array"}, {"privilege", "integer"},
+                           {"group", "integer"}, {"has_password", "boolean"}, {"valid_from", "string?"},
+                           {"valid_until", "string?"}, {"disabled", "boolean"}, {"enrolled_at", "string?"},
+                           {"created_at", "integer"}, {"updated_at", "integer"}});
+  s["Person"]["properties"]["cards"]["items"] = {{"type", "string"}};
+  s["Person"]["properties"]["lost_cards"]["items"] = {{"type", "string"}};
+  s["Person"]["properties"]["access_levels"]["items"] = {{"type", "integer"}};
+  s["PersonPatch"] = object_of({{"name", "string"}, {"cards", "array"}, {"lost_cards", "array"},
+                                {"access_levels", "array"}, {"password", "string"}, {"privilege", "integer"},
+                                {"group", "integer"}, {"valid_from", "string?"}, {"valid_until", "string?"},
+                                {"disabled", "boolean"}});
+  s["PersonPatch"]["properties"]["cards"]["items"] = {{"type", "string"}};
+  s["PersonPatch"]["properties"]["lost_cards"]["items"] = {{"type", "string"}};
+  s["PersonPatch"]["properties"]["access_levels"]["items"] = {{"type", "integer"}};
+  s["NewPerson"] = s["PersonPatch"];
+  s["NewPerson"]["properties"]["pin"] = {{"type", "string"}};
+  s["NewPerson"]["required"] = OJson::array({"pin"});
+  s["TimeRule"] = object_of({{"id", "integer"}, {"name", "string"}, {"segments", "object"}});
+  s["NewTimeRule"] = object_of({{"name", "string"}, {"segments", "object"}});
+  s["AccessLevel"] = object_of({{"id", "integer"}, {"name", "string"}, {"time_rule_id", "integer"}, {"doors", "array"}});
+  s["NewAccessLevel"] = object_of({{"name", "string"}, {"time_rule_id", "integer"}, {"doors", "array"}});
+  s["SyncStatus"] = object_of({{"pending", "integer"}, {"applied", "integer"}, {"failed", "integer"},
+                               {"errors", "array"}, {"commands", "integer"}, {"in_flight", "integer"}});
+  s["Resync"] = object_of({{"clear", "boolean"}});
+  s["Replace"] = object_of({{"by", "string"}});
+  s["Replace"]["required"] = OJson::array({"by"});
+  s["Replaced"] = object_of({{"replaced", "string"}, {"by", "string"}});
+  s["Deleted"] = object_of({{"deleted", "boolean"}});
   s["OpenApi"] = OJson{{"type", "object"}};
   return s;
 }

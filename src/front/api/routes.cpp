@@ -26,28 +26,35 @@ std::vector<std::string> path_segments(std::string_view path) {
   return parts;
 }
 
+namespace {
+
+bool match_segments(const std::vector<std::string>& wanted, const std::vector<std::string>& segments,
+                    std::vector<std::string>& params) {
+  if (wanted.size() != segments.size()) return false;
+  for (std::size_t i = 0; i < wanted.size(); ++i) {
+    const bool variable = wanted[i].size() > 2 && wanted[i].front() == '{' && wanted[i].back() == '}';
+    if (!variable && wanted[i] != segments[i]) return false;
+  }
+  params.clear();
+  for (std::size_t i = 0; i < wanted.size(); ++i)
+    if (wanted[i].size() > 2 && wanted[i].front() == '{' && wanted[i].back() == '}') params.push_back(segments[i]);
+  return true;
+}
+
+}  // namespace
+
 bool match_pattern(std::string_view pattern, const std::vector<std::string>& segments,
                    std::vector<std::string>& params) {
-  const auto wanted = path_segments(pattern);
-  if (wanted.size() != segments.size()) return false;
-  std::vector<std::string> found;
-  for (std::size_t i = 0; i < wanted.size(); ++i) {
-    if (wanted[i].size() > 2 && wanted[i].front() == '{' && wanted[i].back() == '}') {
-      found.push_back(segments[i]);
-    } else if (wanted[i] != segments[i]) {
-      return false;
-    }
-  }
-  params = std::move(found);
-  return true;
+  return match_segments(path_segments(pattern), segments, params);
 }
 
 std::optional<RouteTable::Match> RouteTable::match(http::Verb method, std::string_view path) const {
   const auto segments = path_segments(path);
   std::optional<Match> out;
-  for (const auto& route : routes_) {
-    std::vector<std::string> params;
-    if (!match_pattern(route.pattern, segments, params)) continue;
+  std::vector<std::string> params;
+  for (std::size_t i = 0; i < routes_.size(); ++i) {
+    const auto& route = routes_[i];
+    if (!match_segments(patterns_[i], segments, params)) continue;
     if (!out) out.emplace();
     if (route.method == method && !out->route) {
       out->route = &route;

@@ -46,9 +46,16 @@ struct Route {
   std::function<void(Call&)> handler;
 };
 
+// Whether `path`'s segments match `pattern`'s; the {name} segments' values in `params`.
+bool match_pattern(std::string_view pattern, const std::vector<std::string>& segments, std::vector<std::string>& params);
+std::vector<std::string> path_segments(std::string_view path);  // percent-decoded, empty ones dropped
+
 class RouteTable {
  public:
-  void add(Route route) { routes_.push_back(std::move(route)); }
+  void add(Route route) {
+    patterns_.push_back(path_segments(route.pattern));  // split once, not per request
+    routes_.push_back(std::move(route));
+  }
   const std::vector<Route>& routes() const noexcept { return routes_; }
 
   struct Match {
@@ -62,11 +69,9 @@ class RouteTable {
 
  private:
   std::vector<Route> routes_;
+  std::vector<std::vector<std::string>> patterns_;  // routes_[i].pattern's segments
 };
 
-// Whether `path`'s segments match `pattern`'s; the {name} segments' values in `params`.
-bool match_pattern(std::string_view pattern, const std::vector<std::string>& segments, std::vector<std::string>& params);
-std::vector<std::string> path_segments(std::string_view path);  // percent-decoded, empty ones dropped
 
 // The OpenAPI 3.0 document of a table (openapi.cpp).
 std::string openapi_document(const RouteTable& table);

@@ -43,8 +43,8 @@ class CommandWrites : public CommandReads {
   // Appends a command. Assigns the API id and the device's wire id, which never repeats for a
   // device: strictly increasing, the first one derived from `clock_now` (storage/wire_ids.hpp) so
   // that a wiped server does not replay old ids. Refused: not_found for an unknown device (its row
-  // holds the counter), invalid for an empty line or one with a line break, conflict when the
-  // device has used every wire id.
+  // holds the counter), invalid for a text valid_command_text() refuses, conflict when the device
+  // has used every wire id.
   virtual CommandRow insert(const NewCommand& command, std::int64_t clock_now) = 0;
   // Writes a row's mutable part back: status, return_code, result, sent_at, done_at, attempts.
   // Refused (not_found) for an unknown id.

@@ -86,8 +86,9 @@ std::optional<CommandRow> find(Connection& c, const std::string& sn, std::int64_
 }
 
 CommandRow insert(Connection& c, const NewCommand& command, std::int64_t clock_now) {
-  if (command.line.empty() || command.line.find_first_of("\r\n") != std::string::npos)
-    throw Refused(StoreError::Reason::invalid, "a command is one non-empty line");
+  if (!valid_command_text(command))
+    throw Refused(StoreError::Reason::invalid,
+                  "a command is one non-empty line (a DATA UPDATE may continue its records on more lines)");
   // Commands need the device row: it holds the device's wire-id counter. A device is saved when it
   // is first seen; an operator who queues ahead of a device's first contact saves it first.
   std::int64_t next = 0;

@@ -185,12 +185,109 @@ CREATE INDEX commands_queued ON commands (sn, priority, id) WHERE status = 'queu
 CREATE INDEX commands_deadlines ON commands (expires_at) WHERE status IN ('queued', 'sent') AND expires_at > 0;
 )sql";
 
+// Version 6: the access-control domain (persons, cards, credentials, time rules, access levels)
+// and the sync engine's bookkeeping per panel and record. Panels in level_doors need not be known
+// devices yet (a level may name a panel before it first connects): no foreign key to devices.
+// Time rule 1 is "always" (00:00-23:59 every day and holiday type).
+constexpr std::string_view kVersion6 = R"sql(
+CREATE TABLE persons (
+  pin         TEXT PRIMARY KEY,
+  name        TEXT NOT NULL DEFAULT '',
+  password    TEXT NOT NULL DEFAULT '',
+  privilege   INTEGER NOT NULL DEFAULT 0,
+  grp         INTEGER NOT NULL DEFAULT 1,
+  valid_from  TEXT NOT NULL DEFAULT '',
+  valid_until TEXT NOT NULL DEFAULT '',
+  disabled    INTEGER NOT NULL DEFAULT 0,
+  enrolled_at TEXT NOT NULL DEFAULT '',
+  created_at  INTEGER NOT NULL DEFAULT 0,
+  updated_at  INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE TABLE cards (
+  number   TEXT PRIMARY KEY,
+  pin      TEXT NOT NULL REFERENCES persons(pin) ON DELETE CASCADE,
+  lost     INTEGER NOT NULL DEFAULT 0,
+  position INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE INDEX cards_pin ON cards (pin, position);
+CREATE TABLE credentials (
+  id          INTEGER PRIMARY KEY,
+  pin         TEXT NOT NULL REFERENCES persons(pin) ON DELETE CASCADE,
+  type        TEXT NOT NULL,
+  no          INTEGER NOT NULL DEFAULT 0,
+  idx         INTEGER NOT NULL DEFAULT 0,
+  duress      INTEGER NOT NULL DEFAULT 0,
+  format      TEXT NOT NULL DEFAULT '',
+  version     TEXT NOT NULL DEFAULT '',
+  content     TEXT NOT NULL DEFAULT '',
+  enrolled_at TEXT NOT NULL DEFAULT '',
+  created_at  INTEGER NOT NULL DEFAULT 0,
+  UNIQUE (pin, type, no, idx)
+);
+CREATE TABLE time_rules (
+  id       INTEGER PRIMARY KEY,
+  name     TEXT NOT NULL,
+  segments TEXT NOT NULL
+);
+INSERT INTO time_rules (id, name, segments) VALUES (1, 'always',
+  '{"sun":[[0,1439]],"mon":[[0,1439]],"tue":[[0,1439]],"wed":[[0,1439]],"thu":[[0,1439]],"fri":[[0,1439]],"sat":[[0,1439]],"hol1":[[0,1439]],"hol2":[[0,1439]],"hol3":[[0,1439]]}');
+CREATE TABLE access_levels (
+  id           INTEGER PRIMARY KEY,
+  name         TEXT NOT NULL,
+  time_rule_id INTEGER NOT NULL REFERENCES time_rules(id)
+);
+CREATE TABLE level_doors (
+  level_id INTEGER NOT NULL REFERENCES access_levels(id) ON DELETE CASCADE,
+  sn       TEXT NOT NULL,
+  door     INTEGER NOT NULL,
+  PRIMARY KEY (level_id, sn, door)
+) WITHOUT ROWID;
+CREATE INDEX level_doors_sn ON level_doors (sn);
+CREATE TABLE person_levels (
+  pin      TEXT NOT NULL REFERENCES persons(pin) ON DELETE CASCADE,
+  level_id INTEGER NOT NULL REFERENCES access_levels(id) ON DELETE CASCADE,
+  PRIMARY KEY (pin, level_id)
+) WITHOUT ROWID;
+CREATE INDEX person_levels_level ON person_levels (level_id);
+
+CREATE TABLE sync_items (
+  sn          TEXT NOT NULL,
+  kind        TEXT NOT NULL,
+  key         TEXT NOT NULL,
+  desired     TEXT,
+  applied     TEXT,
+  sending     TEXT,
+  state       TEXT NOT NULL CHECK (state IN ('pending', 'sending', 'applied', 'failed')),
+  return_code INTEGER,
+  error       TEXT NOT NULL DEFAULT '',
+  attempts    INTEGER NOT NULL DEFAULT 0,
+  batch       INTEGER NOT NULL DEFAULT 0,
+  retry_at    INTEGER NOT NULL DEFAULT 0,
+  updated_at  INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (sn, kind, key)
+) WITHOUT ROWID;
+CREATE INDEX sync_items_open ON sync_items (sn, state) WHERE state <> 'applied';
+CREATE TABLE sync_sends (
+  command_id INTEGER NOT NULL,
+  sn         TEXT NOT NULL,
+  kind       TEXT NOT NULL,
+  key        TEXT NOT NULL,
+  PRIMARY KEY (command_id, sn, kind, key)
+) WITHOUT ROWID;
+CREATE INDEX sync_sends_item ON sync_sends (sn, kind, key);
+CREATE TABLE sync_panels (
+  sn       TEXT PRIMARY KEY,
+  commands INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "devices, events, door state, device records and logs, command queue", kVersion1},
     {2, "device records: content field and encoding", kVersion2},
     {3, "devices: per-device configuration overrides", kVersion3},
     {4, "commands: indexes for delivery", kVersion4},
     {5, "commands: priorities, deadlines across devices", kVersion5},
+    {6, "access-control domain and sync engine", kVersion6},
 };
 
 }  // namespace

@@ -1,10 +1,12 @@
 #include "storage/sqlite/view.hpp"
 
+#include "storage/sqlite/access.hpp"
 #include "storage/sqlite/commands.hpp"
 #include "storage/sqlite/device_data.hpp"
 #include "storage/sqlite/devices.hpp"
 #include "storage/sqlite/door_state.hpp"
 #include "storage/sqlite/events.hpp"
+#include "storage/sqlite/sync.hpp"
 
 namespace zkpush::storage::sqlite {
 
@@ -107,12 +109,15 @@ class Commands final : public CommandWrites {
 }  // namespace
 
 struct View::Areas {
-  explicit Areas(Connection& c) : devices(c), events(c), door_states(c), device_data(c), commands(c) {}
+  explicit Areas(Connection& c)
+      : devices(c), events(c), door_states(c), device_data(c), commands(c), access(c), sync(c) {}
   Devices devices;
   Events events;
   DoorStates door_states;
   DeviceData device_data;
   Commands commands;
+  Access access;
+  Sync sync;
 };
 
 View::View(Connection& c) : areas_(std::make_unique<Areas>(c)) {}
@@ -123,5 +128,7 @@ EventWrites& View::events() { return areas_->events; }
 DoorStateWrites& View::door_states() { return areas_->door_states; }
 DeviceDataWrites& View::device_data() { return areas_->device_data; }
 CommandWrites& View::commands() { return areas_->commands; }
+AccessWrites& View::access() { return areas_->access; }
+SyncWrites& View::sync() { return areas_->sync; }
 
 }  // namespace zkpush::storage::sqlite

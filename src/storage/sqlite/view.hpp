@@ -24,6 +24,8 @@ class View final : public Reads, public Transaction {
   DoorStateWrites& door_states() override;
   DeviceDataWrites& device_data() override;
   CommandWrites& commands() override;
+  AccessWrites& access() override;
+  SyncWrites& sync() override;
 
  private:
   struct Areas;

@@ -45,7 +45,9 @@ class OpenApiTest : public ServeFixture {
   // The route table the server was built with (same services, same order).
   RouteTable table() {
     RouteTable t;
-    add_v1_routes(t, ApiServices{app_->config(), app_->store(), app_->devices(), app_->queue()});
+    const ApiServices services{app_->config(), app_->store(), app_->devices(), app_->queue(), app_->access(), app_->sync()};
+    add_v1_routes(t, services);
+    add_access_routes(t, services);
     return t;
   }
 };

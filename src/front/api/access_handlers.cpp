@@ -1,0 +1,545 @@
+// The routes of the access domain (persons, time rules, access levels) and of each panel's sync:
+// parse and check the JSON, call the access or sync service, answer with the shapes below. The
+// contract is in docs/access.md.
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <functional>
+
+#include "front/api/answers.hpp"
+#include "front/api/api_endpoints.hpp"
+#include "protocol/device_requests.hpp"
+#include "protocol/endpoints.hpp"
+#include "protocol/text.hpp"
+
+namespace zkpush::front::api {
+
+namespace p = protocol;
+
+namespace {
+
+// ---- shapes ----------------------------------------------------------------------------------------
+
+Json nullable_text(const std::string& s) { return s.empty() ? Json(nullptr) : Json(s); }
+
+std::string hhmm(int minutes) {
+  const int h = minutes / 60, m = minutes % 60;
+  return std::string{static_cast<char>('0' + h / 10), static_cast<char>('0' + h % 10), ':',
+                     static_cast<char>('0' + m / 10), static_cast<char>('0' + m % 10)};
+}
+
+Json person_json(const storage::Person& person) {
+  Json j;
+  j["pin"] = person.pin;
+  j["name"] = person.name;
+  Json cards = Json::array(), lost = Json::array();
+  for (const auto& c : person.cards) {
+    cards.push_back(c.number);
+    if (c.lost) lost.push_back(c.number);
+  }
+  j["cards"] = std::move(cards);
+  j["lost_cards"] = std::move(lost);
+  j["access_levels"] = person.levels;
+  Json credentials = Json::array();
+  for (const auto& c : person.credentials) {
+    Json k;
+    k["id"] = c.id;
+    k["type"] = c.type;
+    if (c.type == "fingerprint") k["finger"] = c.no;
+    k["index"] = c.index;
+    k["format"] = c.format;
+    k["version"] = nullable_text(c.version);
+    k["duress"] = c.duress;
+    k["enrolled_at"] = nullable_text(c.enrolled_at);
+    k["created_at"] = c.created_at;
+    credentials.push_back(std::move(k));
+  }
+  j["credentials"] = std::move(credentials);
+  j["privilege"] = person.privilege;
+  j["group"] = person.group;
+  j["has_password"] = !person.password.empty();
+  j["valid_from"] = nullable_text(person.valid_from);
+  j["valid_until"] = nullable_text(person.valid_until);
+  j["disabled"] = person.disabled;
+  j["enrolled_at"] = nullable_text(person.enrolled_at);
+  j["created_at"] = person.created_at;
+  j["updated_at"] = person.updated_at;
+  return j;
+}
+
+Json rule_json(const storage::TimeRule& rule) {
+  Json j;
+  j["id"] = rule.id;
+  j["name"] = rule.name;
+  Json segments = Json::object();
+  for (std::size_t d = 0; d < storage::kRuleDays.size(); ++d) {
+    Json periods = Json::array();
+    for (const auto& period : rule.days[d]) periods.push_back(Json::array({hhmm(period.start), hhmm(period.end)}));
+    segments[storage::kRuleDays[d]] = std::move(periods);
+  }
+  j["segments"] = std::move(segments);
+  return j;
+}
+
+Json level_json(const storage::AccessLevel& level) {
+  Json j;
+  j["id"] = level.id;
+  j["name"] = level.name;
+  j["time_rule_id"] = level.time_rule_id;
+  Json doors = Json::array();
+  for (const auto& d : level.doors) doors.push_back(Json{{"sn", d.sn}, {"door", d.door}});
+  j["doors"] = std::move(doors);
+  return j;
+}
+
+Json sync_json(const service::SyncStatus& s) {
+  Json j;
+  j["pending"] = s.counts.pending;
+  j["applied"] = s.counts.applied;
+  j["failed"] = s.counts.failed;
+  Json errors = Json::array();
+  for (const auto& item : s.failures) {
+    Json e;
+    e["kind"] = item.id.kind;
+    e["key"] = item.id.key;
+    e["return"] = item.return_code ? Json(*item.return_code) : Json(nullptr);
+    e["error"] = item.error;
+    e["attempts"] = item.attempts;
+    e["retry_at"] = item.retry_at;
+    errors.push_back(std::move(e));
+  }
+  j["errors"] = std::move(errors);
+  j["commands"] = s.counts.commands;
+  j["in_flight"] = s.counts.in_flight;
+  return j;
+}
+
+// ---- parsing ------------------------------------------------------------------------------------------
+
+// A JSON body that must be an object; the problem otherwise.
+std::optional<Json> object_body(const std::string& body, std::string& problem) {
+  auto j = Json::parse(body, nullptr, false);
+  if (j.is_discarded()) {
+    problem = "malformed JSON body";
+    return std::nullopt;
+  }
+  if (!j.is_object()) {
+    problem = "expected a JSON object";
+    return std::nullopt;
+  }
+  return j;
+}
+
+std::optional<int> minutes_of(const Json& v) {
+  if (!v.is_string()) return std::nullopt;
+  const auto text = v.get<std::string>();
+  if (text == "24:00") return 1439;  // end of the day, as the panel stores it
+  if (text.size() != 5 || text[2] != ':') return std::nullopt;
+  const auto h = p::text::parse_int(text.substr(0, 2)), m = p::text::parse_int(text.substr(3, 2));
+  if (!h || !m || *h < 0 || *h > 23 || *m < 0 || *m > 59) return std::nullopt;
+  return static_cast<int>(*h * 60 + *m);
+}
+
+// {"mon": [["08:00","18:00"]], ...}: days absent have no period (closed).
+std::optional<std::array<std::vector<storage::Period>, 10>> parse_segments(const Json& j, std::string& problem) {
+  if (!j.is_object()) {
+    problem = "segments: an object of days (sun..sat, hol1..hol3), each a list of [\"HH:MM\", \"HH:MM\"]";
+    return std::nullopt;
+  }
+  std::array<std::vector<storage::Period>, 10> days;
+  for (const auto& [key, periods] : j.items()) {
+    const auto* day = std::find(storage::kRuleDays.begin(), storage::kRuleDays.end(), p::text::to_lower(key));
+    if (day == storage::kRuleDays.end()) {
+      problem = "segments: unknown day " + p::text::quoted(key) + " (sun mon tue wed thu fri sat hol1 hol2 hol3)";
+      return std::nullopt;
+    }
+    if (!periods.is_array()) {
+      problem = "segments." + key + ": a list of [\"HH:MM\", \"HH:MM\"]";
+      return std::nullopt;
+    }
+    for (const auto& period : periods) {
+      std::optional<int> start, end;
+      if (period.is_array() && period.size() == 2) {
+        start = minutes_of(period[0]);
+        end = minutes_of(period[1]);
+      }
+      if (!start || !end) {
+        problem = "segments." + key + ": periods are [\"HH:MM\", \"HH:MM\"], not " + period.dump();
+        return std::nullopt;
+      }
+      days[static_cast<std::size_t>(day - storage::kRuleDays.begin())].push_back(storage::Period{*start, *end});
+    }
+  }
+  return days;
+}
+
+std::optional<service::RuleFields> parse_rule(const Json& j, bool create, std::string& problem) {
+  service::RuleFields f;
+  for (const auto& [key, v] : j.items()) {
+    if (key == "name") {
+      if (!v.is_string()) return problem = "name: a string", std::nullopt;
+      f.name = v.get<std::string>();
+    } else if (key == "segments") {
+      auto days = parse_segments(v, problem);
+      if (!days) return std::nullopt;
+      f.days = std::move(*days);
+    } else if (key != "id") {
+      return problem = "unknown field " + p::text::quoted(key) + " (name, segments)", std::nullopt;
+    }
+  }
+  if (create && !f.name) return problem = "name: required", std::nullopt;
+  if (create && !f.days) return problem = "segments: required", std::nullopt;
+  return f;
+}
+
+std::optional<service::LevelFields> parse_level(const Json& j, bool create, std::string& problem) {
+  service::LevelFields f;
+  for (const auto& [key, v] : j.items()) {
+    if (key == "name") {
+      if (!v.is_string()) return problem = "name: a string", std::nullopt;
+      f.name = v.get<std::string>();
+    } else if (key == "time_rule_id") {
+      if (!v.is_number_integer()) return problem = "time_rule_id: the id of a time rule", std::nullopt;
+      f.time_rule_id = v.get<std::int64_t>();
+    } else if (key == "doors") {
+      if (!v.is_array()) return problem = "doors: a list of {\"sn\": \"...\", \"door\": n}", std::nullopt;
+      std::vector<storage::LevelDoor> doors;
+      for (const auto& d : v) {
+        if (!d.is_object() || !d.contains("sn") || !d["sn"].is_string() || !d.contains("door") ||
+            !d["door"].is_number_integer())
+          return problem = "doors: each {\"sn\": \"<serial number>\", \"door\": <1-64>}, not " + d.dump(), std::nullopt;
+        doors.push_back(storage::LevelDoor{d["sn"].get<std::string>(), d["door"].get<int>()});
+      }
+      f.doors = std::move(doors);
+    } else if (key != "id") {
+      return problem = "unknown field " + p::text::quoted(key) + " (name, time_rule_id, doors)", std::nullopt;
+    }
+  }
+  if (create && !f.name) return problem = "name: required", std::nullopt;
+  return f;
+}
+
+std::optional<service::PersonFields> parse_person(const Json& j, std::string& problem) {
+  service::PersonFields f;
+  auto text = [&](const char* key, const Json& v, std::optional<std::string>& out) {
+    if (v.is_null()) return out = std::string(), true;
+    if (!v.is_string()) return problem = std::string(key) + ": a string", false;
+    out = v.get<std::string>();
+    return true;
+  };
+  std::optional<std::vector<std::string>> lost;
+  for (const auto& [key, v] : j.items()) {
+    if (key == "pin") continue;  // checked by the caller
+    if (key == "name") {
+      if (!text("name", v, f.name)) return std::nullopt;
+    } else if (key == "password") {
+      if (v.is_number_unsigned()) f.password = std::to_string(v.get<std::uint64_t>());
+      else if (!text("password", v, f.password)) return std::nullopt;
+    } else if (key == "valid_from") {
+      if (!text("valid_from", v, f.valid_from)) return std::nullopt;
+    } else if (key == "valid_until") {
+      if (!text("valid_until", v, f.valid_until)) return std::nullopt;
+    } else if (key == "privilege") {
+      if (!v.is_number_integer()) return problem = "privilege: a number", std::nullopt;
+      f.privilege = v.get<int>();
+    } else if (key == "group") {
+      if (!v.is_number_integer()) return problem = "group: a number", std::nullopt;
+      f.group = v.get<int>();
+    } else if (key == "disabled") {
+      if (!v.is_boolean()) return problem = "disabled: true or false", std::nullopt;
+      f.disabled = v.get<bool>();
+    } else if (key == "cards") {
+      if (!v.is_array()) return problem = "cards: a list of card numbers", std::nullopt;
+      std::vector<storage::Card> cards;
+      for (const auto& c : v) {
+        if (c.is_string()) cards.push_back(storage::Card{c.get<std::string>(), false});
+        else if (c.is_number_unsigned()) cards.push_back(storage::Card{std::to_string(c.get<std::uint64_t>()), false});
+        else if (c.is_object() && c.contains("number") && c["number"].is_string())
+          cards.push_back(storage::Card{c["number"].get<std::string>(), c.value("lost", false)});
+        else return problem = "cards: card numbers as strings (or {\"number\": \"...\", \"lost\": true})", std::nullopt;
+      }
+      f.cards = std::move(cards);
+    } else if (key == "lost_cards") {
+      if (!v.is_array()) return problem = "lost_cards: a list of card numbers", std::nullopt;
+      lost.emplace();
+      for (const auto& c : v) {
+        if (!c.is_string()) return problem = "lost_cards: card numbers as strings", std::nullopt;
+        lost->push_back(c.get<std::string>());
+      }
+    } else if (key == "access_levels") {
+      if (!v.is_array()) return problem = "access_levels: a list of access level ids", std::nullopt;
+      std::vector<std::int64_t> levels;
+      for (const auto& id : v) {
+        if (!id.is_number_integer()) return problem = "access_levels: ids are numbers", std::nullopt;
+        levels.push_back(id.get<std::int64_t>());
+      }
+      f.levels = std::move(levels);
+    } else if (key != "credentials" && key != "created_at" && key != "updated_at" && key != "enrolled_at" &&
+               key != "has_password") {
+      return problem = "unknown field " + p::text::quoted(key), std::nullopt;
+    }
+  }
+  if (lost) {
+    if (!f.cards) return problem = "lost_cards: give cards too (the whole list)", std::nullopt;
+    for (const auto& number : *lost) {
+      auto it = std::find_if(f.cards->begin(), f.cards->end(), [&](const auto& c) { return c.number == number; });
+      if (it == f.cards->end()) return problem = "lost_cards: " + number + " is not in cards", std::nullopt;
+      it->lost = true;
+    }
+  }
+  return f;
+}
+
+// {id} of a path: a positive number.
+std::optional<std::int64_t> id_param(const Call& call, const char* what) {
+  const auto& text = call.params.at(0);
+  auto id = p::text::parse_int(text);
+  if (!id || *id <= 0 || text.find_first_not_of("0123456789") != std::string::npos) {
+    answer_error(call.respond, call.who, 400, std::string(what) + " id is a positive number, not " + p::text::quoted(text));
+    return std::nullopt;
+  }
+  return id;
+}
+
+template <class T, class Shape>
+auto reply(const Call& call, int status, Shape shape) {
+  return [respond = call.respond, who = call.who, status, shape](storage::StoreResult<T> r) {
+    if (!r.ok()) return answer_store_refusal(respond, who, r.error());
+    answer_json(respond, status, shape(r.value()));
+  };
+}
+
+void read_json(const ApiServices& s, const Call& call, std::function<Json(storage::Reads&)> job) {
+  s.store.read([job = std::move(job)](storage::Reads& r) { return job(r); },
+               [respond = call.respond, who = call.who](storage::StoreResult<Json> r) {
+                 if (!r.ok()) return answer_store_refusal(respond, who, r.error());
+                 answer_json(respond, 200, r.value());
+               });
+}
+
+}  // namespace
+
+void add_access_routes(RouteTable& table, const ApiServices& services) {
+  using V = http::Verb;
+  const ApiServices s = services;
+
+  // ---- persons ----
+  table.add({V::get, "/api/v1/persons", Role::viewer, "listPersons", "Persons by pin, `limit` (default 100, at most 1000) after `after`",
+             "", "200 Person[]", {{"after", "string", "the last pin of the previous page"}, {"limit", "integer", "1-1000"}},
+             [s](Call& c) {
+               auto target = p::parse_target(c.request.target());
+               std::string after(target.query.get_or("after", ""));
+               std::int64_t limit = 100;
+               if (auto v = target.query.get("limit"); v && !v->empty()) {
+                 auto n = p::text::parse_int(*v);
+                 if (!n || *n <= 0) return answer_error(c.respond, c.who, 400, "limit: a number >= 1");
+                 limit = std::min<std::int64_t>(*n, 1000);
+               }
+               read_json(s, c, [after, limit](storage::Reads& r) {
+                 Json out = Json::array();
+                 for (const auto& person : r.access().persons(after, limit)) out.push_back(person_json(person));
+                 return out;
+               });
+             }});
+  table.add({V::post, "/api/v1/persons", Role::operator_, "createPerson",
+             "Creates a person (409 for a pin or card that exists); the panels of its levels are synced", "NewPerson",
+             "201 Person", {}, [s](Call& c) {
+               std::string problem;
+               auto body = object_body(c.request.body(), problem);
+               if (!body) return answer_error(c.respond, c.who, 400, problem);
+               std::string pin;
+               if (body->contains("pin")) {
+                 const auto& v = (*body)["pin"];
+                 if (v.is_string()) pin = v.get<std::string>();
+                 else if (v.is_number_unsigned()) pin = std::to_string(v.get<std::uint64_t>());
+               }
+               if (auto e = service::check_pin(pin); !e.empty()) return answer_error(c.respond, c.who, 400, e);
+               auto fields = parse_person(*body, problem);
+               if (!fields) return answer_error(c.respond, c.who, 400, problem);
+               s.access.create_person(pin, *fields, [respond = c.respond, who = c.who](storage::StoreResult<storage::Person> r) {
+                 if (!r.ok()) return answer_store_refusal(respond, who, r.error());
+                 spdlog::info("person {} created through the API", r->pin);
+                 answer_json(respond, 201, person_json(r.value()));
+               });
+             }});
+  table.add({V::get, "/api/v1/persons/{pin}", Role::viewer, "getPerson", "One person with cards, levels and credentials",
+             "", "200 Person", {}, [s](Call& c) {
+               const auto pin = c.params[0];
+               s.store.read([pin](storage::Reads& r) { return r.access().person(pin); },
+                            [pin, respond = c.respond, who = c.who](storage::StoreResult<std::optional<storage::Person>> r) {
+                              if (!r.ok()) return answer_store_refusal(respond, who, r.error());
+                              if (!r.value()) return answer_error(respond, who, 404, "no person with pin " + p::text::quoted(pin));
+                              answer_json(respond, 200, person_json(*r.value()));
+                            });
+             }});
+  table.add({V::patch, "/api/v1/persons/{pin}", Role::operator_, "updatePerson",
+             "Changes the given fields (cards and access_levels replace the lists)", "PersonPatch", "200 Person", {},
+             [s](Call& c) {
+               std::string problem;
+               auto body = object_body(c.request.body(), problem);
+               if (!body) return answer_error(c.respond, c.who, 400, problem);
+               auto fields = parse_person(*body, problem);
+               if (!fields) return answer_error(c.respond, c.who, 400, problem);
+               s.access.update_person(c.params[0], *fields, reply<storage::Person>(c, 200, person_json));
+             }});
+  table.add({V::delete_, "/api/v1/persons/{pin}", Role::operator_, "deletePerson",
+             "Deletes the person; the panels that hold it are told", "", "200 Deleted", {}, [s](Call& c) {
+               const auto pin = c.params[0];
+               s.access.delete_person(pin, reply<storage::Unit>(c, 200, [pin](const storage::Unit&) {
+                                        return Json{{"pin", pin}, {"deleted", true}};
+                                      }));
+             }});
+
+  // ---- time rules ----
+  table.add({V::get, "/api/v1/time-rules", Role::viewer, "listTimeRules", "Every time rule (1 = always)", "",
+             "200 TimeRule[]", {}, [s](Call& c) {
+               read_json(s, c, [](storage::Reads& r) {
+                 Json out = Json::array();
+                 for (const auto& rule : r.access().time_rules()) out.push_back(rule_json(rule));
+                 return out;
+               });
+             }});
+  table.add({V::post, "/api/v1/time-rules", Role::operator_, "createTimeRule",
+             "Creates a time rule: up to three periods per weekday and holiday type", "NewTimeRule", "201 TimeRule", {},
+             [s](Call& c) {
+               std::string problem;
+               auto body = object_body(c.request.body(), problem);
+               if (!body) return answer_error(c.respond, c.who, 400, problem);
+               auto fields = parse_rule(*body, true, problem);
+               if (!fields) return answer_error(c.respond, c.who, 400, problem);
+               s.access.create_rule(*fields, reply<storage::TimeRule>(c, 201, rule_json));
+             }});
+  table.add({V::get, "/api/v1/time-rules/{id}", Role::viewer, "getTimeRule", "One time rule", "", "200 TimeRule", {},
+             [s](Call& c) {
+               auto id = id_param(c, "a time rule");
+               if (!id) return;
+               s.store.read([id = *id](storage::Reads& r) { return r.access().time_rule(id); },
+                            [id = *id, respond = c.respond, who = c.who](storage::StoreResult<std::optional<storage::TimeRule>> r) {
+                              if (!r.ok()) return answer_store_refusal(respond, who, r.error());
+                              if (!r.value()) return answer_error(respond, who, 404, "no time rule " + std::to_string(id));
+                              answer_json(respond, 200, rule_json(*r.value()));
+                            });
+             }});
+  table.add({V::patch, "/api/v1/time-rules/{id}", Role::operator_, "updateTimeRule",
+             "Changes the name or the segments (all of them); panels using it are synced", "NewTimeRule", "200 TimeRule",
+             {}, [s](Call& c) {
+               auto id = id_param(c, "a time rule");
+               if (!id) return;
+               std::string problem;
+               auto body = object_body(c.request.body(), problem);
+               if (!body) return answer_error(c.respond, c.who, 400, problem);
+               auto fields = parse_rule(*body, false, problem);
+               if (!fields) return answer_error(c.respond, c.who, 400, problem);
+               s.access.update_rule(*id, *fields, reply<storage::TimeRule>(c, 200, rule_json));
+             }});
+  table.add({V::delete_, "/api/v1/time-rules/{id}", Role::operator_, "deleteTimeRule",
+             "Deletes a time rule no level uses (409 otherwise, and for rule 1)", "", "200 Deleted", {}, [s](Call& c) {
+               auto id = id_param(c, "a time rule");
+               if (!id) return;
+               s.access.delete_rule(*id, reply<storage::Unit>(c, 200, [id = *id](const storage::Unit&) {
+                                      return Json{{"id", id}, {"deleted", true}};
+                                    }));
+             }});
+
+  // ---- access levels ----
+  table.add({V::get, "/api/v1/access-levels", Role::viewer, "listAccessLevels", "Every access level", "",
+             "200 AccessLevel[]", {}, [s](Call& c) {
+               read_json(s, c, [](storage::Reads& r) {
+                 Json out = Json::array();
+                 for (const auto& level : r.access().levels()) out.push_back(level_json(level));
+                 return out;
+               });
+             }});
+  table.add({V::post, "/api/v1/access-levels", Role::operator_, "createAccessLevel",
+             "Creates an access level: doors on any panels x one time rule", "NewAccessLevel", "201 AccessLevel", {},
+             [s](Call& c) {
+               std::string problem;
+               auto body = object_body(c.request.body(), problem);
+               if (!body) return answer_error(c.respond, c.who, 400, problem);
+               auto fields = parse_level(*body, true, problem);
+               if (!fields) return answer_error(c.respond, c.who, 400, problem);
+               s.access.create_level(*fields, reply<storage::AccessLevel>(c, 201, level_json));
+             }});
+  table.add({V::get, "/api/v1/access-levels/{id}", Role::viewer, "getAccessLevel", "One access level", "",
+             "200 AccessLevel", {}, [s](Call& c) {
+               auto id = id_param(c, "an access level");
+               if (!id) return;
+               s.store.read([id = *id](storage::Reads& r) { return r.access().level(id); },
+                            [id = *id, respond = c.respond, who = c.who](storage::StoreResult<std::optional<storage::AccessLevel>> r) {
+                              if (!r.ok()) return answer_store_refusal(respond, who, r.error());
+                              if (!r.value()) return answer_error(respond, who, 404, "no access level " + std::to_string(id));
+                              answer_json(respond, 200, level_json(*r.value()));
+                            });
+             }});
+  table.add({V::patch, "/api/v1/access-levels/{id}", Role::operator_, "updateAccessLevel",
+             "Changes the name, time rule or doors (the whole list); the panels concerned are synced", "NewAccessLevel",
+             "200 AccessLevel", {}, [s](Call& c) {
+               auto id = id_param(c, "an access level");
+               if (!id) return;
+               std::string problem;
+               auto body = object_body(c.request.body(), problem);
+               if (!body) return answer_error(c.respond, c.who, 400, problem);
+               auto fields = parse_level(*body, false, problem);
+               if (!fields) return answer_error(c.respond, c.who, 400, problem);
+               s.access.update_level(*id, *fields, reply<storage::AccessLevel>(c, 200, level_json));
+             }});
+  table.add({V::delete_, "/api/v1/access-levels/{id}", Role::operator_, "deleteAccessLevel",
+             "Deletes an access level; its holders lose it on its panels", "", "200 Deleted", {}, [s](Call& c) {
+               auto id = id_param(c, "an access level");
+               if (!id) return;
+               s.access.delete_level(*id, reply<storage::Unit>(c, 200, [id = *id](const storage::Unit&) {
+                                       return Json{{"id", id}, {"deleted", true}};
+                                     }));
+             }});
+
+  // ---- sync ----
+  table.add({V::get, "/api/v1/devices/{sn}/sync", Role::viewer, "getDeviceSync",
+             "The panel's sync: records pending, applied and failed, its errors, DATA commands queued", "",
+             "200 SyncStatus", {}, [s](Call& c) {
+               s.sync.status(c.params[0], reply<service::SyncStatus>(c, 200, sync_json));
+             }});
+  table.add({V::post, "/api/v1/devices/{sn}/resync", Role::operator_, "resyncDevice",
+             "Reconciles the panel now; {\"clear\": true} clears its tables first and sends all it should hold",
+             "Resync", "200 SyncStatus", {}, [s](Call& c) {
+               bool clear = false;
+               if (!p::text::trim(c.request.body()).empty()) {
+                 std::string problem;
+                 auto body = object_body(c.request.body(), problem);
+                 if (!body) return answer_error(c.respond, c.who, 400, problem);
+                 if (body->contains("clear")) {
+                   if (!(*body)["clear"].is_boolean()) return answer_error(c.respond, c.who, 400, "clear: true or false");
+                   clear = (*body)["clear"].get<bool>();
+                 }
+               }
+               const auto sn = c.params[0];
+               if (clear && !s.devices.get(sn)) return answer_error(c.respond, c.who, 404, "unknown device " + p::text::quoted(sn));
+               s.sync.resync(sn, clear, [s, sn, clear, respond = c.respond, who = c.who](storage::StoreStatus st) {
+                 if (!st.ok()) return answer_store_refusal(respond, who, st.error());
+                 spdlog::info("{}: resync{} requested through the API", sn, clear ? " with clear (full load)" : "");
+                 s.sync.status(sn, [respond, who](storage::StoreResult<service::SyncStatus> r) {
+                   if (!r.ok()) return answer_store_refusal(respond, who, r.error());
+                   answer_json(respond, 200, sync_json(r.value()));
+                 });
+               });
+             }});
+  table.add({V::post, "/api/v1/devices/{sn}/replace", Role::operator_, "replaceDevice",
+             "A replaced panel: {\"by\": \"<new serial>\"} takes over its doors, levels and sync", "Replace",
+             "200 Replaced", {}, [s](Call& c) {
+               std::string problem;
+               auto body = object_body(c.request.body(), problem);
+               if (!body) return answer_error(c.respond, c.who, 400, problem);
+               if (!body->contains("by") || !(*body)["by"].is_string() ||
+                   !p::is_valid_serial_number((*body)["by"].get<std::string>()))
+                 return answer_error(c.respond, c.who, 400, "expected {\"by\": \"<serial number of the new panel>\"}");
+               const auto from = c.params[0];
+               const auto to = (*body)["by"].get<std::string>();
+               if (from == to) return answer_error(c.respond, c.who, 400, "by: the new panel's serial number differs from the old");
+               s.sync.replace(from, to, reply<storage::Unit>(c, 200, [from, to](const storage::Unit&) {
+                                spdlog::info("{}: replaced by {} through the API", from, to);
+                                return Json{{"replaced", from}, {"by", to}};
+                              }));
+             }});
+}
+
+}  // namespace zkpush::front::api

@@ -1,0 +1,413 @@
+#include "service/access.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <set>
+
+#include "protocol/codecs_card.hpp"
+#include "protocol/device_requests.hpp"
+#include "protocol/text.hpp"
+
+namespace zkpush::service {
+
+namespace p = protocol;
+using storage::Person;
+using Reason = storage::StoreError::Reason;
+
+namespace {
+
+bool all_of_chars(const std::string& s, auto pred) {
+  return std::all_of(s.begin(), s.end(), [&](char c) { return pred(static_cast<unsigned char>(c)); });
+}
+
+bool valid_date(const std::string& d) {
+  if (d.size() != 10 || d[4] != '-' || d[7] != '-') return false;
+  const auto y = p::text::parse_int(d.substr(0, 4)), m = p::text::parse_int(d.substr(5, 2)),
+             day = p::text::parse_int(d.substr(8, 2));
+  if (!y || !m || !day || *y < 2000 || *y > 2099 || *m < 1 || *m > 12 || *day < 1) return false;
+  static constexpr int kDays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (*day > kDays[*m - 1]) return false;
+  const bool leap = (*y % 4 == 0 && *y % 100 != 0) || *y % 400 == 0;
+  return !(*m == 2 && *day == 29 && !leap);
+}
+
+// A value the panel stores in a tab-separated record: no control characters.
+bool one_field(const std::string& s) {
+  return all_of_chars(s, [](unsigned char c) { return c >= 0x20 && c != 0x7f; });
+}
+
+void apply(Person& person, const PersonFields& f) {
+  if (f.name) person.name = *f.name;
+  if (f.password) person.password = *f.password;
+  if (f.valid_from) person.valid_from = *f.valid_from;
+  if (f.valid_until) person.valid_until = *f.valid_until;
+  if (f.privilege) person.privilege = *f.privilege;
+  if (f.group) person.group = *f.group;
+  if (f.disabled) person.disabled = *f.disabled;
+  if (f.cards) person.cards = *f.cards;
+  if (f.levels) person.levels = *f.levels;
+  std::sort(person.levels.begin(), person.levels.end());
+  person.levels.erase(std::unique(person.levels.begin(), person.levels.end()), person.levels.end());
+}
+
+void refuse_if(const std::string& problem) {
+  if (!problem.empty()) throw storage::Refused(Reason::invalid, problem);
+}
+
+// Levels named in a body must exist: invalid (400) rather than the store's not_found (404), which
+// would read as "no such person".
+void require_levels(storage::Transaction& tx, const std::vector<std::int64_t>& levels) {
+  for (auto id : levels)
+    if (!tx.access().level(id)) throw storage::Refused(Reason::invalid, "access level " + std::to_string(id) + " does not exist");
+}
+
+std::vector<std::string> merged(std::vector<std::string> a, const std::vector<std::string>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  std::sort(a.begin(), a.end());
+  a.erase(std::unique(a.begin(), a.end()), a.end());
+  return a;
+}
+
+template <class T>
+struct Changed {
+  T value;
+  std::vector<std::string> panels;
+};
+
+}  // namespace
+
+std::optional<Enrolment> enrolment_from_name(std::string_view name) noexcept {
+  if (name == "ignore") return Enrolment::ignore;
+  if (name == "new_persons_only") return Enrolment::new_persons_only;
+  if (name == "all") return Enrolment::all;
+  return std::nullopt;
+}
+
+std::string check_pin(const std::string& pin) {
+  if (pin.empty() || pin.size() > 24) return "pin: 1 to 24 characters";
+  if (!all_of_chars(pin, [](unsigned char c) { return std::isalnum(c) != 0; }))
+    return "pin: digits (or letters and digits, for panels with StringPinFunOn=1), not " + p::text::quoted(pin);
+  return "";
+}
+
+std::string check_person(const Person& person) {
+  if (auto e = check_pin(person.pin); !e.empty()) return e;
+  if (person.name.size() > 64 || !one_field(person.name)) return "name: up to 64 bytes, no control characters";
+  if (person.password.size() > 8 || !all_of_chars(person.password, [](unsigned char c) { return std::isdigit(c) != 0; }))
+    return "password: up to 8 digits";
+  static constexpr int kPrivileges[] = {0, 2, 6, 10, 14};
+  if (std::find(std::begin(kPrivileges), std::end(kPrivileges), person.privilege) == std::end(kPrivileges))
+    return "privilege: 0 (user), 2 (registrar), 6 (administrator), 10 (user-defined) or 14 (super administrator)";
+  if (person.group < 0 || person.group > 99) return "group: 0 to 99";
+  if (!person.valid_from.empty() && !valid_date(person.valid_from)) return "valid_from: a date YYYY-MM-DD (2000-2099)";
+  if (!person.valid_until.empty() && !valid_date(person.valid_until)) return "valid_until: a date YYYY-MM-DD (2000-2099)";
+  if (!person.valid_from.empty() && !person.valid_until.empty() && person.valid_until < person.valid_from)
+    return "valid_until is before valid_from";
+  std::set<std::string> numbers;
+  for (const auto& card : person.cards) {
+    auto parsed = p::parse_card_number(card.number);
+    if (card.number.empty() || card.number.size() > 20 ||
+        !all_of_chars(card.number, [](unsigned char c) { return std::isdigit(c) != 0; }) || !parsed || parsed->value == 0)
+      return "cards: decimal card numbers (1 to 20 digits, not 0), not " + p::text::quoted(card.number);
+    if (!numbers.insert(card.number).second) return "cards: " + card.number + " is listed twice";
+  }
+  for (auto id : person.levels)
+    if (id <= 0) return "access_levels: ids of access levels";
+  return "";
+}
+
+std::string check_rule(const storage::TimeRule& rule) {
+  if (rule.name.empty() || rule.name.size() > 64 || !one_field(rule.name)) return "name: 1 to 64 bytes";
+  for (std::size_t d = 0; d < rule.days.size(); ++d) {
+    const auto& periods = rule.days[d];
+    if (periods.size() > 3) return std::string("segments.") + storage::kRuleDays[d] + ": at most 3 periods a day";
+    for (const auto& period : periods)
+      if (period.start < 0 || period.end > 1439 || period.start > period.end)
+        return std::string("segments.") + storage::kRuleDays[d] + ": periods within 00:00-23:59, start before end";
+  }
+  return "";
+}
+
+std::string check_level(const storage::AccessLevel& level) {
+  if (level.name.empty() || level.name.size() > 64 || !one_field(level.name)) return "name: 1 to 64 bytes";
+  if (level.time_rule_id <= 0) return "time_rule_id: the id of a time rule";
+  for (const auto& d : level.doors) {
+    if (!p::is_valid_serial_number(d.sn)) return "doors: " + p::text::quoted(d.sn) + " is not a serial number";
+    if (d.door < 1 || d.door > 64) return "doors: door numbers are 1 to 64";
+  }
+  return "";
+}
+
+Access::Access(storage::Store& store, const Clock& clock, Sync& sync, Enrolment enrolment)
+    : store_(store), clock_(clock), sync_(sync), enrolment_(enrolment) {}
+
+// ---- persons -------------------------------------------------------------------------------------------
+
+void Access::create_person(const std::string& pin, const PersonFields& fields, Reply<Person> done) {
+  Person person;
+  person.pin = pin;
+  apply(person, fields);
+  person.created_at = person.updated_at = clock_.now();
+  if (auto problem = check_person(person); !problem.empty())
+    return done(storage::StoreError{false, problem, Reason::invalid});
+  const auto now = clock_.now();
+  store_.write(
+      [person, now](storage::Transaction& tx) {
+        require_levels(tx, person.levels);
+        tx.access().insert_person(person);
+        auto panels = Sync::panels_of(tx, person.levels);
+        Sync::plan_person(tx, person.pin, panels, now);
+        return Changed<Person>{*tx.access().person(person.pin), std::move(panels)};
+      },
+      [this, done = std::move(done)](storage::StoreResult<Changed<Person>> r) {
+        if (!r.ok()) return done(r.error());
+        sync_.changed(r->panels);
+        done(std::move(r->value));
+      });
+}
+
+void Access::update_person(const std::string& pin, const PersonFields& fields, Reply<Person> done) {
+  const auto now = clock_.now();
+  store_.write(
+      [pin, fields, now](storage::Transaction& tx) {
+        auto before = tx.access().person(pin);
+        if (!before) throw storage::Refused(Reason::not_found, "no person with pin " + pin);
+        Person after = *before;
+        apply(after, fields);
+        after.updated_at = now;
+        refuse_if(check_person(after));
+        require_levels(tx, after.levels);
+        // A card moved from one of this person's slots to another is fine; one held by someone else is a 409.
+        tx.access().update_person(after);
+        auto panels = merged(Sync::panels_of(tx, before->levels), Sync::panels_of(tx, after.levels));
+        Sync::plan_person(tx, pin, panels, now);
+        return Changed<Person>{*tx.access().person(pin), std::move(panels)};
+      },
+      [this, done = std::move(done)](storage::StoreResult<Changed<Person>> r) {
+        if (!r.ok()) return done(r.error());
+        sync_.changed(r->panels);
+        done(std::move(r->value));
+      });
+}
+
+void Access::delete_person(const std::string& pin, Reply<storage::Unit> done) {
+  const auto now = clock_.now();
+  store_.write(
+      [pin, now](storage::Transaction& tx) {
+        auto before = tx.access().person(pin);
+        if (!before) throw storage::Refused(Reason::not_found, "no person with pin " + pin);
+        auto panels = Sync::panels_of(tx, before->levels);
+        tx.access().delete_person(pin);
+        Sync::plan_person(tx, pin, panels, now);
+        return panels;
+      },
+      [this, done = std::move(done)](storage::StoreResult<std::vector<std::string>> r) {
+        if (!r.ok()) return done(r.error());
+        sync_.changed(r.value());
+        done(storage::Unit{});
+      });
+}
+
+// ---- time rules ------------------------------------------------------------------------------------------
+
+namespace {
+
+// Panels whose levels use the rule.
+std::vector<std::string> panels_using_rule(storage::Transaction& tx, std::int64_t id) {
+  std::vector<std::int64_t> levels;
+  for (const auto& l : tx.access().levels())
+    if (l.time_rule_id == id) levels.push_back(l.id);
+  return Sync::panels_of(tx, levels);
+}
+
+}  // namespace
+
+void Access::create_rule(const RuleFields& fields, Reply<storage::TimeRule> done) {
+  storage::TimeRule rule;
+  if (fields.name) rule.name = *fields.name;
+  if (fields.days) rule.days = *fields.days;
+  if (auto problem = check_rule(rule); !problem.empty())
+    return done(storage::StoreError{false, problem, Reason::invalid});
+  store_.write(
+      [rule](storage::Transaction& tx) {
+        auto stored = rule;
+        stored.id = tx.access().insert_time_rule(rule);
+        return stored;
+      },
+      std::move(done));
+}
+
+void Access::update_rule(std::int64_t id, const RuleFields& fields, Reply<storage::TimeRule> done) {
+  const auto now = clock_.now();
+  store_.write(
+      [id, fields, now](storage::Transaction& tx) {
+        auto rule = tx.access().time_rule(id);
+        if (!rule) throw storage::Refused(Reason::not_found, "no time rule " + std::to_string(id));
+        if (fields.name) rule->name = *fields.name;
+        if (fields.days) rule->days = *fields.days;
+        refuse_if(check_rule(*rule));
+        tx.access().update_time_rule(*rule);
+        auto panels = panels_using_rule(tx, id);
+        for (const auto& sn : panels) Sync::plan_panel(tx, sn, now);
+        return Changed<storage::TimeRule>{*rule, std::move(panels)};
+      },
+      [this, done = std::move(done)](storage::StoreResult<Changed<storage::TimeRule>> r) {
+        if (!r.ok()) return done(r.error());
+        sync_.changed(r->panels);
+        done(std::move(r->value));
+      });
+}
+
+void Access::delete_rule(std::int64_t id, Reply<storage::Unit> done) {
+  store_.write([id](storage::Transaction& tx) { tx.access().delete_time_rule(id); }, std::move(done));
+}
+
+// ---- access levels -----------------------------------------------------------------------------------------
+
+namespace {
+
+void normalise(storage::AccessLevel& level) {
+  std::sort(level.doors.begin(), level.doors.end(),
+            [](const auto& a, const auto& b) { return a.sn != b.sn ? a.sn < b.sn : a.door < b.door; });
+  level.doors.erase(std::unique(level.doors.begin(), level.doors.end()), level.doors.end());
+}
+
+std::vector<std::string> panels_of_level(const storage::AccessLevel& level) {
+  std::vector<std::string> out;
+  for (const auto& d : level.doors) out.push_back(d.sn);
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+}  // namespace
+
+void Access::create_level(const LevelFields& fields, Reply<storage::AccessLevel> done) {
+  storage::AccessLevel level;
+  if (fields.name) level.name = *fields.name;
+  if (fields.time_rule_id) level.time_rule_id = *fields.time_rule_id;
+  if (fields.doors) level.doors = *fields.doors;
+  normalise(level);
+  if (auto problem = check_level(level); !problem.empty())
+    return done(storage::StoreError{false, problem, Reason::invalid});
+  const auto now = clock_.now();
+  store_.write(
+      [level, now](storage::Transaction& tx) {
+        if (!tx.access().time_rule(level.time_rule_id))
+          throw storage::Refused(Reason::invalid, "time rule " + std::to_string(level.time_rule_id) + " does not exist");
+        auto stored = level;
+        stored.id = tx.access().insert_level(level);
+        auto panels = panels_of_level(stored);
+        for (const auto& sn : panels) Sync::plan_panel(tx, sn, now);
+        return Changed<storage::AccessLevel>{stored, std::move(panels)};
+      },
+      [this, done = std::move(done)](storage::StoreResult<Changed<storage::AccessLevel>> r) {
+        if (!r.ok()) return done(r.error());
+        sync_.changed(r->panels);
+        done(std::move(r->value));
+      });
+}
+
+void Access::update_level(std::int64_t id, const LevelFields& fields, Reply<storage::AccessLevel> done) {
+  const auto now = clock_.now();
+  store_.write(
+      [id, fields, now](storage::Transaction& tx) {
+        auto before = tx.access().level(id);
+        if (!before) throw storage::Refused(Reason::not_found, "no access level " + std::to_string(id));
+        auto after = *before;
+        if (fields.name) after.name = *fields.name;
+        if (fields.time_rule_id) after.time_rule_id = *fields.time_rule_id;
+        if (fields.doors) after.doors = *fields.doors;
+        normalise(after);
+        refuse_if(check_level(after));
+        if (!tx.access().time_rule(after.time_rule_id))
+          throw storage::Refused(Reason::invalid, "time rule " + std::to_string(after.time_rule_id) + " does not exist");
+        tx.access().update_level(after);
+        auto panels = merged(panels_of_level(*before), panels_of_level(after));
+        for (const auto& sn : panels) Sync::plan_panel(tx, sn, now);
+        return Changed<storage::AccessLevel>{after, std::move(panels)};
+      },
+      [this, done = std::move(done)](storage::StoreResult<Changed<storage::AccessLevel>> r) {
+        if (!r.ok()) return done(r.error());
+        sync_.changed(r->panels);
+        done(std::move(r->value));
+      });
+}
+
+void Access::delete_level(std::int64_t id, Reply<storage::Unit> done) {
+  const auto now = clock_.now();
+  store_.write(
+      [id, now](storage::Transaction& tx) {
+        auto before = tx.access().level(id);
+        if (!before) throw storage::Refused(Reason::not_found, "no access level " + std::to_string(id));
+        tx.access().delete_level(id);
+        auto panels = panels_of_level(*before);
+        for (const auto& sn : panels) Sync::plan_panel(tx, sn, now);
+        return panels;
+      },
+      [this, done = std::move(done)](storage::StoreResult<std::vector<std::string>> r) {
+        if (!r.ok()) return done(r.error());
+        sync_.changed(r.value());
+        done(storage::Unit{});
+      });
+}
+
+// ---- panel enrolment ---------------------------------------------------------------------------------------
+
+std::vector<std::string> Access::adopt_users(storage::Transaction& tx, Enrolment policy, const std::string& sn,
+                                             const std::vector<p::Record>& records, std::int64_t now) {
+  std::vector<std::string> panels;
+  if (policy == Enrolment::ignore) return panels;
+  for (const auto& record : records) {
+    const std::string pin(p::text::trim(record.get_or("pin", "")));
+    if (!check_pin(pin).empty()) continue;
+    // The card as a decimal number: panels upload either form.
+    std::optional<storage::Card> card;
+    if (auto parsed = p::parse_card_number(p::text::trim(record.get_or("cardno", ""))); parsed && parsed->value != 0)
+      card = storage::Card{std::to_string(parsed->value), false};
+    if (card) {
+      auto owner = tx.access().card_owner(card->number);
+      if (owner && *owner != pin) {
+        spdlog::warn("{}: uploaded user {} carries card {}, which belongs to person {}: card not adopted", sn, pin,
+                     card->number, *owner);
+        card.reset();
+      }
+    }
+    auto known = tx.access().person(pin);
+    if (!known) {
+      Person person;
+      person.pin = pin;
+      const std::string name(record.get_or("name", ""));
+      if (name.size() <= 64 && one_field(name)) person.name = name;
+      const std::string password(record.get_or("password", ""));
+      if (password.size() <= 8 && all_of_chars(password, [](unsigned char c) { return std::isdigit(c) != 0; }))
+        person.password = password;
+      if (auto privilege = record.get_int("privilege"); privilege && (*privilege == 0 || *privilege == 2 ||
+                                                                      *privilege == 6 || *privilege == 10 || *privilege == 14))
+        person.privilege = static_cast<int>(*privilege);
+      if (card) person.cards.push_back(*card);
+      person.enrolled_at = sn;
+      person.created_at = person.updated_at = now;
+      tx.access().insert_person(person);
+      spdlog::info("{}: user {} enrolled at the panel adopted as a new person{}", sn, pin,
+                   card ? " with card " + card->number : "");
+      continue;
+    }
+    if (policy != Enrolment::all || !card) continue;
+    const bool held = std::any_of(known->cards.begin(), known->cards.end(),
+                                  [&](const storage::Card& c) { return c.number == card->number; });
+    if (held) continue;
+    Person after = *known;
+    after.cards.push_back(*card);
+    after.updated_at = now;
+    tx.access().update_person(after);
+    auto affected = Sync::panels_of(tx, after.levels);
+    Sync::plan_person(tx, pin, affected, now);
+    panels = merged(std::move(panels), affected);
+    spdlog::info("{}: card {} enrolled at the panel added to person {} (panel_enrolment all)", sn, card->number, pin);
+  }
+  return panels;
+}
+
+}  // namespace zkpush::service

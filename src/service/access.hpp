@@ -1,0 +1,88 @@
+// The access-control domain: persons (cards, credentials, levels), time rules and access levels,
+// validated here, stored through storage/areas/access.hpp, and each change planned for the panels
+// it concerns by the sync engine in the same unit of work (service/sync.hpp): when a call here
+// answers, those panels' pending counts already hold the work.
+//
+// Panel enrolment: users a panel uploads (tabledata user) join the domain under a policy. With
+// new_persons_only (the default) an unknown pin becomes a person marked as enrolled at that panel,
+// with the uploaded card; a known person is never changed by a panel. With `all`, a card uploaded
+// for a known person is added to that person too, and so reaches its other panels. A panel can
+// therefore never plant a card on an existing person's other doors unless the operator chose `all`.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "protocol/fields.hpp"
+#include "service/clock.hpp"
+#include "service/sync.hpp"
+#include "storage/store.hpp"
+
+namespace zkpush::service {
+
+enum class Enrolment { ignore, new_persons_only, all };
+std::optional<Enrolment> enrolment_from_name(std::string_view name) noexcept;  // "ignore", "new_persons_only", "all"
+
+// Fields of a person to set; absent ones are left as they are (or the defaults on create).
+struct PersonFields {
+  std::optional<std::string> name, password, valid_from, valid_until;
+  std::optional<int> privilege, group;
+  std::optional<bool> disabled;
+  std::optional<std::vector<storage::Card>> cards;
+  std::optional<std::vector<std::int64_t>> levels;
+};
+
+struct LevelFields {
+  std::optional<std::string> name;
+  std::optional<std::int64_t> time_rule_id;
+  std::optional<std::vector<storage::LevelDoor>> doors;
+};
+
+struct RuleFields {
+  std::optional<std::string> name;
+  std::optional<std::array<std::vector<storage::Period>, 10>> days;
+};
+
+// Checks, with the reason when refused ("" = fine).
+std::string check_pin(const std::string& pin);
+std::string check_person(const storage::Person& person);
+std::string check_rule(const storage::TimeRule& rule);
+std::string check_level(const storage::AccessLevel& level);
+
+class Access {
+ public:
+  template <class T>
+  using Reply = storage::Store::Reply<T>;
+
+  Access(storage::Store& store, const Clock& clock, Sync& sync, Enrolment enrolment = Enrolment::new_persons_only);
+
+  void create_person(const std::string& pin, const PersonFields& fields, Reply<storage::Person> done);
+  void update_person(const std::string& pin, const PersonFields& fields, Reply<storage::Person> done);
+  void delete_person(const std::string& pin, Reply<storage::Unit> done);
+
+  void create_rule(const RuleFields& fields, Reply<storage::TimeRule> done);
+  void update_rule(std::int64_t id, const RuleFields& fields, Reply<storage::TimeRule> done);
+  void delete_rule(std::int64_t id, Reply<storage::Unit> done);
+
+  void create_level(const LevelFields& fields, Reply<storage::AccessLevel> done);
+  void update_level(std::int64_t id, const LevelFields& fields, Reply<storage::AccessLevel> done);
+  void delete_level(std::int64_t id, Reply<storage::Unit> done);
+
+  // In an upload's unit of work: users a panel uploaded (tabledata user), adopted under the
+  // policy. The panels to tell the sync engine about once it committed (changed()).
+  static std::vector<std::string> adopt_users(storage::Transaction& tx, Enrolment policy, const std::string& sn,
+                                              const std::vector<protocol::Record>& records, std::int64_t now);
+  Enrolment enrolment() const noexcept { return enrolment_; }
+  void changed(const std::vector<std::string>& panels) { sync_.changed(panels); }
+
+ private:
+  storage::Store& store_;
+  const Clock& clock_;
+  Sync& sync_;
+  Enrolment enrolment_;
+};
+
+}  // namespace zkpush::service

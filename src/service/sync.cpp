@@ -1,0 +1,638 @@
+#include "service/sync.hpp"
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <array>
+#include <set>
+#include <span>
+
+#include "protocol/codecs_bitmaps.hpp"
+#include "protocol/codecs_doors.hpp"
+#include "protocol/codecs_time.hpp"
+#include "protocol/command_builders.hpp"
+#include "protocol/command_results.hpp"
+#include "protocol/text.hpp"
+
+namespace zkpush::service {
+
+namespace p = protocol;
+using storage::SyncItem;
+using storage::SyncKey;
+using storage::SyncState;
+using Json = nlohmann::ordered_json;
+
+namespace {
+
+constexpr std::array<const char*, 10> kWireDays{"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Hol1", "Hol2", "Hol3"};
+
+// ---- canonical contents, parsed back -------------------------------------------------------------
+
+struct PersonOnPanel {
+  std::string name, password, from, until;
+  int group = 1, privilege = 0;
+  std::vector<std::pair<std::string, bool>> cards;        // number, lost
+  std::vector<std::pair<std::int64_t, std::vector<int>>> auth;  // time rule, doors
+};
+
+PersonOnPanel parse_person(const std::string& text) {
+  auto j = Json::parse(text);
+  PersonOnPanel p;
+  p.name = j.at("name").get<std::string>();
+  p.password = j.at("password").get<std::string>();
+  p.group = j.at("group").get<int>();
+  p.privilege = j.at("privilege").get<int>();
+  p.from = j.at("from").get<std::string>();
+  p.until = j.at("until").get<std::string>();
+  for (const auto& c : j.at("cards")) p.cards.emplace_back(c.at(0).get<std::string>(), c.at(1).get<bool>());
+  for (const auto& a : j.at("auth")) p.auth.emplace_back(a.at(0).get<std::int64_t>(), a.at(1).get<std::vector<int>>());
+  return p;
+}
+
+// "YYYY-MM-DD" as the panel takes it: Appendix 5 seconds (DateFmtFunOn=1) or YYYYMMDD; "" is 0.
+std::string panel_date(const std::string& date, bool end_of_day, bool zktime) {
+  if (date.size() != 10) return "0";
+  const auto y = p::text::parse_int(date.substr(0, 4));
+  const auto m = p::text::parse_int(date.substr(5, 2));
+  const auto d = p::text::parse_int(date.substr(8, 2));
+  if (!y || !m || !d) return "0";
+  if (!zktime) return date.substr(0, 4) + date.substr(5, 2) + date.substr(8, 2);
+  p::CivilTime t{static_cast<int>(*y), static_cast<int>(*m), static_cast<int>(*d), end_of_day ? 23 : 0,
+                 end_of_day ? 59 : 0, end_of_day ? 59 : 0};
+  auto encoded = p::encode_zktime(t);
+  return encoded ? std::to_string(*encoded) : "0";
+}
+
+bool uses_mulcard(const PersonOnPanel& p, const PanelCaps& caps) { return caps.multi_card && !p.cards.empty(); }
+
+std::string primary_card(const PersonOnPanel& p) {
+  for (const auto& [number, lost] : p.cards)
+    if (!lost) return number;
+  return "";
+}
+
+p::Record user_record(const std::string& pin, const PersonOnPanel& p, const PanelCaps& caps) {
+  p::Record r;
+  r.add("Pin", pin);
+  r.add("CardNo", caps.multi_card ? "" : primary_card(p));
+  r.add("Password", p.password);
+  r.add("Group", std::to_string(p.group));
+  r.add("StartTime", panel_date(p.from, false, caps.date_zktime));
+  r.add("EndTime", panel_date(p.until, true, caps.date_zktime));
+  r.add("Name", p.name);
+  r.add("Privilege", std::to_string(p.privilege));
+  return r;
+}
+
+bool same_user_row(const PersonOnPanel& a, const PersonOnPanel& b, const PanelCaps& caps) {
+  return a.name == b.name && a.password == b.password && a.group == b.group && a.privilege == b.privilege &&
+         a.from == b.from && a.until == b.until && (caps.multi_card || primary_card(a) == primary_card(b));
+}
+
+std::vector<p::Record> card_records(const std::string& pin, const PersonOnPanel& p) {
+  std::vector<p::Record> out;
+  for (std::size_t i = 0; i < p.cards.size(); ++i) {
+    p::Record r;
+    r.add("Pin", pin);
+    r.add("CardNo", p.cards[i].first);
+    r.add("LossCardFlag", p.cards[i].second ? "1" : "0");
+    r.add("CardType", i == 0 ? "0" : "1");
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+std::vector<p::Record> auth_records(const std::string& pin, const PersonOnPanel& p, const PanelCaps& caps) {
+  std::vector<p::Record> out;
+  for (const auto& [rule, doors] : p.auth) {
+    auto add = [&](std::span<const int> ds) {
+      auto value = p::format_authorize_doors(ds, caps.one_door);
+      if (!value) return;
+      p::Record r;
+      r.add("Pin", pin);
+      r.add("AuthorizeTimezoneId", std::to_string(rule));
+      r.add("AuthorizeDoorId", *value);
+      r.add("DevID", "1");  // part of the table's key; 1 = the panel itself, as in the manual's example
+      out.push_back(std::move(r));
+    };
+    if (caps.one_door) {
+      for (int d : doors) add(std::span<const int>(&d, 1));
+    } else {
+      add(doors);
+    }
+  }
+  return out;
+}
+
+p::Record rule_record(const std::string& id, const std::string& content) {
+  auto j = Json::parse(content);
+  p::Record r;
+  r.add("TimezoneId", id);
+  for (std::size_t d = 0; d < kWireDays.size(); ++d) {
+    const auto& periods = j.at(storage::kRuleDays[d]);
+    for (std::size_t n = 0; n < 3; ++n) {
+      std::uint32_t value = 0;
+      if (n < periods.size()) {
+        const int start = periods[n].at(0).get<int>(), end = periods[n].at(1).get<int>();
+        auto v = p::encode_time_segment(p::TimeSegment{start / 60, start % 60, end / 60, end % 60});
+        if (v) value = *v;
+      }
+      r.add(std::string(kWireDays[d]) + "Time" + std::to_string(n + 1), std::to_string(value));
+    }
+  }
+  return r;
+}
+
+// ---- packing ------------------------------------------------------------------------------------------
+
+struct Rec {
+  p::Record record;
+  SyncKey item;
+  std::int64_t batch = 0;
+};
+
+std::size_t text_size(const p::Record& r) {
+  std::size_t n = 0;
+  for (const auto& f : r.fields) n += f.key.size() + f.value.size() + 2;
+  return n;
+}
+
+// Builds DATA UPDATE commands of `table` from the records, packed within the limits; records the
+// builders refuse are reported in `invalid` with the reason.
+void pack_updates(const std::string& table, std::vector<Rec> recs, const PanelCaps& caps, const SyncOptions& options,
+                  std::vector<PlannedCommand>& out, std::vector<std::pair<SyncKey, std::string>>& invalid) {
+  if (recs.empty()) return;
+  // Records of items that failed in a larger command go last, in smaller commands.
+  std::stable_sort(recs.begin(), recs.end(), [](const Rec& a, const Rec& b) { return a.batch < b.batch; });
+  std::size_t max_bytes = options.bytes_per_command;
+  if (caps.max_package != 0) max_bytes = std::min(max_bytes, caps.max_package);
+  auto emit = [&](std::vector<Rec>& chunk) {
+    if (chunk.empty()) return;
+    std::vector<p::Record> records;
+    for (const auto& r : chunk) records.push_back(r.record);
+    auto built = p::data_update(0, table, records);
+    if (built) {
+      PlannedCommand c{std::move(*built), {}};
+      for (const auto& r : chunk)
+        if (std::find(c.items.begin(), c.items.end(), r.item) == c.items.end()) c.items.push_back(r.item);
+      out.push_back(std::move(c));
+    } else if (chunk.size() == 1) {
+      invalid.emplace_back(chunk.front().item, built.error().to_string());
+    } else {
+      // Find the records at fault; the others go together.
+      std::vector<Rec> good;
+      for (auto& r : chunk) {
+        auto alone = p::data_update(0, table, r.record);
+        if (alone) good.push_back(std::move(r));
+        else invalid.emplace_back(r.item, alone.error().to_string());
+      }
+      chunk.clear();
+      if (!good.empty()) {
+        std::vector<p::Record> rs;
+        for (const auto& r : good) rs.push_back(r.record);
+        auto again = p::data_update(0, table, rs);
+        if (again) {
+          PlannedCommand c{std::move(*again), {}};
+          for (const auto& r : good)
+            if (std::find(c.items.begin(), c.items.end(), r.item) == c.items.end()) c.items.push_back(r.item);
+          out.push_back(std::move(c));
+        }
+      }
+    }
+    chunk.clear();
+  };
+  std::vector<Rec> chunk;
+  std::size_t bytes = 0;
+  std::size_t limit = options.records_per_command;
+  for (auto& r : recs) {
+    const std::size_t size = text_size(r.record) + 1;
+    const std::size_t own = r.batch > 0 ? std::min<std::size_t>(options.records_per_command, static_cast<std::size_t>(r.batch))
+                                        : options.records_per_command;
+    if (!chunk.empty() && (chunk.size() >= std::min(limit, own) || bytes + size > max_bytes ||
+                           (chunk.back().batch == 0) != (r.batch == 0))) {
+      emit(chunk);
+      bytes = 0;
+    }
+    limit = chunk.empty() ? own : std::min(limit, own);
+    bytes += size;
+    chunk.push_back(std::move(r));
+  }
+  emit(chunk);
+}
+
+void pack_deletes(const std::string& table, const std::vector<std::pair<p::Record, SyncKey>>& deletes,
+                  std::vector<PlannedCommand>& out, std::vector<std::pair<SyncKey, std::string>>& invalid) {
+  // One condition per DATA DELETE: continuation records are defined for DATA UPDATE only.
+  for (const auto& [condition, item] : deletes) {
+    auto built = p::data_delete(0, table, condition);
+    if (!built) {
+      invalid.emplace_back(item, built.error().to_string());
+      continue;
+    }
+    out.push_back(PlannedCommand{std::move(*built), {item}});
+  }
+}
+
+std::int64_t backoff(const SyncOptions& options, std::int64_t attempts) {
+  std::int64_t wait = options.retry_base;
+  for (std::int64_t i = 1; i < attempts && wait < options.retry_max; ++i) wait *= 2;
+  return std::min(wait, options.retry_max);
+}
+
+}  // namespace
+
+PanelCaps panel_caps(const p::Record& options) {
+  PanelCaps caps;
+  const std::string list(p::option_value(options, "AccSupportFunList").value_or(""));
+  caps.multi_card = p::function_supported(list, p::kFunMultiCardUser);
+  caps.one_door = p::function_supported(list, p::kFunOneDoorAuthorize);
+  caps.date_zktime = p::text::trim(p::option_value(options, "DateFmtFunOn").value_or("")) == "1";
+  if (auto size = p::text::parse_int(p::text::trim(p::option_value(options, "MaxPackageSize").value_or(""))))
+    if (*size > 0) caps.max_package = static_cast<std::size_t>(*size);
+  return caps;
+}
+
+std::optional<std::string> person_content(const storage::Person& person,
+                                          const std::vector<storage::AccessLevel>& levels_on_panel,
+                                          const std::string& sn) {
+  std::map<std::int64_t, std::set<int>> doors_by_rule;
+  bool on_panel = false;
+  for (const auto& level : levels_on_panel) {
+    if (!std::binary_search(person.levels.begin(), person.levels.end(), level.id)) continue;
+    for (const auto& d : level.doors) {
+      if (d.sn != sn) continue;
+      on_panel = true;
+      if (!person.disabled) doors_by_rule[level.time_rule_id].insert(d.door);
+    }
+  }
+  if (!on_panel) return std::nullopt;
+  Json j;
+  j["name"] = person.name;
+  j["password"] = person.password;
+  j["group"] = person.group;
+  j["privilege"] = person.privilege;
+  j["from"] = person.valid_from;
+  j["until"] = person.valid_until;
+  Json cards = Json::array();
+  for (const auto& c : person.cards) cards.push_back(Json::array({c.number, c.lost}));
+  j["cards"] = std::move(cards);
+  Json auth = Json::array();
+  for (const auto& [rule, doors] : doors_by_rule) auth.push_back(Json::array({rule, std::vector<int>(doors.begin(), doors.end())}));
+  j["auth"] = std::move(auth);
+  return j.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+std::string rule_content(const storage::TimeRule& rule) {
+  Json j;
+  for (std::size_t d = 0; d < storage::kRuleDays.size(); ++d) {
+    Json periods = Json::array();
+    for (const auto& period : rule.days[d]) periods.push_back(Json::array({period.start, period.end}));
+    j[storage::kRuleDays[d]] = std::move(periods);
+  }
+  return j.dump();
+}
+
+Plan plan_commands(const std::vector<SyncItem>& items, const PanelCaps& caps, const SyncOptions& options) {
+  std::vector<Rec> rule_updates, user_updates, card_updates, auth_updates;
+  std::vector<std::pair<p::Record, SyncKey>> auth_deletes, card_deletes, user_deletes, rule_deletes;
+  for (const auto& item : items) {
+    const auto& key = item.id.key;
+    if (item.id.kind == "timerule") {
+      if (item.desired) rule_updates.push_back(Rec{rule_record(key, *item.desired), item.id, item.batch});
+      else if (item.applied) rule_deletes.emplace_back(p::Record{{"TimezoneId", key}}, item.id);
+      continue;
+    }
+    if (item.id.kind != "person") continue;
+    const std::optional<PersonOnPanel> was = item.applied ? std::optional(parse_person(*item.applied)) : std::nullopt;
+    const std::optional<PersonOnPanel> want = item.desired ? std::optional(parse_person(*item.desired)) : std::nullopt;
+    const p::Record by_pin{{"Pin", key}};
+    if (!want) {
+      if (!was) continue;
+      if (!was->auth.empty()) auth_deletes.emplace_back(by_pin, item.id);
+      if (uses_mulcard(*was, caps)) card_deletes.emplace_back(by_pin, item.id);
+      user_deletes.emplace_back(by_pin, item.id);
+      continue;
+    }
+    if (!was || !same_user_row(*was, *want, caps)) user_updates.push_back(Rec{user_record(key, *want, caps), item.id, item.batch});
+    if (!was || was->cards != want->cards) {
+      if (was && uses_mulcard(*was, caps)) card_deletes.emplace_back(by_pin, item.id);
+      if (uses_mulcard(*want, caps))
+        for (auto& r : card_records(key, *want)) card_updates.push_back(Rec{std::move(r), item.id, item.batch});
+    }
+    if (!was || was->auth != want->auth) {
+      if (was && !was->auth.empty()) auth_deletes.emplace_back(by_pin, item.id);
+      for (auto& r : auth_records(key, *want, caps)) auth_updates.push_back(Rec{std::move(r), item.id, item.batch});
+    }
+  }
+  // The order the panel must run them in: time rules before the authorisations that name them,
+  // deletes of a person's rows before the updates that re-add them, users before their cards and
+  // authorisations, a user deleted after its rows, time rules deleted last.
+  std::vector<PlannedCommand> out;
+  std::vector<std::pair<SyncKey, std::string>> invalid;
+  pack_updates("timezone", std::move(rule_updates), caps, options, out, invalid);
+  pack_deletes("userauthorize", auth_deletes, out, invalid);
+  pack_deletes("mulcarduser", card_deletes, out, invalid);
+  pack_updates("user", std::move(user_updates), caps, options, out, invalid);
+  pack_updates("mulcarduser", std::move(card_updates), caps, options, out, invalid);
+  pack_updates("userauthorize", std::move(auth_updates), caps, options, out, invalid);
+  pack_deletes("user", user_deletes, out, invalid);
+  pack_deletes("timezone", rule_deletes, out, invalid);
+  // An item with a record the protocol cannot carry sends nothing at all rather than half a person.
+  if (!invalid.empty()) {
+    std::erase_if(out, [&](PlannedCommand& c) {
+      std::erase_if(c.items, [&](const SyncKey& k) {
+        return std::any_of(invalid.begin(), invalid.end(), [&](const auto& bad) { return bad.first == k; });
+      });
+      return c.items.empty();
+    });
+  }
+  return Plan{std::move(out), std::move(invalid)};
+}
+
+// ---- the engine ----------------------------------------------------------------------------------------
+
+Sync::Sync(storage::Store& store, const Clock& clock, CommandQueue& queue, SyncOptions options)
+    : store_(store), clock_(clock), queue_(queue), options_(options) {}
+
+storage::StoreStatus Sync::load() {
+  auto due = store_.read_now([](storage::Reads& r) { return r.sync().due_panels(); });
+  if (!due.ok()) return due.error();
+  std::lock_guard lock(mutex_);
+  due_.clear();
+  for (const auto& [sn, at] : due.value()) due_[sn] = at;
+  return storage::Unit{};
+}
+
+void Sync::plan_person(storage::Transaction& tx, const std::string& pin, const std::vector<std::string>& panels,
+                       std::int64_t now) {
+  const auto person = tx.access().person(pin);
+  for (const auto& sn : panels) {
+    std::optional<std::string> content;
+    if (person) content = person_content(*person, tx.access().levels_on(sn), sn);
+    tx.sync().put_desired(SyncKey{sn, "person", pin}, content, now);
+  }
+}
+
+void Sync::plan_panel(storage::Transaction& tx, const std::string& sn, std::int64_t now) {
+  const auto levels = tx.access().levels_on(sn);
+  std::set<std::int64_t> rules;
+  std::vector<std::int64_t> ids;
+  for (const auto& l : levels) {
+    rules.insert(l.time_rule_id);
+    ids.push_back(l.id);
+  }
+  std::set<std::string> wanted_rules, wanted_persons;
+  for (auto id : rules) {
+    auto rule = tx.access().time_rule(id);
+    if (!rule) continue;
+    wanted_rules.insert(std::to_string(id));
+    tx.sync().put_desired(SyncKey{sn, "timerule", std::to_string(id)}, rule_content(*rule), now);
+  }
+  for (const auto& pin : tx.access().holders(ids)) {
+    auto person = tx.access().person(pin);
+    if (!person) continue;
+    auto content = person_content(*person, levels, sn);
+    if (!content) continue;
+    wanted_persons.insert(pin);
+    tx.sync().put_desired(SyncKey{sn, "person", pin}, content, now);
+  }
+  for (const auto& item : tx.sync().items(sn, "")) {
+    const bool wanted = item.id.kind == "timerule" ? wanted_rules.count(item.id.key) != 0
+                                                   : wanted_persons.count(item.id.key) != 0;
+    if (!wanted && item.desired) tx.sync().put_desired(item.id, std::nullopt, now);
+  }
+}
+
+std::vector<std::string> Sync::panels_of(storage::Transaction& tx, const std::vector<std::int64_t>& levels) {
+  std::set<std::string> out;
+  for (auto id : levels)
+    if (auto level = tx.access().level(id))
+      for (const auto& d : level->doors) out.insert(d.sn);
+  return {out.begin(), out.end()};
+}
+
+void Sync::changed(const std::vector<std::string>& panels) {
+  const auto now = clock_.now();
+  std::lock_guard lock(mutex_);
+  for (const auto& sn : panels) {
+    // Settle: a burst of changes becomes one round. A panel already due keeps its turn.
+    auto [it, added] = due_.emplace(sn, now + options_.settle_seconds);
+    if (!added && it->second > now) it->second = now + options_.settle_seconds;
+  }
+}
+
+void Sync::status(const std::string& sn, Reply<SyncStatus> done) const {
+  store_.read(
+      [sn](storage::Reads& r) {
+        SyncStatus s;
+        s.counts = r.sync().counts(sn);
+        s.failures = r.sync().failures(sn, 100);
+        return s;
+      },
+      std::move(done));
+}
+
+void Sync::resync(const std::string& sn, bool clear, Reply<storage::Unit> done) {
+  const auto now = clock_.now();
+  store_.write(
+      [this, sn, clear, now](storage::Transaction& tx) {
+        std::int64_t queued = 0;
+        if (clear) {
+          // The operator's full load: the panel's tables are cleared, then all it should hold is sent.
+          const auto device = tx.devices().get(sn);
+          if (!device) throw storage::Refused(storage::StoreError::Reason::not_found, "unknown device " + sn);
+          const auto caps = panel_caps(device->options);
+          std::vector<std::string> tables{"userauthorize", "user", "timezone"};
+          if (caps.multi_card) tables.insert(tables.begin() + 1, "mulcarduser");
+          for (const auto& table : tables) {
+            auto command = p::data_delete_all(0, table);
+            if (!command) continue;
+            tx.commands().insert(queue_.prepare_generated(sn, *command, storage::CommandPriority::bulk), now);
+            ++queued;
+          }
+          tx.sync().count_commands(sn, queued);
+          tx.sync().forget_applied(sn, now);
+        }
+        plan_panel(tx, sn, now);
+        return queued;
+      },
+      [this, sn, done = std::move(done)](storage::StoreResult<std::int64_t> r) {
+        if (!r.ok()) return done(r.error());
+        if (r.value() > 0) queue_.note_queued(sn, r.value());
+        {
+          std::lock_guard lock(mutex_);
+          due_[sn] = 0;
+        }
+        done(storage::Unit{});
+      });
+}
+
+void Sync::replace(const std::string& from, const std::string& to, Reply<storage::Unit> done) {
+  const auto now = clock_.now();
+  store_.write(
+      [from, to, now](storage::Transaction& tx) {
+        tx.access().move_panel(from, to);
+        tx.sync().move_panel(from, to, now);
+        plan_panel(tx, to, now);
+        plan_panel(tx, from, now);
+      },
+      [this, from, to, done = std::move(done)](storage::StoreStatus s) {
+        if (!s.ok()) return done(s);
+        {
+          std::lock_guard lock(mutex_);
+          due_[to] = 0;
+          due_.erase(from);
+        }
+        done(storage::Unit{});
+      });
+}
+
+bool Sync::has_work(const std::string& sn) const {
+  std::lock_guard lock(mutex_);
+  auto it = due_.find(sn);
+  return it != due_.end() && it->second <= clock_.now();
+}
+
+std::optional<std::int64_t> Sync::next_due(storage::Transaction& tx, const std::string& sn) {
+  return tx.sync().next_due(sn);
+}
+
+std::int64_t Sync::generate(storage::Transaction& tx, const std::string& sn, std::int64_t now) {
+  if (tx.sync().counts(sn).in_flight > 0) {
+    stage(sn, std::nullopt);  // the answers re-arm the panel
+    return 0;
+  }
+  auto items = tx.sync().due(sn, now, options_.items_per_round);
+  if (items.empty()) {
+    stage(sn, next_due(tx, sn));
+    return 0;
+  }
+  const auto device = tx.devices().get(sn);
+  const PanelCaps caps = device ? panel_caps(device->options) : PanelCaps{};
+  const auto plan = plan_commands(items, caps, options_);
+  std::set<std::string> carried, refused;
+  std::int64_t queued = 0;
+  for (const auto& [key, reason] : plan.invalid) {
+    if (!refused.insert(key.kind + '\n' + key.key).second) continue;
+    spdlog::warn("{}: sync {} {} cannot be sent: {}", sn, key.kind, key.key, reason);
+    for (auto& item : items) {
+      if (!(item.id == key)) continue;
+      item.state = SyncState::failed;
+      item.attempts += 1;
+      item.return_code.reset();
+      item.error = reason;
+      item.retry_at = now + options_.retry_max;  // a record the protocol cannot carry stays refused
+      item.updated_at = now;
+      tx.sync().update(item);
+    }
+  }
+  for (const auto& planned : plan.commands) {
+    const auto row = tx.commands().insert(queue_.prepare_generated(sn, planned.command, storage::CommandPriority::bulk), now);
+    tx.sync().link(row.id, planned.items);
+    for (const auto& key : planned.items) carried.insert(key.kind + '\n' + key.key);
+    ++queued;
+  }
+  for (auto& item : items) {
+    const std::string id = item.id.kind + '\n' + item.id.key;
+    if (refused.count(id)) continue;
+    if (carried.count(id)) {
+      item.state = SyncState::sending;
+      item.sending = item.desired;
+      item.return_code.reset();
+      item.error.clear();
+    } else {
+      // Nothing to send: the panel's records already say what is desired (a change of something
+      // this panel does not store).
+      item.applied = item.desired;
+      item.state = SyncState::applied;
+      item.batch = 0;
+      item.attempts = 0;
+    }
+    item.updated_at = now;
+    tx.sync().update(item);
+  }
+  if (queued > 0) tx.sync().count_commands(sn, queued);
+  stage(sn, queued > 0 ? std::nullopt : next_due(tx, sn));
+  if (queued > 0) spdlog::info("{}: sync queued {} DATA command(s) for {} record(s)", sn, queued, items.size());
+  return queued;
+}
+
+void Sync::closed(storage::Transaction& tx, const storage::CommandRow& row, std::int64_t now) {
+  const auto keys = tx.sync().carried_by(row.id);
+  if (keys.empty()) return;
+  const bool ok = row.status == storage::CommandStatus::done;
+  const bool failed = row.status == storage::CommandStatus::failed;
+  std::string meaning;
+  if (failed && row.return_code) {
+    meaning = "Return=" + std::to_string(*row.return_code);
+    const auto verb = p::verb_from_name(row.verb).value_or(p::Verb::data_update);
+    if (auto name = p::interpret_return(verb, *row.return_code).name) meaning += " (" + std::string(*name) + ")";
+  }
+  for (const auto& key : keys) {
+    auto item = tx.sync().item(key);
+    if (!item) continue;
+    const bool last = tx.sync().sends_of(key) <= 1;
+    if (failed && keys.size() == 1) {
+      item->state = SyncState::failed;
+      item->attempts += 1;
+      item->return_code = row.return_code;
+      item->error = meaning;
+      item->retry_at = now + backoff(options_, item->attempts);
+      item->batch = 1;
+    } else if (failed) {
+      // Split: the record at fault is among these; they go again in commands half as large.
+      const auto half = static_cast<std::int64_t>(std::max<std::size_t>(1, keys.size() / 2));
+      item->batch = item->batch > 0 ? std::min(item->batch, half) : half;
+      if (item->error.empty()) item->error = "in a command of " + std::to_string(keys.size()) + " that failed: " + meaning;
+    } else if (!ok) {
+      if (item->error.empty()) item->error = std::string("command ") + storage::command_status_name(row.status);
+    }
+    if (last) {
+      if (item->state == SyncState::sending) {
+        if (item->error.empty()) {
+          item->applied = item->sending;
+          item->attempts = 0;
+          item->batch = 0;
+          item->state = item->desired == item->applied ? SyncState::applied : SyncState::pending;
+        } else {
+          item->state = SyncState::pending;
+        }
+        item->error.clear();
+        if (item->state != SyncState::failed) item->return_code.reset();
+      }
+      item->sending.reset();
+    }
+    item->updated_at = now;
+    tx.sync().update(*item);
+  }
+  tx.sync().unlink(row.id);
+  stage(row.sn, next_due(tx, row.sn));
+}
+
+void Sync::stage(const std::string& sn, std::optional<std::int64_t> due) {
+  std::lock_guard lock(mutex_);
+  staged_[sn] = due;
+}
+
+void Sync::apply_staged(const std::string& sn, bool ok) {
+  std::lock_guard lock(mutex_);
+  auto it = staged_.find(sn);
+  if (it == staged_.end()) return;
+  if (ok) {
+    if (it->second) {
+      // Keep a sooner turn a change asked for meanwhile.
+      auto [d, added] = due_.emplace(sn, *it->second);
+      if (!added) d->second = std::min(d->second, *it->second);
+    } else {
+      due_.erase(sn);
+    }
+  }
+  staged_.erase(it);
+}
+
+void Sync::generated(const std::string& sn, bool ok) { apply_staged(sn, ok); }
+
+void Sync::after_closed(const std::string& sn, bool ok) { apply_staged(sn, ok); }
+
+}  // namespace zkpush::service

@@ -1,0 +1,47 @@
+// The access-control domain's tables (storage/areas/access.hpp): persons, cards, credentials,
+// time rules, access levels.
+#pragma once
+
+#include "storage/areas/access.hpp"
+#include "storage/sqlite/connection.hpp"
+
+namespace zkpush::storage::sqlite {
+
+class Access final : public AccessWrites {
+ public:
+  explicit Access(Connection& c) : c_(c) {}
+
+  std::optional<Person> person(const std::string& pin) override;
+  std::vector<Person> persons(const std::string& after_pin, std::int64_t limit) override;
+  std::int64_t person_count() override;
+  std::optional<std::string> card_owner(const std::string& number) override;
+  std::vector<std::string> holders(const std::vector<std::int64_t>& levels) override;
+  std::optional<TimeRule> time_rule(std::int64_t id) override;
+  std::vector<TimeRule> time_rules() override;
+  std::optional<AccessLevel> level(std::int64_t id) override;
+  std::vector<AccessLevel> levels() override;
+  std::vector<AccessLevel> levels_on(const std::string& sn) override;
+  std::vector<std::string> panels() override;
+
+  void insert_person(const Person& person) override;
+  void update_person(const Person& person) override;
+  void delete_person(const std::string& pin) override;
+  std::int64_t put_credential(const std::string& pin, const Credential& credential) override;
+  std::int64_t insert_time_rule(const TimeRule& rule) override;
+  void update_time_rule(const TimeRule& rule) override;
+  void delete_time_rule(std::int64_t id) override;
+  std::int64_t insert_level(const AccessLevel& level) override;
+  void update_level(const AccessLevel& level) override;
+  void delete_level(std::int64_t id) override;
+  void move_panel(const std::string& from, const std::string& to) override;
+
+ private:
+  void fill(Person& p);
+  void write_links(const Person& p);
+  void write_doors(const AccessLevel& level);
+  std::vector<AccessLevel> read_levels(std::string_view sql, const std::string* sn);
+
+  Connection& c_;
+};
+
+}  // namespace zkpush::storage::sqlite

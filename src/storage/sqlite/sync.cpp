@@ -1,0 +1,250 @@
+#include "storage/sqlite/sync.hpp"
+
+#include <stdexcept>
+
+namespace zkpush::storage::sqlite {
+
+namespace {
+
+constexpr std::string_view kItemColumns =
+    "sn, kind, key, desired, applied, sending, state, return_code, error, attempts, retry_at, updated_at, batch";
+
+SyncState state_from(const std::string& text) {
+  if (text == "pending") return SyncState::pending;
+  if (text == "sending") return SyncState::sending;
+  if (text == "applied") return SyncState::applied;
+  if (text == "failed") return SyncState::failed;
+  throw std::runtime_error("sync item: unknown state '" + text + "'");
+}
+
+SyncItem read_item(const Statement& st) {
+  SyncItem i;
+  i.id = SyncKey{st.column_text(0), st.column_text(1), st.column_text(2)};
+  i.desired = st.column_opt_text(3);
+  i.applied = st.column_opt_text(4);
+  i.sending = st.column_opt_text(5);
+  i.state = state_from(st.column_text(6));
+  i.return_code = st.column_opt_int(7);
+  i.error = st.column_text(8);
+  i.attempts = st.column_int(9);
+  i.retry_at = st.column_int(10);
+  i.updated_at = st.column_int(11);
+  i.batch = st.column_int(12);
+  return i;
+}
+
+std::string select_items(std::string_view where) {
+  return "SELECT " + std::string(kItemColumns) + " FROM sync_items " + std::string(where);
+}
+
+}  // namespace
+
+std::optional<SyncItem> Sync::item(const SyncKey& id) {
+  auto st = c_.prepare(select_items("WHERE sn = ?1 AND kind = ?2 AND key = ?3"));
+  st->bind(1, id.sn).bind(2, id.kind).bind(3, id.key);
+  if (!st->step()) return std::nullopt;
+  return read_item(*st);
+}
+
+std::vector<SyncItem> Sync::items(const std::string& sn, const std::string& kind) {
+  std::vector<SyncItem> out;
+  auto st = c_.prepare(select_items("WHERE sn = ?1 AND (?2 = '' OR kind = ?2) ORDER BY kind, key"));
+  st->bind(1, sn).bind(2, kind);
+  while (st->step()) out.push_back(read_item(*st));
+  return out;
+}
+
+SyncCounts Sync::counts(const std::string& sn) {
+  SyncCounts c;
+  {
+    auto st = c_.prepare("SELECT state, count(*) FROM sync_items WHERE sn = ?1 GROUP BY state");
+    st->bind(1, sn);
+    while (st->step()) {
+      const auto state = state_from(st->column_text(0));
+      const auto n = st->column_int(1);
+      if (state == SyncState::applied) c.applied += n;
+      else if (state == SyncState::failed) c.failed += n;
+      else c.pending += n;
+    }
+  }
+  {
+    auto st = c_.prepare("SELECT commands FROM sync_panels WHERE sn = ?1");
+    st->bind(1, sn);
+    if (st->step()) c.commands = st->column_int(0);
+  }
+  auto st = c_.prepare("SELECT count(DISTINCT command_id) FROM sync_sends WHERE sn = ?1");
+  st->bind(1, sn);
+  st->step();
+  c.in_flight = st->column_int(0);
+  return c;
+}
+
+std::vector<SyncItem> Sync::failures(const std::string& sn, std::int64_t limit) {
+  std::vector<SyncItem> out;
+  auto st = c_.prepare(select_items("WHERE sn = ?1 AND state = 'failed' ORDER BY updated_at DESC, kind, key LIMIT ?2"));
+  st->bind(1, sn).bind(2, limit > 0 ? limit : std::int64_t{-1});
+  while (st->step()) out.push_back(read_item(*st));
+  return out;
+}
+
+std::vector<std::pair<std::string, std::int64_t>> Sync::due_panels() {
+  std::vector<std::pair<std::string, std::int64_t>> out;
+  auto st = c_.prepare(
+      "SELECT sn, min(CASE WHEN state = 'pending' THEN 0 ELSE retry_at END) FROM sync_items "
+      "WHERE state IN ('pending', 'failed') AND sn NOT IN (SELECT sn FROM sync_sends) GROUP BY sn ORDER BY sn");
+  while (st->step()) out.emplace_back(st->column_text(0), st->column_int(1));
+  return out;
+}
+
+std::optional<std::int64_t> Sync::next_due(const std::string& sn) {
+  {
+    auto st = c_.prepare("SELECT 1 FROM sync_sends WHERE sn = ?1 LIMIT 1");
+    st->bind(1, sn);
+    if (st->step()) return std::nullopt;
+  }
+  auto st = c_.prepare(
+      "SELECT min(CASE WHEN state = 'pending' THEN 0 ELSE retry_at END) FROM sync_items "
+      "WHERE sn = ?1 AND state IN ('pending', 'failed')");
+  st->bind(1, sn);
+  if (!st->step()) return std::nullopt;
+  return st->column_opt_int(0);
+}
+
+std::vector<SyncKey> Sync::carried_by(std::int64_t command_id) {
+  std::vector<SyncKey> out;
+  auto st = c_.prepare("SELECT sn, kind, key FROM sync_sends WHERE command_id = ?1 ORDER BY kind, key");
+  st->bind(1, command_id);
+  while (st->step()) out.push_back(SyncKey{st->column_text(0), st->column_text(1), st->column_text(2)});
+  return out;
+}
+
+std::int64_t Sync::sends_of(const SyncKey& id) {
+  auto st = c_.prepare("SELECT count(*) FROM sync_sends WHERE sn = ?1 AND kind = ?2 AND key = ?3");
+  st->bind(1, id.sn).bind(2, id.kind).bind(3, id.key);
+  st->step();
+  return st->column_int(0);
+}
+
+void Sync::put_desired(const SyncKey& id, const std::optional<std::string>& desired, std::int64_t now) {
+  auto current = item(id);
+  if (!current) {
+    if (!desired) return;  // should hold nothing, holds nothing
+    auto st = c_.prepare(
+        "INSERT INTO sync_items (sn, kind, key, desired, state, updated_at) VALUES (?1, ?2, ?3, ?4, 'pending', ?5)");
+    st->bind(1, id.sn).bind(2, id.kind).bind(3, id.key).bind(4, *desired).bind(5, now);
+    st->run();
+    return;
+  }
+  if (current->desired == desired) return;
+  SyncItem next = *current;
+  next.desired = desired;
+  next.updated_at = now;
+  if (next.state != SyncState::sending) {
+    next.state = next.desired == next.applied ? SyncState::applied : SyncState::pending;
+    // A change is a new attempt: a failure of the old content does not delay the new one.
+    next.attempts = 0;
+    next.retry_at = 0;
+    if (next.state != SyncState::failed) {
+      next.return_code.reset();
+      next.error.clear();
+    }
+  }
+  if (!next.desired && !next.applied && next.state != SyncState::sending) {
+    auto st = c_.prepare("DELETE FROM sync_items WHERE sn = ?1 AND kind = ?2 AND key = ?3");
+    st->bind(1, id.sn).bind(2, id.kind).bind(3, id.key);
+    st->run();
+    return;
+  }
+  update(next);
+}
+
+void Sync::update(const SyncItem& i) {
+  if (!i.desired && !i.applied && i.state == SyncState::applied) {
+    auto st = c_.prepare("DELETE FROM sync_items WHERE sn = ?1 AND kind = ?2 AND key = ?3");
+    st->bind(1, i.id.sn).bind(2, i.id.kind).bind(3, i.id.key);
+    st->run();
+    return;
+  }
+  auto st = c_.prepare(
+      "INSERT INTO sync_items (sn, kind, key, desired, applied, sending, state, return_code, error, attempts, "
+      "retry_at, updated_at, batch) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) "
+      "ON CONFLICT (sn, kind, key) DO UPDATE SET desired = excluded.desired, applied = excluded.applied, "
+      "sending = excluded.sending, state = excluded.state, return_code = excluded.return_code, "
+      "error = excluded.error, attempts = excluded.attempts, retry_at = excluded.retry_at, "
+      "updated_at = excluded.updated_at, batch = excluded.batch");
+  st->bind(1, i.id.sn).bind(2, i.id.kind).bind(3, i.id.key).bind(4, i.desired).bind(5, i.applied).bind(6, i.sending);
+  st->bind(7, sync_state_name(i.state)).bind(8, i.return_code).bind(9, i.error).bind(10, i.attempts);
+  st->bind(11, i.retry_at).bind(12, i.updated_at).bind(13, i.batch);
+  st->run();
+}
+
+std::vector<SyncItem> Sync::due(const std::string& sn, std::int64_t now, std::int64_t limit) {
+  std::vector<SyncItem> out;
+  auto st = c_.prepare(select_items(
+      "WHERE sn = ?1 AND (state = 'pending' OR (state = 'failed' AND retry_at <= ?2)) ORDER BY kind, key LIMIT ?3"));
+  st->bind(1, sn).bind(2, now).bind(3, limit > 0 ? limit : std::int64_t{-1});
+  while (st->step()) out.push_back(read_item(*st));
+  return out;
+}
+
+void Sync::link(std::int64_t command_id, const std::vector<SyncKey>& items) {
+  auto st = c_.prepare("INSERT OR IGNORE INTO sync_sends (command_id, sn, kind, key) VALUES (?1, ?2, ?3, ?4)");
+  for (const auto& id : items) {
+    st->bind(1, command_id).bind(2, id.sn).bind(3, id.kind).bind(4, id.key);
+    st->run();
+    st->reset();
+  }
+}
+
+void Sync::unlink(std::int64_t command_id) {
+  auto st = c_.prepare("DELETE FROM sync_sends WHERE command_id = ?1");
+  st->bind(1, command_id);
+  st->run();
+}
+
+void Sync::count_commands(const std::string& sn, std::int64_t queued) {
+  auto st = c_.prepare(
+      "INSERT INTO sync_panels (sn, commands) VALUES (?1, ?2) ON CONFLICT (sn) DO UPDATE SET commands = commands + ?2");
+  st->bind(1, sn).bind(2, queued);
+  st->run();
+}
+
+void Sync::forget_applied(const std::string& sn, std::int64_t now) {
+  auto st = c_.prepare(
+      "UPDATE sync_items SET applied = NULL, updated_at = ?2, attempts = 0, batch = 0, retry_at = 0, return_code = NULL, "
+      "error = '', state = CASE WHEN state = 'sending' THEN 'sending' WHEN desired IS NULL THEN 'applied' "
+      "ELSE 'pending' END WHERE sn = ?1");
+  st->bind(1, sn).bind(2, now);
+  st->run();
+  auto gone = c_.prepare("DELETE FROM sync_items WHERE sn = ?1 AND desired IS NULL AND state = 'applied'");
+  gone->bind(1, sn);
+  gone->run();
+}
+
+void Sync::move_panel(const std::string& from, const std::string& to, std::int64_t now) {
+  {
+    auto st = c_.prepare("DELETE FROM sync_items WHERE sn = ?1");
+    st->bind(1, to);
+    st->run();
+  }
+  {
+    auto st = c_.prepare("UPDATE sync_items SET sn = ?2 WHERE sn = ?1");
+    st->bind(1, from).bind(2, to);
+    st->run();
+  }
+  {
+    auto st = c_.prepare("DELETE FROM sync_sends WHERE sn = ?1");
+    st->bind(1, from);
+    st->run();
+  }
+  forget_applied(to, now);
+  auto st = c_.prepare("UPDATE sync_items SET state = CASE WHEN desired IS NULL THEN 'applied' ELSE 'pending' END, "
+                       "sending = NULL WHERE sn = ?1 AND state = 'sending'");
+  st->bind(1, to);
+  st->run();
+  auto gone = c_.prepare("DELETE FROM sync_items WHERE sn = ?1 AND desired IS NULL AND state = 'applied'");
+  gone->bind(1, to);
+  gone->run();
+}
+
+}  // namespace zkpush::storage::sqlite

@@ -1,0 +1,35 @@
+// The sync engine's tables (storage/areas/sync.hpp): sync_items, sync_sends, sync_panels.
+#pragma once
+
+#include "storage/areas/sync.hpp"
+#include "storage/sqlite/connection.hpp"
+
+namespace zkpush::storage::sqlite {
+
+class Sync final : public SyncWrites {
+ public:
+  explicit Sync(Connection& c) : c_(c) {}
+
+  std::optional<SyncItem> item(const SyncKey& id) override;
+  std::vector<SyncItem> items(const std::string& sn, const std::string& kind) override;
+  SyncCounts counts(const std::string& sn) override;
+  std::vector<SyncItem> failures(const std::string& sn, std::int64_t limit) override;
+  std::vector<std::pair<std::string, std::int64_t>> due_panels() override;
+  std::optional<std::int64_t> next_due(const std::string& sn) override;
+  std::vector<SyncKey> carried_by(std::int64_t command_id) override;
+  std::int64_t sends_of(const SyncKey& id) override;
+
+  void put_desired(const SyncKey& id, const std::optional<std::string>& desired, std::int64_t now) override;
+  void update(const SyncItem& item) override;
+  std::vector<SyncItem> due(const std::string& sn, std::int64_t now, std::int64_t limit) override;
+  void link(std::int64_t command_id, const std::vector<SyncKey>& items) override;
+  void unlink(std::int64_t command_id) override;
+  void count_commands(const std::string& sn, std::int64_t queued) override;
+  void forget_applied(const std::string& sn, std::int64_t now) override;
+  void move_panel(const std::string& from, const std::string& to, std::int64_t now) override;
+
+ private:
+  Connection& c_;
+};
+
+}  // namespace zkpush::storage::sqlite

@@ -1,0 +1,376 @@
+// The access domain and its sync engine end to end: a real server over real sockets, the JSON API
+// for persons, time rules and access levels, and a panel played by the emulator's device model (it
+// executes every DATA command it is sent and keeps the tables). After each scenario the panel's
+// tables are compared with what the domain says it should hold.
+#include <nlohmann/json.hpp>
+
+#include <map>
+#include <set>
+
+#include "emulator/device_model.hpp"
+#include "protocol/command_results.hpp"
+#include "server/serve_fixture.hpp"
+
+namespace zkpush::server {
+namespace {
+
+using namespace e2e;  // NOLINT
+using nlohmann::json;
+
+const std::string kToken = "sync-api-token";
+
+class SyncTest : public ServeFixture {
+ protected:
+  void start_sync(ServerConfig config = {}) {
+    config.api_token = kToken;
+    config.sync_settle = 0;  // tests drive the polls themselves
+    start(config);
+  }
+  RawResponse api(const std::string& method, const std::string& target, const json& body = nullptr) {
+    std::string headers = "Authorization: Bearer " + kToken + "\r\n";
+    std::string text;
+    if (!body.is_null()) {
+      text = body.dump();
+      headers += "Content-Type: application/json\r\n";
+    }
+    return send_raw(http::test::request(method, target, text, headers));
+  }
+  json ok(const RawResponse& r, int status = 200) {
+    EXPECT_EQ(r.status, status) << r.body;
+    auto j = json::parse(r.body, nullptr, false);
+    EXPECT_FALSE(j.is_discarded()) << r.body;
+    return j;
+  }
+
+  struct Panel {
+    std::string sn;
+    std::string token;
+    emulator::DeviceModel model;
+    std::int64_t data_commands = 0;
+  };
+  Panel panel(const std::string& sn, p::Record extra = {}) {
+    auto options = registry_options();
+    for (const auto& f : extra.fields) options.set(f.key, f.value);
+    const auto token = handshake_with(sn, options);
+    return Panel{sn, token, emulator::DeviceModel(sn, options, 4), 0};
+  }
+  std::string handshake_with(const std::string& sn, const p::Record& options) {
+    send(p::format_init_request(sn));
+    auto reg = send(p::format_registry_request(sn, options));
+    auto accepted = p::parse_registry_answer(reg.status, reg.body);
+    EXPECT_TRUE(accepted.accepted) << reg.body;
+    auto push = send(p::format_push_config_request(sn));
+    const auto config = p::parse_config_answer(push.body);
+    return p::compute_token(accepted.registry_code, sn, std::string(config.get_or("SessionID", "")));
+  }
+
+  // The panel polls until the server has nothing more for it, running each DATA command on its
+  // model and answering with the model's Return (or `refuse`'s, when it gives one).
+  void sync(Panel& panel, const std::function<std::optional<int>(const p::Command&)>& refuse = {}) {
+    for (int round = 0; round < 200; ++round) {
+      auto r = send(p::format_getrequest(panel.sn), panel.token);
+      ASSERT_EQ(r.status, 200);
+      if (r.body == "OK") {
+        // Nothing now; a failed item waiting for its retry is not "more".
+        return;
+      }
+      auto commands = p::parse_commands(r.body);
+      ASSERT_TRUE(commands.ok()) << r.body;
+      std::vector<p::Record> results;
+      for (const auto& c : *commands) {
+        int code = 0;
+        if (auto forced = refuse ? refuse(c) : std::nullopt) {
+          code = *forced;
+        } else if (const auto* u = std::get_if<p::DataUpdate>(&c.body)) {
+          code = panel.model.update(*u);
+        } else if (const auto* d = std::get_if<p::DataDelete>(&c.body)) {
+          code = panel.model.remove(*d);
+        }
+        if (c.verb() == p::Verb::data_update || c.verb() == p::Verb::data_delete) ++panel.data_commands;
+        results.push_back(p::parse_amp_list(p::format_command_result(p::make_command_result(c, code))));
+      }
+      auto answered = send(p::format_devicecmd_results(panel.sn, results), panel.token);
+      ASSERT_EQ(answered.status, 200);
+    }
+    FAIL() << "the server kept sending commands";
+  }
+
+  std::set<std::string> pins(const Panel& panel, const char* table) {
+    std::set<std::string> out;
+    for (const auto& r : panel.model.rows(table)) out.insert(std::string(r.get_or("Pin", "")));
+    return out;
+  }
+  json sync_view(const std::string& sn) { return ok(api("GET", "/api/v1/devices/" + sn + "/sync")); }
+
+  std::int64_t level(const std::string& sn, std::vector<int> doors, std::int64_t rule = 1) {
+    json d = json::array();
+    for (int door : doors) d.push_back({{"sn", sn}, {"door", door}});
+    auto created = ok(api("POST", "/api/v1/access-levels", {{"name", "L " + sn}, {"time_rule_id", rule}, {"doors", d}}), 201);
+    return created.value("id", std::int64_t{0});
+  }
+  void person(const std::string& pin, const std::string& card, std::vector<std::int64_t> levels) {
+    ok(api("POST", "/api/v1/persons", {{"pin", pin}, {"name", "P" + pin}, {"cards", {card}}, {"access_levels", levels}}), 201);
+  }
+};
+
+TEST_F(SyncTest, TimeRuleOneIsAlwaysAndRulesValidate) {
+  start_sync();
+  auto one = ok(api("GET", "/api/v1/time-rules/1"));
+  EXPECT_EQ(one["segments"]["mon"], json::parse(R"([["00:00","23:59"]])"));
+  EXPECT_EQ(one["segments"]["hol3"], json::parse(R"([["00:00","23:59"]])"));
+  auto created = ok(api("POST", "/api/v1/time-rules",
+                        json::parse(R"({"name": "office", "segments": {"mon": [["08:00", "18:00"]], "hol1": [["09:00", "12:00"]]}})")),
+                    201);
+  ASSERT_TRUE(created["id"].is_number_integer());
+  EXPECT_GT(created["id"].get<int>(), 1);
+  EXPECT_EQ(created["segments"]["tue"], json::array());
+  EXPECT_EQ(api("POST", "/api/v1/time-rules", json::parse(R"({"name": "bad", "segments": {"mon": [["18:00", "08:00"]]}})")).status, 400);
+  EXPECT_EQ(api("POST", "/api/v1/time-rules", {{"name", "bad"}, {"segments", {{"moon", json::array()}}}}).status, 400);
+  EXPECT_EQ(api("DELETE", "/api/v1/time-rules/1").status, 409);
+  EXPECT_EQ(api("GET", "/api/v1/time-rules/999").status, 404);
+}
+
+TEST_F(SyncTest, PersonsCrudConflictsAndShape) {
+  start_sync();
+  auto level_id = level("PANEL0001", {1});
+  auto created = ok(api("POST", "/api/v1/persons",
+                        {{"pin", "1001"}, {"name", "Ann"}, {"cards", {"3102210"}}, {"access_levels", {level_id}}}),
+                    201);
+  EXPECT_EQ(created["pin"], "1001");
+  EXPECT_EQ(created["cards"], json::array({"3102210"}));
+  EXPECT_EQ(created["access_levels"], json::array({level_id}));
+  EXPECT_EQ(created["credentials"], json::array());
+  EXPECT_EQ(api("POST", "/api/v1/persons", {{"pin", "1001"}, {"name", "again"}}).status, 409);
+  EXPECT_EQ(api("POST", "/api/v1/persons", {{"pin", "1002"}, {"cards", {"3102210"}}}).status, 409);  // card held
+  EXPECT_EQ(api("POST", "/api/v1/persons", {{"pin", "1003"}, {"access_levels", {999}}}).status, 400);
+  EXPECT_EQ(api("POST", "/api/v1/persons", {{"pin", "a b"}}).status, 400);
+  EXPECT_EQ(api("POST", "/api/v1/persons", {{"pin", "1004"}, {"cards", {"12x"}}}).status, 400);
+  auto patched = ok(api("PATCH", "/api/v1/persons/1001", {{"name", "Anne"}, {"cards", {"3102210", "77"}}, {"lost_cards", {"77"}}}));
+  EXPECT_EQ(patched["name"], "Anne");
+  EXPECT_EQ(patched["cards"], json::array({"3102210", "77"}));
+  EXPECT_EQ(patched["lost_cards"], json::array({"77"}));
+  EXPECT_EQ(ok(api("GET", "/api/v1/persons/1001"))["name"], "Anne");
+  EXPECT_EQ(ok(api("DELETE", "/api/v1/persons/1001"))["deleted"], true);
+  EXPECT_EQ(api("GET", "/api/v1/persons/1001").status, 404);
+  EXPECT_EQ(api("DELETE", "/api/v1/persons/1001").status, 404);
+  EXPECT_EQ(api("PATCH", "/api/v1/persons/1001", {{"name", "x"}}).status, 404);
+}
+
+// The contract's count: 50 persons created by 50 calls, 10 of them deleted, reach the panel in at
+// most 30 DATA commands, and the panel then holds exactly the 40.
+TEST_F(SyncTest, FiftyCreatedTenDeletedFoldIntoFewCommands) {
+  start_sync();
+  auto p1 = panel("FOLD0001");
+  const auto level_id = level(p1.sn, {1, 2});
+  for (int i = 1; i <= 50; ++i) person(std::to_string(i), std::to_string(5000 + i), {level_id});
+  auto pending = sync_view(p1.sn);
+  EXPECT_EQ(pending["pending"], 51) << pending;  // 50 persons and time rule 1
+  for (int i = 1; i <= 10; ++i) ok(api("DELETE", "/api/v1/persons/" + std::to_string(i)));
+  EXPECT_EQ(sync_view(p1.sn)["pending"], 41);
+  sync(p1);
+  EXPECT_LE(p1.data_commands, 30);
+  auto view = sync_view(p1.sn);
+  EXPECT_EQ(view["pending"], 0) << view;
+  EXPECT_EQ(view["applied"], 41) << view;
+  EXPECT_EQ(view["failed"], 0) << view;
+  EXPECT_EQ(view["commands"], p1.data_commands) << view;
+  std::set<std::string> expected;
+  for (int i = 11; i <= 50; ++i) expected.insert(std::to_string(i));
+  EXPECT_EQ(pins(p1, "user"), expected);
+  EXPECT_EQ(pins(p1, "userauthorize"), expected);
+  ASSERT_NE(p1.model.find("user", "Pin", "12"), nullptr);
+  EXPECT_EQ(p1.model.find("user", "Pin", "12")->get_or("CardNo", ""), "5012");
+  EXPECT_EQ(p1.model.find("userauthorize", "Pin", "12")->get_or("AuthorizeDoorId", ""), "3");  // doors 1 and 2
+  EXPECT_NE(p1.model.find("timezone", "TimezoneId", "1"), nullptr);
+
+  // Then one at a time: 10 deleted after the panel holds them.
+  for (int i = 11; i <= 20; ++i) ok(api("DELETE", "/api/v1/persons/" + std::to_string(i)));
+  const auto before = p1.data_commands;
+  sync(p1);
+  EXPECT_LE(p1.data_commands - before, 30);
+  EXPECT_EQ(pins(p1, "user").size(), 30u);
+  EXPECT_EQ(sync_view(p1.sn)["applied"], 31);
+}
+
+TEST_F(SyncTest, EditsReachOnlyThePanelsConcerned) {
+  start_sync();
+  auto a = panel("EDIT000A");
+  auto b = panel("EDIT000B");
+  auto c = panel("EDIT000C");  // no door of any level: left alone
+  const auto la = level(a.sn, {1});
+  const auto lb = level(b.sn, {2});
+  person("7", "70", {la});
+  person("8", "80", {la, lb});
+  sync(a);
+  sync(b);
+  sync(c);
+  EXPECT_EQ(c.data_commands, 0);
+  EXPECT_EQ(pins(a, "user"), (std::set<std::string>{"7", "8"}));
+  EXPECT_EQ(pins(b, "user"), (std::set<std::string>{"8"}));
+
+  // A card changed on person 7 goes to panel A only.
+  ok(api("PATCH", "/api/v1/persons/7", {{"cards", {"71"}}}));
+  EXPECT_EQ(sync_view(a.sn)["pending"], 1);
+  EXPECT_EQ(sync_view(b.sn)["pending"], 0);
+  const auto b_before = b.data_commands;
+  sync(a);
+  sync(b);
+  EXPECT_EQ(b.data_commands, b_before);
+  EXPECT_EQ(a.model.find("user", "Pin", "7")->get_or("CardNo", ""), "71");
+
+  // Level revoked: person 8 leaves panel B, stays on A.
+  ok(api("PATCH", "/api/v1/persons/8", {{"access_levels", {la}}}));
+  sync(a);
+  sync(b);
+  EXPECT_EQ(pins(b, "user"), std::set<std::string>{});
+  EXPECT_EQ(pins(b, "userauthorize"), std::set<std::string>{});
+  EXPECT_EQ(pins(a, "user"), (std::set<std::string>{"7", "8"}));
+
+  // Time rule change: the panel gets the new periods.
+  auto rule = ok(api("POST", "/api/v1/time-rules", json::parse(R"({"name": "day", "segments": {"mon": [["08:00", "18:00"]]}})")), 201);
+  ok(api("PATCH", "/api/v1/access-levels/" + std::to_string(la), {{"time_rule_id", rule["id"]}}));
+  sync(a);
+  const auto rid = std::to_string(rule["id"].get<int>());
+  ASSERT_NE(a.model.find("timezone", "TimezoneId", rid), nullptr);
+  EXPECT_EQ(a.model.find("timezone", "TimezoneId", rid)->get_or("MonTime1", ""),
+            std::to_string((800u << 16) | 1800u));
+  EXPECT_EQ(a.model.find("userauthorize", "Pin", "7")->get_or("AuthorizeTimezoneId", ""), rid);
+  EXPECT_EQ(a.model.find("timezone", "TimezoneId", "1"), nullptr);  // no level uses rule 1 there any more
+  EXPECT_EQ(sync_view(a.sn)["pending"], 0);
+}
+
+// One bad record in a packed command: the command is split until the record at fault goes alone,
+// and everything else is applied.
+TEST_F(SyncTest, AFailedRecordIsFoundBySplittingAndTheRestApplied) {
+  start_sync();
+  auto p1 = panel("SPLIT001");
+  const auto level_id = level(p1.sn, {1});
+  for (int i = 1; i <= 20; ++i) person(std::to_string(i), std::to_string(900 + i), {level_id});
+  auto refuse_13 = [](const p::Command& c) -> std::optional<int> {
+    if (const auto* u = std::get_if<p::DataUpdate>(&c.body))
+      for (const auto& r : u->records)
+        if (r.get_or("Pin", "") == "13") return -12;
+    return std::nullopt;
+  };
+  sync(p1, refuse_13);
+  auto view = sync_view(p1.sn);
+  EXPECT_EQ(view["failed"], 1) << view;
+  EXPECT_EQ(view["applied"], 20) << view;  // 19 persons and the time rule
+  ASSERT_EQ(view["errors"].size(), 1u) << view;
+  EXPECT_EQ(view["errors"][0]["key"], "13");
+  EXPECT_EQ(view["errors"][0]["return"], -12);
+  EXPECT_EQ(pins(p1, "user").size(), 19u);
+  EXPECT_EQ(pins(p1, "user").count("13"), 0u);
+}
+
+TEST_F(SyncTest, APanelUploadOfAnUnknownPinBecomesAPersonWithItsCard) {
+  start_sync();
+  auto p1 = panel("ENROL001");
+  p::Record user{{"uid", "1"}, {"cardno", "3102210"}, {"pin", "4242"}, {"password", ""}, {"group", "1"},
+                 {"starttime", "0"}, {"endtime", "0"}, {"name", "Walk In"}, {"privilege", "0"}, {"disable", "0"},
+                 {"verify", "0"}};
+  user.prefix = "user";
+  auto r = send(p::format_tabledata_upload(p1.sn, "user", {user}), p1.token);
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto person = ok(api("GET", "/api/v1/persons/4242"));
+  EXPECT_EQ(person["cards"], json::array({"3102210"}));
+  EXPECT_EQ(person["name"], "Walk In");
+  EXPECT_EQ(person["enrolled_at"], p1.sn);
+  // The panel is not part of any level: nothing is sent to it, nothing wiped.
+  sync(p1);
+  EXPECT_EQ(p1.data_commands, 0);
+}
+
+TEST_F(SyncTest, UnderTheDefaultPolicyAPanelCannotAddACardToAKnownPerson) {
+  start_sync();
+  auto a = panel("PLANT00A");
+  auto b = panel("PLANT00B");
+  const auto lb = level(b.sn, {1});
+  person("55", "5500", {lb});
+  p::Record user{{"pin", "55"}, {"cardno", "666"}, {"name", "P55"}};
+  user.prefix = "user";
+  ASSERT_EQ(send(p::format_tabledata_upload(a.sn, "user", {user}), a.token).status, 200);
+  EXPECT_EQ(ok(api("GET", "/api/v1/persons/55"))["cards"], json::array({"5500"}));
+  EXPECT_EQ(sync_view(b.sn)["pending"], 2);  // the person and the time rule, from the create only
+}
+
+TEST_F(SyncTest, UnderPolicyAllACardEnrolledAtOnePanelReachesThePersonsOtherPanels) {
+  ServerConfig config;
+  config.panel_enrolment = "all";
+  start_sync(config);
+  auto a = panel("ALL0000A");
+  auto b = panel("ALL0000B", p::Record{{"AccSupportFunList", "00000001"}});  // multi-card panel
+  const auto lb = level(b.sn, {1});
+  person("55", "5500", {lb});
+  sync(b);
+  p::Record user{{"pin", "55"}, {"cardno", "666"}, {"name", "P55"}};
+  user.prefix = "user";
+  ASSERT_EQ(send(p::format_tabledata_upload(a.sn, "user", {user}), a.token).status, 200);
+  EXPECT_EQ(ok(api("GET", "/api/v1/persons/55"))["cards"], json::array({"5500", "666"}));
+  sync(b);
+  std::set<std::string> cards;
+  for (const auto& r : b.model.rows("mulcarduser")) cards.insert(std::string(r.get_or("CardNo", "")));
+  EXPECT_EQ(cards, (std::set<std::string>{"5500", "666"}));
+}
+
+TEST_F(SyncTest, ResyncWithClearReloadsAPanelClearedByHand) {
+  start_sync();
+  auto p1 = panel("CLEAR001");
+  const auto level_id = level(p1.sn, {1});
+  for (int i = 1; i <= 5; ++i) person(std::to_string(i), std::to_string(100 + i), {level_id});
+  sync(p1);
+  ASSERT_EQ(pins(p1, "user").size(), 5u);
+  p1.model = emulator::DeviceModel(p1.sn, registry_options(), 4);  // cleared at its keypad
+  ok(api("POST", "/api/v1/devices/" + p1.sn + "/resync", {{"clear", true}}));
+  sync(p1);
+  EXPECT_EQ(pins(p1, "user").size(), 5u);
+  EXPECT_EQ(pins(p1, "userauthorize").size(), 5u);
+  EXPECT_EQ(sync_view(p1.sn)["pending"], 0);
+}
+
+TEST_F(SyncTest, AReplacedPanelTakesOverTheDoorsAndGetsEverything) {
+  start_sync();
+  auto old_panel = panel("OLD00001");
+  const auto level_id = level(old_panel.sn, {1, 3});
+  for (int i = 1; i <= 3; ++i) person(std::to_string(i), std::to_string(300 + i), {level_id});
+  sync(old_panel);
+  auto fresh = panel("NEW00001");
+  ok(api("POST", "/api/v1/devices/" + old_panel.sn + "/replace", {{"by", fresh.sn}}));
+  auto level_view = ok(api("GET", "/api/v1/access-levels/" + std::to_string(level_id)));
+  EXPECT_EQ(level_view["doors"], json::parse(R"([{"sn":"NEW00001","door":1},{"sn":"NEW00001","door":3}])"));
+  sync(fresh);
+  EXPECT_EQ(pins(fresh, "user"), (std::set<std::string>{"1", "2", "3"}));
+  EXPECT_EQ(fresh.model.find("userauthorize", "Pin", "2")->get_or("AuthorizeDoorId", ""), "5");  // doors 1 and 3
+  EXPECT_EQ(sync_view(fresh.sn)["pending"], 0);
+}
+
+TEST_F(SyncTest, DoorCommandsGoAheadOfSyncWork) {
+  start_sync();
+  auto p1 = panel("PRIO0001");
+  const auto level_id = level(p1.sn, {1});
+  for (int i = 1; i <= 3; ++i) person(std::to_string(i), std::to_string(10 + i), {level_id});
+  enqueue(p1.sn, "CONTROL DEVICE 01010105");
+  auto r = send(p::format_getrequest(p1.sn), p1.token);
+  auto commands = p::parse_commands(r.body);
+  ASSERT_TRUE(commands.ok()) << r.body;
+  ASSERT_FALSE(commands->empty());
+  EXPECT_EQ(commands->front().verb(), p::Verb::control_device);
+}
+
+TEST_F(SyncTest, DataCountThroughTheRawRouteStillReportsTheCount) {
+  start_sync();
+  auto p1 = panel("COUNT001");
+  const auto id = enqueue(p1.sn, "DATA COUNT user");
+  auto r = send(p::format_getrequest(p1.sn), p1.token);
+  auto commands = p::parse_commands(r.body);
+  ASSERT_TRUE(commands.ok() && commands->size() == 1) << r.body;
+  send(p::format_querydata_count(p1.sn, (*commands)[0].id, "user", 7), p1.token);
+  send(p::format_devicecmd_results(
+           p1.sn, {p::parse_amp_list(p::format_command_result(p::make_command_result((*commands)[0], 0)))}),
+       p1.token);
+  auto c = ok(api("GET", "/api/v1/commands/" + std::to_string(id)));
+  EXPECT_EQ(c["result"]["counts"]["user"], 7) << c;
+}
+
+}  // namespace
+}  // namespace zkpush::server

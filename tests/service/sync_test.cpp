@@ -1,0 +1,158 @@
+// The sync engine's pure parts (service/sync.hpp): a person's content on a panel, the commands
+// that take a panel from applied to desired (order, packing, splitting), and a panel's
+// capabilities from its registration. No store, no socket.
+#include "service/sync.hpp"
+
+#include <gtest/gtest.h>
+
+namespace zkpush::service {
+namespace {
+
+namespace p = protocol;
+using storage::SyncItem;
+using storage::SyncKey;
+
+storage::AccessLevel level_with(std::int64_t id, std::int64_t rule, std::vector<storage::LevelDoor> doors) {
+  return storage::AccessLevel{id, "L" + std::to_string(id), rule, std::move(doors)};
+}
+
+storage::Person person_with(const std::string& pin, std::vector<std::int64_t> levels, std::vector<std::string> cards = {}) {
+  storage::Person person;
+  person.pin = pin;
+  person.name = "P" + pin;
+  person.levels = std::move(levels);
+  for (auto& c : cards) person.cards.push_back(storage::Card{c, false});
+  return person;
+}
+
+SyncItem item(const std::string& kind, const std::string& key, std::optional<std::string> applied,
+              std::optional<std::string> desired) {
+  SyncItem i;
+  i.id = SyncKey{"P1", kind, key};
+  i.applied = std::move(applied);
+  i.desired = std::move(desired);
+  return i;
+}
+
+std::string table_of(const PlannedCommand& c) {
+  if (const auto* u = std::get_if<p::DataUpdate>(&c.command.body)) return "update " + u->table;
+  if (const auto* d = std::get_if<p::DataDelete>(&c.command.body)) return "delete " + d->table;
+  return "?";
+}
+
+TEST(SyncContent, APersonIsOnAPanelOnlyThroughALevelWithADoorThere) {
+  const std::vector<storage::AccessLevel> levels{level_with(1, 1, {{"P1", 1}, {"P2", 1}}),
+                                                 level_with(2, 5, {{"P1", 2}, {"P1", 3}})};
+  EXPECT_FALSE(person_content(person_with("9", {}), levels, "P1"));
+  EXPECT_FALSE(person_content(person_with("9", {3}), levels, "P1"));
+  auto both = person_content(person_with("9", {1, 2}, {"123"}), levels, "P1");
+  ASSERT_TRUE(both);
+  EXPECT_NE(both->find(R"("auth":[[1,[1]],[5,[2,3]]])"), std::string::npos) << *both;
+  EXPECT_NE(both->find(R"("cards":[["123",false]])"), std::string::npos) << *both;
+  auto other = person_content(person_with("9", {1, 2}), levels, "P2");
+  ASSERT_TRUE(other);
+  EXPECT_NE(other->find(R"("auth":[[1,[1]]])"), std::string::npos) << *other;
+  // Disabled: still on the panel, authorised for no door.
+  auto disabled = person_with("9", {1});
+  disabled.disabled = true;
+  auto content = person_content(disabled, levels, "P1");
+  ASSERT_TRUE(content);
+  EXPECT_NE(content->find(R"("auth":[])"), std::string::npos) << *content;
+}
+
+TEST(SyncPlan, RulesFirstDeletesBeforeReAddsUsersBeforeTheirRowsRuleDeletesLast) {
+  const std::vector<storage::AccessLevel> levels{level_with(1, 1, {{"P1", 1}}), level_with(2, 2, {{"P1", 2}})};
+  const auto a = person_content(person_with("1", {1}, {"11"}), levels, "P1");
+  const auto a2 = person_content(person_with("1", {2}, {"11"}), levels, "P1");
+  const auto b = person_content(person_with("2", {1}, {"22"}), levels, "P1");
+  storage::TimeRule rule;
+  rule.id = 2;
+  rule.days[1] = {storage::Period{480, 1080}};
+  const std::vector<SyncItem> items{item("person", "1", a, a2), item("person", "2", b, std::nullopt),
+                                    item("person", "3", std::nullopt, b), item("timerule", "2", std::nullopt, rule_content(rule)),
+                                    item("timerule", "9", rule_content(rule), std::nullopt)};
+  auto plan = plan_commands(items, PanelCaps{}, SyncOptions{});
+  EXPECT_TRUE(plan.invalid.empty()) << (plan.invalid.empty() ? "" : plan.invalid[0].second);
+  std::vector<std::string> order;
+  for (const auto& c : plan.commands) order.push_back(table_of(c));
+  EXPECT_EQ(order, (std::vector<std::string>{"update timezone", "delete userauthorize", "delete userauthorize",
+                                             "update user", "update userauthorize", "delete user", "delete timezone"}));
+  // Person 1 kept its user row (only its level changed): the user update carries person 3 only.
+  const auto& user_update = std::get<p::DataUpdate>(plan.commands[3].command.body);
+  ASSERT_EQ(user_update.records.size(), 1u);
+  EXPECT_EQ(user_update.records[0].get_or("Pin", ""), "3");
+  EXPECT_EQ(user_update.records[0].get_or("CardNo", ""), "22");
+  const auto& rule_update = std::get<p::DataUpdate>(plan.commands[0].command.body);
+  EXPECT_EQ(rule_update.records[0].get_or("MonTime1", ""), std::to_string((800u << 16) | 1800u));
+  EXPECT_EQ(rule_update.records[0].get_or("SunTime1", ""), "0");
+}
+
+TEST(SyncPlan, RecordsArePackedWithinTheLimitsAndSplitAfterAFailure) {
+  const std::vector<storage::AccessLevel> levels{level_with(1, 1, {{"P1", 1}})};
+  std::vector<SyncItem> items;
+  for (int i = 1; i <= 250; ++i) {
+    items.push_back(item("person", std::to_string(i), std::nullopt,
+                         person_content(person_with(std::to_string(i), {1}), levels, "P1")));
+  }
+  auto plan = plan_commands(items, PanelCaps{}, SyncOptions{});
+  std::map<std::string, std::vector<std::size_t>> sizes;
+  for (const auto& c : plan.commands)
+    sizes[table_of(c)].push_back(std::get<p::DataUpdate>(c.command.body).records.size());
+  EXPECT_EQ(sizes["update user"], (std::vector<std::size_t>{100, 100, 50}));
+  EXPECT_EQ(sizes["update userauthorize"], (std::vector<std::size_t>{100, 100, 50}));
+
+  SyncOptions small;
+  small.bytes_per_command = 200;
+  for (const auto& c : plan_commands(items, PanelCaps{}, small).commands)
+    EXPECT_LE(p::format_command(c.command).size(), 200u + 80u);  // one record may pass the limit alone
+
+  // Items of a command that failed go at most `batch` per command, after the others.
+  for (int i = 0; i < 10; ++i) items[static_cast<std::size_t>(i)].batch = 4;
+  std::vector<std::size_t> user_sizes;
+  for (const auto& c : plan_commands(items, PanelCaps{}, SyncOptions{}).commands)
+    if (table_of(c) == "update user") user_sizes.push_back(std::get<p::DataUpdate>(c.command.body).records.size());
+  EXPECT_EQ(user_sizes, (std::vector<std::size_t>{100, 100, 40, 4, 4, 2}));
+}
+
+TEST(SyncPlan, MultiCardPanelsGetTheirCardsInMulCardUser) {
+  const std::vector<storage::AccessLevel> levels{level_with(1, 1, {{"P1", 1}})};
+  const auto before = person_content(person_with("1", {1}, {"11"}), levels, "P1");
+  const auto after = person_content(person_with("1", {1}, {"11", "12"}), levels, "P1");
+  PanelCaps caps;
+  caps.multi_card = true;
+  auto plan = plan_commands({item("person", "1", before, after)}, caps, SyncOptions{});
+  std::vector<std::string> order;
+  for (const auto& c : plan.commands) order.push_back(table_of(c));
+  EXPECT_EQ(order, (std::vector<std::string>{"delete mulcarduser", "update mulcarduser"}));
+  const auto& cards = std::get<p::DataUpdate>(plan.commands[1].command.body).records;
+  ASSERT_EQ(cards.size(), 2u);
+  EXPECT_EQ(cards[0].get_or("CardType", ""), "0");
+  EXPECT_EQ(cards[1].get_or("CardType", ""), "1");
+}
+
+TEST(SyncPlan, ARecordTheProtocolCannotCarryFailsItsItemOnly) {
+  const std::vector<storage::AccessLevel> levels{level_with(1, 1, {{"P1", 1}})};
+  auto bad = person_with("1", {1});
+  bad.name = "line\nbreak";
+  auto plan = plan_commands({item("person", "1", std::nullopt, person_content(bad, levels, "P1")),
+                             item("person", "2", std::nullopt, person_content(person_with("2", {1}), levels, "P1"))},
+                            PanelCaps{}, SyncOptions{});
+  ASSERT_EQ(plan.invalid.size(), 1u);
+  EXPECT_EQ(plan.invalid[0].first.key, "1");
+  for (const auto& c : plan.commands)
+    for (const auto& k : c.items) EXPECT_EQ(k.key, "2");
+}
+
+TEST(SyncCaps, FromTheRegistration) {
+  auto caps = panel_caps(p::Record{{"AccSupportFunList", "0000000100000001000000000010"}, {"DateFmtFunOn", "1"},
+                                   {"MaxPackageSize", "2048000"}});
+  EXPECT_TRUE(caps.multi_card);
+  EXPECT_TRUE(caps.one_door);
+  EXPECT_TRUE(caps.date_zktime);
+  EXPECT_EQ(caps.max_package, 2048000u);
+  auto none = panel_caps(p::Record{});
+  EXPECT_FALSE(none.multi_card || none.one_door || none.date_zktime);
+}
+
+}  // namespace
+}  // namespace zkpush::service

@@ -1,0 +1,184 @@
+// The store contract for the access domain and the sync bookkeeping (storage/areas/access.hpp,
+// storage/areas/sync.hpp), run against every backend: persons with cards and levels, unique pins
+// and cards, time rules (rule 1 always there and never deleted), levels with their doors, and sync
+// items through their states.
+#include <gtest/gtest.h>
+
+#include "storage/store.hpp"
+#include "store_testing.hpp"
+#include "support/store_access.hpp"
+
+namespace zkpush::storage {
+namespace {
+
+using testing::Backend;
+using testing::TempDir;
+using Reason = StoreError::Reason;
+
+class AccessContract : public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override { store_ = GetParam().open(dir_.path()); }
+  void TearDown() override { store_.reset(); }
+  Store& store() { return *store_; }
+  template <class Job>
+  auto read(Job job) {
+    return test::read(*store_, std::move(job));
+  }
+  template <class Job>
+  auto write(Job job) {
+    return test::write(*store_, std::move(job));
+  }
+  // A write expected to be refused: its reason.
+  template <class Job>
+  Reason refused(Job job) {
+    auto r = store_->write_now(std::move(job));
+    EXPECT_FALSE(r.ok());
+    return r.ok() ? Reason::none : r.error().reason;
+  }
+
+  TempDir dir_;
+  std::unique_ptr<Store> store_;
+};
+
+Person make_person(const std::string& pin, std::vector<std::string> cards = {}, std::vector<std::int64_t> levels = {}) {
+  Person p;
+  p.pin = pin;
+  p.name = "Person " + pin;
+  for (auto& c : cards) p.cards.push_back(Card{c, false});
+  p.levels = std::move(levels);
+  return p;
+}
+
+TEST_P(AccessContract, RuleOneIsAlwaysAndCannotGo) {
+  auto one = read([](Reads& r) { return r.access().time_rule(kAlwaysRule); });
+  ASSERT_TRUE(one);
+  for (const auto& day : one->days) EXPECT_EQ(day, (std::vector<Period>{{0, 1439}}));
+  EXPECT_EQ(refused([](Transaction& tx) { tx.access().delete_time_rule(kAlwaysRule); }), Reason::conflict);
+}
+
+TEST_P(AccessContract, PersonsComeBackWithCardsLevelsAndCredentials) {
+  const auto level = write([](Transaction& tx) {
+    return tx.access().insert_level(AccessLevel{0, "front", kAlwaysRule, {{"PANEL1", 2}, {"PANEL1", 1}, {"PANEL2", 1}}});
+  });
+  auto p = make_person("100", {"3102210", "42"}, {level});
+  p.cards[1].lost = true;
+  write([p](Transaction& tx) { tx.access().insert_person(p); });
+  write([](Transaction& tx) {
+    Credential c;
+    c.type = "fingerprint";
+    c.no = 6;
+    c.format = "templatev10";
+    c.content = "AAAA";
+    c.enrolled_at = "PANEL1";
+    tx.access().put_credential("100", c);
+  });
+  auto got = read([](Reads& r) { return r.access().person("100"); });
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->cards, (std::vector<Card>{{"3102210", false}, {"42", true}}));
+  EXPECT_EQ(got->levels, std::vector<std::int64_t>{level});
+  ASSERT_EQ(got->credentials.size(), 1u);
+  EXPECT_EQ(got->credentials[0].no, 6);
+  EXPECT_EQ(got->credentials[0].enrolled_at, "PANEL1");
+  EXPECT_EQ(read([](Reads& r) { return r.access().card_owner("42"); }), std::optional<std::string>("100"));
+  EXPECT_EQ(read([level](Reads& r) { return r.access().holders({level}); }), std::vector<std::string>{"100"});
+  auto on_panel = read([](Reads& r) { return r.access().levels_on("PANEL1"); });
+  ASSERT_EQ(on_panel.size(), 1u);
+  EXPECT_EQ(on_panel[0].doors, (std::vector<LevelDoor>{{"PANEL1", 1}, {"PANEL1", 2}, {"PANEL2", 1}}));
+  EXPECT_EQ(read([](Reads& r) { return r.access().panels(); }), (std::vector<std::string>{"PANEL1", "PANEL2"}));
+}
+
+TEST_P(AccessContract, PinsAndCardsAreUniqueAndLevelsMustExist) {
+  write([](Transaction& tx) { tx.access().insert_person(make_person("1", {"111"})); });
+  EXPECT_EQ(refused([](Transaction& tx) { tx.access().insert_person(make_person("1")); }), Reason::conflict);
+  EXPECT_EQ(refused([](Transaction& tx) { tx.access().insert_person(make_person("2", {"111"})); }), Reason::conflict);
+  EXPECT_EQ(refused([](Transaction& tx) { tx.access().insert_person(make_person("3", {}, {77})); }), Reason::not_found);
+  // A refused write leaves nothing behind.
+  EXPECT_FALSE(read([](Reads& r) { return r.access().person("2"); }));
+  EXPECT_EQ(read([](Reads& r) { return r.access().person_count(); }), 1);
+  EXPECT_EQ(refused([](Transaction& tx) { tx.access().update_person(make_person("9")); }), Reason::not_found);
+  EXPECT_EQ(refused([](Transaction& tx) { tx.access().delete_person("9"); }), Reason::not_found);
+}
+
+TEST_P(AccessContract, ARuleInUseCannotGoAndALevelGoesWithItsHoldings) {
+  const auto rule = write([](Transaction& tx) {
+    TimeRule r;
+    r.name = "office";
+    r.days[1] = {Period{480, 1080}};
+    return tx.access().insert_time_rule(r);
+  });
+  const auto level = write([rule](Transaction& tx) {
+    return tx.access().insert_level(AccessLevel{0, "office", rule, {{"P", 1}}});
+  });
+  write([level](Transaction& tx) { tx.access().insert_person(make_person("5", {}, {level})); });
+  EXPECT_EQ(refused([rule](Transaction& tx) { tx.access().delete_time_rule(rule); }), Reason::conflict);
+  write([level](Transaction& tx) { tx.access().delete_level(level); });
+  EXPECT_TRUE(read([](Reads& r) { return r.access().person("5"); })->levels.empty());
+  write([rule](Transaction& tx) { tx.access().delete_time_rule(rule); });
+  EXPECT_FALSE(read([rule](Reads& r) { return r.access().time_rule(rule); }));
+}
+
+TEST_P(AccessContract, SyncItemsMoveThroughTheirStates) {
+  const SyncKey key{"P1", "person", "7"};
+  write([key](Transaction& tx) { tx.sync().put_desired(key, std::string("A"), 10); });
+  auto counts = read([](Reads& r) { return r.sync().counts("P1"); });
+  EXPECT_EQ(counts.pending, 1);
+  EXPECT_EQ(read([](Reads& r) { return r.sync().next_due("P1"); }), std::optional<std::int64_t>(0));
+
+  // Sent in command 5, then applied.
+  write([key](Transaction& tx) {
+    auto due = tx.sync().due("P1", 10, 0);
+    ASSERT_EQ(due.size(), 1u);
+    due[0].state = SyncState::sending;
+    due[0].sending = due[0].desired;
+    tx.sync().update(due[0]);
+    tx.sync().link(5, {key});
+    tx.sync().count_commands("P1", 1);
+  });
+  EXPECT_FALSE(read([](Reads& r) { return r.sync().next_due("P1"); }));  // in flight
+  EXPECT_EQ(read([](Reads& r) { return r.sync().carried_by(5); }), std::vector<SyncKey>{key});
+  write([key](Transaction& tx) {
+    auto i = *tx.sync().item(key);
+    i.applied = i.sending;
+    i.sending.reset();
+    i.state = SyncState::applied;
+    tx.sync().update(i);
+    tx.sync().unlink(5);
+  });
+  counts = read([](Reads& r) { return r.sync().counts("P1"); });
+  EXPECT_EQ(counts.applied, 1);
+  EXPECT_EQ(counts.commands, 1);
+  EXPECT_EQ(counts.in_flight, 0);
+
+  // The same content again changes nothing; nothing desired and nothing applied removes it.
+  write([key](Transaction& tx) { tx.sync().put_desired(key, std::string("A"), 11); });
+  EXPECT_EQ(read([](Reads& r) { return r.sync().counts("P1"); }).applied, 1);
+  write([key](Transaction& tx) { tx.sync().put_desired(key, std::nullopt, 12); });
+  EXPECT_EQ(read([](Reads& r) { return r.sync().counts("P1"); }).pending, 1);
+  write([key](Transaction& tx) { tx.sync().forget_applied("P1", 13); });
+  EXPECT_FALSE(read([key](Reads& r) { return r.sync().item(key); }));
+}
+
+TEST_P(AccessContract, FailedItemsAreDueAtTheirRetry) {
+  const SyncKey key{"P2", "timerule", "3"};
+  write([key](Transaction& tx) {
+    tx.sync().put_desired(key, std::string("R"), 10);
+    auto i = *tx.sync().item(key);
+    i.state = SyncState::failed;
+    i.return_code = -12;
+    i.retry_at = 100;
+    tx.sync().update(i);
+  });
+  EXPECT_TRUE(write([](Transaction& tx) { return tx.sync().due("P2", 99, 0); }).empty());
+  EXPECT_EQ(write([](Transaction& tx) { return tx.sync().due("P2", 100, 0); }).size(), 1u);
+  EXPECT_EQ(read([](Reads& r) { return r.sync().next_due("P2"); }), std::optional<std::int64_t>(100));
+  auto failures = read([](Reads& r) { return r.sync().failures("P2", 10); });
+  ASSERT_EQ(failures.size(), 1u);
+  EXPECT_EQ(failures[0].return_code, std::optional<std::int64_t>(-12));
+  EXPECT_EQ(read([](Reads& r) { return r.sync().due_panels(); }),
+            (std::vector<std::pair<std::string, std::int64_t>>{{"P2", 100}}));
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, AccessContract, testing::all_backends(), testing::backend_name);
+
+}  // namespace
+}  // namespace zkpush::storage
