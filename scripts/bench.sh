@@ -8,6 +8,8 @@
 #   c. durable rtlog ingest from 1,000 devices (simulate, and wrk with distinct events), the
 #      database counted afterwards
 #   d. raw SQLite ceiling: the same rows, schema and PRAGMAs, batched (bench/sqlite_ceiling.cpp)
+#   e. sync: BENCH_SYNC_PERSONS (10,000) persons imported with a card and one access level holding
+#      door 1 of BENCH_SYNC_PANELS (50) emulated panels, until every panel has them all (bench/sync.py)
 #
 # BENCH_QUICK=1: a ~2-minute smoke with small numbers. BENCH_DEVICES, BENCH_HOLD_SECONDS,
 # BENCH_WRK_SECONDS, BENCH_INGEST_SECONDS, BENCH_INGEST_RATE override the sizes. BENCH_KEEP=1 keeps
@@ -21,11 +23,16 @@ QUICK=${BENCH_QUICK:-0}
 if [ "$QUICK" = 1 ]; then
   DEVICES=${BENCH_DEVICES:-1000}; HOLD=${BENCH_HOLD_SECONDS:-15}; WRK_SECONDS=${BENCH_WRK_SECONDS:-3}
   INGEST_SECONDS=${BENCH_INGEST_SECONDS:-8}; CEILING_SECONDS=2
+  BENCH_SYNC_PERSONS=${BENCH_SYNC_PERSONS:-1000}; BENCH_SYNC_PANELS=${BENCH_SYNC_PANELS:-10}
 else
   DEVICES=${BENCH_DEVICES:-10000}; HOLD=${BENCH_HOLD_SECONDS:-60}; WRK_SECONDS=${BENCH_WRK_SECONDS:-10}
   INGEST_SECONDS=${BENCH_INGEST_SECONDS:-30}; CEILING_SECONDS=5
 fi
 INGEST_DEVICES=1000
+SYNC_PANELS=${BENCH_SYNC_PANELS:-50}
+SYNC_PERSONS=${BENCH_SYNC_PERSONS:-10000}
+SYNC_POLL=1                               # the emulated panels' poll interval in the sync step (s)
+SYNC_TIMEOUT=${BENCH_SYNC_TIMEOUT:-300}
 INGEST_RATE=${BENCH_INGEST_RATE:-30000}   # offered swipes/s, above the 20,000 target
 POLL_INTERVAL=5
 WRK_DEVICES=100                           # devices registered for the wrk runs
@@ -260,6 +267,20 @@ log "d. raw SQLite ceiling (${CEILING_SECONDS}s per batch size)"
 run "$CEILING" --dir "$WORK" --seconds "$CEILING_SECONDS" --devices "$INGEST_DEVICES" \
   --batch 1 --batch 100 --batch 2048 >"$WORK/ceiling.json"
 
+# --- e. sync: persons to panels ----------------------------------------------------------------------------
+log "e. sync: $SYNC_PERSONS persons with a card and an access level to $SYNC_PANELS emulated panels"
+start_server sync --sync-settle 1
+run_bg "$WORK/sync-sim.json" "$WORK/sync-sim.err" \
+  "$ZK" simulate --server "$URL" --devices "$SYNC_PANELS" --sn-prefix SYNC --poll-interval "$SYNC_POLL" \
+  --duration "$SYNC_TIMEOUT" --ramp 1000 --json
+SIM=$BG_PID
+if run python3 "$ROOT/bench/sync.py" "$URL" "$API_TOKEN" SYNC "$SYNC_PANELS" "$SYNC_PERSONS" "$SERVER_PID" \
+    "$SYNC_TIMEOUT" >"$WORK/sync.json" 2>"$WORK/sync.err"; then :; else
+  log "sync step failed: $(tail -3 "$WORK/sync.err")"; rm -f "$WORK/sync.json"
+fi
+kill "$SIM" 2>/dev/null || true; wait "$SIM" 2>/dev/null || true
+stop_server sync
+
 # --- report -----------------------------------------------------------------------------------------------
 {
   echo "nproc=$(nproc)"
@@ -281,6 +302,7 @@ run "$CEILING" --dir "$WORK" --seconds "$CEILING_SECONDS" --devices "$INGEST_DEV
   echo "ingest_rate=$INGEST_RATE"
   echo "ingest_seconds=$INGEST_SECONDS"
   echo "clk_tck=$(getconf CLK_TCK)"
+  echo "sync_poll=$SYNC_POLL"
 } >"$WORK/meta.txt"
 DOC="$ROOT/docs/benchmarks.md"
 [ "${BENCH_NO_DOC:-0}" = 1 ] && DOC=""

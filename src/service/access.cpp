@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cctype>
+#include <map>
 #include <set>
 
 #include "protocol/codecs_card.hpp"
@@ -350,6 +352,130 @@ void Access::delete_level(std::int64_t id, Reply<storage::Unit> done) {
         if (!r.ok()) return done(r.error());
         sync_.changed(r.value());
         done(storage::Unit{});
+      });
+}
+
+// ---- import --------------------------------------------------------------------------------------------
+
+std::int64_t Access::import_persons(std::vector<ImportRow> rows) {
+  const auto id = jobs_.start("person_import", static_cast<std::int64_t>(rows.size()), clock_.now());
+  auto shared = std::make_shared<const std::vector<ImportRow>>(std::move(rows));
+  if (shared->empty()) {
+    jobs_.update(id, [this](JobStatus& j) {
+      j.state = "done";
+      j.finished_at = clock_.now();
+    });
+    return id;
+  }
+  import_chunk(id, std::move(shared), 0);
+  return id;
+}
+
+void Access::import_chunk(std::int64_t job, std::shared_ptr<const std::vector<ImportRow>> rows, std::size_t from) {
+  struct Outcome {
+    std::int64_t created = 0, updated = 0;
+    std::vector<JobRowError> errors;
+    std::vector<std::string> panels;
+  };
+  const auto now = clock_.now();
+  const std::size_t to = std::min(rows->size(), from + kImportChunk);
+  store_.write(
+      [rows, from, to, now](storage::Transaction& tx) {
+        Outcome out;
+        // The same few levels for thousands of rows: read each once per unit of work.
+        std::map<std::int64_t, std::optional<storage::AccessLevel>> levels;
+        auto level = [&](std::int64_t id) -> const std::optional<storage::AccessLevel>& {
+          auto it = levels.find(id);
+          if (it == levels.end()) it = levels.emplace(id, tx.access().level(id)).first;
+          return it->second;
+        };
+        std::set<std::string> panels;
+        for (std::size_t i = from; i < to; ++i) {
+          const auto& row = (*rows)[i];
+          auto fail = [&](std::string error) { out.errors.push_back(JobRowError{row.row, row.pin, std::move(error)}); };
+          if (!row.problem.empty()) {
+            fail(row.problem);
+            continue;
+          }
+          if (auto e = check_pin(row.pin); !e.empty()) {
+            fail(e);
+            continue;
+          }
+          const auto before = tx.access().person(row.pin);
+          Person after = before ? *before : Person{};
+          after.pin = row.pin;
+          apply(after, row.fields);
+          after.updated_at = now;
+          if (!before) after.created_at = now;
+          std::string problem = check_person(after);
+          for (auto id : after.levels)
+            if (problem.empty() && !level(id)) problem = "access level " + std::to_string(id) + " does not exist";
+          for (const auto& card : after.cards) {
+            if (!problem.empty()) break;
+            auto owner = tx.access().card_owner(card.number);
+            if (owner && *owner != row.pin) problem = "card " + card.number + " belongs to person " + *owner;
+          }
+          if (!problem.empty()) {
+            fail(problem);
+            continue;
+          }
+          if (before) {
+            tx.access().update_person(after);
+            ++out.updated;
+          } else {
+            tx.access().insert_person(after);
+            ++out.created;
+          }
+          std::vector<storage::AccessLevel> held;
+          std::set<std::string> affected;
+          for (auto id : after.levels)
+            if (const auto& l = level(id)) {
+              held.push_back(*l);
+              for (const auto& d : l->doors) affected.insert(d.sn);
+            }
+          if (before)
+            for (auto id : before->levels)
+              if (const auto& l = level(id))
+                for (const auto& d : l->doors) affected.insert(d.sn);
+          const std::vector<std::string> concerned(affected.begin(), affected.end());
+          Sync::plan_person_with(tx, &after, held, concerned, now);
+          panels.insert(affected.begin(), affected.end());
+        }
+        out.panels.assign(panels.begin(), panels.end());
+        return out;
+      },
+      [this, job, rows, to](storage::StoreResult<Outcome> r) {
+        if (!r.ok()) {
+          spdlog::error("person import job {} stopped at row {}: {}", job, to, r.error().message);
+          jobs_.update(job, [&](JobStatus& j) {
+            j.state = "failed";
+            j.error = r.error().message;
+            j.finished_at = clock_.now();
+          });
+          return;
+        }
+        sync_.changed(r->panels);
+        const bool last = to >= rows->size();
+        jobs_.update(job, [&](JobStatus& j) {
+          j.processed = static_cast<std::int64_t>(to);
+          j.created += r->created;
+          j.updated += r->updated;
+          j.failed += static_cast<std::int64_t>(r->errors.size());
+          for (auto& e : r->errors)
+            if (j.errors.size() < Jobs::kMaxErrors) j.errors.push_back(std::move(e));
+          if (last) {
+            j.state = "done";
+            j.finished_at = clock_.now();
+          }
+        });
+        if (last) {
+          const auto status = jobs_.get(job);
+          if (status)
+            spdlog::info("person import job {}: {} created, {} updated, {} failed", job, status->created,
+                         status->updated, status->failed);
+          return;
+        }
+        import_chunk(job, rows, to);
       });
 }
 

@@ -12,12 +12,14 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "protocol/fields.hpp"
 #include "service/clock.hpp"
+#include "service/jobs.hpp"
 #include "service/sync.hpp"
 #include "storage/store.hpp"
 
@@ -46,6 +48,14 @@ struct RuleFields {
   std::optional<std::array<std::vector<storage::Period>, 10>> days;
 };
 
+// One row of an import: the pin and the fields, or why the row could not be read.
+struct ImportRow {
+  std::int64_t row = 0;  // 1-based, for the report
+  std::string pin;
+  PersonFields fields;
+  std::string problem;   // set: the row is reported as failed, nothing written
+};
+
 // Checks, with the reason when refused ("" = fine).
 std::string check_pin(const std::string& pin);
 std::string check_person(const storage::Person& person);
@@ -71,6 +81,13 @@ class Access {
   void update_level(std::int64_t id, const LevelFields& fields, Reply<storage::AccessLevel> done);
   void delete_level(std::int64_t id, Reply<storage::Unit> done);
 
+  // Creates the persons whose pin is new and updates the others with the row's fields, in units of
+  // work of kImportChunk rows, each row on its own: a bad row is reported in the job and the rest
+  // go on. Returns the job's id at once (jobs().get(id): progress and per-row errors).
+  std::int64_t import_persons(std::vector<ImportRow> rows);
+  static constexpr std::size_t kImportChunk = 500;
+  const Jobs& jobs() const noexcept { return jobs_; }
+
   // In an upload's unit of work: users a panel uploaded (tabledata user), adopted under the
   // policy. The panels to tell the sync engine about once it committed (changed()).
   static std::vector<std::string> adopt_users(storage::Transaction& tx, Enrolment policy, const std::string& sn,
@@ -81,8 +98,11 @@ class Access {
  private:
   storage::Store& store_;
   const Clock& clock_;
+  void import_chunk(std::int64_t job, std::shared_ptr<const std::vector<ImportRow>> rows, std::size_t from);
+
   Sync& sync_;
   Enrolment enrolment_;
+  Jobs jobs_;
 };
 
 }  // namespace zkpush::service

@@ -367,9 +367,21 @@ storage::StoreStatus Sync::load() {
 void Sync::plan_person(storage::Transaction& tx, const std::string& pin, const std::vector<std::string>& panels,
                        std::int64_t now) {
   const auto person = tx.access().person(pin);
+  // The person's own levels say everything about it on every panel: read them once.
+  std::vector<storage::AccessLevel> levels;
+  if (person)
+    for (auto id : person->levels)
+      if (auto level = tx.access().level(id)) levels.push_back(std::move(*level));
+  plan_person_with(tx, person ? &*person : nullptr, levels, panels, now, pin);
+}
+
+void Sync::plan_person_with(storage::Transaction& tx, const storage::Person* person,
+                            const std::vector<storage::AccessLevel>& levels, const std::vector<std::string>& panels,
+                            std::int64_t now, const std::string& deleted_pin) {
+  const std::string& pin = person ? person->pin : deleted_pin;
   for (const auto& sn : panels) {
     std::optional<std::string> content;
-    if (person) content = person_content(*person, tx.access().levels_on(sn), sn);
+    if (person) content = person_content(*person, levels, sn);
     tx.sync().put_desired(SyncKey{sn, "person", pin}, content, now);
   }
 }

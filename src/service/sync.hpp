@@ -98,6 +98,11 @@ class Sync final : public CommandSource {
   // The person's items on these panels (the panels of its levels before and after the change).
   static void plan_person(storage::Transaction& tx, const std::string& pin, const std::vector<std::string>& panels,
                           std::int64_t now);
+  // The same for a person already read with its levels (an import: levels read once for many);
+  // `person` null = deleted.
+  static void plan_person_with(storage::Transaction& tx, const storage::Person* person,
+                               const std::vector<storage::AccessLevel>& levels, const std::vector<std::string>& panels,
+                               std::int64_t now, const std::string& deleted_pin = {});
   // Every item of the panel (levels or time rules changed).
   static void plan_panel(storage::Transaction& tx, const std::string& sn, std::int64_t now);
   // The panels of these levels' doors.

@@ -27,7 +27,7 @@ const Keys kDeviceKeys{"sn",         "online",        "last_seen",  "approved", 
                        "first_seen", "last_seen_unix", "time_zone", "config", "pending"};
 const Keys kStateKeys{"doors", "time", "time_utc", "received_at", "sensor", "relay", "alarm"};
 const Keys kDoorKeys{"door", "sensor", "relay", "alarms"};
-const Keys kEventKeys{"id",     "sn",          "time",  "pin",        "cardno",   "event",
+const Keys kEventKeys{"id",     "sn",          "time",  "pin",        "person_name", "cardno",   "event",
                       "event_name", "door",    "inout", "verifytype", "verify_name", "index",
                       "time_local", "time_utc", "alarm_type", "source", "received_at"};
 const Keys kCommandKeys{"id",      "sn",          "line",        "status",     "return",  "return_name",

@@ -4,8 +4,10 @@
 // tables are compared with what the domain says it should hold.
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <map>
 #include <set>
+#include <thread>
 
 #include "emulator/device_model.hpp"
 #include "protocol/command_results.hpp"
@@ -370,6 +372,71 @@ TEST_F(SyncTest, DataCountThroughTheRawRouteStillReportsTheCount) {
        p1.token);
   auto c = ok(api("GET", "/api/v1/commands/" + std::to_string(id)));
   EXPECT_EQ(c["result"]["counts"]["user"], 7) << c;
+}
+
+TEST_F(SyncTest, ImportsRunAsJobsWithPerRowErrorsAndReachThePanels) {
+  start_sync();
+  auto p1 = panel("IMPORT01");
+  const auto level_id = level(p1.sn, {1});
+  json persons = json::array();
+  for (int i = 1; i <= 1200; ++i)
+    persons.push_back({{"pin", std::to_string(i)}, {"name", "I" + std::to_string(i)}, {"cards", {std::to_string(70000 + i)}},
+                       {"access_levels", {level_id}}});
+  persons.push_back({{"pin", "bad pin"}});
+  persons.push_back({{"pin", "1201"}, {"cards", {"70001"}}});  // card held by pin 1
+  auto started = ok(api("POST", "/api/v1/persons/import", persons), 202);
+  ASSERT_TRUE(started["id"].is_number_integer()) << started;
+  json job;
+  for (int i = 0; i < 200; ++i) {
+    job = ok(api("GET", "/api/v1/jobs/" + std::to_string(started["id"].get<int>())));
+    if (job["state"] != "running") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(job["state"], "done") << job;
+  EXPECT_EQ(job["total"], 1202);
+  EXPECT_EQ(job["created"], 1200);
+  EXPECT_EQ(job["failed"], 2);
+  ASSERT_EQ(job["errors"].size(), 2u) << job;
+  EXPECT_EQ(job["errors"][0]["row"], 1201);
+  EXPECT_EQ(job["errors"][1]["pin"], "1201");
+  EXPECT_EQ(sync_view(p1.sn)["pending"], 1201);  // the persons and time rule 1
+
+  // CSV: updates an existing person, creates one, reports a bad row with its line.
+  const std::string csv = "pin,name,cards,access_levels\r\n5,\"Renamed, Five\",70005;88,\r\n2000,New,,\r\n2001,x,12ab,\r\n";
+  auto r = send_raw(http::test::request("POST", "/api/v1/persons/import", csv,
+                                        "Authorization: Bearer " + kToken + "\r\nContent-Type: text/csv\r\n"));
+  auto csv_job = ok(r, 202);
+  for (int i = 0; i < 100 && csv_job["state"] == "running"; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    csv_job = ok(api("GET", "/api/v1/jobs/" + std::to_string(csv_job["id"].get<int>())));
+  }
+  EXPECT_EQ(csv_job["updated"], 1) << csv_job;
+  EXPECT_EQ(csv_job["created"], 1) << csv_job;
+  ASSERT_EQ(csv_job["errors"].size(), 1u) << csv_job;
+  EXPECT_EQ(csv_job["errors"][0]["row"], 3);
+  auto five = ok(api("GET", "/api/v1/persons/5"));
+  EXPECT_EQ(five["name"], "Renamed, Five");
+  EXPECT_EQ(five["cards"], json::array({"70005", "88"}));
+  EXPECT_EQ(five["access_levels"], json::array());  // an empty cell empties the list
+  EXPECT_EQ(api("POST", "/api/v1/persons/import", json{{"persons", 5}}).status, 400);
+  EXPECT_EQ(api("GET", "/api/v1/jobs/999").status, 404);
+
+  sync(p1);
+  EXPECT_EQ(pins(p1, "user").size(), 1199u);  // person 5 left the level
+  EXPECT_EQ(sync_view(p1.sn)["pending"], 0);
+}
+
+TEST_F(SyncTest, EventsNameTheirPerson) {
+  start_sync();
+  auto p1 = panel("NAMES001");
+  ok(api("POST", "/api/v1/persons", {{"pin", "1"}, {"name", "Ann"}}), 201);
+  auto unknown = rtlog_record(2, "2024-01-01 12:00:01");
+  unknown.set("pin", "77");
+  ASSERT_EQ(send(p::format_rtlog_upload(p1.sn, {rtlog_record(1, "2024-01-01 12:00:00"), unknown}), p1.token).status, 200);
+  auto events = ok(api("GET", "/api/v1/events?sn=" + p1.sn));
+  ASSERT_EQ(events.size(), 2u) << events;
+  EXPECT_EQ(events[0]["person_name"], "Ann");
+  EXPECT_TRUE(events[1]["person_name"].is_null());
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <functional>
+#include <set>
 
 #include "front/api/answers.hpp"
 #include "front/api/api_endpoints.hpp"
@@ -291,6 +292,182 @@ std::optional<service::PersonFields> parse_person(const Json& j, std::string& pr
   return f;
 }
 
+Json job_json(const service::JobStatus& job) {
+  Json j;
+  j["id"] = job.id;
+  j["kind"] = job.kind;
+  j["state"] = job.state;
+  j["total"] = job.total;
+  j["processed"] = job.processed;
+  j["created"] = job.created;
+  j["updated"] = job.updated;
+  j["failed"] = job.failed;
+  Json errors = Json::array();
+  for (const auto& e : job.errors) errors.push_back(Json{{"row", e.row}, {"pin", e.key}, {"error", e.error}});
+  j["errors"] = std::move(errors);
+  j["error"] = nullable_text(job.error);
+  j["started_at"] = job.started_at;
+  j["finished_at"] = job.finished_at == 0 ? Json(nullptr) : Json(job.finished_at);
+  return j;
+}
+
+// RFC 4180 CSV: fields separated by commas, optionally quoted ("" inside quotes is a quote), rows by
+// LF or CRLF. A quote left open is an error.
+std::optional<std::vector<std::vector<std::string>>> parse_csv(std::string_view text, std::string& problem) {
+  std::vector<std::vector<std::string>> rows;
+  std::vector<std::string> row;
+  std::string field;
+  bool quoted = false, was_quoted = false;
+  auto end_field = [&] {
+    row.push_back(was_quoted ? field : std::string(p::text::trim(field)));
+    field.clear();
+    was_quoted = false;
+  };
+  auto end_row = [&] {
+    end_field();
+    if (!(row.size() == 1 && row[0].empty())) rows.push_back(std::move(row));
+    row.clear();
+  };
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (quoted) {
+      if (c == '"' && i + 1 < text.size() && text[i + 1] == '"') {
+        field += '"';
+        ++i;
+      } else if (c == '"') {
+        quoted = false;
+      } else {
+        field += c;
+      }
+    } else if (c == '"' && p::text::trim(field).empty()) {
+      quoted = was_quoted = true;
+      field.clear();
+    } else if (c == ',') {
+      end_field();
+    } else if (c == '\n') {
+      end_row();
+    } else if (c != '\r') {
+      field += c;
+    }
+  }
+  if (quoted) {
+    problem = "CSV: a quoted field is not closed";
+    return std::nullopt;
+  }
+  if (!field.empty() || !row.empty()) end_row();
+  return rows;
+}
+
+// The rows of POST /persons/import: a JSON array of persons (or {"persons": [...]}), or CSV with a
+// header naming the columns (pin, name, cards, lost_cards, access_levels, privilege, group,
+// password, valid_from, valid_until, disabled; lists separated by ';').
+std::optional<std::vector<service::ImportRow>> import_rows(const http::Request& request, std::string& problem) {
+  std::vector<service::ImportRow> out;
+  const std::string body = request.body();
+  const auto type = p::text::to_lower(request.header("Content-Type"));
+  const auto first = body.find_first_not_of(" \t\r\n");
+  const bool json_body = type.find("json") != std::string::npos ||
+                         (type.find("csv") == std::string::npos && first != std::string::npos &&
+                          (body[first] == '[' || body[first] == '{'));
+  if (json_body) {
+    auto j = Json::parse(body, nullptr, false);
+    if (j.is_discarded()) return problem = "malformed JSON body", std::nullopt;
+    if (j.is_object() && j.contains("persons")) j = j["persons"];
+    if (!j.is_array()) return problem = "expected a JSON array of persons (or {\"persons\": [...]})", std::nullopt;
+    std::int64_t n = 0;
+    for (const auto& item : j) {
+      service::ImportRow row;
+      row.row = ++n;
+      if (!item.is_object()) {
+        row.problem = "not a JSON object";
+      } else {
+        if (item.contains("pin")) {
+          if (item["pin"].is_string()) row.pin = item["pin"].get<std::string>();
+          else if (item["pin"].is_number_unsigned()) row.pin = std::to_string(item["pin"].get<std::uint64_t>());
+        }
+        std::string why;
+        if (auto fields = parse_person(item, why)) row.fields = std::move(*fields);
+        else row.problem = why;
+      }
+      out.push_back(std::move(row));
+    }
+    return out;
+  }
+  auto table = parse_csv(body, problem);
+  if (!table) return std::nullopt;
+  if (table->empty()) return problem = "CSV: no header", std::nullopt;
+  const auto& header = table->front();
+  static const std::set<std::string> kColumns{"pin", "name", "cards", "lost_cards", "access_levels", "privilege",
+                                              "group", "password", "valid_from", "valid_until", "disabled"};
+  std::vector<std::string> columns;
+  for (const auto& h : header) {
+    const auto name = p::text::to_lower(p::text::trim(h));
+    if (!kColumns.count(name)) return problem = "CSV: unknown column " + p::text::quoted(h), std::nullopt;
+    columns.push_back(name);
+  }
+  if (std::find(columns.begin(), columns.end(), "pin") == columns.end()) return problem = "CSV: no pin column", std::nullopt;
+  auto list = [](const std::string& text) {
+    Json items = Json::array();
+    std::size_t start = 0;
+    while (start <= text.size()) {
+      const auto end = std::min(text.find(';', start), text.size());
+      const auto item = std::string(p::text::trim(std::string_view(text).substr(start, end - start)));
+      if (!item.empty()) items.push_back(item);
+      start = end + 1;
+    }
+    return items;
+  };
+  for (std::size_t r = 1; r < table->size(); ++r) {
+    const auto& cells = (*table)[r];
+    service::ImportRow row;
+    row.row = static_cast<std::int64_t>(r);
+    if (cells.size() > columns.size()) {
+      row.problem = "more fields than columns";
+      out.push_back(std::move(row));
+      continue;
+    }
+    Json item = Json::object();
+    for (std::size_t c = 0; c < cells.size(); ++c) {
+      const auto& name = columns[c];
+      const auto& cell = cells[c];
+      if (name == "pin") {
+        row.pin = cell;
+      } else if (name == "cards" || name == "lost_cards") {
+        item[name] = list(cell);
+      } else if (name == "access_levels") {
+        Json ids = Json::array();
+        for (const auto& id : list(cell)) {
+          auto n = p::text::parse_int(id.get<std::string>());
+          if (!n) {
+            row.problem = "access_levels: " + p::text::quoted(id.get<std::string>()) + " is not an id";
+            break;
+          }
+          ids.push_back(*n);
+        }
+        item[name] = std::move(ids);
+      } else if (name == "privilege" || name == "group") {
+        if (cell.empty()) continue;
+        auto n = p::text::parse_int(cell);
+        if (!n) row.problem = name + ": " + p::text::quoted(cell) + " is not a number";
+        else item[name] = *n;
+      } else if (name == "disabled") {
+        if (cell.empty()) continue;
+        item[name] = cell == "1" || p::text::iequals(cell, "true") || p::text::iequals(cell, "yes");
+      } else {
+        item[name] = cell;
+      }
+    }
+    if (row.problem.empty()) {
+      if (item.contains("lost_cards") && !item.contains("cards")) item.erase("lost_cards");
+      std::string why;
+      if (auto fields = parse_person(item, why)) row.fields = std::move(*fields);
+      else row.problem = why;
+    }
+    out.push_back(std::move(row));
+  }
+  return out;
+}
+
 // {id} of a path: a positive number.
 std::optional<std::int64_t> id_param(const Call& call, const char* what) {
   const auto& text = call.params.at(0);
@@ -389,6 +566,27 @@ void add_access_routes(RouteTable& table, const ApiServices& services) {
                s.access.delete_person(pin, reply<storage::Unit>(c, 200, [pin](const storage::Unit&) {
                                         return Json{{"pin", pin}, {"deleted", true}};
                                       }));
+             }});
+
+  table.add({V::post, "/api/v1/persons/import", Role::operator_, "importPersons",
+             "Creates or updates many persons (JSON array or CSV) as a job; 202 with the job", "PersonImport",
+             "202 Job", {}, [s](Call& c) {
+               std::string problem;
+               auto rows = import_rows(c.request, problem);
+               if (!rows) return answer_error(c.respond, c.who, 400, problem);
+               const auto n = rows->size();
+               const auto id = s.access.import_persons(std::move(*rows));
+               spdlog::info("person import job {} started through the API: {} row(s)", id, n);
+               auto job = s.access.jobs().get(id);
+               answer_json(c.respond, 202, job ? job_json(*job) : Json{{"id", id}});
+             }});
+  table.add({V::get, "/api/v1/jobs/{id}", Role::viewer, "getJob", "A job's progress and per-row errors", "", "200 Job",
+             {}, [s](Call& c) {
+               auto id = id_param(c, "a job");
+               if (!id) return;
+               auto job = s.access.jobs().get(*id);
+               if (!job) return answer_error(c.respond, c.who, 404, "no job " + std::to_string(*id));
+               answer_json(c.respond, 200, job_json(*job));
              }});
 
   // ---- time rules ----

@@ -35,7 +35,7 @@ class ApiEndpoints : public Peer {
  public:
   explicit ApiEndpoints(ApiServices services);
 
-  // A JSON body is small: 1 MiB.
+  // A JSON body is small: 1 MiB (an import: 32 MiB).
   std::optional<std::size_t> body_limit(const http::RequestHead& head, const std::string& path) override;
   void handle(http::Request& request, const std::string& path, const SharedResponder& respond) override;
 

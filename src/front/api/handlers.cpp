@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 #include <utility>
 
 #include "front/api/answers.hpp"
@@ -331,13 +332,30 @@ void Handlers::events(const http::Request& request, const std::string& who, cons
     if (!limit || *limit <= 0) return answer_error(respond, call, 400, "limit: a number >= 1 (at most 1000 are returned)");
     filter.limit = std::min(*limit, kMaxEventLimit);
   }
-  store.read([filter](storage::Reads& r) { return r.events().list(filter); },
-             [who, respond](storage::StoreResult<std::vector<storage::EventRow>> r) {
-               if (!r.ok()) return answer_store_refusal(respond, who, r.error());
-               Json out = Json::array();
-               for (const auto& e : r.value()) out.push_back(api::event_json(e));
-               answer_json(respond, 200, out);
-             });
+  struct Page {
+    std::vector<storage::EventRow> events;
+    std::map<std::string, std::string> names;  // pin -> the person's name, for the pins known
+  };
+  store.read(
+      [filter](storage::Reads& r) {
+        Page page;
+        page.events = r.events().list(filter);
+        std::set<std::string> looked_up;
+        for (const auto& e : page.events) {
+          if (e.pin.empty() || e.pin == "0" || !looked_up.insert(e.pin).second) continue;
+          if (auto person = r.access().person(e.pin)) page.names[e.pin] = person->name;
+        }
+        return page;
+      },
+      [who, respond](storage::StoreResult<Page> r) {
+        if (!r.ok()) return answer_store_refusal(respond, who, r.error());
+        Json out = Json::array();
+        for (const auto& e : r->events) {
+          auto name = r->names.find(e.pin);
+          out.push_back(api::event_json(e, name == r->names.end() ? nullptr : &name->second));
+        }
+        answer_json(respond, 200, out);
+      });
 }
 
 }  // namespace zkpush::front::api

@@ -26,6 +26,8 @@ OJson object_of(std::initializer_list<std::pair<const char*, const char*>> field
   return OJson{{"type", "object"}, {"properties", props}};
 }
 
+OJson schema_ref_local(const char* name) { return OJson{{"$ref", std::string("#/components/schemas/") + name}}; }
+
 OJson schemas() {
   OJson s = OJson::object();
   s["Error"] = object_of({{"error", "string"}});
@@ -44,7 +46,7 @@ OJson schemas() {
                             {"wire_id", "integer"}, {"priority", "string"}, {"expires_at", "integer?"}});
   s["Command"]["properties"]["status"]["enum"] =
       OJson::array({"queued", "sent", "done", "failed", "expired", "cancelled"});
-  s["Event"] = object_of({{"id", "integer"}, {"sn", "string"}, {"time", "string"}, {"pin", "string"},
+  s["Event"] = object_of({{"id", "integer"}, {"sn", "string"}, {"time", "string"}, {"pin", "string"}, {"person_name", "string?"},
                           {"cardno", "string"}, {"event", "integer"}, {"event_name", "string"}, {"door", "integer"},
                           {"inout", "integer"}, {"verifytype", "string"}, {"verify_name", "string"},
                           {"index", "integer?"}});
@@ -78,6 +80,11 @@ OJson schemas() {
   s["Replace"]["required"] = OJson::array({"by"});
   s["Replaced"] = object_of({{"replaced", "string"}, {"by", "string"}});
   s["Deleted"] = object_of({{"deleted", "boolean"}});
+  s["PersonImport"] = OJson{{"type", "array"}, {"items", schema_ref_local("NewPerson")},
+                            {"description", "or text/csv with a header row: pin,name,cards,access_levels,... (lists separated by ';')"}};
+  s["Job"] = object_of({{"id", "integer"}, {"kind", "string"}, {"state", "string"}, {"total", "integer"},
+                        {"processed", "integer"}, {"created", "integer"}, {"updated", "integer"}, {"failed", "integer"},
+                        {"errors", "array"}, {"error", "string?"}, {"started_at", "integer"}, {"finished_at", "integer?"}});
   s["OpenApi"] = OJson{{"type", "object"}};
   return s;
 }

@@ -148,12 +148,13 @@ Json door_state_json(const std::optional<storage::DoorStateUpdate>& state, int d
   return j;
 }
 
-Json event_json(const storage::EventRow& e) {
+Json event_json(const storage::EventRow& e, const std::string* person_name) {
   Json j = Json::object();
   j["id"] = e.id;
   j["sn"] = e.sn;
   j["time"] = e.time_local.empty() ? Json(nullptr) : Json(e.time_local);
   j["pin"] = e.pin;
+  j["person_name"] = person_name ? Json(*person_name) : Json(nullptr);
   j["cardno"] = e.cardno;
   j["event"] = optional_int(e.event);
   Json event_name = nullptr;

@@ -55,7 +55,8 @@ Json door_state_json(const std::optional<storage::DoorStateUpdate>& state, int d
 
 // {"id","sn","time","pin","cardno","event","event_name","door","inout","verifytype","verify_name",
 // "index"} plus time_local, time_utc, alarm_type, source, received_at.
-Json event_json(const storage::EventRow& event);
+// `person_name`: the name of the person holding the event's pin, when the domain knows it (else null).
+Json event_json(const storage::EventRow& event, const std::string* person_name = nullptr);
 
 // {"id","sn","line","status","return","return_name","result"} plus wire_id, verb, return_kind,
 // result_line (the devicecmd line as read), created_at, sent_at, done_at, expires_at, attempts.
