@@ -57,7 +57,7 @@ def main():
                 return time.monotonic() - started, views
             if time.monotonic() - started > timeout:
                 return None, views
-            time.sleep(0.25)
+            time.sleep(1.0)
 
     level = api("POST", "/api/v1/access-levels",
                 {"name": "bench", "time_rule_id": 1, "doors": [{"sn": s, "door": 1} for s in serials]})["id"]

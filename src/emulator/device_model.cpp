@@ -18,12 +18,17 @@ bool is_transaction(std::string_view table) { return p::text::iequals(table, "tr
 
 // Records of a table are the same entity when every key field the catalogue lists is equal; a key
 // field missing on both sides counts as equal (userauthorize's DevID exists only on some panels).
-bool same_key(const p::TableSpec* spec, const p::Record& a, const p::Record& b) {
-  if (spec == nullptr || spec->key_fields.empty()) return false;
+// The key fields' values of a record, joined (a missing field is distinct from an empty one);
+// "" for tables without key fields, whose records are never the same entity.
+std::string key_of(const p::TableSpec* spec, const p::Record& r) {
+  std::string out;
+  if (spec == nullptr || spec->key_fields.empty()) return out;
   for (std::string_view key : spec->key_fields) {
-    if (a.get(key) != b.get(key)) return false;
+    auto v = r.get(key);
+    out += v ? std::string(*v) : std::string("\x1e");
+    out += '\x1f';
   }
-  return true;
+  return out;
 }
 
 // The first key field is what names the entity (Pin, TimezoneId, Holiday...): it must be present.
@@ -69,11 +74,15 @@ int DeviceModel::put(std::string_view table_name, p::Record record) {
   if (!has_keys(spec, record)) return ret::bad_parameter;
   Table* t = table(table_name, true);
   record.prefix.clear();
-  for (auto& row : t->rows) {
-    if (same_key(spec, row, record)) {
+  auto key = key_of(spec, record);
+  if (!key.empty()) {
+    auto it = t->by_key.find(key);
+    if (it != t->by_key.end()) {
+      auto& row = t->rows[it->second];
       for (const auto& f : record.fields) row.set(f.key, f.value);
       return ret::ok;
     }
+    t->by_key.emplace(std::move(key), t->rows.size());
   }
   t->rows.push_back(std::move(record));
   return ret::ok;
@@ -106,9 +115,15 @@ int DeviceModel::remove(const p::DataDelete& del) {
   if (t == nullptr) return ret::ok;
   if (del.all || del.conditions.empty()) {
     t->rows.clear();
+    t->by_key.clear();
     return ret::ok;
   }
-  std::erase_if(t->rows, [&](const p::Record& r) { return matches(r, del.conditions); });
+  if (std::erase_if(t->rows, [&](const p::Record& r) { return matches(r, del.conditions); }) > 0) {
+    const p::TableSpec* spec = p::find_table(t->name);
+    t->by_key.clear();
+    for (std::size_t i = 0; i < t->rows.size(); ++i)
+      if (auto key = key_of(spec, t->rows[i]); !key.empty()) t->by_key.emplace(std::move(key), i);
+  }
   return ret::ok;
 }
 

@@ -180,9 +180,16 @@ void Sync::update(const SyncItem& i) {
 
 std::vector<SyncItem> Sync::due(const std::string& sn, std::int64_t now, std::int64_t limit) {
   std::vector<SyncItem> out;
-  auto st = c_.prepare(select_items(
-      "WHERE sn = ?1 AND (state = 'pending' OR (state = 'failed' AND retry_at <= ?2)) ORDER BY kind, key LIMIT ?3"));
-  st->bind(1, sn).bind(2, now).bind(3, limit > 0 ? limit : std::int64_t{-1});
+  // Two lookups on the (sn, state, retry_at) index rather than one OR, which SQLite may scan for.
+  const std::int64_t cap = limit > 0 ? limit : std::int64_t{-1};
+  {
+    auto st = c_.prepare(select_items("WHERE sn = ?1 AND state = 'pending' LIMIT ?2"));
+    st->bind(1, sn).bind(2, cap);
+    while (st->step()) out.push_back(read_item(*st));
+  }
+  if (limit > 0 && static_cast<std::int64_t>(out.size()) >= limit) return out;
+  auto st = c_.prepare(select_items("WHERE sn = ?1 AND state = 'failed' AND retry_at <= ?2 LIMIT ?3"));
+  st->bind(1, sn).bind(2, now).bind(3, limit > 0 ? limit - static_cast<std::int64_t>(out.size()) : std::int64_t{-1});
   while (st->step()) out.push_back(read_item(*st));
   return out;
 }
