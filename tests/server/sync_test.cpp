@@ -4,6 +4,7 @@
 // tables are compared with what the domain says it should hold.
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <set>
@@ -423,6 +424,38 @@ TEST_F(SyncTest, ImportsRunAsJobsWithPerRowErrorsAndReachThePanels) {
 
   sync(p1);
   EXPECT_EQ(pins(p1, "user").size(), 1199u);  // person 5 left the level
+  EXPECT_EQ(sync_view(p1.sn)["pending"], 0);
+}
+
+// A panel offline while the domain changes gets, when it is back, what changed and nothing twice.
+TEST_F(SyncTest, APanelBackFromOfflineGetsWhatChangedOnce) {
+  start_sync();
+  auto p1 = panel("AWAY0001");
+  const auto level_id = level(p1.sn, {1});
+  for (int i = 1; i <= 20; ++i) person(std::to_string(i), std::to_string(400 + i), {level_id});
+  sync(p1);
+  const auto before = p1.data_commands;
+  // Offline: no polls while three persons change, two are deleted and two are added.
+  for (int i = 1; i <= 3; ++i) ok(api("PATCH", "/api/v1/persons/" + std::to_string(i), {{"name", "changed"}}));
+  ok(api("DELETE", "/api/v1/persons/19"));
+  ok(api("DELETE", "/api/v1/persons/20"));
+  person("21", "421", {level_id});
+  person("22", "422", {level_id});
+  EXPECT_EQ(sync_view(p1.sn)["pending"], 7);
+  std::vector<std::string> seen;
+  sync(p1, [&](const p::Command& c) -> std::optional<int> {
+    if (const auto* u = std::get_if<p::DataUpdate>(&c.body))
+      for (const auto& r : u->records) seen.push_back(u->table + " " + std::string(r.get_or("Pin", "")));
+    return std::nullopt;
+  });
+  // 1 user update (5 records), 1 authorisation update (2 new persons), 2 x 2 deletes.
+  EXPECT_EQ(p1.data_commands - before, 6);
+  std::sort(seen.begin(), seen.end());
+  EXPECT_TRUE(std::adjacent_find(seen.begin(), seen.end()) == seen.end()) << "a record sent twice";
+  EXPECT_EQ(p1.model.find("user", "Pin", "2")->get_or("Name", ""), "changed");
+  EXPECT_EQ(pins(p1, "user").size(), 20u);
+  EXPECT_EQ(pins(p1, "user").count("19"), 0u);
+  EXPECT_EQ(pins(p1, "user").count("22"), 1u);
   EXPECT_EQ(sync_view(p1.sn)["pending"], 0);
 }
 
