@@ -105,7 +105,9 @@ std::vector<p::Record> card_records(const std::string& pin, const PersonOnPanel&
 
 std::vector<p::Record> auth_records(const std::string& pin, const PersonOnPanel& p, const PanelCaps& caps) {
   std::vector<p::Record> out;
-  for (const auto& [rule, doors] : p.auth) {
+  for (const auto& entry : p.auth) {  // not a structured binding: clang 14 cannot capture one
+    const std::int64_t rule = entry.first;
+    const std::vector<int>& doors = entry.second;
     auto add = [&](std::span<const int> ds) {
       auto value = p::format_authorize_doors(ds, caps.one_door);
       if (!value) return;
