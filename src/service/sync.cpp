@@ -169,39 +169,36 @@ void pack_updates(const std::string& table, std::vector<Rec> recs, const PanelCa
   std::stable_sort(recs.begin(), recs.end(), [](const Rec& a, const Rec& b) { return a.batch < b.batch; });
   std::size_t max_bytes = options.bytes_per_command;
   if (caps.max_package != 0) max_bytes = std::min(max_bytes, caps.max_package);
+  // One command of the chunk's records; when the builders refuse it, the records at fault are found
+  // one by one, reported, and the others go together.
+  auto build = [&](const std::vector<Rec>& rs) {
+    std::vector<p::Record> records;
+    for (const auto& r : rs) records.push_back(r.record);
+    return p::data_update(0, table, std::move(records));
+  };
   auto emit = [&](std::vector<Rec>& chunk) {
     if (chunk.empty()) return;
-    std::vector<p::Record> records;
-    for (const auto& r : chunk) records.push_back(r.record);
-    auto built = p::data_update(0, table, records);
-    if (built) {
-      PlannedCommand c{std::move(*built), {}};
-      for (const auto& r : chunk)
-        if (std::find(c.items.begin(), c.items.end(), r.item) == c.items.end()) c.items.push_back(r.item);
-      out.push_back(std::move(c));
-    } else if (chunk.size() == 1) {
-      invalid.emplace_back(chunk.front().item, built.error().to_string());
-    } else {
-      // Find the records at fault; the others go together.
+    auto built = build(chunk);
+    if (!built) {
       std::vector<Rec> good;
       for (auto& r : chunk) {
         auto alone = p::data_update(0, table, r.record);
         if (alone) good.push_back(std::move(r));
         else invalid.emplace_back(r.item, alone.error().to_string());
       }
-      chunk.clear();
-      if (!good.empty()) {
-        std::vector<p::Record> rs;
-        for (const auto& r : good) rs.push_back(r.record);
-        auto again = p::data_update(0, table, rs);
-        if (again) {
-          PlannedCommand c{std::move(*again), {}};
-          for (const auto& r : good)
-            if (std::find(c.items.begin(), c.items.end(), r.item) == c.items.end()) c.items.push_back(r.item);
-          out.push_back(std::move(c));
-        }
+      chunk = std::move(good);
+      if (chunk.empty()) return;
+      built = build(chunk);
+      if (!built) {  // fine alone, refused together: reported rather than dropped
+        for (const auto& r : chunk) invalid.emplace_back(r.item, built.error().to_string());
+        chunk.clear();
+        return;
       }
     }
+    PlannedCommand c{std::move(*built), {}};
+    for (const auto& r : chunk)
+      if (std::find(c.items.begin(), c.items.end(), r.item) == c.items.end()) c.items.push_back(r.item);
+    out.push_back(std::move(c));
     chunk.clear();
   };
   std::vector<Rec> chunk;

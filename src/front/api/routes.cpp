@@ -43,11 +43,6 @@ bool match_segments(const std::vector<std::string>& wanted, const std::vector<st
 
 }  // namespace
 
-bool match_pattern(std::string_view pattern, const std::vector<std::string>& segments,
-                   std::vector<std::string>& params) {
-  return match_segments(path_segments(pattern), segments, params);
-}
-
 std::optional<RouteTable::Match> RouteTable::match(http::Verb method, std::string_view path) const {
   const auto segments = path_segments(path);
   std::optional<Match> out;

@@ -46,8 +46,6 @@ struct Route {
   std::function<void(Call&)> handler;
 };
 
-// Whether `path`'s segments match `pattern`'s; the {name} segments' values in `params`.
-bool match_pattern(std::string_view pattern, const std::vector<std::string>& segments, std::vector<std::string>& params);
 std::vector<std::string> path_segments(std::string_view path);  // percent-decoded, empty ones dropped
 
 class RouteTable {
