@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <stdexcept>
+#include <unordered_set>
 
 #include "protocol/codecs_doors.hpp"
 #include "protocol/device_requests.hpp"
@@ -68,6 +69,19 @@ const DeviceModel::Table* DeviceModel::table(std::string_view name) const {
   return it == tables_.end() ? nullptr : &it->second;
 }
 
+std::optional<std::size_t> DeviceModel::capacity(std::string_view table) const {
+  // The registration parameters that state a table's capacity (4.4).
+  std::string_view option_name;
+  if (p::text::iequals(table, "user")) option_name = "MaxUserCount";
+  else if (p::text::iequals(table, "templatev10")) option_name = "MaxUserFingerCount";
+  else return std::nullopt;
+  auto value = option(option_name);
+  if (!value) return std::nullopt;
+  auto n = p::text::parse_int(p::text::trim(*value));
+  if (!n || *n <= 0) return std::nullopt;  // 0 or unreadable: nothing stated
+  return static_cast<std::size_t>(*n);
+}
+
 int DeviceModel::put(std::string_view table_name, p::Record record) {
   const p::TableSpec* spec = p::find_table(table_name);
   if (spec == nullptr || is_transaction(table_name)) return ret::no_such_table;
@@ -98,6 +112,17 @@ int DeviceModel::update(const p::DataUpdate& update) {
   // validates before writing would.
   for (const auto& r : update.records) {
     if (!has_keys(spec, r)) return ret::bad_parameter;
+  }
+  if (auto limit = capacity(spec->name)) {
+    // A full panel refuses the whole command before writing any of it (Appendix 1: -18).
+    const Table* t = table(spec->name);
+    std::size_t have = t == nullptr ? 0 : t->rows.size();
+    std::unordered_set<std::string> fresh;  // new keys (a key twice in one command is one row)
+    for (const auto& r : update.records) {
+      auto key = key_of(spec, r);
+      if (t == nullptr || !t->by_key.contains(key)) fresh.insert(std::move(key));
+    }
+    if (have + fresh.size() > *limit) return ret::insufficient_space;
   }
   for (const auto& r : update.records) {
     if (int rc = put(spec->name, r); rc != ret::ok) return rc;

@@ -32,6 +32,7 @@ inline constexpr int repeated = -7;
 inline constexpr int bad_parameter = -11;
 inline constexpr int execution_error = -12;
 inline constexpr int unknown_command = -13;
+inline constexpr int insufficient_space = -18;
 inline constexpr int no_such_file = -17;
 inline constexpr int checksum_error = -19;
 inline constexpr int length_mismatch = -20;
@@ -71,6 +72,10 @@ class DeviceModel {
   const protocol::Record* find(std::string_view table, std::string_view key, std::string_view value) const;
   // Direct insertion for profiles and tests (same upsert rules as DATA UPDATE).
   int put(std::string_view table, protocol::Record record);
+  // How many records the table may hold, as the panel's registration parameters state it
+  // (~MaxUserCount for user, ~MaxUserFingerCount for templatev10); nullopt = no limit stated.
+  // DATA UPDATE beyond it is refused whole with -18 (insufficient space).
+  std::optional<std::size_t> capacity(std::string_view table) const;
 
   // ---- options ------------------------------------------------------------------------------------
   const protocol::Record& options() const noexcept { return options_; }

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "protocol/codecs_card.hpp"
+#include "protocol/codecs_time.hpp"
 #include "protocol/device_requests.hpp"
 #include "protocol/text.hpp"
 
@@ -263,6 +264,104 @@ void Access::update_rule(std::int64_t id, const RuleFields& fields, Reply<storag
 
 void Access::delete_rule(std::int64_t id, Reply<storage::Unit> done) {
   store_.write([id](storage::Transaction& tx) { tx.access().delete_time_rule(id); }, std::move(done));
+}
+
+// ---- holidays -----------------------------------------------------------------------------------------------
+
+std::string check_holiday(const storage::Holiday& h) {
+  if (h.name.empty() || h.name.size() > 64 || !one_field(h.name)) return "name: 1 to 64 bytes";
+  if (!valid_date(h.start)) return "start: a date YYYY-MM-DD (2000-2099)";
+  if (!valid_date(h.end)) return "end: a date YYYY-MM-DD (2000-2099)";
+  if (h.end < h.start) return "end: on or after start";
+  if (h.type < 1 || h.type > 3) return "type: 1, 2 or 3 (the Hol1-Hol3 periods of the time rules)";
+  if (holiday_dates(h).size() > 366) return "a holiday covers at most 366 days";
+  return {};
+}
+
+namespace {
+
+void apply(storage::Holiday& h, const HolidayFields& f) {
+  if (f.name) h.name = *f.name;
+  if (f.start) h.start = *f.start;
+  if (f.end) h.end = *f.end;
+  if (f.start && !f.end) h.end = std::max(h.end, *f.start);
+  if (f.type) h.type = *f.type;
+  if (f.yearly) h.yearly = *f.yearly;
+}
+
+// Refused when another holiday covers one of the same dates.
+void refuse_overlap(storage::Transaction& tx, const storage::Holiday& h) {
+  const auto dates = holiday_dates(h);
+  const std::set<std::string> mine(dates.begin(), dates.end());
+  for (const auto& other : tx.access().holidays()) {
+    if (other.id == h.id) continue;
+    for (const auto& d : holiday_dates(other))
+      if (mine.count(d))
+        throw storage::Refused(Reason::conflict, "holiday " + std::to_string(other.id) + " (" + other.name +
+                                                     ") already covers " + d.substr(0, 4) + "-" + d.substr(4, 2) +
+                                                     "-" + d.substr(6, 2));
+  }
+}
+
+}  // namespace
+
+void Access::create_holiday(const HolidayFields& fields, Reply<storage::Holiday> done) {
+  storage::Holiday h;
+  apply(h, fields);
+  if (auto problem = check_holiday(h); !problem.empty())
+    return done(storage::StoreError{false, problem, Reason::invalid});
+  const auto now = clock_.now();
+  store_.write(
+      [h, now](storage::Transaction& tx) {
+        refuse_overlap(tx, h);
+        auto stored = h;
+        stored.id = tx.access().insert_holiday(h);
+        auto panels = tx.access().panels();
+        for (const auto& sn : panels) Sync::plan_holidays(tx, sn, now);
+        return Changed<storage::Holiday>{stored, std::move(panels)};
+      },
+      [this, done = std::move(done)](storage::StoreResult<Changed<storage::Holiday>> r) {
+        if (!r.ok()) return done(r.error());
+        sync_.changed(r->panels);
+        done(std::move(r->value));
+      });
+}
+
+void Access::update_holiday(std::int64_t id, const HolidayFields& fields, Reply<storage::Holiday> done) {
+  const auto now = clock_.now();
+  store_.write(
+      [id, fields, now](storage::Transaction& tx) {
+        auto h = tx.access().holiday(id);
+        if (!h) throw storage::Refused(Reason::not_found, "no holiday " + std::to_string(id));
+        apply(*h, fields);
+        refuse_if(check_holiday(*h));
+        refuse_overlap(tx, *h);
+        tx.access().update_holiday(*h);
+        auto panels = tx.access().panels();
+        for (const auto& sn : panels) Sync::plan_holidays(tx, sn, now);
+        return Changed<storage::Holiday>{*h, std::move(panels)};
+      },
+      [this, done = std::move(done)](storage::StoreResult<Changed<storage::Holiday>> r) {
+        if (!r.ok()) return done(r.error());
+        sync_.changed(r->panels);
+        done(std::move(r->value));
+      });
+}
+
+void Access::delete_holiday(std::int64_t id, Reply<storage::Unit> done) {
+  const auto now = clock_.now();
+  store_.write(
+      [id, now](storage::Transaction& tx) {
+        tx.access().delete_holiday(id);
+        auto panels = tx.access().panels();
+        for (const auto& sn : panels) Sync::plan_holidays(tx, sn, now);
+        return panels;
+      },
+      [this, done = std::move(done)](storage::StoreResult<std::vector<std::string>> r) {
+        if (!r.ok()) return done(r.error());
+        sync_.changed(r.value());
+        done(storage::Unit{});
+      });
 }
 
 // ---- access levels -----------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-// The access-control domain: persons (cards, credentials, levels), time rules and access levels,
+// The access-control domain: persons (cards, credentials, levels), time rules, holidays and access levels,
 // validated here, stored through storage/areas/access.hpp, and each change planned for the panels
 // it concerns by the sync engine in the same unit of work (service/sync.hpp): when a call here
 // answers, those panels' pending counts already hold the work.
@@ -48,6 +48,12 @@ struct RuleFields {
   std::optional<std::array<std::vector<storage::Period>, 10>> days;
 };
 
+struct HolidayFields {
+  std::optional<std::string> name, start, end;
+  std::optional<int> type;
+  std::optional<bool> yearly;
+};
+
 // One row of an import: the pin and the fields, or why the row could not be read.
 struct ImportRow {
   std::int64_t row = 0;  // 1-based, for the report
@@ -61,6 +67,7 @@ std::string check_pin(const std::string& pin);
 std::string check_person(const storage::Person& person);
 std::string check_rule(const storage::TimeRule& rule);
 std::string check_level(const storage::AccessLevel& level);
+std::string check_holiday(const storage::Holiday& holiday);
 
 class Access {
  public:
@@ -76,6 +83,12 @@ class Access {
   void create_rule(const RuleFields& fields, Reply<storage::TimeRule> done);
   void update_rule(std::int64_t id, const RuleFields& fields, Reply<storage::TimeRule> done);
   void delete_rule(std::int64_t id, Reply<storage::Unit> done);
+
+  // Holidays are sent to every panel of the domain (a panel holding a door of some level); two
+  // holidays may not cover the same date (a panel holds one row per date): conflict.
+  void create_holiday(const HolidayFields& fields, Reply<storage::Holiday> done);
+  void update_holiday(std::int64_t id, const HolidayFields& fields, Reply<storage::Holiday> done);
+  void delete_holiday(std::int64_t id, Reply<storage::Unit> done);
 
   void create_level(const LevelFields& fields, Reply<storage::AccessLevel> done);
   void update_level(std::int64_t id, const LevelFields& fields, Reply<storage::AccessLevel> done);

@@ -146,6 +146,12 @@ p::Record rule_record(const std::string& id, const std::string& content) {
   return r;
 }
 
+std::map<std::string, std::pair<int, int>> parse_holidays(const std::string& text) {
+  std::map<std::string, std::pair<int, int>> out;
+  for (const auto& row : Json::parse(text)) out.emplace(row.at(0).get<std::string>(), std::pair{row.at(1).get<int>(), row.at(2).get<int>()});
+  return out;
+}
+
 // ---- packing ------------------------------------------------------------------------------------------
 
 struct Rec {
@@ -282,6 +288,32 @@ std::optional<std::string> person_content(const storage::Person& person,
   return j.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
+std::vector<std::string> holiday_dates(const storage::Holiday& h) {
+  std::vector<std::string> out;
+  auto parse = [](const std::string& d) -> std::optional<std::int64_t> {
+    if (d.size() != 10) return std::nullopt;
+    const auto y = p::text::parse_int(d.substr(0, 4)), m = p::text::parse_int(d.substr(5, 2)), day = p::text::parse_int(d.substr(8, 2));
+    if (!y || !m || !day || !p::is_valid_date(static_cast<int>(*y), static_cast<int>(*m), static_cast<int>(*day))) return std::nullopt;
+    p::CivilTime t{static_cast<int>(*y), static_cast<int>(*m), static_cast<int>(*day), 12, 0, 0};
+    auto unix = p::unix_from_civil(t);
+    return unix ? std::optional(*unix) : std::nullopt;
+  };
+  const auto from = parse(h.start), to = parse(h.end);
+  if (!from || !to) return out;
+  for (std::int64_t t = *from; t <= *to && out.size() <= 366; t += 86400)
+    if (auto civil = p::civil_from_unix(t)) out.push_back(p::format_date8(*civil));
+  return out;
+}
+
+std::string holidays_content(const std::vector<storage::Holiday>& holidays) {
+  std::map<std::string, std::pair<int, int>> rows;  // date -> type, Loop (1 yearly, 2 that date only)
+  for (const auto& h : holidays)
+    for (const auto& date : holiday_dates(h)) rows.emplace(date, std::pair{h.type, h.yearly ? 1 : 2});
+  Json j = Json::array();
+  for (const auto& [date, row] : rows) j.push_back(Json::array({date, row.first, row.second}));
+  return j.dump();
+}
+
 std::string rule_content(const storage::TimeRule& rule) {
   Json j;
   for (std::size_t d = 0; d < storage::kRuleDays.size(); ++d) {
@@ -293,10 +325,28 @@ std::string rule_content(const storage::TimeRule& rule) {
 }
 
 Plan plan_commands(const std::vector<SyncItem>& items, const PanelCaps& caps, const SyncOptions& options) {
-  std::vector<Rec> rule_updates, user_updates, card_updates, auth_updates;
+  std::vector<Rec> holiday_updates, rule_updates, user_updates, card_updates, auth_updates;
   std::vector<std::pair<p::Record, SyncKey>> auth_deletes, card_deletes, user_deletes, rule_deletes;
+  std::vector<SyncKey> holiday_clear;
   for (const auto& item : items) {
     const auto& key = item.id.key;
+    if (item.id.kind == "holidays") {
+      // The manual deletes holidays only all at once: a row gone means all again.
+      const auto was = item.applied ? parse_holidays(*item.applied) : std::map<std::string, std::pair<int, int>>{};
+      const auto want = item.desired ? parse_holidays(*item.desired) : std::map<std::string, std::pair<int, int>>{};
+      const bool gone = std::any_of(was.begin(), was.end(), [&](const auto& row) { return !want.count(row.first); });
+      if (gone) holiday_clear.push_back(item.id);
+      for (const auto& [date, row] : want) {
+        auto old = was.find(date);
+        if (!gone && old != was.end() && old->second == row) continue;
+        p::Record r;
+        r.add("Holiday", date);
+        r.add("HolidayType", std::to_string(row.first));
+        r.add("Loop", std::to_string(row.second));
+        holiday_updates.push_back(Rec{std::move(r), item.id, item.batch});
+      }
+      continue;
+    }
     if (item.id.kind == "timerule") {
       if (item.desired) rule_updates.push_back(Rec{rule_record(key, *item.desired), item.id, item.batch});
       else if (item.applied) rule_deletes.emplace_back(p::Record{{"TimezoneId", key}}, item.id);
@@ -324,18 +374,23 @@ Plan plan_commands(const std::vector<SyncItem>& items, const PanelCaps& caps, co
       for (auto& r : auth_records(key, *want, caps)) auth_updates.push_back(Rec{std::move(r), item.id, item.batch});
     }
   }
-  // The order the panel must run them in: time rules before the authorisations that name them,
-  // deletes of a person's rows before the updates that re-add them, users before their cards and
-  // authorisations, a user deleted after its rows, time rules deleted last.
+  // The order the panel must run them in: holidays first (time rules name their types), time rules
+  // before the authorisations that name them, deletes of a person's rows before the updates that
+  // re-add them, persons leaving deleted before any user is added (a full panel makes room first),
+  // users before their cards and authorisations, time rules deleted last.
   std::vector<PlannedCommand> out;
   std::vector<std::pair<SyncKey, std::string>> invalid;
+  for (const auto& item : holiday_clear) {
+    if (auto command = p::data_delete_all(0, "holiday")) out.push_back(PlannedCommand{std::move(*command), {item}});
+  }
+  pack_updates("holiday", std::move(holiday_updates), caps, options, out, invalid);
   pack_updates("timezone", std::move(rule_updates), caps, options, out, invalid);
   pack_deletes("userauthorize", auth_deletes, out, invalid);
   pack_deletes("mulcarduser", card_deletes, out, invalid);
+  pack_deletes("user", user_deletes, out, invalid);
   pack_updates("user", std::move(user_updates), caps, options, out, invalid);
   pack_updates("mulcarduser", std::move(card_updates), caps, options, out, invalid);
   pack_updates("userauthorize", std::move(auth_updates), caps, options, out, invalid);
-  pack_deletes("user", user_deletes, out, invalid);
   pack_deletes("timezone", rule_deletes, out, invalid);
   // An item with a record the protocol cannot carry sends nothing at all rather than half a person.
   if (!invalid.empty()) {
@@ -409,10 +464,26 @@ void Sync::plan_panel(storage::Transaction& tx, const std::string& sn, std::int6
     tx.sync().put_desired(SyncKey{sn, "person", pin}, content, now);
   }
   for (const auto& item : tx.sync().items(sn, "")) {
+    if (item.id.kind == "holidays") continue;
     const bool wanted = item.id.kind == "timerule" ? wanted_rules.count(item.id.key) != 0
                                                    : wanted_persons.count(item.id.key) != 0;
     if (!wanted && item.desired) tx.sync().put_desired(item.id, std::nullopt, now);
   }
+  plan_holidays(tx, sn, now, !levels.empty());
+}
+
+void Sync::plan_holidays(storage::Transaction& tx, const std::string& sn, std::int64_t now) {
+  plan_holidays(tx, sn, now, !tx.access().levels_on(sn).empty());
+}
+
+void Sync::plan_holidays(storage::Transaction& tx, const std::string& sn, std::int64_t now, bool in_domain) {
+  const SyncKey key{sn, "holidays", "all"};
+  if (!in_domain) return tx.sync().put_desired(key, std::nullopt, now);
+  const auto holidays = tx.access().holidays();
+  // A panel of the domain without holidays holds none of ours: nothing to write (and nothing to
+  // delete unless it held some we sent).
+  if (holidays.empty() && !tx.sync().item(key)) return;
+  tx.sync().put_desired(key, holidays_content(holidays), now);
 }
 
 std::vector<std::string> Sync::panels_of(storage::Transaction& tx, const std::vector<std::int64_t>& levels) {
@@ -466,6 +537,11 @@ void Sync::resync(const std::string& sn, bool clear, Reply<storage::Unit> done) 
           tx.sync().forget_applied(sn, now);
         }
         plan_panel(tx, sn, now);
+        // A reconcile now includes what failed: its retry is not waited for.
+        for (auto& item : tx.sync().failures(sn, 0)) {
+          item.retry_at = 0;
+          tx.sync().update(item);
+        }
         return queued;
       },
       [this, sn, done = std::move(done)](storage::StoreResult<std::int64_t> r) {

@@ -2,7 +2,8 @@
 //
 //   desired   For each panel, a pure function of the domain: one "person" item per person holding a
 //             level with a door on the panel (its user row, cards and authorisations there), one
-//             "timerule" item per time rule such a level uses. Written in the unit of work of the
+//             "timerule" item per time rule such a level uses, one "holidays" item with every
+//             holiday row (the manual deletes holidays only all at once). Written in the unit of work of the
 //             domain change that causes it (plan_person, plan_panel): when an API call returns, the
 //             panel's pending count already holds the work.
 //   applied   What the panel is known to hold: a desired content becomes applied when every command
@@ -62,6 +63,11 @@ std::optional<std::string> person_content(const storage::Person& person,
                                           const std::vector<storage::AccessLevel>& levels_on_panel,
                                           const std::string& sn);
 std::string rule_content(const storage::TimeRule& rule);
+// The dates a holiday covers, "YYYYMMDD" as the manual's holiday row names them (at most 367: a
+// longer range is refused by the access service before it gets here).
+std::vector<std::string> holiday_dates(const storage::Holiday& holiday);
+// Every holiday as the panel's rows (date, type, Loop), by date; "[]" when there is none.
+std::string holidays_content(const std::vector<storage::Holiday>& holidays);
 
 struct PlannedCommand {
   protocol::Command command;           // built and checked by the protocol builders (id 0)
@@ -105,6 +111,8 @@ class Sync final : public CommandSource {
                                std::int64_t now, const std::string& deleted_pin = {});
   // Every item of the panel (levels or time rules changed).
   static void plan_panel(storage::Transaction& tx, const std::string& sn, std::int64_t now);
+  // The panel's holiday rows (holidays changed): on every panel of the domain, on no other.
+  static void plan_holidays(storage::Transaction& tx, const std::string& sn, std::int64_t now);
   // The panels of these levels' doors.
   static std::vector<std::string> panels_of(storage::Transaction& tx, const std::vector<std::int64_t>& levels);
   // After such a unit of work committed: the panels it planned for.
@@ -128,6 +136,7 @@ class Sync final : public CommandSource {
   // What the panel should do next, read inside a unit of work: nullopt = nothing (in flight, or
   // no work), else due at (0 = now).
   static std::optional<std::int64_t> next_due(storage::Transaction& tx, const std::string& sn);
+  static void plan_holidays(storage::Transaction& tx, const std::string& sn, std::int64_t now, bool in_domain);
   void stage(const std::string& sn, std::optional<std::int64_t> due);
   void apply_staged(const std::string& sn, bool ok);
 

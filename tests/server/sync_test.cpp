@@ -347,6 +347,77 @@ TEST_F(SyncTest, AReplacedPanelTakesOverTheDoorsAndGetsEverything) {
   EXPECT_EQ(sync_view(fresh.sn)["pending"], 0);
 }
 
+// Holidays reach every panel of the domain as one row per date; a range shrunk or a holiday deleted
+// is sent again whole (the manual deletes holiday rows only all at once).
+TEST_F(SyncTest, HolidaysReachEveryPanelOfTheDomainOneRowPerDate) {
+  start_sync();
+  auto a = panel("HOLI000A");
+  auto outside = panel("HOLI000B");  // no level: gets nothing
+  const auto level_id = level(a.sn, {1});
+  person("1", "101", {level_id});
+  auto xmas = ok(api("POST", "/api/v1/holidays",
+                     {{"name", "Christmas"}, {"start", "2026-12-24"}, {"end", "2026-12-26"}, {"type", 2}, {"yearly", true}}),
+                 201);
+  EXPECT_EQ(xmas["end"], "2026-12-26");
+  ok(api("POST", "/api/v1/holidays", {{"name", "Audit day"}, {"date", "2027-03-01"}}), 201);
+  EXPECT_EQ(api("POST", "/api/v1/holidays", {{"name", "Boxing"}, {"date", "2026-12-26"}}).status, 409);
+  EXPECT_EQ(api("POST", "/api/v1/holidays", {{"name", "Bad"}, {"date", "2026-02-30"}}).status, 400);
+  EXPECT_EQ(api("POST", "/api/v1/holidays", {{"name", "Bad"}, {"date", "2026-05-01"}, {"type", 4}}).status, 400);
+  EXPECT_EQ(api("POST", "/api/v1/holidays", {{"name", "Bad"}, {"start", "2026-05-02"}, {"end", "2026-05-01"}}).status, 400);
+  EXPECT_EQ(ok(api("GET", "/api/v1/holidays")).size(), 2u);
+  sync(a);
+  sync(outside);
+  EXPECT_EQ(outside.data_commands, 0);
+  std::map<std::string, std::pair<std::string, std::string>> rows;
+  for (const auto& r : a.model.rows("holiday"))
+    rows[std::string(r.get_or("Holiday", ""))] = {std::string(r.get_or("HolidayType", "")), std::string(r.get_or("Loop", ""))};
+  EXPECT_EQ(rows, (std::map<std::string, std::pair<std::string, std::string>>{{"20261224", {"2", "1"}},
+                                                                               {"20261225", {"2", "1"}},
+                                                                               {"20261226", {"2", "1"}},
+                                                                               {"20270301", {"1", "2"}}}));
+  // Shrunk to one day: the panel holds exactly the rows the domain says.
+  const auto id = std::to_string(xmas["id"].get<int>());
+  ok(api("PATCH", "/api/v1/holidays/" + id, {{"start", "2026-12-25"}, {"end", "2026-12-25"}}));
+  sync(a);
+  std::set<std::string> dates;
+  for (const auto& r : a.model.rows("holiday")) dates.insert(std::string(r.get_or("Holiday", "")));
+  EXPECT_EQ(dates, (std::set<std::string>{"20261225", "20270301"}));
+  ok(api("DELETE", "/api/v1/holidays/" + id));
+  sync(a);
+  ASSERT_EQ(a.model.rows("holiday").size(), 1u);
+  EXPECT_EQ(a.model.rows("holiday")[0].get_or("Holiday", ""), "20270301");
+  EXPECT_EQ(sync_view(a.sn)["pending"], 0);
+}
+
+// A panel whose user table is full refuses with -18: what fits is applied, the rest is failed with
+// the panel's Return value and its meaning, and goes once there is room.
+TEST_F(SyncTest, AFullPanelFailsTheRecordsThatDoNotFitAndTakesThemOnceThereIsRoom) {
+  start_sync();
+  auto a = panel("FULL0001", p::Record{{"~MaxUserCount", "5"}});
+  const auto level_id = level(a.sn, {1});
+  for (int i = 1; i <= 8; ++i) person(std::to_string(i), std::to_string(700 + i), {level_id});
+  sync(a);
+  EXPECT_EQ(pins(a, "user").size(), 5u);
+  auto view = sync_view(a.sn);
+  EXPECT_EQ(view["failed"], 3) << view;
+  ASSERT_EQ(view["errors"].size(), 3u) << view;
+  for (const auto& e : view["errors"]) {
+    EXPECT_EQ(e["return"], -18) << e;
+    EXPECT_NE(e["error"].get<std::string>().find("insufficient space"), std::string::npos) << e;
+  }
+  // Room made: two applied persons deleted; the failed ones go at the next reconcile.
+  const auto held = pins(a, "user");
+  std::vector<std::string> on_panel(held.begin(), held.end());
+  ok(api("DELETE", "/api/v1/persons/" + on_panel[0]));
+  ok(api("DELETE", "/api/v1/persons/" + on_panel[1]));
+  ok(api("POST", "/api/v1/devices/" + a.sn + "/resync"));
+  sync(a);
+  EXPECT_EQ(pins(a, "user").size(), 5u);
+  view = sync_view(a.sn);
+  EXPECT_EQ(view["failed"], 1) << view;
+  EXPECT_EQ(view["applied"], 6) << view;  // 5 persons and the time rule
+}
+
 TEST_F(SyncTest, DoorCommandsGoAheadOfSyncWork) {
   start_sync();
   auto p1 = panel("PRIO0001");

@@ -60,7 +60,7 @@ TEST(SyncContent, APersonIsOnAPanelOnlyThroughALevelWithADoorThere) {
   EXPECT_NE(content->find(R"("auth":[])"), std::string::npos) << *content;
 }
 
-TEST(SyncPlan, RulesFirstDeletesBeforeReAddsUsersBeforeTheirRowsRuleDeletesLast) {
+TEST(SyncPlan, RulesFirstDeletesBeforeAddsUsersBeforeTheirRowsRuleDeletesLast) {
   const std::vector<storage::AccessLevel> levels{level_with(1, 1, {{"P1", 1}}), level_with(2, 2, {{"P1", 2}})};
   const auto a = person_content(person_with("1", {1}, {"11"}), levels, "P1");
   const auto a2 = person_content(person_with("1", {2}, {"11"}), levels, "P1");
@@ -75,10 +75,11 @@ TEST(SyncPlan, RulesFirstDeletesBeforeReAddsUsersBeforeTheirRowsRuleDeletesLast)
   EXPECT_TRUE(plan.invalid.empty()) << (plan.invalid.empty() ? "" : plan.invalid[0].second);
   std::vector<std::string> order;
   for (const auto& c : plan.commands) order.push_back(table_of(c));
+  // Person 2 leaves before person 3 is added: a full panel makes room first.
   EXPECT_EQ(order, (std::vector<std::string>{"update timezone", "delete userauthorize", "delete userauthorize",
-                                             "update user", "update userauthorize", "delete user", "delete timezone"}));
+                                             "delete user", "update user", "update userauthorize", "delete timezone"}));
   // Person 1 kept its user row (only its level changed): the user update carries person 3 only.
-  const auto& user_update = std::get<p::DataUpdate>(plan.commands[3].command.body);
+  const auto& user_update = std::get<p::DataUpdate>(plan.commands[4].command.body);
   ASSERT_EQ(user_update.records.size(), 1u);
   EXPECT_EQ(user_update.records[0].get_or("Pin", ""), "3");
   EXPECT_EQ(user_update.records[0].get_or("CardNo", ""), "22");
@@ -155,4 +156,31 @@ TEST(SyncCaps, FromTheRegistration) {
 }
 
 }  // namespace
+TEST(SyncPlan, HolidaysAddedGoAloneARowGoneMeansAllAgain) {
+  storage::Holiday xmas{1, "Christmas", "2026-12-24", "2026-12-26", 2, true};
+  storage::Holiday audit{2, "Audit", "2027-03-01", "2027-03-01", 1, false};
+  EXPECT_EQ(holiday_dates(xmas), (std::vector<std::string>{"20261224", "20261225", "20261226"}));
+  EXPECT_EQ(holiday_dates(storage::Holiday{3, "Leap", "2028-02-28", "2028-03-01", 1, false}),
+            (std::vector<std::string>{"20280228", "20280229", "20280301"}));
+  const auto one = holidays_content({xmas});
+  const auto both = holidays_content({xmas, audit});
+  // Added: only the new row.
+  auto plan = plan_commands({item("holidays", "all", one, both)}, PanelCaps{}, SyncOptions{});
+  ASSERT_EQ(plan.commands.size(), 1u);
+  const auto& added = std::get<p::DataUpdate>(plan.commands[0].command.body);
+  ASSERT_EQ(added.records.size(), 1u);
+  EXPECT_EQ(p::format_tab_record(added.records[0]), "Holiday=20270301\tHolidayType=1\tLoop=2");
+  // A row gone: all deleted (the manual's only holiday delete), then all that remain.
+  xmas.end = "2026-12-25";
+  plan = plan_commands({item("holidays", "all", both, holidays_content({xmas, audit}))}, PanelCaps{}, SyncOptions{});
+  ASSERT_EQ(plan.commands.size(), 2u);
+  EXPECT_EQ(table_of(plan.commands[0]), "delete holiday");
+  EXPECT_TRUE(std::get<p::DataDelete>(plan.commands[0].command.body).all);
+  EXPECT_EQ(std::get<p::DataUpdate>(plan.commands[1].command.body).records.size(), 3u);
+  // The panel leaves the domain: what we sent goes.
+  plan = plan_commands({item("holidays", "all", both, std::nullopt)}, PanelCaps{}, SyncOptions{});
+  ASSERT_EQ(plan.commands.size(), 1u);
+  EXPECT_EQ(table_of(plan.commands[0]), "delete holiday");
+}
+
 }  // namespace zkpush::service

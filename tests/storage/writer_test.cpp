@@ -117,7 +117,14 @@ TEST_F(WriterTest, AFailingJobIsRolledBackAloneAndTheOthersCommit) {
 TEST_F(WriterTest, ACommitThatFailsFailsEveryJobOfTheGroup) {
   std::promise<void> release;
   std::shared_future<void> gate = release.get_future().share();
-  writer_->submit([gate](Database&) { gate.wait(); }, nullptr);
+  // The three jobs must be queued while the gate's group runs, not taken into it: wait until it runs.
+  auto running = std::make_shared<std::promise<void>>();
+  auto started = running->get_future();
+  writer_->submit([gate, running](Database&) {
+    running->set_value();
+    gate.wait();
+  }, nullptr);
+  started.wait();
   std::vector<std::future<WriteOutcome>> results;
   for (int i = 0; i < 3; ++i) {
     auto p = std::make_shared<std::promise<WriteOutcome>>();

@@ -1,4 +1,4 @@
-// The routes of the access domain (persons, time rules, access levels) and of each panel's sync:
+// The routes of the access domain (persons, time rules, holidays, access levels) and of each panel's sync:
 // parse and check the JSON, call the access or sync service, answer with the shapes below. The
 // contract is in docs/access.md.
 #include <spdlog/spdlog.h>
@@ -92,6 +92,10 @@ Json level_json(const storage::AccessLevel& level) {
   for (const auto& d : level.doors) doors.push_back(Json{{"sn", d.sn}, {"door", d.door}});
   j["doors"] = std::move(doors);
   return j;
+}
+
+Json holiday_json(const storage::Holiday& h) {
+  return Json{{"id", h.id}, {"name", h.name}, {"start", h.start}, {"end", h.end}, {"type", h.type}, {"yearly", h.yearly}};
 }
 
 Json sync_json(const service::SyncStatus& s) {
@@ -191,6 +195,35 @@ std::optional<service::RuleFields> parse_rule(const Json& j, bool create, std::s
   }
   if (create && !f.name) return problem = "name: required", std::nullopt;
   if (create && !f.days) return problem = "segments: required", std::nullopt;
+  return f;
+}
+
+// {"name", "date"} for one day, or {"name", "start", "end"}; "type" 1-3 (default 1), "yearly".
+std::optional<service::HolidayFields> parse_holiday(const Json& j, bool create, std::string& problem) {
+  service::HolidayFields f;
+  for (const auto& [key, v] : j.items()) {
+    if (key == "name" || key == "date" || key == "start" || key == "end") {
+      if (!v.is_string()) return problem = key + ": a string", std::nullopt;
+      const auto text = v.get<std::string>();
+      if (key == "name") f.name = text;
+      else if (key == "date") f.start = f.end = text;
+      else if (key == "start") f.start = text;
+      else f.end = text;
+    } else if (key == "type") {
+      if (!v.is_number_integer()) return problem = "type: 1, 2 or 3", std::nullopt;
+      f.type = v.get<int>();
+    } else if (key == "yearly") {
+      if (!v.is_boolean()) return problem = "yearly: true or false", std::nullopt;
+      f.yearly = v.get<bool>();
+    } else if (key != "id") {
+      return problem = "unknown field " + p::text::quoted(key) + " (name, date or start and end, type, yearly)", std::nullopt;
+    }
+  }
+  if (j.contains("date") && (j.contains("start") || j.contains("end")))
+    return problem = "either date, or start and end", std::nullopt;
+  if (create && !f.name) return problem = "name: required", std::nullopt;
+  if (create && !f.start) return problem = "date (or start and end): required", std::nullopt;
+  if (create && !f.end) f.end = f.start;
   return f;
 }
 
@@ -638,6 +671,56 @@ void add_access_routes(RouteTable& table, const ApiServices& services) {
                s.access.delete_rule(*id, reply<storage::Unit>(c, 200, [id = *id](const storage::Unit&) {
                                       return Json{{"id", id}, {"deleted", true}};
                                     }));
+             }});
+
+  // ---- holidays ----
+  table.add({V::get, "/api/v1/holidays", Role::viewer, "listHolidays", "Every holiday", "", "200 Holiday[]", {},
+             [s](Call& c) {
+               read_json(s, c, [](storage::Reads& r) {
+                 Json out = Json::array();
+                 for (const auto& h : r.access().holidays()) out.push_back(holiday_json(h));
+                 return out;
+               });
+             }});
+  table.add({V::post, "/api/v1/holidays", Role::operator_, "createHoliday",
+             "Creates a holiday (a date or a range, type 1-3, yearly or not); every panel of the domain is synced",
+             "NewHoliday", "201 Holiday", {}, [s](Call& c) {
+               std::string problem;
+               auto body = object_body(c.request.body(), problem);
+               if (!body) return answer_error(c.respond, c.who, 400, problem);
+               auto fields = parse_holiday(*body, true, problem);
+               if (!fields) return answer_error(c.respond, c.who, 400, problem);
+               s.access.create_holiday(*fields, reply<storage::Holiday>(c, 201, holiday_json));
+             }});
+  table.add({V::get, "/api/v1/holidays/{id}", Role::viewer, "getHoliday", "One holiday", "", "200 Holiday", {},
+             [s](Call& c) {
+               auto id = id_param(c, "a holiday");
+               if (!id) return;
+               s.store.read([id = *id](storage::Reads& r) { return r.access().holiday(id); },
+                            [id = *id, respond = c.respond, who = c.who](storage::StoreResult<std::optional<storage::Holiday>> r) {
+                              if (!r.ok()) return answer_store_refusal(respond, who, r.error());
+                              if (!r.value()) return answer_error(respond, who, 404, "no holiday " + std::to_string(id));
+                              answer_json(respond, 200, holiday_json(*r.value()));
+                            });
+             }});
+  table.add({V::patch, "/api/v1/holidays/{id}", Role::operator_, "updateHoliday",
+             "Changes a holiday; every panel of the domain is synced", "NewHoliday", "200 Holiday", {}, [s](Call& c) {
+               auto id = id_param(c, "a holiday");
+               if (!id) return;
+               std::string problem;
+               auto body = object_body(c.request.body(), problem);
+               if (!body) return answer_error(c.respond, c.who, 400, problem);
+               auto fields = parse_holiday(*body, false, problem);
+               if (!fields) return answer_error(c.respond, c.who, 400, problem);
+               s.access.update_holiday(*id, *fields, reply<storage::Holiday>(c, 200, holiday_json));
+             }});
+  table.add({V::delete_, "/api/v1/holidays/{id}", Role::operator_, "deleteHoliday",
+             "Deletes a holiday; every panel of the domain is synced", "", "200 Deleted", {}, [s](Call& c) {
+               auto id = id_param(c, "a holiday");
+               if (!id) return;
+               s.access.delete_holiday(*id, reply<storage::Unit>(c, 200, [id = *id](const storage::Unit&) {
+                                         return Json{{"id", id}, {"deleted", true}};
+                                       }));
              }});
 
   // ---- access levels ----

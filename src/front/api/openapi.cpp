@@ -71,6 +71,10 @@ OJson schemas() {
   s["NewPerson"]["required"] = OJson::array({"pin"});
   s["TimeRule"] = object_of({{"id", "integer"}, {"name", "string"}, {"segments", "object"}});
   s["NewTimeRule"] = object_of({{"name", "string"}, {"segments", "object"}});
+  s["Holiday"] = object_of({{"id", "integer"}, {"name", "string"}, {"start", "string"}, {"end", "string"},
+                            {"type", "integer"}, {"yearly", "boolean"}});
+  s["NewHoliday"] = object_of({{"name", "string"}, {"date", "string"}, {"start", "string"}, {"end", "string"},
+                               {"type", "integer"}, {"yearly", "boolean"}});
   s["AccessLevel"] = object_of({{"id", "integer"}, {"name", "string"}, {"time_rule_id", "integer"}, {"doors", "array"}});
   s["NewAccessLevel"] = object_of({{"name", "string"}, {"time_rule_id", "integer"}, {"doors", "array"}});
   s["SyncStatus"] = object_of({{"pending", "integer"}, {"applied", "integer"}, {"failed", "integer"},

@@ -1,5 +1,5 @@
 // Area: the access-control domain the server is the source of truth for: persons with their cards
-// and credentials, time rules, access levels (doors on any panels × one time rule) and which
+// and credentials, time rules, holidays, access levels (doors on any panels × one time rule) and which
 // persons hold which levels.
 //
 // Rows and the rules a database can keep (unique pins and card numbers, a time rule in use cannot
@@ -74,6 +74,19 @@ struct TimeRule {
 // Time rule 1 exists from the start and means always: 00:00-23:59 every day and holiday.
 inline constexpr std::int64_t kAlwaysRule = 1;
 
+// A holiday: one date or a range of dates, of type 1-3 (which Hol1/Hol2/Hol3 periods of the time
+// rules apply that day), yearly or not. The manual's holiday row is one date, so a range becomes
+// one row per day on the panels.
+struct Holiday {
+  std::int64_t id = 0;
+  std::string name;
+  std::string start;  // "YYYY-MM-DD"
+  std::string end;    // "YYYY-MM-DD", >= start
+  int type = 1;
+  bool yearly = false;
+  bool operator==(const Holiday&) const = default;
+};
+
 struct LevelDoor {
   std::string sn;
   int door = 0;  // 1-based door number of that panel
@@ -104,6 +117,9 @@ class AccessReads {
   virtual std::optional<TimeRule> time_rule(std::int64_t id) = 0;
   virtual std::vector<TimeRule> time_rules() = 0;
 
+  virtual std::optional<Holiday> holiday(std::int64_t id) = 0;
+  virtual std::vector<Holiday> holidays() = 0;  // by id
+
   virtual std::optional<AccessLevel> level(std::int64_t id) = 0;
   virtual std::vector<AccessLevel> levels() = 0;
   // Levels with a door on the panel.
@@ -130,6 +146,11 @@ class AccessWrites : public AccessReads {
   virtual void update_time_rule(const TimeRule& rule) = 0;  // not_found
   // Refused: not_found; conflict for rule 1 or a rule a level uses.
   virtual void delete_time_rule(std::int64_t id) = 0;
+
+  // Returns the new id (`holiday.id` is ignored).
+  virtual std::int64_t insert_holiday(const Holiday& holiday) = 0;
+  virtual void update_holiday(const Holiday& holiday) = 0;  // not_found
+  virtual void delete_holiday(std::int64_t id) = 0;         // not_found
 
   // Returns the new id. Refused: not_found for an unknown time rule.
   virtual std::int64_t insert_level(const AccessLevel& level) = 0;

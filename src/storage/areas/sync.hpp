@@ -50,6 +50,14 @@ struct SyncCounts {
   std::int64_t in_flight = 0; // of them, not answered yet
 };
 
+// What the engine knows of a panel as a whole.
+struct SyncPanel {
+  std::int64_t commands = 0;
+  std::int64_t checked_at = 0;  // last time what it holds was read (0 = never: read before the first write)
+  bool check_wanted = false;    // read it at the next turn (operator's verify, a count that did not match)
+  std::string check_result;     // what the last check found, in words
+};
+
 class SyncReads {
  public:
   virtual ~SyncReads() = default;
@@ -69,6 +77,14 @@ class SyncReads {
   virtual std::vector<SyncKey> carried_by(std::int64_t command_id) = 0;
   // Commands in flight for an item.
   virtual std::int64_t sends_of(const SyncKey& id) = 0;
+
+  virtual SyncPanel panel(const std::string& sn) = 0;  // defaults for a panel never seen
+  // Panels that have been checked, with when (periodic verification).
+  virtual std::vector<std::pair<std::string, std::int64_t>> checked_panels() = 0;
+  // Items of a kind the panel is known to hold (applied content set).
+  virtual std::int64_t applied_count(const std::string& sn, const std::string& kind) = 0;
+  // Records the panel holds that the domain does not know, by kind and key.
+  virtual std::vector<SyncKey> unmanaged(const std::string& sn) = 0;
 };
 
 class SyncWrites : public SyncReads {
@@ -88,6 +104,9 @@ class SyncWrites : public SyncReads {
   virtual void count_commands(const std::string& sn, std::int64_t queued) = 0;
   // Forgets what the panel holds: every item's applied content (a full load follows).
   virtual void forget_applied(const std::string& sn, std::int64_t now) = 0;
+  virtual void set_check(const std::string& sn, std::int64_t checked_at, bool wanted, const std::string& result) = 0;
+  // Replaces the panel's unmanaged records of `kind`.
+  virtual void set_unmanaged(const std::string& sn, const std::string& kind, const std::vector<std::string>& keys) = 0;
   // Moves a panel's items to another serial number (a replaced panel), applied contents
   // forgotten; the new panel's own items are replaced.
   virtual void move_panel(const std::string& from, const std::string& to, std::int64_t now) = 0;

@@ -229,6 +229,59 @@ std::int64_t Access::put_credential(const std::string& pin, const Credential& c)
   return st->column_int(0);
 }
 
+// ---- holidays ---------------------------------------------------------------------------------------
+
+namespace {
+constexpr std::string_view kHolidayColumns = "id, name, start_date, end_date, type, yearly";
+Holiday read_holiday(const Statement& st) {
+  Holiday h;
+  h.id = st.column_int(0);
+  h.name = st.column_text(1);
+  h.start = st.column_text(2);
+  h.end = st.column_text(3);
+  h.type = static_cast<int>(st.column_int(4));
+  h.yearly = st.column_int(5) != 0;
+  return h;
+}
+}  // namespace
+
+std::optional<Holiday> Access::holiday(std::int64_t id) {
+  auto st = c_.prepare("SELECT " + std::string(kHolidayColumns) + " FROM holidays WHERE id = ?1");
+  st->bind(1, id);
+  if (!st->step()) return std::nullopt;
+  return read_holiday(*st);
+}
+
+std::vector<Holiday> Access::holidays() {
+  std::vector<Holiday> out;
+  auto st = c_.prepare("SELECT " + std::string(kHolidayColumns) + " FROM holidays ORDER BY id");
+  while (st->step()) out.push_back(read_holiday(*st));
+  return out;
+}
+
+std::int64_t Access::insert_holiday(const Holiday& h) {
+  auto st = c_.prepare("INSERT INTO holidays (name, start_date, end_date, type, yearly) VALUES (?1, ?2, ?3, ?4, ?5)");
+  st->bind(1, h.name).bind(2, h.start).bind(3, h.end).bind(4, std::int64_t{h.type}).bind(5, std::int64_t{h.yearly ? 1 : 0});
+  st->run();
+  return c_.db().last_insert_rowid();
+}
+
+void Access::update_holiday(const Holiday& h) {
+  auto st = c_.prepare(
+      "UPDATE holidays SET name = ?2, start_date = ?3, end_date = ?4, type = ?5, yearly = ?6 WHERE id = ?1");
+  st->bind(1, h.id).bind(2, h.name).bind(3, h.start).bind(4, h.end).bind(5, std::int64_t{h.type});
+  st->bind(6, std::int64_t{h.yearly ? 1 : 0});
+  st->run();
+  if (c_.db().changes() == 0) throw Refused(Reason::not_found, "no holiday " + std::to_string(h.id));
+}
+
+void Access::delete_holiday(std::int64_t id) {
+  auto st = c_.prepare("DELETE FROM holidays WHERE id = ?1");
+  st->bind(1, id);
+  st->run();
+  if (c_.db().changes() == 0) throw Refused(Reason::not_found, "no holiday " + std::to_string(id));
+}
+
 // ---- time rules ------------------------------------------------------------------------------------
 
 std::optional<TimeRule> Access::time_rule(std::int64_t id) {

@@ -1,5 +1,5 @@
 // The access-control domain's tables (storage/areas/access.hpp): persons, cards, credentials,
-// time rules, access levels.
+// time rules, holidays, access levels.
 #pragma once
 
 #include "storage/areas/access.hpp"
@@ -18,6 +18,8 @@ class Access final : public AccessWrites {
   std::vector<std::string> holders(const std::vector<std::int64_t>& levels) override;
   std::optional<TimeRule> time_rule(std::int64_t id) override;
   std::vector<TimeRule> time_rules() override;
+  std::optional<Holiday> holiday(std::int64_t id) override;
+  std::vector<Holiday> holidays() override;
   std::optional<AccessLevel> level(std::int64_t id) override;
   std::vector<AccessLevel> levels() override;
   std::vector<AccessLevel> levels_on(const std::string& sn) override;
@@ -30,6 +32,9 @@ class Access final : public AccessWrites {
   std::int64_t insert_time_rule(const TimeRule& rule) override;
   void update_time_rule(const TimeRule& rule) override;
   void delete_time_rule(std::int64_t id) override;
+  std::int64_t insert_holiday(const Holiday& holiday) override;
+  void update_holiday(const Holiday& holiday) override;
+  void delete_holiday(std::int64_t id) override;
   std::int64_t insert_level(const AccessLevel& level) override;
   void update_level(const AccessLevel& level) override;
   void delete_level(std::int64_t id) override;

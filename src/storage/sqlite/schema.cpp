@@ -289,6 +289,28 @@ DROP INDEX sync_items_open;
 CREATE INDEX sync_items_state ON sync_items (sn, state, retry_at);
 )sql";
 
+// Version 8: holidays; the sync engine's per-panel checks (what a panel holds, read before the first
+// write and verified since) and the records it holds that the domain does not know.
+constexpr std::string_view kVersion8 = R"sql(
+CREATE TABLE holidays (
+  id         INTEGER PRIMARY KEY,
+  name       TEXT NOT NULL,
+  start_date TEXT NOT NULL,
+  end_date   TEXT NOT NULL,
+  type       INTEGER NOT NULL CHECK (type BETWEEN 1 AND 3),
+  yearly     INTEGER NOT NULL DEFAULT 0
+);
+ALTER TABLE sync_panels ADD COLUMN checked_at INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE sync_panels ADD COLUMN check_wanted INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE sync_panels ADD COLUMN check_result TEXT NOT NULL DEFAULT '';
+CREATE TABLE sync_unmanaged (
+  sn   TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  key  TEXT NOT NULL,
+  PRIMARY KEY (sn, kind, key)
+) WITHOUT ROWID;
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "devices, events, door state, device records and logs, command queue", kVersion1},
     {2, "device records: content field and encoding", kVersion2},
@@ -297,6 +319,7 @@ constexpr Migration kMigrations[] = {
     {5, "commands: priorities, deadlines across devices", kVersion5},
     {6, "access-control domain and sync engine", kVersion6},
     {7, "sync: records counted by state from an index", kVersion7},
+    {8, "holidays; sync: panel checks and unmanaged records", kVersion8},
 };
 
 }  // namespace

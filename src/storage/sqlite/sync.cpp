@@ -125,6 +125,62 @@ std::int64_t Sync::sends_of(const SyncKey& id) {
   return st->column_int(0);
 }
 
+SyncPanel Sync::panel(const std::string& sn) {
+  SyncPanel p;
+  auto st = c_.prepare("SELECT commands, checked_at, check_wanted, check_result FROM sync_panels WHERE sn = ?1");
+  st->bind(1, sn);
+  if (!st->step()) return p;
+  p.commands = st->column_int(0);
+  p.checked_at = st->column_int(1);
+  p.check_wanted = st->column_int(2) != 0;
+  p.check_result = st->column_text(3);
+  return p;
+}
+
+std::vector<std::pair<std::string, std::int64_t>> Sync::checked_panels() {
+  std::vector<std::pair<std::string, std::int64_t>> out;
+  auto st = c_.prepare("SELECT sn, checked_at FROM sync_panels WHERE checked_at > 0 ORDER BY sn");
+  while (st->step()) out.emplace_back(st->column_text(0), st->column_int(1));
+  return out;
+}
+
+std::int64_t Sync::applied_count(const std::string& sn, const std::string& kind) {
+  auto st = c_.prepare("SELECT count(*) FROM sync_items WHERE sn = ?1 AND kind = ?2 AND applied IS NOT NULL");
+  st->bind(1, sn).bind(2, kind);
+  st->step();
+  return st->column_int(0);
+}
+
+std::vector<SyncKey> Sync::unmanaged(const std::string& sn) {
+  std::vector<SyncKey> out;
+  auto st = c_.prepare("SELECT kind, key FROM sync_unmanaged WHERE sn = ?1 ORDER BY kind, key");
+  st->bind(1, sn);
+  while (st->step()) out.push_back(SyncKey{sn, st->column_text(0), st->column_text(1)});
+  return out;
+}
+
+void Sync::set_check(const std::string& sn, std::int64_t checked_at, bool wanted, const std::string& result) {
+  auto st = c_.prepare(
+      "INSERT INTO sync_panels (sn, checked_at, check_wanted, check_result) VALUES (?1, ?2, ?3, ?4) "
+      "ON CONFLICT (sn) DO UPDATE SET checked_at = ?2, check_wanted = ?3, check_result = ?4");
+  st->bind(1, sn).bind(2, checked_at).bind(3, std::int64_t{wanted ? 1 : 0}).bind(4, result);
+  st->run();
+}
+
+void Sync::set_unmanaged(const std::string& sn, const std::string& kind, const std::vector<std::string>& keys) {
+  {
+    auto st = c_.prepare("DELETE FROM sync_unmanaged WHERE sn = ?1 AND kind = ?2");
+    st->bind(1, sn).bind(2, kind);
+    st->run();
+  }
+  auto st = c_.prepare("INSERT OR IGNORE INTO sync_unmanaged (sn, kind, key) VALUES (?1, ?2, ?3)");
+  for (const auto& key : keys) {
+    st->bind(1, sn).bind(2, kind).bind(3, key);
+    st->run();
+    st->reset();
+  }
+}
+
 void Sync::put_desired(const SyncKey& id, const std::optional<std::string>& desired, std::int64_t now) {
   auto current = item(id);
   if (!current) {
@@ -242,6 +298,12 @@ void Sync::move_panel(const std::string& from, const std::string& to, std::int64
   {
     auto st = c_.prepare("DELETE FROM sync_sends WHERE sn = ?1");
     st->bind(1, from);
+    st->run();
+  }
+  {
+    // What the new panel holds is its own: read before the first write, like any joining panel.
+    auto st = c_.prepare("DELETE FROM sync_unmanaged WHERE sn IN (?1, ?2)");
+    st->bind(1, from).bind(2, to);
     st->run();
   }
   forget_applied(to, now);

@@ -18,6 +18,10 @@ class Sync final : public SyncWrites {
   std::optional<std::int64_t> next_due(const std::string& sn) override;
   std::vector<SyncKey> carried_by(std::int64_t command_id) override;
   std::int64_t sends_of(const SyncKey& id) override;
+  SyncPanel panel(const std::string& sn) override;
+  std::vector<std::pair<std::string, std::int64_t>> checked_panels() override;
+  std::int64_t applied_count(const std::string& sn, const std::string& kind) override;
+  std::vector<SyncKey> unmanaged(const std::string& sn) override;
 
   void put_desired(const SyncKey& id, const std::optional<std::string>& desired, std::int64_t now) override;
   void update(const SyncItem& item) override;
@@ -26,6 +30,8 @@ class Sync final : public SyncWrites {
   void unlink(std::int64_t command_id) override;
   void count_commands(const std::string& sn, std::int64_t queued) override;
   void forget_applied(const std::string& sn, std::int64_t now) override;
+  void set_check(const std::string& sn, std::int64_t checked_at, bool wanted, const std::string& result) override;
+  void set_unmanaged(const std::string& sn, const std::string& kind, const std::vector<std::string>& keys) override;
   void move_panel(const std::string& from, const std::string& to, std::int64_t now) override;
 
  private:
