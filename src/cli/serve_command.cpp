@@ -228,6 +228,11 @@ void register_serve(CLI::App& app) {
   cmd->add_option("--sync-settle", c.sync_settle, "seconds a panel's changes settle before the sync sends them")
       ->check(CLI::Range(0, 60))
       ->capture_default_str();
+  cmd->add_option_function<int>(
+         "--sync-verify-hours", [&c](int hours) { c.sync_verify_seconds = std::int64_t{3600} * hours; },
+         "hours between checks of a panel's user count against what it should hold (0: never)")
+      ->check(CLI::Range(0, 24 * 365))
+      ->default_str("24");
   cmd->add_option("--tz", o->tz, "time zone of devices that report none, e.g. +0800 (env ZKPUSH_TZ)");
   cmd->add_option("--config", o->config_file,
                   "TOML/INI file of settings named like the long flags, e.g. listen = \"0.0.0.0:8088\" "

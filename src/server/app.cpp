@@ -59,6 +59,7 @@ App::App(ServerConfig config) : config_(std::move(config)) {
   ingest_ = std::make_unique<service::Ingest>(*store_, *devices_, clock_);
   service::SyncOptions sync_options;
   sync_options.settle_seconds = config_.sync_settle;
+  sync_options.verify_seconds = config_.sync_verify_seconds;
   sync_ = std::make_unique<service::Sync>(*store_, clock_, *queue_, sync_options);
   queue_->set_source(sync_.get());
   const auto enrolment = service::enrolment_from_name(config_.panel_enrolment);

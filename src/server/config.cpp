@@ -81,6 +81,8 @@ void apply_environment(ServerConfig& c) {
   c.control_device_expiry = env_int("ZKPUSH_CONTROL_EXPIRY", c.control_device_expiry);
   if (auto v = env("ZKPUSH_PANEL_ENROLMENT")) c.panel_enrolment = v;
   c.sync_settle = env_int("ZKPUSH_SYNC_SETTLE", c.sync_settle);
+  if (env("ZKPUSH_SYNC_VERIFY_HOURS"))
+    c.sync_verify_seconds = std::int64_t{3600} * env_int("ZKPUSH_SYNC_VERIFY_HOURS", 24);
   if (auto v = env("ZKPUSH_API_TOKEN")) c.api_token = v;
   if (auto v = env("ZKPUSH_FILES")) c.files_dir = v;
   if (auto v = env("ZKPUSH_ALLOW_SN")) c.allow_sn = {v};

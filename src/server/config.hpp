@@ -43,6 +43,7 @@ struct ServerConfig {
   // Users enrolled at a panel: ignore | new_persons_only | all (service/access.hpp).
   std::string panel_enrolment = "new_persons_only";
   int sync_settle = 1;                // seconds a panel's changes settle before they are sent
+  std::int64_t sync_verify_seconds = 86400;  // a panel's user count is checked this often (0: never)
   // Bearer token of /api/v1. Empty: App reads <data>/api-token, or generates and stores one there.
   std::string api_token;
 

@@ -13,6 +13,7 @@
 #include "protocol/codecs_time.hpp"
 #include "protocol/command_builders.hpp"
 #include "protocol/command_results.hpp"
+#include "protocol/device_requests.hpp"
 #include "protocol/text.hpp"
 
 namespace zkpush::service {
@@ -412,9 +413,17 @@ Sync::Sync(storage::Store& store, const Clock& clock, CommandQueue& queue, SyncO
 storage::StoreStatus Sync::load() {
   auto due = store_.read_now([](storage::Reads& r) { return r.sync().due_panels(); });
   if (!due.ok()) return due.error();
+  auto checked = store_.read_now([](storage::Reads& r) { return r.sync().checked_panels(); });
+  if (!checked.ok()) return checked.error();
   std::lock_guard lock(mutex_);
   due_.clear();
   for (const auto& [sn, at] : due.value()) due_[sn] = at;
+  if (options_.verify_seconds > 0) {
+    for (const auto& [sn, at] : checked.value()) {
+      auto [it, added] = due_.emplace(sn, at + options_.verify_seconds);
+      if (!added) it->second = std::min(it->second, at + options_.verify_seconds);
+    }
+  }
   return storage::Unit{};
 }
 
@@ -510,6 +519,8 @@ void Sync::status(const std::string& sn, Reply<SyncStatus> done) const {
         SyncStatus s;
         s.counts = r.sync().counts(sn);
         s.failures = r.sync().failures(sn, 100);
+        s.panel = r.sync().panel(sn);
+        s.unmanaged = r.sync().unmanaged(sn);
         return s;
       },
       std::move(done));
@@ -555,6 +566,22 @@ void Sync::resync(const std::string& sn, bool clear, Reply<storage::Unit> done) 
       });
 }
 
+void Sync::verify(const std::string& sn, Reply<storage::Unit> done) {
+  store_.write(
+      [sn](storage::Transaction& tx) {
+        const auto panel = tx.sync().panel(sn);
+        tx.sync().set_check(sn, panel.checked_at, true, panel.check_result);
+      },
+      [this, sn, done = std::move(done)](storage::StoreStatus st) {
+        if (!st.ok()) return done(st);
+        {
+          std::lock_guard lock(mutex_);
+          due_[sn] = 0;
+        }
+        done(storage::Unit{});
+      });
+}
+
 void Sync::replace(const std::string& from, const std::string& to, Reply<storage::Unit> done) {
   const auto now = clock_.now();
   store_.write(
@@ -581,16 +608,145 @@ bool Sync::has_work(const std::string& sn) const {
   return it != due_.end() && it->second <= clock_.now();
 }
 
-std::optional<std::int64_t> Sync::next_due(storage::Transaction& tx, const std::string& sn) {
-  return tx.sync().next_due(sn);
+std::optional<std::int64_t> Sync::next_due(storage::Transaction& tx, const std::string& sn) const {
+  if (tx.sync().in_flight(sn)) return std::nullopt;  // the answers re-arm the panel
+  auto due = tx.sync().next_due(sn);
+  const auto panel = tx.sync().panel(sn);
+  std::optional<std::int64_t> check;
+  if (panel.check_wanted) check = 0;
+  else if (options_.verify_seconds > 0 && panel.checked_at > 0) check = panel.checked_at + options_.verify_seconds;
+  if (check) due = due ? std::min(*due, *check) : *check;
+  return due;
+}
+
+bool Sync::start_check(storage::Transaction& tx, const std::string& sn, bool has_items, std::int64_t now) {
+  const auto panel = tx.sync().panel(sn);
+  std::string kind;
+  if (panel.check_wanted || (panel.checked_at == 0 && has_items)) kind = "query";  // joining, or asked
+  else if (options_.verify_seconds > 0 && panel.checked_at > 0 && now >= panel.checked_at + options_.verify_seconds)
+    kind = "count";
+  if (kind.empty()) return false;
+  // Nothing is checked on a panel outside the domain (never wiped, never read).
+  if (!has_items && tx.sync().items(sn, "").empty()) {
+    tx.sync().set_check(sn, panel.checked_at, false, panel.check_result);
+    return false;
+  }
+  auto command = kind == "query" ? p::data_query(0, "user", p::Record{}) : p::data_count(0, "user");
+  if (!command) return false;
+  const auto row = tx.commands().insert(queue_.prepare_generated(sn, *command, storage::CommandPriority::bulk), now);
+  tx.sync().link(row.id, {SyncKey{sn, "check", kind}});
+  tx.sync().count_commands(sn, 1);
+  spdlog::info("{}: sync reads the panel's users ({}) {}", sn, kind == "query" ? "DATA QUERY" : "DATA COUNT",
+               panel.checked_at == 0 ? "before its first write" : panel.check_wanted ? "as asked" : "as its periodic check");
+  return true;
+}
+
+CheckFinding compare_users(const std::vector<std::string>& held, const std::vector<SyncItem>& items) {
+  CheckFinding f;
+  const std::set<std::string> on_panel(held.begin(), held.end());
+  std::set<std::string> managed;
+  std::size_t applied = 0;
+  for (const auto& item : items) {
+    if (item.desired || item.applied || item.sending) managed.insert(item.id.key);
+    if (!item.applied) continue;
+    ++applied;
+    if (!on_panel.count(item.id.key)) f.lost.push_back(item.id.key);
+  }
+  for (const auto& pin : on_panel)
+    if (!managed.count(pin)) f.unmanaged.push_back(pin);
+  // Far fewer than it should hold: more than half of what it was known to hold is gone.
+  f.reset = applied >= 2 && f.lost.size() * 2 > applied;
+  f.summary = "holds " + std::to_string(on_panel.size()) + " user(s); " + std::to_string(applied) +
+              " known applied, " + std::to_string(f.lost.size()) + " missing, " + std::to_string(f.unmanaged.size()) +
+              " unmanaged";
+  if (f.reset) f.summary += ": reset, full load";
+  else if (!f.lost.empty()) f.summary += ": missing ones sent again";
+  return f;
+}
+
+namespace {
+
+// The records of a check's answers: the querydata uploads stored with its command.
+std::optional<std::int64_t> counted_users(const std::vector<storage::CommandData>& data) {
+  for (const auto& d : data) {
+    if (d.kind != "count") continue;
+    auto req = p::parse_device_request("POST", "/iclock/querydata?SN=check&cmdid=1&type=count&tablename=user", d.body);
+    if (req)
+      if (auto n = p::counted_value(*req)) return n;
+  }
+  return std::nullopt;
+}
+
+std::vector<std::string> queried_pins(const std::vector<storage::CommandData>& data) {
+  std::vector<std::string> out;
+  for (const auto& d : data) {
+    if (d.kind != "tabledata") continue;
+    auto req = p::parse_device_request("POST", "/iclock/querydata?SN=check&cmdid=1&type=tabledata&tablename=user", d.body);
+    if (!req) continue;
+    for (const auto& r : req->records)
+      if (auto pin = r.get("pin"); pin && !pin->empty()) out.emplace_back(*pin);
+  }
+  return out;
+}
+
+}  // namespace
+
+void Sync::finish_check(storage::Transaction& tx, const storage::CommandRow& row, const std::string& kind,
+                        std::int64_t now) {
+  const auto& sn = row.sn;
+  if (row.status != storage::CommandStatus::done) {
+    // A panel that cannot say what it holds is written to all the same (nothing is deleted that
+    // the engine did not write); the failure is in its sync view.
+    std::string why = std::string(kind == "query" ? "DATA QUERY" : "DATA COUNT") + " user " +
+                      storage::command_status_name(row.status);
+    if (row.return_code) why += " (Return=" + std::to_string(*row.return_code) + ")";
+    spdlog::warn("{}: sync check: {}", sn, why);
+    tx.sync().set_check(sn, now, false, why);
+    return;
+  }
+  const auto data = tx.commands().data(row.id);
+  if (kind == "count") {
+    const auto n = counted_users(data);
+    const auto expected = tx.sync().applied_count(sn, "person") + static_cast<std::int64_t>(tx.sync().unmanaged(sn).size());
+    if (n && *n == expected) {
+      tx.sync().set_check(sn, now, false, "DATA COUNT user = " + std::to_string(*n) + ", as expected");
+      return;
+    }
+    const std::string found = n ? std::to_string(*n) : "no count";
+    spdlog::warn("{}: sync check: DATA COUNT user = {}, {} expected: reading its users", sn, found, expected);
+    tx.sync().set_check(sn, now, true, "DATA COUNT user = " + found + ", " + std::to_string(expected) + " expected");
+    return;
+  }
+  auto items = tx.sync().items(sn, "person");
+  const auto finding = compare_users(queried_pins(data), items);
+  tx.sync().set_unmanaged(sn, "user", finding.unmanaged);
+  if (finding.reset) {
+    tx.sync().forget_applied(sn, now);
+  } else if (!finding.lost.empty()) {
+    const std::set<std::string> lost(finding.lost.begin(), finding.lost.end());
+    for (auto& item : items) {
+      if (!lost.count(item.id.key)) continue;
+      item.applied.reset();
+      item.state = item.desired ? SyncState::pending : SyncState::applied;  // applied + nothing = gone
+      item.updated_at = now;
+      tx.sync().update(item);
+    }
+  }
+  spdlog::log(finding.reset || !finding.lost.empty() ? spdlog::level::warn : spdlog::level::info, "{}: sync check: {}",
+              sn, finding.summary);
+  tx.sync().set_check(sn, now, false, finding.summary);
 }
 
 std::int64_t Sync::generate(storage::Transaction& tx, const std::string& sn, std::int64_t now) {
-  if (tx.sync().counts(sn).in_flight > 0) {
+  if (tx.sync().in_flight(sn)) {
     stage(sn, std::nullopt);  // the answers re-arm the panel
     return 0;
   }
   auto items = tx.sync().due(sn, now, options_.items_per_round);
+  if (start_check(tx, sn, !items.empty(), now)) {
+    stage(sn, std::nullopt);  // its answer re-arms the panel
+    return 1;
+  }
   if (items.empty()) {
     stage(sn, next_due(tx, sn));
     return 0;
@@ -646,8 +802,14 @@ std::int64_t Sync::generate(storage::Transaction& tx, const std::string& sn, std
 }
 
 void Sync::closed(storage::Transaction& tx, const storage::CommandRow& row, std::int64_t now) {
-  const auto keys = tx.sync().carried_by(row.id);
+  auto keys = tx.sync().carried_by(row.id);
   if (keys.empty()) return;
+  if (keys.front().kind == "check") {
+    finish_check(tx, row, keys.front().key, now);
+    tx.sync().unlink(row.id);
+    stage(row.sn, next_due(tx, row.sn));
+    return;
+  }
   const bool ok = row.status == storage::CommandStatus::done;
   const bool failed = row.status == storage::CommandStatus::failed;
   std::string meaning;

@@ -19,6 +19,12 @@
 //             large, down to one, so one bad record never blocks the rest; an item that fails alone
 //             is failed with the panel's Return value and retried with backoff.
 //
+//   checks  What a panel holds is read before the engine first writes to it (DATA QUERY user), when
+//             the operator asks (verify), and when its periodic DATA COUNT user differs from what
+//             it should hold: users it lost are sent again, a panel holding far fewer than it
+//             should (reset) gets a full load, users the domain does not know are listed as
+//             unmanaged and left alone.
+//
 // Never wipe: a panel that holds no door of any level gets nothing; a person leaving a panel is
 // removed by pin, and nothing the engine did not write is deleted.
 #pragma once
@@ -44,6 +50,7 @@ struct SyncOptions {
   std::int64_t items_per_round = 5000;    // items turned into commands per poll
   std::int64_t retry_base = 30;           // seconds before the first retry of a failed item, doubling
   std::int64_t retry_max = 3600;
+  std::int64_t verify_seconds = 86400;    // a panel's user count is checked this often (0: never)
 };
 
 // What a panel's registration says it can take.
@@ -88,7 +95,19 @@ Plan plan_commands(const std::vector<storage::SyncItem>& items, const PanelCaps&
 struct SyncStatus {
   storage::SyncCounts counts;
   std::vector<storage::SyncItem> failures;
+  storage::SyncPanel panel;
+  std::vector<storage::SyncKey> unmanaged;
 };
+
+// What a panel told a check (DATA COUNT / DATA QUERY user), against what the engine knows.
+struct CheckFinding {
+  std::vector<std::string> unmanaged;  // pins it holds that the domain does not manage there
+  std::vector<std::string> lost;       // pins known applied that it no longer holds
+  bool reset = false;                  // it holds far fewer than known applied: full load
+  std::string summary;
+};
+// `held`: the pins the panel reported; `items`: its person items.
+CheckFinding compare_users(const std::vector<std::string>& held, const std::vector<storage::SyncItem>& items);
 
 class Sync final : public CommandSource {
  public:
@@ -122,6 +141,10 @@ class Sync final : public CommandSource {
   void status(const std::string& sn, Reply<SyncStatus> done) const;
   // A reconcile now; `clear`: forget what the panel holds and send it all again.
   void resync(const std::string& sn, bool clear, Reply<storage::Unit> done);
+  // Reads what the panel holds (DATA QUERY user) at its next poll, before anything else of the
+  // engine, and repairs what differs: missing records re-sent, a reset panel fully loaded,
+  // unknown ones listed as unmanaged.
+  void verify(const std::string& sn, Reply<storage::Unit> done);
   // A replaced panel: `to` takes over the doors, levels and sync of `from`.
   void replace(const std::string& from, const std::string& to, Reply<storage::Unit> done);
 
@@ -135,7 +158,10 @@ class Sync final : public CommandSource {
  private:
   // What the panel should do next, read inside a unit of work: nullopt = nothing (in flight, or
   // no work), else due at (0 = now).
-  static std::optional<std::int64_t> next_due(storage::Transaction& tx, const std::string& sn);
+  std::optional<std::int64_t> next_due(storage::Transaction& tx, const std::string& sn) const;
+  // Queues a check of the panel if one is due; whether it did.
+  bool start_check(storage::Transaction& tx, const std::string& sn, bool has_items, std::int64_t now);
+  void finish_check(storage::Transaction& tx, const storage::CommandRow& row, const std::string& kind, std::int64_t now);
   static void plan_holidays(storage::Transaction& tx, const std::string& sn, std::int64_t now, bool in_domain);
   void stage(const std::string& sn, std::optional<std::int64_t> due);
   void apply_staged(const std::string& sn, bool ok);

@@ -10,6 +10,7 @@
 #include <set>
 #include <thread>
 
+#include "emulator/command_executor.hpp"
 #include "emulator/device_model.hpp"
 #include "protocol/command_results.hpp"
 #include "server/serve_fixture.hpp"
@@ -49,13 +50,14 @@ class SyncTest : public ServeFixture {
     std::string sn;
     std::string token;
     emulator::DeviceModel model;
-    std::int64_t data_commands = 0;
+    std::int64_t data_commands = 0;  // DATA UPDATE / DELETE / QUERY / COUNT it ran
+    emulator::CommandExecutor executor{};
   };
   Panel panel(const std::string& sn, p::Record extra = {}) {
     auto options = registry_options();
     for (const auto& f : extra.fields) options.set(f.key, f.value);
     const auto token = handshake_with(sn, options);
-    return Panel{sn, token, emulator::DeviceModel(sn, options, 4), 0};
+    return Panel{sn, token, emulator::DeviceModel(sn, options, 4), 0, {}};
   }
   std::string handshake_with(const std::string& sn, const p::Record& options) {
     send(p::format_init_request(sn));
@@ -81,16 +83,22 @@ class SyncTest : public ServeFixture {
       ASSERT_TRUE(commands.ok()) << r.body;
       std::vector<p::Record> results;
       for (const auto& c : *commands) {
-        int code = 0;
+        const auto verb = c.verb();
+        if (verb == p::Verb::data_update || verb == p::Verb::data_delete || verb == p::Verb::data_query ||
+            verb == p::Verb::data_count)
+          ++panel.data_commands;
         if (auto forced = refuse ? refuse(c) : std::nullopt) {
-          code = *forced;
-        } else if (const auto* u = std::get_if<p::DataUpdate>(&c.body)) {
-          code = panel.model.update(*u);
-        } else if (const auto* d = std::get_if<p::DataDelete>(&c.body)) {
-          code = panel.model.remove(*d);
+          results.push_back(p::parse_amp_list(p::format_command_result(p::make_command_result(c, *forced))));
+          continue;
         }
-        if (c.verb() == p::Verb::data_update || c.verb() == p::Verb::data_delete) ++panel.data_commands;
-        results.push_back(p::parse_amp_list(p::format_command_result(p::make_command_result(c, code))));
+        // The emulator's executor: tables changed, DATA QUERY / COUNT answered by querydata uploads
+        // sent before the result, as a panel does.
+        auto done = panel.executor.execute(c, panel.model, emulator::ExecutionContext{});
+        for (const auto& upload : done.uploads) {
+          auto r = send(upload, panel.token);
+          ASSERT_EQ(r.status, 200) << r.body;
+        }
+        results.push_back(p::parse_amp_list(p::format_command_result(done.result)));
       }
       auto answered = send(p::format_devicecmd_results(panel.sn, results), panel.token);
       ASSERT_EQ(answered.status, 200);
@@ -416,6 +424,88 @@ TEST_F(SyncTest, AFullPanelFailsTheRecordsThatDoNotFitAndTakesThemOnceThereIsRoo
   view = sync_view(a.sn);
   EXPECT_EQ(view["failed"], 1) << view;
   EXPECT_EQ(view["applied"], 6) << view;  // 5 persons and the time rule
+}
+
+// Migration from another server: a panel joining the domain is read before anything is written;
+// its own users are kept and listed as unmanaged.
+TEST_F(SyncTest, APanelJoiningWithUsersOfItsOwnIsReadFirstAndKeepsThem) {
+  start_sync();
+  auto a = panel("JOIN0001");
+  for (const char* pin : {"900", "901", "2"})
+    a.model.put("user", p::Record{{"Pin", pin}, {"CardNo", std::string("77") + pin}, {"Name", "theirs"}});
+  const auto level_id = level(a.sn, {1});
+  person("1", "101", {level_id});
+  person("2", "102", {level_id});  // the panel already holds a pin 2: the domain's person takes it over
+  std::vector<p::Verb> order;
+  sync(a, [&](const p::Command& c) -> std::optional<int> {
+    order.push_back(c.verb());
+    return std::nullopt;
+  });
+  ASSERT_FALSE(order.empty());
+  EXPECT_EQ(order.front(), p::Verb::data_query);
+  EXPECT_EQ(pins(a, "user"), (std::set<std::string>{"1", "2", "900", "901"}));  // nothing wiped
+  EXPECT_EQ(a.model.find("user", "Pin", "2")->get_or("CardNo", ""), "102");
+  auto view = sync_view(a.sn);
+  EXPECT_EQ(view["unmanaged"], json::parse(R"([{"table":"user","pin":"900"},{"table":"user","pin":"901"}])")) << view;
+  EXPECT_TRUE(view["checked_at"].is_number_integer()) << view;
+  EXPECT_EQ(view["pending"], 0) << view;
+  // The operator decides: a full load clears the panel and leaves only what the domain says.
+  ok(api("POST", "/api/v1/devices/" + a.sn + "/resync", {{"clear", true}}));
+  sync(a);
+  EXPECT_EQ(pins(a, "user"), (std::set<std::string>{"1", "2"}));
+}
+
+// Verification: a panel cleared by hand at its keypad is noticed (it holds far fewer users than it
+// should) and fully loaded again; one user deleted there is sent again alone.
+TEST_F(SyncTest, VerificationRefillsAPanelClearedByHandAndAUserDeletedAtTheKeypad) {
+  start_sync();
+  auto a = panel("VRFY0001");
+  const auto level_id = level(a.sn, {1});
+  for (int i = 1; i <= 6; ++i) person(std::to_string(i), std::to_string(600 + i), {level_id});
+  sync(a);
+  ASSERT_EQ(pins(a, "user").size(), 6u);
+  a.model = emulator::DeviceModel(a.sn, registry_options(), 4);  // cleared at its keypad
+  auto asked = api("POST", "/api/v1/devices/" + a.sn + "/verify");
+  EXPECT_EQ(asked.status, 202) << asked.body;
+  sync(a);
+  EXPECT_EQ(pins(a, "user").size(), 6u);
+  EXPECT_EQ(pins(a, "userauthorize").size(), 6u);
+  EXPECT_NE(a.model.find("timezone", "TimezoneId", "1"), nullptr);
+  auto view = sync_view(a.sn);
+  EXPECT_NE(view["check"].get<std::string>().find("reset"), std::string::npos) << view;
+  EXPECT_EQ(view["pending"], 0) << view;
+
+  a.model.remove(p::DataDelete{"user", p::Record{{"Pin", "4"}}, false});
+  a.model.remove(p::DataDelete{"userauthorize", p::Record{{"Pin", "4"}}, false});
+  ok(api("POST", "/api/v1/devices/" + a.sn + "/verify"), 202);
+  const auto before = a.data_commands;
+  sync(a);
+  EXPECT_EQ(pins(a, "user").size(), 6u);
+  EXPECT_EQ(pins(a, "userauthorize").size(), 6u);
+  EXPECT_LE(a.data_commands - before, 3);  // the query, the user, its authorisation
+  EXPECT_EQ(api("POST", "/api/v1/devices/NOSUCH01/verify").status, 404);
+}
+
+// The periodic check counts the panel's users; a count that differs leads to the full read.
+TEST_F(SyncTest, APeriodicCountThatDiffersLeadsToARepair) {
+  ServerConfig config;
+  config.sync_verify_seconds = 1;
+  start_sync(config);
+  auto a = panel("CNT00001");
+  const auto level_id = level(a.sn, {1});
+  for (int i = 1; i <= 3; ++i) person(std::to_string(i), std::to_string(300 + i), {level_id});
+  sync(a);
+  a.model.remove(p::DataDelete{"user", p::Record{{"Pin", "2"}}, false});
+  std::this_thread::sleep_for(std::chrono::milliseconds(2100));
+  std::vector<p::Verb> order;
+  sync(a, [&](const p::Command& c) -> std::optional<int> {
+    order.push_back(c.verb());
+    return std::nullopt;
+  });
+  ASSERT_GE(order.size(), 3u);
+  EXPECT_EQ(order[0], p::Verb::data_count);
+  EXPECT_EQ(order[1], p::Verb::data_query);
+  EXPECT_EQ(pins(a, "user"), (std::set<std::string>{"1", "2", "3"}));
 }
 
 TEST_F(SyncTest, DoorCommandsGoAheadOfSyncWork) {

@@ -183,4 +183,22 @@ TEST(SyncPlan, HolidaysAddedGoAloneARowGoneMeansAllAgain) {
   EXPECT_EQ(table_of(plan.commands[0]), "delete holiday");
 }
 
+TEST(SyncCheck, UsersAPanelHoldsAreComparedWithWhatItIsKnownToHold) {
+  auto applied = [](const std::string& pin) { return item("person", pin, std::string("x"), std::string("x")); };
+  // A joining panel: nothing applied yet, its own users unmanaged, the domain's to come are not.
+  auto f = compare_users({"1", "900"}, {item("person", "1", std::nullopt, std::string("x"))});
+  EXPECT_EQ(f.unmanaged, std::vector<std::string>{"900"});
+  EXPECT_TRUE(f.lost.empty());
+  EXPECT_FALSE(f.reset);
+  // One lost of four: sent again, no reset.
+  f = compare_users({"1", "2", "3"}, {applied("1"), applied("2"), applied("3"), applied("4")});
+  EXPECT_EQ(f.lost, std::vector<std::string>{"4"});
+  EXPECT_FALSE(f.reset);
+  // Three lost of four: a reset panel, full load.
+  f = compare_users({"1"}, {applied("1"), applied("2"), applied("3"), applied("4")});
+  EXPECT_EQ(f.lost.size(), 3u);
+  EXPECT_TRUE(f.reset);
+  EXPECT_NE(f.summary.find("full load"), std::string::npos);
+}
+
 }  // namespace zkpush::service

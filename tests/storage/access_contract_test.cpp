@@ -117,6 +117,54 @@ TEST_P(AccessContract, ARuleInUseCannotGoAndALevelGoesWithItsHoldings) {
   EXPECT_FALSE(read([rule](Reads& r) { return r.access().time_rule(rule); }));
 }
 
+TEST_P(AccessContract, HolidaysComeBackAndGo) {
+  const auto id = write([](Transaction& tx) {
+    return tx.access().insert_holiday(Holiday{0, "Christmas", "2026-12-24", "2026-12-26", 2, true});
+  });
+  auto h = read([id](Reads& r) { return r.access().holiday(id); });
+  ASSERT_TRUE(h);
+  EXPECT_EQ(*h, (Holiday{id, "Christmas", "2026-12-24", "2026-12-26", 2, true}));
+  h->end = "2026-12-25";
+  write([h](Transaction& tx) { tx.access().update_holiday(*h); });
+  EXPECT_EQ(read([](Reads& r) { return r.access().holidays(); }), std::vector<Holiday>{*h});
+  write([id](Transaction& tx) { tx.access().delete_holiday(id); });
+  EXPECT_EQ(refused([id](Transaction& tx) { tx.access().delete_holiday(id); }), Reason::not_found);
+  EXPECT_EQ(refused([h](Transaction& tx) { tx.access().update_holiday(*h); }), Reason::not_found);
+}
+
+TEST_P(AccessContract, PanelChecksAndUnmanagedRecordsAreKeptPerPanel) {
+  EXPECT_EQ(read([](Reads& r) { return r.sync().panel("P1").checked_at; }), 0);
+  write([](Transaction& tx) {
+    tx.sync().count_commands("P1", 3);
+    tx.sync().set_check("P1", 100, true, "asked");
+    tx.sync().set_unmanaged("P1", "user", {"9", "8"});
+    tx.sync().set_unmanaged("P2", "user", {"7"});
+  });
+  auto panel = read([](Reads& r) { return r.sync().panel("P1"); });
+  EXPECT_EQ(panel.commands, 3);
+  EXPECT_EQ(panel.checked_at, 100);
+  EXPECT_TRUE(panel.check_wanted);
+  EXPECT_EQ(panel.check_result, "asked");
+  EXPECT_EQ(read([](Reads& r) { return r.sync().unmanaged("P1"); }),
+            (std::vector<SyncKey>{{"P1", "user", "8"}, {"P1", "user", "9"}}));
+  write([](Transaction& tx) { tx.sync().set_unmanaged("P1", "user", {"8"}); });
+  EXPECT_EQ(read([](Reads& r) { return r.sync().unmanaged("P1").size(); }), 1u);
+  EXPECT_EQ(read([](Reads& r) { return r.sync().checked_panels(); }),
+            (std::vector<std::pair<std::string, std::int64_t>>{{"P1", 100}}));
+  // Applied counts and what is in flight.
+  write([](Transaction& tx) {
+    tx.sync().put_desired(SyncKey{"P1", "person", "1"}, std::string("A"), 10);
+    auto item = *tx.sync().item(SyncKey{"P1", "person", "1"});
+    item.applied = item.desired;
+    item.state = SyncState::applied;
+    tx.sync().update(item);
+    tx.sync().link(77, {SyncKey{"P1", "check", "query"}});
+  });
+  EXPECT_EQ(read([](Reads& r) { return r.sync().applied_count("P1", "person"); }), 1);
+  EXPECT_TRUE(read([](Reads& r) { return r.sync().in_flight("P1"); }));
+  EXPECT_FALSE(read([](Reads& r) { return r.sync().in_flight("P2"); }));
+}
+
 TEST_P(AccessContract, SyncItemsMoveThroughTheirStates) {
   const SyncKey key{"P1", "person", "7"};
   write([key](Transaction& tx) { tx.sync().put_desired(key, std::string("A"), 10); });

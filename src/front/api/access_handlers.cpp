@@ -117,6 +117,13 @@ Json sync_json(const service::SyncStatus& s) {
   j["errors"] = std::move(errors);
   j["commands"] = s.counts.commands;
   j["in_flight"] = s.counts.in_flight;
+  // What the panel was last found to hold (checked_at null: never read yet).
+  j["checked_at"] = s.panel.checked_at > 0 ? Json(s.panel.checked_at) : Json(nullptr);
+  j["check"] = s.panel.check_result;
+  j["check_pending"] = s.panel.check_wanted;
+  Json unmanaged = Json::array();
+  for (const auto& k : s.unmanaged) unmanaged.push_back(Json{{"table", k.kind}, {"pin", k.key}});
+  j["unmanaged"] = std::move(unmanaged);
   return j;
 }
 
@@ -801,6 +808,21 @@ void add_access_routes(RouteTable& table, const ApiServices& services) {
                  s.sync.status(sn, [respond, who](storage::StoreResult<service::SyncStatus> r) {
                    if (!r.ok()) return answer_store_refusal(respond, who, r.error());
                    answer_json(respond, 200, sync_json(r.value()));
+                 });
+               });
+             }});
+  table.add({V::post, "/api/v1/devices/{sn}/verify", Role::operator_, "verifyDevice",
+             "Reads what the panel holds at its next poll (DATA QUERY user) and repairs what differs: missing "
+             "records sent again, a reset panel fully loaded, unknown ones listed as unmanaged",
+             "", "202 SyncStatus", {}, [s](Call& c) {
+               const auto sn = c.params[0];
+               if (!s.devices.get(sn)) return answer_error(c.respond, c.who, 404, "unknown device " + p::text::quoted(sn));
+               s.sync.verify(sn, [s, sn, respond = c.respond, who = c.who](storage::StoreStatus st) {
+                 if (!st.ok()) return answer_store_refusal(respond, who, st.error());
+                 spdlog::info("{}: verification requested through the API", sn);
+                 s.sync.status(sn, [respond, who](storage::StoreResult<service::SyncStatus> r) {
+                   if (!r.ok()) return answer_store_refusal(respond, who, r.error());
+                   answer_json(respond, 202, sync_json(r.value()));
                  });
                });
              }});

@@ -78,7 +78,9 @@ OJson schemas() {
   s["AccessLevel"] = object_of({{"id", "integer"}, {"name", "string"}, {"time_rule_id", "integer"}, {"doors", "array"}});
   s["NewAccessLevel"] = object_of({{"name", "string"}, {"time_rule_id", "integer"}, {"doors", "array"}});
   s["SyncStatus"] = object_of({{"pending", "integer"}, {"applied", "integer"}, {"failed", "integer"},
-                               {"errors", "array"}, {"commands", "integer"}, {"in_flight", "integer"}});
+                               {"errors", "array"}, {"commands", "integer"}, {"in_flight", "integer"},
+                               {"checked_at", "integer?"}, {"check", "string"}, {"check_pending", "boolean"},
+                               {"unmanaged", "array"}});
   s["Resync"] = object_of({{"clear", "boolean"}});
   s["Replace"] = object_of({{"by", "string"}});
   s["Replace"]["required"] = OJson::array({"by"});

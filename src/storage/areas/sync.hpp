@@ -75,6 +75,8 @@ class SyncReads {
   virtual std::optional<std::int64_t> next_due(const std::string& sn) = 0;
   // The items a command carries.
   virtual std::vector<SyncKey> carried_by(std::int64_t command_id) = 0;
+  // Whether a command of the engine is in flight for the panel.
+  virtual bool in_flight(const std::string& sn) = 0;
   // Commands in flight for an item.
   virtual std::int64_t sends_of(const SyncKey& id) = 0;
 

@@ -125,6 +125,12 @@ std::int64_t Sync::sends_of(const SyncKey& id) {
   return st->column_int(0);
 }
 
+bool Sync::in_flight(const std::string& sn) {
+  auto st = c_.prepare("SELECT 1 FROM sync_sends WHERE sn = ?1 LIMIT 1");
+  st->bind(1, sn);
+  return st->step();
+}
+
 SyncPanel Sync::panel(const std::string& sn) {
   SyncPanel p;
   auto st = c_.prepare("SELECT commands, checked_at, check_wanted, check_result FROM sync_panels WHERE sn = ?1");

@@ -18,6 +18,7 @@ class Sync final : public SyncWrites {
   std::optional<std::int64_t> next_due(const std::string& sn) override;
   std::vector<SyncKey> carried_by(std::int64_t command_id) override;
   std::int64_t sends_of(const SyncKey& id) override;
+  bool in_flight(const std::string& sn) override;
   SyncPanel panel(const std::string& sn) override;
   std::vector<std::pair<std::string, std::int64_t>> checked_panels() override;
   std::int64_t applied_count(const std::string& sn, const std::string& kind) override;
