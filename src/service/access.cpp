@@ -11,6 +11,7 @@
 #include "protocol/codecs_time.hpp"
 #include "protocol/device_requests.hpp"
 #include "protocol/text.hpp"
+#include "service/credentials.hpp"
 
 namespace zkpush::service {
 
@@ -209,6 +210,69 @@ void Access::delete_person(const std::string& pin, Reply<storage::Unit> done) {
         if (!r.ok()) return done(r.error());
         sync_.changed(r.value());
         done(storage::Unit{});
+      });
+}
+
+std::string check_credential(const storage::Credential& c) {
+  static const std::set<std::string> formats{"templatev10", "biodata", "biophoto", "userpic"};
+  if (!formats.count(c.format)) return "format: one of templatev10, biodata, biophoto, userpic";
+  if (c.bio_type < 0 || c.bio_type > 10) return "bio_type: 0 to 10 (Appendix 18)";
+  if (c.format == "templatev10" && c.bio_type != 1) return "templatev10 holds fingerprints only";
+  if (c.bio_type == 1 && (c.no < 0 || c.no > 9)) return "finger: 0 to 9";
+  if (c.no < 0 || c.no > 9 || c.index < 0 || c.index > 99) return "no: 0 to 9, index: 0 to 99";
+  if (!c.version.empty()) {
+    const auto dot = c.version.find('.');
+    auto major = p::text::parse_int(c.version.substr(0, dot));
+    auto minor = dot == std::string::npos ? std::optional<std::int64_t>(0) : p::text::parse_int(c.version.substr(dot + 1));
+    if (!major || !minor || *major < 0 || *minor < 0) return "version: major.minor, e.g. \"10.0\"";
+  }
+  if (c.content.empty()) return "the template or photo (base64) is missing";
+  // The panel gets it as a field of a tab-separated record, so only base64 can travel.
+  const bool base64 = std::all_of(c.content.begin(), c.content.end(), [](unsigned char ch) {
+    return std::isalnum(ch) || ch == '+' || ch == '/' || ch == '=';
+  });
+  if (!base64) return "the template or photo must be base64";
+  return "";
+}
+
+void Access::put_credential(const std::string& pin, const storage::Credential& credential, Reply<Person> done) {
+  if (auto problem = check_credential(credential); !problem.empty())
+    return done(storage::StoreError{false, problem, Reason::invalid});
+  const auto now = clock_.now();
+  store_.write(
+      [pin, credential, now](storage::Transaction& tx) {
+        auto person = tx.access().person(pin);
+        if (!person) throw storage::Refused(Reason::not_found, "no person with pin " + pin);
+        auto c = credential;
+        c.created_at = now;
+        c.type = credential_type_name(c.bio_type, c.format);
+        tx.access().put_credential(pin, c);
+        auto panels = Sync::panels_of(tx, person->levels);
+        Sync::plan_person(tx, pin, panels, now);
+        return Changed<Person>{*tx.access().person(pin), std::move(panels)};
+      },
+      [this, done = std::move(done)](storage::StoreResult<Changed<Person>> r) {
+        if (!r.ok()) return done(r.error());
+        sync_.changed(r->panels);
+        done(std::move(r->value));
+      });
+}
+
+void Access::delete_credential(const std::string& pin, std::int64_t id, Reply<Person> done) {
+  const auto now = clock_.now();
+  store_.write(
+      [pin, id, now](storage::Transaction& tx) {
+        auto person = tx.access().person(pin);
+        if (!person) throw storage::Refused(Reason::not_found, "no person with pin " + pin);
+        tx.access().delete_credential(pin, id);
+        auto panels = Sync::panels_of(tx, person->levels);
+        Sync::plan_person(tx, pin, panels, now);
+        return Changed<Person>{*tx.access().person(pin), std::move(panels)};
+      },
+      [this, done = std::move(done)](storage::StoreResult<Changed<Person>> r) {
+        if (!r.ok()) return done(r.error());
+        sync_.changed(r->panels);
+        done(std::move(r->value));
       });
 }
 
@@ -631,6 +695,48 @@ std::vector<std::string> Access::adopt_users(storage::Transaction& tx, Enrolment
     Sync::plan_person(tx, pin, affected, now);
     panels = merged(std::move(panels), affected);
     spdlog::info("{}: card {} enrolled at the panel added to person {} (panel_enrolment all)", sn, card->number, pin);
+  }
+  return panels;
+}
+
+std::vector<std::string> Access::adopt_credentials(storage::Transaction& tx, Enrolment policy, const std::string& sn,
+                                                   const std::string& table, const std::vector<p::Record>& records,
+                                                   std::int64_t now) {
+  std::vector<std::string> panels;
+  if (policy == Enrolment::ignore) return panels;
+  std::set<std::string> changed;
+  for (const auto& record : records) {
+    auto uploaded = credential_from_upload(table, record, sn, now);
+    if (!uploaded) continue;
+    auto person = tx.access().person(uploaded->pin);
+    if (!person) {
+      spdlog::info("{}: {} of unknown pin {} not adopted (its user row comes first)", sn, table, uploaded->pin);
+      continue;
+    }
+    // A person adopted from this panel takes what this panel enrols for it; anyone else only
+    // under `all` (a panel must not plant credentials on an existing person's other doors).
+    if (person->enrolled_at != sn && policy != Enrolment::all) {
+      spdlog::info("{}: {} of person {} not adopted (panel_enrolment {}; the person was not enrolled here)", sn, table,
+                   uploaded->pin, policy == Enrolment::new_persons_only ? "new_persons_only" : "all");
+      continue;
+    }
+    const bool same = std::any_of(person->credentials.begin(), person->credentials.end(), [&](const auto& c) {
+      return c.bio_type == uploaded->credential.bio_type && c.no == uploaded->credential.no &&
+             c.index == uploaded->credential.index && c.format == uploaded->credential.format &&
+             c.content == uploaded->credential.content;
+    });
+    if (same) continue;
+    tx.access().put_credential(uploaded->pin, uploaded->credential);
+    changed.insert(uploaded->pin);
+    spdlog::info("{}: {} {} {} enrolled at the panel added to person {}", sn, uploaded->credential.type,
+                 uploaded->credential.format, uploaded->credential.no, uploaded->pin);
+  }
+  for (const auto& pin : changed) {
+    auto person = tx.access().person(pin);
+    if (!person) continue;
+    auto affected = Sync::panels_of(tx, person->levels);
+    Sync::plan_person(tx, pin, affected, now);
+    panels = merged(std::move(panels), affected);
   }
   return panels;
 }

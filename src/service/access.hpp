@@ -68,6 +68,7 @@ std::string check_person(const storage::Person& person);
 std::string check_rule(const storage::TimeRule& rule);
 std::string check_level(const storage::AccessLevel& level);
 std::string check_holiday(const storage::Holiday& holiday);
+std::string check_credential(const storage::Credential& credential);
 
 class Access {
  public:
@@ -79,6 +80,10 @@ class Access {
   void create_person(const std::string& pin, const PersonFields& fields, Reply<storage::Person> done);
   void update_person(const std::string& pin, const PersonFields& fields, Reply<storage::Person> done);
   void delete_person(const std::string& pin, Reply<storage::Unit> done);
+  // A credential given through the API (enrolled_at stays empty); one of the same type, finger or
+  // instance, index and format is replaced. The person's panels are synced; answers the person.
+  void put_credential(const std::string& pin, const storage::Credential& credential, Reply<storage::Person> done);
+  void delete_credential(const std::string& pin, std::int64_t id, Reply<storage::Person> done);
 
   void create_rule(const RuleFields& fields, Reply<storage::TimeRule> done);
   void update_rule(std::int64_t id, const RuleFields& fields, Reply<storage::TimeRule> done);
@@ -105,6 +110,11 @@ class Access {
   // policy. The panels to tell the sync engine about once it committed (changed()).
   static std::vector<std::string> adopt_users(storage::Transaction& tx, Enrolment policy, const std::string& sn,
                                               const std::vector<protocol::Record>& records, std::int64_t now);
+  // Likewise for templatev10, biodata, biophoto and userpic uploads: a credential joins a person
+  // enrolled at that same panel, or any known person under `all`.
+  static std::vector<std::string> adopt_credentials(storage::Transaction& tx, Enrolment policy, const std::string& sn,
+                                                    const std::string& table, const std::vector<protocol::Record>& records,
+                                                    std::int64_t now);
   Enrolment enrolment() const noexcept { return enrolment_; }
   void changed(const std::vector<std::string>& panels) { sync_.changed(panels); }
 

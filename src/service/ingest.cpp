@@ -11,6 +11,7 @@
 #include "protocol/schema.hpp"
 #include "protocol/text.hpp"
 #include "service/account.hpp"
+#include "service/credentials.hpp"
 
 namespace zkpush::service {
 
@@ -179,7 +180,8 @@ void Ingest::table_records(const std::string& sn, const std::string& table, cons
   if (rows.empty()) return done(storage::InsertCounts{});
   // Users enrolled at the panel join the domain in the same unit of work as their records.
   const bool users = access_ && access_->enrolment() != Enrolment::ignore && p::text::iequals(table, "user");
-  if (!users) {
+  const bool credentials = access_ && access_->enrolment() != Enrolment::ignore && is_credential_table(table);
+  if (!users && !credentials) {
     store_.write([rows = std::move(rows)](storage::Transaction& tx) { return tx.device_data().put_records(rows); },
                  std::move(done));
     return;
@@ -189,10 +191,11 @@ void Ingest::table_records(const std::string& sn, const std::string& table, cons
     std::vector<std::string> panels;
   };
   store_.write(
-      [rows = std::move(rows), records, sn, policy = access_->enrolment(), now](storage::Transaction& tx) {
+      [rows = std::move(rows), records, sn, table, users, policy = access_->enrolment(), now](storage::Transaction& tx) {
         Stored out;
         out.counts = tx.device_data().put_records(rows);
-        out.panels = Access::adopt_users(tx, policy, sn, records, now);
+        out.panels = users ? Access::adopt_users(tx, policy, sn, records, now)
+                           : Access::adopt_credentials(tx, policy, sn, table, records, now);
         return out;
       },
       [access = access_, done = std::move(done)](storage::StoreResult<Stored> r) {

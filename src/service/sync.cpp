@@ -30,12 +30,48 @@ constexpr std::array<const char*, 10> kWireDays{"Sun", "Mon", "Tue", "Wed", "Thu
 
 // ---- canonical contents, parsed back -------------------------------------------------------------
 
+// A credential in a person's content: what identifies it on a panel, and a digest of its content.
+struct CredRef {
+  std::int64_t id = 0;
+  int bio_type = 1, no = 0, index = 0;
+  std::string format, version;
+  bool duress = false;
+  std::string digest;
+  bool operator==(const CredRef&) const = default;
+};
+
 struct PersonOnPanel {
   std::string name, password, from, until;
   int group = 1, privilege = 0;
   std::vector<std::pair<std::string, bool>> cards;        // number, lost
   std::vector<std::pair<std::int64_t, std::vector<int>>> auth;  // time rule, doors
+  std::vector<CredRef> creds;
 };
+
+// FNV-1a, 64 bits: a change of a template or photo changes its person's content.
+std::string digest_of(const std::string& text) {
+  std::uint64_t h = 14695981039346656037ull;
+  for (unsigned char c : text) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(16, '0');
+  for (int i = 15; i >= 0; --i, h >>= 4) out[static_cast<std::size_t>(i)] = kHex[h & 0xf];
+  return out + ":" + std::to_string(text.size());
+}
+
+storage::Credential as_credential(const CredRef& r) {
+  storage::Credential c;
+  c.id = r.id;
+  c.bio_type = r.bio_type;
+  c.no = r.no;
+  c.index = r.index;
+  c.format = r.format;
+  c.version = r.version;
+  c.duress = r.duress;
+  return c;
+}
 
 PersonOnPanel parse_person(const std::string& text) {
   auto j = Json::parse(text);
@@ -48,6 +84,20 @@ PersonOnPanel parse_person(const std::string& text) {
   p.until = j.at("until").get<std::string>();
   for (const auto& c : j.at("cards")) p.cards.emplace_back(c.at(0).get<std::string>(), c.at(1).get<bool>());
   for (const auto& a : j.at("auth")) p.auth.emplace_back(a.at(0).get<std::int64_t>(), a.at(1).get<std::vector<int>>());
+  if (auto creds = j.find("creds"); creds != j.end()) {  // absent in contents written before credentials were synced
+    for (const auto& c : *creds) {
+      CredRef r;
+      r.id = c.at(0).get<std::int64_t>();
+      r.bio_type = c.at(1).get<int>();
+      r.no = c.at(2).get<int>();
+      r.index = c.at(3).get<int>();
+      r.format = c.at(4).get<std::string>();
+      r.version = c.at(5).get<std::string>();
+      r.duress = c.at(6).get<bool>();
+      r.digest = c.at(7).get<std::string>();
+      p.creds.push_back(std::move(r));
+    }
+  }
   return p;
 }
 
@@ -256,7 +306,33 @@ PanelCaps panel_caps(const p::Record& options) {
   caps.date_zktime = p::text::trim(p::option_value(options, "DateFmtFunOn").value_or("")) == "1";
   if (auto size = p::text::parse_int(p::text::trim(p::option_value(options, "MaxPackageSize").value_or(""))))
     if (*size > 0) caps.max_package = static_cast<std::size_t>(*size);
+  auto multibio = [&](std::string_view key) {
+    auto parsed = p::parse_multibio_list(p::option_value(options, key).value_or(""));
+    return parsed ? *parsed : std::vector<std::int64_t>{};
+  };
+  const auto data = multibio("MultiBioDataSupport"), photo = multibio("MultiBioPhotoSupport"),
+             version = multibio("MultiBioVersion");
+  for (std::size_t t = 0; t < caps.bio_data.size(); ++t) {
+    caps.bio_data[t] = p::multibio_at(data, t) != 0;
+    caps.bio_photo[t] = p::multibio_at(photo, t) != 0;
+    caps.bio_version[t] = p::multibio_at(version, t);
+  }
+  auto on = [&](std::string_view key) { return p::text::trim(p::option_value(options, key).value_or("")) == "1"; };
+  caps.fingerprint_v10 = on("FingerFunOn");
+  caps.user_photo = on("PhotoFunOn");
   return caps;
+}
+
+std::string credential_table(const storage::Credential& c, const PanelCaps& caps) {
+  if (c.bio_type < 0 || c.bio_type >= static_cast<int>(caps.bio_data.size())) return "";
+  const auto t = static_cast<std::size_t>(c.bio_type);
+  if (c.format == "userpic") return caps.user_photo ? "userpic" : "";
+  if (c.format == "biophoto") return caps.bio_photo[t] ? "biophoto" : "";
+  // A template: the panel's algorithm must read it (the major version, where both say one).
+  const auto major = p::text::parse_int(c.version.substr(0, c.version.find('.')));
+  if (caps.bio_data[t] && (caps.bio_version[t] == 0 || !major || *major == caps.bio_version[t])) return "biodata";
+  if (c.bio_type == 1 && caps.fingerprint_v10 && (!major || *major == 10)) return "templatev10";
+  return "";
 }
 
 std::optional<std::string> person_content(const storage::Person& person,
@@ -286,6 +362,12 @@ std::optional<std::string> person_content(const storage::Person& person,
   Json auth = Json::array();
   for (const auto& [rule, doors] : doors_by_rule) auth.push_back(Json::array({rule, std::vector<int>(doors.begin(), doors.end())}));
   j["auth"] = std::move(auth);
+  if (!person.credentials.empty()) {
+    Json creds = Json::array();
+    for (const auto& c : person.credentials)
+      creds.push_back(Json::array({c.id, c.bio_type, c.no, c.index, c.format, c.version, c.duress, digest_of(c.content)}));
+    j["creds"] = std::move(creds);
+  }
   return j.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
@@ -325,9 +407,73 @@ std::string rule_content(const storage::TimeRule& rule) {
   return j.dump();
 }
 
-Plan plan_commands(const std::vector<SyncItem>& items, const PanelCaps& caps, const SyncOptions& options) {
+namespace {
+
+// Where a person's credentials go on a panel, keyed by (table, type, instance, index): templatev10
+// one per finger, biodata per type, instance and index, biophoto one per type, userpic one.
+using Placement = std::map<std::tuple<std::string, int, int, int>, const CredRef*>;
+
+Placement place(const std::optional<PersonOnPanel>& who, const PanelCaps& caps) {
+  Placement out;
+  if (!who) return out;
+  std::set<int> templates;  // types sent as biodata: no photo of them as well (3.1)
+  for (const auto& c : who->creds)
+    if (credential_table(as_credential(c), caps) == "biodata") templates.insert(c.bio_type);
+  for (const auto& c : who->creds) {
+    const auto table = credential_table(as_credential(c), caps);
+    if (table.empty() || (table == "biophoto" && templates.count(c.bio_type))) continue;
+    if (table == "templatev10") out.emplace(std::tuple{table, 1, c.no, 0}, &c);
+    else if (table == "biodata") out.emplace(std::tuple{table, c.bio_type, c.no, c.index}, &c);
+    else if (table == "biophoto") out.emplace(std::tuple{table, c.bio_type, 0, 0}, &c);
+    else out.emplace(std::tuple{table, 0, 0, 0}, &c);
+  }
+  return out;
+}
+
+p::Record credential_record(const std::string& table, const std::string& pin, const CredRef& c,
+                            const std::string& content) {
+  p::Record r;
+  if (table == "templatev10") {
+    r.add("Pin", pin);
+    r.add("FingerID", std::to_string(c.no));
+    r.add("Valid", c.duress ? "3" : "1");
+    r.add("Template", content);
+  } else if (table == "biodata") {
+    const auto dot = c.version.find('.');
+    r.add("Pin", pin);
+    r.add("No", std::to_string(c.no));
+    r.add("Index", std::to_string(c.index));
+    r.add("Valid", "1");
+    r.add("Duress", c.duress ? "1" : "0");
+    r.add("Type", std::to_string(c.bio_type));
+    r.add("MajorVer", c.version.empty() ? "0" : c.version.substr(0, dot));
+    r.add("MinorVer", dot == std::string::npos ? "0" : c.version.substr(dot + 1));
+    r.add("Format", "0");
+    r.add("Tmp", content);
+  } else if (table == "biophoto") {
+    r.add("PIN", pin);
+    r.add("Type", std::to_string(c.bio_type));
+    r.add("Size", std::to_string(content.size()));
+    r.add("Content", content);
+    r.add("Format", "0");
+  } else {
+    r.add("pin", pin);
+    r.add("size", std::to_string(content.size()));
+    r.add("format", "0");
+    r.add("content", content);
+  }
+  return r;
+}
+
+}  // namespace
+
+Plan plan_commands(const std::vector<SyncItem>& items, const PanelCaps& caps, const SyncOptions& options,
+                   const CredentialContents& contents) {
   std::vector<Rec> holiday_updates, rule_updates, user_updates, card_updates, auth_updates;
   std::vector<std::pair<p::Record, SyncKey>> auth_deletes, card_deletes, user_deletes, rule_deletes;
+  std::map<std::string, std::vector<std::pair<p::Record, SyncKey>>> cred_deletes;  // by table
+  std::map<std::string, std::vector<Rec>> cred_updates;  // by table ("biodata 9": one type per command)
+  std::vector<std::pair<SyncKey, std::string>> invalid;
   std::vector<SyncKey> holiday_clear;
   for (const auto& item : items) {
     const auto& key = item.id.key;
@@ -357,6 +503,54 @@ Plan plan_commands(const std::vector<SyncItem>& items, const PanelCaps& caps, co
     const std::optional<PersonOnPanel> was = item.applied ? std::optional(parse_person(*item.applied)) : std::nullopt;
     const std::optional<PersonOnPanel> want = item.desired ? std::optional(parse_person(*item.desired)) : std::nullopt;
     const p::Record by_pin{{"Pin", key}};
+    {
+      // Credentials: a row gone is deleted (biodata by instance, photos all at once, so what
+      // remains of them is sent again); new or changed ones are written. A credential whose
+      // content cannot be read fails its whole item: nothing of it is sent.
+      std::map<std::string, std::vector<std::pair<p::Record, SyncKey>>> deletes;
+      std::map<std::string, std::vector<Rec>> updates;
+      std::string missing;
+      const auto had = place(was, caps), has = place(want, caps);
+      std::set<std::pair<int, int>> instances_cleared;
+      bool photos_cleared = false;
+      for (const auto& [k, ref] : had) {
+        if (has.count(k)) continue;
+        const auto& table = std::get<0>(k);
+        if (table == "templatev10") {
+          deletes[table].emplace_back(p::Record{{"Pin", key}, {"FingerID", std::to_string(ref->no)}}, item.id);
+        } else if (table == "biodata") {
+          if (instances_cleared.insert({ref->bio_type, ref->no}).second)
+            deletes[table].emplace_back(
+                p::Record{{"Type", std::to_string(ref->bio_type)}, {"Pin", key}, {"No", std::to_string(ref->no)}}, item.id);
+        } else if (table == "biophoto") {
+          if (!photos_cleared) deletes[table].emplace_back(p::Record{{"PIN", key}}, item.id);
+          photos_cleared = true;
+        } else {
+          deletes[table].emplace_back(p::Record{{"pin", key}}, item.id);
+        }
+      }
+      for (const auto& [k, ref] : has) {
+        const auto& table = std::get<0>(k);
+        auto old = had.find(k);
+        const bool again = old == had.end() || !(*old->second == *ref) ||
+                           (table == "biodata" && instances_cleared.count({ref->bio_type, ref->no})) ||
+                           (table == "biophoto" && photos_cleared);
+        if (!again) continue;
+        auto content = contents.find(ref->id);
+        if (content == contents.end()) {
+          missing = "credential " + std::to_string(ref->id) + ": its content could not be read";
+          break;
+        }
+        const std::string bucket = table == "biodata" || table == "biophoto" ? table + " " + std::to_string(ref->bio_type) : table;
+        updates[bucket].push_back(Rec{credential_record(table, key, *ref, content->second), item.id, item.batch});
+      }
+      if (!missing.empty()) {
+        invalid.emplace_back(item.id, missing);
+        continue;
+      }
+      for (auto& [table, list] : deletes) for (auto& d : list) cred_deletes[table].push_back(std::move(d));
+      for (auto& [bucket, list] : updates) for (auto& u : list) cred_updates[bucket].push_back(std::move(u));
+    }
     if (!want) {
       if (!was) continue;
       if (!was->auth.empty()) auth_deletes.emplace_back(by_pin, item.id);
@@ -377,10 +571,10 @@ Plan plan_commands(const std::vector<SyncItem>& items, const PanelCaps& caps, co
   }
   // The order the panel must run them in: holidays first (time rules name their types), time rules
   // before the authorisations that name them, deletes of a person's rows before the updates that
-  // re-add them, persons leaving deleted before any user is added (a full panel makes room first),
-  // users before their cards and authorisations, time rules deleted last.
+  // re-add them, persons leaving deleted (their credentials first) before any user is added (a full
+  // panel makes room first), users before their credentials, cards and authorisations, time rules
+  // deleted last.
   std::vector<PlannedCommand> out;
-  std::vector<std::pair<SyncKey, std::string>> invalid;
   for (const auto& item : holiday_clear) {
     if (auto command = p::data_delete_all(0, "holiday")) out.push_back(PlannedCommand{std::move(*command), {item}});
   }
@@ -388,8 +582,10 @@ Plan plan_commands(const std::vector<SyncItem>& items, const PanelCaps& caps, co
   pack_updates("timezone", std::move(rule_updates), caps, options, out, invalid);
   pack_deletes("userauthorize", auth_deletes, out, invalid);
   pack_deletes("mulcarduser", card_deletes, out, invalid);
+  for (const auto& [table, deletes] : cred_deletes) pack_deletes(table, deletes, out, invalid);
   pack_deletes("user", user_deletes, out, invalid);
   pack_updates("user", std::move(user_updates), caps, options, out, invalid);
+  for (auto& [bucket, updates] : cred_updates) pack_updates(bucket.substr(0, bucket.find(' ')), std::move(updates), caps, options, out, invalid);
   pack_updates("mulcarduser", std::move(card_updates), caps, options, out, invalid);
   pack_updates("userauthorize", std::move(auth_updates), caps, options, out, invalid);
   pack_deletes("timezone", rule_deletes, out, invalid);
@@ -753,7 +949,14 @@ std::int64_t Sync::generate(storage::Transaction& tx, const std::string& sn, std
   }
   const auto device = tx.devices().get(sn);
   const PanelCaps caps = device ? panel_caps(device->options) : PanelCaps{};
-  const auto plan = plan_commands(items, caps, options_);
+  // Templates and photos are sent from the domain (the sync contents hold only their digests).
+  CredentialContents contents;
+  for (const auto& item : items) {
+    if (item.id.kind != "person" || !item.desired || item.desired->find("\"creds\"") == std::string::npos) continue;
+    if (auto person = tx.access().person(item.id.key))
+      for (const auto& c : person->credentials) contents.emplace(c.id, c.content);
+  }
+  const auto plan = plan_commands(items, caps, options_, contents);
   std::set<std::string> carried, refused;
   std::int64_t queued = 0;
   for (const auto& [key, reason] : plan.invalid) {

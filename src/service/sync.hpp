@@ -29,6 +29,7 @@
 // removed by pin, and nothing the engine did not write is deleted.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -59,7 +60,20 @@ struct PanelCaps {
   bool one_door = false;     // AccSupportFunList[15]: AuthorizeDoorId is one door
   bool date_zktime = false;  // DateFmtFunOn=1: StartTime/EndTime in Appendix 5 seconds
   std::size_t max_package = 0;  // MaxPackageSize, 0 unknown
+  // Credentials: biodata types it takes (MultiBioDataSupport) with their algorithm major versions
+  // (MultiBioVersion, 0 = not stated), photo types (MultiBioPhotoSupport), fingerprint templates
+  // in templatev10 (FingerFunOn=1), user photos (PhotoFunOn=1).
+  std::array<bool, 11> bio_data{};
+  std::array<std::int64_t, 11> bio_version{};
+  std::array<bool, 11> bio_photo{};
+  bool fingerprint_v10 = false;
+  bool user_photo = false;
 };
+
+// The table a credential goes to on a panel: biodata where the panel takes its type (and version),
+// else templatev10 for a version-10 fingerprint on a panel with FingerFunOn, biophoto / userpic
+// for photos the panel takes; "" when the panel cannot hold it (it is not sent there).
+std::string credential_table(const storage::Credential& credential, const PanelCaps& caps);
 PanelCaps panel_caps(const protocol::Record& options);
 
 // ---- pure parts (tested alone) --------------------------------------------------------------------
@@ -88,7 +102,11 @@ struct Plan {
   std::vector<PlannedCommand> commands;
   std::vector<std::pair<storage::SyncKey, std::string>> invalid;
 };
-Plan plan_commands(const std::vector<storage::SyncItem>& items, const PanelCaps& caps, const SyncOptions& options);
+// Credential contents by id (templates and photos are not kept in the sync contents, only their
+// digests): what plan_commands needs for the credentials it sends.
+using CredentialContents = std::map<std::int64_t, std::string>;
+Plan plan_commands(const std::vector<storage::SyncItem>& items, const PanelCaps& caps, const SyncOptions& options,
+                   const CredentialContents& contents = {});
 
 // ---- the engine ------------------------------------------------------------------------------------
 

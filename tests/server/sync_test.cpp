@@ -444,6 +444,9 @@ TEST_F(SyncTest, APanelJoiningWithUsersOfItsOwnIsReadFirstAndKeepsThem) {
   ASSERT_FALSE(order.empty());
   EXPECT_EQ(order.front(), p::Verb::data_query);
   EXPECT_EQ(pins(a, "user"), (std::set<std::string>{"1", "2", "900", "901"}));  // nothing wiped
+  // What the panel answered the DATA QUERY with is read, not adopted: no persons 900 and 901.
+  EXPECT_EQ(api("GET", "/api/v1/persons/900").status, 404);
+  EXPECT_EQ(api("GET", "/api/v1/persons/901").status, 404);
   EXPECT_EQ(a.model.find("user", "Pin", "2")->get_or("CardNo", ""), "102");
   auto view = sync_view(a.sn);
   EXPECT_EQ(view["unmanaged"], json::parse(R"([{"table":"user","pin":"900"},{"table":"user","pin":"901"}])")) << view;
@@ -631,6 +634,130 @@ TEST_F(SyncTest, EventsNameTheirPerson) {
   ASSERT_EQ(events.size(), 2u) << events;
   EXPECT_EQ(events[0]["person_name"], "Ann");
   EXPECT_TRUE(events[1]["person_name"].is_null());
+}
+
+// ---- credentials ----
+
+const p::Record kBioPanel{{"MultiBioDataSupport", "0:1:0:0:0:0:0:0:0:1"},
+                          {"MultiBioVersion", "0:10:0:0:0:0:0:0:0:40"}};  // fingerprints v10, faces v40
+const p::Record kFingerPanel{{"FingerFunOn", "1"}};                        // templatev10 only
+
+p::Record finger_upload(const std::string& pin, int finger, const std::string& tmpl) {
+  p::Record r{{"size", std::to_string(tmpl.size())}, {"uid", "1"}, {"pin", pin}, {"fingerid", std::to_string(finger)},
+              {"valid", "1"}, {"template", tmpl}};
+  r.prefix = "templatev10";
+  return r;
+}
+
+std::vector<std::string> rows_of(const emulator::DeviceModel& model, const char* table, const char* field) {
+  std::vector<std::string> out;
+  for (const auto& r : model.rows(table))
+    out.push_back(std::string(r.get_or("Pin", "")) + "/" + std::string(r.get_or(field, "")));
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+TEST_F(SyncTest, UnderPolicyAllAFingerprintEnrolledAtOnePanelReachesThePersonsOtherPanelsInTheirForm) {
+  ServerConfig config;
+  config.panel_enrolment = "all";
+  start_sync(config);
+  auto a = panel("FPALL00A", kFingerPanel);
+  auto bio = panel("FPALL00B", kBioPanel);
+  auto finger = panel("FPALL00C", kFingerPanel);
+  person("55", "5500", {level(bio.sn, {1}), level(finger.sn, {1})});
+  sync(bio);
+  sync(finger);
+  ASSERT_EQ(send(p::format_tabledata_upload(a.sn, "templatev10", {finger_upload("55", 3, "QUJDRA==")}), a.token).status, 200);
+  auto person55 = ok(api("GET", "/api/v1/persons/55"));
+  ASSERT_EQ(person55["credentials"].size(), 1u) << person55;
+  const auto credential = person55["credentials"][0];
+  EXPECT_EQ(credential["type"], "fingerprint");
+  EXPECT_EQ(credential["finger"], 3);
+  EXPECT_EQ(credential["enrolled_at"], a.sn);
+  sync(bio);
+  sync(finger);
+  EXPECT_EQ(rows_of(bio.model, "biodata", "Tmp"), (std::vector<std::string>{"55/QUJDRA=="}));
+  EXPECT_EQ(bio.model.rows("biodata").at(0).get_or("Type", ""), "1");
+  EXPECT_EQ(bio.model.rows("biodata").at(0).get_or("No", ""), "3");
+  EXPECT_EQ(bio.model.rows("biodata").at(0).get_or("MajorVer", ""), "10");
+  EXPECT_EQ(rows_of(finger.model, "templatev10", "FingerID"), (std::vector<std::string>{"55/3"}));
+  EXPECT_EQ(sync_view(bio.sn)["pending"], 0);
+  EXPECT_EQ(sync_view(finger.sn)["failed"], 0);
+  // The same upload again changes nothing; removed through the API, it leaves both panels.
+  ASSERT_EQ(send(p::format_tabledata_upload(a.sn, "templatev10", {finger_upload("55", 3, "QUJDRA==")}), a.token).status, 200);
+  EXPECT_EQ(sync_view(bio.sn)["pending"], 0);
+  ok(api("DELETE", "/api/v1/persons/55/credentials/" + std::to_string(credential["id"].get<std::int64_t>())));
+  sync(bio);
+  sync(finger);
+  EXPECT_TRUE(bio.model.rows("biodata").empty());
+  EXPECT_TRUE(finger.model.rows("templatev10").empty());
+  EXPECT_EQ(pins(finger, "user"), (std::set<std::string>{"55"}));  // the person stays
+}
+
+TEST_F(SyncTest, UnderTheDefaultPolicyAPanelCannotPlantAFingerprintButItsOwnEnrolmentsKeepTheirs) {
+  start_sync();
+  auto a = panel("FPDEF00A", kFingerPanel);
+  auto b = panel("FPDEF00B", kFingerPanel);
+  const auto lb = level(b.sn, {1});
+  person("55", "5500", {lb});
+  sync(b);
+  const auto before = b.data_commands;
+  ASSERT_EQ(send(p::format_tabledata_upload(a.sn, "templatev10", {finger_upload("55", 3, "QUJDRA==")}), a.token).status, 200);
+  EXPECT_TRUE(ok(api("GET", "/api/v1/persons/55"))["credentials"].empty());
+  sync(b);
+  EXPECT_EQ(b.data_commands, before);
+  EXPECT_TRUE(b.model.rows("templatev10").empty());
+
+  // A person enrolled at the panel (user row, then its finger) keeps what that panel enrolled.
+  p::Record user{{"pin", "77"}, {"cardno", "7700"}, {"name", "Walk In"}};
+  user.prefix = "user";
+  ASSERT_EQ(send(p::format_tabledata_upload(a.sn, "user", {user}), a.token).status, 200);
+  ASSERT_EQ(send(p::format_tabledata_upload(a.sn, "templatev10", {finger_upload("77", 6, "RklORw==")}), a.token).status, 200);
+  auto walk_in = ok(api("GET", "/api/v1/persons/77"));
+  ASSERT_EQ(walk_in["credentials"].size(), 1u) << walk_in;
+  EXPECT_EQ(walk_in["credentials"][0]["finger"], 6);
+  EXPECT_EQ(walk_in["credentials"][0]["enrolled_at"], a.sn);
+  // Given a level on another panel by the operator, the person arrives there with the finger.
+  ok(api("PATCH", "/api/v1/persons/77", {{"access_levels", {lb}}}));
+  sync(b);
+  EXPECT_EQ(rows_of(b.model, "templatev10", "Template"), (std::vector<std::string>{"77/RklORw=="}));
+}
+
+TEST_F(SyncTest, CredentialsThroughTheApiGoToThePanelsThatCanHoldThem) {
+  start_sync();
+  auto bio = panel("CRED000B", kBioPanel);
+  auto finger = panel("CRED000C", kFingerPanel);
+  person("8", "800", {level(bio.sn, {1}), level(finger.sn, {1})});
+  auto added = ok(api("POST", "/api/v1/persons/8/credentials", {{"type", "face"}, {"template", "RkFDRQ=="}, {"version", "40.1"}}), 201);
+  ASSERT_EQ(added["credentials"].size(), 1u) << added;
+  EXPECT_EQ(added["credentials"][0]["type"], "face");
+  EXPECT_EQ(added["credentials"][0]["enrolled_at"], nullptr);
+  ok(api("POST", "/api/v1/persons/8/credentials", {{"type", "fingerprint"}, {"finger", 1}, {"template", "RklORw=="}}), 201);
+  sync(bio);
+  sync(finger);
+  std::vector<std::string> types;
+  for (const auto& r : bio.model.rows("biodata")) types.push_back(std::string(r.get_or("Type", "")));
+  std::sort(types.begin(), types.end());
+  EXPECT_EQ(types, (std::vector<std::string>{"1", "9"}));
+  // The fingerprint panel takes the finger, not the face it has no algorithm for.
+  EXPECT_EQ(rows_of(finger.model, "templatev10", "FingerID"), (std::vector<std::string>{"8/1"}));
+  EXPECT_EQ(sync_view(finger.sn)["failed"], 0);
+  // Replaced (same type, finger and index): the panel gets the new template.
+  ok(api("POST", "/api/v1/persons/8/credentials", {{"type", "fingerprint"}, {"finger", 1}, {"template", "TkVXRg=="}}), 201);
+  sync(finger);
+  EXPECT_EQ(rows_of(finger.model, "templatev10", "Template"), (std::vector<std::string>{"8/TkVXRg=="}));
+  EXPECT_EQ(ok(api("GET", "/api/v1/persons/8"))["credentials"].size(), 2u);
+  // Bad calls are refused with a reason.
+  EXPECT_EQ(api("POST", "/api/v1/persons/8/credentials", {{"type", "nose"}, {"template", "QQ=="}}).status, 400);
+  EXPECT_EQ(api("POST", "/api/v1/persons/8/credentials", {{"type", "face"}, {"template", "not base64!"}}).status, 400);
+  EXPECT_EQ(api("POST", "/api/v1/persons/8/credentials", {{"type", "fingerprint"}, {"finger", 12}, {"template", "QQ=="}}).status, 400);
+  EXPECT_EQ(api("POST", "/api/v1/persons/404/credentials", {{"type", "face"}, {"template", "QQ=="}}).status, 404);
+  EXPECT_EQ(api("DELETE", "/api/v1/persons/8/credentials/999").status, 404);
+  // The person deleted: its templates go before its user row.
+  ok(api("DELETE", "/api/v1/persons/8"));
+  sync(bio);
+  EXPECT_TRUE(bio.model.rows("biodata").empty());
+  EXPECT_TRUE(bio.model.rows("user").empty());
 }
 
 }  // namespace

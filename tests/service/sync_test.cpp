@@ -202,3 +202,89 @@ TEST(SyncCheck, UsersAPanelHoldsAreComparedWithWhatItIsKnownToHold) {
 }
 
 }  // namespace zkpush::service
+
+namespace zkpush::service {
+namespace {
+
+storage::Credential credential_with(std::int64_t id, int bio_type, int no, std::string format, std::string version) {
+  storage::Credential c;
+  c.id = id;
+  c.bio_type = bio_type;
+  c.no = no;
+  c.format = std::move(format);
+  c.version = std::move(version);
+  c.content = "QUJD" + std::to_string(id);
+  return c;
+}
+
+TEST(SyncCaps, CredentialsGoWhereThePanelCanHoldThem) {
+  const auto speedface = panel_caps(protocol::Record{{"FingerFunOn", "1"},
+                                                     {"MultiBioDataSupport", "0:1:0:0:0:0:0:0:1:1"},
+                                                     {"MultiBioPhotoSupport", "0:0:0:0:0:0:0:0:0:1"},
+                                                     {"MultiBioVersion", "0:10:0:0:0:0:0:0:1:40"}});
+  const auto inbio = panel_caps(protocol::Record{{"FingerFunOn", "1"}});
+  const auto c3 = panel_caps(protocol::Record{});
+  const auto finger = credential_with(1, 1, 3, "templatev10", "10.0");
+  EXPECT_EQ(credential_table(finger, speedface), "biodata");
+  EXPECT_EQ(credential_table(finger, inbio), "templatev10");
+  EXPECT_EQ(credential_table(finger, c3), "");
+  const auto face = credential_with(2, 9, 0, "biodata", "40.1");
+  EXPECT_EQ(credential_table(face, speedface), "biodata");
+  EXPECT_EQ(credential_table(face, inbio), "");
+  // A face of another algorithm cannot be read there; its photo can.
+  EXPECT_EQ(credential_table(credential_with(3, 9, 0, "biodata", "39.0"), speedface), "");
+  EXPECT_EQ(credential_table(credential_with(4, 9, 0, "biophoto", ""), speedface), "biophoto");
+  EXPECT_EQ(credential_table(credential_with(5, 0, 0, "userpic", ""), speedface), "");
+  EXPECT_EQ(credential_table(credential_with(6, 1, 0, "biodata", "12.0"), inbio), "");
+}
+
+TEST(SyncPlan, CredentialsFollowTheirUserAndGoBeforeTheyLeave) {
+  const std::vector<storage::AccessLevel> levels{level_with(1, 1, {{"P1", 1}})};
+  auto person = person_with("7", {1}, {"77"});
+  person.credentials = {credential_with(10, 1, 3, "templatev10", "10.0"), credential_with(11, 9, 0, "biodata", "40.1")};
+  const auto with = person_content(person, levels, "P1");
+  ASSERT_TRUE(with);
+  PanelCaps caps;
+  caps.fingerprint_v10 = true;
+  caps.bio_data[9] = true;
+  caps.bio_version[9] = 40;
+  const CredentialContents contents{{10, "FINGER"}, {11, "FACE"}};
+  auto plan = plan_commands({item("person", "7", std::nullopt, with)}, caps, SyncOptions{}, contents);
+  ASSERT_TRUE(plan.invalid.empty()) << plan.invalid[0].second;
+  std::vector<std::string> order;
+  for (const auto& c : plan.commands) order.push_back(table_of(c));
+  EXPECT_EQ(order, (std::vector<std::string>{"update user", "update biodata", "update templatev10", "update userauthorize"}));
+  const auto& face = std::get<p::DataUpdate>(plan.commands[1].command.body).records.at(0);
+  EXPECT_EQ(face.get_or("Type", ""), "9");
+  EXPECT_EQ(face.get_or("MajorVer", ""), "40");
+  EXPECT_EQ(face.get_or("MinorVer", ""), "1");
+  EXPECT_EQ(face.get_or("Tmp", ""), "FACE");
+  const auto& finger = std::get<p::DataUpdate>(plan.commands[2].command.body).records.at(0);
+  EXPECT_EQ(finger.get_or("FingerID", ""), "3");
+  EXPECT_EQ(finger.get_or("Template", ""), "FINGER");
+
+  // Unchanged: nothing. The face removed: its instance deleted, nothing else.
+  EXPECT_TRUE(plan_commands({item("person", "7", with, with)}, caps, SyncOptions{}, contents).commands.empty());
+  auto fewer = person;
+  fewer.credentials.pop_back();
+  auto removed = plan_commands({item("person", "7", with, person_content(fewer, levels, "P1"))}, caps, SyncOptions{}, contents);
+  ASSERT_EQ(removed.commands.size(), 1u);
+  const auto& del = std::get<p::DataDelete>(removed.commands[0].command.body);
+  EXPECT_EQ(del.table, "biodata");
+  EXPECT_EQ(p::format_command(removed.commands[0].command).find("Type=9\tPin=7\tNo=0") != std::string::npos, true)
+      << p::format_command(removed.commands[0].command);
+
+  // The person leaves: credentials deleted before the user row.
+  auto gone = plan_commands({item("person", "7", with, std::nullopt)}, caps, SyncOptions{}, contents);
+  order.clear();
+  for (const auto& c : gone.commands) order.push_back(table_of(c));
+  EXPECT_EQ(order, (std::vector<std::string>{"delete userauthorize", "delete biodata", "delete templatev10", "delete user"}));
+
+  // A template whose content cannot be read fails its person, not the panel.
+  auto unread = plan_commands({item("person", "7", std::nullopt, with)}, caps, SyncOptions{}, {{10, "FINGER"}});
+  ASSERT_EQ(unread.invalid.size(), 1u);
+  EXPECT_EQ(unread.invalid[0].first.key, "7");
+}
+
+}  // namespace
+}  // namespace zkpush::service

@@ -4,6 +4,8 @@
 // items through their states.
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "storage/store.hpp"
 #include "store_testing.hpp"
 #include "support/store_access.hpp"
@@ -85,6 +87,44 @@ TEST_P(AccessContract, PersonsComeBackWithCardsLevelsAndCredentials) {
   ASSERT_EQ(on_panel.size(), 1u);
   EXPECT_EQ(on_panel[0].doors, (std::vector<LevelDoor>{{"PANEL1", 1}, {"PANEL1", 2}, {"PANEL2", 1}}));
   EXPECT_EQ(read([](Reads& r) { return r.access().panels(); }), (std::vector<std::string>{"PANEL1", "PANEL2"}));
+}
+
+TEST_P(AccessContract, ACredentialOfTheSameKindReplacesTheOldAndOneCanBeDeleted) {
+  write([](Transaction& tx) { tx.access().insert_person(make_person("5")); });
+  auto put = [](int bio_type, int no, std::string format, std::string content) {
+    return [=](Transaction& tx) {
+      Credential c;
+      c.type = bio_type == 1 ? "fingerprint" : "face";
+      c.bio_type = bio_type;
+      c.no = no;
+      c.format = format;
+      c.content = content;
+      return tx.access().put_credential("5", c);
+    };
+  };
+  const auto first = write(put(1, 2, "templatev10", "OLD"));
+  write(put(1, 2, "templatev10", "NEW"));      // same type, finger, index and format: replaced
+  const auto face = write(put(9, 0, "biodata", "FACE"));
+  write(put(9, 0, "biophoto", "PHOTO"));      // a photo of the face is another credential
+  auto got = read([](Reads& r) { return r.access().person("5"); });
+  ASSERT_TRUE(got);
+  ASSERT_EQ(got->credentials.size(), 3u);
+  std::map<std::string, std::string> by_format;
+  for (const auto& c : got->credentials) by_format[c.format + std::to_string(c.bio_type)] = c.content;
+  EXPECT_EQ(by_format["templatev101"], "NEW");
+  EXPECT_EQ(by_format["biodata9"], "FACE");
+  EXPECT_EQ(by_format["biophoto9"], "PHOTO");
+  write([face](Transaction& tx) { tx.access().delete_credential("5", face); });
+  EXPECT_EQ(read([](Reads& r) { return r.access().person("5"); })->credentials.size(), 2u);
+  EXPECT_EQ(refused([face](Transaction& tx) { tx.access().delete_credential("5", face); }), Reason::not_found);
+  EXPECT_EQ(refused([first](Transaction& tx) { tx.access().delete_credential("6", first); }), Reason::not_found);
+  EXPECT_EQ(refused([](Transaction& tx) {
+              Credential c;
+              c.format = "templatev10";
+              c.content = "X";
+              tx.access().put_credential("6", c);
+            }),
+            Reason::not_found);
 }
 
 TEST_P(AccessContract, PinsAndCardsAreUniqueAndLevelsMustExist) {

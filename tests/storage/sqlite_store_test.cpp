@@ -191,6 +191,27 @@ TEST_F(SqliteStoreTest, AVersion1DatabaseKeepsItsDeviceRecordsThroughMigration2)
   EXPECT_GE(sqlite::store_migrations().back().version, 2);
 }
 
+TEST_F(SqliteStoreTest, CredentialsStoredBeforeVersion9GetTheirBiometricType) {
+  {
+    Database db(db_path(), OpenMode::read_write_create);
+    sqlite::configure_connection(db, true);
+    sqlite::migrate(db, sqlite::store_migrations().first(8));
+    db.exec("INSERT INTO persons (pin, name, created_at, updated_at) VALUES ('7', 'Seven', 1, 1)");
+    db.exec("INSERT INTO credentials (pin, type, no, format, version, content) VALUES "
+            "('7', 'fingerprint', 3, 'templatev10', '10.0', 'RklORw=='), ('7', 'face', 0, 'biodata', '40.1', 'RkFDRQ==')");
+  }
+  auto s = open();
+  EXPECT_EQ(s->integrity_check(), "ok");
+  auto person = test::read(*s, [](Reads& r) { return r.access().person("7"); });
+  ASSERT_TRUE(person);
+  ASSERT_EQ(person->credentials.size(), 2u);
+  EXPECT_EQ(person->credentials[0].bio_type, 1);
+  EXPECT_EQ(person->credentials[0].no, 3);
+  EXPECT_EQ(person->credentials[0].content, "RklORw==");
+  EXPECT_EQ(person->credentials[1].bio_type, 9);
+  EXPECT_EQ(person->credentials[1].version, "40.1");
+}
+
 TEST_F(SqliteStoreTest, AnEmptyFileIsMigratedToTheCurrentSchemaInWalMode) {
   { std::ofstream(db_path()).flush(); }
   ASSERT_EQ(std::filesystem::file_size(db_path()), 0u);

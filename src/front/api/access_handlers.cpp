@@ -13,6 +13,7 @@
 #include "protocol/device_requests.hpp"
 #include "protocol/endpoints.hpp"
 #include "protocol/text.hpp"
+#include "service/credentials.hpp"
 
 namespace zkpush::front::api {
 
@@ -48,6 +49,8 @@ Json person_json(const storage::Person& person) {
     k["id"] = c.id;
     k["type"] = c.type;
     if (c.type == "fingerprint") k["finger"] = c.no;
+    else k["no"] = c.no;
+    k["bio_type"] = c.bio_type;
     k["index"] = c.index;
     k["format"] = c.format;
     k["version"] = nullable_text(c.version);
@@ -232,6 +235,57 @@ std::optional<service::HolidayFields> parse_holiday(const Json& j, bool create, 
   if (create && !f.start) return problem = "date (or start and end): required", std::nullopt;
   if (create && !f.end) f.end = f.start;
   return f;
+}
+
+// {"type": "fingerprint", "finger": 0-9, "template": "<base64>", "version": "10.0", "duress": false}
+// for a template ("face", "palm"... with "no" and "index" for biodata instances), {"type": "face",
+// "photo": "<base64>"} for a comparison photo, {"type": "photo", "photo": "<base64>"} for the user photo.
+std::optional<storage::Credential> parse_credential(const Json& j, std::string& problem) {
+  storage::Credential c;
+  std::string type, tmpl, photo;
+  for (const auto& [key, v] : j.items()) {
+    if (key == "type" || key == "template" || key == "photo" || key == "version") {
+      if (!v.is_string()) return problem = key + ": a string", std::nullopt;
+      auto text = v.get<std::string>();
+      if (key == "type") type = std::move(text);
+      else if (key == "template") tmpl = std::move(text);
+      else if (key == "photo") photo = std::move(text);
+      else c.version = std::move(text);
+    } else if (key == "finger" || key == "no" || key == "index") {
+      if (!v.is_number_integer()) return problem = key + ": a number", std::nullopt;
+      (key == "index" ? c.index : c.no) = v.get<int>();
+    } else if (key == "duress") {
+      if (!v.is_boolean()) return problem = "duress: true or false", std::nullopt;
+      c.duress = v.get<bool>();
+    } else {
+      return problem = "unknown field " + p::text::quoted(key) +
+                       " (type, finger, no, index, template, photo, version, duress)", std::nullopt;
+    }
+  }
+  if (tmpl.empty() == photo.empty()) return problem = "either template or photo (base64)", std::nullopt;
+  if (type == "photo") {
+    if (photo.empty()) return problem = "a user photo is a photo, not a template", std::nullopt;
+    c.bio_type = 0;
+    c.format = "userpic";
+    c.content = std::move(photo);
+    return c;
+  }
+  auto bio = service::bio_type_of(type);
+  if (!bio)
+    return problem = "type: fingerprint, face, palm, finger_vein, iris, voiceprint, retina, palmprint or photo, not " +
+                     p::text::quoted(type), std::nullopt;
+  c.bio_type = *bio;
+  if (!photo.empty()) {
+    c.format = "biophoto";
+    c.content = std::move(photo);
+    c.no = c.index = 0;
+    return c;
+  }
+  // A fingerprint of algorithm 10 (the default) is a templatev10 row; anything else is biodata.
+  if (c.bio_type == 1 && c.version.empty()) c.version = "10.0";
+  c.format = c.bio_type == 1 && c.version.substr(0, c.version.find('.')) == "10" ? "templatev10" : "biodata";
+  c.content = std::move(tmpl);
+  return c;
 }
 
 std::optional<service::LevelFields> parse_level(const Json& j, bool create, std::string& problem) {
@@ -509,8 +563,8 @@ std::optional<std::vector<service::ImportRow>> import_rows(const http::Request& 
 }
 
 // {id} of a path: a positive number.
-std::optional<std::int64_t> id_param(const Call& call, const char* what) {
-  const auto& text = call.params.at(0);
+std::optional<std::int64_t> id_param(const Call& call, const char* what, std::size_t at = 0) {
+  const auto& text = call.params.at(at);
   auto id = p::text::parse_int(text);
   if (!id || *id <= 0 || text.find_first_not_of("0123456789") != std::string::npos) {
     answer_error(call.respond, call.who, 400, std::string(what) + " id is a positive number, not " + p::text::quoted(text));
@@ -608,6 +662,28 @@ void add_access_routes(RouteTable& table, const ApiServices& services) {
                                       }));
              }});
 
+  table.add({V::post, "/api/v1/persons/{pin}/credentials", Role::operator_, "putCredential",
+             "Adds a fingerprint, biodata template or photo to a person (one of the same type, finger and index "
+             "is replaced); the person's panels get it in the form each supports",
+             "NewCredential", "201 Person", {}, [s](Call& c) {
+               std::string problem;
+               auto body = object_body(c.request.body(), problem);
+               if (!body) return answer_error(c.respond, c.who, 400, problem);
+               auto credential = parse_credential(*body, problem);
+               if (!credential) return answer_error(c.respond, c.who, 400, problem);
+               const auto pin = c.params[0];
+               s.access.put_credential(pin, *credential, [pin, respond = c.respond, who = c.who](storage::StoreResult<storage::Person> r) {
+                 if (!r.ok()) return answer_store_refusal(respond, who, r.error());
+                 spdlog::info("credential of person {} stored through the API", pin);
+                 answer_json(respond, 201, person_json(r.value()));
+               });
+             }});
+  table.add({V::delete_, "/api/v1/persons/{pin}/credentials/{id}", Role::operator_, "deleteCredential",
+             "Removes one of a person's credentials; its panels are told", "", "200 Person", {}, [s](Call& c) {
+               auto id = id_param(c, "a credential", 1);
+               if (!id) return;
+               s.access.delete_credential(c.params[0], *id, reply<storage::Person>(c, 200, person_json));
+             }});
   table.add({V::post, "/api/v1/persons/import", Role::operator_, "importPersons",
              "Creates or updates many persons (JSON array or CSV) as a job; 202 with the job", "PersonImport",
              "202 Job", {}, [s](Call& c) {

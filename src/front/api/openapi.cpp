@@ -69,6 +69,15 @@ OJson schemas() {
   s["NewPerson"] = s["PersonPatch"];
   s["NewPerson"]["properties"]["pin"] = {{"type", "string"}};
   s["NewPerson"]["required"] = OJson::array({"pin"});
+  s["Credential"] = object_of({{"id", "integer"}, {"type", "string"}, {"finger", "integer"}, {"no", "integer"},
+                               {"bio_type", "integer"}, {"index", "integer"}, {"format", "string"},
+                               {"version", "string?"}, {"duress", "boolean"}, {"enrolled_at", "string?"},
+                               {"created_at", "integer"}});
+  s["Person"]["properties"]["credentials"]["items"] = {{"$ref", "#/components/schemas/Credential"}};
+  s["NewCredential"] = object_of({{"type", "string"}, {"finger", "integer"}, {"no", "integer"}, {"index", "integer"},
+                                  {"template", "string"}, {"photo", "string"}, {"version", "string"},
+                                  {"duress", "boolean"}});
+  s["NewCredential"]["required"] = OJson::array({"type"});
   s["TimeRule"] = object_of({{"id", "integer"}, {"name", "string"}, {"segments", "object"}});
   s["NewTimeRule"] = object_of({{"name", "string"}, {"segments", "object"}});
   s["Holiday"] = object_of({{"id", "integer"}, {"name", "string"}, {"start", "string"}, {"end", "string"},

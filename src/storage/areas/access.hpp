@@ -25,8 +25,9 @@ struct Card {
 struct Credential {
   std::int64_t id = 0;
   std::string type;         // "fingerprint", "face", "palm", "finger_vein", "iris", "photo"...
-  int no = 0;               // finger 0-9 for fingerprints, else 0
-  int index = 0;            // instance (biodata Index)
+  int bio_type = 1;         // the manual's biometric type (Appendix 18, 0-10); 0 for a user photo
+  int no = 0;               // finger 0-9 for fingerprints, left/right for palms and irises, else 0
+  int index = 0;            // template of the same instance (biodata Index)
   bool duress = false;
   std::string format;       // "templatev10", "biodata", "biophoto", "userpic"
   std::string version;      // algorithm version (biodata MajorVer.MinorVer), "" unknown
@@ -138,8 +139,10 @@ class AccessWrites : public AccessReads {
   virtual void update_person(const Person& person) = 0;
   // Refused: not_found. Cards, levels and credentials go with it.
   virtual void delete_person(const std::string& pin) = 0;
-  // Returns the id; an identical one (type, no, index) replaces the old.
+  // Returns the id; one of the same (bio_type, no, index, format) is replaced. Refused: not_found.
   virtual std::int64_t put_credential(const std::string& pin, const Credential& credential) = 0;
+  // Refused: not_found (no such credential of that person).
+  virtual void delete_credential(const std::string& pin, std::int64_t id) = 0;
 
   // Returns the new id (`rule.id` is ignored).
   virtual std::int64_t insert_time_rule(const TimeRule& rule) = 0;

@@ -74,8 +74,8 @@ void Access::fill(Person& p) {
     while (st->step()) p.levels.push_back(st->column_int(0));
   }
   auto st = c_.prepare(
-      "SELECT id, type, no, idx, duress, format, version, content, enrolled_at, created_at FROM credentials "
-      "WHERE pin = ?1 ORDER BY type, no, idx");
+      "SELECT id, type, no, idx, duress, format, version, content, enrolled_at, created_at, bio_type FROM credentials "
+      "WHERE pin = ?1 ORDER BY bio_type, no, idx, format");
   st->bind(1, p.pin);
   while (st->step()) {
     Credential c;
@@ -89,6 +89,7 @@ void Access::fill(Person& p) {
     c.content = st->column_text(7);
     c.enrolled_at = st->column_text(8);
     c.created_at = st->column_int(9);
+    c.bio_type = static_cast<int>(st->column_int(10));
     p.credentials.push_back(std::move(c));
   }
 }
@@ -214,12 +215,12 @@ void Access::delete_person(const std::string& pin) {
 
 std::int64_t Access::put_credential(const std::string& pin, const Credential& c) {
   auto st = c_.prepare(
-      "INSERT INTO credentials (pin, type, no, idx, duress, format, version, content, enrolled_at, created_at) "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT (pin, type, no, idx) DO UPDATE SET "
-      "duress = excluded.duress, format = excluded.format, version = excluded.version, content = excluded.content, "
+      "INSERT INTO credentials (pin, type, no, idx, duress, format, version, content, enrolled_at, created_at, bio_type) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT (pin, bio_type, no, idx, format) DO UPDATE SET "
+      "type = excluded.type, duress = excluded.duress, version = excluded.version, content = excluded.content, "
       "enrolled_at = excluded.enrolled_at, created_at = excluded.created_at RETURNING id");
   st->bind(1, pin).bind(2, c.type).bind(3, c.no).bind(4, c.index).bind(5, c.duress ? 1 : 0).bind(6, c.format);
-  st->bind(7, c.version).bind(8, c.content).bind(9, c.enrolled_at).bind(10, c.created_at);
+  st->bind(7, c.version).bind(8, c.content).bind(9, c.enrolled_at).bind(10, c.created_at).bind(11, std::int64_t{c.bio_type});
   try {
     if (!st->step()) throw Refused(Reason::not_found, "no person with pin " + pin);
   } catch (const SqliteError& e) {
@@ -227,6 +228,14 @@ std::int64_t Access::put_credential(const std::string& pin, const Credential& c)
     throw;
   }
   return st->column_int(0);
+}
+
+void Access::delete_credential(const std::string& pin, std::int64_t id) {
+  auto st = c_.prepare("DELETE FROM credentials WHERE pin = ?1 AND id = ?2");
+  st->bind(1, pin).bind(2, id);
+  st->run();
+  if (c_.db().changes() == 0)
+    throw Refused(Reason::not_found, "no credential " + std::to_string(id) + " of person " + pin);
 }
 
 // ---- holidays ---------------------------------------------------------------------------------------

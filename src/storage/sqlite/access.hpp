@@ -29,6 +29,7 @@ class Access final : public AccessWrites {
   void update_person(const Person& person) override;
   void delete_person(const std::string& pin) override;
   std::int64_t put_credential(const std::string& pin, const Credential& credential) override;
+  void delete_credential(const std::string& pin, std::int64_t id) override;
   std::int64_t insert_time_rule(const TimeRule& rule) override;
   void update_time_rule(const TimeRule& rule) override;
   void delete_time_rule(std::int64_t id) override;

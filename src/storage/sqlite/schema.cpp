@@ -311,6 +311,33 @@ CREATE TABLE sync_unmanaged (
 ) WITHOUT ROWID;
 )sql";
 
+// Version 9: credentials keyed by the manual's biometric type (Appendix 18) and their format: a
+// near-infrared and a visible-light face of one person are two credentials, a template and a
+// photo of one type too.
+constexpr std::string_view kVersion9 = R"sql(
+CREATE TABLE credentials_v9 (
+  id          INTEGER PRIMARY KEY,
+  pin         TEXT NOT NULL REFERENCES persons(pin) ON DELETE CASCADE,
+  type        TEXT NOT NULL,
+  bio_type    INTEGER NOT NULL DEFAULT 1,
+  no          INTEGER NOT NULL DEFAULT 0,
+  idx         INTEGER NOT NULL DEFAULT 0,
+  duress      INTEGER NOT NULL DEFAULT 0,
+  format      TEXT NOT NULL DEFAULT '',
+  version     TEXT NOT NULL DEFAULT '',
+  content     TEXT NOT NULL DEFAULT '',
+  enrolled_at TEXT NOT NULL DEFAULT '',
+  created_at  INTEGER NOT NULL DEFAULT 0,
+  UNIQUE (pin, bio_type, no, idx, format)
+);
+INSERT INTO credentials_v9 (id, pin, type, bio_type, no, idx, duress, format, version, content, enrolled_at, created_at)
+  SELECT id, pin, type, CASE type WHEN 'fingerprint' THEN 1 WHEN 'face' THEN 9 WHEN 'palm' THEN 8 WHEN 'finger_vein' THEN 7
+                                  WHEN 'iris' THEN 4 WHEN 'photo' THEN 0 ELSE 0 END,
+         no, idx, duress, format, version, content, enrolled_at, created_at FROM credentials;
+DROP TABLE credentials;
+ALTER TABLE credentials_v9 RENAME TO credentials;
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "devices, events, door state, device records and logs, command queue", kVersion1},
     {2, "device records: content field and encoding", kVersion2},
@@ -320,6 +347,7 @@ constexpr Migration kMigrations[] = {
     {6, "access-control domain and sync engine", kVersion6},
     {7, "sync: records counted by state from an index", kVersion7},
     {8, "holidays; sync: panel checks and unmanaged records", kVersion8},
+    {9, "credentials: keyed by biometric type and format", kVersion9},
 };
 
 }  // namespace
