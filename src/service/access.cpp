@@ -12,6 +12,7 @@
 #include "protocol/device_requests.hpp"
 #include "protocol/text.hpp"
 #include "service/credentials.hpp"
+#include "service/doors.hpp"
 
 namespace zkpush::service {
 
@@ -285,7 +286,14 @@ std::vector<std::string> panels_using_rule(storage::Transaction& tx, std::int64_
   std::vector<std::int64_t> levels;
   for (const auto& l : tx.access().levels())
     if (l.time_rule_id == id) levels.push_back(l.id);
-  return Sync::panels_of(tx, levels);
+  auto panels = Sync::panels_of(tx, levels);
+  for (const auto& d : tx.access().door_settings("")) {
+    const auto named = rules_named(d);
+    if (std::find(named.begin(), named.end(), id) != named.end()) panels.push_back(d.sn);
+  }
+  std::sort(panels.begin(), panels.end());
+  panels.erase(std::unique(panels.begin(), panels.end()), panels.end());
+  return panels;
 }
 
 }  // namespace
@@ -327,7 +335,51 @@ void Access::update_rule(std::int64_t id, const RuleFields& fields, Reply<storag
 }
 
 void Access::delete_rule(std::int64_t id, Reply<storage::Unit> done) {
-  store_.write([id](storage::Transaction& tx) { tx.access().delete_time_rule(id); }, std::move(done));
+  store_.write(
+      [id](storage::Transaction& tx) {
+        for (const auto& d : tx.access().door_settings("")) {
+          const auto named = rules_named(d);
+          if (std::find(named.begin(), named.end(), id) != named.end())
+            throw storage::Refused(Reason::conflict, "time rule " + std::to_string(id) + " is used by " +
+                                                         (d.door == 0 ? "the settings of panel " + d.sn
+                                                                      : "door " + std::to_string(d.door) + " of " + d.sn));
+        }
+        tx.access().delete_time_rule(id);
+      },
+      std::move(done));
+}
+
+// ---- doors -----------------------------------------------------------------------------------------------
+
+void Access::set_door(const std::string& sn, int door, std::string patch, Reply<storage::DoorSettings> done) {
+  const auto now = clock_.now();
+  store_.write(
+      [sn, door, patch = std::move(patch), now](storage::Transaction& tx) {
+        if (!p::is_valid_serial_number(sn)) throw storage::Refused(Reason::invalid, p::text::quoted(sn) + " is not a serial number");
+        const auto device = tx.devices().get(sn);
+        // A panel that registered says how many doors it has; one not seen yet may be set up ahead.
+        int doors = 64;
+        if (device)
+          if (auto n = p::text::parse_int(p::text::trim(p::option_value(device->options, "LockCount").value_or(""))))
+            if (*n > 0) doors = static_cast<int>(*n);
+        if (door < 0 || door > doors)
+          throw storage::Refused(Reason::not_found, sn + " has no door " + std::to_string(door) + " (doors 1 to " +
+                                                        std::to_string(doors) + ")");
+        auto settings = tx.access().door_setting(sn, door).value_or(storage::DoorSettings{sn, door, "", "{}", 0});
+        refuse_if(apply_door_patch(settings, patch));
+        for (auto id : rules_named(settings))
+          if (!tx.access().time_rule(id))
+            throw storage::Refused(Reason::invalid, "no time rule " + std::to_string(id));
+        settings.updated_at = now;
+        tx.access().put_door_settings(settings);
+        Sync::plan_panel(tx, sn, now);
+        return Changed<storage::DoorSettings>{settings, {sn}};
+      },
+      [this, done = std::move(done)](storage::StoreResult<Changed<storage::DoorSettings>> r) {
+        if (!r.ok()) return done(r.error());
+        sync_.changed(r->panels);
+        done(std::move(r->value));
+      });
 }
 
 // ---- holidays -----------------------------------------------------------------------------------------------

@@ -95,6 +95,10 @@ class Access {
   void update_holiday(std::int64_t id, const HolidayFields& fields, Reply<storage::Holiday> done);
   void delete_holiday(std::int64_t id, Reply<storage::Unit> done);
 
+  // Door `door` of panel `sn` (0: the panel's own settings) takes the JSON object `patch`: "name"
+  // and parameters (service/doors.hpp), null unsetting one. The panel is synced.
+  void set_door(const std::string& sn, int door, std::string patch, Reply<storage::DoorSettings> done);
+
   void create_level(const LevelFields& fields, Reply<storage::AccessLevel> done);
   void update_level(std::int64_t id, const LevelFields& fields, Reply<storage::AccessLevel> done);
   void delete_level(std::int64_t id, Reply<storage::Unit> done);

@@ -15,6 +15,7 @@
 #include "protocol/command_results.hpp"
 #include "protocol/device_requests.hpp"
 #include "protocol/text.hpp"
+#include "service/doors.hpp"
 
 namespace zkpush::service {
 
@@ -475,6 +476,7 @@ Plan plan_commands(const std::vector<SyncItem>& items, const PanelCaps& caps, co
   std::map<std::string, std::vector<Rec>> cred_updates;  // by table ("biodata 9": one type per command)
   std::vector<std::pair<SyncKey, std::string>> invalid;
   std::vector<SyncKey> holiday_clear;
+  std::vector<PlannedCommand> option_commands;
   for (const auto& item : items) {
     const auto& key = item.id.key;
     if (item.id.kind == "holidays") {
@@ -497,6 +499,22 @@ Plan plan_commands(const std::vector<SyncItem>& items, const PanelCaps& caps, co
     if (item.id.kind == "timerule") {
       if (item.desired) rule_updates.push_back(Rec{rule_record(key, *item.desired), item.id, item.batch});
       else if (item.applied) rule_deletes.emplace_back(p::Record{{"TimezoneId", key}}, item.id);
+      continue;
+    }
+    if (item.id.kind == "door") {
+      // Options a panel keeps: only what changed is sent; a setting no longer ours is left as is.
+      if (!item.desired) continue;
+      const auto want = Json::parse(*item.desired, nullptr, false);
+      const auto was = item.applied ? Json::parse(*item.applied, nullptr, false) : Json::object();
+      p::Record changed;
+      if (want.is_object())
+        for (const auto& [option, value] : want.items())
+          if (!was.is_object() || !was.contains(option) || was[option] != value) changed.add(option, value.get<std::string>());
+      if (changed.empty()) continue;
+      if (auto command = p::set_options(0, std::move(changed)))
+        option_commands.push_back(PlannedCommand{std::move(*command), {item.id}});
+      else
+        invalid.emplace_back(item.id, command.error().to_string());
       continue;
     }
     if (item.id.kind != "person") continue;
@@ -580,6 +598,7 @@ Plan plan_commands(const std::vector<SyncItem>& items, const PanelCaps& caps, co
   }
   pack_updates("holiday", std::move(holiday_updates), caps, options, out, invalid);
   pack_updates("timezone", std::move(rule_updates), caps, options, out, invalid);
+  for (auto& command : option_commands) out.push_back(std::move(command));  // they may name those time rules
   pack_deletes("userauthorize", auth_deletes, out, invalid);
   pack_deletes("mulcarduser", card_deletes, out, invalid);
   for (const auto& [table, deletes] : cred_deletes) pack_deletes(table, deletes, out, invalid);
@@ -653,6 +672,9 @@ void Sync::plan_panel(storage::Transaction& tx, const std::string& sn, std::int6
     rules.insert(l.time_rule_id);
     ids.push_back(l.id);
   }
+  const auto doors = tx.access().door_settings(sn);
+  for (const auto& d : doors)
+    for (auto id : rules_named(d)) rules.insert(id);
   std::set<std::string> wanted_rules, wanted_persons;
   for (auto id : rules) {
     auto rule = tx.access().time_rule(id);
@@ -668,8 +690,19 @@ void Sync::plan_panel(storage::Transaction& tx, const std::string& sn, std::int6
     wanted_persons.insert(pin);
     tx.sync().put_desired(SyncKey{sn, "person", pin}, content, now);
   }
+  for (const auto& d : doors) {
+    // The door's options; a door whose settings were all unset has nothing of ours to send.
+    auto options = door_options(d);
+    std::optional<std::string> content;
+    if (!options.empty()) {
+      Json j = Json::object();
+      for (const auto& f : options.fields) j[f.key] = f.value;
+      content = j.dump();
+    }
+    tx.sync().put_desired(SyncKey{sn, "door", std::to_string(d.door)}, content, now);
+  }
   for (const auto& item : tx.sync().items(sn, "")) {
-    if (item.id.kind == "holidays") continue;
+    if (item.id.kind == "holidays" || item.id.kind == "door") continue;
     const bool wanted = item.id.kind == "timerule" ? wanted_rules.count(item.id.key) != 0
                                                    : wanted_persons.count(item.id.key) != 0;
     if (!wanted && item.desired) tx.sync().put_desired(item.id, std::nullopt, now);
@@ -973,11 +1006,14 @@ std::int64_t Sync::generate(storage::Transaction& tx, const std::string& sn, std
       tx.sync().update(item);
     }
   }
+  std::int64_t data_commands = 0;
   for (const auto& planned : plan.commands) {
     const auto row = tx.commands().insert(queue_.prepare_generated(sn, planned.command, storage::CommandPriority::bulk), now);
     tx.sync().link(row.id, planned.items);
     for (const auto& key : planned.items) carried.insert(key.kind + '\n' + key.key);
     ++queued;
+    const auto verb = planned.command.verb();
+    if (verb == p::Verb::data_update || verb == p::Verb::data_delete) ++data_commands;
   }
   for (auto& item : items) {
     const std::string id = item.id.kind + '\n' + item.id.key;
@@ -998,7 +1034,7 @@ std::int64_t Sync::generate(storage::Transaction& tx, const std::string& sn, std
     item.updated_at = now;
     tx.sync().update(item);
   }
-  if (queued > 0) tx.sync().count_commands(sn, queued);
+  if (data_commands > 0) tx.sync().count_commands(sn, data_commands);
   stage(sn, queued > 0 ? std::nullopt : next_due(tx, sn));
   if (queued > 0) spdlog::info("{}: sync queued {} DATA command(s) for {} record(s)", sn, queued, items.size());
   return queued;

@@ -760,5 +760,88 @@ TEST_F(SyncTest, CredentialsThroughTheApiGoToThePanelsThatCanHoldThem) {
   EXPECT_TRUE(bio.model.rows("user").empty());
 }
 
+// ---- doors ----
+
+TEST_F(SyncTest, DoorsComeFromTheRegistrationAndTheirParametersReachThePanelAfterTheRulesTheyName) {
+  start_sync();
+  auto a = panel("DOORS001", p::Record{{"LockCount", "4"}, {"ReaderCount", "8"}, {"AuxInCount", "4"}, {"AuxOutCount", "2"}});
+  auto listed = ok(api("GET", "/api/v1/devices/" + a.sn + "/doors"));
+  EXPECT_EQ(listed["lock_count"], 4);
+  EXPECT_EQ(listed["reader_count"], 8);
+  EXPECT_EQ(listed["aux_in_count"], 4);
+  EXPECT_EQ(listed["aux_out_count"], 2);
+  ASSERT_EQ(listed["doors"].size(), 4u) << listed;
+  EXPECT_EQ(listed["doors"][3]["door"], 4);
+
+  const auto rule = ok(api("POST", "/api/v1/time-rules", json::parse(R"({"name": "office", "segments": {"mon": [["08:00", "18:00"]]}})")), 201)["id"].get<std::int64_t>();
+  auto door = ok(api("PATCH", "/api/v1/devices/" + a.sn + "/doors/1",
+                     {{"name", "Front"}, {"drive_time", 5}, {"sensor_type", 1}, {"sensor_delay", 15}, {"verify_mode", 4},
+                      {"normal_open_time_rule_id", rule}, {"duress_password", "1234"}, {"lock_on_close", true}}));
+  EXPECT_EQ(door["name"], "Front");
+  EXPECT_EQ(door["settings"]["drive_time"], 5);
+  std::vector<std::string> sent;
+  sync(a, [&](const p::Command& c) -> std::optional<int> {
+    sent.push_back(p::format_command(c));
+    return std::nullopt;
+  });
+  EXPECT_EQ(a.model.option("Door1Drivertime").value_or(""), "5");
+  EXPECT_EQ(a.model.option("Door1SensorType").value_or(""), "1");
+  EXPECT_EQ(a.model.option("Door1Detectortime").value_or(""), "15");
+  EXPECT_EQ(a.model.option("Door1VerifyType").value_or(""), "4");
+  EXPECT_EQ(a.model.option("Door1KeepOpenTimeZone").value_or(""), std::to_string(rule));
+  EXPECT_EQ(a.model.option("Door1ForcePassWord").value_or(""), "1234");
+  EXPECT_EQ(a.model.option("Door1CloseAndLock").value_or(""), "1");
+  // The normal-open rule is on the panel, written before the options that name it.
+  ASSERT_TRUE(a.model.find("timezone", "TimezoneId", std::to_string(rule))) << "no timezone " << rule;
+  auto at = [&](const std::string& what) {
+    return std::find_if(sent.begin(), sent.end(), [&](const std::string& c) { return c.find(what) != std::string::npos; }) - sent.begin();
+  };
+  EXPECT_LT(at("DATA UPDATE timezone"), at("SET OPTIONS"));
+  EXPECT_EQ(sync_view(a.sn)["pending"], 0);
+
+  // A change sends what changed only.
+  sent.clear();
+  ok(api("PATCH", "/api/v1/devices/" + a.sn + "/doors/1", {{"drive_time", 7}}));
+  sync(a, [&](const p::Command& c) -> std::optional<int> {
+    sent.push_back(p::format_command(c));
+    return std::nullopt;
+  });
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_NE(sent[0].find("SET OPTIONS Door1Drivertime=7"), std::string::npos) << sent[0];
+  EXPECT_EQ(sent[0].find("Door1SensorType"), std::string::npos) << sent[0];
+
+  // The panel's own settings: anti-passback and interlock (Appendices 8 and 9).
+  ok(api("PATCH", "/api/v1/devices/" + a.sn + "/access-settings", {{"anti_passback", 1}, {"interlock", 1}}));
+  sync(a);
+  EXPECT_EQ(a.model.option("AntiPassback").value_or(""), "1");
+  EXPECT_EQ(a.model.option("InterLock").value_or(""), "1");
+  listed = ok(api("GET", "/api/v1/devices/" + a.sn + "/doors"));
+  EXPECT_EQ(listed["settings"]["interlock"], 1);
+  EXPECT_EQ(listed["doors"][0]["name"], "Front");
+
+  // Refused with a reason.
+  const std::string door1 = "/api/v1/devices/" + a.sn + "/doors/1";
+  EXPECT_EQ(api("PATCH", "/api/v1/devices/" + a.sn + "/doors/5", {{"drive_time", 5}}).status, 404);  // LockCount=4
+  EXPECT_EQ(api("PATCH", door1, {{"drive_time", 999}}).status, 400);
+  EXPECT_EQ(api("PATCH", door1, {{"interlock", 1}}).status, 400);  // a panel setting, not a door's
+  EXPECT_EQ(api("PATCH", door1, {{"normal_open_time_rule_id", 999}}).status, 400);
+  EXPECT_EQ(api("PATCH", door1, {{"duress_password", "12ab"}}).status, 400);
+  EXPECT_EQ(api("PATCH", "/api/v1/devices/" + a.sn + "/access-settings", {{"anti_passback", 7}}).status, 400);
+  EXPECT_EQ(api("DELETE", "/api/v1/time-rules/" + std::to_string(rule)).status, 409);  // door 1 names it
+  // Unset: nothing is sent (the panel keeps its value), and the rule may go.
+  ok(api("PATCH", door1, {{"normal_open_time_rule_id", nullptr}}));
+  ok(api("DELETE", "/api/v1/time-rules/" + std::to_string(rule)));
+  sync(a);
+  EXPECT_FALSE(a.model.find("timezone", "TimezoneId", std::to_string(rule)));
+
+  // A replacement takes the doors' names and settings over.
+  auto b = panel("DOORS002", p::Record{{"LockCount", "4"}});
+  ok(api("POST", "/api/v1/devices/" + a.sn + "/replace", {{"by", b.sn}}));
+  EXPECT_EQ(ok(api("GET", "/api/v1/devices/" + b.sn + "/doors"))["doors"][0]["name"], "Front");
+  sync(b);
+  EXPECT_EQ(b.model.option("Door1Drivertime").value_or(""), "7");
+  EXPECT_EQ(b.model.option("InterLock").value_or(""), "1");
+}
+
 }  // namespace
 }  // namespace zkpush::server

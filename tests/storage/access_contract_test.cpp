@@ -127,6 +127,27 @@ TEST_P(AccessContract, ACredentialOfTheSameKindReplacesTheOldAndOneCanBeDeleted)
             Reason::not_found);
 }
 
+TEST_P(AccessContract, DoorSettingsAreKeptPerPanelAndDoorAndMoveWithAReplacedPanel) {
+  write([](Transaction& tx) {
+    tx.access().put_door_settings(DoorSettings{"OLD1", 1, "Front", R"({"drive_time":5})", 10});
+    tx.access().put_door_settings(DoorSettings{"OLD1", 0, "", R"({"interlock":1})", 10});
+    tx.access().put_door_settings(DoorSettings{"OTHER", 2, "Back", "{}", 10});
+  });
+  write([](Transaction& tx) { tx.access().put_door_settings(DoorSettings{"OLD1", 1, "Front door", R"({"drive_time":7})", 11}); });
+  auto front = read([](Reads& r) { return r.access().door_setting("OLD1", 1); });
+  ASSERT_TRUE(front);
+  EXPECT_EQ(*front, (DoorSettings{"OLD1", 1, "Front door", R"({"drive_time":7})", 11}));
+  EXPECT_EQ(read([](Reads& r) { return r.access().door_settings(""); }).size(), 3u);
+  EXPECT_EQ(read([](Reads& r) { return r.access().door_settings("OLD1"); }).size(), 2u);
+  EXPECT_FALSE(read([](Reads& r) { return r.access().door_setting("OLD1", 3); }));
+  write([](Transaction& tx) { tx.access().move_panel("OLD1", "NEW1"); });
+  EXPECT_TRUE(read([](Reads& r) { return r.access().door_settings("OLD1"); }).empty());
+  auto moved = read([](Reads& r) { return r.access().door_settings("NEW1"); });
+  ASSERT_EQ(moved.size(), 2u);
+  EXPECT_EQ(moved[0].door, 0);
+  EXPECT_EQ(moved[1].name, "Front door");
+}
+
 TEST_P(AccessContract, PinsAndCardsAreUniqueAndLevelsMustExist) {
   write([](Transaction& tx) { tx.access().insert_person(make_person("1", {"111"})); });
   EXPECT_EQ(refused([](Transaction& tx) { tx.access().insert_person(make_person("1")); }), Reason::conflict);

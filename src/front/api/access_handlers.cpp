@@ -1,4 +1,4 @@
-// The routes of the access domain (persons, time rules, holidays, access levels) and of each panel's sync:
+// The routes of the access domain (persons, credentials, time rules, holidays, access levels, doors) and of each panel's sync:
 // parse and check the JSON, call the access or sync service, answer with the shapes below. The
 // contract is in docs/access.md.
 #include <spdlog/spdlog.h>
@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <functional>
+#include <map>
 #include <set>
 
 #include "front/api/answers.hpp"
@@ -581,6 +582,53 @@ auto reply(const Call& call, int status, Shape shape) {
   };
 }
 
+Json door_json(const storage::DoorSettings& d) {
+  auto settings = Json::parse(d.settings, nullptr, false);
+  Json j{{"sn", d.sn}, {"door", d.door}, {"name", d.name}};
+  j["settings"] = settings.is_object() ? settings : Json::object();
+  return j;
+}
+
+int option_count(const storage::Device& device, std::string_view key) {
+  auto n = p::text::parse_int(p::text::trim(p::option_value(device.options, key).value_or("")));
+  return n && *n > 0 ? static_cast<int>(*n) : 0;
+}
+
+// A panel's doors: 1..LockCount as it registered, any door a level or a setting names besides,
+// with their names and settings; its readers and auxiliary inputs and outputs as it counts them.
+Json panel_doors_json(storage::Reads& r, const std::string& sn) {
+  const auto device = r.devices().get(sn);
+  std::map<int, storage::DoorSettings> doors;
+  const int lock_count = device ? option_count(*device, "LockCount") : 0;
+  for (int d = 1; d <= lock_count; ++d) doors[d] = storage::DoorSettings{sn, d, "", "{}", 0};
+  for (const auto& level : r.access().levels_on(sn))
+    for (const auto& d : level.doors)
+      if (d.sn == sn && !doors.count(d.door)) doors[d.door] = storage::DoorSettings{sn, d.door, "", "{}", 0};
+  storage::DoorSettings panel{sn, 0, "", "{}", 0};
+  for (auto& d : r.access().door_settings(sn)) {
+    if (d.door == 0) panel = d;
+    else doors[d.door] = d;
+  }
+  Json j{{"sn", sn}, {"registered", device.has_value()}};
+  j["lock_count"] = lock_count;
+  j["reader_count"] = device ? option_count(*device, "ReaderCount") : 0;
+  j["aux_in_count"] = device ? option_count(*device, "AuxInCount") : 0;
+  j["aux_out_count"] = device ? option_count(*device, "AuxOutCount") : 0;
+  j["settings"] = door_json(panel)["settings"];
+  Json list = Json::array();
+  for (const auto& [n, d] : doors) {
+    auto door = door_json(d);
+    Json levels = Json::array();
+    for (const auto& level : r.access().levels_on(sn))
+      for (const auto& ld : level.doors)
+        if (ld.sn == sn && ld.door == n) levels.push_back(level.id);
+    door["access_levels"] = std::move(levels);
+    list.push_back(std::move(door));
+  }
+  j["doors"] = std::move(list);
+  return j;
+}
+
 void read_json(const ApiServices& s, const Call& call, std::function<Json(storage::Reads&)> job) {
   s.store.read([job = std::move(job)](storage::Reads& r) { return job(r); },
                [respond = call.respond, who = call.who](storage::StoreResult<Json> r) {
@@ -858,6 +906,43 @@ void add_access_routes(RouteTable& table, const ApiServices& services) {
              }});
 
   // ---- sync ----
+  // ---- doors ----
+  table.add({V::get, "/api/v1/doors", Role::viewer, "listDoors",
+             "Every door of every panel (registered ones by their LockCount, others as levels name them)", "",
+             "200 PanelDoors[]", {}, [s](Call& c) {
+               read_json(s, c, [](storage::Reads& r) {
+                 std::set<std::string> panels;
+                 for (const auto& d : r.devices().all()) panels.insert(d.sn);
+                 for (const auto& sn : r.access().panels()) panels.insert(sn);
+                 for (const auto& d : r.access().door_settings("")) panels.insert(d.sn);
+                 Json out = Json::array();
+                 for (const auto& sn : panels) out.push_back(panel_doors_json(r, sn));
+                 return out;
+               });
+             }});
+  table.add({V::get, "/api/v1/devices/{sn}/doors", Role::viewer, "getDeviceDoors",
+             "The panel's doors with names, settings and levels; its reader and aux counts; its own settings", "",
+             "200 PanelDoors", {}, [s](Call& c) {
+               const auto sn = c.params[0];
+               read_json(s, c, [sn](storage::Reads& r) { return panel_doors_json(r, sn); });
+             }});
+  table.add({V::patch, "/api/v1/devices/{sn}/doors/{door}", Role::operator_, "updateDoor",
+             "Names a door and sets its parameters (drive time, sensor, verify mode, normal-open and active "
+             "time rules, passwords, first-card, multi-card, in/out anti-passback; null unsets one); the panel "
+             "gets them with SET OPTIONS",
+             "DoorPatch", "200 Door", {}, [s](Call& c) {
+               auto door = id_param(c, "a door", 1);
+               if (!door) return;
+               if (*door > 64) return answer_error(c.respond, c.who, 404, "doors are numbered 1 to 64");
+               s.access.set_door(c.params[0], static_cast<int>(*door), std::string(c.request.body()),
+                                 reply<storage::DoorSettings>(c, 200, door_json));
+             }});
+  table.add({V::patch, "/api/v1/devices/{sn}/access-settings", Role::operator_, "updatePanelAccessSettings",
+             "The panel's own settings: anti_passback (Appendix 8), interlock (Appendix 9); null unsets one",
+             "PanelSettingsPatch", "200 Door", {}, [s](Call& c) {
+               s.access.set_door(c.params[0], 0, std::string(c.request.body()), reply<storage::DoorSettings>(c, 200, door_json));
+             }});
+
   table.add({V::get, "/api/v1/devices/{sn}/sync", Role::viewer, "getDeviceSync",
              "The panel's sync: records pending, applied and failed, its errors, DATA commands queued", "",
              "200 SyncStatus", {}, [s](Call& c) {

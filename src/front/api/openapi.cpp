@@ -78,6 +78,19 @@ OJson schemas() {
                                   {"template", "string"}, {"photo", "string"}, {"version", "string"},
                                   {"duress", "boolean"}});
   s["NewCredential"]["required"] = OJson::array({"type"});
+  s["Door"] = object_of({{"sn", "string"}, {"door", "integer"}, {"name", "string"}, {"settings", "object"},
+                         {"access_levels", "array"}});
+  s["PanelDoors"] = object_of({{"sn", "string"}, {"registered", "boolean"}, {"lock_count", "integer"},
+                               {"reader_count", "integer"}, {"aux_in_count", "integer"}, {"aux_out_count", "integer"},
+                               {"settings", "object"}, {"doors", "array"}});
+  s["PanelDoors"]["properties"]["doors"]["items"] = {{"$ref", "#/components/schemas/Door"}};
+  s["DoorPatch"] = object_of({{"name", "string"}, {"drive_time", "integer"}, {"sensor_type", "integer"},
+                              {"sensor_delay", "integer"}, {"verify_mode", "integer"},
+                              {"normal_open_time_rule_id", "integer"}, {"active_time_rule_id", "integer"},
+                              {"duress_password", "string"}, {"emergency_password", "string"},
+                              {"lock_on_close", "boolean"}, {"first_card", "integer"}, {"multi_card", "boolean"},
+                              {"in_out_anti_passback", "integer"}});
+  s["PanelSettingsPatch"] = object_of({{"anti_passback", "integer"}, {"interlock", "integer"}});
   s["TimeRule"] = object_of({{"id", "integer"}, {"name", "string"}, {"segments", "object"}});
   s["NewTimeRule"] = object_of({{"name", "string"}, {"segments", "object"}});
   s["Holiday"] = object_of({{"id", "integer"}, {"name", "string"}, {"start", "string"}, {"end", "string"},

@@ -102,6 +102,19 @@ struct AccessLevel {
   bool operator==(const AccessLevel&) const = default;
 };
 
+// What the operator set for one door of a panel (door 1..LockCount: its name and the door
+// parameters of Appendix 10) or for the panel itself (door 0: Appendix 12's anti-passback and
+// interlock). `settings` is a JSON object the access service writes and reads (service/doors.hpp);
+// the store keeps it whole.
+struct DoorSettings {
+  std::string sn;
+  int door = 0;
+  std::string name;
+  std::string settings = "{}";
+  std::int64_t updated_at = 0;
+  bool operator==(const DoorSettings&) const = default;
+};
+
 class AccessReads {
  public:
   virtual ~AccessReads() = default;
@@ -127,6 +140,10 @@ class AccessReads {
   virtual std::vector<AccessLevel> levels_on(const std::string& sn) = 0;
   // Serial numbers of every panel a level names, ascending.
   virtual std::vector<std::string> panels() = 0;
+
+  // By sn and door; `sn` "" for every panel's.
+  virtual std::vector<DoorSettings> door_settings(const std::string& sn) = 0;
+  virtual std::optional<DoorSettings> door_setting(const std::string& sn, int door) = 0;
 };
 
 class AccessWrites : public AccessReads {
@@ -159,8 +176,11 @@ class AccessWrites : public AccessReads {
   virtual std::int64_t insert_level(const AccessLevel& level) = 0;
   virtual void update_level(const AccessLevel& level) = 0;  // not_found (level or time rule)
   virtual void delete_level(std::int64_t id) = 0;           // not_found; persons lose it
-  // A replaced panel: the doors of `from` in every level become the same doors of `to`.
+  // A replaced panel: the doors of `from` in every level become the same doors of `to`, and its
+  // door settings become `to`'s.
   virtual void move_panel(const std::string& from, const std::string& to) = 0;
+  // Inserts or replaces the row of (sn, door).
+  virtual void put_door_settings(const DoorSettings& settings) = 0;
 };
 
 }  // namespace zkpush::storage

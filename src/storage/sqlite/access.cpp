@@ -439,6 +439,51 @@ void Access::move_panel(const std::string& from, const std::string& to) {
   auto st = c_.prepare("UPDATE level_doors SET sn = ?2 WHERE sn = ?1");
   st->bind(1, from).bind(2, to);
   st->run();
+  for (const char* sql : {"DELETE FROM door_settings WHERE sn = ?2 AND EXISTS (SELECT 1 FROM door_settings WHERE sn = ?1)",
+                          "UPDATE door_settings SET sn = ?2 WHERE sn = ?1"}) {
+    auto move = c_.prepare(sql);
+    move->bind(1, from).bind(2, to);
+    move->run();
+  }
+}
+
+// ---- door settings ---------------------------------------------------------------------------------
+
+namespace {
+DoorSettings read_door_settings(const Statement& st) {
+  DoorSettings d;
+  d.sn = st.column_text(0);
+  d.door = static_cast<int>(st.column_int(1));
+  d.name = st.column_text(2);
+  d.settings = st.column_text(3);
+  d.updated_at = st.column_int(4);
+  return d;
+}
+}  // namespace
+
+std::vector<DoorSettings> Access::door_settings(const std::string& sn) {
+  std::vector<DoorSettings> out;
+  auto st = c_.prepare("SELECT sn, door, name, settings, updated_at FROM door_settings WHERE ?1 = '' OR sn = ?1 "
+                       "ORDER BY sn, door");
+  st->bind(1, sn);
+  while (st->step()) out.push_back(read_door_settings(*st));
+  return out;
+}
+
+std::optional<DoorSettings> Access::door_setting(const std::string& sn, int door) {
+  auto st = c_.prepare("SELECT sn, door, name, settings, updated_at FROM door_settings WHERE sn = ?1 AND door = ?2");
+  st->bind(1, sn).bind(2, std::int64_t{door});
+  if (!st->step()) return std::nullopt;
+  return read_door_settings(*st);
+}
+
+void Access::put_door_settings(const DoorSettings& d) {
+  auto st = c_.prepare(
+      "INSERT INTO door_settings (sn, door, name, settings, updated_at) VALUES (?1, ?2, ?3, ?4, ?5) "
+      "ON CONFLICT (sn, door) DO UPDATE SET name = excluded.name, settings = excluded.settings, "
+      "updated_at = excluded.updated_at");
+  st->bind(1, d.sn).bind(2, std::int64_t{d.door}).bind(3, d.name).bind(4, d.settings).bind(5, d.updated_at);
+  st->run();
 }
 
 }  // namespace zkpush::storage::sqlite

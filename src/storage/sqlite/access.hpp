@@ -1,5 +1,5 @@
 // The access-control domain's tables (storage/areas/access.hpp): persons, cards, credentials,
-// time rules, holidays, access levels.
+// time rules, holidays, access levels, door settings.
 #pragma once
 
 #include "storage/areas/access.hpp"
@@ -24,6 +24,8 @@ class Access final : public AccessWrites {
   std::vector<AccessLevel> levels() override;
   std::vector<AccessLevel> levels_on(const std::string& sn) override;
   std::vector<std::string> panels() override;
+  std::vector<DoorSettings> door_settings(const std::string& sn) override;
+  std::optional<DoorSettings> door_setting(const std::string& sn, int door) override;
 
   void insert_person(const Person& person) override;
   void update_person(const Person& person) override;
@@ -40,6 +42,7 @@ class Access final : public AccessWrites {
   void update_level(const AccessLevel& level) override;
   void delete_level(std::int64_t id) override;
   void move_panel(const std::string& from, const std::string& to) override;
+  void put_door_settings(const DoorSettings& settings) override;
 
  private:
   void fill(Person& p);

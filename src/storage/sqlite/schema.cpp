@@ -338,6 +338,18 @@ DROP TABLE credentials;
 ALTER TABLE credentials_v9 RENAME TO credentials;
 )sql";
 
+// Version 10: door settings (names, Appendix 10 door parameters; door 0 the panel's own).
+constexpr std::string_view kVersion10 = R"sql(
+CREATE TABLE door_settings (
+  sn         TEXT NOT NULL,
+  door       INTEGER NOT NULL,
+  name       TEXT NOT NULL DEFAULT '',
+  settings   TEXT NOT NULL DEFAULT '{}',
+  updated_at INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (sn, door)
+) WITHOUT ROWID;
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "devices, events, door state, device records and logs, command queue", kVersion1},
     {2, "device records: content field and encoding", kVersion2},
@@ -348,6 +360,7 @@ constexpr Migration kMigrations[] = {
     {7, "sync: records counted by state from an index", kVersion7},
     {8, "holidays; sync: panel checks and unmanaged records", kVersion8},
     {9, "credentials: keyed by biometric type and format", kVersion9},
+    {10, "door settings", kVersion10},
 };
 
 }  // namespace
