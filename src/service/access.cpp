@@ -239,33 +239,24 @@ std::string check_credential(const storage::Credential& c) {
 void Access::put_credential(const std::string& pin, const storage::Credential& credential, Reply<Person> done) {
   if (auto problem = check_credential(credential); !problem.empty())
     return done(storage::StoreError{false, problem, Reason::invalid});
-  const auto now = clock_.now();
-  store_.write(
-      [pin, credential, now](storage::Transaction& tx) {
-        auto person = tx.access().person(pin);
-        if (!person) throw storage::Refused(Reason::not_found, "no person with pin " + pin);
-        auto c = credential;
-        c.created_at = now;
-        c.type = credential_type_name(c.bio_type, c.format);
-        tx.access().put_credential(pin, c);
-        auto panels = Sync::panels_of(tx, person->levels);
-        Sync::plan_person(tx, pin, panels, now);
-        return Changed<Person>{*tx.access().person(pin), std::move(panels)};
-      },
-      [this, done = std::move(done)](storage::StoreResult<Changed<Person>> r) {
-        if (!r.ok()) return done(r.error());
-        sync_.changed(r->panels);
-        done(std::move(r->value));
-      });
+  auto c = credential;
+  c.created_at = clock_.now();
+  c.type = credential_type_name(c.bio_type, c.format);
+  change_credentials(pin, [pin, c](storage::Transaction& tx) { tx.access().put_credential(pin, c); }, std::move(done));
 }
 
 void Access::delete_credential(const std::string& pin, std::int64_t id, Reply<Person> done) {
+  change_credentials(pin, [pin, id](storage::Transaction& tx) { tx.access().delete_credential(pin, id); }, std::move(done));
+}
+
+void Access::change_credentials(const std::string& pin, std::function<void(storage::Transaction&)> change,
+                                Reply<Person> done) {
   const auto now = clock_.now();
   store_.write(
-      [pin, id, now](storage::Transaction& tx) {
+      [pin, change = std::move(change), now](storage::Transaction& tx) {
         auto person = tx.access().person(pin);
         if (!person) throw storage::Refused(Reason::not_found, "no person with pin " + pin);
-        tx.access().delete_credential(pin, id);
+        change(tx);
         auto panels = Sync::panels_of(tx, person->levels);
         Sync::plan_person(tx, pin, panels, now);
         return Changed<Person>{*tx.access().person(pin), std::move(panels)};

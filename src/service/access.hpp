@@ -12,6 +12,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -123,6 +124,10 @@ class Access {
   void changed(const std::vector<std::string>& panels) { sync_.changed(panels); }
 
  private:
+  // `change` a person's credentials in one unit of work with the sync of its panels; answers the person.
+  void change_credentials(const std::string& pin, std::function<void(storage::Transaction&)> change,
+                          Reply<storage::Person> done);
+
   storage::Store& store_;
   const Clock& clock_;
   void import_chunk(std::int64_t job, std::shared_ptr<const std::vector<ImportRow>> rows, std::size_t from);
