@@ -205,6 +205,14 @@ void Access::delete_person(const std::string& pin, Reply<storage::Unit> done) {
         auto panels = Sync::panels_of(tx, before->levels);
         tx.access().delete_person(pin);
         Sync::plan_person(tx, pin, panels, now);
+        // A deleted person is no longer anyone's first card.
+        for (auto& d : tx.access().door_settings("")) {
+          if (!forget_pin(d, pin)) continue;
+          d.updated_at = now;
+          tx.access().put_door_settings(d);
+          Sync::plan_panel(tx, d.sn, now);
+          panels.push_back(d.sn);
+        }
         return panels;
       },
       [this, done = std::move(done)](storage::StoreResult<std::vector<std::string>> r) {
@@ -361,6 +369,9 @@ void Access::set_door(const std::string& sn, int door, std::string patch, Reply<
         for (auto id : rules_named(settings))
           if (!tx.access().time_rule(id))
             throw storage::Refused(Reason::invalid, "no time rule " + std::to_string(id));
+        for (const auto& pin : pins_named(settings))
+          if (!tx.access().person(pin))
+            throw storage::Refused(Reason::invalid, "first_card_persons: no person with pin " + p::text::quoted(pin));
         settings.updated_at = now;
         tx.access().put_door_settings(settings);
         Sync::plan_panel(tx, sn, now);

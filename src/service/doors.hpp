@@ -42,6 +42,21 @@ std::span<const DoorParam> door_params();
 std::string apply_door_patch(storage::DoorSettings& current, std::string_view patch_json);
 // The time rules the settings name (to be held by the panel, and not deleted while named).
 std::vector<std::int64_t> rules_named(const storage::DoorSettings& settings);
+// The pins the settings name (first-card persons): persons of the domain.
+std::vector<std::string> pins_named(const storage::DoorSettings& settings);
+// Drops a (deleted) person from the first-card persons; whether the settings changed.
+bool forget_pin(storage::DoorSettings& settings, const std::string& pin);
+
+// Settings that are rows of the panel's tables, not options: a door's first-card persons
+// (firstcard, one item per door), its multi-card group combinations (multimcard, one item per
+// combination, numbered across the panel's doors), the panel's linkages (inoutfun, one per
+// linkage) and DST rules (DSTSetting, one item). Each item's content is its rows as JSON objects
+// of wire fields, in wire order, so equal settings give equal text.
+struct TableItem {
+  std::string kind, key, content;
+};
+std::vector<TableItem> table_items(const std::vector<storage::DoorSettings>& panel_settings);
+
 // The options that carry the settings to the panel: Door<n>Drivertime=5, AntiPassback=1...
 protocol::Record door_options(const storage::DoorSettings& settings);
 

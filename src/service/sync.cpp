@@ -466,6 +466,39 @@ p::Record credential_record(const std::string& table, const std::string& pin, co
   return r;
 }
 
+// Items that are rows of a table beyond persons (doors.hpp table_items): their table, the field
+// that tells their rows apart, and how they are removed — by the item's key where the table deletes
+// by it, else all of the table at once (DSTSetting deletes only *).
+struct RowKind {
+  std::string_view kind, table, row_key, delete_by;  // delete_by "" = all at once
+};
+constexpr std::array<RowKind, 4> kRowKinds{{
+    {"dst", "DSTSetting", "Year", ""},
+    {"firstcard", "firstcard", "Pin", "DoorID"},
+    {"multicard", "multimcard", "Index", "Index"},
+    {"linkage", "inoutfun", "Index", "Index"},
+}};
+
+const RowKind* row_kind(const std::string& kind) {
+  for (const auto& k : kRowKinds)
+    if (k.kind == kind) return &k;
+  return nullptr;
+}
+
+std::map<std::string, p::Record> parse_rows(const std::optional<std::string>& text, const RowKind& kind) {
+  std::map<std::string, p::Record> out;
+  if (!text) return out;
+  const auto j = Json::parse(*text, nullptr, false);
+  if (!j.is_array()) return out;
+  for (const auto& row : j) {
+    if (!row.is_object()) continue;
+    p::Record r;
+    for (const auto& [field, value] : row.items()) r.add(field, value.is_string() ? value.get<std::string>() : value.dump());
+    out.emplace(r.get_or(kind.row_key, ""), std::move(r));
+  }
+  return out;
+}
+
 }  // namespace
 
 Plan plan_commands(const std::vector<SyncItem>& items, const PanelCaps& caps, const SyncOptions& options,
@@ -477,8 +510,28 @@ Plan plan_commands(const std::vector<SyncItem>& items, const PanelCaps& caps, co
   std::vector<std::pair<SyncKey, std::string>> invalid;
   std::vector<SyncKey> holiday_clear;
   std::vector<PlannedCommand> option_commands;
+  // Rows of the other tables, by kind: what is cleared (condition, or none for all) and written.
+  std::map<std::string, std::vector<std::pair<std::optional<p::Record>, SyncKey>>> row_clears;
+  std::map<std::string, std::vector<Rec>> row_updates;
   for (const auto& item : items) {
     const auto& key = item.id.key;
+    if (const RowKind* kind = row_kind(item.id.kind)) {
+      // A row gone means clearing what the key covers and writing all that remains again; else
+      // only new or changed rows are written.
+      const auto was = parse_rows(item.applied, *kind), want = parse_rows(item.desired, *kind);
+      const bool gone = std::any_of(was.begin(), was.end(), [&](const auto& row) { return !want.count(row.first); });
+      if (gone) {
+        std::optional<p::Record> condition;
+        if (!kind->delete_by.empty()) condition = p::Record{{std::string(kind->delete_by), key}};
+        row_clears[item.id.kind].emplace_back(std::move(condition), item.id);
+      }
+      for (const auto& [row_key, row] : want) {
+        auto old = was.find(row_key);
+        if (!gone && old != was.end() && old->second.fields == row.fields) continue;
+        row_updates[item.id.kind].push_back(Rec{row, item.id, item.batch});
+      }
+      continue;
+    }
     if (item.id.kind == "holidays") {
       // The manual deletes holidays only all at once: a row gone means all again.
       const auto was = item.applied ? parse_holidays(*item.applied) : std::map<std::string, std::pair<int, int>>{};
@@ -593,6 +646,25 @@ Plan plan_commands(const std::vector<SyncItem>& items, const PanelCaps& caps, co
   // panel makes room first), users before their credentials, cards and authorisations, time rules
   // deleted last.
   std::vector<PlannedCommand> out;
+  auto clear_rows = [&](const std::string& kind) {
+    const RowKind* k = row_kind(kind);
+    std::vector<std::pair<p::Record, SyncKey>> by_condition;
+    for (auto& [condition, item] : row_clears[kind]) {
+      if (condition) {
+        by_condition.emplace_back(std::move(*condition), item);
+      } else if (auto command = p::data_delete_all(0, std::string(k->table))) {
+        out.push_back(PlannedCommand{std::move(*command), {item}});
+      } else {
+        invalid.emplace_back(item, command.error().to_string());
+      }
+    }
+    pack_deletes(std::string(k->table), by_condition, out, invalid);
+  };
+  auto write_rows = [&](const std::string& kind) {
+    pack_updates(std::string(row_kind(kind)->table), std::move(row_updates[kind]), caps, options, out, invalid);
+  };
+  clear_rows("dst");
+  write_rows("dst");
   for (const auto& item : holiday_clear) {
     if (auto command = p::data_delete_all(0, "holiday")) out.push_back(PlannedCommand{std::move(*command), {item}});
   }
@@ -601,12 +673,14 @@ Plan plan_commands(const std::vector<SyncItem>& items, const PanelCaps& caps, co
   for (auto& command : option_commands) out.push_back(std::move(command));  // they may name those time rules
   pack_deletes("userauthorize", auth_deletes, out, invalid);
   pack_deletes("mulcarduser", card_deletes, out, invalid);
+  for (const char* kind : {"firstcard", "multicard", "linkage"}) clear_rows(kind);
   for (const auto& [table, deletes] : cred_deletes) pack_deletes(table, deletes, out, invalid);
   pack_deletes("user", user_deletes, out, invalid);
   pack_updates("user", std::move(user_updates), caps, options, out, invalid);
   for (auto& [bucket, updates] : cred_updates) pack_updates(bucket.substr(0, bucket.find(' ')), std::move(updates), caps, options, out, invalid);
   pack_updates("mulcarduser", std::move(card_updates), caps, options, out, invalid);
   pack_updates("userauthorize", std::move(auth_updates), caps, options, out, invalid);
+  for (const char* kind : {"firstcard", "multicard", "linkage"}) write_rows(kind);  // after the users and rules they name
   pack_deletes("timezone", rule_deletes, out, invalid);
   // An item with a record the protocol cannot carry sends nothing at all rather than half a person.
   if (!invalid.empty()) {
@@ -701,10 +775,16 @@ void Sync::plan_panel(storage::Transaction& tx, const std::string& sn, std::int6
     }
     tx.sync().put_desired(SyncKey{sn, "door", std::to_string(d.door)}, content, now);
   }
+  std::set<std::pair<std::string, std::string>> wanted_rows;
+  for (auto& row : table_items(doors)) {
+    wanted_rows.emplace(row.kind, row.key);
+    tx.sync().put_desired(SyncKey{sn, row.kind, row.key}, std::move(row.content), now);
+  }
   for (const auto& item : tx.sync().items(sn, "")) {
     if (item.id.kind == "holidays" || item.id.kind == "door") continue;
     const bool wanted = item.id.kind == "timerule" ? wanted_rules.count(item.id.key) != 0
-                                                   : wanted_persons.count(item.id.key) != 0;
+                        : item.id.kind == "person" ? wanted_persons.count(item.id.key) != 0
+                                                   : wanted_rows.count({item.id.kind, item.id.key}) != 0;
     if (!wanted && item.desired) tx.sync().put_desired(item.id, std::nullopt, now);
   }
   plan_holidays(tx, sn, now, !levels.empty());

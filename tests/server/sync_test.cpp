@@ -843,5 +843,112 @@ TEST_F(SyncTest, DoorsComeFromTheRegistrationAndTheirParametersReachThePanelAfte
   EXPECT_EQ(b.model.option("InterLock").value_or(""), "1");
 }
 
+// First-card persons, multi-card group combinations, linkage and DST: settings of a door or the
+// panel that are rows of the manual's tables (firstcard, multimcard, inoutfun, DSTSetting). They
+// reach the panel after the users and time rules they name; a row gone is deleted, by its key
+// where the table deletes by it, else all of the table and what remains again.
+TEST_F(SyncTest, FirstCardMultiCardLinkageAndDstReachThePanelAsTheManualsTables) {
+  start_sync();
+  auto a = panel("TABLES01", p::Record{{"LockCount", "4"}});
+  const auto level_id = level(a.sn, {1});
+  ok(api("POST", "/api/v1/persons", {{"pin", "1"}, {"name", "Ann"}, {"group", 2}, {"access_levels", {level_id}}}), 201);
+  ok(api("POST", "/api/v1/persons", {{"pin", "2"}, {"name", "Bo"}, {"group", 3}, {"access_levels", {level_id}}}), 201);
+  const auto rule = ok(api("POST", "/api/v1/time-rules", json::parse(R"({"name": "mornings", "segments": {"mon": [["07:00", "09:00"]]}})")), 201)["id"].get<std::int64_t>();
+  const std::string door1 = "/api/v1/devices/" + a.sn + "/doors/1", panel_settings = "/api/v1/devices/" + a.sn + "/access-settings";
+  auto door = ok(api("PATCH", door1, json::parse(R"({"first_card": 1, "multi_card": true, "multi_card_groups": [[2, 3], [2]],
+      "first_card_persons": [{"pin": "1", "time_rule_id": )" + std::to_string(rule) + R"(}]})")));
+  EXPECT_EQ(door["settings"]["first_card_persons"][0]["pin"], "1");
+  ok(api("PATCH", panel_settings, json::parse(R"({"dst": true,
+      "linkages": [{"event": 204, "in": 1, "output": "aux", "out": 2, "seconds": 30}],
+      "dst_rules": [{"year": 2026, "start": {"month": 3, "week": 5, "weekday": 0, "hour": 2},
+                     "end": {"month": 10, "week": 5, "weekday": 0, "hour": 3}, "loop": true}]})")));
+  std::vector<std::string> sent;
+  auto record = [&](const p::Command& c) -> std::optional<int> {
+    sent.push_back(p::format_command(c));
+    return std::nullopt;
+  };
+  sync(a, record);
+  auto at = [&](const std::string& what) {
+    return std::find_if(sent.begin(), sent.end(), [&](const std::string& c) { return c.find(what) != std::string::npos; }) - sent.begin();
+  };
+  ASSERT_LT(at("DATA UPDATE firstcard"), static_cast<std::ptrdiff_t>(sent.size()));
+  EXPECT_LT(at("DATA UPDATE user"), at("DATA UPDATE firstcard"));
+  EXPECT_LT(at("DATA UPDATE timezone"), at("DATA UPDATE firstcard"));
+  ASSERT_EQ(a.model.rows("firstcard").size(), 1u);
+  const auto& fc = a.model.rows("firstcard")[0];
+  EXPECT_EQ(fc.get_or("DoorID", ""), "1");
+  EXPECT_EQ(fc.get_or("Pin", ""), "1");
+  EXPECT_EQ(fc.get_or("TimezoneID", ""), std::to_string(rule));
+  ASSERT_EQ(a.model.rows("multimcard").size(), 2u);
+  const auto* combo = a.model.find("multimcard", "Index", "1");
+  ASSERT_TRUE(combo);
+  EXPECT_EQ(combo->get_or("DoorId", ""), "1");
+  EXPECT_EQ(combo->get_or("Group1", ""), "2");
+  EXPECT_EQ(combo->get_or("Group2", ""), "3");
+  EXPECT_EQ(combo->get_or("Group3", "x"), "");
+  ASSERT_EQ(a.model.rows("inoutfun").size(), 1u);
+  const auto& link = a.model.rows("inoutfun")[0];
+  EXPECT_EQ(link.get_or("EventType", ""), "204");
+  EXPECT_EQ(link.get_or("InAddr", ""), "1");
+  EXPECT_EQ(link.get_or("OutType", ""), "1");
+  EXPECT_EQ(link.get_or("OutAddr", ""), "2");
+  EXPECT_EQ(link.get_or("OutTime", ""), "30");
+  ASSERT_EQ(a.model.rows("DSTSetting").size(), 1u);
+  const auto& dst = a.model.rows("DSTSetting")[0];
+  EXPECT_EQ(dst.get_or("Year", ""), "2026");
+  EXPECT_EQ(dst.get_or("StartTime", ""), "03050002");
+  EXPECT_EQ(dst.get_or("EndTime", ""), "10050003");
+  EXPECT_EQ(dst.get_or("Loop", ""), "1");
+  EXPECT_EQ(a.model.option("DSTOn").value_or(""), "1");
+  EXPECT_EQ(a.model.option("Door1FirstCardOpenDoor").value_or(""), "1");
+  EXPECT_EQ(a.model.option("Door1MultiCardOpenDoor").value_or(""), "1");
+  EXPECT_EQ(sync_view(a.sn)["pending"], 0);
+
+  // Refused with a reason; a rule a first card names is in use.
+  EXPECT_EQ(api("PATCH", door1, json::parse(R"({"first_card_persons": [{"pin": "77"}]})")).status, 400);
+  EXPECT_EQ(api("PATCH", door1, json::parse(R"({"first_card_persons": [{"pin": "1", "time_rule_id": 999}]})")).status, 400);
+  EXPECT_EQ(api("PATCH", door1, json::parse(R"({"multi_card_groups": [[100]]})")).status, 400);
+  EXPECT_EQ(api("PATCH", door1, json::parse(R"({"multi_card_groups": [[1, 2, 3, 4, 5, 6]]})")).status, 400);
+  EXPECT_EQ(api("PATCH", door1, json::parse(R"({"dst_rules": []})")).status, 400);  // a panel setting
+  EXPECT_EQ(api("PATCH", panel_settings, json::parse(R"({"linkages": [{"event": 204, "output": "siren", "out": 1, "seconds": 3}]})")).status, 400);
+  EXPECT_EQ(api("PATCH", panel_settings, json::parse(R"({"linkages": [{"event": 99999, "output": "lock", "out": 1, "seconds": 3}]})")).status, 400);
+  EXPECT_EQ(api("PATCH", panel_settings, json::parse(R"({"dst_rules": [{"year": 2026, "start": {"month": 13, "week": 1, "weekday": 0, "hour": 2},
+      "end": {"month": 10, "week": 5, "weekday": 0, "hour": 3}}]})")).status, 400);
+  EXPECT_EQ(api("DELETE", "/api/v1/time-rules/" + std::to_string(rule)).status, 409);
+
+  // Changes: a combination dropped (its row deleted by Index), a first card added and the other
+  // deleted as a person, the linkage removed, next year's DST instead of this year's.
+  ok(api("PATCH", door1, json::parse(R"({"multi_card_groups": [[3]], "first_card_persons": [{"pin": "1", "time_rule_id": )" +
+                                     std::to_string(rule) + R"(}, {"pin": "2"}]})")));
+  ok(api("DELETE", "/api/v1/persons/1"));
+  EXPECT_EQ(ok(api("GET", "/api/v1/devices/" + a.sn + "/doors"))["doors"][0]["settings"]["first_card_persons"],
+            json::parse(R"([{"pin": "2", "time_rule_id": 1}])"));
+  ok(api("PATCH", panel_settings, json::parse(R"({"linkages": null, "dst_rules": [{"year": 2027,
+      "start": {"month": 3, "week": 5, "weekday": 0, "hour": 2}, "end": {"month": 10, "week": 5, "weekday": 0, "hour": 3}}]})")));
+  sent.clear();
+  sync(a, record);
+  ASSERT_EQ(a.model.rows("firstcard").size(), 1u);
+  EXPECT_EQ(a.model.rows("firstcard")[0].get_or("Pin", ""), "2");
+  EXPECT_EQ(a.model.rows("firstcard")[0].get_or("TimezoneID", ""), "1");
+  ASSERT_EQ(a.model.rows("multimcard").size(), 1u);
+  EXPECT_EQ(a.model.rows("multimcard")[0].get_or("Group1", ""), "3");
+  EXPECT_EQ(a.model.rows("multimcard")[0].get_or("Group2", "x"), "");
+  EXPECT_TRUE(a.model.rows("inoutfun").empty());
+  ASSERT_EQ(a.model.rows("DSTSetting").size(), 1u);
+  EXPECT_EQ(a.model.rows("DSTSetting")[0].get_or("Year", ""), "2027");
+  EXPECT_EQ(a.model.rows("DSTSetting")[0].get_or("Loop", ""), "0");
+  EXPECT_LT(at("DATA DELETE multimcard Index=2"), static_cast<std::ptrdiff_t>(sent.size()));
+  EXPECT_LT(at("DATA DELETE inoutfun Index=1"), static_cast<std::ptrdiff_t>(sent.size()));
+  EXPECT_LT(at("DATA DELETE DSTSetting *"), at("DATA UPDATE DSTSetting"));
+  EXPECT_LT(at("DATA DELETE firstcard DoorID=1"), at("DATA UPDATE firstcard"));
+  EXPECT_EQ(sync_view(a.sn)["pending"], 0);
+  // Nothing named by a first card any more: the rule may go.
+  ok(api("PATCH", door1, json::parse(R"({"first_card_persons": null})")));
+  ok(api("DELETE", "/api/v1/time-rules/" + std::to_string(rule)));
+  sync(a);
+  EXPECT_TRUE(a.model.rows("firstcard").empty());
+  EXPECT_EQ(sync_view(a.sn)["pending"], 0);
+}
+
 }  // namespace
 }  // namespace zkpush::server

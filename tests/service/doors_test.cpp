@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 namespace zkpush::service {
 namespace {
 
@@ -35,6 +37,47 @@ TEST(DoorSettings, APatchIsCheckedKeptInOrderAndBecomesThePanelsOptions) {
     EXPECT_NE(apply_door_patch(copy, bad), "") << bad;
   }
   EXPECT_EQ(door, before);
+}
+
+TEST(DoorSettings, ListsBecomeTableRowsNumberedAcrossThePanelsDoors) {
+  storage::DoorSettings d1{"P1", 1, "", "{}", 0}, d3{"P1", 3, "", "{}", 0}, panel{"P1", 0, "", "{}", 0};
+  ASSERT_EQ(apply_door_patch(d1, R"({"multi_card_groups": [[1, 2]], "first_card_persons": [{"pin": "9"}, {"pin": "4", "time_rule_id": 7}]})"), "");
+  ASSERT_EQ(apply_door_patch(d3, R"({"multi_card_groups": [[5], [6, 7, 8, 9, 10]]})"), "");
+  ASSERT_EQ(apply_door_patch(panel, R"({"linkages": [{"event": 204, "output": "lock", "out": 1, "seconds": 255,
+                                         "type": "reader", "action": "unlock"}],
+                                         "dst_rules": [{"year": 2030, "start": {"month": 3, "week": 2, "weekday": 5, "hour": 17},
+                                                        "end": {"month": 8, "week": 2, "weekday": 5, "hour": 8}, "loop": true}]})"),
+            "");
+  EXPECT_EQ(rules_named(d1), (std::vector<std::int64_t>{1, 7}));  // a first card without a rule: always
+  EXPECT_EQ(pins_named(d1), (std::vector<std::string>{"9", "4"}));
+  // Given in any order, the doors' combinations are numbered 1, 2, 3 by door.
+  const auto items = table_items({panel, d3, d1});
+  std::map<std::pair<std::string, std::string>, std::string> by;
+  for (const auto& i : items) by[{i.kind, i.key}] = i.content;
+  auto row = [&](const char* kind, const char* key) { return by[{kind, key}]; };
+  ASSERT_EQ(items.size(), 6u);
+  EXPECT_EQ(row("firstcard", "1"),
+            R"([{"DoorID":"1","TimezoneID":"7","Pin":"4","DevID":"1"},{"DoorID":"1","TimezoneID":"1","Pin":"9","DevID":"1"}])");
+  EXPECT_EQ(row("multicard", "1"), R"([{"Index":"1","DoorId":"1","Group1":"1","Group2":"2","Group3":"","Group4":"","Group5":"","DevID":"1"}])");
+  EXPECT_EQ(row("multicard", "3"), R"([{"Index":"3","DoorId":"3","Group1":"6","Group2":"7","Group3":"8","Group4":"9","Group5":"10","DevID":"1"}])");
+  // Reserved: reader linkage (1) with the unlock action (32); the manual's example DST moments.
+  EXPECT_EQ(row("linkage", "1"),
+            R"([{"Index":"1","EventType":"204","InAddr":"0","OutType":"0","OutAddr":"1","OutTime":"255","Reserved":"33","InDevID":"1","OutDevID":"1"}])");
+  EXPECT_EQ(row("dst", "all"), R"([{"Year":"2030","StartTime":"03020517","EndTime":"08020508","Loop":"1"}])");
+  // A deleted person stops being a first card.
+  EXPECT_TRUE(forget_pin(d1, "9"));
+  EXPECT_FALSE(forget_pin(d1, "9"));
+  EXPECT_EQ(pins_named(d1), std::vector<std::string>{"4"});
+  // Lists belong to doors or to the panel; repeated pins or years are refused.
+  auto copy = d1;
+  EXPECT_NE(apply_door_patch(copy, R"({"linkages": []})"), "");
+  EXPECT_NE(apply_door_patch(copy, R"({"first_card_persons": [{"pin": "1"}, {"pin": "1"}]})"), "");
+  auto p2 = panel;
+  EXPECT_NE(apply_door_patch(p2, R"({"multi_card_groups": [[1]]})"), "");
+  EXPECT_NE(apply_door_patch(p2, R"({"dst_rules": [{"year": 2030, "start": {"month": 3, "week": 2, "weekday": 5, "hour": 17},
+      "end": {"month": 8, "week": 2, "weekday": 5, "hour": 8}}, {"year": 2030, "start": {"month": 3, "week": 2, "weekday": 5, "hour": 17},
+      "end": {"month": 8, "week": 2, "weekday": 5, "hour": 8}}]})"), "");
+  EXPECT_EQ(p2, panel);
 }
 
 TEST(DoorSettings, ThePanelTakesAntiPassbackAndInterlockOfTheManualsTables) {

@@ -929,7 +929,8 @@ void add_access_routes(RouteTable& table, const ApiServices& services) {
   table.add({V::patch, "/api/v1/devices/{sn}/doors/{door}", Role::operator_, "updateDoor",
              "Names a door and sets its parameters (drive time, sensor, verify mode, normal-open and active "
              "time rules, passwords, first-card, multi-card, in/out anti-passback; null unsets one); the panel "
-             "gets them with SET OPTIONS",
+             "gets them with SET OPTIONS; first_card_persons and multi_card_groups go to its firstcard and "
+             "multimcard tables",
              "DoorPatch", "200 Door", {}, [s](Call& c) {
                auto door = id_param(c, "a door", 1);
                if (!door) return;
@@ -938,7 +939,8 @@ void add_access_routes(RouteTable& table, const ApiServices& services) {
                                  reply<storage::DoorSettings>(c, 200, door_json));
              }});
   table.add({V::patch, "/api/v1/devices/{sn}/access-settings", Role::operator_, "updatePanelAccessSettings",
-             "The panel's own settings: anti_passback (Appendix 8), interlock (Appendix 9); null unsets one",
+             "The panel's own settings: anti_passback (Appendix 8), interlock (Appendix 9), dst (DSTOn); "
+             "linkages (inoutfun) and dst_rules (DSTSetting) go to its tables; null unsets one",
              "PanelSettingsPatch", "200 Door", {}, [s](Call& c) {
                s.access.set_door(c.params[0], 0, std::string(c.request.body()), reply<storage::DoorSettings>(c, 200, door_json));
              }});

@@ -89,8 +89,10 @@ OJson schemas() {
                               {"normal_open_time_rule_id", "integer"}, {"active_time_rule_id", "integer"},
                               {"duress_password", "string"}, {"emergency_password", "string"},
                               {"lock_on_close", "boolean"}, {"first_card", "integer"}, {"multi_card", "boolean"},
-                              {"in_out_anti_passback", "integer"}});
-  s["PanelSettingsPatch"] = object_of({{"anti_passback", "integer"}, {"interlock", "integer"}});
+                              {"in_out_anti_passback", "integer"}, {"first_card_persons", "array"},
+                              {"multi_card_groups", "array"}});
+  s["PanelSettingsPatch"] = object_of({{"anti_passback", "integer"}, {"interlock", "integer"}, {"dst", "boolean"},
+                                       {"linkages", "array"}, {"dst_rules", "array"}});
   s["TimeRule"] = object_of({{"id", "integer"}, {"name", "string"}, {"segments", "object"}});
   s["NewTimeRule"] = object_of({{"name", "string"}, {"segments", "object"}});
   s["Holiday"] = object_of({{"id", "integer"}, {"name", "string"}, {"start", "string"}, {"end", "string"},
