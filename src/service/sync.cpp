@@ -1090,6 +1090,7 @@ std::int64_t Sync::generate(storage::Transaction& tx, const std::string& sn, std
   for (const auto& planned : plan.commands) {
     const auto row = tx.commands().insert(queue_.prepare_generated(sn, planned.command, storage::CommandPriority::bulk), now);
     tx.sync().link(row.id, planned.items);
+    tx.sync().mark_sending(row.id, now);
     for (const auto& key : planned.items) carried.insert(key.kind + '\n' + key.key);
     ++queued;
     const auto verb = planned.command.verb();
@@ -1098,12 +1099,8 @@ std::int64_t Sync::generate(storage::Transaction& tx, const std::string& sn, std
   for (auto& item : items) {
     const std::string id = item.id.kind + '\n' + item.id.key;
     if (refused.count(id)) continue;
-    if (carried.count(id)) {
-      item.state = SyncState::sending;
-      item.sending = item.desired;
-      item.return_code.reset();
-      item.error.clear();
-    } else {
+    if (carried.count(id)) continue;  // marked sending with its commands (mark_sending)
+    {
       // Nothing to send: the panel's records already say what is desired (a change of something
       // this panel does not store).
       item.applied = item.desired;
@@ -1137,10 +1134,16 @@ void Sync::closed(storage::Transaction& tx, const storage::CommandRow& row, std:
     const auto verb = p::verb_from_name(row.verb).value_or(p::Verb::data_update);
     if (auto name = p::interpret_return(verb, *row.return_code).name) meaning += " (" + std::string(*name) + ")";
   }
+  // The usual case in one statement: a success for items only this command was sending.
+  std::set<std::pair<std::string, std::string>> settled;
+  if (ok)
+    for (auto& k : tx.sync().settle_sent(row.id, now)) settled.emplace(std::move(k.kind), std::move(k.key));
   for (const auto& key : keys) {
+    if (settled.count({key.kind, key.key})) continue;
+    const bool last = tx.sync().sends_of(key) <= 1;
+    if (ok && !last) continue;  // the item's other commands decide: nothing to note from a success
     auto item = tx.sync().item(key);
     if (!item) continue;
-    const bool last = tx.sync().sends_of(key) <= 1;
     if (failed && keys.size() == 1) {
       item->state = SyncState::failed;
       item->attempts += 1;

@@ -4,6 +4,7 @@
 // items through their states.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 
 #include "storage/store.hpp"
@@ -285,6 +286,54 @@ TEST_P(AccessContract, FailedItemsAreDueAtTheirRetry) {
   EXPECT_EQ(failures[0].return_code, std::optional<std::int64_t>(-12));
   EXPECT_EQ(read([](Reads& r) { return r.sync().due_panels(); }),
             (std::vector<std::pair<std::string, std::int64_t>>{{"P2", 100}}));
+}
+
+// What a command carries is marked sending in one go, and settled in one go when it succeeds:
+// only items it alone was sending with no error noted; a deletion settled is no longer tracked; an
+// item whose desired content changed meanwhile stays pending.
+TEST_P(AccessContract, ACommandsItemsAreMarkedSendingAndSettledTogether) {
+  const SyncKey a{"P3", "person", "1"}, b{"P3", "person", "2"}, c{"P3", "person", "3"}, d{"P3", "person", "4"};
+  write([&](Transaction& tx) {
+    for (const auto& k : {a, b, c}) tx.sync().put_desired(k, std::string("v1"), 10);
+    // d: applied once, now to be deleted from the panel.
+    tx.sync().put_desired(d, std::string("old"), 10);
+    auto i = *tx.sync().item(d);
+    i.applied = i.desired;
+    i.state = SyncState::applied;
+    tx.sync().update(i);
+    tx.sync().put_desired(d, std::nullopt, 11);
+  });
+  write([&](Transaction& tx) {
+    tx.sync().link(7, {a, b, d});
+    tx.sync().link(8, {b, c});  // b travels in two commands
+    tx.sync().mark_sending(7, 12);
+    tx.sync().mark_sending(8, 12);
+  });
+  for (const auto& k : {a, b, c, d}) {
+    auto i = read([k](Reads& r) { return r.sync().item(k); });
+    ASSERT_TRUE(i);
+    EXPECT_EQ(i->state, SyncState::sending) << k.key;
+    EXPECT_EQ(i->sending, i->desired) << k.key;
+  }
+  // a changes while in flight: applied is what was sent, and it is pending again.
+  write([&](Transaction& tx) { tx.sync().put_desired(a, std::string("v2"), 13); });
+  auto settled = write([&](Transaction& tx) {
+    auto keys = tx.sync().settle_sent(7, 14);
+    tx.sync().unlink(7);
+    return keys;
+  });
+  std::sort(settled.begin(), settled.end(), [](const SyncKey& x, const SyncKey& y) { return x.key < y.key; });
+  EXPECT_EQ(settled, (std::vector<SyncKey>{a, d}));  // b is still in command 8
+  auto ia = read([a](Reads& r) { return r.sync().item(a); });
+  EXPECT_EQ(ia->applied, std::optional<std::string>("v1"));
+  EXPECT_EQ(ia->state, SyncState::pending);
+  EXPECT_FALSE(read([d](Reads& r) { return r.sync().item(d); }));
+  EXPECT_EQ(read([b](Reads& r) { return r.sync().item(b); })->state, SyncState::sending);
+  settled = write([&](Transaction& tx) { return tx.sync().settle_sent(8, 15); });
+  std::sort(settled.begin(), settled.end(), [](const SyncKey& x, const SyncKey& y) { return x.key < y.key; });
+  EXPECT_EQ(settled, (std::vector<SyncKey>{b, c}));
+  EXPECT_EQ(read([b](Reads& r) { return r.sync().item(b); })->state, SyncState::applied);
+  EXPECT_EQ(read([c](Reads& r) { return r.sync().item(c); })->applied, std::optional<std::string>("v1"));
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, AccessContract, testing::all_backends(), testing::backend_name);

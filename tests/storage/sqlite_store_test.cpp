@@ -212,6 +212,39 @@ TEST_F(SqliteStoreTest, CredentialsStoredBeforeVersion9GetTheirBiometricType) {
   EXPECT_EQ(person->credentials[1].version, "40.1");
 }
 
+// Version 11 rebuilds commands (which command_data references) and sync_items: every row, the
+// command id sequence and the references survive, and foreign keys are on again afterwards.
+TEST_F(SqliteStoreTest, Version11KeepsCommandsTheirDataAndSyncItemsAndTheIdSequence) {
+  {
+    Database db(db_path(), OpenMode::read_write_create);
+    sqlite::configure_connection(db, true);
+    sqlite::migrate(db, sqlite::store_migrations().first(10));
+    db.exec("INSERT INTO devices (sn, first_seen, last_seen) VALUES ('D1', 1, 1)");
+    db.exec("INSERT INTO commands (id, sn, wire_id, line, verb, status, created_at, priority) VALUES "
+            "(41, 'D1', 41, 'C:41:REBOOT', 'CONTROL DEVICE', 'done', 5, 0), "
+            "(42, 'D1', 42, 'C:42:DATA QUERY user', 'DATA QUERY', 'sent', 6, 1)");
+    db.exec("DELETE FROM commands WHERE id = 42");  // the sequence is past the highest id left
+    db.exec("INSERT INTO command_data (command_id, kind, tbl, packidx, packcnt, body, received_at) "
+            "VALUES (41, 'querydata', 'user', 1, 1, x'41', 7)");
+    db.exec("INSERT INTO sync_items (sn, kind, key, desired, applied, state) VALUES ('D1', 'person', '1', 'a', 'a', 'applied')");
+  }
+  auto s = open();
+  EXPECT_EQ(s->integrity_check(), "ok");
+  auto row = test::read(*s, [](Reads& r) { return r.commands().get(41); });
+  ASSERT_TRUE(row);
+  EXPECT_EQ(row->line, "C:41:REBOOT");
+  EXPECT_EQ(scalar("SELECT count(*) FROM command_data WHERE command_id = 41"), 1);
+  EXPECT_EQ(scalar("SELECT seq FROM sqlite_sequence WHERE name = 'commands'"), 42);
+  EXPECT_EQ(scalar("SELECT count(*) FROM sync_items WHERE state = 'applied'"), 1);
+  EXPECT_EQ(scalar("SELECT count(*) FROM sqlite_master WHERE name LIKE '%_v11'"), 0);
+  EXPECT_EQ(scalar("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'commands' AND name LIKE 'commands_%'"), 5);
+  // The checks still refuse a state that is not one.
+  s.reset();
+  Database db(db_path(), OpenMode::read_write_create);
+  EXPECT_THROW(db.exec("UPDATE sync_items SET state = 'lost'"), sqlite::SqliteError);
+  EXPECT_THROW(db.exec("UPDATE commands SET status = 'lost'"), sqlite::SqliteError);
+}
+
 TEST_F(SqliteStoreTest, AnEmptyFileIsMigratedToTheCurrentSchemaInWalMode) {
   { std::ofstream(db_path()).flush(); }
   ASSERT_EQ(std::filesystem::file_size(db_path()), 0u);

@@ -97,6 +97,13 @@ class SyncWrites : public SyncReads {
   virtual void put_desired(const SyncKey& id, const std::optional<std::string>& desired, std::int64_t now) = 0;
   // Writes the item back (state, applied, sending, failure fields).
   virtual void update(const SyncItem& item) = 0;
+  // The items linked to a command just queued are being sent: sending = desired, state sending,
+  // the last error forgotten (items already sending are left as they are).
+  virtual void mark_sending(std::int64_t command_id, std::int64_t now) = 0;
+  // A command carrying items succeeded: each item it alone was sending, with no error noted,
+  // holds what was sent (applied = sending; state applied, or pending when the desired content
+  // changed meanwhile). Returns the items settled; the others are the caller's (update()).
+  virtual std::vector<SyncKey> settle_sent(std::int64_t command_id, std::int64_t now) = 0;
   // Items to send now: pending, and failed ones whose retry_at passed, by kind and key, at most
   // `limit` (<= 0: all).
   virtual std::vector<SyncItem> due(const std::string& sn, std::int64_t now, std::int64_t limit) = 0;

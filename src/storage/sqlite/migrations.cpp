@@ -20,13 +20,32 @@ void migrate(Database& db, std::span<const Migration> migrations) {
     if (m.version <= current) continue;
     if (m.version != current + 1)
       throw SqliteError(0, "migration " + std::to_string(m.version) + " does not follow " + std::to_string(current));
+    // PRAGMA foreign_keys is a no-op inside a transaction: switched before BEGIN, restored after.
+    bool foreign_keys = false;
+    if (m.foreign_keys_off) {
+      Statement st(db, "PRAGMA foreign_keys");
+      foreign_keys = st.step() && st.column_int(0) != 0;
+      db.exec("PRAGMA foreign_keys = OFF");
+    }
     db.exec("BEGIN IMMEDIATE");
     try {
       db.exec(m.sql);
+      if (m.foreign_keys_off) {
+        std::string orphan;
+        {
+          Statement check(db, "PRAGMA foreign_key_check");
+          if (check.step()) orphan = check.column_text(0);
+        }
+        if (!orphan.empty())
+          throw SqliteError(0, "migration " + std::to_string(m.version) + " left a row of " + orphan +
+                                   " referencing what is not there");
+      }
       db.exec("PRAGMA user_version = " + std::to_string(m.version));
       db.exec("COMMIT");
+      if (foreign_keys) db.exec("PRAGMA foreign_keys = ON");
     } catch (...) {
       db.exec("ROLLBACK");
+      if (foreign_keys) db.exec("PRAGMA foreign_keys = ON");
       throw;
     }
     current = m.version;

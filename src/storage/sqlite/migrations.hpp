@@ -15,6 +15,9 @@ struct Migration {
   int version;
   std::string_view description;
   std::string_view sql;
+  // Rebuilds a table others reference: run with foreign keys off (the only way SQLite allows it),
+  // checked with PRAGMA foreign_key_check before its commit.
+  bool foreign_keys_off = false;
 };
 
 int schema_version(Database& db);

@@ -227,17 +227,55 @@ void Sync::update(const SyncItem& i) {
     st->run();
     return;
   }
+  {
+    // An UPDATE of the row that is there (the usual case) rather than an upsert, which tries the
+    // INSERT first.
+    auto st = c_.prepare(
+        "UPDATE sync_items SET desired = ?4, applied = ?5, sending = ?6, state = ?7, return_code = ?8, error = ?9, "
+        "attempts = ?10, retry_at = ?11, updated_at = ?12, batch = ?13 WHERE sn = ?1 AND kind = ?2 AND key = ?3");
+    st->bind(1, i.id.sn).bind(2, i.id.kind).bind(3, i.id.key).bind(4, i.desired).bind(5, i.applied).bind(6, i.sending);
+    st->bind(7, sync_state_name(i.state)).bind(8, i.return_code).bind(9, i.error).bind(10, i.attempts);
+    st->bind(11, i.retry_at).bind(12, i.updated_at).bind(13, i.batch);
+    st->run();
+    if (c_.db().changes() > 0) return;
+  }
   auto st = c_.prepare(
       "INSERT INTO sync_items (sn, kind, key, desired, applied, sending, state, return_code, error, attempts, "
-      "retry_at, updated_at, batch) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) "
-      "ON CONFLICT (sn, kind, key) DO UPDATE SET desired = excluded.desired, applied = excluded.applied, "
-      "sending = excluded.sending, state = excluded.state, return_code = excluded.return_code, "
-      "error = excluded.error, attempts = excluded.attempts, retry_at = excluded.retry_at, "
-      "updated_at = excluded.updated_at, batch = excluded.batch");
+      "retry_at, updated_at, batch) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)");
   st->bind(1, i.id.sn).bind(2, i.id.kind).bind(3, i.id.key).bind(4, i.desired).bind(5, i.applied).bind(6, i.sending);
   st->bind(7, sync_state_name(i.state)).bind(8, i.return_code).bind(9, i.error).bind(10, i.attempts);
   st->bind(11, i.retry_at).bind(12, i.updated_at).bind(13, i.batch);
   st->run();
+}
+
+void Sync::mark_sending(std::int64_t command_id, std::int64_t now) {
+  auto st = c_.prepare(
+      "UPDATE sync_items SET state = 'sending', sending = desired, return_code = NULL, error = '', updated_at = ?2 "
+      "WHERE (sn, kind, key) IN (SELECT sn, kind, key FROM sync_sends WHERE command_id = ?1) AND state <> 'sending'");
+  st->bind(1, command_id).bind(2, now);
+  st->run();
+}
+
+std::vector<SyncKey> Sync::settle_sent(std::int64_t command_id, std::int64_t now) {
+  // One statement for what a successful command carried; the contents move inside SQLite.
+  auto st = c_.prepare(
+      "UPDATE sync_items SET applied = sending, sending = NULL, attempts = 0, batch = 0, return_code = NULL, "
+      "updated_at = ?2, state = CASE WHEN desired IS sending THEN 'applied' ELSE 'pending' END "
+      "WHERE state = 'sending' AND error = '' "
+      "AND (sn, kind, key) IN (SELECT sn, kind, key FROM sync_sends WHERE command_id = ?1) "
+      "AND NOT EXISTS (SELECT 1 FROM sync_sends o WHERE o.sn = sync_items.sn AND o.kind = sync_items.kind "
+      "AND o.key = sync_items.key AND o.command_id <> ?1) "
+      "RETURNING sn, kind, key");
+  st->bind(1, command_id).bind(2, now);
+  std::vector<SyncKey> out;
+  while (st->step()) out.push_back(SyncKey{st->column_text(0), st->column_text(1), st->column_text(2)});
+  // A record deleted from the panel as desired is no longer tracked (as update() does).
+  auto gone = c_.prepare(
+      "DELETE FROM sync_items WHERE state = 'applied' AND desired IS NULL AND applied IS NULL "
+      "AND (sn, kind, key) IN (SELECT sn, kind, key FROM sync_sends WHERE command_id = ?1)");
+  gone->bind(1, command_id);
+  gone->run();
+  return out;
 }
 
 std::vector<SyncItem> Sync::due(const std::string& sn, std::int64_t now, std::int64_t limit) {

@@ -26,6 +26,8 @@ class Sync final : public SyncWrites {
 
   void put_desired(const SyncKey& id, const std::optional<std::string>& desired, std::int64_t now) override;
   void update(const SyncItem& item) override;
+  void mark_sending(std::int64_t command_id, std::int64_t now) override;
+  std::vector<SyncKey> settle_sent(std::int64_t command_id, std::int64_t now) override;
   std::vector<SyncItem> due(const std::string& sn, std::int64_t now, std::int64_t limit) override;
   void link(std::int64_t command_id, const std::vector<SyncKey>& items) override;
   void unlink(std::int64_t command_id) override;
