@@ -336,10 +336,15 @@ std::string credential_table(const storage::Credential& c, const PanelCaps& caps
   return "";
 }
 
-std::optional<std::string> person_content(const storage::Person& person,
+namespace {
+
+// The doors of the panel the person may open, by time rule; nullopt when none of its levels has a
+// door there. The person's content on the panel is a function of this and of the person alone.
+using DoorsByRule = std::map<std::int64_t, std::set<int>>;
+std::optional<DoorsByRule> doors_on_panel(const storage::Person& person,
                                           const std::vector<storage::AccessLevel>& levels_on_panel,
                                           const std::string& sn) {
-  std::map<std::int64_t, std::set<int>> doors_by_rule;
+  DoorsByRule doors_by_rule;
   bool on_panel = false;
   for (const auto& level : levels_on_panel) {
     if (!std::binary_search(person.levels.begin(), person.levels.end(), level.id)) continue;
@@ -350,6 +355,24 @@ std::optional<std::string> person_content(const storage::Person& person,
     }
   }
   if (!on_panel) return std::nullopt;
+  return doors_by_rule;
+}
+
+std::string content_with(const storage::Person& person, const DoorsByRule& doors_by_rule);
+
+}  // namespace
+
+std::optional<std::string> person_content(const storage::Person& person,
+                                          const std::vector<storage::AccessLevel>& levels_on_panel,
+                                          const std::string& sn) {
+  auto doors = doors_on_panel(person, levels_on_panel, sn);
+  if (!doors) return std::nullopt;
+  return content_with(person, *doors);
+}
+
+namespace {
+
+std::string content_with(const storage::Person& person, const DoorsByRule& doors_by_rule) {
   Json j;
   j["name"] = person.name;
   j["password"] = person.password;
@@ -371,6 +394,8 @@ std::optional<std::string> person_content(const storage::Person& person,
   }
   return j.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
+
+}  // namespace
 
 std::vector<std::string> holiday_dates(const storage::Holiday& h) {
   std::vector<std::string> out;
@@ -731,9 +756,18 @@ void Sync::plan_person_with(storage::Transaction& tx, const storage::Person* per
                             const std::vector<storage::AccessLevel>& levels, const std::vector<std::string>& panels,
                             std::int64_t now, const std::string& deleted_pin) {
   const std::string& pin = person ? person->pin : deleted_pin;
+  // Panels where the person opens the same doors get the same content: made once (a person on 50
+  // panels by one level is one content, its templates digested once).
+  std::map<DoorsByRule, std::string> made;
   for (const auto& sn : panels) {
     std::optional<std::string> content;
-    if (person) content = person_content(*person, levels, sn);
+    if (person) {
+      if (auto doors = doors_on_panel(*person, levels, sn)) {
+        auto it = made.find(*doors);
+        if (it == made.end()) it = made.emplace(*doors, content_with(*person, *doors)).first;
+        content = it->second;
+      }
+    }
     tx.sync().put_desired(SyncKey{sn, "person", pin}, content, now);
   }
 }
