@@ -579,7 +579,7 @@ Plan plan_commands(const std::vector<SyncItem>& items, const PanelCaps& caps, co
       else if (item.applied) rule_deletes.emplace_back(p::Record{{"TimezoneId", key}}, item.id);
       continue;
     }
-    if (item.id.kind == "door") {
+    if (item.id.kind == "door" || item.id.kind == "options") {
       // Options a panel keeps: only what changed is sent; a setting no longer ours is left as is.
       if (!item.desired) continue;
       const auto want = Json::parse(*item.desired, nullptr, false);
@@ -815,7 +815,7 @@ void Sync::plan_panel(storage::Transaction& tx, const std::string& sn, std::int6
     tx.sync().put_desired(SyncKey{sn, row.kind, row.key}, std::move(row.content), now);
   }
   for (const auto& item : tx.sync().items(sn, "")) {
-    if (item.id.kind == "holidays" || item.id.kind == "door") continue;
+    if (item.id.kind == "holidays" || item.id.kind == "door" || item.id.kind == "options") continue;
     const bool wanted = item.id.kind == "timerule" ? wanted_rules.count(item.id.key) != 0
                         : item.id.kind == "person" ? wanted_persons.count(item.id.key) != 0
                                                    : wanted_rows.count({item.id.kind, item.id.key}) != 0;
@@ -1096,6 +1096,15 @@ std::int64_t Sync::generate(storage::Transaction& tx, const std::string& sn, std
   }
   const auto device = tx.devices().get(sn);
   const PanelCaps caps = device ? panel_caps(device->options) : PanelCaps{};
+  // AccSupportFunList[7]: "the software delivers the device setting MulCardUserFunOn=1". Once, in
+  // the panel's first round, ahead of its mulcarduser rows; kept as the panel's "options" item.
+  if (caps.multi_card) {
+    const SyncKey key{sn, "options", "panel"};
+    if (!tx.sync().item(key)) {
+      tx.sync().put_desired(key, std::string(R"({"MulCardUserFunOn":"1"})"), now);
+      if (auto item = tx.sync().item(key)) items.insert(items.begin(), std::move(*item));
+    }
+  }
   // Templates and photos are sent from the domain (the sync contents hold only their digests).
   CredentialContents contents;
   for (const auto& item : items) {

@@ -313,7 +313,18 @@ TEST_F(SyncTest, UnderPolicyAllACardEnrolledAtOnePanelReachesThePersonsOtherPane
   auto b = panel("ALL0000B", p::Record{{"AccSupportFunList", "00000001"}});  // multi-card panel
   const auto lb = level(b.sn, {1});
   person("55", "5500", {lb});
-  sync(b);
+  std::vector<std::string> sent;
+  sync(b, [&](const p::Command& c) -> std::optional<int> {
+    sent.push_back(p::format_command(c));
+    return std::nullopt;
+  });
+  // AccSupportFunList[7]: the manual has the server deliver MulCardUserFunOn=1 to such a panel,
+  // ahead of the cards it then takes in mulcarduser.
+  auto at = [&](const std::string& what) {
+    return std::find_if(sent.begin(), sent.end(), [&](const std::string& c) { return c.find(what) != std::string::npos; }) - sent.begin();
+  };
+  ASSERT_LT(at("SET OPTIONS MulCardUserFunOn=1"), static_cast<std::ptrdiff_t>(sent.size()));
+  EXPECT_LT(at("SET OPTIONS MulCardUserFunOn=1"), at("DATA UPDATE mulcarduser"));
   p::Record user{{"pin", "55"}, {"cardno", "666"}, {"name", "P55"}};
   user.prefix = "user";
   ASSERT_EQ(send(p::format_tabledata_upload(a.sn, "user", {user}), a.token).status, 200);
