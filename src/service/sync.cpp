@@ -1178,12 +1178,14 @@ void Sync::closed(storage::Transaction& tx, const storage::CommandRow& row, std:
     if (auto name = p::interpret_return(verb, *row.return_code).name) meaning += " (" + std::string(*name) + ")";
   }
   // The usual case in one statement: a success for items only this command was sending.
-  std::set<std::pair<std::string, std::string>> settled;
-  if (ok)
+  std::set<std::pair<std::string, std::string>> settled, alone;
+  if (ok) {
     for (auto& k : tx.sync().settle_sent(row.id, now)) settled.emplace(std::move(k.kind), std::move(k.key));
+    for (auto& k : tx.sync().carried_alone(row.id)) alone.emplace(std::move(k.kind), std::move(k.key));
+  }
   for (const auto& key : keys) {
     if (settled.count({key.kind, key.key})) continue;
-    const bool last = tx.sync().sends_of(key) <= 1;
+    const bool last = ok ? alone.count({key.kind, key.key}) != 0 : tx.sync().sends_of(key) <= 1;
     if (ok && !last) continue;  // the item's other commands decide: nothing to note from a success
     auto item = tx.sync().item(key);
     if (!item) continue;

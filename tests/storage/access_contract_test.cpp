@@ -315,6 +315,7 @@ TEST_P(AccessContract, ACommandsItemsAreMarkedSendingAndSettledTogether) {
     EXPECT_EQ(i->state, SyncState::sending) << k.key;
     EXPECT_EQ(i->sending, i->desired) << k.key;
   }
+  EXPECT_EQ(read([](Reads& r) { return r.sync().carried_alone(7); }), (std::vector<SyncKey>{a, d}));  // b: also in 8
   // a changes while in flight: applied is what was sent, and it is pending again.
   write([&](Transaction& tx) { tx.sync().put_desired(a, std::string("v2"), 13); });
   auto settled = write([&](Transaction& tx) {

@@ -78,6 +78,8 @@ class SyncReads {
   // Whether a command of the engine is in flight for the panel.
   virtual bool in_flight(const std::string& sn) = 0;
   // Commands in flight for an item.
+  // The items of a command that no other command in flight carries.
+  virtual std::vector<SyncKey> carried_alone(std::int64_t command_id) = 0;
   virtual std::int64_t sends_of(const SyncKey& id) = 0;
 
   virtual SyncPanel panel(const std::string& sn) = 0;  // defaults for a panel never seen

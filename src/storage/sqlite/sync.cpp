@@ -118,6 +118,16 @@ std::vector<SyncKey> Sync::carried_by(std::int64_t command_id) {
   return out;
 }
 
+std::vector<SyncKey> Sync::carried_alone(std::int64_t command_id) {
+  std::vector<SyncKey> out;
+  auto st = c_.prepare(
+      "SELECT sn, kind, key FROM sync_sends s WHERE command_id = ?1 AND NOT EXISTS (SELECT 1 FROM sync_sends o "
+      "WHERE o.sn = s.sn AND o.kind = s.kind AND o.key = s.key AND o.command_id <> ?1) ORDER BY kind, key");
+  st->bind(1, command_id);
+  while (st->step()) out.push_back(SyncKey{st->column_text(0), st->column_text(1), st->column_text(2)});
+  return out;
+}
+
 std::int64_t Sync::sends_of(const SyncKey& id) {
   auto st = c_.prepare("SELECT count(*) FROM sync_sends WHERE sn = ?1 AND kind = ?2 AND key = ?3");
   st->bind(1, id.sn).bind(2, id.kind).bind(3, id.key);
@@ -265,16 +275,23 @@ std::vector<SyncKey> Sync::settle_sent(std::int64_t command_id, std::int64_t now
       "AND (sn, kind, key) IN (SELECT sn, kind, key FROM sync_sends WHERE command_id = ?1) "
       "AND NOT EXISTS (SELECT 1 FROM sync_sends o WHERE o.sn = sync_items.sn AND o.kind = sync_items.kind "
       "AND o.key = sync_items.key AND o.command_id <> ?1) "
-      "RETURNING sn, kind, key");
+      // typeof() rather than IS NULL: SQLite 3.40 evaluates `x IS NULL` wrongly in a RETURNING clause.
+      "RETURNING sn, kind, key, state = 'applied' AND typeof(desired) = 'null' AND typeof(applied) = 'null'");
   st->bind(1, command_id).bind(2, now);
-  std::vector<SyncKey> out;
-  while (st->step()) out.push_back(SyncKey{st->column_text(0), st->column_text(1), st->column_text(2)});
+  std::vector<SyncKey> out, gone;
+  while (st->step()) {
+    out.push_back(SyncKey{st->column_text(0), st->column_text(1), st->column_text(2)});
+    if (st->column_int(3) != 0) gone.push_back(out.back());
+  }
   // A record deleted from the panel as desired is no longer tracked (as update() does).
-  auto gone = c_.prepare(
-      "DELETE FROM sync_items WHERE state = 'applied' AND desired IS NULL AND applied IS NULL "
-      "AND (sn, kind, key) IN (SELECT sn, kind, key FROM sync_sends WHERE command_id = ?1)");
-  gone->bind(1, command_id);
-  gone->run();
+  if (!gone.empty()) {
+    auto del = c_.prepare("DELETE FROM sync_items WHERE sn = ?1 AND kind = ?2 AND key = ?3");
+    for (const auto& k : gone) {
+      del->bind(1, k.sn).bind(2, k.kind).bind(3, k.key);
+      del->run();
+      del->reset();
+    }
+  }
   return out;
 }
 

@@ -17,6 +17,7 @@ class Sync final : public SyncWrites {
   std::vector<std::pair<std::string, std::int64_t>> due_panels() override;
   std::optional<std::int64_t> next_due(const std::string& sn) override;
   std::vector<SyncKey> carried_by(std::int64_t command_id) override;
+  std::vector<SyncKey> carried_alone(std::int64_t command_id) override;
   std::int64_t sends_of(const SyncKey& id) override;
   bool in_flight(const std::string& sn) override;
   SyncPanel panel(const std::string& sn) override;
