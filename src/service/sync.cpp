@@ -321,6 +321,7 @@ PanelCaps panel_caps(const p::Record& options) {
   auto on = [&](std::string_view key) { return p::text::trim(p::option_value(options, key).value_or("")) == "1"; };
   caps.fingerprint_v10 = on("FingerFunOn");
   caps.user_photo = on("PhotoFunOn");
+  caps.string_pin = on("StringPinFunOn");
   return caps;
 }
 
@@ -596,6 +597,12 @@ Plan plan_commands(const std::vector<SyncItem>& items, const PanelCaps& caps, co
       continue;
     }
     if (item.id.kind != "person") continue;
+    if (item.desired && !caps.string_pin &&
+        !std::all_of(key.begin(), key.end(), [](unsigned char c) { return c >= '0' && c <= '9'; })) {
+      invalid.emplace_back(item.id, "pin " + p::text::quoted(key) +
+                                        " is not a number and this panel does not take string pins (StringPinFunOn)");
+      continue;
+    }
     const std::optional<PersonOnPanel> was = item.applied ? std::optional(parse_person(*item.applied)) : std::nullopt;
     const std::optional<PersonOnPanel> want = item.desired ? std::optional(parse_person(*item.desired)) : std::nullopt;
     const p::Record by_pin{{"Pin", key}};

@@ -59,6 +59,7 @@ struct PanelCaps {
   bool multi_card = false;   // AccSupportFunList[7]: cards in mulcarduser (MulCardUserFunOn=1)
   bool one_door = false;     // AccSupportFunList[15]: AuthorizeDoorId is one door
   bool date_zktime = false;  // DateFmtFunOn=1: StartTime/EndTime in Appendix 5 seconds
+  bool string_pin = false;   // StringPinFunOn=1: pins may hold letters (else digits only)
   std::size_t max_package = 0;  // MaxPackageSize, 0 unknown
   // Credentials: biodata types it takes (MultiBioDataSupport) with their algorithm major versions
   // (MultiBioVersion, 0 = not stated), photo types (MultiBioPhotoSupport), fingerprint templates

@@ -961,5 +961,28 @@ TEST_F(SyncTest, FirstCardMultiCardLinkageAndDstReachThePanelAsTheManualsTables)
   EXPECT_EQ(sync_view(a.sn)["pending"], 0);
 }
 
+// A pin with letters goes only to panels that take string pins (StringPinFunOn=1); elsewhere its
+// record fails with the reason, and the others go.
+TEST_F(SyncTest, AStringPinGoesOnlyToPanelsThatTakeThem) {
+  start_sync();
+  auto strings = panel("SPIN0001", p::Record{{"StringPinFunOn", "1"}});
+  auto digits = panel("SPIN0002", p::Record{{"StringPinFunOn", "0"}});
+  const auto level_id = ok(api("POST", "/api/v1/access-levels",
+                               json::parse(R"({"name": "both", "time_rule_id": 1, "doors": [{"sn": "SPIN0001", "door": 1}, {"sn": "SPIN0002", "door": 1}]})")),
+                           201)["id"].get<std::int64_t>();
+  person("A17", "1717", {level_id});
+  person("18", "1818", {level_id});
+  sync(strings);
+  sync(digits);
+  EXPECT_EQ(pins(strings, "user"), (std::set<std::string>{"A17", "18"}));
+  EXPECT_EQ(pins(digits, "user"), (std::set<std::string>{"18"}));
+  auto view = sync_view(digits.sn);
+  EXPECT_EQ(view["failed"], 1) << view;
+  ASSERT_EQ(view["errors"].size(), 1u) << view;
+  EXPECT_EQ(view["errors"][0]["key"], "A17");
+  EXPECT_NE(view["errors"][0]["error"].get<std::string>().find("StringPinFunOn"), std::string::npos) << view;
+  EXPECT_EQ(sync_view(strings.sn)["failed"], 0);
+}
+
 }  // namespace
 }  // namespace zkpush::server
