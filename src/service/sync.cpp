@@ -1105,11 +1105,15 @@ std::int64_t Sync::generate(storage::Transaction& tx, const std::string& sn, std
   const PanelCaps caps = device ? panel_caps(device->options) : PanelCaps{};
   // AccSupportFunList[7]: "the software delivers the device setting MulCardUserFunOn=1". Once, in
   // the panel's first round, ahead of its mulcarduser rows; kept as the panel's "options" item.
-  if (caps.multi_card) {
+  // A panel that stops saying so (a replacement without multi-card) is no longer sent it.
+  {
     const SyncKey key{sn, "options", "panel"};
-    if (!tx.sync().item(key)) {
+    const auto current = tx.sync().item(key);
+    if (caps.multi_card && !current) {
       tx.sync().put_desired(key, std::string(R"({"MulCardUserFunOn":"1"})"), now);
       if (auto item = tx.sync().item(key)) items.insert(items.begin(), std::move(*item));
+    } else if (!caps.multi_card && current && current->desired) {
+      tx.sync().put_desired(key, std::nullopt, now);
     }
   }
   // Templates and photos are sent from the domain (the sync contents hold only their digests).
@@ -1150,14 +1154,12 @@ std::int64_t Sync::generate(storage::Transaction& tx, const std::string& sn, std
     const std::string id = item.id.kind + '\n' + item.id.key;
     if (refused.count(id)) continue;
     if (carried.count(id)) continue;  // marked sending with its commands (mark_sending)
-    {
-      // Nothing to send: the panel's records already say what is desired (a change of something
-      // this panel does not store).
-      item.applied = item.desired;
-      item.state = SyncState::applied;
-      item.batch = 0;
-      item.attempts = 0;
-    }
+    // Nothing to send: the panel's records already say what is desired (a change of something
+    // this panel does not store).
+    item.applied = item.desired;
+    item.state = SyncState::applied;
+    item.batch = 0;
+    item.attempts = 0;
     item.updated_at = now;
     tx.sync().update(item);
   }
