@@ -985,7 +985,31 @@ bool Sync::start_check(storage::Transaction& tx, const std::string& sn, bool has
   if (!command) return false;
   const auto row = tx.commands().insert(queue_.prepare_generated(sn, *command, storage::CommandPriority::bulk), now);
   tx.sync().link(row.id, {SyncKey{sn, "check", kind}});
-  tx.sync().count_commands(sn, 1);
+  std::int64_t commands = 1;
+  // A panel written to before: the template tables it was given are read too (templates lost while
+  // users stayed). The manual reads back user, templatev10, biodata and biophoto only: a panel's
+  // authorisations cannot be read.
+  if (kind == "query" && panel.checked_at > 0) {
+    const auto device = tx.devices().get(sn);
+    const PanelCaps caps = device ? panel_caps(device->options) : PanelCaps{};
+    std::set<std::string> tables;
+    for (const auto& item : tx.sync().items(sn, "person")) {
+      if (!item.applied || item.applied->find("\"creds\"") == std::string::npos) continue;
+      const std::optional<PersonOnPanel> person = parse_person(*item.applied);  // place() points into it
+      for (const auto& placed : place(person, caps)) {
+        const auto& table = std::get<0>(placed.first);
+        if (table == "templatev10" || table == "biodata") tables.insert(table);
+      }
+    }
+    for (const auto& table : tables) {
+      auto query = p::data_query(0, table, p::Record{});
+      if (!query) continue;
+      const auto query_row = tx.commands().insert(queue_.prepare_generated(sn, *query, storage::CommandPriority::bulk), now);
+      tx.sync().link(query_row.id, {SyncKey{sn, "check", "query-" + table}});
+      ++commands;
+    }
+  }
+  tx.sync().count_commands(sn, commands);
   spdlog::info("{}: sync reads the panel's users ({}) {}", sn, kind == "query" ? "DATA QUERY" : "DATA COUNT",
                panel.checked_at == 0 ? "before its first write" : panel.check_wanted ? "as asked" : "as its periodic check");
   return true;
@@ -1027,11 +1051,11 @@ std::optional<std::int64_t> counted_users(const std::vector<storage::CommandData
   return std::nullopt;
 }
 
-std::vector<std::string> queried_pins(const std::vector<storage::CommandData>& data) {
+std::vector<std::string> queried_pins(const std::vector<storage::CommandData>& data, const std::string& table = "user") {
   std::vector<std::string> out;
   for (const auto& d : data) {
     if (d.kind != "tabledata") continue;
-    auto req = p::parse_device_request("POST", "/iclock/querydata?SN=check&cmdid=1&type=tabledata&tablename=user", d.body);
+    auto req = p::parse_device_request("POST", "/iclock/querydata?SN=check&cmdid=1&type=tabledata&tablename=" + table, d.body);
     if (!req) continue;
     for (const auto& r : req->records)
       if (auto pin = r.get("pin"); pin && !pin->empty()) out.emplace_back(*pin);
@@ -1044,6 +1068,7 @@ std::vector<std::string> queried_pins(const std::vector<storage::CommandData>& d
 void Sync::finish_check(storage::Transaction& tx, const storage::CommandRow& row, const std::string& kind,
                         std::int64_t now) {
   const auto& sn = row.sn;
+  if (kind.rfind("query-", 0) == 0) return finish_template_check(tx, row, kind.substr(6), now);
   if (row.status != storage::CommandStatus::done) {
     // A panel that cannot say what it holds is written to all the same (nothing is deleted that
     // the engine did not write); the failure is in its sync view.
@@ -1085,6 +1110,43 @@ void Sync::finish_check(storage::Transaction& tx, const storage::CommandRow& row
   spdlog::log(finding.reset || !finding.lost.empty() ? spdlog::level::warn : spdlog::level::info, "{}: sync check: {}",
               sn, finding.summary);
   tx.sync().set_check(sn, now, false, finding.summary);
+}
+
+void Sync::finish_template_check(storage::Transaction& tx, const storage::CommandRow& row, const std::string& table,
+                                 std::int64_t now) {
+  const auto& sn = row.sn;
+  const auto panel = tx.sync().panel(sn);
+  auto note = [&](const std::string& what) {
+    tx.sync().set_check(sn, now, false, panel.check_result + (panel.check_result.empty() ? "" : "; ") + what);
+  };
+  if (row.status != storage::CommandStatus::done) {
+    note("DATA QUERY " + table + " " + storage::command_status_name(row.status));
+    return;
+  }
+  // Persons known to hold templates of that table there whose pin has none on the panel are sent
+  // again (a person is one record of the engine: its user row and credentials with it).
+  const auto listed = queried_pins(tx.commands().data(row.id), table);
+  const std::set<std::string> held(listed.begin(), listed.end());
+  const auto device = tx.devices().get(sn);
+  const PanelCaps caps = device ? panel_caps(device->options) : PanelCaps{};
+  std::size_t expected = 0, lost = 0;
+  for (auto& item : tx.sync().items(sn, "person")) {
+    if (!item.applied || item.applied->find("\"creds\"") == std::string::npos) continue;
+    const std::optional<PersonOnPanel> person = parse_person(*item.applied);  // place() points into it
+    const auto placed = place(person, caps);
+    if (std::none_of(placed.begin(), placed.end(), [&](const auto& p) { return std::get<0>(p.first) == table; })) continue;
+    ++expected;
+    if (held.count(item.id.key)) continue;
+    item.applied.reset();
+    item.state = item.desired ? SyncState::pending : SyncState::applied;
+    item.updated_at = now;
+    tx.sync().update(item);
+    ++lost;
+  }
+  const std::string what = table + ": " + std::to_string(expected) + " person(s) known to hold templates, " +
+                           std::to_string(lost) + " missing" + (lost > 0 ? ": sent again" : "");
+  spdlog::log(lost > 0 ? spdlog::level::warn : spdlog::level::info, "{}: sync check: {}", sn, what);
+  note(what);
 }
 
 std::int64_t Sync::generate(storage::Transaction& tx, const std::string& sn, std::int64_t now) {

@@ -20,8 +20,9 @@
 //             is failed with the panel's Return value and retried with backoff.
 //
 //   checks  What a panel holds is read before the engine first writes to it (DATA QUERY user), when
-//             the operator asks (verify), and when its periodic DATA COUNT user differs from what
-//             it should hold: users it lost are sent again, a panel holding far fewer than it
+//             the operator asks (verify: users, and the template tables it was given), and when its
+//             periodic DATA COUNT user differs from what it should hold: users or templates it lost
+//             are sent again, a panel holding far fewer than it
 //             should (reset) gets a full load, users the domain does not know are listed as
 //             unmanaged and left alone.
 //
@@ -181,6 +182,8 @@ class Sync final : public CommandSource {
   // Queues a check of the panel if one is due; whether it did.
   bool start_check(storage::Transaction& tx, const std::string& sn, bool has_items, std::int64_t now);
   void finish_check(storage::Transaction& tx, const storage::CommandRow& row, const std::string& kind, std::int64_t now);
+  void finish_template_check(storage::Transaction& tx, const storage::CommandRow& row, const std::string& table,
+                             std::int64_t now);
   static void plan_holidays(storage::Transaction& tx, const std::string& sn, std::int64_t now, bool in_domain);
   void stage(const std::string& sn, std::optional<std::int64_t> due);
   void apply_staged(const std::string& sn, bool ok);

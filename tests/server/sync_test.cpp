@@ -771,6 +771,50 @@ TEST_F(SyncTest, CredentialsThroughTheApiGoToThePanelsThatCanHoldThem) {
   EXPECT_TRUE(bio.model.rows("user").empty());
 }
 
+// Verification reads back the template tables a panel was given: fingerprints deleted at the panel
+// while the users stayed are noticed and sent again.
+TEST_F(SyncTest, VerificationSendsAgainTemplatesAPanelLost) {
+  start_sync();
+  auto finger = panel("VTPL0001", kFingerPanel);
+  auto bio = panel("VTPL0002", kBioPanel);
+  const auto level_id = ok(api("POST", "/api/v1/access-levels",
+                               json::parse(R"({"name": "both", "time_rule_id": 1, "doors": [{"sn": "VTPL0001", "door": 1}, {"sn": "VTPL0002", "door": 1}]})")),
+                           201)["id"].get<std::int64_t>();
+  for (const char* pin : {"1", "2", "3"}) {
+    person(pin, std::string("90") + pin, {level_id});
+    ok(api("POST", std::string("/api/v1/persons/") + pin + "/credentials", {{"type", "fingerprint"}, {"finger", 2}, {"template", "RklORw=="}}), 201);
+  }
+  person("4", "904", {level_id});  // no template
+  sync(finger);
+  sync(bio);
+  ASSERT_EQ(finger.model.rows("templatev10").size(), 3u);
+  ASSERT_EQ(bio.model.rows("biodata").size(), 3u);
+  finger.model.remove(p::DataDelete{"templatev10", p::Record{{"Pin", "2"}}, false});
+  bio.model.remove(p::DataDelete{"biodata", p::Record{{"Type", "1"}, {"Pin", "3"}}, false});
+  ok(api("POST", "/api/v1/devices/" + finger.sn + "/verify"), 202);
+  ok(api("POST", "/api/v1/devices/" + bio.sn + "/verify"), 202);
+  std::vector<std::string> sent;
+  sync(finger, [&](const p::Command& c) -> std::optional<int> {
+    sent.push_back(p::format_command(c));
+    return std::nullopt;
+  });
+  sync(bio);
+  EXPECT_EQ(rows_of(finger.model, "templatev10", "FingerID"), (std::vector<std::string>{"1/2", "2/2", "3/2"}));
+  EXPECT_EQ(bio.model.rows("biodata").size(), 3u);
+  EXPECT_TRUE(std::any_of(sent.begin(), sent.end(), [](const std::string& c) { return c.find("DATA QUERY tablename=templatev10") != std::string::npos; }));
+  auto view = sync_view(finger.sn);
+  EXPECT_NE(view["check"].get<std::string>().find("templatev10: 3 person(s) known to hold templates, 1 missing"), std::string::npos) << view;
+  EXPECT_EQ(view["pending"], 0) << view;
+  view = sync_view(bio.sn);
+  EXPECT_NE(view["check"].get<std::string>().find("biodata: 3 person(s) known to hold templates, 1 missing"), std::string::npos) << view;
+  // Nothing lost: the next verification finds all, and sends nothing but its queries.
+  ok(api("POST", "/api/v1/devices/" + finger.sn + "/verify"), 202);
+  const auto before = finger.data_commands;
+  sync(finger);
+  EXPECT_EQ(finger.data_commands - before, 2);  // DATA QUERY user, DATA QUERY templatev10
+  EXPECT_NE(sync_view(finger.sn)["check"].get<std::string>().find("0 missing"), std::string::npos);
+}
+
 // ---- doors ----
 
 TEST_F(SyncTest, DoorsComeFromTheRegistrationAndTheirParametersReachThePanelAfterTheRulesTheyName) {
