@@ -1134,7 +1134,7 @@ void Sync::finish_template_check(storage::Transaction& tx, const storage::Comman
     if (!item.applied || item.applied->find("\"creds\"") == std::string::npos) continue;
     const std::optional<PersonOnPanel> person = parse_person(*item.applied);  // place() points into it
     const auto placed = place(person, caps);
-    if (std::none_of(placed.begin(), placed.end(), [&](const auto& p) { return std::get<0>(p.first) == table; })) continue;
+    if (std::none_of(placed.begin(), placed.end(), [&](const auto& where) { return std::get<0>(where.first) == table; })) continue;
     ++expected;
     if (held.count(item.id.key)) continue;
     item.applied.reset();
