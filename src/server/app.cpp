@@ -66,14 +66,15 @@ App::App(ServerConfig config) : config_(std::move(config)) {
   if (!enrolment) throw std::invalid_argument("--panel-enrolment: ignore, new_persons_only or all");
   access_ = std::make_unique<service::Access>(*store_, clock_, *sync_, *enrolment);
   ingest_->set_access(access_.get());
-  for (auto loaded : {devices_->load(), queue_->load(), sync_->load()}) {
+  tokens_ = std::make_unique<service::Tokens>(*store_, clock_);
+  for (auto loaded : {devices_->load(), queue_->load(), sync_->load(), tokens_->load()}) {
     if (!loaded.ok()) throw std::runtime_error("reading the store at start: " + loaded.error().message);
   }
   downloads_ = std::make_unique<front::FileDownloads>();
   device_endpoints_ =
       std::make_unique<front::DeviceEndpoints>(config_, *devices_, *queue_, *ingest_, metrics_, *downloads_);
   api_endpoints_ = std::make_unique<front::api::ApiEndpoints>(
-      front::api::ApiServices{config_, *store_, *devices_, *queue_, *access_, *sync_});
+      front::api::ApiServices{config_, *store_, *devices_, *queue_, *access_, *sync_, *tokens_});
   file_endpoints_ = std::make_unique<front::FileEndpoints>(config_, *downloads_);
   status_endpoints_ = std::make_unique<front::StatusEndpoints>(config_, *store_, *devices_, *queue_, metrics_);
   front_ = std::make_unique<front::Front>(metrics_);

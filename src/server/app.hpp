@@ -24,6 +24,7 @@
 #include "service/devices.hpp"
 #include "service/ingest.hpp"
 #include "service/sync.hpp"
+#include "service/tokens.hpp"
 #include "storage/store.hpp"
 
 namespace zkpush::server {
@@ -49,6 +50,7 @@ class App {
   service::CommandQueue& queue() noexcept { return *queue_; }
   service::Access& access() noexcept { return *access_; }
   service::Sync& sync() noexcept { return *sync_; }
+  service::Tokens& tokens() noexcept { return *tokens_; }
   front::Metrics& metrics() noexcept { return metrics_; }
 
  private:
@@ -60,6 +62,7 @@ class App {
   std::unique_ptr<service::Ingest> ingest_;
   std::unique_ptr<service::Sync> sync_;
   std::unique_ptr<service::Access> access_;
+  std::unique_ptr<service::Tokens> tokens_;
   front::Metrics metrics_;
   std::unique_ptr<front::FileDownloads> downloads_;
   std::unique_ptr<front::DeviceEndpoints> device_endpoints_;

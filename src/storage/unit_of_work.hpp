@@ -12,6 +12,7 @@
 #include "storage/areas/door_states.hpp"
 #include "storage/areas/events.hpp"
 #include "storage/areas/sync.hpp"
+#include "storage/areas/tokens.hpp"
 
 namespace zkpush::storage {
 
@@ -26,6 +27,7 @@ class Reads {
   virtual CommandReads& commands() = 0;
   virtual AccessReads& access() = 0;
   virtual SyncReads& sync() = 0;
+  virtual TokenReads& tokens() = 0;
 };
 
 // A write in progress. Its reads see its own writes.
@@ -39,6 +41,7 @@ class Transaction {
   virtual CommandWrites& commands() = 0;
   virtual AccessWrites& access() = 0;
   virtual SyncWrites& sync() = 0;
+  virtual TokenWrites& tokens() = 0;
 };
 
 }  // namespace zkpush::storage

@@ -337,6 +337,28 @@ TEST_P(AccessContract, ACommandsItemsAreMarkedSendingAndSettledTogether) {
   EXPECT_EQ(read([c](Reads& r) { return r.sync().item(c); })->applied, std::optional<std::string>("v1"));
 }
 
+// API tokens: kept by hash, one row per hash, revoked once.
+TEST_P(AccessContract, TokensAreKeptByHashAndRevokedOnce) {
+  ApiToken t;
+  t.name = "dashboard";
+  t.role = "viewer";
+  t.hash = std::string(64, 'a');
+  t.created_at = 5;
+  const auto id = write([t](Transaction& tx) { return tx.tokens().insert(t); });
+  EXPECT_GT(id, 0);
+  EXPECT_EQ(refused([t](Transaction& tx) { tx.tokens().insert(t); }), Reason::conflict);
+  auto got = read([id](Reads& r) { return r.tokens().get(id); });
+  ASSERT_TRUE(got);
+  t.id = id;
+  EXPECT_EQ(*got, t);
+  EXPECT_TRUE(write([id](Transaction& tx) { return tx.tokens().revoke(id, 9); }));
+  EXPECT_FALSE(write([id](Transaction& tx) { return tx.tokens().revoke(id, 10); }));
+  auto all = read([](Reads& r) { return r.tokens().all(); });
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all[0].revoked_at, 9);
+  EXPECT_FALSE(read([](Reads& r) { return r.tokens().get(404); }));
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, AccessContract, testing::all_backends(), testing::backend_name);
 
 }  // namespace

@@ -43,14 +43,20 @@ bool same_secret(std::string_view a, std::string_view b) {
   return diff == 0;
 }
 
-// The role the request's credentials hold, nullopt without valid ones. The one bearer token is admin.
-std::optional<Role> caller_role(const http::Request& request, const std::string& token) {
+// The role the request's credentials hold, nullopt without valid ones: the token `serve` was
+// given is admin; the others have the role they were made with (service::Tokens).
+std::optional<Role> caller_role(const http::Request& request, const std::string& token, const service::Tokens& tokens) {
   if (token.empty()) return std::nullopt;  // never open without a token (App always sets one)
   std::string_view auth = request.header("Authorization");
   constexpr std::string_view bearer = "Bearer ";
   if (auth.size() <= bearer.size() || !p::text::iequals(auth.substr(0, bearer.size()), bearer)) return std::nullopt;
-  if (!same_secret(auth.substr(bearer.size()), token)) return std::nullopt;
-  return Role::admin;
+  const auto presented = auth.substr(bearer.size());
+  if (same_secret(presented, token)) return Role::admin;
+  const auto role = tokens.role_of(presented);
+  if (role == "admin") return Role::admin;
+  if (role == "operator") return Role::operator_;
+  if (role == "viewer") return Role::viewer;
+  return std::nullopt;
 }
 
 }  // namespace
@@ -58,6 +64,7 @@ std::optional<Role> caller_role(const http::Request& request, const std::string&
 ApiEndpoints::ApiEndpoints(ApiServices services) : services_(services) {
   add_v1_routes(table_, services_);
   add_access_routes(table_, services_);
+  add_token_routes(table_, services_);
   table_.add(Route{http::Verb::get, "/api/v1/openapi.json", Role::open, "openapi",
                    "This document: every route, its role, parameters and shapes (OpenAPI 3.0)", "", "200 OpenApi", {},
                    [this](Call& call) {
@@ -80,7 +87,7 @@ void ApiEndpoints::handle(http::Request& request, const std::string&, const Shar
   auto match = table_.match(request.method(), path);
   const bool open = match && match->route && match->route->role == Role::open;
   if (!open) {
-    auto role = caller_role(request, services_.config.api_token);
+    auto role = caller_role(request, services_.config.api_token, services_.tokens);
     if (!role) {
       if (services_.config.api_token.empty()) spdlog::error("{}: the API has no token configured; refused", who);
       spdlog::warn("{}: 401 {} bearer token", who, request.header("Authorization").empty() ? "missing" : "wrong");

@@ -12,6 +12,7 @@
 #include "service/command_queue.hpp"
 #include "service/devices.hpp"
 #include "service/sync.hpp"
+#include "service/tokens.hpp"
 #include "storage/store.hpp"
 
 namespace zkpush::front::api {
@@ -24,12 +25,14 @@ struct ApiServices {
   service::CommandQueue& queue;
   service::Access& access;
   service::Sync& sync;
+  service::Tokens& tokens;
 };
 
 // The routes of /api/v1 (handlers.cpp), and those of the access domain and its sync
 // (access_handlers.cpp).
 void add_v1_routes(RouteTable& table, const ApiServices& services);
 void add_access_routes(RouteTable& table, const ApiServices& services);
+void add_token_routes(RouteTable& table, const ApiServices& services);
 
 class ApiEndpoints : public Peer {
  public:

@@ -93,6 +93,12 @@ OJson schemas() {
                               {"multi_card_groups", "array"}});
   s["PanelSettingsPatch"] = object_of({{"anti_passback", "integer"}, {"interlock", "integer"}, {"dst", "boolean"},
                                        {"linkages", "array"}, {"dst_rules", "array"}});
+  s["Token"] = object_of({{"id", "integer"}, {"name", "string"}, {"role", "string"}, {"created_at", "integer"},
+                          {"revoked_at", "integer?"}});
+  s["MadeToken"] = s["Token"];
+  s["MadeToken"]["properties"]["token"] = {{"type", "string"}};
+  s["NewToken"] = object_of({{"name", "string"}, {"role", "string"}});
+  s["NewToken"]["required"] = OJson::array({"name", "role"});
   s["TimeRule"] = object_of({{"id", "integer"}, {"name", "string"}, {"segments", "object"}});
   s["NewTimeRule"] = object_of({{"name", "string"}, {"segments", "object"}});
   s["Holiday"] = object_of({{"id", "integer"}, {"name", "string"}, {"start", "string"}, {"end", "string"},

@@ -411,6 +411,18 @@ ALTER TABLE sync_items_v11 RENAME TO sync_items;
 CREATE INDEX sync_items_state ON sync_items (sn, state, retry_at);
 )sql";
 
+// Version 12: API tokens with roles (only their SHA-256 is kept).
+constexpr std::string_view kVersion12 = R"sql(
+CREATE TABLE api_tokens (
+  id         INTEGER PRIMARY KEY AUTOINCREMENT,
+  name       TEXT NOT NULL,
+  role       TEXT NOT NULL CHECK (role = 'admin' OR role = 'operator' OR role = 'viewer'),
+  hash       TEXT NOT NULL UNIQUE,
+  created_at INTEGER NOT NULL,
+  revoked_at INTEGER NOT NULL DEFAULT 0
+);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "devices, events, door state, device records and logs, command queue", kVersion1},
     {2, "device records: content field and encoding", kVersion2},
@@ -423,6 +435,7 @@ constexpr Migration kMigrations[] = {
     {9, "credentials: keyed by biometric type and format", kVersion9},
     {10, "door settings", kVersion10},
     {11, "commands, sync items: state checks without IN lists", kVersion11, true},
+    {12, "API tokens", kVersion12},
 };
 
 }  // namespace

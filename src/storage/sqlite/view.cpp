@@ -7,6 +7,7 @@
 #include "storage/sqlite/door_state.hpp"
 #include "storage/sqlite/events.hpp"
 #include "storage/sqlite/sync.hpp"
+#include "storage/sqlite/tokens.hpp"
 
 namespace zkpush::storage::sqlite {
 
@@ -110,7 +111,7 @@ class Commands final : public CommandWrites {
 
 struct View::Areas {
   explicit Areas(Connection& c)
-      : devices(c), events(c), door_states(c), device_data(c), commands(c), access(c), sync(c) {}
+      : devices(c), events(c), door_states(c), device_data(c), commands(c), access(c), sync(c), tokens(c) {}
   Devices devices;
   Events events;
   DoorStates door_states;
@@ -118,6 +119,7 @@ struct View::Areas {
   Commands commands;
   Access access;
   Sync sync;
+  Tokens tokens;
 };
 
 View::View(Connection& c) : areas_(std::make_unique<Areas>(c)) {}
@@ -130,5 +132,6 @@ DeviceDataWrites& View::device_data() { return areas_->device_data; }
 CommandWrites& View::commands() { return areas_->commands; }
 AccessWrites& View::access() { return areas_->access; }
 SyncWrites& View::sync() { return areas_->sync; }
+TokenWrites& View::tokens() { return areas_->tokens; }
 
 }  // namespace zkpush::storage::sqlite

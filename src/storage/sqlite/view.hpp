@@ -26,6 +26,7 @@ class View final : public Reads, public Transaction {
   CommandWrites& commands() override;
   AccessWrites& access() override;
   SyncWrites& sync() override;
+  TokenWrites& tokens() override;
 
  private:
   struct Areas;

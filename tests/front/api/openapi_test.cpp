@@ -4,6 +4,7 @@
 // (never the table's 404 "no such API route", never 405).
 #include <nlohmann/json.hpp>
 
+#include <map>
 #include <set>
 
 #include "front/api/api_endpoints.hpp"
@@ -45,9 +46,11 @@ class OpenApiTest : public ServeFixture {
   // The route table the server was built with (same services, same order).
   RouteTable table() {
     RouteTable t;
-    const ApiServices services{app_->config(), app_->store(), app_->devices(), app_->queue(), app_->access(), app_->sync()};
+    const ApiServices services{app_->config(), app_->store(), app_->devices(), app_->queue(), app_->access(), app_->sync(),
+                                 app_->tokens()};
     add_v1_routes(t, services);
     add_access_routes(t, services);
+    add_token_routes(t, services);
     return t;
   }
 };
@@ -126,6 +129,50 @@ TEST_F(OpenApiTest, EveryDocumentedOperationExists) {
   auto r = call("GET", "/api/v1/not-a-route");
   EXPECT_EQ(r.status, 404);
   EXPECT_NE(r.body.find("no such API route"), std::string::npos) << r.body;
+}
+
+// Roles, walked over every documented operation: a viewer is refused (403) everything above viewer,
+// an operator everything above operator; what a role may do it reaches (never 401 or 403). Tokens
+// made through POST /api/v1/tokens, as an integrator would.
+TEST_F(OpenApiTest, EveryOperationRefusesTheRolesBelowItsOwn) {
+  auto made = [&](const std::string& role) {
+    const std::string body = json{{"name", role + " walker"}, {"role", role}}.dump();
+    auto r = send_raw(server::http::test::request("POST", "/api/v1/tokens", body,
+                                                  "Authorization: Bearer " + kToken + "\r\nContent-Type: application/json\r\n"));
+    EXPECT_EQ(r.status, 201) << r.body;
+    return json::parse(r.body)["token"].get<std::string>();
+  };
+  const std::map<std::string, int> rank{{"public", 0}, {"viewer", 1}, {"operator", 2}, {"admin", 3}};
+  const std::vector<std::pair<std::string, std::string>> callers{
+      {"viewer", made("viewer")}, {"operator", made("operator")}, {"admin", made("admin")}};
+  const auto doc = document();
+  std::size_t refused = 0, allowed = 0;
+  for (const auto& [pattern, methods] : doc["paths"].items()) {
+    std::string target;
+    for (const auto& segment : path_segments(pattern)) {
+      target += "/";
+      target += segment.front() == '{' ? (segment == "{id}" ? "999999999" : "NO-SUCH-OBJECT") : segment;
+    }
+    for (const auto& [method, op] : methods.items()) {
+      std::string verb = method;
+      for (auto& c : verb) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      const std::string needs = op["x-zkpush-role"].get<std::string>();
+      for (const auto& [role, token] : callers) {
+        SCOPED_TRACE(role + " " + verb + " " + target + " (needs " + needs + ")");
+        auto r = call(verb, target, token);
+        if (rank.at(role) < rank.at(needs)) {
+          EXPECT_EQ(r.status, 403) << r.body;
+          ++refused;
+        } else {
+          EXPECT_NE(r.status, 403) << r.body;
+          EXPECT_NE(r.status, 401) << r.body;
+          ++allowed;
+        }
+      }
+    }
+  }
+  EXPECT_GE(refused, 20u);
+  EXPECT_GE(allowed, 40u);
 }
 
 }  // namespace

@@ -1,0 +1,67 @@
+// The routes of /api/v1/tokens: API tokens with roles (service/tokens.hpp), for admins only. A new
+// token is in the answer of its POST and nowhere else.
+#include <spdlog/spdlog.h>
+
+#include "front/api/answers.hpp"
+#include "front/api/api_endpoints.hpp"
+#include "protocol/text.hpp"
+
+namespace zkpush::front::api {
+
+namespace p = protocol;
+
+namespace {
+
+Json token_json(const storage::ApiToken& t) {
+  Json j{{"id", t.id}, {"name", t.name}, {"role", t.role}, {"created_at", t.created_at}};
+  j["revoked_at"] = t.revoked_at == 0 ? Json(nullptr) : Json(t.revoked_at);
+  return j;
+}
+
+}  // namespace
+
+void add_token_routes(RouteTable& table, const ApiServices& services) {
+  using V = http::Verb;
+  const ApiServices* s = &services;
+  table.add({V::get, "/api/v1/tokens", Role::admin, "listTokens",
+             "Every API token made through the API, revoked ones included (never the tokens themselves)", "",
+             "200 Token[]", {}, [s](Call& c) {
+               s->tokens.list([respond = c.respond, who = c.who](storage::StoreResult<std::vector<storage::ApiToken>> r) {
+                 if (!r.ok()) return answer_store_refusal(respond, who, r.error());
+                 Json out = Json::array();
+                 for (const auto& t : r.value()) out.push_back(token_json(t));
+                 answer_json(respond, 200, out);
+               });
+             }});
+  table.add({V::post, "/api/v1/tokens", Role::admin, "createToken",
+             "Makes a token with a role (admin, operator, viewer); the answer holds the token, shown this once",
+             "NewToken", "201 MadeToken", {}, [s](Call& c) {
+               auto body = Json::parse(c.request.body(), nullptr, false);
+               if (!body.is_object()) return answer_error(c.respond, c.who, 400, "expected a JSON object {\"name\", \"role\"}");
+               for (const auto& [key, value] : body.items())
+                 if (key != "name" && key != "role")
+                   return answer_error(c.respond, c.who, 400, "unknown field " + p::text::quoted(key) + " (name, role)");
+               if (!body.contains("name") || !body["name"].is_string() || !body.contains("role") || !body["role"].is_string())
+                 return answer_error(c.respond, c.who, 400, "name and role (admin, operator or viewer) are strings");
+               s->tokens.create(body["name"].get<std::string>(), body["role"].get<std::string>(),
+                                [respond = c.respond, who = c.who](storage::StoreResult<service::Tokens::Made> r) {
+                                  if (!r.ok()) return answer_store_refusal(respond, who, r.error());
+                                  auto j = token_json(r->token);
+                                  j["token"] = r->secret;
+                                  answer_json(respond, 201, j);
+                                });
+             }});
+  table.add({V::delete_, "/api/v1/tokens/{id}", Role::admin, "revokeToken",
+             "Revokes a token: it is refused from the next request on", "", "200 Token", {}, [s](Call& c) {
+               const auto& text = c.params.at(0);
+               auto id = p::text::parse_int(text);
+               if (!id || *id <= 0 || text.find_first_not_of("0123456789") != std::string::npos)
+                 return answer_error(c.respond, c.who, 400, "a token id is a positive number, not " + p::text::quoted(text));
+               s->tokens.revoke(*id, [respond = c.respond, who = c.who](storage::StoreResult<storage::ApiToken> r) {
+                 if (!r.ok()) return answer_store_refusal(respond, who, r.error());
+                 answer_json(respond, 200, token_json(r.value()));
+               });
+             }});
+}
+
+}  // namespace zkpush::front::api

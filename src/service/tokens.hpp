@@ -1,0 +1,54 @@
+// API tokens with roles: admin (everything), operator (doors, events, persons), viewer (read only).
+//
+// A token is shown once, when it is made ("zkp_" and 64 hex digits from the CSPRNG); the store keeps
+// its SHA-256 only, and so does the in-memory table every API request is checked against (no store
+// access per request). The token given to `serve` (--api-token) is checked by the front, not here:
+// it is an admin that cannot be revoked through the API.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "service/clock.hpp"
+#include "storage/store.hpp"
+
+namespace zkpush::service {
+
+// SHA-256 of the text, lower-case hex.
+std::string token_hash(std::string_view token);
+
+class Tokens {
+ public:
+  template <class T>
+  using Reply = storage::Store::Reply<T>;
+
+  struct Made {
+    storage::ApiToken token;
+    std::string secret;  // the token itself: shown once
+  };
+
+  Tokens(storage::Store& store, const Clock& clock) : store_(store), clock_(clock) {}
+
+  // Start-up: the tokens in force (blocking).
+  storage::StoreStatus load();
+
+  // `role`: admin, operator or viewer; `name`: 1 to 64 printable characters.
+  void create(const std::string& name, const std::string& role, Reply<Made> done);
+  void list(Reply<std::vector<storage::ApiToken>> done) const;
+  void revoke(std::int64_t id, Reply<storage::ApiToken> done);
+
+  // The role of a token in force, "" for any other text. No store access.
+  std::string role_of(std::string_view presented) const;
+
+ private:
+  storage::Store& store_;
+  const Clock& clock_;
+  mutable std::mutex mutex_;
+  std::map<std::string, std::string> roles_;  // hash -> role, tokens in force
+};
+
+}  // namespace zkpush::service
