@@ -56,6 +56,13 @@ App::App(ServerConfig config) : config_(std::move(config)) {
   queue_options.resend_after = config_.command_resend_after;
   queue_options.max_per_poll = config_.max_commands_per_poll;
   queue_ = std::make_unique<service::CommandQueue>(*store_, clock_, queue_options);
+  queue_->on_wait_added([this] {
+    {
+      std::lock_guard lock(housekeeping_mutex_);
+      wait_added_ = true;
+    }
+    housekeeping_cv_.notify_all();
+  });
   ingest_ = std::make_unique<service::Ingest>(*store_, *devices_, clock_);
   service::SyncOptions sync_options;
   sync_options.settle_seconds = config_.sync_settle;
@@ -127,9 +134,12 @@ void App::housekeeping() {
       const auto in = at - system_clock::now();
       if (in < std::chrono::seconds(1)) wake = std::chrono::steady_clock::now() + std::max(in, decltype(in)::zero());
     }
-    housekeeping_cv_.wait_until(lock, wake, [this] { return stopping_; });
+    if (auto waiting = queue_->next_wait()) wake = std::min(wake, *waiting);
+    housekeeping_cv_.wait_until(lock, wake, [this] { return stopping_ || wait_added_; });
     if (stopping_) break;
+    wait_added_ = false;
     lock.unlock();
+    queue_->sweep_waits();  // API calls waiting for an answer that did not come in time
     if (sweeping && swept->load()) sweeping = false;
     if (auto deadline = queue_->next_deadline(); !sweeping && deadline && *deadline <= clock_.now()) {
       sweeping = true;

@@ -81,6 +81,7 @@ class App {
   std::mutex housekeeping_mutex_;
   std::condition_variable housekeeping_cv_;
   bool stopping_ = false;
+  bool wait_added_ = false;  // an API call waits for a command: recompute the wake-up
 };
 
 }  // namespace zkpush::server

@@ -158,6 +158,7 @@ void CommandQueue::cancel(std::int64_t id, Reply<CommandRow> done) {
         if (!r.ok()) return done(r.error());
         if (r->changed) adjust(r->row.sn, -1);
         if (r->changed && source_) source_->after_closed(r->row.sn, true);
+        if (r->changed) closed_ids({r->row.id});
         if (r->row.status == CommandStatus::expired)
           return done(StoreError{false,
                                  "command " + std::to_string(id) + " is expired; only queued commands can be cancelled",
@@ -370,6 +371,10 @@ void CommandQueue::record_answers(const std::string& sn, std::vector<p::CommandR
         }
         if (r->closed > 0) adjust(sn, -r->closed);
         if (r->closed > 0 && source_) source_->after_closed(sn, true);
+        std::vector<std::int64_t> closed;
+        for (const auto& row : r->rows)
+          if (!is_open(row.status)) closed.push_back(row.id);
+        closed_ids(closed);
         done(std::move(r->rows));
       });
 }
@@ -377,6 +382,7 @@ void CommandQueue::record_answers(const std::string& sn, std::vector<p::CommandR
 void CommandQueue::expire_due(Reply<std::int64_t> done) {
   struct Swept {
     std::map<std::string, std::int64_t> per_device;
+    std::vector<std::int64_t> ids;
     std::int64_t total = 0;
     std::optional<std::int64_t> next_deadline;
   };
@@ -392,6 +398,7 @@ void CommandQueue::expire_due(Reply<std::int64_t> done) {
           commands.update(row);
           if (source) source->closed(tx, row, now);
           ++out.per_device[row.sn];
+          out.ids.push_back(row.id);
           ++out.total;
         }
         out.next_deadline = commands.next_deadline();
@@ -408,6 +415,7 @@ void CommandQueue::expire_due(Reply<std::int64_t> done) {
         if (source_)
           for (const auto& [sn, n] : r->per_device) source_->after_closed(sn, true);
         set_next_deadline(r->next_deadline);
+        closed_ids(r->ids);
         if (done) done(r->total);
       });
 }
@@ -415,6 +423,53 @@ void CommandQueue::expire_due(Reply<std::int64_t> done) {
 std::optional<std::int64_t> CommandQueue::next_deadline() const {
   std::lock_guard lock(mutex_);
   return next_deadline_;
+}
+
+void CommandQueue::wait(std::int64_t id, WaitClock::time_point deadline, std::function<void(bool closed)> done) {
+  {
+    std::lock_guard lock(waits_mutex_);
+    waits_.emplace(id, Waiter{deadline, std::move(done)});
+  }
+  if (wait_hook_) wait_hook_();
+}
+
+void CommandQueue::closed_ids(const std::vector<std::int64_t>& ids) {
+  std::vector<std::function<void(bool)>> fire;
+  {
+    std::lock_guard lock(waits_mutex_);
+    if (waits_.empty()) return;
+    for (auto id : ids) {
+      auto [from, to] = waits_.equal_range(id);
+      for (auto it = from; it != to; ++it) fire.push_back(std::move(it->second.done));
+      waits_.erase(from, to);
+    }
+  }
+  for (auto& f : fire) f(true);
+}
+
+void CommandQueue::sweep_waits() {
+  std::vector<std::function<void(bool)>> fire;
+  const auto now = WaitClock::now();
+  {
+    std::lock_guard lock(waits_mutex_);
+    for (auto it = waits_.begin(); it != waits_.end();) {
+      if (it->second.deadline <= now) {
+        fire.push_back(std::move(it->second.done));
+        it = waits_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (auto& f : fire) f(false);
+}
+
+std::optional<CommandQueue::WaitClock::time_point> CommandQueue::next_wait() const {
+  std::lock_guard lock(waits_mutex_);
+  std::optional<WaitClock::time_point> out;
+  for (const auto& [id, w] : waits_)
+    if (!out || w.deadline < *out) out = w.deadline;
+  return out;
 }
 
 void CommandQueue::adjust(const std::string& sn, std::int64_t delta) {

@@ -28,7 +28,10 @@
 // node's commands are not seen here: docs/architecture.md says how that is meant to work.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -141,6 +144,17 @@ class CommandQueue {
   // The earliest deadline of an open command this node knows of (nullopt: none).
   std::optional<std::int64_t> next_deadline() const;
 
+  // ---- waiting for a command's answer (the API's ?wait=) ----
+  // `done(true)` once the command is closed here (answered, failed, expired, cancelled: after the
+  // commit), `done(false)` when `deadline` passes first (sweep_waits). Called once, outside any lock;
+  // a caller that may also learn of the closure otherwise must make `done` idempotent.
+  using WaitClock = std::chrono::steady_clock;
+  void wait(std::int64_t id, WaitClock::time_point deadline, std::function<void(bool closed)> done);
+  void sweep_waits();
+  std::optional<WaitClock::time_point> next_wait() const;
+  // Told when a waiter is added (the housekeeping thread wakes for its deadline).
+  void on_wait_added(std::function<void()> hook) { wait_hook_ = std::move(hook); }
+
   // The text of a command on the wire, without the final LF.
   static std::string wire_text(const storage::CommandRow& row, int cmd_format);
 
@@ -151,6 +165,12 @@ class CommandQueue {
   void adjust(const std::vector<std::pair<std::string, std::int64_t>>& deltas);
   void note_deadline(std::int64_t expires_at);
   void set_next_deadline(std::optional<std::int64_t> deadline);
+  void closed_ids(const std::vector<std::int64_t>& ids);
+
+  struct Waiter {
+    WaitClock::time_point deadline;
+    std::function<void(bool)> done;
+  };
 
   storage::Store& store_;
   const Clock& clock_;
@@ -160,6 +180,9 @@ class CommandQueue {
   std::int64_t total_ = 0;
   std::optional<std::int64_t> next_deadline_;
   CommandSource* source_ = nullptr;
+  mutable std::mutex waits_mutex_;
+  std::multimap<std::int64_t, Waiter> waits_;  // by command id
+  std::function<void()> wait_hook_;
 };
 
 }  // namespace zkpush::service

@@ -3,6 +3,9 @@
 // Every route, every status code, and the exact key set of every object.
 #include <nlohmann/json.hpp>
 
+#include <chrono>
+#include <thread>
+
 #include <regex>
 #include <set>
 
@@ -623,6 +626,85 @@ TEST_F(ApiTest, UnknownRoutes) {
     SCOPED_TRACE(target);
     expect_error(api("GET", target), 404);
   }
+}
+
+// Typed door control: the protocol core builds the CONTROL DEVICE line; ?wait= answers with the
+// device's Return once it came (200) or the command as it stands when the wait ran out (504).
+TEST_F(ApiTest, DoorOpenIsBuiltForTheCallerAndCanWaitForTheDevicesAnswer) {
+  start_api();
+  const std::string sn = "DOOR0001";
+  const std::string token = handshake(sn);
+  // At once: 201, queued with the control priority and a deadline.
+  auto open = ok(api("POST", "/api/v1/doors/" + sn + "/2/open", R"({"seconds": 7})"), 201);
+  EXPECT_EQ(open["line"], "CONTROL DEVICE 01020107");
+  EXPECT_EQ(open["priority"], "control");
+  EXPECT_TRUE(open["expires_at"].is_number_integer()) << open;
+  auto delivered = poll(sn, token);
+  ASSERT_EQ(delivered.size(), 1u);
+  EXPECT_EQ(p::format_command(delivered[0]).substr(p::format_command(delivered[0]).find(':', 2) + 1), "CONTROL DEVICE 01020107");
+  report(sn, token, delivered[0], 0);
+
+  // Waiting: the device answers within the wait.
+  std::thread device([&] {
+    for (int i = 0; i < 50; ++i) {
+      auto got = poll(sn, token);
+      if (!got.empty()) {
+        report(sn, token, got[0], 0);
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  });
+  auto waited = api("POST", "/api/v1/doors/" + sn + "/1/open?wait=5s", R"({"seconds": 5})");
+  device.join();
+  auto answered = ok(waited, 200);
+  EXPECT_EQ(answered["line"], "CONTROL DEVICE 01010105");
+  EXPECT_EQ(answered["status"], "done");
+  EXPECT_EQ(answered["return"], 0);
+  EXPECT_TRUE(answered["return_name"].is_string()) << answered;
+
+  // Refused by the device: still 200, with its Return.
+  std::thread refusing([&] {
+    for (int i = 0; i < 50; ++i) {
+      auto got = poll(sn, token);
+      if (!got.empty()) {
+        report(sn, token, got[0], -1001);
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  });
+  auto lock = api("POST", "/api/v1/doors/" + sn + "/1/lock?wait=5000ms", "");
+  refusing.join();
+  auto locked = ok(lock, 200);
+  EXPECT_EQ(locked["line"], "CONTROL DEVICE 06010100");
+  EXPECT_EQ(locked["return"], -1001);
+
+  // No answer in time: 504 with the command as it stands.
+  const auto before = std::chrono::steady_clock::now();
+  auto late = api("POST", "/api/v1/doors/" + sn + "/3/normal-open?wait=1s", R"({"enable": false})");
+  EXPECT_EQ(late.status, 504) << late.body;
+  EXPECT_GE(std::chrono::steady_clock::now() - before, std::chrono::milliseconds(900));
+  auto late_body = json::parse(late.body);
+  EXPECT_EQ(late_body["line"], "CONTROL DEVICE 04030000");
+  EXPECT_EQ(late_body["status"], "queued");
+
+  // The other actions, at once.
+  EXPECT_EQ(ok(api("POST", "/api/v1/doors/" + sn + "/1/close", ""), 201)["line"], "CONTROL DEVICE 01010100");
+  EXPECT_EQ(ok(api("POST", "/api/v1/doors/" + sn + "/4/unlock", "{}"), 201)["line"], "CONTROL DEVICE 06040000");
+  EXPECT_EQ(ok(api("POST", "/api/v1/doors/" + sn + "/2/normal-open", ""), 201)["line"], "CONTROL DEVICE 04020100");
+  EXPECT_EQ(ok(api("POST", "/api/v1/doors/" + sn + "/1/cancel-alarm", ""), 201)["line"], "CONTROL DEVICE 02000000");
+
+  // Refused with a reason: the caller never writes the line.
+  expect_error(api("POST", "/api/v1/doors/" + sn + "/1/open", R"({"seconds": 0})"), 400);
+  expect_error(api("POST", "/api/v1/doors/" + sn + "/1/open", R"({"seconds": 255})"), 400);
+  expect_error(api("POST", "/api/v1/doors/" + sn + "/1/open", R"({"seconds": 5, "expire_in": 5})"), 400);
+  expect_error(api("POST", "/api/v1/doors/" + sn + "/17/open", R"({"seconds": 5})"), 400);
+  expect_error(api("POST", "/api/v1/doors/" + sn + "/x/open", R"({"seconds": 5})"), 400);
+  expect_error(api("POST", "/api/v1/doors/" + sn + "/1/open?wait=61s", R"({"seconds": 5})"), 400);
+  expect_error(api("POST", "/api/v1/doors/" + sn + "/1/open?wait=soon", R"({"seconds": 5})"), 400);
+  expect_error(api("POST", "/api/v1/doors/" + sn + "/1/close", R"({"seconds": 5})"), 400);
+  expect_error(api("POST", "/api/v1/doors/NOSUCH01/1/open", R"({"seconds": 5})"), 404);
 }
 
 }  // namespace

@@ -4,13 +4,17 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <map>
 #include <set>
 #include <utility>
 
 #include "front/api/answers.hpp"
 #include "front/api/api_endpoints.hpp"
+#include "protocol/command_builders.hpp"
 #include "protocol/commands.hpp"
+#include "protocol/control_device.hpp"
 #include "protocol/describe.hpp"
 #include "protocol/responses.hpp"
 #include "protocol/text.hpp"
@@ -34,7 +38,11 @@ struct Handlers {
   void list_devices(const std::string& who, const SharedResponder& respond) const;
   void device(const std::string& sn, const std::string& who, const SharedResponder& respond) const;
   void door_state(const std::string& sn, const std::string& who, const SharedResponder& respond) const;
-  void command(std::int64_t id, const std::string& who, const SharedResponder& respond) const;
+  void command(std::int64_t id, const std::string& who, const SharedResponder& respond, int status = 200) const;
+  // Queues a CONTROL DEVICE the protocol core built, and answers 201 at once, or with ?wait= the
+  // command once the device answered (200) or when the wait ran out (504).
+  void control(const Call& call, const std::string& sn, const p::Result<p::ControlDevice>& action,
+               const char* what) const;
   // The device as stored, with the presence known here and the given pending count.
   Json device_view(const storage::Device& device, std::int64_t pending) const;
   // 200 with the device just written, its pending count read from the store as GET computes it (so
@@ -61,6 +69,62 @@ std::optional<std::int64_t> command_id(const Call& call) {
   }
   return id;
 }
+
+// ?wait=8s (or 8, or 1500ms): how long a control call waits for the device's answer, at most 60 s.
+// nullopt and an error answered when the value is not one.
+std::optional<std::optional<std::chrono::milliseconds>> wait_param(const Call& call) {
+  const auto target = p::parse_target(call.request.target());
+  const auto given = target.query.get("wait");
+  if (!given || given->empty()) return std::optional<std::chrono::milliseconds>{};
+  const std::string original(*given);
+  std::string text = original;
+  std::int64_t scale = 1000;
+  if (text.size() > 2 && text.substr(text.size() - 2) == "ms") {
+    scale = 1;
+    text.resize(text.size() - 2);
+  } else if (text.size() > 1 && text.back() == 's') {
+    text.pop_back();
+  }
+  auto n = p::text::parse_int(text);
+  if (!n || *n <= 0 || text.find_first_not_of("0123456789") != std::string::npos || *n * scale > 60000) {
+    answer_error(call.respond, call.who, 400, "wait: a duration up to 60 s (\"8s\", \"1500ms\"), not " + p::text::quoted(original));
+    return std::nullopt;
+  }
+  return std::optional<std::chrono::milliseconds>{std::chrono::milliseconds(*n * scale)};
+}
+
+// The body of a control call: a JSON object (or nothing) whose fields are all in `known`.
+std::optional<Json> control_body(const Call& call, std::initializer_list<std::string_view> known) {
+  const std::string& text = call.request.body();
+  if (text.find_first_not_of(" \t\r\n") == std::string::npos) return Json::object();
+  auto body = Json::parse(text, nullptr, false);
+  if (!body.is_object()) {
+    answer_error(call.respond, call.who, 400, "expected a JSON object");
+    return std::nullopt;
+  }
+  for (const auto& [key, value] : body.items()) {
+    if (std::find(known.begin(), known.end(), key) != known.end()) continue;
+    std::string names;
+    for (auto k : known) names += (names.empty() ? "" : ", ") + std::string(k);
+    answer_error(call.respond, call.who, 400,
+                 "unknown field " + p::text::quoted(key) + (names.empty() ? " (this call takes none)" : " (" + names + ")"));
+    return std::nullopt;
+  }
+  return body;
+}
+
+// {door} of a door route: 1 to 16 (the CONTROL DEVICE byte; a panel's own count may be lower).
+std::optional<unsigned> door_param(const Call& call) {
+  const auto& text = call.params.at(1);
+  auto n = p::text::parse_int(text);
+  if (!n || *n < 1 || *n > static_cast<std::int64_t>(p::ControlDevice::max_door) ||
+      text.find_first_not_of("0123456789") != std::string::npos) {
+    answer_error(call.respond, call.who, 400, "a door is 1 to " + std::to_string(p::ControlDevice::max_door) + ", not " + p::text::quoted(text));
+    return std::nullopt;
+  }
+  return static_cast<unsigned>(*n);
+}
+
 
 }  // namespace
 
@@ -90,6 +154,57 @@ void add_v1_routes(RouteTable& table, const ApiServices& services) {
   table.add({V::delete_, "/api/v1/commands/{id}", Role::operator_, "cancelCommand",
              "Cancels a queued command (409 once delivered)", "", "200 Command", {}, [h](Call& c) {
                if (auto id = command_id(c)) h.cancel(*id, c.who, c.respond);
+             }});
+  const std::vector<QueryParam> waits{{"wait", "string", "wait for the device's answer, up to 60 s (8s, 1500ms): 200 once it answered, 504 if it did not"}};
+  table.add({V::post, "/api/v1/doors/{sn}/{door}/open", Role::operator_, "openDoor",
+             "Opens a door for 1-254 seconds (CONTROL DEVICE 01 door 01 seconds); expires unless delivered in time",
+             "DoorOpen", "201 Command", waits, [h](Call& c) {
+               auto body = control_body(c, {"seconds"});
+               if (!body) return;
+               auto door = door_param(c);
+               if (!door) return;
+               std::int64_t seconds = 5;
+               if (body->contains("seconds")) {
+                 const auto& v = (*body)["seconds"];
+                 if (!v.is_number_integer() || v.get<std::int64_t>() < 1 || v.get<std::int64_t>() > 254)
+                   return answer_error(c.respond, c.who, 400, "seconds: 1 to 254");
+                 seconds = v.get<std::int64_t>();
+               }
+               h.control(c, c.params[0], p::ControlDevice::open_door(*door, static_cast<unsigned>(seconds)), "door open");
+             }});
+  table.add({V::post, "/api/v1/doors/{sn}/{door}/close", Role::operator_, "closeDoor",
+             "Closes a door at once (CONTROL DEVICE 01 door 01 00)", "", "201 Command", waits, [h](Call& c) {
+               if (!control_body(c, {})) return;
+               if (auto door = door_param(c)) h.control(c, c.params[0], p::ControlDevice::close_door(*door), "door close");
+             }});
+  table.add({V::post, "/api/v1/doors/{sn}/{door}/lock", Role::operator_, "lockDoor",
+             "Locks a door: it stays shut for every verification until unlocked (CONTROL DEVICE 06 door 01)", "",
+             "201 Command", waits, [h](Call& c) {
+               if (!control_body(c, {})) return;
+               if (auto door = door_param(c)) h.control(c, c.params[0], p::ControlDevice::lock_door(*door), "door lock");
+             }});
+  table.add({V::post, "/api/v1/doors/{sn}/{door}/unlock", Role::operator_, "unlockDoor",
+             "Unlocks a locked door (CONTROL DEVICE 06 door 00)", "", "201 Command", waits, [h](Call& c) {
+               if (!control_body(c, {})) return;
+               if (auto door = door_param(c)) h.control(c, c.params[0], p::ControlDevice::unlock_door(*door), "door unlock");
+             }});
+  table.add({V::post, "/api/v1/doors/{sn}/{door}/normal-open", Role::operator_, "normalOpenDoor",
+             "Normal open on ({\"enable\": true}, the default) or off (CONTROL DEVICE 04)", "DoorNormalOpen",
+             "201 Command", waits, [h](Call& c) {
+               auto body = control_body(c, {"enable"});
+               if (!body) return;
+               bool enable = true;
+               if (body->contains("enable")) {
+                 if (!(*body)["enable"].is_boolean()) return answer_error(c.respond, c.who, 400, "enable: true or false");
+                 enable = (*body)["enable"].get<bool>();
+               }
+               if (auto door = door_param(c))
+                 h.control(c, c.params[0], p::ControlDevice::normal_open(*door, enable), enable ? "normal open on" : "normal open off");
+             }});
+  table.add({V::post, "/api/v1/doors/{sn}/{door}/cancel-alarm", Role::operator_, "cancelDoorAlarm",
+             "Cancels the alarm of the panel (CONTROL DEVICE 02)", "", "201 Command", waits, [h](Call& c) {
+               if (!control_body(c, {})) return;
+               if (door_param(c)) h.control(c, c.params[0], p::ControlDevice::cancel_alarm(0), "cancel alarm");
              }});
   table.add({V::get, "/api/v1/events", Role::viewer, "listEvents", "Access events, oldest first", "", "200 Event[]",
              {{"sn", "string", "only this device's events"},
@@ -174,14 +289,14 @@ void Handlers::door_state(const std::string& sn, const std::string& who, const S
              });
 }
 
-void Handlers::command(std::int64_t id, const std::string& who, const SharedResponder& respond) const {
+void Handlers::command(std::int64_t id, const std::string& who, const SharedResponder& respond, int status) const {
   struct Found {
     std::optional<storage::CommandRow> row;
     std::vector<storage::CommandData> data;
   };
   const auto now = devices.clock().now();
   store.read([id](storage::Reads& r) { return Found{r.commands().get(id), r.commands().data(id)}; },
-             [id, now, who, respond](storage::StoreResult<Found> r) {
+             [id, now, who, respond, status](storage::StoreResult<Found> r) {
                if (!r.ok()) return answer_store_refusal(respond, who, r.error());
                if (!r->row) return answer_error(respond, who, 404, "no command " + std::to_string(id));
                // Past its deadline it reads expired at once, whether or not the sweep recorded it yet.
@@ -190,8 +305,41 @@ void Handlers::command(std::int64_t id, const std::string& who, const SharedResp
                  row.status = storage::CommandStatus::expired;
                  row.done_at = row.expires_at;
                }
-               answer_json(respond, 200, api::command_json(row, r->data));
+               answer_json(respond, status, api::command_json(row, r->data));
              });
+}
+
+void Handlers::control(const Call& call, const std::string& sn, const p::Result<p::ControlDevice>& action,
+                       const char* what) const {
+  if (!devices.get(sn)) return answer_error(call.respond, call.who, 404, "unknown device " + p::text::quoted(sn));
+  auto wait = wait_param(call);
+  if (!wait) return;
+  if (!action) return answer_error(call.respond, call.who, 400, action.error().to_string());
+  auto built = p::control_device(0, action);
+  if (!built) return answer_error(call.respond, call.who, 400, built.error().to_string());
+  service::EnqueueRequest request;
+  request.sn = sn;
+  const auto text = p::format_command(*built);
+  request.line = text.substr(text.find(':', 2) + 1);  // without "C:0:"
+  // CONTROL DEVICE: control priority and the --control-device-expiry deadline (a late door open is
+  // never delivered).
+  const auto deadline = wait->has_value() ? std::optional(service::CommandQueue::WaitClock::now() + **wait) : std::nullopt;
+  queue.enqueue(request, [self = *this, respond = call.respond, who = call.who, what, deadline](
+                             storage::StoreResult<storage::CommandRow> r) {
+    if (!r.ok()) return answer_store_refusal(respond, who, r.error());
+    spdlog::info("{}: {} through the API: command {} queued as C:{}: {}", r->sn, what, r->id, r->wire_id, r->line);
+    if (!deadline) return answer_json(respond, 201, api::command_json(r.value(), {}));
+    // Answered once: by the closure, by the timeout, or at once if it closed before the wait began.
+    auto answered = std::make_shared<std::atomic<bool>>(false);
+    auto finish = [self, respond, who, answered, id = r->id](int status) {
+      if (!answered->exchange(true)) self.command(id, who, respond, status);
+    };
+    self.queue.wait(r->id, *deadline, [finish](bool closed) { finish(closed ? 200 : 504); });
+    self.store.read([id = r->id](storage::Reads& reads) { return reads.commands().get(id); },
+                    [finish](storage::StoreResult<std::optional<storage::CommandRow>> row) {
+                      if (row.ok() && row.value() && !service::is_open(row.value()->status)) finish(200);
+                    });
+  });
 }
 
 void Handlers::approve(const std::string& sn, const std::string& who, const SharedResponder& respond) const {

@@ -93,6 +93,8 @@ OJson schemas() {
                               {"multi_card_groups", "array"}});
   s["PanelSettingsPatch"] = object_of({{"anti_passback", "integer"}, {"interlock", "integer"}, {"dst", "boolean"},
                                        {"linkages", "array"}, {"dst_rules", "array"}});
+  s["DoorOpen"] = object_of({{"seconds", "integer"}});
+  s["DoorNormalOpen"] = object_of({{"enable", "boolean"}});
   s["Token"] = object_of({{"id", "integer"}, {"name", "string"}, {"role", "string"}, {"created_at", "integer"},
                           {"revoked_at", "integer?"}});
   s["MadeToken"] = s["Token"];
