@@ -10,6 +10,7 @@ int main(int argc, char** argv) {
   zkpush::cli::register_serve(app);
   zkpush::cli::register_simulate(app);
   zkpush::cli::register_conformance(app);
+  zkpush::cli::register_ctl(app);
   CLI11_PARSE(app, argc, argv);
   return zkpush::cli::exit_code();
 }
