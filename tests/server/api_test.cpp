@@ -707,5 +707,19 @@ TEST_F(ApiTest, DoorOpenIsBuiltForTheCallerAndCanWaitForTheDevicesAnswer) {
   expect_error(api("POST", "/api/v1/doors/NOSUCH01/1/open", R"({"seconds": 5})"), 404);
 }
 
+// A door open that expires before the wait ends was never answered: 504, the command expired.
+TEST_F(ApiTest, ADoorOpenThatExpiresWhileWaitedForIsA504) {
+  ServerConfig config;
+  config.control_device_expiry = 1;
+  start_api(config);
+  const std::string sn = "DOOR0002";
+  handshake(sn);
+  const auto before = std::chrono::steady_clock::now();
+  auto r = api("POST", "/api/v1/doors/" + sn + "/1/open?wait=10s", R"({"seconds": 3})");
+  EXPECT_EQ(r.status, 504) << r.body;
+  EXPECT_LT(std::chrono::steady_clock::now() - before, std::chrono::seconds(8));  // at its expiry (1 s), not the wait's end (10 s)
+  EXPECT_EQ(json::parse(r.body)["status"], "expired");
+}
+
 }  // namespace
 }  // namespace zkpush::server

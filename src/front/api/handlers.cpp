@@ -38,6 +38,7 @@ struct Handlers {
   void list_devices(const std::string& who, const SharedResponder& respond) const;
   void device(const std::string& sn, const std::string& who, const SharedResponder& respond) const;
   void door_state(const std::string& sn, const std::string& who, const SharedResponder& respond) const;
+  // `status` -1: 200 when the device answered the command (done, failed), else 504.
   void command(std::int64_t id, const std::string& who, const SharedResponder& respond, int status = 200) const;
   // Queues a CONTROL DEVICE the protocol core built, and answers 201 at once, or with ?wait= the
   // command once the device answered (200) or when the wait ran out (504).
@@ -305,7 +306,11 @@ void Handlers::command(std::int64_t id, const std::string& who, const SharedResp
                  row.status = storage::CommandStatus::expired;
                  row.done_at = row.expires_at;
                }
-               answer_json(respond, status, api::command_json(row, r->data));
+               // -1: 200 if the device answered it (done or failed), else 504 (expired, cancelled, open).
+               int code = status;
+               if (code < 0)
+                 code = row.status == storage::CommandStatus::done || row.status == storage::CommandStatus::failed ? 200 : 504;
+               answer_json(respond, code, api::command_json(row, r->data));
              });
 }
 
@@ -334,10 +339,12 @@ void Handlers::control(const Call& call, const std::string& sn, const p::Result<
     auto finish = [self, respond, who, answered, id = r->id](int status) {
       if (!answered->exchange(true)) self.command(id, who, respond, status);
     };
-    self.queue.wait(r->id, *deadline, [finish](bool closed) { finish(closed ? 200 : 504); });
+    // Closed (answered, or expired or cancelled first) or out of time: the command as it stands, 200
+    // only if the device answered it.
+    self.queue.wait(r->id, *deadline, [finish](bool) { finish(-1); });
     self.store.read([id = r->id](storage::Reads& reads) { return reads.commands().get(id); },
                     [finish](storage::StoreResult<std::optional<storage::CommandRow>> row) {
-                      if (row.ok() && row.value() && !service::is_open(row.value()->status)) finish(200);
+                      if (row.ok() && row.value() && !service::is_open(row.value()->status)) finish(-1);
                     });
   });
 }
