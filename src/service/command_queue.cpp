@@ -199,6 +199,7 @@ void CommandQueue::deliver(const std::string& sn, const DeliveryBudget& budget,
   struct Delivery {
     std::vector<CommandRow> taken;
     std::int64_t expired = 0;
+    std::vector<std::int64_t> expired_ids;
     std::int64_t generated = 0;
   };
   const std::int64_t now = clock_.now();
@@ -215,6 +216,7 @@ void CommandQueue::deliver(const std::string& sn, const DeliveryBudget& budget,
           commands.update(row);
           if (source) source->closed(tx, row, now);
           ++out.expired;
+          out.expired_ids.push_back(row.id);
         }
         if (generate) out.generated = source->generate(tx, sn, now);
         // Candidates: the queued ones in delivery order and the sent ones due again, each at most
@@ -247,6 +249,7 @@ void CommandQueue::deliver(const std::string& sn, const DeliveryBudget& budget,
         if (!r.ok()) return done(r.error());
         if (r->expired > 0 && source) source->after_closed(sn, true);
         if (r->expired != 0 || r->generated != 0) adjust(sn, r->generated - r->expired);
+        closed_ids(r->expired_ids);
         done(std::move(r->taken));
       });
 }

@@ -359,6 +359,23 @@ TEST_P(AccessContract, TokensAreKeptByHashAndRevokedOnce) {
   EXPECT_FALSE(read([](Reads& r) { return r.tokens().get(404); }));
 }
 
+// A round cut short never carries a record before what it names: holidays and time rules first,
+// then options, persons, and last the rows that name persons.
+TEST_P(AccessContract, DueItemsComeInTheOrderThePanelNeedsThem) {
+  write([](Transaction& tx) {
+    for (const auto& [kind, key] : std::vector<std::pair<std::string, std::string>>{
+             {"firstcard", "1"}, {"linkage", "1"}, {"person", "7"}, {"door", "1"}, {"timerule", "2"}, {"holidays", "all"}})
+      tx.sync().put_desired(SyncKey{"P4", kind, key}, std::string("x"), 10);
+  });
+  auto kinds = [&](std::int64_t limit) {
+    std::vector<std::string> out;
+    for (const auto& i : write([limit](Transaction& tx) { return tx.sync().due("P4", 10, limit); })) out.push_back(i.id.kind);
+    return out;
+  };
+  EXPECT_EQ(kinds(2), (std::vector<std::string>{"holidays", "timerule"}));
+  EXPECT_EQ(kinds(0), (std::vector<std::string>{"holidays", "timerule", "door", "person", "firstcard", "linkage"}));
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, AccessContract, testing::all_backends(), testing::backend_name);
 
 }  // namespace

@@ -87,7 +87,7 @@ std::optional<std::optional<std::chrono::milliseconds>> wait_param(const Call& c
     text.pop_back();
   }
   auto n = p::text::parse_int(text);
-  if (!n || *n <= 0 || text.find_first_not_of("0123456789") != std::string::npos || *n * scale > 60000) {
+  if (!n || *n <= 0 || text.find_first_not_of("0123456789") != std::string::npos || *n > 60000 / scale) {
     answer_error(call.respond, call.who, 400, "wait: a duration up to 60 s (\"8s\", \"1500ms\"), not " + p::text::quoted(original));
     return std::nullopt;
   }
@@ -145,8 +145,9 @@ void add_v1_routes(RouteTable& table, const ApiServices& services) {
   table.add({V::get, "/api/v1/devices/{sn}/state", Role::viewer, "getDoorState",
              "The device's current door states, decoded", "", "200 DoorState", {},
              [h](Call& c) { h.door_state(c.params[0], c.who, c.respond); }});
-  table.add({V::post, "/api/v1/devices/{sn}/commands", Role::operator_, "queueCommand",
-             "Queues a command for the device", "NewCommand", "201 Command", {},
+  table.add({V::post, "/api/v1/devices/{sn}/commands", Role::admin, "queueCommand",
+             "Queues a raw command line for the device (admin: it can clear or reconfigure the panel)", "NewCommand",
+             "201 Command", {},
              [h](Call& c) { h.enqueue(c.params[0], c.request.body(), c.who, c.respond); }});
   table.add({V::get, "/api/v1/commands/{id}", Role::viewer, "getCommand",
              "A command, its Return and what the device uploaded for it", "", "200 Command", {}, [h](Call& c) {

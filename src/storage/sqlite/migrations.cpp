@@ -22,7 +22,8 @@ void migrate(Database& db, std::span<const Migration> migrations) {
       throw SqliteError(0, "migration " + std::to_string(m.version) + " does not follow " + std::to_string(current));
     // PRAGMA foreign_keys is a no-op inside a transaction: switched before BEGIN, restored after.
     bool foreign_keys = false;
-    if (m.foreign_keys_off) {
+    const bool foreign_keys_off = !m.rebuilt_for.empty();
+    if (foreign_keys_off) {
       Statement st(db, "PRAGMA foreign_keys");
       foreign_keys = st.step() && st.column_int(0) != 0;
       db.exec("PRAGMA foreign_keys = OFF");
@@ -30,10 +31,10 @@ void migrate(Database& db, std::span<const Migration> migrations) {
     db.exec("BEGIN IMMEDIATE");
     try {
       db.exec(m.sql);
-      if (m.foreign_keys_off) {
+      if (foreign_keys_off) {
         std::string orphan;
         {
-          Statement check(db, "PRAGMA foreign_key_check");
+          Statement check(db, "PRAGMA foreign_key_check(" + std::string(m.rebuilt_for) + ")");
           if (check.step()) orphan = check.column_text(0);
         }
         if (!orphan.empty())

@@ -16,8 +16,9 @@ struct Migration {
   std::string_view description;
   std::string_view sql;
   // Rebuilds a table others reference: run with foreign keys off (the only way SQLite allows it),
-  // checked with PRAGMA foreign_key_check before its commit.
-  bool foreign_keys_off = false;
+  // and the referencing table named here checked with PRAGMA foreign_key_check before the commit
+  // ("" = none of this).
+  std::string_view rebuilt_for = "";
 };
 
 int schema_version(Database& db);

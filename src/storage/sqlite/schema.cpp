@@ -354,7 +354,8 @@ CREATE TABLE door_settings (
 // evaluates `x IN ('a', 'b', ...)` in a CHECK by building a temporary b-tree for every row written:
 // that was a third of the cost of each sync record update and of each command written (make bench,
 // sync row). A CHECK cannot be altered in place: both tables are rebuilt (the documented way, with
-// foreign keys off: command_data references commands), ids and the id sequence kept.
+// foreign keys off: command_data references commands), ids and the id sequence kept (even when
+// every command row is gone).
 constexpr std::string_view kVersion11 = R"sql(
 CREATE TABLE commands_v11 (
   id          INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -378,8 +379,8 @@ INSERT INTO commands_v11 (id, sn, wire_id, line, verb, status, return_code, resu
                           expires_at, attempts, priority)
   SELECT id, sn, wire_id, line, verb, status, return_code, result, created_at, sent_at, done_at, expires_at, attempts,
          priority FROM commands;
-UPDATE sqlite_sequence SET seq = (SELECT seq FROM sqlite_sequence WHERE name = 'commands') WHERE name = 'commands_v11'
-  AND EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'commands');
+DELETE FROM sqlite_sequence WHERE name = 'commands_v11';
+INSERT INTO sqlite_sequence (name, seq) SELECT 'commands_v11', seq FROM sqlite_sequence WHERE name = 'commands';
 DROP TABLE commands;
 ALTER TABLE commands_v11 RENAME TO commands;
 CREATE INDEX commands_pending ON commands (sn, id) WHERE status IN ('queued', 'sent');
@@ -434,7 +435,7 @@ constexpr Migration kMigrations[] = {
     {8, "holidays; sync: panel checks and unmanaged records", kVersion8},
     {9, "credentials: keyed by biometric type and format", kVersion9},
     {10, "door settings", kVersion10},
-    {11, "commands, sync items: state checks without IN lists", kVersion11, true},
+    {11, "commands, sync items: state checks without IN lists", kVersion11, "command_data"},
     {12, "API tokens", kVersion12},
 };
 

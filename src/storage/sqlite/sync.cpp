@@ -300,7 +300,13 @@ std::vector<SyncItem> Sync::due(const std::string& sn, std::int64_t now, std::in
   // Two lookups on the (sn, state, retry_at) index rather than one OR, which SQLite may scan for.
   const std::int64_t cap = limit > 0 ? limit : std::int64_t{-1};
   {
-    auto st = c_.prepare(select_items("WHERE sn = ?1 AND state = 'pending' LIMIT ?2"));
+    // What others name first: holidays and DST, time rules, options, persons, then the rows that
+    // name persons (first-card, multi-card, linkage). A round cut at `limit` never sends a row
+    // before what it names.
+    auto st = c_.prepare(select_items(
+        "WHERE sn = ?1 AND state = 'pending' ORDER BY CASE kind WHEN 'holidays' THEN 0 WHEN 'dst' THEN 0 "
+        "WHEN 'timerule' THEN 1 WHEN 'door' THEN 2 WHEN 'options' THEN 2 WHEN 'person' THEN 3 ELSE 4 END, kind, key "
+        "LIMIT ?2"));
     st->bind(1, sn).bind(2, cap);
     while (st->step()) out.push_back(read_item(*st));
   }
