@@ -419,6 +419,12 @@ void MeteredResponder::operator()(http::Response response) {
   inner_(std::move(response));
 }
 
+std::shared_ptr<http::Stream> MeteredResponder::stream(http::ResponseHead head) {
+  if (!inner_) return inner_.stream(std::move(head));  // answered before: a closed stream
+  metrics_.record_response(slot_, head.result_int(), std::chrono::steady_clock::now() - start_);
+  return inner_.stream(std::move(head));
+}
+
 bool OncePerKey::first(const std::string& key) {
   std::lock_guard lock(mutex_);
   if (seen_.size() >= capacity_ && !seen_.contains(key)) seen_.clear();

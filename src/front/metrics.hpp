@@ -144,6 +144,8 @@ class MeteredResponder {
   MeteredResponder& operator=(const MeteredResponder&) = delete;
 
   void operator()(http::Response response);
+  // A streamed answer (Server-Sent Events): counted when its head leaves, with its status.
+  std::shared_ptr<http::Stream> stream(http::ResponseHead head);
   explicit operator bool() const noexcept { return static_cast<bool>(inner_); }
 
  private:

@@ -73,6 +73,7 @@ App::App(ServerConfig config) : config_(std::move(config)) {
   if (!enrolment) throw std::invalid_argument("--panel-enrolment: ignore, new_persons_only or all");
   access_ = std::make_unique<service::Access>(*store_, clock_, *sync_, *enrolment);
   ingest_->set_access(access_.get());
+  ingest_->set_live(&live_);
   tokens_ = std::make_unique<service::Tokens>(*store_, clock_);
   for (auto loaded : {devices_->load(), queue_->load(), sync_->load(), tokens_->load()}) {
     if (!loaded.ok()) throw std::runtime_error("reading the store at start: " + loaded.error().message);
@@ -81,7 +82,7 @@ App::App(ServerConfig config) : config_(std::move(config)) {
   device_endpoints_ =
       std::make_unique<front::DeviceEndpoints>(config_, *devices_, *queue_, *ingest_, metrics_, *downloads_);
   api_endpoints_ = std::make_unique<front::api::ApiEndpoints>(
-      front::api::ApiServices{config_, *store_, *devices_, *queue_, *access_, *sync_, *tokens_});
+      front::api::ApiServices{config_, *store_, *devices_, *queue_, *access_, *sync_, *tokens_, live_});
   file_endpoints_ = std::make_unique<front::FileEndpoints>(config_, *downloads_);
   status_endpoints_ = std::make_unique<front::StatusEndpoints>(config_, *store_, *devices_, *queue_, metrics_);
   front_ = std::make_unique<front::Front>(metrics_);
@@ -123,6 +124,7 @@ void App::flush_presence() {
 void App::housekeeping() {
   using std::chrono::system_clock;
   auto next_flush = std::chrono::steady_clock::now() + std::chrono::seconds(std::max(1, config_.presence_interval));
+  auto next_beat = std::chrono::steady_clock::now() + std::chrono::seconds(15);
   bool sweeping = false;  // one sweep at a time
   auto swept = std::make_shared<std::atomic<bool>>(false);
   std::unique_lock lock(housekeeping_mutex_);
@@ -149,6 +151,10 @@ void App::housekeeping() {
         else if (r.value() > 0) spdlog::info("{} command(s) expired", r.value());
         swept->store(true);
       });
+    }
+    if (std::chrono::steady_clock::now() >= next_beat) {
+      live_.ring(service::Live::Ring::beat);  // SSE heartbeats
+      next_beat = std::chrono::steady_clock::now() + std::chrono::seconds(15);
     }
     if (std::chrono::steady_clock::now() >= next_flush) {
       flush_presence();

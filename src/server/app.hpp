@@ -51,6 +51,7 @@ class App {
   service::Access& access() noexcept { return *access_; }
   service::Sync& sync() noexcept { return *sync_; }
   service::Tokens& tokens() noexcept { return *tokens_; }
+  service::Live& live() noexcept { return live_; }
   front::Metrics& metrics() noexcept { return metrics_; }
 
  private:
@@ -63,6 +64,7 @@ class App {
   std::unique_ptr<service::Sync> sync_;
   std::unique_ptr<service::Access> access_;
   std::unique_ptr<service::Tokens> tokens_;
+  service::Live live_;
   front::Metrics metrics_;
   std::unique_ptr<front::FileDownloads> downloads_;
   std::unique_ptr<front::DeviceEndpoints> device_endpoints_;

@@ -146,7 +146,10 @@ int Ingest::tz_of(const std::string& sn) const {
 void Ingest::rtlog(const std::string& sn, const std::vector<p::Record>& records, Reply<storage::InsertCounts> done) {
   auto events = events_from(records, sn, tz_of(sn), "rtlog", clock_.now());
   store_.write([events = std::move(events)](storage::Transaction& tx) { return tx.events().insert(events); },
-               std::move(done));
+               [this, done = std::move(done)](storage::StoreResult<storage::InsertCounts> r) {
+                 if (r.ok() && r->inserted > 0 && live_) live_->ring(Live::Ring::events);
+                 done(std::move(r));
+               });
 }
 
 void Ingest::rtstate(const std::string& sn, const std::vector<p::Record>& records, storage::Store::Done done) {
@@ -288,6 +291,7 @@ void Ingest::command_upload(CommandUpload upload, Reply<UploadOutcome> done) {
       [this, sn = std::move(sn), done = std::move(done)](storage::StoreResult<Applied> r) {
         if (!r.ok()) return done(r.error());
         if (r->options) devices_.merged_options(sn, *r->options);
+        if (r->outcome.events.inserted > 0 && live_) live_->ring(Live::Ring::events);
         done(r->outcome);
       });
 }

@@ -14,6 +14,7 @@
 
 #include "protocol/fields.hpp"
 #include "service/clock.hpp"
+#include "service/live.hpp"
 #include "service/devices.hpp"
 #include "storage/store.hpp"
 
@@ -64,6 +65,8 @@ class Ingest {
   Ingest(storage::Store& store, Devices& devices, const Clock& clock);
   // Users a panel uploads join the access domain under its enrolment policy (access.hpp).
   void set_access(Access* access) noexcept { access_ = access; }
+  // Rung after a commit that stored new events (the API's stream reads them then).
+  void set_live(Live* live) noexcept { live_ = live; }
 
   void rtlog(const std::string& sn, const std::vector<protocol::Record>& records, Reply<storage::InsertCounts> done);
   void rtstate(const std::string& sn, const std::vector<protocol::Record>& records, storage::Store::Done done);
@@ -77,6 +80,7 @@ class Ingest {
   void command_upload(CommandUpload upload, Reply<UploadOutcome> done);
 
  private:
+  Live* live_ = nullptr;
   int tz_of(const std::string& sn) const;
 
   storage::Store& store_;

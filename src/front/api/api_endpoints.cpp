@@ -65,6 +65,7 @@ ApiEndpoints::ApiEndpoints(ApiServices services) : services_(services) {
   add_v1_routes(table_, services_);
   add_access_routes(table_, services_);
   add_token_routes(table_, services_);
+  add_stream_routes(table_, services_);
   table_.add(Route{http::Verb::get, "/api/v1/openapi.json", Role::open, "openapi",
                    "This document: every route, its role, parameters and shapes (OpenAPI 3.0)", "", "200 OpenApi", {},
                    [this](Call& call) {

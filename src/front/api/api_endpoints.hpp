@@ -12,6 +12,7 @@
 #include "service/command_queue.hpp"
 #include "service/devices.hpp"
 #include "service/sync.hpp"
+#include "service/live.hpp"
 #include "service/tokens.hpp"
 #include "storage/store.hpp"
 
@@ -26,6 +27,7 @@ struct ApiServices {
   service::Access& access;
   service::Sync& sync;
   service::Tokens& tokens;
+  service::Live& live;
 };
 
 // The routes of /api/v1 (handlers.cpp), and those of the access domain and its sync
@@ -33,6 +35,7 @@ struct ApiServices {
 void add_v1_routes(RouteTable& table, const ApiServices& services);
 void add_access_routes(RouteTable& table, const ApiServices& services);
 void add_token_routes(RouteTable& table, const ApiServices& services);
+void add_stream_routes(RouteTable& table, const ApiServices& services);
 
 class ApiEndpoints : public Peer {
  public:

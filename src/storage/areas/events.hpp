@@ -16,6 +16,8 @@ class EventReads {
   virtual std::vector<EventRow> list(const EventFilter& filter) = 0;
   // Events stored for a device ("" = every device).
   virtual std::int64_t count(const std::string& sn) = 0;
+  // The largest event id stored (0: none): where a stream that wants only new events starts.
+  virtual std::int64_t last_id() = 0;
 };
 
 class EventWrites : public EventReads {

@@ -84,6 +84,12 @@ std::vector<EventRow> list(Connection& c, const EventFilter& filter) {
   return out;
 }
 
+std::int64_t last_id(Connection& c) {
+  auto st = c.prepare("SELECT coalesce(max(id), 0) FROM events");
+  st->step();
+  return st->column_int(0);
+}
+
 std::int64_t count(Connection& c, const std::string& sn) {
   auto st = c.prepare(sn.empty() ? "SELECT count(*) FROM events" : "SELECT count(*) FROM events WHERE sn = ?1");
   if (!sn.empty()) st->bind(1, sn);

@@ -39,6 +39,7 @@ class Events final : public EventWrites {
   explicit Events(Connection& c) : c_(c) {}
   std::vector<EventRow> list(const EventFilter& filter) override { return events::list(c_, filter); }
   std::int64_t count(const std::string& sn) override { return events::count(c_, sn); }
+  std::int64_t last_id() override { return events::last_id(c_); }
   InsertCounts insert(const std::vector<NewEvent>& events) override { return events::insert(c_, events); }
 
  private:

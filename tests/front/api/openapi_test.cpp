@@ -47,10 +47,11 @@ class OpenApiTest : public ServeFixture {
   RouteTable table() {
     RouteTable t;
     const ApiServices services{app_->config(), app_->store(), app_->devices(), app_->queue(), app_->access(), app_->sync(),
-                                 app_->tokens()};
+                                 app_->tokens(), app_->live()};
     add_v1_routes(t, services);
     add_access_routes(t, services);
     add_token_routes(t, services);
+    add_stream_routes(t, services);
     return t;
   }
 };
@@ -113,6 +114,11 @@ TEST_F(OpenApiTest, EveryDocumentedOperationExists) {
       std::string verb = method;
       for (auto& c : verb) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
       SCOPED_TRACE(verb + " " + target);
+      if (pattern == "/api/v1/stream") {  // never ends: its own test (tests/server/stream_test.cpp)
+        EXPECT_EQ(call(verb, target, "").status, 401);
+        ++checked;
+        continue;
+      }
       auto r = call(verb, target);
       EXPECT_NE(r.status, 405) << r.body;
       EXPECT_NE(r.status, 401) << r.body;
@@ -159,6 +165,7 @@ TEST_F(OpenApiTest, EveryOperationRefusesTheRolesBelowItsOwn) {
       const std::string needs = op["x-zkpush-role"].get<std::string>();
       for (const auto& [role, token] : callers) {
         SCOPED_TRACE(role + " " + verb + " " + target + " (needs " + needs + ")");
+        if (pattern == "/api/v1/stream") continue;  // never ends: tests/server/stream_test.cpp
         auto r = call(verb, target, token);
         if (rank.at(role) < rank.at(needs)) {
           EXPECT_EQ(r.status, 403) << r.body;

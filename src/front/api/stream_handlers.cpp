@@ -1,0 +1,168 @@
+// GET /api/v1/stream: access events as Server-Sent Events, as they are stored.
+//
+// Each message is `id: <event id>` and `data: <the event's JSON, as GET /api/v1/events gives it>`.
+// The stream starts after `Last-Event-ID` (or `?after_id=`), else with the events stored from now
+// on; Ingest rings service::Live after each commit that stored events, and the stream then reads
+// from the store what it has not sent — so a reconnecting client misses nothing, and a ring that
+// comes while a read is running makes one more read. `?sn=` keeps one device's events. A comment
+// line every few seconds keeps proxies from closing an idle stream; a client that reads too slowly
+// (the transport's buffer full) is dropped and resumes with Last-Event-ID.
+#include <spdlog/spdlog.h>
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+
+#include "front/api/answers.hpp"
+#include "front/api/api_endpoints.hpp"
+#include "protocol/fields.hpp"
+#include "protocol/text.hpp"
+
+namespace zkpush::front::api {
+
+namespace p = protocol;
+
+namespace {
+
+constexpr std::int64_t kPage = 500;
+
+class EventStream : public std::enable_shared_from_this<EventStream> {
+ public:
+  EventStream(storage::Store& store, service::Live& live, std::shared_ptr<http::Stream> out, std::string sn,
+              std::int64_t cursor, std::string who)
+      : store_(store), live_(live), out_(std::move(out)), sn_(std::move(sn)), cursor_(cursor), who_(std::move(who)) {}
+
+  void start() {
+    std::weak_ptr<EventStream> weak = weak_from_this();
+    subscription_ = live_.subscribe([weak](service::Live::Ring ring) {
+      if (auto self = weak.lock()) ring == service::Live::Ring::beat ? self->beat() : self->pull();
+    });
+    // The listener holds the stream weakly; this callback holds it until the client is gone.
+    out_->on_close([self = shared_from_this()] {
+      self->live_.unsubscribe(self->subscription_);
+      spdlog::info("{}: event stream closed after event {}", self->who_, self->sent());
+    });
+    if (out_->write(": zkpush event stream\n\n") != http::StreamWrite::queued) return out_->close();
+    pull();
+  }
+
+ private:
+  std::int64_t sent() {
+    std::lock_guard lock(mutex_);
+    return cursor_;
+  }
+
+  void beat() {
+    if (out_->write(": keep-alive\n\n") == http::StreamWrite::full) out_->close();
+  }
+
+  // Reads what follows the cursor; one read at a time, a ring meanwhile makes one more.
+  void pull() {
+    storage::EventFilter filter;
+    {
+      std::lock_guard lock(mutex_);
+      if (reading_) {
+        again_ = true;
+        return;
+      }
+      reading_ = true;
+      again_ = false;
+      filter.after_id = cursor_;
+    }
+    filter.sn = sn_;
+    filter.limit = kPage;
+    struct Page {
+      std::vector<storage::EventRow> events;
+      std::map<std::string, std::string> names;
+    };
+    store_.read(
+        [filter](storage::Reads& r) {
+          Page page;
+          page.events = r.events().list(filter);
+          std::set<std::string> looked_up;
+          for (const auto& e : page.events) {
+            if (e.pin.empty() || e.pin == "0" || !looked_up.insert(e.pin).second) continue;
+            if (auto person = r.access().person(e.pin)) page.names[e.pin] = person->name;
+          }
+          return page;
+        },
+        [self = shared_from_this()](storage::StoreResult<Page> r) {
+          bool more = false;
+          if (r.ok()) {
+            std::string chunk;
+            std::int64_t last = 0;
+            for (const auto& e : r->events) {
+              auto name = r->names.find(e.pin);
+              const auto json = api::event_json(e, name == r->names.end() ? nullptr : &name->second);
+              chunk += "id: " + std::to_string(e.id) + "\ndata: " + json.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n\n";
+              last = e.id;
+            }
+            if (!chunk.empty() && self->out_->write(std::move(chunk)) != http::StreamWrite::queued) {
+              spdlog::warn("{}: event stream dropped (client too slow or gone)", self->who_);
+              return self->out_->close();
+            }
+            more = static_cast<std::int64_t>(r->events.size()) == kPage;
+            std::lock_guard lock(self->mutex_);
+            if (last > 0) self->cursor_ = last;
+          } else {
+            spdlog::warn("{}: event stream: reading events failed: {}", self->who_, r.error().message);
+          }
+          bool again = false;
+          {
+            std::lock_guard lock(self->mutex_);
+            self->reading_ = false;
+            again = self->again_ || more;
+          }
+          if (again) self->pull();
+        });
+  }
+
+  storage::Store& store_;
+  service::Live& live_;
+  std::shared_ptr<http::Stream> out_;
+  const std::string sn_;
+  std::mutex mutex_;
+  std::int64_t cursor_;
+  bool reading_ = false, again_ = false;
+  std::int64_t subscription_ = 0;
+  const std::string who_;
+};
+
+}  // namespace
+
+void add_stream_routes(RouteTable& table, const ApiServices& services) {
+  using V = http::Verb;
+  const ApiServices* s = &services;
+  table.add({V::get, "/api/v1/stream", Role::viewer, "streamEvents",
+             "Access events as Server-Sent Events (id: the event id, data: its JSON), resumable with Last-Event-ID",
+             "", "200 Event", {{"sn", "string", "only this device's events"},
+              {"after_id", "integer", "start after this event id (as Last-Event-ID does); default: events from now on"}},
+             [s](Call& c) {
+               const auto target = p::parse_target(c.request.target());
+               std::string sn(target.query.get_or("sn", ""));
+               std::optional<std::int64_t> after;
+               std::string from(c.request.header("Last-Event-ID"));
+               if (from.empty()) from = std::string(target.query.get_or("after_id", ""));
+               if (!from.empty()) {
+                 auto n = p::text::parse_int(p::text::trim(from));
+                 if (!n || *n < 0) return answer_error(c.respond, c.who, 400, "Last-Event-ID / after_id: an event id");
+                 after = *n;
+               }
+               auto open = [s, sn, who = c.who, respond = c.respond](std::int64_t cursor) {
+                 auto head = http::make_stream_head(http::Status::ok, "text/event-stream");
+                 head.set(boost::beast::http::field::cache_control, "no-cache");
+                 auto out = respond->stream(std::move(head));
+                 spdlog::info("{}: event stream opened after event {}", who, cursor);
+                 std::make_shared<EventStream>(s->store, s->live, std::move(out), sn, cursor, who)->start();
+               };
+               if (after) return open(*after);
+               s->store.read([](storage::Reads& r) { return r.events().last_id(); },
+                             [open, who = c.who, respond = c.respond](storage::StoreResult<std::int64_t> r) {
+                               if (!r.ok()) return answer_store_refusal(respond, who, r.error());
+                               open(r.value());
+                             });
+             }});
+}
+
+}  // namespace zkpush::front::api

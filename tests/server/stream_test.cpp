@@ -1,0 +1,119 @@
+// GET /api/v1/stream against the real server: events stored by a device reach an open stream as
+// `id:` + `data:` messages with the JSON of GET /api/v1/events; a client that reconnects with
+// Last-Event-ID gets what it missed; the bearer token authenticates it and no Accept header is
+// needed.
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <vector>
+
+#include "server/serve_fixture.hpp"
+
+namespace zkpush::server::e2e {
+namespace {
+
+using nlohmann::json;
+
+const std::string kToken = "stream-test-token";
+
+class StreamTest : public ServeFixture {
+ protected:
+  void SetUp() override {
+    ServeFixture::SetUp();
+    ServerConfig config;
+    config.api_token = kToken;
+    start(config);
+  }
+  // Opens the stream on a new connection; the head read.
+  std::unique_ptr<TestClient> open(const std::string& extra_headers = "", const std::string& query = "") {
+    auto client = std::make_unique<TestClient>(app_->port());
+    EXPECT_TRUE(client->send("GET /api/v1/stream" + query + " HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer " + kToken +
+                             "\r\n" + extra_headers + "\r\n"));
+    auto head = client->read_head();
+    EXPECT_TRUE(head.has_value());
+    if (head) {
+      EXPECT_EQ(head->status, 200);
+      EXPECT_EQ(head->header("Content-Type").value_or(""), "text/event-stream");
+    }
+    return client;
+  }
+  // Messages (id, data JSON) read until `n` have come; comment lines skipped.
+  std::vector<std::pair<std::int64_t, json>> messages(TestClient& client, std::size_t n) {
+    std::vector<std::pair<std::int64_t, json>> out;
+    std::string text;
+    while (out.size() < n) {
+      auto chunk = client.read_chunk();
+      if (!chunk) {
+        ADD_FAILURE() << "stream ended or timed out after " << out.size() << " message(s): " << text;
+        break;
+      }
+      text += *chunk;
+      std::size_t end;
+      while ((end = text.find("\n\n")) != std::string::npos) {
+        const std::string message = text.substr(0, end);
+        text.erase(0, end + 2);
+        std::int64_t id = -1;
+        json data;
+        std::size_t pos = 0;
+        while (pos < message.size()) {
+          auto eol = message.find('\n', pos);
+          if (eol == std::string::npos) eol = message.size();
+          const auto line = message.substr(pos, eol - pos);
+          if (line.rfind("id: ", 0) == 0) id = std::stoll(line.substr(4));
+          if (line.rfind("data: ", 0) == 0) data = json::parse(line.substr(6));
+          pos = eol + 1;
+        }
+        if (id >= 0) out.emplace_back(id, data);
+      }
+    }
+    return out;
+  }
+};
+
+TEST_F(StreamTest, StoredEventsReachTheStreamAndAReconnectMissesNothing) {
+  const std::string sn = "STRM0001";
+  const std::string token = handshake(sn);
+  // One event stored before the stream opens: not sent (the stream starts from now).
+  ASSERT_EQ(send(p::format_rtlog_upload(sn, {rtlog_record(1, "2026-12-06 10:00:00")}), token).status, 200);
+  auto client = open();
+  ASSERT_EQ(send(p::format_rtlog_upload(sn, {rtlog_record(2, "2026-12-06 10:00:01"), rtlog_record(3, "2026-12-06 10:00:02")}),
+                 token).status,
+            200);
+  auto got = messages(*client, 2);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_LT(got[0].first, got[1].first);
+  // The same JSON as GET /api/v1/events.
+  auto listed = send_raw(http::test::request("GET", "/api/v1/events?sn=" + sn, "", "Authorization: Bearer " + kToken + "\r\n"));
+  auto events = json::parse(listed.body);
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_EQ(got[0].second, events[1]);
+  EXPECT_EQ(got[1].second, events[2]);
+  EXPECT_EQ(got[0].second["sn"], sn);
+  client->close();
+
+  // Gone while one more event came: the reconnect with Last-Event-ID gets it at once.
+  ASSERT_EQ(send(p::format_rtlog_upload(sn, {rtlog_record(4, "2026-12-06 10:00:03")}), token).status, 200);
+  auto again = open("Last-Event-ID: " + std::to_string(got[1].first) + "\r\n");
+  auto missed = messages(*again, 1);
+  ASSERT_EQ(missed.size(), 1u);
+  EXPECT_EQ(missed[0].second, json::parse(send_raw(http::test::request("GET", "/api/v1/events?sn=" + sn, "",
+                                                                      "Authorization: Bearer " + kToken + "\r\n")).body)[3]);
+  // Another device's events are not on a stream for this one.
+  auto only = open("", "?sn=" + sn + "&after_id=" + std::to_string(missed[0].first));
+  const std::string other = "STRM0002";
+  const std::string other_token = handshake(other);
+  ASSERT_EQ(send(p::format_rtlog_upload(other, {rtlog_record(1, "2026-12-06 10:00:04")}), other_token).status, 200);
+  ASSERT_EQ(send(p::format_rtlog_upload(sn, {rtlog_record(5, "2026-12-06 10:00:05")}), token).status, 200);
+  auto mine = messages(*only, 1);
+  ASSERT_EQ(mine.size(), 1u);
+  EXPECT_EQ(mine[0].second["sn"], sn);
+
+  // No token: 401, and nothing streamed.
+  auto refused = send_raw(http::test::request("GET", "/api/v1/stream"));
+  EXPECT_EQ(refused.status, 401);
+  auto bad = send_raw(http::test::request("GET", "/api/v1/stream", "", "Authorization: Bearer " + kToken + "\r\nLast-Event-ID: x\r\n"));
+  EXPECT_EQ(bad.status, 400);
+}
+
+}  // namespace
+}  // namespace zkpush::server::e2e
