@@ -167,6 +167,15 @@ struct NewCommand {
 // line or empty.
 bool valid_command_text(const NewCommand& command);
 
+// What a command listing wants: one device ("" every device), some statuses (none: any), newest
+// first below `before_id` (0: from the newest), at most `limit`.
+struct CommandFilter {
+  std::string sn;
+  std::vector<std::string> statuses;  // names: queued, sent, done, failed, expired, cancelled
+  std::int64_t before_id = 0;
+  std::int64_t limit = 100;
+};
+
 struct CommandRow {
   std::int64_t id = 0;       // API id, unique across devices
   std::string sn;

@@ -601,9 +601,11 @@ TEST_F(ApiTest, BadCommandRequests) {
   expect_error(api("POST", target, R"({"line": "CONTROL DEVICE 01010105", "priority": "urgent"})"), 400);
   expect_error(api("POST", target, R"({"line": "CONTROL DEVICE 01010105", "priority": 0})"), 400);
   expect_error(api("POST", "/api/v1/devices/NOSUCH/commands", R"({"line": "CONTROL DEVICE 01010105"})"), 404);
-  auto wrong = api("GET", target);
+  auto wrong = api("PUT", target);
   expect_error(wrong, 405);
-  EXPECT_EQ(wrong.header("Allow").value_or(""), "POST");
+  const auto allow = std::string(wrong.header("Allow").value_or(""));
+  EXPECT_NE(allow.find("POST"), std::string::npos) << allow;
+  EXPECT_NE(allow.find("GET"), std::string::npos) << allow;
   EXPECT_EQ(ok(api("GET", "/api/v1/devices/" + sn))["pending"], 0);  // nothing was queued
 
   expect_error(api("GET", "/api/v1/commands/abc"), 400);
@@ -719,6 +721,49 @@ TEST_F(ApiTest, ADoorOpenThatExpiresWhileWaitedForIsA504) {
   EXPECT_EQ(r.status, 504) << r.body;
   EXPECT_LT(std::chrono::steady_clock::now() - before, std::chrono::seconds(8));  // at its expiry (1 s), not the wait's end (10 s)
   EXPECT_EQ(json::parse(r.body)["status"], "expired");
+}
+
+// Commands can be listed: a device's and every device's, newest first, by status, paged.
+TEST_F(ApiTest, CommandsAreListedNewestFirstByStatusAndPaged) {
+  start_api();
+  const std::string sn = "LIST0001";
+  const std::string token = handshake(sn);
+  handshake("LIST0002");
+  const auto first = post_command(sn, "DATA COUNT user");
+  const auto second = post_command(sn, "CONTROL DEVICE 03000000");
+  const auto other = post_command("LIST0002", "DATA COUNT user");
+  auto delivered = poll(sn, token);
+  ASSERT_EQ(delivered.size(), 2u);
+  report(sn, token, delivered[0], 0);  // the CONTROL DEVICE goes first (control priority)
+  const auto third = post_command(sn, "DATA COUNT templatev10");
+
+  auto all = ok(api("GET", "/api/v1/devices/" + sn + "/commands"));
+  ASSERT_EQ(all.size(), 3u) << all;
+  EXPECT_EQ(all[0]["id"], third);
+  EXPECT_EQ(all[1]["id"], second);
+  EXPECT_EQ(all[2]["id"], first);
+  EXPECT_EQ(all[1]["status"], "done");
+  EXPECT_EQ(all[2]["status"], "sent");
+  EXPECT_EQ(all[0]["status"], "queued");
+  auto open = ok(api("GET", "/api/v1/devices/" + sn + "/commands?status=open"));
+  ASSERT_EQ(open.size(), 2u) << open;
+  EXPECT_EQ(open[0]["id"], third);
+  EXPECT_EQ(ok(api("GET", "/api/v1/devices/" + sn + "/commands?status=done")).size(), 1u);
+  // Paging: one at a time, below the last id seen.
+  auto page = ok(api("GET", "/api/v1/devices/" + sn + "/commands?limit=1&before_id=" + std::to_string(third)));
+  ASSERT_EQ(page.size(), 1u);
+  EXPECT_EQ(page[0]["id"], second);
+  // Every device, or one through ?sn=.
+  auto every = ok(api("GET", "/api/v1/commands?status=queued,sent"));
+  std::set<std::int64_t> ids;
+  for (const auto& c : every) ids.insert(c["id"].get<std::int64_t>());
+  EXPECT_EQ(ids, (std::set<std::int64_t>{first, third, other}));
+  EXPECT_EQ(ok(api("GET", "/api/v1/commands?sn=LIST0002")).size(), 1u);
+  // Refused with a reason.
+  expect_error(api("GET", "/api/v1/devices/" + sn + "/commands?status=lost"), 400);
+  expect_error(api("GET", "/api/v1/devices/" + sn + "/commands?before_id=x"), 400);
+  expect_error(api("GET", "/api/v1/devices/" + sn + "/commands?limit=0"), 400);
+  expect_error(api("GET", "/api/v1/devices/NOSUCH01/commands"), 404);
 }
 
 }  // namespace

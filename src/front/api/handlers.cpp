@@ -57,6 +57,8 @@ struct Handlers {
   void enqueue(const std::string& sn, const std::string& body, const std::string& who,
                const SharedResponder& respond) const;
   void cancel(std::int64_t id, const std::string& who, const SharedResponder& respond) const;
+  // Commands newest first: ?status=queued,sent (or open), ?before_id= (paging), ?limit=.
+  void list_commands(const Call& call, const std::string& sn) const;
   void events(const http::Request& request, const std::string& who, const SharedResponder& respond) const;
 };
 
@@ -149,6 +151,23 @@ void add_v1_routes(RouteTable& table, const ApiServices& services) {
              "Queues a raw command line for the device (admin: it can clear or reconfigure the panel)", "NewCommand",
              "201 Command", {},
              [h](Call& c) { h.enqueue(c.params[0], c.request.body(), c.who, c.respond); }});
+  const std::vector<QueryParam> listing{
+      {"status", "string", "only these statuses, comma-separated: queued, sent, done, failed, expired, cancelled, or open (queued and sent)"},
+      {"before_id", "integer", "only commands with a smaller id (paging: the last id seen)"},
+      {"limit", "integer", "at most this many (default 100; values above 1000 give 1000)"}};
+  auto with_sn = listing;
+  with_sn.insert(with_sn.begin(), QueryParam{"sn", "string", "only this device's commands"});
+  table.add({V::get, "/api/v1/commands", Role::viewer, "listCommands", "Commands of every device, newest first", "",
+             "200 Command[]", with_sn, [h](Call& c) {
+               const auto target = p::parse_target(c.request.target());
+               h.list_commands(c, std::string(target.query.get_or("sn", "")));
+             }});
+  table.add({V::get, "/api/v1/devices/{sn}/commands", Role::viewer, "listDeviceCommands",
+             "The device's commands, newest first", "", "200 Command[]", listing, [h](Call& c) {
+               if (!h.devices.get(c.params[0]))
+                 return answer_error(c.respond, c.who, 404, "unknown device " + p::text::quoted(c.params[0]));
+               h.list_commands(c, c.params[0]);
+             }});
   table.add({V::get, "/api/v1/commands/{id}", Role::viewer, "getCommand",
              "A command, its Return and what the device uploaded for it", "", "200 Command", {}, [h](Call& c) {
                if (auto id = command_id(c)) h.command(*id, c.who, c.respond);
@@ -457,6 +476,52 @@ void Handlers::enqueue(const std::string& sn, const std::string& body, const std
     spdlog::info("{}: command {} queued as C:{}: {}", r->sn, r->id, r->wire_id, r->line);
     answer_json(respond, 201, api::command_json(r.value(), {}));
   });
+}
+
+void Handlers::list_commands(const Call& call, const std::string& sn) const {
+  const auto target = p::parse_target(call.request.target());
+  storage::CommandFilter filter;
+  filter.sn = sn;
+  filter.limit = kDefaultEventLimit;
+  if (auto v = target.query.get("status"); v && !v->empty()) {
+    static const std::set<std::string> known{"queued", "sent", "done", "failed", "expired", "cancelled"};
+    for (const auto& part : p::text::split(*v, ',')) {
+      const std::string name(p::text::trim(part));
+      if (name == "open") {
+        filter.statuses.insert(filter.statuses.end(), {"queued", "sent"});
+      } else if (known.count(name)) {
+        filter.statuses.push_back(name);
+      } else {
+        return answer_error(call.respond, call.who, 400,
+                            "status: queued, sent, done, failed, expired, cancelled or open, not " + p::text::quoted(name));
+      }
+    }
+  }
+  if (auto v = target.query.get("before_id"); v && !v->empty()) {
+    auto before = p::text::parse_int(*v);
+    if (!before || *before <= 0) return answer_error(call.respond, call.who, 400, "before_id: a command id");
+    filter.before_id = *before;
+  }
+  if (auto v = target.query.get("limit"); v && !v->empty()) {
+    auto limit = p::text::parse_int(*v);
+    if (!limit || *limit <= 0) return answer_error(call.respond, call.who, 400, "limit: a number >= 1 (at most 1000 are returned)");
+    filter.limit = std::min(*limit, kMaxEventLimit);
+  }
+  const auto now = devices.clock().now();
+  store.read([filter](storage::Reads& r) { return r.commands().list(filter); },
+             [now, who = call.who, respond = call.respond](storage::StoreResult<std::vector<storage::CommandRow>> r) {
+               if (!r.ok()) return answer_store_refusal(respond, who, r.error());
+               Json out = Json::array();
+               for (auto row : r.value()) {
+                 // Past its deadline it reads expired, as GET /commands/{id} shows it.
+                 if (service::effective_status(row, now) != row.status) {
+                   row.status = storage::CommandStatus::expired;
+                   row.done_at = row.expires_at;
+                 }
+                 out.push_back(api::command_json(row, {}));
+               }
+               answer_json(respond, 200, out);
+             });
 }
 
 void Handlers::cancel(std::int64_t id, const std::string& who, const SharedResponder& respond) const {

@@ -36,6 +36,8 @@ class CommandReads {
   virtual std::vector<std::pair<std::string, std::int64_t>> pending_counts() = 0;
   virtual std::int64_t pending_count(const std::string& sn) = 0;
   virtual std::int64_t pending_total() = 0;
+  // Commands as the filter says, newest first.
+  virtual std::vector<CommandRow> list(const CommandFilter& filter) = 0;
 };
 
 class CommandWrites : public CommandReads {

@@ -14,6 +14,8 @@ namespace {
   "id, sn, wire_id, line, verb, status, return_code, result, created_at, sent_at, done_at, expires_at, attempts, " \
   "priority"
 
+constexpr std::string_view kList =
+    "SELECT " ZKPUSH_COMMAND_COLUMNS " FROM commands WHERE (?1 = '' OR sn = ?1) AND (?2 = 0 OR id < ?2)";
 constexpr std::string_view kById = "SELECT " ZKPUSH_COMMAND_COLUMNS " FROM commands WHERE id = ?1";
 constexpr std::string_view kByWireId = "SELECT " ZKPUSH_COMMAND_COLUMNS " FROM commands WHERE sn = ?1 AND wire_id = ?2";
 // Each query below repeats its partial index's WHERE exactly, or SQLite does not use the index.
@@ -152,6 +154,21 @@ void update(Connection& c, const CommandRow& r) {
 std::vector<CommandRow> queued(Connection& c, const std::string& sn, std::int64_t limit) {
   auto st = c.prepare(kQueued);
   st->bind(1, sn).bind(2, sql_limit(limit));
+  return read_rows(st);
+}
+
+std::vector<CommandRow> list(Connection& c, const CommandFilter& filter) {
+  // Statuses as bound parameters: at most the six names, checked by the caller.
+  std::string sql = std::string(kList);
+  if (!filter.statuses.empty()) {
+    sql += " AND status IN (";
+    for (std::size_t i = 0; i < filter.statuses.size(); ++i) sql += (i ? ", ?" : "?") + std::to_string(i + 4);
+    sql += ")";
+  }
+  sql += " ORDER BY id DESC LIMIT ?3";
+  auto st = c.prepare(sql);
+  st->bind(1, filter.sn).bind(2, filter.before_id).bind(3, sql_limit(filter.limit));
+  for (std::size_t i = 0; i < filter.statuses.size(); ++i) st->bind(static_cast<int>(i + 4), filter.statuses[i]);
   return read_rows(st);
 }
 

@@ -21,6 +21,7 @@ std::optional<CommandRow> get(Connection& c, std::int64_t id);
 std::optional<CommandRow> find(Connection& c, const std::string& sn, std::int64_t wire_id);
 std::vector<CommandData> data(Connection& c, std::int64_t id);
 std::vector<CommandRow> queued(Connection& c, const std::string& sn, std::int64_t limit);
+std::vector<CommandRow> list(Connection& c, const CommandFilter& filter);
 std::vector<CommandRow> unanswered(Connection& c, const std::string& sn, std::int64_t sent_before, std::int64_t limit);
 std::vector<CommandRow> overdue(Connection& c, const std::string& sn, std::int64_t now, std::int64_t limit);
 std::optional<std::int64_t> next_deadline(Connection& c);

@@ -88,6 +88,7 @@ class Commands final : public CommandWrites {
   std::vector<CommandRow> queued(const std::string& sn, std::int64_t limit) override {
     return commands::queued(c_, sn, limit);
   }
+  std::vector<CommandRow> list(const CommandFilter& filter) override { return commands::list(c_, filter); }
   std::vector<CommandRow> unanswered(const std::string& sn, std::int64_t sent_before, std::int64_t limit) override {
     return commands::unanswered(c_, sn, sent_before, limit);
   }
