@@ -12,7 +12,6 @@
 #include <boost/asio/use_future.hpp>
 #include <nlohmann/json.hpp>
 
-#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -150,26 +149,10 @@ int run_devices(const CtlOptions& o) {
   return 0;
 }
 
-// Percent-encoding of a path segment or query value: letters, digits and -._~ as they are.
-std::string encoded(std::string_view text) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : text) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 0xf]);
-    }
-  }
-  return out;
-}
-
 int run_door_open(const CtlOptions& o) {
   int code = 0;
-  std::string target = "/api/v1/doors/" + encoded(o.sn) + "/" + std::to_string(o.door) + "/open";
-  if (!o.wait.empty()) target += "?wait=" + encoded(o.wait);
+  std::string target = "/api/v1/doors/" + p::text::percent_encode(o.sn) + "/" + std::to_string(o.door) + "/open";
+  if (!o.wait.empty()) target += "?wait=" + p::text::percent_encode(o.wait);
   const auto reply = call(o, "POST", target, Json{{"seconds", o.seconds}}.dump());
   auto command = answered(reply, code);
   if (!command) return code;

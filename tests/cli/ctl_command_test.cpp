@@ -7,15 +7,12 @@
 #include <thread>
 
 #include "cli/run_zkpush.hpp"
-#include "protocol/commands.hpp"
-#include "protocol/device_requests.hpp"
 #include "server/serve_fixture.hpp"
 
 namespace zkpush::server {
 namespace {
 
 using e2e::ServeFixture;
-namespace p = protocol;
 
 const std::string kToken = "ctl-test-token-secret";
 
@@ -63,20 +60,7 @@ TEST_F(CtlCommand, DevicesAsJsonAndAsATable) {
 TEST_F(CtlCommand, ADoorOpenedAndItsAnswerWaitedFor) {
   const std::string sn = "CTLTEST02";
   const std::string token = handshake(sn);
-  std::thread device([&] {
-    for (int i = 0; i < 100; ++i) {
-      auto r = send(p::format_getrequest(sn), token);
-      if (r.status == 200 && r.body != "OK") {
-        auto commands = p::parse_commands(r.body);
-        if (commands.ok() && !commands->empty()) {
-          auto result = p::make_command_result((*commands)[0], 0);
-          send(p::format_devicecmd_results(sn, {p::parse_amp_list(p::format_command_result(result))}), token);
-          return;
-        }
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-  });
+  std::thread device([&] { EXPECT_TRUE(answer_next_command(sn, token, 0)); });
   auto [status, out] = ctl("doors open " + sn + " 2 --seconds 9 --wait 5s");
   device.join();
   EXPECT_EQ(status, 0) << out;

@@ -647,16 +647,7 @@ TEST_F(ApiTest, DoorOpenIsBuiltForTheCallerAndCanWaitForTheDevicesAnswer) {
   report(sn, token, delivered[0], 0);
 
   // Waiting: the device answers within the wait.
-  std::thread device([&] {
-    for (int i = 0; i < 50; ++i) {
-      auto got = poll(sn, token);
-      if (!got.empty()) {
-        report(sn, token, got[0], 0);
-        return;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-  });
+  std::thread device([&] { EXPECT_TRUE(answer_next_command(sn, token, 0)); });
   auto waited = api("POST", "/api/v1/doors/" + sn + "/1/open?wait=5s", R"({"seconds": 5})");
   device.join();
   auto answered = ok(waited, 200);
@@ -666,16 +657,7 @@ TEST_F(ApiTest, DoorOpenIsBuiltForTheCallerAndCanWaitForTheDevicesAnswer) {
   EXPECT_TRUE(answered["return_name"].is_string()) << answered;
 
   // Refused by the device: still 200, with its Return.
-  std::thread refusing([&] {
-    for (int i = 0; i < 50; ++i) {
-      auto got = poll(sn, token);
-      if (!got.empty()) {
-        report(sn, token, got[0], -1001);
-        return;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-  });
+  std::thread refusing([&] { EXPECT_TRUE(answer_next_command(sn, token, -1001)); });
   auto lock = api("POST", "/api/v1/doors/" + sn + "/1/lock?wait=5000ms", "");
   refusing.join();
   auto locked = ok(lock, 200);

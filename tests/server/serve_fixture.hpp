@@ -152,6 +152,24 @@ class ServeFixture : public ::testing::Test {
     return zkpush::test::read(app_->store(), [&sn](storage::Reads& r) { return r.commands().pending_count(sn); });
   }
 
+  // Polls as the device (every 50 ms, at most 5 s) until a command comes, and answers the first
+  // one with `code`: the panel side of an API call that waits for the answer. Whether one came.
+  bool answer_next_command(const std::string& sn, const std::string& token, int code) {
+    for (int i = 0; i < 100; ++i) {
+      auto r = send(p::format_getrequest(sn), token);
+      if (r.status == 200 && r.body != "OK") {
+        auto commands = p::parse_commands(r.body);
+        if (commands.ok() && !commands->empty()) {
+          auto result = p::make_command_result((*commands)[0], code);
+          return send(p::format_devicecmd_results(sn, {p::parse_amp_list(p::format_command_result(result))}), token)
+                     .status == 200;
+        }
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return false;
+  }
+
   static p::Record rtlog_record(int index, const std::string& time) {
     return p::Record{{"time", time},          {"pin", "1"},          {"cardno", "0"},     {"eventaddr", "1"},
                      {"event", "0"},         {"inoutstatus", "0"},  {"verifytype", "1"}, {"index", std::to_string(index)}};

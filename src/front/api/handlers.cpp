@@ -193,22 +193,28 @@ void add_v1_routes(RouteTable& table, const ApiServices& services) {
                }
                h.control(c, c.params[0], p::ControlDevice::open_door(*door, static_cast<unsigned>(seconds)), "door open");
              }});
-  table.add({V::post, "/api/v1/doors/{sn}/{door}/close", Role::operator_, "closeDoor",
-             "Closes a door at once (CONTROL DEVICE 01 door 01 00)", "", "201 Command", waits, [h](Call& c) {
-               if (!control_body(c, {})) return;
-               if (auto door = door_param(c)) h.control(c, c.params[0], p::ControlDevice::close_door(*door), "door close");
-             }});
-  table.add({V::post, "/api/v1/doors/{sn}/{door}/lock", Role::operator_, "lockDoor",
-             "Locks a door: it stays shut for every verification until unlocked (CONTROL DEVICE 06 door 01)", "",
-             "201 Command", waits, [h](Call& c) {
-               if (!control_body(c, {})) return;
-               if (auto door = door_param(c)) h.control(c, c.params[0], p::ControlDevice::lock_door(*door), "door lock");
-             }});
-  table.add({V::post, "/api/v1/doors/{sn}/{door}/unlock", Role::operator_, "unlockDoor",
-             "Unlocks a locked door (CONTROL DEVICE 06 door 00)", "", "201 Command", waits, [h](Call& c) {
-               if (!control_body(c, {})) return;
-               if (auto door = door_param(c)) h.control(c, c.params[0], p::ControlDevice::unlock_door(*door), "door unlock");
-             }});
+  // The door actions that take no body: one route each.
+  struct BareAction {
+    std::string_view pattern, operation, summary;
+    p::Result<p::ControlDevice> (*make)(unsigned door);
+    const char* what;
+  };
+  static constexpr BareAction kBareActions[] = {
+      {"/api/v1/doors/{sn}/{door}/close", "closeDoor", "Closes a door at once (CONTROL DEVICE 01 door 01 00)",
+       &p::ControlDevice::close_door, "door close"},
+      {"/api/v1/doors/{sn}/{door}/lock", "lockDoor",
+       "Locks a door: it stays shut for every verification until unlocked (CONTROL DEVICE 06 door 01)",
+       &p::ControlDevice::lock_door, "door lock"},
+      {"/api/v1/doors/{sn}/{door}/unlock", "unlockDoor", "Unlocks a locked door (CONTROL DEVICE 06 door 00)",
+       &p::ControlDevice::unlock_door, "door unlock"},
+  };
+  for (const auto& action : kBareActions) {
+    table.add({V::post, action.pattern, Role::operator_, action.operation, action.summary, "", "201 Command", waits,
+               [h, &action](Call& c) {
+                 if (!control_body(c, {})) return;
+                 if (auto door = door_param(c)) h.control(c, c.params[0], action.make(*door), action.what);
+               }});
+  }
   table.add({V::post, "/api/v1/doors/{sn}/{door}/normal-open", Role::operator_, "normalOpenDoor",
              "Normal open on ({\"enable\": true}, the default) or off (CONTROL DEVICE 04)", "DoorNormalOpen",
              "201 Command", waits, [h](Call& c) {
@@ -553,30 +559,11 @@ void Handlers::events(const http::Request& request, const std::string& who, cons
     if (!limit || *limit <= 0) return answer_error(respond, call, 400, "limit: a number >= 1 (at most 1000 are returned)");
     filter.limit = std::min(*limit, kMaxEventLimit);
   }
-  struct Page {
-    std::vector<storage::EventRow> events;
-    std::map<std::string, std::string> names;  // pin -> the person's name, for the pins known
-  };
-  store.read(
-      [filter](storage::Reads& r) {
-        Page page;
-        page.events = r.events().list(filter);
-        std::set<std::string> looked_up;
-        for (const auto& e : page.events) {
-          if (e.pin.empty() || e.pin == "0" || !looked_up.insert(e.pin).second) continue;
-          if (auto person = r.access().person(e.pin)) page.names[e.pin] = person->name;
-        }
-        return page;
-      },
-      [who, respond](storage::StoreResult<Page> r) {
-        if (!r.ok()) return answer_store_refusal(respond, who, r.error());
-        Json out = Json::array();
-        for (const auto& e : r->events) {
-          auto name = r->names.find(e.pin);
-          out.push_back(api::event_json(e, name == r->names.end() ? nullptr : &name->second));
-        }
-        answer_json(respond, 200, out);
-      });
+  store.read([filter](storage::Reads& r) { return api::read_event_page(r, filter); },
+             [who, respond](storage::StoreResult<api::EventPage> r) {
+               if (!r.ok()) return answer_store_refusal(respond, who, r.error());
+               answer_json(respond, 200, api::event_page_json(r.value()));
+             });
 }
 
 }  // namespace zkpush::front::api

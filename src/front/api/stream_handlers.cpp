@@ -9,10 +9,8 @@
 // (the transport's buffer full) is dropped and resumes with Last-Event-ID.
 #include <spdlog/spdlog.h>
 
-#include <map>
 #include <memory>
 #include <mutex>
-#include <set>
 
 #include "front/api/answers.hpp"
 #include "front/api/api_endpoints.hpp"
@@ -72,31 +70,18 @@ class EventStream : public std::enable_shared_from_this<EventStream> {
     }
     filter.sn = sn_;
     filter.limit = kPage;
-    struct Page {
-      std::vector<storage::EventRow> events;
-      std::map<std::string, std::string> names;
-    };
     store_.read(
-        [filter](storage::Reads& r) {
-          Page page;
-          page.events = r.events().list(filter);
-          std::set<std::string> looked_up;
-          for (const auto& e : page.events) {
-            if (e.pin.empty() || e.pin == "0" || !looked_up.insert(e.pin).second) continue;
-            if (auto person = r.access().person(e.pin)) page.names[e.pin] = person->name;
-          }
-          return page;
-        },
-        [self = shared_from_this()](storage::StoreResult<Page> r) {
+        [filter](storage::Reads& r) { return api::read_event_page(r, filter); },
+        [self = shared_from_this()](storage::StoreResult<api::EventPage> r) {
           bool more = false;
           if (r.ok()) {
             std::string chunk;
             std::int64_t last = 0;
-            for (const auto& e : r->events) {
-              auto name = r->names.find(e.pin);
-              const auto json = api::event_json(e, name == r->names.end() ? nullptr : &name->second);
-              chunk += "id: " + std::to_string(e.id) + "\ndata: " + json.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n\n";
-              last = e.id;
+            const auto shaped = api::event_page_json(r.value());
+            for (std::size_t i = 0; i < r->events.size(); ++i) {
+              chunk += "id: " + std::to_string(r->events[i].id) +
+                       "\ndata: " + shaped[i].dump(-1, ' ', false, Json::error_handler_t::replace) + "\n\n";
+              last = r->events[i].id;
             }
             if (!chunk.empty() && self->out_->write(std::move(chunk)) != http::StreamWrite::queued) {
               spdlog::warn("{}: event stream dropped (client too slow or gone)", self->who_);

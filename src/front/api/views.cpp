@@ -181,6 +181,25 @@ Json event_json(const storage::EventRow& e, const std::string* person_name) {
   return j;
 }
 
+EventPage read_event_page(storage::Reads& r, const storage::EventFilter& filter) {
+  EventPage page;
+  page.events = r.events().list(filter);
+  for (const auto& e : page.events) {
+    if (e.pin.empty() || e.pin == "0" || page.names.count(e.pin)) continue;
+    if (auto person = r.access().person(e.pin)) page.names[e.pin] = person->name;
+  }
+  return page;
+}
+
+Json event_page_json(const EventPage& page) {
+  Json out = Json::array();
+  for (const auto& e : page.events) {
+    auto name = page.names.find(e.pin);
+    out.push_back(event_json(e, name == page.names.end() ? nullptr : &name->second));
+  }
+  return out;
+}
+
 Json command_result_json(const std::vector<storage::CommandData>& data) {
   if (data.empty()) return nullptr;
   Json out = Json::object();

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -17,6 +18,7 @@
 #include <string_view>
 
 #include "storage/types.hpp"
+#include "storage/unit_of_work.hpp"
 
 namespace zkpush::front::api {
 
@@ -57,6 +59,14 @@ Json door_state_json(const std::optional<storage::DoorStateUpdate>& state, int d
 // "index"} plus time_local, time_utc, alarm_type, source, received_at.
 // `person_name`: the name of the person holding the event's pin, when the domain knows it (else null).
 Json event_json(const storage::EventRow& event, const std::string* person_name = nullptr);
+// A page of events and the names of the persons they name (pins the domain knows), read in one
+// unit of work: what GET /api/v1/events and the event stream send.
+struct EventPage {
+  std::vector<storage::EventRow> events;
+  std::map<std::string, std::string> names;  // pin -> the person's name
+};
+EventPage read_event_page(storage::Reads& r, const storage::EventFilter& filter);
+Json event_page_json(const EventPage& page);  // an array, in the page's order
 
 // {"id","sn","line","status","return","return_name","result"} plus wire_id, verb, return_kind,
 // result_line (the devicecmd line as read), created_at, sent_at, done_at, expires_at, attempts.

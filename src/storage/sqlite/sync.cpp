@@ -237,25 +237,23 @@ void Sync::update(const SyncItem& i) {
     st->run();
     return;
   }
-  {
-    // An UPDATE of the row that is there (the usual case) rather than an upsert, which tries the
-    // INSERT first.
-    auto st = c_.prepare(
-        "UPDATE sync_items SET desired = ?4, applied = ?5, sending = ?6, state = ?7, return_code = ?8, error = ?9, "
-        "attempts = ?10, retry_at = ?11, updated_at = ?12, batch = ?13 WHERE sn = ?1 AND kind = ?2 AND key = ?3");
+  auto bind = [&i](Connection::Lease& st) {
     st->bind(1, i.id.sn).bind(2, i.id.kind).bind(3, i.id.key).bind(4, i.desired).bind(5, i.applied).bind(6, i.sending);
     st->bind(7, sync_state_name(i.state)).bind(8, i.return_code).bind(9, i.error).bind(10, i.attempts);
     st->bind(11, i.retry_at).bind(12, i.updated_at).bind(13, i.batch);
     st->run();
-    if (c_.db().changes() > 0) return;
-  }
-  auto st = c_.prepare(
+  };
+  // An UPDATE of the row that is there (the usual case) rather than an upsert, which tries the
+  // INSERT first.
+  auto update = c_.prepare(
+      "UPDATE sync_items SET desired = ?4, applied = ?5, sending = ?6, state = ?7, return_code = ?8, error = ?9, "
+      "attempts = ?10, retry_at = ?11, updated_at = ?12, batch = ?13 WHERE sn = ?1 AND kind = ?2 AND key = ?3");
+  bind(update);
+  if (c_.db().changes() > 0) return;
+  auto insert = c_.prepare(
       "INSERT INTO sync_items (sn, kind, key, desired, applied, sending, state, return_code, error, attempts, "
       "retry_at, updated_at, batch) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)");
-  st->bind(1, i.id.sn).bind(2, i.id.kind).bind(3, i.id.key).bind(4, i.desired).bind(5, i.applied).bind(6, i.sending);
-  st->bind(7, sync_state_name(i.state)).bind(8, i.return_code).bind(9, i.error).bind(10, i.attempts);
-  st->bind(11, i.retry_at).bind(12, i.updated_at).bind(13, i.batch);
-  st->run();
+  bind(insert);
 }
 
 void Sync::mark_sending(std::int64_t command_id, std::int64_t now) {

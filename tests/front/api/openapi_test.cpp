@@ -18,6 +18,22 @@ using nlohmann::json;
 
 const std::string kToken = "openapi-test-token";
 
+// A documented path with its parameters filled with values no object has: the route answers its
+// own 404 or 400.
+std::string target_of(const std::string& pattern) {
+  std::string target;
+  for (const auto& segment : path_segments(pattern)) {
+    target += "/";
+    target += segment.front() == '{' ? (segment == "{id}" ? "999999999" : "NO-SUCH-OBJECT") : segment;
+  }
+  return target;
+}
+
+std::string verb_of(std::string method) {
+  for (auto& c : method) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return method;
+}
+
 class OpenApiTest : public ServeFixture {
  protected:
   void SetUp() override {
@@ -104,15 +120,9 @@ TEST_F(OpenApiTest, EveryDocumentedOperationExists) {
   const auto doc = document();
   std::size_t checked = 0;
   for (const auto& [pattern, methods] : doc["paths"].items()) {
-    // Parameters filled with values no object has: the route answers its own 404 or 400.
-    std::string target;
-    for (const auto& segment : path_segments(pattern)) {
-      target += "/";
-      target += segment.front() == '{' ? (segment == "{id}" ? "999999999" : "NO-SUCH-OBJECT") : segment;
-    }
+    const std::string target = target_of(pattern);
     for (const auto& [method, op] : methods.items()) {
-      std::string verb = method;
-      for (auto& c : verb) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      const std::string verb = verb_of(method);
       SCOPED_TRACE(verb + " " + target);
       if (pattern == "/api/v1/stream") {  // never ends: its own test (tests/server/stream_test.cpp)
         EXPECT_EQ(call(verb, target, "").status, 401);
@@ -154,14 +164,9 @@ TEST_F(OpenApiTest, EveryOperationRefusesTheRolesBelowItsOwn) {
   const auto doc = document();
   std::size_t refused = 0, allowed = 0;
   for (const auto& [pattern, methods] : doc["paths"].items()) {
-    std::string target;
-    for (const auto& segment : path_segments(pattern)) {
-      target += "/";
-      target += segment.front() == '{' ? (segment == "{id}" ? "999999999" : "NO-SUCH-OBJECT") : segment;
-    }
+    const std::string target = target_of(pattern);
     for (const auto& [method, op] : methods.items()) {
-      std::string verb = method;
-      for (auto& c : verb) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      const std::string verb = verb_of(method);
       const std::string needs = op["x-zkpush-role"].get<std::string>();
       for (const auto& [role, token] : callers) {
         SCOPED_TRACE(role + " " + verb + " " + target + " (needs " + needs + ")");
