@@ -14,6 +14,7 @@ PACKAGES=(
   libarchive-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libyaml-cpp-dev                     # the tests read ../shared/spec/*.yaml
+  libmosquitto-dev mosquitto          # MQTT publishing; the tests start a real broker on loopback
 )
 # `install-deps.sh bench` (make bench): the load generator and the ceiling server it compares with.
 if [ "${1:-}" = "bench" ]; then

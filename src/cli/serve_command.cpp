@@ -233,6 +233,10 @@ void register_serve(CLI::App& app) {
          "hours between checks of a panel's user count against what it should hold (0: never)")
       ->check(CLI::Range(0, 24 * 365))
       ->default_str("24");
+  cmd->add_option("--message-retention-days", c.message_retention_days,
+                  "days the message log keeps what the stream, webhooks and MQTT resume from (0: forever)")
+      ->check(CLI::Range(0, 3650))
+      ->capture_default_str();
   cmd->add_option("--tz", o->tz, "time zone of devices that report none, e.g. +0800 (env ZKPUSH_TZ)");
   cmd->add_option("--config", o->config_file,
                   "TOML/INI file of settings named like the long flags, e.g. listen = \"0.0.0.0:8088\" "

@@ -7,12 +7,16 @@
 #include <chrono>
 #include <filesystem>
 #include <stdexcept>
+#include <utility>
 
 #include "front/access_list.hpp"
+#include "protocol/describe.hpp"
 #include "server/api_token.hpp"
 #include "storage/open_store.hpp"
 
 namespace zkpush::server {
+
+namespace p = protocol;
 
 App::App(ServerConfig config) : config_(std::move(config)) {
   std::string host;
@@ -74,6 +78,9 @@ App::App(ServerConfig config) : config_(std::move(config)) {
   access_ = std::make_unique<service::Access>(*store_, clock_, *sync_, *enrolment);
   ingest_->set_access(access_.get());
   ingest_->set_live(&live_);
+  queue_->set_live(&live_);
+  devices_->set_live(&live_);
+  devices_->on_presence_change([this] { wake_housekeeping(flush_now_); });
   tokens_ = std::make_unique<service::Tokens>(*store_, clock_);
   for (auto loaded : {devices_->load(), queue_->load(), sync_->load(), tokens_->load()}) {
     if (!loaded.ok()) throw std::runtime_error("reading the store at start: " + loaded.error().message);
@@ -81,8 +88,16 @@ App::App(ServerConfig config) : config_(std::move(config)) {
   downloads_ = std::make_unique<front::FileDownloads>();
   device_endpoints_ =
       std::make_unique<front::DeviceEndpoints>(config_, *devices_, *queue_, *ingest_, metrics_, *downloads_);
+  // Door-state messages show doors as the device's LockCount and time zone give them.
+  front::api::DoorContext doors = [this](const std::string& sn) {
+    auto state = devices_->get(sn);
+    if (!state) return std::pair(0, config_.default_tz_minutes);
+    return std::pair(p::context_from_options(state->device->options).door_count, devices_->tz_minutes(*state->device));
+  };
   api_endpoints_ = std::make_unique<front::api::ApiEndpoints>(
-      front::api::ApiServices{config_, *store_, *devices_, *queue_, *access_, *sync_, *tokens_, live_});
+      front::api::ApiServices{config_, *store_, *devices_, *queue_, *access_, *sync_, *tokens_, live_, doors,
+                              [this] { wake_housekeeping(webhooks_changed_); }});
+  webhooks_ = std::make_unique<outbound::Webhooks>(*store_, live_, doors);
   file_endpoints_ = std::make_unique<front::FileEndpoints>(config_, *downloads_);
   status_endpoints_ = std::make_unique<front::StatusEndpoints>(config_, *store_, *devices_, *queue_, metrics_);
   front_ = std::make_unique<front::Front>(metrics_);
@@ -125,6 +140,7 @@ void App::housekeeping() {
   using std::chrono::system_clock;
   auto next_flush = std::chrono::steady_clock::now() + std::chrono::seconds(std::max(1, config_.presence_interval));
   auto next_beat = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  auto next_prune = std::chrono::steady_clock::now() + std::chrono::minutes(1);
   bool sweeping = false;  // one sweep at a time
   auto swept = std::make_shared<std::atomic<bool>>(false);
   std::unique_lock lock(housekeeping_mutex_);
@@ -137,10 +153,20 @@ void App::housekeeping() {
       if (in < std::chrono::seconds(1)) wake = std::chrono::steady_clock::now() + std::max(in, decltype(in)::zero());
     }
     if (auto waiting = queue_->next_wait()) wake = std::min(wake, *waiting);
-    housekeeping_cv_.wait_until(lock, wake, [this] { return stopping_ || wait_added_; });
+    housekeeping_cv_.wait_until(lock, wake,
+                                [this] { return stopping_ || wait_added_ || flush_now_ || webhooks_changed_; });
     if (stopping_) break;
     wait_added_ = false;
+    const bool flush_now = std::exchange(flush_now_, false);
+    const bool reload_webhooks = std::exchange(webhooks_changed_, false);
     lock.unlock();
+    // Not on a store thread: a deliverer that stops may be waiting for the store.
+    if (reload_webhooks) webhooks_->reload();
+    if (flush_now) next_flush = std::chrono::steady_clock::now();
+    if (std::chrono::steady_clock::now() >= next_prune) {
+      prune_messages();
+      next_prune = std::chrono::steady_clock::now() + std::chrono::hours(1);
+    }
     queue_->sweep_waits();  // API calls waiting for an answer that did not come in time
     if (sweeping && swept->load()) sweeping = false;
     if (auto deadline = queue_->next_deadline(); !sweeping && deadline && *deadline <= clock_.now()) {
@@ -166,8 +192,27 @@ void App::housekeeping() {
   flush_presence();
 }
 
+void App::wake_housekeeping(bool& flag) {
+  {
+    std::lock_guard lock(housekeeping_mutex_);
+    flag = true;
+  }
+  housekeeping_cv_.notify_all();
+}
+
+void App::prune_messages() {
+  if (config_.message_retention_days <= 0) return;
+  const auto before = clock_.now() - static_cast<std::int64_t>(config_.message_retention_days) * 86400;
+  store_->write([before](storage::Transaction& tx) { return tx.messages().prune(before); },
+                [](storage::StoreResult<std::int64_t> r) {
+                  if (!r.ok()) spdlog::warn("pruning the message log: {}", r.error().message);
+                  else if (r.value() > 0) spdlog::info("message log: {} message(s) past retention removed", r.value());
+                });
+}
+
 void App::start() {
   http_->start();
+  webhooks_->reload();
   housekeeping_thread_ = std::thread([this] { housekeeping(); });
   spdlog::info("zkpush serving on {}:{} (data {}, {} device(s) known)", http_->local_endpoint().address().to_string(),
                http_->port(), config_.data_dir, devices_->all().size());
@@ -181,6 +226,7 @@ void App::stop() {
   }
   housekeeping_cv_.notify_all();
   if (housekeeping_thread_.joinable()) housekeeping_thread_.join();
+  if (webhooks_) webhooks_->stop();
 }
 
 std::uint16_t App::port() const noexcept { return http_->port(); }

@@ -16,6 +16,7 @@
 #include "front/front.hpp"
 #include "front/metrics.hpp"
 #include "front/status_endpoints.hpp"
+#include "outbound/webhooks.hpp"
 #include "server/config.hpp"
 #include "server/http/http_server.hpp"
 #include "service/access.hpp"
@@ -73,17 +74,22 @@ class App {
   std::unique_ptr<front::StatusEndpoints> status_endpoints_;
   std::unique_ptr<front::Front> front_;
   std::unique_ptr<http::HttpServer> http_;
+  std::unique_ptr<outbound::Webhooks> webhooks_;
 
   // Housekeeping on a thread of its own: writes last_seen to the store every presence_interval (and
   // once at stop), and expires commands as their deadlines pass (at most a second late; the API
   // shows them expired from the deadline on).
   void housekeeping();
   void flush_presence();
+  void prune_messages();  // the message log past --message-retention-days
+  void wake_housekeeping(bool& flag);
   std::thread housekeeping_thread_;
   std::mutex housekeeping_mutex_;
   std::condition_variable housekeeping_cv_;
   bool stopping_ = false;
   bool wait_added_ = false;  // an API call waits for a command: recompute the wake-up
+  bool flush_now_ = false;   // a device came online: tell it now, not at the next flush
+  bool webhooks_changed_ = false;
 };
 
 }  // namespace zkpush::server

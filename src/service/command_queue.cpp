@@ -437,6 +437,7 @@ void CommandQueue::wait(std::int64_t id, WaitClock::time_point deadline, std::fu
 }
 
 void CommandQueue::closed_ids(const std::vector<std::int64_t>& ids) {
+  if (live_ && !ids.empty()) live_->ring(Live::Ring::messages);
   std::vector<std::function<void(bool)>> fire;
   {
     std::lock_guard lock(waits_mutex_);

@@ -41,6 +41,7 @@
 #include "protocol/command_results.hpp"
 #include "protocol/commands.hpp"
 #include "service/clock.hpp"
+#include "service/live.hpp"
 #include "storage/store.hpp"
 
 namespace zkpush::service {
@@ -115,6 +116,8 @@ class CommandQueue {
                                         storage::CommandPriority priority) const;
   // The source of generated commands (one; set before the server starts).
   void set_source(CommandSource* source) noexcept { source_ = source; }
+  // Rung when commands close (their closing is a message of the log).
+  void set_live(Live* live) noexcept { live_ = live; }
   // Commands a source queued outside a delivery (a full load's clears), once committed.
   void note_queued(const std::string& sn, std::int64_t n) { adjust(sn, n); }
   // Anything to deliver or to generate for the device (no store access).
@@ -180,6 +183,7 @@ class CommandQueue {
   std::int64_t total_ = 0;
   std::optional<std::int64_t> next_deadline_;
   CommandSource* source_ = nullptr;
+  Live* live_ = nullptr;
   mutable std::mutex waits_mutex_;
   std::multimap<std::int64_t, Waiter> waits_;  // by command id
   std::function<void()> wait_hook_;

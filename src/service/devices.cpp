@@ -1,5 +1,7 @@
 #include "service/devices.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <utility>
 
@@ -34,15 +36,22 @@ void Devices::derive(DeviceState& state) {
   state.cmd_format = option_int(*state.device, "CmdFormat") == 1 ? 1 : 0;
 }
 
+std::int64_t online_window(int request_delay) noexcept {
+  return std::max<std::int64_t>(3 * static_cast<std::int64_t>(request_delay), 90);
+}
+
 storage::StoreStatus Devices::load() {
   auto rows = store_.read_now([](storage::Reads& r) { return r.devices().all(); });
   if (!rows.ok()) return rows.error();
+  const auto since = clock_.now() - online_window(policy_.request_delay);
   std::lock_guard lock(mutex_);
   devices_.clear();
   for (auto& d : rows.value()) {
     DeviceState state;
     state.last_seen = d.last_seen;
     state.flushed_seen = d.last_seen;
+    // As the log would say now: a restart tells no device online or offline again.
+    state.told_online = d.last_seen >= since && d.last_seen > 0;
     state.device = std::make_shared<const Device>(std::move(d));
     derive(state);
     devices_[state.device->sn] = std::move(state);
@@ -221,9 +230,15 @@ void Devices::merge_options(const std::string& sn, protocol::Record options, std
 
 void Devices::touch(const std::string& sn) {
   const auto now = clock_.now();
-  std::lock_guard lock(mutex_);
-  auto it = devices_.find(sn);
-  if (it != devices_.end() && now > it->second.last_seen) it->second.last_seen = now;
+  bool back = false;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = devices_.find(sn);
+    if (it == devices_.end()) return;
+    if (now > it->second.last_seen) it->second.last_seen = now;
+    back = !it->second.told_online;
+  }
+  if (back && presence_hook_) presence_hook_();
 }
 
 std::vector<storage::DevicePresence> Devices::take_presence() {
@@ -239,12 +254,38 @@ std::vector<storage::DevicePresence> Devices::take_presence() {
 
 void Devices::flush_presence(storage::Store::Done done) {
   auto presence = take_presence();
-  if (presence.empty()) {
+  struct Change {
+    std::string sn;
+    std::string body;
+  };
+  std::vector<Change> changes;
+  const auto now = clock_.now();
+  {
+    const auto since = now - online_window(policy_.request_delay);
+    std::lock_guard lock(mutex_);
+    for (auto& [sn, s] : devices_) {
+      const bool online = s.last_seen >= since && s.last_seen > 0;
+      if (online == s.told_online) continue;
+      s.told_online = online;
+      nlohmann::ordered_json body{{"sn", sn}, {"state", online ? "online" : "offline"}, {"online", online},
+                                  {"last_seen", s.last_seen}, {"time", now}};
+      changes.push_back(Change{sn, body.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace)});
+    }
+  }
+  if (presence.empty() && changes.empty()) {
     if (done) done(storage::Unit{});
     return;
   }
-  store_.write([presence = std::move(presence)](storage::Transaction& tx) { tx.devices().touch(presence); },
-               std::move(done));
+  const bool ring = !changes.empty();
+  store_.write(
+      [presence = std::move(presence), changes = std::move(changes), now](storage::Transaction& tx) {
+        if (!presence.empty()) tx.devices().touch(presence);
+        for (const auto& c : changes) tx.messages().add("device", c.sn, c.body, now);
+      },
+      [this, ring, done = std::move(done)](storage::StoreResult<storage::Unit> r) {
+        if (r.ok() && ring && live_) live_->ring(Live::Ring::messages);
+        if (done) done(std::move(r));
+      });
 }
 
 void Devices::update_settings(const std::string& sn, storage::DeviceSettings settings,

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -20,6 +21,7 @@
 
 #include "protocol/fields.hpp"
 #include "service/clock.hpp"
+#include "service/live.hpp"
 #include "storage/store.hpp"
 
 namespace zkpush::service {
@@ -30,7 +32,12 @@ struct DeviceState {
   int cmd_format = 0;                // CmdFormat option
   std::int64_t last_seen = 0;        // presence, newer than the stored row's between flushes
   std::int64_t flushed_seen = 0;     // last_seen as last handed to the store
+  bool told_online = false;          // what the message log last said of it (online / offline)
 };
+
+// A device counts as online when seen within this many seconds: three polling intervals, at least
+// 90 s, so one slow or lost poll does not flap the state.
+std::int64_t online_window(int request_delay) noexcept;
 
 struct DevicePolicy {
   bool auto_register = true;     // false: a new device waits for the operator's approval
@@ -98,11 +105,17 @@ class Devices {
   void merged_options(const std::string& sn, const protocol::Record& options);
   // A whole row read elsewhere, into the cache.
   void cache(storage::Device row);
-  // Seen now (a request got through).
+  // Seen now (a request got through). A device the log last told offline calls the
+  // presence hook (outside the lock): the caller flushes soon, and the log says it is online.
   void touch(const std::string& sn);
+  void on_presence_change(std::function<void()> hook) { presence_hook_ = std::move(hook); }
   // Presence that changed since the previous call, for the store.
   std::vector<storage::DevicePresence> take_presence();
+  // Writes last_seen, and a "device" message ({"sn","state":"online"|"offline","last_seen"}) for
+  // each device that came online or went offline (online_window) since the log last said, in the
+  // same unit of work; rings `live` (if set) when there were any.
   void flush_presence(storage::Store::Done done);
+  void set_live(Live* live) noexcept { live_ = live; }
 
   // ---- the operator's side -------------------------------------------------------------------------------
   // Only the given operator fields (approve, PATCH). not_found for an unknown device.
@@ -136,6 +149,8 @@ class Devices {
   DevicePolicy policy_;
   mutable std::mutex mutex_;
   std::unordered_map<std::string, DeviceState> devices_;
+  std::function<void()> presence_hook_;
+  Live* live_ = nullptr;
 };
 
 }  // namespace zkpush::service

@@ -147,7 +147,7 @@ void Ingest::rtlog(const std::string& sn, const std::vector<p::Record>& records,
   auto events = events_from(records, sn, tz_of(sn), "rtlog", clock_.now());
   store_.write([events = std::move(events)](storage::Transaction& tx) { return tx.events().insert(events); },
                [this, done = std::move(done)](storage::StoreResult<storage::InsertCounts> r) {
-                 if (r.ok() && r->inserted > 0 && live_) live_->ring(Live::Ring::events);
+                 if (r.ok() && r->inserted > 0 && live_) live_->ring(Live::Ring::messages);
                  done(std::move(r));
                });
 }
@@ -171,7 +171,10 @@ void Ingest::rtstate(const std::string& sn, const std::vector<p::Record>& record
       [updates = std::move(updates)](storage::Transaction& tx) {
         for (const auto& u : updates) tx.door_states().put(u);
       },
-      std::move(done));
+      [this, done = std::move(done)](storage::StoreResult<storage::Unit> r) {
+        if (r.ok() && live_) live_->ring(Live::Ring::messages);  // a change of state is a message
+        done(std::move(r));
+      });
 }
 
 void Ingest::table_records(const std::string& sn, const std::string& table, const std::vector<p::Record>& records,
@@ -291,7 +294,7 @@ void Ingest::command_upload(CommandUpload upload, Reply<UploadOutcome> done) {
       [this, sn = std::move(sn), done = std::move(done)](storage::StoreResult<Applied> r) {
         if (!r.ok()) return done(r.error());
         if (r->options) devices_.merged_options(sn, *r->options);
-        if (r->outcome.events.inserted > 0 && live_) live_->ring(Live::Ring::events);
+        if (r->outcome.events.inserted > 0 && live_) live_->ring(Live::Ring::messages);
         done(r->outcome);
       });
 }

@@ -1,8 +1,9 @@
-// What happened, told to whoever listens now (the API's event stream): a doorbell, not a queue.
-// Ingest rings it after the commit that stored new events; a listener then reads what it has not
-// seen from the store (events carry their ids), so nothing is lost between rings and a listener
-// that reconnects resumes from the store. The housekeeping thread rings `beat` every few seconds
-// (SSE heartbeats).
+// What happened, told to whoever listens now (the API's stream, the webhooks, MQTT): a doorbell, not
+// a queue. Whoever commits something that adds to the message log (storage/areas/messages.hpp:
+// events, door-state changes, closed commands, presence changes) rings `messages`; a listener then
+// reads what it has not seen from the store (messages carry their ids), so nothing is lost between
+// rings and a listener that reconnects resumes from the store. The housekeeping thread rings `beat`
+// every few seconds (SSE heartbeats).
 #pragma once
 
 #include <cstdint>
@@ -14,7 +15,7 @@ namespace zkpush::service {
 
 class Live {
  public:
-  enum class Ring : std::uint8_t { events, beat };
+  enum class Ring : std::uint8_t { messages, beat };
   using Listener = std::function<void(Ring)>;
 
   std::int64_t subscribe(Listener listener);

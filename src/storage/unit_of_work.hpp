@@ -11,8 +11,10 @@
 #include "storage/areas/devices.hpp"
 #include "storage/areas/door_states.hpp"
 #include "storage/areas/events.hpp"
+#include "storage/areas/messages.hpp"
 #include "storage/areas/sync.hpp"
 #include "storage/areas/tokens.hpp"
+#include "storage/areas/webhooks.hpp"
 
 namespace zkpush::storage {
 
@@ -28,6 +30,8 @@ class Reads {
   virtual AccessReads& access() = 0;
   virtual SyncReads& sync() = 0;
   virtual TokenReads& tokens() = 0;
+  virtual MessageReads& messages() = 0;
+  virtual WebhookReads& webhooks() = 0;
 };
 
 // A write in progress. Its reads see its own writes.
@@ -42,6 +46,8 @@ class Transaction {
   virtual AccessWrites& access() = 0;
   virtual SyncWrites& sync() = 0;
   virtual TokenWrites& tokens() = 0;
+  virtual MessageWrites& messages() = 0;
+  virtual WebhookWrites& webhooks() = 0;
 };
 
 }  // namespace zkpush::storage

@@ -60,14 +60,16 @@ class ApiTest : public ServeFixture {
     if (!body.empty()) headers += "Content-Type: application/json\r\n";
     return send_raw(http::test::request(method, target, body, headers));
   }
-  // The body of an answer, which must be JSON; an error answer must be {"error": "<text>"}.
+  // The body of an answer, which must be JSON; an error answer must be {"error": "<text>", "code":
+  // "<word>"} and, where a field is at fault, "field".
   static json body_of(const RawResponse& r) {
     EXPECT_EQ(r.header("Content-Type").value_or(""), "application/json") << r.status << " " << r.body;
     auto j = json::parse(r.body, nullptr, false);
     EXPECT_FALSE(j.is_discarded()) << r.body;
     if (r.status >= 400) {
-      EXPECT_TRUE(j.is_object() && j.size() == 1 && j.contains("error") && j["error"].is_string() &&
-                  !j["error"].get<std::string>().empty())
+      EXPECT_TRUE(j.is_object() && j.contains("error") && j["error"].is_string() &&
+                  !j["error"].get<std::string>().empty() && j.contains("code") && j["code"].is_string() &&
+                  j.size() == (j.contains("field") ? 3u : 2u))
           << r.body;
     }
     return j.is_discarded() ? json() : j;

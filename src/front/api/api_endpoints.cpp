@@ -16,13 +16,55 @@ void answer_json(const SharedResponder& respond, int status, const Json& body) {
                                  body.dump(-1, ' ', false, Json::error_handler_t::replace), "application/json"));
 }
 
-void answer_error(const SharedResponder& respond, const std::string& who, int status, const std::string& message) {
+const char* error_code_for(int status) noexcept {
+  switch (status) {
+    case 400: return "invalid";
+    case 401: return "unauthorized";
+    case 403: return "forbidden";
+    case 404: return "not_found";
+    case 405: return "method_not_allowed";
+    case 409: return "conflict";
+    case 413: return "too_large";
+    case 415: return "unsupported_media_type";
+    case 429: return "rate_limited";
+    case 503: return "unavailable";
+    case 504: return "timeout";
+    default: return status >= 500 ? "internal" : "invalid";
+  }
+}
+
+std::string error_field_of(std::string_view message) {
+  // `unknown field "x" (...)`
+  constexpr std::string_view unknown = "unknown field \"";
+  if (message.substr(0, unknown.size()) == unknown) {
+    auto rest = message.substr(unknown.size());
+    return std::string(rest.substr(0, rest.find('"')));
+  }
+  // "field: why" / "field[2].key: why", the form the API's validation messages take
+  const auto colon = message.find(": ");
+  if (colon == std::string_view::npos || colon == 0 || colon > 64) return {};
+  for (char c : message.substr(0, colon)) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '[' || c == ']' ||
+                    c == '-';
+    if (!ok) return {};
+  }
+  return std::string(message.substr(0, colon));
+}
+
+void answer_error(const SharedResponder& respond, const std::string& who, int status, const std::string& message,
+                  std::string_view code, std::string_view field) {
   if (status >= 500) {
     spdlog::error("{}: {} {}", who, status, message);
   } else {
     spdlog::warn("{}: {} {}", who, status, message);
   }
-  answer_json(respond, status, Json{{"error", message}});
+  Json body{{"error", message}};
+  std::string f = field.empty() ? error_field_of(message) : std::string(field);
+  std::string c = code.empty() ? error_code_for(status) : std::string(code);
+  if (c == "invalid" && message.rfind("unknown field", 0) == 0) c = "unknown_field";
+  body["code"] = c;
+  if (!f.empty()) body["field"] = f;
+  answer_json(respond, status, body);
 }
 
 void answer_store_refusal(const SharedResponder& respond, const std::string& who, const storage::StoreError& e) {
@@ -61,11 +103,16 @@ std::optional<Role> caller_role(const http::Request& request, const std::string&
 
 }  // namespace
 
+void add_all_routes(RouteTable& table, const ApiServices& services) {
+  add_v1_routes(table, services);
+  add_access_routes(table, services);
+  add_token_routes(table, services);
+  add_stream_routes(table, services);
+  add_webhook_routes(table, services);
+}
+
 ApiEndpoints::ApiEndpoints(ApiServices services) : services_(services) {
-  add_v1_routes(table_, services_);
-  add_access_routes(table_, services_);
-  add_token_routes(table_, services_);
-  add_stream_routes(table_, services_);
+  add_all_routes(table_, services_);
   table_.add(Route{http::Verb::get, "/api/v1/openapi.json", Role::open, "openapi",
                    "This document: every route, its role, parameters and shapes (OpenAPI 3.0)", "", "200 OpenApi", {},
                    [this](Call& call) {
@@ -93,7 +140,7 @@ void ApiEndpoints::handle(http::Request& request, const std::string&, const Shar
       if (services_.config.api_token.empty()) spdlog::error("{}: the API has no token configured; refused", who);
       spdlog::warn("{}: 401 {} bearer token", who, request.header("Authorization").empty() ? "missing" : "wrong");
       auto response = http::make_response(http::Status::unauthorized,
-                                          Json{{"error", "missing or wrong bearer token"}}.dump(), "application/json");
+                                          Json{{"error", "missing or wrong bearer token"}, {"code", "unauthorized"}}.dump(), "application/json");
       response.set(boost::beast::http::field::www_authenticate, "Bearer");
       return (*respond)(std::move(response));
     }
@@ -106,7 +153,7 @@ void ApiEndpoints::handle(http::Request& request, const std::string&, const Shar
   if (!match->route) {
     spdlog::warn("{}: 405 method not allowed (allowed: {})", who, match->allow);
     auto response = http::make_response(http::Status::method_not_allowed,
-                                        Json{{"error", "method not allowed; allowed: " + match->allow}}.dump(),
+                                        Json{{"error", "method not allowed; allowed: " + match->allow}, {"code", "method_not_allowed"}}.dump(),
                                         "application/json");
     response.set(boost::beast::http::field::allow, match->allow);
     return (*respond)(std::move(response));

@@ -4,9 +4,11 @@
 // otherwise). Errors are {"error": "..."} with a log line. GET /api/v1/openapi.json describes it all.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "front/api/routes.hpp"
+#include "front/api/views.hpp"
 #include "front/peer.hpp"
 #include "service/access.hpp"
 #include "service/command_queue.hpp"
@@ -28,6 +30,10 @@ struct ApiServices {
   service::Sync& sync;
   service::Tokens& tokens;
   service::Live& live;
+  // A device's door count and time zone, for door-state messages.
+  DoorContext doors = [](const std::string&) { return std::pair(0, 0); };
+  // Called after the webhook subscriptions changed (the deliverers re-read them).
+  std::function<void()> webhooks_changed = [] {};
 };
 
 // The routes of /api/v1 (handlers.cpp), and those of the access domain and its sync
@@ -36,6 +42,10 @@ void add_v1_routes(RouteTable& table, const ApiServices& services);
 void add_access_routes(RouteTable& table, const ApiServices& services);
 void add_token_routes(RouteTable& table, const ApiServices& services);
 void add_stream_routes(RouteTable& table, const ApiServices& services);
+void add_webhook_routes(RouteTable& table, const ApiServices& services);
+// All of them, in the table's order (the API's, and the tests' copy of it). openapi.json is the
+// ApiEndpoints' own.
+void add_all_routes(RouteTable& table, const ApiServices& services);
 
 class ApiEndpoints : public Peer {
  public:

@@ -30,7 +30,8 @@ OJson schema_ref_local(const char* name) { return OJson{{"$ref", std::string("#/
 
 OJson schemas() {
   OJson s = OJson::object();
-  s["Error"] = object_of({{"error", "string"}});
+  s["Error"] = object_of({{"error", "string"}, {"code", "string"}, {"field", "string"}});
+  s["Error"]["required"] = OJson::array({"error", "code"});
   s["Device"] = object_of({{"sn", "string"}, {"online", "boolean"}, {"last_seen", "string?"}, {"approved", "boolean"},
                            {"ip", "string"}, {"firmware", "string"}, {"push_version", "string"}, {"options", "object"},
                            {"registered", "boolean"}, {"registered_at", "integer?"}, {"first_seen", "integer?"},
@@ -123,6 +124,20 @@ OJson schemas() {
   s["Job"] = object_of({{"id", "integer"}, {"kind", "string"}, {"state", "string"}, {"total", "integer"},
                         {"processed", "integer"}, {"created", "integer"}, {"updated", "integer"}, {"failed", "integer"},
                         {"errors", "array"}, {"error", "string?"}, {"started_at", "integer"}, {"finished_at", "integer?"}});
+  s["Webhook"] = object_of({{"id", "integer"}, {"url", "string"}, {"events", "array"}, {"sn", "string?"},
+                            {"max_attempts", "integer"}, {"cursor", "integer"}, {"delivered", "integer"},
+                            {"dead_letters", "integer"}, {"last_status", "integer?"}, {"last_error", "string?"},
+                            {"last_attempt_at", "integer?"}, {"last_success_at", "integer?"}, {"created_at", "integer"}});
+  s["Webhook"]["properties"]["events"]["items"] = {{"type", "string"}};
+  s["NewWebhook"] = object_of({{"url", "string"}, {"secret", "string"}, {"events", "array"}, {"sn", "string"},
+                               {"max_attempts", "integer"}});
+  s["NewWebhook"]["properties"]["events"]["items"] = {{"type", "string"}, {"enum", {"*", "event", "door_state", "command", "device"}}};
+  s["NewWebhook"]["required"] = OJson::array({"url", "secret"});
+  s["DeadLetter"] = object_of({{"id", "integer"}, {"message_id", "integer"}, {"attempts", "integer"},
+                               {"last_status", "integer?"}, {"last_error", "string"}, {"failed_at", "integer"},
+                               {"redeliver", "boolean"}});
+  s["Redeliver"] = object_of({{"ids", "array"}});
+  s["Redelivering"] = object_of({{"redelivering", "integer"}});
   s["OpenApi"] = OJson{{"type", "object"}};
   return s;
 }

@@ -1,12 +1,15 @@
-// GET /api/v1/stream: access events as Server-Sent Events, as they are stored.
+// GET /api/v1/stream: the message log (storage/areas/messages.hpp) as Server-Sent Events, as it grows.
 //
-// Each message is `id: <event id>` and `data: <the event's JSON, as GET /api/v1/events gives it>`.
-// The stream starts after `Last-Event-ID` (or `?after_id=`), else with the events stored from now
-// on; Ingest rings service::Live after each commit that stored events, and the stream then reads
-// from the store what it has not sent — so a reconnecting client misses nothing, and a ring that
-// comes while a read is running makes one more read. `?sn=` keeps one device's events. A comment
-// line every few seconds keeps proxies from closing an idle stream; a client that reads too slowly
-// (the transport's buffer full) is dropped and resumes with Last-Event-ID.
+// Each message is `id: <message id>` and `data: <its JSON>`: for an access event the event's JSON as
+// GET /api/v1/events gives it, with no `event:` line (a browser's EventSource calls onmessage); the
+// other kinds, asked for with ?kinds=, carry `event: door_state | command | device`. By default the
+// stream sends access events only. It starts after `Last-Event-ID` (or `?after_id=`), else with
+// what is stored from now on; whoever commits a message rings service::Live, and the stream then
+// reads from the store what it has not sent — so a reconnecting client misses nothing (within the
+// log's retention), and a ring that comes while a read is running makes one more read. `?sn=`
+// keeps one device's messages. A comment line every 15 s keeps proxies from closing an idle
+// stream; a client that reads too slowly (the transport's buffer full) is dropped and resumes with
+// Last-Event-ID.
 #include <spdlog/spdlog.h>
 
 #include <memory>
@@ -27,9 +30,16 @@ constexpr std::int64_t kPage = 500;
 
 class EventStream : public std::enable_shared_from_this<EventStream> {
  public:
-  EventStream(storage::Store& store, service::Live& live, std::shared_ptr<http::Stream> out, std::string sn,
-              std::int64_t cursor, std::string who)
-      : store_(store), live_(live), out_(std::move(out)), sn_(std::move(sn)), cursor_(cursor), who_(std::move(who)) {}
+  EventStream(storage::Store& store, service::Live& live, DoorContext doors, std::shared_ptr<http::Stream> out,
+              std::string sn, std::vector<std::string> kinds, std::int64_t cursor, std::string who)
+      : store_(store),
+        live_(live),
+        doors_(std::move(doors)),
+        out_(std::move(out)),
+        sn_(std::move(sn)),
+        kinds_(std::move(kinds)),
+        cursor_(cursor),
+        who_(std::move(who)) {}
 
   void start() {
     std::weak_ptr<EventStream> weak = weak_from_this();
@@ -39,7 +49,7 @@ class EventStream : public std::enable_shared_from_this<EventStream> {
     // The listener holds the stream weakly; this callback holds it until the client is gone.
     out_->on_close([self = shared_from_this()] {
       self->live_.unsubscribe(self->subscription_);
-      spdlog::info("{}: event stream closed after event {}", self->who_, self->sent());
+      spdlog::info("{}: event stream closed after message {}", self->who_, self->sent());
     });
     if (out_->write(": zkpush event stream\n\n") != http::StreamWrite::queued) return out_->close();
     pull();
@@ -57,7 +67,7 @@ class EventStream : public std::enable_shared_from_this<EventStream> {
 
   // Reads what follows the cursor; one read at a time, a ring meanwhile makes one more.
   void pull() {
-    storage::EventFilter filter;
+    storage::MessageFilter filter;
     {
       std::lock_guard lock(mutex_);
       if (reading_) {
@@ -69,25 +79,29 @@ class EventStream : public std::enable_shared_from_this<EventStream> {
       filter.after_id = cursor_;
     }
     filter.sn = sn_;
+    filter.kinds = kinds_;
     filter.limit = kPage;
     store_.read(
-        [filter](storage::Reads& r) { return api::read_event_page(r, filter); },
-        [self = shared_from_this()](storage::StoreResult<api::EventPage> r) {
+        [filter](storage::Reads& r) { return api::read_message_page(r, filter); },
+        [self = shared_from_this()](storage::StoreResult<api::MessagePage> r) {
           bool more = false;
           if (r.ok()) {
             std::string chunk;
             std::int64_t last = 0;
-            const auto shaped = api::event_page_json(r.value());
-            for (std::size_t i = 0; i < r->events.size(); ++i) {
-              chunk += "id: " + std::to_string(r->events[i].id) +
-                       "\ndata: " + shaped[i].dump(-1, ' ', false, Json::error_handler_t::replace) + "\n\n";
-              last = r->events[i].id;
+            for (std::size_t i = 0; i < r->messages.size(); ++i) {
+              const auto& m = r->messages[i];
+              last = m.id;
+              const auto json = api::message_json(r.value(), i, self->doors_);
+              if (json.is_null()) continue;  // its row is gone (retention)
+              chunk += "id: " + std::to_string(m.id) + "\n";
+              if (m.kind != "event") chunk += "event: " + m.kind + "\n";
+              chunk += "data: " + json.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n\n";
             }
             if (!chunk.empty() && self->out_->write(std::move(chunk)) != http::StreamWrite::queued) {
               spdlog::warn("{}: event stream dropped (client too slow or gone)", self->who_);
               return self->out_->close();
             }
-            more = static_cast<std::int64_t>(r->events.size()) == kPage;
+            more = static_cast<std::int64_t>(r->messages.size()) == kPage;
             std::lock_guard lock(self->mutex_);
             if (last > 0) self->cursor_ = last;
           } else {
@@ -105,8 +119,10 @@ class EventStream : public std::enable_shared_from_this<EventStream> {
 
   storage::Store& store_;
   service::Live& live_;
+  const DoorContext doors_;
   std::shared_ptr<http::Stream> out_;
   const std::string sn_;
+  const std::vector<std::string> kinds_;
   std::mutex mutex_;
   std::int64_t cursor_;
   bool reading_ = false, again_ = false;
@@ -120,29 +136,47 @@ void add_stream_routes(RouteTable& table, const ApiServices& services) {
   using V = http::Verb;
   const ApiServices* s = &services;
   table.add({V::get, "/api/v1/stream", Role::viewer, "streamEvents",
-             "Access events as Server-Sent Events (id: the event id, data: its JSON), resumable with Last-Event-ID",
-             "", "200 Event", {{"sn", "string", "only this device's events"},
-              {"after_id", "integer", "start after this event id (as Last-Event-ID does); default: events from now on"}},
+             "What happens, as Server-Sent Events (id: the message id, data: its JSON; access events by "
+             "default), resumable with Last-Event-ID",
+             "", "200 Event", {{"sn", "string", "only this device's messages"},
+              {"kinds", "string", "comma-separated: event (default), door_state, command, device, or * for all"},
+              {"after_id", "integer", "start after this message id (as Last-Event-ID does); default: from now on"}},
              [s](Call& c) {
                const auto target = p::parse_target(c.request.target());
                std::string sn(target.query.get_or("sn", ""));
+               std::vector<std::string> kinds{"event"};
+               if (auto k = target.query.get("kinds"); k && !p::text::trim(*k).empty()) {
+                 kinds.clear();
+                 for (auto part : p::text::split(*k, ',')) {
+                   const std::string kind(p::text::trim(part));
+                   if (kind == "*") {
+                     kinds.clear();
+                     break;
+                   }
+                   if (!is_message_kind(kind))
+                     return answer_error(c.respond, c.who, 400,
+                                         "kinds: " + p::text::quoted(kind) + " is not event, door_state, command, device or *");
+                   kinds.push_back(kind);
+                 }
+               }
                std::optional<std::int64_t> after;
                std::string from(c.request.header("Last-Event-ID"));
                if (from.empty()) from = std::string(target.query.get_or("after_id", ""));
                if (!from.empty()) {
                  auto n = p::text::parse_int(p::text::trim(from));
-                 if (!n || *n < 0) return answer_error(c.respond, c.who, 400, "Last-Event-ID / after_id: an event id");
+                 if (!n || *n < 0) return answer_error(c.respond, c.who, 400, "Last-Event-ID / after_id: a message id");
                  after = *n;
                }
-               auto open = [s, sn, who = c.who, respond = c.respond](std::int64_t cursor) {
+               auto open = [s, sn, kinds, who = c.who, respond = c.respond](std::int64_t cursor) {
                  auto head = http::make_stream_head(http::Status::ok, "text/event-stream");
                  head.set(boost::beast::http::field::cache_control, "no-cache");
                  auto out = respond->stream(std::move(head));
-                 spdlog::info("{}: event stream opened after event {}", who, cursor);
-                 std::make_shared<EventStream>(s->store, s->live, std::move(out), sn, cursor, who)->start();
+                 spdlog::info("{}: event stream opened after message {}", who, cursor);
+                 std::make_shared<EventStream>(s->store, s->live, s->doors, std::move(out), sn, kinds, cursor, who)
+                     ->start();
                };
                if (after) return open(*after);
-               s->store.read([](storage::Reads& r) { return r.events().last_id(); },
+               s->store.read([](storage::Reads& r) { return r.messages().last_id(); },
                              [open, who = c.who, respond = c.respond](storage::StoreResult<std::int64_t> r) {
                                if (!r.ok()) return answer_store_refusal(respond, who, r.error());
                                open(r.value());

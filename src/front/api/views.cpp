@@ -77,10 +77,6 @@ Json iso_utc(std::int64_t unix_seconds) {
   return p::format_iso8601(*civil) + "Z";
 }
 
-std::int64_t online_window(int request_delay) noexcept {
-  return std::max<std::int64_t>(3 * static_cast<std::int64_t>(request_delay), 90);
-}
-
 bool is_numeric_config_key(std::string_view key) noexcept {
   for (const auto& k : kDeviceConfigKeys)
     if (k.numeric && p::text::iequals(k.name, key)) return true;
@@ -198,6 +194,67 @@ Json event_page_json(const EventPage& page) {
     out.push_back(event_json(e, name == page.names.end() ? nullptr : &name->second));
   }
   return out;
+}
+
+namespace {
+
+void complete_page(storage::Reads& r, MessagePage& page) {
+  for (const auto& m : page.messages) {
+    if (m.event && !m.event->pin.empty() && m.event->pin != "0" && !page.names.count(m.event->pin)) {
+      if (auto person = r.access().person(m.event->pin)) page.names[m.event->pin] = person->name;
+    }
+    if (m.kind == "command" && !page.commands.count(m.ref)) {
+      if (auto row = r.commands().get(m.ref)) page.commands.emplace(m.ref, std::pair(*row, r.commands().data(m.ref)));
+    }
+  }
+}
+
+}  // namespace
+
+MessagePage read_message_page(storage::Reads& r, const storage::MessageFilter& filter) {
+  MessagePage page;
+  page.messages = r.messages().list(filter);
+  complete_page(r, page);
+  return page;
+}
+
+MessagePage read_messages(storage::Reads& r, const std::vector<std::int64_t>& ids) {
+  MessagePage page;
+  page.messages = r.messages().get(ids);
+  complete_page(r, page);
+  return page;
+}
+
+Json message_json(const MessagePage& page, std::size_t index, const DoorContext& doors) {
+  const auto& m = page.messages.at(index);
+  if (m.kind == "event") {
+    if (!m.event) return nullptr;
+    auto name = page.names.find(m.event->pin);
+    return event_json(*m.event, name == page.names.end() ? nullptr : &name->second);
+  }
+  if (m.kind == "door_state") {
+    if (!m.door_state) return nullptr;
+    auto [count, tz] = doors ? doors(m.sn) : std::pair(0, 0);
+    Json j = Json::object();
+    j["sn"] = m.sn;
+    const Json state = door_state_json(m.door_state, count, tz);
+    for (const auto& item : state.items()) j[item.key()] = item.value();
+    return j;
+  }
+  if (m.kind == "command") {
+    auto c = page.commands.find(m.ref);
+    if (c == page.commands.end()) return nullptr;
+    return command_json(c->second.first, c->second.second);
+  }
+  auto body = Json::parse(m.body, nullptr, false);
+  return body.is_discarded() ? Json(nullptr) : body;
+}
+
+bool is_message_kind(std::string_view kind) noexcept {
+  for (auto k : kMessageKinds) {
+    if (k == kind) return true;
+  }
+  return false;
 }
 
 Json command_result_json(const std::vector<storage::CommandData>& data) {

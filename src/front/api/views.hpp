@@ -8,6 +8,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <utility>
 #include <map>
 #include <optional>
 #include <string>
@@ -17,6 +19,7 @@
 
 #include <string_view>
 
+#include "service/devices.hpp"
 #include "storage/types.hpp"
 #include "storage/unit_of_work.hpp"
 
@@ -27,9 +30,7 @@ using Json = nlohmann::ordered_json;
 // "2026-11-24T01:53:12Z"; null for 0 (never) or an instant the calendar code cannot express.
 Json iso_utc(std::int64_t unix_seconds);
 
-// A device counts as online when seen within this many seconds: three polling intervals, at
-// least 90 s, so one slow or lost poll does not flap the state.
-std::int64_t online_window(int request_delay) noexcept;
+using service::online_window;  // service/devices.hpp
 
 // The configuration keys a device may have its own value for (PATCH "config"), and whether the
 // value is a number.
@@ -67,6 +68,29 @@ struct EventPage {
 };
 EventPage read_event_page(storage::Reads& r, const storage::EventFilter& filter);
 Json event_page_json(const EventPage& page);  // an array, in the page's order
+
+// ---- the message log (the stream's, webhooks' and MQTT's messages) ----
+// A page of messages with what their JSON needs: the names of the persons events name, the
+// commands that closed (with their uploads), read in one unit of work.
+struct MessagePage {
+  std::vector<storage::Message> messages;
+  std::map<std::string, std::string> names;  // pin -> the person's name
+  std::map<std::int64_t, std::pair<storage::CommandRow, std::vector<storage::CommandData>>> commands;
+};
+MessagePage read_message_page(storage::Reads& r, const storage::MessageFilter& filter);
+MessagePage read_messages(storage::Reads& r, const std::vector<std::int64_t>& ids);
+// A device's door count and time zone (minutes), for door-state messages.
+using DoorContext = std::function<std::pair<int, int>(const std::string& sn)>;
+// What a message says, as the API shows the thing it tells of:
+//   event       the event's JSON (event_json)
+//   door_state  {"sn", then door_state_json's fields}
+//   command     the command's JSON (command_json)
+//   device      {"sn","state":"online"|"offline","last_seen"}
+// null when the row it names is gone (retention).
+Json message_json(const MessagePage& page, std::size_t index, const DoorContext& doors);
+// The message kinds, as subscriptions and the stream name them.
+inline constexpr std::string_view kMessageKinds[] = {"event", "door_state", "command", "device"};
+bool is_message_kind(std::string_view kind) noexcept;
 
 // {"id","sn","line","status","return","return_name","result"} plus wire_id, verb, return_kind,
 // result_line (the devicecmd line as read), created_at, sent_at, done_at, expires_at, attempts.

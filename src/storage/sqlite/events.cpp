@@ -17,27 +17,27 @@ constexpr std::string_view kListDevice =
     "SELECT " ZKPUSH_EVENT_COLUMNS " FROM events WHERE sn = ?3 AND id > ?1 ORDER BY id LIMIT ?2";
 #undef ZKPUSH_EVENT_COLUMNS
 
-EventRow read_row(const Statement& st) {
+}  // namespace
+
+EventRow read_row(const Statement& st, int at) {
   EventRow e;
-  e.id = st.column_int(0);
-  e.sn = st.column_text(1);
-  e.index = st.column_opt_int(2);
-  e.time_local = st.column_text(3);
-  e.time_utc = st.column_opt_int(4);
-  e.pin = st.column_text(5);
-  e.cardno = st.column_text(6);
-  e.event = st.column_opt_int(7);
-  e.door = st.column_opt_int(8);
-  e.inout = st.column_opt_int(9);
-  e.verifytype = st.column_text(10);
-  e.alarm_type = st.column_opt_int(11);
-  e.raw = st.column_text(12);
-  e.source = st.column_text(13);
-  e.received_at = st.column_int(14);
+  e.id = st.column_int(at + 0);
+  e.sn = st.column_text(at + 1);
+  e.index = st.column_opt_int(at + 2);
+  e.time_local = st.column_text(at + 3);
+  e.time_utc = st.column_opt_int(at + 4);
+  e.pin = st.column_text(at + 5);
+  e.cardno = st.column_text(at + 6);
+  e.event = st.column_opt_int(at + 7);
+  e.door = st.column_opt_int(at + 8);
+  e.inout = st.column_opt_int(at + 9);
+  e.verifytype = st.column_text(at + 10);
+  e.alarm_type = st.column_opt_int(at + 11);
+  e.raw = st.column_text(at + 12);
+  e.source = st.column_text(at + 13);
+  e.received_at = st.column_int(at + 14);
   return e;
 }
-
-}  // namespace
 
 InsertCounts insert(Connection& c, const std::vector<NewEvent>& events) {
   // DO NOTHING on any uniqueness conflict (index+time, or digest when there is no index): a re-sent
@@ -80,7 +80,7 @@ std::vector<EventRow> list(Connection& c, const EventFilter& filter) {
   st->bind(1, filter.after_id).bind(2, filter.limit > 0 ? filter.limit : std::int64_t{-1});  // -1: no limit
   if (!filter.sn.empty()) st->bind(3, filter.sn);
   std::vector<EventRow> out;
-  while (st->step()) out.push_back(read_row(*st));
+  while (st->step()) out.push_back(read_row(*st, 0));
   return out;
 }
 

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "storage/sqlite/connection.hpp"
@@ -14,5 +15,10 @@ InsertCounts insert(Connection& c, const std::vector<NewEvent>& events);
 std::vector<EventRow> list(Connection& c, const EventFilter& filter);
 std::int64_t count(Connection& c, const std::string& sn);  // "" = every device
 std::int64_t last_id(Connection& c);
+// The event in columns [at, at + 15) of a row, in the order of kEventColumns.
+EventRow read_row(const Statement& st, int at);
+inline constexpr std::string_view kEventColumns =
+    "id, sn, log_index, time_local, time_utc, pin, cardno, event, door, inout, verifytype, alarm_type, raw, source, "
+    "received_at";
 
 }  // namespace zkpush::storage::sqlite::events

@@ -424,6 +424,62 @@ CREATE TABLE api_tokens (
 );
 )sql";
 
+// Version 13: the message log (the outbox of the live stream, webhooks and MQTT) and webhooks.
+// Events and door-state changes enter the log by trigger, so nothing can store one without its
+// message, in the same transaction; so does a command's closing (done, failed, expired, cancelled).
+// Device presence changes carry their body (no row holds them). A webhook's cursor is the last
+// message it delivered or gave up on.
+constexpr std::string_view kVersion13 = R"sql(
+CREATE TABLE messages (
+  id   INTEGER PRIMARY KEY AUTOINCREMENT,
+  kind TEXT NOT NULL,
+  sn   TEXT NOT NULL,
+  ref  INTEGER,
+  body TEXT,
+  at   INTEGER NOT NULL
+);
+CREATE INDEX messages_by_device ON messages (sn, id);
+CREATE INDEX messages_by_time ON messages (at);
+CREATE TRIGGER events_message AFTER INSERT ON events BEGIN
+  INSERT INTO messages (kind, sn, ref, at) VALUES ('event', NEW.sn, NEW.id, NEW.received_at);
+END;
+CREATE TRIGGER door_state_message AFTER INSERT ON door_state_history BEGIN
+  INSERT INTO messages (kind, sn, ref, at) VALUES ('door_state', NEW.sn, NEW.id, NEW.received_at);
+END;
+CREATE TRIGGER command_message AFTER UPDATE OF status ON commands
+  WHEN NEW.status <> OLD.status AND (NEW.status = 'done' OR NEW.status = 'failed' OR NEW.status = 'expired' OR
+                                     NEW.status = 'cancelled') BEGIN
+  INSERT INTO messages (kind, sn, ref, at) VALUES ('command', NEW.sn, NEW.id, NEW.done_at);
+END;
+
+CREATE TABLE webhooks (
+  id              INTEGER PRIMARY KEY AUTOINCREMENT,
+  url             TEXT NOT NULL,
+  secret          TEXT NOT NULL,
+  kinds           TEXT NOT NULL,
+  sn              TEXT NOT NULL DEFAULT '',
+  max_attempts    INTEGER NOT NULL,
+  cursor          INTEGER NOT NULL,
+  created_at      INTEGER NOT NULL,
+  delivered       INTEGER NOT NULL DEFAULT 0,
+  last_status     INTEGER NOT NULL DEFAULT 0,
+  last_error      TEXT NOT NULL DEFAULT '',
+  last_attempt_at INTEGER NOT NULL DEFAULT 0,
+  last_success_at INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE webhook_dead_letters (
+  id          INTEGER PRIMARY KEY AUTOINCREMENT,
+  webhook_id  INTEGER NOT NULL REFERENCES webhooks (id) ON DELETE CASCADE,
+  message_id  INTEGER NOT NULL,
+  attempts    INTEGER NOT NULL,
+  last_status INTEGER NOT NULL,
+  last_error  TEXT NOT NULL,
+  failed_at   INTEGER NOT NULL,
+  redeliver   INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX webhook_dead_letters_by_webhook ON webhook_dead_letters (webhook_id, id);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "devices, events, door state, device records and logs, command queue", kVersion1},
     {2, "device records: content field and encoding", kVersion2},
@@ -437,6 +493,7 @@ constexpr Migration kMigrations[] = {
     {10, "door settings", kVersion10},
     {11, "commands, sync items: state checks without IN lists", kVersion11, "command_data"},
     {12, "API tokens", kVersion12},
+    {13, "message log, webhooks", kVersion13},
 };
 
 }  // namespace

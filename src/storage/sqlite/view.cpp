@@ -7,7 +7,9 @@
 #include "storage/sqlite/door_state.hpp"
 #include "storage/sqlite/events.hpp"
 #include "storage/sqlite/sync.hpp"
+#include "storage/sqlite/messages.hpp"
 #include "storage/sqlite/tokens.hpp"
+#include "storage/sqlite/webhooks.hpp"
 
 namespace zkpush::storage::sqlite {
 
@@ -113,7 +115,7 @@ class Commands final : public CommandWrites {
 
 struct View::Areas {
   explicit Areas(Connection& c)
-      : devices(c), events(c), door_states(c), device_data(c), commands(c), access(c), sync(c), tokens(c) {}
+      : devices(c), events(c), door_states(c), device_data(c), commands(c), access(c), sync(c), tokens(c), messages(c), webhooks(c) {}
   Devices devices;
   Events events;
   DoorStates door_states;
@@ -122,6 +124,8 @@ struct View::Areas {
   Access access;
   Sync sync;
   Tokens tokens;
+  Messages messages;
+  Webhooks webhooks;
 };
 
 View::View(Connection& c) : areas_(std::make_unique<Areas>(c)) {}
@@ -135,5 +139,7 @@ CommandWrites& View::commands() { return areas_->commands; }
 AccessWrites& View::access() { return areas_->access; }
 SyncWrites& View::sync() { return areas_->sync; }
 TokenWrites& View::tokens() { return areas_->tokens; }
+MessageWrites& View::messages() { return areas_->messages; }
+WebhookWrites& View::webhooks() { return areas_->webhooks; }
 
 }  // namespace zkpush::storage::sqlite

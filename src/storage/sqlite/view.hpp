@@ -27,6 +27,8 @@ class View final : public Reads, public Transaction {
   AccessWrites& access() override;
   SyncWrites& sync() override;
   TokenWrites& tokens() override;
+  MessageWrites& messages() override;
+  WebhookWrites& webhooks() override;
 
  private:
   struct Areas;

@@ -64,10 +64,7 @@ class OpenApiTest : public ServeFixture {
     RouteTable t;
     const ApiServices services{app_->config(), app_->store(), app_->devices(), app_->queue(), app_->access(), app_->sync(),
                                  app_->tokens(), app_->live()};
-    add_v1_routes(t, services);
-    add_access_routes(t, services);
-    add_token_routes(t, services);
-    add_stream_routes(t, services);
+    add_all_routes(t, services);
     return t;
   }
 };

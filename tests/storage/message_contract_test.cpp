@@ -1,0 +1,160 @@
+// The store contract for the message log and webhooks (storage/areas/messages.hpp, webhooks.hpp),
+// run against every backend: events, door-state changes and closed commands enter the log in the
+// transaction that stores them, with the row they name; presence messages carry their body; the
+// log filters by kind and device and is pruned by age; a webhook's progress moves its cursor
+// forward only and keeps its dead letters until they are delivered again.
+#include <gtest/gtest.h>
+
+#include "storage/store.hpp"
+#include "store_testing.hpp"
+#include "support/store_access.hpp"
+
+namespace zkpush::storage {
+namespace {
+
+using testing::Backend;
+using testing::TempDir;
+
+class MessageContract : public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override { store_ = GetParam().open(dir_.path()); }
+  void TearDown() override { store_.reset(); }
+  template <class Job>
+  auto read(Job job) {
+    return test::read(*store_, std::move(job));
+  }
+  template <class Job>
+  auto write(Job job) {
+    return test::write(*store_, std::move(job));
+  }
+  static NewEvent event(const std::string& sn, std::int64_t index, std::int64_t at) {
+    NewEvent e;
+    e.sn = sn;
+    e.index = index;
+    e.time_local = "2026-12-06 10:00:0" + std::to_string(index);
+    e.pin = "7";
+    e.raw = "pin=7";
+    e.received_at = at;
+    return e;
+  }
+  TempDir dir_;
+  std::unique_ptr<Store> store_;
+};
+
+TEST_P(MessageContract, WhatIsStoredEntersTheLogWithItsRow) {
+  write([](Transaction& tx) {
+    tx.events().insert({event("A1", 1, 100), event("A1", 2, 100)});
+    tx.events().insert({event("A1", 1, 100)});  // a re-send: no second message
+    DoorStateUpdate d{"A1", "2026-12-06 10:00:03", "01", "00", "00", 101};
+    tx.door_states().put(d);
+    tx.door_states().put(d);  // unchanged: no history row, no message
+    tx.messages().add("device", "B2", R"({"sn":"B2","state":"online"})", 102);
+  });
+  auto all = read([](Reads& r) { return r.messages().list(MessageFilter{0, 100, "", {}}); });
+  ASSERT_EQ(all.size(), 4u);
+  EXPECT_EQ(all[0].kind, "event");
+  ASSERT_TRUE(all[0].event);
+  EXPECT_EQ(all[0].event->index, 1);
+  EXPECT_EQ(all[0].event->pin, "7");
+  EXPECT_EQ(all[0].ref, all[0].event->id);
+  EXPECT_EQ(all[0].at, 100);
+  EXPECT_EQ(all[1].event->index, 2);
+  EXPECT_EQ(all[2].kind, "door_state");
+  ASSERT_TRUE(all[2].door_state);
+  EXPECT_EQ(all[2].door_state->sensor, "01");
+  EXPECT_EQ(all[3].kind, "device");
+  EXPECT_EQ(all[3].body, R"({"sn":"B2","state":"online"})");
+  EXPECT_FALSE(all[3].event || all[3].door_state);
+  EXPECT_LT(all[0].id, all[1].id);
+  EXPECT_EQ(read([](Reads& r) { return r.messages().last_id(); }), all[3].id);
+
+  // Filters: after an id, by kind, by device; by id.
+  EXPECT_EQ(read([&](Reads& r) { return r.messages().list(MessageFilter{all[1].id, 100, "", {}}); }).size(), 2u);
+  auto kinds = read([](Reads& r) { return r.messages().list(MessageFilter{0, 100, "", {"door_state", "device"}}); });
+  ASSERT_EQ(kinds.size(), 2u);
+  EXPECT_EQ(kinds[0].kind, "door_state");
+  EXPECT_EQ(read([](Reads& r) { return r.messages().list(MessageFilter{0, 100, "B2", {}}); }).size(), 1u);
+  EXPECT_EQ(read([](Reads& r) { return r.messages().list(MessageFilter{0, 1, "", {}}); }).size(), 1u);
+  auto some = read([&](Reads& r) { return r.messages().get({all[3].id, all[0].id, 999999}); });
+  ASSERT_EQ(some.size(), 2u);
+  EXPECT_EQ(some[0].id, all[0].id);
+
+  // Pruned by age.
+  EXPECT_EQ(write([](Transaction& tx) { return tx.messages().prune(101); }), 2);
+  EXPECT_EQ(read([](Reads& r) { return r.messages().list(MessageFilter{0, 100, "", {}}); }).size(), 2u);
+}
+
+TEST_P(MessageContract, ACommandThatClosesIsAMessage) {
+  auto row = write([](Transaction& tx) {
+    Device d;
+    d.sn = "C3";
+    d.approved = true;
+    tx.devices().save(d);
+    NewCommand c{"C3", "CONTROL DEVICE 01010105", "CONTROL DEVICE", CommandPriority::control, 200, 0};
+    return tx.commands().insert(c, 200);
+  });
+  row.status = CommandStatus::sent;
+  write([&](Transaction& tx) { tx.commands().update(row); });
+  EXPECT_TRUE(read([](Reads& r) { return r.messages().list(MessageFilter{}); }).empty());
+  row.status = CommandStatus::done;
+  row.return_code = 0;
+  row.done_at = 205;
+  write([&](Transaction& tx) { tx.commands().update(row); });
+  write([&](Transaction& tx) { tx.commands().update(row); });  // no change of status: no second message
+  auto log = read([](Reads& r) { return r.messages().list(MessageFilter{}); });
+  ASSERT_EQ(log.size(), 1u);
+  EXPECT_EQ(log[0].kind, "command");
+  EXPECT_EQ(log[0].sn, "C3");
+  EXPECT_EQ(log[0].ref, row.id);
+  EXPECT_EQ(log[0].at, 205);
+}
+
+TEST_P(MessageContract, AWebhooksCursorMovesForwardAndItsDeadLettersWaitForRedelivery) {
+  Webhook w;
+  w.url = "http://127.0.0.1:9/x";
+  w.secret = "s";
+  w.kinds = "event";
+  w.cursor = 5;
+  w.created_at = 1;
+  const auto id = write([&](Transaction& tx) { return tx.webhooks().insert(w); });
+  WebhookProgress p;
+  p.id = id;
+  p.cursor = 9;
+  p.delivered = 3;
+  p.last_status = 500;
+  p.last_error = "HTTP 500";
+  p.last_attempt_at = 10;
+  p.dead.push_back(DeadLetter{0, id, 8, 4, 500, "HTTP 500", 10, false});
+  write([&](Transaction& tx) { tx.webhooks().progress(p); });
+  WebhookProgress back;  // an older cursor never moves it back
+  back.id = id;
+  back.cursor = 7;
+  write([&](Transaction& tx) { tx.webhooks().progress(back); });
+  auto stored = read([&](Reads& r) { return r.webhooks().get(id); });
+  ASSERT_TRUE(stored);
+  EXPECT_EQ(stored->cursor, 9);
+  EXPECT_EQ(stored->delivered, 3);
+  EXPECT_EQ(stored->dead_letters, 1);
+  EXPECT_EQ(stored->secret, "s");
+  auto dead = read([&](Reads& r) { return r.webhooks().dead_letters(id, 0, 10, false); });
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(dead[0].message_id, 8);
+  EXPECT_FALSE(dead[0].redeliver);
+  EXPECT_TRUE(read([&](Reads& r) { return r.webhooks().dead_letters(id, 0, 10, true); }).empty());
+  EXPECT_EQ(write([&](Transaction& tx) { return tx.webhooks().redeliver(id, {}); }), 1);
+  EXPECT_EQ(write([&](Transaction& tx) { return tx.webhooks().redeliver(id, {}); }), 0);  // already asked
+  ASSERT_EQ(read([&](Reads& r) { return r.webhooks().dead_letters(id, 0, 10, true); }).size(), 1u);
+  WebhookProgress done;
+  done.id = id;
+  done.redelivered.push_back(dead[0].id);
+  write([&](Transaction& tx) { tx.webhooks().progress(done); });
+  EXPECT_TRUE(read([&](Reads& r) { return r.webhooks().dead_letters(id, 0, 10, false); }).empty());
+  EXPECT_TRUE(write([&](Transaction& tx) { return tx.webhooks().remove(id); }));
+  EXPECT_FALSE(write([&](Transaction& tx) { return tx.webhooks().remove(id); }));
+  EXPECT_TRUE(read([](Reads& r) { return r.webhooks().all(); }).empty());
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, MessageContract, testing::all_backends(), testing::backend_name);
+
+}  // namespace
+}  // namespace zkpush::storage
