@@ -1,6 +1,7 @@
 // `zkpush conformance --server URL`: the manual's device-initiated flows against a PUSH server, a
-// PASS / FAIL / N/A matrix per manual section (docs/conformance.md). Exit status 0 = no failure,
-// 1 = a check failed, 2 = bad arguments or a server that does not answer at all.
+// PASS / FAIL / N/A / BLOCKED matrix per manual section (docs/conformance.md). Exit status 0 = no
+// failure, 1 = a check failed, 2 = bad arguments or a server that does not answer at all, 3 = the
+// server kept the device out (registration refused or not approved), so almost nothing was tested.
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -78,6 +79,10 @@ int run_conformance_command(const ConformanceCliOptions& o) {
   if (!report.reachable) {
     std::fprintf(stderr, "conformance: server %s unreachable: %s\n", report.server.c_str(),
                  report.unreachable_reason.c_str());
+  }
+  if (report.blocked()) {
+    std::fprintf(stderr, "conformance: %s; %d of %zu checks could not be made\n", report.blocked_reason.c_str(),
+                 report.count(emulator::Verdict::blocked), report.results.size());
   }
   return report.exit_status();
 }

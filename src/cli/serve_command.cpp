@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "cli/checks.hpp"
 #include "cli/commands.hpp"
 #include "protocol/responses.hpp"
 #include "server/app.hpp"
@@ -161,14 +162,12 @@ int run_serve(ServeOptions& o, CLI::App& cmd) {
       spdlog::info("configuration read from {}", config_file);
     }
     server::ServerConfig config = o.config;
-    if (!o.registration.empty()) config.registration = server::parse_registration_policy(o.registration);
-    if (!o.token.empty()) config.token = server::parse_token_policy(o.token);
+    config.registration = server::parse_registration_policy(o.registration);
+    config.token = server::parse_token_policy(o.token);
     if (o.require_cookie) config.allow_missing_cookie = false;
-    if (!o.tz.empty()) {
-      auto tz = protocol::parse_tz_offset(o.tz);
-      if (!tz) throw std::invalid_argument("--tz: not an offset like +0800: " + o.tz);
-      config.default_tz_minutes = *tz;
-    }
+    const auto tz = protocol::parse_tz_offset(o.tz);
+    if (!tz) throw std::invalid_argument("--tz: not an offset like +0800: " + o.tz);
+    config.default_tz_minutes = *tz;
     if (o.verbose) spdlog::set_level(spdlog::level::debug);
 
     // Block the signals in every thread (the I/O threads inherit the mask) and wait for them here.
@@ -203,54 +202,74 @@ void register_serve(CLI::App& app) {
   }
   auto* cmd = app.add_subcommand("serve", "Run the PUSH server for devices (/iclock/*)");
   auto& c = o->config;
-  cmd->add_option("--listen", c.listen, "host:port to listen on (env ZKPUSH_LISTEN)")->capture_default_str();
-  cmd->add_option("--data", c.data_dir, "data folder holding zkpush.db (env ZKPUSH_DATA)")->capture_default_str();
-  cmd->add_option("--threads", c.threads, "I/O threads, 0 = one per core");
-  cmd->add_option("--registration", o->registration, "auto | approve (env ZKPUSH_REGISTRATION)");
-  cmd->add_option("--token", o->token, "strict | warn: a wrong token cookie is refused or logged (env ZKPUSH_TOKEN)");
+  // The policies are words on the command line: start from the configured ones (defaults and
+  // ZKPUSH_* variables), so that --help shows what runs when the flag is left out.
+  o->registration = c.registration == server::RegistrationPolicy::automatic ? "auto" : "approve";
+  o->token = c.token == server::TokenPolicy::strict ? "strict" : "warn";
+  o->tz = protocol::format_tz_offset(c.default_tz_minutes);
+  // Checks: a value that means nothing (a negative delay, no commands per poll) is refused at the
+  // command line rather than sent to every device. Where 0 means something (0 = one per core,
+  // Realtime 0 = off), 0 is allowed. Defaults are shown by --help (main.cpp).
+  cmd->add_option("--listen", c.listen, "host:port to listen on; a host name (localhost) is resolved, :8088 = all "
+                                       "addresses (env ZKPUSH_LISTEN)");
+  cmd->add_option("--data", c.data_dir, "data folder holding zkpush.db (env ZKPUSH_DATA)");
+  cmd->add_option("--threads", c.threads, "I/O threads, 0 = one per core")->check(between(0, 1024));
+  cmd->add_option("--registration", o->registration,
+                  "auto | approve: new devices are registered at once or wait for an operator (env ZKPUSH_REGISTRATION)")
+      ->check(CLI::IsMember({"auto", "approve"}));
+  cmd->add_option("--token", o->token, "strict | warn: a wrong token cookie is refused or logged (env ZKPUSH_TOKEN)")
+      ->check(CLI::IsMember({"strict", "warn"}));
   cmd->add_flag("--require-cookie", o->require_cookie, "refuse requests without the token cookie once a session exists");
-  cmd->add_option("--request-delay", c.request_delay, "RequestDelay sent to devices (s)")->capture_default_str();
-  cmd->add_option("--error-delay", c.error_delay, "ErrorDelay sent to devices (s)")->capture_default_str();
-  cmd->add_option("--timeout-sec", c.timeout_sec, "TimeoutSec sent to devices (s)")->capture_default_str();
-  cmd->add_option("--trans-times", c.trans_times, "TransTimes sent to devices")->capture_default_str();
-  cmd->add_option("--trans-interval", c.trans_interval, "TransInterval sent to devices (min)")->capture_default_str();
-  cmd->add_option("--realtime", c.realtime, "Realtime sent to devices (0/1)")->capture_default_str();
-  cmd->add_option("--server-name", c.server_name, "ServerName sent to devices")->capture_default_str();
-  cmd->add_option("--push-prot-ver", c.push_prot_ver, "PushProtVer sent to devices")->capture_default_str();
-  cmd->add_option("--max-commands", c.max_commands_per_poll, "commands per getrequest at most")->capture_default_str();
-  cmd->add_option("--resend-after", c.command_resend_after, "re-send an unanswered command after (s)")->capture_default_str();
-  cmd->add_option("--control-expiry", c.control_device_expiry, "default expiry of CONTROL DEVICE (s)")->capture_default_str();
+  cmd->add_option("--request-delay", c.request_delay, "RequestDelay sent to devices (s): seconds between their polls")
+      ->check(at_least(1));
+  cmd->add_option("--error-delay", c.error_delay, "ErrorDelay sent to devices (s): their wait after a failed request")
+      ->check(at_least(1));
+  cmd->add_option("--timeout-sec", c.timeout_sec, "TimeoutSec sent to devices (s)")->check(at_least(1));
+  cmd->add_option("--trans-times", c.trans_times, "TransTimes sent to devices");
+  cmd->add_option("--trans-interval", c.trans_interval, "TransInterval sent to devices (min)")
+      ->check(at_least(1));
+  cmd->add_option("--realtime", c.realtime, "Realtime sent to devices (0/1)")->check(between(0, 1));
+  cmd->add_option("--server-name", c.server_name, "ServerName sent to devices");
+  cmd->add_option("--push-prot-ver", c.push_prot_ver, "PushProtVer sent to devices");
+  cmd->add_option("--max-commands", c.max_commands_per_poll, "commands per getrequest at most")
+      ->check(at_least(1));
+  cmd->add_option("--resend-after", c.command_resend_after, "re-send an unanswered command after (s)")
+      ->check(at_least(1));
+  cmd->add_option("--control-expiry", c.control_device_expiry, "default expiry of CONTROL DEVICE (s), 0 = never")
+      ->check(not_negative());
   cmd->add_option("--panel-enrolment", c.panel_enrolment,
                   "users enrolled at a panel: ignore | new_persons_only (they become persons) | all (cards added "
                   "to known persons too) (env ZKPUSH_PANEL_ENROLMENT)")
-      ->check(CLI::IsMember({"ignore", "new_persons_only", "all"}))
-      ->capture_default_str();
+      ->check(CLI::IsMember({"ignore", "new_persons_only", "all"}));
   cmd->add_option("--sync-settle", c.sync_settle, "seconds a panel's changes settle before the sync sends them")
-      ->check(CLI::Range(0, 60))
-      ->capture_default_str();
+      ->check(between(0, 60));
   cmd->add_option_function<int>(
          "--sync-verify-hours", [&c](int hours) { c.sync_verify_seconds = std::int64_t{3600} * hours; },
          "hours between checks of a panel's user count against what it should hold (0: never)")
-      ->check(CLI::Range(0, 24 * 365))
-      ->default_str("24");
+      ->check(between(0, 24 * 365))
+      ->default_str(std::to_string(c.sync_verify_seconds / 3600));
   cmd->add_option("--message-retention-days", c.message_retention_days,
                   "days the message log keeps what the stream, webhooks and MQTT resume from (0: forever)")
-      ->check(CLI::Range(0, 3650))
+      ->check(between(0, 3650))
       ->capture_default_str();
   cmd->add_option("--tz", o->tz, "time zone of devices that report none, e.g. +0800 (env ZKPUSH_TZ)");
   cmd->add_option("--config", o->config_file,
                   "TOML/INI file of settings named like the long flags, e.g. listen = \"0.0.0.0:8088\" "
                   "(env ZKPUSH_CONFIG); flags win over the file, the file over ZKPUSH_* variables")
       ->configurable(false);
+  // Not the token itself, which ZKPUSH_API_TOKEN may have set: --help is no place for a secret.
   cmd->add_option("--api-token", c.api_token,
                   "Bearer token of the JSON API /api/v1 (env ZKPUSH_API_TOKEN); default: <data>/api-token, "
-                  "generated at the first start");
+                  "generated at the first start")
+      ->default_str("");
   cmd->add_option("--allow-sn", c.allow_sn,
                   "only these devices may use /iclock: serial numbers or patterns with * and ?, repeatable or "
-                  "comma list (env ZKPUSH_ALLOW_SN); default all");
+                  "comma list (env ZKPUSH_ALLOW_SN); default all")
+      ->default_str("");
   cmd->add_option("--allow-net", c.allow_net,
                   "only peers in these networks may use /iclock: CIDR like 10.0.0.0/8, 192.168.1.7, ::1/128, "
-                  "repeatable or comma list (env ZKPUSH_ALLOW_NET); default all");
+                  "repeatable or comma list (env ZKPUSH_ALLOW_NET); default all")
+      ->default_str("");
   cmd->add_option("--files", c.files_dir, "folder of upgrade packages served at /files/ (env ZKPUSH_FILES); default <data>/files");
   cmd->add_flag("-v,--verbose", o->verbose, "debug logging");
   cmd->callback([o, cmd] { set_exit_code(run_serve(*o, *cmd)); });

@@ -13,6 +13,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 
+#include "cli/checks.hpp"
 #include "cli/commands.hpp"
 #include "emulator/scenario.hpp"
 #include "emulator/simulator.hpp"
@@ -44,6 +45,23 @@ extern "C" void on_signal(int) {
   if (g_running != nullptr) g_running->stop();
 }
 
+// Under the table, why the errors happened, per exchange: "registry: 5 errors (5× 406 not
+// approved)". A count alone sent users to the server's log to find out.
+void print_error_reasons(const nlohmann::ordered_json& j) {
+  bool first = true;
+  for (const auto& [name, e] : j["endpoints"].items()) {
+    if (!e.contains("error_reasons")) continue;
+    std::string reasons;
+    for (const auto& [reason, count] : e["error_reasons"].items()) {
+      reasons += (reasons.empty() ? "" : ", ") + std::to_string(count.get<std::uint64_t>()) + "\u00d7 " + reason;
+    }
+    const auto errors = e["errors"].get<std::uint64_t>();
+    std::printf("%s%s: %llu error%s (%s)\n", first ? "\n" : "", name.c_str(), static_cast<unsigned long long>(errors),
+                errors == 1 ? "" : "s", reasons.c_str());
+    first = false;
+  }
+}
+
 void print_summary(const nlohmann::ordered_json& j) {
   std::printf("\n%-12s %10s %8s %10s %10s %10s\n", "exchange", "count", "errors", "p50 ms", "p99 ms", "max ms");
   for (const auto& [name, e] : j["endpoints"].items()) {
@@ -52,6 +70,7 @@ void print_summary(const nlohmann::ordered_json& j) {
                 static_cast<unsigned long long>(e["errors"].get<std::uint64_t>()), e["p50_ms"].get<double>(),
                 e["p99_ms"].get<double>(), e["max_ms"].get<double>());
   }
+  print_error_reasons(j);
   std::printf("\n%lld/%d devices online, %llu requests (%.0f/s), %llu errors, %llu events acknowledged (%.0f/s), "
               "%llu commands executed in %.1f s\n",
               static_cast<long long>(j["devices_online"].get<std::int64_t>()), j["devices"].get<int>(),
@@ -143,10 +162,6 @@ int run_simulate(const SimulateOptions& o) {
     std::fprintf(stderr, "simulate: unknown profile '%s' (profiles:%s)\n", o.profile.c_str(), names.c_str());
     return 2;
   }
-  if (o.devices < 1) {
-    std::fprintf(stderr, "simulate: --devices must be at least 1\n");
-    return 2;
-  }
   s.devices = o.devices;
   // Servers refuse a request whose SN is not a serial number (protocol::is_valid_serial_number).
   if (!protocol::is_valid_serial_number(emulator::Simulator::serial_number(o.sn_prefix, o.devices - 1))) {
@@ -218,16 +233,20 @@ int run_simulate(const SimulateOptions& o) {
 void register_simulate(CLI::App& app) {
   auto o = std::make_shared<SimulateOptions>();
   auto* cmd = app.add_subcommand("simulate", "Emulate PUSH devices (one to tens of thousands) against a server");
-  cmd->add_option("--server", o->server, "server URL, http://host:port")->capture_default_str();
-  cmd->add_option("--devices", o->devices, "number of devices")->capture_default_str();
-  cmd->add_option("--profile", o->profile, "device profile: inbio460 | c3-100 | face")->capture_default_str();
-  cmd->add_option("--sn-prefix", o->sn_prefix, "serial numbers are <prefix>000001...")->capture_default_str();
-  cmd->add_option("--events-per-second", o->events_per_second, "card swipes per second across all devices");
-  cmd->add_option("--duration", o->duration, "seconds to run (default: until Ctrl-C)");
-  cmd->add_option("--poll-interval", o->poll_interval, "seconds between getrequest polls (default: the server's RequestDelay)");
-  cmd->add_option("--ramp", o->ramp, "devices started per second")->capture_default_str();
-  cmd->add_option("--threads", o->threads, "I/O threads (default: one per core)");
-  cmd->add_option("--tz", o->tz, "devices' time zone, e.g. +0800 (default +0000)");
+  // Defaults are shown by --help (main.cpp); 0 means "not set" where the help says so.
+  cmd->add_option("--server", o->server, "server URL, http://host:port");
+  cmd->add_option("--devices", o->devices, "number of devices")->check(at_least(1));
+  cmd->add_option("--profile", o->profile, "device profile: inbio460 | c3-100 | face");
+  cmd->add_option("--sn-prefix", o->sn_prefix, "serial numbers are <prefix>000001...");
+  cmd->add_option("--events-per-second", o->events_per_second, "card swipes per second across all devices, 0 = none")
+      ->check(not_negative());
+  cmd->add_option("--duration", o->duration, "seconds to run, 0 = until Ctrl-C")->check(not_negative());
+  cmd->add_option("--poll-interval", o->poll_interval,
+                  "seconds between getrequest polls, 0 = the server's RequestDelay")
+      ->check(not_negative());
+  cmd->add_option("--ramp", o->ramp, "devices started per second")->check(more_than_zero());
+  cmd->add_option("--threads", o->threads, "I/O threads, 0 = one per core")->check(between(0, 1024));
+  cmd->add_option("--tz", o->tz, "devices' time zone, e.g. +0800")->default_str("+0000");
   cmd->add_flag("--json", o->json, "print the summary (or the scenario's step outcomes) as JSON");
   cmd->add_option("--scenario", o->scenario, "run this script with one device (docs/simulate.md, Scenarios)");
   cmd->callback([o] { set_exit_code(run_simulate(*o)); });

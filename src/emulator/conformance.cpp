@@ -132,6 +132,17 @@ class ConformanceRunner {
     r.verdict = Verdict::not_supported;
     r.reason = std::move(reason);
   }
+  static void blocked(CheckResult& r, std::string reason) {
+    r.verdict = Verdict::blocked;
+    r.reason = std::move(reason);
+  }
+
+  // The server kept the device out (init refused, registration refused or not approved): the
+  // checks after it are blocked, not "not supported", and the run exits with its own status.
+  void keep_out(std::string why) {
+    report_.blocked_reason = std::move(why);
+    skipped_ = "not run: " + report_.blocked_reason;
+  }
 
   // Every check of the catalogue gets a row; those the run never reached say why.
   void finish() {
@@ -140,7 +151,12 @@ class ConformanceRunner {
       if (it == results_.end()) {
         CheckResult r;
         r.check = &check;
-        not_supported(r, skipped_.empty() ? "not run" : skipped_);
+        const std::string why = skipped_.empty() ? "not run" : skipped_;
+        if (report_.blocked()) {
+          blocked(r, why);
+        } else {
+          not_supported(r, why);
+        }
         report_.results.push_back(std::move(r));
       } else {
         report_.results.push_back(std::move(it->second));
@@ -216,8 +232,8 @@ class ConformanceRunner {
     judge_init(init, a);
     judge_date(a, init.exchanges.back());
     if (refused(a.status)) {
-      skipped_ = "not run: the server refuses serial number " + sn_ + " (" + status_text(a.status) +
-                 "); pass --sn of a device it allows";
+      keep_out("the server refuses serial number " + sn_ + " at init (" + status_text(a.status) +
+               "); pass --sn of a device it allows");
       co_return false;
     }
 
@@ -232,7 +248,7 @@ class ConformanceRunner {
 
   void judge_init(CheckResult& r, const HttpAnswer& a) {
     if (refused(a.status)) {
-      return not_supported(r, status_text(a.status) + ": the server refuses this serial number (allow-list)");
+      return blocked(r, status_text(a.status) + ": the server refuses this serial number (allow-list?)");
     }
     if (a.status != 200) return fail(r, status_text(a.status) + ", expected 200");
     const p::InitAnswer init = p::parse_init_answer(a.body);
@@ -317,10 +333,10 @@ class ConformanceRunner {
           co_await sleep(options_.approval_retry);
           continue;
         }
-        not_supported(r, "device needs approval on the server (" + status_text(a.status) + " after " +
-                             std::to_string(attempts) + " attempt(s); approve " + sn_ +
-                             " and run again, or give --wait-approval S)");
-        skipped_ = "not run: registration is waiting for approval";
+        blocked(r, "registration refused: " + refusal_meaning(a.status) + " (" + std::to_string(attempts) +
+                       " attempt(s)); approve " + sn_ + " on the server and run again, or give --wait-approval S");
+        keep_out("device " + sn_ + " could not register: " + refusal_meaning(a.status));
+        unlearnt_before_registration();
         co_return false;
       }
       if (a.status == 200) {
@@ -332,6 +348,25 @@ class ConformanceRunner {
     }
     skipped_ = "not run: registration failed";
     co_return false;
+  }
+
+  // A registration refusal in words: 406 is the manual's "waiting for approval" (4.4); 401 and 403
+  // are how other servers (and our allow-list) keep a device out.
+  static std::string refusal_meaning(int status) {
+    switch (status) {
+      case 406: return "HTTP 406, not approved (waiting for an operator)";
+      case 403: return "HTTP 403, refused (allow-list or rejected)";
+      default: return status_text(status) + ", refused (not approved?)";
+    }
+  }
+
+  // The key exchange runs before registration: a server that keeps the device out answers it
+  // with the same refusal, which says nothing about encryption.
+  void unlearnt_before_registration() {
+    CheckResult& r = begin("exchange");
+    if (r.verdict != Verdict::not_supported || r.exchanges.empty() || !refused(r.exchanges.back().status)) return;
+    blocked(r, status_text(r.exchanges.back().status) +
+                   ": the server keeps this device out, so encryption support could not be tested");
   }
 
   asio::awaitable<void> check_registered_init() {

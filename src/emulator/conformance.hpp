@@ -10,9 +10,10 @@
 // Verdicts:
 //   pass           the server answered as the manual says
 //   fail           it did not: the exchange (request line, status, body excerpt) and the reason
-//   not_supported  the server legitimately declined (an optional endpoint answered 404/501, a
-//                  device waiting for an operator's approval) or the check needs an input that
-//                  was not given (--file); the reason says which
+//   not_supported  the server legitimately declined (an optional endpoint answered 404/501) or the
+//                  check needs an input that was not given (--file); the reason says which
+//   blocked        the server kept the device out (init or registration answered 401/403/406, not
+//                  approved after --wait-approval): the check could not be made; the run exits 3
 #pragma once
 
 #include <chrono>
@@ -29,8 +30,8 @@
 
 namespace zkpush::emulator {
 
-enum class Verdict { pass, fail, not_supported };
-std::string_view verdict_name(Verdict v) noexcept;  // "PASS", "FAIL", "N/A"
+enum class Verdict { pass, fail, not_supported, blocked };
+std::string_view verdict_name(Verdict v) noexcept;  // "PASS", "FAIL", "N/A", "BLOCKED"
 
 // One entry of the catalogue of checks: where in the manual, what is sent, what must come back.
 struct CheckInfo {
@@ -79,11 +80,16 @@ struct ConformanceReport {
   std::string profile;
   bool reachable = false;
   std::string unreachable_reason;
+  // Why the device could not get in, when the server kept it out (init refused, registration
+  // refused or not approved): most checks are then blocked. Empty otherwise.
+  std::string blocked_reason;
   std::vector<CheckResult> results;  // every check of the catalogue, in its order
 
+  bool blocked() const noexcept { return !blocked_reason.empty(); }
   int count(Verdict v) const noexcept;
   const CheckResult* find(std::string_view id) const noexcept;
-  // 0 no failure, 1 at least one, 2 the server could not be reached at all.
+  // 0 no failure, 1 at least one, 2 the server could not be reached at all, 3 the server kept the
+  // device out (so almost nothing was tested) and no check failed.
   int exit_status() const noexcept;
 };
 

@@ -21,10 +21,11 @@ constexpr std::array<CheckInfo, 31> kChecks{{
     {"init-registered", "4.1", "Initialize information interaction", "init again once registered",
      "200 registry=ok and RegistryCode (\"the software will and must return the registry and RegistryCode\")"},
     {"exchange", "4.2", "Exchange public keys", "POST /iclock/exchange?SN=..&type=publickey, body PublicKey=..",
-     "200 PublicKey=<key>; 4xx/501 = communication encryption not supported (optional, Appendix 16: N/A)"},
+     "200 PublicKey=<key>; 4xx/501 = communication encryption not supported (optional, Appendix 16: N/A); "
+     "blocked when the server keeps the device out"},
     {"registry", "4.4", "Registration", "POST /iclock/registry?SN=.. with the profile's registration options",
      "200 RegistryCode=<up to 32 bytes>; 406 = refused or waiting for approval (retried for --wait-approval, "
-     "then N/A); a bare OK is a failure (devices restart the handshake forever)"},
+     "then BLOCKED: the run cannot test the rest); a bare OK is a failure (devices restart the handshake forever)"},
     {"push", "4.5", "Download configuration parameters", "POST /iclock/push?SN=.. (empty body)",
      "200 Key=Value lines with SessionID (or one from init); ErrorDelay, RequestDelay, TransInterval, Realtime, "
      "TimeoutSec integers when present"},
@@ -82,6 +83,7 @@ std::string_view verdict_name(Verdict v) noexcept {
     case Verdict::pass: return "PASS";
     case Verdict::fail: return "FAIL";
     case Verdict::not_supported: return "N/A";
+    case Verdict::blocked: return "BLOCKED";
   }
   return "?";
 }
@@ -108,7 +110,8 @@ const CheckResult* ConformanceReport::find(std::string_view id) const noexcept {
 
 int ConformanceReport::exit_status() const noexcept {
   if (!reachable) return 2;
-  return count(Verdict::fail) > 0 ? 1 : 0;
+  if (count(Verdict::fail) > 0) return 1;
+  return blocked() ? 3 : 0;
 }
 
 }  // namespace zkpush::emulator

@@ -26,6 +26,9 @@ std::string format_report(const ConformanceReport& report, bool verbose) {
     out += "server unreachable: " + report.unreachable_reason + "\n";
     return out;
   }
+  // The verdict column is as wide as the widest verdict shown: BLOCKED only widens a blocked run's.
+  std::size_t width = 4;
+  for (const auto& r : report.results) width = std::max(width, verdict_name(r.verdict).size());
   std::string_view section;
   for (const auto& r : report.results) {
     if (r.check == nullptr) continue;
@@ -38,7 +41,7 @@ std::string format_report(const ConformanceReport& report, bool verbose) {
     }
     std::string verdict(verdict_name(r.verdict));
     std::string id(r.check->id);
-    verdict.resize(4, ' ');
+    verdict.resize(width, ' ');
     if (!r.reason.empty()) id.resize(std::max<std::size_t>(id.size(), 18), ' ');
     out += "  " + verdict + "  " + id + (r.reason.empty() ? "" : " " + r.reason) + "\n";
     if (r.verdict == Verdict::fail || verbose) {
@@ -47,10 +50,15 @@ std::string format_report(const ConformanceReport& report, bool verbose) {
     }
   }
   char summary[200];
-  std::snprintf(summary, sizeof summary, "\n%d passed, %d failed, %d not supported (%zu checks)\n",
-                report.count(Verdict::pass), report.count(Verdict::fail), report.count(Verdict::not_supported),
-                report.results.size());
+  std::snprintf(summary, sizeof summary, "\n%d passed, %d failed, %d not supported", report.count(Verdict::pass),
+                report.count(Verdict::fail), report.count(Verdict::not_supported));
   out += summary;
+  if (report.blocked()) out += ", " + std::to_string(report.count(Verdict::blocked)) + " blocked";
+  out += " (" + std::to_string(report.results.size()) + " checks)\n";
+  if (report.blocked()) {
+    out += "\nBLOCKED: " + report.blocked_reason +
+           ". The server kept the device out, so the checks after registration could not be made.\n";
+  }
   return out;
 }
 
@@ -61,6 +69,7 @@ nlohmann::ordered_json report_json(const ConformanceReport& report) {
   j["profile"] = report.profile;
   j["reachable"] = report.reachable;
   if (!report.reachable) j["unreachable_reason"] = report.unreachable_reason;
+  if (report.blocked()) j["blocked_reason"] = report.blocked_reason;
   auto checks = nlohmann::ordered_json::array();
   for (const auto& r : report.results) {
     if (r.check == nullptr) continue;
@@ -82,6 +91,7 @@ nlohmann::ordered_json report_json(const ConformanceReport& report) {
   j["passed"] = report.count(Verdict::pass);
   j["failed"] = report.count(Verdict::fail);
   j["not_supported"] = report.count(Verdict::not_supported);
+  j["blocked"] = report.count(Verdict::blocked);
   j["exit_status"] = report.exit_status();
   return j;
 }

@@ -100,6 +100,7 @@ asio::awaitable<std::optional<HttpAnswer>> DeviceSession::exchange(Exchange kind
   const bool ok = answer.status >= 200 && answer.status < 300;
   if (stopping_ && answer.status == 0) co_return std::nullopt;  // aborted by stop(): not a server error
   stats_.record(kind, latency, ok);
+  if (!ok) stats_.record_reason(kind, error_reason(answer.status, answer.body, answer.error));
   if (answer.status == 401 || answer.status == 403 || answer.status == 406) stats_.refused.fetch_add(1);
   if (answer.status == 0) {
     last_error_ = std::string(exchange_name(kind)) + ": " + answer.error;
@@ -236,7 +237,7 @@ asio::awaitable<bool> DeviceSession::poll() {
   auto commands = p::parse_commands(answer->body);
   if (!commands) {
     last_error_ = "getrequest: unreadable commands: " + commands.error().to_string();
-    stats_.errors.fetch_add(1);
+    stats_.record_error(Exchange::getrequest, "unreadable commands");
     co_return true;  // nothing to run; the connection itself is fine
   }
   std::vector<p::CommandResult> results;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cctype>
 #include <cmath>
 
 namespace zkpush::emulator {
@@ -24,6 +25,43 @@ std::string_view exchange_name(Exchange e) noexcept {
     case Exchange::count_: break;
   }
   return "other";
+}
+
+namespace {
+
+bool contains(std::string_view text, std::string_view word) {
+  return std::search(text.begin(), text.end(), word.begin(), word.end(), [](char a, char b) {
+           return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+         }) != text.end();
+}
+
+// No answer: the transport's message, reduced to what a user acts on.
+std::string transport_reason(std::string_view error) {
+  if (contains(error, "refused")) return "connection refused";
+  if (contains(error, "timed out") || contains(error, "timeout")) return "timeout";
+  if (contains(error, "resolve")) return "host not found";
+  if (contains(error, "end of stream") || contains(error, "reset") || contains(error, "eof") ||
+      contains(error, "broken pipe")) {
+    return "connection closed";
+  }
+  return error.empty() ? std::string("no answer") : std::string(error);
+}
+
+}  // namespace
+
+std::string error_reason(int status, std::string_view body, std::string_view error) {
+  switch (status) {
+    case 0: return transport_reason(error);
+    // Our server says which of its refusals a 401 is; another server's 401 is "unauthorised".
+    case 401:
+      if (contains(body, "not approved")) return "401 not approved";
+      if (contains(body, "token")) return "401 bad token";
+      if (contains(body, "unknown device")) return "401 unknown device";
+      return "401 unauthorised";
+    case 403: return "403 refused (allow-list)";
+    case 406: return "406 not approved";  // PUSH 4.4: registration held for an operator, or refused
+    default: return "HTTP " + std::to_string(status);
+  }
 }
 
 int LatencyHistogram::bucket_of(std::uint64_t us) noexcept {
@@ -70,6 +108,29 @@ void Stats::record(Exchange e, std::chrono::microseconds latency, bool ok) noexc
   of(e).record(latency);
 }
 
+void Stats::record_reason(Exchange e, std::string_view reason) {
+  std::lock_guard lock(reasons_mutex_);
+  ++reasons_[{e, std::string(reason)}];
+}
+
+void Stats::record_error(Exchange e, std::string_view reason) {
+  errors.fetch_add(1, std::memory_order_relaxed);
+  failures[static_cast<std::size_t>(e)].fetch_add(1, std::memory_order_relaxed);
+  record_reason(e, reason);
+}
+
+std::vector<std::pair<std::string, std::uint64_t>> Stats::error_reasons(Exchange e) const {
+  std::vector<std::pair<std::string, std::uint64_t>> out;
+  {
+    std::lock_guard lock(reasons_mutex_);
+    for (const auto& [key, count] : reasons_) {
+      if (key.first == e) out.emplace_back(key.second, count);
+    }
+  }
+  std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+  return out;
+}
+
 nlohmann::ordered_json Stats::to_json(double elapsed_seconds) const {
   auto ms = [](std::uint64_t us) { return std::round(static_cast<double>(us) / 10.0) / 100.0; };
   nlohmann::ordered_json j;
@@ -89,10 +150,15 @@ nlohmann::ordered_json Stats::to_json(double elapsed_seconds) const {
   for (std::size_t i = 0; i < latency.size(); ++i) {
     const auto& h = latency[i];
     if (h.count() == 0) continue;
-    endpoints[std::string(exchange_name(static_cast<Exchange>(i)))] = {
+    auto& endpoint = endpoints[std::string(exchange_name(static_cast<Exchange>(i)))] = {
         {"count", h.count()},         {"errors", failures[i].load()},     {"p50_ms", ms(h.quantile_us(0.5))},
         {"p99_ms", ms(h.quantile_us(0.99))}, {"max_ms", ms(h.max_us())}};
+    const auto reasons = error_reasons(static_cast<Exchange>(i));
+    if (reasons.empty()) continue;
+    auto& by_reason = endpoint["error_reasons"] = nlohmann::ordered_json::object();
+    for (const auto& [reason, count] : reasons) by_reason[reason] = count;
   }
+
   return j;
 }
 

@@ -7,8 +7,12 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <map>
+#include <mutex>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -39,6 +43,11 @@ class LatencyHistogram {
   std::atomic<std::uint64_t> max_{0};
 };
 
+// Why an exchange failed, in words that group: "406 not approved", "403 refused (allow-list)",
+// "401 bad token", "HTTP 500", "connection refused", "timeout". Not the body itself, which names the
+// device or its address and would make one reason per device. `status` 0 = no answer, `error` says why.
+std::string error_reason(int status, std::string_view body, std::string_view error);
+
 struct Stats {
   std::atomic<std::int64_t> devices_online{0};     // registered and polling now
   std::atomic<std::int64_t> devices_registered{0}; // completed a handshake at least once
@@ -52,11 +61,23 @@ struct Stats {
   std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(Exchange::count_)> failures{};
 
   void record(Exchange e, std::chrono::microseconds latency, bool ok) noexcept;
+  // Why a failed exchange (counted by record) failed: the summary groups the errors by it.
+  void record_reason(Exchange e, std::string_view reason);
+  // An error found in an answer that was counted ok (a 200 whose body cannot be read).
+  void record_error(Exchange e, std::string_view reason);
+  // The reasons of the errors of `e`, most frequent first.
+  std::vector<std::pair<std::string, std::uint64_t>> error_reasons(Exchange e) const;
   LatencyHistogram& of(Exchange e) noexcept { return latency[static_cast<std::size_t>(e)]; }
   const LatencyHistogram& of(Exchange e) const noexcept { return latency[static_cast<std::size_t>(e)]; }
 
-  // {"devices_online", "requests", ..., "endpoints": {"getrequest": {"count","errors","p50_ms","p99_ms","max_ms"}}}
+  // {"devices_online", "requests", ..., "endpoints": {"getrequest": {"count","errors","p50_ms","p99_ms","max_ms"}}},
+  // and under an endpoint with errors "error_reasons": {"406 not approved": 5, ...}
   nlohmann::ordered_json to_json(double elapsed_seconds) const;
+
+ private:
+  // Errors are the rare path: a map under a lock, not more atomics on every exchange.
+  mutable std::mutex reasons_mutex_;
+  std::map<std::pair<Exchange, std::string>, std::uint64_t> reasons_;
 };
 
 }  // namespace zkpush::emulator

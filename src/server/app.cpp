@@ -24,6 +24,7 @@ App::App(ServerConfig config) : config_(std::move(config)) {
   if (!parse_listen(config_.listen, host, port)) {
     throw std::invalid_argument("--listen: expected host:port, got '" + config_.listen + "'");
   }
+  host = resolve_listen_host(host);
   // Bad allow-list entries stop the start before anything is created; the front keeps its own copy.
   const front::AccessList access(config_.allow_sn, config_.allow_net);
   if (!access.allows_all()) spdlog::info("device allow-list: {}", access.describe());

@@ -1,5 +1,8 @@
 #include "server/config.hpp"
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <cstdlib>
 #include <stdexcept>
 
@@ -22,6 +25,25 @@ bool parse_listen(const std::string& listen, std::string& host, std::uint16_t& p
   return true;
 }
 
+std::string resolve_listen_host(const std::string& host) {
+  namespace ip = boost::asio::ip;
+  boost::system::error_code ec;
+  if (ip::make_address(host, ec); !ec) return host;
+  boost::asio::io_context io;
+  ip::tcp::resolver resolver(io);
+  const auto results = resolver.resolve(host, "", ip::tcp::resolver::passive, ec);
+  if (ec || results.empty()) {
+    throw std::invalid_argument("--listen: cannot resolve host '" + host + "': " +
+                                (ec ? ec.message() : std::string("no address")));
+  }
+  // IPv4 first: "localhost" is 127.0.0.1 to most clients (and to devices, which are IPv4 only);
+  // listening on ::1 alone would leave them out.
+  for (const auto& entry : results) {
+    if (entry.endpoint().address().is_v4()) return entry.endpoint().address().to_string();
+  }
+  return results.begin()->endpoint().address().to_string();
+}
+
 RegistrationPolicy parse_registration_policy(const std::string& text) {
   if (text == "auto") return RegistrationPolicy::automatic;
   if (text == "approve") return RegistrationPolicy::approve;
@@ -41,12 +63,17 @@ const char* env(const char* name) {
   return (v != nullptr && *v != '\0') ? v : nullptr;
 }
 
-int env_int(const char* name, int fallback) {
+// `min`: the least value that means something, as the flag's check in `zkpush serve` (1 for a delay
+// or a number of commands; 0 where 0 means off or never).
+int env_int(const char* name, int fallback, int min = 0) {
   const char* v = env(name);
   if (v == nullptr) return fallback;
   const auto value = protocol::text::parse_int(v);
   if (!value || *value < 0 || *value > 1'000'000'000L) {
     throw std::invalid_argument(std::string(name) + ": not a number: " + v);
+  }
+  if (*value < min) {
+    throw std::invalid_argument(std::string(name) + ": must be at least " + std::to_string(min) + ", got " + v);
   }
   return static_cast<int>(*value);
 }
@@ -68,16 +95,16 @@ void apply_environment(ServerConfig& c) {
   if (auto v = env("ZKPUSH_REGISTRATION")) c.registration = parse_registration_policy(v);
   if (auto v = env("ZKPUSH_TOKEN")) c.token = parse_token_policy(v);
   c.allow_missing_cookie = env_bool("ZKPUSH_ALLOW_MISSING_COOKIE", c.allow_missing_cookie);
-  c.request_delay = env_int("ZKPUSH_REQUEST_DELAY", c.request_delay);
-  c.error_delay = env_int("ZKPUSH_ERROR_DELAY", c.error_delay);
-  c.timeout_sec = env_int("ZKPUSH_TIMEOUT_SEC", c.timeout_sec);
+  c.request_delay = env_int("ZKPUSH_REQUEST_DELAY", c.request_delay, 1);
+  c.error_delay = env_int("ZKPUSH_ERROR_DELAY", c.error_delay, 1);
+  c.timeout_sec = env_int("ZKPUSH_TIMEOUT_SEC", c.timeout_sec, 1);
   if (auto v = env("ZKPUSH_TRANS_TIMES")) c.trans_times = v;
-  c.trans_interval = env_int("ZKPUSH_TRANS_INTERVAL", c.trans_interval);
+  c.trans_interval = env_int("ZKPUSH_TRANS_INTERVAL", c.trans_interval, 1);
   c.realtime = env_int("ZKPUSH_REALTIME", c.realtime);
   if (auto v = env("ZKPUSH_SERVER_NAME")) c.server_name = v;
   if (auto v = env("ZKPUSH_PUSH_PROT_VER")) c.push_prot_ver = v;
-  c.max_commands_per_poll = static_cast<std::size_t>(env_int("ZKPUSH_MAX_COMMANDS", static_cast<int>(c.max_commands_per_poll)));
-  c.command_resend_after = env_int("ZKPUSH_RESEND_AFTER", c.command_resend_after);
+  c.max_commands_per_poll = static_cast<std::size_t>(env_int("ZKPUSH_MAX_COMMANDS", static_cast<int>(c.max_commands_per_poll), 1));
+  c.command_resend_after = env_int("ZKPUSH_RESEND_AFTER", c.command_resend_after, 1);
   c.control_device_expiry = env_int("ZKPUSH_CONTROL_EXPIRY", c.control_device_expiry);
   if (auto v = env("ZKPUSH_PANEL_ENROLMENT")) c.panel_enrolment = v;
   c.sync_settle = env_int("ZKPUSH_SYNC_SETTLE", c.sync_settle);

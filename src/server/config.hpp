@@ -15,7 +15,7 @@ enum class RegistrationPolicy { automatic, approve };  // "auto" | "approve"
 enum class TokenPolicy { strict, warn };               // mismatched token: 401 | log and accept
 
 struct ServerConfig {
-  std::string listen = "0.0.0.0:8088";  // host:port; "[::]:8088" for IPv6
+  std::string listen = "0.0.0.0:8088";  // host:port; "[::]:8088" for IPv6, a name is resolved
   std::string data_dir = "./data";      // holds zkpush.db
   unsigned threads = 0;                 // I/O threads; 0 = one per core
 
@@ -57,8 +57,11 @@ struct ServerConfig {
   std::string files_dir;
 };
 
-// "0.0.0.0:8088" -> host, port. False when unreadable.
+// "0.0.0.0:8088" -> host, port; ":8088" -> all IPv4 addresses ("0.0.0.0"). False when unreadable.
 bool parse_listen(const std::string& listen, std::string& host, std::uint16_t& port);
+// The address to listen on for a host of --listen: an address as it is, a name ("localhost") resolved,
+// its first IPv4 address preferred. Throws std::invalid_argument naming the host when it does not resolve.
+std::string resolve_listen_host(const std::string& host);
 // Applies ZKPUSH_LISTEN, ZKPUSH_DATA, ZKPUSH_REGISTRATION, ZKPUSH_TOKEN, ZKPUSH_ALLOW_MISSING_COOKIE,
 // ZKPUSH_REQUEST_DELAY, ZKPUSH_ERROR_DELAY, ZKPUSH_TIMEOUT_SEC, ZKPUSH_TRANS_TIMES,
 // ZKPUSH_TRANS_INTERVAL, ZKPUSH_REALTIME, ZKPUSH_SERVER_NAME, ZKPUSH_PUSH_PROT_VER,

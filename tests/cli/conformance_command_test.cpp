@@ -1,8 +1,9 @@
 // The `zkpush conformance` binary against a real server (the App in this process, real sockets and
 // SQLite): the matrix, the JSON report and the exit statuses (0 conforming, 1 a failure, 2 bad
-// arguments or nothing to talk to).
+// arguments or nothing to talk to, 3 a device the server kept out).
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <string>
 
 #include "server/http/test_server.hpp"
@@ -14,7 +15,9 @@ namespace {
 
 using e2e::ServeFixture;
 
-std::pair<int, std::string> run_conformance(const std::string& args) { return cli_test::run_zkpush("conformance " + args); }
+std::pair<int, std::string> run_conformance(const std::string& args, bool with_stderr = false) {
+  return cli_test::run_zkpush("conformance " + args, with_stderr);
+}
 
 class ConformanceCommand : public ServeFixture {};
 
@@ -40,6 +43,33 @@ TEST_F(ConformanceCommand, OurServerConformsAndTheMatrixSaysSo) {
   EXPECT_EQ(report["checks"][0]["section"], "4.1");
   EXPECT_EQ(report["checks"][0]["check"], "init");
   EXPECT_EQ(report["checks"][0]["verdict"], "PASS");
+}
+
+// Issue 12: against a server that had not approved the device, the run said "3 passed, 0 failed,
+// 28 not supported" and exited 0. It now says the device was kept out, and why, and exits 3.
+TEST_F(ConformanceCommand, ADeviceHeldForApprovalIsBlockedAndExitsWith3) {
+  ServerConfig config;
+  config.registration = RegistrationPolicy::approve;
+  start(config);
+  const std::string server = "http://127.0.0.1:" + std::to_string(app_->port());
+  auto [status, out] = run_conformance("--server " + server + " --sn CLIBLOCK1", true);
+  EXPECT_EQ(status, 3) << out;
+  EXPECT_NE(out.find("BLOCKED  registry           registration refused: HTTP 406, not approved"), std::string::npos)
+      << out;
+  EXPECT_EQ(out.find("N/A      exchange"), std::string::npos) << out;  // not "encryption not supported"
+  EXPECT_TRUE(std::regex_search(out, std::regex(" 0 failed, 0 not supported, [0-9]+ blocked \\(")) ) << out;
+  EXPECT_NE(out.find("BLOCKED: device CLIBLOCK1 could not register: HTTP 406, not approved"), std::string::npos) << out;
+  // The message on standard error, for a script that only shows that.
+  EXPECT_NE(out.find("conformance: device CLIBLOCK1 could not register"), std::string::npos) << out;
+
+  auto [json_status, json_out] = run_conformance("--server " + server + " --sn CLIBLOCK1 --json");
+  EXPECT_EQ(json_status, 3) << json_out;
+  auto report = nlohmann::json::parse(json_out, nullptr, false);
+  ASSERT_FALSE(report.is_discarded()) << json_out;
+  EXPECT_EQ(report["exit_status"], 3);
+  EXPECT_EQ(report["not_supported"], 0);
+  EXPECT_GT(report["blocked"].get<int>(), 20);
+  EXPECT_NE(report["blocked_reason"].get<std::string>().find("not approved"), std::string::npos) << json_out;
 }
 
 TEST(ConformanceCommandExit, AFailingServerExitsWith1AndShowsTheExchange) {

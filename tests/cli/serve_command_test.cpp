@@ -302,4 +302,109 @@ TEST_F(ServeCommand, GeneratedApiTokenStoredPrivatelyAndReused) {
   }
 }
 
+// --listen takes a host name as well as an address: localhost is resolved (to 127.0.0.1, what
+// clients and IPv4-only devices reach), and ":port" means every address.
+TEST_F(ServeCommand, ListenTakesAHostNameAndABarePort) {
+  {
+    ServeProcess serve({"--listen", "localhost:0", "--data", path("data")});
+    const int port = serve.wait_serving();
+    ASSERT_NE(port, 0) << serve.log();
+    EXPECT_NE(serve.log().find("serving on 127.0.0.1:"), std::string::npos) << serve.log();
+    EXPECT_EQ(get(port, init("LISTEN01")).first, 200);
+    EXPECT_EQ(serve.stop(), 0) << serve.log();
+  }
+  {
+    ServeProcess serve({"--listen", ":0", "--data", path("data")});
+    const int port = serve.wait_serving();
+    ASSERT_NE(port, 0) << serve.log();
+    EXPECT_NE(serve.log().find("serving on 0.0.0.0:"), std::string::npos) << serve.log();
+    EXPECT_EQ(get(port, init("LISTEN02")).first, 200);
+    EXPECT_EQ(serve.stop(), 0) << serve.log();
+  }
+  {
+    ServeProcess serve({"--listen", "no-such-host.invalid:0", "--data", path("data")});
+    EXPECT_EQ(serve.wait_exit(), 1) << serve.log();
+    EXPECT_NE(serve.log().find("--listen: cannot resolve host 'no-such-host.invalid'"), std::string::npos)
+        << serve.log();
+  }
+}
+
+// A number that means nothing to a device or to the queue is refused with the option's name and
+// what it must be, before anything starts: from the command line (status 2), a config file or the
+// environment (status 1). Where 0 means something (never, one per core, off), 0 is taken.
+TEST_F(ServeCommand, MeaninglessNumbersAreRefused) {
+  const std::vector<std::pair<std::vector<std::string>, std::string>> refused = {
+      {{"--request-delay", "-1"}, "--request-delay: must be at least 1, got -1"},
+      {{"--request-delay", "0"}, "--request-delay: must be at least 1, got 0"},
+      {{"--max-commands", "0"}, "--max-commands: must be at least 1, got 0"},
+      {{"--max-commands", "-3"}, "--max-commands: must be at least 1, got -3"},
+      {{"--error-delay", "0"}, "--error-delay: must be at least 1"},
+      {{"--timeout-sec", "-5"}, "--timeout-sec: must be at least 1"},
+      {{"--trans-interval", "0"}, "--trans-interval: must be at least 1"},
+      {{"--resend-after", "0"}, "--resend-after: must be at least 1"},
+      {{"--control-expiry", "-1"}, "--control-expiry: must be at least 0"},
+      {{"--threads", "-2"}, "--threads: must be 0 to 1024"},
+      {{"--realtime", "2"}, "--realtime: must be 0 to 1"},
+      {{"--sync-settle", "-1"}, "--sync-settle: must be 0 to 60"},
+      {{"--request-delay", "soon"}, "--request-delay: not a number: soon"},
+  };
+  for (const auto& [args, message] : refused) {
+    auto all = args;
+    all.insert(all.end(), {"--listen", "127.0.0.1:0", "--data", path("data")});
+    ServeProcess serve(all);
+    EXPECT_EQ(serve.wait_exit(), 2) << args[0] << " " << args[1] << "\n" << serve.log();
+    EXPECT_NE(serve.log().find(message), std::string::npos) << "expected: " << message << "\nlog: " << serve.log();
+  }
+  {
+    ServeProcess serve({"--config", write("delay.toml", "request-delay = 0\n"), "--data", path("data")});
+    EXPECT_EQ(serve.wait_exit(), 1) << serve.log();
+    EXPECT_NE(serve.log().find("request-delay: --request-delay: must be at least 1, got 0"), std::string::npos)
+        << serve.log();
+  }
+  {
+    ServeProcess serve({"--listen", "127.0.0.1:0", "--data", path("data")}, {"ZKPUSH_MAX_COMMANDS=0"});
+    EXPECT_EQ(serve.wait_exit(), 1) << serve.log();
+    EXPECT_NE(serve.log().find("ZKPUSH_MAX_COMMANDS: must be at least 1, got 0"), std::string::npos) << serve.log();
+  }
+  // 0 where it means something: CONTROL DEVICE never expires, one thread per core, Realtime off.
+  ServeProcess serve({"--listen", "127.0.0.1:0", "--data", path("data"), "--control-expiry", "0", "--threads", "0",
+                      "--realtime", "0", "--sync-verify-hours", "0"});
+  const int port = serve.wait_serving();
+  ASSERT_NE(port, 0) << serve.log();
+  EXPECT_EQ(serve.stop(), 0) << serve.log();
+}
+
+// --help shows what runs when an option is left out, the ZKPUSH_* environment included, but never
+// the API token.
+TEST_F(ServeCommand, HelpShowsEveryDefault) {
+  // "  --registration TEXT:{auto,approve}=auto": the default after the last '=' of the option's line.
+  auto shows_default = [](const std::string& help, const std::string& option, const std::string& value) {
+    const auto at = help.find("  " + option + " ");
+    if (at == std::string::npos) return false;
+    const std::string line = help.substr(at, help.find('\n', at) - at);
+    const auto name_end = line.find(' ', 2);
+    const auto eq = line.find('=' + value, name_end);
+    if (eq == std::string::npos) return false;
+    const auto after = eq + 1 + value.size();
+    return after == line.size() || line[after] == ' ';
+  };
+  ServeProcess plain({"--help"});
+  EXPECT_EQ(plain.wait_exit(), 0) << plain.log();
+  const std::string help = plain.log();
+  EXPECT_TRUE(shows_default(help, "--registration", "auto")) << help;
+  EXPECT_TRUE(shows_default(help, "--token", "strict")) << help;
+  EXPECT_TRUE(shows_default(help, "--listen", "0.0.0.0:8088")) << help;
+  EXPECT_TRUE(shows_default(help, "--request-delay", "30")) << help;
+  EXPECT_TRUE(shows_default(help, "--max-commands", "16")) << help;
+  EXPECT_TRUE(shows_default(help, "--threads", "0")) << help;
+  EXPECT_TRUE(shows_default(help, "--tz", "+0000")) << help;
+  EXPECT_TRUE(shows_default(help, "--sync-verify-hours", "24")) << help;
+
+  ServeProcess from_env({"--help"}, {"ZKPUSH_REGISTRATION=approve", "ZKPUSH_TOKEN=warn", "ZKPUSH_API_TOKEN=secret-token"});
+  EXPECT_EQ(from_env.wait_exit(), 0) << from_env.log();
+  EXPECT_TRUE(shows_default(from_env.log(), "--registration", "approve")) << from_env.log();
+  EXPECT_TRUE(shows_default(from_env.log(), "--token", "warn")) << from_env.log();
+  EXPECT_EQ(from_env.log().find("secret-token"), std::string::npos) << from_env.log();
+}
+
 }  // namespace

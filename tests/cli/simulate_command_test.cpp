@@ -3,6 +3,7 @@
 // bad arguments exit with status 2.
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <string>
 
 #include "cli/run_zkpush.hpp"
@@ -13,7 +14,9 @@ namespace {
 
 using e2e::ServeFixture;
 
-std::pair<int, std::string> run_simulate(const std::string& args) { return cli_test::run_zkpush("simulate " + args); }
+std::pair<int, std::string> run_simulate(const std::string& args, bool with_stderr = false) {
+  return cli_test::run_zkpush("simulate " + args, with_stderr);
+}
 
 class SimulateCommand : public ServeFixture {};
 
@@ -59,6 +62,61 @@ TEST_F(SimulateCommand, BadArgumentsExitWithStatus2) {
   EXPECT_EQ(run_simulate("--server http://127.0.0.1:1 --devices 1 --duration 1 --sn-prefix " + std::string(59, 'P')).first, 2);
   // A server that is not there: the device never registers, status 1.
   EXPECT_EQ(run_simulate("--server http://127.0.0.1:1 --devices 1 --duration 1").first, 1);
+}
+
+// Numbers that mean nothing are refused with the option's name and what it must be; 0 stays
+// allowed where it means something (no events, until Ctrl-C, the server's RequestDelay).
+TEST_F(SimulateCommand, MeaninglessNumbersAreRefused) {
+  const std::vector<std::pair<std::string, std::string>> refused = {
+      {"--events-per-second -5", "--events-per-second: must be at least 0, got -5"},
+      {"--duration -1", "--duration: must be at least 0, got -1"},
+      {"--poll-interval -0.5", "--poll-interval: must be at least 0, got -0.5"},
+      {"--ramp 0", "--ramp: must be more than 0, got 0"},
+      {"--threads -1", "--threads: must be 0 to 1024, got -1"},
+      {"--devices 0", "--devices: must be at least 1, got 0"},
+      {"--devices -4", "--devices: must be at least 1, got -4"},
+  };
+  for (const auto& [args, message] : refused) {
+    auto [status, out] = run_simulate("--server http://127.0.0.1:1 " + args, true);
+    EXPECT_EQ(status, 2) << args << "\n" << out;
+    EXPECT_NE(out.find(message), std::string::npos) << "expected: " << message << "\ngot: " << out;
+  }
+  start();
+  const std::string server = "http://127.0.0.1:" + std::to_string(app_->port());
+  auto [status, out] = run_simulate("--server " + server +
+                                    " --sn-prefix SIMZ --events-per-second 0 --poll-interval 0 --threads 0 --duration 1");
+  EXPECT_EQ(status, 0) << out;
+}
+
+// The summary says why exchanges failed, grouped by reason: a server holding devices for approval
+// (406 at registry, 401 "not approved" after), one that is not there (connection refused).
+TEST_F(SimulateCommand, ErrorsAreExplainedByReason) {
+  server::ServerConfig config;
+  config.registration = server::RegistrationPolicy::approve;
+  start(config);
+  const std::string server = "http://127.0.0.1:" + std::to_string(app_->port());
+  auto [status, out] = run_simulate("--server " + server + " --devices 3 --sn-prefix SIMA --duration 2 --threads 1");
+  EXPECT_EQ(status, 1) << out;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(out, m, std::regex("registry: ([0-9]+) errors? \\(([0-9]+)\u00d7 406 not approved\\)")))
+      << out;
+  EXPECT_EQ(m[1], m[2]) << out;
+  EXPECT_GE(std::stoi(m[1]), 3) << out;
+
+  auto [json_status, json_out] =
+      run_simulate("--server " + server + " --devices 2 --sn-prefix SIMB --duration 1 --threads 1 --json");
+  EXPECT_EQ(json_status, 1) << json_out;
+  auto summary = nlohmann::json::parse(json_out, nullptr, false);
+  ASSERT_FALSE(summary.is_discarded()) << json_out;
+  const auto& registry = summary["endpoints"]["registry"];
+  ASSERT_TRUE(registry.contains("error_reasons")) << json_out;
+  EXPECT_EQ(registry["error_reasons"]["406 not approved"], registry["errors"]) << json_out;
+
+  // Nothing listening: every init is refused by the operating system.
+  auto [nobody, said] = run_simulate("--server http://127.0.0.1:1 --devices 2 --duration 1 --threads 1");
+  EXPECT_EQ(nobody, 1) << said;
+  EXPECT_TRUE(std::regex_search(said, m, std::regex("init: ([0-9]+) errors? \\(([0-9]+)\u00d7 connection refused\\)")))
+      << said;
 }
 
 }  // namespace

@@ -91,21 +91,55 @@ TEST_F(Conformance, WithoutQueuedCommandsOrFileThoseChecksAreNotSupportedAndSayS
   EXPECT_TRUE(app_->devices().get(report.sn).has_value());
 }
 
-TEST_F(Conformance, RegistrationHeldForApprovalIsNotSupportedWithTheReason) {
+// A server holding the device for approval is not a server without those features: the checks it
+// prevented are BLOCKED with the reason, the key exchange's 401 is not read as "no encryption", and
+// the run exits 3 (docs/conformance.md).
+TEST_F(Conformance, RegistrationHeldForApprovalBlocksTheRunWithTheReason) {
   server::ServerConfig config;
   config.registration = server::RegistrationPolicy::approve;
   start(config);
   const ConformanceReport report = run_conformance(options_for(app_->port(), "CONFAPPR1"));
   const CheckResult* registry = report.find("registry");
   ASSERT_NE(registry, nullptr);
-  EXPECT_EQ(registry->verdict, Verdict::not_supported) << describe(report);
-  EXPECT_NE(registry->reason.find("device needs approval on the server"), std::string::npos) << registry->reason;
+  EXPECT_EQ(registry->verdict, Verdict::blocked) << describe(report);
+  EXPECT_NE(registry->reason.find("registration refused: HTTP 406, not approved"), std::string::npos) << registry->reason;
+  EXPECT_NE(registry->reason.find("approve CONFAPPR1 on the server"), std::string::npos) << registry->reason;
   EXPECT_EQ(registry->exchanges.back().status, 406);
-  // Nothing after registration can run; that is not a failure of the server.
-  EXPECT_EQ(report.find("rtlog-1")->verdict, Verdict::not_supported);
-  EXPECT_NE(report.find("rtlog-1")->reason.find("approval"), std::string::npos);
+  EXPECT_TRUE(report.blocked());
+  EXPECT_NE(report.blocked_reason.find("device CONFAPPR1 could not register"), std::string::npos) << report.blocked_reason;
+  // Our server answers the unapproved device's key exchange 401: that is the refusal, not a verdict
+  // on encryption.
+  const CheckResult* exchange = report.find("exchange");
+  EXPECT_EQ(exchange->verdict, Verdict::blocked) << describe(report);
+  EXPECT_NE(exchange->reason.find("keeps this device out"), std::string::npos) << exchange->reason;
+  // Nothing after registration can run: blocked, not "not supported", and not a failure.
+  EXPECT_EQ(report.find("rtlog-1")->verdict, Verdict::blocked);
+  EXPECT_NE(report.find("rtlog-1")->reason.find("not approved"), std::string::npos) << report.find("rtlog-1")->reason;
+  EXPECT_EQ(report.count(Verdict::not_supported), 0) << describe(report);
   EXPECT_EQ(report.count(Verdict::fail), 0) << describe(report);
-  EXPECT_EQ(report.exit_status(), 0);
+  EXPECT_EQ(report.exit_status(), 3);
+  const std::string text = format_report(report);
+  EXPECT_NE(text.find("  BLOCKED  registry"), std::string::npos) << text;
+  EXPECT_NE(text.find("  PASS     init "), std::string::npos) << text;
+  EXPECT_NE(text.find("BLOCKED: device CONFAPPR1 could not register"), std::string::npos) << text;
+  const auto json = report_json(report);
+  EXPECT_EQ(json["exit_status"], 3);
+  EXPECT_EQ(json["blocked"], report.count(Verdict::blocked));
+  EXPECT_EQ(json["blocked_reason"], report.blocked_reason);
+}
+
+// A serial number the allow-list refuses at init: blocked from the first exchange on.
+TEST_F(Conformance, SerialNumberRefusedAtInitBlocksTheRun) {
+  server::ServerConfig config;
+  config.allow_sn = {"ONLYTHIS*"};
+  start(config);
+  const ConformanceReport report = run_conformance(options_for(app_->port(), "CONFDENY1"));
+  EXPECT_EQ(report.find("init")->verdict, Verdict::blocked) << describe(report);
+  EXPECT_EQ(report.find("init")->exchanges.back().status, 403);
+  EXPECT_NE(report.blocked_reason.find("refuses serial number CONFDENY1 at init (HTTP 403)"), std::string::npos)
+      << report.blocked_reason;
+  EXPECT_EQ(report.find("registry")->verdict, Verdict::blocked);
+  EXPECT_EQ(report.exit_status(), 3);
 }
 
 TEST_F(Conformance, RegistrationApprovedWhileWaitingPasses) {
