@@ -248,6 +248,11 @@ void register_serve(CLI::App& app) {
          "hours between checks of a panel's user count against what it should hold (0: never)")
       ->check(between(0, 24 * 365))
       ->default_str(std::to_string(c.sync_verify_seconds / 3600));
+  cmd->add_option("--mqtt", c.mqtt_url,
+                  "publish events, door states, device status and command results to this broker: "
+                  "mqtt://[user@]host[:port] (password in ZKPUSH_MQTT_PASSWORD; env ZKPUSH_MQTT)");
+  cmd->add_option("--mqtt-prefix", c.mqtt_prefix, "MQTT topic prefix (env ZKPUSH_MQTT_PREFIX)")->capture_default_str();
+  cmd->add_option("--mqtt-client-id", c.mqtt_client_id, "MQTT client id (default: zkpush-<host name>)");
   cmd->add_option("--message-retention-days", c.message_retention_days,
                   "days the message log keeps what the stream, webhooks and MQTT resume from (0: forever)")
       ->check(between(0, 3650))

@@ -99,6 +99,14 @@ App::App(ServerConfig config) : config_(std::move(config)) {
       front::api::ApiServices{config_, *store_, *devices_, *queue_, *access_, *sync_, *tokens_, live_, doors,
                               [this] { wake_housekeeping(webhooks_changed_); }});
   webhooks_ = std::make_unique<outbound::Webhooks>(*store_, live_, doors);
+  if (!config_.mqtt_url.empty()) {
+    outbound::MqttOptions mqtt;
+    mqtt.url = config_.mqtt_url;
+    mqtt.prefix = config_.mqtt_prefix;
+    mqtt.client_id = config_.mqtt_client_id;
+    mqtt.password = config_.mqtt_password;
+    mqtt_ = std::make_unique<outbound::Mqtt>(*store_, live_, doors, mqtt);
+  }
   file_endpoints_ = std::make_unique<front::FileEndpoints>(config_, *downloads_);
   status_endpoints_ = std::make_unique<front::StatusEndpoints>(config_, *store_, *devices_, *queue_, metrics_);
   front_ = std::make_unique<front::Front>(metrics_);
@@ -214,6 +222,7 @@ void App::prune_messages() {
 void App::start() {
   http_->start();
   webhooks_->reload();
+  if (mqtt_) mqtt_->start();
   housekeeping_thread_ = std::thread([this] { housekeeping(); });
   spdlog::info("zkpush serving on {}:{} (data {}, {} device(s) known)", http_->local_endpoint().address().to_string(),
                http_->port(), config_.data_dir, devices_->all().size());
@@ -228,6 +237,7 @@ void App::stop() {
   housekeeping_cv_.notify_all();
   if (housekeeping_thread_.joinable()) housekeeping_thread_.join();
   if (webhooks_) webhooks_->stop();
+  if (mqtt_) mqtt_->stop();
 }
 
 std::uint16_t App::port() const noexcept { return http_->port(); }

@@ -16,6 +16,7 @@
 #include "front/front.hpp"
 #include "front/metrics.hpp"
 #include "front/status_endpoints.hpp"
+#include "outbound/mqtt.hpp"
 #include "outbound/webhooks.hpp"
 #include "server/config.hpp"
 #include "server/http/http_server.hpp"
@@ -75,6 +76,7 @@ class App {
   std::unique_ptr<front::Front> front_;
   std::unique_ptr<http::HttpServer> http_;
   std::unique_ptr<outbound::Webhooks> webhooks_;
+  std::unique_ptr<outbound::Mqtt> mqtt_;  // with --mqtt
 
   // Housekeeping on a thread of its own: writes last_seen to the store every presence_interval (and
   // once at stop), and expires commands as their deadlines pass (at most a second late; the API

@@ -111,6 +111,9 @@ void apply_environment(ServerConfig& c) {
   if (env("ZKPUSH_SYNC_VERIFY_HOURS"))
     c.sync_verify_seconds = std::int64_t{3600} * env_int("ZKPUSH_SYNC_VERIFY_HOURS", 24);
   if (auto v = env("ZKPUSH_API_TOKEN")) c.api_token = v;
+  if (auto v = env("ZKPUSH_MQTT")) c.mqtt_url = v;
+  if (auto v = env("ZKPUSH_MQTT_PREFIX")) c.mqtt_prefix = v;
+  if (auto v = env("ZKPUSH_MQTT_PASSWORD")) c.mqtt_password = v;
   if (auto v = env("ZKPUSH_FILES")) c.files_dir = v;
   if (auto v = env("ZKPUSH_ALLOW_SN")) c.allow_sn = {v};
   if (auto v = env("ZKPUSH_ALLOW_NET")) c.allow_net = {v};

@@ -37,9 +37,15 @@ class StreamTest : public ServeFixture {
     }
     return client;
   }
-  // Messages (id, data JSON) read until `n` have come; comment lines skipped.
-  std::vector<std::pair<std::int64_t, json>> messages(TestClient& client, std::size_t n) {
-    std::vector<std::pair<std::int64_t, json>> out;
+  // A message: its id, data and event type ("" when the message has no `event:` line).
+  struct Message {
+    std::int64_t first = -1;
+    json second;
+    std::string kind;
+  };
+  // Messages read until `n` have come; comment lines skipped.
+  std::vector<Message> messages(TestClient& client, std::size_t n) {
+    std::vector<Message> out;
     std::string text;
     while (out.size() < n) {
       auto chunk = client.read_chunk();
@@ -54,6 +60,7 @@ class StreamTest : public ServeFixture {
         text.erase(0, end + 2);
         std::int64_t id = -1;
         json data;
+        std::string kind;
         std::size_t pos = 0;
         while (pos < message.size()) {
           auto eol = message.find('\n', pos);
@@ -61,9 +68,10 @@ class StreamTest : public ServeFixture {
           const auto line = message.substr(pos, eol - pos);
           if (line.rfind("id: ", 0) == 0) id = std::stoll(line.substr(4));
           if (line.rfind("data: ", 0) == 0) data = json::parse(line.substr(6));
+          if (line.rfind("event: ", 0) == 0) kind = line.substr(7);
           pos = eol + 1;
         }
-        if (id >= 0) out.emplace_back(id, data);
+        if (id >= 0) out.push_back(Message{id, data, kind});
       }
     }
     return out;
@@ -113,6 +121,33 @@ TEST_F(StreamTest, StoredEventsReachTheStreamAndAReconnectMissesNothing) {
   EXPECT_EQ(refused.status, 401);
   auto bad = send_raw(http::test::request("GET", "/api/v1/stream", "", "Authorization: Bearer " + kToken + "\r\nLast-Event-ID: x\r\n"));
   EXPECT_EQ(bad.status, 400);
+}
+
+TEST_F(StreamTest, OtherKindsComeWhenAskedForWithTheirEventType) {
+  const std::string sn = "STRM0003";
+  const std::string token = handshake(sn);
+  auto client = open("", "?kinds=door_state,command&sn=" + sn);
+  // An event is not on this stream; a change of door state and a command that closed are.
+  ASSERT_EQ(send(p::format_rtlog_upload(sn, {rtlog_record(1, "2026-12-06 10:00:00")}), token).status, 200);
+  ASSERT_EQ(send(p::format_rtstate_upload(sn, {p::Record{{"time", "2026-12-06 10:00:01"}, {"sensor", "01"},
+                                                         {"relay", "00"}, {"alarm", "00"}}}),
+                 token).status,
+            200);
+  const auto id = enqueue(sn, "CONTROL DEVICE 01010105");
+  ASSERT_TRUE(answer_next_command(sn, token, 0));
+  auto got = messages(*client, 2);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].kind, "door_state");
+  EXPECT_EQ(got[0].second["sn"], sn);
+  EXPECT_TRUE(got[0].second["doors"].is_array());
+  EXPECT_EQ(got[1].kind, "command");
+  EXPECT_EQ(got[1].second["id"], id);
+  EXPECT_EQ(got[1].second["status"], "done");
+  EXPECT_LT(got[0].first, got[1].first);
+
+  auto bad = send_raw(http::test::request("GET", "/api/v1/stream?kinds=events", "", "Authorization: Bearer " + kToken + "\r\n"));
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(json::parse(bad.body)["field"], "kinds");
 }
 
 }  // namespace

@@ -79,6 +79,13 @@ TEST_P(MessageContract, WhatIsStoredEntersTheLogWithItsRow) {
   ASSERT_EQ(some.size(), 2u);
   EXPECT_EQ(some[0].id, all[0].id);
 
+  // A consumer's cursor: none at first, then forward only.
+  EXPECT_FALSE(read([](Reads& r) { return r.messages().cursor("mqtt"); }));
+  write([](Transaction& tx) { tx.messages().set_cursor("mqtt", 3); });
+  write([](Transaction& tx) { tx.messages().set_cursor("mqtt", 2); });
+  EXPECT_EQ(read([](Reads& r) { return r.messages().cursor("mqtt"); }), std::optional<std::int64_t>(3));
+  EXPECT_FALSE(read([](Reads& r) { return r.messages().cursor("other"); }));
+
   // Pruned by age.
   EXPECT_EQ(write([](Transaction& tx) { return tx.messages().prune(101); }), 2);
   EXPECT_EQ(read([](Reads& r) { return r.messages().list(MessageFilter{0, 100, "", {}}); }).size(), 2u);

@@ -45,6 +45,8 @@ class MessageReads {
   virtual std::vector<Message> get(const std::vector<std::int64_t>& ids) = 0;
   // The newest message's id (0: none): where a consumer that wants only what comes next starts.
   virtual std::int64_t last_id() = 0;
+  // Where a named consumer (MQTT) stands: the last message it handled; nullopt before its first.
+  virtual std::optional<std::int64_t> cursor(const std::string& consumer) = 0;
 };
 
 class MessageWrites : public MessageReads {
@@ -54,6 +56,8 @@ class MessageWrites : public MessageReads {
                            std::int64_t at) = 0;
   // Removes messages stored before `before` (Unix seconds); how many.
   virtual std::int64_t prune(std::int64_t before) = 0;
+  // Moves a consumer's cursor forward (never back).
+  virtual void set_cursor(const std::string& consumer, std::int64_t id) = 0;
 };
 
 }  // namespace zkpush::storage

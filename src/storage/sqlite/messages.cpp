@@ -101,4 +101,19 @@ std::int64_t Messages::prune(std::int64_t before) {
   return c_.db().changes();
 }
 
+std::optional<std::int64_t> Messages::cursor(const std::string& consumer) {
+  auto st = c_.prepare("SELECT cursor FROM message_cursors WHERE name = ?1");
+  st->bind(1, consumer);
+  if (!st->step()) return std::nullopt;
+  return st->column_int(0);
+}
+
+void Messages::set_cursor(const std::string& consumer, std::int64_t id) {
+  auto st = c_.prepare(
+      "INSERT INTO message_cursors (name, cursor) VALUES (?1, ?2) "
+      "ON CONFLICT (name) DO UPDATE SET cursor = max(cursor, excluded.cursor)");
+  st->bind(1, consumer).bind(2, id);
+  st->run();
+}
+
 }  // namespace zkpush::storage::sqlite

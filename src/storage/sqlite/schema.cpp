@@ -480,6 +480,14 @@ CREATE TABLE webhook_dead_letters (
 CREATE INDEX webhook_dead_letters_by_webhook ON webhook_dead_letters (webhook_id, id);
 )sql";
 
+// Version 14: where each consumer of the message log other than a webhook stands (MQTT).
+constexpr std::string_view kVersion14 = R"sql(
+CREATE TABLE message_cursors (
+  name   TEXT PRIMARY KEY NOT NULL,
+  cursor INTEGER NOT NULL
+) WITHOUT ROWID;
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "devices, events, door state, device records and logs, command queue", kVersion1},
     {2, "device records: content field and encoding", kVersion2},
@@ -494,6 +502,7 @@ constexpr Migration kMigrations[] = {
     {11, "commands, sync items: state checks without IN lists", kVersion11, "command_data"},
     {12, "API tokens", kVersion12},
     {13, "message log, webhooks", kVersion13},
+    {14, "message log cursors", kVersion14},
 };
 
 }  // namespace
