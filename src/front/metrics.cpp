@@ -409,19 +409,24 @@ MeteredResponder::MeteredResponder(http::Responder inner, Metrics& metrics, Metr
     : inner_(std::move(inner)), metrics_(metrics), slot_(slot), start_(std::chrono::steady_clock::now()) {}
 
 MeteredResponder::~MeteredResponder() {
-  if (inner_) metrics_.record_response(slot_, 500, std::chrono::steady_clock::now() - start_);
+  if (inner_) answered(500);
+}
+
+void MeteredResponder::answered(int status) {
+  metrics_.record_response(slot_, static_cast<unsigned>(status), std::chrono::steady_clock::now() - start_);
+  if (auto observer = std::move(observer_)) observer(status);
 }
 
 void MeteredResponder::operator()(http::Response response) {
   if (!inner_) return;
   // Counted before the answer leaves: a client that reads /metrics right after its answer sees it.
-  metrics_.record_response(slot_, response.result_int(), std::chrono::steady_clock::now() - start_);
+  answered(response.result_int());
   inner_(std::move(response));
 }
 
 std::shared_ptr<http::Stream> MeteredResponder::stream(http::ResponseHead head) {
   if (!inner_) return inner_.stream(std::move(head));  // answered before: a closed stream
-  metrics_.record_response(slot_, head.result_int(), std::chrono::steady_clock::now() - start_);
+  answered(head.result_int());
   return inner_.stream(std::move(head));
 }
 

@@ -147,12 +147,17 @@ class MeteredResponder {
   // A streamed answer (Server-Sent Events): counted when its head leaves, with its status.
   std::shared_ptr<http::Stream> stream(http::ResponseHead head);
   explicit operator bool() const noexcept { return static_cast<bool>(inner_); }
+  // Told the status once the answer goes (the API's audit log). Set before answering.
+  void on_answer(std::function<void(int status)> observer) { observer_ = std::move(observer); }
 
  private:
+  void answered(int status);
+
   http::Responder inner_;
   Metrics& metrics_;
   MetricSlot slot_;
   std::chrono::steady_clock::time_point start_;
+  std::function<void(int)> observer_;
 };
 
 // True the first time a key is seen: a device whose token keeps mismatching under `warn` is

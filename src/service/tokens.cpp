@@ -30,9 +30,9 @@ storage::StoreStatus Tokens::load() {
   auto all = store_.read_now([](storage::Reads& r) { return r.tokens().all(); });
   if (!all.ok()) return all.error();
   std::lock_guard lock(mutex_);
-  roles_.clear();
+  holders_.clear();
   for (const auto& t : all.value())
-    if (t.revoked_at == 0) roles_[t.hash] = t.role;
+    if (t.revoked_at == 0) holders_[t.hash] = Holder{t.id, t.name, t.role};
   return storage::Unit{};
 }
 
@@ -58,7 +58,7 @@ void Tokens::create(const std::string& name, const std::string& role, Reply<Made
         if (r.ok()) {
           {
             std::lock_guard lock(mutex_);
-            roles_[r->token.hash] = r->token.role;
+            holders_[r->token.hash] = Holder{r->token.id, r->token.name, r->token.role};
           }
           spdlog::info("API token {} '{}' ({}) created", r->token.id, r->token.name, r->token.role);
         }
@@ -83,7 +83,7 @@ void Tokens::revoke(std::int64_t id, Reply<storage::ApiToken> done) {
         if (r.ok()) {
           {
             std::lock_guard lock(mutex_);
-            roles_.erase(r->hash);
+            holders_.erase(r->hash);
           }
           spdlog::info("API token {} '{}' revoked", r->id, r->name);
         }
@@ -91,12 +91,18 @@ void Tokens::revoke(std::int64_t id, Reply<storage::ApiToken> done) {
       });
 }
 
-std::string Tokens::role_of(std::string_view presented) const {
-  if (presented.size() < 8 || presented.size() > 256) return "";
+std::optional<Tokens::Holder> Tokens::holder_of(std::string_view presented) const {
+  if (presented.size() < 8 || presented.size() > 256) return std::nullopt;
   const auto hash = token_hash(presented);
   std::lock_guard lock(mutex_);
-  auto it = roles_.find(hash);
-  return it == roles_.end() ? "" : it->second;
+  auto it = holders_.find(hash);
+  if (it == holders_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::string Tokens::role_of(std::string_view presented) const {
+  auto holder = holder_of(presented);
+  return holder ? holder->role : "";
 }
 
 }  // namespace zkpush::service

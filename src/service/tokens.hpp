@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -41,14 +42,21 @@ class Tokens {
   void list(Reply<std::vector<storage::ApiToken>> done) const;
   void revoke(std::int64_t id, Reply<storage::ApiToken> done);
 
-  // The role of a token in force, "" for any other text. No store access.
+  // Who holds a token in force (nullopt for any other text). No store access.
+  struct Holder {
+    std::int64_t id = 0;
+    std::string name;
+    std::string role;
+  };
+  std::optional<Holder> holder_of(std::string_view presented) const;
+  // The role of a token in force, "" for any other text.
   std::string role_of(std::string_view presented) const;
 
  private:
   storage::Store& store_;
   const Clock& clock_;
   mutable std::mutex mutex_;
-  std::map<std::string, std::string> roles_;  // hash -> role, tokens in force
+  std::map<std::string, Holder> holders_;  // hash -> holder, tokens in force
 };
 
 }  // namespace zkpush::service

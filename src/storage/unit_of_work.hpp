@@ -6,6 +6,7 @@
 #pragma once
 
 #include "storage/areas/access.hpp"
+#include "storage/areas/audit.hpp"
 #include "storage/areas/commands.hpp"
 #include "storage/areas/device_data.hpp"
 #include "storage/areas/devices.hpp"
@@ -32,6 +33,7 @@ class Reads {
   virtual TokenReads& tokens() = 0;
   virtual MessageReads& messages() = 0;
   virtual WebhookReads& webhooks() = 0;
+  virtual AuditReads& audit() = 0;
 };
 
 // A write in progress. Its reads see its own writes.
@@ -48,6 +50,7 @@ class Transaction {
   virtual TokenWrites& tokens() = 0;
   virtual MessageWrites& messages() = 0;
   virtual WebhookWrites& webhooks() = 0;
+  virtual AuditWrites& audit() = 0;
 };
 
 }  // namespace zkpush::storage

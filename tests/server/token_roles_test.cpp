@@ -99,5 +99,50 @@ TEST_F(TokenRolesTest, TokensAreMadeShownOnceCheckedAndRevoked) {
   EXPECT_EQ(api("GET", "/api/v1/persons/1", o).status, 200);
 }
 
+TEST_F(TokenRolesTest, EveryStateChangingCallIsAuditedWithWhoWhatAndHowItEnded) {
+  const auto op = made("hr sync", "operator");
+  const auto o = op["token"].get<std::string>();
+  const auto v = made("wall screen", "viewer")["token"].get<std::string>();
+  ASSERT_EQ(api("POST", "/api/v1/persons", o, {{"pin", "41"}, {"name", "Ria"}, {"password", "9999"}}).status, 201);
+  EXPECT_EQ(api("DELETE", "/api/v1/persons/41", v).status, 403);
+  EXPECT_EQ(api("DELETE", "/api/v1/persons/41", "no-such-token-at-all").status, 401);
+  EXPECT_EQ(api("GET", "/api/v1/persons", o).status, 200);  // a read: not audited
+
+  json log;
+  for (int i = 0; i < 100; ++i) {  // written after each answer: the last may lag a little
+    log = json::parse(api("GET", "/api/v1/audit", kAdmin).body);
+    if (log.size() >= 5) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  // Newest first: the anonymous DELETE, the viewer's, the operator's POST, the two token POSTs.
+  ASSERT_EQ(log.size(), 5u) << log.dump();
+  EXPECT_EQ(log[0]["actor"], "anonymous");
+  EXPECT_TRUE(log[0]["role"].is_null());
+  EXPECT_EQ(log[0]["status"], 401);
+  EXPECT_EQ(log[0]["method"], "DELETE");
+  EXPECT_EQ(log[0]["target"], "/api/v1/persons/41");
+  EXPECT_EQ(log[1]["role"], "viewer");
+  EXPECT_EQ(log[1]["status"], 403);
+  EXPECT_EQ(log[2]["actor"], "token " + std::to_string(op["id"].get<int>()) + " 'hr sync'");
+  EXPECT_EQ(log[2]["role"], "operator");
+  EXPECT_EQ(log[2]["operation"], "createPerson");
+  EXPECT_EQ(log[2]["status"], 201);
+  EXPECT_EQ(log[2]["remote"], "127.0.0.1");
+  EXPECT_GT(log[2]["at"].get<std::int64_t>(), 0);
+  EXPECT_EQ(log[4]["actor"], "admin token (configured)");
+  EXPECT_EQ(log[4]["operation"], "createToken");
+  // Bodies are not kept: no password, no token made.
+  EXPECT_EQ(log.dump().find("9999"), std::string::npos);
+  EXPECT_EQ(log.dump().find(o), std::string::npos);
+  // Filtered by actor, paged; admins only.
+  auto mine = json::parse(api("GET", "/api/v1/audit?actor=anonymous", kAdmin).body);
+  ASSERT_EQ(mine.size(), 1u);
+  auto page = json::parse(api("GET", "/api/v1/audit?limit=2&before_id=" + std::to_string(log[1]["id"].get<int>()), kAdmin).body);
+  ASSERT_EQ(page.size(), 2u);
+  EXPECT_EQ(page[0], log[2]);
+  EXPECT_EQ(api("GET", "/api/v1/audit", o).status, 403);
+  EXPECT_EQ(api("GET", "/api/v1/audit?limit=0", kAdmin).status, 400);
+}
+
 }  // namespace
 }  // namespace zkpush::server::e2e

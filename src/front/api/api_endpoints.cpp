@@ -85,20 +85,32 @@ bool same_secret(std::string_view a, std::string_view b) {
   return diff == 0;
 }
 
-// The role the request's credentials hold, nullopt without valid ones: the token `serve` was
-// given is admin; the others have the role they were made with (service::Tokens).
-std::optional<Role> caller_role(const http::Request& request, const std::string& token, const service::Tokens& tokens) {
+struct Caller {
+  Role role = Role::viewer;
+  std::string actor;  // for the audit log: which token
+};
+
+// Who the request's credentials are, nullopt without valid ones: the token `serve` was given is
+// admin; the others have the role they were made with (service::Tokens).
+std::optional<Caller> identify(const http::Request& request, const std::string& token, const service::Tokens& tokens) {
   if (token.empty()) return std::nullopt;  // never open without a token (App always sets one)
   std::string_view auth = request.header("Authorization");
   constexpr std::string_view bearer = "Bearer ";
   if (auth.size() <= bearer.size() || !p::text::iequals(auth.substr(0, bearer.size()), bearer)) return std::nullopt;
   const auto presented = auth.substr(bearer.size());
-  if (same_secret(presented, token)) return Role::admin;
-  const auto role = tokens.role_of(presented);
-  if (role == "admin") return Role::admin;
-  if (role == "operator") return Role::operator_;
-  if (role == "viewer") return Role::viewer;
+  if (same_secret(presented, token)) return Caller{Role::admin, "admin token (configured)"};
+  const auto holder = tokens.holder_of(presented);
+  if (!holder) return std::nullopt;
+  const std::string actor = "token " + std::to_string(holder->id) + " " + p::text::quoted(holder->name);
+  if (holder->role == "admin") return Caller{Role::admin, actor};
+  if (holder->role == "operator") return Caller{Role::operator_, actor};
+  if (holder->role == "viewer") return Caller{Role::viewer, actor};
   return std::nullopt;
+}
+
+bool changes_state(http::Verb method) {
+  return method == http::Verb::post || method == http::Verb::put || method == http::Verb::patch ||
+         method == http::Verb::delete_;
 }
 
 }  // namespace
@@ -134,8 +146,28 @@ void ApiEndpoints::handle(http::Request& request, const std::string&, const Shar
   const std::string path = p::parse_target(request.target()).path;
   auto match = table_.match(request.method(), path);
   const bool open = match && match->route && match->route->role == Role::open;
+  std::optional<Caller> caller;
+  if (!open) caller = identify(request, services_.config.api_token, services_.tokens);
+  if (changes_state(request.method())) {
+    // Every state-changing call is audited with how it ended, refused ones included.
+    storage::AuditEntry entry;
+    entry.at = services_.devices.clock().now();
+    entry.actor = caller ? caller->actor : "anonymous";
+    entry.role = caller ? std::string(role_name(caller->role)) : "";
+    entry.remote = request.remote.address().to_string();
+    entry.method = std::string(request.method_string());
+    entry.target = p::text::printable(request.target(), 512);
+    entry.operation = match && match->route ? std::string(match->route->operation) : "";
+    respond->on_answer([store = &services_.store, entry = std::move(entry)](int status) mutable {
+      entry.status = status;
+      store->write([entry](storage::Transaction& tx) { tx.audit().append(entry); },
+                   [](storage::StoreResult<storage::Unit> r) {
+                     if (!r.ok()) spdlog::error("audit log: not written: {}", r.error().message);
+                   });
+    });
+  }
   if (!open) {
-    auto role = caller_role(request, services_.config.api_token, services_.tokens);
+    auto role = caller ? std::optional<Role>(caller->role) : std::nullopt;
     if (!role) {
       if (services_.config.api_token.empty()) spdlog::error("{}: the API has no token configured; refused", who);
       spdlog::warn("{}: 401 {} bearer token", who, request.header("Authorization").empty() ? "missing" : "wrong");

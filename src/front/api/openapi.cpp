@@ -138,6 +138,9 @@ OJson schemas() {
                                {"redeliver", "boolean"}});
   s["Redeliver"] = object_of({{"ids", "array"}});
   s["Redelivering"] = object_of({{"redelivering", "integer"}});
+  s["AuditEntry"] = object_of({{"id", "integer"}, {"at", "integer"}, {"actor", "string"}, {"role", "string?"},
+                               {"remote", "string"}, {"method", "string"}, {"target", "string"},
+                               {"operation", "string?"}, {"status", "integer"}});
   s["OpenApi"] = OJson{{"type", "object"}};
   return s;
 }

@@ -1,9 +1,13 @@
 // The routes of /api/v1/tokens: API tokens with roles (service/tokens.hpp), for admins only. A new
-// token is in the answer of its POST and nowhere else.
+// token is in the answer of its POST and nowhere else. And /api/v1/audit, the log of every
+// state-changing call (written by ApiEndpoints::handle), for admins too.
 #include <spdlog/spdlog.h>
+
+#include <algorithm>
 
 #include "front/api/answers.hpp"
 #include "front/api/api_endpoints.hpp"
+#include "protocol/fields.hpp"
 #include "protocol/text.hpp"
 
 namespace zkpush::front::api {
@@ -16,6 +20,14 @@ Json token_json(const storage::ApiToken& t) {
   Json j{{"id", t.id}, {"name", t.name}, {"role", t.role}, {"created_at", t.created_at}};
   j["revoked_at"] = t.revoked_at == 0 ? Json(nullptr) : Json(t.revoked_at);
   return j;
+}
+
+Json audit_json(const storage::AuditEntry& e) {
+  return Json{{"id", e.id},         {"at", e.at},         {"actor", e.actor},
+              {"role", e.role.empty() ? Json(nullptr) : Json(e.role)},
+              {"remote", e.remote}, {"method", e.method}, {"target", e.target},
+              {"operation", e.operation.empty() ? Json(nullptr) : Json(e.operation)},
+              {"status", e.status}};
 }
 
 }  // namespace
@@ -50,6 +62,34 @@ void add_token_routes(RouteTable& table, const ApiServices& services) {
                                   j["token"] = r->secret;
                                   answer_json(respond, 201, j);
                                 });
+             }});
+  table.add({V::get, "/api/v1/audit", Role::admin, "listAudit",
+             "The audit log: every state-changing API call (who, what, when, from where, its status), newest first",
+             "", "200 AuditEntry[]",
+             {{"before_id", "integer", "only entries with a smaller id (paging)"},
+              {"limit", "integer", "at most this many (default 100, at most 1000)"},
+              {"actor", "string", "only this caller, as the entries name it"}},
+             [s](Call& c) {
+               const auto target = p::parse_target(c.request.target());
+               storage::AuditFilter filter;
+               if (auto v = target.query.get("before_id"); v && !v->empty()) {
+                 auto n = p::text::parse_int(*v);
+                 if (!n || *n <= 0) return answer_error(c.respond, c.who, 400, "before_id: an audit entry id");
+                 filter.before_id = *n;
+               }
+               if (auto v = target.query.get("limit"); v && !v->empty()) {
+                 auto n = p::text::parse_int(*v);
+                 if (!n || *n <= 0) return answer_error(c.respond, c.who, 400, "limit: a number >= 1 (at most 1000)");
+                 filter.limit = std::min<std::int64_t>(*n, 1000);
+               }
+               filter.actor = std::string(target.query.get_or("actor", ""));
+               s->store.read([filter](storage::Reads& r) { return r.audit().list(filter); },
+                             [respond = c.respond, who = c.who](storage::StoreResult<std::vector<storage::AuditEntry>> r) {
+                               if (!r.ok()) return answer_store_refusal(respond, who, r.error());
+                               Json out = Json::array();
+                               for (const auto& e : r.value()) out.push_back(audit_json(e));
+                               answer_json(respond, 200, out);
+                             });
              }});
   table.add({V::delete_, "/api/v1/tokens/{id}", Role::admin, "revokeToken",
              "Revokes a token: it is refused from the next request on", "", "200 Token", {}, [s](Call& c) {

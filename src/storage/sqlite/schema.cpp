@@ -488,6 +488,22 @@ CREATE TABLE message_cursors (
 ) WITHOUT ROWID;
 )sql";
 
+// Version 15: the audit log of the API's state-changing calls.
+constexpr std::string_view kVersion15 = R"sql(
+CREATE TABLE audit_log (
+  id        INTEGER PRIMARY KEY AUTOINCREMENT,
+  at        INTEGER NOT NULL,
+  actor     TEXT NOT NULL,
+  role      TEXT NOT NULL,
+  remote    TEXT NOT NULL,
+  method    TEXT NOT NULL,
+  target    TEXT NOT NULL,
+  operation TEXT NOT NULL,
+  status    INTEGER NOT NULL
+);
+CREATE INDEX audit_log_by_actor ON audit_log (actor, id);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "devices, events, door state, device records and logs, command queue", kVersion1},
     {2, "device records: content field and encoding", kVersion2},
@@ -503,6 +519,7 @@ constexpr Migration kMigrations[] = {
     {12, "API tokens", kVersion12},
     {13, "message log, webhooks", kVersion13},
     {14, "message log cursors", kVersion14},
+    {15, "audit log", kVersion15},
 };
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include "storage/sqlite/door_state.hpp"
 #include "storage/sqlite/events.hpp"
 #include "storage/sqlite/sync.hpp"
+#include "storage/sqlite/audit.hpp"
 #include "storage/sqlite/messages.hpp"
 #include "storage/sqlite/tokens.hpp"
 #include "storage/sqlite/webhooks.hpp"
@@ -115,7 +116,7 @@ class Commands final : public CommandWrites {
 
 struct View::Areas {
   explicit Areas(Connection& c)
-      : devices(c), events(c), door_states(c), device_data(c), commands(c), access(c), sync(c), tokens(c), messages(c), webhooks(c) {}
+      : devices(c), events(c), door_states(c), device_data(c), commands(c), access(c), sync(c), tokens(c), messages(c), webhooks(c), audit(c) {}
   Devices devices;
   Events events;
   DoorStates door_states;
@@ -126,6 +127,7 @@ struct View::Areas {
   Tokens tokens;
   Messages messages;
   Webhooks webhooks;
+  Audit audit;
 };
 
 View::View(Connection& c) : areas_(std::make_unique<Areas>(c)) {}
@@ -141,5 +143,6 @@ SyncWrites& View::sync() { return areas_->sync; }
 TokenWrites& View::tokens() { return areas_->tokens; }
 MessageWrites& View::messages() { return areas_->messages; }
 WebhookWrites& View::webhooks() { return areas_->webhooks; }
+AuditWrites& View::audit() { return areas_->audit; }
 
 }  // namespace zkpush::storage::sqlite

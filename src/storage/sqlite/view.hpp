@@ -29,6 +29,7 @@ class View final : public Reads, public Transaction {
   TokenWrites& tokens() override;
   MessageWrites& messages() override;
   WebhookWrites& webhooks() override;
+  AuditWrites& audit() override;
 
  private:
   struct Areas;
