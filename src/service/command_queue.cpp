@@ -69,19 +69,36 @@ storage::StoreStatus CommandQueue::load() {
 
 storage::StoreResult<storage::NewCommand> CommandQueue::prepare(const EnqueueRequest& request) const {
   auto invalid = [](std::string message) { return StoreError{false, std::move(message), Reason::invalid}; };
-  if (request.line.empty()) return invalid("line: empty command");
-  if (request.line.find_first_of("\r\n") != std::string::npos) return invalid("line: one command, without line breaks");
+  // Liberal in what the caller pastes: CRLF, a final line break.
+  std::string line = request.line;
+  line.erase(std::remove(line.begin(), line.end(), '\r'), line.end());
+  while (!line.empty() && line.back() == '\n') line.pop_back();
+  if (line.empty()) return invalid("line: empty command");
   if (request.expires_in && *request.expires_in <= 0) return invalid("expires_in: a positive number of seconds");
   // The server numbers commands itself (C:<id>:); the line is what follows that prefix.
-  auto parsed = p::parse_command("C:1:" + request.line);
+  if (line.size() > 2 && (line[0] == 'C' || line[0] == 'c') && line[1] == ':') {
+    const auto colon = line.find(':', 2);
+    if (colon != std::string::npos && colon > 2 &&
+        line.find_first_not_of("0123456789", 2) == colon)
+      return invalid("line: leave out the \"" + line.substr(0, colon + 1) +
+                     "\" prefix, the server numbers its commands: \"" + line.substr(colon + 1) + "\"");
+  }
+  auto parsed = p::parse_command("C:1:" + line);
   if (!parsed) return invalid("line: " + parsed.error().to_string());
   // The parser keeps unknown verbs (a device's answer may name one); a command we send must be one
   // the protocol defines, or its answer could not be read.
-  if (parsed->verb() == p::Verb::unknown) return invalid("line: unknown command verb");
+  if (parsed->verb() == p::Verb::unknown)
+    return invalid("line: unknown command verb (DATA UPDATE, DATA DELETE, DATA QUERY, CONTROL DEVICE, SET OPTIONS, "
+                   "GET OPTIONS...: docs/serve.md)");
+  // Tables, fields and ranges as the catalogue gives them.
+  if (auto checked = p::validate_command(*parsed); !checked) return invalid("line: " + checked.error().to_string());
   storage::NewCommand command;
   command.sn = request.sn;
-  command.line = request.line;
+  command.line = line;
   command.verb = std::string(p::verb_name(parsed->verb()));
+  // Several records (LF-separated) only for DATA UPDATE, the manual's multi-record form (9.1.1).
+  if (!storage::valid_command_text(command))
+    return invalid("line: one command; only DATA UPDATE takes several records, one per line");
   const bool control = parsed->verb() == p::Verb::control_device;
   command.priority = request.priority.value_or(control ? storage::CommandPriority::control
                                                        : storage::CommandPriority::normal);
@@ -485,6 +502,14 @@ void CommandQueue::adjust(const std::string& sn, std::int64_t delta) {
     total_ -= n;  // never below zero: a count of rows cannot be negative
     pending_.erase(sn);
   }
+}
+
+void CommandQueue::forget(const std::string& sn) {
+  std::lock_guard lock(mutex_);
+  auto it = pending_.find(sn);
+  if (it == pending_.end()) return;
+  total_ -= it->second;
+  pending_.erase(it);
 }
 
 void CommandQueue::adjust(const std::vector<std::pair<std::string, std::int64_t>>& deltas) {

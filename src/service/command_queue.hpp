@@ -118,6 +118,8 @@ class CommandQueue {
   void set_source(CommandSource* source) noexcept { source_ = source; }
   // Rung when commands close (their closing is a message of the log).
   void set_live(Live* live) noexcept { live_ = live; }
+  // A device removed from the store: its commands went with it.
+  void forget(const std::string& sn);
   // Commands a source queued outside a delivery (a full load's clears), once committed.
   void note_queued(const std::string& sn, std::int64_t n) { adjust(sn, n); }
   // Anything to deliver or to generate for the device (no store access).

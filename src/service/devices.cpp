@@ -288,6 +288,17 @@ void Devices::flush_presence(storage::Store::Done done) {
       });
 }
 
+void Devices::remove(const std::string& sn, storage::Store::Done done) {
+  store_.write([sn](storage::Transaction& tx) { tx.devices().remove(sn); },
+               [this, sn, done = std::move(done)](storage::StoreResult<storage::Unit> r) {
+                 if (r.ok()) {
+                   std::lock_guard lock(mutex_);
+                   devices_.erase(sn);
+                 }
+                 done(std::move(r));
+               });
+}
+
 void Devices::update_settings(const std::string& sn, storage::DeviceSettings settings,
                               Reply<std::shared_ptr<const Device>> done) {
   store_.write(

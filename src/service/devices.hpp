@@ -121,6 +121,9 @@ class Devices {
   // Only the given operator fields (approve, PATCH). not_found for an unknown device.
   void update_settings(const std::string& sn, storage::DeviceSettings settings,
                        Reply<std::shared_ptr<const storage::Device>> done);
+  // Forgets a device (storage DeviceWrites::remove), then drops it from the cache. A device that
+  // calls again starts over as a new one (under --registration approve: waiting again).
+  void remove(const std::string& sn, storage::Store::Done done);
   // Re-reads a device written elsewhere (another node) into the cache.
   void refresh(const std::string& sn, storage::Store::Done done);
 

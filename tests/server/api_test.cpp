@@ -207,9 +207,9 @@ TEST_F(ApiTest, DevicesListAndOne) {
   EXPECT_EQ(one["options"], live["options"]);
   expect_error(api("GET", "/api/v1/devices/apidev01"), 404);  // serial numbers keep their case
   expect_error(api("GET", "/api/v1/devices/NOSUCH"), 404);
-  auto wrong = api("DELETE", "/api/v1/devices/" + sn);
+  auto wrong = api("PUT", "/api/v1/devices/" + sn);
   expect_error(wrong, 405);
-  EXPECT_EQ(wrong.header("Allow").value_or(""), "GET, PATCH");
+  EXPECT_EQ(wrong.header("Allow").value_or(""), "GET, PATCH, DELETE");
   expect_error(api("POST", "/api/v1/devices"), 405);
 }
 
@@ -626,7 +626,7 @@ TEST_F(ApiTest, BadCommandRequests) {
 TEST_F(ApiTest, UnknownRoutes) {
   start_api();
   for (const std::string target : {"/api/v1/nope", "/api/v2/devices", "/api/v1", "/api/v1/devices/X/state/more",
-                                   "/api/v1/devices/X/reboot", "/api/v1/commands/1/result"}) {
+                                   "/api/v1/devices/X/shutdown", "/api/v1/commands/1/result"}) {
     SCOPED_TRACE(target);
     expect_error(api("GET", target), 404);
   }
@@ -748,6 +748,87 @@ TEST_F(ApiTest, CommandsAreListedNewestFirstByStatusAndPaged) {
   expect_error(api("GET", "/api/v1/devices/" + sn + "/commands?before_id=x"), 400);
   expect_error(api("GET", "/api/v1/devices/" + sn + "/commands?limit=0"), 400);
   expect_error(api("GET", "/api/v1/devices/NOSUCH01/commands"), 404);
+}
+
+TEST_F(ApiTest, RawCommandsAreCheckedAgainstTheCatalogueAndMayCarrySeveralRecords) {
+  start_api();
+  const std::string sn = "RAW00001";
+  handshake(sn);
+  const std::string path = "/api/v1/devices/" + sn + "/commands";
+  auto refused = [&](const std::string& body, const std::string& needle) {
+    auto r = api("POST", path, body);
+    EXPECT_EQ(r.status, 400) << body << " " << r.body;
+    auto j = body_of(r);
+    EXPECT_NE(j.value("error", "").find(needle), std::string::npos) << j;
+    return j;
+  };
+  // The C:<id>: prefix gets a hint, not "unknown command verb".
+  auto prefixed = refused(R"({"line": "C:12:DATA UPDATE user Pin=1\tName=Ann"})", "leave out");
+  EXPECT_EQ(prefixed["field"], "line");
+  refused(R"({"line": "DATA UPDATE nosuchtable Pin=1"})", "nosuchtable");
+  refused(R"({"line": "FLY AWAY"})", "unknown command verb");
+  refused(R"({"line": "CONTROL DEVICE 01010105", "expire_in": 5})", "expire_in");
+  EXPECT_EQ(body_of(api("POST", path, R"({"line": "CONTROL DEVICE 01010105", "expire_in": 5})"))["code"], "unknown_field");
+  refused(R"({"line": "CONTROL DEVICE 01010105\nCONTROL DEVICE 01020105"})", "DATA UPDATE");
+  // Several records of one DATA UPDATE, one per line (CRLF accepted, sent as LF).
+  auto multi = ok(api("POST", path, R"({"line": "DATA UPDATE user CardNo=\tPin=1\tPassword=\tGroup=0\tStartTime=0\tEndTime=0\tName=Ann\tPrivilege=0\r\nCardNo=\tPin=2\tPassword=\tGroup=0\tStartTime=0\tEndTime=0\tName=Bo\tPrivilege=0"})"), 201);
+  EXPECT_EQ(multi["line"].get<std::string>().find('\r'), std::string::npos);
+  EXPECT_NE(multi["line"].get<std::string>().find("\nCardNo=\tPin=2"), std::string::npos) << multi;
+}
+
+TEST_F(ApiTest, TypedControlsAreBuiltByTheProtocolCore) {
+  start_api();
+  const std::string sn = "CTRL0001";
+  handshake(sn);
+  const std::string dev = "/api/v1/devices/" + sn;
+  EXPECT_EQ(ok(api("POST", dev + "/aux/2/on", R"({"seconds": 9})"), 201)["line"], "CONTROL DEVICE 01020209");
+  EXPECT_EQ(ok(api("POST", dev + "/aux/1/on", ""), 201)["line"], "CONTROL DEVICE 010102FF");
+  EXPECT_EQ(ok(api("POST", dev + "/aux/1/off", ""), 201)["line"], "CONTROL DEVICE 01010200");
+  EXPECT_EQ(ok(api("POST", dev + "/reboot", ""), 201)["line"], "CONTROL DEVICE 03000000");
+  // The device's wall-clock time, as Appendix 5 counts it.
+  auto time = ok(api("POST", dev + "/time", R"({"time": "2026-12-06 10:00:00"})"), 201);
+  EXPECT_EQ(time["line"], "SET OPTIONS DateTime=" + std::to_string(*p::encode_zktime(*p::parse_datetime("2026-12-06 10:00:00"))));
+  EXPECT_EQ(ok(api("POST", dev + "/time", ""), 201)["line"].get<std::string>().rfind("SET OPTIONS DateTime=", 0), 0u);
+  EXPECT_EQ(ok(api("POST", dev + "/options/get", R"({"keys": ["~DeviceName", "LockCount"]})"), 201)["line"],
+            "GET OPTIONS ~DeviceName,LockCount");
+  EXPECT_EQ(ok(api("POST", dev + "/options", R"({"options": {"Door1Drivertime": 5}})"), 201)["line"],
+            "SET OPTIONS Door1Drivertime=5");
+  // Bad values name their field.
+  EXPECT_EQ(body_of(api("POST", dev + "/aux/1/on", R"({"seconds": 300})"))["field"], "seconds");
+  EXPECT_EQ(api("POST", dev + "/aux/99/on", "").status, 400);
+  EXPECT_EQ(body_of(api("POST", dev + "/time", R"({"time": "yesterday"})"))["field"], "time");
+  EXPECT_EQ(body_of(api("POST", dev + "/options/get", R"({"keys": []})"))["field"], "keys");
+  EXPECT_EQ(body_of(api("POST", dev + "/options", R"({"opts": {}})"))["code"], "unknown_field");
+  EXPECT_EQ(api("POST", "/api/v1/devices/NOSUCH/reboot", "").status, 404);
+}
+
+TEST_F(ApiTest, DevicesAreDeletedOrRejected) {
+  ServerConfig config;
+  config.registration = RegistrationPolicy::approve;
+  start_api(config);
+  const std::string waiting = "WAIT0001";
+  send(p::format_init_request(waiting));
+  ASSERT_EQ(ok(api("GET", "/api/v1/devices/" + waiting))["approved"], false);
+  // Rejected: forgotten.
+  EXPECT_EQ(ok(api("POST", "/api/v1/devices/" + waiting + "/reject", ""))["deleted"], true);
+  EXPECT_EQ(api("GET", "/api/v1/devices/" + waiting).status, 404);
+  // An approved device is not rejected but deleted, with its commands; its events stay.
+  const std::string sn = "GONE0001";
+  send(p::format_init_request(sn));
+  ok(api("POST", "/api/v1/devices/" + sn + "/approve", ""));
+  const std::string token = handshake(sn);
+  ASSERT_EQ(send(p::format_rtlog_upload(sn, {rtlog_record(1, "2026-12-06 10:00:00")}), token).status, 200);
+  ok(api("POST", "/api/v1/doors/" + sn + "/1/open", ""), 201);
+  EXPECT_EQ(api("POST", "/api/v1/devices/" + sn + "/reject", "").status, 409);
+  EXPECT_EQ(ok(api("DELETE", "/api/v1/devices/" + sn, ""))["deleted"], true);
+  EXPECT_EQ(api("GET", "/api/v1/devices/" + sn).status, 404);
+  EXPECT_EQ(api("DELETE", "/api/v1/devices/" + sn, "").status, 404);
+  EXPECT_FALSE(stored_device(sn).has_value());
+  EXPECT_EQ(stored_pending(sn), 0);
+  EXPECT_EQ(stored_event_count(sn), 1);
+  // Calling again, it starts over: waiting for approval.
+  send(p::format_init_request(sn));
+  EXPECT_EQ(ok(api("GET", "/api/v1/devices/" + sn))["approved"], false);
 }
 
 }  // namespace

@@ -217,8 +217,10 @@ class CommandQueueTest : public ::testing::Test {
 TEST_F(CommandQueueTest, PrepareRefusesWhatIsNotOneCommandOfTheProtocol) {
   const std::vector<std::pair<std::string, std::string>> bad = {
       {"", "empty"},
-      {"DATA UPDATE user Pin=1\nC:2:CONTROL DEVICE 01010105", "line breaks"},
-      {"DATA UPDATE user Pin=1\r", "line breaks"},
+      {"DATA UPDATE user Pin=1\nC:2:CONTROL DEVICE 01010105", "one command"},
+      {"CONTROL DEVICE 01010105\nCardNo=\tPin=2", "DATA UPDATE"},
+      {"C:7:CONTROL DEVICE 01010105", "leave out"},
+      {"DATA UPDATE nosuchtable Pin=1", "nosuchtable"},
       {"REBOOT", "unknown command verb"},
       {"OPEN THE DOOR PLEASE", "unknown command verb"},
   };
@@ -231,6 +233,10 @@ TEST_F(CommandQueueTest, PrepareRefusesWhatIsNotOneCommandOfTheProtocol) {
     EXPECT_EQ(r.error().message.rfind("line: ", 0), 0u) << r.error().message;
     EXPECT_NE(r.error().message.find(why), std::string::npos) << r.error().message;
   }
+  // Liberal in what is pasted: CRLF and a final line break are taken, and sent as LF.
+  auto crlf = queue_->prepare(EnqueueRequest{"D1", "DATA UPDATE user Pin=1\tName=A\r\nPin=2\tName=B\r\n", std::nullopt, std::nullopt});
+  ASSERT_TRUE(crlf.ok()) << crlf.error().message;
+  EXPECT_EQ(crlf->line, "DATA UPDATE user Pin=1\tName=A\nPin=2\tName=B");
   for (std::int64_t expires_in : {0, -5}) {
     auto r = queue_->prepare(EnqueueRequest{"D1", "CONTROL DEVICE 01010105", expires_in, std::nullopt});
     ASSERT_FALSE(r.ok()) << expires_in;

@@ -133,8 +133,10 @@ Json sync_json(const service::SyncStatus& s) {
 
 // ---- parsing ------------------------------------------------------------------------------------------
 
-// A JSON body that must be an object; the problem otherwise.
-std::optional<Json> object_body(const std::string& body, std::string& problem) {
+// A JSON body that must be an object, with only the `known` fields when they are given; the
+// problem otherwise.
+std::optional<Json> object_body(const std::string& body, std::string& problem,
+                                std::initializer_list<std::string_view> known = {}) {
   auto j = Json::parse(body, nullptr, false);
   if (j.is_discarded()) {
     problem = "malformed JSON body";
@@ -142,6 +144,14 @@ std::optional<Json> object_body(const std::string& body, std::string& problem) {
   }
   if (!j.is_object()) {
     problem = "expected a JSON object";
+    return std::nullopt;
+  }
+  if (known.size() == 0) return j;
+  for (const auto& item : j.items()) {
+    if (std::find(known.begin(), known.end(), item.key()) != known.end()) continue;
+    std::string names;
+    for (auto k : known) names += (names.empty() ? "" : ", ") + std::string(k);
+    problem = "unknown field " + p::text::quoted(item.key()) + " (" + names + ")";
     return std::nullopt;
   }
   return j;
@@ -956,7 +966,7 @@ void add_access_routes(RouteTable& table, const ApiServices& services) {
                bool clear = false;
                if (!p::text::trim(c.request.body()).empty()) {
                  std::string problem;
-                 auto body = object_body(c.request.body(), problem);
+                 auto body = object_body(c.request.body(), problem, {"clear"});
                  if (!body) return answer_error(c.respond, c.who, 400, problem);
                  if (body->contains("clear")) {
                    if (!(*body)["clear"].is_boolean()) return answer_error(c.respond, c.who, 400, "clear: true or false");
@@ -993,7 +1003,7 @@ void add_access_routes(RouteTable& table, const ApiServices& services) {
              "A replaced panel: {\"by\": \"<new serial>\"} takes over its doors, levels and sync", "Replace",
              "200 Replaced", {}, [s](Call& c) {
                std::string problem;
-               auto body = object_body(c.request.body(), problem);
+               auto body = object_body(c.request.body(), problem, {"by"});
                if (!body) return answer_error(c.respond, c.who, 400, problem);
                if (!body->contains("by") || !(*body)["by"].is_string() ||
                    !p::is_valid_serial_number((*body)["by"].get<std::string>()))

@@ -17,6 +17,7 @@
 #include "protocol/control_device.hpp"
 #include "protocol/describe.hpp"
 #include "protocol/responses.hpp"
+#include "protocol/codecs_time.hpp"
 #include "protocol/text.hpp"
 
 namespace zkpush::front::api {
@@ -44,6 +45,9 @@ struct Handlers {
   // command once the device answered (200) or when the wait ran out (504).
   void control(const Call& call, const std::string& sn, const p::Result<p::ControlDevice>& action,
                const char* what) const;
+  // Queues a command built by the protocol core (CONTROL DEVICE: control priority and expiry, as
+  // the queue derives them from the verb) and answers 201, or with ?wait= the device's answer.
+  void issue(const Call& call, const std::string& sn, const p::Result<p::Command>& built, const char* what) const;
   // The device as stored, with the presence known here and the given pending count.
   Json device_view(const storage::Device& device, std::int64_t pending) const;
   // 200 with the device just written, its pending count read from the store as GET computes it (so
@@ -52,6 +56,9 @@ struct Handlers {
                      const SharedResponder& respond) const;
 
   void approve(const std::string& sn, const std::string& who, const SharedResponder& respond) const;
+  void set_time(const Call& call) const;
+  // DELETE a device, or reject one waiting for approval (`pending_only`).
+  void remove(const Call& call, bool pending_only) const;
   void update(const std::string& sn, const std::string& body, const std::string& who,
               const SharedResponder& respond) const;
   void enqueue(const std::string& sn, const std::string& body, const std::string& who,
@@ -144,6 +151,14 @@ void add_v1_routes(RouteTable& table, const ApiServices& services) {
   table.add({V::post, "/api/v1/devices/{sn}/approve", Role::operator_, "approveDevice",
              "Approves a device waiting under --registration approve", "", "200 Device", {},
              [h](Call& c) { h.approve(c.params[0], c.who, c.respond); }});
+  table.add({V::delete_, "/api/v1/devices/{sn}", Role::admin, "deleteDevice",
+             "Forgets a device: its parameters, commands, door state, records and sync state (its events stay); "
+             "409 while access levels name its doors",
+             "", "200 Deleted", {}, [h](Call& c) { h.remove(c, false); }});
+  table.add({V::post, "/api/v1/devices/{sn}/reject", Role::operator_, "rejectDevice",
+             "Refuses a device waiting for approval: it is forgotten, and waits again if it calls again "
+             "(keep it out for good with --allow-sn); 409 for an approved device",
+             "", "200 Deleted", {}, [h](Call& c) { h.remove(c, true); }});
   table.add({V::get, "/api/v1/devices/{sn}/state", Role::viewer, "getDoorState",
              "The device's current door states, decoded", "", "200 DoorState", {},
              [h](Call& c) { h.door_state(c.params[0], c.who, c.respond); }});
@@ -232,6 +247,72 @@ void add_v1_routes(RouteTable& table, const ApiServices& services) {
              "Cancels the alarm of the panel (CONTROL DEVICE 02)", "", "201 Command", waits, [h](Call& c) {
                if (!control_body(c, {})) return;
                if (door_param(c)) h.control(c, c.params[0], p::ControlDevice::cancel_alarm(0), "cancel alarm");
+             }});
+  // Aux outputs, the device itself, its clock and parameters: commands built by the protocol core.
+  table.add({V::post, "/api/v1/devices/{sn}/aux/{output}/on", Role::operator_, "auxOutputOn",
+             "Switches an auxiliary output on for 1-254 seconds, or until switched off without seconds "
+             "(CONTROL DEVICE 01 output 02 seconds|FF)",
+             "DoorOpen", "201 Command", waits, [h](Call& c) {
+               auto body = control_body(c, {"seconds"});
+               if (!body) return;
+               auto output = door_param(c);
+               if (!output) return;
+               unsigned duration = p::ControlDevice::hold_open;
+               if (body->contains("seconds")) {
+                 const auto& v = (*body)["seconds"];
+                 if (!v.is_number_integer() || v.get<std::int64_t>() < 1 || v.get<std::int64_t>() > 254)
+                   return answer_error(c.respond, c.who, 400, "seconds: 1 to 254 (leave it out to hold the output on)");
+                 duration = static_cast<unsigned>(v.get<std::int64_t>());
+               }
+               h.control(c, c.params[0], p::ControlDevice::aux_output(*output, duration), "aux output on");
+             }});
+  table.add({V::post, "/api/v1/devices/{sn}/aux/{output}/off", Role::operator_, "auxOutputOff",
+             "Switches an auxiliary output off (CONTROL DEVICE 01 output 02 00)", "", "201 Command", waits,
+             [h](Call& c) {
+               if (!control_body(c, {})) return;
+               if (auto output = door_param(c))
+                 h.control(c, c.params[0], p::ControlDevice::aux_output(*output, p::ControlDevice::close), "aux output off");
+             }});
+  table.add({V::post, "/api/v1/devices/{sn}/reboot", Role::admin, "rebootDevice",
+             "Restarts the device (CONTROL DEVICE 03)", "", "201 Command", waits, [h](Call& c) {
+               if (!control_body(c, {})) return;
+               h.control(c, c.params[0], p::ControlDevice::restart(0), "reboot");
+             }});
+  table.add({V::post, "/api/v1/devices/{sn}/time", Role::operator_, "setDeviceTime",
+             "Sets the device's clock (SET OPTIONS DateTime=, Appendix 5): to the server's time in the device's "
+             "zone, or to {\"time\": \"YYYY-MM-DD HH:MM:SS\"} (the device's wall-clock time)",
+             "DeviceTime", "201 Command", waits, [h](Call& c) { h.set_time(c); }});
+  table.add({V::post, "/api/v1/devices/{sn}/options/get", Role::operator_, "getDeviceOptions",
+             "Asks the device for parameters ({\"keys\": [\"~DeviceName\", ...]}, GET OPTIONS); the answer "
+             "updates its options", "OptionKeys", "201 Command", waits, [h](Call& c) {
+               auto body = control_body(c, {"keys"});
+               if (!body) return;
+               std::vector<std::string> keys;
+               if (body->contains("keys") && (*body)["keys"].is_array()) {
+                 for (const auto& k : (*body)["keys"]) {
+                   if (!k.is_string()) return answer_error(c.respond, c.who, 400, "keys: parameter names (strings)");
+                   keys.push_back(k.get<std::string>());
+                 }
+               }
+               if (keys.empty()) return answer_error(c.respond, c.who, 400, "keys: a non-empty array of parameter names");
+               h.issue(c, c.params[0], p::get_options(0, std::move(keys)), "get options");
+             }});
+  table.add({V::post, "/api/v1/devices/{sn}/options", Role::admin, "setDeviceOptions",
+             "Sets device parameters ({\"options\": {\"Door1Drivertime\": \"5\", ...}}, SET OPTIONS)", "OptionValues",
+             "201 Command", waits, [h](Call& c) {
+               auto body = control_body(c, {"options"});
+               if (!body) return;
+               p::Record options;
+               if (body->contains("options") && (*body)["options"].is_object()) {
+                 for (const auto& item : (*body)["options"].items()) {
+                   const auto& v = item.value();
+                   if (!v.is_string() && !v.is_number_integer())
+                     return answer_error(c.respond, c.who, 400, "options: values are strings or integers (" + item.key() + ")");
+                   options.fields.push_back({item.key(), v.is_string() ? v.get<std::string>() : std::to_string(v.get<std::int64_t>())});
+                 }
+               }
+               if (options.fields.empty()) return answer_error(c.respond, c.who, 400, "options: a non-empty object of parameters");
+               h.issue(c, c.params[0], p::set_options(0, std::move(options)), "set options");
              }});
   table.add({V::get, "/api/v1/events", Role::viewer, "listEvents", "Access events, oldest first", "", "200 Event[]",
              {{"sn", "string", "only this device's events"},
@@ -342,11 +423,15 @@ void Handlers::command(std::int64_t id, const std::string& who, const SharedResp
 
 void Handlers::control(const Call& call, const std::string& sn, const p::Result<p::ControlDevice>& action,
                        const char* what) const {
+  if (!action) return answer_error(call.respond, call.who, 400, action.error().to_string());
+  issue(call, sn, p::control_device(0, action), what);
+}
+
+void Handlers::issue(const Call& call, const std::string& sn, const p::Result<p::Command>& built,
+                     const char* what) const {
   if (!devices.get(sn)) return answer_error(call.respond, call.who, 404, "unknown device " + p::text::quoted(sn));
   auto wait = wait_param(call);
   if (!wait) return;
-  if (!action) return answer_error(call.respond, call.who, 400, action.error().to_string());
-  auto built = p::control_device(0, action);
   if (!built) return answer_error(call.respond, call.who, 400, built.error().to_string());
   service::EnqueueRequest request;
   request.sn = sn;
@@ -372,6 +457,37 @@ void Handlers::control(const Call& call, const std::string& sn, const p::Result<
                     [finish](storage::StoreResult<std::optional<storage::CommandRow>> row) {
                       if (row.ok() && row.value() && !service::is_open(row.value()->status)) finish(-1);
                     });
+  });
+}
+
+void Handlers::set_time(const Call& call) const {
+  auto body = control_body(call, {"time"});
+  if (!body) return;
+  const auto sn = call.params.at(0);
+  auto state = devices.get(sn);
+  if (!state) return answer_error(call.respond, call.who, 404, "unknown device " + p::text::quoted(sn));
+  p::Result<std::uint32_t> zktime = p::zktime_from_unix(devices.clock().now(), devices.tz_minutes(*state->device));
+  if (body->contains("time")) {
+    const auto& v = (*body)["time"];
+    auto civil = p::parse_datetime(v.is_string() ? v.get<std::string>() : std::string());
+    if (!civil) return answer_error(call.respond, call.who, 400, "time: \"YYYY-MM-DD HH:MM:SS\", the device's wall-clock time");
+    zktime = p::encode_zktime(*civil);
+  }
+  if (!zktime) return answer_error(call.respond, call.who, 400, "time: " + zktime.error().to_string());
+  issue(call, sn, p::set_options(0, p::Record{{"DateTime", std::to_string(*zktime)}}), "set time");
+}
+
+void Handlers::remove(const Call& call, bool pending_only) const {
+  const auto sn = call.params.at(0);
+  auto state = devices.get(sn);
+  if (!state) return answer_error(call.respond, call.who, 404, "unknown device " + p::text::quoted(sn));
+  if (pending_only && state->device->approved)
+    return answer_error(call.respond, call.who, 409, "device " + p::text::quoted(sn) + " is approved: DELETE it instead");
+  devices.remove(sn, [self = *this, sn, pending_only, respond = call.respond, who = call.who](storage::StoreStatus r) {
+    if (!r.ok()) return answer_store_refusal(respond, who, r.error());
+    self.queue.forget(sn);
+    spdlog::info("{}: {} through the API", sn, pending_only ? "rejected" : "deleted");
+    answer_json(respond, 200, Json{{"deleted", true}, {"sn", sn}});
   });
 }
 
@@ -460,6 +576,10 @@ void Handlers::enqueue(const std::string& sn, const std::string& body, const std
   if (json.is_discarded()) return answer_error(respond, call, 400, "malformed JSON body");
   if (!json.is_object() || !json.contains("line") || !json["line"].is_string()) {
     return answer_error(respond, call, 400, "expected {\"line\": \"<command>\"}");
+  }
+  for (const auto& item : json.items()) {
+    if (item.key() != "line" && item.key() != "expires_in" && item.key() != "priority")
+      return answer_error(respond, call, 400, "unknown field " + p::text::quoted(item.key()) + " (line, expires_in, priority)");
   }
   service::EnqueueRequest request;
   request.sn = sn;

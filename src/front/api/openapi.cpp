@@ -96,6 +96,10 @@ OJson schemas() {
                                        {"linkages", "array"}, {"dst_rules", "array"}});
   s["DoorOpen"] = object_of({{"seconds", "integer"}});
   s["DoorNormalOpen"] = object_of({{"enable", "boolean"}});
+  s["DeviceTime"] = object_of({{"time", "string"}});
+  s["OptionKeys"] = object_of({{"keys", "array"}});
+  s["OptionKeys"]["properties"]["keys"]["items"] = {{"type", "string"}};
+  s["OptionValues"] = object_of({{"options", "object"}});
   s["Token"] = object_of({{"id", "integer"}, {"name", "string"}, {"role", "string"}, {"created_at", "integer"},
                           {"revoked_at", "integer?"}});
   s["MadeToken"] = s["Token"];

@@ -51,6 +51,10 @@ class DeviceWrites : public DeviceReads {
   // last_seen (never moved backwards) and address (an empty one keeps the known address) per
   // device. Unknown devices are skipped.
   virtual void touch(const std::vector<DevicePresence>& presence) = 0;
+  // Forgets a device: its row, parameters, commands, door state, uploaded records and log, and its
+  // sync state and door settings. Its access events and the message log stay (history). Refused:
+  // not_found for an unknown device, conflict while access levels name its doors.
+  virtual void remove(const std::string& sn) = 0;
 };
 
 }  // namespace zkpush::storage

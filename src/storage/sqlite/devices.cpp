@@ -210,4 +210,41 @@ void touch(Connection& c, const std::vector<DevicePresence>& presence) {
   }
 }
 
+void remove(Connection& c, const std::string& sn) {
+  {
+    auto st = c.prepare("SELECT 1 FROM devices WHERE sn = ?1");
+    st->bind(1, sn);
+    if (!st->step()) throw Refused(StoreError::Reason::not_found, "unknown device '" + sn + "'");
+  }
+  {
+    auto st = c.prepare("SELECT count(DISTINCT level_id) FROM level_doors WHERE sn = ?1");
+    st->bind(1, sn);
+    st->step();
+    if (const auto levels = st->column_int(0); levels > 0)
+      throw Refused(StoreError::Reason::conflict, "access levels (" + std::to_string(levels) +
+                                                     ") name doors of '" + sn + "': take them out first");
+  }
+  // Children first: command_data and device_options reference their parents.
+  static constexpr const char* kForget[] = {
+      "DELETE FROM command_data WHERE command_id IN (SELECT id FROM commands WHERE sn = ?1)",
+      "DELETE FROM commands WHERE sn = ?1",
+      "DELETE FROM device_options WHERE sn = ?1",
+      "DELETE FROM door_state WHERE sn = ?1",
+      "DELETE FROM door_state_history WHERE sn = ?1",
+      "DELETE FROM device_records WHERE sn = ?1",
+      "DELETE FROM device_log WHERE sn = ?1",
+      "DELETE FROM sync_items WHERE sn = ?1",
+      "DELETE FROM sync_sends WHERE sn = ?1",
+      "DELETE FROM sync_panels WHERE sn = ?1",
+      "DELETE FROM sync_unmanaged WHERE sn = ?1",
+      "DELETE FROM door_settings WHERE sn = ?1",
+      "DELETE FROM devices WHERE sn = ?1",
+  };
+  for (const char* sql : kForget) {
+    auto st = c.prepare(sql);
+    st->bind(1, sn);
+    st->run();
+  }
+}
+
 }  // namespace zkpush::storage::sqlite::devices

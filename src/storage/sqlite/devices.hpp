@@ -25,6 +25,7 @@ void update_settings(Connection& c, const std::string& sn, const DeviceSettings&
 void merge_options(Connection& c, const std::string& sn, const protocol::Record& options, const std::string& source,
                    std::int64_t now);
 void touch(Connection& c, const std::vector<DevicePresence>& presence);
+void remove(Connection& c, const std::string& sn);
 // Throws Refused(not_found) unless the device exists.
 void require(Connection& c, const std::string& sn, const char* what);
 

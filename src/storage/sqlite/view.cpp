@@ -32,6 +32,7 @@ class Devices final : public DeviceWrites {
     devices::merge_options(c_, sn, options, source, now);
   }
   void touch(const std::vector<DevicePresence>& presence) override { devices::touch(c_, presence); }
+  void remove(const std::string& sn) override { devices::remove(c_, sn); }
 
  private:
   Connection& c_;
