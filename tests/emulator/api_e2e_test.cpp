@@ -164,7 +164,7 @@ TEST_F(EmulatorApiE2E, SwipesBecomeEventsWithTheirCodesAndNames) {
   EXPECT_EQ(swipe("4242", 2).event, event_code::not_registered);
   // A user with a card and the right to every door: granted, event 0.
   EXPECT_EQ(run("EMUAPI0003", "DATA UPDATE user CardNo=123456\tPin=7\tPassword=\tGroup=1\tName=Seven")["return"], 0);
-  EXPECT_EQ(run("EMUAPI0003", "DATA UPDATE userauthorize Pin=7\tAuthorizeTimezoneId=1\tAuthorizeDoorId=15")["return"], 0);
+  EXPECT_EQ(run("EMUAPI0003", "DATA UPDATE userauthorize Pin=7\tAuthorizeTimezoneId=1\tAuthorizeDoorId=15\tDevID=1")["return"], 0);
   EXPECT_TRUE(swipe("123456", 3).granted());
   ASSERT_TRUE(eventually([&] { return event_count_is("EMUAPI0003", 2); })) << events("EMUAPI0003");
   auto list = events("EMUAPI0003");
