@@ -68,6 +68,14 @@ void apply_settings(Device& device, const DeviceSettings& settings);
 // skipped. The result is ordered as a backend lists them: by key, without case.
 void merge_options(protocol::Record& options, const protocol::Record& update);
 
+// One stored device parameter and where its latest value came from.
+struct DeviceOption {
+  std::string key;     // the latest spelling
+  std::string value;
+  std::string source;  // "registry", "options" (an options upload), "get_options" (a GET OPTIONS answer)
+  std::int64_t updated_at = 0;
+};
+
 struct DevicePresence {
   std::string sn;
   std::int64_t last_seen = 0;
@@ -119,6 +127,7 @@ struct DoorStateUpdate {
   std::string relay;
   std::string alarm;
   std::int64_t received_at = 0;
+  std::int64_t id = 0;  // of a history row, assigned by the store; 0 for the current state
 };
 
 // ---- uploaded tables and logs ------------------------------------------------------------------------
@@ -132,6 +141,20 @@ struct DeviceRecord {
   std::int64_t updated_at = 0;
   std::string content_field;     // the key `content` came from, as sent ("photo", "content", "tmp"...); "" = none
   std::string content_encoding;  // "binary" (decoded), "base64" (text as sent), "" = no content
+  // Read back only: assigned by the store at the key's first upload and kept when a re-upload
+  // replaces the record; the content's size, also when a listing leaves the content out.
+  std::int64_t id = 0;
+  std::int64_t content_size = 0;
+};
+
+// A page of device records by id, oldest first.
+struct DeviceRecordFilter {
+  std::string sn;             // "" = every device
+  std::string table;          // "" = every table; compared without case (firmware spells ATTPHOTO both ways)
+  std::string key;            // "" = every key
+  std::int64_t after_id = 0;  // only records with a larger id (paging: the last id seen)
+  std::int64_t limit = 100;   // <= 0: all
+  bool content = true;        // false: content left empty (content_size still read): listings of photos
 };
 
 struct DeviceLogEntry {
@@ -140,6 +163,14 @@ struct DeviceLogEntry {
   std::string data;  // the record as received
   std::int64_t received_at = 0;
   std::int64_t id = 0;  // assigned by the store
+};
+
+// A page of the device log, newest first.
+struct DeviceLogFilter {
+  std::string sn;              // "" = every device
+  std::string kind;            // "" = every kind
+  std::int64_t before_id = 0;  // only entries with a smaller id (paging: the last id seen); 0 = from the newest
+  std::int64_t limit = 100;    // <= 0: all
 };
 
 // ---- commands ----------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@
 // become is the command queue's (tests/service/command_queue_test.cpp).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <future>
@@ -274,6 +275,20 @@ TEST_P(StoreContract, MergedOptionsKeepTheLatestValuePerKeyWhateverItsCase) {
   // Saving the device row leaves its options alone.
   save("D1");
   EXPECT_EQ(device("D1")->options.size(), 3u);
+
+  // Each with where its latest value came from, in the order of Device::options.
+  auto sourced = read([](Reads& r) { return r.devices().options("D1"); });
+  ASSERT_EQ(sourced.size(), 3u);
+  for (std::size_t i = 0; i < sourced.size(); ++i) EXPECT_EQ(sourced[i].key, d->options.fields[i].key);
+  auto find = [&](const std::string& key) {
+    return *std::find_if(sourced.begin(), sourced.end(), [&](const DeviceOption& o) { return o.key == key; });
+  };
+  EXPECT_EQ(find("TimezoneId").value, "7");
+  EXPECT_EQ(find("TimezoneId").source, "options");
+  EXPECT_EQ(find("TimezoneId").updated_at, kContractT0 + 1);
+  EXPECT_EQ(find("IPAddress").source, "registry");  // the bare key changed nothing
+  EXPECT_EQ(find("IPAddress").updated_at, kContractT0);
+  EXPECT_TRUE(read([](Reads& r) { return r.devices().options("NONE"); }).empty());
 }
 
 // The device cache does not read options back after a write: it applies storage::merge_options to
@@ -464,8 +479,8 @@ TEST_P(StoreContract, DoorStateKeepsTheCurrentStateAndAHistoryOfChanges) {
     write([u](Transaction& tx) { tx.door_states().put(u); });
   };
   auto current = [&](const std::string& sn) { return read([sn](Reads& r) { return r.door_states().get(sn); }); };
-  auto history = [&](const std::string& sn, std::int64_t limit) {
-    return read([sn, limit](Reads& r) { return r.door_states().history(sn, limit); });
+  auto history = [&](const std::string& sn, std::int64_t before_id, std::int64_t limit) {
+    return read([=](Reads& r) { return r.door_states().history(sn, before_id, limit); });
   };
   EXPECT_FALSE(current("D1"));
   put("2024-01-01 10:00:00", "01", "00", "00", kContractT0);
@@ -484,17 +499,27 @@ TEST_P(StoreContract, DoorStateKeepsTheCurrentStateAndAHistoryOfChanges) {
   EXPECT_EQ(now->alarm, "04");
   EXPECT_EQ(now->received_at, kContractT0 + 25);
 
-  auto all = history("D1", 0);
+  // Newest first, each change with its id.
+  auto all = history("D1", 0, 0);
   ASSERT_EQ(all.size(), 4u);
-  EXPECT_EQ(all[0].received_at, kContractT0);
-  EXPECT_EQ(all[1].sensor, "02");
-  EXPECT_EQ(all[2].relay, "01");
-  EXPECT_EQ(all[3].alarm, "04");
-  auto last_two = history("D1", 2);
+  EXPECT_EQ(all[0].alarm, "04");
+  EXPECT_EQ(all[1].relay, "01");
+  EXPECT_EQ(all[2].sensor, "02");
+  EXPECT_EQ(all[3].received_at, kContractT0);
+  for (std::size_t i = 1; i < all.size(); ++i) EXPECT_GT(all[i - 1].id, all[i].id);
+  EXPECT_GT(all[3].id, 0);
+  EXPECT_EQ(now->id, 0);  // the current state is no history row
+  auto last_two = history("D1", 0, 2);
   ASSERT_EQ(last_two.size(), 2u);
-  EXPECT_EQ(last_two[0].received_at, kContractT0 + 15);
-  EXPECT_EQ(last_two[1].received_at, kContractT0 + 25);
-  EXPECT_TRUE(history("D2", 0).empty());
+  EXPECT_EQ(last_two[0].received_at, kContractT0 + 25);
+  EXPECT_EQ(last_two[1].received_at, kContractT0 + 15);
+  // Paged: the changes before the last id seen.
+  auto next = history("D1", last_two[1].id, 2);
+  ASSERT_EQ(next.size(), 2u);
+  EXPECT_EQ(next[0].id, all[2].id);
+  EXPECT_EQ(next[1].id, all[3].id);
+  EXPECT_TRUE(history("D1", all[3].id, 0).empty());
+  EXPECT_TRUE(history("D2", 0, 0).empty());
   EXPECT_FALSE(current("D2"));
 }
 
@@ -604,6 +629,87 @@ TEST_P(StoreContract, DeviceLogIsAppendOnlyAndListsTheLatestOldestFirst) {
   EXPECT_EQ(latest[0].received_at, kContractT0 + 4);
   EXPECT_EQ(log("", "errorlog", 0).size(), 5u);
   EXPECT_EQ(log("D2", "", 0).size(), 1u);
+}
+
+TEST_P(StoreContract, DeviceRecordsArePagedByIdAndFilteredByTableKeyAndDevice) {
+  auto put = [&](std::vector<DeviceRecord> records) {
+    return write([records](Transaction& tx) { return tx.device_data().put_records(records); });
+  };
+  auto page = [&](DeviceRecordFilter filter) { return read([filter](Reads& r) { return r.device_data().record_page(filter); }); };
+  auto keys = [](const std::vector<DeviceRecord>& records) {
+    std::vector<std::string> out;
+    for (const auto& r : records) out.push_back(r.table + ":" + r.key);
+    return out;
+  };
+  const std::string photo("\xFF\xD8\xFF\xE0\x00\x10JFIF", 10);
+  put({DeviceRecord{"D1", "user", "1", protocol::Record{{"pin", "1"}}, "", kContractT0, "", ""},
+       DeviceRecord{"D1", "ATTPHOTO", "a.jpg", protocol::Record{{"pin", "a.jpg"}}, photo, kContractT0, "photo", "binary"},
+       DeviceRecord{"D1", "user", "2", protocol::Record{{"pin", "2"}}, "", kContractT0, "", ""},
+       DeviceRecord{"D2", "user", "1", protocol::Record{{"pin", "1"}}, "", kContractT0, "", ""},
+       DeviceRecord{"D1", "attphoto", "b.jpg", protocol::Record{{"pin", "b.jpg"}}, "xy", kContractT0, "photo", "binary"}});
+
+  // Oldest first; the table compared without case, as firmware spells it either way.
+  auto all = page({"D1", "", "", 0, 0, true});
+  EXPECT_EQ(keys(all), (std::vector<std::string>{"user:1", "ATTPHOTO:a.jpg", "user:2", "attphoto:b.jpg"}));
+  for (std::size_t i = 1; i < all.size(); ++i) EXPECT_LT(all[i - 1].id, all[i].id);
+  EXPECT_EQ(keys(page({"D1", "attphoto", "", 0, 0, true})), (std::vector<std::string>{"ATTPHOTO:a.jpg", "attphoto:b.jpg"}));
+  EXPECT_EQ(keys(page({"D1", "USER", "2", 0, 0, true})), (std::vector<std::string>{"user:2"}));
+  EXPECT_EQ(page({"", "user", "1", 0, 0, true}).size(), 2u);  // both devices
+  EXPECT_TRUE(page({"D3", "", "", 0, 0, true}).empty());
+
+  // Paged by the last id seen.
+  auto first = page({"D1", "", "", 0, 2, true});
+  EXPECT_EQ(keys(first), (std::vector<std::string>{"user:1", "ATTPHOTO:a.jpg"}));
+  EXPECT_EQ(keys(page({"D1", "", "", first.back().id, 2, true})), (std::vector<std::string>{"user:2", "attphoto:b.jpg"}));
+  EXPECT_TRUE(page({"D1", "", "", all.back().id, 2, true}).empty());
+
+  // A listing may leave the content out and still say how large it is.
+  auto listed = page({"D1", "ATTPHOTO", "a.jpg", 0, 0, false});
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0].content, "");
+  EXPECT_EQ(listed[0].content_size, 10);
+  EXPECT_EQ(listed[0].content_field, "photo");
+  EXPECT_EQ(page({"D1", "ATTPHOTO", "a.jpg", 0, 0, true}).at(0).content, photo);
+
+  // One by id, content included; a re-upload that replaces it keeps the id.
+  const auto id = listed[0].id;
+  auto one = read([id](Reads& r) { return r.device_data().record(id); });
+  ASSERT_TRUE(one);
+  EXPECT_EQ(one->sn, "D1");
+  EXPECT_EQ(one->key, "a.jpg");
+  EXPECT_EQ(one->content, photo);
+  EXPECT_EQ(one->content_size, 10);
+  EXPECT_EQ(one->fields.get("pin"), "a.jpg");
+  put({DeviceRecord{"D1", "ATTPHOTO", "a.jpg", protocol::Record{{"pin", "a.jpg"}}, "new", kContractT0 + 9, "photo", "binary"}});
+  one = read([id](Reads& r) { return r.device_data().record(id); });
+  ASSERT_TRUE(one);
+  EXPECT_EQ(one->content, "new");
+  EXPECT_EQ(one->updated_at, kContractT0 + 9);
+  EXPECT_FALSE(read([](Reads& r) { return r.device_data().record(999999); }));
+}
+
+TEST_P(StoreContract, DeviceLogIsPagedNewestFirstByKindAndDevice) {
+  std::vector<DeviceLogEntry> entries;
+  for (int i = 0; i < 5; ++i)
+    entries.push_back(DeviceLogEntry{"D1", i % 2 ? "irstate" : "errorlog", "data " + std::to_string(i), kContractT0 + i, 0});
+  entries.push_back(DeviceLogEntry{"D2", "errorlog", "other", kContractT0, 0});
+  write([entries](Transaction& tx) { tx.device_data().append_log(entries); });
+  auto page = [&](DeviceLogFilter filter) { return read([filter](Reads& r) { return r.device_data().log_page(filter); }); };
+  auto data = [](const std::vector<DeviceLogEntry>& log) {
+    std::vector<std::string> out;
+    for (const auto& e : log) out.push_back(e.data);
+    return out;
+  };
+  EXPECT_EQ(data(page({"D1", "", 0, 0})), (std::vector<std::string>{"data 4", "data 3", "data 2", "data 1", "data 0"}));
+  EXPECT_EQ(data(page({"D1", "errorlog", 0, 0})), (std::vector<std::string>{"data 4", "data 2", "data 0"}));
+  EXPECT_EQ(data(page({"", "errorlog", 0, 0})), (std::vector<std::string>{"other", "data 4", "data 2", "data 0"}));
+  auto first = page({"D1", "", 0, 2});
+  EXPECT_EQ(data(first), (std::vector<std::string>{"data 4", "data 3"}));
+  EXPECT_EQ(first[0].kind, "errorlog");
+  EXPECT_EQ(first[0].received_at, kContractT0 + 4);
+  EXPECT_EQ(data(page({"D1", "", first.back().id, 2})), (std::vector<std::string>{"data 2", "data 1"}));
+  EXPECT_EQ(data(page({"D1", "irstate", first.back().id, 0})), (std::vector<std::string>{"data 1"}));
+  EXPECT_TRUE(page({"D3", "", 0, 0}).empty());
 }
 
 // ---- commands: ids and wire ids --------------------------------------------------------------------

@@ -11,6 +11,7 @@
 
 #include "front/api/answers.hpp"
 #include "front/api/api_endpoints.hpp"
+#include "front/api/requests.hpp"
 #include "protocol/device_requests.hpp"
 #include "protocol/endpoints.hpp"
 #include "protocol/text.hpp"
@@ -637,14 +638,6 @@ Json panel_doors_json(storage::Reads& r, const std::string& sn) {
   }
   j["doors"] = std::move(list);
   return j;
-}
-
-void read_json(const ApiServices& s, const Call& call, std::function<Json(storage::Reads&)> job) {
-  s.store.read([job = std::move(job)](storage::Reads& r) { return job(r); },
-               [respond = call.respond, who = call.who](storage::StoreResult<Json> r) {
-                 if (!r.ok()) return answer_store_refusal(respond, who, r.error());
-                 answer_json(respond, 200, r.value());
-               });
 }
 
 }  // namespace

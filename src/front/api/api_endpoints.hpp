@@ -43,6 +43,9 @@ void add_access_routes(RouteTable& table, const ApiServices& services);
 void add_token_routes(RouteTable& table, const ApiServices& services);
 void add_stream_routes(RouteTable& table, const ApiServices& services);
 void add_webhook_routes(RouteTable& table, const ApiServices& services);
+// What devices uploaded about themselves: records, their photos, logs, door-state history, options
+// (device_data_handlers.cpp).
+void add_device_data_routes(RouteTable& table, const ApiServices& services);
 // All of them, in the table's order (the API's, and the tests' copy of it). openapi.json is the
 // ApiEndpoints' own.
 void add_all_routes(RouteTable& table, const ApiServices& services);

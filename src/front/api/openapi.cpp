@@ -51,6 +51,22 @@ OJson schemas() {
                           {"cardno", "string"}, {"event", "integer"}, {"event_name", "string"}, {"door", "integer"},
                           {"inout", "integer"}, {"verifytype", "string"}, {"verify_name", "string"},
                           {"index", "integer?"}});
+  // What a device uploaded about itself (device_data_handlers.cpp).
+  s["DeviceRecord"] = object_of({{"id", "integer"}, {"sn", "string"}, {"table", "string"}, {"key", "string"},
+                                 {"fields", "object"}, {"content_field", "string?"}, {"content_encoding", "string?"},
+                                 {"content_bytes", "integer"}, {"content_url", "string?"}, {"updated_at", "integer?"}});
+  s["DeviceRecord"]["properties"]["content_encoding"]["enum"] = OJson::array({"binary", "base64"});
+  s["Content"] = OJson{{"type", "string"}, {"format", "binary"},
+                       {"description", "a photo (image/jpeg, image/png, image/gif, image/bmp by its bytes, else "
+                                       "application/octet-stream) or a template's base64 text (text/plain)"}};
+  s["DeviceLogEntry"] = object_of({{"id", "integer"}, {"sn", "string"}, {"kind", "string"}, {"data", "string"},
+                                   {"fields", "object"}, {"received_at", "integer?"}});
+  s["DoorStateChange"] = object_of({{"id", "integer"}, {"sn", "string"}, {"doors", "array"}, {"time", "string?"},
+                                    {"time_utc", "integer?"}, {"received_at", "integer?"}, {"sensor", "string"},
+                                    {"relay", "string"}, {"alarm", "string"}});
+  s["DeviceOptions"] = OJson{{"type", "object"},
+                             {"additionalProperties", object_of({{"value", "string"}, {"source", "string"},
+                                                                 {"updated_at", "integer?"}})}};
   // The access domain (docs/access.md).
   s["Person"] = object_of({{"pin", "string"}, {"name", "string"}, {"cards", "array"}, {"lost_cards", "array"},
                            {"access_levels", "array"}, {"credentials", "array"}, {"privilege", "integer"},
@@ -197,9 +213,16 @@ std::string openapi_document(const RouteTable& table) {
     const std::string_view response = route.response;
     const auto space = response.find(' ');
     OJson responses;
-    responses[std::string(response.substr(0, space))] = {
-        {"description", "success"},
-        {"content", {{"application/json", {{"schema", schema_ref(response.substr(space + 1))}}}}}};
+    const auto schema = response.substr(space + 1);
+    // Content is bytes (a photo or a template), every other answer JSON.
+    OJson content = OJson::object();
+    if (schema == "Content") {
+      for (const char* type : {"image/jpeg", "image/png", "image/gif", "image/bmp", "application/octet-stream", "text/plain"})
+        content[type] = {{"schema", schema_ref(schema)}};
+    } else {
+      content["application/json"] = {{"schema", schema_ref(schema)}};
+    }
+    responses[std::string(response.substr(0, space))] = {{"description", "success"}, {"content", content}};
     if (route.role != Role::open) responses["401"] = error_response("missing or wrong bearer token");
     if (!params.empty() || !route.request_body.empty()) responses["400"] = error_response("bad request");
     if (route.pattern.find('{') != std::string_view::npos) responses["404"] = error_response("no such object");

@@ -250,6 +250,64 @@ Json message_json(const MessagePage& page, std::size_t index, const DoorContext&
   return body.is_discarded() ? Json(nullptr) : body;
 }
 
+Json device_record_json(const storage::DeviceRecord& record) {
+  auto text_or_null = [](const std::string& v) { return v.empty() ? Json(nullptr) : Json(v); };
+  Json j = Json::object();
+  j["id"] = record.id;
+  j["sn"] = record.sn;
+  j["table"] = record.table;
+  j["key"] = record.key;
+  j["fields"] = record_object(record.fields);
+  j["content_field"] = text_or_null(record.content_field);
+  j["content_encoding"] = text_or_null(record.content_encoding);
+  j["content_bytes"] = record.content_size;
+  j["content_url"] = record.content_size > 0 ? Json("/api/v1/devices/" + p::text::percent_encode(record.sn) +
+                                                     "/records/" + std::to_string(record.id) + "/content")
+                                              : Json(nullptr);
+  j["updated_at"] = unix_or_null(record.updated_at);
+  return j;
+}
+
+std::string_view record_content_type(const storage::DeviceRecord& record) {
+  if (record.content_encoding == "base64") return "text/plain";
+  // Decoded, or stored before the encoding was (schema version 2): known by its bytes.
+  const std::string_view bytes = record.content;
+  auto starts = [bytes](std::string_view magic) { return bytes.substr(0, magic.size()) == magic; };
+  if (starts("\xFF\xD8\xFF")) return "image/jpeg";
+  if (starts("\x89PNG\r\n\x1A\n")) return "image/png";
+  if (starts("GIF87a") || starts("GIF89a")) return "image/gif";
+  if (starts("BM")) return "image/bmp";
+  return "application/octet-stream";
+}
+
+Json device_log_json(const storage::DeviceLogEntry& entry) {
+  Json j = Json::object();
+  j["id"] = entry.id;
+  j["sn"] = entry.sn;
+  j["kind"] = entry.kind;
+  j["data"] = entry.data;
+  // Stored as format_tab_record wrote it: read back by its parser, table word apart.
+  j["fields"] = record_object(p::parse_tab_record(entry.data));
+  j["received_at"] = unix_or_null(entry.received_at);
+  return j;
+}
+
+Json door_state_change_json(const storage::DoorStateUpdate& change, int door_count, int tz_minutes) {
+  Json j = Json::object();
+  j["id"] = change.id;
+  j["sn"] = change.sn;
+  const Json state = door_state_json(change, door_count, tz_minutes);  // named: items() refers to it
+  for (const auto& item : state.items()) j[item.key()] = item.value();
+  return j;
+}
+
+Json device_options_json(const std::vector<storage::DeviceOption>& options) {
+  Json j = Json::object();
+  for (const auto& o : options)
+    j[o.key] = Json{{"value", o.value}, {"source", o.source}, {"updated_at", unix_or_null(o.updated_at)}};
+  return j;
+}
+
 bool is_message_kind(std::string_view kind) noexcept {
   for (auto k : kMessageKinds) {
     if (k == kind) return true;

@@ -92,6 +92,28 @@ Json message_json(const MessagePage& page, std::size_t index, const DoorContext&
 inline constexpr std::string_view kMessageKinds[] = {"event", "door_state", "command", "device"};
 bool is_message_kind(std::string_view kind) noexcept;
 
+// ---- what a device uploaded about itself ----
+// {"id","sn","table","key","fields":{as sent, without the content's field},"content_field",
+// "content_encoding","content_bytes","content_url","updated_at"}: content_field and content_encoding
+// null when not known, content_url (the route serving the content, GET
+// /api/v1/devices/{sn}/records/{id}/content) null when the record has none. The content itself may be
+// left out (a listing): content_bytes is the record's content_size.
+Json device_record_json(const storage::DeviceRecord& record);
+// The Content-Type of a record's content: base64 text (templates, photos that were not base64)
+// text/plain; anything else by its first bytes (JPEG, PNG, GIF, BMP; application/octet-stream for
+// the rest).
+std::string_view record_content_type(const storage::DeviceRecord& record);
+// {"id","sn","kind","data" (the record as received),"fields" (it parsed, {"key": "value"}),"received_at"}.
+Json device_log_json(const storage::DeviceLogEntry& entry);
+// The kinds the device endpoints log (device_endpoints.cpp): errorlog, irstate, testdata,
+// enroll_info, enroll_bio, device_authorize.
+inline constexpr std::string_view kDeviceLogKinds[] = {"errorlog",    "irstate",    "testdata",
+                                                       "enroll_info", "enroll_bio", "device_authorize"};
+// A change of door state from the history: {"id","sn", then door_state_json's fields}.
+Json door_state_change_json(const storage::DoorStateUpdate& change, int door_count, int tz_minutes);
+// {"<key>": {"value","source","updated_at"}}, keys as the device spelt them, in the store's order.
+Json device_options_json(const std::vector<storage::DeviceOption>& options);
+
 // {"id","sn","line","status","return","return_name","result"} plus wire_id, verb, return_kind,
 // result_line (the devicecmd line as read), created_at, sent_at, done_at, expires_at, attempts.
 // `result` is what the device uploaded for the command (querydata records, counts, options,

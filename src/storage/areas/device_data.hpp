@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,13 @@ class DeviceDataReads {
   virtual std::vector<DeviceRecord> records(const std::string& sn, const std::string& table, std::int64_t limit) = 0;
   // The latest `limit` entries (<= 0: all), oldest first. "" for sn or kind: any.
   virtual std::vector<DeviceLogEntry> log(const std::string& sn, const std::string& kind, std::int64_t limit) = 0;
+  // A page of records by id, oldest first. A record keeps its id when a re-upload replaces it, so
+  // a walk by after_id meets every key once.
+  virtual std::vector<DeviceRecord> record_page(const DeviceRecordFilter& filter) = 0;
+  // One record, its content included.
+  virtual std::optional<DeviceRecord> record(std::int64_t id) = 0;
+  // A page of the log, newest first.
+  virtual std::vector<DeviceLogEntry> log_page(const DeviceLogFilter& filter) = 0;
 };
 
 class DeviceDataWrites : public DeviceDataReads {

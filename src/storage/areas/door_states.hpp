@@ -14,8 +14,9 @@ class DoorStateReads {
  public:
   virtual ~DoorStateReads() = default;
   virtual std::optional<DoorStateUpdate> get(const std::string& sn) = 0;
-  // The latest `limit` changes of a device's door state (limit <= 0: all), oldest first.
-  virtual std::vector<DoorStateUpdate> history(const std::string& sn, std::int64_t limit) = 0;
+  // The changes of a device's door state, newest first, with their ids: `limit` of them (<= 0: all)
+  // with an id below `before_id` (0: from the newest).
+  virtual std::vector<DoorStateUpdate> history(const std::string& sn, std::int64_t before_id, std::int64_t limit) = 0;
 };
 
 class DoorStateWrites : public DoorStateReads {

@@ -1,5 +1,9 @@
 #include "storage/sqlite/device_data.hpp"
 
+#include <algorithm>
+#include <limits>
+#include <utility>
+
 #include "storage/record_json.hpp"
 #include "storage/result.hpp"
 
@@ -7,36 +11,38 @@ namespace zkpush::storage::sqlite::device_data {
 
 namespace {
 
-// One statement per combination of filters rather than "(?1 = '' OR sn = ?1)", which would keep
-// SQLite from using the indexes.
-constexpr std::string_view kRecords[4] = {
-    "SELECT sn, tbl, rkey, fields, content, updated_at, content_field, content_encoding FROM device_records "
-    "ORDER BY sn, tbl, rkey LIMIT ?3",
-    "SELECT sn, tbl, rkey, fields, content, updated_at, content_field, content_encoding FROM device_records WHERE sn = ?1 "
-    "ORDER BY sn, tbl, rkey LIMIT ?3",
-    "SELECT sn, tbl, rkey, fields, content, updated_at, content_field, content_encoding FROM device_records WHERE tbl = ?2 "
-    "ORDER BY sn, tbl, rkey LIMIT ?3",
-    "SELECT sn, tbl, rkey, fields, content, updated_at, content_field, content_encoding FROM device_records WHERE sn = ?1 AND tbl = ?2 "
-    "ORDER BY sn, tbl, rkey LIMIT ?3",
-};
+// A statement per combination of filters rather than "(?1 = '' OR sn = ?1)", which would keep
+// SQLite from using the indexes: only the conditions given are in the text (each text is prepared
+// once per connection). Every statement names its highest parameter, so binding the unused lower
+// ones is harmless.
+std::string where_of(std::initializer_list<std::pair<bool, std::string_view>> conditions) {
+  std::string out;
+  for (const auto& [given, condition] : conditions)
+    if (given) out.append(out.empty() ? " WHERE " : " AND ").append(condition);
+  return out;
+}
 
-constexpr std::string_view kLog[4] = {
-    "SELECT id, sn, kind, data, received_at FROM (SELECT * FROM device_log "
-    "ORDER BY id DESC LIMIT ?3) ORDER BY id",
-    "SELECT id, sn, kind, data, received_at FROM (SELECT * FROM device_log WHERE sn = ?1 "
-    "ORDER BY id DESC LIMIT ?3) ORDER BY id",
-    "SELECT id, sn, kind, data, received_at FROM (SELECT * FROM device_log WHERE kind = ?2 "
-    "ORDER BY id DESC LIMIT ?3) ORDER BY id",
-    "SELECT id, sn, kind, data, received_at FROM (SELECT * FROM device_log WHERE sn = ?1 AND kind = ?2 "
-    "ORDER BY id DESC LIMIT ?3) ORDER BY id",
-};
+std::int64_t sql_limit(std::int64_t limit) { return limit > 0 ? limit : -1; }
 
-std::size_t variant(const std::string& a, const std::string& b) { return (a.empty() ? 0 : 1) + (b.empty() ? 0 : 2); }
+// The columns read_record reads; a listing may leave the content out and still learn its size.
+std::string select_records(bool content) {
+  return std::string("SELECT id, sn, tbl, rkey, fields, ") + (content ? "content" : "X''") +
+         ", updated_at, content_field, content_encoding, length(content) FROM device_records";
+}
 
-void bind_filters(Statement& st, const std::string& a, const std::string& b, std::int64_t limit) {
-  if (!a.empty()) st.bind(1, a);
-  if (!b.empty()) st.bind(2, b);
-  st.bind(3, limit > 0 ? limit : std::int64_t{-1});
+DeviceRecord read_record(const Statement& st) {
+  DeviceRecord r;
+  r.id = st.column_int(0);
+  r.sn = st.column_text(1);
+  r.table = st.column_text(2);
+  r.key = st.column_text(3);
+  r.fields = record_from_json(st.column_text(4));
+  r.content = st.column_blob(5);
+  r.updated_at = st.column_int(6);
+  r.content_field = st.column_text(7);
+  r.content_encoding = st.column_text(8);
+  r.content_size = st.column_int(9);
+  return r;
 }
 
 }  // namespace
@@ -69,22 +75,32 @@ InsertCounts put_records(Connection& c, const std::vector<DeviceRecord>& records
 
 std::vector<DeviceRecord> list_records(Connection& c, const std::string& sn, const std::string& table,
                                        std::int64_t limit) {
-  auto st = c.prepare(kRecords[variant(sn, table)]);
-  bind_filters(*st, sn, table, limit);
+  auto st = c.prepare(select_records(true) + where_of({{!sn.empty(), "sn = ?1"}, {!table.empty(), "tbl = ?2"}}) +
+                      " ORDER BY sn, tbl, rkey LIMIT ?3");
+  st->bind(1, sn).bind(2, table).bind(3, sql_limit(limit));
   std::vector<DeviceRecord> out;
-  while (st->step()) {
-    DeviceRecord r;
-    r.sn = st->column_text(0);
-    r.table = st->column_text(1);
-    r.key = st->column_text(2);
-    r.fields = record_from_json(st->column_text(3));
-    r.content = st->column_blob(4);
-    r.updated_at = st->column_int(5);
-    r.content_field = st->column_text(6);
-    r.content_encoding = st->column_text(7);
-    out.push_back(std::move(r));
-  }
+  while (st->step()) out.push_back(read_record(*st));
   return out;
+}
+
+std::vector<DeviceRecord> record_page(Connection& c, const DeviceRecordFilter& f) {
+  auto st = c.prepare(select_records(f.content) +
+                      where_of({{!f.sn.empty(), "sn = ?1"},
+                                {!f.table.empty(), "tbl = ?2 COLLATE NOCASE"},
+                                {!f.key.empty(), "rkey = ?3"},
+                                {true, "id > ?4"}}) +
+                      " ORDER BY id LIMIT ?5");
+  st->bind(1, f.sn).bind(2, f.table).bind(3, f.key).bind(4, f.after_id).bind(5, sql_limit(f.limit));
+  std::vector<DeviceRecord> out;
+  while (st->step()) out.push_back(read_record(*st));
+  return out;
+}
+
+std::optional<DeviceRecord> record(Connection& c, std::int64_t id) {
+  auto st = c.prepare(select_records(true) + " WHERE id = ?1");
+  st->bind(1, id);
+  if (!st->step()) return std::nullopt;
+  return read_record(*st);
 }
 
 void append_log(Connection& c, const std::vector<DeviceLogEntry>& entries) {
@@ -97,10 +113,12 @@ void append_log(Connection& c, const std::vector<DeviceLogEntry>& entries) {
   }
 }
 
-std::vector<DeviceLogEntry> list_log(Connection& c, const std::string& sn, const std::string& kind,
-                                     std::int64_t limit) {
-  auto st = c.prepare(kLog[variant(sn, kind)]);
-  bind_filters(*st, sn, kind, limit);
+std::vector<DeviceLogEntry> log_page(Connection& c, const DeviceLogFilter& f) {
+  auto st = c.prepare("SELECT id, sn, kind, data, received_at FROM device_log" +
+                      where_of({{!f.sn.empty(), "sn = ?1"}, {!f.kind.empty(), "kind = ?2"}, {true, "id < ?3"}}) +
+                      " ORDER BY id DESC LIMIT ?4");
+  st->bind(1, f.sn).bind(2, f.kind);
+  st->bind(3, f.before_id > 0 ? f.before_id : std::numeric_limits<std::int64_t>::max()).bind(4, sql_limit(f.limit));
   std::vector<DeviceLogEntry> out;
   while (st->step()) {
     DeviceLogEntry e;
@@ -112,6 +130,13 @@ std::vector<DeviceLogEntry> list_log(Connection& c, const std::string& sn, const
     out.push_back(std::move(e));
   }
   return out;
+}
+
+std::vector<DeviceLogEntry> list_log(Connection& c, const std::string& sn, const std::string& kind,
+                                     std::int64_t limit) {
+  auto latest = log_page(c, DeviceLogFilter{sn, kind, 0, limit});
+  std::reverse(latest.begin(), latest.end());
+  return latest;
 }
 
 }  // namespace zkpush::storage::sqlite::device_data

@@ -87,6 +87,14 @@ std::optional<Device> get_row(Connection& c, const std::string& sn) {
   return read_device(*st);
 }
 
+std::vector<DeviceOption> options(Connection& c, const std::string& sn) {
+  auto st = c.prepare("SELECT key, value, source, updated_at FROM device_options WHERE sn = ?1 ORDER BY key");
+  st->bind(1, sn);
+  std::vector<DeviceOption> out;
+  while (st->step()) out.push_back(DeviceOption{st->column_text(0), st->column_text(1), st->column_text(2), st->column_int(3)});
+  return out;
+}
+
 std::int64_t count(Connection& c) {
   auto st = c.prepare("SELECT count(*) FROM devices");
   st->step();

@@ -1,5 +1,7 @@
 #include "storage/sqlite/door_state.hpp"
 
+#include <limits>
+
 #include "storage/result.hpp"
 
 namespace zkpush::storage::sqlite::door_state {
@@ -14,6 +16,7 @@ DoorStateUpdate read_row(const Statement& st) {
   d.relay = st.column_text(3);
   d.alarm = st.column_text(4);
   d.received_at = st.column_int(5);
+  d.id = st.column_int(6);
   return d;
 }
 
@@ -44,17 +47,19 @@ void put(Connection& c, const DoorStateUpdate& u) {
 }
 
 std::optional<DoorStateUpdate> get(Connection& c, const std::string& sn) {
-  auto st = c.prepare("SELECT sn, time_local, sensor, relay, alarm, received_at FROM door_state WHERE sn = ?1");
+  auto st = c.prepare("SELECT sn, time_local, sensor, relay, alarm, received_at, 0 FROM door_state WHERE sn = ?1");
   st->bind(1, sn);
   if (!st->step()) return std::nullopt;
   return read_row(*st);
 }
 
-std::vector<DoorStateUpdate> history(Connection& c, const std::string& sn, std::int64_t limit) {
+std::vector<DoorStateUpdate> history(Connection& c, const std::string& sn, std::int64_t before_id, std::int64_t limit) {
+  // "id < ?2" rather than "(?2 = 0 OR id < ?2)": the index on (sn, id) then starts at the page.
   auto st = c.prepare(
-      "SELECT sn, time_local, sensor, relay, alarm, received_at FROM (SELECT * FROM door_state_history "
-      "WHERE sn = ?1 ORDER BY id DESC LIMIT ?2) ORDER BY id");
-  st->bind(1, sn).bind(2, limit > 0 ? limit : std::int64_t{-1});
+      "SELECT sn, time_local, sensor, relay, alarm, received_at, id FROM door_state_history "
+      "WHERE sn = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3");
+  st->bind(1, sn).bind(2, before_id > 0 ? before_id : std::numeric_limits<std::int64_t>::max());
+  st->bind(3, limit > 0 ? limit : std::int64_t{-1});
   std::vector<DoorStateUpdate> out;
   while (st->step()) out.push_back(read_row(*st));
   return out;

@@ -45,6 +45,7 @@ Message read_message(const Statement& st) {
     d.relay = st.column_text(24);
     d.alarm = st.column_text(25);
     d.received_at = st.column_int(26);
+    d.id = m.ref;
     m.door_state = std::move(d);
   }
   return m;

@@ -23,6 +23,7 @@ class Devices final : public DeviceWrites {
   std::optional<Device> get(const std::string& sn) override { return devices::get(c_, sn); }
   std::optional<Device> get_row(const std::string& sn) override { return devices::get_row(c_, sn); }
   std::int64_t count() override { return devices::count(c_); }
+  std::vector<DeviceOption> options(const std::string& sn) override { return devices::options(c_, sn); }
   void save(const Device& device) override { devices::save(c_, device); }
   void update_settings(const std::string& sn, const DeviceSettings& settings) override {
     devices::update_settings(c_, sn, settings);
@@ -54,8 +55,8 @@ class DoorStates final : public DoorStateWrites {
  public:
   explicit DoorStates(Connection& c) : c_(c) {}
   std::optional<DoorStateUpdate> get(const std::string& sn) override { return door_state::get(c_, sn); }
-  std::vector<DoorStateUpdate> history(const std::string& sn, std::int64_t limit) override {
-    return door_state::history(c_, sn, limit);
+  std::vector<DoorStateUpdate> history(const std::string& sn, std::int64_t before_id, std::int64_t limit) override {
+    return door_state::history(c_, sn, before_id, limit);
   }
   void put(const DoorStateUpdate& update) override { door_state::put(c_, update); }
 
@@ -71,6 +72,13 @@ class DeviceData final : public DeviceDataWrites {
   }
   std::vector<DeviceLogEntry> log(const std::string& sn, const std::string& kind, std::int64_t limit) override {
     return device_data::list_log(c_, sn, kind, limit);
+  }
+  std::vector<DeviceRecord> record_page(const DeviceRecordFilter& filter) override {
+    return device_data::record_page(c_, filter);
+  }
+  std::optional<DeviceRecord> record(std::int64_t id) override { return device_data::record(c_, id); }
+  std::vector<DeviceLogEntry> log_page(const DeviceLogFilter& filter) override {
+    return device_data::log_page(c_, filter);
   }
   InsertCounts put_records(const std::vector<DeviceRecord>& records) override {
     return device_data::put_records(c_, records);
