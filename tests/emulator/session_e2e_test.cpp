@@ -55,10 +55,10 @@ TEST_F(EmulatorE2E, CommandsRunAndTheirResultsReachTheServer) {
   start_device("EMUE2E0002");
   ASSERT_TRUE(eventually([&] { return on_device([&] { return session_->online(); }); }));
   const auto user = enqueue("EMUE2E0002", "DATA UPDATE user CardNo=123456789\tPin=7\tPassword=\tGroup=1\tName=Seven");
-  const auto privilege = enqueue("EMUE2E0002", "DATA UPDATE userauthorize Pin=7\tAuthorizeTimezoneId=1\tAuthorizeDoorId=15");
+  const auto privilege = enqueue("EMUE2E0002", "DATA UPDATE userauthorize Pin=7\tAuthorizeTimezoneId=1\tAuthorizeDoorId=15\tDevID=1");
   const auto query = enqueue("EMUE2E0002", "DATA QUERY tablename=user,fielddesc=*,filter=*");
   const auto open = enqueue("EMUE2E0002", "CONTROL DEVICE 01010105");
-  const auto bogus = enqueue("EMUE2E0002", "DATA UPDATE user Name=nokey");
+  const auto bogus = enqueue_unchecked("EMUE2E0002", "DATA UPDATE user Name=nokey", "DATA UPDATE");
   for (auto id : {user, privilege, query, open, bogus}) {
     ASSERT_TRUE(eventually([&] {
       auto c = command(id);

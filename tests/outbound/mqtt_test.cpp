@@ -95,9 +95,18 @@ class Subscriber {
       s->got_.push_back({msg->topic, std::string(static_cast<const char*>(msg->payload), msg->payloadlen), msg->retain});
       s->cv_.notify_all();
     });
+    mosquitto_subscribe_callback_set(mosq_, [](mosquitto*, void* self, int, int, const int*) {
+      auto* s = static_cast<Subscriber*>(self);
+      std::lock_guard lock(s->mutex_);
+      s->subscribed_ = true;
+      s->cv_.notify_all();
+    });
     mosquitto_reconnect_delay_set(mosq_, 1, 1, false);
     mosquitto_connect_async(mosq_, "127.0.0.1", port, 10);
     mosquitto_loop_start(mosq_);
+    // Subscribed before the test goes on: what is published next reaches it.
+    std::unique_lock lock(mutex_);
+    EXPECT_TRUE(cv_.wait_for(lock, std::chrono::seconds(10), [this] { return subscribed_; }));
   }
   ~Subscriber() {
     mosquitto_disconnect(mosq_);
@@ -126,6 +135,7 @@ class Subscriber {
   std::mutex mutex_;
   std::condition_variable cv_;
   std::vector<Publication> got_;
+  bool subscribed_ = false;
 };
 
 class MqttTest : public ServeFixture {

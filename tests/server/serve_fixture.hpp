@@ -119,6 +119,17 @@ class ServeFixture : public ::testing::Test {
     return r.ok() ? r.value().id : 0;
   }
 
+  // A command the API would refuse (a record without its key), written to the queue's table as an
+  // older server might have left it: how a device's refusal of a bad command is tested.
+  std::int64_t enqueue_unchecked(const std::string& sn, const std::string& line, const std::string& verb) {
+    const auto now = unix_now();
+    auto row = zkpush::test::write(app_->store(), [&](storage::Transaction& tx) {
+      return tx.commands().insert(storage::NewCommand{sn, line, verb, storage::CommandPriority::normal, now, 0}, now);
+    });
+    app_->queue().note_queued(sn, 1);
+    return row.id;
+  }
+
   // What the store holds (blocking reads; a failed read is a test failure).
   std::optional<storage::Device> stored_device(const std::string& sn) {
     return zkpush::test::read(app_->store(), [&sn](storage::Reads& r) { return r.devices().get(sn); });

@@ -282,7 +282,7 @@ void add_v1_routes(RouteTable& table, const ApiServices& services) {
              "Sets the device's clock (SET OPTIONS DateTime=, Appendix 5): to the server's time in the device's "
              "zone, or to {\"time\": \"YYYY-MM-DD HH:MM:SS\"} (the device's wall-clock time)",
              "DeviceTime", "201 Command", waits, [h](Call& c) { h.set_time(c); }});
-  table.add({V::post, "/api/v1/devices/{sn}/options/get", Role::operator_, "getDeviceOptions",
+  table.add({V::post, "/api/v1/devices/{sn}/options/get", Role::operator_, "askDeviceOptions",
              "Asks the device for parameters ({\"keys\": [\"~DeviceName\", ...]}, GET OPTIONS); the answer "
              "updates its options", "OptionKeys", "201 Command", waits, [h](Call& c) {
                auto body = control_body(c, {"keys"});
