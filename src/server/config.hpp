@@ -41,6 +41,7 @@ struct ServerConfig {
   int default_tz_minutes = 0;         // device time zone when the device has none ("+0800" = 480)
   int presence_interval = 15;         // seconds between writes of devices' last_seen
   int message_retention_days = 7;     // the message log (stream resume, webhooks, MQTT); 0 = keep all
+  int event_retention_days = 0;       // access events, by when they were received; 0 = keep all
   // Users enrolled at a panel: ignore | new_persons_only | all (service/access.hpp).
   std::string panel_enrolment = "new_persons_only";
   int sync_settle = 1;                // seconds a panel's changes settle before they are sent

@@ -50,7 +50,7 @@ OJson schemas() {
   s["Event"] = object_of({{"id", "integer"}, {"sn", "string"}, {"time", "string"}, {"pin", "string"}, {"person_name", "string?"},
                           {"cardno", "string"}, {"event", "integer"}, {"event_name", "string"}, {"door", "integer"},
                           {"inout", "integer"}, {"verifytype", "string"}, {"verify_name", "string"},
-                          {"index", "integer?"}});
+                          {"index", "integer?"}, {"event_class", "string?"}});
   // The access domain (docs/access.md).
   s["Person"] = object_of({{"pin", "string"}, {"name", "string"}, {"cards", "array"}, {"lost_cards", "array"},
                            {"access_levels", "array"}, {"credentials", "array"}, {"privilege", "integer"},
@@ -190,9 +190,13 @@ std::string openapi_document(const RouteTable& table) {
     const std::string_view response = route.response;
     const auto space = response.find(' ');
     OJson responses;
+    // "200 Event[]": a JSON schema; "200 text/csv": a media type, the body a string.
+    const std::string_view answer = response.substr(space + 1);
+    const bool media = answer.find('/') != std::string_view::npos;
     responses[std::string(response.substr(0, space))] = {
         {"description", "success"},
-        {"content", {{"application/json", {{"schema", schema_ref(response.substr(space + 1))}}}}}};
+        {"content", {{std::string(media ? answer : "application/json"),
+                      {{"schema", media ? OJson{{"type", "string"}} : schema_ref(answer)}}}}}};
     if (route.role != Role::open) responses["401"] = error_response("missing or wrong bearer token");
     if (!params.empty() || !route.request_body.empty()) responses["400"] = error_response("bad request");
     if (route.pattern.find('{') != std::string_view::npos) responses["404"] = error_response("no such object");

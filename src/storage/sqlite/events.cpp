@@ -1,5 +1,8 @@
 #include "storage/sqlite/events.hpp"
 
+#include <limits>
+#include <optional>
+
 #include "storage/event_digest.hpp"
 #include "storage/result.hpp"
 
@@ -7,15 +10,53 @@ namespace zkpush::storage::sqlite::events {
 
 namespace {
 
-#define ZKPUSH_EVENT_COLUMNS                                                                                     \
-  "id, sn, log_index, time_local, time_utc, pin, cardno, event, door, inout, verifytype, alarm_type, raw, source, " \
-  "received_at"
+// The listing's SQL for a filter. The columns an index can lead with (sn, pin, time_utc) appear
+// only when their filter is given: in a `?N IS NULL OR col = ?N` form the planner cannot know the
+// parameter is bound and scans the table. The other filters are in every text, bound or NULL, and
+// are checked on the rows the index gives. So there are at most 16 texts (device, person, time
+// range, order), each prepared once per connection (statements are cached by text).
+//
+// With a time range the id bounds are written `+id`, which no index can use: as plain bounds they
+// made SQLite walk the table by rowid and check every row's time (38 ms for one day of 1,000,000
+// events, make bench) instead of taking the range from events_by_time. The ids of the page are
+// chosen first (from the index alone: SQLite reads a row only for a filter that is bound), then
+// their rows read: a time range sorted by id sorts ids, not whole rows (30 days newest first:
+// 104 ms -> 18 ms).
+//   ?1 after_id  ?2 before_id  ?3 sn  ?4 pin  ?5 from  ?6 to  ?7 cardno  ?8 door
+//   ?9 codes (a JSON array)  ?10 code ranges (a JSON array of [first, last])  ?11 limit
+std::string list_sql(const EventFilter& f) {
+  const bool timed = f.from || f.to;
+  const std::string order = f.newest_first ? " ORDER BY id DESC" : " ORDER BY id";
+  std::string ids = timed ? "SELECT id FROM events WHERE +id > ?1 AND +id < ?2 AND time_utc >= ?5 AND time_utc < ?6"
+                          : "SELECT id FROM events WHERE id > ?1 AND id < ?2";
+  if (!f.sn.empty()) ids += " AND sn = ?3";
+  if (!f.pin.empty()) ids += " AND pin = ?4";
+  ids +=
+      " AND (?7 IS NULL OR cardno = ?7) AND (?8 IS NULL OR door = ?8)"
+      " AND (?9 IS NULL OR event IN (SELECT value FROM json_each(?9)))"
+      " AND (?10 IS NULL OR EXISTS (SELECT 1 FROM json_each(?10) AS r"
+      " WHERE events.event BETWEEN json_extract(r.value, '$[0]') AND json_extract(r.value, '$[1]')))";
+  return "SELECT " + std::string(kEventColumns) + " FROM events WHERE id IN (" + ids + order + " LIMIT ?11)" + order;
+}
 
-constexpr std::string_view kListAll =
-    "SELECT " ZKPUSH_EVENT_COLUMNS " FROM events WHERE id > ?1 ORDER BY id LIMIT ?2";
-constexpr std::string_view kListDevice =
-    "SELECT " ZKPUSH_EVENT_COLUMNS " FROM events WHERE sn = ?3 AND id > ?1 ORDER BY id LIMIT ?2";
-#undef ZKPUSH_EVENT_COLUMNS
+std::optional<std::string> codes_json(const std::vector<std::int64_t>& codes) {
+  if (codes.empty()) return std::nullopt;
+  std::string out = "[";
+  for (auto code : codes) out += (out.size() > 1 ? "," : "") + std::to_string(code);
+  return out + "]";
+}
+
+std::optional<std::string> ranges_json(const std::vector<protocol::EventCodeRange>& ranges) {
+  if (ranges.empty()) return std::nullopt;
+  std::string out = "[";
+  for (const auto& r : ranges)
+    out += (out.size() > 1 ? ",[" : "[") + std::to_string(r.first) + "," + std::to_string(r.last) + "]";
+  return out + "]";
+}
+
+std::optional<std::string> unless_empty(const std::string& text) {
+  return text.empty() ? std::nullopt : std::optional(text);
+}
 
 }  // namespace
 
@@ -76,9 +117,20 @@ InsertCounts insert(Connection& c, const std::vector<NewEvent>& events) {
 }
 
 std::vector<EventRow> list(Connection& c, const EventFilter& filter) {
-  auto st = c.prepare(filter.sn.empty() ? kListAll : kListDevice);
-  st->bind(1, filter.after_id).bind(2, filter.limit > 0 ? filter.limit : std::int64_t{-1});  // -1: no limit
-  if (!filter.sn.empty()) st->bind(3, filter.sn);
+  constexpr auto kMax = std::numeric_limits<std::int64_t>::max();
+  constexpr auto kMin = std::numeric_limits<std::int64_t>::min();
+  auto st = c.prepare(list_sql(filter));
+  st->bind(1, filter.after_id)
+      .bind(2, filter.before_id > 0 ? filter.before_id : kMax)
+      .bind(3, filter.sn)
+      .bind(4, filter.pin)
+      .bind(5, filter.from.value_or(kMin))
+      .bind(6, filter.to.value_or(kMax))
+      .bind(7, unless_empty(filter.cardno))
+      .bind(8, filter.door)
+      .bind(9, codes_json(filter.events))
+      .bind(10, ranges_json(filter.classes))
+      .bind(11, filter.limit > 0 ? filter.limit : std::int64_t{-1});  // -1: no limit
   std::vector<EventRow> out;
   while (st->step()) out.push_back(read_row(*st, 0));
   return out;
@@ -95,6 +147,21 @@ std::int64_t count(Connection& c, const std::string& sn) {
   if (!sn.empty()) st->bind(1, sn);
   st->step();
   return st->column_int(0);
+}
+
+std::int64_t prune(Connection& c, std::int64_t received_before, std::int64_t max_rows) {
+  // The run of oldest events received before the cut-off, walked by id: at most max_rows rows read.
+  std::int64_t last = 0;
+  {
+    auto st = c.prepare("SELECT id, received_at FROM events ORDER BY id LIMIT ?1");
+    st->bind(1, max_rows);
+    while (st->step() && st->column_int(1) < received_before) last = st->column_int(0);
+  }
+  if (last == 0) return 0;
+  auto st = c.prepare("DELETE FROM events WHERE id <= ?1");
+  st->bind(1, last);
+  st->run();
+  return c.db().changes();
 }
 
 }  // namespace zkpush::storage::sqlite::events
