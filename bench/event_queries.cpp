@@ -154,6 +154,13 @@ int main(int argc, char** argv) try {
          f.newest_first = true;
          return f;
        }},
+      {"time range, the whole year, newest first", [&](std::mt19937_64&) {
+         storage::EventFilter f{"", 0, 100};
+         f.from = kYearStart;
+         f.to = kYearStart + kYear;
+         f.newest_first = true;
+         return f;
+       }},
       {"device and one day", [&](std::mt19937_64& rng) {
          storage::EventFilter f{any_device(rng), 0, 100};
          f.from = any_day(rng);

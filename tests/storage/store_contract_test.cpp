@@ -567,6 +567,26 @@ TEST_P(StoreContract, EventFiltersSelectExactlyWhatTheyName) {
     f.from = kContractT0;
     f.limit = 4;
   });
+  add([](EventFilter& f) {
+    f.from = kContractT0 + 2 * 3600;
+    f.to = kContractT0 + 45 * 3600;
+    f.limit = 5;
+  });
+  add([](EventFilter& f) {
+    f.from = kContractT0 + 2 * 3600;
+    f.newest_first = true;
+    f.limit = 5;
+  });
+  add([&](EventFilter& f) {
+    f.sn = "Q1";
+    f.to = kContractT0 + 30 * 3600;
+    f.classes.assign(normal.begin(), normal.end());
+    f.limit = 2;
+  });
+  add([](EventFilter& f) {
+    f.from = kContractT0 + 44 * 3600;
+    f.limit = 10;  // three events match: a page that is not filled
+  });
   add([](EventFilter& f) { f.from = kContractT0 + 100 * 3600; });
   for (std::size_t i = 0; i < filters.size(); ++i) {
     SCOPED_TRACE("filter #" + std::to_string(i));
@@ -581,6 +601,40 @@ TEST_P(StoreContract, EventFiltersSelectExactlyWhatTheyName) {
     const auto n = expected_ids(all, filters[i]).size();
     EXPECT_GT(n, 0u) << i;
     EXPECT_LT(n, all.size()) << i;
+  }
+}
+
+// A time range over more events than a store may look at in id order before it takes the range
+// from an index: the page is the same either way.
+TEST_P(StoreContract, TimeRangesGiveTheSamePageWhereverTheirEventsLie) {
+  std::vector<NewEvent> many;
+  for (int i = 0; i < 3000; ++i) {
+    auto e = make_event(i % 2 ? "W1" : "W0", i + 1, "2024-01-01 10:00:00", "r");
+    e.time_utc = kContractT0 + i * 60;
+    e.event = i % 7 == 0 ? 27 : 0;
+    many.push_back(e);
+  }
+  insert(many);
+  const auto all = list_events(EventFilter{"", 0, 0});
+  ASSERT_EQ(all.size(), 3000u);
+  std::vector<EventFilter> filters;
+  for (bool newest : {false, true}) {
+    for (auto [from, to] : {std::pair(0, 3000), std::pair(2500, 2600), std::pair(10, 40), std::pair(1500, 1501)}) {
+      for (std::int64_t limit : {1, 10, 100}) {
+        EventFilter f{"", 0, limit};
+        f.newest_first = newest;
+        f.from = kContractT0 + from * 60;
+        f.to = kContractT0 + to * 60;
+        filters.push_back(f);
+        f.sn = "W1";
+        f.events = {27};
+        filters.push_back(f);
+      }
+    }
+  }
+  for (std::size_t i = 0; i < filters.size(); ++i) {
+    SCOPED_TRACE("filter #" + std::to_string(i));
+    EXPECT_EQ(ids_of(list_events(filters[i])), expected_ids(all, filters[i]));
   }
 }
 
