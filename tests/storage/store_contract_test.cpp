@@ -663,9 +663,9 @@ TEST_P(StoreContract, PruneRemovesTheOldestReceivedEventsInBatches) {
   auto events = query_events();
   events[12].received_at = kContractT0 + 1'000'000;  // stored while the clock stood further ahead
   insert(events);
-  const auto before = kContractT0 + 20 * 60;  // events 0-19 are older, but for event 12
-  auto prune = [this, before](std::int64_t batch) {
-    return write([before, batch](Transaction& tx) { return tx.events().prune(before, batch); });
+  constexpr std::int64_t kBefore = kContractT0 + 20 * 60;  // events 0-19 are older, but for event 12
+  auto prune = [this](std::int64_t batch) {
+    return write([batch](Transaction& tx) { return tx.events().prune(kBefore, batch); });
   };
   EXPECT_EQ(prune(5), 5);
   EXPECT_EQ(prune(5), 5);
