@@ -276,6 +276,15 @@ def main():
                      f"of {fmt(c['seconds'], 1)} s: {fmt(c.get('cpu_seconds'), 1)} s on CPU, "
                      f"{fmt(c.get('runqueue_wait_seconds'), 1)} s waiting for a CPU, the rest for the disk; "
                      f"{fmt(c.get('rows_per_cpu_s'))} rows per CPU second"])
+    eq = read_json(W("event-queries.json"))
+    for q in (eq or {}).get("results", []):
+        rows.append([f"event query over {eq['events']:,} events ({eq['devices']} devices, {eq['persons']:,} persons): "
+                     f"{q['query']}",
+                     f"p50 {fmt(q['p50_ms'], 2)} ms, p99 {fmt(q['p99_ms'], 2)} ms", "p99 < 50 ms",
+                     verdict(q["p99_ms"] < 50), "", "",
+                     f"{q['queries']:,} queries through the store (a reader thread), 100 a page, "
+                     f"{fmt(q['mean_rows'], 1)} rows each on average; max {fmt(q['max_ms'], 2)} ms; "
+                     f"store filled in {fmt(eq['fill_seconds'], 1)} s"])
     sy = read_json(W("sync.json"))
     if sy:
         records = sy["records"]

@@ -8,6 +8,8 @@
 #   c. durable rtlog ingest from 1,000 devices (simulate, and wrk with distinct events), the
 #      database counted afterwards
 #   d. raw SQLite ceiling: the same rows, schema and PRAGMAs, batched (bench/sqlite_ceiling.cpp)
+#   d2. event queries (GET /api/v1/events' listings) over BENCH_QUERY_EVENTS (1,000,000) stored
+#      events: p50/p99 by device, person, time range (bench/event_queries.cpp)
 #   e. sync: BENCH_SYNC_PERSONS (10,000) persons imported with a card and one access level holding
 #      door 1 of BENCH_SYNC_PANELS (50) emulated panels, until every panel has them all (bench/sync.py)
 #
@@ -23,10 +25,12 @@ QUICK=${BENCH_QUICK:-0}
 if [ "$QUICK" = 1 ]; then
   DEVICES=${BENCH_DEVICES:-1000}; HOLD=${BENCH_HOLD_SECONDS:-15}; WRK_SECONDS=${BENCH_WRK_SECONDS:-3}
   INGEST_SECONDS=${BENCH_INGEST_SECONDS:-8}; CEILING_SECONDS=2
+  QUERY_EVENTS=${BENCH_QUERY_EVENTS:-100000}
   BENCH_SYNC_PERSONS=${BENCH_SYNC_PERSONS:-1000}; BENCH_SYNC_PANELS=${BENCH_SYNC_PANELS:-10}
 else
   DEVICES=${BENCH_DEVICES:-10000}; HOLD=${BENCH_HOLD_SECONDS:-60}; WRK_SECONDS=${BENCH_WRK_SECONDS:-10}
   INGEST_SECONDS=${BENCH_INGEST_SECONDS:-30}; CEILING_SECONDS=5
+  QUERY_EVENTS=${BENCH_QUERY_EVENTS:-1000000}
 fi
 INGEST_DEVICES=1000
 SYNC_PANELS=${BENCH_SYNC_PANELS:-50}
@@ -58,13 +62,14 @@ log "release build in $BUILD"
 BUILD_COMMANDS=(
   "bash scripts/install-deps.sh bench"
   "cmake -S . -B ${BUILD#$ROOT/} -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=g++ '-DCMAKE_CXX_FLAGS_RELEASE=-O2 -g -DNDEBUG' -DZKPUSH_TESTS=OFF -DZKPUSH_BENCH=ON"
-  "cmake --build ${BUILD#$ROOT/} --target zkpush zkpush_sqlite_ceiling -j$JOBS"
+  "cmake --build ${BUILD#$ROOT/} --target zkpush zkpush_sqlite_ceiling zkpush_event_queries -j$JOBS"
 )
 cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=g++ \
   "-DCMAKE_CXX_FLAGS_RELEASE=-O2 -g -DNDEBUG" -DZKPUSH_TESTS=OFF -DZKPUSH_BENCH=ON >/dev/null
-cmake --build "$BUILD" --target zkpush zkpush_sqlite_ceiling -j"$JOBS"
+cmake --build "$BUILD" --target zkpush zkpush_sqlite_ceiling zkpush_event_queries -j"$JOBS"
 ZK="$BUILD/zkpush"
 CEILING="$BUILD/bench/zkpush_sqlite_ceiling"
+EVENT_QUERIES="$BUILD/bench/zkpush_event_queries"
 WRKDIR="$ROOT/bench/wrk"
 
 # --- work folder, processes we started, cleanup ----------------------------------------------------
@@ -266,6 +271,12 @@ sql "$DATA/zkpush.db" "SELECT count(*) FROM events" >"$WORK/ingest-wrk-stored.tx
 log "d. raw SQLite ceiling (${CEILING_SECONDS}s per batch size)"
 run "$CEILING" --dir "$WORK" --seconds "$CEILING_SECONDS" --devices "$INGEST_DEVICES" \
   --batch 1 --batch 100 --batch 2048 >"$WORK/ceiling.json"
+
+# --- d2. event queries over a million stored events ----------------------------------------------------
+log "d2. event queries over $QUERY_EVENTS stored events"
+run "$EVENT_QUERIES" --dir "$WORK" --events "$QUERY_EVENTS" --devices 200 --persons 10000 --queries 1000 \
+  >"$WORK/event-queries.json"
+rm -f "$WORK"/events-bench.db*
 
 # --- e. sync: persons to panels ----------------------------------------------------------------------------
 log "e. sync: $SYNC_PERSONS persons with a card and an access level to $SYNC_PANELS emulated panels"

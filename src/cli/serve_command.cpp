@@ -257,6 +257,11 @@ void register_serve(CLI::App& app) {
                   "days the message log keeps what the stream, webhooks and MQTT resume from (0: forever)")
       ->check(between(0, 3650))
       ->capture_default_str();
+  cmd->add_option("--event-retention-days", c.event_retention_days,
+                  "days access events are kept after they were received, pruned hourly (0: forever) "
+                  "(env ZKPUSH_EVENT_RETENTION_DAYS)")
+      ->check(between(0, 36500))
+      ->capture_default_str();
   cmd->add_option("--tz", o->tz, "time zone of devices that report none, e.g. +0800 (env ZKPUSH_TZ)");
   cmd->add_option("--config", o->config_file,
                   "TOML/INI file of settings named like the long flags, e.g. listen = \"0.0.0.0:8088\" "

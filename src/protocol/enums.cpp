@@ -49,32 +49,44 @@ EventClass class_from_text(std::string_view k) noexcept {
   return EventClass::unknown;
 }
 
-// Appendix 2 ranges: 0-19 and 200-253 normal, 20-99 error, 100-199 alarm, 254/255 special;
-// Appendix 19: 4xxx normal, 5xxx abnormal, 6xxx warning.
-EventClass class_from_range(std::int64_t code) noexcept {
-  if ((code >= 0 && code <= 19) || (code >= 200 && code <= 253)) return EventClass::normal;
-  if (code >= 20 && code <= 99) return EventClass::error;
-  if (code >= 100 && code <= 199) return EventClass::alarm;
-  if (code == 254 || code == 255) return EventClass::special;
-  if (code >= 4000 && code <= 4999) return EventClass::normal;
-  if (code >= 5000 && code <= 5999) return EventClass::error;
-  if (code >= 6000 && code <= 6999) return EventClass::alarm;
-  return EventClass::unknown;
+constexpr EventCodeRange kNormal[] = {{0, 19}, {200, 253}, {4000, 4999}};
+constexpr EventCodeRange kError[] = {{20, 99}};
+constexpr EventCodeRange kAbnormal[] = {{5000, 5999}};
+constexpr EventCodeRange kAlarm[] = {{100, 199}};
+constexpr EventCodeRange kWarning[] = {{6000, 6999}};
+constexpr EventCodeRange kSpecial[] = {{254, 255}};
+constexpr EventClassRanges kEventClasses[] = {
+    {"normal", kNormal}, {"error", kError},     {"abnormal", kAbnormal},
+    {"alarm", kAlarm},   {"warning", kWarning}, {"special", kSpecial},
+};
+
+std::string_view class_of_code(std::int64_t code) noexcept {
+  for (const auto& c : kEventClasses)
+    for (const auto& r : c.ranges)
+      if (code >= r.first && code <= r.last) return c.name;
+  return {};
 }
 
 }  // namespace
 
+std::span<const EventClassRanges> event_classes() noexcept { return kEventClasses; }
+
+const EventClassRanges* find_event_class(std::string_view name) noexcept {
+  for (const auto& c : kEventClasses)
+    if (c.name == name) return &c;
+  return nullptr;
+}
+
 EventInfo event_info(std::int64_t code) noexcept {
   EventInfo info;
   info.code = static_cast<int>(code);
+  info.class_name = class_of_code(code);
+  info.klass = class_from_text(info.class_name);
   const char* table = code >= 4000 ? "extended_events" : "events";
   std::string s = std::to_string(code);
   if (const EnumEntry* e = find_enum_entry(table, s)) {
     info.name = e->name;
-    info.klass = class_from_text(e->klass);
     info.defined = true;
-  } else {
-    info.klass = class_from_range(code);
   }
   return info;
 }

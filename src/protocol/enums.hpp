@@ -36,13 +36,31 @@ const EnumEntry* find_enum_entry(std::string_view id, std::string_view code,
 
 // ---- events (Appendix 2 and 19) ---------------------------------------------------------------------
 
+// The severity of an event: Appendix 19's "abnormal" counts as error and its "warning" as alarm.
 enum class EventClass { normal, error, alarm, special, unknown };
 const char* event_class_name(EventClass c) noexcept;
+
+// The classes as the catalogue words them, each a set of code ranges: Appendix 2 gives normal
+// (0-19, 200-253), error (20-99), alarm (100-199) and special (254, 255); Appendix 19 normal
+// (4000-4999), abnormal (5000-5999) and warning (6000-6999). Every code the catalogue defines has
+// its range's class (tests/protocol/enums_test.cpp), so a class is exactly its ranges: what the API
+// shows as an event's class and filters by.
+struct EventCodeRange {
+  std::int64_t first;
+  std::int64_t last;
+};
+struct EventClassRanges {
+  std::string_view name;
+  std::span<const EventCodeRange> ranges;
+};
+std::span<const EventClassRanges> event_classes() noexcept;  // normal, error, abnormal, alarm, warning, special
+const EventClassRanges* find_event_class(std::string_view name) noexcept;  // nullptr: not a class name
 
 struct EventInfo {
   int code = 0;
   std::string_view name;  // "" when the code is not defined by the manual
   EventClass klass = EventClass::unknown;
+  std::string_view class_name;  // the catalogue's word (event_classes()); "" outside every range
   bool defined = false;
 };
 // Codes 0-255 (Appendix 2) and 4000-6999 (Appendix 19; undefined codes of those ranges still get

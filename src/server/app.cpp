@@ -174,6 +174,7 @@ void App::housekeeping() {
     if (flush_now) next_flush = std::chrono::steady_clock::now();
     if (std::chrono::steady_clock::now() >= next_prune) {
       prune_messages();
+      prune_events();
       next_prune = std::chrono::steady_clock::now() + std::chrono::hours(1);
     }
     queue_->sweep_waits();  // API calls waiting for an answer that did not come in time
@@ -219,6 +220,32 @@ void App::prune_messages() {
                 });
 }
 
+void App::prune_events(std::function<void(std::int64_t removed)> done) {
+  if (config_.event_retention_days <= 0) {
+    if (done) done(0);
+    return;
+  }
+  const auto before = clock_.now() - static_cast<std::int64_t>(config_.event_retention_days) * 86400;
+  prune_event_batch(before, 0, std::move(done));
+}
+
+// One batch, then the next once it committed, until a batch comes back short or the server stops
+// (a batch submitted while the store closes would outlive its connection).
+void App::prune_event_batch(std::int64_t before, std::int64_t removed, std::function<void(std::int64_t)> done) {
+  store_->write([before](storage::Transaction& tx) { return tx.events().prune(before, kEventPruneBatch); },
+                [this, before, removed, done = std::move(done)](storage::StoreResult<std::int64_t> r) mutable {
+                  if (!r.ok()) {
+                    spdlog::warn("pruning events: {} ({} removed before)", r.error().message, removed);
+                    if (done) done(-1);
+                    return;
+                  }
+                  removed += r.value();
+                  if (r.value() == kEventPruneBatch && !stopped_) return prune_event_batch(before, removed, std::move(done));
+                  if (removed > 0) spdlog::info("events: {} event(s) past retention removed", removed);
+                  if (done) done(removed);
+                });
+}
+
 void App::start() {
   http_->start();
   webhooks_->reload();
@@ -229,6 +256,7 @@ void App::start() {
 }
 
 void App::stop() {
+  stopped_ = true;
   if (http_) http_->stop();
   {
     std::lock_guard lock(housekeeping_mutex_);

@@ -3,7 +3,9 @@
 // and the HTTP server. Used by the CLI and by the tests (port 0).
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -56,6 +58,13 @@ class App {
   service::Live& live() noexcept { return live_; }
   front::Metrics& metrics() noexcept { return metrics_; }
 
+  // Removes the events received more than --event-retention-days ago (nothing when 0), in batches
+  // of kEventPruneBatch, each its own unit of work so that the writer serves other writes between
+  // them. The housekeeping thread calls it hourly; `done` gets the number removed, or -1 when a
+  // batch failed (logged).
+  static constexpr std::int64_t kEventPruneBatch = 2000;
+  void prune_events(std::function<void(std::int64_t removed)> done = {});
+
  private:
   ServerConfig config_;
   service::SystemClock clock_;
@@ -84,6 +93,8 @@ class App {
   void housekeeping();
   void flush_presence();
   void prune_messages();  // the message log past --message-retention-days
+  void prune_event_batch(std::int64_t before, std::int64_t removed, std::function<void(std::int64_t)> done);
+  std::atomic<bool> stopped_{false};  // no new retention batch once set
   void wake_housekeeping(bool& flag);
   std::thread housekeeping_thread_;
   std::mutex housekeeping_mutex_;

@@ -110,6 +110,7 @@ void apply_environment(ServerConfig& c) {
   c.sync_settle = env_int("ZKPUSH_SYNC_SETTLE", c.sync_settle);
   if (env("ZKPUSH_SYNC_VERIFY_HOURS"))
     c.sync_verify_seconds = std::int64_t{3600} * env_int("ZKPUSH_SYNC_VERIFY_HOURS", 24);
+  c.event_retention_days = env_int("ZKPUSH_EVENT_RETENTION_DAYS", c.event_retention_days);
   if (auto v = env("ZKPUSH_API_TOKEN")) c.api_token = v;
   if (auto v = env("ZKPUSH_MQTT")) c.mqtt_url = v;
   if (auto v = env("ZKPUSH_MQTT_PREFIX")) c.mqtt_prefix = v;

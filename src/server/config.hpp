@@ -40,11 +40,12 @@ struct ServerConfig {
   int control_device_expiry = 30;     // seconds: default expiry of CONTROL DEVICE commands
   int default_tz_minutes = 0;         // device time zone when the device has none ("+0800" = 480)
   int presence_interval = 15;         // seconds between writes of devices' last_seen
-  int message_retention_days = 7;
+  int message_retention_days = 7;     // the message log (stream resume, webhooks, MQTT); 0 = keep all
+  int event_retention_days = 0;       // access events, by when they were received; 0 = keep all
   std::string mqtt_url;               // mqtt://[user[:password]@]host[:port]; "" = no MQTT
   std::string mqtt_prefix = "zkpush"; // topic prefix
   std::string mqtt_client_id;         // "" = zkpush-<host name>
-  std::string mqtt_password;          // ZKPUSH_MQTT_PASSWORD (kept out of the process list)     // the message log (stream resume, webhooks, MQTT); 0 = keep all
+  std::string mqtt_password;          // ZKPUSH_MQTT_PASSWORD (kept out of the process list)
   // Users enrolled at a panel: ignore | new_persons_only | all (service/access.hpp).
   std::string panel_enrolment = "new_persons_only";
   int sync_settle = 1;                // seconds a panel's changes settle before they are sent

@@ -10,6 +10,7 @@
 #include <variant>
 #include <vector>
 
+#include "protocol/enums.hpp"
 #include "protocol/fields.hpp"
 #include "storage/result.hpp"
 
@@ -105,10 +106,23 @@ struct EventRow : NewEvent {
   std::int64_t id = 0;
 };
 
+// Which events a listing wants. Every filter given must hold (AND); an empty or absent one
+// holds for every event. (Every member has an initializer: EventFilter{sn, after_id, limit} stays
+// warning-free.) Pages: after_id and before_id bound the ids (exclusive), newest_first
+// orders them downwards (the before_id cursor), at most `limit` (<= 0: no limit).
 struct EventFilter {
   std::string sn;  // "" = every device
   std::int64_t after_id = 0;
   std::int64_t limit = 100;
+  std::int64_t before_id = 0;  // 0 = no upper bound
+  bool newest_first = false;
+  std::optional<std::int64_t> from{};  // time_utc >= from (an event whose time was unreadable never matches)
+  std::optional<std::int64_t> to{};    // time_utc < to
+  std::string pin{};                   // "" = any person
+  std::string cardno{};                // "" = any card
+  std::optional<std::int64_t> door{};
+  std::vector<std::int64_t> events{};  // these codes only
+  std::vector<protocol::EventCodeRange> classes{};  // codes in one of these ranges only (event classes)
 };
 
 struct InsertCounts {

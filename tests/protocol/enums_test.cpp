@@ -1,5 +1,6 @@
 // The generated enumeration tables and their typed helpers.
 #include "protocol/enums.hpp"
+#include "protocol/text.hpp"
 
 #include <gtest/gtest.h>
 
@@ -63,6 +64,27 @@ TEST(Events, ExtendedRangesOfAppendix19) {
   EXPECT_EQ(event_info(5023).klass, EventClass::error);
   EXPECT_FALSE(event_info(6999).defined);
   EXPECT_EQ(event_info(6999).klass, EventClass::alarm);
+}
+
+// The API filters events by class through the classes' code ranges: every code the catalogue
+// defines must have its range's class, as the catalogue words it (abnormal, warning included).
+TEST(Events, CatalogueClassesAreTheirRanges) {
+  for (const char* id : {"events", "extended_events"}) {
+    for (const auto& e : find_enum(id)->entries) {
+      const auto code = text::parse_int(e.code);
+      ASSERT_TRUE(code) << id << " " << e.code;
+      EXPECT_EQ(event_info(*code).class_name, e.klass) << id << " " << e.code;
+    }
+  }
+  EXPECT_EQ(event_info(5000).class_name, "abnormal");
+  EXPECT_EQ(event_info(6010).class_name, "warning");
+  EXPECT_EQ(event_info(27).class_name, "error");
+  EXPECT_EQ(event_info(255).class_name, "special");
+  EXPECT_EQ(event_info(256).class_name, "");
+  ASSERT_NE(find_event_class("normal"), nullptr);
+  EXPECT_EQ(find_event_class("normal")->ranges.size(), 3u);
+  EXPECT_EQ(find_event_class("Normal"), nullptr);
+  EXPECT_EQ(event_classes().size(), 6u);
 }
 
 // 238 is announced by the revision history but missing from the table; 46 and 253 are undefined;

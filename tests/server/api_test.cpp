@@ -32,7 +32,7 @@ const Keys kStateKeys{"doors", "time", "time_utc", "received_at", "sensor", "rel
 const Keys kDoorKeys{"door", "sensor", "relay", "alarms"};
 const Keys kEventKeys{"id",     "sn",          "time",  "pin",        "person_name", "cardno",   "event",
                       "event_name", "door",    "inout", "verifytype", "verify_name", "index",
-                      "time_local", "time_utc", "alarm_type", "source", "received_at"};
+                      "time_local", "time_utc", "alarm_type", "source", "received_at", "event_class"};
 const Keys kCommandKeys{"id",      "sn",          "line",        "status",     "return",  "return_name",
                         "result",  "wire_id",     "verb",        "priority",   "return_kind", "result_line",
                         "created_at", "sent_at",  "done_at",     "expires_at", "attempts"};

@@ -17,6 +17,7 @@
 #include <set>
 #include <thread>
 
+#include "protocol/enums.hpp"
 #include "storage/store.hpp"
 #include "storage/wire_ids.hpp"
 #include "store_testing.hpp"
@@ -469,6 +470,226 @@ TEST_P(StoreContract, ListEventsOldestFirstAfterAnIdWithinALimit) {
   EXPECT_EQ(odd_after[0].index, 3);
   EXPECT_TRUE(list_events(EventFilter{"ODD", all.back().id, 100}).empty());
   EXPECT_EQ(list_events(EventFilter{"", 0, 0}).size(), 6u);  // limit 0: no limit
+}
+
+// ---- event queries -----------------------------------------------------------------------------------
+
+// 48 events over 3 devices, 4 persons, 2 cards, 2 doors, a code of every class (and one of none),
+// an hour apart in time_utc (the last one's time unreadable), received a minute apart.
+std::vector<NewEvent> query_events() {
+  const std::int64_t codes[] = {0, 27, 100, 255, 4008, 5000, 6005, 7000};
+  std::vector<NewEvent> out;
+  for (int i = 0; i < 48; ++i) {
+    auto e = make_event("Q" + std::to_string(i % 3), i + 1, "2024-01-01 10:00:00", "r");
+    e.pin = std::to_string(i % 4);
+    e.cardno = i % 5 == 0 ? "111" : "222";
+    e.door = 1 + (i / 2) % 2;
+    e.event = codes[i % 8];
+    e.time_utc = i == 47 ? std::nullopt : std::optional(kContractT0 + i * 3600);
+    e.received_at = kContractT0 + i * 60;
+    out.push_back(e);
+  }
+  return out;
+}
+
+// What EventFilter means, written out: the rows a backend must return, in order.
+std::vector<std::int64_t> expected_ids(std::vector<EventRow> rows, const EventFilter& f) {
+  std::vector<std::int64_t> ids;
+  if (f.newest_first) std::reverse(rows.begin(), rows.end());
+  for (const auto& e : rows) {
+    const auto code = e.event.value_or(-1);
+    const bool in_class = f.classes.empty() || std::any_of(f.classes.begin(), f.classes.end(), [&](const auto& r) {
+                            return e.event && code >= r.first && code <= r.last;
+                          });
+    const bool coded = f.events.empty() || (e.event && std::count(f.events.begin(), f.events.end(), code) > 0);
+    if (e.id <= f.after_id || (f.before_id > 0 && e.id >= f.before_id)) continue;
+    if ((!f.sn.empty() && e.sn != f.sn) || (!f.pin.empty() && e.pin != f.pin) ||
+        (!f.cardno.empty() && e.cardno != f.cardno) || (f.door && e.door != f.door) || !coded || !in_class)
+      continue;
+    if ((f.from || f.to) && !e.time_utc) continue;
+    if ((f.from && *e.time_utc < *f.from) || (f.to && *e.time_utc >= *f.to)) continue;
+    ids.push_back(e.id);
+  }
+  if (f.limit > 0 && static_cast<std::int64_t>(ids.size()) > f.limit) ids.resize(static_cast<std::size_t>(f.limit));
+  return ids;
+}
+
+std::vector<std::int64_t> ids_of(const std::vector<EventRow>& rows) {
+  std::vector<std::int64_t> ids;
+  for (const auto& e : rows) ids.push_back(e.id);
+  return ids;
+}
+
+TEST_P(StoreContract, EventFiltersSelectExactlyWhatTheyName) {
+  insert(query_events());
+  const auto all = list_events(EventFilter{"", 0, 0});
+  ASSERT_EQ(all.size(), 48u);
+  const auto normal = protocol::find_event_class("normal")->ranges;
+  const auto alarm = protocol::find_event_class("alarm")->ranges;
+  std::vector<EventFilter> filters;
+  auto add = [&filters](auto change) {
+    EventFilter f{"", 0, 0};
+    change(f);
+    filters.push_back(f);
+  };
+  add([](EventFilter& f) { f.sn = "Q1"; });
+  add([](EventFilter& f) { f.pin = "2"; });
+  add([](EventFilter& f) { f.cardno = "111"; });
+  add([](EventFilter& f) { f.door = 2; });
+  add([](EventFilter& f) { f.events = {27, 4008}; });
+  add([](EventFilter& f) { f.events = {999}; });
+  add([&](EventFilter& f) { f.classes.assign(normal.begin(), normal.end()); });
+  add([&](EventFilter& f) {
+    f.classes.assign(normal.begin(), normal.end());
+    f.classes.insert(f.classes.end(), alarm.begin(), alarm.end());
+  });
+  add([](EventFilter& f) { f.from = kContractT0 + 10 * 3600; });
+  add([](EventFilter& f) { f.to = kContractT0 + 10 * 3600; });
+  add([](EventFilter& f) {
+    f.from = kContractT0 + 5 * 3600;
+    f.to = kContractT0 + 20 * 3600;
+  });
+  add([](EventFilter& f) {
+    f.sn = "Q0";
+    f.from = kContractT0 + 3 * 3600;
+    f.to = kContractT0 + 40 * 3600;
+  });
+  add([](EventFilter& f) {
+    f.pin = "1";
+    f.sn = "Q1";
+    f.door = 1;
+  });
+  add([&](EventFilter& f) {
+    f.pin = "0";
+    f.events = {6005, 0};
+    f.classes.assign(normal.begin(), normal.end());
+  });
+  add([](EventFilter& f) { f.newest_first = true; });
+  add([](EventFilter& f) {
+    f.newest_first = true;
+    f.sn = "Q2";
+    f.limit = 3;
+  });
+  add([&](EventFilter& f) {
+    f.before_id = all[30].id;
+    f.after_id = all[5].id;
+    f.pin = "0";
+  });
+  add([&](EventFilter& f) {
+    f.newest_first = true;
+    f.before_id = all[30].id;
+    f.from = kContractT0;
+    f.limit = 4;
+  });
+  add([](EventFilter& f) {
+    f.from = kContractT0 + 2 * 3600;
+    f.to = kContractT0 + 45 * 3600;
+    f.limit = 5;
+  });
+  add([](EventFilter& f) {
+    f.from = kContractT0 + 2 * 3600;
+    f.newest_first = true;
+    f.limit = 5;
+  });
+  add([&](EventFilter& f) {
+    f.sn = "Q1";
+    f.to = kContractT0 + 30 * 3600;
+    f.classes.assign(normal.begin(), normal.end());
+    f.limit = 2;
+  });
+  add([](EventFilter& f) {
+    f.from = kContractT0 + 44 * 3600;
+    f.limit = 10;  // three events match: a page that is not filled
+  });
+  add([](EventFilter& f) { f.from = kContractT0 + 100 * 3600; });
+  for (std::size_t i = 0; i < filters.size(); ++i) {
+    SCOPED_TRACE("filter #" + std::to_string(i));
+    const auto want = expected_ids(all, filters[i]);
+    EXPECT_EQ(ids_of(list_events(filters[i])), want);
+  }
+  // The sample exercises every filter: each one above selects some rows and leaves others out,
+  // except the two that select nothing (a code no event has, a time past every event).
+  EXPECT_EQ(expected_ids(all, filters[5]).size(), 0u);
+  EXPECT_EQ(expected_ids(all, filters.back()).size(), 0u);
+  for (std::size_t i : {0u, 1u, 2u, 3u, 4u, 6u, 7u, 8u, 9u, 10u, 11u, 12u, 13u}) {
+    const auto n = expected_ids(all, filters[i]).size();
+    EXPECT_GT(n, 0u) << i;
+    EXPECT_LT(n, all.size()) << i;
+  }
+}
+
+// A time range over more events than a store may look at in id order before it takes the range
+// from an index: the page is the same either way.
+TEST_P(StoreContract, TimeRangesGiveTheSamePageWhereverTheirEventsLie) {
+  std::vector<NewEvent> many;
+  for (int i = 0; i < 3000; ++i) {
+    auto e = make_event(i % 2 ? "W1" : "W0", i + 1, "2024-01-01 10:00:00", "r");
+    e.time_utc = kContractT0 + i * 60;
+    e.event = i % 7 == 0 ? 27 : 0;
+    many.push_back(e);
+  }
+  insert(many);
+  const auto all = list_events(EventFilter{"", 0, 0});
+  ASSERT_EQ(all.size(), 3000u);
+  std::vector<EventFilter> filters;
+  for (bool newest : {false, true}) {
+    for (auto [from, to] : {std::pair(0, 3000), std::pair(2500, 2600), std::pair(10, 40), std::pair(1500, 1501)}) {
+      for (std::int64_t limit : {1, 10, 100}) {
+        EventFilter f{"", 0, limit};
+        f.newest_first = newest;
+        f.from = kContractT0 + from * 60;
+        f.to = kContractT0 + to * 60;
+        filters.push_back(f);
+        f.sn = "W1";
+        f.events = {27};
+        filters.push_back(f);
+      }
+    }
+  }
+  for (std::size_t i = 0; i < filters.size(); ++i) {
+    SCOPED_TRACE("filter #" + std::to_string(i));
+    EXPECT_EQ(ids_of(list_events(filters[i])), expected_ids(all, filters[i]));
+  }
+}
+
+TEST_P(StoreContract, EventPagesFollowEachOtherInBothDirections) {
+  insert(query_events());
+  EventFilter f{"Q0", 0, 5};
+  std::vector<std::int64_t> forward;
+  for (auto page = list_events(f); !page.empty(); page = list_events(f)) {
+    for (const auto& e : page) forward.push_back(e.id);
+    f.after_id = page.back().id;
+  }
+  EventFilter b{"Q0", 0, 5};
+  b.newest_first = true;
+  std::vector<std::int64_t> backward;
+  for (auto page = list_events(b); !page.empty(); page = list_events(b)) {
+    for (const auto& e : page) backward.push_back(e.id);
+    b.before_id = page.back().id;
+  }
+  EXPECT_EQ(forward.size(), 16u);
+  std::reverse(backward.begin(), backward.end());
+  EXPECT_EQ(backward, forward);
+  EXPECT_TRUE(std::is_sorted(forward.begin(), forward.end()));
+}
+
+TEST_P(StoreContract, PruneRemovesTheOldestReceivedEventsInBatches) {
+  auto events = query_events();
+  events[12].received_at = kContractT0 + 1'000'000;  // stored while the clock stood further ahead
+  insert(events);
+  constexpr std::int64_t kBefore = kContractT0 + 20 * 60;  // events 0-19 are older, but for event 12
+  auto prune = [this](std::int64_t batch) {
+    return write([batch](Transaction& tx) { return tx.events().prune(kBefore, batch); });
+  };
+  EXPECT_EQ(prune(5), 5);
+  EXPECT_EQ(prune(5), 5);
+  EXPECT_EQ(prune(5), 2);  // up to the newer event 12: the walk stops there
+  EXPECT_EQ(prune(5), 0);
+  const auto left = list_events(EventFilter{"", 0, 0});
+  ASSERT_EQ(left.size(), 36u);
+  EXPECT_EQ(left.front().index, 13);
+  EXPECT_EQ(count_events(""), 36);
+  EXPECT_EQ(write([](Transaction& tx) { return tx.events().prune(kContractT0, 100); }), 0);  // nothing that old
 }
 
 // ---- door state ------------------------------------------------------------------------------------

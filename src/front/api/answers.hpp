@@ -11,6 +11,8 @@
 namespace zkpush::front::api {
 
 void answer_json(const SharedResponder& respond, int status, const Json& body);
+// The response answer_json sends, for a handler that adds a header first.
+http::Response json_response(int status, const Json& body);
 // {"error": message, "code": a stable word, "field": the field at fault (when there is one)},
 // logged as warn (4xx) or error (5xx) with `who` ("<ip> <METHOD> <target>"). `code` defaults to the
 // status's (error_code_for); `field` to what the message starts with ("seconds: 1 to 254" ->

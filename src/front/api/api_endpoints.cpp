@@ -10,11 +10,13 @@ namespace zkpush::front::api {
 
 namespace p = protocol;
 
-void answer_json(const SharedResponder& respond, int status, const Json& body) {
+http::Response json_response(int status, const Json& body) {
   // Device text (names, options) may hold bytes that are not UTF-8: replaced, never a throw.
-  (*respond)(http::make_response(static_cast<http::Status>(status),
-                                 body.dump(-1, ' ', false, Json::error_handler_t::replace), "application/json"));
+  return http::make_response(static_cast<http::Status>(status), body.dump(-1, ' ', false, Json::error_handler_t::replace),
+                             "application/json");
 }
+
+void answer_json(const SharedResponder& respond, int status, const Json& body) { (*respond)(json_response(status, body)); }
 
 const char* error_code_for(int status) noexcept {
   switch (status) {
@@ -118,6 +120,7 @@ bool changes_state(http::Verb method) {
 void add_all_routes(RouteTable& table, const ApiServices& services) {
   add_v1_routes(table, services);
   add_device_data_routes(table, services);
+  add_event_routes(table, services);
   add_access_routes(table, services);
   add_token_routes(table, services);
   add_stream_routes(table, services);

@@ -36,9 +36,10 @@ struct ApiServices {
   std::function<void()> webhooks_changed = [] {};
 };
 
-// The routes of /api/v1 (handlers.cpp), and those of the access domain and its sync
-// (access_handlers.cpp).
+// The routes of /api/v1 (handlers.cpp), the event listings (event_handlers.cpp), and those of the
+// access domain and its sync (access_handlers.cpp).
 void add_v1_routes(RouteTable& table, const ApiServices& services);
+void add_event_routes(RouteTable& table, const ApiServices& services);
 void add_access_routes(RouteTable& table, const ApiServices& services);
 void add_token_routes(RouteTable& table, const ApiServices& services);
 void add_stream_routes(RouteTable& table, const ApiServices& services);

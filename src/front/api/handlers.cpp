@@ -26,8 +26,8 @@ namespace p = protocol;
 
 namespace {
 
-constexpr std::int64_t kDefaultEventLimit = 100;
-constexpr std::int64_t kMaxEventLimit = 1000;
+constexpr std::int64_t kDefaultListLimit = 100;
+constexpr std::int64_t kMaxListLimit = 1000;
 
 // Copied into store callbacks: references to objects that outlive every request.
 struct Handlers {
@@ -66,7 +66,6 @@ struct Handlers {
   void cancel(std::int64_t id, const std::string& who, const SharedResponder& respond) const;
   // Commands newest first: ?status=queued,sent (or open), ?before_id= (paging), ?limit=.
   void list_commands(const Call& call, const std::string& sn) const;
-  void events(const http::Request& request, const std::string& who, const SharedResponder& respond) const;
 };
 
 // {id} of /api/v1/commands/{id}: a positive decimal number.
@@ -314,11 +313,6 @@ void add_v1_routes(RouteTable& table, const ApiServices& services) {
                if (options.fields.empty()) return answer_error(c.respond, c.who, 400, "options: a non-empty object of parameters");
                h.issue(c, c.params[0], p::set_options(0, std::move(options)), "set options");
              }});
-  table.add({V::get, "/api/v1/events", Role::viewer, "listEvents", "Access events, oldest first", "", "200 Event[]",
-             {{"sn", "string", "only this device's events"},
-              {"after_id", "integer", "only events with a larger id (paging: the last id seen)"},
-              {"limit", "integer", "at most this many (default 100; values above 1000 give 1000)"}},
-             [h](Call& c) { h.events(c.request, c.who, c.respond); }});
 }
 
 Json Handlers::device_view(const storage::Device& device, std::int64_t pending) const {
@@ -608,7 +602,7 @@ void Handlers::list_commands(const Call& call, const std::string& sn) const {
   const auto target = p::parse_target(call.request.target());
   storage::CommandFilter filter;
   filter.sn = sn;
-  filter.limit = kDefaultEventLimit;
+  filter.limit = kDefaultListLimit;
   if (auto v = target.query.get("status"); v && !v->empty()) {
     static const std::set<std::string> known{"queued", "sent", "done", "failed", "expired", "cancelled"};
     for (const auto& part : p::text::split(*v, ',')) {
@@ -631,7 +625,7 @@ void Handlers::list_commands(const Call& call, const std::string& sn) const {
   if (auto v = target.query.get("limit"); v && !v->empty()) {
     auto limit = p::text::parse_int(*v);
     if (!limit || *limit <= 0) return answer_error(call.respond, call.who, 400, "limit: a number >= 1 (at most 1000 are returned)");
-    filter.limit = std::min(*limit, kMaxEventLimit);
+    filter.limit = std::min(*limit, kMaxListLimit);
   }
   const auto now = devices.clock().now();
   store.read([filter](storage::Reads& r) { return r.commands().list(filter); },
@@ -660,30 +654,6 @@ void Handlers::cancel(std::int64_t id, const std::string& who, const SharedRespo
                       answer_json(respond, 200, api::command_json(row, data.ok() ? data.value() : std::vector<storage::CommandData>{}));
                     });
   });
-}
-
-void Handlers::events(const http::Request& request, const std::string& who, const SharedResponder& respond) const {
-  const std::string& call = who;
-  auto target = p::parse_target(request.target());
-  storage::EventFilter filter;
-  filter.sn = std::string(target.query.get_or("sn", ""));
-  filter.limit = kDefaultEventLimit;
-  // An empty parameter ("after_id=") is the same as none: the documented template leaves them empty.
-  if (auto v = target.query.get("after_id"); v && !v->empty()) {
-    auto after = p::text::parse_int(*v);
-    if (!after || *after < 0) return answer_error(respond, call, 400, "after_id: a number >= 0");
-    filter.after_id = *after;
-  }
-  if (auto v = target.query.get("limit"); v && !v->empty()) {
-    auto limit = p::text::parse_int(*v);
-    if (!limit || *limit <= 0) return answer_error(respond, call, 400, "limit: a number >= 1 (at most 1000 are returned)");
-    filter.limit = std::min(*limit, kMaxEventLimit);
-  }
-  store.read([filter](storage::Reads& r) { return api::read_event_page(r, filter); },
-             [who, respond](storage::StoreResult<api::EventPage> r) {
-               if (!r.ok()) return answer_store_refusal(respond, who, r.error());
-               answer_json(respond, 200, api::event_page_json(r.value()));
-             });
 }
 
 }  // namespace zkpush::front::api

@@ -50,7 +50,7 @@ OJson schemas() {
   s["Event"] = object_of({{"id", "integer"}, {"sn", "string"}, {"time", "string"}, {"pin", "string"}, {"person_name", "string?"},
                           {"cardno", "string"}, {"event", "integer"}, {"event_name", "string"}, {"door", "integer"},
                           {"inout", "integer"}, {"verifytype", "string"}, {"verify_name", "string"},
-                          {"index", "integer?"}});
+                          {"index", "integer?"}, {"event_class", "string?"}});
   // What a device uploaded about itself (device_data_handlers.cpp).
   s["DeviceRecord"] = object_of({{"id", "integer"}, {"sn", "string"}, {"table", "string"}, {"key", "string"},
                                  {"fields", "object"}, {"content_field", "string?"}, {"content_encoding", "string?"},
@@ -213,14 +213,17 @@ std::string openapi_document(const RouteTable& table) {
     const std::string_view response = route.response;
     const auto space = response.find(' ');
     OJson responses;
-    const auto schema = response.substr(space + 1);
-    // Content is bytes (a photo or a template), every other answer JSON.
+    // "200 Event[]": a JSON schema; "200 text/csv": a media type, the body a string; "200 Content":
+    // bytes (a photo or a template).
+    const std::string_view answer = response.substr(space + 1);
+    const bool media = answer.find('/') != std::string_view::npos;
     OJson content = OJson::object();
-    if (schema == "Content") {
+    if (answer == "Content") {
       for (const char* type : {"image/jpeg", "image/png", "image/gif", "image/bmp", "application/octet-stream", "text/plain"})
-        content[type] = {{"schema", schema_ref(schema)}};
+        content[type] = {{"schema", schema_ref(answer)}};
     } else {
-      content["application/json"] = {{"schema", schema_ref(schema)}};
+      content[std::string(media ? answer : "application/json")] = {
+          {"schema", media ? OJson{{"type", "string"}} : schema_ref(answer)}};
     }
     responses[std::string(response.substr(0, space))] = {{"description", "success"}, {"content", content}};
     if (route.role != Role::open) responses["401"] = error_response("missing or wrong bearer token");

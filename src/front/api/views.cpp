@@ -154,9 +154,11 @@ Json event_json(const storage::EventRow& e, const std::string* person_name) {
   j["cardno"] = e.cardno;
   j["event"] = optional_int(e.event);
   Json event_name = nullptr;
+  Json event_class = nullptr;
   if (e.event) {
     auto info = p::event_info(*e.event);
     if (info.defined && !info.name.empty()) event_name = std::string(info.name);
+    if (!info.class_name.empty()) event_class = std::string(info.class_name);
   }
   j["event_name"] = event_name;
   j["door"] = optional_int(e.door);
@@ -174,6 +176,7 @@ Json event_json(const storage::EventRow& e, const std::string* person_name) {
   j["alarm_type"] = optional_int(e.alarm_type);
   j["source"] = e.source;
   j["received_at"] = unix_or_null(e.received_at);
+  j["event_class"] = event_class;
   return j;
 }
 

@@ -57,7 +57,8 @@ Json device_json(const storage::Device& device, std::int64_t last_seen, std::int
 Json door_state_json(const std::optional<storage::DoorStateUpdate>& state, int door_count, int tz_minutes);
 
 // {"id","sn","time","pin","cardno","event","event_name","door","inout","verifytype","verify_name",
-// "index"} plus time_local, time_utc, alarm_type, source, received_at.
+// "index"} plus time_local, time_utc, alarm_type, source, received_at, event_class (the catalogue's
+// class of the code: normal, error, abnormal, alarm, warning, special; null outside its ranges).
 // `person_name`: the name of the person holding the event's pin, when the domain knows it (else null).
 Json event_json(const storage::EventRow& event, const std::string* person_name = nullptr);
 // A page of events and the names of the persons they name (pins the domain knows), read in one

@@ -12,7 +12,7 @@ namespace zkpush::storage {
 class EventReads {
  public:
   virtual ~EventReads() = default;
-  // Oldest first (by id), after filter.after_id; filter.limit <= 0: no limit.
+  // The events the filter selects, by id: oldest first, or newest first (filter.newest_first).
   virtual std::vector<EventRow> list(const EventFilter& filter) = 0;
   // Events stored for a device ("" = every device).
   virtual std::int64_t count(const std::string& sn) = 0;
@@ -27,6 +27,11 @@ class EventWrites : public EventReads {
   // not inserted twice. The time is part of the key because a device whose log was cleared numbers
   // its records from 1 again: those are new events, not re-sends. Events need no device row.
   virtual InsertCounts insert(const std::vector<NewEvent>& events) = 0;
+  // Retention: deletes the oldest events (by id) received before `received_before`, at most
+  // `max_rows` of them, and returns how many. It walks ids upwards and stops at the first event
+  // received later, so each call costs at most `max_rows` rows however many events are kept (an
+  // event stored while the clock stood further back waits for the newer one before it).
+  virtual std::int64_t prune(std::int64_t received_before, std::int64_t max_rows) = 0;
 };
 
 }  // namespace zkpush::storage

@@ -46,6 +46,9 @@ class Events final : public EventWrites {
   std::int64_t count(const std::string& sn) override { return events::count(c_, sn); }
   std::int64_t last_id() override { return events::last_id(c_); }
   InsertCounts insert(const std::vector<NewEvent>& events) override { return events::insert(c_, events); }
+  std::int64_t prune(std::int64_t received_before, std::int64_t max_rows) override {
+    return events::prune(c_, received_before, max_rows);
+  }
 
  private:
   Connection& c_;

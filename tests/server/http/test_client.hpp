@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <chrono>
@@ -107,8 +108,9 @@ class TestClient {
   }
 
   // Reads one response. `head`: the response to a HEAD request (Content-Length, no body).
-  // nullopt on timeout, on a closed connection before a complete response, or when a response
-  // that needs one has no Content-Length.
+  // A chunked body (a streamed download) is read to its last chunk and decoded. nullopt on timeout,
+  // on a closed connection before a complete response, or when a response that needs one has
+  // neither Content-Length nor chunked framing.
   std::optional<RawResponse> read_response(ms timeout = ms(5000), bool head = false) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     auto r = read_head_until(deadline);
@@ -116,6 +118,15 @@ class TestClient {
     const bool bodiless = head || r->status < 200 || r->status == 204 || r->status == 304;
     if (!bodiless) {
       auto length = r->header("Content-Length");
+      if (!length && r->header("Transfer-Encoding") == "chunked") {
+        for (;;) {
+          const auto left = std::chrono::duration_cast<ms>(deadline - std::chrono::steady_clock::now());
+          auto chunk = read_chunk(std::max(left, ms(0)));
+          if (!chunk) return std::nullopt;
+          if (chunk->empty()) return r;
+          r->body += *chunk;
+        }
+      }
       if (!length) return std::nullopt;
       std::size_t n = std::stoul(*length);
       if (!need(n, deadline)) return std::nullopt;
