@@ -304,6 +304,39 @@ def main():
     else:
         rows.append(["sync: 10,000 persons × 50 panels", "not measured (step e failed: see the log)", "", "n/a", "", "", ""])
 
+    ii = read_json(W("ingest-int.json"))
+    if ii:
+        ieps = wrk_ok(ii)
+        istored = read_int(W("ingest-int-stored.txt"))
+        imsgs = read_int(W("ingest-int-messages.txt"))
+        ii_cpu, ii_wait = server_cpu(W("ingest-int"), clk)
+        r = ratio(ieps, weps)
+        rows.append([f"durable rtlog ingest as above, with a webhook, MQTT and {meta.get('sse_clients')} SSE clients",
+                     f"{fmt(ieps)} events/s acknowledged, p99 {fmt(ms(ii['p99_us']), 1)} ms",
+                     "≥ half of the row without", verdict(None if r is None else r >= 0.5),
+                     f"without: {fmt(weps)} events/s", fmt(r, 2) if r is not None else "n/a",
+                     f"{fmt(istored)} events, {fmt(imsgs)} messages logged; errors: {wrk_errors(ii)}; "
+                     f"{fmt(us_per(ii_cpu, ieps), 1)} µs server CPU/event; "
+                     f"server {fmt(ii_cpu, 0)} % CPU (+{fmt(ii_wait, 0)} % waiting for one)"])
+        se = read_json(W("sse.json"))
+        if se:
+            rows.append([f"SSE fan-out: {se['clients']} streams open during that ingest",
+                         f"each received {fmt(se['min'])} to {fmt(se['max'])} events", "every event on every stream",
+                         verdict(istored is not None and se["min"] >= istored), "", "",
+                         f"{fmt(istored)} events stored; a stream that fell behind is dropped (and would resume)"])
+        dr = read_json(W("drain.json"))
+        if dr:
+            rows.append(["webhook deliveries to a local receiver (nginx, keep-alive), after the load",
+                         f"{fmt(dr['drain_per_s'])} deliveries/s", "", "n/a", "", "",
+                         f"{fmt(dr['delivered_during_load'])} delivered during the ingest, {fmt(dr['drained'])} "
+                         f"after it in {fmt(dr['drain_seconds'], 1)} s, {fmt(dr['delivered_total'])} in all "
+                         f"(one POST at a time, in order); {dr['dead_letters']} dead letters"])
+        mq = read_int(W("mqtt-cursor.txt"))
+        last = read_int(W("messages-last.txt"))
+        rows.append(["MQTT: messages published (QoS 1, acknowledged) by the end of the run",
+                     f"cursor {fmt(mq)} of {fmt(last)}", "all", verdict(None if mq is None or last is None else mq >= last),
+                     "", "", "Mosquitto on loopback"])
+
     head = ["figure", "measured", "target", "verdict", "ceiling", "ratio", "notes"]
     table = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     table += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
