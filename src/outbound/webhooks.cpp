@@ -62,8 +62,9 @@ class Webhooks::Worker {
       auto end = hook_.kinds.find(',', start);
       if (end == std::string::npos) end = hook_.kinds.size();
       auto kind = hook_.kinds.substr(start, end - start);
-      if (kind == "*") kinds_.clear(), all_ = true;
-      if (!all_ && !kind.empty()) kinds_.push_back(kind);
+      // "*" is every access event; the other kinds are named (docs/serve.md, webhooks).
+      if (kind == "*") kind = "event";
+      if (!kind.empty() && std::find(kinds_.begin(), kinds_.end(), kind) == kinds_.end()) kinds_.push_back(kind);
       start = end + 1;
     }
     thread_ = std::thread([this] { run(); });
@@ -281,7 +282,6 @@ class Webhooks::Worker {
   const storage::Webhook hook_;
   std::optional<front::api::WebhookUrl> url_;
   std::vector<std::string> kinds_;
-  bool all_ = false;
   std::int64_t cursor_ = 0;
   std::unique_ptr<asio::io_context> io_;
   std::shared_ptr<emulator::HttpClient> client_;

@@ -76,7 +76,8 @@ class WebhookTest : public ServeFixture {
 };
 
 TEST_F(WebhookTest, WhatHappensIsPostedSignedAndInOrder) {
-  auto made = api("POST", "/api/v1/webhooks", {{"url", receiver_.url("/in?site=1")}, {"secret", "s3cret"}, {"events", {"*"}}});
+  auto made = api("POST", "/api/v1/webhooks",
+                  {{"url", receiver_.url("/in?site=1")}, {"secret", "s3cret"}, {"events", {"*", "device"}}});
   ASSERT_EQ(made.status, 201) << made.body;
   const auto hook = json::parse(made.body);
   EXPECT_GT(hook["id"].get<std::int64_t>(), 0);
@@ -105,7 +106,7 @@ TEST_F(WebhookTest, WhatHappensIsPostedSignedAndInOrder) {
     last_delivery = delivery;
     EXPECT_EQ(json::parse(r.body), listed[i]);  // the event's JSON, as GET /api/v1/events shows it
   }
-  // Everything, not just events: the device came online.
+  // Presence, asked for by name: the device came online.
   bool online = false;
   for (int i = 0; i < 100 && !online; ++i) {
     for (const auto& r : receiver_.received()) {
@@ -223,14 +224,37 @@ TEST_F(WebhookTest, BadSubscriptionsAreRefusedWithTheFieldAndOnlyAdminsMakeThem)
   auto listed = json::parse(api("GET", "/api/v1/webhooks").body);
   ASSERT_EQ(listed.size(), 1u);
   EXPECT_EQ(listed[0]["events"], json::array({"*"}));
+  // "*" (every access event) alone: the contract's subscription gets events and nothing else.
+  const std::string only_events_sn = "HOOK0005";
+  const auto only = subscribe({{"url", receiver_.url("/only")}, {"secret", "k"}, {"events", {"*"}}});
+  const std::string only_token = handshake(only_events_sn);
+  ASSERT_EQ(send(p::format_rtstate_upload(only_events_sn, {p::Record{{"time", "2026-12-06 13:00:00"}, {"sensor", "01"},
+                                                                     {"relay", "00"}, {"alarm", "00"}}}),
+                 only_token).status,
+            200);
+  ASSERT_EQ(send(p::format_rtlog_upload(only_events_sn, {rtlog_record(1, "2026-12-06 13:00:01")}), only_token).status, 200);
+  bool came = false;
+  for (int i = 0; i < 200 && !came; ++i) {
+    for (const auto& r : receiver_.received()) came = came || r.target == "/only";
+    if (!came) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_TRUE(came);
+  for (const auto& r : receiver_.received()) {
+    if (r.target != "/only") continue;
+    EXPECT_EQ(r.header("X-Zkpush-Event"), "event") << r.body;
+    EXPECT_TRUE(json::parse(r.body).contains("pin")) << r.body;
+  }
+  EXPECT_EQ(api("DELETE", "/api/v1/webhooks/" + std::to_string(only)).status, 200);
   EXPECT_EQ(api("DELETE", "/api/v1/webhooks/" + std::to_string(id)).status, 200);
   EXPECT_TRUE(json::parse(api("GET", "/api/v1/webhooks").body).empty());
-  // Deleted: nothing more is delivered.
+  // Deleted: nothing more is delivered (once a delivery in flight at the deletion has landed).
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const auto before = receiver_.received().size();
   const std::string sn = "HOOK0004";
   const std::string token = handshake(sn);
   ASSERT_EQ(send(p::format_rtlog_upload(sn, {rtlog_record(1, "2026-12-06 13:00:00")}), token).status, 200);
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  EXPECT_TRUE(event_deliveries(receiver_.received()).empty());
+  EXPECT_EQ(receiver_.received().size(), before);
 }
 
 TEST(WebhookUrl, ReadsHostPortAndTarget) {

@@ -103,7 +103,8 @@ std::optional<storage::Webhook> read_new_webhook(Call& c) {
   } else {
     kinds.push_back("*");
   }
-  if (std::find(kinds.begin(), kinds.end(), "*") != kinds.end()) kinds = {"*"};
+  // "*" is every access event, as "event" is; door states, commands and presence are asked for by name.
+  if (std::find(kinds.begin(), kinds.end(), "*") != kinds.end()) kinds.erase(std::remove(kinds.begin(), kinds.end(), "event"), kinds.end());
   for (const auto& k : kinds) w.kinds += (w.kinds.empty() ? "" : ",") + k;
   if (body.contains("sn")) {
     if (!body["sn"].is_string() && !body["sn"].is_null()) return refuse("sn: a device's serial number", "sn");
@@ -135,8 +136,8 @@ void add_webhook_routes(RouteTable& table, const ApiServices& services) {
                              });
              }});
   table.add({V::post, "/api/v1/webhooks", Role::admin, "createWebhook",
-             "Subscribes a URL to what happens from now on (events: \"*\" or message kinds); deliveries are "
-             "signed with X-Zkpush-Signature: sha256=<HMAC of the body>",
+             "Subscribes a URL to what happens from now on (events: \"*\" every access event, plus door_state, "
+             "command, device by name); deliveries are signed with X-Zkpush-Signature: sha256=<HMAC of the body>",
              "NewWebhook", "201 Webhook", {}, [s](Call& c) {
                auto hook = read_new_webhook(c);
                if (!hook) return;
