@@ -11,9 +11,11 @@
 namespace zkpush::cli_test {
 
 // `zkpush <args>`; returns the exit status (-1 when killed by a signal) and standard output, with
-// standard error appended when `with_stderr`.
-inline std::pair<int, std::string> run_zkpush(const std::string& args, bool with_stderr = false) {
-  const std::string cmd = std::string(ZKPUSH_BINARY) + " " + args + (with_stderr ? " 2>&1" : " 2>/dev/null");
+// standard error appended when `with_stderr`. `env`: shell assignments put before the command
+// ("ZKPUSH_SERVER=http://... ").
+inline std::pair<int, std::string> run_zkpush(const std::string& args, bool with_stderr = false,
+                                              const std::string& env = {}) {
+  const std::string cmd = env + " " + std::string(ZKPUSH_BINARY) + " " + args + (with_stderr ? " 2>&1" : " 2>/dev/null");
   FILE* p = ::popen(cmd.c_str(), "r");
   if (p == nullptr) return {-1, {}};
   std::string out;
