@@ -12,8 +12,9 @@
 #      events: p50/p99 by device, person, time range (bench/event_queries.cpp)
 #   e. sync: BENCH_SYNC_PERSONS (10,000) persons imported with a card and one access level holding
 #      door 1 of BENCH_SYNC_PANELS (50) emulated panels, until every panel has them all (bench/sync.py)
-#   f. integrations: c's wrk ingest with a webhook (nginx receiver), MQTT (Mosquitto) and
-#      BENCH_SSE_CLIENTS (200) event streams, then the webhook catching up alone (bench/integrations.py)
+#   f. integrations: c's wrk ingest with a webhook (nginx receiver) and MQTT (Mosquitto), then the
+#      webhook catching up alone; BENCH_SSE_CLIENTS (200) event streams while simulate offers
+#      BENCH_SSE_RATE (1,000) swipes/s (bench/integrations.py)
 #
 # BENCH_QUICK=1: a ~2-minute smoke with small numbers. BENCH_DEVICES, BENCH_HOLD_SECONDS,
 # BENCH_WRK_SECONDS, BENCH_INGEST_SECONDS, BENCH_INGEST_RATE override the sizes. BENCH_KEEP=1 keeps
@@ -296,10 +297,10 @@ stop_server sync
 
 # --- f. integrations: ingest with a webhook, MQTT and SSE clients ---------------------------------------------
 # The same wrk ingest as c, with a webhook subscribed to everything (nginx answering 200, the
-# receiver's ceiling), a Mosquitto broker taking every message at QoS 1, and SSE_CLIENTS event
-# streams open: the outbox must not halve ingest. Then how fast the webhook catches up alone.
+# receiver's ceiling) and a Mosquitto broker taking every message at QoS 1: the outbox must not
+# halve ingest. Then how fast the webhook catches up alone.
 SSE_CLIENTS=${BENCH_SSE_CLIENTS:-200}
-log "f. integrations: ingest with a webhook, MQTT and $SSE_CLIENTS SSE clients"
+log "f. integrations: ingest with a webhook and MQTT"
 HOOK_PORT=$(free_port)
 mkdir -p "$WORK/hook"
 cat >"$WORK/hook/nginx.conf" <<EOF
@@ -325,22 +326,40 @@ sleep 0.5
 start_server integrations --mqtt "mqtt://127.0.0.1:$MQ_PORT"
 register_devices INT "$INGEST_DEVICES"
 HOOK_ID=$(python3 "$ROOT/bench/integrations.py" webhook "$URL" "$API_TOKEN" "http://127.0.0.1:$HOOK_PORT/hook")
-run_bg "$WORK/sse.json" "$WORK/sse.err" \
-  python3 "$ROOT/bench/integrations.py" sse "$URL" "$API_TOKEN" "$SSE_CLIENTS" "$((WRK_SECONDS + 8))"
-SSE_PID=$BG_PID
-for i in $(seq 1 100); do grep -q connected "$WORK/sse.err" 2>/dev/null && break; sleep 0.2; done
 WRK_CONNECTIONS_SAVED=$WRK_CONNECTIONS
 WRK_CONNECTIONS=$INGEST_DEVICES
 run_wrk ingest-int "$URL" "$WRK_SECONDS" rtlog.lua INT "$INGEST_DEVICES" 1 "$WRK_THREADS"
 WRK_CONNECTIONS=$WRK_CONNECTIONS_SAVED
 run python3 "$ROOT/bench/integrations.py" drain "$URL" "$API_TOKEN" "$HOOK_ID" 300 >"$WORK/drain.json" || true
-wait "$SSE_PID" || true
 stop_server integrations
 sql "$DATA/zkpush.db" "SELECT count(*) FROM events" >"$WORK/ingest-int-stored.txt"
 sql "$DATA/zkpush.db" "SELECT count(*) FROM messages" >"$WORK/ingest-int-messages.txt"
 sql "$DATA/zkpush.db" "SELECT coalesce(max(cursor), 0) FROM message_cursors WHERE name = 'mqtt'" >"$WORK/mqtt-cursor.txt"
 sql "$DATA/zkpush.db" "SELECT coalesce(max(id), 0) FROM messages" >"$WORK/messages-last.txt"
 kill "$HOOK_PID" "$MQ_PID" 2>/dev/null || true; wait "$HOOK_PID" "$MQ_PID" 2>/dev/null || true
+
+# SSE fan-out at a busy site's rate: SSE_CLIENTS streams open while `zkpush simulate` offers
+# SSE_RATE swipes/s; every stream must get every event (a stream that falls behind is dropped).
+SSE_RATE=${BENCH_SSE_RATE:-1000}
+SSE_SECONDS=${BENCH_SSE_SECONDS:-$INGEST_SECONDS}
+log "f. SSE: $SSE_CLIENTS streams while $SSE_RATE swipes/s are offered for ${SSE_SECONDS}s"
+start_server sse
+run_bg "$WORK/sse.json" "$WORK/sse.err" \
+  python3 "$ROOT/bench/integrations.py" sse "$URL" "$API_TOKEN" "$SSE_CLIENTS" "$((SSE_SECONDS + 15))"
+SSE_PID=$BG_PID
+for i in $(seq 1 100); do grep -q connected "$WORK/sse.err" 2>/dev/null && break; sleep 0.2; done
+run_bg "$WORK/sse-sim.json" "$WORK/sse-sim.err" \
+  "$ZK" simulate --server "$URL" --devices 100 --sn-prefix SSE --events-per-second "$SSE_RATE" \
+  --duration "$SSE_SECONDS" --ramp 1000 --json
+SIM=$BG_PID
+start_sampler "$SERVER_PID" "$WORK/sse.server.samples"
+wait "$SIM" || log "simulate exited non-zero during the SSE step"
+stop_samplers
+wait "$SSE_PID" || true
+stop_server sse
+sql "$DATA/zkpush.db" "SELECT count(*) FROM events" >"$WORK/sse-stored.txt"
+grep -c "event stream dropped" "$WORK/server-sse.log" >"$WORK/sse-dropped.txt" || true
+
 
 # --- report -----------------------------------------------------------------------------------------------
 {
@@ -365,6 +384,7 @@ kill "$HOOK_PID" "$MQ_PID" 2>/dev/null || true; wait "$HOOK_PID" "$MQ_PID" 2>/de
   echo "clk_tck=$(getconf CLK_TCK)"
   echo "sync_poll=$SYNC_POLL"
   echo "sse_clients=$SSE_CLIENTS"
+  echo "sse_rate=$SSE_RATE"
 } >"$WORK/meta.txt"
 DOC="$ROOT/docs/benchmarks.md"
 [ "${BENCH_NO_DOC:-0}" = 1 ] && DOC=""

@@ -150,5 +150,42 @@ TEST_F(StreamTest, OtherKindsComeWhenAskedForWithTheirEventType) {
   EXPECT_EQ(json::parse(bad.body)["field"], "kinds");
 }
 
+TEST_F(StreamTest, ManyStreamsAndALateOneAllGetEveryEventOnce) {
+  const std::string sn = "STRM0004";
+  const std::string token = handshake(sn);
+  // Twenty streams share the recent end of the log; the reads and renderings are shared, the
+  // messages are not: each stream gets all of them, in order, once.
+  std::vector<std::unique_ptr<TestClient>> clients;
+  for (int i = 0; i < 20; ++i) clients.push_back(open());
+  for (int batch = 0; batch < 5; ++batch) {
+    std::vector<p::Record> records;
+    for (int i = 1; i <= 10; ++i) records.push_back(rtlog_record(batch * 10 + i, "2026-12-06 11:00:00"));
+    ASSERT_EQ(send(p::format_rtlog_upload(sn, records), token).status, 200);
+  }
+  std::vector<std::int64_t> first_ids;
+  for (auto& client : clients) {
+    auto got = messages(*client, 50);
+    ASSERT_EQ(got.size(), 50u);
+    for (std::size_t i = 0; i < got.size(); ++i) {
+      EXPECT_EQ(got[i].second["index"], static_cast<int>(i) + 1);
+      if (i > 0) {
+        EXPECT_GT(got[i].first, got[i - 1].first);
+      }
+    }
+    if (first_ids.empty()) {
+      for (const auto& m : got) first_ids.push_back(m.first);
+    } else {
+      for (std::size_t i = 0; i < got.size(); ++i) EXPECT_EQ(got[i].first, first_ids[i]);
+    }
+  }
+  // One that starts from the beginning (behind the shared part) reads the store, then joins.
+  auto late = open("Last-Event-ID: 0\r\n");
+  ASSERT_EQ(send(p::format_rtlog_upload(sn, {rtlog_record(51, "2026-12-06 11:00:01")}), token).status, 200);
+  auto all = messages(*late, 51);
+  ASSERT_EQ(all.size(), 51u);
+  EXPECT_EQ(all[50].second["index"], 51);
+  EXPECT_EQ(all[0].second["index"], 1);
+}
+
 }  // namespace
 }  // namespace zkpush::server::e2e

@@ -7,13 +7,19 @@
 // what is stored from now on; whoever commits a message rings service::Live, and the stream then
 // reads from the store what it has not sent — so a reconnecting client misses nothing (within the
 // log's retention), and a ring that comes while a read is running makes one more read. `?sn=`
-// keeps one device's messages. A comment line every 15 s keeps proxies from closing an idle
+// keeps one device's messages. Streams share the recent end of the log, read and rendered once
+// (SharedLog). A comment line every 15 s keeps proxies from closing an idle
 // stream; a client that reads too slowly (the transport's buffer full) is dropped and resumes with
 // Last-Event-ID.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <vector>
 
 #include "front/api/answers.hpp"
 #include "front/api/api_endpoints.hpp"
@@ -28,12 +34,129 @@ namespace {
 
 constexpr std::int64_t kPage = 500;
 
+// One message as every stream sends it: "id: N\n[event: kind\n]data: {...}\n\n" ("" when the row it
+// names is gone).
+std::string render(const MessagePage& page, std::size_t i, const DoorContext& doors) {
+  const auto& m = page.messages[i];
+  const auto json = message_json(page, i, doors);
+  if (json.is_null()) return {};
+  std::string out = "id: " + std::to_string(m.id) + "\n";
+  if (m.kind != "event") out += "event: " + m.kind + "\n";
+  out += "data: " + json.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n\n";
+  return out;
+}
+
+bool wanted(const std::vector<std::string>& kinds, const std::string& sn, const std::string& kind,
+            const std::string& message_sn) {
+  if (!sn.empty() && sn != message_sn) return false;
+  return kinds.empty() || std::find(kinds.begin(), kinds.end(), kind) != kinds.end();
+}
+
+// The recent end of the log, read from the store and rendered once for every stream: with hundreds
+// of streams open, each message costs one read and one JSON rendering, not one per stream. It holds
+// every message with base < id <= top (at most kKept); a stream whose cursor is inside reads from
+// it, one further behind (resuming after a long absence) reads the store itself.
+class SharedLog {
+ public:
+  SharedLog(storage::Store& store, DoorContext doors) : store_(store), doors_(std::move(doors)) {}
+
+  struct Served {
+    std::string chunk;         // what the stream sends
+    std::int64_t cursor = 0;   // its new cursor (the last message looked at)
+    bool more = false;         // the log holds more after it
+    bool at_top = false;       // nothing after the cursor here yet: fill()
+  };
+  // nullopt: the cursor is behind what is held (a cursor ahead of it waits for fill()).
+  std::optional<Served> serve(std::int64_t cursor, const std::vector<std::string>& kinds, const std::string& sn) {
+    std::lock_guard lock(mutex_);
+    if (!started_) {  // the first stream sets where it starts
+      started_ = true;
+      base_ = top_ = cursor;
+    }
+    if (cursor < base_) return std::nullopt;
+    Served out;
+    out.cursor = cursor;
+    auto it = std::upper_bound(entries_.begin(), entries_.end(), cursor,
+                               [](std::int64_t c, const Entry& e) { return c < e.id; });
+    std::int64_t looked = 0;
+    for (; it != entries_.end() && looked < kPage; ++it, ++looked) {
+      if (wanted(kinds, sn, it->kind, it->sn)) out.chunk += *it->chunk;
+      out.cursor = it->id;
+    }
+    out.more = it != entries_.end();
+    out.at_top = out.cursor >= top_;
+    return out;
+  }
+
+  // Reads what follows the top from the store (one read at a time; callers that ask meanwhile wait
+  // for it) and calls each `done(appended)`.
+  void fill(std::function<void(bool appended)> done) {
+    std::int64_t from = 0;
+    {
+      std::lock_guard lock(mutex_);
+      waiters_.push_back(std::move(done));
+      if (filling_) return;
+      filling_ = true;
+      from = top_;
+    }
+    storage::MessageFilter filter;
+    filter.after_id = from;
+    filter.limit = kPage;
+    store_.read([filter](storage::Reads& r) { return read_message_page(r, filter); },
+                [this](storage::StoreResult<MessagePage> r) {
+                  bool appended = false;
+                  if (!r.ok()) spdlog::warn("event stream: reading the message log failed: {}", r.error().message);
+                  std::vector<Entry> fresh;
+                  if (r.ok()) {
+                    for (std::size_t i = 0; i < r->messages.size(); ++i) {
+                      const auto& m = r->messages[i];
+                      fresh.push_back(Entry{m.id, m.kind, m.sn, std::make_shared<const std::string>(render(*r, i, doors_))});
+                    }
+                  }
+                  std::vector<std::function<void(bool)>> waiters;
+                  {
+                    std::lock_guard lock(mutex_);
+                    for (auto& e : fresh) {
+                      if (e.id <= top_) continue;
+                      top_ = e.id;
+                      entries_.push_back(std::move(e));
+                      appended = true;
+                    }
+                    while (entries_.size() > kKept) {
+                      base_ = entries_.front().id;
+                      entries_.pop_front();
+                    }
+                    filling_ = false;
+                    waiters.swap(waiters_);
+                  }
+                  for (auto& w : waiters) w(appended);
+                });
+  }
+
+ private:
+  static constexpr std::size_t kKept = 20000;
+  struct Entry {
+    std::int64_t id;
+    std::string kind, sn;
+    std::shared_ptr<const std::string> chunk;
+  };
+  storage::Store& store_;
+  const DoorContext doors_;
+  std::mutex mutex_;
+  bool started_ = false, filling_ = false;
+  std::int64_t base_ = 0, top_ = 0;
+  std::deque<Entry> entries_;
+  std::vector<std::function<void(bool)>> waiters_;
+};
+
 class EventStream : public std::enable_shared_from_this<EventStream> {
  public:
-  EventStream(storage::Store& store, service::Live& live, DoorContext doors, std::shared_ptr<http::Stream> out,
-              std::string sn, std::vector<std::string> kinds, std::int64_t cursor, std::string who)
+  EventStream(storage::Store& store, service::Live& live, std::shared_ptr<SharedLog> log, DoorContext doors,
+              std::shared_ptr<http::Stream> out, std::string sn, std::vector<std::string> kinds, std::int64_t cursor,
+              std::string who)
       : store_(store),
         live_(live),
+        log_(std::move(log)),
         doors_(std::move(doors)),
         out_(std::move(out)),
         sn_(std::move(sn)),
@@ -65,9 +188,9 @@ class EventStream : public std::enable_shared_from_this<EventStream> {
     if (out_->write(": keep-alive\n\n") == http::StreamWrite::full) out_->close();
   }
 
-  // Reads what follows the cursor; one read at a time, a ring meanwhile makes one more.
+  // Sends what follows the cursor, from the shared log or (far behind) the store; one pull at a
+  // time, a ring meanwhile makes one more.
   void pull() {
-    storage::MessageFilter filter;
     {
       std::lock_guard lock(mutex_);
       if (reading_) {
@@ -76,49 +199,73 @@ class EventStream : public std::enable_shared_from_this<EventStream> {
       }
       reading_ = true;
       again_ = false;
-      filter.after_id = cursor_;
     }
+    step(true);
+  }
+
+  // One round; `may_fill`: false after a fill that brought nothing (wait for the next ring).
+  void step(bool may_fill) {
+    for (;;) {
+      const auto served = log_->serve(sent(), kinds_, sn_);
+      if (!served) return read_store();
+      if (!send(served->chunk, served->cursor)) return;
+      if (served->more) continue;
+      if (served->at_top && may_fill) {
+        return log_->fill([self = shared_from_this()](bool appended) { self->step(appended); });
+      }
+      return finish(false);
+    }
+  }
+
+  // Far behind the shared log: this stream's own read, as many pages as it takes.
+  void read_store() {
+    storage::MessageFilter filter;
+    filter.after_id = sent();
     filter.sn = sn_;
     filter.kinds = kinds_;
     filter.limit = kPage;
-    store_.read(
-        [filter](storage::Reads& r) { return api::read_message_page(r, filter); },
-        [self = shared_from_this()](storage::StoreResult<api::MessagePage> r) {
-          bool more = false;
-          if (r.ok()) {
-            std::string chunk;
-            std::int64_t last = 0;
-            for (std::size_t i = 0; i < r->messages.size(); ++i) {
-              const auto& m = r->messages[i];
-              last = m.id;
-              const auto json = api::message_json(r.value(), i, self->doors_);
-              if (json.is_null()) continue;  // its row is gone (retention)
-              chunk += "id: " + std::to_string(m.id) + "\n";
-              if (m.kind != "event") chunk += "event: " + m.kind + "\n";
-              chunk += "data: " + json.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n\n";
-            }
-            if (!chunk.empty() && self->out_->write(std::move(chunk)) != http::StreamWrite::queued) {
-              spdlog::warn("{}: event stream dropped (client too slow or gone)", self->who_);
-              return self->out_->close();
-            }
-            more = static_cast<std::int64_t>(r->messages.size()) == kPage;
-            std::lock_guard lock(self->mutex_);
-            if (last > 0) self->cursor_ = last;
-          } else {
-            spdlog::warn("{}: event stream: reading events failed: {}", self->who_, r.error().message);
-          }
-          bool again = false;
-          {
-            std::lock_guard lock(self->mutex_);
-            self->reading_ = false;
-            again = self->again_ || more;
-          }
-          if (again) self->pull();
-        });
+    store_.read([filter](storage::Reads& r) { return read_message_page(r, filter); },
+                [self = shared_from_this()](storage::StoreResult<MessagePage> r) {
+                  if (!r.ok()) {
+                    spdlog::warn("{}: event stream: reading messages failed: {}", self->who_, r.error().message);
+                    return self->finish(false);
+                  }
+                  std::string chunk;
+                  for (std::size_t i = 0; i < r->messages.size(); ++i) chunk += render(r.value(), i, self->doors_);
+                  const auto last = r->messages.empty() ? self->sent() : r->messages.back().id;
+                  if (!self->send(chunk, last)) return;
+                  if (static_cast<std::int64_t>(r->messages.size()) == kPage) return self->read_store();
+                  if (r->messages.empty()) return self->finish(false);  // at the top of the store
+                  self->step(true);  // caught up: the shared log from here
+                });
+  }
+
+  // Writes a chunk and moves the cursor; false (and the stream closed) when the client cannot keep up.
+  bool send(const std::string& chunk, std::int64_t cursor) {
+    if (!chunk.empty() && out_->write(std::string(chunk)) != http::StreamWrite::queued) {
+      spdlog::warn("{}: event stream dropped (client too slow or gone)", who_);
+      out_->close();
+      finish(true);
+      return false;
+    }
+    std::lock_guard lock(mutex_);
+    if (cursor > cursor_) cursor_ = cursor;
+    return true;
+  }
+
+  void finish(bool closed) {
+    bool again = false;
+    {
+      std::lock_guard lock(mutex_);
+      reading_ = false;
+      again = again_ && !closed;
+    }
+    if (again) pull();
   }
 
   storage::Store& store_;
   service::Live& live_;
+  const std::shared_ptr<SharedLog> log_;
   const DoorContext doors_;
   std::shared_ptr<http::Stream> out_;
   const std::string sn_;
@@ -135,13 +282,14 @@ class EventStream : public std::enable_shared_from_this<EventStream> {
 void add_stream_routes(RouteTable& table, const ApiServices& services) {
   using V = http::Verb;
   const ApiServices* s = &services;
+  auto log = std::make_shared<SharedLog>(services.store, services.doors);
   table.add({V::get, "/api/v1/stream", Role::viewer, "streamEvents",
              "What happens, as Server-Sent Events (id: the message id, data: its JSON; access events by "
              "default), resumable with Last-Event-ID",
              "", "200 Event", {{"sn", "string", "only this device's messages"},
               {"kinds", "string", "comma-separated: event (default), door_state, command, device, or * for all"},
               {"after_id", "integer", "start after this message id (as Last-Event-ID does); default: from now on"}},
-             [s](Call& c) {
+             [s, log](Call& c) {
                const auto target = p::parse_target(c.request.target());
                std::string sn(target.query.get_or("sn", ""));
                std::vector<std::string> kinds{"event"};
@@ -167,12 +315,12 @@ void add_stream_routes(RouteTable& table, const ApiServices& services) {
                  if (!n || *n < 0) return answer_error(c.respond, c.who, 400, "Last-Event-ID / after_id: a message id");
                  after = *n;
                }
-               auto open = [s, sn, kinds, who = c.who, respond = c.respond](std::int64_t cursor) {
+               auto open = [s, log, sn, kinds, who = c.who, respond = c.respond](std::int64_t cursor) {
                  auto head = http::make_stream_head(http::Status::ok, "text/event-stream");
                  head.set(boost::beast::http::field::cache_control, "no-cache");
                  auto out = respond->stream(std::move(head));
                  spdlog::info("{}: event stream opened after message {}", who, cursor);
-                 std::make_shared<EventStream>(s->store, s->live, s->doors, std::move(out), sn, kinds, cursor, who)
+                 std::make_shared<EventStream>(s->store, s->live, log, s->doors, std::move(out), sn, kinds, cursor, who)
                      ->start();
                };
                if (after) return open(*after);
