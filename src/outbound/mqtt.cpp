@@ -82,6 +82,8 @@ std::vector<MqttPublication> mqtt_publications(const std::string& prefix, const 
     out.push_back({base + "/status", dump(json), true});
   } else if (m.kind == "command") {
     out.push_back({base + "/commands", dump(json), false});
+  } else if (m.kind == "sync") {
+    out.push_back({base + "/sync", dump(json), true});
   }
   return out;
 }
@@ -106,6 +108,8 @@ Mqtt::Mqtt(storage::Store& store, service::Live& live, front::api::DoorContext d
   mosquitto_disconnect_callback_set(mosq_, &Mqtt::on_disconnect);
   mosquitto_publish_callback_set(mosq_, &Mqtt::on_publish);
   mosquitto_reconnect_delay_set(mosq_, 1, 30, true);
+  // A batch goes out whole (libmosquitto's default of 20 in flight would pace it by round trips).
+  mosquitto_max_inflight_messages_set(mosq_, 0);
   if (!url_.username.empty())
     mosquitto_username_pw_set(mosq_, url_.username.c_str(), url_.password.empty() ? nullptr : url_.password.c_str());
   const std::string will_topic = options_.prefix + "/server/status";
@@ -200,8 +204,14 @@ bool Mqtt::wait(std::chrono::milliseconds d, bool wake_on_ring) {
   return !stopping_;
 }
 
-// Publishes a batch at QoS 1 and waits for every PUBACK: whether all were acknowledged.
+// Publishes a batch at QoS 1 and waits for every PUBACK while they keep coming (30 s without one
+// gives up): whether all were acknowledged. Acknowledgements older than the batch are dropped
+// first, so a message id used again after 65,535 publications cannot pass for this batch's.
 bool Mqtt::publish_all(const std::vector<MqttPublication>& batch) {
+  {
+    std::lock_guard lock(mutex_);
+    acked_.clear();
+  }
   std::vector<int> mids;
   mids.reserve(batch.size());
   for (const auto& pub : batch) {
@@ -215,16 +225,19 @@ bool Mqtt::publish_all(const std::vector<MqttPublication>& batch) {
     mids.push_back(mid);
   }
   std::unique_lock lock(mutex_);
-  const bool all = cv_.wait_for(lock, std::chrono::seconds(10), [&] {
-    if (stopping_ || !connected_) return true;
-    for (int mid : mids)
-      if (!acked_.count(mid)) return false;
-    return true;
-  });
-  bool acked = all && connected_;
-  for (int mid : mids) {
-    if (!acked_.erase(mid)) acked = false;
+  auto missing = [&] {
+    std::size_t n = 0;
+    for (int mid : mids) n += acked_.count(mid) ? 0 : 1;
+    return n;
+  };
+  for (std::size_t left = missing(); left > 0 && !stopping_ && connected_;) {
+    cv_.wait_for(lock, std::chrono::seconds(30), [&] { return stopping_ || !connected_ || missing() < left; });
+    const auto now_left = missing();
+    if (now_left == left) break;  // no progress for 30 s: published again
+    left = now_left;
   }
+  const bool acked = missing() == 0;
+  acked_.clear();
   return acked;
 }
 
@@ -232,9 +245,13 @@ void Mqtt::run() {
   std::int64_t cursor = 0;
   for (;;) {
     // Where it stopped last time; the first time, from now on.
-    auto r = store_.read_now([](storage::Reads& reads) {
-      auto c = reads.messages().cursor("mqtt");
-      return c ? *c : reads.messages().last_id();
+    // Written at once the first time: a restart while the broker is down resumes from here.
+    auto r = store_.write_now([](storage::Transaction& tx) {
+      auto c = tx.messages().cursor("mqtt");
+      if (c) return *c;
+      const auto from = tx.messages().last_id();
+      tx.messages().set_cursor("mqtt", from);
+      return from;
     });
     if (r.ok()) {
       cursor = r.value();

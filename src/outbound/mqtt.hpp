@@ -8,6 +8,7 @@
 //   <p>/<sn>/state                the whole door state of the device, retained
 //   <p>/<sn>/status               {"sn","state":"online"|"offline",...}, retained
 //   <p>/<sn>/commands             each command that closed (its JSON)
+//   <p>/<sn>/sync                 the panel's sync progress {"state","pending","applied","failed",...}, retained
 //   <p>/server/status             "online" once connected, retained; "offline" when the server
 //                                 stops, and as its last will when it dies or loses the broker
 // A device's status topic is as fresh as the server: read it with <p>/server/status.

@@ -57,7 +57,7 @@ class Webhooks::Worker {
       : store_(store), doors_(std::move(doors)), options_(options), hook_(std::move(hook)) {
     std::string why;
     url_ = front::api::parse_webhook_url(hook_.url, &why);
-    if (!url_) spdlog::warn("webhook {}: {}: {}; not delivering", hook_.id, hook_.url, why);
+    if (!url_) spdlog::warn("webhook {}: its URL cannot be used ({}); not delivering", hook_.id, why);
     for (std::size_t start = 0; start <= hook_.kinds.size();) {
       auto end = hook_.kinds.find(',', start);
       if (end == std::string::npos) end = hook_.kinds.size();
@@ -96,7 +96,7 @@ class Webhooks::Worker {
   bool pause(std::chrono::milliseconds d, bool wake_early) {
     std::unique_lock lock(mutex_);
     cv_.wait_for(lock, d, [&] { return stopping_ || (wake_early && woken_); });
-    woken_ = false;
+    if (wake_early) woken_ = false;  // a ring during a retry's wait is kept for afterwards
     return !stopping_;
   }
 
@@ -176,6 +176,7 @@ class Webhooks::Worker {
   // Dead letters asked for again; whether there were any.
   bool redeliveries() {
     const auto id = hook_.id;
+    // Oldest first (the storage lists those asked again in id order).
     auto letters = store_.read_now([id](storage::Reads& r) { return r.webhooks().dead_letters(id, 0, 50, true); });
     if (!letters.ok() || letters->empty()) return false;
     std::vector<std::int64_t> ids;
@@ -185,7 +186,7 @@ class Webhooks::Worker {
     storage::WebhookProgress progress;
     progress.id = id;
     progress.cursor = cursor_;
-    for (auto it = letters->rbegin(); it != letters->rend() && !stopping(); ++it) {  // oldest first
+    for (auto it = letters->begin(); it != letters->end() && !stopping(); ++it) {
       const auto& d = *it;
       std::optional<std::size_t> at;
       for (std::size_t i = 0; i < page->messages.size(); ++i) {
@@ -193,12 +194,16 @@ class Webhooks::Worker {
       }
       Attempt a;
       std::int64_t tried = 0;
-      if (!at) {
-        a.error = "the message is no longer stored (retention)";
-      } else {
-        a = deliver(front::api::message_json(*page, *at, doors_), d.message_id, page->messages[*at].kind,
-                    hook_.max_attempts, tried);
+      const auto json = at ? front::api::message_json(*page, *at, doors_) : Json(nullptr);
+      if (json.is_null()) {
+        // Its message (or the row it names) is gone: nothing left to deliver.
+        spdlog::warn("webhook {}: dead letter {} (message {}) is no longer stored: dropped", hook_.id, d.id,
+                     d.message_id);
+        progress.redelivered.push_back(d.id);
+        continue;
       }
+      a = deliver(json, d.message_id, page->messages[*at].kind, hook_.max_attempts, tried);
+      if (!a.ok && stopping()) break;  // cut short by a stop: still asked for, tried again after it
       record(progress, a, unix_now());
       if (a.ok) {
         progress.redelivered.push_back(d.id);
@@ -258,7 +263,7 @@ class Webhooks::Worker {
           a.ok = true;  // the row it told of is gone: nothing to deliver
         } else {
           a = deliver(json, m.id, m.kind, hook_.max_attempts, tried);
-          if (!a.ok && stopping() && tried < hook_.max_attempts) break;  // not given up on: the next start resumes
+          if (!a.ok && stopping()) break;  // cut short by a stop, not given up on: the next start resumes
           record(progress, a, unix_now());
           if (a.ok) {
             ++progress.delivered;

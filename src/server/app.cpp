@@ -135,7 +135,9 @@ App::App(ServerConfig config) : config_(std::move(config)) {
 App::~App() {
   stop();
   // The store drains its queued writes on destruction and runs their callbacks, which use the
-  // front's peers and the services: close it while they still exist.
+  // front's peers and the services: close it while they still exist. Nothing is audited from here
+  // on (an answer given during the drain would write to a closing store).
+  if (api_endpoints_) api_endpoints_->close_audit();
   store_.reset();
 }
 
@@ -213,10 +215,23 @@ void App::wake_housekeeping(bool& flag) {
 void App::prune_messages() {
   if (config_.message_retention_days <= 0) return;
   const auto before = clock_.now() - static_cast<std::int64_t>(config_.message_retention_days) * 86400;
-  store_->write([before](storage::Transaction& tx) { return tx.messages().prune(before); },
-                [](storage::StoreResult<std::int64_t> r) {
-                  if (!r.ok()) spdlog::warn("pruning the message log: {}", r.error().message);
-                  else if (r.value() > 0) spdlog::info("message log: {} message(s) past retention removed", r.value());
+  prune_messages_from(before, 0);
+}
+
+// In batches, each its own write, so that the writer is never held long.
+void App::prune_messages_from(std::int64_t before, std::int64_t removed) {
+  constexpr std::int64_t kBatch = 5000;
+  store_->write([before](storage::Transaction& tx) { return tx.messages().prune(before, kBatch); },
+                [this, before, removed](storage::StoreResult<std::int64_t> r) {
+                  if (!r.ok()) return spdlog::warn("pruning the message log: {}", r.error().message);
+                  const auto total = removed + r.value();
+                  bool more = r.value() == kBatch;
+                  {
+                    std::lock_guard lock(housekeeping_mutex_);
+                    more = more && !stopping_;
+                  }
+                  if (more) return prune_messages_from(before, total);
+                  if (total > 0) spdlog::info("message log: {} message(s) past retention removed", total);
                 });
 }
 
@@ -266,6 +281,7 @@ void App::stop() {
   if (housekeeping_thread_.joinable()) housekeeping_thread_.join();
   if (webhooks_) webhooks_->stop();
   if (mqtt_) mqtt_->stop();
+  if (queue_) queue_->end_waits();  // API calls still waiting for a device are answered now
 }
 
 std::uint16_t App::port() const noexcept { return http_->port(); }

@@ -93,6 +93,7 @@ class App {
   void housekeeping();
   void flush_presence();
   void prune_messages();  // the message log past --message-retention-days
+  void prune_messages_from(std::int64_t before, std::int64_t removed);
   void prune_event_batch(std::int64_t before, std::int64_t removed, std::function<void(std::int64_t)> done);
   std::atomic<bool> stopped_{false};  // no new retention batch once set
   void wake_housekeeping(bool& flag);

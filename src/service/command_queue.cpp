@@ -468,6 +468,16 @@ void CommandQueue::closed_ids(const std::vector<std::int64_t>& ids) {
   for (auto& f : fire) f(true);
 }
 
+void CommandQueue::end_waits() {
+  std::vector<std::function<void(bool)>> fire;
+  {
+    std::lock_guard lock(waits_mutex_);
+    for (auto& [id, w] : waits_) fire.push_back(std::move(w.done));
+    waits_.clear();
+  }
+  for (auto& f : fire) f(false);
+}
+
 void CommandQueue::sweep_waits() {
   std::vector<std::function<void(bool)>> fire;
   const auto now = WaitClock::now();

@@ -156,6 +156,9 @@ class CommandQueue {
   using WaitClock = std::chrono::steady_clock;
   void wait(std::int64_t id, WaitClock::time_point deadline, std::function<void(bool closed)> done);
   void sweep_waits();
+  // Every wait answered as not closed (the server stops: their callers are answered while the
+  // store and the front still exist).
+  void end_waits();
   std::optional<WaitClock::time_point> next_wait() const;
   // Told when a waiter is added (the housekeeping thread wakes for its deadline).
   void on_wait_added(std::function<void()> hook) { wait_hook_ = std::move(hook); }

@@ -257,6 +257,7 @@ void Devices::flush_presence(storage::Store::Done done) {
   struct Change {
     std::string sn;
     std::string body;
+    bool online = false;
   };
   std::vector<Change> changes;
   const auto now = clock_.now();
@@ -269,7 +270,7 @@ void Devices::flush_presence(storage::Store::Done done) {
       s.told_online = online;
       nlohmann::ordered_json body{{"sn", sn}, {"state", online ? "online" : "offline"}, {"online", online},
                                   {"last_seen", s.last_seen}, {"time", now}};
-      changes.push_back(Change{sn, body.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace)});
+      changes.push_back(Change{sn, body.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace), online});
     }
   }
   if (presence.empty() && changes.empty()) {
@@ -277,12 +278,22 @@ void Devices::flush_presence(storage::Store::Done done) {
     return;
   }
   const bool ring = !changes.empty();
+  std::vector<std::pair<std::string, bool>> changed;  // what was told, to take back if not written
+  for (const auto& c : changes) changed.emplace_back(c.sn, c.online);
   store_.write(
       [presence = std::move(presence), changes = std::move(changes), now](storage::Transaction& tx) {
         if (!presence.empty()) tx.devices().touch(presence);
         for (const auto& c : changes) tx.messages().add("device", c.sn, c.body, now);
       },
-      [this, ring, done = std::move(done)](storage::StoreResult<storage::Unit> r) {
+      [this, ring, changed = std::move(changed), done = std::move(done)](storage::StoreResult<storage::Unit> r) {
+        if (!r.ok()) {
+          // Not written: told at the next flush instead.
+          std::lock_guard lock(mutex_);
+          for (const auto& [sn, online] : changed) {
+            auto it = devices_.find(sn);
+            if (it != devices_.end() && it->second.told_online == online) it->second.told_online = !online;
+          }
+        }
         if (r.ok() && ring && live_) live_->ring(Live::Ring::messages);
         if (done) done(std::move(r));
       });

@@ -1295,6 +1295,30 @@ void Sync::closed(storage::Transaction& tx, const storage::CommandRow& row, std:
   }
   tx.sync().unlink(row.id);
   stage(row.sn, next_due(tx, row.sn));
+  tell_progress(tx, row.sn, now);
+}
+
+void Sync::tell_progress(storage::Transaction& tx, const std::string& sn, std::int64_t now) {
+  // Over when nothing is in flight and nothing is due now (what failed waits for its retry). At
+  // most one message per panel every few seconds while a round goes on (counting costs a scan of
+  // the panel's records), and one when it ends.
+  const auto pending_due = tx.sync().next_due(sn);
+  const bool round_over = !tx.sync().in_flight(sn) && (!pending_due || *pending_due > now);
+  {
+    std::lock_guard lock(mutex_);
+    auto& last = told_[sn];
+    if (!round_over && now - last < kProgressEvery) return;
+    last = now;
+  }
+  const auto c = tx.sync().counts(sn);
+  nlohmann::ordered_json body{{"sn", sn},
+                              {"state", round_over ? (c.failed > 0 ? "failed" : "applied") : "syncing"},
+                              {"pending", c.pending},
+                              {"applied", c.applied},
+                              {"failed", c.failed},
+                              {"in_flight", c.in_flight},
+                              {"time", now}};
+  tx.messages().add("sync", sn, body.dump(), now);
 }
 
 void Sync::stage(const std::string& sn, std::optional<std::int64_t> due) {

@@ -194,6 +194,10 @@ class Sync final : public CommandSource {
   SyncOptions options_;
   mutable std::mutex mutex_;
   std::map<std::string, std::int64_t> due_;                    // panel -> unix time it may reconcile
+  std::map<std::string, std::int64_t> told_;                   // panel -> when its progress was last a message
+  static constexpr std::int64_t kProgressEvery = 5;
+  // A "sync" message of the panel's counts (the stream, webhooks, MQTT), in the closing unit of work.
+  void tell_progress(storage::Transaction& tx, const std::string& sn, std::int64_t now);
   std::map<std::string, std::optional<std::int64_t>> staged_;  // decided in a unit of work, applied after it
 };
 

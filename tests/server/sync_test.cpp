@@ -185,6 +185,19 @@ TEST_F(SyncTest, FiftyCreatedTenDeletedFoldIntoFewCommands) {
   EXPECT_EQ(view["applied"], 41) << view;
   EXPECT_EQ(view["failed"], 0) << view;
   EXPECT_EQ(view["commands"], p1.data_commands) << view;
+  // The round's end is a message of the log (the stream, webhooks, MQTT): its counts, applied.
+  auto told = zkpush::test::read(app_->store(), [](storage::Reads& r) {
+    storage::MessageFilter f;
+    f.kinds = {"sync"};
+    f.limit = 0;
+    return r.messages().list(f);
+  });
+  ASSERT_FALSE(told.empty());
+  const auto last = json::parse(told.back().body);
+  EXPECT_EQ(told.back().sn, p1.sn);
+  EXPECT_EQ(last["state"], "applied") << last;
+  EXPECT_EQ(last["applied"], 41) << last;
+  EXPECT_EQ(last["pending"], 0) << last;
   std::set<std::string> expected;
   for (int i = 11; i <= 50; ++i) expected.insert(std::to_string(i));
   EXPECT_EQ(pins(p1, "user"), expected);

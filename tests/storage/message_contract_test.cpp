@@ -87,7 +87,8 @@ TEST_P(MessageContract, WhatIsStoredEntersTheLogWithItsRow) {
   EXPECT_FALSE(read([](Reads& r) { return r.messages().cursor("other"); }));
 
   // Pruned by age.
-  EXPECT_EQ(write([](Transaction& tx) { return tx.messages().prune(101); }), 2);
+  EXPECT_EQ(write([](Transaction& tx) { return tx.messages().prune(101, 1); }), 1);  // in batches
+  EXPECT_EQ(write([](Transaction& tx) { return tx.messages().prune(101, 0); }), 1);
   EXPECT_EQ(read([](Reads& r) { return r.messages().list(MessageFilter{0, 100, "", {}}); }).size(), 2u);
 }
 

@@ -127,6 +127,15 @@ void add_all_routes(RouteTable& table, const ApiServices& services) {
   add_webhook_routes(table, services);
 }
 
+bool ApiEndpoints::audit_refusal(const std::string& remote, std::int64_t now) {
+  std::lock_guard lock(refusals_mutex_);
+  if (refusals_.size() > 10000) refusals_.clear();  // bounded: forgetting only logs some again
+  auto [it, added] = refusals_.emplace(remote, now);
+  if (!added && now - it->second < 60) return false;
+  it->second = now;
+  return true;
+}
+
 ApiEndpoints::ApiEndpoints(ApiServices services) : services_(services) {
   add_all_routes(table_, services_);
   table_.add(Route{http::Verb::get, "/api/v1/openapi.json", Role::open, "openapi",
@@ -152,8 +161,10 @@ void ApiEndpoints::handle(http::Request& request, const std::string&, const Shar
   const bool open = match && match->route && match->route->role == Role::open;
   std::optional<Caller> caller;
   if (!open) caller = identify(request, services_.config.api_token, services_.tokens);
-  if (changes_state(request.method())) {
-    // Every state-changing call is audited with how it ended, refused ones included.
+  if (changes_state(request.method()) && (caller || audit_refusal(request.remote.address().to_string(),
+                                                                    services_.devices.clock().now()))) {
+    // Every state-changing call is audited with how it ended, refused ones included (those without
+    // credentials once a minute per address).
     storage::AuditEntry entry;
     entry.at = services_.devices.clock().now();
     entry.actor = caller ? caller->actor : "anonymous";
@@ -162,7 +173,8 @@ void ApiEndpoints::handle(http::Request& request, const std::string&, const Shar
     entry.method = std::string(request.method_string());
     entry.target = p::text::printable(request.target(), 512);
     entry.operation = match && match->route ? std::string(match->route->operation) : "";
-    respond->on_answer([store = &services_.store, entry = std::move(entry)](int status) mutable {
+    respond->on_answer([store = &services_.store, open = audit_open_, entry = std::move(entry)](int status) mutable {
+      if (!open->load()) return;
       entry.status = status;
       store->write([entry](storage::Transaction& tx) { tx.audit().append(entry); },
                    [](storage::StoreResult<storage::Unit> r) {

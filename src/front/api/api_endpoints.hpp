@@ -4,7 +4,11 @@
 // otherwise). Errors are {"error": "..."} with a log line. GET /api/v1/openapi.json describes it all.
 #pragma once
 
+#include <atomic>
 #include <functional>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
 #include <string>
 
 #include "front/api/routes.hpp"
@@ -60,8 +64,16 @@ class ApiEndpoints : public Peer {
   void handle(http::Request& request, const std::string& path, const SharedResponder& respond) override;
 
   const RouteTable& routes() const noexcept { return table_; }
+  // No more audit writes (the App closes the store next).
+  void close_audit() { audit_open_->store(false); }
 
  private:
+  // Whether a refused, unauthenticated call from `remote` is written to the audit log: once a
+  // minute per address, so that a flood of them cannot fill the disk.
+  bool audit_refusal(const std::string& remote, std::int64_t now);
+  std::shared_ptr<std::atomic<bool>> audit_open_ = std::make_shared<std::atomic<bool>>(true);
+  std::mutex refusals_mutex_;
+  std::unordered_map<std::string, std::int64_t> refusals_;  // address -> when last audited
   ApiServices services_;
   RouteTable table_;
   std::string openapi_;  // built once, from the table

@@ -151,7 +151,7 @@ OJson schemas() {
   s["Webhook"]["properties"]["events"]["items"] = {{"type", "string"}};
   s["NewWebhook"] = object_of({{"url", "string"}, {"secret", "string"}, {"events", "array"}, {"sn", "string"},
                                {"max_attempts", "integer"}});
-  s["NewWebhook"]["properties"]["events"]["items"] = {{"type", "string"}, {"enum", {"*", "event", "door_state", "command", "device"}}};
+  s["NewWebhook"]["properties"]["events"]["items"] = {{"type", "string"}, {"enum", {"*", "event", "door_state", "command", "device", "sync"}}};
   s["NewWebhook"]["required"] = OJson::array({"url", "secret"});
   s["DeadLetter"] = object_of({{"id", "integer"}, {"message_id", "integer"}, {"attempts", "integer"},
                                {"last_status", "integer?"}, {"last_error", "string"}, {"failed_at", "integer"},

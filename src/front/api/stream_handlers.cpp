@@ -74,6 +74,12 @@ class SharedLog {
       base_ = top_ = cursor;
     }
     if (cursor < base_) return std::nullopt;
+    if (cursor > top_ && !filling_) {
+      // Ahead of what is held (no stream was open for a while): start again from here rather than
+      // read the whole gap.
+      entries_.clear();
+      base_ = top_ = cursor;
+    }
     Served out;
     out.cursor = cursor;
     auto it = std::upper_bound(entries_.begin(), entries_.end(), cursor,
@@ -88,15 +94,27 @@ class SharedLog {
     return out;
   }
 
-  // Reads what follows the top from the store (one read at a time; callers that ask meanwhile wait
-  // for it) and calls each `done(appended)`.
+  // Reads what follows the top from the store and calls each `done(appended)`. One read at a time:
+  // a caller that asks while one runs waits for the next read, which starts when this one ends (the
+  // running read may have begun before the commit that made the caller ask).
   void fill(std::function<void(bool appended)> done) {
+    {
+      std::lock_guard lock(mutex_);
+      if (filling_) {
+        next_waiters_.push_back(std::move(done));
+        return;
+      }
+      waiters_.push_back(std::move(done));
+      filling_ = true;
+    }
+    read_next();
+  }
+
+ private:
+  void read_next() {
     std::int64_t from = 0;
     {
       std::lock_guard lock(mutex_);
-      waiters_.push_back(std::move(done));
-      if (filling_) return;
-      filling_ = true;
       from = top_;
     }
     storage::MessageFilter filter;
@@ -114,6 +132,7 @@ class SharedLog {
                     }
                   }
                   std::vector<std::function<void(bool)>> waiters;
+                  bool again = false;
                   {
                     std::lock_guard lock(mutex_);
                     for (auto& e : fresh) {
@@ -126,14 +145,16 @@ class SharedLog {
                       base_ = entries_.front().id;
                       entries_.pop_front();
                     }
-                    filling_ = false;
                     waiters.swap(waiters_);
+                    again = !next_waiters_.empty();
+                    if (again) waiters_.swap(next_waiters_);
+                    filling_ = again;
                   }
+                  if (again) read_next();
                   for (auto& w : waiters) w(appended);
                 });
   }
 
- private:
   static constexpr std::size_t kKept = 20000;
   struct Entry {
     std::int64_t id;
@@ -146,7 +167,7 @@ class SharedLog {
   bool started_ = false, filling_ = false;
   std::int64_t base_ = 0, top_ = 0;
   std::deque<Entry> entries_;
-  std::vector<std::function<void(bool)>> waiters_;
+  std::vector<std::function<void(bool)>> waiters_, next_waiters_;
 };
 
 class EventStream : public std::enable_shared_from_this<EventStream> {
@@ -287,7 +308,7 @@ void add_stream_routes(RouteTable& table, const ApiServices& services) {
              "What happens, as Server-Sent Events (id: the message id, data: its JSON; access events by "
              "default), resumable with Last-Event-ID",
              "", "200 Event", {{"sn", "string", "only this device's messages"},
-              {"kinds", "string", "comma-separated: event (default), door_state, command, device, or * for all"},
+              {"kinds", "string", "comma-separated: event (default), door_state, command, device, sync, or * for all"},
               {"after_id", "integer", "start after this message id (as Last-Event-ID does); default: from now on"}},
              [s, log](Call& c) {
                const auto target = p::parse_target(c.request.target());
@@ -303,7 +324,7 @@ void add_stream_routes(RouteTable& table, const ApiServices& services) {
                    }
                    if (!is_message_kind(kind))
                      return answer_error(c.respond, c.who, 400,
-                                         "kinds: " + p::text::quoted(kind) + " is not event, door_state, command, device or *");
+                                         "kinds: " + p::text::quoted(kind) + " is not event, door_state, command, device, sync or *");
                    kinds.push_back(kind);
                  }
                }
@@ -323,11 +344,11 @@ void add_stream_routes(RouteTable& table, const ApiServices& services) {
                  std::make_shared<EventStream>(s->store, s->live, log, s->doors, std::move(out), sn, kinds, cursor, who)
                      ->start();
                };
-               if (after) return open(*after);
+               // From the given id (never past the log's end), else from now on.
                s->store.read([](storage::Reads& r) { return r.messages().last_id(); },
-                             [open, who = c.who, respond = c.respond](storage::StoreResult<std::int64_t> r) {
+                             [open, after, who = c.who, respond = c.respond](storage::StoreResult<std::int64_t> r) {
                                if (!r.ok()) return answer_store_refusal(respond, who, r.error());
-                               open(r.value());
+                               open(after ? std::min(*after, r.value()) : r.value());
                              });
              }});
 }

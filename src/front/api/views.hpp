@@ -87,10 +87,11 @@ using DoorContext = std::function<std::pair<int, int>(const std::string& sn)>;
 //   door_state  {"sn", then door_state_json's fields}
 //   command     the command's JSON (command_json)
 //   device      {"sn","state":"online"|"offline","last_seen"}
+//   sync        {"sn","state":"syncing"|"applied"|"failed","pending","applied","failed","in_flight","time"}
 // null when the row it names is gone (retention).
 Json message_json(const MessagePage& page, std::size_t index, const DoorContext& doors);
 // The message kinds, as subscriptions and the stream name them.
-inline constexpr std::string_view kMessageKinds[] = {"event", "door_state", "command", "device"};
+inline constexpr std::string_view kMessageKinds[] = {"event", "door_state", "command", "device", "sync"};
 bool is_message_kind(std::string_view kind) noexcept;
 
 // ---- what a device uploaded about itself ----

@@ -91,12 +91,12 @@ std::optional<storage::Webhook> read_new_webhook(Call& c) {
   if (body.contains("events")) {
     const auto& events = body["events"];
     if (!events.is_array() || events.empty())
-      return refuse("events: a non-empty array of \"*\", \"event\", \"door_state\", \"command\", \"device\"", "events");
+      return refuse("events: a non-empty array of \"*\", \"event\", \"door_state\", \"command\", \"device\", \"sync\"", "events");
     for (const auto& e : events) {
       const std::string kind = e.is_string() ? e.get<std::string>() : std::string();
       if (kind != "*" && !is_message_kind(kind))
         return refuse("events: " + (e.is_string() ? p::text::quoted(kind) : e.dump()) +
-                          " is not \"*\", \"event\", \"door_state\", \"command\" or \"device\"",
+                          " is not \"*\", \"event\", \"door_state\", \"command\", \"device\" or \"sync\"",
                       "events");
       if (std::find(kinds.begin(), kinds.end(), kind) == kinds.end()) kinds.push_back(kind);
     }
@@ -150,7 +150,9 @@ void add_webhook_routes(RouteTable& table, const ApiServices& services) {
                    },
                    [s, respond = c.respond, who = c.who](storage::StoreResult<storage::Webhook> r) {
                      if (!r.ok()) return answer_store_refusal(respond, who, r.error());
-                     spdlog::info("{}: webhook {} to {} ({})", who, r->id, r->url, r->kinds);
+                     // The host only: receivers' paths and queries often carry their own secrets.
+                     const auto url = parse_webhook_url(r->url);
+                     spdlog::info("{}: webhook {} to http://{} ({})", who, r->id, url ? url->host_header() : "?", r->kinds);
                      s->webhooks_changed();
                      answer_json(respond, 201, webhook_json(r.value()));
                    });

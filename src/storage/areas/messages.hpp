@@ -54,8 +54,9 @@ class MessageWrites : public MessageReads {
   // A message with a body (presence); its id.
   virtual std::int64_t add(const std::string& kind, const std::string& sn, const std::string& body,
                            std::int64_t at) = 0;
-  // Removes messages stored before `before` (Unix seconds); how many.
-  virtual std::int64_t prune(std::int64_t before) = 0;
+  // Removes at most `limit` (<= 0: all) of the oldest messages stored before `before` (Unix
+  // seconds); how many.
+  virtual std::int64_t prune(std::int64_t before, std::int64_t limit) = 0;
   // Moves a consumer's cursor forward (never back).
   virtual void set_cursor(const std::string& consumer, std::int64_t id) = 0;
 };

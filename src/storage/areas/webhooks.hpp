@@ -56,7 +56,8 @@ class WebhookReads {
   virtual ~WebhookReads() = default;
   virtual std::vector<Webhook> all() = 0;
   virtual std::optional<Webhook> get(std::int64_t id) = 0;
-  // Newest first, before `before_id` (0: from the newest); `only_redeliver`: those asked again.
+  // Newest first, before `before_id` (0: from the newest); `only_redeliver`: those asked again,
+  // oldest first (the order they are delivered in).
   virtual std::vector<DeadLetter> dead_letters(std::int64_t webhook_id, std::int64_t before_id, std::int64_t limit,
                                                bool only_redeliver) = 0;
 };

@@ -95,9 +95,10 @@ std::int64_t Messages::add(const std::string& kind, const std::string& sn, const
   return c_.db().last_insert_rowid();
 }
 
-std::int64_t Messages::prune(std::int64_t before) {
-  auto st = c_.prepare("DELETE FROM messages WHERE at < ?1");
-  st->bind(1, before);
+std::int64_t Messages::prune(std::int64_t before, std::int64_t limit) {
+  auto st = c_.prepare(
+      "DELETE FROM messages WHERE id IN (SELECT id FROM messages WHERE at < ?1 ORDER BY id LIMIT ?2)");
+  st->bind(1, before).bind(2, limit > 0 ? limit : std::int64_t{-1});
   st->run();
   return c_.db().changes();
 }

@@ -14,7 +14,7 @@ class Messages final : public MessageWrites {
   std::vector<Message> get(const std::vector<std::int64_t>& ids) override;
   std::int64_t last_id() override;
   std::int64_t add(const std::string& kind, const std::string& sn, const std::string& body, std::int64_t at) override;
-  std::int64_t prune(std::int64_t before) override;
+  std::int64_t prune(std::int64_t before, std::int64_t limit) override;
   std::optional<std::int64_t> cursor(const std::string& consumer) override;
   void set_cursor(const std::string& consumer, std::int64_t id) override;
 

@@ -63,11 +63,15 @@ std::optional<Webhook> Webhooks::get(std::int64_t id) {
 
 std::vector<DeadLetter> Webhooks::dead_letters(std::int64_t webhook_id, std::int64_t before_id, std::int64_t limit,
                                                bool only_redeliver) {
-  auto st = c_.prepare(
-      "SELECT id, webhook_id, message_id, attempts, last_status, last_error, failed_at, redeliver "
-      "FROM webhook_dead_letters WHERE webhook_id = ?1 AND (?2 = 0 OR id < ?2) AND (?4 = 0 OR redeliver = 1) "
-      "ORDER BY id DESC LIMIT ?3");
-  st->bind(1, webhook_id).bind(2, before_id).bind(3, limit > 0 ? limit : std::int64_t{-1}).bind(4, only_redeliver ? 1 : 0);
+  // The list newest first; those asked again oldest first (the order they are delivered in).
+  auto st = c_.prepare(only_redeliver
+                           ? "SELECT id, webhook_id, message_id, attempts, last_status, last_error, failed_at, redeliver "
+                             "FROM webhook_dead_letters WHERE webhook_id = ?1 AND (?2 = 0 OR id < ?2) AND redeliver = 1 "
+                             "ORDER BY id LIMIT ?3"
+                           : "SELECT id, webhook_id, message_id, attempts, last_status, last_error, failed_at, redeliver "
+                             "FROM webhook_dead_letters WHERE webhook_id = ?1 AND (?2 = 0 OR id < ?2) "
+                             "ORDER BY id DESC LIMIT ?3");
+  st->bind(1, webhook_id).bind(2, before_id).bind(3, limit > 0 ? limit : std::int64_t{-1});
   std::vector<DeadLetter> out;
   while (st->step()) out.push_back(read_dead_letter(*st));
   return out;
