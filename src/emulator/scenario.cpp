@@ -164,6 +164,21 @@ class Args {
     }
     return true;
   }
+  // A relay in the words of the API, decode and the manual's rtstate (connected: closed circuit,
+  // disconnected: open circuit); open and closed are still read as the circuit.
+  bool relay_state(const std::string& key, std::optional<bool>& disconnected) {
+    if (!has(key)) return true;
+    const std::string v = get(key);
+    if (v == "disconnected" || v == "open") {
+      disconnected = true;
+    } else if (v == "connected" || v == "closed") {
+      disconnected = false;
+    } else {
+      fail(key + "=" + v + ": expected connected or disconnected");
+      return false;
+    }
+    return true;
+  }
   bool no_positionals(std::string_view verb) {
     if (positionals_.empty()) return true;
     fail("unexpected '" + positionals_.front() + "' after " + std::string(verb));
@@ -318,7 +333,7 @@ bool parse_step(const std::vector<Token>& tokens, ScenarioStep& step, Args& args
       step.kind = StepKind::expect_door;
       bool good = args.take(tokens, 1, "expect door", {"door", "relay", "sensor"}) && args.no_positionals("expect door");
       std::int64_t door = 1;
-      good = good && args.integer("door", 1, 255, door) && args.open_closed("relay", step.relay_open) &&
+      good = good && args.integer("door", 1, 255, door) && args.relay_state("relay", step.relay_open) &&
              args.open_closed("sensor", step.sensor_open);
       step.door = static_cast<int>(door);
       if (good && !step.relay_open && !step.sensor_open) {
@@ -691,8 +706,8 @@ StepOutcome ScenarioRunner::act(const ScenarioStep& step) {
     case StepKind::expect_door: {
       if (auto missing = door_missing(step.door)) return fail(*missing);
       const DoorState& d = s.model().door(step.door);
-      out.detail = "door " + std::to_string(step.door) + " relay " + door_word(d.relay_open) + ", sensor " +
-                   door_word(d.sensor_open);
+      out.detail = "door " + std::to_string(step.door) + " relay " +
+                   (d.relay_open ? "disconnected" : "connected") + ", sensor " + door_word(d.sensor_open);
       if ((step.relay_open && *step.relay_open != d.relay_open) || (step.sensor_open && *step.sensor_open != d.sensor_open)) {
         return fail(out.detail);
       }

@@ -7,7 +7,7 @@
 //   door open|close door=1                       offline 30s      online
 //   enroll pin=5 name=Ann card=123 [password=] [finger=0 template=BASE64|random]
 //   expect user pin=5 [present|absent]           expect result return=0 [id=ID] [command=DATA]
-//   expect door=1 [relay=open|closed] [sensor=open|closed]          expect events acked>=N
+//   expect door=1 [relay=connected|disconnected] [sensor=open|closed]          expect events acked>=N
 //
 // Parsing collects every bad line (line number and what is wrong) instead of stopping at the first,
 // so a script is fixed in one pass; nothing throws past the API. Running posts to the session's

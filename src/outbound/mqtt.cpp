@@ -292,8 +292,12 @@ void Mqtt::run() {
       continue;
     }
     cursor = page->messages.back().id;
-    auto saved = store_.write_now([cursor](storage::Transaction& tx) { tx.messages().set_cursor("mqtt", cursor); });
-    if (!saved.ok()) spdlog::warn("mqtt: saving its cursor: {}", saved.error().message);
+    // Saved without waiting for the commit: the next batch goes out meanwhile (a crash before the
+    // commit publishes this batch again, at least once as promised).
+    store_.write([cursor](storage::Transaction& tx) { tx.messages().set_cursor("mqtt", cursor); },
+                 [](storage::StoreResult<storage::Unit> r) {
+                   if (!r.ok()) spdlog::warn("mqtt: saving its cursor: {}", r.error().message);
+                 });
   }
 }
 

@@ -45,7 +45,7 @@ struct MqttOptions {
   std::string prefix = "zkpush";
   std::string client_id;  // "" = zkpush-<host name>
   std::string password;   // overrides the URL's (ZKPUSH_MQTT_PASSWORD: kept out of the process list)
-  std::int64_t batch = 200;
+  std::int64_t batch = 1000;  // messages read, published and acknowledged together
 };
 
 // One publication of a message.

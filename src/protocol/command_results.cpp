@@ -116,13 +116,13 @@ std::string format_command_results(std::span<const CommandResult> results) {
 
 const char* return_kind_name(ReturnKind kind) noexcept {
   switch (kind) {
-    case ReturnKind::status_ok: return "status_ok";
-    case ReturnKind::status_failed: return "status_failed";
+    case ReturnKind::status_ok: return "ok";
+    case ReturnKind::status_failed: return "failed";
     case ReturnKind::count: return "count";
     case ReturnKind::pending: return "pending";
     case ReturnKind::repeated: return "repeated";
   }
-  return "status_failed";
+  return "failed";
 }
 
 ReturnMeaning interpret_return(Verb verb, std::int64_t code) noexcept {

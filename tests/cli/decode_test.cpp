@@ -146,7 +146,7 @@ TEST(Decode, DevicecmdResultsAreReadByVerb) {
   ASSERT_EQ(run.status, 0) << run.out;
   json j = parse(run);
   ASSERT_EQ(j["results"].size(), 2u);
-  EXPECT_EQ(j["results"][0]["return"]["kind"], "status_failed");
+  EXPECT_EQ(j["results"][0]["return"]["kind"], "failed");
   EXPECT_EQ(j["results"][1]["return"]["kind"], "count");
   EXPECT_EQ(j["results"][1]["return"]["records"], 3);
 }

@@ -42,7 +42,7 @@ TEST(ScenarioParse, EveryStepForm) {
       "expect user pin=5\n"
       "expect user pin=5 absent\n"
       "expect result return=-11 id=44 command=DATA\n"
-      "expect door=1 relay=open sensor=closed\n"
+      "expect door=1 relay=disconnected sensor=closed\n"
       "expect events acked>=4\r\n");
   ASSERT_TRUE(parsed.ok()) << parsed.errors.front().to_string();
   const auto& s = parsed.scenario.steps;
@@ -147,7 +147,7 @@ TEST(ScenarioParse, EveryErrorNamesItsLine) {
       {"expect result id=3", "missing return="},
       {"expect result return=ok", "return=ok"},
       {"expect door=1", "give relay= and/or sensor="},
-      {"expect door=1 relay=ajar", "relay=ajar: expected open or closed"},
+      {"expect door=1 relay=ajar", "relay=ajar: expected connected or disconnected"},
       {"expect events acked=3", "expected acked>=N"},
       {"expect events acked>=many", "'many' is not a count"},
   };

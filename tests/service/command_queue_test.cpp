@@ -589,11 +589,11 @@ TEST_F(CommandQueueTest, AnswersCloseCommandsAndPendingKeepsThemSent) {
   auto result = nlohmann::json::parse(r.result);
   EXPECT_EQ(result["return"], 0);
   EXPECT_EQ(result["cmd"], "DATA");
-  EXPECT_EQ(result["kind"], "status_ok");
+  EXPECT_EQ(result["kind"], "ok");
   r = row(bad.id);
   EXPECT_EQ(r.status, CommandStatus::failed);
   EXPECT_EQ(r.return_code, -3);
-  EXPECT_EQ(nlohmann::json::parse(r.result)["kind"], "status_failed");
+  EXPECT_EQ(nlohmann::json::parse(r.result)["kind"], "failed");
   r = row(slow.id);
   EXPECT_EQ(r.status, CommandStatus::sent);  // -5000: still running on a sub-controller
   EXPECT_EQ(r.return_code, -5000);
