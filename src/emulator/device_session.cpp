@@ -380,9 +380,14 @@ asio::awaitable<bool> DeviceSession::upload_rtstate() {
   // Named first: GCC 12 mis-compiles a braced list inside a co_await expression.
   const std::vector<p::Record> state{model_.rtstate_record(local_now())};
   const p::OutgoingRequest request = p::format_rtstate_upload(options_.sn, state);
-  auto answer = co_await exchange(Exchange::rtstate, request);
-  if (!answer || answer->status != 200) co_return false;
+  // Cleared before the exchange: a door that changes while it is in flight marks the state again
+  // (cleared after it, that change was never sent).
   doors_dirty_ = false;
+  auto answer = co_await exchange(Exchange::rtstate, request);
+  if (!answer || answer->status != 200) {
+    doors_dirty_ = true;
+    co_return false;
+  }
   co_return true;
 }
 
