@@ -58,14 +58,10 @@ class Webhooks::Worker {
     std::string why;
     url_ = front::api::parse_webhook_url(hook_.url, &why);
     if (!url_) spdlog::warn("webhook {}: its URL cannot be used ({}); not delivering", hook_.id, why);
-    for (std::size_t start = 0; start <= hook_.kinds.size();) {
-      auto end = hook_.kinds.find(',', start);
-      if (end == std::string::npos) end = hook_.kinds.size();
-      auto kind = hook_.kinds.substr(start, end - start);
+    for (auto part : p::text::split(hook_.kinds, ',')) {
       // "*" is every access event; the other kinds are named (docs/serve.md, webhooks).
-      if (kind == "*") kind = "event";
+      const std::string kind = part == "*" ? "event" : std::string(part);
       if (!kind.empty() && std::find(kinds_.begin(), kinds_.end(), kind) == kinds_.end()) kinds_.push_back(kind);
-      start = end + 1;
     }
     thread_ = std::thread([this] { run(); });
   }

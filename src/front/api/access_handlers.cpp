@@ -574,17 +574,6 @@ std::optional<std::vector<service::ImportRow>> import_rows(const http::Request& 
   return out;
 }
 
-// {id} of a path: a positive number.
-std::optional<std::int64_t> id_param(const Call& call, const char* what, std::size_t at = 0) {
-  const auto& text = call.params.at(at);
-  auto id = p::text::parse_int(text);
-  if (!id || *id <= 0 || text.find_first_not_of("0123456789") != std::string::npos) {
-    answer_error(call.respond, call.who, 400, std::string(what) + " id is a positive number, not " + p::text::quoted(text));
-    return std::nullopt;
-  }
-  return id;
-}
-
 template <class T, class Shape>
 auto reply(const Call& call, int status, Shape shape) {
   return [respond = call.respond, who = call.who, status, shape](storage::StoreResult<T> r) {
@@ -652,12 +641,9 @@ void add_access_routes(RouteTable& table, const ApiServices& services) {
              [s](Call& c) {
                auto target = p::parse_target(c.request.target());
                std::string after(target.query.get_or("after", ""));
-               std::int64_t limit = 100;
-               if (auto v = target.query.get("limit"); v && !v->empty()) {
-                 auto n = p::text::parse_int(*v);
-                 if (!n || *n <= 0) return answer_error(c.respond, c.who, 400, "limit: a number >= 1");
-                 limit = std::min<std::int64_t>(*n, 1000);
-               }
+               const auto given = limit_param(c);
+               if (!given) return;
+               const std::int64_t limit = *given;
                read_json(s, c, [after, limit](storage::Reads& r) {
                  Json out = Json::array();
                  for (const auto& person : r.access().persons(after, limit)) out.push_back(person_json(person));
@@ -731,7 +717,7 @@ void add_access_routes(RouteTable& table, const ApiServices& services) {
              }});
   table.add({V::delete_, "/api/v1/persons/{pin}/credentials/{id}", Role::operator_, "deleteCredential",
              "Removes one of a person's credentials; its panels are told", "", "200 Person", {}, [s](Call& c) {
-               auto id = id_param(c, "a credential", 1);
+               auto id = path_id(c, "a credential", 1);
                if (!id) return;
                s.access.delete_credential(c.params[0], *id, reply<storage::Person>(c, 200, person_json));
              }});
@@ -749,7 +735,7 @@ void add_access_routes(RouteTable& table, const ApiServices& services) {
              }});
   table.add({V::get, "/api/v1/jobs/{id}", Role::viewer, "getJob", "A job's progress and per-row errors", "", "200 Job",
              {}, [s](Call& c) {
-               auto id = id_param(c, "a job");
+               auto id = path_id(c, "a job");
                if (!id) return;
                auto job = s.access.jobs().get(*id);
                if (!job) return answer_error(c.respond, c.who, 404, "no job " + std::to_string(*id));
@@ -777,7 +763,7 @@ void add_access_routes(RouteTable& table, const ApiServices& services) {
              }});
   table.add({V::get, "/api/v1/time-rules/{id}", Role::viewer, "getTimeRule", "One time rule", "", "200 TimeRule", {},
              [s](Call& c) {
-               auto id = id_param(c, "a time rule");
+               auto id = path_id(c, "a time rule");
                if (!id) return;
                s.store.read([id = *id](storage::Reads& r) { return r.access().time_rule(id); },
                             [id = *id, respond = c.respond, who = c.who](storage::StoreResult<std::optional<storage::TimeRule>> r) {
@@ -789,7 +775,7 @@ void add_access_routes(RouteTable& table, const ApiServices& services) {
   table.add({V::patch, "/api/v1/time-rules/{id}", Role::operator_, "updateTimeRule",
              "Changes the name or the segments (all of them); panels using it are synced", "NewTimeRule", "200 TimeRule",
              {}, [s](Call& c) {
-               auto id = id_param(c, "a time rule");
+               auto id = path_id(c, "a time rule");
                if (!id) return;
                std::string problem;
                auto body = object_body(c.request.body(), problem);
@@ -800,7 +786,7 @@ void add_access_routes(RouteTable& table, const ApiServices& services) {
              }});
   table.add({V::delete_, "/api/v1/time-rules/{id}", Role::operator_, "deleteTimeRule",
              "Deletes a time rule no level uses (409 otherwise, and for rule 1)", "", "200 Deleted", {}, [s](Call& c) {
-               auto id = id_param(c, "a time rule");
+               auto id = path_id(c, "a time rule");
                if (!id) return;
                s.access.delete_rule(*id, reply<storage::Unit>(c, 200, [id = *id](const storage::Unit&) {
                                       return Json{{"id", id}, {"deleted", true}};
@@ -828,7 +814,7 @@ void add_access_routes(RouteTable& table, const ApiServices& services) {
              }});
   table.add({V::get, "/api/v1/holidays/{id}", Role::viewer, "getHoliday", "One holiday", "", "200 Holiday", {},
              [s](Call& c) {
-               auto id = id_param(c, "a holiday");
+               auto id = path_id(c, "a holiday");
                if (!id) return;
                s.store.read([id = *id](storage::Reads& r) { return r.access().holiday(id); },
                             [id = *id, respond = c.respond, who = c.who](storage::StoreResult<std::optional<storage::Holiday>> r) {
@@ -839,7 +825,7 @@ void add_access_routes(RouteTable& table, const ApiServices& services) {
              }});
   table.add({V::patch, "/api/v1/holidays/{id}", Role::operator_, "updateHoliday",
              "Changes a holiday; every panel of the domain is synced", "NewHoliday", "200 Holiday", {}, [s](Call& c) {
-               auto id = id_param(c, "a holiday");
+               auto id = path_id(c, "a holiday");
                if (!id) return;
                std::string problem;
                auto body = object_body(c.request.body(), problem);
@@ -850,7 +836,7 @@ void add_access_routes(RouteTable& table, const ApiServices& services) {
              }});
   table.add({V::delete_, "/api/v1/holidays/{id}", Role::operator_, "deleteHoliday",
              "Deletes a holiday; every panel of the domain is synced", "", "200 Deleted", {}, [s](Call& c) {
-               auto id = id_param(c, "a holiday");
+               auto id = path_id(c, "a holiday");
                if (!id) return;
                s.access.delete_holiday(*id, reply<storage::Unit>(c, 200, [id = *id](const storage::Unit&) {
                                          return Json{{"id", id}, {"deleted", true}};
@@ -878,7 +864,7 @@ void add_access_routes(RouteTable& table, const ApiServices& services) {
              }});
   table.add({V::get, "/api/v1/access-levels/{id}", Role::viewer, "getAccessLevel", "One access level", "",
              "200 AccessLevel", {}, [s](Call& c) {
-               auto id = id_param(c, "an access level");
+               auto id = path_id(c, "an access level");
                if (!id) return;
                s.store.read([id = *id](storage::Reads& r) { return r.access().level(id); },
                             [id = *id, respond = c.respond, who = c.who](storage::StoreResult<std::optional<storage::AccessLevel>> r) {
@@ -890,7 +876,7 @@ void add_access_routes(RouteTable& table, const ApiServices& services) {
   table.add({V::patch, "/api/v1/access-levels/{id}", Role::operator_, "updateAccessLevel",
              "Changes the name, time rule or doors (the whole list); the panels concerned are synced", "NewAccessLevel",
              "200 AccessLevel", {}, [s](Call& c) {
-               auto id = id_param(c, "an access level");
+               auto id = path_id(c, "an access level");
                if (!id) return;
                std::string problem;
                auto body = object_body(c.request.body(), problem);
@@ -901,7 +887,7 @@ void add_access_routes(RouteTable& table, const ApiServices& services) {
              }});
   table.add({V::delete_, "/api/v1/access-levels/{id}", Role::operator_, "deleteAccessLevel",
              "Deletes an access level; its holders lose it on its panels", "", "200 Deleted", {}, [s](Call& c) {
-               auto id = id_param(c, "an access level");
+               auto id = path_id(c, "an access level");
                if (!id) return;
                s.access.delete_level(*id, reply<storage::Unit>(c, 200, [id = *id](const storage::Unit&) {
                                        return Json{{"id", id}, {"deleted", true}};
@@ -935,7 +921,7 @@ void add_access_routes(RouteTable& table, const ApiServices& services) {
              "gets them with SET OPTIONS; first_card_persons and multi_card_groups go to its firstcard and "
              "multimcard tables",
              "DoorPatch", "200 Door", {}, [s](Call& c) {
-               auto door = id_param(c, "a door", 1);
+               auto door = path_id(c, "a door", 1);
                if (!door) return;
                if (*door > 64) return answer_error(c.respond, c.who, 404, "doors are numbered 1 to 64");
                s.access.set_door(c.params[0], static_cast<int>(*door), std::string(c.request.body()),

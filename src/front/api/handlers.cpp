@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "front/api/answers.hpp"
+#include "front/api/requests.hpp"
 #include "front/api/api_endpoints.hpp"
 #include "protocol/command_builders.hpp"
 #include "protocol/commands.hpp"
@@ -25,9 +26,6 @@ namespace zkpush::front::api {
 namespace p = protocol;
 
 namespace {
-
-constexpr std::int64_t kDefaultListLimit = 100;
-constexpr std::int64_t kMaxListLimit = 1000;
 
 // Copied into store callbacks: references to objects that outlive every request.
 struct Handlers {
@@ -68,16 +66,6 @@ struct Handlers {
   void list_commands(const Call& call, const std::string& sn) const;
 };
 
-// {id} of /api/v1/commands/{id}: a positive decimal number.
-std::optional<std::int64_t> command_id(const Call& call) {
-  const auto& text = call.params.at(0);
-  auto id = p::text::parse_int(text);
-  if (!id || *id <= 0 || text.find_first_not_of("0123456789") != std::string::npos) {
-    answer_error(call.respond, call.who, 400, "a command id is a positive number, not " + p::text::quoted(text));
-    return std::nullopt;
-  }
-  return id;
-}
 
 // ?wait=8s (or 8, or 1500ms): how long a control call waits for the device's answer, at most 60 s.
 // nullopt and an error answered when the value is not one.
@@ -184,11 +172,11 @@ void add_v1_routes(RouteTable& table, const ApiServices& services) {
              }});
   table.add({V::get, "/api/v1/commands/{id}", Role::viewer, "getCommand",
              "A command, its Return and what the device uploaded for it", "", "200 Command", {}, [h](Call& c) {
-               if (auto id = command_id(c)) h.command(*id, c.who, c.respond);
+               if (auto id = path_id(c, "a command")) h.command(*id, c.who, c.respond);
              }});
   table.add({V::delete_, "/api/v1/commands/{id}", Role::operator_, "cancelCommand",
              "Cancels a queued command (409 once delivered)", "", "200 Command", {}, [h](Call& c) {
-               if (auto id = command_id(c)) h.cancel(*id, c.who, c.respond);
+               if (auto id = path_id(c, "a command")) h.cancel(*id, c.who, c.respond);
              }});
   const std::vector<QueryParam> waits{{"wait", "string", "wait for the device's answer, up to 60 s (8s, 1500ms): 200 once it answered, 504 if it did not"}};
   table.add({V::post, "/api/v1/doors/{sn}/{door}/open", Role::operator_, "openDoor",
@@ -602,7 +590,6 @@ void Handlers::list_commands(const Call& call, const std::string& sn) const {
   const auto target = p::parse_target(call.request.target());
   storage::CommandFilter filter;
   filter.sn = sn;
-  filter.limit = kDefaultListLimit;
   if (auto v = target.query.get("status"); v && !v->empty()) {
     static const std::set<std::string> known{"queued", "sent", "done", "failed", "expired", "cancelled"};
     for (const auto& part : p::text::split(*v, ',')) {
@@ -617,16 +604,11 @@ void Handlers::list_commands(const Call& call, const std::string& sn) const {
       }
     }
   }
-  if (auto v = target.query.get("before_id"); v && !v->empty()) {
-    auto before = p::text::parse_int(*v);
-    if (!before || *before <= 0) return answer_error(call.respond, call.who, 400, "before_id: a command id");
-    filter.before_id = *before;
-  }
-  if (auto v = target.query.get("limit"); v && !v->empty()) {
-    auto limit = p::text::parse_int(*v);
-    if (!limit || *limit <= 0) return answer_error(call.respond, call.who, 400, "limit: a number >= 1 (at most 1000 are returned)");
-    filter.limit = std::min(*limit, kMaxListLimit);
-  }
+  const auto before = id_param(call, "before_id", "a command id");
+  const auto limit = before ? limit_param(call) : std::nullopt;
+  if (!limit) return;
+  filter.before_id = *before;
+  filter.limit = *limit;
   const auto now = devices.clock().now();
   store.read([filter](storage::Reads& r) { return r.commands().list(filter); },
              [now, who = call.who, respond = call.respond](storage::StoreResult<std::vector<storage::CommandRow>> r) {

@@ -52,6 +52,16 @@ std::optional<std::int64_t> id_param(const Call& call, std::string_view name, st
   return n;
 }
 
+std::optional<std::int64_t> path_id(const Call& call, std::string_view what, std::size_t at) {
+  const auto& text = call.params.at(at);
+  auto id = p::text::parse_int(text);
+  if (!all_digits(text) || !id || *id <= 0) {
+    answer_error(call.respond, call.who, 400, std::string(what) + " id is a positive number, not " + p::text::quoted(text));
+    return std::nullopt;
+  }
+  return id;
+}
+
 void read_json(const ApiServices& s, const Call& call, std::function<Json(storage::Reads&)> job) {
   s.store.read([job = std::move(job)](storage::Reads& r) { return job(r); },
                [respond = call.respond, who = call.who](storage::StoreResult<Json> r) {

@@ -25,6 +25,10 @@ std::optional<std::int64_t> limit_param(const Call& call, std::int64_t fallback 
 // answered when it is not one. `what` names the id in the message ("a log entry id").
 std::optional<std::int64_t> id_param(const Call& call, std::string_view name, std::string_view what);
 
+// {id} of a path (its `at`th parameter): a positive decimal number; nullopt and a 400 "<what> id is a
+// positive number, not ..." answered when it is not one.
+std::optional<std::int64_t> path_id(const Call& call, std::string_view what, std::size_t at = 0);
+
 // Runs `job` in a read unit of work (off the I/O thread) and answers 200 with the JSON it built; a
 // store failure is answered by answer_store_refusal.
 void read_json(const ApiServices& s, const Call& call, std::function<Json(storage::Reads&)> job);

@@ -7,6 +7,7 @@
 
 #include "front/api/answers.hpp"
 #include "front/api/api_endpoints.hpp"
+#include "front/api/requests.hpp"
 #include "protocol/fields.hpp"
 #include "protocol/text.hpp"
 
@@ -71,17 +72,12 @@ void add_token_routes(RouteTable& table, const ApiServices& services) {
               {"actor", "string", "only this caller, as the entries name it"}},
              [s](Call& c) {
                const auto target = p::parse_target(c.request.target());
+               const auto before = id_param(c, "before_id", "an audit entry id");
+               const auto limit = before ? limit_param(c) : std::nullopt;
+               if (!limit) return;
                storage::AuditFilter filter;
-               if (auto v = target.query.get("before_id"); v && !v->empty()) {
-                 auto n = p::text::parse_int(*v);
-                 if (!n || *n <= 0) return answer_error(c.respond, c.who, 400, "before_id: an audit entry id");
-                 filter.before_id = *n;
-               }
-               if (auto v = target.query.get("limit"); v && !v->empty()) {
-                 auto n = p::text::parse_int(*v);
-                 if (!n || *n <= 0) return answer_error(c.respond, c.who, 400, "limit: a number >= 1 (at most 1000)");
-                 filter.limit = std::min<std::int64_t>(*n, 1000);
-               }
+               filter.before_id = *before;
+               filter.limit = *limit;
                filter.actor = std::string(target.query.get_or("actor", ""));
                s->store.read([filter](storage::Reads& r) { return r.audit().list(filter); },
                              [respond = c.respond, who = c.who](storage::StoreResult<std::vector<storage::AuditEntry>> r) {
@@ -93,10 +89,8 @@ void add_token_routes(RouteTable& table, const ApiServices& services) {
              }});
   table.add({V::delete_, "/api/v1/tokens/{id}", Role::admin, "revokeToken",
              "Revokes a token: it is refused from the next request on", "", "200 Token", {}, [s](Call& c) {
-               const auto& text = c.params.at(0);
-               auto id = p::text::parse_int(text);
-               if (!id || *id <= 0 || text.find_first_not_of("0123456789") != std::string::npos)
-                 return answer_error(c.respond, c.who, 400, "a token id is a positive number, not " + p::text::quoted(text));
+               auto id = path_id(c, "a token");
+               if (!id) return;
                s->tokens.revoke(*id, [respond = c.respond, who = c.who](storage::StoreResult<storage::ApiToken> r) {
                  if (!r.ok()) return answer_store_refusal(respond, who, r.error());
                  answer_json(respond, 200, token_json(r.value()));

@@ -8,6 +8,7 @@
 
 #include "front/api/answers.hpp"
 #include "front/api/api_endpoints.hpp"
+#include "front/api/requests.hpp"
 #include "front/api/webhook_url.hpp"
 #include "protocol/fields.hpp"
 #include "protocol/text.hpp"
@@ -24,12 +25,8 @@ Json optional_positive(std::int64_t v) { return v > 0 ? Json(v) : Json(nullptr);
 
 Json webhook_json(const storage::Webhook& w) {
   Json events = Json::array();
-  for (std::size_t start = 0; start <= w.kinds.size();) {
-    auto end = w.kinds.find(',', start);
-    if (end == std::string::npos) end = w.kinds.size();
-    if (end > start) events.push_back(w.kinds.substr(start, end - start));
-    start = end + 1;
-  }
+  for (auto kind : p::text::split(w.kinds, ','))
+    if (!kind.empty()) events.push_back(std::string(kind));
   Json j{{"id", w.id}, {"url", w.url}, {"events", std::move(events)}};
   j["sn"] = w.sn.empty() ? Json(nullptr) : Json(w.sn);
   j["max_attempts"] = w.max_attempts;
@@ -51,17 +48,6 @@ Json dead_letter_json(const storage::DeadLetter& d) {
   j["failed_at"] = d.failed_at;
   j["redeliver"] = d.redeliver;
   return j;
-}
-
-std::optional<std::int64_t> id_param(Call& c, const char* what) {
-  const auto& text = c.params.at(0);
-  auto id = p::text::parse_int(text);
-  if (!id || *id <= 0 || text.find_first_not_of("0123456789") != std::string::npos) {
-    answer_error(c.respond, c.who, 400, std::string(what) + " id is a positive number, not " + p::text::quoted(text),
-                 "invalid", "id");
-    return std::nullopt;
-  }
-  return id;
 }
 
 // The subscription a POST describes, or the answer refusing it (sent).
@@ -159,7 +145,7 @@ void add_webhook_routes(RouteTable& table, const ApiServices& services) {
              }});
   table.add({V::get, "/api/v1/webhooks/{id}", Role::admin, "getWebhook", "One webhook subscription (404 unknown)", "",
              "200 Webhook", {}, [s](Call& c) {
-               auto id = id_param(c, "a webhook");
+               auto id = path_id(c, "a webhook");
                if (!id) return;
                s->store.read([id = *id](storage::Reads& r) { return r.webhooks().get(id); },
                              [respond = c.respond, who = c.who, id = *id](storage::StoreResult<std::optional<storage::Webhook>> r) {
@@ -170,7 +156,7 @@ void add_webhook_routes(RouteTable& table, const ApiServices& services) {
              }});
   table.add({V::delete_, "/api/v1/webhooks/{id}", Role::admin, "deleteWebhook",
              "Ends a subscription; its dead letters go with it", "", "200 Deleted", {}, [s](Call& c) {
-               auto id = id_param(c, "a webhook");
+               auto id = path_id(c, "a webhook");
                if (!id) return;
                s->store.write([id = *id](storage::Transaction& tx) { return tx.webhooks().remove(id); },
                               [s, respond = c.respond, who = c.who, id = *id](storage::StoreResult<bool> r) {
@@ -186,22 +172,13 @@ void add_webhook_routes(RouteTable& table, const ApiServices& services) {
              {{"before_id", "integer", "only dead letters with a smaller id (paging)"},
               {"limit", "integer", "at most this many (default 100, at most 1000)"}},
              [s](Call& c) {
-               auto id = id_param(c, "a webhook");
+               auto id = path_id(c, "a webhook");
                if (!id) return;
-               const auto target = p::parse_target(c.request.target());
-               std::int64_t before = 0, limit = 100;
-               if (auto v = target.query.get("before_id"); v && !v->empty()) {
-                 auto n = p::text::parse_int(*v);
-                 if (!n || *n <= 0) return answer_error(c.respond, c.who, 400, "before_id: a dead letter id", "invalid", "before_id");
-                 before = *n;
-               }
-               if (auto v = target.query.get("limit"); v && !v->empty()) {
-                 auto n = p::text::parse_int(*v);
-                 if (!n || *n <= 0) return answer_error(c.respond, c.who, 400, "limit: a number >= 1", "invalid", "limit");
-                 limit = std::min<std::int64_t>(*n, 1000);
-               }
+               const auto before = id_param(c, "before_id", "a dead letter id");
+               const auto limit = before ? limit_param(c) : std::nullopt;
+               if (!limit) return;
                s->store.read(
-                   [id = *id, before, limit](storage::Reads& r) {
+                   [id = *id, before = *before, limit = *limit](storage::Reads& r) {
                      if (!r.webhooks().get(id)) throw storage::Refused(storage::StoreError::Reason::not_found, "no webhook " + std::to_string(id));
                      return r.webhooks().dead_letters(id, before, limit, false);
                    },
@@ -215,7 +192,7 @@ void add_webhook_routes(RouteTable& table, const ApiServices& services) {
   table.add({V::post, "/api/v1/webhooks/{id}/redeliver", Role::admin, "redeliverDeadLetters",
              "Delivers dead letters again ({\"ids\": [...]}, or all of them without a body), before what comes next",
              "Redeliver", "200 Redelivering", {}, [s](Call& c) {
-               auto id = id_param(c, "a webhook");
+               auto id = path_id(c, "a webhook");
                if (!id) return;
                std::vector<std::int64_t> ids;
                if (!p::text::trim(c.request.body()).empty()) {
