@@ -208,13 +208,30 @@ bool parse_step(const std::vector<Token>& tokens, ScenarioStep& step, Args& args
 
   if (v == "wait") {
     const std::string what = second();
+    if (what == "user") {
+      // Until the server has written (or deleted) a user into the device's tables: a script that
+      // swipes a card the server sends waits for it rather than guessing a number of commands.
+      step.kind = StepKind::wait_user;
+      step.duration = kDefaultWaitTimeout;
+      bool good = args.take(tokens, 2, "wait user", {"pin", "timeout"}) && args.require("pin", "wait user") &&
+                  args.duration("timeout", step.duration);
+      if (!good) return false;
+      step.pin = args.get("pin");
+      const auto& rest = args.positionals();
+      if (rest.size() > 1 || (rest.size() == 1 && rest[0] != "present" && rest[0] != "absent")) {
+        args.fail("wait user: expected present or absent after pin=, got '" + rest.back() + "'");
+        return false;
+      }
+      step.present = rest.empty() || rest[0] == "present";
+      return true;
+    }
     if (what == "registered" || what == "online" || what == "acked" || what == "commands") {
       step.kind = what == "registered" ? StepKind::wait_registered
                   : what == "online"   ? StepKind::wait_online
                   : what == "acked"    ? StepKind::wait_acked
                                        : StepKind::wait_commands;
     } else {
-      args.fail("wait: expected registered, online, commands or acked" +
+      args.fail("wait: expected registered, online, commands, acked or user" +
                 (what.empty() ? std::string() : ", got '" + what + "'"));
       return false;
     }
@@ -563,6 +580,7 @@ asio::awaitable<StepOutcome> ScenarioRunner::execute(const ScenarioStep& step) {
     case StepKind::wait_online:
     case StepKind::wait_commands:
     case StepKind::wait_acked:
+    case StepKind::wait_user:
     case StepKind::sleep:
     case StepKind::offline: {
       StepOutcome out = co_await wait_step(step);
@@ -591,6 +609,9 @@ asio::awaitable<StepOutcome> ScenarioRunner::wait_step(const ScenarioStep& step)
       s.wake();
       ready = [&s, last_logged] { return s.pending_uploads() == 0 && s.acked_index() >= last_logged(); };
       break;
+    case StepKind::wait_user:
+      ready = [&s, &step] { return (s.model().find("user", "Pin", step.pin) != nullptr) == step.present; };
+      break;
     case StepKind::offline:
       s.go_offline(clock::now() + step.duration);
       // Until the device has noticed, an upload already on its way could still carry what the
@@ -614,6 +635,9 @@ asio::awaitable<StepOutcome> ScenarioRunner::wait_step(const ScenarioStep& step)
       out.detail = "events acknowledged up to " + std::to_string(s.acked_index()) +
                    (reached ? "" : " of " + std::to_string(last_logged()) + ", " + std::to_string(s.pending_uploads()) +
                                        " enrolment uploads pending");
+      break;
+    case StepKind::wait_user:
+      out.detail = "user " + step.pin + (reached == step.present ? " present" : " absent");
       break;
     default: out.detail = reached ? "offline for " + std::to_string(step.duration.count()) + " ms" : "still online"; break;
   }

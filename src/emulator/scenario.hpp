@@ -4,6 +4,7 @@
 //
 //   # a comment            wait registered|online|acked [timeout=20s]     sleep 2s
 //   wait commands N|+N     swipe card=123 door=1 [verify=4] [expect=27|granted|denied]
+//   wait user pin=5 [present|absent] [timeout=20s]
 //   door open|close door=1                       offline 30s      online
 //   enroll pin=5 name=Ann card=123 [password=] [finger=0 template=BASE64|random]
 //   expect user pin=5 [present|absent]           expect result return=0 [id=ID] [command=DATA]
@@ -35,6 +36,7 @@ enum class StepKind {
   wait_online,
   wait_commands,
   wait_acked,
+  wait_user,
   sleep,
   swipe,
   door_sensor,
@@ -70,7 +72,7 @@ struct ScenarioStep {
   std::string password;
   std::optional<int> finger;
   std::string template_base64;  // "random" is drawn when the step runs
-  // expect user: present (true) or absent; expect result
+  // expect user, wait user: present (true) or absent; expect result
   bool present = true;
   std::optional<std::int64_t> return_code;
   std::string id;

@@ -101,6 +101,20 @@ TEST(ScenarioParse, EveryStepForm) {
   EXPECT_EQ(s[19].line, 22);
 }
 
+TEST(ScenarioParse, WaitUser) {
+  const auto parsed = parse_scenario("wait user pin=7001 timeout=2m\nwait user pin=8 absent\n");
+  ASSERT_TRUE(parsed.ok()) << parsed.errors.front().to_string();
+  const auto& s = parsed.scenario.steps;
+  ASSERT_EQ(s.size(), 2u);
+  EXPECT_EQ(s[0].kind, StepKind::wait_user);
+  EXPECT_EQ(s[0].pin, "7001");
+  EXPECT_TRUE(s[0].present);
+  EXPECT_EQ(s[0].duration, 2min);
+  EXPECT_EQ(s[1].kind, StepKind::wait_user);
+  EXPECT_FALSE(s[1].present);
+  EXPECT_EQ(s[1].duration, kDefaultWaitTimeout);
+}
+
 TEST(ScenarioParse, Durations) {
   EXPECT_EQ(parse_duration("500ms"), 500ms);
   EXPECT_EQ(parse_duration("30s"), 30s);
@@ -118,7 +132,10 @@ TEST(ScenarioParse, EveryErrorNamesItsLine) {
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"swip card=1", "unknown step 'swip'"},
       {"card=1 swipe", "starts with its verb"},
-      {"wait", "wait: expected registered, online, commands or acked"},
+      {"wait", "wait: expected registered, online, commands, acked or user"},
+      {"wait user", "missing pin="},
+      {"wait user pin=5 maybe", "expected present or absent after pin=, got 'maybe'"},
+      {"wait user pin=5 timeout=soon", "timeout=soon: not a duration"},
       {"wait forever", "got 'forever'"},
       {"wait online timeout=soon", "timeout=soon: not a duration"},
       {"wait online please", "unexpected 'please'"},
@@ -252,7 +269,8 @@ TEST_F(ScenarioE2E, LocalEnrolmentIsStoredByTheServerAndAServerDeleteReachesTheD
   const auto id = enqueue("SCNE2E0002", "DATA DELETE user Pin=5");
   const auto row = stored_command(id);
   ASSERT_TRUE(row.has_value());
-  const auto second = run("wait commands 1 timeout=20s\n"
+  const auto second = run("wait user pin=5 absent timeout=20s\n"
+                          "wait commands 1 timeout=20s\n"
                           "expect user pin=5 absent\n"
                           "expect result return=0 command=DATA\n"
                           "expect result return=0 id=" + std::to_string(row->wire_id) + " command=\"DATA DELETE\"\n");
@@ -322,6 +340,10 @@ TEST_F(ScenarioE2E, WrongEventAndMissingDoorAndTimeoutFail) {
   report = run("wait commands 1 timeout=200ms\n");  // nobody queues a command
   EXPECT_FALSE(report.passed);
   EXPECT_EQ(report.steps.back().status, StepStatus::timed_out);
+  report = run("wait user pin=404 timeout=200ms\n");  // nobody sends that user
+  EXPECT_FALSE(report.passed);
+  EXPECT_EQ(report.steps.back().status, StepStatus::timed_out);
+  EXPECT_NE(report.steps.back().detail.find("user 404 absent"), std::string::npos) << report.steps.back().detail;
   report = run("expect result return=0\n");
   EXPECT_FALSE(report.passed);
   EXPECT_EQ(report.steps.back().detail, "no command result yet");
