@@ -876,6 +876,20 @@ void Sync::status(const std::string& sn, Reply<SyncStatus> done) const {
       std::move(done));
 }
 
+void Sync::overview(Reply<std::vector<storage::PanelSyncCounts>> done) const {
+  store_.read([](storage::Reads& r) { return r.sync().panel_counts(); }, std::move(done));
+}
+
+void Sync::person_status(const std::string& pin, Reply<std::optional<std::vector<storage::SyncItem>>> done) const {
+  store_.read(
+      [pin](storage::Reads& r) -> std::optional<std::vector<storage::SyncItem>> {
+        auto items = r.sync().items_on_panels("person", pin);
+        if (items.empty() && !r.access().person(pin)) return std::nullopt;
+        return items;
+      },
+      std::move(done));
+}
+
 void Sync::resync(const std::string& sn, bool clear, Reply<storage::Unit> done) {
   const auto now = clock_.now();
   store_.write(

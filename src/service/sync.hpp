@@ -159,6 +159,13 @@ class Sync final : public CommandSource {
 
   // ---- operator ----
   void status(const std::string& sn, Reply<SyncStatus> done) const;
+  // Every panel's counts (pending, applied, failed, commands, in flight) in one read: the panels the
+  // engine has records, commands or checks for.
+  void overview(Reply<std::vector<storage::PanelSyncCounts>> done) const;
+  // The person's record on each panel that has one (should hold it, holds it, or is dropping it),
+  // by serial number; nullopt when the domain has no such person and no panel a record of it (a
+  // deleted person is listed until every panel has dropped it).
+  void person_status(const std::string& pin, Reply<std::optional<std::vector<storage::SyncItem>>> done) const;
   // A reconcile now; `clear`: forget what the panel holds and send it all again.
   void resync(const std::string& sn, bool clear, Reply<storage::Unit> done);
   // Reads what the panel holds (DATA QUERY user) at its next poll, before anything else of the

@@ -125,6 +125,14 @@ struct EventFilter {
   std::vector<protocol::EventCodeRange> classes{};  // codes in one of these ranges only (event classes)
 };
 
+// Events counted by the hour of their time_utc and their code (EventReads::hourly_counts): what the
+// API's statistics are made of.
+struct EventHourCount {
+  std::int64_t hour = 0;               // the hour's first second, Unix seconds (a multiple of 3600)
+  std::optional<std::int64_t> event{}; // the code; nullopt for events stored without one
+  std::int64_t count = 0;
+};
+
 struct InsertCounts {
   // Events: new rows vs. records already stored. Device records: rows written (a new key or changed
   // content) vs. re-uploads identical to what was stored (left untouched).

@@ -7,7 +7,9 @@
 #include <algorithm>
 #include <functional>
 #include <future>
+#include <limits>
 #include <set>
+#include <tuple>
 
 #include "protocol/enums.hpp"
 #include "server/serve_fixture.hpp"
@@ -336,6 +338,106 @@ TEST_F(EventQueryTest, BadValuesAreRefusedNamingTheParameter) {
   expect_refused("order=newest", "order");
   // Empty values are absent, as the documented templates leave them.
   EXPECT_EQ(get("/api/v1/events?sn=&from=&to=&door=&pin=&card=&event=&class=&after_id=&before_id=&order=&limit=").status, 200);
+}
+
+// "2026-01-01T10:00:00Z" for an instant, as the API writes them.
+std::string eq_iso(std::int64_t unix) { return p::format_iso8601(p::civil_from_unix(unix).value()) + "Z"; }
+
+// GET /api/v1/events/stats: the last hours counted per hour and class, and the denials, for any
+// token; its `hours` checked.
+TEST_F(EventQueryTest, StatsCountTheLastHoursPerHourAndClassAndTheTopDenials) {
+  start_events();
+  // (hours before the current one, device, code or none) of each event, one more without a time.
+  const std::vector<std::tuple<int, std::string, std::optional<std::int64_t>>> placed{
+      {0, "EQA", 0},    {0, "EQA", 27},   {0, "EQA", 27},   {0, "EQB", 27},    {0, "EQA", 20},
+      {1, "EQB", 27},   {1, "EQA", 5000}, {1, "EQA", 100},  {23, "EQA", 6005}, {23, "EQA", 255},
+      {23, "EQA", 7000}, {23, "EQB", std::nullopt}, {24, "EQA", 27}, {24, "EQA", 27}, {24, "EQA", 27},
+      {24, "EQA", 27},  {24, "EQA", 27}, {30, "EQA", 41}};
+  json stats, wide, one_device;
+  std::int64_t hour = 0;
+  for (int attempt = 0; attempt < 3; ++attempt) {  // again if an hour turned meanwhile
+    hour = unix_now() / 3600 * 3600;
+    test::write(app_->store(), [](storage::Transaction& tx) {
+      tx.events().prune(std::numeric_limits<std::int64_t>::max(), 1000);
+    });
+    std::vector<storage::NewEvent> events;
+    for (const auto& [ago, sn, code] : placed) {
+      storage::NewEvent e;
+      e.sn = sn;
+      e.index = static_cast<std::int64_t>(events.size()) + 1 + attempt * 100;
+      e.time_utc = hour - ago * 3600 + 7;
+      e.time_local = p::format_datetime(p::civil_from_unix(*e.time_utc).value());
+      e.event = code;
+      e.raw = "stats " + std::to_string(events.size());
+      e.received_at = hour;
+      events.push_back(e);
+    }
+    auto untimed = events.back();
+    untimed.index = 99 + attempt * 100;
+    untimed.time_utc.reset();
+    untimed.event = 27;
+    events.push_back(untimed);
+    store_events(events);
+    auto r = get("/api/v1/events/stats");
+    ASSERT_EQ(r.status, 200) << r.body;
+    stats = json::parse(r.body);
+    wide = json::parse(get("/api/v1/events/stats?hours=48").body);
+    one_device = json::parse(get("/api/v1/events/stats?hours=24&sn=EQB").body);
+    if (unix_now() / 3600 * 3600 == hour) break;
+  }
+  // The window: 24 clock hours, the current one last.
+  EXPECT_EQ(stats["hours"], 24);
+  EXPECT_EQ(stats["to"], eq_iso(hour + 3600));
+  EXPECT_EQ(stats["from"], eq_iso(hour - 23 * 3600));
+  EXPECT_TRUE(stats["sn"].is_null());
+  EXPECT_EQ(stats["total"], 12);
+  EXPECT_EQ(stats["by_class"], (json{{"normal", 1}, {"error", 5}, {"abnormal", 1}, {"alarm", 1}, {"warning", 1},
+                                     {"special", 1}, {"other", 2}}));
+  const auto& per_hour = stats["per_hour"];
+  ASSERT_EQ(per_hour.size(), 24u);
+  EXPECT_EQ(per_hour[0], (json{{"hour", eq_iso(hour - 23 * 3600)}, {"total", 4}, {"normal", 0}, {"error", 0},
+                               {"abnormal", 0}, {"alarm", 0}, {"warning", 1}, {"special", 1}, {"other", 2}}));
+  EXPECT_EQ(per_hour[22]["hour"], eq_iso(hour - 3600));
+  EXPECT_EQ(per_hour[22]["total"], 3);
+  EXPECT_EQ(per_hour[22]["error"], 1);
+  EXPECT_EQ(per_hour[22]["abnormal"], 1);
+  EXPECT_EQ(per_hour[22]["alarm"], 1);
+  EXPECT_EQ(per_hour[23]["hour"], eq_iso(hour));
+  EXPECT_EQ(per_hour[23]["total"], 5);
+  EXPECT_EQ(per_hour[23]["normal"], 1);
+  EXPECT_EQ(per_hour[23]["error"], 4);
+  for (int i = 1; i < 22; ++i) EXPECT_EQ(per_hour[i]["total"], 0) << i;
+  // The denials, most frequent first, named as the catalogue names them.
+  const auto name = [](std::int64_t code) { return std::string(p::event_info(code).name); };
+  ASSERT_FALSE(name(27).empty());
+  EXPECT_EQ(stats["top_denials"], (json{{{"event", 27}, {"name", name(27)}, {"count", 4}},
+                                        {{"event", 20}, {"name", name(20)}, {"count", 1}}}));
+  // 48 hours take in the older ones; a device narrows it.
+  EXPECT_EQ(wide["per_hour"].size(), 48u);
+  EXPECT_EQ(wide["total"], 18);
+  EXPECT_EQ(wide["top_denials"][0], (json{{"event", 27}, {"name", name(27)}, {"count", 9}}));
+  EXPECT_EQ(wide["top_denials"][2]["event"], 41);
+  EXPECT_EQ(one_device["sn"], "EQB");
+  EXPECT_EQ(one_device["total"], 3);
+  EXPECT_EQ(one_device["top_denials"], (json{{{"event", 27}, {"name", name(27)}, {"count", 2}}}));
+
+  // Any token reads it; none is 401; a number of hours outside 1-168 is 400.
+  auto viewer = send_raw(http::test::request("POST", "/api/v1/tokens", json{{"name", "insight"}, {"role", "viewer"}}.dump(),
+                                             "Authorization: Bearer " + kEventQueryToken + "\r\nContent-Type: application/json\r\n"));
+  ASSERT_EQ(viewer.status, 201) << viewer.body;
+  const auto token = json::parse(viewer.body)["token"].get<std::string>();
+  EXPECT_EQ(send_raw(http::test::request("GET", "/api/v1/events/stats?hours=1", {}, "Authorization: Bearer " + token + "\r\n")).status,
+            200);
+  EXPECT_EQ(send_raw(http::test::request("GET", "/api/v1/events/stats")).status, 401);
+  for (const std::string bad : {"0", "169", "x", "-1", "2.5"}) {
+    auto r = get("/api/v1/events/stats?hours=" + bad);
+    EXPECT_EQ(r.status, 400) << bad << ": " << r.body;
+    auto j = json::parse(r.body, nullptr, false);
+    EXPECT_EQ(j.value("field", ""), "hours") << r.body;
+    EXPECT_EQ(j.value("code", ""), "invalid") << r.body;
+  }
+  EXPECT_EQ(json::parse(get("/api/v1/events/stats?hours=168").body)["per_hour"].size(), 168u);
+  EXPECT_EQ(json::parse(get("/api/v1/events/stats?hours=&sn=").body)["hours"], 24);  // empty: absent
 }
 
 TEST_F(EventQueryTest, RetentionRemovesOnlyEventsReceivedBeforeIt) {

@@ -1041,5 +1041,108 @@ TEST_F(SyncTest, AStringPinGoesOnlyToPanelsThatTakeThem) {
   EXPECT_EQ(sync_view(strings.sn)["failed"], 0);
 }
 
+// What a console reads of the sync: one person on every panel (GET /persons/{pin}/sync) and every
+// panel's counts in one call (GET /sync), the same counts /devices/{sn}/sync gives one by one.
+TEST_F(SyncTest, APersonsSyncPerPanelAndEveryPanelsCountsInOneCall) {
+  start_sync();
+  auto a = panel("CONSOLEA");
+  auto b = panel("CONSOLEB");
+  handshake("CONSOLEC");  // registered, never given anything to hold
+  const auto la = level(a.sn, {1});
+  const auto lb = level(b.sn, {1});
+  person("5", "5005", {la, lb});
+  person("6", "5006", {la});
+
+  // Planned in the unit of work of the POST: both panels already list it, nothing held yet.
+  auto rows = ok(api("GET", "/api/v1/persons/5/sync"));
+  ASSERT_EQ(rows.size(), 2u) << rows;
+  EXPECT_EQ(rows[0]["sn"], a.sn);
+  EXPECT_EQ(rows[1]["sn"], b.sn);
+  for (const auto& row : rows) {
+    EXPECT_EQ(row["state"], "pending") << row;
+    EXPECT_EQ(row["should_hold"], true);
+    EXPECT_EQ(row["holds"], false);
+    EXPECT_TRUE(row["error"].is_null());
+    EXPECT_TRUE(row["return"].is_null());
+    EXPECT_EQ(row["attempts"], 0);
+    EXPECT_GT(row["updated_at"].get<std::int64_t>(), 0);
+  }
+
+  // A takes it; B refuses it (-12) and takes the rest.
+  sync(a);
+  sync(b, [](const p::Command& c) -> std::optional<int> {
+    if (const auto* u = std::get_if<p::DataUpdate>(&c.body))
+      for (const auto& r : u->records)
+        if (r.get_or("Pin", "") == "5") return -12;
+    return std::nullopt;
+  });
+  rows = ok(api("GET", "/api/v1/persons/5/sync"));
+  ASSERT_EQ(rows.size(), 2u) << rows;
+  EXPECT_EQ(rows[0]["state"], "applied") << rows;
+  EXPECT_EQ(rows[0]["holds"], true);
+  EXPECT_TRUE(rows[0]["error"].is_null());
+  EXPECT_TRUE(rows[0]["retry_at"].is_null());
+  EXPECT_EQ(rows[1]["state"], "failed") << rows;
+  EXPECT_EQ(rows[1]["holds"], false);
+  EXPECT_EQ(rows[1]["return"], -12);
+  EXPECT_FALSE(rows[1]["error"].get<std::string>().empty());
+  EXPECT_GE(rows[1]["attempts"].get<std::int64_t>(), 1);
+  EXPECT_GT(rows[1]["retry_at"].get<std::int64_t>(), 0);
+
+  // Every panel in one call: registered devices and the panels the engine works for, by serial
+  // number, each with the counts of its own sync view.
+  auto all = ok(api("GET", "/api/v1/sync"));
+  ASSERT_EQ(all.size(), 3u) << all;
+  EXPECT_EQ(all[0]["sn"], a.sn);
+  EXPECT_EQ(all[1]["sn"], b.sn);
+  EXPECT_EQ(all[2], (json{{"sn", "CONSOLEC"}, {"pending", 0}, {"applied", 0}, {"failed", 0}, {"in_flight", 0},
+                          {"commands", 0}}));
+  for (const auto& row : all) {
+    const auto one = sync_view(row["sn"].get<std::string>());
+    for (const char* count : {"pending", "applied", "failed", "in_flight", "commands"})
+      EXPECT_EQ(row[count], one[count]) << row["sn"] << " " << count;
+  }
+  EXPECT_EQ(all[0]["failed"], 0);
+  EXPECT_EQ(all[0]["applied"], 3);  // the time rule, 5 and 6
+  EXPECT_EQ(all[1]["failed"], 1);
+  EXPECT_GT(all[1]["commands"].get<std::int64_t>(), 0);
+
+  // Off panel A: A is to drop it (should not hold, still holds) until it has.
+  ok(api("PATCH", "/api/v1/persons/5", {{"access_levels", {lb}}}));
+  rows = ok(api("GET", "/api/v1/persons/5/sync"));
+  ASSERT_EQ(rows.size(), 2u) << rows;
+  EXPECT_EQ(rows[0]["sn"], a.sn);
+  EXPECT_EQ(rows[0]["should_hold"], false);
+  EXPECT_EQ(rows[0]["holds"], true);
+  EXPECT_EQ(rows[0]["state"], "pending");
+  sync(a);
+  rows = ok(api("GET", "/api/v1/persons/5/sync"));
+  ASSERT_EQ(rows.size(), 1u) << rows;
+  EXPECT_EQ(rows[0]["sn"], b.sn);
+  EXPECT_EQ(pins(a, "user").count("5"), 0u);
+
+  // A deleted person is listed while a panel still holds it, then unknown.
+  ok(api("DELETE", "/api/v1/persons/6"));
+  rows = ok(api("GET", "/api/v1/persons/6/sync"));
+  ASSERT_EQ(rows.size(), 1u) << rows;
+  EXPECT_EQ(rows[0]["should_hold"], false);
+  sync(a);
+  auto gone = api("GET", "/api/v1/persons/6/sync");
+  EXPECT_EQ(gone.status, 404) << gone.body;
+  EXPECT_EQ(json::parse(gone.body)["code"], "not_found");
+  EXPECT_EQ(api("GET", "/api/v1/persons/nobody/sync").status, 404);
+  // A person on no panel: known, listed nowhere.
+  ok(api("POST", "/api/v1/persons", {{"pin", "7"}, {"name", "P7"}}), 201);
+  EXPECT_EQ(ok(api("GET", "/api/v1/persons/7/sync")), json::array());
+
+  // Read by any token; refused without one.
+  auto viewer = ok(api("POST", "/api/v1/tokens", {{"name", "console"}, {"role", "viewer"}}), 201);
+  const std::string auth = "Authorization: Bearer " + viewer["token"].get<std::string>() + "\r\n";
+  for (const std::string target : {"/api/v1/sync", "/api/v1/persons/5/sync"}) {
+    EXPECT_EQ(send_raw(http::test::request("GET", target, {}, auth)).status, 200) << target;
+    EXPECT_EQ(send_raw(http::test::request("GET", target)).status, 401) << target;
+  }
+}
+
 }  // namespace
 }  // namespace zkpush::server

@@ -99,6 +99,35 @@ TEST_F(TokenRolesTest, TokensAreMadeShownOnceCheckedAndRevoked) {
   EXPECT_EQ(api("GET", "/api/v1/persons/1", o).status, 200);
 }
 
+// GET /api/v1/me: what a console asks right after login, for any valid token.
+TEST_F(TokenRolesTest, MeSaysWhoTheTokenIs) {
+  const auto viewer = made("wall screen", "viewer");
+  const auto op = made("hr sync", "operator");
+  const auto admin = made("second admin", "admin");
+  for (const auto& t : {viewer, op, admin}) {
+    SCOPED_TRACE(t.dump());
+    auto r = api("GET", "/api/v1/me", t["token"].get<std::string>());
+    ASSERT_EQ(r.status, 200) << r.body;
+    const auto me = json::parse(r.body);
+    EXPECT_EQ(me["role"], t["role"]);
+    EXPECT_EQ(me["name"], t["name"]);
+    EXPECT_EQ(me["token_id"], t["id"]);
+    EXPECT_EQ(me["actor"], "token " + std::to_string(t["id"].get<int>()) + " '" + t["name"].get<std::string>() + "'");
+  }
+  // The server's own token: an admin without an id.
+  auto r = api("GET", "/api/v1/me", kAdmin);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(json::parse(r.body), (json{{"role", "admin"}, {"name", "bootstrap"}, {"token_id", nullptr},
+                                       {"actor", "admin token (configured)"}}));
+  // No token, a wrong one, a revoked one: 401.
+  EXPECT_EQ(send_raw(http::test::request("GET", "/api/v1/me")).status, 401);
+  EXPECT_EQ(api("GET", "/api/v1/me", "zkp_" + std::string(64, '0')).status, 401);
+  ASSERT_EQ(api("DELETE", "/api/v1/tokens/" + std::to_string(viewer["id"].get<int>()), kAdmin).status, 200);
+  EXPECT_EQ(api("GET", "/api/v1/me", viewer["token"].get<std::string>()).status, 401);
+  // A read only.
+  EXPECT_EQ(api("POST", "/api/v1/me", kAdmin, json::object()).status, 405);
+}
+
 TEST_F(TokenRolesTest, EveryStateChangingCallIsAuditedWithWhoWhatAndHowItEnded) {
   const auto op = made("hr sync", "operator");
   const auto o = op["token"].get<std::string>();

@@ -376,6 +376,78 @@ TEST_P(AccessContract, DueItemsComeInTheOrderThePanelNeedsThem) {
   EXPECT_EQ(kinds(0), (std::vector<std::string>{"holidays", "timerule", "door", "person", "firstcard", "linkage"}));
 }
 
+// What the console reads in one go: every panel's counts (as counts() gives each), and one
+// person's item on every panel that has one.
+TEST_P(AccessContract, PanelCountsAndAPersonsItemsAcrossPanelsComeInOneRead) {
+  EXPECT_TRUE(read([](Reads& r) { return r.sync().panel_counts(); }).empty());
+  write([](Transaction& tx) {
+    for (const char* sn : {"PB", "PA", "PC"}) {
+      tx.sync().put_desired(SyncKey{sn, "person", "7"}, std::string("v"), 10);
+      tx.sync().put_desired(SyncKey{sn, "person", "70"}, std::string("v"), 10);  // a pin sharing the prefix
+      tx.sync().put_desired(SyncKey{sn, "timerule", "7"}, std::string("r"), 10);  // the same key, another kind
+    }
+    // PA: 7 applied; PB: 7 failed and one command in flight with 70; PC: 7 applied then dropped.
+    auto a = *tx.sync().item(SyncKey{"PA", "person", "7"});
+    a.applied = a.desired;
+    a.state = SyncState::applied;
+    tx.sync().update(a);
+    auto b = *tx.sync().item(SyncKey{"PB", "person", "7"});
+    b.state = SyncState::failed;
+    b.return_code = -12;
+    b.error = "-12: refused";
+    b.attempts = 2;
+    b.retry_at = 99;
+    tx.sync().update(b);
+    tx.sync().link(41, {SyncKey{"PB", "person", "70"}});
+    tx.sync().mark_sending(41, 11);
+    tx.sync().count_commands("PB", 3);
+    auto c = *tx.sync().item(SyncKey{"PC", "person", "7"});
+    c.applied = c.desired;
+    c.state = SyncState::applied;
+    tx.sync().update(c);
+    tx.sync().put_desired(SyncKey{"PC", "person", "7"}, std::nullopt, 12);
+    // A panel only checked, with no items: known to the engine all the same.
+    tx.sync().set_check("PD", 5, false, "holds 0 user(s)");
+  });
+  const auto all = read([](Reads& r) { return r.sync().panel_counts(); });
+  ASSERT_EQ(all.size(), 4u);
+  for (const auto& panel : all) {
+    SCOPED_TRACE(panel.sn);
+    const auto one = read([sn = panel.sn](Reads& r) { return r.sync().counts(sn); });
+    EXPECT_EQ(panel.counts.pending, one.pending);
+    EXPECT_EQ(panel.counts.applied, one.applied);
+    EXPECT_EQ(panel.counts.failed, one.failed);
+    EXPECT_EQ(panel.counts.commands, one.commands);
+    EXPECT_EQ(panel.counts.in_flight, one.in_flight);
+  }
+  EXPECT_EQ(all[0].sn, "PA");
+  EXPECT_EQ(all[0].counts.applied, 1);
+  EXPECT_EQ(all[0].counts.pending, 2);
+  EXPECT_EQ(all[1].sn, "PB");
+  EXPECT_EQ(all[1].counts.failed, 1);
+  EXPECT_EQ(all[1].counts.pending, 2);  // 70 sending, the time rule pending
+  EXPECT_EQ(all[1].counts.commands, 3);
+  EXPECT_EQ(all[1].counts.in_flight, 1);
+  EXPECT_EQ(all[3].sn, "PD");
+  EXPECT_EQ(all[3].counts.pending + all[3].counts.applied + all[3].counts.failed, 0);
+
+  const auto items = read([](Reads& r) { return r.sync().items_on_panels("person", "7"); });
+  ASSERT_EQ(items.size(), 3u);
+  EXPECT_EQ(items[0].id, (SyncKey{"PA", "person", "7"}));
+  EXPECT_EQ(items[0].state, SyncState::applied);
+  EXPECT_EQ(items[1].id, (SyncKey{"PB", "person", "7"}));
+  EXPECT_EQ(items[1].state, SyncState::failed);
+  EXPECT_EQ(items[1].return_code, std::optional<std::int64_t>(-12));
+  EXPECT_EQ(items[1].error, "-12: refused");
+  EXPECT_EQ(items[1].attempts, 2);
+  EXPECT_EQ(items[2].id, (SyncKey{"PC", "person", "7"}));
+  EXPECT_FALSE(items[2].desired);  // to be dropped from PC
+  EXPECT_TRUE(items[2].applied);
+  EXPECT_EQ(items[2].state, SyncState::pending);
+  EXPECT_TRUE(read([](Reads& r) { return r.sync().items_on_panels("person", "8"); }).empty());
+  EXPECT_EQ(read([](Reads& r) { return r.sync().items_on_panels("timerule", "7"); }).size(), 3u);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, AccessContract, testing::all_backends(), testing::backend_name);
 
 }  // namespace

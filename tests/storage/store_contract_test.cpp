@@ -14,6 +14,7 @@
 #include <atomic>
 #include <future>
 #include <map>
+#include <tuple>
 #include <set>
 #include <thread>
 
@@ -616,6 +617,51 @@ TEST_P(StoreContract, EventFiltersSelectExactlyWhatTheyName) {
     EXPECT_GT(n, 0u) << i;
     EXPECT_LT(n, all.size()) << i;
   }
+}
+
+// Statistics: events in a time range counted per hour of time_utc and code, as written out here
+// from the rows themselves (events without a code or a time included in the sample).
+TEST_P(StoreContract, HourlyCountsAreTheEventsOfTheRangeByHourAndCode) {
+  auto events = query_events();
+  for (int i = 0; i < 6; ++i) {  // more in the hours of some: the same code twice, another code, none
+    auto e = make_event("Q1", 1000 + i, "2024-01-01 11:00:00", "extra");
+    e.time_utc = kContractT0 + (i % 3) * 3600 + 60;
+    e.event = i < 3 ? std::optional<std::int64_t>(27) : std::nullopt;
+    events.push_back(e);
+  }
+  insert(events);
+  const auto all = list_events(EventFilter{"", 0, 0});
+  auto expected = [&all](const std::string& sn, std::int64_t from, std::int64_t to) {
+    std::map<std::pair<std::int64_t, std::int64_t>, std::int64_t> counts;  // (hour, code or -1)
+    for (const auto& e : all)
+      if ((sn.empty() || e.sn == sn) && e.time_utc && *e.time_utc >= from && *e.time_utc < to)
+        ++counts[{*e.time_utc - *e.time_utc % 3600, e.event.value_or(-1)}];
+    return counts;
+  };
+  const std::int64_t hour0 = kContractT0 - kContractT0 % 3600;
+  for (const auto& [sn, from, to] : std::vector<std::tuple<std::string, std::int64_t, std::int64_t>>{
+           {"", hour0, hour0 + 48 * 3600}, {"", hour0 + 2 * 3600, hour0 + 5 * 3600}, {"Q1", hour0, hour0 + 24 * 3600},
+           {"Q9", hour0, hour0 + 48 * 3600}, {"", hour0 + 100 * 3600, hour0 + 200 * 3600}}) {
+    SCOPED_TRACE(sn + " " + std::to_string(from) + " " + std::to_string(to));
+    const auto got = read([sn, from, to](Reads& r) { return r.events().hourly_counts(sn, from, to); });
+    std::map<std::pair<std::int64_t, std::int64_t>, std::int64_t> counted;
+    std::pair<std::int64_t, std::int64_t> last{-1, -2};
+    for (const auto& c : got) {
+      const std::pair<std::int64_t, std::int64_t> key{c.hour, c.event.value_or(-1)};
+      EXPECT_LT(last, key) << "by hour, then code";
+      last = key;
+      EXPECT_EQ(c.hour % 3600, 0);
+      counted[key] = c.count;
+    }
+    EXPECT_EQ(counted, expected(sn, from, to));
+  }
+  // The sample has hours with several codes and several events of one code.
+  const auto busy = read([hour0](Reads& r) { return r.events().hourly_counts("Q1", hour0, hour0 + 3600); });
+  ASSERT_EQ(busy.size(), 2u);
+  EXPECT_FALSE(busy[0].event);
+  EXPECT_EQ(busy[0].count, 1);
+  EXPECT_EQ(busy[1].event, std::optional<std::int64_t>(27));
+  EXPECT_EQ(busy[1].count, 1);
 }
 
 // A time range over more events than a store may look at in id order before it takes the range

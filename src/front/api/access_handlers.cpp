@@ -699,6 +699,19 @@ void add_access_routes(RouteTable& table, const ApiServices& services) {
                                       }));
              }});
 
+  table.add({V::get, "/api/v1/persons/{pin}/sync", Role::viewer, "getPersonSync",
+             "Where the person stands on each panel that should hold it, holds it or is dropping it: the sync "
+             "engine's state (pending, sending, applied, failed), the panel's refusal, attempts",
+             "", "200 PersonSync[]", {}, [s](Call& c) {
+               const auto pin = c.params[0];
+               s.sync.person_status(pin, [pin, respond = c.respond, who = c.who](
+                                             storage::StoreResult<std::optional<std::vector<storage::SyncItem>>> r) {
+                 if (!r.ok()) return answer_store_refusal(respond, who, r.error());
+                 if (!r.value()) return answer_error(respond, who, 404, "no person with pin " + p::text::quoted(pin));
+                 answer_json(respond, 200, person_sync_json(*r.value()));
+               });
+             }});
+
   table.add({V::post, "/api/v1/persons/{pin}/credentials", Role::operator_, "putCredential",
              "Adds a fingerprint, biodata template or photo to a person (one of the same type, finger and index "
              "is replaced); the person's panels get it in the form each supports",
@@ -934,6 +947,25 @@ void add_access_routes(RouteTable& table, const ApiServices& services) {
                s.access.set_door(c.params[0], 0, std::string(c.request.body()), reply<storage::DoorSettings>(c, 200, door_json));
              }});
 
+  table.add({V::get, "/api/v1/sync", Role::viewer, "listSync",
+             "Every panel's sync in one read: records pending, applied and failed, DATA commands queued and in "
+             "flight (each registered device, and each panel the engine has work or history for)",
+             "", "200 PanelSync[]", {}, [s](Call& c) {
+               s.sync.overview([s, respond = c.respond, who = c.who](
+                                   storage::StoreResult<std::vector<storage::PanelSyncCounts>> r) {
+                 if (!r.ok()) return answer_store_refusal(respond, who, r.error());
+                 // Registered devices the engine has nothing for read as zeros, as /devices/{sn}/sync does.
+                 auto panels = std::move(r.value());
+                 std::set<std::string> listed;
+                 for (const auto& panel : panels) listed.insert(panel.sn);
+                 for (const auto& device : s.devices.all()) {
+                   const auto& sn = device.device->sn;
+                   if (!listed.count(sn)) panels.push_back(storage::PanelSyncCounts{sn, {}});
+                 }
+                 std::sort(panels.begin(), panels.end(), [](const auto& a, const auto& b) { return a.sn < b.sn; });
+                 answer_json(respond, 200, panel_sync_json(panels));
+               });
+             }});
   table.add({V::get, "/api/v1/devices/{sn}/sync", Role::viewer, "getDeviceSync",
              "The panel's sync: records pending, applied and failed, its errors, DATA commands queued", "",
              "200 SyncStatus", {}, [s](Call& c) {

@@ -87,11 +87,6 @@ bool same_secret(std::string_view a, std::string_view b) {
   return diff == 0;
 }
 
-struct Caller {
-  Role role = Role::viewer;
-  std::string actor;  // for the audit log: which token
-};
-
 // Who the request's credentials are, nullopt without valid ones: the token `serve` was given is
 // admin; the others have the role they were made with (service::Tokens).
 std::optional<Caller> identify(const http::Request& request, const std::string& token, const service::Tokens& tokens) {
@@ -100,14 +95,17 @@ std::optional<Caller> identify(const http::Request& request, const std::string& 
   constexpr std::string_view bearer = "Bearer ";
   if (auth.size() <= bearer.size() || !p::text::iequals(auth.substr(0, bearer.size()), bearer)) return std::nullopt;
   const auto presented = auth.substr(bearer.size());
-  if (same_secret(presented, token)) return Caller{Role::admin, "admin token (configured)"};
+  if (same_secret(presented, token))
+    return Caller{Role::admin, std::string(kServerTokenName), std::nullopt, "admin token (configured)"};
   const auto holder = tokens.holder_of(presented);
   if (!holder) return std::nullopt;
-  const std::string actor = "token " + std::to_string(holder->id) + " " + p::text::quoted(holder->name);
-  if (holder->role == "admin") return Caller{Role::admin, actor};
-  if (holder->role == "operator") return Caller{Role::operator_, actor};
-  if (holder->role == "viewer") return Caller{Role::viewer, actor};
-  return std::nullopt;
+  Caller caller{Role::open, holder->name, holder->id,
+                "token " + std::to_string(holder->id) + " " + p::text::quoted(holder->name)};
+  if (holder->role == "admin") caller.role = Role::admin;
+  else if (holder->role == "operator") caller.role = Role::operator_;
+  else if (holder->role == "viewer") caller.role = Role::viewer;
+  else return std::nullopt;
+  return caller;
 }
 
 bool changes_state(http::Verb method) {
@@ -206,7 +204,7 @@ void ApiEndpoints::handle(http::Request& request, const std::string&, const Shar
     response.set(boost::beast::http::field::allow, match->allow);
     return (*respond)(std::move(response));
   }
-  Call call{request, std::move(match->params), who, respond};
+  Call call{request, std::move(match->params), who, respond, caller.value_or(Caller{})};
   match->route->handler(call);
 }
 

@@ -260,6 +260,35 @@ class CsvExport : public std::enable_shared_from_this<CsvExport> {
   std::shared_ptr<http::Stream> out_;
 };
 
+// GET /api/v1/events/stats: the last `hours` clock hours (the current one included, so `to` is
+// the end of the current hour) counted per hour and class, and the most frequent denials, in one
+// read (EventReads::hourly_counts: a GROUP BY over the time index).
+constexpr std::int64_t kStatsDefaultHours = 24;
+constexpr std::int64_t kStatsMostHours = 168;
+
+void event_stats(const ApiServices& s, const Call& call) {
+  const auto query = p::parse_target(call.request.target()).query;
+  std::int64_t hours = kStatsDefaultHours;
+  if (auto v = param(query, "hours")) {
+    auto n = whole_number(*v, 1);
+    if (!n || *n > kStatsMostHours)
+      return answer_error(call.respond, call.who, 400,
+                          "hours: a whole number of hours from 1 to " + std::to_string(kStatsMostHours) + ", not " +
+                              p::text::quoted(*v));
+    hours = *n;
+  }
+  const std::string sn = param(query, "sn").value_or("");
+  const std::int64_t now = s.devices.clock().now();
+  const std::int64_t to = now - now % 3600 + 3600;
+  const std::int64_t from = to - hours * 3600;
+  s.store.read([sn, from, to](storage::Reads& r) { return r.events().hourly_counts(sn, from, to); },
+               [sn, from, hours, respond = call.respond, who = call.who](
+                   storage::StoreResult<std::vector<storage::EventHourCount>> r) {
+                 if (!r.ok()) return answer_store_refusal(respond, who, r.error());
+                 answer_json(respond, 200, event_stats_json(r.value(), from, hours, sn));
+               });
+}
+
 }  // namespace
 
 void add_event_routes(RouteTable& table, const ApiServices& services) {
@@ -282,6 +311,13 @@ void add_event_routes(RouteTable& table, const ApiServices& services) {
   table.add({V::get, "/api/v1/events", Role::viewer, "listEvents",
              "Access events by id, filtered; a full page links to the next (Link: <...>; rel=\"next\")", "",
              "200 Event[]", json_params, [s](Call& c) { list_events(*s, c); }});
+  table.add({V::get, "/api/v1/events/stats", Role::viewer, "getEventStats",
+             "Events of the last hours counted per hour and class (normal, error, abnormal, alarm, warning, "
+             "special, other), and the most frequent denials (class error) with their meaning",
+             "", "200 EventStats",
+             {{"hours", "integer", "how many clock hours, the current one included: 1 to 168 (default 24)"},
+              {"sn", "string", "only this device's events"}},
+             [s](Call& c) { event_stats(*s, c); }});
   auto csv_params = filters;
   csv_params.push_back({"limit", "integer", "at most this many rows (default 10000; values above 100000 give 100000)"});
   table.add({V::get, "/api/v1/events.csv", Role::viewer, "exportEvents",

@@ -51,6 +51,21 @@ OJson schemas() {
                           {"cardno", "string"}, {"event", "integer"}, {"event_name", "string"}, {"door", "integer"},
                           {"inout", "integer"}, {"verifytype", "string"}, {"verify_name", "string"},
                           {"index", "integer?"}, {"event_class", "string?"}});
+  {
+    OJson tally = object_of({{"total", "integer"}, {"normal", "integer"}, {"error", "integer"}, {"abnormal", "integer"},
+                             {"alarm", "integer"}, {"warning", "integer"}, {"special", "integer"}, {"other", "integer"}});
+    OJson hour = tally;
+    hour["properties"]["hour"] = {{"type", "string"}, {"format", "date-time"}};
+    OJson by_class = tally;
+    by_class["properties"].erase("total");
+    s["EventStats"] = object_of({{"from", "string"}, {"to", "string"}, {"hours", "integer"}, {"sn", "string?"},
+                                 {"total", "integer"}, {"by_class", "object"}, {"per_hour", "array"},
+                                 {"top_denials", "array"}});
+    s["EventStats"]["properties"]["by_class"] = by_class;
+    s["EventStats"]["properties"]["per_hour"]["items"] = hour;
+    s["EventStats"]["properties"]["top_denials"]["items"] =
+        object_of({{"event", "integer"}, {"name", "string?"}, {"count", "integer"}});
+  }
   // What a device uploaded about itself (device_data_handlers.cpp).
   s["DeviceRecord"] = object_of({{"id", "integer"}, {"sn", "string"}, {"table", "string"}, {"key", "string"},
                                  {"fields", "object"}, {"content_field", "string?"}, {"content_encoding", "string?"},
@@ -118,6 +133,8 @@ OJson schemas() {
   s["OptionValues"] = object_of({{"options", "object"}});
   s["Token"] = object_of({{"id", "integer"}, {"name", "string"}, {"role", "string"}, {"created_at", "integer"},
                           {"revoked_at", "integer?"}});
+  s["Me"] = object_of({{"role", "string"}, {"name", "string"}, {"token_id", "integer?"}, {"actor", "string"}});
+  s["Me"]["properties"]["role"]["enum"] = OJson::array({"admin", "operator", "viewer"});
   s["MadeToken"] = s["Token"];
   s["MadeToken"]["properties"]["token"] = {{"type", "string"}};
   s["NewToken"] = object_of({{"name", "string"}, {"role", "string"}});
@@ -134,6 +151,12 @@ OJson schemas() {
                                {"errors", "array"}, {"commands", "integer"}, {"in_flight", "integer"},
                                {"checked_at", "integer?"}, {"check", "string"}, {"check_pending", "boolean"},
                                {"unmanaged", "array"}});
+  s["PanelSync"] = object_of({{"sn", "string"}, {"pending", "integer"}, {"applied", "integer"}, {"failed", "integer"},
+                              {"in_flight", "integer"}, {"commands", "integer"}});
+  s["PersonSync"] = object_of({{"sn", "string"}, {"state", "string"}, {"should_hold", "boolean"},
+                               {"holds", "boolean"}, {"error", "string?"}, {"return", "integer?"},
+                               {"attempts", "integer"}, {"updated_at", "integer?"}, {"retry_at", "integer?"}});
+  s["PersonSync"]["properties"]["state"]["enum"] = OJson::array({"pending", "sending", "applied", "failed"});
   s["Resync"] = object_of({{"clear", "boolean"}});
   s["Replace"] = object_of({{"by", "string"}});
   s["Replace"]["required"] = OJson::array({"by"});

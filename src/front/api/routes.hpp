@@ -4,6 +4,7 @@
 // routes to the table; nothing else has to learn about them.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -26,12 +27,24 @@ struct QueryParam {
   std::string_view description;
 };
 
+// Who is calling, from the request's bearer token (api_endpoints.cpp): the token `serve` was given
+// (--api-token, or <data>/api-token) is an admin named kServerTokenName, without an id; a token made
+// through the API has its role, name and id. A public route's caller is Role::open, nameless.
+inline constexpr std::string_view kServerTokenName = "bootstrap";
+struct Caller {
+  Role role = Role::open;
+  std::string name;
+  std::optional<std::int64_t> token_id{};
+  std::string actor{};  // as the audit log names it: "admin token (configured)", "token 3 'hr sync'"
+};
+
 // One request being answered: the route's path parameters ({sn} -> params[0]...), percent-decoded.
 struct Call {
   http::Request& request;
   std::vector<std::string> params;
   std::string who;  // "<ip> <METHOD> <target>", for log lines
   SharedResponder respond;
+  Caller caller{};
 };
 
 struct Route {

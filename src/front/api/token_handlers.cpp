@@ -1,6 +1,7 @@
 // The routes of /api/v1/tokens: API tokens with roles (service/tokens.hpp), for admins only. A new
 // token is in the answer of its POST and nowhere else. And /api/v1/audit, the log of every
-// state-changing call (written by ApiEndpoints::handle), for admins too.
+// state-changing call (written by ApiEndpoints::handle), for admins too. /api/v1/me, for any
+// token: who it is.
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -36,6 +37,13 @@ Json audit_json(const storage::AuditEntry& e) {
 void add_token_routes(RouteTable& table, const ApiServices& services) {
   using V = http::Verb;
   const ApiServices* s = &services;
+  table.add({V::get, "/api/v1/me", Role::viewer, "getMe",
+             "Who the bearer token is: its role (admin, operator, viewer), name and id (null for the server's "
+             "own token, named \"bootstrap\")",
+             "", "200 Me", {}, [](Call& c) {
+               answer_json(c.respond, 200,
+                           caller_json(role_name(c.caller.role), c.caller.name, c.caller.token_id, c.caller.actor));
+             }});
   table.add({V::get, "/api/v1/tokens", Role::admin, "listTokens",
              "Every API token made through the API, revoked ones included (never the tokens themselves)", "",
              "200 Token[]", {}, [s](Call& c) {

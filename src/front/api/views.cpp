@@ -180,6 +180,104 @@ Json event_json(const storage::EventRow& e, const std::string* person_name) {
   return j;
 }
 
+Json caller_json(std::string_view role, const std::string& name, std::optional<std::int64_t> token_id,
+                 const std::string& actor) {
+  return Json{{"role", role}, {"name", name}, {"token_id", optional_int(token_id)}, {"actor", actor}};
+}
+
+std::vector<std::string> event_stat_classes() {
+  std::vector<std::string> out;
+  for (const auto& c : p::event_classes()) out.emplace_back(c.name);
+  out.emplace_back("other");
+  return out;
+}
+
+Json event_stats_json(const std::vector<storage::EventHourCount>& counts, std::int64_t from, std::int64_t hours,
+                      const std::string& sn) {
+  const auto classes = event_stat_classes();
+  const auto slot_of = [&classes](const std::optional<std::int64_t>& code) {
+    std::string_view name = "other";
+    if (code) {
+      const auto info = p::event_info(*code);
+      if (!info.class_name.empty()) name = info.class_name;
+    }
+    return static_cast<std::size_t>(std::find(classes.begin(), classes.end(), name) - classes.begin());
+  };
+  // [hour][class], the last column the hour's total; and the same for the whole window.
+  std::vector<std::vector<std::int64_t>> per_hour(static_cast<std::size_t>(std::max<std::int64_t>(hours, 0)),
+                                                  std::vector<std::int64_t>(classes.size() + 1, 0));
+  std::vector<std::int64_t> whole(classes.size() + 1, 0);
+  std::map<std::int64_t, std::int64_t> denials;  // error-class code -> count
+  for (const auto& row : counts) {
+    const auto at = (row.hour - from) / 3600;
+    if (row.hour < from || at >= hours) continue;  // the store was asked for this window only
+    const auto slot = std::min(slot_of(row.event), classes.size() - 1);
+    for (auto* tally : {&per_hour[static_cast<std::size_t>(at)], &whole}) {
+      (*tally)[slot] += row.count;
+      (*tally)[classes.size()] += row.count;
+    }
+    if (row.event && classes[slot] == "error") denials[*row.event] += row.count;
+  }
+  const auto tally_json = [&classes](Json j, const std::vector<std::int64_t>& tally) {
+    j["total"] = tally[classes.size()];
+    for (std::size_t i = 0; i < classes.size(); ++i) j[classes[i]] = tally[i];
+    return j;
+  };
+  Json out = Json::object();
+  out["from"] = iso_utc(from);
+  out["to"] = iso_utc(from + hours * 3600);
+  out["hours"] = hours;
+  out["sn"] = sn.empty() ? Json(nullptr) : Json(sn);
+  out["total"] = whole[classes.size()];
+  Json by_class = tally_json(Json::object(), whole);
+  by_class.erase("total");
+  out["by_class"] = std::move(by_class);
+  Json hourly = Json::array();
+  for (std::size_t i = 0; i < per_hour.size(); ++i)
+    hourly.push_back(tally_json(Json{{"hour", iso_utc(from + static_cast<std::int64_t>(i) * 3600)}}, per_hour[i]));
+  out["per_hour"] = std::move(hourly);
+  std::vector<std::pair<std::int64_t, std::int64_t>> top(denials.begin(), denials.end());
+  std::stable_sort(top.begin(), top.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+  if (top.size() > kTopDenials) top.resize(kTopDenials);
+  Json top_json = Json::array();
+  for (const auto& [code, n] : top) {
+    const auto info = p::event_info(code);
+    top_json.push_back(Json{{"event", code},
+                            {"name", info.defined && !info.name.empty() ? Json(std::string(info.name)) : Json(nullptr)},
+                            {"count", n}});
+  }
+  out["top_denials"] = std::move(top_json);
+  return out;
+}
+
+Json person_sync_json(const std::vector<storage::SyncItem>& items) {
+  Json out = Json::array();
+  for (const auto& item : items) {
+    Json j = Json::object();
+    j["sn"] = item.id.sn;
+    j["state"] = storage::sync_state_name(item.state);
+    j["should_hold"] = item.desired.has_value();
+    j["holds"] = item.applied.has_value();
+    j["error"] = item.error.empty() ? Json(nullptr) : Json(item.error);
+    j["return"] = optional_int(item.return_code);
+    j["attempts"] = item.attempts;
+    j["updated_at"] = unix_or_null(item.updated_at);
+    j["retry_at"] = item.state == storage::SyncState::failed ? unix_or_null(item.retry_at) : Json(nullptr);
+    out.push_back(std::move(j));
+  }
+  return out;
+}
+
+Json panel_sync_json(const std::vector<storage::PanelSyncCounts>& panels) {
+  Json out = Json::array();
+  for (const auto& panel : panels) {
+    const auto& c = panel.counts;
+    out.push_back(Json{{"sn", panel.sn}, {"pending", c.pending}, {"applied", c.applied}, {"failed", c.failed},
+                       {"in_flight", c.in_flight}, {"commands", c.commands}});
+  }
+  return out;
+}
+
 EventPage read_event_page(storage::Reads& r, const storage::EventFilter& filter) {
   EventPage page;
   page.events = r.events().list(filter);

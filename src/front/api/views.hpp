@@ -70,6 +70,31 @@ struct EventPage {
 EventPage read_event_page(storage::Reads& r, const storage::EventFilter& filter);
 Json event_page_json(const EventPage& page);  // an array, in the page's order
 
+// ---- the console's summaries ----
+// GET /api/v1/me: {"role": "admin"|"operator"|"viewer", "name", "token_id" (null for the server's
+// own token)} plus actor (how the audit log names the caller).
+Json caller_json(std::string_view role, const std::string& name, std::optional<std::int64_t> token_id,
+                 const std::string& actor);
+// The classes event statistics count by: the catalogue's (protocol::event_classes(): normal, error,
+// abnormal, alarm, warning, special), then "other" (no code, or a code outside every class).
+std::vector<std::string> event_stat_classes();
+inline constexpr std::size_t kTopDenials = 10;
+// GET /api/v1/events/stats over `hours` hours from `from` (an hour's first second):
+// {"from","to" (ISO-8601 UTC),"hours","sn" (null: every device),"total",
+//  "by_class": {"normal": n, ..., "other": n},
+//  "per_hour": [{"hour" (ISO, the hour's start),"total","normal",...,"other"}] (every hour, oldest
+//  first, zeros included),
+//  "top_denials": [{"event","name" (the catalogue's meaning, null if undefined),"count"}] (codes of
+//  class error, the denials: most frequent first, then by code; at most kTopDenials)}.
+Json event_stats_json(const std::vector<storage::EventHourCount>& counts, std::int64_t from, std::int64_t hours,
+                      const std::string& sn);
+// GET /api/v1/persons/{pin}/sync: per panel [{"sn","state" (the engine's: pending, sending, applied,
+// failed),"should_hold","holds","error" (null or the panel's refusal),"return" (null or its Return
+// value),"attempts","updated_at"}] plus retry_at (null unless failed).
+Json person_sync_json(const std::vector<storage::SyncItem>& items);
+// GET /api/v1/sync: [{"sn","pending","applied","failed","in_flight","commands"}], in the given order.
+Json panel_sync_json(const std::vector<storage::PanelSyncCounts>& panels);
+
 // ---- the message log (the stream's, webhooks' and MQTT's messages) ----
 // A page of messages with what their JSON needs: the names of the persons events name, the
 // commands that closed (with their uploads), read in one unit of work.

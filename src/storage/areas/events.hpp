@@ -18,6 +18,11 @@ class EventReads {
   virtual std::int64_t count(const std::string& sn) = 0;
   // The largest event id stored (0: none): where a stream that wants only new events starts.
   virtual std::int64_t last_id() = 0;
+  // Events with from <= time_utc < to (of one device, or every one for ""), counted per hour of
+  // time_utc and per code, by hour then code (events without a code first). One GROUP BY over the
+  // time index: the rows are counted, never loaded. An event whose time was unreadable has no
+  // time_utc and is not counted.
+  virtual std::vector<EventHourCount> hourly_counts(const std::string& sn, std::int64_t from, std::int64_t to) = 0;
 };
 
 class EventWrites : public EventReads {

@@ -50,6 +50,12 @@ struct SyncCounts {
   std::int64_t in_flight = 0; // of them, not answered yet
 };
 
+// One panel's counts (SyncReads::panel_counts).
+struct PanelSyncCounts {
+  std::string sn;
+  SyncCounts counts;
+};
+
 // What the engine knows of a panel as a whole.
 struct SyncPanel {
   std::int64_t commands = 0;
@@ -65,6 +71,12 @@ class SyncReads {
   // A panel's items of one kind ("" = every kind), by kind and key.
   virtual std::vector<SyncItem> items(const std::string& sn, const std::string& kind) = 0;
   virtual SyncCounts counts(const std::string& sn) = 0;
+  // counts() of every panel the engine knows (it has items for it, commands in flight, or has
+  // queued commands or checked it), by serial number, in one read: GROUP BY over the indexes.
+  virtual std::vector<PanelSyncCounts> panel_counts() = 0;
+  // One record on every panel that has an item for it (kind "person", key its pin), by serial
+  // number: the panels that should hold it, hold it, or are being told to drop it.
+  virtual std::vector<SyncItem> items_on_panels(const std::string& kind, const std::string& key) = 0;
   // Failed items, most recent first, at most `limit`.
   virtual std::vector<SyncItem> failures(const std::string& sn, std::int64_t limit) = 0;
   // Panels with work to send: pending items, or failed ones to retry (the earliest retry_at for

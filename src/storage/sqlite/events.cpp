@@ -182,6 +182,21 @@ std::int64_t count(Connection& c, const std::string& sn) {
   return st->column_int(0);
 }
 
+std::vector<EventHourCount> hourly_counts(Connection& c, const std::string& sn, std::int64_t from, std::int64_t to) {
+  // The time range from events_by_time, or events_by_device_time with a device (sn named only then:
+  // `?3 IS NULL OR sn = ?3` would hide the column from the planner); the counts in a temporary
+  // b-tree of (hour, code), as many rows as hours times codes seen.
+  const std::string_view tail = " GROUP BY hour, event ORDER BY hour, event";
+  auto st = c.prepare(std::string("SELECT time_utc - time_utc % 3600 AS hour, event, count(*) FROM events "
+                                  "WHERE time_utc >= ?1 AND time_utc < ?2") +
+                      (sn.empty() ? "" : " AND sn = ?3") + std::string(tail));
+  st->bind(1, from).bind(2, to);
+  if (!sn.empty()) st->bind(3, sn);
+  std::vector<EventHourCount> out;
+  while (st->step()) out.push_back(EventHourCount{st->column_int(0), st->column_opt_int(1), st->column_int(2)});
+  return out;
+}
+
 std::int64_t prune(Connection& c, std::int64_t received_before, std::int64_t max_rows) {
   // The run of oldest events received before the cut-off, walked by id: at most max_rows rows read.
   std::int64_t last = 0;

@@ -15,6 +15,7 @@ InsertCounts insert(Connection& c, const std::vector<NewEvent>& events);
 std::vector<EventRow> list(Connection& c, const EventFilter& filter);
 std::int64_t count(Connection& c, const std::string& sn);  // "" = every device
 std::int64_t last_id(Connection& c);
+std::vector<EventHourCount> hourly_counts(Connection& c, const std::string& sn, std::int64_t from, std::int64_t to);
 std::int64_t prune(Connection& c, std::int64_t received_before, std::int64_t max_rows);
 // The event in columns [at, at + 15) of a row, in the order of kEventColumns.
 EventRow read_row(const Statement& st, int at);

@@ -1,5 +1,6 @@
 #include "storage/sqlite/sync.hpp"
 
+#include <map>
 #include <stdexcept>
 
 namespace zkpush::storage::sqlite {
@@ -77,6 +78,48 @@ SyncCounts Sync::counts(const std::string& sn) {
   st->step();
   c.in_flight = st->column_int(0);
   return c;
+}
+
+std::vector<PanelSyncCounts> Sync::panel_counts() {
+  // counts() for every panel at once: each query reads an index whole (sync_items_state, the
+  // sync_panels table, sync_sends_item), never an item's contents.
+  std::map<std::string, SyncCounts> panels;
+  {
+    auto st = c_.prepare("SELECT sn, state, count(*) FROM sync_items GROUP BY sn, state");
+    while (st->step()) {
+      auto& c = panels[st->column_text(0)];
+      const auto state = state_from(st->column_text(1));
+      const auto n = st->column_int(2);
+      if (state == SyncState::applied) c.applied += n;
+      else if (state == SyncState::failed) c.failed += n;
+      else c.pending += n;
+    }
+  }
+  {
+    auto st = c_.prepare("SELECT sn, commands FROM sync_panels");
+    while (st->step()) panels[st->column_text(0)].commands = st->column_int(1);
+  }
+  {
+    auto st = c_.prepare("SELECT sn, count(DISTINCT command_id) FROM sync_sends GROUP BY sn");
+    while (st->step()) panels[st->column_text(0)].in_flight = st->column_int(1);
+  }
+  std::vector<PanelSyncCounts> out;
+  out.reserve(panels.size());
+  for (auto& [sn, counts] : panels) out.push_back(PanelSyncCounts{sn, counts});
+  return out;
+}
+
+std::vector<SyncItem> Sync::items_on_panels(const std::string& kind, const std::string& key) {
+  // The items' primary key leads with sn: the panels are walked one seek each (the recursive
+  // `panels`, a loose scan of sync_items_state), and the item looked up on each by its whole key.
+  std::vector<SyncItem> out;
+  auto st = c_.prepare(
+      "WITH RECURSIVE panels(sn) AS (SELECT (SELECT min(sn) FROM sync_items) UNION ALL "
+      "SELECT (SELECT min(sn) FROM sync_items WHERE sn > panels.sn) FROM panels WHERE panels.sn IS NOT NULL) " +
+      select_items("WHERE sn IN (SELECT sn FROM panels) AND kind = ?1 AND key = ?2 ORDER BY sn"));
+  st->bind(1, kind).bind(2, key);
+  while (st->step()) out.push_back(read_item(*st));
+  return out;
 }
 
 std::vector<SyncItem> Sync::failures(const std::string& sn, std::int64_t limit) {

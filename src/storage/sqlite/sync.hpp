@@ -13,6 +13,8 @@ class Sync final : public SyncWrites {
   std::optional<SyncItem> item(const SyncKey& id) override;
   std::vector<SyncItem> items(const std::string& sn, const std::string& kind) override;
   SyncCounts counts(const std::string& sn) override;
+  std::vector<PanelSyncCounts> panel_counts() override;
+  std::vector<SyncItem> items_on_panels(const std::string& kind, const std::string& key) override;
   std::vector<SyncItem> failures(const std::string& sn, std::int64_t limit) override;
   std::vector<std::pair<std::string, std::int64_t>> due_panels() override;
   std::optional<std::int64_t> next_due(const std::string& sn) override;

@@ -45,6 +45,9 @@ class Events final : public EventWrites {
   std::vector<EventRow> list(const EventFilter& filter) override { return events::list(c_, filter); }
   std::int64_t count(const std::string& sn) override { return events::count(c_, sn); }
   std::int64_t last_id() override { return events::last_id(c_); }
+  std::vector<EventHourCount> hourly_counts(const std::string& sn, std::int64_t from, std::int64_t to) override {
+    return events::hourly_counts(c_, sn, from, to);
+  }
   InsertCounts insert(const std::vector<NewEvent>& events) override { return events::insert(c_, events); }
   std::int64_t prune(std::int64_t received_before, std::int64_t max_rows) override {
     return events::prune(c_, received_before, max_rows);
