@@ -12,6 +12,7 @@
 
 #include "emulator/command_executor.hpp"
 #include "emulator/device_model.hpp"
+#include "protocol/base64.hpp"
 #include "protocol/command_results.hpp"
 #include "server/serve_fixture.hpp"
 
@@ -771,6 +772,14 @@ TEST_F(SyncTest, CredentialsThroughTheApiGoToThePanelsThatCanHoldThem) {
   sync(finger);
   EXPECT_EQ(rows_of(finger.model, "templatev10", "Template"), (std::vector<std::string>{"8/TkVXRg=="}));
   EXPECT_EQ(ok(api("GET", "/api/v1/persons/8"))["credentials"].size(), 2u);
+  // The user photo, as an image of its type (the console shows it); none yet: 404.
+  EXPECT_EQ(api("GET", "/api/v1/persons/8/photo").status, 404);
+  EXPECT_EQ(api("GET", "/api/v1/persons/404/photo").status, 404);
+  const std::string png("\x89PNG\r\n\x1A\n\0\0\0\rIHDR", 16);
+  ok(api("POST", "/api/v1/persons/8/credentials", {{"type", "photo"}, {"photo", p::base64_encode(png)}}), 201);
+  const auto photo = api("GET", "/api/v1/persons/8/photo");
+  EXPECT_EQ(photo.status, 200);
+  EXPECT_EQ(photo.body, png);
   // Bad calls are refused with a reason.
   EXPECT_EQ(api("POST", "/api/v1/persons/8/credentials", {{"type", "nose"}, {"template", "QQ=="}}).status, 400);
   EXPECT_EQ(api("POST", "/api/v1/persons/8/credentials", {{"type", "face"}, {"template", "not base64!"}}).status, 400);

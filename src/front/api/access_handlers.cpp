@@ -12,6 +12,7 @@
 #include "front/api/answers.hpp"
 #include "front/api/api_endpoints.hpp"
 #include "front/api/requests.hpp"
+#include "protocol/base64.hpp"
 #include "protocol/device_requests.hpp"
 #include "protocol/endpoints.hpp"
 #include "protocol/text.hpp"
@@ -679,6 +680,25 @@ void add_access_routes(RouteTable& table, const ApiServices& services) {
                               if (!r.ok()) return answer_store_refusal(respond, who, r.error());
                               if (!r.value()) return answer_error(respond, who, 404, "no person with pin " + p::text::quoted(pin));
                               answer_json(respond, 200, person_json(*r.value()));
+                            });
+             }});
+  table.add({V::get, "/api/v1/persons/{pin}/photo", Role::viewer, "getPersonPhoto",
+             "The person's user photo (the credential of type photo) as an image, type by its bytes", "",
+             "200 Content", {}, [s](Call& c) {
+               const auto pin = c.params[0];
+               s.store.read([pin](storage::Reads& r) { return r.access().person(pin); },
+                            [pin, respond = c.respond, who = c.who](storage::StoreResult<std::optional<storage::Person>> r) {
+                              if (!r.ok()) return answer_store_refusal(respond, who, r.error());
+                              if (!r.value()) return answer_error(respond, who, 404, "no person with pin " + p::text::quoted(pin));
+                              for (const auto& credential : r.value()->credentials) {
+                                if (credential.type != "photo") continue;
+                                // Stored as base64, as uploaded or posted (checked then).
+                                auto bytes = p::base64_decode(credential.content);
+                                if (!bytes) break;
+                                const auto type = image_type(*bytes);
+                                return (*respond)(http::make_response(http::Status::ok, std::move(*bytes), type));
+                              }
+                              answer_error(respond, who, 404, "person " + p::text::quoted(pin) + " has no photo");
                             });
              }});
   table.add({V::patch, "/api/v1/persons/{pin}", Role::operator_, "updatePerson",

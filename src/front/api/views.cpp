@@ -372,7 +372,10 @@ Json device_record_json(const storage::DeviceRecord& record) {
 std::string_view record_content_type(const storage::DeviceRecord& record) {
   if (record.content_encoding == "base64") return "text/plain";
   // Decoded, or stored before the encoding was (schema version 2): known by its bytes.
-  const std::string_view bytes = record.content;
+  return image_type(record.content);
+}
+
+std::string_view image_type(std::string_view bytes) {
   auto starts = [bytes](std::string_view magic) { return bytes.substr(0, magic.size()) == magic; };
   if (starts("\xFF\xD8\xFF")) return "image/jpeg";
   if (starts("\x89PNG\r\n\x1A\n")) return "image/png";

@@ -130,6 +130,8 @@ Json device_record_json(const storage::DeviceRecord& record);
 // text/plain; anything else by its first bytes (JPEG, PNG, GIF, BMP; application/octet-stream for
 // the rest).
 std::string_view record_content_type(const storage::DeviceRecord& record);
+// An image's media type by its first bytes (JPEG, PNG, GIF, BMP), else application/octet-stream.
+std::string_view image_type(std::string_view bytes);
 // {"id","sn","kind","data" (the record as received),"fields" (it parsed, {"key": "value"}),"received_at"}.
 Json device_log_json(const storage::DeviceLogEntry& entry);
 // The kinds the device endpoints log (device_endpoints.cpp): errorlog, irstate, testdata,
