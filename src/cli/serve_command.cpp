@@ -262,6 +262,11 @@ void register_serve(CLI::App& app) {
                   "(env ZKPUSH_EVENT_RETENTION_DAYS)")
       ->check(between(0, 36500))
       ->capture_default_str();
+  cmd->add_option("--trace-memory", c.trace_memory_mib,
+                  "MiB the wire trace (each device's last exchanges, GET /api/v1/devices/{sn}/trace) may hold, "
+                  "over all devices (0: tracing off) (env ZKPUSH_TRACE_MEMORY)")
+      ->check(between(0, 65536))
+      ->capture_default_str();
   cmd->add_option("--tz", o->tz, "time zone of devices that report none, e.g. +0800 (env ZKPUSH_TZ)");
   cmd->add_option("--config", o->config_file,
                   "TOML/INI file of settings named like the long flags, e.g. listen = \"0.0.0.0:8088\" "

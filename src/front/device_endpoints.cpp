@@ -18,8 +18,14 @@ namespace p = protocol;
 using p::Endpoint;
 
 DeviceEndpoints::DeviceEndpoints(const ServerConfig& config, service::Devices& devices, service::CommandQueue& queue,
-                                 service::Ingest& ingest, Metrics& metrics, FileDownloads& downloads)
-    : config_(config), devices_(devices), queue_(queue), ingest_(ingest), metrics_(metrics), downloads_(downloads) {}
+                                 service::Ingest& ingest, Metrics& metrics, FileDownloads& downloads, WireTrace& trace)
+    : config_(config),
+      devices_(devices),
+      queue_(queue),
+      ingest_(ingest),
+      metrics_(metrics),
+      downloads_(downloads),
+      trace_(trace) {}
 
 std::optional<std::size_t> DeviceEndpoints::body_limit(const http::RequestHead& head, const std::string& path) {
   if (path == "/iclock/file") return std::size_t{96} << 20;
@@ -53,9 +59,54 @@ bool DeviceEndpoints::token_ok(const http::Request& request, const service::Devi
   return check.accepted();
 }
 
+void DeviceEndpoints::trace(const http::Request& request, std::string_view sn, std::string_view endpoint, bool download,
+                            const SharedResponder& respond) {
+  if (sn.empty()) return;
+  // Everything kept is copied and cut here, on the request's thread; the answer's side in the tap,
+  // on the answering thread. WireTrace::record only moves it in.
+  const std::size_t max = trace_.options().max_body;
+  TraceExchange x;
+  x.time_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+                  .count();
+  x.method = std::string(request.method_string());
+  x.target = std::string(request.target().substr(0, max));
+  x.endpoint = endpoint;
+  for (const auto& field : request.fields()) {
+    if (x.headers.size() >= max) break;
+    const std::string_view name(field.name_string().data(), field.name_string().size());
+    const std::string_view value(field.value().data(), field.value().size());
+    x.headers.append(name).append(": ").append(WireTrace::secret_header(name) ? WireTrace::kNotKept : value).append("\n");
+  }
+  x.request = trace_.keep(request.body());
+  respond->on_answered([trace = &trace_, sn = std::string(sn.substr(0, 64)), x = std::move(x),
+                        download](const MeteredResponder::Answered& a) mutable {
+    x.status = a.status;
+    x.duration_us = std::chrono::duration_cast<std::chrono::microseconds>(a.elapsed).count();
+    if (a.response == nullptr) {
+      x.response = TraceBody{"(no answer: the transport answered 500)", 0, true};
+    } else if (download && a.status / 100 == 2) {  // a file: its size, not its bytes
+      const auto n = a.response->body().size();
+      x.response = TraceBody{"(" + std::to_string(n) + " bytes)", n, n > 0};
+    } else {
+      x.response = trace->keep(a.response->body());
+    }
+    trace->record(sn, std::move(x));
+  });
+}
+
 void DeviceEndpoints::handle(http::Request& request, const std::string&, const SharedResponder& respond) {
   const std::string ip = request.remote.address().to_string();
   auto parsed = p::parse_device_request(request.method_string(), request.target(), request.body());
+  // Traced from here, whatever the answer: the refused and the unknown devices are the ones an
+  // installer looks at. A request that does not parse is kept under the SN= it names, if any.
+  if (trace_.enabled()) {
+    if (parsed) {
+      trace(request, parsed->sn, p::endpoint_id(parsed->endpoint), parsed->endpoint == Endpoint::firmware_file, respond);
+    } else {
+      const auto target = p::parse_target(request.target());
+      trace(request, target.query.get_or("SN", ""), slot_label(respond->slot()), false, respond);
+    }
+  }
   if (!parsed) {
     spdlog::warn("{} {} {}: 400 {}", ip, request.method_string(), p::text::printable(request.target()), parsed.error().to_string());
     answer(respond, 400, parsed.error().to_string());

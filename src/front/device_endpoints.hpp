@@ -12,6 +12,7 @@
 #include "front/file_download.hpp"
 #include "front/metrics.hpp"
 #include "front/peer.hpp"
+#include "front/wire_trace.hpp"
 #include "protocol/device_requests.hpp"
 #include "service/command_queue.hpp"
 #include "service/devices.hpp"
@@ -22,7 +23,7 @@ namespace zkpush::front {
 class DeviceEndpoints : public Peer {
  public:
   DeviceEndpoints(const ServerConfig& config, service::Devices& devices, service::CommandQueue& queue,
-                  service::Ingest& ingest, Metrics& metrics, FileDownloads& downloads);
+                  service::Ingest& ingest, Metrics& metrics, FileDownloads& downloads, WireTrace& trace);
 
   // ACCOUNT carriers (querydata tablename=transaction, /iclock/file) may be large: 96 MiB; everything
   // else the transport's default.
@@ -32,6 +33,11 @@ class DeviceEndpoints : public Peer {
  private:
   // Whether the Cookie token of a device with a session is acceptable (logs a diagnosis if not).
   bool token_ok(const http::Request& request, const service::DeviceState& state);
+  // Keeps the request of device `sn` for the wire trace (a copy cut at its limits, secrets left out)
+  // and records the exchange when `respond` answers. `download`: the answer is a file, whose size only
+  // is kept.
+  void trace(const http::Request& request, std::string_view sn, std::string_view endpoint, bool download,
+             const SharedResponder& respond);
 
   // device_handlers.cpp
   void on_init(const protocol::DeviceRequest& req, const std::optional<service::DeviceState>& state,
@@ -58,6 +64,7 @@ class DeviceEndpoints : public Peer {
   service::Ingest& ingest_;
   Metrics& metrics_;
   FileDownloads& downloads_;
+  WireTrace& trace_;
   OncePerKey token_warned_;  // devices whose accepted (warn) token mismatch was logged
   DeviceAccess access_{config_.allow_sn, config_.allow_net};  // the device allow-list (access_list.hpp)
 };

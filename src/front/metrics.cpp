@@ -261,6 +261,8 @@ std::string Metrics::render(const ScrapeInputs& in) const {
           in.devices_pending_approval);
   w.gauge("zkpush_command_queue_depth", "Commands queued or sent and not answered yet, all devices.",
           in.command_queue_depth);
+  w.gauge("zkpush_trace_bytes", "Bytes the wire trace holds (devices' last exchanges; --trace-memory is its budget).",
+          in.trace_bytes);
 
   w.family("zkpush_requests_total", "counter", "Requests answered by the front, by endpoint and status.");
   for (std::size_t e = 0; e < kMetricSlots; ++e) {
@@ -409,24 +411,26 @@ MeteredResponder::MeteredResponder(http::Responder inner, Metrics& metrics, Metr
     : inner_(std::move(inner)), metrics_(metrics), slot_(slot), start_(std::chrono::steady_clock::now()) {}
 
 MeteredResponder::~MeteredResponder() {
-  if (inner_) answered(500);
+  if (inner_) answered(500, nullptr);
 }
 
-void MeteredResponder::answered(int status) {
-  metrics_.record_response(slot_, static_cast<unsigned>(status), std::chrono::steady_clock::now() - start_);
+void MeteredResponder::answered(int status, const http::Response* response) {
+  const auto elapsed = std::chrono::steady_clock::now() - start_;
+  metrics_.record_response(slot_, static_cast<unsigned>(status), elapsed);
+  if (auto tap = std::move(tap_)) tap(Answered{status, response, elapsed});
   if (auto observer = std::move(observer_)) observer(status);
 }
 
 void MeteredResponder::operator()(http::Response response) {
   if (!inner_) return;
   // Counted before the answer leaves: a client that reads /metrics right after its answer sees it.
-  answered(response.result_int());
+  answered(response.result_int(), &response);
   inner_(std::move(response));
 }
 
 std::shared_ptr<http::Stream> MeteredResponder::stream(http::ResponseHead head) {
   if (!inner_) return inner_.stream(std::move(head));  // answered before: a closed stream
-  answered(head.result_int());
+  answered(head.result_int(), nullptr);
   return inner_.stream(std::move(head));
 }
 

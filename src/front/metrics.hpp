@@ -82,6 +82,7 @@ struct ScrapeInputs {
   std::int64_t devices_online = 0;
   std::int64_t devices_pending_approval = 0;
   std::int64_t command_queue_depth = 0;
+  std::int64_t trace_bytes = 0;                 // the wire trace (wire_trace.hpp)
   const http::Counters* transport = nullptr;    // absent before the HTTP server exists
   std::optional<storage::StoreStats> store;     // absent when the store could not be read
   bool process = true;                          // process_* from /proc/self (Linux)
@@ -150,14 +151,25 @@ class MeteredResponder {
   // Told the status once the answer goes (the API's audit log). Set before answering.
   void on_answer(std::function<void(int status)> observer) { observer_ = std::move(observer); }
 
+  // The answer as it goes, for an observer that keeps a copy of the exchange (the wire trace,
+  // wire_trace.hpp). Runs on the answering thread, before the response is handed to the transport.
+  struct Answered {
+    int status = 0;
+    const http::Response* response = nullptr;  // null: a streamed answer, or none (dropped: the transport answers 500)
+    std::chrono::nanoseconds elapsed{};        // since the request was handed to the front
+  };
+  void on_answered(std::function<void(const Answered&)> observer) { tap_ = std::move(observer); }
+  MetricSlot slot() const noexcept { return slot_; }
+
  private:
-  void answered(int status);
+  void answered(int status, const http::Response* response);
 
   http::Responder inner_;
   Metrics& metrics_;
   MetricSlot slot_;
   std::chrono::steady_clock::time_point start_;
   std::function<void(int)> observer_;
+  std::function<void(const Answered&)> tap_;
 };
 
 // True the first time a key is seen: a device whose token keeps mismatching under `warn` is

@@ -18,6 +18,7 @@ void StatusEndpoints::handle(http::Request&, const std::string& path, const Shar
   in->devices_online = totals.online;
   in->devices_pending_approval = totals.pending_approval;
   in->command_queue_depth = queue_.pending_total();
+  in->trace_bytes = static_cast<std::int64_t>(trace_.bytes());
   in->transport = metrics_.transport();
   metrics_.store_stats(store_, [this, in, respond](std::optional<storage::StoreStats> stats) {
     in->store = std::move(stats);

@@ -3,6 +3,7 @@
 
 #include "front/metrics.hpp"
 #include "front/peer.hpp"
+#include "front/wire_trace.hpp"
 #include "service/command_queue.hpp"
 #include "service/devices.hpp"
 #include "storage/store.hpp"
@@ -12,8 +13,8 @@ namespace zkpush::front {
 class StatusEndpoints : public Peer {
  public:
   StatusEndpoints(const ServerConfig& config, storage::Store& store, service::Devices& devices,
-                  const service::CommandQueue& queue, Metrics& metrics)
-      : config_(config), store_(store), devices_(devices), queue_(queue), metrics_(metrics) {}
+                  const service::CommandQueue& queue, Metrics& metrics, const WireTrace& trace)
+      : config_(config), store_(store), devices_(devices), queue_(queue), metrics_(metrics), trace_(trace) {}
   void handle(http::Request& request, const std::string& path, const SharedResponder& respond) override;
 
  private:
@@ -22,6 +23,7 @@ class StatusEndpoints : public Peer {
   service::Devices& devices_;
   const service::CommandQueue& queue_;
   Metrics& metrics_;
+  const WireTrace& trace_;
 };
 
 }  // namespace zkpush::front

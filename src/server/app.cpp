@@ -87,8 +87,12 @@ App::App(ServerConfig config) : config_(std::move(config)) {
     if (!loaded.ok()) throw std::runtime_error("reading the store at start: " + loaded.error().message);
   }
   downloads_ = std::make_unique<front::FileDownloads>();
-  device_endpoints_ =
-      std::make_unique<front::DeviceEndpoints>(config_, *devices_, *queue_, *ingest_, metrics_, *downloads_);
+  front::WireTraceOptions trace_options;
+  trace_options.memory_bytes = static_cast<std::size_t>(std::max(0, config_.trace_memory_mib)) << 20;
+  trace_options.depth = static_cast<std::size_t>(std::max(0, config_.trace_depth));
+  trace_ = std::make_unique<front::WireTrace>(trace_options);
+  device_endpoints_ = std::make_unique<front::DeviceEndpoints>(config_, *devices_, *queue_, *ingest_, metrics_,
+                                                               *downloads_, *trace_);
   // Door-state messages show doors as the device's LockCount and time zone give them.
   front::api::DoorContext doors = [this](const std::string& sn) {
     auto state = devices_->get(sn);
@@ -97,7 +101,7 @@ App::App(ServerConfig config) : config_(std::move(config)) {
   };
   api_endpoints_ = std::make_unique<front::api::ApiEndpoints>(
       front::api::ApiServices{config_, *store_, *devices_, *queue_, *access_, *sync_, *tokens_, live_, doors,
-                              [this] { wake_housekeeping(webhooks_changed_); }});
+                              [this] { wake_housekeeping(webhooks_changed_); }, trace_.get()});
   webhooks_ = std::make_unique<outbound::Webhooks>(*store_, live_, doors);
   if (!config_.mqtt_url.empty()) {
     outbound::MqttOptions mqtt;
@@ -108,7 +112,7 @@ App::App(ServerConfig config) : config_(std::move(config)) {
     mqtt_ = std::make_unique<outbound::Mqtt>(*store_, live_, doors, mqtt);
   }
   file_endpoints_ = std::make_unique<front::FileEndpoints>(config_, *downloads_);
-  status_endpoints_ = std::make_unique<front::StatusEndpoints>(config_, *store_, *devices_, *queue_, metrics_);
+  status_endpoints_ = std::make_unique<front::StatusEndpoints>(config_, *store_, *devices_, *queue_, metrics_, *trace_);
   front_ = std::make_unique<front::Front>(metrics_);
   front_->mount_tree("/iclock", *device_endpoints_);
   front_->mount_tree("/api", *api_endpoints_);

@@ -18,6 +18,7 @@
 #include "front/front.hpp"
 #include "front/metrics.hpp"
 #include "front/status_endpoints.hpp"
+#include "front/wire_trace.hpp"
 #include "outbound/mqtt.hpp"
 #include "outbound/webhooks.hpp"
 #include "server/config.hpp"
@@ -57,6 +58,7 @@ class App {
   service::Tokens& tokens() noexcept { return *tokens_; }
   service::Live& live() noexcept { return live_; }
   front::Metrics& metrics() noexcept { return metrics_; }
+  front::WireTrace& trace() noexcept { return *trace_; }
 
   // Removes the events received more than --event-retention-days ago (nothing when 0), in batches
   // of kEventPruneBatch, each its own unit of work so that the writer serves other writes between
@@ -77,6 +79,8 @@ class App {
   std::unique_ptr<service::Tokens> tokens_;
   service::Live live_;
   front::Metrics metrics_;
+  // Before the peers and the transport, whose responders record into it until they are gone.
+  std::unique_ptr<front::WireTrace> trace_;
   std::unique_ptr<front::FileDownloads> downloads_;
   std::unique_ptr<front::DeviceEndpoints> device_endpoints_;
   std::unique_ptr<front::api::ApiEndpoints> api_endpoints_;

@@ -111,6 +111,8 @@ void apply_environment(ServerConfig& c) {
   if (env("ZKPUSH_SYNC_VERIFY_HOURS"))
     c.sync_verify_seconds = std::int64_t{3600} * env_int("ZKPUSH_SYNC_VERIFY_HOURS", 24);
   c.event_retention_days = env_int("ZKPUSH_EVENT_RETENTION_DAYS", c.event_retention_days);
+  c.trace_memory_mib = env_int("ZKPUSH_TRACE_MEMORY", c.trace_memory_mib);
+  if (c.trace_memory_mib > 65536) throw std::invalid_argument("ZKPUSH_TRACE_MEMORY: must be 0 to 65536 (MiB)");
   if (auto v = env("ZKPUSH_API_TOKEN")) c.api_token = v;
   if (auto v = env("ZKPUSH_MQTT")) c.mqtt_url = v;
   if (auto v = env("ZKPUSH_MQTT_PREFIX")) c.mqtt_prefix = v;

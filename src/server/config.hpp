@@ -50,6 +50,10 @@ struct ServerConfig {
   std::string panel_enrolment = "new_persons_only";
   int sync_settle = 1;                // seconds a panel's changes settle before they are sent
   std::int64_t sync_verify_seconds = 86400;  // a panel's user count is checked this often (0: never)
+  // The wire trace of each device's last exchanges (front/wire_trace.hpp): its memory budget over all
+  // devices (0 = off) and the entries kept per device.
+  int trace_memory_mib = 16;
+  int trace_depth = 100;
   // Bearer token of /api/v1. Empty: App reads <data>/api-token, or generates and stores one there.
   std::string api_token;
 
@@ -71,7 +75,8 @@ std::string resolve_listen_host(const std::string& host);
 // ZKPUSH_REQUEST_DELAY, ZKPUSH_ERROR_DELAY, ZKPUSH_TIMEOUT_SEC, ZKPUSH_TRANS_TIMES,
 // ZKPUSH_TRANS_INTERVAL, ZKPUSH_REALTIME, ZKPUSH_SERVER_NAME, ZKPUSH_PUSH_PROT_VER,
 // ZKPUSH_MAX_COMMANDS, ZKPUSH_RESEND_AFTER, ZKPUSH_CONTROL_EXPIRY, ZKPUSH_TZ, ZKPUSH_API_TOKEN,
-// ZKPUSH_ALLOW_SN, ZKPUSH_ALLOW_NET (comma lists; checked when App starts), ZKPUSH_FILES. Throws
+// ZKPUSH_ALLOW_SN, ZKPUSH_ALLOW_NET (comma lists; checked when App starts), ZKPUSH_FILES,
+// ZKPUSH_TRACE_MEMORY. Throws
 // std::invalid_argument naming the variable when a value is unreadable.
 void apply_environment(ServerConfig& config);
 RegistrationPolicy parse_registration_policy(const std::string& text);  // throws std::invalid_argument

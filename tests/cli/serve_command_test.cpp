@@ -346,6 +346,7 @@ TEST_F(ServeCommand, MeaninglessNumbersAreRefused) {
       {{"--threads", "-2"}, "--threads: must be 0 to 1024"},
       {{"--realtime", "2"}, "--realtime: must be 0 to 1"},
       {{"--sync-settle", "-1"}, "--sync-settle: must be 0 to 60"},
+      {{"--trace-memory", "-1"}, "--trace-memory: must be 0 to 65536"},
       {{"--request-delay", "soon"}, "--request-delay: not a number: soon"},
   };
   for (const auto& [args, message] : refused) {
@@ -399,6 +400,7 @@ TEST_F(ServeCommand, HelpShowsEveryDefault) {
   EXPECT_TRUE(shows_default(help, "--threads", "0")) << help;
   EXPECT_TRUE(shows_default(help, "--tz", "+0000")) << help;
   EXPECT_TRUE(shows_default(help, "--sync-verify-hours", "24")) << help;
+  EXPECT_TRUE(shows_default(help, "--trace-memory", "16")) << help;
 
   ServeProcess from_env({"--help"}, {"ZKPUSH_REGISTRATION=approve", "ZKPUSH_TOKEN=warn", "ZKPUSH_API_TOKEN=secret-token"});
   EXPECT_EQ(from_env.wait_exit(), 0) << from_env.log();

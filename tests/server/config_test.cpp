@@ -46,6 +46,18 @@ TEST(ServerConfig, Environment) {
   EXPECT_THROW(parse_registration_policy("open"), std::invalid_argument);
 }
 
+TEST(ServerConfig, TraceMemoryFromEnvironment) {
+  ServerConfig c;
+  EXPECT_EQ(c.trace_memory_mib, 16);
+  EXPECT_EQ(c.trace_depth, 100);
+  ::setenv("ZKPUSH_TRACE_MEMORY", "0", 1);
+  apply_environment(c);
+  EXPECT_EQ(c.trace_memory_mib, 0);
+  ::setenv("ZKPUSH_TRACE_MEMORY", "70000", 1);
+  EXPECT_THROW(apply_environment(c), std::invalid_argument);
+  ::unsetenv("ZKPUSH_TRACE_MEMORY");
+}
+
 TEST(ServerConfig, AllowListsFromEnvironment) {
   ::setenv("ZKPUSH_ALLOW_SN", "CGXH*, DDG71", 1);
   ::setenv("ZKPUSH_ALLOW_NET", "10.0.0.0/8,::1", 1);

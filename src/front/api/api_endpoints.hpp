@@ -14,6 +14,7 @@
 #include "front/api/routes.hpp"
 #include "front/api/views.hpp"
 #include "front/peer.hpp"
+#include "front/wire_trace.hpp"
 #include "service/access.hpp"
 #include "service/command_queue.hpp"
 #include "service/devices.hpp"
@@ -38,6 +39,8 @@ struct ApiServices {
   DoorContext doors = [](const std::string&) { return std::pair(0, 0); };
   // Called after the webhook subscriptions changed (the deliverers re-read them).
   std::function<void()> webhooks_changed = [] {};
+  // Each device's last exchanges (GET /api/v1/devices/{sn}/trace); null: tracing off.
+  WireTrace* trace = nullptr;
 };
 
 // The routes of /api/v1 (handlers.cpp), the event listings (event_handlers.cpp), and those of the
@@ -51,6 +54,8 @@ void add_webhook_routes(RouteTable& table, const ApiServices& services);
 // What devices uploaded about themselves: records, their photos, logs, door-state history, options
 // (device_data_handlers.cpp).
 void add_device_data_routes(RouteTable& table, const ApiServices& services);
+// The wire trace of one device: its last exchanges, decoded (trace_handlers.cpp).
+void add_trace_routes(RouteTable& table, const ApiServices& services);
 // All of them, in the table's order (the API's, and the tests' copy of it). openapi.json is the
 // ApiEndpoints' own.
 void add_all_routes(RouteTable& table, const ApiServices& services);

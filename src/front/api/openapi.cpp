@@ -82,6 +82,18 @@ OJson schemas() {
   s["DeviceOptions"] = OJson{{"type", "object"},
                              {"additionalProperties", object_of({{"value", "string"}, {"source", "string"},
                                                                  {"updated_at", "integer?"}})}};
+  // The wire trace (trace_handlers.cpp).
+  s["TraceMessage"] = object_of({{"headers", "object"}, {"body", "string"}, {"bytes", "integer"}, {"truncated", "boolean"}});
+  s["TraceExchange"] = object_of({{"seq", "integer"}, {"last_seq", "integer"}, {"time", "string"},
+                                  {"time_unix_ms", "integer"}, {"last_time", "string"}, {"last_time_unix_ms", "integer"},
+                                  {"repeat", "integer"}, {"method", "string"}, {"target", "string"},
+                                  {"endpoint", "string"}, {"duration_ms", "number"}, {"status", "integer"},
+                                  {"request", "object"}, {"response", "object"}, {"decoded", "object"}});
+  s["TraceExchange"]["properties"]["request"] = schema_ref_local("TraceMessage");
+  s["TraceExchange"]["properties"]["response"] = schema_ref_local("TraceMessage");
+  s["DeviceTrace"] = object_of({{"sn", "string"}, {"enabled", "boolean"}, {"depth", "integer"}, {"exchanges", "array"}});
+  s["DeviceTrace"]["properties"]["exchanges"]["items"] = schema_ref_local("TraceExchange");
+  s["TraceCleared"] = object_of({{"sn", "string"}, {"enabled", "boolean"}, {"cleared", "integer"}});
   // The access domain (docs/access.md).
   s["Person"] = object_of({{"pin", "string"}, {"name", "string"}, {"cards", "array"}, {"lost_cards", "array"},
                            {"access_levels", "array"}, {"credentials", "array"}, {"privilege", "integer"},
