@@ -50,7 +50,7 @@ clang-build: deps
 
 # ThreadSanitizer over the suites where the server's threads meet: the transport's I/O threads, the
 # store's writer and readers, the whole server under concurrent devices and API calls (the sync
-# engine's callbacks on the writer thread included), and the
+# engine's callbacks on the writer thread included), the web console's reload thread, and the
 # emulator's client thread against it. Each entry is EXECUTABLE:GTEST_FILTER (tests/CMakeLists.txt:
 # one executable per directory of tests/), one process per entry, the suites of one test file each;
 # only those executables are built, and an entry that matches no test fails the run (a suite renamed
@@ -60,7 +60,8 @@ TSAN_TESTS ?= server_tests:HttpServer.* server_tests:HttpStream.* server_tests:H
   storage_tests:WriterTest.*:Migrations.*:SqliteErrorTest.* storage_tests:SqliteStoreTest.* \
   server_tests:ServeTest.* server_tests:IngestTest.*:ZoneTest.* server_tests:ApiTest.* \
   server_tests:PendingTest.* server_tests:SyncTest.* service_tests:CommandQueueTest.* emulator_tests:EmulatorE2E.* \
-  server_tests:StreamTest.* outbound_tests:WebhookTest.* front_tests:WireTrace.* server_tests:TraceApiTest.*
+  server_tests:StreamTest.* outbound_tests:WebhookTest.* front_tests:WireTrace.* server_tests:TraceApiTest.* \
+  server_tests:ConsoleServeTest.*
 # The filters are SUITE.* patterns: the TSan build compiles only the test files defining those suites
 # (ZKPUSH_TEST_SUITES, tests/CMakeLists.txt).
 TSAN_TARGETS = $(sort $(foreach t,$(TSAN_TESTS),$(firstword $(subst :, ,$(t)))))

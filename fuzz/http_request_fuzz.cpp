@@ -31,6 +31,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <limits>
 #include <string>
 #include <string_view>
@@ -161,6 +162,12 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   config.api_token = "fuzz";  // so inputs can reach the API with "Authorization: Bearer fuzz"
   // The manual's cookies do not match the codes this server draws: check them, but accept.
   config.token = zkpush::server::TokenPolicy::warn;
+  // A small web console, so that inputs outside the other peers' paths reach its files.
+  const auto console = g_dir / "console";
+  std::filesystem::create_directories(console / "assets");
+  std::ofstream(console / "index.html") << "<!doctype html><script type=\"module\" src=\"/assets/app-AbC123.js\"></script>\n";
+  std::ofstream(console / "assets" / "app-AbC123.js") << std::string(2000, ';') << "\n";
+  config.console_dir = console.string();
   // OpenSSL frees its per-thread state when a thread ends, and all of it in its own exit handler.
   // Initialised here, before cleanup() is registered, that handler runs after cleanup() has
   // joined the server's threads; initialised later by the first RegistryCode drawn, it would run

@@ -286,6 +286,16 @@ void register_serve(CLI::App& app) {
                   "repeatable or comma list (env ZKPUSH_ALLOW_NET); default all")
       ->default_str("");
   cmd->add_option("--files", c.files_dir, "folder of upgrade packages served at /files/ (env ZKPUSH_FILES); default <data>/files");
+  {
+    // --help names the folders the console is looked for in (this binary's own first), or the one
+    // ZKPUSH_CONSOLE gave.
+    std::string where;
+    for (const auto& dir : server::default_console_dirs()) where += (where.empty() ? "" : ", else ") + dir;
+    cmd->add_option("--console", c.console_dir,
+                    "folder of the built web console served at / (env ZKPUSH_CONSOLE); default: <directory of "
+                    "zkpush>/console, else " + std::string(server::kSystemConsoleDir) + ", the first holding an index.html")
+        ->default_str(c.console_dir.empty() ? where : c.console_dir);
+  }
   cmd->add_flag("-v,--verbose", o->verbose, "debug logging");
   cmd->callback([o, cmd] { set_exit_code(run_serve(*o, *cmd)); });
 }

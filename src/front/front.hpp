@@ -19,8 +19,8 @@ class Front : public http::Handler {
   explicit Front(Metrics& metrics) : metrics_(metrics) {}
 
   // `path` (lower case, as protocol::normalize_path gives it) and everything under it ("/iclock"
-  // serves "/iclock" and "/iclock/cdata"), or that path only. The longest mount wins. Mount before
-  // the server starts; `peer` must outlive the front.
+  // serves "/iclock" and "/iclock/cdata"; "/" serves every path: the web console), or that path
+  // only. The longest mount wins. Mount before the server starts; `peer` must outlive the front.
   void mount_tree(std::string path, Peer& peer) { mounts_.push_back(Mount{std::move(path), true, &peer}); }
   void mount_path(std::string path, Peer& peer) { mounts_.push_back(Mount{std::move(path), false, &peer}); }
 

@@ -130,6 +130,7 @@ std::string_view slot_label(MetricSlot slot) noexcept {
   if (slot == kApiSlot) return "api";
   if (slot == kHealthzSlot) return "healthz";
   if (slot == kMetricsSlot) return "metrics";
+  if (slot == kConsoleSlot) return "console";
   if (index_of(slot) >= kProtocolSlots) return "unknown";
   return p::endpoint_id(static_cast<Endpoint>(slot));
 }
@@ -139,13 +140,18 @@ MetricSlot classify_for_metrics(std::string_view method, std::string_view target
   const std::string path = p::normalize_path(parsed.path);
   if (path == "/healthz") return kHealthzSlot;
   if (path == "/metrics") return kMetricsSlot;
-  if (path.rfind("/api/", 0) == 0) return kApiSlot;
+  const auto under = [&path](std::string_view tree) {
+    return path.starts_with(tree) && (path.size() == tree.size() || path[tree.size()] == '/');
+  };
+  if (under("/api")) return kApiSlot;
+  if (!under("/iclock") && !under("/files")) return kConsoleSlot;
   return metric_slot(p::classify(method, parsed.path, parsed.query, body));
 }
 
 EndpointGroup endpoint_group(MetricSlot slot) noexcept {
   if (slot == kApiSlot) return EndpointGroup::api;
   if (slot == kHealthzSlot || slot == kMetricsSlot) return EndpointGroup::internal;
+  if (slot == kConsoleSlot) return EndpointGroup::console;
   if (index_of(slot) >= kProtocolSlots) return EndpointGroup::other;
   switch (static_cast<Endpoint>(slot)) {
     case Endpoint::init:
@@ -183,6 +189,7 @@ std::string_view group_label(EndpointGroup group) noexcept {
     case EndpointGroup::other: return "other";
     case EndpointGroup::api: return "api";
     case EndpointGroup::internal: return "internal";
+    case EndpointGroup::console: return "console";
   }
   return "other";
 }

@@ -57,20 +57,23 @@ inline constexpr std::size_t kProtocolSlots = static_cast<std::size_t>(protocol:
 inline constexpr auto kApiSlot = static_cast<MetricSlot>(kProtocolSlots);
 inline constexpr auto kHealthzSlot = static_cast<MetricSlot>(kProtocolSlots + 1);
 inline constexpr auto kMetricsSlot = static_cast<MetricSlot>(kProtocolSlots + 2);
-inline constexpr std::size_t kMetricSlots = kProtocolSlots + 3;
+inline constexpr auto kConsoleSlot = static_cast<MetricSlot>(kProtocolSlots + 3);  // the web console: any other path
+inline constexpr std::size_t kMetricSlots = kProtocolSlots + 4;
 
 constexpr MetricSlot metric_slot(protocol::Endpoint endpoint) noexcept {
   return static_cast<MetricSlot>(endpoint);
 }
-// The `endpoint` label: the catalogue id ("rtlog", "unknown"...), "api", "healthz" or "metrics".
+// The `endpoint` label: the catalogue id ("rtlog", "unknown"...), "api", "healthz", "metrics" or
+// "console".
 std::string_view slot_label(MetricSlot slot) noexcept;
 // The request as the front will dispatch it, from the target (and the body, which only tells an rtlog
-// from a cancel-alarm upload): /healthz, /metrics, /api/*, else protocol::classify.
+// from a cancel-alarm upload): /healthz, /metrics, /api and /api/*; /iclock/* and /files/* by
+// protocol::classify; every other path is the web console's (mounted as the tree "/").
 MetricSlot classify_for_metrics(std::string_view method, std::string_view target, std::string_view body);
 
 // Latency is kept per group of endpoints, not per endpoint, to keep the series few.
-enum class EndpointGroup : std::uint8_t { handshake, poll, upload, command, file, other, api, internal };
-inline constexpr std::size_t kEndpointGroups = 8;
+enum class EndpointGroup : std::uint8_t { handshake, poll, upload, command, file, other, api, internal, console };
+inline constexpr std::size_t kEndpointGroups = 9;
 EndpointGroup endpoint_group(MetricSlot slot) noexcept;
 std::string_view group_label(EndpointGroup group) noexcept;
 // Uploads the device endpoints answer 200 only once the store has committed them.

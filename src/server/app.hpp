@@ -1,6 +1,6 @@
 // `zkpush serve` assembled, the composition root: the store (<data>/zkpush.db), the services over it
-// (devices, command queue, ingest), the front and its peers (device endpoints, API, files, status)
-// and the HTTP server. Used by the CLI and by the tests (port 0).
+// (devices, command queue, ingest), the front and its peers (device endpoints, API, files, status,
+// the web console) and the HTTP server. Used by the CLI and by the tests (port 0).
 #pragma once
 
 #include <atomic>
@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "front/api/api_endpoints.hpp"
+#include "front/console.hpp"
 #include "front/device_endpoints.hpp"
 #include "front/file_download.hpp"
 #include "front/files.hpp"
@@ -86,6 +87,7 @@ class App {
   std::unique_ptr<front::api::ApiEndpoints> api_endpoints_;
   std::unique_ptr<front::FileEndpoints> file_endpoints_;
   std::unique_ptr<front::StatusEndpoints> status_endpoints_;
+  std::unique_ptr<front::ConsoleEndpoints> console_endpoints_;
   std::unique_ptr<front::Front> front_;
   std::unique_ptr<http::HttpServer> http_;
   std::unique_ptr<outbound::Webhooks> webhooks_;

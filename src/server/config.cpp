@@ -4,7 +4,9 @@
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <cstdlib>
+#include <filesystem>
 #include <stdexcept>
+#include <system_error>
 
 #include "protocol/responses.hpp"
 #include "protocol/text.hpp"
@@ -118,6 +120,7 @@ void apply_environment(ServerConfig& c) {
   if (auto v = env("ZKPUSH_MQTT_PREFIX")) c.mqtt_prefix = v;
   if (auto v = env("ZKPUSH_MQTT_PASSWORD")) c.mqtt_password = v;
   if (auto v = env("ZKPUSH_FILES")) c.files_dir = v;
+  if (auto v = env("ZKPUSH_CONSOLE")) c.console_dir = v;
   if (auto v = env("ZKPUSH_ALLOW_SN")) c.allow_sn = {v};
   if (auto v = env("ZKPUSH_ALLOW_NET")) c.allow_net = {v};
   if (auto v = env("ZKPUSH_TZ")) {
@@ -125,6 +128,28 @@ void apply_environment(ServerConfig& c) {
     if (!tz) throw std::invalid_argument(std::string("ZKPUSH_TZ: not an offset like +0800: ") + v);
     c.default_tz_minutes = *tz;
   }
+}
+
+std::vector<std::string> default_console_dirs() {
+  std::vector<std::string> dirs;
+  std::error_code ec;
+  const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec && exe.has_parent_path()) dirs.push_back((exe.parent_path() / "console").string());
+  dirs.emplace_back(kSystemConsoleDir);
+  return dirs;
+}
+
+std::string resolve_console_dir(const std::string& configured, const std::vector<std::string>& candidates) {
+  std::error_code ec;
+  const auto absolute = [&ec](const std::string& dir) {
+    auto path = std::filesystem::absolute(dir, ec);
+    return (ec ? std::filesystem::path(dir) : path).lexically_normal().string();
+  };
+  if (!configured.empty()) return absolute(configured);
+  for (const auto& dir : candidates) {
+    if (std::filesystem::is_regular_file(std::filesystem::path(dir) / "index.html", ec)) return absolute(dir);
+  }
+  return candidates.empty() ? std::string() : absolute(candidates.front());
 }
 
 }  // namespace zkpush::server

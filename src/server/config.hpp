@@ -64,7 +64,21 @@ struct ServerConfig {
   // Upgrade packages served at /files/<name> and through /iclock/file (env ZKPUSH_FILES, --files);
   // empty = <data_dir>/files.
   std::string files_dir;
+
+  // The web console's built files, served at / (env ZKPUSH_CONSOLE, --console); empty = the first of
+  // default_console_dirs() that holds an index.html, else the first of them (resolve_console_dir).
+  std::string console_dir;
 };
+
+// Where the console is looked for when --console is not given: `<directory of the executable>/console`
+// (where the build puts it: build/console beside build/zkpush), then /usr/share/zkpush/console (an
+// installed package). The first is left out when the executable's path cannot be read.
+inline constexpr const char* kSystemConsoleDir = "/usr/share/zkpush/console";
+std::vector<std::string> default_console_dirs();
+// The folder the console is served from: `configured` when given, else the first of `candidates` that
+// holds an index.html, else the first candidate (a console built there later is picked up while the
+// server runs). Absolute.
+std::string resolve_console_dir(const std::string& configured, const std::vector<std::string>& candidates);
 
 // "0.0.0.0:8088" -> host, port; ":8088" -> all IPv4 addresses ("0.0.0.0"). False when unreadable.
 bool parse_listen(const std::string& listen, std::string& host, std::uint16_t& port);
@@ -76,7 +90,7 @@ std::string resolve_listen_host(const std::string& host);
 // ZKPUSH_TRANS_INTERVAL, ZKPUSH_REALTIME, ZKPUSH_SERVER_NAME, ZKPUSH_PUSH_PROT_VER,
 // ZKPUSH_MAX_COMMANDS, ZKPUSH_RESEND_AFTER, ZKPUSH_CONTROL_EXPIRY, ZKPUSH_TZ, ZKPUSH_API_TOKEN,
 // ZKPUSH_ALLOW_SN, ZKPUSH_ALLOW_NET (comma lists; checked when App starts), ZKPUSH_FILES,
-// ZKPUSH_TRACE_MEMORY. Throws
+// ZKPUSH_TRACE_MEMORY, ZKPUSH_CONSOLE. Throws
 // std::invalid_argument naming the variable when a value is unreadable.
 void apply_environment(ServerConfig& config);
 RegistrationPolicy parse_registration_policy(const std::string& text);  // throws std::invalid_argument

@@ -132,5 +132,31 @@ TEST_F(FrontTest, AThrowingPeerIsA500AndTheServerGoesOn) {
   EXPECT_EQ(get("/iclock/cdata").status, 200);
 }
 
+// The web console is mounted as the tree "/" (server/app.cpp): it gets every path nobody else
+// serves, and every other mount, being longer, keeps its own.
+TEST(FrontRootMount, EveryOtherMountWinsOverTheRoot) {
+  Metrics metrics;
+  Front front(metrics);
+  NamedPeer console{"console"}, iclock{"iclock"}, api{"api"}, files{"files"}, status{"status"};
+  front.mount_tree("/", console);  // first: the order of mounting does not matter
+  front.mount_tree("/iclock", iclock);
+  front.mount_tree("/api", api);
+  front.mount_tree("/files", files);
+  front.mount_path("/metrics", status);
+  front.mount_path("/healthz", status);
+  const std::vector<std::pair<std::string, Peer*>> cases{
+      {"/", &console},           {"/index.html", &console},     {"/assets/app-abc.js", &console},
+      {"/iclockx", &console},    {"/apis", &console},           {"/metrics/x", &console},
+      {"/healthz/x", &console},  {"/filesx", &console},         {"/iclock", &iclock},
+      {"/iclock/cdata", &iclock}, {"/api", &api},               {"/api/v1/devices", &api},
+      {"/files", &files},        {"/files/emfw.cfg", &files},   {"/metrics", &status},
+      {"/healthz", &status},
+  };
+  for (const auto& [path, peer] : cases) {
+    SCOPED_TRACE(path);
+    EXPECT_EQ(front.peer_for(path), peer);
+  }
+}
+
 }  // namespace
 }  // namespace zkpush::front

@@ -312,6 +312,15 @@ TEST(MetricsUnit, RequestsClassifiedByCatalogueEndpoint) {
   EXPECT_EQ(slot_label(classify_for_metrics("GET", "/metrics", "")), "metrics");
   EXPECT_EQ(slot_label(classify_for_metrics("GET", "/healthz", "")), "healthz");
   EXPECT_EQ(slot_label(classify_for_metrics("GET", "/api/v1/devices", "")), "api");
+  EXPECT_EQ(slot_label(classify_for_metrics("GET", "/api", "")), "api");
+  // Every other path is the web console's (mounted as "/"), not a device request.
+  EXPECT_EQ(slot_label(classify_for_metrics("GET", "/", "")), "console");
+  EXPECT_EQ(slot_label(classify_for_metrics("GET", "/assets/index-B2xQ.js?v=1", "")), "console");
+  EXPECT_EQ(slot_label(classify_for_metrics("POST", "/apis", "")), "console");
+  EXPECT_EQ(endpoint_group(kConsoleSlot), EndpointGroup::console);
+  EXPECT_EQ(group_label(EndpointGroup::console), "console");
+  // Firmware downloads keep theirs.
+  EXPECT_EQ(slot_label(classify_for_metrics("GET", "/files/emfw.cfg", "")), "firmware_range");
   EXPECT_EQ(group_label(endpoint_group(metric_slot(p::Endpoint::tabledata_user))), "upload");
   EXPECT_TRUE(is_ingest(metric_slot(p::Endpoint::upload_options)));
   EXPECT_TRUE(is_ingest(metric_slot(p::Endpoint::querydata_count)));

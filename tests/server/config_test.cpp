@@ -1,8 +1,13 @@
 // ServerConfig: listen address parsing and the ZKPUSH_* environment.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <stdexcept>
+#include <string>
 
 #include "server/config.hpp"
 
@@ -72,6 +77,38 @@ TEST(ServerConfig, AllowListsFromEnvironment) {
   apply_environment(untouched);
   EXPECT_TRUE(untouched.allow_sn.empty());
   EXPECT_TRUE(untouched.allow_net.empty());
+}
+
+TEST(ServerConfig, ConsoleFolder) {
+  ::setenv("ZKPUSH_CONSOLE", "/srv/zkpush-console", 1);
+  ServerConfig c;
+  apply_environment(c);
+  ::unsetenv("ZKPUSH_CONSOLE");
+  EXPECT_EQ(c.console_dir, "/srv/zkpush-console");
+
+  // The defaults: beside this executable, then the packaged folder.
+  const auto defaults = default_console_dirs();
+  ASSERT_EQ(defaults.size(), 2u);
+  EXPECT_EQ(std::filesystem::path(defaults[0]).filename(), "console");
+  EXPECT_EQ(std::filesystem::path(defaults[0]).parent_path(),
+            std::filesystem::read_symlink("/proc/self/exe").parent_path());
+  EXPECT_EQ(defaults[1], "/usr/share/zkpush/console");
+
+  // Given: used as is (made absolute), built or not. Else the first default holding an index.html,
+  // else the first default.
+  const auto dir = std::filesystem::temp_directory_path() / ("zkpush-console-dirs-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  const auto first = (dir / "first").string(), second = (dir / "second").string();
+  EXPECT_EQ(resolve_console_dir("/opt/console", {first, second}), "/opt/console");
+  EXPECT_EQ(resolve_console_dir("rel/console", {}), (std::filesystem::current_path() / "rel/console").string());
+  EXPECT_EQ(resolve_console_dir("", {first, second}), first);
+  std::filesystem::create_directories(second);
+  std::ofstream(std::filesystem::path(second) / "index.html") << "<!doctype html>";
+  EXPECT_EQ(resolve_console_dir("", {first, second}), second);
+  std::filesystem::create_directories(first);
+  std::ofstream(std::filesystem::path(first) / "index.html") << "<!doctype html>";
+  EXPECT_EQ(resolve_console_dir("", {first, second}), first);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
