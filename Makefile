@@ -1,7 +1,8 @@
 # zkpush — the two commands of README.md, and a few more.
 #   make          install missing Debian packages, build build/zkpush (g++)
+#   make run      the above and the web console (build/console), then serve on :8088 with ./data
 #   make test     build with g++ and with clang (ASan+UBSan, libFuzzer), run every test, run the
-#                 concurrency tests under TSan, fuzz briefly
+#                 concurrency tests under TSan, fuzz briefly, test the console in Chromium
 #   make bench    release build, load the server on loopback, table in docs/benchmarks.md
 #   make fuzz     run every fuzz target for FUZZ_SECONDS each (default 300), growing its corpus, then
 #                 the TSan suites 10 times
@@ -22,7 +23,7 @@ override CMAKE_FLAGS += -DZKPUSH_CCACHE=$(if $(filter 1,$(CCACHE)),ON,OFF)
 # test suite) the build's output goes to DIR/build.log and is shown only when it fails.
 ninja = $(if $(QUIET),cmake --build $(1) -j$(JOBS) $(2) >$(1)/build.log 2>&1 || { cat $(1)/build.log; exit 1; },cmake --build $(1) -j$(JOBS) $(2))
 
-.PHONY: all deps build clang-build tsan-build test test-gcc test-clang test-tsan fuzz fuzz-smoke soak generate clean run
+.PHONY: all deps build clang-build tsan-build test test-gcc test-clang test-tsan test-console console fuzz fuzz-smoke soak generate clean run
 
 all: build
 
@@ -99,12 +100,30 @@ test-clang: clang-build
 fuzz-smoke: clang-build
 	@bash scripts/fuzz.sh $(CLANG_BUILD) smoke $(SMOKE_SECONDS)
 
+# The web console (console/, TypeScript built by Vite) goes to $(BUILD)/console, which `zkpush serve`
+# finds beside the binary. Only this target uses npm: the C++ build never does. `npm ci` runs when
+# the lockfile changed (npm writes node_modules/.package-lock.json), Vite when a source did.
+CONSOLE_SOURCES := $(shell find console/src console/public -type f 2>/dev/null) console/index.html \
+  console/package.json console/package-lock.json console/tsconfig.json console/vite.config.ts
+console: $(BUILD)/console/index.html
+console/node_modules/.package-lock.json: console/package-lock.json | deps
+	@cd console && npm ci --no-audit --no-fund --loglevel=error
+$(BUILD)/console/index.html: $(CONSOLE_SOURCES) console/node_modules/.package-lock.json
+	@cd console && ZKPUSH_CONSOLE_OUT=$(abspath $(BUILD))/console npm run --silent build
+
+# The console in a real browser (Playwright driving Debian's Chromium, headless) against the real
+# server and emulated panels: console/tests/, screenshots in $(BUILD)/console-test/.
+test-console: build console
+	@cd console && ZKPUSH_BIN=$(abspath $(BUILD))/zkpush ZKPUSH_ARTEFACTS=$(abspath $(BUILD))/console-test \
+	  node --test --test-reporter=spec tests/
+
 # Each suite runs beside the next build: the suites spend much of their time waiting on sockets and
 # timeouts, which the compiler uses (about a minute less on 2 cores than one after the other).
-test: build
+test: build console
 	@$(MAKE) --no-print-directory -j2 QUIET=1 test-gcc clang-build
 	@$(MAKE) --no-print-directory -j2 QUIET=1 test-clang tsan-build
 	@$(MAKE) --no-print-directory -j2 test-tsan fuzz-smoke
+	@$(MAKE) --no-print-directory test-console
 
 # The long run: every fuzz target for FUZZ_SECONDS, then the ThreadSanitizer suites ten times over
 # (races show up on some interleavings only).
@@ -134,8 +153,8 @@ generate:
 clean:
 	rm -rf $(BUILD) $(CLANG_BUILD) $(TSAN_BUILD)
 
-# Starts the server on :8088 with its data under ./data (the server arrives with the next issue).
-run: build
+# Starts the server on :8088 with its data under ./data, the console at http://localhost:8088/.
+run: build console
 	@if ./$(BUILD)/zkpush serve --help >/dev/null 2>&1; then \
 	  mkdir -p data && exec ./$(BUILD)/zkpush serve --listen 0.0.0.0:8088 --data ./data; \
 	else echo "make run: this build has no 'zkpush serve' yet (see README.md)"; exit 1; fi

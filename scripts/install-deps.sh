@@ -15,7 +15,13 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libyaml-cpp-dev                     # the tests read ../shared/spec/*.yaml
   libmosquitto-dev mosquitto          # MQTT publishing; the tests start a real broker on loopback
+  chromium fonts-dejavu-core          # the console's browser tests (Playwright drives Debian's Chromium)
 )
+# Node.js and npm build the web console (console/, Vite needs Node.js 20.19 or later). Debian 12's
+# own nodejs is 18: a machine without Node.js gets it, and the console build then says what is wrong.
+if ! command -v node >/dev/null 2>&1; then
+  PACKAGES+=(nodejs npm)
+fi
 # `install-deps.sh bench` (make bench): the load generator and the ceiling server it compares with.
 if [ "${1:-}" = "bench" ]; then
   PACKAGES+=(wrk nginx-light valgrind)  # valgrind: bench/instructions.sh (callgrind)

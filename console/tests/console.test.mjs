@@ -1,0 +1,225 @@
+// The console in Chromium against a real server and an emulated inBio460 panel: sign in, a swipe
+// appearing live, a door opened from the board, 1,000 persons imported and synced, a viewer without
+// controls, axe-core on every page, and nothing requested from another host. Screenshots of every
+// page land in build/console-test/ (README.md and docs/console.md show some).
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { ARTEFACTS, Bench, until } from './harness.mjs';
+
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+const SN = 'UIP000001';
+const bench = new Bench();
+let page; // the admin's page, kept across the tests in order
+let level;
+
+before(async () => {
+  await bench.start();
+  bench.panel(
+    'panel',
+    'UIP',
+    [
+      'wait online timeout=60s',
+      // The person the test creates reaches the panel; then the card is swiped at door 1.
+      'wait user pin=7001 timeout=10m',
+      'sleep 1s',
+      'swipe card=4242 door=1',
+      'sleep 600m',
+      '',
+    ].join('\n'),
+  );
+  await until('the emulated panel to be online', async () => (await bench.api('GET', '/devices')).some((d) => d.sn === SN && d.online), 60000).catch(
+    (e) => {
+      throw new Error(`${e.message}\n--- panel:\n${bench.logs.panel}\n--- server:\n${bench.logs.server.slice(-3000)}`);
+    },
+  );
+  level = await bench.api('POST', '/access-levels', { name: 'Front doors', time_rule_id: 1, doors: [{ sn: SN, door: 1 }, { sn: SN, door: 2 }] });
+  await bench.browser();
+  page = await bench.page();
+});
+
+after(async () => {
+  if (process.env.ZKPUSH_SHOW_LOGS) for (const [k, v] of Object.entries(bench.logs)) console.log(`--- ${k}\n${v}`);
+  await bench.stop();
+});
+
+async function shot(p, name) {
+  await p.screenshot({ path: join(ARTEFACTS, `${name}.png`), fullPage: true });
+}
+
+test('the login form takes a token with Enter; the console then lists the devices by serial number', async () => {
+  await page.goto(`${bench.base}/`);
+  const inputs = page.locator('form input');
+  assert.equal(await inputs.count(), 1, 'one field');
+  await shot(page, 'login');
+  // A wrong token is refused with a message, and nothing is kept.
+  await page.locator('input[name=token]').fill('not-a-token');
+  await page.locator('input[name=token]').press('Enter');
+  await page.getByRole('alert').filter({ hasText: /./ }).waitFor();
+  await bench.signIn(page);
+  await page.getByRole('table', { name: 'Devices' }).getByText(SN).waitFor();
+  assert.equal(await page.evaluate(() => location.href.includes('Token')), false, 'the token is not in the URL');
+  await page.locator(`li[data-sn="${SN}"][data-door="1"] [data-relay="connected"]`).waitFor({ timeout: 20000 });
+  await shot(page, 'live');
+});
+
+test('a swipe at the emulated panel appears on the Events page without a reload', async () => {
+  await page.getByRole('link', { name: 'Events', exact: true }).click();
+  await page.getByRole('heading', { name: 'Live event feed' }).waitFor();
+  await page.evaluate(() => ((window).__sameDocument = 42));
+  // The person reaches the panel through the sync engine; the panel's script then swipes the card.
+  await bench.api('POST', '/persons', { pin: '7001', name: 'Ria Example', cards: ['4242'], access_levels: [level.id] });
+  const row = page.locator('table.events tbody tr', { has: page.locator('a[data-pin="7001"]') });
+  await row.first().waitFor({ timeout: 60000 });
+  assert.match(await row.first().innerText(), /Ria Example/);
+  assert.equal(await page.evaluate(() => (window).__sameDocument), 42, 'no reload happened');
+  await shot(page, 'events');
+});
+
+test('opening a door from the board changes the emulated door state on the board', async () => {
+  await page.getByRole('link', { name: 'Live', exact: true }).click();
+  const tile = page.locator(`li[data-sn="${SN}"][data-door="2"]`);
+  await tile.locator('[data-relay="connected"]').waitFor({ timeout: 20000 });
+  await tile.getByLabel(/Seconds to open/).fill('6');
+  await tile.getByRole('button', { name: 'Open', exact: true }).click();
+  // The panel ran CONTROL DEVICE 01020106 and reported its relay released (rtstate), live.
+  await tile.locator('[data-relay="disconnected"]').waitFor({ timeout: 20000 });
+  await tile.getByText(/Open: done/).waitFor({ timeout: 20000 });
+  await shot(page, 'door-open');
+  // And locked again once the 6 seconds are over.
+  await tile.locator('[data-relay="connected"]').waitFor({ timeout: 20000 });
+});
+
+test('1,000 persons imported from a CSV file are synced to the panel', async () => {
+  await page.getByRole('link', { name: 'People', exact: true }).click();
+  const rows = ['pin,name,cards,access_levels'];
+  for (let i = 1; i <= 1000; i++) rows.push(`${10000 + i},Person ${i},${800000 + i},${level.id}`);
+  rows.push('bad pin!,Broken row,,');
+  await page.locator('input[name=csv]').setInputFiles({ name: 'persons.csv', mimeType: 'text/csv', buffer: Buffer.from(rows.join('\n') + '\n') });
+  await page.getByRole('button', { name: 'Import' }).click();
+  await page.getByTestId('import-summary').filter({ hasText: '1000 created' }).waitFor({ timeout: 60000 });
+  await page.getByRole('table', { name: 'Rows not imported' }).getByRole('cell', { name: 'bad pin!', exact: true }).waitFor();
+  await shot(page, 'people-import');
+  // The devices table shows the panel in sync with every person (1001, with Ria) and their rules,
+  // updated live by the sync engine's progress messages.
+  await page.getByRole('link', { name: 'Live', exact: true }).click();
+  const cell = page.getByRole('table', { name: 'Devices' }).locator(`tr[data-sn="${SN}"]`);
+  await until(
+    'the panel in sync with 1,001 persons',
+    async () => {
+      const m = /In sync \((\d+)\)/.exec(await cell.innerText());
+      return m && Number(m[1]) >= 1001;
+    },
+    180000,
+    500,
+  );
+  // One of them, on the person's page: applied on the panel.
+  await page.goto(`${bench.base}/#/people/10500`);
+  await page.getByRole('table', { name: 'Sync state per panel' }).getByText('applied').waitFor({ timeout: 20000 });
+  await shot(page, 'person');
+});
+
+test('a viewer token sees the board and the people but no controls', async () => {
+  const viewer = await bench.api('POST', '/tokens', { name: 'guard desk', role: 'viewer' });
+  const p = await bench.page();
+  await bench.signIn(p, viewer.token);
+  await p.getByText('guard desk · viewer').waitFor();
+  await p.locator(`li[data-sn="${SN}"][data-door="1"]`).waitFor();
+  assert.equal(await p.getByRole('button', { name: 'Open', exact: true }).count(), 0, 'no door button');
+  assert.equal(await p.locator('.door-actions').count(), 0, 'no door controls at all');
+  await p.getByRole('link', { name: 'People', exact: true }).click();
+  await p.getByRole('table', { name: 'Persons' }).waitFor();
+  assert.equal(await p.getByRole('button', { name: 'Add a person' }).count(), 0);
+  assert.equal(await p.locator('input[name=csv]').count(), 0, 'no import');
+  await p.goto(`${bench.base}/#/config/access-levels`);
+  await p.getByRole('table', { name: /Doors by access level/ }).waitFor();
+  assert.equal(await p.getByRole('button', { name: /Add an access level|Edit|Delete/ }).count(), 0);
+  await shot(p, 'viewer-live');
+  await p.context().close();
+});
+
+const pages = [
+  ['live', '#/live', 'Devices'],
+  ['events', '#/events', 'Live event feed'],
+  ['people', '#/people', 'Persons'],
+  ['person', '#/people/7001', 'On the panels'],
+  ['time-rules', '#/config/time-rules', 'Time rules'],
+  ['holidays', '#/config/holidays', 'Holidays'],
+  ['access-levels', '#/config/access-levels', 'Access levels'],
+  ['doors', '#/config/doors', 'Door parameters'],
+  ['approval', '#/config/approval', 'Devices waiting for approval'],
+  ['device-settings', '#/config/devices', 'Device settings'],
+  ['tokens', '#/config/tokens', 'API tokens'],
+  ['webhooks', '#/config/webhooks', 'Webhooks'],
+  ['insight', '#/insight', 'Events per hour'],
+  ['trace', `#/insight/trace/${SN}`, `Wire trace of ${SN}`],
+];
+
+async function axe(p) {
+  await p.evaluate(axeSource);
+  const result = await p.evaluate(() =>
+    (window).axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] } }),
+  );
+  assert.ok(result.passes.length > 10, 'axe ran its rules');
+  return result.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join('; ')}`);
+}
+
+test('every page: no serious accessibility violation (axe-core), and a screenshot', async () => {
+  await bench.api('POST', '/holidays', { name: 'Founders day', start: new Date().toISOString().slice(0, 10), type: 2 });
+  await bench.api('POST', '/time-rules', {
+    name: 'Office hours',
+    segments: { mon: [['08:00', '18:00']], tue: [['08:00', '18:00']], wed: [['08:00', '12:00'], ['13:00', '18:00']], thu: [['08:00', '18:00']], fri: [['08:00', '16:00']] },
+  });
+  const found = [];
+  for (const [name, hash, heading] of pages) {
+    await page.goto(`${bench.base}/${hash}`);
+    await page.getByRole('heading', { name: heading, exact: true }).first().waitFor({ timeout: 20000 });
+    // Loaded: no "Loading …" left (the live stream keeps a request open, so the network is never idle).
+    await until(`${name} loaded`, async () => (await page.getByText(/^Loading /).count()) === 0, 20000, 100);
+    await page.waitForTimeout(200);
+    await shot(page, name);
+    for (const v of await axe(page)) found.push(`${name}: ${v}`);
+  }
+  // The sign-in page too, and the console on a tablet.
+  const fresh = await bench.page({ width: 820, height: 1180, touch: true });
+  await fresh.goto(`${bench.base}/`);
+  await fresh.locator('input[name=token]').waitFor();
+  for (const v of await axe(fresh)) found.push(`login: ${v}`);
+  await bench.signIn(fresh);
+  await fresh.getByRole('table', { name: 'Devices' }).waitFor();
+  await shot(fresh, 'tablet-live');
+  for (const v of await axe(fresh)) found.push(`tablet live: ${v}`);
+  await fresh.context().close();
+  assert.deepEqual(found, []);
+});
+
+test('the console requested nothing from any host but the server, and logged no error', async () => {
+  const origin = new URL(bench.base).origin;
+  const foreign = page.requested.filter((u) => !u.startsWith(origin + '/') && !u.startsWith('blob:') && !u.startsWith('data:'));
+  assert.deepEqual(foreign, []);
+  assert.ok(page.requested.length > 10);
+  const errors = page.consoleErrors.filter((e) => !/401|Unauthorized|Failed to load resource/.test(e));
+  assert.deepEqual(errors, []);
+});
+
+test('the server sends the console with a strict CSP, caching headers and gzip', async () => {
+  const index = await fetch(`${bench.base}/`, { headers: { 'Accept-Encoding': 'gzip' } });
+  assert.equal(index.status, 200);
+  const csp = index.headers.get('content-security-policy') ?? '';
+  assert.match(csp, /default-src 'self'/);
+  assert.match(csp, /connect-src 'self'/);
+  assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval|https?:/);
+  assert.match(index.headers.get('cache-control') ?? '', /no-cache/);
+  const html = await index.text();
+  const script = /src="(\/assets\/[^"]+\.js)"/.exec(html)?.[1];
+  assert.ok(script, 'index.html names its script');
+  const js = await fetch(`${bench.base}${script}`, { headers: { 'Accept-Encoding': 'gzip' } });
+  assert.equal(js.status, 200);
+  assert.match(js.headers.get('cache-control') ?? '', /immutable/);
+  assert.equal(js.headers.get('content-encoding'), 'gzip');
+});
