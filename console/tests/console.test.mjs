@@ -27,6 +27,11 @@ before(async () => {
       'wait user pin=7001 timeout=10m',
       'sleep 1s',
       'swipe card=4242 door=1',
+      // The last of the 1,000 imported persons reaches the panel: their card opens door 2.
+      // Its user row comes before its authorisation (the manual's order): swiped every 2 s until
+      // the door opens, which the test waits for.
+      'wait user pin=11000 timeout=10m',
+      ...Array.from({ length: 15 }, () => ['sleep 2s', 'swipe card=801000 door=2']).flat(),
       'sleep 600m',
       '',
     ].join('\n'),
@@ -116,6 +121,10 @@ test('1,000 persons imported from a CSV file are synced to the panel', async () 
     180000,
     500,
   );
+  // The panel really holds them: the last one's card, swiped there, opened the door (event 0).
+  const swiped = await until('the imported card opening door 2', async () => (await bench.api('GET', '/events?pin=11000&event=0'))[0], 40000);
+  assert.equal(swiped.door, 2, JSON.stringify(swiped));
+  assert.equal(swiped.person_name, 'Person 1000');
   // One of them, on the person's page: applied on the panel.
   await page.goto(`${bench.base}/#/people/10500`);
   await page.getByRole('table', { name: 'Sync state per panel' }).getByText('applied').waitFor({ timeout: 20000 });
