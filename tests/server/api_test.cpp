@@ -314,6 +314,16 @@ TEST_F(ApiTest, DoorStateDecoded) {
   EXPECT_EQ(state["doors"][0], (json{{"door", 1}, {"sensor", "closed"}, {"relay", "connected"}, {"alarms", json::array({"tamper alarm"})}}));
   EXPECT_EQ(state["doors"][1],
             (json{{"door", 2}, {"sensor", "open"}, {"relay", "disconnected"}, {"alarms", json::array()}}));
+
+  // Every device's state in one call (the console's door board): the same decoding, with "sn";
+  // a device that never sent its state is not listed.
+  handshake("STATE0000");
+  auto every = ok(api("GET", "/api/v1/doors/state"));
+  ASSERT_EQ(every.size(), 1u) << every;
+  EXPECT_EQ(every[0]["sn"], sn);
+  auto same = every[0];
+  same.erase("sn");
+  EXPECT_EQ(same, state);
 }
 
 TEST_F(ApiTest, EventsPagedOldestFirst) {

@@ -788,6 +788,15 @@ TEST_P(StoreContract, DoorStateKeepsTheCurrentStateAndAHistoryOfChanges) {
   EXPECT_TRUE(history("D1", all[3].id, 0).empty());
   EXPECT_TRUE(history("D2", 0, 0).empty());
   EXPECT_FALSE(current("D2"));
+
+  // Every device's current state in one read, by serial number.
+  write([](Transaction& tx) { tx.door_states().put(DoorStateUpdate{"C9", "2024-01-01 11:00:00", "05", "01", "00", kContractT0 + 30}); });
+  auto every = read([](Reads& r) { return r.door_states().all(); });
+  ASSERT_EQ(every.size(), 2u);
+  EXPECT_EQ(every[0].sn, "C9");
+  EXPECT_EQ(every[0].relay, "01");
+  EXPECT_EQ(every[1].sn, "D1");
+  EXPECT_EQ(every[1].alarm, "04");
 }
 
 // ---- device records and logs -----------------------------------------------------------------------

@@ -123,23 +123,20 @@ export function SyncCell({ row }: { row: SyncRow | undefined }) {
 function DoorBoard() {
   const panels = useResource((signal) => get<Panel[]>('/doors', signal), []);
   const [states, setStates] = useState<Record<string, DoorState>>({});
-  const [only, setOnly] = useState('');
   const list = (panels.data ?? []).filter((p) => p.registered);
 
-  // The state of every panel once, then the stream's door_state messages.
+  // Every panel's state in one call, then the stream's door_state messages (newer, so they win).
   useResource(
     async (signal) => {
-      const entries = await Promise.all(
-        list.map(async (p) => [p.sn, await get<DoorState>(`/devices/${enc(p.sn)}/state`, signal).catch(() => null)] as const),
-      );
+      const all = await get<DoorState[]>('/doors/state', signal);
       setStates((old) => {
         const next = { ...old };
-        for (const [sn, s] of entries) if (s && !next[sn]) next[sn] = s;
+        for (const s of all) if (s.sn && !next[s.sn]) next[s.sn] = s;
         return next;
       });
       return true;
     },
-    [list.map((p) => p.sn).join(',')],
+    [list.length],
   );
   useLive('door_state', (m) => {
     const s = m.data as DoorState;
@@ -149,7 +146,17 @@ function DoorBoard() {
     if (!panels.data?.some((p) => p.sn === (m.data as { sn: string }).sn)) panels.reload();
   });
 
-  const shown = only ? list.filter((p) => p.sn === only) : list;
+  // A large site starts on the doors that need someone (open, forced, held open, alarms).
+  const [filter, setFilter] = useState<string | null>(null);
+  const only = filter ?? (list.length > 24 ? ATTENTION : '');
+  const setOnly = setFilter;
+  const needsAttention = (sn: string, door: number) => {
+    const live = states[sn]?.doors.find((x) => x.door === door);
+    return !!live && (live.alarms.length > 0 || live.sensor === 'open' || live.relay === 'disconnected');
+  };
+  const shown = (only && only !== ATTENTION ? list.filter((p) => p.sn === only) : list)
+    .map((p) => ({ ...p, doors: only === ATTENTION ? p.doors.filter((d) => needsAttention(p.sn, d.door)) : p.doors }))
+    .filter((p) => p.doors.length);
   return (
     <Section
       title="Doors"
@@ -159,6 +166,7 @@ function DoorBoard() {
             <span>Show</span>
             <select value={only} onChange={(e) => setOnly((e.target as HTMLSelectElement).value)}>
               <option value="">All devices</option>
+              <option value={ATTENTION}>Doors needing attention</option>
               {list.map((p) => (
                 <option key={p.sn} value={p.sn}>
                   {p.sn}
@@ -173,7 +181,7 @@ function DoorBoard() {
       {!panels.data && panels.loading ? (
         <Loading what="doors" />
       ) : !shown.length ? (
-        <Empty>No panel has registered its doors yet.</Empty>
+        <Empty>{only === ATTENTION ? 'Every door is closed and locked, with no alarm.' : 'No panel has registered its doors yet.'}</Empty>
       ) : (
         shown.map((p) => (
           <div key={p.sn} class="panel-doors">
@@ -196,6 +204,8 @@ function DoorBoard() {
     </Section>
   );
 }
+
+const ATTENTION = '!attention';
 
 // The headline of a door from its sensor and alarms (rtstate, manual 8.2.2 / Appendix 14).
 export function doorHeadline(live: DoorLive | undefined): { text: string; tone: string } {

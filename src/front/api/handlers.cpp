@@ -149,6 +149,20 @@ void add_v1_routes(RouteTable& table, const ApiServices& services) {
   table.add({V::get, "/api/v1/devices/{sn}/state", Role::viewer, "getDoorState",
              "The device's current door states, decoded", "", "200 DoorState", {},
              [h](Call& c) { h.door_state(c.params[0], c.who, c.respond); }});
+  table.add({V::get, "/api/v1/doors/state", Role::viewer, "listDoorStates",
+             "Every device's current door states, decoded, by serial number (a site's door board in one call; "
+             "a device that never sent its state is not listed)",
+             "", "200 DeviceDoorState[]", {}, [s = services](Call& c) {
+               s.store.read([](storage::Reads& r) { return r.door_states().all(); },
+                            [doors = s.doors, who = c.who, respond = c.respond](
+                                storage::StoreResult<std::vector<storage::DoorStateUpdate>> r) {
+                              if (!r.ok()) return answer_store_refusal(respond, who, r.error());
+                              Json out = Json::array();
+                              for (const auto& state : r.value())
+                                out.push_back(api::device_door_state_json(state.sn, state, doors));
+                              answer_json(respond, 200, out);
+                            });
+             }});
   table.add({V::post, "/api/v1/devices/{sn}/commands", Role::admin, "queueCommand",
              "Queues a raw command line for the device (admin: it can clear or reconfigure the panel)", "NewCommand",
              "201 Command", {},

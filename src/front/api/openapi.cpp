@@ -39,6 +39,7 @@ OJson schemas() {
                            {"pending", "integer"}});
   s["DevicePatch"] = object_of({{"time_zone", "string?"}, {"config", "object"}});
   s["DoorState"] = object_of({{"doors", "array"}, {"time", "string?"}});
+  s["DeviceDoorState"] = object_of({{"sn", "string"}, {"doors", "array"}, {"time", "string?"}});
   s["NewCommand"] = object_of({{"line", "string"}, {"expires_in", "integer?"}, {"priority", "string?"}});
   s["NewCommand"]["required"] = OJson::array({"line"});
   s["NewCommand"]["properties"]["priority"]["enum"] = OJson::array({"control", "normal", "bulk"});

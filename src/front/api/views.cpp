@@ -326,6 +326,16 @@ MessagePage read_messages(storage::Reads& r, const std::vector<std::int64_t>& id
   return page;
 }
 
+Json device_door_state_json(const std::string& sn, const std::optional<storage::DoorStateUpdate>& state,
+                            const DoorContext& doors) {
+  auto [count, tz] = doors ? doors(sn) : std::pair(0, 0);
+  Json j = Json::object();
+  j["sn"] = sn;
+  const Json decoded = door_state_json(state, count, tz);
+  for (const auto& item : decoded.items()) j[item.key()] = item.value();
+  return j;
+}
+
 Json message_json(const MessagePage& page, std::size_t index, const DoorContext& doors) {
   const auto& m = page.messages.at(index);
   if (m.kind == "event") {
@@ -333,15 +343,7 @@ Json message_json(const MessagePage& page, std::size_t index, const DoorContext&
     auto name = page.names.find(m.event->pin);
     return event_json(*m.event, name == page.names.end() ? nullptr : &name->second);
   }
-  if (m.kind == "door_state") {
-    if (!m.door_state) return nullptr;
-    auto [count, tz] = doors ? doors(m.sn) : std::pair(0, 0);
-    Json j = Json::object();
-    j["sn"] = m.sn;
-    const Json state = door_state_json(m.door_state, count, tz);
-    for (const auto& item : state.items()) j[item.key()] = item.value();
-    return j;
-  }
+  if (m.kind == "door_state") return m.door_state ? device_door_state_json(m.sn, m.door_state, doors) : Json(nullptr);
   if (m.kind == "command") {
     auto c = page.commands.find(m.ref);
     if (c == page.commands.end()) return nullptr;

@@ -107,6 +107,10 @@ MessagePage read_message_page(storage::Reads& r, const storage::MessageFilter& f
 MessagePage read_messages(storage::Reads& r, const std::vector<std::int64_t>& ids);
 // A device's door count and time zone (minutes), for door-state messages.
 using DoorContext = std::function<std::pair<int, int>(const std::string& sn)>;
+// {"sn", then door_state_json's fields}, the device's door count and time zone from `doors`: a
+// door_state message and an entry of GET /doors/state.
+Json device_door_state_json(const std::string& sn, const std::optional<storage::DoorStateUpdate>& state,
+                            const DoorContext& doors);
 // What a message says, as the API shows the thing it tells of:
 //   event       the event's JSON (event_json)
 //   door_state  {"sn", then door_state_json's fields}

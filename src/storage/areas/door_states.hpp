@@ -14,6 +14,8 @@ class DoorStateReads {
  public:
   virtual ~DoorStateReads() = default;
   virtual std::optional<DoorStateUpdate> get(const std::string& sn) = 0;
+  // Every device's current state, by serial number (a site's door board in one read).
+  virtual std::vector<DoorStateUpdate> all() = 0;
   // The changes of a device's door state, newest first, with their ids: `limit` of them (<= 0: all)
   // with an id below `before_id` (0: from the newest).
   virtual std::vector<DoorStateUpdate> history(const std::string& sn, std::int64_t before_id, std::int64_t limit) = 0;

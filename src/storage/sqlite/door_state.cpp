@@ -53,6 +53,13 @@ std::optional<DoorStateUpdate> get(Connection& c, const std::string& sn) {
   return read_row(*st);
 }
 
+std::vector<DoorStateUpdate> all(Connection& c) {
+  auto st = c.prepare("SELECT sn, time_local, sensor, relay, alarm, received_at, 0 FROM door_state ORDER BY sn");
+  std::vector<DoorStateUpdate> out;
+  while (st->step()) out.push_back(read_row(*st));
+  return out;
+}
+
 std::vector<DoorStateUpdate> history(Connection& c, const std::string& sn, std::int64_t before_id, std::int64_t limit) {
   // "id < ?2" rather than "(?2 = 0 OR id < ?2)": the index on (sn, id) then starts at the page.
   auto st = c.prepare(

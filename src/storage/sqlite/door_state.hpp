@@ -13,6 +13,7 @@ namespace zkpush::storage::sqlite::door_state {
 
 void put(Connection& c, const DoorStateUpdate& update);
 std::optional<DoorStateUpdate> get(Connection& c, const std::string& sn);
+std::vector<DoorStateUpdate> all(Connection& c);
 // `limit` changes (<= 0: all) with an id below `before_id` (0: from the newest), newest first.
 std::vector<DoorStateUpdate> history(Connection& c, const std::string& sn, std::int64_t before_id, std::int64_t limit);
 

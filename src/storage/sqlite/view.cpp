@@ -61,6 +61,7 @@ class DoorStates final : public DoorStateWrites {
  public:
   explicit DoorStates(Connection& c) : c_(c) {}
   std::optional<DoorStateUpdate> get(const std::string& sn) override { return door_state::get(c_, sn); }
+  std::vector<DoorStateUpdate> all() override { return door_state::all(c_); }
   std::vector<DoorStateUpdate> history(const std::string& sn, std::int64_t before_id, std::int64_t limit) override {
     return door_state::history(c_, sn, before_id, limit);
   }
