@@ -73,6 +73,22 @@ test('the login form takes a token with Enter; the console then lists the device
   await shot(page, 'live');
 });
 
+test('keyboard only: a skip link first, then the pages, each reached with Enter', async () => {
+  await page.goto(`${bench.base}/#/live`);
+  await page.getByRole('table', { name: 'Devices' }).waitFor();
+  await page.locator('body').focus();
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Skip to content');
+  await page.keyboard.press('Tab'); // Live
+  await page.keyboard.press('Tab'); // Events
+  assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Events');
+  await page.keyboard.press('Enter');
+  await page.getByRole('heading', { name: 'Live event feed' }).waitFor();
+  // The focus is visible (an outline), not only a colour change.
+  const outline = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
+  assert.notEqual(outline, 'none');
+});
+
 test('a swipe at the emulated panel appears on the Events page without a reload', async () => {
   await page.getByRole('link', { name: 'Events', exact: true }).click();
   await page.getByRole('heading', { name: 'Live event feed' }).waitFor();
