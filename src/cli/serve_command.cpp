@@ -267,6 +267,10 @@ void register_serve(CLI::App& app) {
                   "over all devices (0: tracing off) (env ZKPUSH_TRACE_MEMORY)")
       ->check(between(0, 65536))
       ->capture_default_str();
+  cmd->add_option("--trace-depth", c.trace_depth,
+                  "exchanges the wire trace keeps per device, repeated ones folded into one (env ZKPUSH_TRACE_DEPTH)")
+      ->check(between(1, 10000))
+      ->capture_default_str();
   cmd->add_option("--tz", o->tz, "time zone of devices that report none, e.g. +0800 (env ZKPUSH_TZ)");
   cmd->add_option("--config", o->config_file,
                   "TOML/INI file of settings named like the long flags, e.g. listen = \"0.0.0.0:8088\" "

@@ -115,6 +115,8 @@ void apply_environment(ServerConfig& c) {
   c.event_retention_days = env_int("ZKPUSH_EVENT_RETENTION_DAYS", c.event_retention_days);
   c.trace_memory_mib = env_int("ZKPUSH_TRACE_MEMORY", c.trace_memory_mib);
   if (c.trace_memory_mib > 65536) throw std::invalid_argument("ZKPUSH_TRACE_MEMORY: must be 0 to 65536 (MiB)");
+  c.trace_depth = env_int("ZKPUSH_TRACE_DEPTH", c.trace_depth);
+  if (c.trace_depth < 1 || c.trace_depth > 10000) throw std::invalid_argument("ZKPUSH_TRACE_DEPTH: must be 1 to 10000");
   if (auto v = env("ZKPUSH_API_TOKEN")) c.api_token = v;
   if (auto v = env("ZKPUSH_MQTT")) c.mqtt_url = v;
   if (auto v = env("ZKPUSH_MQTT_PREFIX")) c.mqtt_prefix = v;

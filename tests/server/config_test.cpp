@@ -61,6 +61,13 @@ TEST(ServerConfig, TraceMemoryFromEnvironment) {
   ::setenv("ZKPUSH_TRACE_MEMORY", "70000", 1);
   EXPECT_THROW(apply_environment(c), std::invalid_argument);
   ::unsetenv("ZKPUSH_TRACE_MEMORY");
+  c = ServerConfig{};  // the refused value stays in the config it was read into
+  ::setenv("ZKPUSH_TRACE_DEPTH", "20", 1);
+  apply_environment(c);
+  EXPECT_EQ(c.trace_depth, 20);
+  ::setenv("ZKPUSH_TRACE_DEPTH", "0", 1);
+  EXPECT_THROW(apply_environment(c), std::invalid_argument);
+  ::unsetenv("ZKPUSH_TRACE_DEPTH");
 }
 
 TEST(ServerConfig, AllowListsFromEnvironment) {
