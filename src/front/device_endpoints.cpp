@@ -70,6 +70,7 @@ void DeviceEndpoints::trace(const http::Request& request, std::string_view sn, s
                   .count();
   x.method = std::string(request.method_string());
   x.target = std::string(request.target().substr(0, max));
+  WireTrace::redact(x.target);
   x.endpoint = endpoint;
   for (const auto& field : request.fields()) {
     if (x.headers.size() >= max) break;

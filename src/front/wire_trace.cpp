@@ -35,7 +35,44 @@ TraceBody WireTrace::keep(std::string_view body) const {
   out.bytes = body.size();
   out.truncated = body.size() > options_.max_body;
   out.text.assign(body.substr(0, options_.max_body));
+  redact(out.text);
   return out;
+}
+
+namespace {
+
+bool separator(char c) noexcept {
+  return c == '\t' || c == '\n' || c == '\r' || c == '&' || c == ',' || c == ';' || c == '?' || c == ' ';
+}
+
+bool secret_key(std::string_view key) noexcept {
+  namespace t = protocol::text;
+  constexpr std::string_view kPassword = "password";
+  return t::iequals(key, "RegistryCode") || t::iequals(key, "SessionID") || t::iequals(key, "token") ||
+         (key.size() >= kPassword.size() && t::iequals(key.substr(key.size() - kPassword.size()), kPassword));
+}
+
+}  // namespace
+
+void WireTrace::redact(std::string& text) {
+  std::size_t i = 0;
+  while (i < text.size()) {
+    // A key starts at the beginning or after a separator and runs to '='.
+    const std::size_t key_start = i;
+    while (i < text.size() && text[i] != '=' && !separator(text[i])) ++i;
+    if (i >= text.size()) break;
+    if (text[i] != '=') {
+      ++i;
+      continue;
+    }
+    const std::string_view key(text.data() + key_start, i - key_start);
+    const std::size_t value_start = ++i;
+    while (i < text.size() && !separator(text[i])) ++i;
+    if (secret_key(key) && i > value_start) {
+      text.replace(value_start, i - value_start, kNotKept);
+      i = value_start + kNotKept.size();
+    }
+  }
 }
 
 bool WireTrace::secret_header(std::string_view name) noexcept {

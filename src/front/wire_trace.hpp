@@ -74,8 +74,14 @@ class WireTrace {
   bool enabled() const noexcept { return options_.memory_bytes > 0 && options_.depth > 0; }
   const WireTraceOptions& options() const noexcept { return options_; }
 
-  // `body` as kept: its first max_body bytes.
+  // `body` as kept: its first max_body bytes, secrets redacted.
   TraceBody keep(std::string_view body) const;
+  // Replaces by kNotKept the value of every key=value (separated by tab, line end, '&', ',', ';', '?'
+  // or a space) whose key is RegistryCode, SessionID or token, or ends in "password" (any case):
+  // the first two make a device's token (an MD5 of them with its serial number), the others are
+  // credentials in user rows, door duress / emergency passwords and queries. An operator reading
+  // the trace must not be able to impersonate a panel or learn a PIN code.
+  static void redact(std::string& text);
   // Headers that carry secrets: their value is replaced by kNotKept. Cookie holds the device's
   // token (a session credential); Authorization and Proxy-Authorization are kept out the same way.
   static bool secret_header(std::string_view name) noexcept;

@@ -96,6 +96,28 @@ TEST(WireTrace, BodiesAreCutAtTheLimitWithTheirFullSize) {
   EXPECT_EQ(small.keep("0123456789abcdefXYZ").text, "0123456789abcdef");
 }
 
+TEST(WireTrace, SecretValuesAreRedactedInBodiesAndTargets) {
+  auto redacted = [](std::string text) {
+    WireTrace::redact(text);
+    return text;
+  };
+  EXPECT_EQ(redacted("RegistryCode=0123abcd\nServerVersion=3.0"), "RegistryCode=(not kept)\nServerVersion=3.0");
+  EXPECT_EQ(redacted("ErrorDelay=60\r\nSessionID=ffee\r\n"), "ErrorDelay=60\r\nSessionID=(not kept)\r\n");
+  EXPECT_EQ(redacted("C:5:DATA UPDATE user CardNo=1\tPin=7\tPassword=4321\tGroup=1"),
+            "C:5:DATA UPDATE user CardNo=1\tPin=7\tPassword=(not kept)\tGroup=1");
+  EXPECT_EQ(redacted("user uid=1\tpin=7\tpassword=99\tname=A"), "user uid=1\tpin=7\tpassword=(not kept)\tname=A");
+  EXPECT_EQ(redacted("SET OPTIONS Door1ForcePassWord=123,Door1SupperPassWord=8888,Door1Drivertime=5"),
+            "SET OPTIONS Door1ForcePassWord=(not kept),Door1SupperPassWord=(not kept),Door1Drivertime=5");
+  EXPECT_EQ(redacted("/iclock/cdata?SN=X&token=abc&table=rtlog"), "/iclock/cdata?SN=X&token=(not kept)&table=rtlog");
+  // Empty values, keys that only contain the words, and text without '=' stay as they are.
+  EXPECT_EQ(redacted("Password=\tPasswordHint=x\tmypassword"), "Password=\tPasswordHint=x\tmypassword");
+  EXPECT_EQ(redacted("registrycode="), "registrycode=");
+  EXPECT_EQ(redacted(""), "");
+  // keep() redacts what it keeps.
+  WireTrace trace;
+  EXPECT_EQ(trace.keep("Password=1").text, "Password=(not kept)");
+}
+
 TEST(WireTrace, HeadersCarryingSecretsAreRecognisedAnyCase) {
   EXPECT_TRUE(WireTrace::secret_header("Cookie"));
   EXPECT_TRUE(WireTrace::secret_header("cookie"));

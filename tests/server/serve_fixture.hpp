@@ -104,8 +104,13 @@ class ServeFixture : public ::testing::Test {
     auto session = config.get("SessionID");
     EXPECT_TRUE(session.has_value());
     EXPECT_EQ(config.get_or("PushProtVer", ""), "3.1.2");
+    registry_code_ = accepted.registry_code;
+    session_id_ = session.value_or("");
     return p::compute_token(accepted.registry_code, sn, session.value_or(""));
   }
+  // What the last handshake() was given.
+  std::string registry_code_;
+  std::string session_id_;
 
   // Queues a command as the API does (the command queue service), with its default deadline and
   // priority unless given; the row's API id (0, and a test failure, when refused).

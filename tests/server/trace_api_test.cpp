@@ -109,7 +109,14 @@ TEST_F(TraceApiTest, ADevicesExchangesAreShownNewestFirstDecodedWithIdlePollsCol
   EXPECT_FALSE(upload["decoded"]["request"].contains("token"));
   EXPECT_EQ(trace.dump().find(token), std::string::npos);
 
-  // The handshake's answers.
+  // The handshake's answers, without what makes the device's token (md5 of RegistryCode, serial
+  // number and SessionID): an operator reading the trace cannot impersonate the panel.
+  EXPECT_NE(x[4]["response"]["body"].get<std::string>().find("RegistryCode=(not kept)"), std::string::npos) << x[4];
+  EXPECT_NE(x[3]["response"]["body"].get<std::string>().find("SessionID=(not kept)"), std::string::npos) << x[3];
+  ASSERT_FALSE(registry_code_.empty());
+  ASSERT_FALSE(session_id_.empty());
+  EXPECT_EQ(trace.dump().find(registry_code_), std::string::npos);
+  EXPECT_EQ(trace.dump().find(session_id_), std::string::npos);
   EXPECT_EQ(x[4]["decoded"]["response"]["answer"]["kind"], "registry");
   EXPECT_EQ(x[4]["decoded"]["response"]["answer"]["accepted"], true);
   EXPECT_EQ(x[4]["decoded"]["request"]["records"][0]["~DeviceName"], "inBio460");

@@ -639,9 +639,13 @@ TEST_P(StoreContract, HourlyCountsAreTheEventsOfTheRangeByHourAndCode) {
     return counts;
   };
   const std::int64_t hour0 = kContractT0 - kContractT0 % 3600;
-  for (const auto& [sn, from, to] : std::vector<std::tuple<std::string, std::int64_t, std::int64_t>>{
+  for (const auto& window : std::vector<std::tuple<std::string, std::int64_t, std::int64_t>>{
            {"", hour0, hour0 + 48 * 3600}, {"", hour0 + 2 * 3600, hour0 + 5 * 3600}, {"Q1", hour0, hour0 + 24 * 3600},
            {"Q9", hour0, hour0 + 48 * 3600}, {"", hour0 + 100 * 3600, hour0 + 200 * 3600}}) {
+    // Copies, not a structured binding: clang 14 cannot capture those in a lambda.
+    const std::string sn = std::get<0>(window);
+    const std::int64_t from = std::get<1>(window);
+    const std::int64_t to = std::get<2>(window);
     SCOPED_TRACE(sn + " " + std::to_string(from) + " " + std::to_string(to));
     const auto got = read([sn, from, to](Reads& r) { return r.events().hourly_counts(sn, from, to); });
     std::map<std::pair<std::int64_t, std::int64_t>, std::int64_t> counted;
@@ -656,7 +660,7 @@ TEST_P(StoreContract, HourlyCountsAreTheEventsOfTheRangeByHourAndCode) {
     EXPECT_EQ(counted, expected(sn, from, to));
   }
   // The sample has hours with several codes and several events of one code.
-  const auto busy = read([hour0](Reads& r) { return r.events().hourly_counts("Q1", hour0, hour0 + 3600); });
+  const auto busy = read([h = hour0](Reads& r) { return r.events().hourly_counts("Q1", h, h + 3600); });
   ASSERT_EQ(busy.size(), 2u);
   EXPECT_FALSE(busy[0].event);
   EXPECT_EQ(busy[0].count, 1);
