@@ -105,10 +105,17 @@ fuzz-smoke: clang-build
 # the lockfile changed (npm writes node_modules/.package-lock.json), Vite when a source did.
 CONSOLE_SOURCES := $(shell find console/src console/public -type f 2>/dev/null) console/index.html \
   console/package.json console/package-lock.json console/tsconfig.json console/vite.config.ts
+# Vite needs Node.js 20.19 or later; Debian 12's own nodejs is 18: say so rather than let Vite fail.
+NODE_CHECK = node -e 'const [a, b] = process.versions.node.split(".").map(Number); \
+  if (a < 20 || (a === 20 && b < 19)) { console.error("make console: Node.js " + process.versions.node + \
+  " is too old; the console is built by Vite, which needs Node.js 20.19 or later (e.g. from deb.nodesource.com). " + \
+  "The server builds and runs without it."); process.exit(1); }'
 console: $(BUILD)/console/index.html
 console/node_modules/.package-lock.json: console/package-lock.json | deps
+	@$(NODE_CHECK)
 	@cd console && npm ci --no-audit --no-fund --loglevel=error
 $(BUILD)/console/index.html: $(CONSOLE_SOURCES) console/node_modules/.package-lock.json
+	@$(NODE_CHECK)
 	@cd console && ZKPUSH_CONSOLE_OUT=$(abspath $(BUILD))/console npm run --silent build
 
 # The console in a real browser (Playwright driving Debian's Chromium, headless) against the real

@@ -116,6 +116,8 @@ export interface StreamMessage {
 
 export type StreamState = 'connecting' | 'live' | 'retrying';
 
+const SILENCE_MS = 45_000;
+
 // Reads GET /api/v1/stream?kinds=* with fetch and parses the Server-Sent Events itself; after a
 // failure it reconnects with Last-Event-ID so that nothing the server's log holds is missed.
 export function openStream(onMessage: (m: StreamMessage) => void, onState: (s: StreamState) => void): () => void {
@@ -126,12 +128,21 @@ export function openStream(onMessage: (m: StreamMessage) => void, onState: (s: S
 
   const run = async () => {
     while (!closed) {
-      controller = new AbortController();
+      const ctl = new AbortController();
+      controller = ctl;
+      // The server sends a keep-alive comment every 15 s: silence for 45 s is a dead connection
+      // (a cable pulled, a proxy that dropped it) that no read would ever report.
+      let watchdog: ReturnType<typeof setTimeout> | undefined;
+      const arm = () => {
+        clearTimeout(watchdog);
+        watchdog = setTimeout(() => ctl.abort(), SILENCE_MS);
+      };
       onState('connecting');
       try {
+        arm();
         const headers: Record<string, string> = { Authorization: `Bearer ${token}`, Accept: 'text/event-stream' };
         if (lastId) headers['Last-Event-ID'] = String(lastId);
-        const response = await fetch('/api/v1/stream?kinds=*', { headers, signal: controller.signal, cache: 'no-store' });
+        const response = await fetch('/api/v1/stream?kinds=*', { headers, signal: ctl.signal, cache: 'no-store' });
         if (response.status === 401) {
           signedOut();
           return;
@@ -142,6 +153,7 @@ export function openStream(onMessage: (m: StreamMessage) => void, onState: (s: S
         const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
         let buffer = '';
         for (;;) {
+          arm();
           const { value, done } = await reader.read();
           if (done) break;
           buffer += value.replace(/\r\n?/g, '\n');
@@ -163,6 +175,9 @@ export function openStream(onMessage: (m: StreamMessage) => void, onState: (s: S
       } catch (e) {
         if (closed) return;
         console.warn('stream interrupted', e);
+      } finally {
+        clearTimeout(watchdog);
+        ctl.abort();
       }
       if (closed) return;
       onState('retrying');

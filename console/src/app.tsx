@@ -2,7 +2,7 @@
 // (#/live, #/events, #/people, #/config/…, #/insight/…). Hash routes need nothing from the server
 // beyond index.html, and a reload keeps the page.
 import { useEffect, useState } from 'preact/hooks';
-import { currentToken, onSignedOut, request, setToken, type Role } from './api';
+import { ApiError, currentToken, onSignedOut, request, setToken, type Role } from './api';
 import { startLive, stopLive, useStreamState } from './live';
 import { ConfigPage } from './pages/config';
 import { EventsPage } from './pages/events';
@@ -18,7 +18,14 @@ export interface Me {
 }
 
 function useHash(): string[] {
-  const read = () => (location.hash.replace(/^#\/?/, '') || 'live').split('/').map(decodeURIComponent);
+  const part = (s: string) => {
+    try {
+      return decodeURIComponent(s);
+    } catch {
+      return s; // a malformed escape (#/people/%E0): the text as typed, which finds nothing
+    }
+  };
+  const read = () => (location.hash.replace(/^#\/?/, '') || 'live').split('/').map(part);
   const [parts, setParts] = useState(read);
   useEffect(() => {
     const on = () => setParts(read());
@@ -40,14 +47,23 @@ export function App() {
   const [session, setSession] = useState<Session | null>(null);
   const [checking, setChecking] = useState(!!currentToken());
 
-  // A token kept in this tab (a reload) is checked again before it is used.
+  // A token kept in this tab (a reload) is checked again before it is used; only the server's
+  // refusal forgets it (a server restarting, or the network, is worth another try).
+  const [unreachable, setUnreachable] = useState('');
+  const [attempt, setAttempt] = useState(0);
   useEffect(() => {
     if (!currentToken()) return;
     request<Me>('GET', '/me')
-      .then((me) => setSession({ role: me.role, name: me.name }))
-      .catch(() => setToken(''))
+      .then((me) => {
+        setUnreachable('');
+        setSession({ role: me.role, name: me.name });
+      })
+      .catch((e) => {
+        if (e instanceof ApiError && (e.status === 401 || e.status === 403)) setToken('');
+        else setUnreachable(e instanceof Error ? e.message : String(e));
+      })
       .finally(() => setChecking(false));
-  }, []);
+  }, [attempt]);
   useEffect(() => onSignedOut(() => setSession(null)), []);
   useEffect(() => {
     if (!session) return;
@@ -56,6 +72,21 @@ export function App() {
   }, [session]);
 
   if (checking) return <p class="muted center">Signing in…</p>;
+  if (!session && unreachable && currentToken())
+    return (
+      <main class="login" id="main">
+        <div class="card login-card" role="alert">
+          <h1>The server does not answer</h1>
+          <p>{unreachable}</p>
+          <button type="button" class="btn btn-primary" onClick={() => (setChecking(true), setAttempt((a) => a + 1))}>
+            Try again
+          </button>
+          <button type="button" class="btn btn-plain" onClick={() => (setToken(''), setUnreachable(''))}>
+            Sign in with another token
+          </button>
+        </div>
+      </main>
+    );
   if (!session)
     return (
       <>

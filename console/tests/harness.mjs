@@ -103,6 +103,10 @@ export class Bench {
     const page = await context.newPage();
     page.requested = [];
     page.on('request', (r) => page.requested.push(r.url()));
+    page.failures = []; // answers of 400 and above, "status method url"
+    page.on('response', (r) => {
+      if (r.status() >= 400) page.failures.push(`${r.status()} ${r.request().method()} ${r.url()}`);
+    });
     page.consoleErrors = [];
     page.on('console', (m) => {
       if (m.type() === 'error') page.consoleErrors.push(m.text());

@@ -807,10 +807,21 @@ function DeviceForm({ device, onSaved }: { device: Device; onSaved: () => void }
     toast(`${device.sn}: settings saved, sent at its next initialisation`, 'ok');
     onSaved();
   });
+  if (!canEdit)
+    return (
+      <dl class="facts" aria-label={`Settings of ${device.sn}`}>
+        <dt>Time zone</dt>
+        <dd>{device.time_zone ?? "the server's"}</dd>
+        {configKeys.map((c) => [
+          <dt key={`${c.key}-t`}>{c.label}</dt>,
+          <dd key={`${c.key}-d`}>{device.config[c.key] === undefined ? 'server default' : String(device.config[c.key])}</dd>,
+        ])}
+      </dl>
+    );
   return (
     <>
       <form class="form" onSubmit={onSubmit} aria-label={`Settings of ${device.sn}`}>
-        <fieldset disabled={!canEdit} class="plain">
+        <fieldset class="plain">
           <div class="form-grid">
             <Field label="Time zone" hint="Like +0800 or -0530; empty: the server's">
               <input name="time_zone" defaultValue={device.time_zone ?? ''} pattern="[+-]\d{4}" placeholder="+0000" />
@@ -822,16 +833,21 @@ function DeviceForm({ device, onSaved }: { device: Device; onSaved: () => void }
             ))}
           </div>
           <ErrorNote error={error} />
-          {canEdit ? (
-            <button type="submit" class="btn btn-primary" disabled={busy}>
-              Save settings
-            </button>
-          ) : null}
+          <button type="submit" class="btn btn-primary" disabled={busy}>
+            Save settings
+          </button>
         </fieldset>
       </form>
-      {canEdit ? (
+      {(
         <div class="actions-row" role="group" aria-label={`Actions on ${device.sn}`}>
-          <ActionButton onClick={async () => (await post(`/devices/${enc(device.sn)}/time?wait=10s`, {}, { accept: [504] }), toast(`${device.sn}: clock set`, 'ok'))}>
+          <ActionButton
+            onClick={async () => {
+              const c = await post<{ status: string; return_name: string | null }>(`/devices/${enc(device.sn)}/time?wait=10s`, {}, { accept: [504] });
+              if (c.status === 'done') toast(`${device.sn}: clock set`, 'ok');
+              else if (c.status === 'failed') toast(`${device.sn} refused the time (${c.return_name ?? 'error'})`, 'error');
+              else toast(`${device.sn}: the time is queued; the device has not answered yet (${c.status})`, 'info');
+            }}
+          >
             Set its clock
           </ActionButton>
           <ActionButton onClick={async () => (await post(`/devices/${enc(device.sn)}/verify`), toast(`${device.sn}: checked at its next poll`, 'ok'))}>
@@ -866,7 +882,7 @@ function DeviceForm({ device, onSaved }: { device: Device; onSaved: () => void }
             </>
           ) : null}
         </div>
-      ) : null}
+      )}
     </>
   );
 }

@@ -1,7 +1,7 @@
 // Events: the access events, newest first, arriving live from the stream; filters by device, class,
 // person and door apply to the page loaded and to what arrives. Pausing keeps the list still while
 // new events are counted.
-import { useMemo, useState } from 'preact/hooks';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { currentToken, get, query } from '../api';
 import { useLive } from '../live';
 import type { AccessEvent, Device } from '../types';
@@ -43,14 +43,26 @@ export function EventsPage() {
   const [held, setHeld] = useState<AccessEvent[]>([]);
   const devices = useResource((signal) => get<Device[]>('/devices', signal), []);
   const params = { sn: filters.sn, class: filters.cls, pin: filters.pin, door: filters.door };
+  // What the stream brought since the filters last changed: a page still loading would otherwise
+  // replace the events that arrived while it was on its way.
+  const arrived = useRef<AccessEvent[]>([]);
   const events = useResource(
-    (signal) => get<AccessEvent[]>(`/events${query({ ...params, order: 'desc', limit: 100 })}`, signal),
+    async (signal) => {
+      const page = await get<AccessEvent[]>(`/events${query({ ...params, order: 'desc', limit: 100 })}`, signal);
+      const newest = page.length ? page[0].id : 0;
+      return [...arrived.current.filter((e) => e.id > newest), ...page];
+    },
     [filters.sn, filters.cls, filters.pin, filters.door],
   );
+  useEffect(() => {
+    arrived.current = [];
+    setHeld([]);
+  }, [filters.sn, filters.cls, filters.pin, filters.door]);
 
   useLive('event', (m) => {
     const e = m.data as AccessEvent;
     if (!matches(e, filters)) return;
+    arrived.current = [e, ...arrived.current].slice(0, KEEP);
     if (paused) setHeld((h) => [e, ...h].slice(0, KEEP));
     else events.set((old) => (old?.some((x) => x.id === e.id) ? old : [e, ...(old ?? [])].slice(0, Math.max(KEEP, old?.length ?? 0))));
   });

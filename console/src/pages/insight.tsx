@@ -21,14 +21,16 @@ interface Stats {
 }
 
 export function InsightPage({ sn }: { sn?: string }) {
-  const tab = sn !== undefined ? 'trace' : 'overview';
+  // The trace shows what devices send (an operator's tool: GET /devices/{sn}/trace).
+  const canTrace = useCan('operator');
+  const tab = sn !== undefined && canTrace ? 'trace' : 'overview';
   return (
     <>
       <h1 class="page-title">Insight</h1>
       <Tabs
         tabs={[
           { id: 'overview', label: 'Overview' },
-          { id: 'trace', label: 'Wire trace' },
+          ...(canTrace ? [{ id: 'trace', label: 'Wire trace' }] : []),
         ]}
         current={tab}
         href={(id) => (id === 'trace' ? '#/insight/trace/' : '#/insight')}
@@ -235,6 +237,7 @@ interface Body {
 }
 interface Exchange {
   seq: number;
+  last_seq: number;
   time: string;
   last_time?: string;
   repeat: number;
@@ -259,7 +262,26 @@ function Trace({ sn }: { sn: string }) {
   const canEdit = useCan('operator');
   const [follow, setFollow] = useState(true);
   const trace = useResource((s) => (sn ? get<TraceView>(`/devices/${enc(sn)}/trace`, s) : Promise.resolve(null)), [sn]);
-  useInterval(() => follow && sn && trace.reload(), 3000);
+  // Following asks only for what is new or repeated since the newest entry seen (?after=), and
+  // merges it: an entry that repeated again replaces its older copy.
+  useInterval(async () => {
+    const view = trace.data;
+    if (!follow || !sn || !view?.enabled || trace.loading) return;
+    const after = Math.max(0, ...view.exchanges.map((x) => x.last_seq));
+    try {
+      const fresh = await get<TraceView>(`/devices/${enc(sn)}/trace?after=${after}`);
+      if (!fresh.exchanges.length) return;
+      trace.set((old) => {
+        if (!old || old.sn !== fresh.sn) return old;
+        const bySeq = new Map(old.exchanges.map((x) => [x.seq, x]));
+        for (const x of fresh.exchanges) bySeq.set(x.seq, x);
+        const merged = [...bySeq.values()].sort((a, b) => b.seq - a.seq).slice(0, fresh.depth ?? 100);
+        return { ...fresh, exchanges: merged };
+      });
+    } catch {
+      trace.reload();
+    }
+  }, 3000);
   return (
     <Section
       title={sn ? `Wire trace of ${sn}` : 'Wire trace'}

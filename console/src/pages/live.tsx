@@ -1,6 +1,6 @@
 // Live: the devices (online or not, last seen, firmware, pending commands, sync) and the door board,
 // both kept current by the live stream (device presence, door_state, command and sync messages).
-import { useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { enc, get, post } from '../api';
 import { useLive } from '../live';
 import type { Command, Device, DoorLive, DoorState, Panel } from '../types';
@@ -33,6 +33,7 @@ export function useSyncRows() {
 }
 
 function DevicesSection() {
+  const canTrace = useCan('operator');
   const devices = useResource((signal) => get<Device[]>('/devices', signal), []);
   const sync = useSyncRows();
   const now = useNow();
@@ -42,7 +43,13 @@ function DevicesSection() {
     if (devices.data?.some((x) => x.sn === d.sn)) devices.set((old) => old?.map((x) => (x.sn === d.sn ? { ...x, online: d.online } : x)));
     else devices.reload();
   });
-  useLive('command', () => devices.reload());
+  // Pending counts change with each command closed: one reload for a burst of them.
+  const reloadSoon = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  useLive('command', () => {
+    clearTimeout(reloadSoon.current);
+    reloadSoon.current = setTimeout(devices.reload, 1000);
+  });
+  useEffect(() => () => clearTimeout(reloadSoon.current), []);
   useLive('sync', (m) => {
     const s = m.data as SyncRow;
     sync.set((old) => new Map(old ?? []).set(s.sn, s));
@@ -68,9 +75,11 @@ function DevicesSection() {
                 <th scope="col">Address</th>
                 <th scope="col">Pending commands</th>
                 <th scope="col">Sync</th>
-                <th scope="col">
-                  <span class="sr-only">Trace</span>
-                </th>
+                {canTrace ? (
+                  <th scope="col">
+                    <span class="sr-only">Trace</span>
+                  </th>
+                ) : null}
               </tr>
             </thead>
             <tbody>
@@ -96,11 +105,13 @@ function DevicesSection() {
                   <td>
                     <SyncCell row={sync.data?.get(d.sn)} />
                   </td>
-                  <td>
-                    <a href={`#/insight/trace/${enc(d.sn)}`} aria-label={`Wire trace of ${d.sn}`}>
-                      Trace
-                    </a>
-                  </td>
+                  {canTrace ? (
+                    <td>
+                      <a href={`#/insight/trace/${enc(d.sn)}`} aria-label={`Wire trace of ${d.sn}`}>
+                        Trace
+                      </a>
+                    </td>
+                  ) : null}
                 </tr>
               ))}
             </tbody>
@@ -128,6 +139,7 @@ function DoorBoard() {
   // Every panel's state in one call, then the stream's door_state messages (newer, so they win).
   useResource(
     async (signal) => {
+      if (!panels.data) return false;
       const all = await get<DoorState[]>('/doors/state', signal);
       setStates((old) => {
         const next = { ...old };
@@ -136,7 +148,7 @@ function DoorBoard() {
       });
       return true;
     },
-    [list.length],
+    [!!panels.data],
   );
   useLive('door_state', (m) => {
     const s = m.data as DoorState;

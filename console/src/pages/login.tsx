@@ -32,7 +32,7 @@ export function Login({ onSignedIn }: { onSignedIn: (me: Me, token: string) => v
         <p class="muted">Sign in with an API token. An admin token is in the server's data folder (<code>api-token</code>).</p>
         <label class="field">
           <span class="field-label">API token</span>
-          <input name="token" type="password" autocomplete="current-password" required autofocus aria-describedby="login-error" />
+          <input name="token" type="password" autocomplete="off" spellcheck={false} required autofocus aria-describedby="login-error" />
         </label>
         <p id="login-error" class="note note-error" role="alert" hidden={!error}>
           {error}

@@ -1,6 +1,6 @@
 // People: persons with their cards, credentials, access levels and validity; search; a person's
 // page with the sync state on each panel; CSV import with progress and the errors row by row.
-import { useEffect, useMemo, useState } from 'preact/hooks';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { currentToken, del, enc, get, patch, post, request } from '../api';
 import type { AccessLevel, Job, Person } from '../types';
 import { ActionButton, Badge, Empty, ErrorNote, Field, Loading, Section, dateTime, messageOf, toast, useCan, useResource } from '../ui';
@@ -468,10 +468,14 @@ function ImportSection({ onDone }: { onDone: () => void }) {
   const [job, setJob] = useState<Job | null>(null);
   const [error, setError] = useState('');
   const [busy, setBusy] = useState(false);
+  // The job runs on the server whatever the page does; leaving the page stops following it.
+  const mounted = useRef(true);
+  useEffect(() => () => void (mounted.current = false), []);
 
   const follow = async (id: number) => {
     for (;;) {
       const j = await get<Job>(`/jobs/${id}`);
+      if (!mounted.current) return j;
       setJob(j);
       if (j.state !== 'running') return j;
       await new Promise((r) => setTimeout(r, 400));

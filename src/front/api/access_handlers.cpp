@@ -974,7 +974,7 @@ void add_access_routes(RouteTable& table, const ApiServices& services) {
                s.sync.overview([s, respond = c.respond, who = c.who](
                                    storage::StoreResult<std::vector<storage::PanelSyncCounts>> r) {
                  if (!r.ok()) return answer_store_refusal(respond, who, r.error());
-                 // Registered devices the engine has nothing for read as zeros, as /devices/{sn}/sync does.
+                 // Known devices the engine has nothing for read as zeros, as /devices/{sn}/sync does.
                  auto panels = std::move(r.value());
                  std::set<std::string> listed;
                  for (const auto& panel : panels) listed.insert(panel.sn);
