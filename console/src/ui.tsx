@@ -209,6 +209,44 @@ export function Tabs<T extends string>({
   );
 }
 
+// A table of rows: scrolls sideways on a narrow screen, one header per column (`actions`: a last,
+// unnamed column for buttons, named for screen readers).
+export function Table({
+  label,
+  columns,
+  actions,
+  class: extra,
+  children,
+}: {
+  label: string;
+  columns: string[];
+  actions?: boolean;
+  class?: string;
+  children: ComponentChildren;
+}) {
+  return (
+    <div class="table-wrap">
+      <table class={extra ? `table ${extra}` : 'table'} aria-label={label}>
+        <thead>
+          <tr>
+            {columns.map((c) => (
+              <th key={c} scope="col">
+                {c}
+              </th>
+            ))}
+            {actions ? (
+              <th scope="col">
+                <span class="sr-only">Actions</span>
+              </th>
+            ) : null}
+          </tr>
+        </thead>
+        <tbody>{children}</tbody>
+      </table>
+    </div>
+  );
+}
+
 export function Section({ title, children, actions }: { title: string; children: ComponentChildren; actions?: ComponentChildren }) {
   return (
     <section class="card" aria-label={title}>

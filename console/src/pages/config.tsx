@@ -3,7 +3,7 @@
 import { useMemo, useState } from 'preact/hooks';
 import { del, enc, get, patch, post } from '../api';
 import type { AccessLevel, ApiTokenRow, Device, Holiday, Panel, Segments, TimeRule, Webhook } from '../types';
-import { ActionButton, Badge, Empty, ErrorNote, Field, Loading, Section, Tabs, dateTime, messageOf, toast, useCan, useResource } from '../ui';
+import { ActionButton, Badge, Table, Empty, ErrorNote, Field, Loading, Section, Tabs, dateTime, messageOf, toast, useCan, useResource } from '../ui';
 
 type Tab = 'time-rules' | 'holidays' | 'access-levels' | 'doors' | 'approval' | 'devices' | 'tokens' | 'webhooks';
 const tabs: { id: Tab; label: string }[] = [
@@ -308,42 +308,24 @@ function Holidays() {
         <ErrorNote error={holidays.error} />
         {!holidays.data ? <Loading what="holidays" /> : <Calendar holidays={list} />}
         {list.length ? (
-          <div class="table-wrap">
-            <table class="table" aria-label="Holidays">
-              <thead>
-                <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col">From</th>
-                  <th scope="col">To</th>
-                  <th scope="col">Type</th>
-                  <th scope="col">Every year</th>
-                  {canEdit ? (
-                    <th scope="col">
-                      <span class="sr-only">Actions</span>
-                    </th>
-                  ) : null}
-                </tr>
-              </thead>
-              <tbody>
-                {list.map((h) => (
-                  <tr key={h.id}>
-                    <td>{h.name}</td>
-                    <td class="mono">{h.start}</td>
-                    <td class="mono">{h.end}</td>
-                    <td class="num">{h.type}</td>
-                    <td>{h.yearly ? 'Yes' : 'No'}</td>
-                    {canEdit ? (
-                      <td>
-                        <ActionButton small tone="danger" onClick={async () => (await del(`/holidays/${h.id}`), holidays.reload())}>
-                          Delete
-                        </ActionButton>
-                      </td>
-                    ) : null}
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <Table label="Holidays" columns={['Name', 'From', 'To', 'Type', 'Every year']} actions={canEdit}>
+            {list.map((h) => (
+              <tr key={h.id}>
+                <td>{h.name}</td>
+                <td class="mono">{h.start}</td>
+                <td class="mono">{h.end}</td>
+                <td class="num">{h.type}</td>
+                <td>{h.yearly ? 'Yes' : 'No'}</td>
+                {canEdit ? (
+                  <td>
+                    <ActionButton small tone="danger" onClick={async () => (await del(`/holidays/${h.id}`), holidays.reload())}>
+                      Delete
+                    </ActionButton>
+                  </td>
+                ) : null}
+              </tr>
+            ))}
+          </Table>
         ) : holidays.data ? (
           <Empty>No holiday.</Empty>
         ) : null}
@@ -708,45 +690,28 @@ function Approval() {
       ) : !waiting.length ? (
         <Empty>No device is waiting.</Empty>
       ) : (
-        <div class="table-wrap">
-          <table class="table" aria-label="Devices waiting for approval">
-            <thead>
-              <tr>
-                <th scope="col">Serial number</th>
-                <th scope="col">Address</th>
-                <th scope="col">Firmware</th>
-                <th scope="col">First seen</th>
-                {canEdit ? (
-                  <th scope="col">
-                    <span class="sr-only">Actions</span>
-                  </th>
-                ) : null}
-              </tr>
-            </thead>
-            <tbody>
-              {waiting.map((d) => (
-                <tr key={d.sn}>
-                  <th scope="row" class="mono">
-                    {d.sn}
-                  </th>
-                  <td class="mono">{d.ip}</td>
-                  <td class="small">{d.firmware ?? '—'}</td>
-                  <td class="small">{dateTime((d as unknown as { first_seen: number | null }).first_seen)}</td>
-                  {canEdit ? (
-                    <td class="actions">
-                      <ActionButton small tone="primary" onClick={async () => (await post(`/devices/${enc(d.sn)}/approve`), toast(`${d.sn} approved`, 'ok'), devices.reload())}>
-                        Approve
-                      </ActionButton>
-                      <ActionButton small tone="danger" onClick={async () => (await post(`/devices/${enc(d.sn)}/reject`), toast(`${d.sn} rejected`, 'ok'), devices.reload())}>
-                        Reject
-                      </ActionButton>
-                    </td>
-                  ) : null}
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table label="Devices waiting for approval" columns={['Serial number', 'Address', 'Firmware', 'First seen']} actions={canEdit}>
+          {waiting.map((d) => (
+            <tr key={d.sn}>
+              <th scope="row" class="mono">
+                {d.sn}
+              </th>
+              <td class="mono">{d.ip}</td>
+              <td class="small">{d.firmware ?? '—'}</td>
+              <td class="small">{dateTime((d as unknown as { first_seen: number | null }).first_seen)}</td>
+              {canEdit ? (
+                <td class="actions">
+                  <ActionButton small tone="primary" onClick={async () => (await post(`/devices/${enc(d.sn)}/approve`), toast(`${d.sn} approved`, 'ok'), devices.reload())}>
+                    Approve
+                  </ActionButton>
+                  <ActionButton small tone="danger" onClick={async () => (await post(`/devices/${enc(d.sn)}/reject`), toast(`${d.sn} rejected`, 'ok'), devices.reload())}>
+                    Reject
+                  </ActionButton>
+                </td>
+              ) : null}
+            </tr>
+          ))}
+        </Table>
       )}
     </Section>
   );
@@ -914,49 +879,34 @@ function Tokens() {
         ) : !tokens.data.length ? (
           <Empty>No token but the server's own admin token.</Empty>
         ) : (
-          <div class="table-wrap">
-            <table class="table" aria-label="API tokens">
-              <thead>
-                <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col">Role</th>
-                  <th scope="col">Created</th>
-                  <th scope="col">State</th>
-                  <th scope="col">
-                    <span class="sr-only">Actions</span>
-                  </th>
+          <Table label="API tokens" columns={['Name', 'Role', 'Created', 'State']} actions>
+            {tokens.data.map((t) => {
+              const revoked = (t as unknown as { revoked_at: number | null }).revoked_at;
+              return (
+                <tr key={t.id}>
+                  <td>{t.name}</td>
+                  <td>{t.role}</td>
+                  <td class="small">{dateTime(t.created_at as number)}</td>
+                  <td>{revoked ? <Badge tone="off">Revoked</Badge> : <Badge tone="ok">Active</Badge>}</td>
+                  <td>
+                    {!revoked ? (
+                      <ActionButton
+                        small
+                        tone="danger"
+                        onClick={async () => {
+                          if (!confirm(`Revoke the token ${t.name}? Whoever uses it is signed out.`)) return;
+                          await del(`/tokens/${t.id}`);
+                          tokens.reload();
+                        }}
+                      >
+                        Revoke
+                      </ActionButton>
+                    ) : null}
+                  </td>
                 </tr>
-              </thead>
-              <tbody>
-                {tokens.data.map((t) => {
-                  const revoked = (t as unknown as { revoked_at: number | null }).revoked_at;
-                  return (
-                    <tr key={t.id}>
-                      <td>{t.name}</td>
-                      <td>{t.role}</td>
-                      <td class="small">{dateTime(t.created_at as number)}</td>
-                      <td>{revoked ? <Badge tone="off">Revoked</Badge> : <Badge tone="ok">Active</Badge>}</td>
-                      <td>
-                        {!revoked ? (
-                          <ActionButton
-                            small
-                            tone="danger"
-                            onClick={async () => {
-                              if (!confirm(`Revoke the token ${t.name}? Whoever uses it is signed out.`)) return;
-                              await del(`/tokens/${t.id}`);
-                              tokens.reload();
-                            }}
-                          >
-                            Revoke
-                          </ActionButton>
-                        ) : null}
-                      </td>
-                    </tr>
-                  );
-                })}
-              </tbody>
-            </table>
-          </div>
+              );
+            })}
+          </Table>
         )}
       </Section>
       <Section title="Make a token">
@@ -1036,57 +986,41 @@ function Webhooks() {
         ) : !hooks.data.length ? (
           <Empty>No webhook: add one below to have events POSTed, signed, to another system.</Empty>
         ) : (
-          <div class="table-wrap">
-            <table class="table" aria-label="Webhooks">
-              <thead>
-                <tr>
-                  <th scope="col">URL</th>
-                  <th scope="col">Sends</th>
-                  <th scope="col">Delivered</th>
-                  <th scope="col">Dead letters</th>
-                  <th scope="col">Last error</th>
-                  <th scope="col">
-                    <span class="sr-only">Actions</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {hooks.data.map((h) => (
-                  <tr key={h.id}>
-                    <td class="mono small">{h.url}</td>
-                    <td class="small">{h.events.map((e) => kinds.find((k) => k.id === e)?.label ?? e).join(', ')}</td>
-                    <td class="num">{String(h.delivered ?? 0)}</td>
-                    <td class="num">
-                      {Number(h.dead_letters ?? 0) > 0 ? (
-                        <button type="button" class="linkish" onClick={() => setLetters(letters === h.id ? null : h.id)} aria-expanded={letters === h.id}>
-                          {String(h.dead_letters)}
-                        </button>
-                      ) : (
-                        '0'
-                      )}
-                    </td>
-                    <td class="small">{(h.last_error as string) ?? '—'}</td>
-                    <td class="actions">
-                      <button type="button" class="btn btn-plain btn-small" onClick={() => setLetters(letters === h.id ? null : h.id)}>
-                        Dead letters
-                      </button>
-                      <ActionButton
-                        small
-                        tone="danger"
-                        onClick={async () => {
-                          if (!confirm(`Delete the webhook to ${h.url}?`)) return;
-                          await del(`/webhooks/${h.id}`);
-                          hooks.reload();
-                        }}
-                      >
-                        Delete
-                      </ActionButton>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <Table label="Webhooks" columns={['URL', 'Sends', 'Delivered', 'Dead letters', 'Last error']} actions>
+            {hooks.data.map((h) => (
+              <tr key={h.id}>
+                <td class="mono small">{h.url}</td>
+                <td class="small">{h.events.map((e) => kinds.find((k) => k.id === e)?.label ?? e).join(', ')}</td>
+                <td class="num">{String(h.delivered ?? 0)}</td>
+                <td class="num">
+                  {Number(h.dead_letters ?? 0) > 0 ? (
+                    <button type="button" class="linkish" onClick={() => setLetters(letters === h.id ? null : h.id)} aria-expanded={letters === h.id}>
+                      {String(h.dead_letters)}
+                    </button>
+                  ) : (
+                    '0'
+                  )}
+                </td>
+                <td class="small">{(h.last_error as string) ?? '—'}</td>
+                <td class="actions">
+                  <button type="button" class="btn btn-plain btn-small" onClick={() => setLetters(letters === h.id ? null : h.id)}>
+                    Dead letters
+                  </button>
+                  <ActionButton
+                    small
+                    tone="danger"
+                    onClick={async () => {
+                      if (!confirm(`Delete the webhook to ${h.url}?`)) return;
+                      await del(`/webhooks/${h.id}`);
+                      hooks.reload();
+                    }}
+                  >
+                    Delete
+                  </ActionButton>
+                </td>
+              </tr>
+            ))}
+          </Table>
         )}
         {letters !== null ? <DeadLetters id={letters} onChange={hooks.reload} /> : null}
       </Section>
@@ -1146,30 +1080,17 @@ function DeadLetters({ id, onChange }: { id: number; onChange: () => void }) {
       ) : !list.data.length ? (
         <Empty>None: every message was delivered.</Empty>
       ) : (
-        <div class="table-wrap">
-          <table class="table" aria-label="Dead letters">
-            <thead>
-              <tr>
-                <th scope="col">Message</th>
-                <th scope="col">Attempts</th>
-                <th scope="col">Last status</th>
-                <th scope="col">Last error</th>
-                <th scope="col">Failed at</th>
-              </tr>
-            </thead>
-            <tbody>
-              {list.data.map((d) => (
-                <tr key={d.id}>
-                  <td class="num">{d.message_id}</td>
-                  <td class="num">{d.attempts}</td>
-                  <td class="num">{d.last_status ?? '—'}</td>
-                  <td class="small">{d.last_error ?? '—'}</td>
-                  <td class="small">{dateTime(d.failed_at)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table label="Dead letters" columns={['Message', 'Attempts', 'Last status', 'Last error', 'Failed at']}>
+          {list.data.map((d) => (
+            <tr key={d.id}>
+              <td class="num">{d.message_id}</td>
+              <td class="num">{d.attempts}</td>
+              <td class="num">{d.last_status ?? '—'}</td>
+              <td class="small">{d.last_error ?? '—'}</td>
+              <td class="small">{dateTime(d.failed_at)}</td>
+            </tr>
+          ))}
+        </Table>
       )}
     </div>
   );

@@ -1,11 +1,11 @@
 // Events: the access events, newest first, arriving live from the stream; filters by device, class,
 // person and door apply to the page loaded and to what arrives. Pausing keeps the list still while
 // new events are counted.
-import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { currentToken, get, query } from '../api';
 import { useLive } from '../live';
 import type { AccessEvent, Device } from '../types';
-import { ActionButton, Badge, Empty, ErrorNote, Loading, Section, toast, useResource } from '../ui';
+import { ActionButton, Badge, Table, Empty, ErrorNote, Loading, Section, toast, useResource } from '../ui';
 
 const classes = [
   { id: 'normal', label: 'Normal' },
@@ -161,51 +161,34 @@ export function EventsPage() {
 }
 
 export function EventTable({ events, caption }: { events: AccessEvent[]; caption?: string }) {
-  const rows = useMemo(() => events, [events]);
   return (
-    <div class="table-wrap">
-      <table class="table events" aria-label={caption ?? 'Events'}>
-        <thead>
-          <tr>
-            <th scope="col">Time</th>
-            <th scope="col">Device</th>
-            <th scope="col">Door</th>
-            <th scope="col">Person</th>
-            <th scope="col">Card</th>
-            <th scope="col">Event</th>
-            <th scope="col">Verified by</th>
-            <th scope="col">Class</th>
-          </tr>
-        </thead>
-        <tbody>
-          {rows.map((e) => (
-            <tr key={e.id} class={`ev ev-${e.event_class}`} data-event-id={e.id}>
-              <td class="nowrap">{e.time ?? '—'}</td>
-              <td class="mono small">{e.sn}</td>
-              <td class="num">{e.door ?? '—'}</td>
-              <td>
-                {e.person_name ? <span>{e.person_name} </span> : null}
-                {e.pin && e.pin !== '0' ? (
-                  <a class="mono" href={`#/people/${encodeURIComponent(e.pin)}`} data-pin={e.pin}>
-                    {e.pin}
-                  </a>
-                ) : (
-                  <span class="muted">—</span>
-                )}
-              </td>
-              <td class="mono small">{e.cardno && e.cardno !== '0' ? e.cardno : '—'}</td>
-              <td>
-                <span class="mono small">{e.event}</span> {e.event_name}
-              </td>
-              <td class="small">{e.verify_name}</td>
-              <td>
-                <Badge tone={classTone(e.event_class)}>{classLabel(e.event_class)}</Badge>
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <Table label={caption ?? 'Events'} columns={['Time', 'Device', 'Door', 'Person', 'Card', 'Event', 'Verified by', 'Class']} class="events">
+      {events.map((e) => (
+        <tr key={e.id} class={`ev ev-${e.event_class}`} data-event-id={e.id}>
+          <td class="nowrap">{e.time ?? '—'}</td>
+          <td class="mono small">{e.sn}</td>
+          <td class="num">{e.door ?? '—'}</td>
+          <td>
+            {e.person_name ? <span>{e.person_name} </span> : null}
+            {e.pin && e.pin !== '0' ? (
+              <a class="mono" href={`#/people/${encodeURIComponent(e.pin)}`} data-pin={e.pin}>
+                {e.pin}
+              </a>
+            ) : (
+              <span class="muted">—</span>
+            )}
+          </td>
+          <td class="mono small">{e.cardno && e.cardno !== '0' ? e.cardno : '—'}</td>
+          <td>
+            <span class="mono small">{e.event}</span> {e.event_name}
+          </td>
+          <td class="small">{e.verify_name}</td>
+          <td>
+            <Badge tone={classTone(e.event_class)}>{classLabel(e.event_class)}</Badge>
+          </td>
+        </tr>
+      ))}
+    </Table>
   );
 }
 

@@ -4,7 +4,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { enc, get, post } from '../api';
 import { useLive } from '../live';
 import type { Command, Device, DoorLive, DoorState, Panel } from '../types';
-import { ActionButton, Badge, Empty, ErrorNote, Loading, Section, ago, toast, useCan, useInterval, useNow, useResource } from '../ui';
+import { ActionButton, Badge, Empty, ErrorNote, Loading, Section, Table, ago, toast, useCan, useInterval, useNow, useResource } from '../ui';
 
 export interface SyncRow {
   sn: string;
@@ -64,59 +64,43 @@ function DevicesSection() {
       ) : !list.length ? (
         <Empty>No device has connected yet. Point a panel's server address at this server (port 8088 by default).</Empty>
       ) : (
-        <div class="table-wrap">
-          <table class="table" aria-label="Devices">
-            <thead>
-              <tr>
-                <th scope="col">Serial number</th>
-                <th scope="col">State</th>
-                <th scope="col">Last seen</th>
-                <th scope="col">Firmware</th>
-                <th scope="col">Address</th>
-                <th scope="col">Pending commands</th>
-                <th scope="col">Sync</th>
-                {canTrace ? (
-                  <th scope="col">
-                    <span class="sr-only">Trace</span>
-                  </th>
-                ) : null}
-              </tr>
-            </thead>
-            <tbody>
-              {list.map((d) => (
-                <tr key={d.sn} data-sn={d.sn}>
-                  <th scope="row" class="mono">
-                    {d.sn}
-                    {d.options?.['~DeviceName'] ? <div class="muted small">{d.options['~DeviceName']}</div> : null}
-                  </th>
-                  <td>
-                    {!d.approved ? (
-                      <Badge tone="warn">Waiting for approval</Badge>
-                    ) : d.online ? (
-                      <Badge tone="ok">Online</Badge>
-                    ) : (
-                      <Badge tone="off">Offline</Badge>
-                    )}
-                  </td>
-                  <td title={d.last_seen ?? ''}>{ago(d.last_seen_unix, now)}</td>
-                  <td class="small">{d.firmware ?? '—'}</td>
-                  <td class="mono small">{d.ip || '—'}</td>
-                  <td class="num">{d.pending}</td>
-                  <td>
-                    <SyncCell row={sync.data?.get(d.sn)} />
-                  </td>
-                  {canTrace ? (
-                    <td>
-                      <a href={`#/insight/trace/${enc(d.sn)}`} aria-label={`Wire trace of ${d.sn}`}>
-                        Trace
-                      </a>
-                    </td>
-                  ) : null}
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table
+          label="Devices"
+          columns={['Serial number', 'State', 'Last seen', 'Firmware', 'Address', 'Pending commands', 'Sync']}
+          actions={canTrace}
+        >
+          {list.map((d) => (
+            <tr key={d.sn} data-sn={d.sn}>
+              <th scope="row" class="mono">
+                {d.sn}
+                {d.options?.['~DeviceName'] ? <div class="muted small">{d.options['~DeviceName']}</div> : null}
+              </th>
+              <td>
+                {!d.approved ? (
+                  <Badge tone="warn">Waiting for approval</Badge>
+                ) : d.online ? (
+                  <Badge tone="ok">Online</Badge>
+                ) : (
+                  <Badge tone="off">Offline</Badge>
+                )}
+              </td>
+              <td title={d.last_seen ?? ''}>{ago(d.last_seen_unix, now)}</td>
+              <td class="small">{d.firmware ?? '—'}</td>
+              <td class="mono small">{d.ip || '—'}</td>
+              <td class="num">{d.pending}</td>
+              <td>
+                <SyncCell row={sync.data?.get(d.sn)} />
+              </td>
+              {canTrace ? (
+                <td>
+                  <a href={`#/insight/trace/${enc(d.sn)}`} aria-label={`Wire trace of ${d.sn}`}>
+                    Trace
+                  </a>
+                </td>
+              ) : null}
+            </tr>
+          ))}
+        </Table>
       )}
     </Section>
   );

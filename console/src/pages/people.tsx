@@ -3,7 +3,7 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { currentToken, del, enc, get, patch, post, request } from '../api';
 import type { AccessLevel, Job, Person } from '../types';
-import { ActionButton, Badge, Empty, ErrorNote, Field, Loading, Section, dateTime, messageOf, toast, useCan, useResource } from '../ui';
+import { ActionButton, Badge, Table, Empty, ErrorNote, Field, Loading, Section, dateTime, messageOf, toast, useCan, useResource } from '../ui';
 
 const PAGE = 1000;
 const MAX_LOADED = 100_000;
@@ -101,43 +101,27 @@ function PeopleList() {
               {found.length === persons.data!.length ? `${found.length} persons` : `${found.length} of ${persons.data!.length} persons`}
               {found.length > shown.length ? `, the first ${shown.length} shown: narrow the search` : ''}
             </p>
-            <div class="table-wrap">
-              <table class="table" aria-label="Persons">
-                <thead>
-                  <tr>
-                    <th scope="col">Pin</th>
-                    <th scope="col">Name</th>
-                    <th scope="col">Cards</th>
-                    <th scope="col">Fingerprints</th>
-                    <th scope="col">Faces</th>
-                    <th scope="col">Photo</th>
-                    <th scope="col">Access levels</th>
-                    <th scope="col">Valid</th>
+            <Table label="Persons" columns={['Pin', 'Name', 'Cards', 'Fingerprints', 'Faces', 'Photo', 'Access levels', 'Valid']}>
+              {shown.map((p) => {
+                const c = counts(p);
+                return (
+                  <tr key={p.pin} data-pin={p.pin}>
+                    <th scope="row" class="mono">
+                      <a href={`#/people/${enc(p.pin)}`}>{p.pin}</a>
+                    </th>
+                    <td>
+                      {p.name || <span class="muted">—</span>} {p.disabled ? <Badge tone="off">Disabled</Badge> : null}
+                    </td>
+                    <td class="mono small">{p.cards.length ? p.cards.join(', ') : '—'}</td>
+                    <td class="num">{c.fingers}</td>
+                    <td class="num">{c.faces}</td>
+                    <td>{c.photo ? 'Yes' : '—'}</td>
+                    <td class="small">{p.access_levels.map((id) => levelName.get(id) ?? `#${id}`).join(', ') || '—'}</td>
+                    <td class="small">{validity(p)}</td>
                   </tr>
-                </thead>
-                <tbody>
-                  {shown.map((p) => {
-                    const c = counts(p);
-                    return (
-                      <tr key={p.pin} data-pin={p.pin}>
-                        <th scope="row" class="mono">
-                          <a href={`#/people/${enc(p.pin)}`}>{p.pin}</a>
-                        </th>
-                        <td>
-                          {p.name || <span class="muted">—</span>} {p.disabled ? <Badge tone="off">Disabled</Badge> : null}
-                        </td>
-                        <td class="mono small">{p.cards.length ? p.cards.join(', ') : '—'}</td>
-                        <td class="num">{c.fingers}</td>
-                        <td class="num">{c.faces}</td>
-                        <td>{c.photo ? 'Yes' : '—'}</td>
-                        <td class="small">{p.access_levels.map((id) => levelName.get(id) ?? `#${id}`).join(', ') || '—'}</td>
-                        <td class="small">{validity(p)}</td>
-                      </tr>
-                    );
-                  })}
-                </tbody>
-              </table>
-            </div>
+                );
+              })}
+            </Table>
           </>
         )}
       </Section>
@@ -259,48 +243,31 @@ function PersonPage({ pin }: { pin: string }) {
           </Section>
           <Section title="Credentials">
             {(p.credentials ?? []).length ? (
-              <div class="table-wrap">
-                <table class="table" aria-label="Credentials">
-                  <thead>
-                    <tr>
-                      <th scope="col">Type</th>
-                      <th scope="col">Finger / instance</th>
-                      <th scope="col">Format</th>
-                      <th scope="col">From</th>
-                      {canEdit ? (
-                        <th scope="col">
-                          <span class="sr-only">Actions</span>
-                        </th>
-                      ) : null}
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {p.credentials!.map((c) => (
-                      <tr key={c.id}>
-                        <td>{c.type}</td>
-                        <td class="num">{c.finger ?? c.no ?? '—'}</td>
-                        <td class="small">{c.format ?? '—'}</td>
-                        <td class="small">{c.enrolled_at ?? 'API'}</td>
-                        {canEdit ? (
-                          <td>
-                            <ActionButton
-                              small
-                              tone="danger"
-                              onClick={async () => {
-                                await del(`/persons/${enc(p.pin)}/credentials/${c.id}`);
-                                person.reload();
-                                sync.reload();
-                              }}
-                            >
-                              Remove
-                            </ActionButton>
-                          </td>
-                        ) : null}
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
+              <Table label="Credentials" columns={['Type', 'Finger / instance', 'Format', 'From']} actions={canEdit}>
+                {p.credentials!.map((c) => (
+                  <tr key={c.id}>
+                    <td>{c.type}</td>
+                    <td class="num">{c.finger ?? c.no ?? '—'}</td>
+                    <td class="small">{c.format ?? '—'}</td>
+                    <td class="small">{c.enrolled_at ?? 'API'}</td>
+                    {canEdit ? (
+                      <td>
+                        <ActionButton
+                          small
+                          tone="danger"
+                          onClick={async () => {
+                            await del(`/persons/${enc(p.pin)}/credentials/${c.id}`);
+                            person.reload();
+                            sync.reload();
+                          }}
+                        >
+                          Remove
+                        </ActionButton>
+                      </td>
+                    ) : null}
+                  </tr>
+                ))}
+              </Table>
             ) : (
               <Empty>No fingerprint, face or photo.</Empty>
             )}
@@ -312,38 +279,25 @@ function PersonPage({ pin }: { pin: string }) {
             ) : !sync.data.length ? (
               <Empty>No panel holds or should hold this person (no access level with a door).</Empty>
             ) : (
-              <div class="table-wrap">
-                <table class="table" aria-label="Sync state per panel">
-                  <thead>
-                    <tr>
-                      <th scope="col">Panel</th>
-                      <th scope="col">State</th>
-                      <th scope="col">Error</th>
-                      <th scope="col">Attempts</th>
-                      <th scope="col">Updated</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {sync.data.map((s) => (
-                      <tr key={s.sn}>
-                        <th scope="row" class="mono">
-                          {s.sn}
-                        </th>
-                        <td>
-                          <Badge tone={syncWords(s).tone}>{syncWords(s).text}</Badge>
-                        </td>
-                        <td class="small">
-                          {s.error ?? '—'}
-                          {s.return !== null ? ` (Return ${s.return})` : ''}
-                          {s.retry_at ? <div class="muted">retried at {dateTime(s.retry_at)}</div> : null}
-                        </td>
-                        <td class="num">{s.attempts}</td>
-                        <td class="small">{dateTime(s.updated_at)}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
+              <Table label="Sync state per panel" columns={['Panel', 'State', 'Error', 'Attempts', 'Updated']}>
+                {sync.data.map((s) => (
+                  <tr key={s.sn}>
+                    <th scope="row" class="mono">
+                      {s.sn}
+                    </th>
+                    <td>
+                      <Badge tone={syncWords(s).tone}>{syncWords(s).text}</Badge>
+                    </td>
+                    <td class="small">
+                      {s.error ?? '—'}
+                      {s.return !== null ? ` (Return ${s.return})` : ''}
+                      {s.retry_at ? <div class="muted">retried at {dateTime(s.retry_at)}</div> : null}
+                    </td>
+                    <td class="num">{s.attempts}</td>
+                    <td class="small">{dateTime(s.updated_at)}</td>
+                  </tr>
+                ))}
+              </Table>
             )}
           </Section>
         </>
@@ -541,26 +495,15 @@ function JobProgress({ job }: { job: Job }) {
         {job.created} created, {job.updated} updated, {job.failed} failed
       </p>
       {job.errors.length ? (
-        <div class="table-wrap">
-          <table class="table" aria-label="Rows not imported">
-            <thead>
-              <tr>
-                <th scope="col">Row</th>
-                <th scope="col">Pin</th>
-                <th scope="col">Error</th>
-              </tr>
-            </thead>
-            <tbody>
-              {job.errors.map((e) => (
-                <tr key={e.row}>
-                  <td class="num">{e.row}</td>
-                  <td class="mono">{e.pin || '—'}</td>
-                  <td>{e.error}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table label="Rows not imported" columns={['Row', 'Pin', 'Error']}>
+          {job.errors.map((e) => (
+            <tr key={e.row}>
+              <td class="num">{e.row}</td>
+              <td class="mono">{e.pin || '—'}</td>
+              <td>{e.error}</td>
+            </tr>
+          ))}
+        </Table>
       ) : null}
     </div>
   );
