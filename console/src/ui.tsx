@@ -169,6 +169,45 @@ export function ActionButton({ onClick, tone = 'plain', small, children, ...rest
   );
 }
 
+// The button that opens a form to add something, and cancels it.
+export function AddToggle({ open, label, onToggle }: { open: boolean; label: string; onToggle: () => void }) {
+  return (
+    <button type="button" class="btn btn-primary btn-small" onClick={onToggle} aria-expanded={open}>
+      {open ? 'Cancel' : label}
+    </button>
+  );
+}
+
+// A choice among serial numbers; `first` are options before them ("All devices"...).
+export function DeviceSelect({
+  label,
+  value,
+  sns,
+  onChange,
+  first = [],
+  inline = true,
+}: {
+  label: string;
+  value: string;
+  sns: string[];
+  onChange: (sn: string) => void;
+  first?: { value: string; label: string }[];
+  inline?: boolean;
+}) {
+  return (
+    <label class={inline ? 'inline-field' : 'field'}>
+      <span class={inline ? undefined : 'field-label'}>{label}</span>
+      <select value={value} onChange={(e) => onChange((e.target as HTMLSelectElement).value)}>
+        {[...first, ...sns.map((sn) => ({ value: sn, label: sn }))].map((o) => (
+          <option key={o.value} value={o.value}>
+            {o.label}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
 export function Badge({ tone, children, title }: { tone: string; children: ComponentChildren; title?: string }) {
   return (
     <span class={`badge badge-${tone}`} title={title}>

@@ -3,7 +3,7 @@
 import { useMemo, useState } from 'preact/hooks';
 import { del, enc, get, patch, post } from '../api';
 import type { AccessLevel, ApiTokenRow, Device, Holiday, Panel, Segments, TimeRule, Webhook } from '../types';
-import { ActionButton, Badge, Table, Empty, ErrorNote, Field, Loading, Section, Tabs, dateTime, messageOf, toast, useCan, useResource } from '../ui';
+import { ActionButton, AddToggle, Badge, DeviceSelect, Table, Empty, ErrorNote, Field, Loading, Section, Tabs, dateTime, messageOf, toast, useCan, useResource } from '../ui';
 
 type Tab = 'time-rules' | 'holidays' | 'access-levels' | 'doors' | 'approval' | 'devices' | 'tokens' | 'webhooks';
 const tabs: { id: Tab; label: string }[] = [
@@ -179,9 +179,7 @@ function TimeRules() {
       title="Time rules"
       actions={
         canEdit ? (
-          <button type="button" class="btn btn-primary btn-small" onClick={() => setEditing(editing === 'new' ? null : 'new')}>
-            {editing === 'new' ? 'Cancel' : 'Add a time rule'}
-          </button>
+          <AddToggle open={editing === 'new'} label="Add a time rule" onToggle={() => setEditing(editing === 'new' ? null : 'new')} />
         ) : null
       }
     >
@@ -384,9 +382,7 @@ function AccessLevels() {
         title="Access levels"
         actions={
           canEdit ? (
-            <button type="button" class="btn btn-primary btn-small" onClick={() => setEditing(editing === 'new' ? null : 'new')}>
-              {editing === 'new' ? 'Cancel' : 'Add an access level'}
-            </button>
+            <AddToggle open={editing === 'new'} label="Add an access level" onToggle={() => setEditing(editing === 'new' ? null : 'new')} />
           ) : null
         }
       >
@@ -741,16 +737,7 @@ function DeviceSettings() {
         <Empty>No device yet.</Empty>
       ) : (
         <>
-          <label class="inline-field">
-            <span>Device</span>
-            <select value={device.sn} onChange={(e) => setSn((e.target as HTMLSelectElement).value)}>
-              {list.map((d) => (
-                <option key={d.sn} value={d.sn}>
-                  {d.sn}
-                </option>
-              ))}
-            </select>
-          </label>
+          <DeviceSelect label="Device" value={device.sn} sns={list.map((d) => d.sn)} onChange={setSn} />
           <DeviceForm key={device.sn} device={device} onSaved={devices.reload} />
         </>
       )}

@@ -5,7 +5,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { currentToken, get, query } from '../api';
 import { useLive } from '../live';
 import type { AccessEvent, Device } from '../types';
-import { ActionButton, Badge, Table, Empty, ErrorNote, Loading, Section, toast, useResource } from '../ui';
+import { ActionButton, Badge, DeviceSelect, Table, Empty, ErrorNote, Loading, Section, toast, useResource } from '../ui';
 
 const classes = [
   { id: 'normal', label: 'Normal' },
@@ -102,17 +102,14 @@ export function EventsPage() {
         }
       >
         <form class="filters" onSubmit={(e) => e.preventDefault()} aria-label="Filter events">
-          <label class="field">
-            <span class="field-label">Device</span>
-            <select value={filters.sn} onChange={set('sn')}>
-              <option value="">All devices</option>
-              {(devices.data ?? []).map((d) => (
-                <option key={d.sn} value={d.sn}>
-                  {d.sn}
-                </option>
-              ))}
-            </select>
-          </label>
+          <DeviceSelect
+            label="Device"
+            inline={false}
+            value={filters.sn}
+            sns={(devices.data ?? []).map((d) => d.sn)}
+            first={[{ value: '', label: 'All devices' }]}
+            onChange={(sn) => setFilters((f) => ({ ...f, sn }))}
+          />
           <label class="field">
             <span class="field-label">Class</span>
             <select value={filters.cls} onChange={set('cls')}>

@@ -3,7 +3,7 @@
 import { useState } from 'preact/hooks';
 import { enc, get, del, post } from '../api';
 import type { Device, SyncView } from '../types';
-import { ActionButton, Badge, Empty, ErrorNote, Loading, Section, Tabs, useCan, useInterval, useResource } from '../ui';
+import { ActionButton, Badge, DeviceSelect, Empty, ErrorNote, Loading, Section, Tabs, useCan, useInterval, useResource } from '../ui';
 import { useSyncRows } from './live';
 
 interface HourRow {
@@ -287,17 +287,13 @@ function Trace({ sn }: { sn: string }) {
       title={sn ? `Wire trace of ${sn}` : 'Wire trace'}
       actions={
         <>
-          <label class="inline-field">
-            <span>Device</span>
-            <select value={sn} onChange={(e) => (location.hash = `#/insight/trace/${enc((e.target as HTMLSelectElement).value)}`)}>
-              <option value="">Choose…</option>
-              {(devices.data ?? []).map((d) => (
-                <option key={d.sn} value={d.sn}>
-                  {d.sn}
-                </option>
-              ))}
-            </select>
-          </label>
+          <DeviceSelect
+            label="Device"
+            value={sn}
+            sns={(devices.data ?? []).map((d) => d.sn)}
+            first={[{ value: '', label: 'Choose…' }]}
+            onChange={(v) => (location.hash = `#/insight/trace/${enc(v)}`)}
+          />
           {sn ? (
             <label class="check">
               <input type="checkbox" checked={follow} onChange={(e) => setFollow((e.target as HTMLInputElement).checked)} /> Follow

@@ -4,7 +4,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { enc, get, post } from '../api';
 import { useLive } from '../live';
 import type { Command, Device, DoorLive, DoorState, Panel } from '../types';
-import { ActionButton, Badge, Empty, ErrorNote, Loading, Section, Table, ago, toast, useCan, useInterval, useNow, useResource } from '../ui';
+import { ActionButton, Badge, DeviceSelect, Empty, ErrorNote, Loading, Section, Table, ago, toast, useCan, useInterval, useNow, useResource } from '../ui';
 
 export interface SyncRow {
   sn: string;
@@ -158,18 +158,16 @@ function DoorBoard() {
       title="Doors"
       actions={
         list.length > 1 ? (
-          <label class="inline-field">
-            <span>Show</span>
-            <select value={only} onChange={(e) => setOnly((e.target as HTMLSelectElement).value)}>
-              <option value="">All devices</option>
-              <option value={ATTENTION}>Doors needing attention</option>
-              {list.map((p) => (
-                <option key={p.sn} value={p.sn}>
-                  {p.sn}
-                </option>
-              ))}
-            </select>
-          </label>
+          <DeviceSelect
+            label="Show"
+            value={only}
+            sns={list.map((p) => p.sn)}
+            first={[
+              { value: '', label: 'All devices' },
+              { value: ATTENTION, label: 'Doors needing attention' },
+            ]}
+            onChange={setOnly}
+          />
         ) : null
       }
     >

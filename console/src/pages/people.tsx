@@ -3,7 +3,7 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { currentToken, del, enc, get, patch, post, request } from '../api';
 import type { AccessLevel, Job, Person } from '../types';
-import { ActionButton, Badge, Table, Empty, ErrorNote, Field, Loading, Section, dateTime, messageOf, toast, useCan, useResource } from '../ui';
+import { ActionButton, AddToggle, Badge, Table, Empty, ErrorNote, Field, Loading, Section, dateTime, messageOf, toast, useCan, useResource } from '../ui';
 
 const PAGE = 1000;
 const MAX_LOADED = 100_000;
@@ -68,9 +68,7 @@ function PeopleList() {
         title="Persons"
         actions={
           canEdit ? (
-            <button type="button" class="btn btn-primary btn-small" onClick={() => setAdding((a) => !a)} aria-expanded={adding}>
-              {adding ? 'Cancel' : 'Add a person'}
-            </button>
+            <AddToggle open={adding} label="Add a person" onToggle={() => setAdding((a) => !a)} />
           ) : null
         }
       >
