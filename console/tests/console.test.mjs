@@ -211,6 +211,13 @@ test('every page: no serious accessibility violation (axe-core), and a screensho
     name: 'Office hours',
     segments: { mon: [['08:00', '18:00']], tue: [['08:00', '18:00']], wed: [['08:00', '12:00'], ['13:00', '18:00']], thu: [['08:00', '18:00']], fri: [['08:00', '16:00']] },
   });
+  // Ria's photo, shown on her page from GET /persons/7001/photo through a blob: URL.
+  const png = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==';
+  await bench.api('POST', '/persons/7001/credentials', { type: 'photo', photo: png });
+  await page.goto(`${bench.base}/#/people/7001`);
+  const photo = page.getByRole('img', { name: 'Photo of Ria Example' });
+  await photo.waitFor();
+  await until('the photo decoded', async () => photo.evaluate((img) => img.complete && img.naturalWidth === 1), 10000);
   const found = [];
   for (const [name, hash, heading] of pages) {
     await page.goto(`${bench.base}/${hash}`);
