@@ -161,7 +161,8 @@ clean:
 	rm -rf $(BUILD) $(CLANG_BUILD) $(TSAN_BUILD)
 
 # Starts the server on :8088 with its data under ./data, the console at http://localhost:8088/.
-run: build console
-	@if ./$(BUILD)/zkpush serve --help >/dev/null 2>&1; then \
-	  mkdir -p data && exec ./$(BUILD)/zkpush serve --listen 0.0.0.0:8088 --data ./data; \
-	else echo "make run: this build has no 'zkpush serve' yet (see README.md)"; exit 1; fi
+# A console that cannot be built (no Node.js 20.19) does not keep the server from starting: `/` then
+# says how to build it. `make test` does need it.
+run: build
+	@$(MAKE) --no-print-directory console || echo "make run: the web console was not built (above); starting the server without it"
+	@mkdir -p data && exec ./$(BUILD)/zkpush serve --listen 0.0.0.0:8088 --data ./data
