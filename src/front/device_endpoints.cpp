@@ -18,11 +18,13 @@ namespace p = protocol;
 using p::Endpoint;
 
 DeviceEndpoints::DeviceEndpoints(const ServerConfig& config, service::Devices& devices, service::CommandQueue& queue,
-                                 service::Ingest& ingest, Metrics& metrics, FileDownloads& downloads, WireTrace& trace)
+                                 service::Ingest& ingest, service::RemoteAuth& remote_auth, Metrics& metrics,
+                                 FileDownloads& downloads, WireTrace& trace)
     : config_(config),
       devices_(devices),
       queue_(queue),
       ingest_(ingest),
+      remote_auth_(remote_auth),
       metrics_(metrics),
       downloads_(downloads),
       trace_(trace) {}
@@ -152,6 +154,7 @@ void DeviceEndpoints::handle(http::Request& request, const std::string&, const S
     case Endpoint::rtlog:
     case Endpoint::rtlog_cancel_alarm: return on_rtlog(req, respond);
     case Endpoint::rtstate: return on_rtstate(req, respond);
+    case Endpoint::remote_auth: return on_remote_auth(req, respond);
     case Endpoint::tabledata_errorlog: return on_device_log(req, "errorlog", respond);
     case Endpoint::irstate: return on_device_log(req, "irstate", respond);
     case Endpoint::testdata_wiegand: return on_device_log(req, "testdata", respond);

@@ -17,13 +17,15 @@
 #include "service/command_queue.hpp"
 #include "service/devices.hpp"
 #include "service/ingest.hpp"
+#include "service/remote_auth.hpp"
 
 namespace zkpush::front {
 
 class DeviceEndpoints : public Peer {
  public:
   DeviceEndpoints(const ServerConfig& config, service::Devices& devices, service::CommandQueue& queue,
-                  service::Ingest& ingest, Metrics& metrics, FileDownloads& downloads, WireTrace& trace);
+                  service::Ingest& ingest, service::RemoteAuth& remote_auth, Metrics& metrics, FileDownloads& downloads,
+                  WireTrace& trace);
 
   // ACCOUNT carriers (querydata tablename=transaction, /iclock/file) may be large: 96 MiB; everything
   // else the transport's default.
@@ -47,6 +49,8 @@ class DeviceEndpoints : public Peer {
   void on_options(const protocol::DeviceRequest& req, const SharedResponder& respond);
   void on_rtlog(const protocol::DeviceRequest& req, const SharedResponder& respond);
   void on_rtstate(const protocol::DeviceRequest& req, const SharedResponder& respond);
+  // POST /iclock/cdata?SN=..&AuthType=device (10): the server decides; always a 200 with AUTH=.
+  void on_remote_auth(const protocol::DeviceRequest& req, const SharedResponder& respond);
   void on_tabledata(const protocol::DeviceRequest& req, const SharedResponder& respond);
   void on_device_log(const protocol::DeviceRequest& req, const std::string& kind, const SharedResponder& respond);
   void on_getrequest(const protocol::DeviceRequest& req, const service::DeviceState& state, const SharedResponder& respond);
@@ -62,6 +66,7 @@ class DeviceEndpoints : public Peer {
   service::Devices& devices_;
   service::CommandQueue& queue_;
   service::Ingest& ingest_;
+  service::RemoteAuth& remote_auth_;
   Metrics& metrics_;
   FileDownloads& downloads_;
   WireTrace& trace_;

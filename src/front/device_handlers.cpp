@@ -88,6 +88,17 @@ void DeviceEndpoints::on_rtlog(const p::DeviceRequest& req, const SharedResponde
                 });
 }
 
+void DeviceEndpoints::on_remote_auth(const p::DeviceRequest& req, const SharedResponder& respond) {
+  if (req.records.empty()) {
+    spdlog::warn("{}: remote identification without an event record: 400", req.sn);
+    return answer(respond, 400, "remote identification: no event record in the body");
+  }
+  // One record per request (10); a panel that sends more is answered for the first.
+  remote_auth_.identify(req.sn, req.records.front(), [respond](p::RemoteAuthAnswer answer) {
+    front::answer(respond, 200, p::format_remote_auth_answer(answer));
+  });
+}
+
 void DeviceEndpoints::on_rtstate(const p::DeviceRequest& req, const SharedResponder& respond) {
   ingest_.rtstate(req.sn, req.records, [respond, sn = req.sn, body = ack_body(req)](storage::StoreStatus s) {
     if (!s.ok()) return answer_store_error(respond, s.error(), sn + " rtstate");

@@ -91,8 +91,10 @@ App::App(ServerConfig config) : config_(std::move(config)) {
   trace_options.memory_bytes = static_cast<std::size_t>(std::max(0, config_.trace_memory_mib)) << 20;
   trace_options.depth = static_cast<std::size_t>(std::max(0, config_.trace_depth));
   trace_ = std::make_unique<front::WireTrace>(trace_options);
-  device_endpoints_ = std::make_unique<front::DeviceEndpoints>(config_, *devices_, *queue_, *ingest_, metrics_,
-                                                               *downloads_, *trace_);
+  remote_auth_ = std::make_unique<service::RemoteAuth>(*store_, *devices_, clock_);
+  remote_auth_->set_live(&live_);
+  device_endpoints_ = std::make_unique<front::DeviceEndpoints>(config_, *devices_, *queue_, *ingest_, *remote_auth_,
+                                                               metrics_, *downloads_, *trace_);
   // Door-state messages show doors as the device's LockCount and time zone give them.
   front::api::DoorContext doors = [this](const std::string& sn) {
     auto state = devices_->get(sn);

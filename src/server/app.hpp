@@ -29,6 +29,7 @@
 #include "service/command_queue.hpp"
 #include "service/devices.hpp"
 #include "service/ingest.hpp"
+#include "service/remote_auth.hpp"
 #include "service/sync.hpp"
 #include "service/tokens.hpp"
 #include "storage/store.hpp"
@@ -75,6 +76,7 @@ class App {
   std::unique_ptr<service::Devices> devices_;
   std::unique_ptr<service::CommandQueue> queue_;
   std::unique_ptr<service::Ingest> ingest_;
+  std::unique_ptr<service::RemoteAuth> remote_auth_;
   std::unique_ptr<service::Sync> sync_;
   std::unique_ptr<service::Access> access_;
   std::unique_ptr<service::Tokens> tokens_;

@@ -52,8 +52,8 @@ TEST_F(Conformance, OurServerPassesEveryCheckOrDeclinesWhatItDoesNotImplement) {
   const ConformanceReport report = run_conformance(o);
   ASSERT_TRUE(report.reachable);
   EXPECT_EQ(report.results.size(), conformance_checks().size());
-  // Declined by our server on purpose (501, "not supported yet"): encryption and remote identification.
-  const std::set<std::string_view> declined{"exchange", "remote-auth"};
+  // Declined by our server on purpose (501, "not supported yet"): encryption.
+  const std::set<std::string_view> declined{"exchange"};
   for (const auto& r : report.results) {
     if (declined.count(r.check->id) != 0) {
       EXPECT_EQ(r.verdict, Verdict::not_supported) << r.check->id;
@@ -74,7 +74,9 @@ TEST_F(Conformance, OurServerPassesEveryCheckOrDeclinesWhatItDoesNotImplement) {
   EXPECT_NE(report.find("commands")->reason.find("3 command(s)"), std::string::npos) << report.find("commands")->reason;
   // The uploads are stored: the door-open event of CONTROL DEVICE, then 1 + 5 rtlog records; the
   // re-sent 5 are recognised as duplicates (12 otherwise).
-  EXPECT_EQ(stored_event_count(sn), 7);
+  // Remote identification: card 12345678 is nobody's, refused, and the decision is an event too.
+  EXPECT_EQ(report.find("remote-auth")->reason, "AUTH=FAILED");
+  EXPECT_EQ(stored_event_count(sn), 8);
 }
 
 TEST_F(Conformance, WithoutQueuedCommandsOrFileThoseChecksAreNotSupportedAndSaySo) {
