@@ -38,6 +38,9 @@ struct SimulateOptions {
   std::string tz;
   bool json = false;
   std::string scenario;  // a script for one device instead of a load run
+  bool remote_auth = false;
+  std::string remote_fallback = "deny";
+  double remote_timeout = 3;  // seconds
 };
 
 emulator::Simulator* g_running = nullptr;
@@ -113,6 +116,9 @@ int run_scenario(const SimulateOptions& o, const emulator::SimulationOptions& s)
   so.tz_minutes = s.tz_minutes;
   so.poll_interval = s.poll_interval;
   so.events_per_second = s.events_per_second;
+  so.remote_auth = s.remote_auth;
+  so.remote_auth_fallback_local = s.remote_auth_fallback_local;
+  so.remote_auth_timeout = s.remote_auth_timeout;
   auto session = std::make_shared<emulator::DeviceSession>(io.get_executor(), so, stats);
   auto runner = std::make_shared<emulator::ScenarioRunner>(io.get_executor(), session, std::move(parsed.scenario));
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
@@ -174,6 +180,13 @@ int run_simulate(const SimulateOptions& o) {
   if (o.duration > 0) s.duration = std::chrono::milliseconds(static_cast<std::int64_t>(o.duration * 1000));
   if (o.poll_interval > 0) s.poll_interval = std::chrono::milliseconds(static_cast<std::int64_t>(o.poll_interval * 1000));
   s.connects_per_second = o.ramp;
+  s.remote_auth = o.remote_auth;
+  if (o.remote_fallback != "deny" && o.remote_fallback != "local") {
+    std::fprintf(stderr, "simulate: --remote-fallback: deny or local, got '%s'\n", protocol::text::printable(o.remote_fallback).c_str());
+    return 2;
+  }
+  s.remote_auth_fallback_local = o.remote_fallback == "local";
+  s.remote_auth_timeout = std::chrono::milliseconds(static_cast<std::int64_t>(o.remote_timeout * 1000));
   s.threads = o.threads > 0 ? o.threads : std::max(1u, std::thread::hardware_concurrency());
   if (!o.tz.empty()) {
     auto tz = protocol::parse_tz_offset(o.tz);
@@ -249,6 +262,14 @@ void register_simulate(CLI::App& app) {
   cmd->add_option("--tz", o->tz, "devices' time zone, e.g. +0800")->default_str("+0000");
   cmd->add_flag("--json", o->json, "print the summary (or the scenario's step outcomes) as JSON");
   cmd->add_option("--scenario", o->scenario, "run this script with one device (docs/simulate.md, Scenarios)");
+  cmd->add_flag("--remote-auth", o->remote_auth,
+                "remote identification: every card or user read is sent to the server (AuthType=device) and its answer obeyed");
+  cmd->add_option("--remote-fallback", o->remote_fallback,
+                  "when the server does not answer in time: deny, or local (the device's own tables decide)")
+      ->capture_default_str();
+  cmd->add_option("--remote-timeout", o->remote_timeout, "seconds to wait for the server's decision")
+      ->check(more_than_zero())
+      ->capture_default_str();
   cmd->callback([o] { set_exit_code(run_simulate(*o)); });
 }
 

@@ -10,6 +10,8 @@
 #include "protocol/base64.hpp"
 #include "protocol/codecs_session.hpp"
 #include "protocol/command_results.hpp"
+#include "protocol/control_device.hpp"
+#include "protocol/device_requests.hpp"
 #include "protocol/responses.hpp"
 
 namespace zkpush::emulator {
@@ -416,25 +418,93 @@ void DeviceSession::generate_due_events() {
 }
 
 AccessDecision DeviceSession::swipe(const Credential& credential, int door) {
-  const auto now = local_now();
-  AccessDecision d = decide_access(model_, credential, door, now);
+  if (options_.remote_auth) {
+    // The session stays alive until the answer is in (the coroutine holds it).
+    asio::co_spawn(
+        executor_,
+        [self = shared_from_this(), credential, door]() -> asio::awaitable<void> { co_await self->verify_remotely(credential, door); },
+        asio::detached);
+    AccessDecision pending;
+    pending.event = -1;  // asked; the server's answer decides
+    return pending;
+  }
+  AccessDecision d = decide_access(model_, credential, door, local_now());
+  log_access(credential, door, d.pin, d.event);
+  if (d.granted()) open_relay(door, model_.option_int("Door" + std::to_string(door) + "Drivertime", 5));
+  return d;
+}
+
+void DeviceSession::log_access(const Credential& credential, int door, const std::string& pin, int event) {
   DeviceModel::Event e;
-  e.time = now;
-  e.pin = d.pin;
+  e.time = local_now();
+  e.pin = pin.empty() ? "0" : pin;
   e.cardno = credential.cardno.empty() ? "0" : credential.cardno;
   e.door = door;
-  e.event = d.event;
+  e.event = event;
   e.inout = 0;
   e.verifytype = credential.verifytype;
   model_.log(e);
   stats_.events_generated.fetch_add(1);
-  if (d.granted() && door >= 1 && door <= model_.door_count()) {
-    DoorState& s = model_.door(door);
-    if (!s.relay_open) doors_dirty_ = true;
-    s.relay_open = true;
-    s.relay_until = unix_now() + model_.option_int("Door" + std::to_string(door) + "Drivertime", 5);
+}
+
+void DeviceSession::open_relay(int door, int seconds) {
+  if (door < 1 || door > model_.door_count()) return;
+  DoorState& s = model_.door(door);
+  if (s.relay_open != (seconds > 0)) doors_dirty_ = true;
+  s.relay_open = seconds > 0;
+  s.relay_until = seconds > 0 ? unix_now() + seconds : 0;
+}
+
+asio::awaitable<AccessDecision> DeviceSession::verify_remotely(const Credential& asked, int door) {
+  const Credential credential = asked;
+  // Appendix 2: what a panel logs for a remote identification.
+  constexpr int kRemoteGranted = 222, kRemoteFailed = 44, kRemoteTimeout = 45;
+  const AccessDecision local = decide_access(model_, credential, door, local_now());
+  const p::Record record{{"time", p::format_datetime(local_now())},
+                         {"pin", credential.pin.empty() ? local.pin : credential.pin},
+                         {"cardno", credential.cardno.empty() ? "0" : credential.cardno},
+                         {"addrtype", "2"},
+                         {"eventaddr", std::to_string(door)},
+                         {"event", "0"},
+                         {"inoutstatus", "0"},
+                         {"verifytype", std::to_string(credential.verifytype)}};
+  std::optional<p::RemoteAuthAnswer> answer;
+  if (!stopping_ && clock::now() >= offline_until_) {
+    if (!auth_http_) auth_http_.emplace(executor_, options_.server);
+    const auto begin = clock::now();
+    HttpAnswer a = co_await auth_http_->send(p::format_remote_auth_request(options_.sn, record), cookie_,
+                                             options_.remote_auth_timeout);
+    const auto latency = std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - begin);
+    if (a.status == 200) {
+      if (auto parsed = p::parse_remote_auth_answer(a.body)) answer = *parsed;
+    }
+    const bool ok = answer.has_value() && answer->auth != p::AuthResult::timeout;
+    stats_.record(Exchange::auth, latency, ok);
+    if (!ok) stats_.record_reason(Exchange::auth, a.status == 200 ? "AUTH=TIMEOUT or unreadable" : error_reason(a.status, a.body, a.error));
   }
-  return d;
+  AccessDecision d;
+  d.cardno = std::string(record.get_or("cardno", "0"));
+  d.pin = std::string(record.get_or("pin", "0"));
+  if (answer && answer->auth == p::AuthResult::success) {
+    d.event = kRemoteGranted;
+    log_access(credential, door, d.pin, d.event);
+    // Obeyed as the server said: its CONTROL DEVICE opens the door for its seconds.
+    if (auto control = p::parse_control_device(answer->control); control && control->aa == 1 && control->cc == 1)
+      open_relay(control->bb, control->dd);
+  } else if (answer && answer->auth == p::AuthResult::failed) {
+    d.event = kRemoteFailed;
+    log_access(credential, door, d.pin, d.event);
+  } else {
+    d.event = kRemoteTimeout;
+    log_access(credential, door, d.pin, d.event);
+    if (options_.remote_auth_fallback_local) {
+      d = local;
+      log_access(credential, door, d.pin, d.event);
+      if (d.granted()) open_relay(door, model_.option_int("Door" + std::to_string(door) + "Drivertime", 5));
+    }
+  }
+  wake();
+  co_return d;
 }
 
 void DeviceSession::set_door_sensor(int door, bool open) {

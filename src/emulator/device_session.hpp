@@ -49,6 +49,15 @@ struct SessionOptions {
   // Overrides the server's RequestDelay (benchmarks poll faster or slower than configured).
   std::optional<std::chrono::milliseconds> poll_interval;
   std::size_t rtlog_batch = 100;  // records per rtlog upload at most
+  // Remote identification (manual 10): every card or user the device reads is sent to the server
+  // (cdata?AuthType=device) and the server's answer obeyed — SUCCESS opens the door with the
+  // answer's CONTROL DEVICE, FAILED does not — logged as 222 / 44. No answer within
+  // `remote_auth_timeout` (or an answer that is not one): event 45 and the fallback, which the
+  // manual leaves to the panel: deny (the default), or decide from the device's own tables as
+  // without the server (`remote_auth_fallback_local`), logging that decision too.
+  bool remote_auth = false;
+  bool remote_auth_fallback_local = false;
+  std::chrono::milliseconds remote_auth_timeout{3000};
   std::uint32_t seed = 1;
 };
 
@@ -71,8 +80,13 @@ class DeviceSession : public std::enable_shared_from_this<DeviceSession> {
   void stop();
 
   // ---- what scenarios and tests do to the device (on its executor) -----------------------------------
-  // A card presented at a door's reader: decided from the device's tables, logged, uploaded.
+  // A card presented at a door's reader: decided from the device's tables, logged, uploaded. With
+  // remote identification, verify_remotely runs instead (detached: the answer comes later).
   AccessDecision swipe(const Credential& credential, int door);
+  // Remote identification of one card or user at a door: asks the server, obeys, logs (above).
+  // `asked` is copied before the first suspension (a reference, not a by-value parameter: g++ 12
+  // destroys a coroutine's class-type parameter twice on some paths).
+  boost::asio::awaitable<AccessDecision> verify_remotely(const Credential& asked, int door);
   // A door physically opened or closed (sensor): logs 200/201 and reports rtstate.
   void set_door_sensor(int door, bool open);
   // Cuts the device off the network: no request leaves it until `until` (events keep being logged).
@@ -103,6 +117,9 @@ class DeviceSession : public std::enable_shared_from_this<DeviceSession> {
 
  private:
   boost::asio::awaitable<void> run();
+  // The door's lock released for `seconds` (0: locked again now).
+  void open_relay(int door, int seconds);
+  void log_access(const Credential& credential, int door, const std::string& pin, int event);
   boost::asio::awaitable<bool> handshake();
   boost::asio::awaitable<bool> poll();
   boost::asio::awaitable<bool> upload_events(bool force);
@@ -133,6 +150,9 @@ class DeviceSession : public std::enable_shared_from_this<DeviceSession> {
   DeviceModel model_;
   CommandExecutor executor_commands_;
   HttpClient http_;
+  // Remote identification has its own connection: a verification cannot wait behind a poll or an
+  // upload on the device's main one.
+  std::optional<HttpClient> auth_http_;
   boost::asio::steady_timer timer_;
   std::mt19937 random_;
 

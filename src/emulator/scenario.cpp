@@ -574,7 +574,35 @@ std::string random_template(std::mt19937& random) {
 
 }  // namespace
 
+// A swipe's outcome against its expectations. Granted is event 0, or 222 when the server decided
+// (remote identification).
+static StepOutcome judge_swipe(const ScenarioStep& step, const AccessDecision& d) {
+  StepOutcome out;
+  auto fail = [&out](std::string why) {
+    out.status = StepStatus::failed;
+    out.detail = std::move(why);
+    return out;
+  };
+  const bool granted = d.granted() || d.event == 222;
+  out.detail = "event " + std::to_string(d.event) + (d.pin != "0" ? " (user " + d.pin + ")" : "");
+  if (step.expect_event && d.event != *step.expect_event) {
+    return fail("event " + std::to_string(d.event) + ", expected " + std::to_string(*step.expect_event));
+  }
+  if (step.expect_granted && granted != *step.expect_granted) {
+    return fail(std::string(granted ? "granted" : "denied") + " (event " + std::to_string(d.event) + "), expected " +
+                (*step.expect_granted ? "granted" : "denied"));
+  }
+  return out;
+}
+
 asio::awaitable<StepOutcome> ScenarioRunner::execute(const ScenarioStep& step) {
+  if (step.kind == StepKind::swipe && session_->options().remote_auth &&
+      step.door >= 1 && step.door <= session_->model().door_count()) {
+    // The server decides: the step ends with its answer (or the fallback).
+    const Credential credential{step.card, step.pin, step.verify};
+    const AccessDecision d = co_await session_->verify_remotely(credential, step.door);
+    co_return judge_swipe(step, d);
+  }
   switch (step.kind) {
     case StepKind::wait_registered:
     case StepKind::wait_online:
@@ -666,15 +694,7 @@ StepOutcome ScenarioRunner::act(const ScenarioStep& step) {
       if (auto missing = door_missing(step.door)) return fail(*missing);
       const AccessDecision d = s.swipe(Credential{step.card, step.pin, step.verify}, step.door);
       s.wake();
-      out.detail = "event " + std::to_string(d.event) + (d.pin != "0" ? " (user " + d.pin + ")" : "");
-      if (step.expect_event && d.event != *step.expect_event) {
-        return fail("event " + std::to_string(d.event) + ", expected " + std::to_string(*step.expect_event));
-      }
-      if (step.expect_granted && d.granted() != *step.expect_granted) {
-        return fail(std::string(d.granted() ? "granted" : "denied") + " (event " + std::to_string(d.event) +
-                       "), expected " + (*step.expect_granted ? "granted" : "denied"));
-      }
-      return out;
+      return judge_swipe(step, d);
     }
     case StepKind::door_sensor:
       if (auto missing = door_missing(step.door)) return fail(*missing);

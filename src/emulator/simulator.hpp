@@ -27,6 +27,10 @@ struct SimulationOptions {
   int tz_minutes = 0;
   unsigned threads = 1;
   double connects_per_second = 500;  // ramp-up rate
+  // Remote identification (SessionOptions::remote_auth and its fallback).
+  bool remote_auth = false;
+  bool remote_auth_fallback_local = false;
+  std::chrono::milliseconds remote_auth_timeout{3000};
   std::uint32_t seed = 1;
 };
 

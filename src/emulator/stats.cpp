@@ -21,6 +21,7 @@ std::string_view exchange_name(Exchange e) noexcept {
     case Exchange::ping: return "ping";
     case Exchange::tabledata: return "tabledata";
     case Exchange::file: return "file";
+    case Exchange::auth: return "auth";
     case Exchange::other:
     case Exchange::count_: break;
   }

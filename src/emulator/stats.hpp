@@ -19,7 +19,7 @@
 namespace zkpush::emulator {
 
 enum class Exchange : std::uint8_t {
-  init, registry, push, options, getrequest, devicecmd, rtlog, rtstate, querydata, ping, tabledata, file, other,
+  init, registry, push, options, getrequest, devicecmd, rtlog, rtstate, querydata, ping, tabledata, file, auth, other,
   count_  // number of kinds
 };
 std::string_view exchange_name(Exchange e) noexcept;

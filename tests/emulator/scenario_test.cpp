@@ -372,3 +372,82 @@ TEST_F(ScenarioE2E, EveryExampleScenarioPasses) {
 
 }  // namespace
 }  // namespace zkpush::emulator
+
+namespace zkpush::emulator {
+namespace {
+
+// Remote identification, both sides ours: an emulated panel that asks the server for every card
+// (SessionOptions::remote_auth) and obeys its answer; without an answer, event 45 and the fallback.
+class RemoteAuthE2E : public ScenarioE2E {
+ protected:
+  void start_domain(const std::string& sn) {
+    server::ServerConfig config;
+    config.api_token = kAdmin;
+    start(config);
+    api("POST", "/api/v1/access-levels",
+        R"({"name": "door 2", "time_rule_id": 1, "doors": [{"sn": ")" + sn + R"(", "door": 2}]})");
+    api("POST", "/api/v1/persons", R"({"pin": "55", "name": "Ria", "cards": ["7654321"], "access_levels": [1]})");
+  }
+  void api(const std::string& method, const std::string& target, const std::string& body) {
+    auto r = send_raw(http::test::request(method, target, body,
+                                          "Authorization: Bearer " + kAdmin + "\r\nContent-Type: application/json\r\n"));
+    ASSERT_LT(r.status, 300) << target << ": " << r.body;
+  }
+  void start_remote(const std::string& sn, bool fallback_local) {
+    start_session(ServerAddress{"127.0.0.1", app_->port()}, sn, find_profile("inbio460"), [&](SessionOptions& o) {
+      o.remote_auth = true;
+      o.remote_auth_fallback_local = fallback_local;
+      o.remote_auth_timeout = 2s;
+    });
+  }
+  std::vector<std::pair<std::string, int>> decisions(const std::string& sn) {
+    std::vector<std::pair<std::string, int>> out;
+    for (const auto& e : events(sn)) out.emplace_back(e.source, static_cast<int>(e.event.value_or(-1)));
+    return out;
+  }
+  static inline const std::string kAdmin = "remote-scenario-admin";
+};
+
+TEST_F(RemoteAuthE2E, ThePanelAsksTheServerAndObeysItsAnswer) {
+  const std::string sn = "SCNRA0001";
+  start_domain(sn);
+  start_remote(sn, false);
+  const auto report = run("wait online\n"
+                          "swipe card=7654321 door=2 expect=granted\n"  // the server opens door 2 for 5 s
+                          "expect door=2 relay=disconnected\n"
+                          "swipe card=7654321 door=1 expect=44\n"      // refused: no level holds door 1
+                          "expect door=1 relay=connected\n"
+                          "swipe card=999 door=2 expect=denied\n"
+                          "wait acked\n");
+  ASSERT_TRUE(report.passed) << describe(report);
+  // The server's decisions and the panel's own log of them, uploaded: 222 / 44 as the manual has it.
+  std::vector<std::pair<std::string, int>> server, panel;
+  for (const auto& d : decisions(sn)) (d.first == "remote_auth" ? server : panel).push_back(d);
+  EXPECT_EQ(server, (std::vector<std::pair<std::string, int>>{{"remote_auth", 222}, {"remote_auth", 23}, {"remote_auth", 27}}));
+  EXPECT_EQ(panel, (std::vector<std::pair<std::string, int>>{{"rtlog", 222}, {"rtlog", 44}, {"rtlog", 44}}));
+}
+
+TEST_F(RemoteAuthE2E, WithoutAnAnswerTheDefaultFallbackDenies) {
+  const std::string sn = "SCNRA0002";
+  start_domain(sn);
+  start_remote(sn, false);
+  // Cut off: the card is refused with 45 and the door stays locked, though the panel holds Ria.
+  auto report = run("wait online\nwait user pin=55\noffline 3s\nswipe card=7654321 door=2 expect=45\n"
+                    "expect door=2 relay=connected\nonline\nwait online\nwait acked\n");
+  ASSERT_TRUE(report.passed) << describe(report);
+  EXPECT_EQ(decisions(sn), (std::vector<std::pair<std::string, int>>{{"rtlog", 45}}));
+}
+
+TEST_F(RemoteAuthE2E, WithoutAnAnswerTheLocalFallbackDecidesFromThePanelsTables) {
+  const std::string sn = "SCNRA0003";
+  start_domain(sn);
+  start_remote(sn, true);
+  // 45, then the panel's own decision from the tables the server synced to it: 0, door opened.
+  auto report = run("wait online\nwait user pin=55\noffline 3s\nswipe card=7654321 door=2 expect=granted\n"
+                    "expect door=2 relay=disconnected\nonline\nwait online\nwait acked\n");
+  ASSERT_TRUE(report.passed) << describe(report);
+  EXPECT_EQ(decisions(sn), (std::vector<std::pair<std::string, int>>{{"rtlog", 45}, {"rtlog", 0}}));
+}
+
+}  // namespace
+}  // namespace zkpush::emulator
