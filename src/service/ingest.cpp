@@ -224,6 +224,33 @@ void Ingest::device_log(const std::string& sn, const std::string& kind, const st
     entries.push_back(std::move(e));
   }
   if (entries.empty()) return done(storage::Unit{});
+  // A remote enrolment's templates (9.6.2, type=BioData: TYPE, PIN, NO, INDEX, MAJOR_VER, MINOR_VER,
+  // TMP) become the person's credentials in the same unit of work, whatever panel_enrolment says:
+  // the server asked for them (POST /persons/{pin}/enroll). The sync engine then sends them to the
+  // person's other panels.
+  if (kind == "enroll_bio" && access_) {
+    std::vector<p::Record> biodata;
+    for (const auto& r : records) {
+      p::Record b;
+      for (const auto& f : r.fields) {
+        if (p::text::iequals(f.key, "MAJOR_VER")) b.add("MajorVer", f.value);
+        else if (p::text::iequals(f.key, "MINOR_VER")) b.add("MinorVer", f.value);
+        else b.add(f.key, f.value);
+      }
+      biodata.push_back(std::move(b));
+    }
+    store_.write(
+        [entries = std::move(entries), biodata = std::move(biodata), sn, now](storage::Transaction& tx) {
+          tx.device_data().append_log(entries);
+          return Access::adopt_credentials(tx, Enrolment::all, sn, "biodata", biodata, now);
+        },
+        [access = access_, done = std::move(done)](storage::StoreResult<std::vector<std::string>> r) {
+          if (!r.ok()) return done(r.error());
+          if (!r->empty()) access->changed(*r);
+          done(storage::Unit{});
+        });
+    return;
+  }
   store_.write([entries = std::move(entries)](storage::Transaction& tx) { tx.device_data().append_log(entries); },
                std::move(done));
 }

@@ -451,3 +451,91 @@ TEST_F(RemoteAuthE2E, WithoutAnAnswerTheLocalFallbackDecidesFromThePanelsTables)
 
 }  // namespace
 }  // namespace zkpush::emulator
+
+namespace zkpush::emulator {
+namespace {
+
+// Remote enrolment (9.6.2) end to end: the API asks for a person's finger at an emulated panel that
+// does not hold the person; the server sends the user row, then ENROLL_BIO; the panel enrols and
+// uploads the template (type=BioData); the template becomes the person's credential, and the sync
+// engine sends it to the person's other panel.
+class RemoteEnrolE2E : public RemoteAuthE2E {
+ protected:
+  // One poll as a bare panel: what it was sent, every command answered 0 (a DATA QUERY: none held).
+  std::string poll_and_answer(const std::string& sn, const std::string& token) {
+    auto r = send(p::format_getrequest(sn), token);
+    std::this_thread::sleep_for(50ms);
+    if (r.status != 200 || r.body == "OK") return "";
+    auto commands = p::parse_commands(r.body);
+    if (!commands.ok()) return r.body;
+    std::vector<p::Record> results;
+    for (const auto& c : *commands) results.push_back(p::parse_amp_list(p::format_command_result(p::make_command_result(c, 0))));
+    send(p::format_devicecmd_results(sn, results), token);
+    return r.body;
+  }
+};
+
+TEST_F(RemoteEnrolE2E, APersonsFingerEnrolledAtAPanelBecomesTheirCredentialEverywhere) {
+  const std::string sn = "SCNEN0001";
+  const std::string other = "SCNEN0002";
+  server::ServerConfig config;
+  config.api_token = kAdmin;
+  start(config);
+  const std::string other_token = handshake(other);
+  // The other panel takes fingerprints as biodata (type 1), any algorithm version.
+  ASSERT_EQ(send(p::format_options_upload(other, p::Record{{"MultiBioDataSupport", "0:1:0:0:0:0:0:0:0:0"}}), other_token).status, 200);
+  // Ria holds a level on the other panel only: the enrolling panel does not hold her.
+  api("POST", "/api/v1/access-levels", R"({"name": "other", "time_rule_id": 1, "doors": [{"sn": ")" + other + R"(", "door": 1}]})");
+  api("POST", "/api/v1/persons", R"({"pin": "55", "name": "Ria", "cards": ["7654321"], "access_levels": [1]})");
+  start_device(sn);
+  ASSERT_TRUE(run("wait online\n").passed);
+
+  auto r = send_raw(http::test::request("POST", "/api/v1/persons/55/enroll", R"({"sn": ")" + sn + R"(", "type": "fingerprint", "finger": 6})",
+                                        "Authorization: Bearer " + kAdmin + "\r\nContent-Type: application/json\r\n"));
+  ASSERT_EQ(r.status, 202) << r.body;
+  const auto queued = nlohmann::json::parse(r.body);
+  ASSERT_EQ(queued["commands"].size(), 2u) << queued;
+  EXPECT_EQ(queued["commands"][0]["line"].get<std::string>().rfind("DATA UPDATE user ", 0), 0u);
+  EXPECT_EQ(queued["command"]["line"], "ENROLL_BIO TYPE=1\tNO=6\tPIN=55\tRETRY=3\tOVERWRITE=1\tMODE=1");
+
+  // The panel runs both (the user first: it enrols only a user it holds) and uploads the template.
+  const auto report = run("wait commands 2 timeout=20s\nexpect user pin=55\nexpect result return=0 command=ENROLL_BIO\n");
+  ASSERT_TRUE(report.passed) << describe(report);
+  nlohmann::json person;
+  for (int i = 0; i < 200; ++i) {
+    auto got = send_raw(http::test::request("GET", "/api/v1/persons/55", "", "Authorization: Bearer " + kAdmin + "\r\n"));
+    person = nlohmann::json::parse(got.body);
+    if (!person["credentials"].empty()) break;
+    std::this_thread::sleep_for(20ms);
+  }
+  ASSERT_EQ(person["credentials"].size(), 1u) << person;
+  EXPECT_EQ(person["credentials"][0]["type"], "fingerprint");
+  EXPECT_EQ(person["credentials"][0]["finger"], 6);
+  EXPECT_EQ(person["credentials"][0]["enrolled_at"], sn);
+  // The ENROLL_BIO command is done (its progress, through the API).
+  auto command = send_raw(http::test::request("GET", "/api/v1/commands/" + std::to_string(queued["command"]["id"].get<int>()), "",
+                                              "Authorization: Bearer " + kAdmin + "\r\n"));
+  EXPECT_EQ(nlohmann::json::parse(command.body)["status"], "done") << command.body;
+
+  // The other panel, where Ria has her level, is sent the template at its next polls.
+  std::string sent;
+  for (int i = 0; i < 20 && sent.find("Tmp=") == std::string::npos && sent.find("Template=") == std::string::npos; ++i)
+    sent += poll_and_answer(other, other_token);
+  EXPECT_NE(sent.find("Pin=55"), std::string::npos) << sent;
+  EXPECT_TRUE(sent.find("Tmp=") != std::string::npos || sent.find("Template=") != std::string::npos) << sent;
+
+  // Refused with a reason: an unknown panel or person, a finger out of range, a finger for a face.
+  auto refused = [&](const std::string& target, const std::string& body) {
+    return send_raw(http::test::request("POST", target, body, "Authorization: Bearer " + kAdmin + "\r\nContent-Type: application/json\r\n")).status;
+  };
+  EXPECT_EQ(refused("/api/v1/persons/55/enroll", R"({"sn": "NOSUCH", "type": "fingerprint", "finger": 1})"), 404);
+  EXPECT_EQ(refused("/api/v1/persons/404/enroll", R"({"sn": ")" + sn + R"(", "type": "fingerprint", "finger": 1})"), 404);
+  EXPECT_EQ(refused("/api/v1/persons/55/enroll", R"({"sn": ")" + sn + R"(", "type": "fingerprint", "finger": 10})"), 400);
+  EXPECT_EQ(refused("/api/v1/persons/55/enroll", R"({"sn": ")" + sn + R"(", "type": "fingerprint"})"), 400);
+  EXPECT_EQ(refused("/api/v1/persons/55/enroll", R"({"sn": ")" + sn + R"(", "type": "face", "finger": 1})"), 400);
+  EXPECT_EQ(refused("/api/v1/persons/55/enroll", R"({"sn": ")" + sn + R"(", "type": "nose"})"), 400);
+  EXPECT_EQ(refused("/api/v1/persons/55/enroll", R"({"sn": ")" + sn + R"(", "colour": 1})"), 400);
+}
+
+}  // namespace
+}  // namespace zkpush::emulator

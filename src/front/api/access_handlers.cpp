@@ -16,6 +16,8 @@
 #include "protocol/device_requests.hpp"
 #include "protocol/endpoints.hpp"
 #include "protocol/text.hpp"
+#include "protocol/command_builders.hpp"
+#include "protocol/commands.hpp"
 #include "service/credentials.hpp"
 
 namespace zkpush::front::api {
@@ -632,6 +634,153 @@ Json panel_doors_json(storage::Reads& r, const std::string& sn) {
 
 }  // namespace
 
+// ---- remote enrolment (9.6.2) ------------------------------------------------------------------------
+
+struct EnrolRequest {
+  std::string sn;
+  std::string type = "fingerprint";
+  int bio_type = 1;
+  int no = 0;
+  int retry = 3;
+  bool overwrite = true;
+};
+
+std::optional<EnrolRequest> parse_enrol(const std::string& text, std::string& problem) {
+  auto body = object_body(text, problem, {"sn", "type", "finger", "no", "retry", "overwrite"});
+  if (!body) return std::nullopt;
+  EnrolRequest e;
+  if (!body->contains("sn") || !(*body)["sn"].is_string() || (*body)["sn"].get<std::string>().empty()) {
+    problem = "sn: the serial number of the panel to enrol at";
+    return std::nullopt;
+  }
+  e.sn = (*body)["sn"].get<std::string>();
+  if (body->contains("type")) {
+    const auto& t = (*body)["type"];
+    auto code = t.is_string() ? service::bio_type_of(t.get<std::string>()) : std::nullopt;
+    if (!code || t.get<std::string>() == "general") {
+      problem = "type: fingerprint, face, palm, finger_vein, iris, voiceprint, retina or palmprint";
+      return std::nullopt;
+    }
+    e.type = t.get<std::string>();
+    e.bio_type = *code;
+  }
+  auto integer = [&](const char* key, int lo, int hi, int& out) {
+    if (!body->contains(key)) return true;
+    const auto& v = (*body)[key];
+    if (!v.is_number_integer() || v.get<std::int64_t>() < lo || v.get<std::int64_t>() > hi) {
+      problem = std::string(key) + ": a whole number from " + std::to_string(lo) + " to " + std::to_string(hi);
+      return false;
+    }
+    out = v.get<int>();
+    return true;
+  };
+  if (e.type == "fingerprint") {
+    if (!body->contains("finger")) {
+      problem = "finger: which finger to enrol, 0-9";
+      return std::nullopt;
+    }
+    if (!integer("finger", 0, 9, e.no)) return std::nullopt;
+  } else if (body->contains("finger")) {
+    problem = "finger: for a fingerprint only (the instance of another type is \"no\")";
+    return std::nullopt;
+  }
+  if (!integer("no", 0, 9, e.no) || !integer("retry", 1, 10, e.retry)) return std::nullopt;
+  if (body->contains("overwrite")) {
+    if (!(*body)["overwrite"].is_boolean()) {
+      problem = "overwrite: true or false";
+      return std::nullopt;
+    }
+    e.overwrite = (*body)["overwrite"].get<bool>();
+  }
+  return e;
+}
+
+// The person's user row as a DATA UPDATE line (a panel enrols a template only for a user it holds).
+p::Result<p::Command> user_row_command(const storage::Person& person) {
+  std::string card;
+  for (const auto& c : person.cards)
+    if (!c.lost) {
+      card = c.number;
+      break;
+    }
+  return p::data_update(0, "user",
+                        p::Record{{"CardNo", card}, {"Pin", person.pin}, {"Password", person.password},
+                                  {"Group", std::to_string(person.group)}, {"StartTime", "0"}, {"EndTime", "0"},
+                                  {"Name", person.name}, {"Privilege", std::to_string(person.privilege)}});
+}
+
+std::string line_of(const p::Command& command) {
+  const auto text = p::format_command(command);
+  return text.substr(text.find(':', 2) + 1);  // without "C:0:"
+}
+
+// Queues `lines` for `sn` one after the other (each after the previous one's commit); `done` gets
+// the commands' JSON, or the first refusal.
+void enqueue_in_order(service::CommandQueue& queue, const std::string& sn, std::vector<std::string> lines,
+                      std::shared_ptr<Json> queued, std::function<void(storage::StoreResult<Json>)> done,
+                      std::size_t i = 0) {
+  if (i == lines.size()) return done(std::move(*queued));
+  service::EnqueueRequest q;
+  q.sn = sn;
+  q.line = lines[i];
+  queue.enqueue(q, [&queue, sn, lines = std::move(lines), queued, done = std::move(done), i](
+                       storage::StoreResult<storage::CommandRow> row) mutable {
+    if (!row.ok()) return done(row.error());
+    queued->push_back(command_json(row.value(), {}));
+    enqueue_in_order(queue, sn, std::move(lines), queued, std::move(done), i + 1);
+  });
+}
+
+void enrol(const ApiServices& s, const Call& call) {
+  std::string problem;
+  auto request = parse_enrol(call.request.body(), problem);
+  if (!request) return answer_error(call.respond, call.who, 400, problem);
+  if (!s.devices.get(request->sn)) return answer_error(call.respond, call.who, 404, "unknown device " + p::text::quoted(request->sn));
+  const std::string pin = call.params[0];
+  struct Found {
+    std::optional<storage::Person> person;
+    bool held = false;  // the panel holds the person's user row (as far as the sync engine knows)
+  };
+  s.store.read(
+      [pin, sn = request->sn](storage::Reads& r) {
+        Found f;
+        f.person = r.access().person(pin);
+        for (const auto& item : r.sync().items_on_panels("person", pin))
+          if (item.id.sn == sn && item.applied) f.held = true;
+        return f;
+      },
+      [s, e = *request, pin, respond = call.respond, who = call.who](storage::StoreResult<Found> r) {
+        if (!r.ok()) return answer_store_refusal(respond, who, r.error());
+        if (!r->person) return answer_error(respond, who, 404, "no person with pin " + p::text::quoted(pin));
+        auto enroll = p::enroll_bio(0, static_cast<unsigned>(e.bio_type), static_cast<unsigned>(e.no), pin,
+                                    static_cast<unsigned>(e.retry), e.overwrite, 1);
+        if (!enroll) return answer_error(respond, who, 400, enroll.error().to_string());
+        std::vector<std::string> lines;
+        if (!r->held) {
+          auto user = user_row_command(*r->person);
+          if (!user) return answer_error(respond, who, 400, "the person's user row: " + user.error().to_string());
+          lines.push_back(line_of(*user));
+        }
+        lines.push_back(line_of(*enroll));
+        // In order: the user row (when the panel does not hold it), then ENROLL_BIO; each queued
+        // after the previous one's commit, so the panel receives them in that order.
+        enqueue_in_order(s.queue, e.sn, std::move(lines), std::make_shared<Json>(Json::array()),
+                         [e, pin, respond, who](storage::StoreResult<Json> queued) {
+                           if (!queued.ok()) return answer_store_refusal(respond, who, queued.error());
+                           spdlog::info("{}: enrolment of {} {} of person {} queued", e.sn, e.type, e.no, pin);
+                           Json out = Json::object();
+                           out["pin"] = pin;
+                           out["sn"] = e.sn;
+                           out["type"] = e.type;
+                           if (e.type == "fingerprint") out["finger"] = e.no;
+                           else out["no"] = e.no;
+                           out["command"] = queued->back();
+                           out["commands"] = std::move(queued.value());
+                           answer_json(respond, 202, out);
+                         });
+      });
+}
+
 void add_access_routes(RouteTable& table, const ApiServices& services) {
   using V = http::Verb;
   const ApiServices s = services;
@@ -682,6 +831,11 @@ void add_access_routes(RouteTable& table, const ApiServices& services) {
                               answer_json(respond, 200, person_json(*r.value()));
                             });
              }});
+  table.add({V::post, "/api/v1/persons/{pin}/enroll", Role::operator_, "enrollPerson",
+             "Enrols a fingerprint (or face, palm...) of the person at a panel: the person's user row first if the "
+             "panel does not hold it, then ENROLL_BIO; the templates the panel uploads become the person's "
+             "credentials, sent to the person's other panels",
+             "Enrolment", "202 EnrolmentQueued", {}, [s](Call& c) { enrol(s, c); }});
   table.add({V::get, "/api/v1/persons/{pin}/photo", Role::viewer, "getPersonPhoto",
              "The person's user photo (the credential of type photo) as an image, type by its bytes", "",
              "200 Content", {}, [s](Call& c) {

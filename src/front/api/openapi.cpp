@@ -166,6 +166,10 @@ OJson schemas() {
                                {"unmanaged", "array"}});
   s["PanelSync"] = object_of({{"sn", "string"}, {"pending", "integer"}, {"applied", "integer"}, {"failed", "integer"},
                               {"in_flight", "integer"}, {"commands", "integer"}});
+  s["Enrolment"] = object_of({{"sn", "string"}, {"type", "string"}, {"finger", "integer"}, {"no", "integer"},
+                              {"retry", "integer"}, {"overwrite", "boolean"}});
+  s["EnrolmentQueued"] = object_of({{"pin", "string"}, {"sn", "string"}, {"type", "string"}, {"command", "object"},
+                                    {"commands", "array"}});
   s["PersonSync"] = object_of({{"sn", "string"}, {"state", "string"}, {"should_hold", "boolean"},
                                {"holds", "boolean"}, {"error", "string?"}, {"return", "integer?"},
                                {"attempts", "integer"}, {"updated_at", "integer?"}, {"retry_at", "integer?"}});
