@@ -149,6 +149,20 @@ test('1,000 persons imported from a CSV file are synced to the panel', async () 
   await shot(page, 'person');
 });
 
+test("a finger enrolled from the person's page at the emulated panel becomes their credential", async () => {
+  await page.goto(`${bench.base}/#/people/7001`);
+  const form = page.getByRole('form', { name: 'Enrol at a panel' });
+  await form.getByLabel('Panel').selectOption(SN);
+  await form.getByLabel('Finger (0-9)').fill('6');
+  await form.getByRole('button', { name: 'Enrol' }).click();
+  await page.getByTestId('enrol-state').filter({ hasText: `Enrolled at ${SN}.` }).waitFor({ timeout: 30000 });
+  const row = page.getByRole('table', { name: 'Credentials' }).getByRole('row').filter({ hasText: 'fingerprint' });
+  await row.filter({ hasText: SN }).waitFor({ timeout: 10000 });
+  assert.match(await row.first().innerText(), /6/);
+  const person = await bench.api('GET', '/persons/7001');
+  assert.ok(person.credentials.some((c) => c.type === 'fingerprint' && c.finger === 6 && c.enrolled_at === SN), JSON.stringify(person.credentials));
+});
+
 test('a viewer token sees the board and the people but no controls', async () => {
   const viewer = await bench.api('POST', '/tokens', { name: 'guard desk', role: 'viewer' });
   const p = await bench.page();
@@ -215,6 +229,7 @@ test('every page: no serious accessibility violation (axe-core), and a screensho
   const png = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==';
   await bench.api('POST', '/persons/7001/credentials', { type: 'photo', photo: png });
   await page.goto(`${bench.base}/#/people/7001`);
+  await page.reload(); // the same hash as before: reloaded, so that the person is read again
   const photo = page.getByRole('img', { name: 'Photo of Ria Example' });
   await photo.waitFor();
   await until('the photo decoded', async () => photo.evaluate((img) => img.complete && img.naturalWidth === 1), 10000);

@@ -2,7 +2,7 @@
 // page with the sync state on each panel; CSV import with progress and the errors row by row.
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { currentToken, del, enc, get, patch, post, request } from '../api';
-import type { AccessLevel, Job, Person } from '../types';
+import type { AccessLevel, Command, Job, Person } from '../types';
 import { ActionButton, AddToggle, Badge, Table, Empty, ErrorNote, Field, Loading, Section, dateTime, messageOf, toast, useCan, useResource } from '../ui';
 
 const PAGE = 1000;
@@ -270,6 +270,7 @@ function PersonPage({ pin }: { pin: string }) {
               <Empty>No fingerprint, face or photo.</Empty>
             )}
           </Section>
+          {canEdit ? <EnrolSection pin={p.pin} onEnrolled={() => (person.reload(), sync.reload())} /> : null}
           <Section title="On the panels" actions={<ActionButton small onClick={async () => sync.reload()}>Refresh</ActionButton>}>
             <ErrorNote error={sync.error} />
             {!sync.data ? (
@@ -301,6 +302,87 @@ function PersonPage({ pin }: { pin: string }) {
         </>
       )}
     </>
+  );
+}
+
+// Remote enrolment (9.6.2): a panel is asked to read one of the person's fingers (or face...); the
+// command's progress is followed until the panel answers, then the new credential shows above.
+const bioTypes = ['fingerprint', 'face', 'palm', 'finger_vein', 'iris'];
+
+function EnrolSection({ pin, onEnrolled }: { pin: string; onEnrolled: () => void }) {
+  const devices = useResource((s) => get<{ sn: string; online: boolean }[]>('/devices', s), []);
+  const [type, setType] = useState('fingerprint');
+  const [state, setState] = useState('');
+  const [busy, setBusy] = useState(false);
+  const mounted = useRef(true);
+  useEffect(() => () => void (mounted.current = false), []);
+  return (
+    <Section title="Enrol at a panel">
+      <form
+        class="filters"
+        aria-label="Enrol at a panel"
+        onSubmit={async (e) => {
+          e.preventDefault();
+          const f = new FormData(e.currentTarget as HTMLFormElement);
+          const body: Record<string, unknown> = { sn: String(f.get('sn') ?? ''), type };
+          body[type === 'fingerprint' ? 'finger' : 'no'] = Number(f.get('no') ?? 0);
+          setBusy(true);
+          try {
+            const queued = await post<{ command: Command }>(`/persons/${enc(pin)}/enroll`, body);
+            setState(`Sent to ${body.sn}: waiting for the person at the panel…`);
+            for (let i = 0; i < 150 && mounted.current; i++) {
+              const c = await get<Command>(`/commands/${queued.command.id}`);
+              if (c.status === 'done') {
+                setState(`Enrolled at ${body.sn}.`);
+                toast(`Enrolled at ${body.sn}`, 'ok');
+                onEnrolled();
+                return;
+              }
+              if (c.status === 'failed' || c.status === 'expired' || c.status === 'cancelled') {
+                setState(`Not enrolled: ${c.status}${c.return_name ? ` (${c.return_name})` : ''}.`);
+                return;
+              }
+              await new Promise((r) => setTimeout(r, 2000));
+            }
+          } catch (err) {
+            setState(messageOf(err));
+          } finally {
+            setBusy(false);
+          }
+        }}
+      >
+        <Field label="Panel">
+          <select name="sn" required>
+            {(devices.data ?? []).map((d) => (
+              <option key={d.sn} value={d.sn}>
+                {d.sn}
+                {d.online ? '' : ' (offline)'}
+              </option>
+            ))}
+          </select>
+        </Field>
+        <Field label="What">
+          <select value={type} onChange={(e) => setType((e.target as HTMLSelectElement).value)}>
+            {bioTypes.map((t) => (
+              <option key={t} value={t}>
+                {t.replace('_', ' ')}
+              </option>
+            ))}
+          </select>
+        </Field>
+        <Field label={type === 'fingerprint' ? 'Finger (0-9)' : 'Instance (0-9)'}>
+          <input name="no" type="number" min={0} max={9} defaultValue="0" required />
+        </Field>
+        <button type="submit" class="btn btn-primary" disabled={busy}>
+          {busy ? 'Enrolling…' : 'Enrol'}
+        </button>
+      </form>
+      {state ? (
+        <p class="small" role="status" data-testid="enrol-state">
+          {state}
+        </p>
+      ) : null}
+    </Section>
   );
 }
 
