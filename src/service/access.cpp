@@ -572,6 +572,64 @@ void Access::delete_level(std::int64_t id, Reply<storage::Unit> done) {
       });
 }
 
+// ---- global anti-passback ------------------------------------------------------------------------------
+
+namespace {
+
+void check_zone(const storage::ApbZone& zone) {
+  if (zone.name.empty() || zone.name.size() > 64) throw storage::Refused(Reason::invalid, "name: 1 to 64 characters");
+  if (zone.mode != "logical" && zone.mode != "timed") throw storage::Refused(Reason::invalid, "mode: logical or timed");
+  if (zone.mode == "timed" && (zone.minutes < 1 || zone.minutes > 1440))
+    throw storage::Refused(Reason::invalid, "minutes: 1 to 1440 for a timed zone");
+  if (zone.doors.empty()) throw storage::Refused(Reason::invalid, "doors: at least one entry door");
+  bool entry = false;
+  for (const auto& d : zone.doors) {
+    if (d.sn.empty() || d.door < 1 || d.door > 64) throw storage::Refused(Reason::invalid, "doors: each {sn, door 1-64, direction}");
+    if (d.direction != "in" && d.direction != "out") throw storage::Refused(Reason::invalid, "doors: direction in or out");
+    entry = entry || d.direction == "in";
+  }
+  if (!entry) throw storage::Refused(Reason::invalid, "doors: at least one entry door (direction in)");
+}
+
+}  // namespace
+
+void Access::create_zone(storage::ApbZone zone, Reply<storage::ApbZone> done) {
+  store_.write(
+      [zone = std::move(zone)](storage::Transaction& tx) {
+        check_zone(zone);
+        const auto id = tx.access().insert_apb_zone(zone);
+        return *tx.access().apb_zone(id);
+      },
+      std::move(done));
+}
+
+void Access::update_zone(std::int64_t id, std::function<void(storage::ApbZone&)> change, Reply<storage::ApbZone> done) {
+  store_.write(
+      [id, change = std::move(change)](storage::Transaction& tx) {
+        auto zone = tx.access().apb_zone(id);
+        if (!zone) throw storage::Refused(Reason::not_found, "no anti-passback zone " + std::to_string(id));
+        change(*zone);
+        zone->id = id;
+        check_zone(*zone);
+        tx.access().update_apb_zone(*zone);
+        return *tx.access().apb_zone(id);
+      },
+      std::move(done));
+}
+
+void Access::delete_zone(std::int64_t id, Reply<storage::Unit> done) {
+  store_.write([id](storage::Transaction& tx) { tx.access().delete_apb_zone(id); }, std::move(done));
+}
+
+void Access::reset_zone(std::int64_t id, const std::string& pin, Reply<std::int64_t> done) {
+  store_.write(
+      [id, pin](storage::Transaction& tx) {
+        if (!tx.access().apb_zone(id)) throw storage::Refused(Reason::not_found, "no anti-passback zone " + std::to_string(id));
+        return tx.access().reset_apb(id, pin);
+      },
+      std::move(done));
+}
+
 // ---- import --------------------------------------------------------------------------------------------
 
 std::int64_t Access::import_persons(std::vector<ImportRow> rows) {

@@ -104,6 +104,16 @@ class Access {
   void update_level(std::int64_t id, const LevelFields& fields, Reply<storage::AccessLevel> done);
   void delete_level(std::int64_t id, Reply<storage::Unit> done);
 
+  // Global anti-passback zones (remote identification decides with them: remote_auth.hpp). A zone
+  // needs a name, mode "logical" or "timed" (minutes 1-1440), and doors each "in" or "out".
+  // Refused: invalid (a check above), not_found (update, delete, reset of an unknown zone).
+  void create_zone(storage::ApbZone zone, Reply<storage::ApbZone> done);
+  // `change` applied to the zone as stored, in the unit of work.
+  void update_zone(std::int64_t id, std::function<void(storage::ApbZone&)> change, Reply<storage::ApbZone> done);
+  void delete_zone(std::int64_t id, Reply<storage::Unit> done);
+  // Forgets where persons stand in the zone: `pin` one (even one never seen), "" everyone; how many.
+  void reset_zone(std::int64_t id, const std::string& pin, Reply<std::int64_t> done);
+
   // Creates the persons whose pin is new and updates the others with the row's fields, in units of
   // work of kImportChunk rows, each row on its own: a bad row is reported in the job and the rest
   // go on. Returns the job's id at once (jobs().get(id): progress and per-row errors).

@@ -74,6 +74,27 @@ int drive_time_of(const std::optional<storage::DoorSettings>& settings) {
 
 }  // namespace
 
+std::string apb_direction(const storage::ApbZone& zone, const std::string& sn, int door) {
+  for (const auto& d : zone.doors)
+    if (d.sn == sn && d.door == door) return d.direction;
+  return "";
+}
+
+storage::ApbPresence apb_after(const storage::ApbZone& zone, const std::optional<storage::ApbPresence>& before,
+                               const std::string& pin, const std::string& direction, std::int64_t now) {
+  storage::ApbPresence p = before.value_or(storage::ApbPresence{zone.id, pin, false, 0, 0});
+  p.zone_id = zone.id;
+  p.pin = pin;
+  if (direction == "in") {
+    p.inside = true;
+    p.entered_at = now;
+  } else if (direction == "out") {
+    p.inside = false;
+    p.exited_at = now;
+  }
+  return p;
+}
+
 bool rule_allows(const storage::TimeRule& rule, std::span<const storage::Holiday> holidays, const p::CivilTime& local) {
   const int type = holiday_type(holidays, local);
   const std::size_t day = type > 0 ? static_cast<std::size_t>(6 + type) : static_cast<std::size_t>(weekday(local));
@@ -102,6 +123,19 @@ AuthDecision decide_remote_auth(const AuthFacts& facts, const std::string& sn, i
     auto rule = std::find_if(facts.rules.begin(), facts.rules.end(),
                              [&](const storage::TimeRule& r) { return r.id == level.time_rule_id; });
     if (rule != facts.rules.end() && rule_allows(*rule, facts.holidays, local)) {
+      // Allowed by the domain; global anti-passback may still refuse an entry.
+      for (std::size_t i = 0; i < facts.zones.size(); ++i) {
+        const auto& zone = facts.zones[i];
+        if (apb_direction(zone, sn, door) != "in") continue;
+        const auto& here = i < facts.presences.size() ? facts.presences[i] : std::nullopt;
+        if (!here) continue;
+        if (zone.mode == "timed") {
+          if (here->entered_at > 0 && facts.now - here->entered_at < static_cast<std::int64_t>(zone.minutes) * 60)
+            return refused(auth_event::anti_passback, "anti_passback", "Entered " + zone.name + " recently, " + who, person.pin);
+        } else if (here->inside) {
+          return refused(auth_event::anti_passback, "anti_passback", "Already inside " + zone.name + ", " + who, person.pin);
+        }
+      }
       AuthDecision d;
       d.result = p::AuthResult::success;
       d.event = auth_event::granted;
@@ -153,10 +187,21 @@ void RemoteAuth::identify(const std::string& sn, const p::Record& record, std::f
             if (auto rule = access.time_rule(id)) facts.rules.push_back(std::move(*rule));
           facts.holidays = access.holidays();
           facts.drive_time = drive_time_of(access.door_setting(sn, door));
+          facts.zones = access.apb_zones_at(sn, door);
+          for (const auto& zone : facts.zones) facts.presences.push_back(access.apb_presence(zone.id, facts.person->pin));
+          facts.now = now;
         }
         Outcome out;
         out.decision = local ? decide_remote_auth(facts, sn, door, *local)
                              : refused(auth_event::unknown, "unknown", "Unknown card");
+        // Granted: the person is now inside (or out of) each zone of that door.
+        if (out.decision.result == p::AuthResult::success) {
+          for (std::size_t i = 0; i < facts.zones.size(); ++i) {
+            const auto direction = apb_direction(facts.zones[i], sn, door);
+            if (!direction.empty())
+              access.put_apb_presence(apb_after(facts.zones[i], facts.presences[i], out.decision.pin, direction, now));
+          }
+        }
         // The decision is an access event of its own: the request's record with its code and the
         // person identified.
         p::Record decided = record;

@@ -35,6 +35,7 @@ class Live;
 namespace auth_event {
 inline constexpr int granted = 222;
 inline constexpr int outside_time = 21;
+inline constexpr int anti_passback = 24;
 inline constexpr int no_access = 23;
 inline constexpr int unknown = 27;
 inline constexpr int not_valid = 29;
@@ -51,12 +52,17 @@ struct AuthFacts {
   std::vector<storage::TimeRule> rules;           // the rules those levels use
   std::vector<storage::Holiday> holidays;
   int drive_time = 0;                     // the door's drive_time setting, 0 = not set
+  // Global anti-passback: the zones that door belongs to, and where the person stands in each
+  // (presences[i] for zones[i]; nullopt: never seen there).
+  std::vector<storage::ApbZone> zones;
+  std::vector<std::optional<storage::ApbPresence>> presences;
+  std::int64_t now = 0;  // unix seconds, for timed zones
 };
 
 struct AuthDecision {
   protocol::AuthResult result = protocol::AuthResult::failed;
   int event = auth_event::unknown;
-  std::string reason;  // granted, unknown, card_lost, disabled, not_valid, no_access, outside_time
+  std::string reason;  // granted, unknown, card_lost, disabled, not_valid, no_access, outside_time, anti_passback
   std::string tips;    // what the panel may show ("Welcome, Ria")
   std::string pin;     // the person identified ("" when unknown)
   int open_seconds = 0;  // SUCCESS: how long the door is opened
@@ -64,6 +70,12 @@ struct AuthDecision {
 
 // Pure: the decision for door `door` of panel `sn` at the panel's local time `local`.
 AuthDecision decide_remote_auth(const AuthFacts& facts, const std::string& sn, int door, const protocol::CivilTime& local);
+
+// The direction ("in", "out", "" = not in the zone) of a door in a zone.
+std::string apb_direction(const storage::ApbZone& zone, const std::string& sn, int door);
+// Where the person stands in the zone after passing that door at `now` (granted).
+storage::ApbPresence apb_after(const storage::ApbZone& zone, const std::optional<storage::ApbPresence>& before,
+                               const std::string& pin, const std::string& direction, std::int64_t now);
 
 // Whether time rule `rule` allows `local` (holiday periods on a holiday of the list).
 bool rule_allows(const storage::TimeRule& rule, std::span<const storage::Holiday> holidays, const protocol::CivilTime& local);

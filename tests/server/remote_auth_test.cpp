@@ -113,6 +113,69 @@ TEST_F(RemoteAuthTest, TheServerDecidesFromTheDomainAndRecordsEachDecision) {
   EXPECT_EQ(events[1]["event_class"], "error");
 }
 
+// Global anti-passback: a zone entered at a door of one panel and left at a door of another; a
+// person inside cannot enter again before leaving; a timed zone refuses a second entry for its
+// minutes; resets; the state survives a restart of the server.
+TEST_F(RemoteAuthTest, GlobalAntiPassbackAcrossPanels) {
+  start_auth();
+  const std::string a = "RAPB0001", b = "RAPB0002";
+  const std::string ta = handshake(a), tb = handshake(b);
+  const auto level = api("POST", "/api/v1/access-levels",
+                         {{"name", "both"}, {"time_rule_id", 1}, {"doors", {{{"sn", a}, {"door", 1}}, {{"sn", b}, {"door", 1}}, {{"sn", b}, {"door", 2}}}}}, 201);
+  api("POST", "/api/v1/persons", {{"pin", "55"}, {"name", "Ria"}, {"cards", {"7654321"}}, {"access_levels", {level["id"]}}}, 201);
+  const auto zone = api("POST", "/api/v1/apb-zones",
+                        {{"name", "Lab"}, {"mode", "logical"},
+                         {"doors", {{{"sn", a}, {"door", 1}, {"direction", "in"}}, {{"sn", b}, {"door", 1}, {"direction", "out"}}}}}, 201);
+  const auto id = std::to_string(zone["id"].get<int>());
+  EXPECT_EQ(zone["doors"].size(), 2u) << zone;
+  EXPECT_TRUE(zone["minutes"].is_null());
+
+  EXPECT_EQ(ask(a, ta, "7654321", 1).auth, p::AuthResult::success);  // in
+  auto again = ask(a, ta, "7654321", 1);                              // in again, without leaving
+  EXPECT_EQ(again.auth, p::AuthResult::failed);
+  EXPECT_TRUE(again.control.empty());
+  EXPECT_EQ(again.tips.value_or(""), "Already inside Lab, Ria");
+  auto presence = api("GET", "/api/v1/apb-zones/" + id + "/presence", nullptr, 200);
+  ASSERT_EQ(presence.size(), 1u) << presence;
+  EXPECT_EQ(presence[0]["pin"], "55");
+  EXPECT_EQ(presence[0]["inside"], true);
+  EXPECT_EQ(ask(b, tb, "7654321", 2).auth, p::AuthResult::success);  // a door of no zone
+  EXPECT_EQ(ask(b, tb, "7654321", 1).auth, p::AuthResult::success);  // out, on the other panel
+  EXPECT_EQ(ask(a, ta, "7654321", 1).auth, p::AuthResult::success);  // in again
+  // The refusal is an event with the APB code.
+  const auto events = api("GET", "/api/v1/events?sn=" + a + "&event=24", nullptr, 200);
+  ASSERT_EQ(events.size(), 1u) << events;
+  EXPECT_EQ(events[0]["pin"], "55");
+
+  // Reset one person (an operator let her out by hand): she may enter.
+  EXPECT_EQ(api("POST", "/api/v1/apb-zones/" + id + "/reset", {{"pin", "55"}}, 200)["reset"], 1);
+  EXPECT_EQ(ask(a, ta, "7654321", 1).auth, p::AuthResult::success);
+
+  // The state is on disk: after a restart she is still inside.
+  restart();
+  EXPECT_EQ(ask(a, ta, "7654321", 1).auth, p::AuthResult::failed);
+  EXPECT_EQ(api("POST", "/api/v1/apb-zones/" + id + "/reset", json::object(), 200)["reset"], 1);  // everyone
+
+  // Timed: a second entry within its minutes is refused even after leaving.
+  api("PATCH", "/api/v1/apb-zones/" + id, {{"mode", "timed"}, {"minutes", 10}}, 200);
+  EXPECT_EQ(ask(a, ta, "7654321", 1).auth, p::AuthResult::success);
+  EXPECT_EQ(ask(b, tb, "7654321", 1).auth, p::AuthResult::success);
+  auto soon = ask(a, ta, "7654321", 1);
+  EXPECT_EQ(soon.auth, p::AuthResult::failed);
+  EXPECT_EQ(soon.tips.value_or(""), "Entered Lab recently, Ria");
+
+  // Bad zones are refused with a reason; unknown ones are 404.
+  EXPECT_TRUE(api("POST", "/api/v1/apb-zones", {{"name", "x"}, {"mode", "sometimes"}, {"doors", {{{"sn", a}, {"door", 1}, {"direction", "in"}}}}}, 400).contains("error"));
+  api("POST", "/api/v1/apb-zones", {{"name", "x"}, {"mode", "logical"}, {"doors", {{{"sn", a}, {"door", 1}, {"direction", "out"}}}}}, 400);
+  api("POST", "/api/v1/apb-zones", {{"name", "x"}, {"mode", "timed"}, {"doors", {{{"sn", a}, {"door", 1}, {"direction", "in"}}}}}, 400);
+  api("POST", "/api/v1/apb-zones", {{"name", "x"}, {"colour", "red"}}, 400);
+  api("GET", "/api/v1/apb-zones/999", nullptr, 404);
+  api("POST", "/api/v1/apb-zones/999/reset", json::object(), 404);
+  api("DELETE", "/api/v1/apb-zones/" + id, nullptr, 200);
+  EXPECT_EQ(ask(a, ta, "7654321", 1).auth, p::AuthResult::success);  // no zone any more
+  EXPECT_TRUE(api("GET", "/api/v1/apb-zones", nullptr, 200).empty());
+}
+
 TEST_F(RemoteAuthTest, ARequestWithoutARecordOrFromAnUnknownDeviceIsRefused) {
   start_auth();
   const std::string token = handshake("RAUTH0002");

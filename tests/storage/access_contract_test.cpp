@@ -59,6 +59,52 @@ TEST_P(AccessContract, RuleOneIsAlwaysAndCannotGo) {
   EXPECT_EQ(refused([](Transaction& tx) { tx.access().delete_time_rule(kAlwaysRule); }), Reason::conflict);
 }
 
+TEST_P(AccessContract, AntiPassbackZonesAndWhereEachPersonStands) {
+  ApbZone zone{0, "Lab", "logical", 0, {{"B", 1, "out"}, {"A", 1, "in"}}};
+  const auto id = write([zone](Transaction& tx) { return tx.access().insert_apb_zone(zone); });
+  const auto other = write([](Transaction& tx) {
+    return tx.access().insert_apb_zone(ApbZone{0, "Hall", "timed", 5, {{"A", 1, "out"}, {"C", 2, "in"}}});
+  });
+  auto stored = read([id](Reads& r) { return r.access().apb_zone(id); });
+  ASSERT_TRUE(stored);
+  EXPECT_EQ(stored->name, "Lab");
+  EXPECT_EQ(stored->doors, (std::vector<ApbZoneDoor>{{"A", 1, "in"}, {"B", 1, "out"}}));  // by sn, door
+  EXPECT_EQ(read([](Reads& r) { return r.access().apb_zones(); }).size(), 2u);
+  // The zones of a door: both hold door 1 of A, one holds door 2 of C, none door 2 of A.
+  EXPECT_EQ(read([](Reads& r) { return r.access().apb_zones_at("A", 1); }).size(), 2u);
+  auto at_c = read([](Reads& r) { return r.access().apb_zones_at("C", 2); });
+  ASSERT_EQ(at_c.size(), 1u);
+  EXPECT_EQ(at_c[0].id, other);
+  EXPECT_EQ(at_c[0].minutes, 5);
+  EXPECT_TRUE(read([](Reads& r) { return r.access().apb_zones_at("A", 2); }).empty());
+
+  // Presence: put, read back, replaced, reset one or all.
+  write([id](Transaction& tx) {
+    tx.access().put_apb_presence(ApbPresence{id, "55", true, 100, 0});
+    tx.access().put_apb_presence(ApbPresence{id, "56", true, 101, 0});
+    tx.access().put_apb_presence(ApbPresence{id, "55", false, 100, 200});
+  });
+  EXPECT_EQ(read([id](Reads& r) { return r.access().apb_presence(id, "55"); }), (ApbPresence{id, "55", false, 100, 200}));
+  EXPECT_FALSE(read([id](Reads& r) { return r.access().apb_presence(id, "57"); }));
+  EXPECT_EQ(read([id](Reads& r) { return r.access().apb_presences(id); }).size(), 2u);
+  EXPECT_EQ(write([id](Transaction& tx) { return tx.access().reset_apb(id, "56"); }), 1);
+  EXPECT_EQ(write([id](Transaction& tx) { return tx.access().reset_apb(id, ""); }), 1);
+  EXPECT_TRUE(read([id](Reads& r) { return r.access().apb_presences(id); }).empty());
+
+  // Update replaces the doors; delete takes the presences with it; unknown ids are not_found.
+  zone.id = id;
+  zone.doors = {{"A", 3, "in"}};
+  write([zone](Transaction& tx) { tx.access().update_apb_zone(zone); });
+  EXPECT_EQ(read([id](Reads& r) { return r.access().apb_zone(id); })->doors, (std::vector<ApbZoneDoor>{{"A", 3, "in"}}));
+  write([id](Transaction& tx) { tx.access().put_apb_presence(ApbPresence{id, "55", true, 300, 0}); });
+  write([id](Transaction& tx) { tx.access().delete_apb_zone(id); });
+  EXPECT_FALSE(read([id](Reads& r) { return r.access().apb_zone(id); }));
+  EXPECT_FALSE(read([id](Reads& r) { return r.access().apb_presence(id, "55"); }));
+  EXPECT_EQ(refused([id](Transaction& tx) { tx.access().delete_apb_zone(id); }), Reason::not_found);
+  zone.id = 999;
+  EXPECT_EQ(refused([zone](Transaction& tx) { tx.access().update_apb_zone(zone); }), Reason::not_found);
+}
+
 TEST_P(AccessContract, PersonsComeBackWithCardsLevelsAndCredentials) {
   const auto level = write([](Transaction& tx) {
     return tx.access().insert_level(AccessLevel{0, "front", kAlwaysRule, {{"PANEL1", 2}, {"PANEL1", 1}, {"PANEL2", 1}}});

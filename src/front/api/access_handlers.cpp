@@ -634,6 +634,150 @@ Json panel_doors_json(storage::Reads& r, const std::string& sn) {
 
 }  // namespace
 
+// ---- global anti-passback zones -----------------------------------------------------------------------
+
+Json zone_json(const storage::ApbZone& z) {
+  Json doors = Json::array();
+  for (const auto& d : z.doors) doors.push_back(Json{{"sn", d.sn}, {"door", d.door}, {"direction", d.direction}});
+  Json j{{"id", z.id}, {"name", z.name}, {"mode", z.mode}, {"minutes", z.mode == "timed" ? Json(z.minutes) : Json(nullptr)}};
+  j["doors"] = std::move(doors);
+  return j;
+}
+
+Json presence_json(const storage::ApbPresence& p) {
+  auto at = [](std::int64_t t) { return t > 0 ? Json(t) : Json(nullptr); };
+  Json j = Json::object();
+  j["pin"] = p.pin;
+  j["inside"] = p.inside;
+  j["entered_at"] = at(p.entered_at);
+  j["exited_at"] = at(p.exited_at);
+  return j;
+}
+
+// The fields of a zone given in `body` applied to `zone` (the service checks the whole).
+bool apply_zone_fields(const Json& body, storage::ApbZone& zone, std::string& problem) {
+  if (body.contains("name")) {
+    if (!body["name"].is_string()) return (problem = "name: a text", false);
+    zone.name = body["name"].get<std::string>();
+  }
+  if (body.contains("mode")) {
+    if (!body["mode"].is_string()) return (problem = "mode: logical or timed", false);
+    zone.mode = body["mode"].get<std::string>();
+  }
+  if (body.contains("minutes")) {
+    if (!body["minutes"].is_number_integer()) return (problem = "minutes: a whole number", false);
+    zone.minutes = body["minutes"].get<int>();
+  }
+  if (body.contains("doors")) {
+    if (!body["doors"].is_array()) return (problem = "doors: a list of {sn, door, direction}", false);
+    zone.doors.clear();
+    for (const auto& d : body["doors"]) {
+      if (!d.is_object() || !d.contains("sn") || !d["sn"].is_string() || !d.contains("door") || !d["door"].is_number_integer() ||
+          !d.contains("direction") || !d["direction"].is_string())
+        return (problem = "doors: each {\"sn\", \"door\", \"direction\": \"in\" | \"out\"}", false);
+      zone.doors.push_back(storage::ApbZoneDoor{d["sn"].get<std::string>(), d["door"].get<int>(), d["direction"].get<std::string>()});
+    }
+  }
+  return true;
+}
+
+std::optional<Json> zone_body(const std::string& body, std::string& problem) {
+  return object_body(body, problem, {"name", "mode", "minutes", "doors"});
+}
+
+void add_zone_routes(RouteTable& table, const ApiServices& s) {
+  using V = http::Verb;
+  table.add({V::get, "/api/v1/apb-zones", Role::viewer, "listApbZones", "Every global anti-passback zone", "",
+             "200 ApbZone[]", {}, [s](Call& c) {
+               read_json(s, c, [](storage::Reads& r) {
+                 Json out = Json::array();
+                 for (const auto& z : r.access().apb_zones()) out.push_back(zone_json(z));
+                 return out;
+               });
+             }});
+  table.add({V::post, "/api/v1/apb-zones", Role::operator_, "createApbZone",
+             "Creates a global anti-passback zone: doors on any panels, each an entry (in) or an exit (out)",
+             "NewApbZone", "201 ApbZone", {}, [s](Call& c) {
+               std::string problem;
+               auto body = zone_body(c.request.body(), problem);
+               storage::ApbZone zone;
+               if (!body || !apply_zone_fields(*body, zone, problem)) return answer_error(c.respond, c.who, 400, problem);
+               s.access.create_zone(std::move(zone), reply<storage::ApbZone>(c, 201, zone_json));
+             }});
+  table.add({V::get, "/api/v1/apb-zones/{id}", Role::viewer, "getApbZone", "One anti-passback zone", "", "200 ApbZone", {},
+             [s](Call& c) {
+               auto id = path_id(c, "an anti-passback zone");
+               if (!id) return;
+               s.store.read([id = *id](storage::Reads& r) { return r.access().apb_zone(id); },
+                            [id = *id, respond = c.respond, who = c.who](storage::StoreResult<std::optional<storage::ApbZone>> r) {
+                              if (!r.ok()) return answer_store_refusal(respond, who, r.error());
+                              if (!r.value()) return answer_error(respond, who, 404, "no anti-passback zone " + std::to_string(id));
+                              answer_json(respond, 200, zone_json(*r.value()));
+                            });
+             }});
+  table.add({V::patch, "/api/v1/apb-zones/{id}", Role::operator_, "updateApbZone",
+             "Changes the name, mode, minutes or doors (the whole list) of a zone; where persons stand is kept",
+             "NewApbZone", "200 ApbZone", {}, [s](Call& c) {
+               auto id = path_id(c, "an anti-passback zone");
+               if (!id) return;
+               std::string problem;
+               auto body = zone_body(c.request.body(), problem);
+               storage::ApbZone probe;
+               if (!body || !apply_zone_fields(*body, probe, problem)) return answer_error(c.respond, c.who, 400, problem);
+               s.access.update_zone(*id, [body = *body](storage::ApbZone& zone) {
+                 std::string ignored;
+                 apply_zone_fields(body, zone, ignored);
+               }, reply<storage::ApbZone>(c, 200, zone_json));
+             }});
+  table.add({V::delete_, "/api/v1/apb-zones/{id}", Role::operator_, "deleteApbZone",
+             "Deletes a zone and where persons stand in it", "", "200 Deleted", {}, [s](Call& c) {
+               auto id = path_id(c, "an anti-passback zone");
+               if (!id) return;
+               s.access.delete_zone(*id, reply<storage::Unit>(c, 200, [id = *id](const storage::Unit&) {
+                                      return Json{{"id", id}, {"deleted", true}};
+                                    }));
+             }});
+  table.add({V::get, "/api/v1/apb-zones/{id}/presence", Role::viewer, "listApbPresence",
+             "Where each person seen at the zone's doors stands: inside or not, when they last entered and left",
+             "", "200 ApbPresence[]", {}, [s](Call& c) {
+               auto id = path_id(c, "an anti-passback zone");
+               if (!id) return;
+               s.store.read(
+                   [id = *id](storage::Reads& r) {
+                     std::optional<std::vector<storage::ApbPresence>> out;
+                     if (r.access().apb_zone(id)) out = r.access().apb_presences(id);
+                     return out;
+                   },
+                   [id = *id, respond = c.respond, who = c.who](storage::StoreResult<std::optional<std::vector<storage::ApbPresence>>> r) {
+                     if (!r.ok()) return answer_store_refusal(respond, who, r.error());
+                     if (!r.value()) return answer_error(respond, who, 404, "no anti-passback zone " + std::to_string(id));
+                     Json out = Json::array();
+                     for (const auto& p : *r.value()) out.push_back(presence_json(p));
+                     answer_json(respond, 200, out);
+                   });
+             }});
+  table.add({V::post, "/api/v1/apb-zones/{id}/reset", Role::operator_, "resetApbZone",
+             "Forgets where persons stand in the zone: {\"pin\": \"55\"} one person, no body everyone",
+             "ApbReset", "200 ApbResetDone", {}, [s](Call& c) {
+               auto id = path_id(c, "an anti-passback zone");
+               if (!id) return;
+               std::string pin;
+               if (!c.request.body().empty()) {
+                 std::string problem;
+                 auto body = object_body(c.request.body(), problem, {"pin"});
+                 if (!body) return answer_error(c.respond, c.who, 400, problem);
+                 if (body->contains("pin")) {
+                   if (!(*body)["pin"].is_string() || (*body)["pin"].get<std::string>().empty())
+                     return answer_error(c.respond, c.who, 400, "pin: the person's pin");
+                   pin = (*body)["pin"].get<std::string>();
+                 }
+               }
+               s.access.reset_zone(*id, pin, reply<std::int64_t>(c, 200, [id = *id, pin](const std::int64_t& n) {
+                                     return Json{{"id", id}, {"pin", pin.empty() ? Json(nullptr) : Json(pin)}, {"reset", n}};
+                                   }));
+             }});
+}
+
 // ---- remote enrolment (9.6.2) ------------------------------------------------------------------------
 
 struct EnrolRequest {
@@ -1029,6 +1173,8 @@ void add_access_routes(RouteTable& table, const ApiServices& services) {
                                          return Json{{"id", id}, {"deleted", true}};
                                        }));
              }});
+
+  add_zone_routes(table, s);
 
   // ---- access levels ----
   table.add({V::get, "/api/v1/access-levels", Role::viewer, "listAccessLevels", "Every access level", "",

@@ -166,6 +166,11 @@ OJson schemas() {
                                {"unmanaged", "array"}});
   s["PanelSync"] = object_of({{"sn", "string"}, {"pending", "integer"}, {"applied", "integer"}, {"failed", "integer"},
                               {"in_flight", "integer"}, {"commands", "integer"}});
+  s["ApbZone"] = object_of({{"id", "integer"}, {"name", "string"}, {"mode", "string"}, {"minutes", "integer?"}, {"doors", "array"}});
+  s["NewApbZone"] = object_of({{"name", "string"}, {"mode", "string"}, {"minutes", "integer"}, {"doors", "array"}});
+  s["ApbPresence"] = object_of({{"pin", "string"}, {"inside", "boolean"}, {"entered_at", "integer?"}, {"exited_at", "integer?"}});
+  s["ApbReset"] = object_of({{"pin", "string"}});
+  s["ApbResetDone"] = object_of({{"id", "integer"}, {"pin", "string?"}, {"reset", "integer"}});
   s["Enrolment"] = object_of({{"sn", "string"}, {"type", "string"}, {"finger", "integer"}, {"no", "integer"},
                               {"retry", "integer"}, {"overwrite", "boolean"}});
   s["EnrolmentQueued"] = object_of({{"pin", "string"}, {"sn", "string"}, {"type", "string"}, {"command", "object"},

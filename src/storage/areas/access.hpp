@@ -115,6 +115,33 @@ struct DoorSettings {
   bool operator==(const DoorSettings&) const = default;
 };
 
+// Global anti-passback (remote identification): a zone whose entry and exit doors may sit on
+// different panels. A person inside cannot enter again before leaving (logical), or within
+// `minutes` of entering (timed).
+struct ApbZoneDoor {
+  std::string sn;
+  int door = 0;
+  std::string direction;  // "in" or "out"
+  bool operator==(const ApbZoneDoor&) const = default;
+};
+struct ApbZone {
+  std::int64_t id = 0;
+  std::string name;
+  std::string mode = "logical";  // "logical" | "timed"
+  int minutes = 0;               // timed: how long after an entry the next one is refused
+  std::vector<ApbZoneDoor> doors;  // ordered by sn, door
+  bool operator==(const ApbZone&) const = default;
+};
+// Where a person stands in a zone (kept across restarts).
+struct ApbPresence {
+  std::int64_t zone_id = 0;
+  std::string pin;
+  bool inside = false;
+  std::int64_t entered_at = 0;
+  std::int64_t exited_at = 0;
+  bool operator==(const ApbPresence&) const = default;
+};
+
 class AccessReads {
  public:
   virtual ~AccessReads() = default;
@@ -144,6 +171,13 @@ class AccessReads {
   // By sn and door; `sn` "" for every panel's.
   virtual std::vector<DoorSettings> door_settings(const std::string& sn) = 0;
   virtual std::optional<DoorSettings> door_setting(const std::string& sn, int door) = 0;
+
+  virtual std::vector<ApbZone> apb_zones() = 0;  // by id
+  virtual std::optional<ApbZone> apb_zone(std::int64_t id) = 0;
+  // The zones one of whose doors is that door of that panel.
+  virtual std::vector<ApbZone> apb_zones_at(const std::string& sn, int door) = 0;
+  virtual std::optional<ApbPresence> apb_presence(std::int64_t zone_id, const std::string& pin) = 0;
+  virtual std::vector<ApbPresence> apb_presences(std::int64_t zone_id) = 0;  // by pin
 };
 
 class AccessWrites : public AccessReads {
@@ -181,6 +215,14 @@ class AccessWrites : public AccessReads {
   virtual void move_panel(const std::string& from, const std::string& to) = 0;
   // Inserts or replaces the row of (sn, door).
   virtual void put_door_settings(const DoorSettings& settings) = 0;
+
+  // Returns the new id (`zone.id` ignored). update: not_found. delete: not_found; its presences go.
+  virtual std::int64_t insert_apb_zone(const ApbZone& zone) = 0;
+  virtual void update_apb_zone(const ApbZone& zone) = 0;
+  virtual void delete_apb_zone(std::int64_t id) = 0;
+  virtual void put_apb_presence(const ApbPresence& presence) = 0;
+  // Forgets where persons stand in a zone: `pin` one, "" all. How many were forgotten.
+  virtual std::int64_t reset_apb(std::int64_t zone_id, const std::string& pin) = 0;
 };
 
 }  // namespace zkpush::storage

@@ -487,3 +487,128 @@ void Access::put_door_settings(const DoorSettings& d) {
 }
 
 }  // namespace zkpush::storage::sqlite
+
+// ---- global anti-passback ---------------------------------------------------------------------------
+
+namespace zkpush::storage::sqlite {
+
+std::vector<ApbZone> Access::read_zones(std::string_view sql, const std::string& sn, std::int64_t number) {
+  std::vector<ApbZone> zones;
+  {
+    auto st = c_.prepare(sql);
+    if (!sn.empty()) st->bind(1, sn).bind(2, number);
+    else if (number > 0) st->bind(1, number);
+    while (st->step()) {
+      ApbZone z;
+      z.id = st->column_int(0);
+      z.name = st->column_text(1);
+      z.mode = st->column_text(2);
+      z.minutes = static_cast<int>(st->column_int(3));
+      zones.push_back(std::move(z));
+    }
+  }
+  for (auto& z : zones) {
+    auto st = c_.prepare("SELECT sn, door, direction FROM apb_zone_doors WHERE zone_id = ?1 ORDER BY sn, door");
+    st->bind(1, z.id);
+    while (st->step()) z.doors.push_back(ApbZoneDoor{st->column_text(0), static_cast<int>(st->column_int(1)), st->column_text(2)});
+  }
+  return zones;
+}
+
+std::vector<ApbZone> Access::apb_zones() {
+  return read_zones("SELECT id, name, mode, minutes FROM apb_zones ORDER BY id", "", 0);
+}
+
+std::optional<ApbZone> Access::apb_zone(std::int64_t id) {
+  auto zones = read_zones("SELECT id, name, mode, minutes FROM apb_zones WHERE id = ?1", "", id);
+  if (zones.empty()) return std::nullopt;
+  return std::move(zones.front());
+}
+
+std::vector<ApbZone> Access::apb_zones_at(const std::string& sn, int door) {
+  return read_zones(
+      "SELECT id, name, mode, minutes FROM apb_zones WHERE id IN "
+      "(SELECT zone_id FROM apb_zone_doors WHERE sn = ?1 AND door = ?2) ORDER BY id",
+      sn, door);
+}
+
+namespace {
+ApbPresence read_presence(const Statement& st) {
+  return ApbPresence{st.column_int(0), st.column_text(1), st.column_int(2) != 0, st.column_int(3), st.column_int(4)};
+}
+}  // namespace
+
+std::optional<ApbPresence> Access::apb_presence(std::int64_t zone_id, const std::string& pin) {
+  auto st = c_.prepare("SELECT zone_id, pin, inside, entered_at, exited_at FROM apb_presence WHERE zone_id = ?1 AND pin = ?2");
+  st->bind(1, zone_id).bind(2, pin);
+  if (!st->step()) return std::nullopt;
+  return read_presence(*st);
+}
+
+std::vector<ApbPresence> Access::apb_presences(std::int64_t zone_id) {
+  auto st = c_.prepare("SELECT zone_id, pin, inside, entered_at, exited_at FROM apb_presence WHERE zone_id = ?1 ORDER BY pin");
+  st->bind(1, zone_id);
+  std::vector<ApbPresence> out;
+  while (st->step()) out.push_back(read_presence(*st));
+  return out;
+}
+
+void Access::write_zone_doors(const ApbZone& zone) {
+  auto clear = c_.prepare("DELETE FROM apb_zone_doors WHERE zone_id = ?1");
+  clear->bind(1, zone.id);
+  clear->run();
+  for (const auto& d : zone.doors) {
+    if (d.direction != "in" && d.direction != "out") throw Refused(Reason::invalid, "a zone door's direction is in or out");
+    auto st = c_.prepare("INSERT OR REPLACE INTO apb_zone_doors (zone_id, sn, door, direction) VALUES (?1, ?2, ?3, ?4)");
+    st->bind(1, zone.id).bind(2, d.sn).bind(3, std::int64_t{d.door}).bind(4, d.direction);
+    st->run();
+  }
+}
+
+std::int64_t Access::insert_apb_zone(const ApbZone& zone) {
+  auto st = c_.prepare("INSERT INTO apb_zones (name, mode, minutes) VALUES (?1, ?2, ?3)");
+  st->bind(1, zone.name).bind(2, zone.mode).bind(3, std::int64_t{zone.minutes});
+  st->run();
+  ApbZone z = zone;
+  z.id = c_.db().last_insert_rowid();
+  write_zone_doors(z);
+  return z.id;
+}
+
+void Access::update_apb_zone(const ApbZone& zone) {
+  auto st = c_.prepare("UPDATE apb_zones SET name = ?2, mode = ?3, minutes = ?4 WHERE id = ?1");
+  st->bind(1, zone.id).bind(2, zone.name).bind(3, zone.mode).bind(4, std::int64_t{zone.minutes});
+  st->run();
+  if (c_.db().changes() == 0) throw Refused(Reason::not_found, "no anti-passback zone " + std::to_string(zone.id));
+  write_zone_doors(zone);
+}
+
+void Access::delete_apb_zone(std::int64_t id) {
+  for (const char* sql : {"DELETE FROM apb_zone_doors WHERE zone_id = ?1", "DELETE FROM apb_presence WHERE zone_id = ?1"}) {
+    auto st = c_.prepare(sql);
+    st->bind(1, id);
+    st->run();
+  }
+  auto st = c_.prepare("DELETE FROM apb_zones WHERE id = ?1");
+  st->bind(1, id);
+  st->run();
+  if (c_.db().changes() == 0) throw Refused(Reason::not_found, "no anti-passback zone " + std::to_string(id));
+}
+
+void Access::put_apb_presence(const ApbPresence& p) {
+  auto st = c_.prepare(
+      "INSERT INTO apb_presence (zone_id, pin, inside, entered_at, exited_at) VALUES (?1, ?2, ?3, ?4, ?5) "
+      "ON CONFLICT (zone_id, pin) DO UPDATE SET inside = excluded.inside, entered_at = excluded.entered_at, "
+      "exited_at = excluded.exited_at");
+  st->bind(1, p.zone_id).bind(2, p.pin).bind(3, std::int64_t{p.inside ? 1 : 0}).bind(4, p.entered_at).bind(5, p.exited_at);
+  st->run();
+}
+
+std::int64_t Access::reset_apb(std::int64_t zone_id, const std::string& pin) {
+  auto st = c_.prepare("DELETE FROM apb_presence WHERE zone_id = ?1 AND (?2 = '' OR pin = ?2)");
+  st->bind(1, zone_id).bind(2, pin);
+  st->run();
+  return c_.db().changes();
+}
+
+}  // namespace zkpush::storage::sqlite

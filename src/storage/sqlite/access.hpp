@@ -26,6 +26,11 @@ class Access final : public AccessWrites {
   std::vector<std::string> panels() override;
   std::vector<DoorSettings> door_settings(const std::string& sn) override;
   std::optional<DoorSettings> door_setting(const std::string& sn, int door) override;
+  std::vector<ApbZone> apb_zones() override;
+  std::optional<ApbZone> apb_zone(std::int64_t id) override;
+  std::vector<ApbZone> apb_zones_at(const std::string& sn, int door) override;
+  std::optional<ApbPresence> apb_presence(std::int64_t zone_id, const std::string& pin) override;
+  std::vector<ApbPresence> apb_presences(std::int64_t zone_id) override;
 
   void insert_person(const Person& person) override;
   void update_person(const Person& person) override;
@@ -43,12 +48,19 @@ class Access final : public AccessWrites {
   void delete_level(std::int64_t id) override;
   void move_panel(const std::string& from, const std::string& to) override;
   void put_door_settings(const DoorSettings& settings) override;
+  std::int64_t insert_apb_zone(const ApbZone& zone) override;
+  void update_apb_zone(const ApbZone& zone) override;
+  void delete_apb_zone(std::int64_t id) override;
+  void put_apb_presence(const ApbPresence& presence) override;
+  std::int64_t reset_apb(std::int64_t zone_id, const std::string& pin) override;
 
  private:
   void fill(Person& p);
   void write_links(const Person& p);
   void write_doors(const AccessLevel& level);
   std::vector<AccessLevel> read_levels(std::string_view sql, const std::string* sn);
+  std::vector<ApbZone> read_zones(std::string_view sql, const std::string& sn, std::int64_t number);
+  void write_zone_doors(const ApbZone& zone);
 
   Connection& c_;
 };

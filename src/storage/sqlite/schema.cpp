@@ -514,6 +514,33 @@ CREATE INDEX events_by_time ON events (time_utc);
 CREATE INDEX events_by_device_time ON events (sn, time_utc);
 )sql";
 
+// Version 17: global anti-passback (remote identification): zones of doors on any panels, each
+// door an entry or an exit, and where each person stands in each zone (kept across restarts).
+constexpr std::string_view kVersion17 = R"sql(
+CREATE TABLE apb_zones (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL,
+  mode TEXT NOT NULL,
+  minutes INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE apb_zone_doors (
+  zone_id INTEGER NOT NULL,
+  sn TEXT NOT NULL,
+  door INTEGER NOT NULL,
+  direction TEXT NOT NULL,
+  PRIMARY KEY (zone_id, sn, door)
+);
+CREATE INDEX apb_zone_doors_by_door ON apb_zone_doors (sn, door);
+CREATE TABLE apb_presence (
+  zone_id INTEGER NOT NULL,
+  pin TEXT NOT NULL,
+  inside INTEGER NOT NULL,
+  entered_at INTEGER NOT NULL DEFAULT 0,
+  exited_at INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (zone_id, pin)
+);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "devices, events, door state, device records and logs, command queue", kVersion1},
     {2, "device records: content field and encoding", kVersion2},
@@ -531,6 +558,7 @@ constexpr Migration kMigrations[] = {
     {14, "message log cursors", kVersion14},
     {15, "audit log", kVersion15},
     {16, "events: indexes by person, by time, by device and time", kVersion16},
+    {17, "global anti-passback zones and presence", kVersion17},
 };
 
 }  // namespace
