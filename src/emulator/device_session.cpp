@@ -470,10 +470,17 @@ asio::awaitable<AccessDecision> DeviceSession::verify_remotely(const Credential&
                          {"verifytype", std::to_string(credential.verifytype)}};
   std::optional<p::RemoteAuthAnswer> answer;
   if (!stopping_ && clock::now() >= offline_until_) {
-    if (!auth_http_) auth_http_.emplace(executor_, options_.server);
+    std::unique_ptr<HttpClient> client;
+    if (auth_idle_.empty()) {
+      client = std::make_unique<HttpClient>(executor_, options_.server);
+    } else {
+      client = std::move(auth_idle_.back());
+      auth_idle_.pop_back();
+    }
     const auto begin = clock::now();
-    HttpAnswer a = co_await auth_http_->send(p::format_remote_auth_request(options_.sn, record), cookie_,
-                                             options_.remote_auth_timeout);
+    HttpAnswer a = co_await client->send(p::format_remote_auth_request(options_.sn, record), cookie_,
+                                         options_.remote_auth_timeout);
+    if (a.status != 0) auth_idle_.push_back(std::move(client));  // a failed connection is dropped
     const auto latency = std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - begin);
     if (a.status == 200) {
       if (auto parsed = p::parse_remote_auth_answer(a.body)) answer = *parsed;

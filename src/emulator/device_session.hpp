@@ -150,9 +150,10 @@ class DeviceSession : public std::enable_shared_from_this<DeviceSession> {
   DeviceModel model_;
   CommandExecutor executor_commands_;
   HttpClient http_;
-  // Remote identification has its own connection: a verification cannot wait behind a poll or an
-  // upload on the device's main one.
-  std::optional<HttpClient> auth_http_;
+  // Remote identification has connections of its own: a verification cannot wait behind a poll or
+  // an upload on the device's main one, and swipes close together are asked at once, each on an
+  // idle connection of this pool (a new one when none is idle).
+  std::vector<std::unique_ptr<HttpClient>> auth_idle_;
   boost::asio::steady_timer timer_;
   std::mt19937 random_;
 

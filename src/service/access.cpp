@@ -578,6 +578,9 @@ namespace {
 
 void check_zone(const storage::ApbZone& zone) {
   if (zone.name.empty() || zone.name.size() > 64) throw storage::Refused(Reason::invalid, "name: 1 to 64 characters");
+  // The name goes into the TIPS line a panel shows: no line breaks, tabs or other control characters.
+  for (unsigned char ch : zone.name)
+    if (ch < 0x20 || ch == 0x7F) throw storage::Refused(Reason::invalid, "name: no control characters (line breaks, tabs)");
   if (zone.mode != "logical" && zone.mode != "timed") throw storage::Refused(Reason::invalid, "mode: logical or timed");
   if (zone.mode == "timed" && (zone.minutes < 1 || zone.minutes > 1440))
     throw storage::Refused(Reason::invalid, "minutes: 1 to 1440 for a timed zone");

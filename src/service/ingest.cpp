@@ -1,15 +1,17 @@
 #include "service/ingest.hpp"
 
-#include "service/access.hpp"
-
-#include <utility>
-
 #include <nlohmann/json.hpp>
+
+#include <set>
+#include <tuple>
+#include <utility>
 
 #include "protocol/base64.hpp"
 #include "protocol/codecs_time.hpp"
+#include "protocol/commands.hpp"
 #include "protocol/schema.hpp"
 #include "protocol/text.hpp"
+#include "service/access.hpp"
 #include "service/account.hpp"
 #include "service/credentials.hpp"
 
@@ -225,8 +227,10 @@ void Ingest::device_log(const std::string& sn, const std::string& kind, const st
   }
   if (entries.empty()) return done(storage::Unit{});
   // A remote enrolment's templates (9.6.2, type=BioData: TYPE, PIN, NO, INDEX, MAJOR_VER, MINOR_VER,
-  // TMP) become the person's credentials in the same unit of work, whatever panel_enrolment says:
-  // the server asked for them (POST /persons/{pin}/enroll). The sync engine then sends them to the
+  // TMP) become the person's credentials in the same unit of work, whatever panel_enrolment says,
+  // when the server asked for them: an ENROLL_BIO of this panel, sent and not answered yet, for the
+  // same PIN, TYPE and NO (POST /persons/{pin}/enroll). Anything else is what the panel enrolled of
+  // its own accord, adopted only as panel_enrolment allows. The sync engine then sends them to the
   // person's other panels.
   if (kind == "enroll_bio" && access_) {
     std::vector<p::Record> biodata;
@@ -240,9 +244,33 @@ void Ingest::device_log(const std::string& sn, const std::string& kind, const st
       biodata.push_back(std::move(b));
     }
     store_.write(
-        [entries = std::move(entries), biodata = std::move(biodata), sn, now](storage::Transaction& tx) {
+        [entries = std::move(entries), biodata = std::move(biodata), sn, now, policy = access_->enrolment()](
+            storage::Transaction& tx) {
           tx.device_data().append_log(entries);
-          return Access::adopt_credentials(tx, Enrolment::all, sn, "biodata", biodata, now);
+          // The ENROLL_BIO commands in flight for this panel, as (PIN, TYPE, NO).
+          std::set<std::tuple<std::string, std::string, std::string>> asked;
+          storage::CommandFilter filter;
+          filter.sn = sn;
+          filter.statuses = {"sent"};
+          filter.limit = 1000;
+          for (const auto& row : tx.commands().list(filter)) {
+            if (row.verb != "ENROLL_BIO") continue;
+            auto parsed = p::parse_command("C:0:" + row.line);
+            if (!parsed) continue;
+            if (const auto* e = std::get_if<p::EnrollBio>(&parsed->body))
+              asked.emplace(std::string(e->params.get_or("PIN", "")), std::string(e->params.get_or("TYPE", "")),
+                            std::string(e->params.get_or("NO", "0")));
+          }
+          std::vector<p::Record> requested, unrequested;
+          for (const auto& b : biodata) {
+            const auto key = std::make_tuple(std::string(b.get_or("PIN", "")), std::string(b.get_or("TYPE", "")),
+                                             std::string(b.get_or("NO", "0")));
+            (asked.count(key) ? requested : unrequested).push_back(b);
+          }
+          auto panels = Access::adopt_credentials(tx, Enrolment::all, sn, "biodata", requested, now);
+          for (auto& sn_changed : Access::adopt_credentials(tx, policy, sn, "biodata", unrequested, now))
+            panels.push_back(std::move(sn_changed));
+          return panels;
         },
         [access = access_, done = std::move(done)](storage::StoreResult<std::vector<std::string>> r) {
           if (!r.ok()) return done(r.error());

@@ -72,6 +72,27 @@ int drive_time_of(const std::optional<storage::DoorSettings>& settings) {
   return it != json.end() && it->is_number_integer() ? it->get<int>() : 0;
 }
 
+// The code of the decision already recorded for this very request (same panel, time, card or pin,
+// door), if any.
+std::optional<int> earlier_decision(storage::Transaction& tx, const std::string& sn, const p::Record& record, int tz,
+                                    int door) {
+  const auto asked = event_from_record(record, sn, tz, "remote_auth", 0);
+  if (!asked.time_utc) return std::nullopt;
+  storage::EventFilter same;
+  same.sn = sn;
+  same.from = asked.time_utc;
+  same.to = *asked.time_utc + 1;
+  if (meaningful(asked.cardno)) same.cardno = asked.cardno;
+  same.door = door;
+  same.limit = 50;
+  for (const auto& e : tx.events().list(same)) {
+    if (e.source != "remote_auth" || !e.event || e.time_local != asked.time_local) continue;
+    if (!meaningful(asked.cardno) && e.pin != asked.pin) continue;
+    return static_cast<int>(*e.event);
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::string apb_direction(const storage::ApbZone& zone, const std::string& sn, int door) {
@@ -192,8 +213,32 @@ void RemoteAuth::identify(const std::string& sn, const p::Record& record, std::f
           facts.now = now;
         }
         Outcome out;
+        // The same request again (the panel lost the answer, or timed out and asks anew): the
+        // decision already taken stands, nothing is recorded twice, and where persons stand is not
+        // moved again (a lost answer must not lock someone out of a zone).
+        if (auto earlier = earlier_decision(tx, sn, record, tz, door)) {
+          const std::string pin = facts.person ? facts.person->pin : "";
+          if (*earlier == auth_event::granted) {
+            out.decision.result = p::AuthResult::success;
+            out.decision.event = auth_event::granted;
+            out.decision.reason = "granted";
+            out.decision.tips = facts.person ? "Welcome, " + first_name(facts.person->name.empty() ? pin : facts.person->name)
+                                             : "Welcome";
+            out.decision.pin = pin;
+            out.decision.open_seconds = facts.drive_time > 0 ? std::min(facts.drive_time, 254) : kDefaultOpenSeconds;
+          } else {
+            out.decision = refused(*earlier, "repeated", "Refused", pin);
+          }
+          return out;
+        }
         out.decision = local ? decide_remote_auth(facts, sn, door, *local)
                              : refused(auth_event::unknown, "unknown", "Unknown card");
+        // The decision is an access event of its own: the request's record with its code and the
+        // person identified.
+        p::Record decided = record;
+        decided.set("event", std::to_string(out.decision.event));
+        if (!out.decision.pin.empty()) decided.set("pin", out.decision.pin);
+        tx.events().insert({event_from_record(decided, sn, tz, "remote_auth", now)});
         // Granted: the person is now inside (or out of) each zone of that door.
         if (out.decision.result == p::AuthResult::success) {
           for (std::size_t i = 0; i < facts.zones.size(); ++i) {
@@ -202,12 +247,6 @@ void RemoteAuth::identify(const std::string& sn, const p::Record& record, std::f
               access.put_apb_presence(apb_after(facts.zones[i], facts.presences[i], out.decision.pin, direction, now));
           }
         }
-        // The decision is an access event of its own: the request's record with its code and the
-        // person identified.
-        p::Record decided = record;
-        decided.set("event", std::to_string(out.decision.event));
-        if (!out.decision.pin.empty()) decided.set("pin", out.decision.pin);
-        tx.events().insert({event_from_record(decided, sn, tz, "remote_auth", now)});
         return out;
       },
       [this, sn, record, door, done = std::move(done)](storage::StoreResult<Outcome> r) {
@@ -220,6 +259,8 @@ void RemoteAuth::identify(const std::string& sn, const p::Record& record, std::f
           return done(std::move(answer));
         }
         const AuthDecision& d = r->decision;
+        // "The data that passes identification": the record, with the person identified.
+        if (!d.pin.empty()) answer.event->set("pin", d.pin);
         if (live_) live_->ring(Live::Ring::messages);
         answer.auth = d.result;
         answer.tips = d.tips;

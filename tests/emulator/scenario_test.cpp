@@ -524,6 +524,15 @@ TEST_F(RemoteEnrolE2E, APersonsFingerEnrolledAtAPanelBecomesTheirCredentialEvery
   EXPECT_NE(sent.find("Pin=55"), std::string::npos) << sent;
   EXPECT_TRUE(sent.find("Tmp=") != std::string::npos || sent.find("Template=") != std::string::npos) << sent;
 
+  // A panel that uploads a template nobody asked for (no ENROLL_BIO in flight for that pin and
+  // finger) does not plant it on the person: panel_enrolment (new_persons_only) decides, and Ria was
+  // not enrolled there.
+  p::Record planted{{"TYPE", "1"}, {"PIN", "55"}, {"NO", "3"}, {"INDEX", "0"}, {"MAJOR_VER", "58"}, {"MINOR_VER", "1"}, {"TMP", "UExBTlRFRA=="}};
+  ASSERT_EQ(send(p::format_enroll_bio_upload(other, {planted}), other_token).status, 200);
+  auto after = nlohmann::json::parse(
+      send_raw(http::test::request("GET", "/api/v1/persons/55", "", "Authorization: Bearer " + kAdmin + "\r\n")).body);
+  EXPECT_EQ(after["credentials"].size(), 1u) << after;
+
   // Refused with a reason: an unknown panel or person, a finger out of range, a finger for a face.
   auto refused = [&](const std::string& target, const std::string& body) {
     return send_raw(http::test::request("POST", target, body, "Authorization: Bearer " + kAdmin + "\r\nContent-Type: application/json\r\n")).status;

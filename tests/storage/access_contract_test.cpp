@@ -91,6 +91,12 @@ TEST_P(AccessContract, AntiPassbackZonesAndWhereEachPersonStands) {
   EXPECT_EQ(write([id](Transaction& tx) { return tx.access().reset_apb(id, ""); }), 1);
   EXPECT_TRUE(read([id](Reads& r) { return r.access().apb_presences(id); }).empty());
 
+  // A replaced panel's doors keep their places in the zones.
+  write([](Transaction& tx) { tx.access().move_panel("C", "C2"); });
+  EXPECT_EQ(read([other](Reads& r) { return r.access().apb_zone(other); })->doors,
+            (std::vector<ApbZoneDoor>{{"A", 1, "out"}, {"C2", 2, "in"}}));
+  EXPECT_TRUE(read([](Reads& r) { return r.access().apb_zones_at("C", 2); }).empty());
+
   // Update replaces the doors; delete takes the presences with it; unknown ids are not_found.
   zone.id = id;
   zone.doors = {{"A", 3, "in"}};

@@ -440,7 +440,11 @@ void Access::move_panel(const std::string& from, const std::string& to) {
   st->bind(1, from).bind(2, to);
   st->run();
   for (const char* sql : {"DELETE FROM door_settings WHERE sn = ?2 AND EXISTS (SELECT 1 FROM door_settings WHERE sn = ?1)",
-                          "UPDATE door_settings SET sn = ?2 WHERE sn = ?1"}) {
+                          "UPDATE door_settings SET sn = ?2 WHERE sn = ?1",
+                          // Its doors' places in anti-passback zones too (the new panel's own give way).
+                          "DELETE FROM apb_zone_doors WHERE sn = ?2 AND (zone_id, door) IN "
+                          "(SELECT zone_id, door FROM apb_zone_doors WHERE sn = ?1)",
+                          "UPDATE apb_zone_doors SET sn = ?2 WHERE sn = ?1"}) {
     auto move = c_.prepare(sql);
     move->bind(1, from).bind(2, to);
     move->run();
