@@ -52,7 +52,6 @@ export function useResource<T>(load: (signal: AbortSignal) => Promise<T>, deps: 
         if (!controller.signal.aborted) setLoading(false);
       });
     return () => controller.abort();
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [...deps, tick]);
   const reload = useCallback(() => setTick((t) => t + 1), []);
   const set = useCallback((u: (old: T | undefined) => T | undefined) => setData((old) => u(old)), []);

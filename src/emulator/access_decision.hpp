@@ -15,19 +15,11 @@
 
 #include "emulator/device_model.hpp"
 #include "protocol/codecs_time.hpp"
+#include "protocol/event_codes.hpp"
 
 namespace zkpush::emulator {
 
-// Appendix 2 codes used here.
-namespace event_code {
-inline constexpr int granted = 0;
-inline constexpr int outside_time_period = 21;
-inline constexpr int unauthorized = 23;
-inline constexpr int not_registered = 27;
-inline constexpr int expired = 29;
-inline constexpr int card_lost = 38;
-inline constexpr int blacklisted = 39;
-}  // namespace event_code
+namespace event_code = protocol::event_code;  // Appendix 2 codes
 
 struct Credential {
   std::string cardno;    // decimal or "[hex]"; empty for a PIN/fingerprint verification

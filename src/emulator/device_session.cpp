@@ -22,8 +22,6 @@ using clock = std::chrono::steady_clock;
 
 namespace {
 
-constexpr int kEventDoorOpened = 200;
-constexpr int kEventDoorClosed = 201;
 constexpr int kVerifyCard = 4;
 constexpr std::size_t kEventsKept = 20000;  // acknowledged events kept per device for ACCOUNT/QUERY
 constexpr std::size_t kResultsKept = 256;
@@ -457,8 +455,6 @@ void DeviceSession::open_relay(int door, int seconds) {
 
 asio::awaitable<AccessDecision> DeviceSession::verify_remotely(const Credential& asked, int door) {
   const Credential credential = asked;
-  // Appendix 2: what a panel logs for a remote identification.
-  constexpr int kRemoteGranted = 222, kRemoteFailed = 44, kRemoteTimeout = 45;
   const AccessDecision local = decide_access(model_, credential, door, local_now());
   const p::Record record{{"time", p::format_datetime(local_now())},
                          {"pin", credential.pin.empty() ? local.pin : credential.pin},
@@ -493,16 +489,16 @@ asio::awaitable<AccessDecision> DeviceSession::verify_remotely(const Credential&
   d.cardno = std::string(record.get_or("cardno", "0"));
   d.pin = std::string(record.get_or("pin", "0"));
   if (answer && answer->auth == p::AuthResult::success) {
-    d.event = kRemoteGranted;
+    d.event = event_code::remote_granted;
     log_access(credential, door, d.pin, d.event);
     // Obeyed as the server said: its CONTROL DEVICE opens the door for its seconds.
     if (auto control = p::parse_control_device(answer->control); control && control->aa == 1 && control->cc == 1)
       open_relay(control->bb, control->dd);
   } else if (answer && answer->auth == p::AuthResult::failed) {
-    d.event = kRemoteFailed;
+    d.event = event_code::remote_failed;
     log_access(credential, door, d.pin, d.event);
   } else {
-    d.event = kRemoteTimeout;
+    d.event = event_code::remote_timeout;
     log_access(credential, door, d.pin, d.event);
     if (options_.remote_auth_fallback_local) {
       d = local;
@@ -521,7 +517,7 @@ void DeviceSession::set_door_sensor(int door, bool open) {
   DeviceModel::Event e;
   e.time = local_now();
   e.door = door;
-  e.event = open ? kEventDoorOpened : kEventDoorClosed;
+  e.event = open ? event_code::door_opened : event_code::door_closed;
   e.inout = 2;
   e.verifytype = 200;
   model_.log(e);

@@ -583,7 +583,7 @@ static StepOutcome judge_swipe(const ScenarioStep& step, const AccessDecision& d
     out.detail = std::move(why);
     return out;
   };
-  const bool granted = d.granted() || d.event == 222;
+  const bool granted = d.granted() || d.event == event_code::remote_granted;
   out.detail = "event " + std::to_string(d.event) + (d.pin != "0" ? " (user " + d.pin + ")" : "");
   if (step.expect_event && d.event != *step.expect_event) {
     return fail("event " + std::to_string(d.event) + ", expected " + std::to_string(*step.expect_event));

@@ -127,14 +127,14 @@ bool rule_allows(const storage::TimeRule& rule, std::span<const storage::Holiday
 }
 
 AuthDecision decide_remote_auth(const AuthFacts& facts, const std::string& sn, int door, const p::CivilTime& local) {
-  if (!facts.person) return refused(auth_event::unknown, "unknown", "Unknown card");
+  if (!facts.person) return refused(event_code::not_registered, "unknown", "Unknown card");
   const storage::Person& person = *facts.person;
   const std::string& who = person.name.empty() ? person.pin : first_name(person.name);
-  if (facts.card_lost) return refused(auth_event::card_lost, "card_lost", "Card blocked", person.pin);
-  if (person.disabled) return refused(auth_event::disabled, "disabled", "Access disabled, " + who, person.pin);
+  if (facts.card_lost) return refused(event_code::card_lost, "card_lost", "Card blocked", person.pin);
+  if (person.disabled) return refused(event_code::blacklisted, "disabled", "Access disabled, " + who, person.pin);
   const std::string date = date_of(local);
   if ((!person.valid_from.empty() && date < person.valid_from) || (!person.valid_until.empty() && date > person.valid_until))
-    return refused(auth_event::not_valid, "not_valid", "Not valid today, " + who, person.pin);
+    return refused(event_code::expired, "not_valid", "Not valid today, " + who, person.pin);
   bool holds_door = false;
   for (const auto& level : facts.levels) {
     const bool here = std::any_of(level.doors.begin(), level.doors.end(),
@@ -152,14 +152,14 @@ AuthDecision decide_remote_auth(const AuthFacts& facts, const std::string& sn, i
         if (!here) continue;
         if (zone.mode == "timed") {
           if (here->entered_at > 0 && facts.now - here->entered_at < static_cast<std::int64_t>(zone.minutes) * 60)
-            return refused(auth_event::anti_passback, "anti_passback", "Entered " + zone.name + " recently, " + who, person.pin);
+            return refused(event_code::anti_passback, "anti_passback", "Entered " + zone.name + " recently, " + who, person.pin);
         } else if (here->inside) {
-          return refused(auth_event::anti_passback, "anti_passback", "Already inside " + zone.name + ", " + who, person.pin);
+          return refused(event_code::anti_passback, "anti_passback", "Already inside " + zone.name + ", " + who, person.pin);
         }
       }
       AuthDecision d;
       d.result = p::AuthResult::success;
-      d.event = auth_event::granted;
+      d.event = event_code::remote_granted;
       d.reason = "granted";
       d.tips = "Welcome, " + who;
       d.pin = person.pin;
@@ -167,8 +167,8 @@ AuthDecision decide_remote_auth(const AuthFacts& facts, const std::string& sn, i
       return d;
     }
   }
-  if (!holds_door) return refused(auth_event::no_access, "no_access", "No access to this door, " + who, person.pin);
-  return refused(auth_event::outside_time, "outside_time", "Not allowed at this time, " + who, person.pin);
+  if (!holds_door) return refused(event_code::unauthorized, "no_access", "No access to this door, " + who, person.pin);
+  return refused(event_code::outside_time_period, "outside_time", "Not allowed at this time, " + who, person.pin);
 }
 
 void RemoteAuth::identify(const std::string& sn, const p::Record& record, std::function<void(p::RemoteAuthAnswer)> done) {
@@ -218,9 +218,9 @@ void RemoteAuth::identify(const std::string& sn, const p::Record& record, std::f
         // moved again (a lost answer must not lock someone out of a zone).
         if (auto earlier = earlier_decision(tx, sn, record, tz, door)) {
           const std::string pin = facts.person ? facts.person->pin : "";
-          if (*earlier == auth_event::granted) {
+          if (*earlier == event_code::remote_granted) {
             out.decision.result = p::AuthResult::success;
-            out.decision.event = auth_event::granted;
+            out.decision.event = event_code::remote_granted;
             out.decision.reason = "granted";
             out.decision.tips = facts.person ? "Welcome, " + first_name(facts.person->name.empty() ? pin : facts.person->name)
                                              : "Welcome";
@@ -232,7 +232,7 @@ void RemoteAuth::identify(const std::string& sn, const p::Record& record, std::f
           return out;
         }
         out.decision = local ? decide_remote_auth(facts, sn, door, *local)
-                             : refused(auth_event::unknown, "unknown", "Unknown card");
+                             : refused(event_code::not_registered, "unknown", "Unknown card");
         // The decision is an access event of its own: the request's record with its code and the
         // person identified.
         p::Record decided = record;

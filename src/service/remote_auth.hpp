@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "protocol/codecs_time.hpp"
+#include "protocol/event_codes.hpp"
 #include "protocol/fields.hpp"
 #include "protocol/responses.hpp"
 #include "service/clock.hpp"
@@ -29,20 +30,10 @@ namespace zkpush::service {
 class Devices;
 class Live;
 
-// The Appendix 2 codes a decision is recorded with: the manual's own 222 (success) and 45 (times
-// out), and for a refusal the code that names its reason (a panel deciding alone logs the same
-// ones), rather than the catch-all 44, so that "top denial reasons" says why.
-namespace auth_event {
-inline constexpr int granted = 222;
-inline constexpr int outside_time = 21;
-inline constexpr int anti_passback = 24;
-inline constexpr int no_access = 23;
-inline constexpr int unknown = 27;
-inline constexpr int not_valid = 29;
-inline constexpr int card_lost = 38;
-inline constexpr int disabled = 39;
-inline constexpr int timeout = 45;
-}  // namespace auth_event
+// A decision is recorded with the manual's own 222 (success) and 45 (times out), and a refusal with
+// the code that names its reason (a panel deciding alone logs the same ones), rather than the
+// catch-all 44, so that "top denial reasons" says why (protocol/event_codes.hpp).
+namespace event_code = protocol::event_code;
 
 // What the domain holds about the one asking, read in the decision's unit of work.
 struct AuthFacts {
@@ -61,7 +52,7 @@ struct AuthFacts {
 
 struct AuthDecision {
   protocol::AuthResult result = protocol::AuthResult::failed;
-  int event = auth_event::unknown;
+  int event = event_code::not_registered;
   std::string reason;  // granted, unknown, card_lost, disabled, not_valid, no_access, outside_time, anti_passback
   std::string tips;    // what the panel may show ("Welcome, Ria")
   std::string pin;     // the person identified ("" when unknown)

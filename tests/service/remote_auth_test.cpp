@@ -42,7 +42,7 @@ constexpr p::CivilTime kSaturdayNoon{2027, 3, 6, 12, 0, 0};
 TEST(RemoteAuthDecision, GrantedAtADoorOfHerLevelWithinItsTimeRule) {
   auto d = decide_remote_auth(ria(), "P1", 2, kWednesdayNoon);
   EXPECT_EQ(d.result, p::AuthResult::success);
-  EXPECT_EQ(d.event, auth_event::granted);
+  EXPECT_EQ(d.event, event_code::remote_granted);
   EXPECT_EQ(d.reason, "granted");
   EXPECT_EQ(d.tips, "Welcome, Ria");
   EXPECT_EQ(d.pin, "55");
@@ -59,48 +59,48 @@ TEST(RemoteAuthDecision, EachRefusalHasItsReasonCodeAndTips) {
   AuthFacts nobody;
   auto d = decide_remote_auth(nobody, "P1", 2, kWednesdayNoon);
   EXPECT_EQ(d.result, p::AuthResult::failed);
-  EXPECT_EQ(d.event, auth_event::unknown);
+  EXPECT_EQ(d.event, event_code::not_registered);
   EXPECT_EQ(d.tips, "Unknown card");
   EXPECT_TRUE(d.pin.empty());
 
   auto lost = ria();
   lost.card_lost = true;
   d = decide_remote_auth(lost, "P1", 2, kWednesdayNoon);
-  EXPECT_EQ(d.event, auth_event::card_lost);
+  EXPECT_EQ(d.event, event_code::card_lost);
   EXPECT_EQ(d.tips, "Card blocked");
   EXPECT_EQ(d.pin, "55");
 
   auto disabled = ria();
   disabled.person->disabled = true;
-  EXPECT_EQ(decide_remote_auth(disabled, "P1", 2, kWednesdayNoon).event, auth_event::disabled);
+  EXPECT_EQ(decide_remote_auth(disabled, "P1", 2, kWednesdayNoon).event, event_code::blacklisted);
 
   auto early = ria();
   early.person->valid_from = "2027-03-04";
-  EXPECT_EQ(decide_remote_auth(early, "P1", 2, kWednesdayNoon).event, auth_event::not_valid);
+  EXPECT_EQ(decide_remote_auth(early, "P1", 2, kWednesdayNoon).event, event_code::expired);
   auto late = ria();
   late.person->valid_until = "2027-03-02";
-  EXPECT_EQ(decide_remote_auth(late, "P1", 2, kWednesdayNoon).event, auth_event::not_valid);
+  EXPECT_EQ(decide_remote_auth(late, "P1", 2, kWednesdayNoon).event, event_code::expired);
   auto within = ria();
   within.person->valid_from = "2027-03-03";
   within.person->valid_until = "2027-03-03";
   EXPECT_EQ(decide_remote_auth(within, "P1", 2, kWednesdayNoon).result, p::AuthResult::success);
 
   d = decide_remote_auth(ria(), "P1", 1, kWednesdayNoon);  // a door no level of hers holds
-  EXPECT_EQ(d.event, auth_event::no_access);
+  EXPECT_EQ(d.event, event_code::unauthorized);
   EXPECT_EQ(d.tips, "No access to this door, Ria");
-  EXPECT_EQ(decide_remote_auth(ria(), "P3", 2, kWednesdayNoon).event, auth_event::no_access);
+  EXPECT_EQ(decide_remote_auth(ria(), "P3", 2, kWednesdayNoon).event, event_code::unauthorized);
 
   d = decide_remote_auth(ria(), "P1", 2, kSaturdayNoon);  // her door, outside the rule
-  EXPECT_EQ(d.event, auth_event::outside_time);
+  EXPECT_EQ(d.event, event_code::outside_time_period);
   EXPECT_EQ(d.tips, "Not allowed at this time, Ria");
-  EXPECT_EQ(decide_remote_auth(ria(), "P1", 2, p::CivilTime{2027, 3, 3, 7, 59, 0}).event, auth_event::outside_time);
+  EXPECT_EQ(decide_remote_auth(ria(), "P1", 2, p::CivilTime{2027, 3, 3, 7, 59, 0}).event, event_code::outside_time_period);
   EXPECT_EQ(decide_remote_auth(ria(), "P1", 2, p::CivilTime{2027, 3, 3, 17, 59, 59}).result, p::AuthResult::success);
-  EXPECT_EQ(decide_remote_auth(ria(), "P1", 2, p::CivilTime{2027, 3, 3, 18, 0, 0}).event, auth_event::outside_time);
+  EXPECT_EQ(decide_remote_auth(ria(), "P1", 2, p::CivilTime{2027, 3, 3, 18, 0, 0}).event, event_code::outside_time_period);
 
   // The order a panel checks: a lost card is refused as lost even outside the time rule.
   auto both = ria();
   both.card_lost = true;
-  EXPECT_EQ(decide_remote_auth(both, "P1", 2, kSaturdayNoon).event, auth_event::card_lost);
+  EXPECT_EQ(decide_remote_auth(both, "P1", 2, kSaturdayNoon).event, event_code::card_lost);
 }
 
 TEST(RemoteAuthDecision, HolidaysUseTheirTypesPeriods) {
@@ -118,7 +118,7 @@ TEST(RemoteAuthDecision, HolidaysUseTheirTypesPeriods) {
   EXPECT_TRUE(rule_allows(rule, yearly, p::CivilTime{2028, 1, 3, 11, 0, 0}));  // a Monday, not a holiday
   auto facts = ria();
   facts.holidays = holidays;
-  EXPECT_EQ(decide_remote_auth(facts, "P1", 2, p::CivilTime{2027, 3, 3, 13, 0, 0}).event, auth_event::outside_time);
+  EXPECT_EQ(decide_remote_auth(facts, "P1", 2, p::CivilTime{2027, 3, 3, 13, 0, 0}).event, event_code::outside_time_period);
   EXPECT_EQ(decide_remote_auth(facts, "P1", 2, kWednesdayNoon).result, p::AuthResult::success);
 }
 

@@ -790,51 +790,49 @@ function DeviceForm({ device, onSaved }: { device: Device; onSaved: () => void }
           </button>
         </fieldset>
       </form>
-      {(
-        <div class="actions-row" role="group" aria-label={`Actions on ${device.sn}`}>
-          <ActionButton
-            onClick={async () => {
-              const c = await post<{ status: string; return_name: string | null }>(`/devices/${enc(device.sn)}/time?wait=10s`, {}, { accept: [504] });
-              if (c.status === 'done') toast(`${device.sn}: clock set`, 'ok');
-              else if (c.status === 'failed') toast(`${device.sn} refused the time (${c.return_name ?? 'error'})`, 'error');
-              else toast(`${device.sn}: the time is queued; the device has not answered yet (${c.status})`, 'info');
-            }}
-          >
-            Set its clock
-          </ActionButton>
-          <ActionButton onClick={async () => (await post(`/devices/${enc(device.sn)}/verify`), toast(`${device.sn}: checked at its next poll`, 'ok'))}>
-            Check what it holds
-          </ActionButton>
-          <ActionButton onClick={async () => (await post(`/devices/${enc(device.sn)}/resync`, { clear: false }), toast(`${device.sn}: reconciling`, 'ok'))}>
-            Sync now
-          </ActionButton>
-          {isAdmin ? (
-            <>
-              <ActionButton
-                tone="danger"
-                onClick={async () => {
-                  if (!confirm(`Reboot ${device.sn}?`)) return;
-                  await post(`/devices/${enc(device.sn)}/reboot`);
-                  toast(`${device.sn}: reboot sent`, 'ok');
-                }}
-              >
-                Reboot
-              </ActionButton>
-              <ActionButton
-                tone="danger"
-                onClick={async () => {
-                  if (!confirm(`Forget ${device.sn}? Its events stay.`)) return;
-                  await del(`/devices/${enc(device.sn)}`);
-                  toast(`${device.sn} forgotten`, 'ok');
-                  onSaved();
-                }}
-              >
-                Forget device
-              </ActionButton>
-            </>
-          ) : null}
-        </div>
-      )}
+      <div class="actions-row" role="group" aria-label={`Actions on ${device.sn}`}>
+        <ActionButton
+          onClick={async () => {
+            const c = await post<{ status: string; return_name: string | null }>(`/devices/${enc(device.sn)}/time?wait=10s`, {}, { accept: [504] });
+            if (c.status === 'done') toast(`${device.sn}: clock set`, 'ok');
+            else if (c.status === 'failed') toast(`${device.sn} refused the time (${c.return_name ?? 'error'})`, 'error');
+            else toast(`${device.sn}: the time is queued; the device has not answered yet (${c.status})`, 'info');
+          }}
+        >
+          Set its clock
+        </ActionButton>
+        <ActionButton onClick={async () => (await post(`/devices/${enc(device.sn)}/verify`), toast(`${device.sn}: checked at its next poll`, 'ok'))}>
+          Check what it holds
+        </ActionButton>
+        <ActionButton onClick={async () => (await post(`/devices/${enc(device.sn)}/resync`, { clear: false }), toast(`${device.sn}: reconciling`, 'ok'))}>
+          Sync now
+        </ActionButton>
+        {isAdmin ? (
+          <>
+            <ActionButton
+              tone="danger"
+              onClick={async () => {
+                if (!confirm(`Reboot ${device.sn}?`)) return;
+                await post(`/devices/${enc(device.sn)}/reboot`);
+                toast(`${device.sn}: reboot sent`, 'ok');
+              }}
+            >
+              Reboot
+            </ActionButton>
+            <ActionButton
+              tone="danger"
+              onClick={async () => {
+                if (!confirm(`Forget ${device.sn}? Its events stay.`)) return;
+                await del(`/devices/${enc(device.sn)}`);
+                toast(`${device.sn} forgotten`, 'ok');
+                onSaved();
+              }}
+            >
+              Forget device
+            </ActionButton>
+          </>
+        ) : null}
+      </div>
     </>
   );
 }
