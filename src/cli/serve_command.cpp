@@ -271,6 +271,11 @@ void register_serve(CLI::App& app) {
                   "exchanges the wire trace keeps per device, repeated ones folded into one (env ZKPUSH_TRACE_DEPTH)")
       ->check(between(1, 10000))
       ->capture_default_str();
+  cmd->add_option("--remote-auth-deadline", c.remote_auth_deadline_ms,
+                  "ms a remote identification (AuthType=device) waits for a decision before the panel is answered "
+                  "AUTH=TIMEOUT; keep it below the panels' own wait (env ZKPUSH_REMOTE_AUTH_DEADLINE)")
+      ->check(between(50, 60000))
+      ->capture_default_str();
   cmd->add_option("--tz", o->tz, "time zone of devices that report none, e.g. +0800 (env ZKPUSH_TZ)");
   cmd->add_option("--config", o->config_file,
                   "TOML/INI file of settings named like the long flags, e.g. listen = \"0.0.0.0:8088\" "

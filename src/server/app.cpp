@@ -61,13 +61,7 @@ App::App(ServerConfig config) : config_(std::move(config)) {
   queue_options.resend_after = config_.command_resend_after;
   queue_options.max_per_poll = config_.max_commands_per_poll;
   queue_ = std::make_unique<service::CommandQueue>(*store_, clock_, queue_options);
-  queue_->on_wait_added([this] {
-    {
-      std::lock_guard lock(housekeeping_mutex_);
-      wait_added_ = true;
-    }
-    housekeeping_cv_.notify_all();
-  });
+  queue_->on_wait_added([this] { wake_housekeeping(); });
   ingest_ = std::make_unique<service::Ingest>(*store_, *devices_, clock_);
   service::SyncOptions sync_options;
   sync_options.settle_seconds = config_.sync_settle;
@@ -91,8 +85,10 @@ App::App(ServerConfig config) : config_(std::move(config)) {
   trace_options.memory_bytes = static_cast<std::size_t>(std::max(0, config_.trace_memory_mib)) << 20;
   trace_options.depth = static_cast<std::size_t>(std::max(0, config_.trace_depth));
   trace_ = std::make_unique<front::WireTrace>(trace_options);
-  remote_auth_ = std::make_unique<service::RemoteAuth>(*store_, *devices_, clock_);
+  remote_auth_ = std::make_unique<service::RemoteAuth>(*store_, *devices_, clock_,
+                                                       std::chrono::milliseconds(config_.remote_auth_deadline_ms));
   remote_auth_->set_live(&live_);
+  remote_auth_->on_pending_added([this] { wake_housekeeping(); });
   device_endpoints_ = std::make_unique<front::DeviceEndpoints>(config_, *devices_, *queue_, *ingest_, *remote_auth_,
                                                                metrics_, *downloads_, *trace_);
   // Door-state messages show doors as the device's LockCount and time zone give them.
@@ -157,6 +153,14 @@ void App::flush_presence() {
   });
 }
 
+void App::wake_housekeeping() {
+  {
+    std::lock_guard lock(housekeeping_mutex_);
+    wait_added_ = true;
+  }
+  housekeeping_cv_.notify_all();
+}
+
 void App::housekeeping() {
   using std::chrono::system_clock;
   auto next_flush = std::chrono::steady_clock::now() + std::chrono::seconds(std::max(1, config_.presence_interval));
@@ -174,6 +178,7 @@ void App::housekeeping() {
       if (in < std::chrono::seconds(1)) wake = std::chrono::steady_clock::now() + std::max(in, decltype(in)::zero());
     }
     if (auto waiting = queue_->next_wait()) wake = std::min(wake, *waiting);
+    if (auto deciding = remote_auth_->next_deadline()) wake = std::min(wake, *deciding);
     housekeeping_cv_.wait_until(lock, wake,
                                 [this] { return stopping_ || wait_added_ || flush_now_ || webhooks_changed_; });
     if (stopping_) break;
@@ -190,6 +195,7 @@ void App::housekeeping() {
       next_prune = std::chrono::steady_clock::now() + std::chrono::hours(1);
     }
     queue_->sweep_waits();  // API calls waiting for an answer that did not come in time
+    remote_auth_->sweep();  // panels waiting for a decision the store did not give in time
     if (sweeping && swept->load()) sweeping = false;
     if (auto deadline = queue_->next_deadline(); !sweeping && deadline && *deadline <= clock_.now()) {
       sweeping = true;
@@ -292,6 +298,7 @@ void App::stop() {
   if (webhooks_) webhooks_->stop();
   if (mqtt_) mqtt_->stop();
   if (queue_) queue_->end_waits();  // API calls still waiting for a device are answered now
+  if (remote_auth_) remote_auth_->end_pending();
 }
 
 std::uint16_t App::port() const noexcept { return http_->port(); }

@@ -99,6 +99,7 @@ class App {
   // once at stop), and expires commands as their deadlines pass (at most a second late; the API
   // shows them expired from the deadline on).
   void housekeeping();
+  void wake_housekeeping();  // a deadline was added: the housekeeping thread recomputes when it wakes
   void flush_presence();
   void prune_messages();  // the message log past --message-retention-days
   void prune_messages_from(std::int64_t before, std::int64_t removed);

@@ -117,6 +117,9 @@ void apply_environment(ServerConfig& c) {
   if (c.trace_memory_mib > 65536) throw std::invalid_argument("ZKPUSH_TRACE_MEMORY: must be 0 to 65536 (MiB)");
   c.trace_depth = env_int("ZKPUSH_TRACE_DEPTH", c.trace_depth);
   if (c.trace_depth < 1 || c.trace_depth > 10000) throw std::invalid_argument("ZKPUSH_TRACE_DEPTH: must be 1 to 10000");
+  c.remote_auth_deadline_ms = env_int("ZKPUSH_REMOTE_AUTH_DEADLINE", c.remote_auth_deadline_ms);
+  if (c.remote_auth_deadline_ms < 50 || c.remote_auth_deadline_ms > 60000)
+    throw std::invalid_argument("ZKPUSH_REMOTE_AUTH_DEADLINE: must be 50 to 60000 (ms)");
   if (auto v = env("ZKPUSH_API_TOKEN")) c.api_token = v;
   if (auto v = env("ZKPUSH_MQTT")) c.mqtt_url = v;
   if (auto v = env("ZKPUSH_MQTT_PREFIX")) c.mqtt_prefix = v;

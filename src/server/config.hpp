@@ -54,6 +54,9 @@ struct ServerConfig {
   // devices (0 = off) and the entries kept per device.
   int trace_memory_mib = 16;
   int trace_depth = 100;
+  // Milliseconds a remote identification (AuthType=device) may wait for the store before the panel
+  // is answered AUTH=TIMEOUT.
+  int remote_auth_deadline_ms = 2000;
   // Bearer token of /api/v1. Empty: App reads <data>/api-token, or generates and stores one there.
   std::string api_token;
 

@@ -183,11 +183,32 @@ void RemoteAuth::identify(const std::string& sn, const p::Record& record, std::f
   const std::int64_t now = clock_.now();
   const auto local = p::civil_from_unix(now + static_cast<std::int64_t>(tz) * 60);
 
+  auto pending = std::make_shared<Pending>();
+  pending->deadline = WaitClock::now() + deadline_;
+  pending->sn = sn;
+  pending->record = record;
+  pending->done = std::move(done);
+  std::uint64_t id = 0;
+  bool first = false;
+  {
+    std::lock_guard lock(pending_mutex_);
+    id = next_id_++;
+    first = pending_.empty();
+    pending_.emplace(id, pending);
+  }
+  // Only the first changes the earliest deadline (all wait the same time).
+  if (first && pending_hook_) pending_hook_();
+
   struct Outcome {
+    bool decided = false;  // false: the deadline passed before the store reached the request
     AuthDecision decision;
   };
   store_.write(
       [=](storage::Transaction& tx) {
+        Outcome out;
+        int expected = Pending::waiting;
+        if (!pending->state.compare_exchange_strong(expected, Pending::deciding)) return out;
+        out.decided = true;
         auto& access = tx.access();
         AuthFacts facts;
         std::optional<std::string> owner;
@@ -212,7 +233,6 @@ void RemoteAuth::identify(const std::string& sn, const p::Record& record, std::f
           for (const auto& zone : facts.zones) facts.presences.push_back(access.apb_presence(zone.id, facts.person->pin));
           facts.now = now;
         }
-        Outcome out;
         // The same request again (the panel lost the answer, or timed out and asks anew): the
         // decision already taken stands, nothing is recorded twice, and where persons stand is not
         // moved again (a lost answer must not lock someone out of a zone).
@@ -249,15 +269,19 @@ void RemoteAuth::identify(const std::string& sn, const p::Record& record, std::f
         }
         return out;
       },
-      [this, sn, record, door, done = std::move(done)](storage::StoreResult<Outcome> r) {
+      [this, sn, record, door, pending, id](storage::StoreResult<Outcome> r) {
+        forget(id);
+        if (!r.ok()) {
+          // A unit of work that failed recorded nothing; unless the sweep answered already.
+          int expected = Pending::waiting;
+          if (!pending->state.compare_exchange_strong(expected, Pending::timed_out) && expected != Pending::deciding) return;
+          spdlog::error("{}: remote identification: store failed: {}", sn, r.error().message);
+          timeouts_.fetch_add(1, std::memory_order_relaxed);
+          return pending->done(timeout_answer(record));
+        }
+        if (!r->decided) return;  // answered TIMEOUT by the sweep
         p::RemoteAuthAnswer answer;
         answer.event = record;
-        if (!r.ok()) {
-          spdlog::error("{}: remote identification: store failed: {}", sn, r.error().message);
-          answer.auth = p::AuthResult::timeout;
-          answer.tips = "Server busy, try again";
-          return done(std::move(answer));
-        }
         const AuthDecision& d = r->decision;
         // "The data that passes identification": the record, with the person identified.
         if (!d.pin.empty()) answer.event->set("pin", d.pin);
@@ -273,8 +297,60 @@ void RemoteAuth::identify(const std::string& sn, const p::Record& record, std::f
           }
         }
         spdlog::debug("{}: remote identification at door {}: {} ({})", sn, door, p::auth_result_name(d.result), d.reason);
-        done(std::move(answer));
+        pending->done(std::move(answer));
       });
+}
+
+p::RemoteAuthAnswer RemoteAuth::timeout_answer(const p::Record& record) {
+  p::RemoteAuthAnswer answer;
+  answer.event = record;
+  answer.auth = p::AuthResult::timeout;
+  answer.tips = "Server busy, try again";
+  return answer;
+}
+
+void RemoteAuth::forget(std::uint64_t id) {
+  std::lock_guard lock(pending_mutex_);
+  pending_.erase(id);
+}
+
+void RemoteAuth::sweep() {
+  const auto now = WaitClock::now();
+  std::vector<std::shared_ptr<Pending>> overdue;
+  {
+    std::lock_guard lock(pending_mutex_);
+    for (auto it = pending_.begin(); it != pending_.end() && it->second->deadline <= now;) {
+      int expected = Pending::waiting;
+      // One the store is deciding now is answered with its decision (it is about to commit).
+      if (it->second->state.compare_exchange_strong(expected, Pending::timed_out)) overdue.push_back(it->second);
+      it = pending_.erase(it);
+    }
+  }
+  for (auto& req : overdue) {
+    timeouts_.fetch_add(1, std::memory_order_relaxed);
+    spdlog::warn("{}: remote identification: no decision within {} ms (store slow or unavailable): TIMEOUT", req->sn,
+                 deadline_.count());
+    req->done(timeout_answer(req->record));
+  }
+}
+
+void RemoteAuth::end_pending() {
+  std::vector<std::shared_ptr<Pending>> left;
+  {
+    std::lock_guard lock(pending_mutex_);
+    for (auto& entry : pending_) {
+      int expected = Pending::waiting;
+      if (entry.second->state.compare_exchange_strong(expected, Pending::timed_out)) left.push_back(entry.second);
+    }
+    pending_.clear();
+  }
+  for (auto& req : left) req->done(timeout_answer(req->record));
+}
+
+std::optional<RemoteAuth::WaitClock::time_point> RemoteAuth::next_deadline() const {
+  std::lock_guard lock(pending_mutex_);
+  if (pending_.empty()) return std::nullopt;
+  return pending_.begin()->second->deadline;
 }
 
 }  // namespace zkpush::service

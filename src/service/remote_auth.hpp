@@ -10,8 +10,13 @@
 // like any event. A store that fails answers AUTH=TIMEOUT: the server could not decide.
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -74,19 +79,55 @@ bool rule_allows(const storage::TimeRule& rule, std::span<const storage::Holiday
 class RemoteAuth {
  public:
   static constexpr int kDefaultOpenSeconds = 5;
+  using WaitClock = std::chrono::steady_clock;
 
-  RemoteAuth(storage::Store& store, Devices& devices, const Clock& clock) : store_(store), devices_(devices), clock_(clock) {}
+  // `deadline`: how long a panel waits for a decision before it is answered TIMEOUT (the store is
+  // slow or unavailable). Shorter than a panel's own wait, so the panel hears TIMEOUT rather than
+  // nothing.
+  RemoteAuth(storage::Store& store, Devices& devices, const Clock& clock,
+             std::chrono::milliseconds deadline = std::chrono::milliseconds(2000))
+      : store_(store), devices_(devices), clock_(clock), deadline_(deadline) {}
   void set_live(Live* live) noexcept { live_ = live; }
 
   // Decides for `record` (the request's event record) from panel `sn` and records the decision;
-  // `done` gets the answer to send (TIMEOUT when the store failed), on a store thread.
+  // `done` gets the answer to send, once: the decision (on a store thread), or TIMEOUT when the store
+  // failed or the deadline passed first (from sweep()). A request answered TIMEOUT by the deadline
+  // records nothing, even if the store reaches it later: the panel was told no decision was taken.
   void identify(const std::string& sn, const protocol::Record& record, std::function<void(protocol::RemoteAuthAnswer)> done);
 
+  // Answers TIMEOUT to every request whose deadline passed (the server's housekeeping thread).
+  void sweep();
+  // Every request still waiting answered TIMEOUT (the server stops).
+  void end_pending();
+  std::optional<WaitClock::time_point> next_deadline() const;
+  // Told when a request starts waiting (the housekeeping thread wakes for its deadline).
+  void on_pending_added(std::function<void()> hook) { pending_hook_ = std::move(hook); }
+  std::uint64_t timeouts() const noexcept { return timeouts_.load(std::memory_order_relaxed); }
+
  private:
+  // A request in flight: whoever moves `state` from waiting first answers it (the store's unit of
+  // work, which then decides, or the sweep, which answers TIMEOUT).
+  struct Pending {
+    enum State : int { waiting, deciding, timed_out };
+    std::atomic<int> state{waiting};
+    WaitClock::time_point deadline;
+    std::string sn;
+    protocol::Record record;
+    std::function<void(protocol::RemoteAuthAnswer)> done;
+  };
+  void forget(std::uint64_t id);
+  static protocol::RemoteAuthAnswer timeout_answer(const protocol::Record& record);
+
   storage::Store& store_;
   Devices& devices_;
   const Clock& clock_;
+  const std::chrono::milliseconds deadline_;
   Live* live_ = nullptr;
+  mutable std::mutex pending_mutex_;
+  std::map<std::uint64_t, std::shared_ptr<Pending>> pending_;  // by arrival: earliest deadline first
+  std::uint64_t next_id_ = 0;
+  std::function<void()> pending_hook_;
+  std::atomic<std::uint64_t> timeouts_{0};
 };
 
 }  // namespace zkpush::service

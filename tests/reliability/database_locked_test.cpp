@@ -2,6 +2,7 @@
 // the write lock for longer than the server's busy timeout, and the data folder's filesystem is
 // read-only. Uploads get 200 only for what was committed, 503 otherwise (with a log line); polls go
 // on; once the database is back the server takes uploads again, and nothing answered 200 is lost.
+#include <nlohmann/json.hpp>
 #include <sqlite3.h>
 
 #include <atomic>
@@ -108,6 +109,49 @@ TEST_F(DatabaseLockedTest, UploadsWaitOrAreRefusedWhileAnotherConnectionHoldsThe
   EXPECT_EQ(upload(sn, token, next, 20), 200);
   expect_acknowledged_stored_once(sn);
   EXPECT_EQ(app_->store().integrity_check(), "ok");
+}
+
+// Remote identification (manual 10) while another connection holds the write lock: the panel is
+// answered AUTH=TIMEOUT once --remote-auth-deadline passes, not left without an answer, and a request
+// answered TIMEOUT records nothing when the store gets to it later (no event, no anti-passback move:
+// the panel was told no decision was taken). Once the lock is gone the same request is decided.
+TEST_F(DatabaseLockedTest, RemoteIdentificationAnswersTimeoutWhileTheStoreIsLockedAndRecordsNothing) {
+  ServerConfig config;
+  config.api_token = "locked-admin";
+  config.remote_auth_deadline_ms = 300;
+  start(config);
+  const std::string sn = "LOCKAUTH";
+  const std::string token = handshake(sn);
+  auto events_of = [&] {
+    auto r = send_raw(http::test::request("GET", "/api/v1/events?sn=" + sn, "", "Authorization: Bearer locked-admin\r\n"));
+    EXPECT_EQ(r.status, 200) << r.body;
+    auto j = nlohmann::json::parse(r.body, nullptr, false);
+    return j.is_array() ? j.size() : std::size_t{999};
+  };
+  const p::Record swipe{{"time", "2027-03-03 12:00:01"}, {"pin", "0"}, {"cardno", "555001"}, {"addrtype", "2"},
+                        {"eventaddr", "1"}, {"event", "0"}, {"inoutstatus", "0"}, {"verifytype", "4"}};
+  ASSERT_EQ(events_of(), 0u);
+
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir_ / "zkpush.db").c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "BEGIN EXCLUSIVE; CREATE TABLE IF NOT EXISTS reliability_lock(x);", nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  auto answer = send(p::format_remote_auth_request(sn, swipe), token);
+  EXPECT_EQ(answer.status, 200) << answer.body;
+  EXPECT_NE(answer.body.find("AUTH=TIMEOUT"), std::string::npos) << answer.body;
+  EXPECT_EQ(answer.body.find("CONTROL DEVICE"), std::string::npos) << answer.body;
+  EXPECT_TRUE(log_->contains("no decision within 300 ms")) << "no log line for the TIMEOUT";
+  // Released within the server's busy timeout (5 s): its writer then reaches the timed-out request.
+  std::this_thread::sleep_for(1500ms);
+  ASSERT_EQ(sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+
+  std::this_thread::sleep_for(300ms);  // the writer's batch after the lock (a read would not wait for it)
+  EXPECT_EQ(events_of(), 0u) << "a request answered TIMEOUT recorded a decision";
+  // Asked again once the store is back: decided (an unknown card) and recorded once.
+  auto again = send(p::format_remote_auth_request(sn, swipe), token);
+  EXPECT_NE(again.body.find("AUTH=FAILED"), std::string::npos) << again.body;
+  EXPECT_EQ(events_of(), 1u);
 }
 
 // A read-only filesystem cannot be brought about under a running server: Linux refuses to remount
