@@ -7,8 +7,10 @@ persons holding it (each with a card) through POST /api/v1/persons/import, and w
 panel's GET /api/v1/devices/{sn}/sync shows nothing pending and every record applied. Then it
 changes one person's card and waits again: the time for one edit to reach the panels concerned.
 Prints one JSON object; timings are figures to read, never assertions.
+With --populate-only it stops once the import job is done (the remote identification step needs
+the persons, not the panels' copies).
 
-  sync.py <url> <api token> <prefix> <panels> <persons> <server pid> [timeout seconds]
+  sync.py <url> <api token> <prefix> <panels> <persons> <server pid> [timeout seconds] [--populate-only]
 """
 import json
 import os
@@ -18,9 +20,11 @@ import urllib.request
 
 
 def main():
-    url, token, prefix = sys.argv[1], sys.argv[2], sys.argv[3]
-    panels, persons, pid = int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
-    timeout = float(sys.argv[7]) if len(sys.argv) > 7 else 600.0
+    populate_only = "--populate-only" in sys.argv
+    argv = [a for a in sys.argv if a != "--populate-only"]
+    url, token, prefix = argv[1], argv[2], argv[3]
+    panels, persons, pid = int(argv[4]), int(argv[5]), int(argv[6])
+    timeout = float(argv[7]) if len(argv) > 7 else 600.0
     serials = [f"{prefix}{i:06d}" for i in range(1, panels + 1)]
 
     def api(method, path, body=None):
@@ -70,6 +74,10 @@ def main():
         time.sleep(0.1)
         job = api("GET", f"/api/v1/jobs/{job['id']}")
     import_seconds = time.monotonic() - started
+    if populate_only:
+        print(json.dumps({"persons": persons, "import_state": job["state"], "import_failed": job["failed"],
+                          "import_seconds": round(import_seconds, 2)}))
+        return
     sync_seconds, views = wait(persons + 1, started)
     cpu1 = ticks()
     commands = sum(v["commands"] for v in views)

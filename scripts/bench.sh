@@ -15,7 +15,12 @@
 #   f. integrations: c's wrk ingest with a webhook (nginx receiver) and MQTT (Mosquitto), then the
 #      webhook catching up alone; BENCH_SSE_CLIENTS (200) event streams while simulate offers
 #      BENCH_SSE_RATE (1,000) swipes/s (bench/integrations.py)
+#   g. remote identification: BENCH_AUTH_RATE (1,000) requests/s from BENCH_AUTH_PANELS (10)
+#      emulated panels asking about the cards of BENCH_AUTH_PERSONS (10,000) persons (and 10 %
+#      strangers): the panels' p50/p99 from asking to the decision (simulate --remote-auth)
 #
+# BENCH_STEPS="g" (a space-separated list of a b c d d2 e f g; default all) runs only those steps
+# (a figure re-measured alone; with BENCH_NO_DOC=1 the table in docs/benchmarks.md is left alone).
 # BENCH_QUICK=1: a ~2-minute smoke with small numbers. BENCH_DEVICES, BENCH_HOLD_SECONDS,
 # BENCH_WRK_SECONDS, BENCH_INGEST_SECONDS, BENCH_INGEST_RATE override the sizes. BENCH_KEEP=1 keeps
 # the work folder (logs, raw JSON). BENCH_NO_DOC=1 leaves docs/benchmarks.md alone.
@@ -48,6 +53,9 @@ WRK_THREADS=2                             # wrk and the server share the 2 cores
 WRK_COMMAND="DATA COUNT user"             # queued for "getrequest with commands"
 API_TOKEN=bench-$$-$RANDOM
 JOBS=2
+
+STEPS=" ${BENCH_STEPS:-a b c d d2 e f g} "
+step() { [[ "$STEPS" == *" $1 "* ]]; }
 
 log() { printf '\033[1mbench:\033[0m %s\n' "$*" >&2; }
 die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
@@ -181,6 +189,7 @@ run_wrk() {
 sql() { note sqlite3 -readonly "${1/#$DATA/\$DATA}" "$2"; sqlite3 -readonly "$1" "$2"; }
 
 # --- a. devices held ---------------------------------------------------------------------------------
+if step a; then
 log "a. $DEVICES devices polling every ${POLL_INTERVAL}s for ${HOLD}s"
 start_server hold
 run_bg "$WORK/hold.json" "$WORK/hold.err" \
@@ -191,8 +200,10 @@ start_sampler "$SIM" "$WORK/hold.client.samples"
 wait "$SIM" || log "simulate exited non-zero (not every device registered): see the table"
 stop_samplers
 stop_server hold
+fi
 
 # --- b. request throughput, zkpush then nginx on the same routes -------------------------------------
+if step b; then
 log "b. request throughput (wrk -c$WRK_CONNECTIONS, ${WRK_SECONDS}s per route)"
 start_server wrk --max-commands 1 --resend-after 86400
 register_devices WRK "$WRK_DEVICES"
@@ -245,8 +256,10 @@ run_wrk nginx-getrequest "$NGINX_URL" "$WRK_SECONDS" device_get.lua getrequest W
 run_wrk nginx-rtlog "$NGINX_URL" "$WRK_SECONDS" rtlog.lua WRK "$WRK_DEVICES" 1 "$WRK_THREADS"
 SAMPLE_PIDS=""
 kill "$NGINX_PID" 2>/dev/null || true; wait "$NGINX_PID" 2>/dev/null || true; NGINX_PID=""
+fi
 
 # --- c. durable rtlog ingest from 1,000 devices ----------------------------------------------------------
+if step c; then
 log "c. durable rtlog ingest: $INGEST_DEVICES devices, $INGEST_RATE swipes/s offered, ${INGEST_SECONDS}s"
 start_server ingest-sim
 run_bg "$WORK/ingest-sim.json" "$WORK/ingest-sim.err" \
@@ -269,19 +282,25 @@ run_wrk ingest-wrk "$URL" "$WRK_SECONDS" rtlog.lua ING "$INGEST_DEVICES" 1 "$WRK
 WRK_CONNECTIONS=$WRK_CONNECTIONS_SAVED
 stop_server ingest-wrk
 sql "$DATA/zkpush.db" "SELECT count(*) FROM events" >"$WORK/ingest-wrk-stored.txt"
+fi
 
 # --- d. raw SQLite ceiling ------------------------------------------------------------------------------
+if step d; then
 log "d. raw SQLite ceiling (${CEILING_SECONDS}s per batch size)"
 run "$CEILING" --dir "$WORK" --seconds "$CEILING_SECONDS" --devices "$INGEST_DEVICES" \
   --batch 1 --batch 100 --batch 2048 >"$WORK/ceiling.json"
+fi
 
 # --- d2. event queries over a million stored events ----------------------------------------------------
+if step d2; then
 log "d2. event queries over $QUERY_EVENTS stored events"
 run "$EVENT_QUERIES" --dir "$WORK" --events "$QUERY_EVENTS" --devices 200 --persons 10000 --queries 1000 \
   >"$WORK/event-queries.json"
 rm -f "$WORK"/events-bench.db*
+fi
 
 # --- e. sync: persons to panels ----------------------------------------------------------------------------
+if step e; then
 log "e. sync: $SYNC_PERSONS persons with a card and an access level to $SYNC_PANELS emulated panels"
 start_server sync --sync-settle 1
 run_bg "$WORK/sync-sim.json" "$WORK/sync-sim.err" \
@@ -294,8 +313,10 @@ if run python3 "$ROOT/bench/sync.py" "$URL" "$API_TOKEN" SYNC "$SYNC_PANELS" "$S
 fi
 kill "$SIM" 2>/dev/null || true; wait "$SIM" 2>/dev/null || true
 stop_server sync
+fi
 
 # --- f. integrations: ingest with a webhook, MQTT and SSE clients ---------------------------------------------
+if step f; then
 # The same wrk ingest as c, with a webhook subscribed to everything (nginx answering 200, the
 # receiver's ceiling) and a Mosquitto broker taking every message at QoS 1: the outbox must not
 # halve ingest. Then how fast the webhook catches up alone.
@@ -359,7 +380,37 @@ wait "$SSE_PID" || true
 stop_server sse
 sql "$DATA/zkpush.db" "SELECT count(*) FROM events" >"$WORK/sse-stored.txt"
 grep -c "event stream dropped" "$WORK/server-sse.log" >"$WORK/sse-dropped.txt" || true
+fi
 
+# --- g. remote identification ------------------------------------------------------------------------------
+if step g; then
+# The persons (each with a card, an access level on door 1 of every panel) are imported while the
+# panels are away: the decisions are then measured without the panels' user sync running beside
+# them (they poll once an hour). Swipes pick a door at random, so most refusals are "no access".
+AUTH_PANELS=${BENCH_AUTH_PANELS:-10}
+AUTH_PERSONS=${BENCH_AUTH_PERSONS:-10000}
+AUTH_RATE=${BENCH_AUTH_RATE:-1000}
+AUTH_SECONDS=${BENCH_AUTH_SECONDS:-$INGEST_SECONDS}
+log "g. remote identification: $AUTH_RATE requests/s from $AUTH_PANELS panels, $AUTH_PERSONS persons"
+start_server auth
+register_devices AUTH "$AUTH_PANELS"
+if run python3 "$ROOT/bench/sync.py" "$URL" "$API_TOKEN" AUTH "$AUTH_PANELS" "$AUTH_PERSONS" "$SERVER_PID" 300 \
+    --populate-only >"$WORK/auth-setup.json" 2>"$WORK/auth-setup.err"; then
+  run_bg "$WORK/auth-sim.json" "$WORK/auth-sim.err" \
+    "$ZK" simulate --server "$URL" --devices "$AUTH_PANELS" --sn-prefix AUTH --remote-auth \
+    --events-per-second "$AUTH_RATE" --swipe-cards "1000001-$((1000000 + AUTH_PERSONS * 11 / 10))" \
+    --poll-interval 3600 --duration "$AUTH_SECONDS" --ramp 1000 --json
+  SIM=$BG_PID
+  start_sampler "$SERVER_PID" "$WORK/auth.server.samples"
+  wait "$SIM" || log "simulate exited non-zero during the remote identification step"
+  stop_samplers
+else
+  log "remote identification setup failed: $(tail -3 "$WORK/auth-setup.err")"; rm -f "$WORK/auth-setup.json"
+fi
+stop_server auth
+sql "$DATA/zkpush.db" "SELECT count(*) FROM events WHERE source='remote_auth'" >"$WORK/auth-decisions.txt"
+sql "$DATA/zkpush.db" "SELECT count(*) FROM events WHERE source='remote_auth' AND event=222" >"$WORK/auth-granted.txt"
+fi
 
 # --- report -----------------------------------------------------------------------------------------------
 {
@@ -383,8 +434,11 @@ grep -c "event stream dropped" "$WORK/server-sse.log" >"$WORK/sse-dropped.txt" |
   echo "ingest_seconds=$INGEST_SECONDS"
   echo "clk_tck=$(getconf CLK_TCK)"
   echo "sync_poll=$SYNC_POLL"
-  echo "sse_clients=$SSE_CLIENTS"
-  echo "sse_rate=$SSE_RATE"
+  echo "sse_clients=${SSE_CLIENTS:-}"
+  echo "sse_rate=${SSE_RATE:-}"
+  echo "auth_rate=${AUTH_RATE:-}"
+  echo "auth_panels=${AUTH_PANELS:-}"
+  echo "auth_persons=${AUTH_PERSONS:-0}"
 } >"$WORK/meta.txt"
 DOC="$ROOT/docs/benchmarks.md"
 [ "${BENCH_NO_DOC:-0}" = 1 ] && DOC=""

@@ -31,6 +31,7 @@ struct SimulateOptions {
   std::string profile = "inbio460";
   std::string sn_prefix = "EMU";
   double events_per_second = 0;
+  std::string swipe_cards;  // FIRST-LAST
   double duration = 0;       // seconds; 0 = until Ctrl-C
   double poll_interval = 0;  // seconds; 0 = the server's RequestDelay
   double ramp = 500;
@@ -116,6 +117,7 @@ int run_scenario(const SimulateOptions& o, const emulator::SimulationOptions& s)
   so.tz_minutes = s.tz_minutes;
   so.poll_interval = s.poll_interval;
   so.events_per_second = s.events_per_second;
+  so.swipe_cards = s.swipe_cards;
   so.remote_auth = s.remote_auth;
   so.remote_auth_fallback_local = s.remote_auth_fallback_local;
   so.remote_auth_timeout = s.remote_auth_timeout;
@@ -177,6 +179,17 @@ int run_simulate(const SimulateOptions& o) {
   }
   s.sn_prefix = o.sn_prefix;
   s.events_per_second = o.events_per_second;
+  if (!o.swipe_cards.empty()) {
+    const auto dash = o.swipe_cards.find('-');
+    const auto first = protocol::text::parse_int(o.swipe_cards.substr(0, dash));
+    const auto last = dash == std::string::npos ? std::nullopt : protocol::text::parse_int(o.swipe_cards.substr(dash + 1));
+    if (!first || !last || *first < 1 || *last < *first) {
+      std::fprintf(stderr, "simulate: --swipe-cards: FIRST-LAST card numbers, e.g. 1000001-1010000, got '%s'\n",
+                   protocol::text::printable(o.swipe_cards).c_str());
+      return 2;
+    }
+    s.swipe_cards = emulator::SessionOptions::CardRange{static_cast<std::uint64_t>(*first), static_cast<std::uint64_t>(*last)};
+  }
   if (o.duration > 0) s.duration = std::chrono::milliseconds(static_cast<std::int64_t>(o.duration * 1000));
   if (o.poll_interval > 0) s.poll_interval = std::chrono::milliseconds(static_cast<std::int64_t>(o.poll_interval * 1000));
   s.connects_per_second = o.ramp;
@@ -253,6 +266,8 @@ void register_simulate(CLI::App& app) {
   cmd->add_option("--sn-prefix", o->sn_prefix, "serial numbers are <prefix>000001...");
   cmd->add_option("--events-per-second", o->events_per_second, "card swipes per second across all devices, 0 = none")
       ->check(not_negative());
+  cmd->add_option("--swipe-cards", o->swipe_cards,
+                  "FIRST-LAST: the swipes present cards of this range (default: the devices' own users' cards, and strangers)");
   cmd->add_option("--duration", o->duration, "seconds to run, 0 = until Ctrl-C")->check(not_negative());
   cmd->add_option("--poll-interval", o->poll_interval,
                   "seconds between getrequest polls, 0 = the server's RequestDelay")

@@ -160,15 +160,22 @@ class Visitor {
     return 0;
   }
   int operator()(const p::SetAdscreenOptions&) { return 0; }
+  // ENROLL_INFO (9.6.1): TYPE 0 (the default) is the only kind the manual names, an MF card. The
+  // simulated person presents a card whose number is derived from the PIN (a server can check it);
+  // MODE=1 also puts it on the panel's user row.
   int operator()(const p::EnrollInfo& e) {
     const std::string pin(e.params.get_or("PIN", ""));
-    if (pin.empty()) return ret::bad_parameter;
-    // A simulated finger: the template is a fixed-size pseudo template derived from the PIN.
-    const std::string tmp = enrolled_template(pin);
-    p::Record r{{"TYPE", std::string(e.params.get_or("TYPE", "1"))}, {"PIN", pin}, {"TMP", tmp}};
-    out_.uploads.push_back(p::format_enroll_info_upload(model_.sn(), {r}));
-    model_.put("templatev10", p::Record{{"Size", std::to_string(tmp.size())}, {"Pin", pin}, {"FingerID", "0"},
-                                        {"Valid", "1"}, {"Template", tmp}});
+    const std::string type(e.params.get_or("TYPE", "0"));
+    if (pin.empty() || type != "0") return ret::bad_parameter;
+    const std::string card = enrolled_card(pin);
+    out_.uploads.push_back(
+        p::format_enroll_info_upload(model_.sn(), {p::Record{{"TYPE", type}, {"PIN", pin}, {"TMP", card}}}));
+    if (e.params.get_or("MODE", "0") == "1") {
+      const p::Record* user = model_.find("user", "Pin", pin);
+      p::Record row = user ? *user : p::Record{{"Pin", pin}};
+      row.set("CardNo", card);
+      model_.put("user", std::move(row));
+    }
     return 0;
   }
   int operator()(const p::EnrollBio& e) {
@@ -190,6 +197,11 @@ class Visitor {
   std::vector<p::Field> extra_;
 
  private:
+  static std::string enrolled_card(const std::string& pin) {
+    std::uint32_t x = 2166136261u;
+    for (char c : pin) x = (x ^ static_cast<unsigned char>(c)) * 16777619u;
+    return std::to_string(100000000u + x % 900000000u);  // nine digits, never 0
+  }
   static std::string enrolled_template(const std::string& pin) {
     // Base64 alphabet only, deterministic: a server can check what it stored.
     static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";

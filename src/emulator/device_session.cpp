@@ -405,7 +405,10 @@ void DeviceSession::generate_due_events() {
     // Mostly known cards when the device has users; strangers otherwise.
     std::uniform_int_distribution<std::size_t> pick(0, users.size() + users.size() / 4);
     const std::size_t i = users.empty() ? 0 : pick(random_);
-    if (i < users.size() && !users[i].get_or("CardNo", "").empty()) {
+    if (options_.swipe_cards) {
+      credential.cardno = std::to_string(
+          std::uniform_int_distribution<std::uint64_t>(options_.swipe_cards->first, options_.swipe_cards->last)(random_));
+    } else if (i < users.size() && !users[i].get_or("CardNo", "").empty()) {
       credential.cardno = std::string(users[i].get_or("CardNo", ""));
     } else {
       credential.cardno = std::to_string(std::uniform_int_distribution<std::uint32_t>(1000000, 99999999)(random_));

@@ -46,6 +46,13 @@ struct SessionOptions {
   std::chrono::seconds clock_offset{0};
   // Simulated card swipes per second (0 = none); each is decided from the device's own tables.
   double events_per_second = 0;
+  // The cards those swipes present: uniformly from [first, last] when set (a site whose cards the
+  // server knows and the panel need not: remote identification); else mostly the device's own
+  // users' cards, with strangers.
+  struct CardRange {
+    std::uint64_t first = 0, last = 0;
+  };
+  std::optional<CardRange> swipe_cards;
   // Overrides the server's RequestDelay (benchmarks poll faster or slower than configured).
   std::optional<std::chrono::milliseconds> poll_interval;
   std::size_t rtlog_batch = 100;  // records per rtlog upload at most

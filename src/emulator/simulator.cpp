@@ -68,6 +68,7 @@ void Simulator::run(const std::function<void(const Stats&, double)>& tick) {
              std::to_string(started & 255);
       s.tz_minutes = options_.tz_minutes;
       s.events_per_second = per_device;
+      s.swipe_cards = options_.swipe_cards;
       s.poll_interval = options_.poll_interval;
       s.remote_auth = options_.remote_auth;
       s.remote_auth_fallback_local = options_.remote_auth_fallback_local;

@@ -22,6 +22,7 @@ struct SimulationOptions {
   std::string sn_prefix = "EMU";
   // Card swipes per second across all devices (each device gets its share).
   double events_per_second = 0;
+  std::optional<SessionOptions::CardRange> swipe_cards;  // the cards swiped (SessionOptions)
   std::optional<std::chrono::milliseconds> duration;  // none: until stop()
   std::optional<std::chrono::milliseconds> poll_interval;
   int tz_minutes = 0;

@@ -226,50 +226,61 @@ void Ingest::device_log(const std::string& sn, const std::string& kind, const st
     entries.push_back(std::move(e));
   }
   if (entries.empty()) return done(storage::Unit{});
-  // A remote enrolment's templates (9.6.2, type=BioData: TYPE, PIN, NO, INDEX, MAJOR_VER, MINOR_VER,
-  // TMP) become the person's credentials in the same unit of work, whatever panel_enrolment says,
-  // when the server asked for them: an ENROLL_BIO of this panel, sent and not answered yet, for the
-  // same PIN, TYPE and NO (POST /persons/{pin}/enroll). Anything else is what the panel enrolled of
-  // its own accord, adopted only as panel_enrolment allows. The sync engine then sends them to the
+  // A remote enrolment's upload — templates (9.6.2, type=BioData: TYPE, PIN, NO, INDEX, MAJOR_VER,
+  // MINOR_VER, TMP) or a card (9.6.1, type=EnrollInfoData: TYPE=0, PIN, TMP the card number) —
+  // becomes the person's in the same unit of work, whatever panel_enrolment says, when the server
+  // asked for it: an ENROLL_BIO (ENROLL_INFO) of this panel, sent and not answered yet, for the same
+  // PIN, TYPE and NO (POST /persons/{pin}/enroll). Anything else is what the panel enrolled of its
+  // own accord, adopted only as panel_enrolment allows. The sync engine then sends it to the
   // person's other panels.
-  if (kind == "enroll_bio" && access_) {
-    std::vector<p::Record> biodata;
+  const bool bio = kind == "enroll_bio";
+  if ((bio || kind == "enroll_info") && access_) {
+    using Key = std::tuple<std::string, std::string, std::string>;  // PIN, TYPE, NO
+    std::vector<std::pair<Key, p::Record>> uploaded;  // keyed, as the panel's biodata / user table carries it
     for (const auto& r : records) {
-      p::Record b;
-      for (const auto& f : r.fields) {
-        if (p::text::iequals(f.key, "MAJOR_VER")) b.add("MajorVer", f.value);
-        else if (p::text::iequals(f.key, "MINOR_VER")) b.add("MinorVer", f.value);
-        else b.add(f.key, f.value);
+      const std::string pin(r.get_or("PIN", "")), type(r.get_or("TYPE", bio ? "" : "0"));
+      p::Record row;
+      if (bio) {
+        for (const auto& f : r.fields) {
+          if (p::text::iequals(f.key, "MAJOR_VER")) row.add("MajorVer", f.value);
+          else if (p::text::iequals(f.key, "MINOR_VER")) row.add("MinorVer", f.value);
+          else row.add(f.key, f.value);
+        }
+      } else if (type == "0") {
+        row = p::Record{{"Pin", pin}, {"CardNo", std::string(r.get_or("TMP", ""))}};
+      } else {
+        spdlog::warn("{}: enrolled data of type {} for pin {}: only cards (TYPE=0) are known", sn, type, pin);
+        continue;
       }
-      biodata.push_back(std::move(b));
+      uploaded.emplace_back(Key{pin, type, std::string(r.get_or("NO", "0"))}, std::move(row));
     }
     store_.write(
-        [entries = std::move(entries), biodata = std::move(biodata), sn, now, policy = access_->enrolment()](
+        [entries = std::move(entries), uploaded = std::move(uploaded), sn, now, bio, policy = access_->enrolment()](
             storage::Transaction& tx) {
           tx.device_data().append_log(entries);
-          // The ENROLL_BIO commands in flight for this panel, as (PIN, TYPE, NO).
-          std::set<std::tuple<std::string, std::string, std::string>> asked;
+          // The enrolment commands in flight for this panel, as (PIN, TYPE, NO).
+          std::set<Key> asked;
           storage::CommandFilter filter;
           filter.sn = sn;
           filter.statuses = {"sent"};
           filter.limit = 1000;
           for (const auto& row : tx.commands().list(filter)) {
-            if (row.verb != "ENROLL_BIO") continue;
+            if (row.verb != (bio ? "ENROLL_BIO" : "ENROLL_INFO")) continue;
             auto parsed = p::parse_command("C:0:" + row.line);
             if (!parsed) continue;
             if (const auto* e = std::get_if<p::EnrollBio>(&parsed->body))
               asked.emplace(std::string(e->params.get_or("PIN", "")), std::string(e->params.get_or("TYPE", "")),
                             std::string(e->params.get_or("NO", "0")));
+            else if (const auto* i = std::get_if<p::EnrollInfo>(&parsed->body))
+              asked.emplace(std::string(i->params.get_or("PIN", "")), std::string(i->params.get_or("TYPE", "0")), "0");
           }
           std::vector<p::Record> requested, unrequested;
-          for (const auto& b : biodata) {
-            const auto key = std::make_tuple(std::string(b.get_or("PIN", "")), std::string(b.get_or("TYPE", "")),
-                                             std::string(b.get_or("NO", "0")));
-            (asked.count(key) ? requested : unrequested).push_back(b);
-          }
-          auto panels = Access::adopt_credentials(tx, Enrolment::all, sn, "biodata", requested, now);
-          for (auto& sn_changed : Access::adopt_credentials(tx, policy, sn, "biodata", unrequested, now))
-            panels.push_back(std::move(sn_changed));
+          for (const auto& [key, row] : uploaded) (asked.count(key) ? requested : unrequested).push_back(row);
+          auto adopt = [&](Enrolment as, const std::vector<p::Record>& rows) {
+            return bio ? Access::adopt_credentials(tx, as, sn, "biodata", rows, now) : Access::adopt_users(tx, as, sn, rows, now);
+          };
+          auto panels = adopt(Enrolment::all, requested);
+          for (auto& sn_changed : adopt(policy, unrequested)) panels.push_back(std::move(sn_changed));
           return panels;
         },
         [access = access_, done = std::move(done)](storage::StoreResult<std::vector<std::string>> r) {

@@ -546,5 +546,60 @@ TEST_F(RemoteEnrolE2E, APersonsFingerEnrolledAtAPanelBecomesTheirCredentialEvery
   EXPECT_EQ(refused("/api/v1/persons/55/enroll", R"({"sn": ")" + sn + R"(", "colour": 1})"), 400);
 }
 
+// ENROLL_INFO (9.6.1): the card a person presents at a panel becomes theirs, and opens the doors of
+// their levels on the other panels; a card enrolment carries no finger or instance.
+TEST_F(RemoteEnrolE2E, ACardEnrolledAtAPanelBecomesThePersonsCard) {
+  const std::string sn = "SCNEC0001";
+  server::ServerConfig config;
+  config.api_token = kAdmin;
+  start(config);
+  api("POST", "/api/v1/persons", R"({"pin": "56", "name": "Sam"})");
+  start_device(sn);
+  ASSERT_TRUE(run("wait online\n").passed);
+
+  auto r = send_raw(http::test::request("POST", "/api/v1/persons/56/enroll", R"({"sn": ")" + sn + R"(", "type": "card"})",
+                                        "Authorization: Bearer " + kAdmin + "\r\nContent-Type: application/json\r\n"));
+  ASSERT_EQ(r.status, 202) << r.body;
+  const auto queued = nlohmann::json::parse(r.body);
+  EXPECT_EQ(queued["type"], "card");
+  EXPECT_FALSE(queued.contains("no")) << queued;
+  EXPECT_EQ(queued["command"]["line"], "ENROLL_INFO TYPE=0\tPIN=56\tRETRY=3\tMODE=1");
+  const auto report = run("wait commands 2 timeout=20s\nexpect result return=0 command=ENROLL_INFO\n");
+  ASSERT_TRUE(report.passed) << describe(report);
+
+  nlohmann::json person;
+  for (int i = 0; i < 200; ++i) {
+    person = nlohmann::json::parse(
+        send_raw(http::test::request("GET", "/api/v1/persons/56", "", "Authorization: Bearer " + kAdmin + "\r\n")).body);
+    if (!person["cards"].empty()) break;
+    std::this_thread::sleep_for(20ms);
+  }
+  ASSERT_EQ(person["cards"].size(), 1u) << person;
+  const auto card = person["cards"][0].is_string() ? person["cards"][0].get<std::string>()
+                                                   : person["cards"][0]["number"].get<std::string>();
+  // The card the emulated person presented, which the panel also keeps on its user row (MODE=1).
+  std::string held;
+  on_device([&] {
+    const auto* user = session_->model().find("user", "Pin", "56");
+    if (user) held = std::string(user->get_or("CardNo", ""));
+    return true;
+  });
+  EXPECT_EQ(card, held);
+  EXPECT_FALSE(card.empty());
+
+  // A card upload nobody asked for does not land on Sam (panel_enrolment new_persons_only; Sam was
+  // not enrolled at that panel).
+  const std::string other = "SCNEC0002";
+  const std::string token = handshake(other);
+  ASSERT_EQ(send(p::format_enroll_info_upload(other, {p::Record{{"TYPE", "0"}, {"PIN", "56"}, {"TMP", "4242"}}}), token).status, 200);
+  person = nlohmann::json::parse(
+      send_raw(http::test::request("GET", "/api/v1/persons/56", "", "Authorization: Bearer " + kAdmin + "\r\n")).body);
+  EXPECT_EQ(person["cards"].size(), 1u) << person;
+  EXPECT_EQ(send_raw(http::test::request("POST", "/api/v1/persons/56/enroll", R"({"sn": ")" + sn + R"(", "type": "card", "no": 1})",
+                                         "Authorization: Bearer " + kAdmin + "\r\nContent-Type: application/json\r\n"))
+                .status,
+            400);
+}
+
 }  // namespace
 }  // namespace zkpush::emulator

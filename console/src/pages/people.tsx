@@ -305,9 +305,10 @@ function PersonPage({ pin }: { pin: string }) {
   );
 }
 
-// Remote enrolment (9.6.2): a panel is asked to read one of the person's fingers (or face...); the
-// command's progress is followed until the panel answers, then the new credential shows above.
-const bioTypes = ['fingerprint', 'face', 'palm', 'finger_vein', 'iris'];
+// Remote enrolment (9.6): a panel is asked to read the person's card (ENROLL_INFO) or one of their
+// fingers (face... ENROLL_BIO); the command's progress is followed until the panel answers, then the
+// new card or credential shows above.
+const bioTypes = ['fingerprint', 'face', 'palm', 'finger_vein', 'iris', 'card'];
 
 function EnrolSection({ pin, onEnrolled }: { pin: string; onEnrolled: () => void }) {
   const devices = useResource((s) => get<{ sn: string; online: boolean }[]>('/devices', s), []);
@@ -325,7 +326,7 @@ function EnrolSection({ pin, onEnrolled }: { pin: string; onEnrolled: () => void
           e.preventDefault();
           const f = new FormData(e.currentTarget as HTMLFormElement);
           const body: Record<string, unknown> = { sn: String(f.get('sn') ?? ''), type };
-          body[type === 'fingerprint' ? 'finger' : 'no'] = Number(f.get('no') ?? 0);
+          if (type !== 'card') body[type === 'fingerprint' ? 'finger' : 'no'] = Number(f.get('no') ?? 0);
           setBusy(true);
           try {
             const queued = await post<{ command: Command }>(`/persons/${enc(pin)}/enroll`, body);
@@ -370,9 +371,11 @@ function EnrolSection({ pin, onEnrolled }: { pin: string; onEnrolled: () => void
             ))}
           </select>
         </Field>
-        <Field label={type === 'fingerprint' ? 'Finger (0-9)' : 'Instance (0-9)'}>
-          <input name="no" type="number" min={0} max={9} defaultValue="0" required />
-        </Field>
+        {type === 'card' ? null : (
+          <Field label={type === 'fingerprint' ? 'Finger (0-9)' : 'Instance (0-9)'}>
+            <input name="no" type="number" min={0} max={9} defaultValue="0" required />
+          </Field>
+        )}
         <button type="submit" class="btn btn-primary" disabled={busy}>
           {busy ? 'Enrolling…' : 'Enrol'}
         </button>

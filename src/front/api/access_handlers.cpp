@@ -778,7 +778,7 @@ void add_zone_routes(RouteTable& table, const ApiServices& s) {
              }});
 }
 
-// ---- remote enrolment (9.6.2) ------------------------------------------------------------------------
+// ---- remote enrolment (9.6.1 ENROLL_INFO: a card; 9.6.2 ENROLL_BIO: a template) -------------------------
 
 struct EnrolRequest {
   std::string sn;
@@ -801,12 +801,15 @@ std::optional<EnrolRequest> parse_enrol(const std::string& text, std::string& pr
   if (body->contains("type")) {
     const auto& t = (*body)["type"];
     auto code = t.is_string() ? service::bio_type_of(t.get<std::string>()) : std::nullopt;
-    if (!code || t.get<std::string>() == "general") {
-      problem = "type: fingerprint, face, palm, finger_vein, iris, voiceprint, retina or palmprint";
+    if (t.is_string() && t.get<std::string>() == "card") {
+      e.type = "card";  // ENROLL_INFO TYPE=0: the card the person presents at the panel
+    } else if (!code || t.get<std::string>() == "general") {
+      problem = "type: card, fingerprint, face, palm, finger_vein, iris, voiceprint, retina or palmprint";
       return std::nullopt;
+    } else {
+      e.type = t.get<std::string>();
+      e.bio_type = *code;
     }
-    e.type = t.get<std::string>();
-    e.bio_type = *code;
   }
   auto integer = [&](const char* key, int lo, int hi, int& out) {
     if (!body->contains(key)) return true;
@@ -826,6 +829,10 @@ std::optional<EnrolRequest> parse_enrol(const std::string& text, std::string& pr
     if (!integer("finger", 0, 9, e.no)) return std::nullopt;
   } else if (body->contains("finger")) {
     problem = "finger: for a fingerprint only (the instance of another type is \"no\")";
+    return std::nullopt;
+  }
+  if (e.type == "card" && (body->contains("no") || body->contains("overwrite"))) {
+    problem = "no, overwrite: not for a card (ENROLL_INFO has neither)";
     return std::nullopt;
   }
   if (!integer("no", 0, 9, e.no) || !integer("retry", 1, 10, e.retry)) return std::nullopt;
@@ -896,8 +903,10 @@ void enrol(const ApiServices& s, const Call& call) {
       [s, e = *request, pin, respond = call.respond, who = call.who](storage::StoreResult<Found> r) {
         if (!r.ok()) return answer_store_refusal(respond, who, r.error());
         if (!r->person) return answer_error(respond, who, 404, "no person with pin " + p::text::quoted(pin));
-        auto enroll = p::enroll_bio(0, static_cast<unsigned>(e.bio_type), static_cast<unsigned>(e.no), pin,
-                                    static_cast<unsigned>(e.retry), e.overwrite, 1);
+        // MODE=1: the panel keeps what it enrolled as well as uploading it.
+        auto enroll = e.type == "card" ? p::enroll_info(0, pin, static_cast<unsigned>(e.retry), 1, 0)
+                                       : p::enroll_bio(0, static_cast<unsigned>(e.bio_type), static_cast<unsigned>(e.no),
+                                                       pin, static_cast<unsigned>(e.retry), e.overwrite, 1);
         if (!enroll) return answer_error(respond, who, 400, enroll.error().to_string());
         std::vector<std::string> lines;
         if (!r->held) {
@@ -906,7 +915,7 @@ void enrol(const ApiServices& s, const Call& call) {
           lines.push_back(line_of(*user));
         }
         lines.push_back(line_of(*enroll));
-        // In order: the user row (when the panel does not hold it), then ENROLL_BIO; each queued
+        // In order: the user row (when the panel does not hold it), then the enrolment; each queued
         // after the previous one's commit, so the panel receives them in that order.
         enqueue_in_order(s.queue, e.sn, std::move(lines), std::make_shared<Json>(Json::array()),
                          [e, pin, respond, who](storage::StoreResult<Json> queued) {
@@ -917,7 +926,7 @@ void enrol(const ApiServices& s, const Call& call) {
                            out["sn"] = e.sn;
                            out["type"] = e.type;
                            if (e.type == "fingerprint") out["finger"] = e.no;
-                           else out["no"] = e.no;
+                           else if (e.type != "card") out["no"] = e.no;
                            out["command"] = queued->back();
                            out["commands"] = std::move(queued.value());
                            answer_json(respond, 202, out);
@@ -976,9 +985,9 @@ void add_access_routes(RouteTable& table, const ApiServices& services) {
                             });
              }});
   table.add({V::post, "/api/v1/persons/{pin}/enroll", Role::operator_, "enrollPerson",
-             "Enrols a fingerprint (or face, palm...) of the person at a panel: the person's user row first if the "
-             "panel does not hold it, then ENROLL_BIO; the templates the panel uploads become the person's "
-             "credentials, sent to the person's other panels",
+             "Enrols a card (ENROLL_INFO) or a fingerprint (face, palm... ENROLL_BIO) of the person at a panel: the "
+             "person's user row first if the panel does not hold it, then the enrolment; the card or templates the "
+             "panel uploads become the person's, sent to the person's other panels",
              "Enrolment", "202 EnrolmentQueued", {}, [s](Call& c) { enrol(s, c); }});
   table.add({V::get, "/api/v1/persons/{pin}/photo", Role::viewer, "getPersonPhoto",
              "The person's user photo (the credential of type photo) as an image, type by its bytes", "",
