@@ -588,8 +588,9 @@ void check_zone(const storage::ApbZone& zone) {
   bool entry = false;
   for (const auto& d : zone.doors) {
     if (d.sn.empty() || d.door < 1 || d.door > 64) throw storage::Refused(Reason::invalid, "doors: each {sn, door 1-64, direction}");
-    if (d.direction != "in" && d.direction != "out") throw storage::Refused(Reason::invalid, "doors: direction in or out");
-    entry = entry || d.direction == "in";
+    if (d.direction != "in" && d.direction != "out" && d.direction != "reader")
+      throw storage::Refused(Reason::invalid, "doors: direction in, out or reader (the reader that reads says which)");
+    entry = entry || d.direction == "in" || d.direction == "reader";
   }
   if (!entry) throw storage::Refused(Reason::invalid, "doors: at least one entry door (direction in)");
 }

@@ -95,9 +95,13 @@ std::optional<int> earlier_decision(storage::Transaction& tx, const std::string&
 
 }  // namespace
 
-std::string apb_direction(const storage::ApbZone& zone, const std::string& sn, int door) {
-  for (const auto& d : zone.doors)
-    if (d.sn == sn && d.door == door) return d.direction;
+std::string apb_direction(const storage::ApbZone& zone, const std::string& sn, int door, int inout) {
+  for (const auto& d : zone.doors) {
+    if (d.sn != sn || d.door != door) continue;
+    if (d.direction != "reader") return d.direction;
+    // A door with an entry and an exit reader: the reader that read says which way (inoutstatus).
+    return inout == 0 ? "in" : inout == 1 ? "out" : "";
+  }
   return "";
 }
 
@@ -147,7 +151,7 @@ AuthDecision decide_remote_auth(const AuthFacts& facts, const std::string& sn, i
       // Allowed by the domain; global anti-passback may still refuse an entry.
       for (std::size_t i = 0; i < facts.zones.size(); ++i) {
         const auto& zone = facts.zones[i];
-        if (apb_direction(zone, sn, door) != "in") continue;
+        if (apb_direction(zone, sn, door, facts.inout) != "in") continue;
         const auto& here = i < facts.presences.size() ? facts.presences[i] : std::nullopt;
         if (!here) continue;
         if (zone.mode == "timed") {
@@ -176,6 +180,8 @@ void RemoteAuth::identify(const std::string& sn, const p::Record& record, std::f
   const std::string pin(record.get_or("pin", ""));
   const auto door_number = p::text::parse_int(record.get_or("eventaddr", ""));
   const int door = door_number ? static_cast<int>(*door_number) : 0;
+  const auto inout_status = p::text::parse_int(record.get_or("inoutstatus", ""));
+  const int inout = inout_status ? static_cast<int>(*inout_status) : -1;
   // The server's clock in the panel's zone: a panel's own clock may be wrong, and the record's time
   // is only its claim.
   int tz = 0;
@@ -232,6 +238,7 @@ void RemoteAuth::identify(const std::string& sn, const p::Record& record, std::f
           facts.zones = access.apb_zones_at(sn, door);
           for (const auto& zone : facts.zones) facts.presences.push_back(access.apb_presence(zone.id, facts.person->pin));
           facts.now = now;
+          facts.inout = inout;
         }
         // The same request again (the panel lost the answer, or timed out and asks anew): the
         // decision already taken stands, nothing is recorded twice, and where persons stand is not
@@ -262,7 +269,7 @@ void RemoteAuth::identify(const std::string& sn, const p::Record& record, std::f
         // Granted: the person is now inside (or out of) each zone of that door.
         if (out.decision.result == p::AuthResult::success) {
           for (std::size_t i = 0; i < facts.zones.size(); ++i) {
-            const auto direction = apb_direction(facts.zones[i], sn, door);
+            const auto direction = apb_direction(facts.zones[i], sn, door, facts.inout);
             if (!direction.empty())
               access.put_apb_presence(apb_after(facts.zones[i], facts.presences[i], out.decision.pin, direction, now));
           }

@@ -53,6 +53,7 @@ struct AuthFacts {
   std::vector<storage::ApbZone> zones;
   std::vector<std::optional<storage::ApbPresence>> presences;
   std::int64_t now = 0;  // unix seconds, for timed zones
+  int inout = -1;        // the reader that read: the record's inoutstatus (0 in, 1 out), -1 not given
 };
 
 struct AuthDecision {
@@ -68,7 +69,9 @@ struct AuthDecision {
 AuthDecision decide_remote_auth(const AuthFacts& facts, const std::string& sn, int door, const protocol::CivilTime& local);
 
 // The direction ("in", "out", "" = not in the zone) of a door in a zone.
-std::string apb_direction(const storage::ApbZone& zone, const std::string& sn, int door);
+// A zone door's direction is "in", "out", or "reader": then `inout` (the record's inoutstatus, 0 in,
+// 1 out, -1 not given) says which of the door's readers read.
+std::string apb_direction(const storage::ApbZone& zone, const std::string& sn, int door, int inout);
 // Where the person stands in the zone after passing that door at `now` (granted).
 storage::ApbPresence apb_after(const storage::ApbZone& zone, const std::optional<storage::ApbPresence>& before,
                                const std::string& pin, const std::string& direction, std::int64_t now);

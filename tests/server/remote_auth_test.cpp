@@ -35,13 +35,13 @@ class RemoteAuthTest : public ServeFixture {
   }
   // The panel asks about `card` at `door`; the answer parsed as the emulator parses it.
   p::RemoteAuthAnswer ask(const std::string& sn, const std::string& token, const std::string& card, int door,
-                          const std::string& pin = "0") {
+                          const std::string& pin = "0", int inout = 0) {
     // A second apart each: the same record twice is one event (a panel that asks again after a lost
     // answer is not two swipes).
     char time[32];
     std::snprintf(time, sizeof time, "2027-03-03 12:00:%02d", asked_++ % 60);
     p::Record event{{"time", time}, {"pin", pin},     {"cardno", card},      {"addrtype", "2"},
-                    {"eventaddr", std::to_string(door)}, {"event", "0"}, {"inoutstatus", "0"}, {"verifytype", "4"}};
+                    {"eventaddr", std::to_string(door)}, {"event", "0"}, {"inoutstatus", std::to_string(inout)}, {"verifytype", "4"}};
     auto r = send(p::format_remote_auth_request(sn, event), token);
     EXPECT_EQ(r.status, 200) << r.body;
     auto answer = p::parse_remote_auth_answer(r.body);
@@ -191,6 +191,15 @@ TEST_F(RemoteAuthTest, GlobalAntiPassbackAcrossPanels) {
   api("DELETE", "/api/v1/apb-zones/" + id, nullptr, 200);
   EXPECT_EQ(ask(a, ta, "7654321", 1).auth, p::AuthResult::success);  // no zone any more
   EXPECT_TRUE(api("GET", "/api/v1/apb-zones", nullptr, 200).empty());
+
+  // One door with an entry and an exit reader ("reader"): the reader that read says which way.
+  const auto hall = api("POST", "/api/v1/apb-zones",
+                        {{"name", "Hall"}, {"mode", "logical"}, {"doors", {{{"sn", b}, {"door", 2}, {"direction", "reader"}}}}}, 201);
+  EXPECT_EQ(hall["doors"][0]["direction"], "reader");
+  EXPECT_EQ(ask(b, tb, "7654321", 2, "0", 0).auth, p::AuthResult::success);  // in by the entry reader
+  EXPECT_EQ(ask(b, tb, "7654321", 2, "0", 0).auth, p::AuthResult::failed);   // in again
+  EXPECT_EQ(ask(b, tb, "7654321", 2, "0", 1).auth, p::AuthResult::success);  // out by the exit reader
+  EXPECT_EQ(ask(b, tb, "7654321", 2, "0", 0).auth, p::AuthResult::success);
 }
 
 TEST_F(RemoteAuthTest, ARequestWithoutARecordOrFromAnUnknownDeviceIsRefused) {

@@ -122,5 +122,27 @@ TEST(RemoteAuthDecision, HolidaysUseTheirTypesPeriods) {
   EXPECT_EQ(decide_remote_auth(facts, "P1", 2, kWednesdayNoon).result, p::AuthResult::success);
 }
 
+// A door whose entry and exit readers are both in a zone ("reader"): the record's inoutstatus says
+// which way the person goes; without it the door is neither.
+TEST(RemoteAuthDecision, AZoneDoorWithTwoReadersTakesItsDirectionFromTheReader) {
+  storage::ApbZone zone;
+  zone.id = 3;
+  zone.name = "Lab";
+  zone.doors = {{"P1", 2, "reader"}, {"P2", 1, "in"}};
+  EXPECT_EQ(apb_direction(zone, "P1", 2, 0), "in");
+  EXPECT_EQ(apb_direction(zone, "P1", 2, 1), "out");
+  EXPECT_EQ(apb_direction(zone, "P1", 2, -1), "");
+  EXPECT_EQ(apb_direction(zone, "P2", 1, 1), "in");  // a one-way door ignores the reader
+  EXPECT_EQ(apb_direction(zone, "P9", 1, 0), "");
+
+  auto facts = ria();
+  facts.zones = {zone};
+  facts.presences = {storage::ApbPresence{3, "55", true, 1, 0}};  // inside the lab
+  facts.inout = 0;  // the entry reader
+  EXPECT_EQ(decide_remote_auth(facts, "P1", 2, kWednesdayNoon).event, event_code::anti_passback);
+  facts.inout = 1;  // the exit reader of the same door: leaving is allowed
+  EXPECT_EQ(decide_remote_auth(facts, "P1", 2, kWednesdayNoon).result, p::AuthResult::success);
+}
+
 }  // namespace
 }  // namespace zkpush::service

@@ -63,7 +63,7 @@ TEST_P(AccessContract, AntiPassbackZonesAndWhereEachPersonStands) {
   ApbZone zone{0, "Lab", "logical", 0, {{"B", 1, "out"}, {"A", 1, "in"}}};
   const auto id = write([zone](Transaction& tx) { return tx.access().insert_apb_zone(zone); });
   const auto other = write([](Transaction& tx) {
-    return tx.access().insert_apb_zone(ApbZone{0, "Hall", "timed", 5, {{"A", 1, "out"}, {"C", 2, "in"}}});
+    return tx.access().insert_apb_zone(ApbZone{0, "Hall", "timed", 5, {{"A", 1, "out"}, {"C", 2, "reader"}}});
   });
   auto stored = read([id](Reads& r) { return r.access().apb_zone(id); });
   ASSERT_TRUE(stored);
@@ -94,7 +94,7 @@ TEST_P(AccessContract, AntiPassbackZonesAndWhereEachPersonStands) {
   // A replaced panel's doors keep their places in the zones.
   write([](Transaction& tx) { tx.access().move_panel("C", "C2"); });
   EXPECT_EQ(read([other](Reads& r) { return r.access().apb_zone(other); })->doors,
-            (std::vector<ApbZoneDoor>{{"A", 1, "out"}, {"C2", 2, "in"}}));
+            (std::vector<ApbZoneDoor>{{"A", 1, "out"}, {"C2", 2, "reader"}}));
   EXPECT_TRUE(read([](Reads& r) { return r.access().apb_zones_at("C", 2); }).empty());
 
   // Update replaces the doors; delete takes the presences with it; unknown ids are not_found.

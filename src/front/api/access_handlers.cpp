@@ -674,7 +674,7 @@ bool apply_zone_fields(const Json& body, storage::ApbZone& zone, std::string& pr
     for (const auto& d : body["doors"]) {
       if (!d.is_object() || !d.contains("sn") || !d["sn"].is_string() || !d.contains("door") || !d["door"].is_number_integer() ||
           !d.contains("direction") || !d["direction"].is_string())
-        return (problem = "doors: each {\"sn\", \"door\", \"direction\": \"in\" | \"out\"}", false);
+        return (problem = "doors: each {\"sn\", \"door\", \"direction\": \"in\" | \"out\" | \"reader\"}", false);
       zone.doors.push_back(storage::ApbZoneDoor{d["sn"].get<std::string>(), d["door"].get<int>(), d["direction"].get<std::string>()});
     }
   }

@@ -121,7 +121,7 @@ struct DoorSettings {
 struct ApbZoneDoor {
   std::string sn;
   int door = 0;
-  std::string direction;  // "in" or "out"
+  std::string direction;  // "in", "out", or "reader": the reader that reads says (inoutstatus)
   bool operator==(const ApbZoneDoor&) const = default;
 };
 struct ApbZone {

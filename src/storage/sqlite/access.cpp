@@ -562,7 +562,8 @@ void Access::write_zone_doors(const ApbZone& zone) {
   clear->bind(1, zone.id);
   clear->run();
   for (const auto& d : zone.doors) {
-    if (d.direction != "in" && d.direction != "out") throw Refused(Reason::invalid, "a zone door's direction is in or out");
+    if (d.direction != "in" && d.direction != "out" && d.direction != "reader")
+      throw Refused(Reason::invalid, "a zone door's direction is in, out or reader");
     auto st = c_.prepare("INSERT OR REPLACE INTO apb_zone_doors (zone_id, sn, door, direction) VALUES (?1, ?2, ?3, ?4)");
     st->bind(1, zone.id).bind(2, d.sn).bind(3, std::int64_t{d.door}).bind(4, d.direction);
     st->run();
