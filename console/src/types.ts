@@ -164,3 +164,24 @@ export interface Webhook {
   max_attempts?: number;
   [key: string]: unknown;
 }
+
+export interface ApbZoneDoor {
+  sn: string;
+  door: number;
+  direction: 'in' | 'out' | 'reader';
+}
+
+export interface ApbZone {
+  id: number;
+  name: string;
+  mode: 'logical' | 'timed';
+  minutes: number | null;
+  doors: ApbZoneDoor[];
+}
+
+export interface ApbPresence {
+  pin: string;
+  inside: boolean;
+  entered_at: number | null;
+  exited_at: number | null;
+}

@@ -163,6 +163,44 @@ test("a finger enrolled from the person's page at the emulated panel becomes the
   assert.ok(person.credentials.some((c) => c.type === 'fingerprint' && c.finger === 6 && c.enrolled_at === SN), JSON.stringify(person.credentials));
 });
 
+test('an anti-passback zone made on the Configuration page: who is inside after a remote decision, and a reset', async () => {
+  // A second panel that asks the server for every card (remote identification), Ria's card swiped
+  // at its door 1 every second.
+  const GATE = 'UIQ000001';
+  bench.panel('gate', 'UIQ', ['wait online timeout=60s', ...Array.from({ length: 300 }, () => ['sleep 1s', 'swipe card=4242 door=1']).flat(), ''].join('\n'), 'inbio460', ['--remote-auth']);
+  await until('the gate panel online', async () => (await bench.api('GET', '/devices')).some((d) => d.sn === GATE && d.online), 60000);
+  const gate = await bench.api('POST', '/access-levels', { name: 'Gate', time_rule_id: 1, doors: [{ sn: GATE, door: 1 }] });
+  await bench.api('PATCH', '/persons/7001', { access_levels: [level.id, gate.id] });
+
+  await page.goto(`${bench.base}/#/config/zones`);
+  const form = page.getByRole('region', { name: 'Add a zone' });
+  await form.getByLabel('Name').fill('Lab');
+  await form.getByLabel('Panel').selectOption(GATE);
+  await form.getByLabel('Door').fill('1');
+  await form.getByLabel('Direction').selectOption('in');
+  await form.getByRole('button', { name: 'Add door' }).click();
+  await form.getByLabel('Door').fill('2');
+  await form.getByLabel('Direction').selectOption('out');
+  await form.getByRole('button', { name: 'Add door' }).click();
+  await form.getByRole('button', { name: 'Add zone' }).click();
+  const row = page.getByRole('table', { name: 'Anti-passback zones' }).getByRole('row').filter({ hasText: 'Lab' });
+  await row.waitFor({ timeout: 10000 });
+  assert.match(await row.innerText(), new RegExp(`${GATE} door 1 \\(entry\\), ${GATE} door 2 \\(exit\\)`));
+  const zone = (await bench.api('GET', '/apb-zones')).find((z) => z.name === 'Lab');
+  assert.deepEqual(zone.doors, [{ sn: GATE, door: 1, direction: 'in' }, { sn: GATE, door: 2, direction: 'out' }]);
+
+  // The swipes: the first is granted and Ria is inside; the next ones are refused (event 24).
+  await until('Ria inside the Lab', async () => (await bench.api('GET', `/apb-zones/${zone.id}/presence`)).some((p) => p.pin === '7001' && p.inside), 30000);
+  await until('an anti-passback refusal', async () => (await bench.api('GET', `/events?sn=${GATE}&event=24`)).length > 0, 30000);
+  await row.getByRole('button', { name: 'Who is inside' }).click();
+  const presence = page.getByRole('table', { name: 'Presence in Lab' });
+  await presence.getByRole('row').filter({ hasText: '7001' }).filter({ hasText: 'inside' }).waitFor({ timeout: 10000 });
+  await presence.getByRole('row').filter({ hasText: '7001' }).getByRole('button', { name: 'Reset' }).click();
+  await page.getByText('Person 7001 reset in Lab').waitFor({ timeout: 10000 });
+  await shot(page, 'zones-presence');
+  await bench.api('DELETE', `/apb-zones/${zone.id}`);
+});
+
 test('a viewer token sees the board and the people but no controls', async () => {
   const viewer = await bench.api('POST', '/tokens', { name: 'guard desk', role: 'viewer' });
   const p = await bench.page();
@@ -200,6 +238,7 @@ const pages = [
   ['holidays', '#/config/holidays', 'Holidays'],
   ['access-levels', '#/config/access-levels', 'Access levels'],
   ['doors', '#/config/doors', 'Door parameters'],
+  ['zones', '#/config/zones', 'Anti-passback zones'],
   ['approval', '#/config/approval', 'Devices waiting for approval'],
   ['device-settings', '#/config/devices', 'Device settings'],
   ['tokens', '#/config/tokens', 'API tokens'],

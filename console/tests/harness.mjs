@@ -72,12 +72,14 @@ export class Bench {
     return child;
   }
 
-  // An emulated panel running a scenario script (docs/simulate.md), polling every second.
-  panel(name, prefix, script, profile = 'inbio460') {
+  // An emulated panel running a scenario script (docs/simulate.md), polling every second; `extra`:
+  // more simulate flags (--remote-auth).
+  panel(name, prefix, script, profile = 'inbio460', extra = []) {
     const file = join(this.dir, `${name}.scn`);
     writeFileSync(file, script);
     return this.spawn(name, [
       'simulate', '--server', this.base, '--scenario', file, '--sn-prefix', prefix, '--profile', profile, '--poll-interval', '1',
+      ...extra,
     ]);
   }
 

@@ -1,16 +1,18 @@
 // Configuration: time rules (a week grid), holidays (a calendar), access levels (doors × time rule),
-// door parameters, the device approval queue, per-device settings, API tokens and webhooks.
+// door parameters, anti-passback zones, the device approval queue, per-device settings, API tokens
+// and webhooks.
 import { useMemo, useState } from 'preact/hooks';
 import { del, enc, get, patch, post } from '../api';
-import type { AccessLevel, ApiTokenRow, Device, Holiday, Panel, Segments, TimeRule, Webhook } from '../types';
+import type { AccessLevel, ApbPresence, ApbZone, ApbZoneDoor, ApiTokenRow, Device, Holiday, Panel, Segments, TimeRule, Webhook } from '../types';
 import { ActionButton, AddToggle, Badge, DeviceSelect, Table, Empty, ErrorNote, Field, Loading, Section, Tabs, dateTime, messageOf, toast, useCan, useResource } from '../ui';
 
-type Tab = 'time-rules' | 'holidays' | 'access-levels' | 'doors' | 'approval' | 'devices' | 'tokens' | 'webhooks';
+type Tab = 'time-rules' | 'holidays' | 'access-levels' | 'doors' | 'zones' | 'approval' | 'devices' | 'tokens' | 'webhooks';
 const tabs: { id: Tab; label: string }[] = [
   { id: 'time-rules', label: 'Time rules' },
   { id: 'holidays', label: 'Holidays' },
   { id: 'access-levels', label: 'Access levels' },
   { id: 'doors', label: 'Doors' },
+  { id: 'zones', label: 'Anti-passback' },
   { id: 'approval', label: 'Approval queue' },
   { id: 'devices', label: 'Device settings' },
   { id: 'tokens', label: 'API tokens' },
@@ -31,6 +33,8 @@ export function ConfigPage({ tab }: { tab?: string }) {
         <AccessLevels />
       ) : current === 'doors' ? (
         <DoorSettings />
+      ) : current === 'zones' ? (
+        <Zones />
       ) : current === 'approval' ? (
         <Approval />
       ) : current === 'devices' ? (
@@ -360,6 +364,195 @@ function Holidays() {
         </Section>
       ) : null}
     </>
+  );
+}
+
+// ---- global anti-passback zones ---------------------------------------------------------------
+// Entry and exit doors on any panels; remote identification refuses a second entry (docs/access.md).
+
+const directionLabel = { in: 'entry', out: 'exit', reader: 'by reader' } as const;
+
+function Zones() {
+  const zones = useResource((s) => get<ApbZone[]>('/apb-zones', s), []);
+  const canEdit = useCan('operator');
+  const [open, setOpen] = useState<number | null>(null);
+  const list = zones.data ?? [];
+  return (
+    <>
+      <Section title="Anti-passback zones">
+        <p class="small">
+          A person inside a zone cannot enter it again before leaving by an exit door (logical), or within some minutes of
+          entering (timed). Zones apply to panels that ask the server for each verification (remote identification).
+        </p>
+        <ErrorNote error={zones.error} />
+        {!zones.data ? (
+          <Loading what="zones" />
+        ) : list.length ? (
+          <Table label="Anti-passback zones" columns={['Name', 'Mode', 'Doors', '']} actions={canEdit}>
+            {list.map((z) => (
+              <tr key={z.id}>
+                <td>{z.name}</td>
+                <td>{z.mode === 'timed' ? `timed, ${z.minutes} min` : 'logical'}</td>
+                <td class="small">
+                  {z.doors.map((d) => `${d.sn} door ${d.door} (${directionLabel[d.direction]})`).join(', ')}
+                </td>
+                <td>
+                  <button type="button" class="btn btn-small" onClick={() => setOpen(open === z.id ? null : z.id)}>
+                    {open === z.id ? 'Hide who is inside' : 'Who is inside'}
+                  </button>
+                </td>
+                {canEdit ? (
+                  <td>
+                    <ActionButton small tone="danger" onClick={async () => (await del(`/apb-zones/${z.id}`), zones.reload())}>
+                      Delete
+                    </ActionButton>
+                  </td>
+                ) : null}
+              </tr>
+            ))}
+          </Table>
+        ) : (
+          <Empty>No anti-passback zone.</Empty>
+        )}
+      </Section>
+      {open !== null && list.some((z) => z.id === open) ? (
+        <ZonePresence zone={list.find((z) => z.id === open)!} canEdit={canEdit} />
+      ) : null}
+      {canEdit ? <ZoneForm onSaved={zones.reload} /> : null}
+    </>
+  );
+}
+
+function ZonePresence({ zone, canEdit }: { zone: ApbZone; canEdit: boolean }) {
+  const presence = useResource((s) => get<ApbPresence[]>(`/apb-zones/${zone.id}/presence`, s), [zone.id]);
+  const reset = async (pin?: string) => {
+    const r = await post<{ reset: number }>(`/apb-zones/${zone.id}/reset`, pin ? { pin } : {});
+    toast(pin ? `Person ${pin} reset in ${zone.name}` : `${r.reset} reset in ${zone.name}`, 'ok');
+    presence.reload();
+  };
+  const rows = presence.data ?? [];
+  return (
+    <Section
+      title={`Who is where: ${zone.name}`}
+      actions={canEdit && rows.length ? <ActionButton small onClick={() => reset()}>Reset everyone</ActionButton> : null}
+    >
+      <ErrorNote error={presence.error} />
+      {!presence.data ? (
+        <Loading what="presence" />
+      ) : rows.length ? (
+        <Table label={`Presence in ${zone.name}`} columns={['Person', 'Where', 'Entered', 'Left']} actions={canEdit}>
+          {rows.map((p) => (
+            <tr key={p.pin}>
+              <td class="mono">
+                <a href={`#/people/${enc(p.pin)}`}>{p.pin}</a>
+              </td>
+              <td>{p.inside ? <Badge tone="warn">inside</Badge> : 'outside'}</td>
+              <td>{p.entered_at ? dateTime(p.entered_at) : ''}</td>
+              <td>{p.exited_at ? dateTime(p.exited_at) : ''}</td>
+              {canEdit ? (
+                <td>
+                  <ActionButton small onClick={() => reset(p.pin)}>
+                    Reset
+                  </ActionButton>
+                </td>
+              ) : null}
+            </tr>
+          ))}
+        </Table>
+      ) : (
+        <Empty>Nobody has passed a door of this zone yet.</Empty>
+      )}
+    </Section>
+  );
+}
+
+function ZoneForm({ onSaved }: { onSaved: () => void }) {
+  const devices = useResource((s) => get<Device[]>('/devices', s), []);
+  const sns = (devices.data ?? []).map((d) => d.sn);
+  const [mode, setMode] = useState<'logical' | 'timed'>('logical');
+  const [doors, setDoors] = useState<ApbZoneDoor[]>([]);
+  const [sn, setSn] = useState('');
+  const { error, busy, onSubmit } = useSubmit(async (f, form) => {
+    const body: Record<string, unknown> = { name: String(f.get('name') ?? ''), mode, doors };
+    if (mode === 'timed') body.minutes = Number(f.get('minutes') ?? 0);
+    await post('/apb-zones', body);
+    form.reset();
+    setDoors([]);
+    toast('Zone added', 'ok');
+    onSaved();
+  });
+  const chosen = sn || sns[0] || '';
+  return (
+    <Section title="Add a zone">
+      <form class="form" onSubmit={onSubmit}>
+        <div class="form-grid">
+          <Field label="Name">
+            <input name="name" required maxLength={64} />
+          </Field>
+          <Field label="Mode" hint="Logical: inside until leaving by an exit; timed: minutes after an entry">
+            <select value={mode} onChange={(e) => setMode((e.target as HTMLSelectElement).value as 'logical' | 'timed')}>
+              <option value="logical">logical</option>
+              <option value="timed">timed</option>
+            </select>
+          </Field>
+          {mode === 'timed' ? (
+            <Field label="Minutes (1-1440)">
+              <input name="minutes" type="number" min={1} max={1440} defaultValue="10" required />
+            </Field>
+          ) : null}
+        </div>
+        <fieldset class="checks zone-doors">
+          <legend>Doors</legend>
+          {doors.length ? (
+            <ul class="plain-list">
+              {doors.map((d, i) => (
+                <li key={`${d.sn}/${d.door}`}>
+                  {d.sn} door {d.door}: {directionLabel[d.direction]}{' '}
+                  <button type="button" class="btn btn-small" onClick={() => setDoors(doors.filter((_, j) => j !== i))}>
+                    Remove
+                  </button>
+                </li>
+              ))}
+            </ul>
+          ) : (
+            <p class="small">No door yet: add at least one entry door.</p>
+          )}
+          <div class="filters">
+            <DeviceSelect label="Panel" value={chosen} sns={sns} onChange={setSn} />
+            <label class="inline-field">
+              <span>Door</span>
+              <input name="zone-door" type="number" min={1} max={64} defaultValue="1" />
+            </label>
+            <label class="inline-field">
+              <span>Direction</span>
+              <select name="zone-direction">
+                <option value="in">entry</option>
+                <option value="out">exit</option>
+                <option value="reader">by reader (entry and exit readers)</option>
+              </select>
+            </label>
+            <button
+              type="button"
+              class="btn"
+              disabled={!chosen}
+              onClick={(e) => {
+                const form = (e.currentTarget as HTMLButtonElement).form!;
+                const door = Number((form.elements.namedItem('zone-door') as HTMLInputElement).value);
+                const direction = (form.elements.namedItem('zone-direction') as HTMLSelectElement).value as ApbZoneDoor['direction'];
+                if (!chosen || !(door >= 1 && door <= 64)) return;
+                setDoors([...doors.filter((d) => d.sn !== chosen || d.door !== door), { sn: chosen, door, direction }]);
+              }}
+            >
+              Add door
+            </button>
+          </div>
+        </fieldset>
+        <ErrorNote error={error} />
+        <button type="submit" class="btn btn-primary" disabled={busy || !doors.length}>
+          Add zone
+        </button>
+      </form>
+    </Section>
   );
 }
 
