@@ -217,12 +217,10 @@ void DeviceEndpoints::handle(http::Request& request, const std::string& path, co
     answer(respond, 401, "unknown device: start with init");
     return;
   }
-  if (req.endpoint == Endpoint::exchange_publickey || req.endpoint == Endpoint::exchange_factors) {
-    // Before approval and without a token: the manual places the exchange before registration.
-    if (encryption_.on()) return on_exchange(req, *state, ip, respond);
-    spdlog::warn("{} {}: 501 {}: communication encryption is off", ip, req.sn, p::endpoint_id(req.endpoint));
-    return answer(respond, 501, "communication encryption is off on this server (zkpush serve --encryption)");
-  }
+  const bool exchange = req.endpoint == Endpoint::exchange_publickey || req.endpoint == Endpoint::exchange_factors;
+  // Before approval and without a token: the manual places the exchange before registration. With
+  // encryption off it goes through the checks of every request, as before, to a 501.
+  if (exchange && encryption_.on()) return on_exchange(req, *state, ip, respond);
   if (!state->device->approved) {
     spdlog::warn("{} {}: 401 device not approved ({})", ip, req.sn, p::endpoint_id(req.endpoint));
     answer(respond, 401, "device not approved");
@@ -260,6 +258,10 @@ void DeviceEndpoints::handle(http::Request& request, const std::string& path, co
     case Endpoint::account_file: return on_querydata(req, "file", respond);
     case Endpoint::firmware_file: return on_firmware_file(req, request, ip, respond);
     default: break;
+  }
+  if (exchange) {
+    spdlog::warn("{} {}: 501 {}: communication encryption is off", ip, req.sn, p::endpoint_id(req.endpoint));
+    return answer(respond, 501, "communication encryption is off on this server (zkpush serve --encryption)");
   }
   spdlog::warn("{} {}: 501 {} not supported yet", ip, req.sn, p::endpoint_id(req.endpoint));
   answer(respond, 501, "not supported yet: " + std::string(p::endpoint_id(req.endpoint)));
