@@ -82,6 +82,13 @@ void print_summary(const nlohmann::ordered_json& j) {
               static_cast<unsigned long long>(j["errors"].get<std::uint64_t>()),
               static_cast<unsigned long long>(j["events_acked"].get<std::uint64_t>()), j["events_per_s"].get<double>(),
               static_cast<unsigned long long>(j["commands_executed"].get<std::uint64_t>()), j["elapsed_s"].get<double>());
+  if (j.contains("encryption")) {
+    const auto& e = j["encryption"];
+    std::printf("encryption: %llu sessions, %llu mismatches, %llu exchanges refused by the server (plain text)\n",
+                static_cast<unsigned long long>(e["sessions"].get<std::uint64_t>()),
+                static_cast<unsigned long long>(e["mismatches"].get<std::uint64_t>()),
+                static_cast<unsigned long long>(e["refused"].get<std::uint64_t>()));
+  }
 }
 
 void print_step(const emulator::StepOutcome& s) {

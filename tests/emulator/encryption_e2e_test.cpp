@@ -42,7 +42,7 @@ TEST_F(EncryptionE2E, EncryptedEventsAndCommandsEndToEnd) {
   EXPECT_EQ(stats_.encrypted_sessions.load(), 1u);
 
   // The server holds the device's session: a plain body under its serial number is refused.
-  auto plain = send(p::format_rtlog_upload("ENCEMU1", {rtlog_record(99, "2026-12-07 05:00:00")}));
+  auto plain = send(protocol::format_rtlog_upload("ENCEMU1", {rtlog_record(99, "2026-12-07 05:00:00")}));
   EXPECT_EQ(plain.status, 400) << plain.body;
 
   // An event, encrypted on the way up, stored and visible through the API.
