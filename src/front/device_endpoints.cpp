@@ -12,6 +12,7 @@
 #include "protocol/endpoints.hpp"
 #include "protocol/text.hpp"
 #include "protocol/responses.hpp"
+#include "server/http/limits.hpp"
 
 namespace zkpush::front {
 
@@ -35,12 +36,16 @@ DeviceEndpoints::DeviceEndpoints(const ServerConfig& config, service::Devices& d
 }
 
 std::optional<std::size_t> DeviceEndpoints::body_limit(const http::RequestHead& head, const std::string& path) {
-  if (path == "/iclock/file") return std::size_t{96} << 20;
+  std::optional<std::size_t> limit;
+  const auto target = p::parse_target(head.target());
+  if (path == "/iclock/file") limit = std::size_t{96} << 20;
   if (path == "/iclock/querydata" || path == "/iclock/cdata") {
-    auto target = p::parse_target(head.target());
-    if (p::text::iequals(target.query.get_or("tablename", ""), "transaction")) return std::size_t{96} << 20;
+    if (p::text::iequals(target.query.get_or("tablename", ""), "transaction")) limit = std::size_t{96} << 20;
   }
-  return std::nullopt;
+  // An encrypted body is base64 of the plain one: the same plain size is allowed.
+  if (encryption_.on() && encryption_.session(std::string(target.query.get_or("SN", ""))))
+    return limit.value_or(http::Limits{}.body_limit) / 3 * 4 + 1024;
+  return limit;
 }
 
 bool DeviceEndpoints::token_ok(const http::Request& request, const service::DeviceState& state) {

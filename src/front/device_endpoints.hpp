@@ -29,7 +29,7 @@ class DeviceEndpoints : public Peer {
                   WireTrace& trace);
 
   // ACCOUNT carriers (querydata tablename=transaction, /iclock/file) may be large: 96 MiB; everything
-  // else the transport's default.
+  // else the transport's default. A device with an encrypted session: 4/3 of that (base64).
   std::optional<std::size_t> body_limit(const http::RequestHead& head, const std::string& path) override;
   void handle(http::Request& request, const std::string& path, const SharedResponder& respond) override;
 
