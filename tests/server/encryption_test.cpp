@@ -110,6 +110,26 @@ TEST_F(EncryptionServe, EncryptedUploadIsStoredAndItsAnswerEncrypted) {
   EXPECT_EQ(opened(d, poll), "OK");
 }
 
+// A photo whose plain upload fits the transport's 4 MiB limit still fits once encrypted (base64
+// makes it 4/3 larger): the limit grows for a device with a session.
+TEST_F(EncryptionServe, AnEncryptedBodyGetsRoomForItsEncoding) {
+  start_with(EncryptionMode::optional);
+  EncDevice d{"ENCBIG1", {}, {}};
+  ASSERT_NO_FATAL_FAILURE(encrypted_handshake(d));
+  std::string photo(2'700'000, '\0');
+  for (std::size_t i = 0; i < photo.size(); ++i) photo[i] = static_cast<char>(i * 31 % 251);
+  const std::string b64 = p::base64_encode(photo);
+  auto upload = p::format_tabledata_upload(
+      d.sn, "userpic", {p::Record{{"pin", "7"}, {"filename", "7.jpg"}, {"size", std::to_string(b64.size())}, {"content", b64}}});
+  ASSERT_LT(upload.body.size(), std::size_t{4} << 20);
+  auto a = send_sealed(d, upload);
+  ASSERT_EQ(a.status, 200) << a.body.substr(0, 200);
+  EXPECT_EQ(opened(d, a), "userpic=1");
+  auto pics = stored_records(d.sn, "userpic", 0);
+  ASSERT_EQ(pics.size(), 1u);
+  EXPECT_EQ(pics[0].content, photo);
+}
+
 TEST_F(EncryptionServe, TamperedTruncatedAndReplayedBodiesAreRefusedAndNotStored) {
   start_with(EncryptionMode::optional);
   EncDevice d{"ENCBAD1", {}, {}};
