@@ -75,6 +75,33 @@ TEST_F(EncryptionE2E, EncryptedEventsAndCommandsEndToEnd) {
   EXPECT_EQ(app_->metrics().encryption_failures("authentication"), 0u);
 }
 
+// Sessions live in the server's memory: after a restart the device reconnects from init (its
+// requests failed meanwhile, or one with the old keys was refused as no_session), exchanges keys
+// again, and the events go up encrypted.
+TEST_F(EncryptionE2E, AfterAServerRestartTheDeviceExchangesKeysAgain) {
+  server::ServerConfig config;
+  config.encryption = server::EncryptionMode::optional;
+  config.error_delay = 1;  // the device retries every second once the server is back
+  start(config);
+  start_device("ENCEMU4", true);
+  ASSERT_TRUE(eventually([&] { return online(); })) << device_error();
+  ASSERT_EQ(stats_.encrypted_sessions.load(), 1u);
+  const std::string listen = "127.0.0.1:" + std::to_string(app_->port());
+  app_.reset();
+  server::ServerConfig again = config_;
+  again.listen = listen;
+  app_ = std::make_unique<server::App>(again);
+  app_->start();
+  on_device([&] {
+    session_->swipe(Credential{"31337", "", 4}, 1);
+    session_->wake();
+  });
+  ASSERT_TRUE(eventually([&] { return stored_event_count("ENCEMU4") == 1; })) << device_error();
+  EXPECT_GE(stats_.encrypted_sessions.load(), 2u);
+  EXPECT_TRUE(on_device([&] { return session_->encrypted(); }));
+  EXPECT_EQ(stats_.encryption_mismatches.load(), 0u);
+}
+
 TEST_F(EncryptionE2E, ServerWithEncryptionOffLeavesTheDeviceInPlainText) {
   start_server(server::EncryptionMode::off);
   start_device("ENCEMU2", true);
