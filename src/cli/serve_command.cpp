@@ -29,6 +29,7 @@ struct ServeOptions {
   server::ServerConfig config;
   std::string registration;
   std::string token;
+  std::string encryption;
   std::string tz;
   bool require_cookie = false;
   bool verbose = false;
@@ -164,6 +165,7 @@ int run_serve(ServeOptions& o, CLI::App& cmd) {
     server::ServerConfig config = o.config;
     config.registration = server::parse_registration_policy(o.registration);
     config.token = server::parse_token_policy(o.token);
+    config.encryption = server::parse_encryption_mode(o.encryption);
     if (o.require_cookie) config.allow_missing_cookie = false;
     const auto tz = protocol::parse_tz_offset(o.tz);
     if (!tz) throw std::invalid_argument("--tz: not an offset like +0800: " + o.tz);
@@ -206,6 +208,7 @@ void register_serve(CLI::App& app) {
   // ZKPUSH_* variables), so that --help shows what runs when the flag is left out.
   o->registration = c.registration == server::RegistrationPolicy::automatic ? "auto" : "approve";
   o->token = c.token == server::TokenPolicy::strict ? "strict" : "warn";
+  o->encryption = server::encryption_mode_name(c.encryption);
   o->tz = protocol::format_tz_offset(c.default_tz_minutes);
   // Checks: a value that means nothing (a negative delay, no commands per poll) is refused at the
   // command line rather than sent to every device. Where 0 means something (0 = one per core,
@@ -219,6 +222,10 @@ void register_serve(CLI::App& app) {
       ->check(CLI::IsMember({"auto", "approve"}));
   cmd->add_option("--token", o->token, "strict | warn: a wrong token cookie is refused or logged (env ZKPUSH_TOKEN)")
       ->check(CLI::IsMember({"strict", "warn"}));
+  cmd->add_option("--encryption", o->encryption,
+                  "off | optional | required: communication encryption (4.2, 4.3, docs/encryption.md); optional "
+                  "encrypts the devices that exchange keys, required refuses the others (env ZKPUSH_ENCRYPTION)")
+      ->check(CLI::IsMember({"off", "optional", "required"}));
   cmd->add_flag("--require-cookie", o->require_cookie, "refuse requests without the token cookie once a session exists");
   cmd->add_option("--request-delay", c.request_delay, "RequestDelay sent to devices (s): seconds between their polls")
       ->check(at_least(1));

@@ -42,6 +42,7 @@ struct SimulateOptions {
   bool remote_auth = false;
   std::string remote_fallback = "deny";
   double remote_timeout = 3;  // seconds
+  bool encryption = false;
 };
 
 emulator::Simulator* g_running = nullptr;
@@ -82,6 +83,13 @@ void print_summary(const nlohmann::ordered_json& j) {
               static_cast<unsigned long long>(j["errors"].get<std::uint64_t>()),
               static_cast<unsigned long long>(j["events_acked"].get<std::uint64_t>()), j["events_per_s"].get<double>(),
               static_cast<unsigned long long>(j["commands_executed"].get<std::uint64_t>()), j["elapsed_s"].get<double>());
+  if (j.contains("encryption")) {
+    const auto& e = j["encryption"];
+    std::printf("encryption: %llu sessions, %llu mismatches, %llu exchanges refused by the server (plain text)\n",
+                static_cast<unsigned long long>(e["sessions"].get<std::uint64_t>()),
+                static_cast<unsigned long long>(e["mismatches"].get<std::uint64_t>()),
+                static_cast<unsigned long long>(e["refused"].get<std::uint64_t>()));
+  }
 }
 
 void print_step(const emulator::StepOutcome& s) {
@@ -121,6 +129,7 @@ int run_scenario(const SimulateOptions& o, const emulator::SimulationOptions& s)
   so.remote_auth = s.remote_auth;
   so.remote_auth_fallback_local = s.remote_auth_fallback_local;
   so.remote_auth_timeout = s.remote_auth_timeout;
+  so.encryption = s.encryption;
   auto session = std::make_shared<emulator::DeviceSession>(io.get_executor(), so, stats);
   auto runner = std::make_shared<emulator::ScenarioRunner>(io.get_executor(), session, std::move(parsed.scenario));
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
@@ -194,6 +203,7 @@ int run_simulate(const SimulateOptions& o) {
   if (o.poll_interval > 0) s.poll_interval = std::chrono::milliseconds(static_cast<std::int64_t>(o.poll_interval * 1000));
   s.connects_per_second = o.ramp;
   s.remote_auth = o.remote_auth;
+  s.encryption = o.encryption;
   if (o.remote_fallback != "deny" && o.remote_fallback != "local") {
     std::fprintf(stderr, "simulate: --remote-fallback: deny or local, got '%s'\n", protocol::text::printable(o.remote_fallback).c_str());
     return 2;
@@ -277,6 +287,9 @@ void register_simulate(CLI::App& app) {
   cmd->add_option("--tz", o->tz, "devices' time zone, e.g. +0800")->default_str("+0000");
   cmd->add_flag("--json", o->json, "print the summary (or the scenario's step outcomes) as JSON");
   cmd->add_option("--scenario", o->scenario, "run this script with one device (docs/simulate.md, Scenarios)");
+  cmd->add_flag("--encryption", o->encryption,
+                "communication encryption (4.2, 4.3, docs/encryption.md): exchange keys after init, encrypt every body "
+                "after; a server that refuses gets plain text (counted in the summary's encryption.refused)");
   cmd->add_flag("--remote-auth", o->remote_auth,
                 "remote identification: every card or user read is sent to the server (AuthType=device) and its answer obeyed");
   cmd->add_option("--remote-fallback", o->remote_fallback,

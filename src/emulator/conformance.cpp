@@ -21,6 +21,7 @@
 #include "protocol/codecs_time.hpp"
 #include "protocol/command_results.hpp"
 #include "protocol/commands.hpp"
+#include "protocol/encryption.hpp"
 #include "protocol/responses.hpp"
 #include "protocol/text.hpp"
 
@@ -292,7 +293,11 @@ class ConformanceRunner {
 
   asio::awaitable<void> check_exchange() {
     CheckResult& r = begin("exchange");
-    const p::OutgoingRequest request = p::format_exchange_publickey(sn_, "conformance-public-key");
+    // A real key of our scheme (docs/encryption.md), so that a zkpush server with encryption on can
+    // answer; another server's scheme may refuse it, which reads as "not supported".
+    auto keys = p::encryption::KeyPair::generate();
+    const p::OutgoingRequest request =
+        p::format_exchange_publickey(sn_, keys ? keys->public_key() : std::string("conformance-public-key"));
     HttpAnswer a = co_await exchange(r, request);
     if (a.status == 0) co_return fail(r, "no answer: " + a.error);
     if ((a.status >= 400 && a.status < 500) || a.status == 501) {

@@ -95,8 +95,14 @@ asio::awaitable<bool> DeviceSession::sleep(clock::duration d) {
 
 asio::awaitable<std::optional<HttpAnswer>> DeviceSession::exchange(Exchange kind, const p::OutgoingRequest& request) {
   const auto begin = clock::now();
-  HttpAnswer answer = co_await http_.send(request, cookie_, timeout());
+  const p::OutgoingRequest out = sealed(kind, request);
+  HttpAnswer answer = co_await http_.send(out, cookie_, timeout());
   const auto latency = std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - begin);
+  if (!open_answer(kind, answer)) {
+    stats_.record(kind, latency, false);
+    stats_.record_reason(kind, "encryption mismatch");
+    co_return std::nullopt;
+  }
   const bool ok = answer.status >= 200 && answer.status < 300;
   if (stopping_ && answer.status == 0) co_return std::nullopt;  // aborted by stop(): not a server error
   stats_.record(kind, latency, ok);
@@ -110,13 +116,84 @@ asio::awaitable<std::optional<HttpAnswer>> DeviceSession::exchange(Exchange kind
   co_return answer;
 }
 
+// ---- encryption (docs/encryption.md) ----------------------------------------------------------------
+
+p::OutgoingRequest DeviceSession::sealed(Exchange kind, const p::OutgoingRequest& request) {
+  if (!channel_ || kind == Exchange::file || request.body.empty()) return request;
+  p::OutgoingRequest out = request;
+  out.body = channel_->seal(request.body);
+  return out;
+}
+
+bool DeviceSession::open_answer(Exchange kind, HttpAnswer& answer) {
+  if (!channel_ || kind == Exchange::file || answer.status == 0) return true;
+  const bool success = answer.status >= 200 && answer.status < 300;
+  if (!p::encryption::looks_encrypted(answer.body)) {
+    if (!success) return true;  // the server's encryption layer refuses in plain text
+    last_error_ = std::string(exchange_name(kind)) + ": plain-text answer in an encrypted session";
+  } else {
+    auto opened = channel_->open(answer.body);
+    if (opened.ok) {
+      answer.body = std::move(opened.plain);
+      return true;
+    }
+    last_error_ = std::string(exchange_name(kind)) + ": answer refused (" +
+                  std::string(p::encryption::failure_name(opened.failure)) + ")";
+  }
+  stats_.encryption_mismatches.fetch_add(1);
+  return false;
+}
+
+asio::awaitable<bool> DeviceSession::exchange_keys() {
+  // Appendix 16 (a): a new key pair at every connection.
+  auto keys = p::encryption::KeyPair::generate();
+  if (!keys) {
+    last_error_ = "encryption: " + keys.error().to_string();
+    co_return false;
+  }
+  const p::OutgoingRequest pub_request = p::format_exchange_publickey(options_.sn, keys->public_key());
+  auto pub = co_await exchange(Exchange::exchange, pub_request);
+  if (!pub) co_return false;  // no answer: the handshake starts again
+  if (pub->status != 200) {
+    // Refused (501: encryption off, 403: a version without it): plain text, Appendix 16 case 1.
+    stats_.encryption_refused.fetch_add(1);
+    co_return true;
+  }
+  const auto server_key = p::parse_exchange_answer(pub->body, "PublicKey");
+  const std::string r1 = p::encryption::new_factor();
+  auto r1_wire = server_key ? p::encryption::encrypt_factor(server_key->value, r1)
+                            : p::Result<std::string>(server_key.error());
+  if (!r1_wire) {
+    stats_.encryption_mismatches.fetch_add(1);
+    last_error_ = "exchange publickey: " + r1_wire.error().to_string();
+    co_return false;
+  }
+  const p::OutgoingRequest fac_request = p::format_exchange_factors(options_.sn, *r1_wire);
+  auto fac = co_await exchange(Exchange::exchange, fac_request);
+  if (!fac || fac->status != 200) co_return false;
+  const auto factors = p::parse_exchange_answer(fac->body, "Factors");
+  auto r2 = factors ? keys->decrypt_factor(factors->value) : p::Result<std::string>(factors.error());
+  auto channel = r2 ? p::encryption::Channel::derive(r1, *r2, p::encryption::Direction::device_to_server)
+                    : p::Result<p::encryption::Channel>(r2.error());
+  if (!channel) {
+    stats_.encryption_mismatches.fetch_add(1);
+    last_error_ = "exchange factors: " + channel.error().to_string();
+    co_return false;
+  }
+  channel_ = std::move(*channel);
+  stats_.encrypted_sessions.fetch_add(1);
+  co_return true;
+}
+
 // ---- connection -------------------------------------------------------------------------------------
 
 asio::awaitable<bool> DeviceSession::handshake() {
   cookie_.clear();
+  channel_.reset();  // init ends the server's session too (the keys are exchanged again below)
   auto init = co_await exchange(Exchange::init, p::format_init_request(options_.sn));
   if (!init || init->status != 200) co_return false;
   auto init_answer = p::parse_init_answer(init->body);
+  if (options_.encryption && !co_await exchange_keys()) co_return false;
   if (init_answer.registered) {
     registry_code_ = init_answer.registry_code;
   } else {
@@ -477,8 +554,9 @@ asio::awaitable<AccessDecision> DeviceSession::verify_remotely(const Credential&
       auth_idle_.pop_back();
     }
     const auto begin = clock::now();
-    HttpAnswer a = co_await client->send(p::format_remote_auth_request(options_.sn, record), cookie_,
-                                         options_.remote_auth_timeout);
+    const p::OutgoingRequest asked = sealed(Exchange::auth, p::format_remote_auth_request(options_.sn, record));
+    HttpAnswer a = co_await client->send(asked, cookie_, options_.remote_auth_timeout);
+    if (!open_answer(Exchange::auth, a)) a.status = 0;
     if (a.status != 0) auth_idle_.push_back(std::move(client));  // a failed connection is dropped
     const auto latency = std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - begin);
     if (a.status == 200) {

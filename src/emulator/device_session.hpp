@@ -32,6 +32,7 @@
 #include "emulator/http_client.hpp"
 #include "emulator/profiles.hpp"
 #include "emulator/stats.hpp"
+#include "protocol/encryption.hpp"
 
 namespace zkpush::emulator {
 
@@ -65,6 +66,10 @@ struct SessionOptions {
   bool remote_auth = false;
   bool remote_auth_fallback_local = false;
   std::chrono::milliseconds remote_auth_timeout{3000};
+  // Communication encryption (4.2, 4.3, docs/encryption.md): after init the device exchanges keys
+  // and encrypts every body after that, expecting encrypted answers; a server that refuses the
+  // exchange gets plain text (Appendix 16), counted in Stats::encryption_refused.
+  bool encryption = false;
   std::uint32_t seed = 1;
 };
 
@@ -110,6 +115,8 @@ class DeviceSession : public std::enable_shared_from_this<DeviceSession> {
   std::uint64_t commands_executed() const noexcept { return commands_executed_; }
   std::int64_t server_request_delay() const noexcept { return request_delay_s_; }
   const std::string& last_error() const noexcept { return last_error_; }
+  // Keys exchanged with the server since the last init (simulate --encryption).
+  bool encrypted() const noexcept { return channel_.has_value(); }
   // Results the device reported, newest last (id, Return) - for scenario expectations.
   const std::deque<protocol::CommandResult>& results() const noexcept { return results_; }
 
@@ -143,6 +150,14 @@ class DeviceSession : public std::enable_shared_from_this<DeviceSession> {
   boost::asio::awaitable<bool> sleep(std::chrono::steady_clock::duration d);
   // One exchange, timed and counted. nullopt when there was no answer or the status was not 2xx.
   boost::asio::awaitable<std::optional<HttpAnswer>> exchange(Exchange kind, const protocol::OutgoingRequest& request);
+  // 4.2 then 4.3: a new key pair, the factors, the session channel. False on a failure that ends the
+  // handshake; true when encrypted, or when the server refused and the device goes on in plain text.
+  boost::asio::awaitable<bool> exchange_keys();
+  // The request as it goes: its body encrypted once keys are exchanged (a firmware download, not).
+  protocol::OutgoingRequest sealed(Exchange kind, const protocol::OutgoingRequest& request);
+  // The answer opened in place; false (counted as a mismatch, in last_error_) when an encrypted
+  // session gets a 2xx answer in plain text or one that does not open.
+  bool open_answer(Exchange kind, HttpAnswer& answer);
 
   void generate_due_events();
   void expire_relays();
@@ -168,6 +183,7 @@ class DeviceSession : public std::enable_shared_from_this<DeviceSession> {
   std::string registry_code_;
   std::string session_id_;
   std::string cookie_;
+  std::optional<protocol::encryption::Channel> channel_;  // set once the key exchange succeeded
   std::int64_t request_delay_s_ = 30;
   std::int64_t error_delay_s_ = 30;
   std::int64_t timeout_s_ = 20;

@@ -32,6 +32,7 @@ struct SimulationOptions {
   bool remote_auth = false;
   bool remote_auth_fallback_local = false;
   std::chrono::milliseconds remote_auth_timeout{3000};
+  bool encryption = false;  // SessionOptions::encryption
   std::uint32_t seed = 1;
 };
 

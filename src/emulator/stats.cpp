@@ -22,6 +22,7 @@ std::string_view exchange_name(Exchange e) noexcept {
     case Exchange::tabledata: return "tabledata";
     case Exchange::file: return "file";
     case Exchange::auth: return "auth";
+    case Exchange::exchange: return "exchange";
     case Exchange::other:
     case Exchange::count_: break;
   }
@@ -59,7 +60,10 @@ std::string error_reason(int status, std::string_view body, std::string_view err
       if (contains(body, "token")) return "401 bad token";
       if (contains(body, "unknown device")) return "401 unknown device";
       return "401 unauthorised";
-    case 403: return "403 refused (allow-list)";
+    case 403:
+      if (contains(body, "encryption required")) return "403 encryption required";
+      if (contains(body, "no encryption")) return "403 no encryption (version)";
+      return "403 refused (allow-list)";
     case 406: return "406 not approved";  // PUSH 4.4: registration held for an operator, or refused
     default: return "HTTP " + std::to_string(status);
   }
@@ -147,6 +151,11 @@ nlohmann::ordered_json Stats::to_json(double elapsed_seconds) const {
   j["events_per_s"] =
       elapsed_seconds > 0 ? std::round(static_cast<double>(events_acked.load()) / elapsed_seconds) : 0.0;
   j["commands_executed"] = commands_executed.load();
+  if (encrypted_sessions.load() + encryption_mismatches.load() + encryption_refused.load() > 0) {
+    j["encryption"] = {{"sessions", encrypted_sessions.load()},
+                       {"mismatches", encryption_mismatches.load()},
+                       {"refused", encryption_refused.load()}};
+  }
   auto& endpoints = j["endpoints"] = nlohmann::ordered_json::object();
   for (std::size_t i = 0; i < latency.size(); ++i) {
     const auto& h = latency[i];

@@ -19,7 +19,9 @@
 namespace zkpush::emulator {
 
 enum class Exchange : std::uint8_t {
-  init, registry, push, options, getrequest, devicecmd, rtlog, rtstate, querydata, ping, tabledata, file, auth, other,
+  init, registry, push, options, getrequest, devicecmd, rtlog, rtstate, querydata, ping, tabledata, file, auth,
+  exchange,  // 4.2 / 4.3 key exchange (simulate --encryption)
+  other,
   count_  // number of kinds
 };
 std::string_view exchange_name(Exchange e) noexcept;
@@ -57,6 +59,11 @@ struct Stats {
   std::atomic<std::uint64_t> events_generated{0};
   std::atomic<std::uint64_t> events_acked{0};      // rtlog records answered 200
   std::atomic<std::uint64_t> commands_executed{0};
+  // simulate --encryption: key exchanges completed; answers that should have been encrypted and were
+  // not, or did not open (a mismatch of the two sides); exchanges the server refused (plain text then).
+  std::atomic<std::uint64_t> encrypted_sessions{0};
+  std::atomic<std::uint64_t> encryption_mismatches{0};
+  std::atomic<std::uint64_t> encryption_refused{0};
   std::array<LatencyHistogram, static_cast<std::size_t>(Exchange::count_)> latency{};
   std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(Exchange::count_)> failures{};
 

@@ -8,9 +8,11 @@
 
 #include "protocol/codecs_session.hpp"
 #include "protocol/commands.hpp"
+#include "protocol/encryption.hpp"
 #include "protocol/endpoints.hpp"
 #include "protocol/text.hpp"
 #include "protocol/responses.hpp"
+#include "server/http/limits.hpp"
 
 namespace zkpush::front {
 
@@ -27,15 +29,23 @@ DeviceEndpoints::DeviceEndpoints(const ServerConfig& config, service::Devices& d
       remote_auth_(remote_auth),
       metrics_(metrics),
       downloads_(downloads),
-      trace_(trace) {}
+      trace_(trace) {
+  if (encryption_.on())
+    spdlog::info("communication encryption {}: {}", server::encryption_mode_name(encryption_.mode()),
+                 p::encryption::kSchemeName);
+}
 
 std::optional<std::size_t> DeviceEndpoints::body_limit(const http::RequestHead& head, const std::string& path) {
-  if (path == "/iclock/file") return std::size_t{96} << 20;
+  std::optional<std::size_t> limit;
+  const auto target = p::parse_target(head.target());
+  if (path == "/iclock/file") limit = std::size_t{96} << 20;
   if (path == "/iclock/querydata" || path == "/iclock/cdata") {
-    auto target = p::parse_target(head.target());
-    if (p::text::iequals(target.query.get_or("tablename", ""), "transaction")) return std::size_t{96} << 20;
+    if (p::text::iequals(target.query.get_or("tablename", ""), "transaction")) limit = std::size_t{96} << 20;
   }
-  return std::nullopt;
+  // An encrypted body is base64 of the plain one: the same plain size is allowed.
+  if (encryption_.on() && encryption_.session(std::string(target.query.get_or("SN", ""))))
+    return limit.value_or(http::Limits{}.body_limit) / 3 * 4 + 1024;
+  return limit;
 }
 
 bool DeviceEndpoints::token_ok(const http::Request& request, const service::DeviceState& state) {
@@ -97,8 +107,65 @@ void DeviceEndpoints::trace(const http::Request& request, std::string_view sn, s
   });
 }
 
-void DeviceEndpoints::handle(http::Request& request, const std::string&, const SharedResponder& respond) {
+std::optional<std::string> DeviceEndpoints::encryption_required(const p::DeviceRequest& req) const {
+  switch (req.endpoint) {
+    case Endpoint::init: {
+      // Appendix 16: the lower of pushver and PushProtVer decides; below 3.1.1 there is no exchange.
+      const auto pushver = req.query.get("pushver");
+      const auto v = p::negotiate_protocol_version(pushver, config_.push_prot_ver);
+      if (p::has_encryption_exchange(v)) return std::nullopt;
+      return "pushver " + std::string(pushver.value_or("(none)")) + " negotiates PUSH " + v.to_string() +
+             ", below 3.1.1: the device cannot exchange keys";
+    }
+    case Endpoint::exchange_publickey:
+    case Endpoint::exchange_factors: return std::nullopt;
+    default: break;
+  }
+  if (encryption_.session(req.sn)) return std::nullopt;
+  return "exchange keys first (4.2, 4.3)";
+}
+
+bool DeviceEndpoints::open_body(http::Request& request, const std::string& path, const std::string& ip,
+                                const SharedResponder& respond, std::shared_ptr<DeviceEncryption::Session>& sealed) {
+  // The exchange itself travels in plain text (4.2, 4.3).
+  if (path == "/iclock/exchange") return true;
+  const auto target = p::parse_target(request.target());
+  const std::string sn(target.query.get_or("SN", ""));
+  auto session = encryption_.session(sn);
+  const bool encrypted = p::encryption::looks_encrypted(request.body());
+  auto refuse = [&](std::string_view reason, const std::string& why) {
+    metrics_.encryption_failure(reason);
+    if (trace_.enabled()) trace(request, sn, "encryption", false, respond);
+    spdlog::warn("{} {} {}: 400 {} (nothing stored)", ip, p::text::printable(sn), p::text::printable(target.path), why);
+    answer(respond, 400, why);
+    return false;
+  };
+  if (!session) {
+    if (encrypted) return refuse("no_session", "encrypted body without a key exchange: exchange keys again (4.2, 4.3)");
+    return true;
+  }
+  if (!encrypted) {
+    // A body that arrives in plain text after the exchange could be anyone's; an empty one (the
+    // GET requests) has nothing to protect. The answer is encrypted all the same.
+    if (!p::text::trim_line(request.body()).empty())
+      return refuse("plain_body", "plain-text body after the key exchange: bodies must be encrypted");
+    sealed = std::move(session);
+    return true;
+  }
+  auto opened = session->open(request.body());
+  if (!opened.ok) {
+    const auto reason = p::encryption::failure_name(opened.failure);
+    return refuse(reason, "encrypted body refused: " + std::string(reason));
+  }
+  request.body() = std::move(opened.plain);
+  sealed = std::move(session);
+  return true;
+}
+
+void DeviceEndpoints::handle(http::Request& request, const std::string& path, const SharedResponder& respond) {
   const std::string ip = request.remote.address().to_string();
+  std::shared_ptr<DeviceEncryption::Session> sealed;
+  if (encryption_.on() && !open_body(request, path, ip, respond, sealed)) return;
   auto parsed = p::parse_device_request(request.method_string(), request.target(), request.body());
   // Traced from here, whatever the answer: the refused and the unknown devices are the ones an
   // installer looks at. A request that does not parse is kept under the SN= it names, if any.
@@ -116,6 +183,18 @@ void DeviceEndpoints::handle(http::Request& request, const std::string&, const S
     return;
   }
   const p::DeviceRequest& req = *parsed;
+  // Every answer of an established session is encrypted, but init's (the device reconnects and
+  // exchanges keys again: Appendix 16 a) and a firmware file's (served as bytes, with ranges).
+  if (req.endpoint == Endpoint::init) {
+    sealed.reset();
+    encryption_.reset(req.sn);
+  }
+  if (sealed && req.endpoint != Endpoint::firmware_file) {
+    respond->before_sending([session = std::move(sealed)](http::Response& response) {
+      response.body() = session->seal(response.body());
+      response.prepare_payload();
+    });
+  }
   if (auto refused = access_.check(ip, req.sn)) {  // allow-list: before the registry or the store
     answer(respond, 403, *refused);
     return;
@@ -124,6 +203,13 @@ void DeviceEndpoints::handle(http::Request& request, const std::string&, const S
     spdlog::warn("{} {} {}: 400 unknown request", ip, request.method_string(), p::text::printable(request.target()));
     answer(respond, 400, "unknown request");
     return;
+  }
+  if (encryption_.mode() == server::EncryptionMode::required) {
+    if (auto refused = encryption_required(req)) {
+      metrics_.encryption_failure("not_encrypted");
+      spdlog::warn("{} {}: 403 {}: {} (--encryption required)", ip, req.sn, p::endpoint_id(req.endpoint), *refused);
+      return answer(respond, 403, "encryption required: " + *refused);
+    }
   }
   auto state = devices_.get(req.sn);
   switch (req.endpoint) {
@@ -136,6 +222,10 @@ void DeviceEndpoints::handle(http::Request& request, const std::string&, const S
     answer(respond, 401, "unknown device: start with init");
     return;
   }
+  const bool exchange = req.endpoint == Endpoint::exchange_publickey || req.endpoint == Endpoint::exchange_factors;
+  // Before approval and without a token: the manual places the exchange before registration. With
+  // encryption off it goes through the checks of every request, as before, to a 501.
+  if (exchange && encryption_.on()) return on_exchange(req, *state, ip, respond);
   if (!state->device->approved) {
     spdlog::warn("{} {}: 401 device not approved ({})", ip, req.sn, p::endpoint_id(req.endpoint));
     answer(respond, 401, "device not approved");
@@ -173,6 +263,10 @@ void DeviceEndpoints::handle(http::Request& request, const std::string&, const S
     case Endpoint::account_file: return on_querydata(req, "file", respond);
     case Endpoint::firmware_file: return on_firmware_file(req, request, ip, respond);
     default: break;
+  }
+  if (exchange) {
+    spdlog::warn("{} {}: 501 {}: communication encryption is off", ip, req.sn, p::endpoint_id(req.endpoint));
+    return answer(respond, 501, "communication encryption is off on this server (zkpush serve --encryption)");
   }
   spdlog::warn("{} {}: 501 {} not supported yet", ip, req.sn, p::endpoint_id(req.endpoint));
   answer(respond, 501, "not supported yet: " + std::string(p::endpoint_id(req.endpoint)));

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "front/access_list.hpp"
+#include "front/device_encryption.hpp"
 #include "front/file_download.hpp"
 #include "front/metrics.hpp"
 #include "front/peer.hpp"
@@ -28,11 +29,21 @@ class DeviceEndpoints : public Peer {
                   WireTrace& trace);
 
   // ACCOUNT carriers (querydata tablename=transaction, /iclock/file) may be large: 96 MiB; everything
-  // else the transport's default.
+  // else the transport's default. A device with an encrypted session: 4/3 of that (base64).
   std::optional<std::size_t> body_limit(const http::RequestHead& head, const std::string& path) override;
   void handle(http::Request& request, const std::string& path, const SharedResponder& respond) override;
 
  private:
+  // The encryption layer before anything reads the body (docs/encryption.md): a device with an
+  // established session has its body opened in place and `sealed` set (its answer is encrypted);
+  // false when the request was refused and answered here (plain text, logged, counted).
+  bool open_body(http::Request& request, const std::string& path, const std::string& ip,
+                 const SharedResponder& respond, std::shared_ptr<DeviceEncryption::Session>& sealed);
+  // With --encryption required: why `req` is refused (a device that cannot or did not exchange keys).
+  std::optional<std::string> encryption_required(const protocol::DeviceRequest& req) const;
+  // 4.2 / 4.3 (device_handlers.cpp).
+  void on_exchange(const protocol::DeviceRequest& req, const service::DeviceState& state, const std::string& ip,
+                   const SharedResponder& respond);
   // Whether the Cookie token of a device with a session is acceptable (logs a diagnosis if not).
   bool token_ok(const http::Request& request, const service::DeviceState& state);
   // Keeps the request of device `sn` for the wire trace (a copy cut at its limits, secrets left out)
@@ -70,6 +81,7 @@ class DeviceEndpoints : public Peer {
   Metrics& metrics_;
   FileDownloads& downloads_;
   WireTrace& trace_;
+  DeviceEncryption encryption_{config_.encryption};
   OncePerKey token_warned_;  // devices whose accepted (warn) token mismatch was logged
   DeviceAccess access_{config_.allow_sn, config_.allow_net};  // the device allow-list (access_list.hpp)
 };

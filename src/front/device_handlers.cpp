@@ -3,6 +3,7 @@
 // service's unit of work is durable.
 #include <spdlog/spdlog.h>
 
+#include "protocol/codecs_session.hpp"
 #include "protocol/codecs_time.hpp"
 #include "protocol/command_results.hpp"
 #include "protocol/responses.hpp"
@@ -43,6 +44,37 @@ void DeviceEndpoints::on_init(const p::DeviceRequest& req, const std::optional<s
                   }
                   answer(respond, 200, p::format_init_answer(p::InitAnswer{}));
                 });
+}
+
+// 4.2 / 4.3: POST /iclock/exchange?type=publickey|factors with PublicKey= / Factors= in the body;
+// the answer carries ours the same way, in plain text. Only reached with --encryption on.
+void DeviceEndpoints::on_exchange(const p::DeviceRequest& req, const service::DeviceState& state,
+                                  const std::string& ip, const SharedResponder& respond) {
+  // Appendix 16: the lower of the device's pushver (at init) and our PushProtVer decides; below
+  // 3.1.1 neither side encrypts.
+  const std::string& pushver = state.device->push_version;
+  const auto v = p::negotiate_protocol_version(pushver.empty() ? std::nullopt : std::optional<std::string_view>(pushver),
+                                               config_.push_prot_ver);
+  if (!p::has_encryption_exchange(v)) {
+    spdlog::warn("{} {}: 403 {}: pushver {} negotiates PUSH {}, below 3.1.1: plain text", ip, req.sn,
+                 p::endpoint_id(req.endpoint), pushver.empty() ? "(none)" : pushver, v.to_string());
+    return answer(respond, 403, "PUSH " + v.to_string() + " has no encryption (3.1.1 or later): plain text");
+  }
+  const bool publickey = req.endpoint == Endpoint::exchange_publickey;
+  const std::string_view key = publickey ? "PublicKey" : "Factors";
+  const std::string value(req.records.empty() ? std::string_view() : req.records.front().get_or(key, ""));
+  auto ours = publickey ? encryption_.exchange_public_key(req.sn, value) : encryption_.exchange_factors(req.sn, value);
+  if (!ours) {
+    metrics_.encryption_failure("malformed");
+    spdlog::warn("{} {}: 400 {}: {}", ip, req.sn, p::endpoint_id(req.endpoint), ours.error().what);
+    return answer(respond, 400, std::string(key) + ": " + ours.error().what);
+  }
+  if (publickey) {
+    spdlog::info("{}: public keys exchanged (4.2)", req.sn);
+  } else {
+    spdlog::info("{}: factors exchanged (4.3): communication encrypted from now on", req.sn);
+  }
+  answer(respond, 200, p::format_exchange_answer(key, *ours));
 }
 
 void DeviceEndpoints::on_registry(const p::DeviceRequest& req, const std::string& ip, const SharedResponder& respond) {

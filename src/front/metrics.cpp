@@ -229,6 +229,22 @@ std::uint64_t Metrics::requests(MetricSlot slot, unsigned status) const noexcept
   return load(requests_[std::min(index_of(slot), kMetricSlots - 1)][status_index(status)]);
 }
 
+namespace {
+std::size_t encryption_reason_index(std::string_view reason) noexcept {
+  for (std::size_t i = 0; i < Metrics::kEncryptionFailureReasons.size(); ++i)
+    if (Metrics::kEncryptionFailureReasons[i] == reason) return i;
+  return 0;
+}
+}  // namespace
+
+void Metrics::encryption_failure(std::string_view reason) noexcept {
+  encryption_failures_[encryption_reason_index(reason)].fetch_add(1, std::memory_order_relaxed);
+}
+
+std::uint64_t Metrics::encryption_failures(std::string_view reason) const noexcept {
+  return load(encryption_failures_[encryption_reason_index(reason)]);
+}
+
 std::uint64_t Metrics::token_mismatches(TokenPolicy policy) const noexcept {
   return load(token_mismatch_[policy == TokenPolicy::strict ? 0 : 1]);
 }
@@ -300,6 +316,11 @@ std::string Metrics::render(const ScrapeInputs& in) const {
   w.family("zkpush_token_mismatch_total", "counter", "Requests whose token cookie did not match, by token policy.");
   w.sample("zkpush_token_mismatch_total", "policy=\"strict\"", load(token_mismatch_[0]));
   w.sample("zkpush_token_mismatch_total", "policy=\"warn\"", load(token_mismatch_[1]));
+  w.family("zkpush_encryption_failures_total", "counter",
+           "Device requests the encryption layer refused, by reason (docs/encryption.md).");
+  for (std::size_t i = 0; i < kEncryptionFailureReasons.size(); ++i)
+    w.sample("zkpush_encryption_failures_total", "reason=\"" + std::string(kEncryptionFailureReasons[i]) + "\"",
+             load(encryption_failures_[i]));
   w.counter("zkpush_token_missing_total", "Requests without a token cookie from a device that has a session.",
             load(token_missing_));
 
@@ -432,6 +453,7 @@ void MeteredResponder::operator()(http::Response response) {
   if (!inner_) return;
   // Counted before the answer leaves: a client that reads /metrics right after its answer sees it.
   answered(response.result_int(), &response);
+  if (auto transform = std::move(transform_)) transform(response);
   inner_(std::move(response));
 }
 

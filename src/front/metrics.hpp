@@ -98,6 +98,12 @@ class Metrics {
   void add_events(std::int64_t inserted, std::int64_t duplicates) noexcept;
   void token_mismatch(TokenPolicy policy) noexcept;
   void token_missing() noexcept;
+  // A device body or request the encryption layer refused (device_encryption.hpp), by reason: one of
+  // kEncryptionFailureReasons (anything else counts as "malformed").
+  void encryption_failure(std::string_view reason) noexcept;
+  std::uint64_t encryption_failures(std::string_view reason) const noexcept;
+  static constexpr std::array<std::string_view, 7> kEncryptionFailureReasons = {
+      "malformed", "truncated", "authentication", "replayed", "no_session", "plain_body", "not_encrypted"};
 
   std::uint64_t requests(MetricSlot slot, unsigned status) const noexcept;
   std::uint64_t events_ingested() const noexcept { return events_ingested_.load(std::memory_order_relaxed); }
@@ -129,6 +135,7 @@ class Metrics {
   std::atomic<std::uint64_t> events_duplicate_{0};
   std::array<std::atomic<std::uint64_t>, 2> token_mismatch_{};  // by TokenPolicy
   std::atomic<std::uint64_t> token_missing_{0};
+  std::array<std::atomic<std::uint64_t>, kEncryptionFailureReasons.size()> encryption_failures_{};
   std::atomic<const http::Counters*> transport_{nullptr};
 
   std::mutex store_mutex_;
@@ -162,6 +169,9 @@ class MeteredResponder {
     std::chrono::nanoseconds elapsed{};        // since the request was handed to the front
   };
   void on_answered(std::function<void(const Answered&)> observer) { tap_ = std::move(observer); }
+  // Rewrites the answer after it is counted and tapped, just before it goes (the encryption of an
+  // answer to a device that exchanged keys: the wire trace keeps the plain text). Not for streams.
+  void before_sending(std::function<void(http::Response&)> transform) { transform_ = std::move(transform); }
   MetricSlot slot() const noexcept { return slot_; }
 
  private:
@@ -173,6 +183,7 @@ class MeteredResponder {
   std::chrono::steady_clock::time_point start_;
   std::function<void(int)> observer_;
   std::function<void(const Answered&)> tap_;
+  std::function<void(http::Response&)> transform_;
 };
 
 // True the first time a key is seen: a device whose token keeps mismatching under `warn` is

@@ -58,6 +58,22 @@ TokenPolicy parse_token_policy(const std::string& text) {
   throw std::invalid_argument("token policy must be strict or warn, not '" + text + "'");
 }
 
+EncryptionMode parse_encryption_mode(const std::string& text) {
+  if (text == "off") return EncryptionMode::off;
+  if (text == "optional") return EncryptionMode::optional;
+  if (text == "required") return EncryptionMode::required;
+  throw std::invalid_argument("encryption must be off, optional or required, not '" + text + "'");
+}
+
+const char* encryption_mode_name(EncryptionMode mode) noexcept {
+  switch (mode) {
+    case EncryptionMode::off: return "off";
+    case EncryptionMode::optional: return "optional";
+    case EncryptionMode::required: return "required";
+  }
+  return "off";
+}
+
 namespace {
 
 const char* env(const char* name) {
@@ -96,6 +112,7 @@ void apply_environment(ServerConfig& c) {
   if (auto v = env("ZKPUSH_DATA")) c.data_dir = v;
   if (auto v = env("ZKPUSH_REGISTRATION")) c.registration = parse_registration_policy(v);
   if (auto v = env("ZKPUSH_TOKEN")) c.token = parse_token_policy(v);
+  if (auto v = env("ZKPUSH_ENCRYPTION")) c.encryption = parse_encryption_mode(v);
   c.allow_missing_cookie = env_bool("ZKPUSH_ALLOW_MISSING_COOKIE", c.allow_missing_cookie);
   c.request_delay = env_int("ZKPUSH_REQUEST_DELAY", c.request_delay, 1);
   c.error_delay = env_int("ZKPUSH_ERROR_DELAY", c.error_delay, 1);

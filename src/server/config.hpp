@@ -13,6 +13,9 @@ namespace zkpush::server {
 
 enum class RegistrationPolicy { automatic, approve };  // "auto" | "approve"
 enum class TokenPolicy { strict, warn };               // mismatched token: 401 | log and accept
+// Communication encryption (4.2, 4.3, Appendix 16; docs/encryption.md): nobody encrypts | a device
+// that exchanges keys is encrypted, others stay plain | a device that does not is refused.
+enum class EncryptionMode { off, optional, required };
 
 struct ServerConfig {
   std::string listen = "0.0.0.0:8088";  // host:port; "[::]:8088" for IPv6, a name is resolved
@@ -23,6 +26,7 @@ struct ServerConfig {
   TokenPolicy token = TokenPolicy::strict;
   // A request without a token cookie from a device that has a session: refuse (401) or accept.
   bool allow_missing_cookie = true;
+  EncryptionMode encryption = EncryptionMode::off;
 
   // Configuration sent in init / push answers.
   int request_delay = 30;
@@ -93,10 +97,12 @@ std::string resolve_listen_host(const std::string& host);
 // ZKPUSH_TRANS_INTERVAL, ZKPUSH_REALTIME, ZKPUSH_SERVER_NAME, ZKPUSH_PUSH_PROT_VER,
 // ZKPUSH_MAX_COMMANDS, ZKPUSH_RESEND_AFTER, ZKPUSH_CONTROL_EXPIRY, ZKPUSH_TZ, ZKPUSH_API_TOKEN,
 // ZKPUSH_ALLOW_SN, ZKPUSH_ALLOW_NET (comma lists; checked when App starts), ZKPUSH_FILES,
-// ZKPUSH_TRACE_MEMORY, ZKPUSH_TRACE_DEPTH, ZKPUSH_CONSOLE. Throws
+// ZKPUSH_TRACE_MEMORY, ZKPUSH_TRACE_DEPTH, ZKPUSH_CONSOLE, ZKPUSH_ENCRYPTION. Throws
 // std::invalid_argument naming the variable when a value is unreadable.
 void apply_environment(ServerConfig& config);
 RegistrationPolicy parse_registration_policy(const std::string& text);  // throws std::invalid_argument
 TokenPolicy parse_token_policy(const std::string& text);                // throws std::invalid_argument
+EncryptionMode parse_encryption_mode(const std::string& text);          // throws std::invalid_argument
+const char* encryption_mode_name(EncryptionMode mode) noexcept;         // "off", "optional", "required"
 
 }  // namespace zkpush::server

@@ -52,7 +52,7 @@ TEST_F(Conformance, OurServerPassesEveryCheckOrDeclinesWhatItDoesNotImplement) {
   const ConformanceReport report = run_conformance(o);
   ASSERT_TRUE(report.reachable);
   EXPECT_EQ(report.results.size(), conformance_checks().size());
-  // Declined by our server on purpose (501, "not supported yet"): encryption.
+  // Declined by our server on purpose (501: encryption is off unless serve --encryption).
   const std::set<std::string_view> declined{"exchange"};
   for (const auto& r : report.results) {
     if (declined.count(r.check->id) != 0) {
@@ -128,6 +128,19 @@ TEST_F(Conformance, RegistrationHeldForApprovalBlocksTheRunWithTheReason) {
   EXPECT_EQ(json["exit_status"], 3);
   EXPECT_EQ(json["blocked"], report.count(Verdict::blocked));
   EXPECT_EQ(json["blocked_reason"], report.blocked_reason);
+}
+
+// With serve --encryption on, the public key exchange of the run is answered with ours.
+TEST_F(Conformance, OurServerWithEncryptionAnswersTheKeyExchange) {
+  server::ServerConfig config;
+  config.encryption = server::EncryptionMode::optional;
+  start(config);
+  const ConformanceReport report = run_conformance(options_for(app_->port(), "CONFENC01"));
+  ASSERT_TRUE(report.reachable);
+  const CheckResult* exchange = report.find("exchange");
+  ASSERT_NE(exchange, nullptr);
+  EXPECT_EQ(exchange->verdict, Verdict::pass) << exchange->reason << "\n" << describe(report);
+  EXPECT_EQ(report.count(Verdict::fail), 0) << describe(report);
 }
 
 // A serial number the allow-list refuses at init: blocked from the first exchange on.
