@@ -213,6 +213,11 @@ void Ingest::table_records(const std::string& sn, const std::string& table, cons
       });
 }
 
+namespace {
+// How long after a panel answered an enrolment command its uploads still count as asked for.
+constexpr std::int64_t kEnrolmentAnswerGrace = 600;
+}  // namespace
+
 void Ingest::device_log(const std::string& sn, const std::string& kind, const std::vector<p::Record>& records,
                         storage::Store::Done done) {
   std::vector<storage::DeviceLogEntry> entries;
@@ -229,8 +234,9 @@ void Ingest::device_log(const std::string& sn, const std::string& kind, const st
   // A remote enrolment's upload — templates (9.6.2, type=BioData: TYPE, PIN, NO, INDEX, MAJOR_VER,
   // MINOR_VER, TMP) or a card (9.6.1, type=EnrollInfoData: TYPE=0, PIN, TMP the card number) —
   // becomes the person's in the same unit of work, whatever panel_enrolment says, when the server
-  // asked for it: an ENROLL_BIO (ENROLL_INFO) of this panel, sent and not answered yet, for the same
-  // PIN, TYPE and NO (POST /persons/{pin}/enroll). Anything else is what the panel enrolled of its
+  // asked for it: an ENROLL_BIO (ENROLL_INFO) of this panel for the same PIN, TYPE and NO (POST
+  // /persons/{pin}/enroll), sent and not answered yet — or answered within the last ten minutes: the
+  // manual has the data uploaded before the result, but a panel that answers first is not refused. Anything else is what the panel enrolled of its
   // own accord, adopted only as panel_enrolment allows. The sync engine then sends it to the
   // person's other panels.
   const bool bio = kind == "enroll_bio";
@@ -258,14 +264,15 @@ void Ingest::device_log(const std::string& sn, const std::string& kind, const st
         [entries = std::move(entries), uploaded = std::move(uploaded), sn, now, bio, policy = access_->enrolment()](
             storage::Transaction& tx) {
           tx.device_data().append_log(entries);
-          // The enrolment commands in flight for this panel, as (PIN, TYPE, NO).
+          // The enrolment commands in flight for this panel (or just answered), as (PIN, TYPE, NO).
           std::set<Key> asked;
           storage::CommandFilter filter;
           filter.sn = sn;
-          filter.statuses = {"sent"};
+          filter.statuses = {"sent", "done"};
           filter.limit = 1000;
           for (const auto& row : tx.commands().list(filter)) {
             if (row.verb != (bio ? "ENROLL_BIO" : "ENROLL_INFO")) continue;
+            if (row.status == storage::CommandStatus::done && row.done_at < now - kEnrolmentAnswerGrace) continue;
             auto parsed = p::parse_command("C:0:" + row.line);
             if (!parsed) continue;
             if (const auto* e = std::get_if<p::EnrollBio>(&parsed->body))

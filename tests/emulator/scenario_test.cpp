@@ -546,6 +546,29 @@ TEST_F(RemoteEnrolE2E, APersonsFingerEnrolledAtAPanelBecomesTheirCredentialEvery
   EXPECT_EQ(refused("/api/v1/persons/55/enroll", R"({"sn": ")" + sn + R"(", "colour": 1})"), 400);
 }
 
+// A panel that answers ENROLL_BIO before it uploads the template (the manual's order is the other
+// way round) is still heard: the template is the one asked for.
+TEST_F(RemoteEnrolE2E, ATemplateUploadedAfterTheAnswerIsStillTheOneAskedFor) {
+  const std::string sn = "SCNEN0003";
+  server::ServerConfig config;
+  config.api_token = kAdmin;
+  start(config);
+  const std::string token = handshake(sn);
+  api("POST", "/api/v1/persons", R"({"pin": "57", "name": "Ada"})");
+  auto r = send_raw(http::test::request("POST", "/api/v1/persons/57/enroll", R"({"sn": ")" + sn + R"(", "type": "fingerprint", "finger": 2})",
+                                        "Authorization: Bearer " + kAdmin + "\r\nContent-Type: application/json\r\n"));
+  ASSERT_EQ(r.status, 202) << r.body;
+  std::string sent;
+  for (int i = 0; i < 10 && sent.find("ENROLL_BIO") == std::string::npos; ++i) sent += poll_and_answer(sn, token);
+  ASSERT_NE(sent.find("ENROLL_BIO TYPE=1\tNO=2\tPIN=57"), std::string::npos) << sent;
+  p::Record bio{{"TYPE", "1"}, {"PIN", "57"}, {"NO", "2"}, {"INDEX", "0"}, {"MAJOR_VER", "58"}, {"MINOR_VER", "1"}, {"TMP", "QURBRklOR0VS"}};
+  ASSERT_EQ(send(p::format_enroll_bio_upload(sn, {bio}), token).status, 200);
+  auto person = nlohmann::json::parse(
+      send_raw(http::test::request("GET", "/api/v1/persons/57", "", "Authorization: Bearer " + kAdmin + "\r\n")).body);
+  ASSERT_EQ(person["credentials"].size(), 1u) << person;
+  EXPECT_EQ(person["credentials"][0]["finger"], 2);
+}
+
 // ENROLL_INFO (9.6.1): the card a person presents at a panel becomes theirs, and opens the doors of
 // their levels on the other panels; a card enrolment carries no finger or instance.
 TEST_F(RemoteEnrolE2E, ACardEnrolledAtAPanelBecomesThePersonsCard) {
