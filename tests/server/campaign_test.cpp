@@ -286,6 +286,52 @@ TEST_F(CampaignTest, CancelStopsWhatWasNotSentAndTheUrlFollowsTheHostByDefault) 
   api_json("POST", "/api/v1/campaigns/999/cancel", "", 404);
 }
 
+// The states between queued and succeeded, seen one step at a time with a panel driven by hand:
+// sent once delivered, downloading with the bytes of each range the server sent it, succeeded with
+// the panel's answer.
+TEST_F(CampaignTest, APanelIsSentThenDownloadingWithTheBytesItGot) {
+  start_server();
+  const std::string token = handshake("CAMP0040");
+  const std::string bytes = random_bytes((3u << 20) / 2, 9);  // 1.5 MiB
+  upload("big.bin", bytes);
+  auto created = api_json("POST", "/api/v1/campaigns",
+                          json{{"file", "big.bin"}, {"devices", {"CAMP0040"}}, {"method", 3}, {"url_base", url_base()}}.dump(),
+                          201);
+  const auto id = created["id"].get<std::int64_t>();
+  EXPECT_EQ(target_of(created, "CAMP0040")["state"], "queued");
+
+  auto polled = send(p::format_getrequest("CAMP0040"), token);
+  ASSERT_EQ(polled.status, 200);
+  auto commands = p::parse_commands(polled.body);
+  ASSERT_TRUE(commands.ok() && commands->size() == 1u) << polled.body;
+  const auto* upgrade = std::get_if<p::Upgrade>(&(*commands)[0].body);
+  ASSERT_NE(upgrade, nullptr) << polled.body;
+  EXPECT_EQ(upgrade->method, 3);
+  EXPECT_EQ(upgrade->size, bytes.size());
+  EXPECT_EQ(upgrade->checksum, p::md5_hex(bytes));
+  auto sent = target_of(campaign(id), "CAMP0040");
+  EXPECT_EQ(sent["state"], "sent") << sent.dump();
+  EXPECT_EQ(sent["bytes"], 0);
+
+  auto first = send(p::format_firmware_range_request(upgrade->url, 0, (1u << 20) - 1));
+  ASSERT_EQ(first.status, 206);
+  auto downloading = target_of(campaign(id), "CAMP0040");
+  EXPECT_EQ(downloading["state"], "downloading") << downloading.dump();
+  EXPECT_EQ(downloading["bytes"], 1u << 20);
+  EXPECT_EQ(downloading["progress"], 66);  // 1 MiB of 1.5
+
+  auto rest = send(p::format_firmware_range_request(upgrade->url, 1u << 20, bytes.size() - 1));
+  ASSERT_EQ(rest.status, 206);
+  EXPECT_TRUE(first.body + rest.body == bytes);
+  auto result = p::make_command_result((*commands)[0], 0);
+  ASSERT_EQ(send(p::format_devicecmd_results("CAMP0040", {p::parse_amp_list(p::format_command_result(result))}), token).status,
+            200);
+  auto done = campaign(id);
+  EXPECT_EQ(done["state"], "finished");
+  EXPECT_EQ(target_of(done, "CAMP0040")["state"], "succeeded");
+  EXPECT_EQ(target_of(done, "CAMP0040")["bytes"], bytes.size());
+}
+
 TEST_F(CampaignTest, BadRequestsAreRefused) {
   ServerConfig config;
   config.max_file_mb = 1;
