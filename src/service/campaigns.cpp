@@ -84,6 +84,8 @@ void Campaigns::create(NewCampaign request, Reply<storage::Campaign> done) {
   std::sort(sns.begin(), sns.end());
   sns.erase(std::unique(sns.begin(), sns.end()), sns.end());
   if (sns.empty()) return done(campaign_refusal(CampaignReason::invalid, "devices: no device to upgrade"));
+  if (request.method != "auto" && request.method != "1" && request.method != "2" && request.method != "3")
+    return done(campaign_refusal(CampaignReason::invalid, "method: \"auto\", 1, 2 or 3"));
 
   storage::Campaign campaign;
   campaign.file = request.file;
