@@ -302,6 +302,10 @@ void register_serve(CLI::App& app) {
                   "repeatable or comma list (env ZKPUSH_ALLOW_NET); default all")
       ->default_str("");
   cmd->add_option("--files", c.files_dir, "folder of upgrade packages served at /files/ (env ZKPUSH_FILES); default <data>/files");
+  cmd->add_option("--max-file-mb", c.max_file_mb,
+                  "largest file POST /api/v1/files takes, MiB (env ZKPUSH_MAX_FILE_MB); default 64")
+      ->check(CLI::Range(1, 4096))
+      ->default_str("64");
   {
     // --help names the folders the console is looked for in (this binary's own first), or the one
     // ZKPUSH_CONSOLE gave.

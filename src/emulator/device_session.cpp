@@ -349,7 +349,18 @@ asio::awaitable<bool> DeviceSession::execute(const p::Command& command) {
       co_return false;
     }
   }
-  if (e.upgrade) e.result.return_code = co_await download(*e.upgrade);
+  if (e.upgrade) {
+    e.result.return_code = co_await download(*e.upgrade);
+    // A firmware (not a resource file of method 2's other types) installed: the panel runs a new
+    // version, named after the package's checksum, and says so as a real one does after its restart.
+    if (e.result.return_code == 0 && e.upgrade->type == "1") {
+      const std::string version = "ZK-EMU upgraded " + e.upgrade->checksum.substr(0, 8);
+      model_.set_option("FirmVer", version);
+      const p::Record changed{{"FirmVer", version}};
+      const auto upload = p::format_options_upload(options_.sn, changed);
+      co_await exchange(Exchange::options, upload);
+    }
+  }
   if (e.test_host) {
     if (auto address = parse_server_url(*e.test_host)) {
       HttpClient target(executor_, *address);

@@ -250,7 +250,7 @@ void DeviceEndpoints::on_firmware_file(const p::DeviceRequest& req, const http::
   }
   auto target = file_target_from_url(*url, false);
   downloads_.serve(FileStore(files_root(config_)), std::move(target), std::string(request.header("Range")), who,
-                   [respond](http::Response response) { (*respond)(std::move(response)); });
+                   [respond](http::Response response) { (*respond)(std::move(response)); }, req.sn);
 }
 
 }  // namespace zkpush::front

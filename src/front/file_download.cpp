@@ -130,15 +130,38 @@ FileDownloads::~FileDownloads() {
   pool_->join();
 }
 
-void FileDownloads::serve(FileStore store, FileTarget target, std::string range_header, std::string who, Reply reply) {
-  boost::asio::post(*pool_, [store = std::move(store), target = std::move(target), range = std::move(range_header),
-                             who = std::move(who), reply = std::move(reply)]() {
+void FileDownloads::post(std::function<void()> job) {
+  boost::asio::post(*pool_, [job = std::move(job)]() {
+    try {
+      job();
+    } catch (const std::exception& e) {
+      spdlog::error("file job: {}", e.what());
+    }
+  });
+}
+
+void FileDownloads::serve(FileStore store, FileTarget target, std::string range_header, std::string who, Reply reply,
+                          std::string sn) {
+  boost::asio::post(*pool_, [this, store = std::move(store), target = std::move(target), range = std::move(range_header),
+                             who = std::move(who), reply = std::move(reply), sn = std::move(sn)]() {
     http::Response response;
     try {
       response = file_response(store, target, range, who);
     } catch (const std::exception& e) {
       spdlog::error("{}: file download: {}", who, e.what());
       response = http::make_response(http::Status::internal_server_error, "internal error");
+    }
+    const auto status = response.result();
+    if (!sn.empty() && observer_ && (status == http::Status::ok || status == http::Status::partial_content)) {
+      std::uint64_t bytes = response.body().size();
+      if (target.base64) {  // the file's bytes, not the text's: 3 per 4 characters, less the padding
+        const std::string& body = response.body();
+        const std::uint64_t pad = body.size() >= 2 && body[body.size() - 2] == '=' ? 2
+                                  : !body.empty() && body.back() == '='            ? 1
+                                                                                   : 0;
+        bytes = body.size() / 4 * 3 - pad;
+      }
+      observer_(sn, target.name, bytes);
     }
     reply(std::move(response));
   });

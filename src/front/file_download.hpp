@@ -45,10 +45,19 @@ class FileDownloads {
   FileDownloads(const FileDownloads&) = delete;
   FileDownloads& operator=(const FileDownloads&) = delete;
 
-  // file_response() on a pool thread; `reply` is called from there.
-  void serve(FileStore store, FileTarget target, std::string range_header, std::string who, Reply reply);
+  // file_response() on a pool thread; `reply` is called from there. `sn`: the panel asking (for
+  // /files/ the URL's ?SN=), whose bytes of the file the observer is told of; "" for none.
+  void serve(FileStore store, FileTarget target, std::string range_header, std::string who, Reply reply,
+             std::string sn = {});
+  // Told of the bytes of the file (decoded for base64) in each 200 or 206 answer to a known panel
+  // (a campaign's progress). Set before the server starts.
+  using Observer = std::function<void(const std::string& sn, const std::string& name, std::uint64_t bytes)>;
+  void set_observer(Observer observer) { observer_ = std::move(observer); }
+  // Blocking file work of the API (uploads, MD5 of the folder's files) on the same threads.
+  void post(std::function<void()> job);
 
  private:
+  Observer observer_;
   std::unique_ptr<boost::asio::thread_pool> pool_;
 };
 

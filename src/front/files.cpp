@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "protocol/fields.hpp"
 #include "protocol/text.hpp"
 
 namespace zkpush::front {
@@ -19,8 +20,12 @@ void FileEndpoints::handle(http::Request& request, const std::string&, const Sha
     return;
   }
   auto target = file_target_from_url(request.target(), true);
-  downloads_.serve(FileStore(files_root(config_)), std::move(target), std::string(request.header("Range")), ip,
-                   [respond](http::Response response) { (*respond)(std::move(response)); });
+  // A campaign's method-3 URL names the panel (?SN=), so that its ranges count as its progress.
+  // (A HEAD sends no bytes: not counted.)
+  std::string sn(method == http::Verb::get ? protocol::parse_target(request.target()).query.get_or("SN", "") : "");
+  const std::string who = sn.empty() ? ip : ip + " " + protocol::text::printable(sn);
+  downloads_.serve(FileStore(files_root(config_)), std::move(target), std::string(request.header("Range")), who,
+                   [respond](http::Response response) { (*respond)(std::move(response)); }, std::move(sn));
 }
 
 }  // namespace zkpush::front

@@ -294,7 +294,11 @@ Status check_upgrade(const Upgrade& u) {
   if (u.method != 3 && !absolute)
     return bad(Errc::bad_value, "UPGRADE methods 1 and 2 need an absolute http(s) url", "url");
   if (u.size == 0) return bad(Errc::bad_value, "UPGRADE size must be > 0", "size");
-  if (u.method == 2 && u.type != "1") return bad(Errc::bad_value, "UPGRADE method 2 supports only type=1", "type");
+  // The manual defines type=1 (the firmware) only; other numbers name the resource files some
+  // firmware fetches the same way (decision 21), so a number is taken and passed on as it is.
+  if (u.method == 2 && (u.type.empty() || u.type.size() > 3 ||
+                        !std::all_of(u.type.begin(), u.type.end(), [](char c) { return c >= '0' && c <= '9'; })))
+    return bad(Errc::bad_value, "UPGRADE method 2 type is a number (1: the firmware)", "type");
   if (u.method != 2 && u.type != "1") return bad(Errc::bad_value, "type= belongs to UPGRADE method 2", "type");
   if (u.support_subcontracting && (u.method != 3 || *u.support_subcontracting < 0 || *u.support_subcontracting > 1))
     return bad(Errc::bad_value, "supportsubcontracting is 0 or 1 and belongs to UPGRADE method 3", "supportsubcontracting");

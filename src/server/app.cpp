@@ -81,6 +81,11 @@ App::App(ServerConfig config) : config_(std::move(config)) {
     if (!loaded.ok()) throw std::runtime_error("reading the store at start: " + loaded.error().message);
   }
   downloads_ = std::make_unique<front::FileDownloads>();
+  files_ = std::make_unique<front::FileCatalog>(front::files_root(config_));
+  campaigns_ = std::make_unique<service::Campaigns>(*store_, clock_, *queue_, *devices_);
+  // Bytes of a file sent to a panel are its campaign's progress.
+  downloads_->set_observer([campaigns = campaigns_.get()](const std::string& sn, const std::string& name,
+                                                          std::uint64_t bytes) { campaigns->progress().add(sn, name, bytes); });
   front::WireTraceOptions trace_options;
   trace_options.memory_bytes = static_cast<std::size_t>(std::max(0, config_.trace_memory_mib)) << 20;
   trace_options.depth = static_cast<std::size_t>(std::max(0, config_.trace_depth));
@@ -97,9 +102,12 @@ App::App(ServerConfig config) : config_(std::move(config)) {
     if (!state) return std::pair(0, config_.default_tz_minutes);
     return std::pair(p::context_from_options(state->device->options).door_count, devices_->tz_minutes(*state->device));
   };
-  api_endpoints_ = std::make_unique<front::api::ApiEndpoints>(
-      front::api::ApiServices{config_, *store_, *devices_, *queue_, *access_, *sync_, *tokens_, live_, doors,
-                              [this] { wake_housekeeping(webhooks_changed_); }, trace_.get()});
+  front::api::ApiServices api_services{config_, *store_, *devices_, *queue_, *access_, *sync_, *tokens_, live_, doors,
+                                       [this] { wake_housekeeping(webhooks_changed_); }, trace_.get()};
+  api_services.campaigns = campaigns_.get();
+  api_services.files = files_.get();
+  api_services.downloads = downloads_.get();
+  api_endpoints_ = std::make_unique<front::api::ApiEndpoints>(api_services);
   webhooks_ = std::make_unique<outbound::Webhooks>(*store_, live_, doors);
   if (!config_.mqtt_url.empty()) {
     outbound::MqttOptions mqtt;

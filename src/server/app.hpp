@@ -14,6 +14,7 @@
 #include "front/api/api_endpoints.hpp"
 #include "front/console.hpp"
 #include "front/device_endpoints.hpp"
+#include "front/file_catalog.hpp"
 #include "front/file_download.hpp"
 #include "front/files.hpp"
 #include "front/front.hpp"
@@ -25,6 +26,7 @@
 #include "server/config.hpp"
 #include "server/http/http_server.hpp"
 #include "service/access.hpp"
+#include "service/campaigns.hpp"
 #include "service/clock.hpp"
 #include "service/command_queue.hpp"
 #include "service/devices.hpp"
@@ -57,6 +59,7 @@ class App {
   service::CommandQueue& queue() noexcept { return *queue_; }
   service::Access& access() noexcept { return *access_; }
   service::Sync& sync() noexcept { return *sync_; }
+  service::Campaigns& campaigns() noexcept { return *campaigns_; }
   service::Tokens& tokens() noexcept { return *tokens_; }
   service::Live& live() noexcept { return live_; }
   front::Metrics& metrics() noexcept { return metrics_; }
@@ -84,6 +87,9 @@ class App {
   front::Metrics metrics_;
   // Before the peers and the transport, whose responders record into it until they are gone.
   std::unique_ptr<front::WireTrace> trace_;
+  // Before the download pool, whose jobs use them until it is joined.
+  std::unique_ptr<front::FileCatalog> files_;
+  std::unique_ptr<service::Campaigns> campaigns_;
   std::unique_ptr<front::FileDownloads> downloads_;
   std::unique_ptr<front::DeviceEndpoints> device_endpoints_;
   std::unique_ptr<front::api::ApiEndpoints> api_endpoints_;

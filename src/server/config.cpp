@@ -142,6 +142,8 @@ void apply_environment(ServerConfig& c) {
   if (auto v = env("ZKPUSH_MQTT_PREFIX")) c.mqtt_prefix = v;
   if (auto v = env("ZKPUSH_MQTT_PASSWORD")) c.mqtt_password = v;
   if (auto v = env("ZKPUSH_FILES")) c.files_dir = v;
+  c.max_file_mb = env_int("ZKPUSH_MAX_FILE_MB", c.max_file_mb);
+  if (c.max_file_mb < 1 || c.max_file_mb > 4096) throw std::invalid_argument("ZKPUSH_MAX_FILE_MB: must be 1 to 4096");
   if (auto v = env("ZKPUSH_CONSOLE")) c.console_dir = v;
   if (auto v = env("ZKPUSH_ALLOW_SN")) c.allow_sn = {v};
   if (auto v = env("ZKPUSH_ALLOW_NET")) c.allow_net = {v};

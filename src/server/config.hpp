@@ -71,6 +71,8 @@ struct ServerConfig {
   // Upgrade packages served at /files/<name> and through /iclock/file (env ZKPUSH_FILES, --files);
   // empty = <data_dir>/files.
   std::string files_dir;
+  // The largest file POST /api/v1/files takes, MiB (env ZKPUSH_MAX_FILE_MB, --max-file-mb).
+  int max_file_mb = 64;
 
   // The web console's built files, served at / (env ZKPUSH_CONSOLE, --console); empty = the first of
   // default_console_dirs() that holds an index.html, else the first of them (resolve_console_dir).
@@ -96,8 +98,8 @@ std::string resolve_listen_host(const std::string& host);
 // ZKPUSH_REQUEST_DELAY, ZKPUSH_ERROR_DELAY, ZKPUSH_TIMEOUT_SEC, ZKPUSH_TRANS_TIMES,
 // ZKPUSH_TRANS_INTERVAL, ZKPUSH_REALTIME, ZKPUSH_SERVER_NAME, ZKPUSH_PUSH_PROT_VER,
 // ZKPUSH_MAX_COMMANDS, ZKPUSH_RESEND_AFTER, ZKPUSH_CONTROL_EXPIRY, ZKPUSH_TZ, ZKPUSH_API_TOKEN,
-// ZKPUSH_ALLOW_SN, ZKPUSH_ALLOW_NET (comma lists; checked when App starts), ZKPUSH_FILES,
-// ZKPUSH_TRACE_MEMORY, ZKPUSH_TRACE_DEPTH, ZKPUSH_CONSOLE, ZKPUSH_ENCRYPTION. Throws
+// ZKPUSH_ALLOW_SN, ZKPUSH_ALLOW_NET (comma lists; checked when App starts), ZKPUSH_FILES, ZKPUSH_MAX_FILE_MB,
+// ZKPUSH_TRACE_MEMORY, ZKPUSH_TRACE_DEPTH, ZKPUSH_CONSOLE, ZKPUSH_ENCRYPTION, ZKPUSH_REMOTE_AUTH_DEADLINE. Throws
 // std::invalid_argument naming the variable when a value is unreadable.
 void apply_environment(ServerConfig& config);
 RegistrationPolicy parse_registration_policy(const std::string& text);  // throws std::invalid_argument

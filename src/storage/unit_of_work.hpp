@@ -7,6 +7,7 @@
 
 #include "storage/areas/access.hpp"
 #include "storage/areas/audit.hpp"
+#include "storage/areas/campaigns.hpp"
 #include "storage/areas/commands.hpp"
 #include "storage/areas/device_data.hpp"
 #include "storage/areas/devices.hpp"
@@ -34,6 +35,7 @@ class Reads {
   virtual MessageReads& messages() = 0;
   virtual WebhookReads& webhooks() = 0;
   virtual AuditReads& audit() = 0;
+  virtual CampaignReads& campaigns() = 0;
 };
 
 // A write in progress. Its reads see its own writes.
@@ -51,6 +53,7 @@ class Transaction {
   virtual MessageWrites& messages() = 0;
   virtual WebhookWrites& webhooks() = 0;
   virtual AuditWrites& audit() = 0;
+  virtual CampaignWrites& campaigns() = 0;
 };
 
 }  // namespace zkpush::storage

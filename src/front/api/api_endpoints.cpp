@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "front/api/answers.hpp"
 #include "protocol/endpoints.hpp"
 #include "protocol/text.hpp"
@@ -124,6 +126,7 @@ void add_all_routes(RouteTable& table, const ApiServices& services) {
   add_token_routes(table, services);
   add_stream_routes(table, services);
   add_webhook_routes(table, services);
+  add_campaign_routes(table, services);
 }
 
 bool ApiEndpoints::audit_refusal(const std::string& remote, std::int64_t now) {
@@ -148,6 +151,8 @@ ApiEndpoints::ApiEndpoints(ApiServices services) : services_(services) {
 std::optional<std::size_t> ApiEndpoints::body_limit(const http::RequestHead&, const std::string& path) {
   // An import of ten thousand persons is a few MiB; every other body is small.
   if (path == "/api/v1/persons/import") return std::size_t{32} << 20;
+  // A firmware package is tens of MiB; beyond --max-file-mb the transport answers 413.
+  if (path == "/api/v1/files") return static_cast<std::size_t>(std::max(1, services_.config.max_file_mb)) << 20;
   return std::size_t{1} << 20;
 }
 

@@ -16,12 +16,18 @@
 #include "front/peer.hpp"
 #include "front/wire_trace.hpp"
 #include "service/access.hpp"
+#include "service/campaigns.hpp"
 #include "service/command_queue.hpp"
 #include "service/devices.hpp"
 #include "service/sync.hpp"
 #include "service/live.hpp"
 #include "service/tokens.hpp"
 #include "storage/store.hpp"
+
+namespace zkpush::front {
+class FileDownloads;
+class FileCatalog;
+}  // namespace zkpush::front
 
 namespace zkpush::front::api {
 
@@ -41,6 +47,10 @@ struct ApiServices {
   std::function<void()> webhooks_changed = [] {};
   // Each device's last exchanges (GET /api/v1/devices/{sn}/trace); null: tracing off.
   WireTrace* trace = nullptr;
+  // Firmware campaigns, the files folder and the threads its file work runs on (campaign_handlers.cpp).
+  service::Campaigns* campaigns = nullptr;
+  FileCatalog* files = nullptr;
+  FileDownloads* downloads = nullptr;
 };
 
 // The routes of /api/v1 (handlers.cpp), the event listings (event_handlers.cpp), and those of the
@@ -56,6 +66,8 @@ void add_webhook_routes(RouteTable& table, const ApiServices& services);
 void add_device_data_routes(RouteTable& table, const ApiServices& services);
 // The wire trace of one device: its last exchanges, decoded (trace_handlers.cpp).
 void add_trace_routes(RouteTable& table, const ApiServices& services);
+// Files of the files folder and firmware campaigns (campaign_handlers.cpp).
+void add_campaign_routes(RouteTable& table, const ApiServices& services);
 // All of them, in the table's order (the API's, and the tests' copy of it). openapi.json is the
 // ApiEndpoints' own.
 void add_all_routes(RouteTable& table, const ApiServices& services);
@@ -64,7 +76,7 @@ class ApiEndpoints : public Peer {
  public:
   explicit ApiEndpoints(ApiServices services);
 
-  // A JSON body is small: 1 MiB (an import: 32 MiB).
+  // A JSON body is small: 1 MiB (an import: 32 MiB; a file upload: --max-file-mb).
   std::optional<std::size_t> body_limit(const http::RequestHead& head, const std::string& path) override;
   void handle(http::Request& request, const std::string& path, const SharedResponder& respond) override;
 

@@ -206,6 +206,28 @@ OJson schemas() {
   s["AuditEntry"] = object_of({{"id", "integer"}, {"at", "integer"}, {"actor", "string"}, {"role", "string?"},
                                {"remote", "string"}, {"method", "string"}, {"target", "string"},
                                {"operation", "string?"}, {"status", "integer"}});
+  s["File"] = object_of({{"name", "string"}, {"size", "integer"}, {"md5", "string"}, {"modified", "integer"},
+                         {"created_at", "integer"}});
+  s["NewCampaign"] = object_of({{"file", "string"}, {"devices", "array"}, {"method", "string"}, {"type", "string"},
+                                {"url_base", "string"}});
+  s["NewCampaign"]["properties"]["devices"] = {
+      {"oneOf", {{{"type", "array"}, {"items", {{"type", "string"}}}}, {{"type", "string"}, {"enum", {"all"}}}}}};
+  s["NewCampaign"]["properties"]["method"] = {
+      {"oneOf", {{{"type", "string"}, {"enum", {"auto"}}}, {{"type", "integer"}, {"enum", {1, 2, 3}}}}}};
+  s["NewCampaign"]["required"] = OJson::array({"file", "devices"});
+  s["CampaignTarget"] = object_of({{"sn", "string"}, {"method", "integer"}, {"url", "string"}, {"command_id", "integer"},
+                                   {"state", "string"}, {"bytes", "integer"}, {"progress", "integer"},
+                                   {"return", "integer?"}, {"return_name", "string?"}, {"sent_at", "integer?"},
+                                   {"done_at", "integer?"}});
+  s["CampaignTarget"]["properties"]["state"]["enum"] =
+      OJson::array({"queued", "sent", "downloading", "succeeded", "failed", "expired", "cancelled", "removed"});
+  s["Campaign"] = object_of({{"id", "integer"}, {"file", "string"}, {"size", "integer"}, {"md5", "string"},
+                             {"method", "string"}, {"type", "string"}, {"url_base", "string"}, {"created_by", "string"},
+                             {"created_at", "integer"}, {"cancelled_at", "integer?"}, {"state", "string"},
+                             {"counts", "object"}, {"targets", "array"}});
+  s["Campaign"]["properties"]["targets"]["items"] = schema_ref_local("CampaignTarget");
+  s["Campaign"]["properties"]["method"] = s["NewCampaign"]["properties"]["method"];
+  s["Campaign"]["properties"]["state"]["enum"] = OJson::array({"running", "finished", "cancelled"});
   s["OpenApi"] = OJson{{"type", "object"}};
   return s;
 }

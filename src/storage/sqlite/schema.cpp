@@ -541,6 +541,31 @@ CREATE TABLE apb_presence (
 );
 )sql";
 
+// Version 18: firmware and resource campaigns: one UPGRADE file on a set of panels, and per panel
+// the command queued for it (its state is the command's).
+constexpr std::string_view kVersion18 = R"sql(
+CREATE TABLE campaigns (
+  id           INTEGER PRIMARY KEY AUTOINCREMENT,
+  file         TEXT NOT NULL,
+  size         INTEGER NOT NULL,
+  md5          TEXT NOT NULL,
+  method       TEXT NOT NULL,
+  type         TEXT NOT NULL DEFAULT '1',
+  url_base     TEXT NOT NULL,
+  created_by   TEXT NOT NULL DEFAULT '',
+  created_at   INTEGER NOT NULL,
+  cancelled_at INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE campaign_targets (
+  campaign_id INTEGER NOT NULL REFERENCES campaigns (id) ON DELETE CASCADE,
+  sn          TEXT NOT NULL,
+  command_id  INTEGER NOT NULL,
+  method      INTEGER NOT NULL,
+  url         TEXT NOT NULL,
+  PRIMARY KEY (campaign_id, sn)
+) WITHOUT ROWID;
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "devices, events, door state, device records and logs, command queue", kVersion1},
     {2, "device records: content field and encoding", kVersion2},
@@ -559,6 +584,7 @@ constexpr Migration kMigrations[] = {
     {15, "audit log", kVersion15},
     {16, "events: indexes by person, by time, by device and time", kVersion16},
     {17, "global anti-passback zones and presence", kVersion17},
+    {18, "firmware and resource campaigns", kVersion18},
 };
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include "storage/sqlite/messages.hpp"
 #include "storage/sqlite/tokens.hpp"
 #include "storage/sqlite/webhooks.hpp"
+#include "storage/sqlite/campaigns.hpp"
 
 namespace zkpush::storage::sqlite {
 
@@ -132,7 +133,7 @@ class Commands final : public CommandWrites {
 
 struct View::Areas {
   explicit Areas(Connection& c)
-      : devices(c), events(c), door_states(c), device_data(c), commands(c), access(c), sync(c), tokens(c), messages(c), webhooks(c), audit(c) {}
+      : devices(c), events(c), door_states(c), device_data(c), commands(c), access(c), sync(c), tokens(c), messages(c), webhooks(c), audit(c), campaigns(c) {}
   Devices devices;
   Events events;
   DoorStates door_states;
@@ -144,6 +145,7 @@ struct View::Areas {
   Messages messages;
   Webhooks webhooks;
   Audit audit;
+  Campaigns campaigns;
 };
 
 View::View(Connection& c) : areas_(std::make_unique<Areas>(c)) {}
@@ -160,5 +162,6 @@ TokenWrites& View::tokens() { return areas_->tokens; }
 MessageWrites& View::messages() { return areas_->messages; }
 WebhookWrites& View::webhooks() { return areas_->webhooks; }
 AuditWrites& View::audit() { return areas_->audit; }
+CampaignWrites& View::campaigns() { return areas_->campaigns; }
 
 }  // namespace zkpush::storage::sqlite

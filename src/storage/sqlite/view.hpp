@@ -30,6 +30,7 @@ class View final : public Reads, public Transaction {
   MessageWrites& messages() override;
   WebhookWrites& webhooks() override;
   AuditWrites& audit() override;
+  CampaignWrites& campaigns() override;
 
  private:
   struct Areas;

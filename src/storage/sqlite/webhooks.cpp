@@ -8,7 +8,7 @@ namespace zkpush::storage::sqlite {
 
 namespace {
 
-constexpr const char* kColumns =
+constexpr const char* kWebhookColumns =
     "SELECT id, url, secret, kinds, sn, max_attempts, cursor, created_at, delivered, last_status, last_error, "
     "last_attempt_at, last_success_at, "
     "(SELECT count(*) FROM webhook_dead_letters d WHERE d.webhook_id = webhooks.id) FROM webhooks ";
@@ -49,13 +49,13 @@ DeadLetter read_dead_letter(const Statement& st) {
 
 std::vector<Webhook> Webhooks::all() {
   std::vector<Webhook> out;
-  auto st = c_.prepare(std::string(kColumns) + "ORDER BY id");
+  auto st = c_.prepare(std::string(kWebhookColumns) + "ORDER BY id");
   while (st->step()) out.push_back(read_webhook(*st));
   return out;
 }
 
 std::optional<Webhook> Webhooks::get(std::int64_t id) {
-  auto st = c_.prepare(std::string(kColumns) + "WHERE id = ?1");
+  auto st = c_.prepare(std::string(kWebhookColumns) + "WHERE id = ?1");
   st->bind(1, id);
   if (!st->step()) return std::nullopt;
   return read_webhook(*st);
