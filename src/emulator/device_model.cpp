@@ -173,6 +173,16 @@ std::vector<p::Record> DeviceModel::query(const p::DataQuery& q) const {
     }
     return out;
   }
+  if (spec != nullptr && spec->name == "APList") {
+    // A virtual table: the Wi-Fi scan, not data the server sent.
+    for (const auto& ap : panel_.access_points) {
+      if (!matches(ap, q.filter)) continue;
+      p::Record r = ap;
+      r.prefix = "APList";
+      out.push_back(std::move(r));
+    }
+    return out;
+  }
   const Table* t = table(q.table);
   if (t == nullptr || spec == nullptr) return out;
   // Query uploads name their table before the first field (9.1.4: "user uid=1\tcardno=...").
@@ -261,6 +271,32 @@ p::Record DeviceModel::rtstate_record(const p::CivilTime& now) const {
     r.add("alarm", fields->alarm);
   }
   return r;
+}
+
+p::Record DeviceModel::irstate_record() const {
+  return p::Record{{"irstate", std::to_string(panel_.irstate)},
+                   {"irsensecount", std::to_string(panel_.irsensecount)},
+                   {"incount", std::to_string(panel_.incount)},
+                   {"outcount", std::to_string(panel_.outcount)},
+                   {"alarmcount", std::to_string(panel_.alarmcount)},
+                   {"runcount", std::to_string(panel_.runcount)}};
+}
+
+std::vector<unsigned> DeviceModel::user_floors(std::string_view pin) const {
+  std::vector<unsigned> floors;
+  const p::Record* r = find("userleauthorize", "Pin", pin);
+  if (r == nullptr) return floors;
+  // A hex number, floor n at bit n-1: floors 8 and 9 are "180" (tables.yaml, userleauthorize).
+  const std::string_view hex = r->get_or("AuthorizeFloors", "");
+  unsigned base = 1;
+  for (auto it = hex.rbegin(); it != hex.rend() && base <= 256; ++it, base += 4) {
+    const int nibble = p::text::hex_digit(*it);
+    if (nibble < 0) return {};
+    for (unsigned bit = 0; bit < 4; ++bit)
+      if ((nibble >> bit) & 1) floors.push_back(base + bit);
+  }
+  std::sort(floors.begin(), floors.end());
+  return floors;
 }
 
 const DeviceModel::Event& DeviceModel::log(Event event) {
