@@ -35,7 +35,7 @@ std::set<std::string> device_data_keys(const json& object) {
 const std::set<std::string> kDeviceRecordKeys{"id",           "sn",          "table",       "key",       "fields",
                                         "content_field", "content_encoding", "content_bytes", "content_url",
                                         "updated_at"};
-const std::set<std::string> kDeviceLogEntryKeys{"id", "sn", "kind", "data", "fields", "received_at"};
+const std::set<std::string> kDeviceLogEntryKeys{"id", "sn", "kind", "data", "fields", "decoded", "meaning", "received_at"};
 
 class DeviceDataApiTest : public ServeFixture {
  protected:
@@ -194,7 +194,7 @@ TEST_F(DeviceDataApiTest, RecordsAreListedFilteredPagedAndTheirPhotosServedAsIma
 TEST_F(DeviceDataApiTest, LogIsListedNewestFirstParsedAndPagedByKind) {
   const std::string sn = "LOG0001";
   const std::string token = handshake(sn);
-  upload(p::format_tabledata_upload(sn, "errorlog", {p::Record{{"errcode", "D01"}, {"errmsg", ""}, {"dataorigin", "dev"},
+  upload(p::format_tabledata_upload(sn, "errorlog", {p::Record{{"errcode", "D01E0001"}, {"errmsg", ""}, {"dataorigin", "dev"},
                                                                {"cmdid", ""}, {"additional", ""}}}),
          token, "errorlog=1");
   auto ir = send(p::format_irstate_upload(sn, {p::Record{{"irstate", "1"}, {"irsensecount", "2"}}}), token);
@@ -218,7 +218,15 @@ TEST_F(DeviceDataApiTest, LogIsListedNewestFirstParsedAndPagedByKind) {
   auto errors = listed("/api/v1/devices/" + sn + "/log?kind=errorlog");
   ASSERT_EQ(errors.size(), 2u);
   EXPECT_EQ(errors[0]["fields"]["errcode"], "D02");
-  EXPECT_EQ(errors[1]["fields"]["errcode"], "D01");
+  EXPECT_EQ(errors[1]["fields"]["errcode"], "D01E0001");
+  // The Appendix 17 meaning next to the code, and the code's parts; null for a code it does not list.
+  EXPECT_EQ(errors[1]["meaning"], "Face detection failed");
+  EXPECT_EQ(errors[1]["decoded"]["errcode"]["module"], "PUSH communication");
+  EXPECT_EQ(errors[1]["decoded"]["errcode"]["type"], "error");
+  EXPECT_EQ(errors[1]["decoded"]["errcode"]["value"], 1);
+  EXPECT_TRUE(errors[0]["meaning"].is_null()) << errors[0];
+  EXPECT_EQ(log[1]["decoded"]["irsensecount"], 2);
+  EXPECT_TRUE(log[1]["meaning"].is_null());
   auto newest = listed("/api/v1/devices/" + sn + "/log?limit=1");
   ASSERT_EQ(newest.size(), 1u);
   auto older = listed("/api/v1/devices/" + sn + "/log?limit=5&before_id=" + std::to_string(newest[0]["id"].get<std::int64_t>()));

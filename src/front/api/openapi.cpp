@@ -76,10 +76,10 @@ OJson schemas() {
                        {"description", "a photo (image/jpeg, image/png, image/gif, image/bmp by its bytes, else "
                                        "application/octet-stream) or a template's base64 text (text/plain)"}};
   s["DeviceLogEntry"] = object_of({{"id", "integer"}, {"sn", "string"}, {"kind", "string"}, {"data", "string"},
-                                   {"fields", "object"}, {"decoded", "object"}, {"meaning", "string?"},
+                                   {"fields", "object"}, {"decoded", "object?"}, {"meaning", "string?"},
                                    {"received_at", "integer?"}});
   s["DeviceLogEntry"]["properties"]["decoded"]["description"] =
-      "errorlog, irstate and testdata entries: the fields as the catalogue reads them";
+      "errorlog, irstate and testdata entries: the fields as the catalogue reads them (null for the other kinds)";
   s["DeviceLogEntry"]["properties"]["meaning"]["description"] = "errorlog entries: the Appendix 17 meaning of errcode";
   s["DoorStateChange"] = object_of({{"id", "integer"}, {"sn", "string"}, {"doors", "array"}, {"time", "string?"},
                                     {"time_utc", "integer?"}, {"received_at", "integer?"}, {"sensor", "string"},

@@ -402,10 +402,10 @@ Json device_log_json(const storage::DeviceLogEntry& entry) {
                                  : entry.kind == "irstate" ? "irstate"
                                  : entry.kind == "testdata" ? "testdata"
                                                             : "";
-  if (!table.empty()) j["decoded"] = p::describe_record(table, fields);
+  j["decoded"] = table.empty() ? Json(nullptr) : p::describe_record(table, fields);
+  j["meaning"] = nullptr;
   if (entry.kind == "errorlog") {
-    const auto name = p::errorlog_code_name(p::text::trim(fields.get_or("errcode", "")));
-    j["meaning"] = name ? Json(std::string(*name)) : Json(nullptr);
+    if (auto name = p::errorlog_code_name(p::text::trim(fields.get_or("errcode", "")))) j["meaning"] = std::string(*name);
   }
   j["received_at"] = unix_or_null(entry.received_at);
   return j;
