@@ -155,6 +155,8 @@ class Visitor {
     return 0;
   }
   int operator()(const p::SetAdscreenOptions& a) {
+    // Only channel controllers with a screen have the command (9.5.3; IsSupportADScreen, Appendix 20).
+    if (model_.option("IsSupportADScreen").value_or("0") != "1") return ret::unknown_command;
     // Received at once (-5000); the screen device's download result follows as the final answer.
     const auto& o = a.options;
     int final_rc = ret::ok;

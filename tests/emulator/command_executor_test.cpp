@@ -361,6 +361,11 @@ TEST_F(Executor, ElevatorPrivilegeFloorsAreHeldPerUser) {
 }
 
 TEST_F(Executor, AdscreenOptionsAnswerPendingThenFinal) {
+  // A panel without an advertising screen does not have the command.
+  auto none = run("C:90:SET ADSCREEN_OPTIONS InOut=0,Area=1,Type=1,URL=http://srv/ad.jpg");
+  EXPECT_EQ(none.result.return_code, ret::unknown_command);
+  EXPECT_FALSE(none.final_result.has_value());
+  model_.set_option("IsSupportADScreen", "1");
   auto e = run("C:86:SET ADSCREEN_OPTIONS InOut=0,Area=1,Type=1,Range=50,URL=http://srv/ad.jpg,InPlayInterval=5");
   EXPECT_EQ(e.result.return_code, -5000);
   ASSERT_TRUE(e.final_result.has_value());

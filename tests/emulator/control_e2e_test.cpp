@@ -25,11 +25,11 @@ class ControlE2E : public ServeFixture, protected e2e::SessionHarness {
     ServeFixture::TearDown();
   }
   // The screen device's download is held until the test says it finished.
-  void start_online(const std::string& sn) {
+  void start_online(const std::string& sn, const char* profile = "inbio460") {
     server::ServerConfig config;
     config.api_token = kControlToken;
     start(config);
-    start_session(ServerAddress{"127.0.0.1", app_->port()}, sn, find_profile("inbio460"),
+    start_session(ServerAddress{"127.0.0.1", app_->port()}, sn, find_profile(profile),
                   [](SessionOptions& o) { o.adscreen_download = std::chrono::hours(1); });
     ASSERT_TRUE(eventually([&] { return device_online(); })) << device_error();
   }
@@ -145,7 +145,7 @@ TEST_F(ControlE2E, NewControlCodesChangeWhatThePanelReportsNext) {
 
 TEST_F(ControlE2E, AdscreenOptionsIsPendingUntilTheScreenDeviceAnswers) {
   const std::string sn = "EMUCTL0002";
-  start_online(sn);
+  start_online(sn, "channel");  // only a channel controller with a screen has the command
   const auto id = queue(sn, "SET ADSCREEN_OPTIONS InOut=0,Area=1,Type=1,Range=50,URL=http://srv/ad.jpg");
   // First answer -5000: the command stays sent, its answer pending.
   json c;
