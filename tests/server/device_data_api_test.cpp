@@ -9,6 +9,7 @@
 
 #include "protocol/base64.hpp"
 #include "server/serve_fixture.hpp"
+#include "support/spec_fixtures.hpp"
 
 namespace zkpush::server {
 namespace {
@@ -237,6 +238,33 @@ TEST_F(DeviceDataApiTest, LogIsListedNewestFirstParsedAndPagedByKind) {
   refused("/api/v1/devices/" + sn + "/log?before_id=-3", 400, "invalid", "before_id");
   refused("/api/v1/devices/" + sn + "/log?limit=0", 400, "invalid", "limit");
   EXPECT_EQ(listed("/api/v1/devices/" + sn + "/log", viewer_token()).size(), 3u);
+}
+
+// The manual's error log example (7.12) as printed, under our device's SN (its Content-Length is the
+// manual's copy error: the formatter counts the body): stored, answered errorlog=1, read back with
+// the Appendix 17 meaning of D01E0001.
+TEST_F(DeviceDataApiTest, TheManualsErrorLogExampleIsReadBackWithItsMeaning) {
+  const std::string sn = "ERRLOG01";
+  const std::string token = handshake(sn);
+  const auto fixture = zkpush::testing::load_fixture("7.12-upload-errorlog.txt");
+  const std::string block = fixture.blocks_of("REQUEST").at(0)->content;
+  const std::string first = block.substr(0, block.find('\n'));
+  p::OutgoingRequest request;
+  request.method = "POST";
+  request.target = first.substr(first.find(' ') + 1, first.rfind(' ') - first.find(' ') - 1);
+  request.target.replace(request.target.find("5165181600015"), 13, sn);
+  request.body = block.substr(block.find("\n\n") + 2);
+  request.headers.push_back({"Content-Type", std::string(p::kPushContentType)});
+  ASSERT_EQ(request.body.rfind("errorlog errcode=D01E0001\t", 0), 0u) << request.body;
+  upload(request, token, "errorlog=1");
+  auto log = listed("/api/v1/devices/" + sn + "/log?kind=errorlog");
+  ASSERT_EQ(log.size(), 1u) << log;
+  EXPECT_EQ(log[0]["meaning"], "Face detection failed");
+  EXPECT_EQ(log[0]["fields"]["errcode"], "D01E0001");
+  EXPECT_EQ(log[0]["fields"]["dataorigin"], "cmd");
+  EXPECT_EQ(log[0]["fields"]["cmdid"], "123");
+  EXPECT_EQ(log[0]["decoded"]["errcode"]["origin"], "device");
+  EXPECT_EQ(log[0]["decoded"]["errcode"]["module"], "PUSH communication");
 }
 
 TEST_F(DeviceDataApiTest, DoorStateHistoryIsDecodedNewestFirstAndOptionsSayWhereTheyCameFrom) {
