@@ -1,6 +1,7 @@
-// The Appendix 2 event codes that both roles act on: a panel (the emulator) logs them when it
-// decides or when the server decides for it, and the server records its own remote-identification
-// decisions with them. Their meanings for display come from the catalogue (describe.hpp).
+// The Appendix 2 event codes the code acts on: a panel (the emulator) logs them when it decides,
+// when the server decides for it or when it carries out a CONTROL DEVICE action, and the server
+// records its own remote-identification decisions with them. Their meanings for display come from
+// the catalogue (describe.hpp).
 #pragma once
 
 namespace zkpush::protocol::event_code {
