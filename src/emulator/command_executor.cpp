@@ -317,7 +317,7 @@ class Visitor {
         // 01 (and 00, the manual's example) starts the test: the panel reports what its Wiegand
         // input reads as testdata; 02 stops it.
         panel.wiegand_test = c.bb != 2;
-        if (panel.wiegand_test) out_.uploads.push_back(p::format_testdata_upload(model_.sn(), {wiegand_reading(model_.sn())}));
+        if (panel.wiegand_test) out_.uploads.push_back(p::format_testdata_upload(model_.sn(), {model_.wiegand_reading()}));
         return ret::ok;
       case p::ControlCode::rs485_lighting:
         ++panel.rs485_lighting;
@@ -399,19 +399,6 @@ class Visitor {
       case PanelState::Network::wired: break;
     }
     return ev::cable_connected;
-  }
-  // A 26-bit Wiegand frame (facility 1, card from the SN) as the test reports it: even parity over
-  // the first 12 data bits, odd over the last 12.
-  static p::Record wiegand_reading(const std::string& sn) {
-    std::uint32_t card = 0;
-    for (char ch : sn) card = (card * 31u + static_cast<unsigned char>(ch)) & 0xFFFFu;
-    const std::uint32_t data = (1u << 16) | card;  // 24 bits: facility 8, card 16
-    std::string bits;
-    for (int i = 23; i >= 0; --i) bits += ((data >> i) & 1u) ? '1' : '0';
-    const auto ones = [&](std::size_t from) { return std::count(bits.begin() + static_cast<std::ptrdiff_t>(from),
-                                                                bits.begin() + static_cast<std::ptrdiff_t>(from + 12), '1'); };
-    bits = std::string(1, ones(0) % 2 ? '1' : '0') + bits + (ones(12) % 2 ? '0' : '1');
-    return p::Record{{"type", "wg"}, {"bitscount", "26"}, {"bits", bits}, {"sn", sn}};
   }
 
   void log(int door, int code) { out_.events.push_back(model_.log(command_event(ctx_, door, code))); }

@@ -282,6 +282,19 @@ p::Record DeviceModel::irstate_record() const {
                    {"runcount", std::to_string(panel_.runcount)}};
 }
 
+p::Record DeviceModel::wiegand_reading() const {
+  // A 26-bit frame (facility 1, a card number derived from the SN): even parity over the first 12
+  // data bits, odd over the last 12.
+  std::uint32_t card = 0;
+  for (char ch : sn_) card = (card * 31u + static_cast<unsigned char>(ch)) & 0xFFFFu;
+  const std::uint32_t data = (1u << 16) | card;
+  std::string bits;
+  for (int i = 23; i >= 0; --i) bits += ((data >> i) & 1u) ? '1' : '0';
+  const auto ones = [&](std::ptrdiff_t from) { return std::count(bits.begin() + from, bits.begin() + from + 12, '1'); };
+  bits = std::string(1, ones(0) % 2 ? '1' : '0') + bits + (ones(12) % 2 ? '0' : '1');
+  return p::Record{{"type", "wg"}, {"bitscount", "26"}, {"bits", bits}, {"sn", sn_}};
+}
+
 std::vector<unsigned> DeviceModel::user_floors(std::string_view pin) const {
   std::vector<unsigned> floors;
   const p::Record* r = find("userleauthorize", "Pin", pin);

@@ -125,6 +125,8 @@ class DeviceModel {
   const PanelState& panel() const noexcept { return panel_; }
   // The irstate record (7.14) of the channel counters.
   protocol::Record irstate_record() const;
+  // What the Wiegand test (CONTROL DEVICE 09) reads, as testdata: type=wg, bitscount, bits, sn.
+  protocol::Record wiegand_reading() const;
   // The floors userleauthorize grants `pin` (AuthorizeFloors: hex, bit 0 = floor 1); empty when none.
   std::vector<unsigned> user_floors(std::string_view pin) const;
 

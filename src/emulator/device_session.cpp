@@ -627,8 +627,7 @@ void DeviceSession::report_irstate() {
 
 int DeviceSession::report_wiegand() {
   if (!model_.panel().wiegand_test) return ret::execution_error;
-  p::Record r{{"type", "wg"}, {"bitscount", "26"}, {"bits", std::string(26, '0')}, {"sn", options_.sn}};
-  enrolled_uploads_.push_back(p::format_testdata_upload(options_.sn, {r}));
+  enrolled_uploads_.push_back(p::format_testdata_upload(options_.sn, {model_.wiegand_reading()}));
   wake();
   return ret::ok;
 }

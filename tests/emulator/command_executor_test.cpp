@@ -253,7 +253,12 @@ TEST_F(Executor, WiegandTestUploadsTestdataUntilStopped) {
   ASSERT_EQ(req.records.size(), 1u);
   EXPECT_EQ(req.records[0].get_or("type", ""), "wg");
   EXPECT_EQ(req.records[0].get_or("bitscount", ""), "26");
-  EXPECT_EQ(req.records[0].get_or("bits", "").size(), 26u);
+  const std::string bits(req.records[0].get_or("bits", ""));
+  ASSERT_EQ(bits.size(), 26u);
+  // Wiegand 26: the first 13 bits hold an even number of ones, the last 13 an odd number.
+  EXPECT_EQ(std::count(bits.begin(), bits.begin() + 13, '1') % 2, 0) << bits;
+  EXPECT_EQ(std::count(bits.begin() + 13, bits.end(), '1') % 2, 1) << bits;
+  EXPECT_EQ(bits.substr(1, 8), "00000001");  // facility 1
   EXPECT_EQ(req.records[0].get_or("sn", ""), "EMU0001");
   auto stop = run("C:66:CONTROL DEVICE 09020000");
   EXPECT_FALSE(model_.panel().wiegand_test);
