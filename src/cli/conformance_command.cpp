@@ -95,7 +95,7 @@ void register_conformance(CLI::App& app) {
                                  "Check a PUSH server against the manual's device-initiated flows (pass/fail matrix)");
   cmd->add_option("--server", o->server, "server URL, http://host:port (required)");
   cmd->add_option("--sn", o->sn, "serial number to register as (default: a fresh CFT... number)");
-  cmd->add_option("--profile", o->profile, "device profile: inbio460 | c3-100 | face")->capture_default_str();
+  cmd->add_option("--profile", o->profile, "device profile: inbio460 | c3-100 | face | channel")->capture_default_str();
   cmd->add_option("--wait-approval", o->wait_approval,
                   "seconds to keep retrying a registration the server holds for approval (406)")
       ->capture_default_str();

@@ -272,7 +272,7 @@ void register_simulate(CLI::App& app) {
   // Defaults are shown by --help (main.cpp); 0 means "not set" where the help says so.
   cmd->add_option("--server", o->server, "server URL, http://host:port");
   cmd->add_option("--devices", o->devices, "number of devices")->check(at_least(1));
-  cmd->add_option("--profile", o->profile, "device profile: inbio460 | c3-100 | face");
+  cmd->add_option("--profile", o->profile, "device profile: inbio460 | c3-100 | face | channel");
   cmd->add_option("--sn-prefix", o->sn_prefix, "serial numbers are <prefix>000001...");
   cmd->add_option("--events-per-second", o->events_per_second, "card swipes per second across all devices, 0 = none")
       ->check(not_negative());

@@ -152,7 +152,9 @@ AccessDecision decide_access(const DeviceModel& model, const Credential& credent
     if (!within_validity(a, now)) continue;
     valid_privilege = true;
     if (in_time_rule(model, a.get_or("AuthorizeTimezoneId", "1"), now)) {
-      d.event = event_code::granted;
+      // A door locked by CONTROL DEVICE 06 stays shut whoever comes.
+      const bool locked = door >= 1 && door <= model.door_count() && model.door(door).locked;
+      d.event = locked ? event_code::door_locked : event_code::granted;
       return d;
     }
   }

@@ -9,6 +9,7 @@
 #include "protocol/codecs_session.hpp"
 #include "protocol/codecs_time.hpp"
 #include "protocol/control_device.hpp"
+#include "protocol/event_codes.hpp"
 #include "protocol/text.hpp"
 
 namespace zkpush::emulator {
@@ -17,16 +18,10 @@ namespace p = protocol;
 
 namespace {
 
-// Appendix 2 event codes a command produces.
-constexpr int kEventCancelAlarm = 7;
-constexpr int kEventRemoteOpen = 8;
-constexpr int kEventRemoteClose = 9;
-constexpr int kEventNormalOpenOff = 10;
-constexpr int kEventNormalOpenOn = 11;
-constexpr int kEventAuxOn = 12;
-constexpr int kEventAuxOff = 13;
+namespace ev = p::event_code;  // Appendix 2 codes the actions log
 constexpr int kVerifyOther = 200;
 constexpr int kInOutNone = 2;
+constexpr int kAdscreenPending = -5000;  // 9.5.3 first answer (enums.yaml: printed "5000" in the example)
 
 DeviceModel::Event command_event(const ExecutionContext& ctx, int door, int code) {
   DeviceModel::Event e;
@@ -159,7 +154,24 @@ class Visitor {
     out_.uploads.push_back(p::format_querydata_options(model_.sn(), command_.id, values));
     return 0;
   }
-  int operator()(const p::SetAdscreenOptions&) { return 0; }
+  int operator()(const p::SetAdscreenOptions& a) {
+    // Only channel controllers with a screen have the command (9.5.3; IsSupportADScreen, Appendix 20).
+    if (model_.option("IsSupportADScreen").value_or("0") != "1") return ret::unknown_command;
+    // Received at once (-5000); the screen device's download result follows as the final answer.
+    const auto& o = a.options;
+    int final_rc = ret::ok;
+    for (auto key : {"InOut", "Area", "Type", "URL"})
+      if (o.get_or(key, "").empty()) final_rc = ret::bad_parameter;
+    if (final_rc == ret::ok) {
+      auto& screens = model_.panel().adscreen;
+      std::erase_if(screens, [&](const p::Record& r) {
+        return r.get_or("InOut", "") == o.get_or("InOut", "") && r.get_or("Area", "") == o.get_or("Area", "");
+      });
+      screens.push_back(o);
+    }
+    out_.final_result = p::make_command_result(command_.id, final_rc, p::verb_name(command_.verb()));
+    return kAdscreenPending;
+  }
   // ENROLL_INFO (9.6.1): TYPE 0 (the default) is the only kind the manual names, an MF card. The
   // simulated person presents a card whose number is derived from the PIN (a server can check it);
   // MODE=1 also puts it on the panel's user row.
@@ -215,62 +227,190 @@ class Visitor {
     return out;
   }
 
+  // CONTROL DEVICE (9.4): every action the manual defines changes the panel and what it reports
+  // next (rtstate through doors_changed, rtlog through the events logged, uploads).
   int control(const p::ControlDevice& c) {
+    // An action code the manual does not define is a command that does not exist (-13); a defined
+    // one with a group out of range is a bad parameter (-11).
+    if (p::control_code_name(c.aa).empty()) return ret::unknown_command;
     if (!p::validate_control_device(c)) return ret::bad_parameter;
+    PanelState& panel = model_.panel();
     switch (static_cast<p::ControlCode>(c.aa)) {
       case p::ControlCode::output: {
         if (c.cc == static_cast<std::uint8_t>(p::OutputTarget::aux_output)) {
-          log(c.bb, c.dd == p::ControlDevice::close ? kEventAuxOff : kEventAuxOn);
-          return 0;
+          log(c.bb, c.dd == p::ControlDevice::close ? ev::aux_off : ev::aux_on);
+          return ret::ok;
         }
         auto doors = addressed_doors(model_, c.bb);
         if (doors.empty()) return ret::bad_parameter;
         for (int d : doors) {
           DoorState& door = model_.door(d);
+          if (door.locked && c.dd != p::ControlDevice::close) {
+            log(d, ev::door_locked);  // a locked door stays shut until 06 unlocks it
+            continue;
+          }
           door.relay_open = c.dd != p::ControlDevice::close;
           door.relay_until = (c.dd != p::ControlDevice::close && c.dd != p::ControlDevice::hold_open)
                                  ? ctx_.unix_now + c.dd
                                  : 0;
-          log(d, door.relay_open ? kEventRemoteOpen : kEventRemoteClose);
+          log(d, door.relay_open ? ev::remote_open : ev::remote_close);
         }
         out_.doors_changed = true;
-        return 0;
+        return ret::ok;
       }
       case p::ControlCode::cancel_alarm: {
         for (int d : addressed_doors(model_, c.bb)) {
           model_.door(d).alarm = 0;
-          log(d, kEventCancelAlarm);
+          log(d, ev::cancel_alarm);
         }
         out_.doors_changed = true;
-        return 0;
+        return ret::ok;
       }
       case p::ControlCode::restart:
+        // Relays on a timer drop as the panel powers down; held ones come back from its settings.
+        for (int d = 1; d <= model_.door_count(); ++d) {
+          DoorState& door = model_.door(d);
+          if (door.relay_until != 0) {
+            door.relay_open = false;
+            door.relay_until = 0;
+          }
+        }
+        panel.floors_open.clear();
+        log(0, ev::device_started);
+        out_.doors_changed = true;
         out_.restart = true;
-        return 0;
+        return ret::ok;
       case p::ControlCode::normal_open: {
         auto doors = addressed_doors(model_, c.bb);
         if (doors.empty()) return ret::bad_parameter;
         for (int d : doors) {
           model_.door(d).relay_open = c.cc != 0;
           model_.door(d).relay_until = 0;
-          log(d, c.cc != 0 ? kEventNormalOpenOn : kEventNormalOpenOff);
+          log(d, c.cc != 0 ? ev::normal_open_on : ev::normal_open_off);
         }
         out_.doors_changed = true;
-        return 0;
+        return ret::ok;
+      }
+      case p::ControlCode::battery_power:
+        // The manual gives no answer format: the level travels as a field of the result line, as
+        // ACCOUNT's tail does (docs/protocol-decisions.md).
+        extra_ = {p::Field{"BatteryPower", std::to_string(panel.battery_percent)}};
+        return ret::ok;
+      case p::ControlCode::lock_unlock: {
+        auto doors = addressed_doors(model_, c.bb);
+        if (doors.empty()) return ret::bad_parameter;
+        for (int d : doors) {
+          DoorState& door = model_.door(d);
+          door.locked = c.cc == 1;
+          if (door.locked) {
+            door.relay_open = false;
+            door.relay_until = 0;
+          }
+          log(d, door.locked ? ev::remote_lock : ev::remote_unlock);
+        }
+        out_.doors_changed = true;
+        return ret::ok;
       }
       case p::ControlCode::emergency: {
-        const bool open = c.bb != 0;
+        const bool open = c.bb == 1;  // 01 dual-on (every door open), 02 dual-off (every door shut)
+        panel.emergency = c.bb;
         for (int d = 1; d <= model_.door_count(); ++d) {
           model_.door(d).relay_open = open;
           model_.door(d).relay_until = 0;
-          log(d, open ? kEventRemoteOpen : kEventRemoteClose);
+          log(d, open ? ev::dual_on : ev::dual_off);
         }
         out_.doors_changed = true;
-        return 0;
+        return ret::ok;
       }
-      default:
-        return 0;  // accepted: no visible effect on the emulated hardware
+      case p::ControlCode::zigbee:
+        panel.zigbee = c.bb;
+        return ret::ok;
+      case p::ControlCode::wiegand_test:
+        // 01 (and 00, the manual's example) starts the test: the panel reports what its Wiegand
+        // input reads as testdata; 02 stops it.
+        panel.wiegand_test = c.bb != 2;
+        if (panel.wiegand_test) out_.uploads.push_back(p::format_testdata_upload(model_.sn(), {model_.wiegand_reading()}));
+        return ret::ok;
+      case p::ControlCode::rs485_lighting:
+        ++panel.rs485_lighting;
+        return ret::ok;
+      case p::ControlCode::network_switch: {
+        using N = PanelState::Network;
+        // 01/02 leave the wired network, 03/04 come back to it from 4G / Wi-Fi.
+        const N from = c.bb <= 2 ? N::wired : (c.bb == 3 ? N::cellular : N::wifi);
+        const N to = c.bb == 1 ? N::cellular : (c.bb == 2 ? N::wifi : N::wired);
+        if (panel.network != from) return ret::execution_error;
+        panel.network = to;
+        model_.set_option("CommType", comm_type(to));
+        out_.uploads.push_back(p::format_options_upload(model_.sn(), p::Record{{"CommType", comm_type(to)}}));
+        log(0, network_event(to));
+        return ret::ok;
+      }
+      case p::ControlCode::id_card_registration:
+        if (c.cc > model_.door_count()) return ret::bad_parameter;
+        panel.id_card_registration = c.bb == 1;
+        panel.id_card_door = panel.id_card_registration ? c.cc : 0;
+        panel.id_card_until = panel.id_card_registration && c.dd != 0 ? ctx_.unix_now + c.dd : 0;
+        return ret::ok;
+      case p::ControlCode::query_subdevice:
+        ++panel.subdevice_queries;  // a stand-alone panel: no sub-device to report
+        return ret::ok;
+      case p::ControlCode::test_switched_network:
+        log(0, network_event(panel.network));  // the network in use answers
+        return ret::ok;
+      case p::ControlCode::cancel_elevator_emergency:
+        panel.elevator_emergency = false;
+        log(0, ev::elevator_emergency_cancelled);
+        return ret::ok;
+      case p::ControlCode::reset_counter: {
+        const auto which = static_cast<p::CounterReset>(c.bb);
+        if (which == p::CounterReset::out_counter || which == p::CounterReset::all) panel.outcount = 0;
+        if (which == p::CounterReset::in_counter || which == p::CounterReset::all) panel.incount = 0;
+        if (which == p::CounterReset::alarm_count || which == p::CounterReset::all) panel.alarmcount = 0;
+        out_.uploads.push_back(p::format_irstate_upload(model_.sn(), {model_.irstate_record()}));
+        return ret::ok;
+      }
+      case p::ControlCode::elevator_output:
+      case p::ControlCode::elevator_normal_open: {
+        // Each floor is an output of the elevator panel: logged with the floor as eventaddr.
+        const bool hold = c.aa == 18;
+        for (unsigned floor : p::floors_of(*c.floors)) {
+          const int addr = static_cast<int>(floor);
+          if (c.dd == p::ControlDevice::close) {
+            panel.floors_open.erase(floor);
+            panel.floors_normal_open.erase(floor);
+            log(addr, hold ? ev::normal_open_off : ev::remote_close);
+          } else if (hold || c.dd == p::ControlDevice::hold_open) {
+            if (hold) panel.floors_normal_open[floor] = true;
+            else panel.floors_open[floor] = 0;
+            log(addr, hold ? ev::normal_open_on : ev::remote_open);
+          } else {
+            panel.floors_open[floor] = ctx_.unix_now + c.dd;
+            log(addr, ev::remote_open);
+          }
+        }
+        return ret::ok;
+      }
     }
+    return ret::unknown_command;
+  }
+
+  static const char* comm_type(PanelState::Network n) {
+    // The registration's CommType values (4.4).
+    switch (n) {
+      case PanelState::Network::cellular: return "usb-4G-modem";
+      case PanelState::Network::wifi: return "serial-wireless";
+      case PanelState::Network::wired: break;
+    }
+    return "ethernet";
+  }
+  static int network_event(PanelState::Network n) {
+    switch (n) {
+      case PanelState::Network::cellular: return ev::cellular_connected;
+      case PanelState::Network::wifi: return ev::wifi_connected;
+      case PanelState::Network::wired: break;
+    }
+    return ev::cable_connected;
   }
 
   void log(int door, int code) { out_.events.push_back(model_.log(command_event(ctx_, door, code))); }

@@ -42,6 +42,9 @@ struct Execution {
   std::optional<protocol::Upgrade> upgrade;        // download, check, then answer (result.return_code set by the session)
   std::optional<std::string> test_host;            // "ip:port" to try; the session sets the Return
   bool options_changed = false;                    // SET OPTIONS changed a server-relevant option
+  // A second answer for the same command, sent after `result` in a later devicecmd: SET
+  // ADSCREEN_OPTIONS answers -5000 first (the screen device is downloading), then its final Return.
+  std::optional<protocol::CommandResult> final_result;
 };
 
 // The Return of an UPGRADE once its file has arrived (9.4.1): base64 decoded for method 1, then the

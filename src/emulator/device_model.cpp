@@ -173,6 +173,16 @@ std::vector<p::Record> DeviceModel::query(const p::DataQuery& q) const {
     }
     return out;
   }
+  if (spec != nullptr && spec->name == "APList") {
+    // A virtual table: the Wi-Fi scan, not data the server sent.
+    for (const auto& ap : panel_.access_points) {
+      if (!matches(ap, q.filter)) continue;
+      p::Record r = ap;
+      r.prefix = "APList";
+      out.push_back(std::move(r));
+    }
+    return out;
+  }
   const Table* t = table(q.table);
   if (t == nullptr || spec == nullptr) return out;
   // Query uploads name their table before the first field (9.1.4: "user uid=1\tcardno=...").
@@ -261,6 +271,45 @@ p::Record DeviceModel::rtstate_record(const p::CivilTime& now) const {
     r.add("alarm", fields->alarm);
   }
   return r;
+}
+
+p::Record DeviceModel::irstate_record() const {
+  return p::Record{{"irstate", std::to_string(panel_.irstate)},
+                   {"irsensecount", std::to_string(panel_.irsensecount)},
+                   {"incount", std::to_string(panel_.incount)},
+                   {"outcount", std::to_string(panel_.outcount)},
+                   {"alarmcount", std::to_string(panel_.alarmcount)},
+                   {"runcount", std::to_string(panel_.runcount)}};
+}
+
+p::Record DeviceModel::wiegand_reading() const {
+  // A 26-bit frame (facility 1, a card number derived from the SN): even parity over the first 12
+  // data bits, odd over the last 12.
+  std::uint32_t card = 0;
+  for (char ch : sn_) card = (card * 31u + static_cast<unsigned char>(ch)) & 0xFFFFu;
+  const std::uint32_t data = (1u << 16) | card;
+  std::string bits;
+  for (int i = 23; i >= 0; --i) bits += ((data >> i) & 1u) ? '1' : '0';
+  const auto ones = [&](std::ptrdiff_t from) { return std::count(bits.begin() + from, bits.begin() + from + 12, '1'); };
+  bits = std::string(1, ones(0) % 2 ? '1' : '0') + bits + (ones(12) % 2 ? '0' : '1');
+  return p::Record{{"type", "wg"}, {"bitscount", "26"}, {"bits", bits}, {"sn", sn_}};
+}
+
+std::vector<unsigned> DeviceModel::user_floors(std::string_view pin) const {
+  std::vector<unsigned> floors;
+  const p::Record* r = find("userleauthorize", "Pin", pin);
+  if (r == nullptr) return floors;
+  // A hex number, floor n at bit n-1: floors 8 and 9 are "180" (tables.yaml, userleauthorize).
+  const std::string_view hex = r->get_or("AuthorizeFloors", "");
+  unsigned base = 1;
+  for (auto it = hex.rbegin(); it != hex.rend() && base <= 256; ++it, base += 4) {
+    const int nibble = p::text::hex_digit(*it);
+    if (nibble < 0) return {};
+    for (unsigned bit = 0; bit < 4; ++bit)
+      if ((nibble >> bit) & 1) floors.push_back(base + bit);
+  }
+  std::sort(floors.begin(), floors.end());
+  return floors;
 }
 
 const DeviceModel::Event& DeviceModel::log(Event event) {

@@ -47,6 +47,36 @@ struct DoorState {
   bool relay_open = false;   // lock relay energised
   int alarm = 0;             // Appendix rtstate alarm bits
   std::int64_t relay_until = 0;  // unix seconds at which an opened relay closes again (0 = latched/none)
+  bool locked = false;           // CONTROL DEVICE 06: shut for every opening until unlocked
+};
+
+// What the panel keeps of the CONTROL DEVICE actions (9.4) that are not a door's relay.
+struct PanelState {
+  enum class Network { wired, cellular, wifi };
+  Network network = Network::wired;  // 11 switches it, 14 tests it
+  int emergency = 0;                 // 07: 1 dual-on, 2 dual-off (0: none since start)
+  int battery_percent = 100;         // 05 reports it
+  int zigbee = 0;                    // 08: last Zigbee action (1 re-network .. 4 stop access)
+  bool wiegand_test = false;         // 09: started (01/00), stopped (02)
+  std::int64_t rs485_lighting = 0;   // 10: times it ran
+  bool id_card_registration = false; // 12: on (BB=01) for door id_card_door until id_card_until
+  int id_card_door = 0;
+  std::int64_t id_card_until = 0;    // 0: no timeout
+  std::int64_t subdevice_queries = 0;  // 13
+  bool elevator_emergency = false;   // 15 cancels it
+  // Channel-controller counters (irstate, 7.14); 16 resets them.
+  int irstate = 0;
+  int irsensecount = 2;
+  std::int64_t incount = 0, outcount = 0, alarmcount = 0, runcount = 0;
+  // 17: floors released until a unix second (0: held); 18: floors held open.
+  std::map<unsigned, std::int64_t> floors_open;
+  std::map<unsigned, bool> floors_normal_open;
+  // SET ADSCREEN_OPTIONS (9.5.3): the latest parameters per (InOut, Area).
+  std::vector<protocol::Record> adscreen;
+  // The Wi-Fi networks in range, as DATA QUERY [APList] reports them (9.1.4): ecn, ssid, rssi, mac.
+  std::vector<protocol::Record> access_points{
+      {{"ecn", "3"}, {"ssid", "office"}, {"rssi", "-48"}, {"mac", "a4:2b:b0:10:20:30"}},
+      {{"ecn", "0"}, {"ssid", "guest"}, {"rssi", "-71"}, {"mac", "a4:2b:b0:10:20:31"}}};
 };
 
 class DeviceModel {
@@ -90,6 +120,16 @@ class DeviceModel {
   // The rtstate record (7.3): time, sensor, relay, alarm, door, as the device uploads it.
   protocol::Record rtstate_record(const protocol::CivilTime& now) const;
 
+  // ---- the rest of the panel (CONTROL DEVICE 05-18) ----------------------------------------------------
+  PanelState& panel() noexcept { return panel_; }
+  const PanelState& panel() const noexcept { return panel_; }
+  // The irstate record (7.14) of the channel counters.
+  protocol::Record irstate_record() const;
+  // What the Wiegand test (CONTROL DEVICE 09) reads, as testdata: type=wg, bitscount, bits, sn.
+  protocol::Record wiegand_reading() const;
+  // The floors userleauthorize grants `pin` (AuthorizeFloors: hex, bit 0 = floor 1); empty when none.
+  std::vector<unsigned> user_floors(std::string_view pin) const;
+
   // ---- event log ------------------------------------------------------------------------------------
   struct Event {
     std::int64_t index = 0;
@@ -125,6 +165,7 @@ class DeviceModel {
   std::string sn_;
   protocol::Record options_;
   std::vector<DoorState> doors_;
+  PanelState panel_;
   std::map<std::string, Table> tables_;  // key: lower-case name
   std::vector<Event> events_;
   std::int64_t last_index_ = 0;  // never reused, even after DATA DELETE transaction

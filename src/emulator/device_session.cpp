@@ -317,17 +317,44 @@ asio::awaitable<bool> DeviceSession::poll() {
     stats_.record_error(Exchange::getrequest, "unreadable commands");
     co_return true;  // nothing to run; the connection itself is fine
   }
+  // Final answers of earlier commands that are due go first (their first answer went in an earlier
+  // devicecmd); the others wait.
+  std::vector<DeferredResult> due;
+  const auto now = clock::now();
+  for (auto it = deferred_results_.begin(); it != deferred_results_.end();) {
+    if (it->due > now) {
+      ++it;
+      continue;
+    }
+    due.push_back(std::move(*it));
+    it = deferred_results_.erase(it);
+  }
   std::vector<p::CommandResult> results;
+  for (const auto& d : due) results.push_back(d.result);
+  const std::size_t earlier = results.size();
+  bool executed = true;
   for (const auto& command : *commands) {
-    if (!co_await execute(command)) co_return false;
+    if (!(executed = co_await execute(command))) break;
     results.push_back(results_.back());
+  }
+  if (!executed) {
+    deferred_results_.insert(deferred_results_.begin(), due.begin(), due.end());
+    co_return false;
   }
   if (results.empty()) co_return true;
   const std::vector<p::Record> none;
   p::OutgoingRequest request = p::format_devicecmd_results(options_.sn, none);
   request.body = p::format_command_results(results);
   auto posted = co_await exchange(Exchange::devicecmd, request);
-  co_return posted && posted->status == 200;
+  const bool ok = posted && posted->status == 200;
+  if (!ok) {
+    // Not delivered: the final answers go with the next devicecmd.
+    deferred_results_.insert(deferred_results_.begin(), due.begin(), due.end());
+  } else {
+    for (std::size_t i = 0; i < earlier; ++i) results_.push_back(results[i]);
+    while (results_.size() > kResultsKept) results_.pop_front();
+  }
+  co_return ok;
 }
 
 asio::awaitable<bool> DeviceSession::execute(const p::Command& command) {
@@ -372,6 +399,7 @@ asio::awaitable<bool> DeviceSession::execute(const p::Command& command) {
   }
   if (e.doors_changed) doors_dirty_ = true;
   if (e.restart) restart_requested_ = true;
+  if (e.final_result) deferred_results_.push_back({*e.final_result, clock::now() + options_.adscreen_download});
   ++commands_executed_;
   stats_.commands_executed.fetch_add(1);
   results_.push_back(e.result);
@@ -519,7 +547,12 @@ AccessDecision DeviceSession::swipe(const Credential& credential, int door) {
   }
   AccessDecision d = decide_access(model_, credential, door, local_now());
   log_access(credential, door, d.pin, d.event);
-  if (d.granted()) open_relay(door, model_.option_int("Door" + std::to_string(door) + "Drivertime", 5));
+  if (d.granted()) {
+    const int seconds = model_.option_int("Door" + std::to_string(door) + "Drivertime", 5);
+    open_relay(door, seconds);
+    // An elevator panel also releases the floors the user's privilege (userleauthorize) names.
+    for (unsigned floor : model_.user_floors(d.pin)) model_.panel().floors_open[floor] = unix_now() + seconds;
+  }
   return d;
 }
 
@@ -620,6 +653,8 @@ void DeviceSession::set_door_sensor(int door, bool open) {
 
 void DeviceSession::expire_relays() {
   const std::int64_t now = unix_now();
+  // Elevator floors released for a time (CONTROL DEVICE 17) switch off again.
+  std::erase_if(model_.panel().floors_open, [now](const auto& floor) { return floor.second != 0 && floor.second <= now; });
   for (int d = 1; d <= model_.door_count(); ++d) {
     DoorState& s = model_.door(d);
     if (s.relay_open && s.relay_until != 0 && s.relay_until <= now) {
@@ -668,6 +703,37 @@ int DeviceSession::enroll(const LocalEnrolment& enrolment) {
   }
   wake();
   return ret::ok;
+}
+
+void DeviceSession::report_errorlog(const std::string& code, const std::string& cmdid) {
+  p::Record r{{"errcode", code}, {"errmsg", ""}, {"dataorigin", cmdid.empty() ? "dev" : "cmd"}, {"cmdid", cmdid},
+              {"additional", ""}};
+  enrolled_uploads_.push_back(p::format_tabledata_upload(options_.sn, "errorlog", {r}));
+  wake();
+}
+
+void DeviceSession::report_irstate() {
+  enrolled_uploads_.push_back(p::format_irstate_upload(options_.sn, {model_.irstate_record()}));
+  wake();
+}
+
+int DeviceSession::report_wiegand() {
+  if (!model_.panel().wiegand_test) return ret::execution_error;
+  enrolled_uploads_.push_back(p::format_testdata_upload(options_.sn, {model_.wiegand_reading()}));
+  wake();
+  return ret::ok;
+}
+
+void DeviceSession::finish_downloads() {
+  for (auto& d : deferred_results_) d.due = clock::now();
+  wake();
+}
+
+void DeviceSession::pass_gate(bool in) {
+  PanelState& panel = model_.panel();
+  ++(in ? panel.incount : panel.outcount);
+  ++panel.runcount;
+  report_irstate();
 }
 
 asio::awaitable<bool> DeviceSession::upload_enrolled() {

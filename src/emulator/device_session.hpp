@@ -71,6 +71,9 @@ struct SessionOptions {
   // exchange gets plain text (Appendix 16), counted in Stats::encryption_refused.
   bool encryption = false;
   std::uint32_t seed = 1;
+  // How long the screen device of a channel controller takes to fetch what SET ADSCREEN_OPTIONS
+  // names (9.5.3): its final Return follows the -5000 in the first devicecmd after this.
+  std::chrono::milliseconds adscreen_download{2000};
 };
 
 // A user enrolled at the device itself (keypad, fingerprint reader), not sent by the server.
@@ -128,6 +131,19 @@ class DeviceSession : public std::enable_shared_from_this<DeviceSession> {
   int enroll(const LocalEnrolment& enrolment);
   // Enrolment uploads not yet acknowledged by the server.
   std::size_t pending_uploads() const noexcept { return enrolled_uploads_.size(); }
+
+  // ---- what a panel reports of its own accord -----------------------------------------------------------
+  // Queued like enrolments, sent before the next poll until the server answers 200:
+  // an error log (7.12, Appendix 17 code such as D01E0001), the channel counters (irstate, 7.14),
+  // a Wiegand test reading (testdata; ret::execution_error unless CONTROL DEVICE 09 started the
+  // test), a person passing a channel gate (in or out: the counters move, then irstate).
+  void report_errorlog(const std::string& code, const std::string& cmdid);
+  void report_irstate();
+  int report_wiegand();
+  void pass_gate(bool in);
+  // The screen devices finish their downloads now: the final SET ADSCREEN_OPTIONS answers go with
+  // the next devicecmd.
+  void finish_downloads();
 
  private:
   boost::asio::awaitable<void> run();
@@ -203,6 +219,12 @@ class DeviceSession : public std::enable_shared_from_this<DeviceSession> {
   std::uint64_t commands_executed_ = 0;
   std::string last_error_;
   std::deque<protocol::CommandResult> results_;
+  // Second answers (SET ADSCREEN_OPTIONS' final Return), each for the first devicecmd after `due`.
+  struct DeferredResult {
+    protocol::CommandResult result;
+    std::chrono::steady_clock::time_point due;
+  };
+  std::vector<DeferredResult> deferred_results_;
   std::chrono::steady_clock::time_point offline_until_{};
   std::chrono::steady_clock::time_point started_{};
   std::chrono::steady_clock::time_point last_batch_upload_{};

@@ -10,7 +10,7 @@ namespace {
 
 // Parameter sets follow the manual's registration example (4.4) and its parameter tables
 // (Appendix 13 for AccSupportFunList, 3.1 for MultiBio*); values describe the class of hardware.
-constexpr std::array<Profile, 3> kProfiles{{
+constexpr std::array<Profile, 4> kProfiles{{
     {"inbio460", "inBio-460-class 4-door access panel (fingerprint readers, Wiegand)", 4, 8, true,
      "DeviceType=acc,~DeviceName=inBio460,FirmVer=AC Ver 5.7.8.3033 Jan 10 2023,PushVersion=Ver 2.0.33S-20230110,"
      "CommType=ethernet,MaxPackageSize=2048000,LockCount=4,ReaderCount=8,AuxInCount=4,AuxOutCount=4,"
@@ -52,6 +52,17 @@ constexpr std::array<Profile, 3> kProfiles{{
      "MultiBioVersion=0:10:0:0:0:0:0:0:1:40,MaxMultiBioDataCount=0:10000:0:0:0:0:0:0:3000:10000,"
      "MaxMultiBioPhotoCount=0:0:0:0:0:0:0:0:0:10000,MultiBioDataCount=0:0:0:0:0:0:0:0:0:0,"
      "MultiBioPhotoCount=0:0:0:0:0:0:0:0:0:0,CmdFormat=0,SubcontractingUpgradeFunOn=1"},
+    // A channel controller (7.13, 7.14, 9.5.3): the Appendix 20 parameters say it has an advertising
+    // screen; its in/out counters go up as irstate.
+    {"channel", "channel controller (a flap-barrier lane: irstate counters, advertising screen)", 1, 2, true,
+     "DeviceType=acc,~DeviceName=Channel-Lane,FirmVer=AC Ver 5.7.8.3033 Jan 10 2023,PushVersion=Ver 2.0.33S-20230110,"
+     "CommType=ethernet,MaxPackageSize=2048000,LockCount=1,ReaderCount=2,AuxInCount=1,AuxOutCount=1,"
+     "~IsOnlyRFMachine=1,~MaxUserCount=30000,~MaxAttLogCount=100000,~MaxUserFingerCount=0,"
+     "IPAddress=${IP},NetMask=255.255.255.0,GATEIPAddress=${GW},IclockSvrFun=1,SimpleEventType=1,"
+     "VerifyStyles=00100000,EventTypes=BF0FE03D3000010000000000070000000000000000000000000077002001000000,"
+     "FvFunOn=0,FaceFunOn=0,FingerFunOn=0,AccSupportFunList=0101010000111000000111010100011010,MaxLockCount=1,"
+     "CmdFormat=0,PassMode=0,PassWayCounter=0,IsSupportADScreen=1,ADScreenFunOn=1,InPlayInterval=5,"
+     "OutPlayInterval=5"},
 }};
 
 void replace_all(std::string& s, std::string_view from, std::string_view to) {

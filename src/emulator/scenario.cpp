@@ -193,7 +193,7 @@ class Args {
   std::vector<std::string> positionals_;
 };
 
-constexpr std::string_view kVerbs = "wait, sleep, swipe, door, offline, online, enroll, expect";
+constexpr std::string_view kVerbs = "wait, sleep, swipe, door, offline, online, enroll, expect, report, gate";
 
 // Parses one non-empty line into `step`; false when it has errors (already recorded).
 bool parse_step(const std::vector<Token>& tokens, ScenarioStep& step, Args& args) {
@@ -315,6 +315,36 @@ bool parse_step(const std::vector<Token>& tokens, ScenarioStep& step, Args& args
                 args.integer("door", 1, 255, door);
     step.door = static_cast<int>(door);
     return good;
+  }
+  if (v == "report") {
+    step.kind = StepKind::report;
+    step.report = second();
+    if (step.report != "errorlog" && step.report != "irstate" && step.report != "wiegand") {
+      args.fail("report: expected errorlog, irstate or wiegand" + (step.report.empty() ? std::string() : ", got '" + step.report + "'"));
+      return false;
+    }
+    if (step.report != "errorlog") return args.take(tokens, 2, "report " + step.report, {}) && args.no_positionals("report");
+    bool good = args.take(tokens, 2, "report errorlog", {"code", "cmdid"}) && args.no_positionals("report errorlog") &&
+                args.require("code", "report errorlog");
+    if (!good) return false;
+    step.errcode = args.get("code");
+    step.cmdid = args.get("cmdid");
+    // Appendix 17: generator letter, module, type letter, error value: 8 characters.
+    if (step.errcode.size() != 8 || step.errcode.find_first_of(" \t") != std::string::npos) {
+      args.fail("report errorlog: code= is 8 characters (Appendix 17, like D01E0001), not '" + step.errcode + "'");
+      return false;
+    }
+    return true;
+  }
+  if (v == "gate") {
+    step.kind = StepKind::gate;
+    const std::string what = second();
+    if (what != "in" && what != "out") {
+      args.fail("gate: expected in or out" + (what.empty() ? std::string() : ", got '" + what + "'"));
+      return false;
+    }
+    step.in = what == "in";
+    return args.take(tokens, 2, "gate " + what, {}) && args.no_positionals("gate");
   }
   if (v == "enroll") {
     step.kind = StepKind::enroll;
@@ -700,6 +730,22 @@ StepOutcome ScenarioRunner::act(const ScenarioStep& step) {
       if (auto missing = door_missing(step.door)) return fail(*missing);
       s.set_door_sensor(step.door, step.open);
       out.detail = "door " + std::to_string(step.door) + " sensor " + door_word(step.open);
+      return out;
+    case StepKind::report:
+      if (step.report == "errorlog") {
+        s.report_errorlog(step.errcode, step.cmdid);
+        out.detail = "error log " + step.errcode + " reported";
+      } else if (step.report == "irstate") {
+        s.report_irstate();
+        out.detail = "channel counters reported";
+      } else {
+        if (s.report_wiegand() != 0) return fail("no Wiegand test running (CONTROL DEVICE 09 starts one)");
+        out.detail = "Wiegand test reading reported";
+      }
+      return out;
+    case StepKind::gate:
+      s.pass_gate(step.in);
+      out.detail = std::string("passed the gate ") + (step.in ? "in" : "out");
       return out;
     case StepKind::online:
       s.go_offline(clock::now());

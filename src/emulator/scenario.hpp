@@ -9,6 +9,7 @@
 //   enroll pin=5 name=Ann card=123 [password=] [finger=0 template=BASE64|random]
 //   expect user pin=5 [present|absent]           expect result return=0 [id=ID] [command=DATA]
 //   expect door=1 [relay=connected|disconnected] [sensor=open|closed]          expect events acked>=N
+//   report errorlog code=D01E0001 [cmdid=123] | report irstate | report wiegand      gate in|out
 //
 // Parsing collects every bad line (line number and what is wrong) instead of stopping at the first,
 // so a script is fixed in one pass; nothing throws past the API. Running posts to the session's
@@ -47,6 +48,8 @@ enum class StepKind {
   expect_result,
   expect_door,
   expect_events,
+  report,  // the panel uploads an error log, its channel counters or a Wiegand test reading
+  gate,    // a person passes the channel gate (in or out): counters move, irstate follows
 };
 
 struct ScenarioStep {
@@ -77,6 +80,12 @@ struct ScenarioStep {
   std::optional<std::int64_t> return_code;
   std::string id;
   std::string command;
+  // report: errorlog, irstate or wiegand; errorlog's code= and cmdid=
+  std::string report;
+  std::string errcode;
+  std::string cmdid;
+  // gate: in (true) or out
+  bool in = true;
 };
 
 struct ScenarioError {

@@ -156,6 +156,24 @@ Json errorlog_json(std::string_view value) {
   // Appendix 17: the first character says who raised it.
   if (!code.empty() && (code[0] == 'D' || code[0] == 'd')) j["origin"] = "device";
   if (!code.empty() && (code[0] == 'S' || code[0] == 's')) j["origin"] = "software";
+  // Generator, module (2 digits), type (E), value (4 digits): the device modules Appendix 17 names.
+  static constexpr std::string_view kDeviceModules[] = {"",
+                                                        "PUSH communication",
+                                                        "template processing",
+                                                        "hardware interaction",
+                                                        "PULL communication",
+                                                        "standalone communication",
+                                                        "data relay",
+                                                        "license service"};
+  if (code.size() == 8 && (code[0] == 'D' || code[0] == 'd')) {
+    if (auto module = text::parse_int(code.substr(1, 2)); module && *module >= 1 && *module <= 7)
+      j["module"] = kDeviceModules[*module];
+  }
+  if (code.size() == 8 && (code[3] == 'E' || code[3] == 'e')) {
+    j["type"] = "error";
+    if (auto v = text::parse_int(code.substr(4)); v && code.substr(4).find_first_not_of("0123456789") == std::string_view::npos)
+      j["value"] = *v;
+  }
   return j;
 }
 

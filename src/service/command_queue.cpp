@@ -39,6 +39,12 @@ std::optional<CommandStatus> next_status(CommandStatus status, CommandEvent even
 
 bool is_open(CommandStatus status) noexcept { return status == CommandStatus::queued || status == CommandStatus::sent; }
 
+bool awaits_final_answer(const CommandRow& row) noexcept {
+  if (row.status != CommandStatus::sent || !row.return_code) return false;
+  const auto verb = p::verb_from_name(row.verb);
+  return verb && p::interpret_return(*verb, *row.return_code).kind == p::ReturnKind::pending;
+}
+
 CommandStatus effective_status(const CommandRow& row, std::int64_t now) noexcept {
   if (is_open(row.status) && row.expires_at > 0 && row.expires_at <= now) return CommandStatus::expired;
   return row.status;
@@ -241,6 +247,7 @@ void CommandQueue::deliver(const std::string& sn, const DeliveryBudget& budget,
         const auto cap = static_cast<std::int64_t>(options.max_per_poll);
         auto candidates = commands.queued(sn, cap);
         auto again = commands.unanswered(sn, now - options.resend_after, cap);
+        std::erase_if(again, awaits_final_answer);  // answered -5000: the device has it
         candidates.insert(candidates.end(), std::make_move_iterator(again.begin()), std::make_move_iterator(again.end()));
         std::stable_sort(candidates.begin(), candidates.end(), [](const CommandRow& a, const CommandRow& b) {
           if (a.priority != b.priority) return a.priority < b.priority;

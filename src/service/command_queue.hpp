@@ -11,8 +11,8 @@
 //     ▼             │  ▼
 //  cancelled     (sent) expired
 //
-// -5000 (a master controller passed it on to a sub-controller) keeps a command sent with the
-// intermediate answer. A final answer is recorded whatever the command's state (the device ran it:
+// -5000 (a master controller passed it on to a sub-controller; SET ADSCREEN_OPTIONS waiting for
+// its screen device) keeps a command sent with the intermediate answer, and never re-sent. A final answer is recorded whatever the command's state (the device ran it:
 // that is the audit trail, even for a command that expired or was cancelled meanwhile); -7 for a
 // command already answered keeps the earlier result. A command past its deadline is never delivered
 // or re-sent: a door opened minutes late is worse than not at all.
@@ -54,6 +54,9 @@ enum class CommandEvent { deliver, answer_pending, answer_done, answer_failed, e
 std::optional<storage::CommandStatus> next_status(storage::CommandStatus status, CommandEvent event) noexcept;
 // queued or sent: the device may still be sent it.
 bool is_open(storage::CommandStatus status) noexcept;
+// Sent and answered "received, final result to follow" (-5000; SET ADSCREEN_OPTIONS' printed 5000):
+// the device has it, so it is not re-sent however long the final answer takes.
+bool awaits_final_answer(const storage::CommandRow& row) noexcept;
 // How a command reads at `now`: an open one past its deadline is expired even before the sweep
 // records it.
 storage::CommandStatus effective_status(const storage::CommandRow& row, std::int64_t now) noexcept;

@@ -36,6 +36,8 @@ TEST(Profiles, RegistrationParametersAreConsistentAndParseable) {
     ASSERT_EQ(parsed->records.size(), 1u);
     EXPECT_EQ(parsed->records[0].size(), options.size());
   }
+  auto channel = registration_options(*find_profile("channel"), "L1", "10.0.0.3");
+  EXPECT_EQ(channel.get_or("IsSupportADScreen", ""), "1");  // SET ADSCREEN_OPTIONS (9.5.3)
   auto face = registration_options(*find_profile("face"), "F1", "10.0.0.2");
   EXPECT_EQ(face.get_or("FaceFunOn", ""), "1");
   EXPECT_TRUE(face.has("MultiBioDataSupport"));

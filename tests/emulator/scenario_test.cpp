@@ -115,6 +115,30 @@ TEST(ScenarioParse, WaitUser) {
   EXPECT_EQ(s[1].duration, kDefaultWaitTimeout);
 }
 
+TEST(ScenarioParse, ReportsAndGate) {
+  const auto parsed = parse_scenario(
+      "report errorlog code=D01E0001 cmdid=12\nreport errorlog code=D02E0009\nreport irstate\nreport wiegand\n"
+      "gate in\ngate out\n");
+  ASSERT_TRUE(parsed.ok()) << parsed.errors.front().to_string();
+  const auto& s = parsed.scenario.steps;
+  ASSERT_EQ(s.size(), 6u);
+  EXPECT_EQ(s[0].kind, StepKind::report);
+  EXPECT_EQ(s[0].report, "errorlog");
+  EXPECT_EQ(s[0].errcode, "D01E0001");
+  EXPECT_EQ(s[0].cmdid, "12");
+  EXPECT_EQ(s[1].cmdid, "");
+  EXPECT_EQ(s[2].report, "irstate");
+  EXPECT_EQ(s[3].report, "wiegand");
+  EXPECT_EQ(s[4].kind, StepKind::gate);
+  EXPECT_TRUE(s[4].in);
+  EXPECT_FALSE(s[5].in);
+  for (const char* bad : {"report", "report alarms", "report errorlog", "report errorlog code=D01", "report irstate now",
+                          "report irstate code=1", "gate", "gate sideways", "gate in twice"}) {
+    const auto wrong = parse_scenario(bad);
+    EXPECT_FALSE(wrong.ok()) << bad;
+  }
+}
+
 TEST(ScenarioParse, Durations) {
   EXPECT_EQ(parse_duration("500ms"), 500ms);
   EXPECT_EQ(parse_duration("30s"), 30s);

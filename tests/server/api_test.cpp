@@ -812,6 +812,32 @@ TEST_F(ApiTest, TypedControlsAreBuiltByTheProtocolCore) {
   EXPECT_EQ(api("POST", "/api/v1/devices/NOSUCH/reboot", "").status, 404);
 }
 
+// Every CONTROL DEVICE action by its groups: two hex digits each on the wire, checked against 9.4.
+TEST_F(ApiTest, AnyControlActionByItsGroups) {
+  start_api();
+  const std::string sn = "CTRL0002";
+  handshake(sn);
+  const std::string control = "/api/v1/devices/" + sn + "/control";
+  EXPECT_EQ(ok(api("POST", control, R"({"action": 11, "bb": 1})"), 201)["line"], "CONTROL DEVICE 0B010000");
+  EXPECT_EQ(ok(api("POST", control, R"({"action": 13})"), 201)["line"], "CONTROL DEVICE 0D000000");
+  EXPECT_EQ(ok(api("POST", control, R"({"action": 16, "bb": 4})"), 201)["line"], "CONTROL DEVICE 10040000");
+  EXPECT_EQ(ok(api("POST", control, R"({"action": 12, "bb": 1, "cc": 2, "dd": 30})"), 201)["line"],
+            "CONTROL DEVICE 0C01021E");
+  EXPECT_EQ(ok(api("POST", control, R"({"action": 5})"), 201)["line"], "CONTROL DEVICE 05000000");
+  // Floors 1 and 3: the first byte of the bitmap is 1010 0000.
+  EXPECT_EQ(ok(api("POST", control, R"({"action": 17, "floors": [1, 3], "dd": 9})"), 201)["line"],
+            "CONTROL DEVICE 11A0" + std::string(62, '0') + "0009");
+  // The manual's table decides: unknown action, group out of range, floors where none belong.
+  EXPECT_EQ(api("POST", control, R"({"action": 19})").status, 400);
+  EXPECT_EQ(api("POST", control, R"({"action": 11, "bb": 5})").status, 400);
+  EXPECT_EQ(api("POST", control, R"({"action": 2, "floors": [1]})").status, 400);
+  EXPECT_EQ(api("POST", control, R"({"action": 17, "dd": 9})").status, 400);
+  EXPECT_EQ(api("POST", control, R"({"action": 1, "bb": 256})").status, 400);
+  EXPECT_EQ(api("POST", control, R"({"bb": 1})").status, 400);
+  EXPECT_EQ(body_of(api("POST", control, R"({"action": 5, "ee": 1})"))["code"], "unknown_field");
+  EXPECT_EQ(api("POST", "/api/v1/devices/NOSUCH/control", R"({"action": 5})").status, 404);
+}
+
 TEST_F(ApiTest, DevicesAreDeletedOrRejected) {
   ServerConfig config;
   config.registration = RegistrationPolicy::approve;

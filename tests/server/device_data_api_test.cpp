@@ -9,6 +9,7 @@
 
 #include "protocol/base64.hpp"
 #include "server/serve_fixture.hpp"
+#include "support/spec_fixtures.hpp"
 
 namespace zkpush::server {
 namespace {
@@ -35,7 +36,7 @@ std::set<std::string> device_data_keys(const json& object) {
 const std::set<std::string> kDeviceRecordKeys{"id",           "sn",          "table",       "key",       "fields",
                                         "content_field", "content_encoding", "content_bytes", "content_url",
                                         "updated_at"};
-const std::set<std::string> kDeviceLogEntryKeys{"id", "sn", "kind", "data", "fields", "received_at"};
+const std::set<std::string> kDeviceLogEntryKeys{"id", "sn", "kind", "data", "fields", "decoded", "meaning", "received_at"};
 
 class DeviceDataApiTest : public ServeFixture {
  protected:
@@ -194,7 +195,7 @@ TEST_F(DeviceDataApiTest, RecordsAreListedFilteredPagedAndTheirPhotosServedAsIma
 TEST_F(DeviceDataApiTest, LogIsListedNewestFirstParsedAndPagedByKind) {
   const std::string sn = "LOG0001";
   const std::string token = handshake(sn);
-  upload(p::format_tabledata_upload(sn, "errorlog", {p::Record{{"errcode", "D01"}, {"errmsg", ""}, {"dataorigin", "dev"},
+  upload(p::format_tabledata_upload(sn, "errorlog", {p::Record{{"errcode", "D01E0001"}, {"errmsg", ""}, {"dataorigin", "dev"},
                                                                {"cmdid", ""}, {"additional", ""}}}),
          token, "errorlog=1");
   auto ir = send(p::format_irstate_upload(sn, {p::Record{{"irstate", "1"}, {"irsensecount", "2"}}}), token);
@@ -218,7 +219,15 @@ TEST_F(DeviceDataApiTest, LogIsListedNewestFirstParsedAndPagedByKind) {
   auto errors = listed("/api/v1/devices/" + sn + "/log?kind=errorlog");
   ASSERT_EQ(errors.size(), 2u);
   EXPECT_EQ(errors[0]["fields"]["errcode"], "D02");
-  EXPECT_EQ(errors[1]["fields"]["errcode"], "D01");
+  EXPECT_EQ(errors[1]["fields"]["errcode"], "D01E0001");
+  // The Appendix 17 meaning next to the code, and the code's parts; null for a code it does not list.
+  EXPECT_EQ(errors[1]["meaning"], "Face detection failed");
+  EXPECT_EQ(errors[1]["decoded"]["errcode"]["module"], "PUSH communication");
+  EXPECT_EQ(errors[1]["decoded"]["errcode"]["type"], "error");
+  EXPECT_EQ(errors[1]["decoded"]["errcode"]["value"], 1);
+  EXPECT_TRUE(errors[0]["meaning"].is_null()) << errors[0];
+  EXPECT_EQ(log[1]["decoded"]["irsensecount"], 2);
+  EXPECT_TRUE(log[1]["meaning"].is_null());
   auto newest = listed("/api/v1/devices/" + sn + "/log?limit=1");
   ASSERT_EQ(newest.size(), 1u);
   auto older = listed("/api/v1/devices/" + sn + "/log?limit=5&before_id=" + std::to_string(newest[0]["id"].get<std::int64_t>()));
@@ -229,6 +238,33 @@ TEST_F(DeviceDataApiTest, LogIsListedNewestFirstParsedAndPagedByKind) {
   refused("/api/v1/devices/" + sn + "/log?before_id=-3", 400, "invalid", "before_id");
   refused("/api/v1/devices/" + sn + "/log?limit=0", 400, "invalid", "limit");
   EXPECT_EQ(listed("/api/v1/devices/" + sn + "/log", viewer_token()).size(), 3u);
+}
+
+// The manual's error log example (7.12) as printed, under our device's SN (its Content-Length is the
+// manual's copy error: the formatter counts the body): stored, answered errorlog=1, read back with
+// the Appendix 17 meaning of D01E0001.
+TEST_F(DeviceDataApiTest, TheManualsErrorLogExampleIsReadBackWithItsMeaning) {
+  const std::string sn = "ERRLOG01";
+  const std::string token = handshake(sn);
+  const auto fixture = zkpush::testing::load_fixture("7.12-upload-errorlog.txt");
+  const std::string block = fixture.blocks_of("REQUEST").at(0)->content;
+  const std::string first = block.substr(0, block.find('\n'));
+  p::OutgoingRequest request;
+  request.method = "POST";
+  request.target = first.substr(first.find(' ') + 1, first.rfind(' ') - first.find(' ') - 1);
+  request.target.replace(request.target.find("5165181600015"), 13, sn);
+  request.body = block.substr(block.find("\n\n") + 2);
+  request.headers.push_back({"Content-Type", std::string(p::kPushContentType)});
+  ASSERT_EQ(request.body.rfind("errorlog errcode=D01E0001\t", 0), 0u) << request.body;
+  upload(request, token, "errorlog=1");
+  auto log = listed("/api/v1/devices/" + sn + "/log?kind=errorlog");
+  ASSERT_EQ(log.size(), 1u) << log;
+  EXPECT_EQ(log[0]["meaning"], "Face detection failed");
+  EXPECT_EQ(log[0]["fields"]["errcode"], "D01E0001");
+  EXPECT_EQ(log[0]["fields"]["dataorigin"], "cmd");
+  EXPECT_EQ(log[0]["fields"]["cmdid"], "123");
+  EXPECT_EQ(log[0]["decoded"]["errcode"]["origin"], "device");
+  EXPECT_EQ(log[0]["decoded"]["errcode"]["module"], "PUSH communication");
 }
 
 TEST_F(DeviceDataApiTest, DoorStateHistoryIsDecodedNewestFirstAndOptionsSayWhereTheyCameFrom) {

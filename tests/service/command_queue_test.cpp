@@ -614,6 +614,36 @@ TEST_F(CommandQueueTest, AnswersCloseCommandsAndPendingKeepsThemSent) {
   EXPECT_TRUE(deliver("D1").empty());
 }
 
+// A first answer "received, result to follow" (SET ADSCREEN_OPTIONS: -5000, or 5000 as the manual
+// prints it) keeps the command sent and stops its re-sending until the final answer closes it.
+TEST_F(CommandQueueTest, APendingAnswerIsNotResentAndTheSecondAnswerIsFinal) {
+  QueueOptions options;
+  options.resend_after = 60;
+  start(options);
+  CommandRow ad = enqueue("D1", "SET ADSCREEN_OPTIONS InOut=0,Area=1,Type=1,URL=http://h/a.jpg");
+  CommandRow quiet = enqueue("D1", "GET OPTIONS LockCount");
+  ASSERT_EQ(deliver("D1").size(), 2u);
+  clock_.set(T0 + 5);
+  answer("D1", {{std::to_string(ad.wire_id), 5000}}, "SET ADSCREEN_OPTIONS");
+  CommandRow r = row(ad.id);
+  EXPECT_EQ(r.status, CommandStatus::sent);
+  EXPECT_EQ(r.return_code, 5000);
+  EXPECT_EQ(nlohmann::json::parse(r.result)["kind"], "pending");
+  EXPECT_TRUE(awaits_final_answer(r));
+  EXPECT_FALSE(awaits_final_answer(row(quiet.id)));  // sent, never answered
+  // Past resend_after only the unanswered one goes again.
+  clock_.set(T0 + 120);
+  EXPECT_EQ(ids(deliver("D1")), (std::vector<std::int64_t>{quiet.id}));
+  expect_pending("D1", 2);
+  // The second answer is the final one.
+  answer("D1", {{std::to_string(ad.wire_id), -1}}, "SET ADSCREEN_OPTIONS");
+  r = row(ad.id);
+  EXPECT_EQ(r.status, CommandStatus::failed);
+  EXPECT_EQ(r.return_code, -1);
+  EXPECT_FALSE(awaits_final_answer(r));
+  expect_pending("D1", 1);
+}
+
 TEST_F(CommandQueueTest, RepeatedAnswersAndLateOnesKeepTheFirstResult) {
   CommandRow c = enqueue("D1", "DATA UPDATE user Pin=1");
   ASSERT_EQ(deliver("D1").size(), 1u);

@@ -279,6 +279,43 @@ void add_v1_routes(RouteTable& table, const ApiServices& services) {
                if (!control_body(c, {})) return;
                h.control(c, c.params[0], p::ControlDevice::restart(0), "reboot");
              }});
+  table.add({V::post, "/api/v1/devices/{sn}/control", Role::admin, "controlDevice",
+             "Any CONTROL DEVICE action by its groups ({\"action\": 11, \"bb\": 1} switches to 4G; 17/18 take "
+             "\"floors\"), checked against the manual's table (9.4) before it is queued",
+             "ControlAction", "201 Command", waits, [h](Call& c) {
+               auto body = control_body(c, {"action", "bb", "cc", "dd", "floors"});
+               if (!body) return;
+               auto byte = [&](const char* key, std::uint8_t& out) {
+                 if (!body->contains(key)) return true;
+                 const auto& v = (*body)[key];
+                 if (!v.is_number_integer() || v.get<std::int64_t>() < 0 || v.get<std::int64_t>() > 255) return false;
+                 out = static_cast<std::uint8_t>(v.get<std::int64_t>());
+                 return true;
+               };
+               p::ControlDevice action;
+               if (!body->contains("action") || !byte("action", action.aa))
+                 return answer_error(c.respond, c.who, 400, "action: the CONTROL DEVICE code, 1 to 18");
+               for (const char* key : {"bb", "cc", "dd"}) {
+                 std::uint8_t& group = key[0] == 'b' ? action.bb : key[0] == 'c' ? action.cc : action.dd;
+                 if (!byte(key, group)) return answer_error(c.respond, c.who, 400, std::string(key) + ": 0 to 255");
+               }
+               if (body->contains("floors")) {
+                 std::vector<unsigned> floors;
+                 const auto& list = (*body)["floors"];
+                 if (!list.is_array()) return answer_error(c.respond, c.who, 400, "floors: an array of floor numbers");
+                 for (const auto& f : list) {
+                   if (!f.is_number_integer() || f.get<std::int64_t>() < 1 || f.get<std::int64_t>() > 256)
+                     return answer_error(c.respond, c.who, 400, "floors: numbers 1 to 256");
+                   floors.push_back(static_cast<unsigned>(f.get<std::int64_t>()));
+                 }
+                 auto bitmap = p::make_floor_bitmap(floors);
+                 if (!bitmap) return answer_error(c.respond, c.who, 400, bitmap.error().to_string());
+                 action.floors = *bitmap;
+               }
+               p::Result<p::ControlDevice> checked = action;
+               if (auto st = p::validate_control_device(action); !st) checked = st.error();
+               h.control(c, c.params[0], checked, "control device");
+             }});
   table.add({V::post, "/api/v1/devices/{sn}/time", Role::operator_, "setDeviceTime",
              "Sets the device's clock (SET OPTIONS DateTime=, Appendix 5): to the server's time in the device's "
              "zone, or to {\"time\": \"YYYY-MM-DD HH:MM:SS\"} (the device's wall-clock time)",

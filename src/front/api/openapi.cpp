@@ -76,7 +76,11 @@ OJson schemas() {
                        {"description", "a photo (image/jpeg, image/png, image/gif, image/bmp by its bytes, else "
                                        "application/octet-stream) or a template's base64 text (text/plain)"}};
   s["DeviceLogEntry"] = object_of({{"id", "integer"}, {"sn", "string"}, {"kind", "string"}, {"data", "string"},
-                                   {"fields", "object"}, {"received_at", "integer?"}});
+                                   {"fields", "object"}, {"decoded", "object?"}, {"meaning", "string?"},
+                                   {"received_at", "integer?"}});
+  s["DeviceLogEntry"]["properties"]["decoded"]["description"] =
+      "errorlog, irstate and testdata entries: the fields as the catalogue reads them (null for the other kinds)";
+  s["DeviceLogEntry"]["properties"]["meaning"]["description"] = "errorlog entries: the Appendix 17 meaning of errcode";
   s["DoorStateChange"] = object_of({{"id", "integer"}, {"sn", "string"}, {"doors", "array"}, {"time", "string?"},
                                     {"time_utc", "integer?"}, {"received_at", "integer?"}, {"sensor", "string"},
                                     {"relay", "string"}, {"alarm", "string"}});
@@ -140,6 +144,13 @@ OJson schemas() {
                                        {"linkages", "array"}, {"dst_rules", "array"}});
   s["DoorOpen"] = object_of({{"seconds", "integer"}});
   s["DoorNormalOpen"] = object_of({{"enable", "boolean"}});
+  s["ControlAction"] = object_of({{"action", "integer"}, {"bb", "integer"}, {"cc", "integer"}, {"dd", "integer"},
+                                  {"floors", "array"}});
+  s["ControlAction"]["required"] = OJson::array({"action"});
+  s["ControlAction"]["properties"]["floors"]["items"] = OJson{{"type", "integer"}};
+  s["ControlAction"]["description"] =
+      "CONTROL DEVICE AABBCCDD (manual 9.4) by its groups: action 1-18, bb/cc/dd 0-255 (default 0), floors "
+      "1-256 in place of bb for the elevator actions 17 and 18";
   s["DeviceTime"] = object_of({{"time", "string"}});
   s["OptionKeys"] = object_of({{"keys", "array"}});
   s["OptionKeys"]["properties"]["keys"]["items"] = {{"type", "string"}};

@@ -11,6 +11,7 @@
 #include "protocol/command_results.hpp"
 #include "protocol/commands.hpp"
 #include "protocol/text.hpp"
+#include "protocol/describe.hpp"
 #include "protocol/device_requests.hpp"
 #include "protocol/enums.hpp"
 
@@ -393,7 +394,19 @@ Json device_log_json(const storage::DeviceLogEntry& entry) {
   j["kind"] = entry.kind;
   j["data"] = entry.data;
   // Stored as format_tab_record wrote it: read back by its parser, table word apart.
-  j["fields"] = record_object(p::parse_tab_record(entry.data));
+  const p::Record fields = p::parse_tab_record(entry.data);
+  j["fields"] = record_object(fields);
+  // The uploads the catalogue describes (errorlog's Appendix 17 code, irstate's counters, the
+  // Wiegand test reading) also come decoded; an error log says what its code means at the top.
+  const std::string_view table = entry.kind == "errorlog" ? "errorlog"
+                                 : entry.kind == "irstate" ? "irstate"
+                                 : entry.kind == "testdata" ? "testdata"
+                                                            : "";
+  j["decoded"] = table.empty() ? Json(nullptr) : p::describe_record(table, fields);
+  j["meaning"] = nullptr;
+  if (entry.kind == "errorlog") {
+    if (auto name = p::errorlog_code_name(p::text::trim(fields.get_or("errcode", "")))) j["meaning"] = std::string(*name);
+  }
   j["received_at"] = unix_or_null(entry.received_at);
   return j;
 }
