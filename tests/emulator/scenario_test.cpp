@@ -15,6 +15,8 @@ namespace zkpush::emulator {
 namespace {
 
 namespace asio = boost::asio;
+namespace p = protocol;
+namespace http = server::http;
 using namespace std::chrono_literals;
 using server::e2e::ServeFixture;
 
