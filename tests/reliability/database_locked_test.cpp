@@ -134,6 +134,7 @@ TEST_F(DatabaseLockedTest, RemoteIdentificationAnswersTimeoutWhileTheStoreIsLock
 
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open((dir_ / "zkpush.db").c_str(), &db), SQLITE_OK);
+  sqlite3_busy_timeout(db, 10000);  // the server may be writing (the handshake's last seen)
   ASSERT_EQ(sqlite3_exec(db, "BEGIN EXCLUSIVE; CREATE TABLE IF NOT EXISTS reliability_lock(x);", nullptr, nullptr, nullptr),
             SQLITE_OK);
   auto answer = send(p::format_remote_auth_request(sn, swipe), token);
