@@ -31,6 +31,8 @@ struct SimulationOptions {
   bool remote_auth = false;
   bool remote_auth_fallback_local = false;
   std::chrono::milliseconds remote_auth_timeout{3000};
+  // Each device a master controller with this many sub-controllers (SessionOptions::sub_controllers).
+  int sub_controllers = 0;
   std::uint32_t seed = 1;
 };
 

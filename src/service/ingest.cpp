@@ -14,6 +14,7 @@
 #include "service/access.hpp"
 #include "service/account.hpp"
 #include "service/credentials.hpp"
+#include "service/sub_controllers.hpp"
 
 namespace zkpush::service {
 
@@ -215,6 +216,7 @@ void Ingest::table_records(const std::string& sn, const std::string& table, cons
 
 void Ingest::device_log(const std::string& sn, const std::string& kind, const std::vector<p::Record>& records,
                         storage::Store::Done done) {
+  if (kind == "device_authorize" && subs_) return subs_->upload(sn, records, std::move(done));
   std::vector<storage::DeviceLogEntry> entries;
   const auto now = clock_.now();
   for (const auto& r : records) {

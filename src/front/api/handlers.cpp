@@ -371,13 +371,25 @@ void Handlers::device(const std::string& sn, const std::string& who, const Share
   struct Found {
     std::optional<storage::Device> device;
     std::int64_t pending = 0;
+    std::optional<storage::SubController> as_sub;
+    std::vector<storage::SubController> subs;
   };
   const auto now = devices.clock().now();
-  store.read([sn, now](storage::Reads& r) { return Found{r.devices().get(sn), pending_at(r, sn, now)}; },
+  store.read([sn, now](storage::Reads& r) {
+               return Found{r.devices().get(sn), pending_at(r, sn, now), r.devices().sub_controller(sn),
+                            r.devices().sub_controllers(sn)};
+             },
              [self = *this, sn, who, respond](storage::StoreResult<Found> r) {
                if (!r.ok()) return answer_store_refusal(respond, who, r.error());
                if (!r->device) return answer_error(respond, who, 404, "unknown device " + p::text::quoted(sn));
-               answer_json(respond, 200, self.device_view(*r->device, r->pending));
+               Json j = self.device_view(*r->device, r->pending);
+               // Multi-level control: whose sub-controller it is, and its own sub-controllers.
+               j["master"] = r->as_sub ? Json(r->as_sub->master_sn) : Json(nullptr);
+               if (r->as_sub) j["sub_controller"] = api::sub_controller_json(*r->as_sub);
+               Json subs = Json::array();
+               for (const auto& s : r->subs) subs.push_back(api::sub_controller_json(s));
+               j["sub_controllers"] = std::move(subs);
+               answer_json(respond, 200, j);
              });
 }
 
