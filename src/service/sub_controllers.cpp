@@ -136,9 +136,16 @@ void SubControllers::upload(const std::string& master, const std::vector<p::Reco
     reported.push_back(std::move(s));
   }
   if (entries.empty()) return done(storage::Unit{});
+  // Automatic registration authorizes only for a device that registered as a master controller
+  // (Appendix 15: MasterControlOn=1); any other's table is kept for the operator.
+  bool declared_master = false;
+  if (auto state = devices_.get(master)) {
+    auto on = state->device->options.get("MasterControlOn");
+    declared_master = on && p::text::trim(*on) == "1";
+  }
   store_.write(
       [this, master, entries = std::move(entries), reported = std::move(reported), now,
-       automatic = auto_authorize_](storage::Transaction& tx) {
+       automatic = auto_authorize_ && declared_master](storage::Transaction& tx) {
         tx.device_data().append_log(entries);
         Outcome out;
         for (auto s : reported) {

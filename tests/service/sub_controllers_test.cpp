@@ -43,7 +43,8 @@ protocol::Record authorize_record(const std::string& sn, int is_authorize, const
 
 class SubControllersTest : public ::testing::Test {
  protected:
-  void start(bool automatic) {
+  // declared_master: the device registered with MasterControlOn=1 (Appendix 15).
+  void start(bool automatic, bool declared_master = true) {
     store_ = storage::open_store(storage::testing::sqlite_url(dir_.path()));
     DevicePolicy policy;
     policy.auto_register = automatic;
@@ -56,7 +57,13 @@ class SubControllersTest : public ::testing::Test {
     d.sn = kMaster;
     d.approved = true;
     d.first_seen = d.last_seen = kSubT0;
-    test::write(*store_, [d](storage::Transaction& tx) { tx.devices().save(d); });
+    test::write(*store_, [d, declared_master](storage::Transaction& tx) {
+      tx.devices().save(d);
+      protocol::Record options;
+      options.add("CmdFormat", "1");
+      options.add("MasterControlOn", declared_master ? "1" : "0");
+      tx.devices().merge_options(d.sn, options, "registry", kSubT0);
+    });
     for (auto loaded : {devices_->load(), queue_->load(), subs_->load()}) ASSERT_TRUE(loaded.ok());
   }
   void TearDown() override {
@@ -143,6 +150,23 @@ TEST_F(SubControllersTest, AnUploadUnderApprovalKeepsTheSubsAndAuthorizesNone) {
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.error().reason, storage::StoreError::Reason::conflict);
   EXPECT_NE(refused.error().message.find("not authorized"), std::string::npos);
+}
+
+TEST_F(SubControllersTest, AutomaticRegistrationAuthorizesOnlyForADeclaredMaster) {
+  start(true, false);
+  upload({authorize_record("S1", 0)});
+  EXPECT_EQ(subs_->subs_of(kMaster), std::vector<std::string>{"S1"});
+  EXPECT_TRUE(commands_of(kMaster).empty());
+  EXPECT_EQ(stored("S1")->requested, 0);
+}
+
+TEST_F(SubControllersTest, AutomaticRegistrationAsksStepOneForADeclaredMastersNewSub) {
+  start(true, true);
+  upload({authorize_record("S1", 0)});
+  auto commands = commands_of(kMaster);
+  ASSERT_EQ(commands.size(), 1u);
+  EXPECT_EQ(commands[0].line, "DATA UPDATE DeviceAuthorize SN=S1\tIsAuthorize=1");
+  EXPECT_EQ(stored("S1")->requested, 1);
 }
 
 TEST_F(SubControllersTest, TheOperatorsStepOneThenStepTwoOnceTheRegistrationInfoCame) {
