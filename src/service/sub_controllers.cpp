@@ -36,7 +36,9 @@ bool authorized(const SubController& s) { return s.is_authorize == 2 && s.reques
 
 // The sub-controller's devices row exists (its commands' foreign key and counter, its API object),
 // approved exactly while the master reports it authorized. The row as stored.
-storage::Device ensure_device(storage::Transaction& tx, const SubController& sub, std::int64_t now) {
+// `registration` (the sub's RegisterInfo as a key list, when it is new) joins its parameters.
+storage::Device ensure_device(storage::Transaction& tx, const SubController& sub, std::int64_t now,
+                              const p::Record* registration = nullptr) {
   auto& devices = tx.devices();
   const bool is_authorized = authorized(sub);
   if (!devices.get_row(sub.sn)) {
@@ -52,6 +54,7 @@ storage::Device ensure_device(storage::Transaction& tx, const SubController& sub
     seen.last_seen = now;
     devices.touch({seen});
   }
+  if (registration && !registration->empty()) devices.merge_options(sub.sn, *registration, "registry", now);
   auto row = devices.get(sub.sn);
   if (row && row->approved != is_authorized) {
     storage::DeviceSettings settings;
@@ -155,7 +158,11 @@ void SubControllers::upload(const std::string& master, const std::vector<p::Reco
           // Keep what the master said before when a later record leaves the infos out.
           if (stored && s.authorize_info.empty()) s.authorize_info = stored->authorize_info;
           if (stored && s.register_info.empty() && s.is_authorize != 0) s.register_info = stored->register_info;
-          out.rows.push_back(ensure_device(tx, s, now));
+          // The sub's registration as it reached the master: its parameters (LockCount, FirmVer...).
+          std::optional<p::Record> registration;
+          if (!s.register_info.empty() && (!stored || stored->register_info != s.register_info))
+            registration = p::parse_comma_list(s.register_info);
+          out.rows.push_back(ensure_device(tx, s, now, registration ? &*registration : nullptr));
           // Step one: asked by the operator (authorize) or, under automatic registration, for a sub
           // seen for the first time unauthorized. Never after the operator de-authorized it (-1).
           if (s.is_authorize == 0 && s.requested == 0 && automatic) {
@@ -242,6 +249,12 @@ void SubControllers::deauthorize(const std::string& master, const std::string& s
         queue_.note_queued(master, 1);
         done(std::move(r->step));
       });
+}
+
+void SubControllers::forget(const std::string& sn) {
+  std::lock_guard lock(mutex_);
+  std::erase_if(subs_, [&](const auto& entry) { return entry.first == sn || entry.second.master_sn == sn; });
+  index();
 }
 
 std::vector<std::string> SubControllers::subs_of(const std::string& master) const {

@@ -55,6 +55,10 @@ class SubControllers {
   // DATA DELETE DeviceAuthorize SN=<sub>; never authorized again without the operator.
   void deauthorize(const std::string& master, const std::string& sub, Reply<Step> done);
 
+  // A device removed from the store (storage DeviceWrites::remove took its sub-controller rows: its
+  // own, and those naming it as master).
+  void forget(const std::string& sn);
+
   // No store access (the poll path).
   std::vector<std::string> subs_of(const std::string& master) const;
   std::optional<std::string> master_of(const std::string& sub) const;

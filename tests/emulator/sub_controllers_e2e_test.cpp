@@ -124,7 +124,12 @@ TEST_F(SubControllersE2E, AnOperatorAuthorizesASubControllerInTwoStepsThenItsDoo
             std::string::npos);
   EXPECT_NE(wire.find("IsAuthorize=1"), std::string::npos);
   EXPECT_NE(wire.find("IsAuthorize=2"), std::string::npos);
-  EXPECT_EQ(get("/api/v1/devices/" + kSub1)["approved"], true);
+  auto authorized = get("/api/v1/devices/" + kSub1);
+  EXPECT_EQ(authorized["approved"], true);
+  // Its registration, as it reached the master, gives the sub's parameters.
+  EXPECT_EQ(authorized["options"]["LockCount"], "4") << authorized;
+  EXPECT_EQ(authorized["options"]["SubControlOn"], "1") << authorized;
+  EXPECT_EQ(authorized["sub_controller"]["state"], "authorized");
 
   // A door of the authorized sub: delivered to the master in the envelope naming the sub, -5000
   // from the master first (the sub's result held at the master), then the sub's own 0.

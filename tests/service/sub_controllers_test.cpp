@@ -196,6 +196,7 @@ TEST_F(SubControllersTest, TheOperatorsStepOneThenStepTwoOnceTheRegistrationInfo
   EXPECT_FALSE(subs_->refuse_command("S1"));
   EXPECT_EQ(stored("S1")->register_info, "LockCount=1");  // kept when a later record leaves it out
   EXPECT_TRUE(devices_->get("S1")->device->approved);
+  EXPECT_EQ(devices_->get("S1")->device->options.get_or("LockCount", ""), "1");  // its registration
   EXPECT_EQ(commands_of(kMaster).size(), 2u);
 }
 
@@ -213,6 +214,12 @@ TEST_F(SubControllersTest, ADeauthorizedSubIsNeverAuthorizedAgainAutomatically) 
   upload({authorize_record("S1", 0)});
   EXPECT_EQ(commands_of(kMaster).size(), before);
   EXPECT_EQ(stored("S1")->requested, -1);
+  // The master removed (its sub-controller rows with it): forgotten here too.
+  test::write(*store_, [](storage::Transaction& tx) { tx.devices().remove(kMaster); });
+  subs_->forget(kMaster);
+  EXPECT_TRUE(subs_->subs_of(kMaster).empty());
+  EXPECT_FALSE(subs_->master_of("S1"));
+  EXPECT_FALSE(subs_->refuse_command("S1"));
 }
 
 TEST_F(SubControllersTest, ASubsCommandGoesOutOnTheMastersPollAndTheMastersAnswersAreTheSubs) {

@@ -33,6 +33,7 @@ struct Handlers {
   storage::Store& store;
   service::Devices& devices;
   service::CommandQueue& queue;
+  service::SubControllers* subs = nullptr;  // null: no multi-level control (route-table tests)
 
   void list_devices(const std::string& who, const SharedResponder& respond) const;
   void device(const std::string& sn, const std::string& who, const SharedResponder& respond) const;
@@ -126,7 +127,7 @@ std::optional<unsigned> door_param(const Call& call) {
 }  // namespace
 
 void add_v1_routes(RouteTable& table, const ApiServices& services) {
-  const Handlers h{services.config, services.store, services.devices, services.queue};
+  const Handlers h{services.config, services.store, services.devices, services.queue, services.sub_controllers};
   using V = http::Verb;
   table.add({V::get, "/api/v1/devices", Role::viewer, "listDevices", "Every device the server knows", "",
              "200 Device[]", {}, [h](Call& c) { h.list_devices(c.who, c.respond); }});
@@ -494,6 +495,7 @@ void Handlers::remove(const Call& call, bool pending_only) const {
   devices.remove(sn, [self = *this, sn, pending_only, respond = call.respond, who = call.who](storage::StoreStatus r) {
     if (!r.ok()) return answer_store_refusal(respond, who, r.error());
     self.queue.forget(sn);
+    if (self.subs) self.subs->forget(sn);
     spdlog::info("{}: {} through the API", sn, pending_only ? "rejected" : "deleted");
     answer_json(respond, 200, Json{{"deleted", true}, {"sn", sn}});
   });
