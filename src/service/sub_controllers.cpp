@@ -164,8 +164,9 @@ void SubControllers::upload(const std::string& master, const std::vector<p::Reco
             registration = p::parse_comma_list(s.register_info);
           out.rows.push_back(ensure_device(tx, s, now, registration ? &*registration : nullptr));
           // Step one: asked by the operator (authorize) or, under automatic registration, for a sub
-          // seen for the first time unauthorized. Never after the operator de-authorized it (-1).
-          if (s.is_authorize == 0 && s.requested == 0 && automatic) {
+          // seen unauthorized for the first time or again after it was authorized (the master lost
+          // it). Never after the operator de-authorized it (-1).
+          if (s.is_authorize == 0 && (s.requested == 0 || s.requested == 2) && automatic) {
             out.command_id = queue_step(tx, queue_, master, p::device_authorize(1, s.sn, 1), now);
             s.requested = 1;
             ++out.queued;
@@ -204,8 +205,9 @@ void SubControllers::authorize(const std::string& master, const std::string& sub
           throw storage::Refused(Reason::not_found, "'" + sub + "' is not a sub-controller of '" + master + "'");
         Step step;
         step.sub = *stored;
-        // Already authorized, or step one asked and the master not done with it: nothing to send again.
-        if (stored->is_authorize == 2 || stored->requested == 1 || stored->requested == 2) return step;
+        // Already authorized: nothing to send. Otherwise step one (again: the master may have lost
+        // an earlier one, or the sub was reset; a repeated IsAuthorize=1 changes nothing at the master).
+        if (authorized(*stored)) return step;
         step.command_id = queue_step(tx, queue_, master, p::device_authorize(1, sub, 1), now);
         step.sub.requested = 1;
         tx.devices().save_sub_controller(step.sub);

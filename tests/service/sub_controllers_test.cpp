@@ -198,6 +198,12 @@ TEST_F(SubControllersTest, TheOperatorsStepOneThenStepTwoOnceTheRegistrationInfo
   EXPECT_TRUE(devices_->get("S1")->device->approved);
   EXPECT_EQ(devices_->get("S1")->device->options.get_or("LockCount", ""), "1");  // its registration
   EXPECT_EQ(commands_of(kMaster).size(), 2u);
+  // Authorized: asking again sends nothing.
+  auto again = await<SubControllers::Step>(
+      [&](SubControllers::Reply<SubControllers::Step> done) { subs_->authorize(kMaster, "S1", std::move(done)); });
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->command_id, 0);
+  EXPECT_EQ(commands_of(kMaster).size(), 2u);
 }
 
 TEST_F(SubControllersTest, ADeauthorizedSubIsNeverAuthorizedAgainAutomatically) {
