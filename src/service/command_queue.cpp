@@ -269,8 +269,15 @@ void CommandQueue::deliver(const std::string& sn, const DeliveryBudget& budget,
           auto again = commands.unanswered(device, now - options.resend_after, cap);
           candidates.insert(candidates.end(), std::make_move_iterator(queued.begin()),
                             std::make_move_iterator(queued.end()));
-          candidates.insert(candidates.end(), std::make_move_iterator(again.begin()),
-                            std::make_move_iterator(again.end()));
+          for (auto& row : again) {
+            // -5000: the device has it (a master holding it for a sub-controller) and answers when it
+            // ran; sending it again would only earn a -7 that reads as done before it ran.
+            if (row.return_code) {
+              const auto verb = p::verb_from_name(row.verb);
+              if (verb && p::interpret_return(*verb, *row.return_code).kind == p::ReturnKind::pending) continue;
+            }
+            candidates.push_back(std::move(row));
+          }
         }
         std::stable_sort(candidates.begin(), candidates.end(), [](const CommandRow& a, const CommandRow& b) {
           if (a.priority != b.priority) return a.priority < b.priority;

@@ -12,7 +12,7 @@
 //  cancelled     (sent) expired
 //
 // -5000 (a master controller passed it on to a sub-controller) keeps a command sent with the
-// intermediate answer. A final answer is recorded whatever the command's state (the device ran it:
+// intermediate answer, and it is not re-sent: the device has it and answers when it ran. A final answer is recorded whatever the command's state (the device ran it:
 // that is the audit trail, even for a command that expired or was cancelled meanwhile); -7 for a
 // command already answered keeps the earlier result. A command past its deadline is never delivered
 // or re-sent: a door opened minutes late is worse than not at all.

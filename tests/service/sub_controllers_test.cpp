@@ -261,6 +261,9 @@ TEST_F(SubControllersTest, ASubsCommandGoesOutOnTheMastersPollAndTheMastersAnswe
   EXPECT_EQ(pending[0].status, CommandStatus::sent);
   EXPECT_EQ(pending[0].return_code, -5000);
   EXPECT_EQ(queue_->pending("S1"), 1);
+  // The master has it: not sent again however long the sub takes (a -7 would read as done).
+  clock_.advance(QueueOptions{}.resend_after + 1);
+  EXPECT_TRUE(deliver(1).empty());
   // SN= naming a device that is not the master's sub: ignored, the command stays as it was.
   EXPECT_TRUE(answer("ID=" + id + "&Return=0&CMD=CONTROL DEVICE&SN=D9").empty());
   EXPECT_EQ(queue_->pending("S1"), 1);
