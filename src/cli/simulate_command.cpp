@@ -41,6 +41,7 @@ struct SimulateOptions {
   std::string scenario;  // a script for one device instead of a load run
   bool remote_auth = false;
   std::string remote_fallback = "deny";
+  int sub_controllers = 0;
   double remote_timeout = 3;  // seconds
   bool encryption = false;
 };
@@ -130,6 +131,7 @@ int run_scenario(const SimulateOptions& o, const emulator::SimulationOptions& s)
   so.remote_auth_fallback_local = s.remote_auth_fallback_local;
   so.remote_auth_timeout = s.remote_auth_timeout;
   so.encryption = s.encryption;
+  so.sub_controllers = s.sub_controllers;
   auto session = std::make_shared<emulator::DeviceSession>(io.get_executor(), so, stats);
   auto runner = std::make_shared<emulator::ScenarioRunner>(io.get_executor(), session, std::move(parsed.scenario));
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
@@ -209,6 +211,7 @@ int run_simulate(const SimulateOptions& o) {
     return 2;
   }
   s.remote_auth_fallback_local = o.remote_fallback == "local";
+  s.sub_controllers = o.sub_controllers;
   s.remote_auth_timeout = std::chrono::milliseconds(static_cast<std::int64_t>(o.remote_timeout * 1000));
   s.threads = o.threads > 0 ? o.threads : std::max(1u, std::thread::hardware_concurrency());
   if (!o.tz.empty()) {
@@ -298,6 +301,9 @@ void register_simulate(CLI::App& app) {
   cmd->add_option("--remote-timeout", o->remote_timeout, "seconds to wait for the server's decision")
       ->check(more_than_zero())
       ->capture_default_str();
+  cmd->add_option("--sub-controllers", o->sub_controllers,
+                  "each device a master controller (CmdFormat=1) with N sub-controllers <sn>-S1..: multi-level control")
+      ->check(between(0, 64));
   cmd->callback([o] { set_exit_code(run_simulate(*o)); });
 }
 

@@ -13,6 +13,7 @@
 #include "protocol/control_device.hpp"
 #include "protocol/device_requests.hpp"
 #include "protocol/responses.hpp"
+#include "protocol/text.hpp"
 
 namespace zkpush::emulator {
 
@@ -38,15 +39,143 @@ std::int64_t config_int(const p::Record& config, std::string_view key, std::int6
 
 }  // namespace
 
+namespace {
+
+// The registration of the device: a master controller says so (Appendix 15) and takes its commands
+// in the CmdFormat=1 envelope (Appendix 14), which is how the server names a sub-controller.
+p::Record session_registration(const SessionOptions& options) {
+  p::Record r = registration_options(*options.profile, options.sn, options.ip);
+  if (options.sub_controllers > 0) {
+    r.set("CmdFormat", "1");
+    r.set("MultiStageControlFunOn", "1");
+    r.set("MasterControlOn", "1");
+    r.set("SubControlOn", "0");
+  }
+  return r;
+}
+
+}  // namespace
+
+SubControllerSim::SubControllerSim(std::string serial, const Profile& profile, const std::string& ip)
+    : sn(std::move(serial)), model(sn, registration_options(profile, sn, ip), profile.doors) {
+  // What a sub-controller tells its master about itself: a short key list while it waits, its
+  // registration parameters (as a sub-controller) once step one allowed it to register.
+  const auto& o = model.options();
+  authorize_info = "~DeviceName=" + std::string(o.get_or("~DeviceName", profile.name)) +
+                   ",FirmVer=" + std::string(o.get_or("FirmVer", ""));
+}
+
 DeviceSession::DeviceSession(asio::any_io_executor executor, SessionOptions options, Stats& stats)
     : executor_(executor),
       options_(std::move(options)),
       stats_(stats),
-      model_(options_.sn, registration_options(*options_.profile, options_.sn, options_.ip), options_.profile->doors),
+      model_(options_.sn, session_registration(options_), options_.profile->doors),
       http_(executor, options_.server),
       timer_(executor),
       random_(options_.seed) {
   max_package_size_ = static_cast<std::size_t>(model_.option_int("MaxPackageSize", 2048000));
+  for (int i = 1; i <= options_.sub_controllers; ++i)
+    subs_.push_back(std::make_unique<SubControllerSim>(options_.sn + "-S" + std::to_string(i), *options_.profile,
+                                                       options_.ip));
+}
+
+SubControllerSim* DeviceSession::sub_controller(std::string_view sn) {
+  for (auto& s : subs_)
+    if (s->sn == sn) return s.get();
+  return nullptr;
+}
+
+// ---- multi-level control ------------------------------------------------------------------------------
+
+asio::awaitable<bool> DeviceSession::upload_device_authorize() {
+  if (!authorize_dirty_ || subs_.empty()) co_return true;
+  std::vector<p::Record> table;
+  for (const auto& s : subs_) {
+    p::Record r;
+    r.add("SN", s->sn);
+    r.add("Online", "1");
+    r.add("IsAuthorize", std::to_string(s->is_authorize));
+    r.add("AuthorizeInfo", s->authorize_info);
+    r.add("RegisterInfo", s->register_info);
+    table.push_back(std::move(r));
+  }
+  auto answer = co_await exchange(Exchange::tabledata, p::format_device_authorize_upload(options_.sn, table));
+  if (!answer || answer->status != 200) co_return false;
+  authorize_dirty_ = false;
+  co_return true;
+}
+
+asio::awaitable<bool> DeviceSession::post_sub_results() {
+  if (hold_sub_results_ || sub_results_.empty()) co_return true;
+  const std::vector<p::Record> none;
+  p::OutgoingRequest request = p::format_devicecmd_results(options_.sn, none);
+  request.body = p::format_command_results(sub_results_);
+  auto posted = co_await exchange(Exchange::devicecmd, request);
+  if (!posted || posted->status != 200) co_return false;
+  sub_results_.clear();
+  co_return true;
+}
+
+std::optional<p::CommandResult> DeviceSession::authorize_step(const p::Command& command) {
+  if (subs_.empty()) return std::nullopt;
+  const p::Record* target = nullptr;
+  std::optional<int> level;
+  if (const auto* u = std::get_if<p::DataUpdate>(&command.body)) {
+    if (!p::text::iequals(u->table, "DeviceAuthorize")) return std::nullopt;
+    if (u->records.empty()) return p::make_command_result(command, ret::bad_parameter);
+    target = &u->records.front();
+    auto n = p::text::parse_int(target->get_or("IsAuthorize", ""));
+    if (!n || (*n != 1 && *n != 2)) return p::make_command_result(command, ret::bad_parameter);
+    level = static_cast<int>(*n);
+  } else if (const auto* d = std::get_if<p::DataDelete>(&command.body)) {
+    if (!p::text::iequals(d->table, "DeviceAuthorize")) return std::nullopt;
+    target = &d->conditions;
+  } else {
+    return std::nullopt;
+  }
+  SubControllerSim* sub = sub_controller(target->get_or("SN", ""));
+  if (!sub) return p::make_command_result(command, ret::bad_parameter);
+  if (!level) {
+    // Deleted from the table: the sub is back to asking (it is still wired to the master).
+    sub->is_authorize = 0;
+    sub->register_info.clear();
+  } else if (*level == 1) {
+    // Allowed to register: it does, and the master pushes its registration to the server.
+    sub->is_authorize = 1;
+    p::Record info;
+    for (auto key : {"DeviceType", "~DeviceName", "FirmVer", "LockCount", "ReaderCount"})
+      if (auto v = sub->model.options().get(key)) info.add(key, std::string(*v));
+    info.add("MultiStageControlFunOn", "1");
+    info.add("SubControlOn", "1");
+    info.add("MasterControlOn", "0");
+    sub->register_info = p::format_comma_list(info);
+  } else {
+    // The final step is only taken after the registration info went up (manual 5, step 4).
+    if (sub->is_authorize < 1 || sub->register_info.empty())
+      return p::make_command_result(command, ret::execution_error);
+    sub->is_authorize = 2;
+  }
+  authorize_dirty_ = true;
+  return p::make_command_result(command, ret::ok);
+}
+
+std::optional<p::CommandResult> DeviceSession::relay(const p::Command& command) {
+  if (subs_.empty() || !command.envelope || command.envelope->sn.empty() || command.envelope->sn == options_.sn)
+    return std::nullopt;
+  SubControllerSim* sub = sub_controller(command.envelope->sn);
+  p::CommandResult refused = p::make_command_result(command, ret::execution_error);
+  refused.sn = command.envelope->sn;
+  // Not one of ours, or not authorized: the master cannot pass it on.
+  if (!sub || sub->is_authorize != 2) return refused;
+  ExecutionContext ctx;
+  ctx.now = local_now();
+  ctx.unix_now = unix_now();
+  ctx.max_package_size = max_package_size_;
+  Execution e = sub->executor.execute(command, sub->model, ctx);
+  e.result.sn = sub->sn;
+  sub_results_.push_back(e.result);
+  // The master took it; the sub's own result follows (7.4).
+  return p::make_command_result(command, -5000);
 }
 
 void DeviceSession::start(std::function<void()> on_stopped) {
@@ -254,6 +383,7 @@ asio::awaitable<void> DeviceSession::run() {
     online_ = true;
     stats_.devices_online.fetch_add(1);
     doors_dirty_ = true;
+    authorize_dirty_ = !subs_.empty();  // pushed when the master starts (manual 5)
     // Spread the first polls of many devices over one interval instead of a thundering herd.
     auto next_poll = clock::now() + std::chrono::milliseconds(std::uniform_int_distribution<std::int64_t>(
                                         0, std::max<std::int64_t>(0, poll_interval().count() - 1))(random_));
@@ -263,7 +393,8 @@ asio::awaitable<void> DeviceSession::run() {
       if (clock::now() < offline_until_) break;
       generate_due_events();
       expire_relays();
-      if (!co_await upload_enrolled() || !co_await upload_events(false) || !co_await upload_rtstate()) {
+      if (!co_await upload_enrolled() || !co_await upload_device_authorize() || !co_await upload_events(false) ||
+          !co_await upload_rtstate()) {
         failed = true;
         break;
       }
@@ -308,6 +439,8 @@ asio::awaitable<void> DeviceSession::run() {
 }
 
 asio::awaitable<bool> DeviceSession::poll() {
+  // The sub-controllers' results of the commands relayed at earlier polls go first.
+  if (!co_await post_sub_results()) co_return false;
   auto answer = co_await exchange(Exchange::getrequest, p::format_getrequest(options_.sn));
   if (!answer || answer->status != 200) co_return false;
   last_heartbeat_ = clock::now();
@@ -334,6 +467,14 @@ asio::awaitable<bool> DeviceSession::poll() {
   const std::size_t earlier = results.size();
   bool executed = true;
   for (const auto& command : *commands) {
+    auto handled = authorize_step(command);
+    if (!handled) handled = relay(command);
+    if (handled) {
+      ++commands_executed_;
+      results_.push_back(*handled);
+      results.push_back(*handled);
+      continue;
+    }
     if (!(executed = co_await execute(command))) break;
     results.push_back(results_.back());
   }

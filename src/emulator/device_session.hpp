@@ -70,10 +70,27 @@ struct SessionOptions {
   // and encrypts every body after that, expecting encrypted answers; a server that refuses the
   // exchange gets plain text (Appendix 16), counted in Stats::encryption_refused.
   bool encryption = false;
+  // Multi-level control (manual 5, Appendix 15): a master controller (MasterControlOn=1,
+  // CmdFormat=1) with this many sub-controllers of the same profile, serial numbers
+  // <sn>-S1, <sn>-S2... It uploads their DeviceAuthorize table, obeys the two-step authorization,
+  // and runs a command whose envelope names a sub on that sub's own model: Return=-5000 at once,
+  // the sub's result (with SN=) on its next poll.
+  int sub_controllers = 0;
   std::uint32_t seed = 1;
   // How long the screen device of a channel controller takes to fetch what SET ADSCREEN_OPTIONS
   // names (9.5.3): its final Return follows the -5000 in the first devicecmd after this.
   std::chrono::milliseconds adscreen_download{2000};
+};
+
+// An emulated sub-controller behind a master (SessionOptions::sub_controllers).
+struct SubControllerSim {
+  explicit SubControllerSim(std::string serial, const Profile& profile, const std::string& ip);
+  std::string sn;
+  DeviceModel model;
+  CommandExecutor executor;
+  int is_authorize = 0;        // 0 unauthorized, 1 in progress, 2 authorized (the master's table)
+  std::string register_info;   // pushed once step one allowed it
+  std::string authorize_info;  // what it says of itself while unauthorized
 };
 
 // A user enrolled at the device itself (keypad, fingerprint reader), not sent by the server.
@@ -122,6 +139,15 @@ class DeviceSession : public std::enable_shared_from_this<DeviceSession> {
   bool encrypted() const noexcept { return channel_.has_value(); }
   // Results the device reported, newest last (id, Return) - for scenario expectations.
   const std::deque<protocol::CommandResult>& results() const noexcept { return results_; }
+
+  // ---- multi-level control -----------------------------------------------------------------------------
+  // The emulated sub-controllers (empty unless SessionOptions::sub_controllers); nullptr: no such one.
+  const std::vector<std::unique_ptr<SubControllerSim>>& sub_controllers() const noexcept { return subs_; }
+  SubControllerSim* sub_controller(std::string_view sn);
+  // While held, the sub-controllers' final results stay at the master (only -5000 goes up): a test
+  // sees the intermediate state, then releases them (posted at the next poll).
+  void hold_sub_results(bool hold) { hold_sub_results_ = hold; }
+  std::size_t held_sub_results() const noexcept { return sub_results_.size(); }
 
   // ---- local enrolment (manual 7.5, 7.7) ----------------------------------------------------------------
   // Stores the user (and fingerprint template) in the model and queues the tabledata uploads a panel
@@ -234,6 +260,18 @@ class DeviceSession : public std::enable_shared_from_this<DeviceSession> {
   std::function<void()> on_stopped_;
   std::deque<protocol::OutgoingRequest> enrolled_uploads_;  // oldest first; popped on a 200
   boost::asio::awaitable<bool> upload_enrolled();
+
+  // Multi-level control.
+  std::vector<std::unique_ptr<SubControllerSim>> subs_;
+  bool authorize_dirty_ = false;                   // the DeviceAuthorize table is to be pushed
+  bool hold_sub_results_ = false;
+  std::vector<protocol::CommandResult> sub_results_;  // the subs' final results, not posted yet
+  boost::asio::awaitable<bool> upload_device_authorize();
+  boost::asio::awaitable<bool> post_sub_results();
+  // A DATA UPDATE / DELETE of DeviceAuthorize (the server's authorization steps), run by the master.
+  std::optional<protocol::CommandResult> authorize_step(const protocol::Command& command);
+  // A command whose CmdFormat=1 envelope names one of the subs: -5000 now, its result later.
+  std::optional<protocol::CommandResult> relay(const protocol::Command& command);
 };
 
 }  // namespace zkpush::emulator

@@ -74,6 +74,7 @@ void Simulator::run(const std::function<void(const Stats&, double)>& tick) {
       s.remote_auth_fallback_local = options_.remote_auth_fallback_local;
       s.remote_auth_timeout = options_.remote_auth_timeout;
       s.encryption = options_.encryption;
+      s.sub_controllers = options_.sub_controllers;
       s.seed = options_.seed + static_cast<std::uint32_t>(started);
       auto& context = *contexts[static_cast<std::size_t>(started) % contexts.size()];
       auto session = std::make_shared<DeviceSession>(context.get_executor(), std::move(s), stats_);

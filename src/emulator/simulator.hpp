@@ -33,6 +33,8 @@ struct SimulationOptions {
   bool remote_auth_fallback_local = false;
   std::chrono::milliseconds remote_auth_timeout{3000};
   bool encryption = false;  // SessionOptions::encryption
+  // Each device a master controller with this many sub-controllers (SessionOptions::sub_controllers).
+  int sub_controllers = 0;
   std::uint32_t seed = 1;
 };
 

@@ -72,12 +72,18 @@ App::App(ServerConfig config) : config_(std::move(config)) {
   if (!enrolment) throw std::invalid_argument("--panel-enrolment: ignore, new_persons_only or all");
   access_ = std::make_unique<service::Access>(*store_, clock_, *sync_, *enrolment);
   ingest_->set_access(access_.get());
+  // Multi-level control: never authorized without the operator under --registration approve.
+  sub_controllers_ = std::make_unique<service::SubControllers>(*store_, clock_, *devices_, *queue_,
+                                                               policy.auto_register);
+  ingest_->set_sub_controllers(sub_controllers_.get());
+  queue_->set_relay([subs = sub_controllers_.get()](const std::string& master) { return subs->subs_of(master); },
+                    [subs = sub_controllers_.get()](const std::string& sn) { return subs->refuse_command(sn); });
   ingest_->set_live(&live_);
   queue_->set_live(&live_);
   devices_->set_live(&live_);
   devices_->on_presence_change([this] { wake_housekeeping(flush_now_); });
   tokens_ = std::make_unique<service::Tokens>(*store_, clock_);
-  for (auto loaded : {devices_->load(), queue_->load(), sync_->load(), tokens_->load()}) {
+  for (auto loaded : {devices_->load(), queue_->load(), sync_->load(), tokens_->load(), sub_controllers_->load()}) {
     if (!loaded.ok()) throw std::runtime_error("reading the store at start: " + loaded.error().message);
   }
   downloads_ = std::make_unique<front::FileDownloads>();
@@ -105,6 +111,7 @@ App::App(ServerConfig config) : config_(std::move(config)) {
   front::api::ApiServices api_services{config_, *store_, *devices_, *queue_, *access_, *sync_, *tokens_, live_, doors,
                                        [this] { wake_housekeeping(webhooks_changed_); }, trace_.get()};
   api_services.campaigns = campaigns_.get();
+  api_services.sub_controllers = sub_controllers_.get();
   api_services.files = files_.get();
   api_services.downloads = downloads_.get();
   api_endpoints_ = std::make_unique<front::api::ApiEndpoints>(api_services);

@@ -32,6 +32,7 @@
 #include "service/devices.hpp"
 #include "service/ingest.hpp"
 #include "service/remote_auth.hpp"
+#include "service/sub_controllers.hpp"
 #include "service/sync.hpp"
 #include "service/tokens.hpp"
 #include "storage/store.hpp"
@@ -82,6 +83,7 @@ class App {
   std::unique_ptr<service::RemoteAuth> remote_auth_;
   std::unique_ptr<service::Sync> sync_;
   std::unique_ptr<service::Access> access_;
+  std::unique_ptr<service::SubControllers> sub_controllers_;
   std::unique_ptr<service::Tokens> tokens_;
   service::Live live_;
   front::Metrics metrics_;

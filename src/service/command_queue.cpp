@@ -132,6 +132,8 @@ storage::NewCommand CommandQueue::prepare_generated(const std::string& sn, const
 void CommandQueue::enqueue(const EnqueueRequest& request, Reply<CommandRow> done) {
   auto prepared = prepare(request);
   if (!prepared.ok()) return done(prepared.error());
+  if (gate_)
+    if (auto refused = gate_(request.sn)) return done(StoreError{false, std::move(*refused), Reason::conflict});
   const std::int64_t clock_now = clock_.now();
   store_.write([command = std::move(prepared.value()), clock_now](storage::Transaction& tx) {
     return tx.commands().insert(command, clock_now);
@@ -196,6 +198,22 @@ std::int64_t CommandQueue::pending(const std::string& sn) const {
   return it == pending_.end() ? 0 : it->second;
 }
 
+bool CommandQueue::has_work(const std::string& sn) const {
+  if (pending(sn) > 0 || (source_ && source_->has_work(sn))) return true;
+  if (!subs_of_) return false;
+  for (const auto& sub : subs_of_(sn))
+    if (pending(sub) > 0) return true;
+  return false;
+}
+
+std::vector<std::string> CommandQueue::relayed(const std::string& sn) const {
+  std::vector<std::string> out;
+  if (!subs_of_) return out;
+  for (auto& sub : subs_of_(sn))
+    if (pending(sub) > 0) out.push_back(std::move(sub));
+  return out;
+}
+
 std::int64_t CommandQueue::pending_total() const {
   std::lock_guard lock(mutex_);
   return total_;
@@ -221,7 +239,7 @@ void CommandQueue::deliver(const std::string& sn, const DeliveryBudget& budget,
                            Reply<std::vector<CommandRow>> done) {
   struct Delivery {
     std::vector<CommandRow> taken;
-    std::int64_t expired = 0;
+    std::map<std::string, std::int64_t> expired;  // per device (the master's sub-controllers too)
     std::vector<std::int64_t> expired_ids;
     std::int64_t generated = 0;
   };
@@ -229,26 +247,39 @@ void CommandQueue::deliver(const std::string& sn, const DeliveryBudget& budget,
   const auto options = options_;
   CommandSource* source = source_;
   const bool generate = source && source->has_work(sn);
+  // A sub-controller's command needs the envelope naming it: a master without CmdFormat=1 gets none.
+  std::vector<std::string> devices{sn};
+  if (budget.cmd_format == 1)
+    for (auto& sub : relayed(sn)) devices.push_back(std::move(sub));
   store_.write(
-      [sn, budget, now, options, source, generate](storage::Transaction& tx) {
+      [sn, devices, budget, now, options, source, generate](storage::Transaction& tx) {
         Delivery out;
         auto& commands = tx.commands();
-        for (auto& row : commands.overdue(sn, now, 0)) {
-          row.status = *next_status(row.status, CommandEvent::expire);
-          row.done_at = now;
-          commands.update(row);
-          if (source) source->closed(tx, row, now);
-          ++out.expired;
-          out.expired_ids.push_back(row.id);
+        for (const auto& device : devices) {
+          for (auto& row : commands.overdue(device, now, 0)) {
+            row.status = *next_status(row.status, CommandEvent::expire);
+            row.done_at = now;
+            commands.update(row);
+            if (source) source->closed(tx, row, now);
+            ++out.expired[device];
+            out.expired_ids.push_back(row.id);
+          }
         }
         if (generate) out.generated = source->generate(tx, sn, now);
         // Candidates: the queued ones in delivery order and the sent ones due again, each at most
         // the cap, merged by priority and age.
         const auto cap = static_cast<std::int64_t>(options.max_per_poll);
-        auto candidates = commands.queued(sn, cap);
-        auto again = commands.unanswered(sn, now - options.resend_after, cap);
-        std::erase_if(again, awaits_final_answer);  // answered -5000: the device has it
-        candidates.insert(candidates.end(), std::make_move_iterator(again.begin()), std::make_move_iterator(again.end()));
+        std::vector<CommandRow> candidates;
+        for (const auto& device : devices) {
+          auto queued = commands.queued(device, cap);
+          auto again = commands.unanswered(device, now - options.resend_after, cap);
+          // Answered -5000: the device has it (a master holding it for a sub-controller, a screen
+          // device downloading) and answers when it ran; sending it again would only earn a -7
+          // that reads as done before it ran.
+          std::erase_if(again, awaits_final_answer);
+          candidates.insert(candidates.end(), std::make_move_iterator(queued.begin()), std::make_move_iterator(queued.end()));
+          candidates.insert(candidates.end(), std::make_move_iterator(again.begin()), std::make_move_iterator(again.end()));
+        }
         std::stable_sort(candidates.begin(), candidates.end(), [](const CommandRow& a, const CommandRow& b) {
           if (a.priority != b.priority) return a.priority < b.priority;
           return a.id < b.id;
@@ -271,8 +302,11 @@ void CommandQueue::deliver(const std::string& sn, const DeliveryBudget& budget,
       [this, sn, source, generate, done = std::move(done)](storage::StoreResult<Delivery> r) {
         if (generate) source->generated(sn, r.ok());
         if (!r.ok()) return done(r.error());
-        if (r->expired > 0 && source) source->after_closed(sn, true);
-        if (r->expired != 0 || r->generated != 0) adjust(sn, r->generated - r->expired);
+        for (const auto& [device, n] : r->expired) {
+          if (source) source->after_closed(device, true);
+          adjust(device, -n);
+        }
+        if (r->generated != 0) adjust(sn, r->generated);
         closed_ids(r->expired_ids);
         done(std::move(r->taken));
       });
@@ -331,17 +365,30 @@ void CommandQueue::record_answers(const std::string& sn, std::vector<p::CommandR
                                   Reply<std::vector<CommandRow>> done) {
   struct Recorded {
     std::vector<CommandRow> rows;
-    std::int64_t closed = 0;  // open commands these answers closed
+    std::map<std::string, std::int64_t> closed;  // open commands these answers closed, per device
   };
   const std::int64_t now = clock_.now();
+  std::vector<std::string> subs;
+  if (subs_of_) subs = subs_of_(sn);
   store_.write(
-      [sn, answers = std::move(answers), now, source = source_](storage::Transaction& tx) {
+      [sn, subs = std::move(subs), answers = std::move(answers), now, source = source_](storage::Transaction& tx) {
         Recorded out;
         auto& commands = tx.commands();
         for (const auto& answer : answers) {
           auto wire = p::text::parse_int(answer.id);
           if (!wire) continue;  // the front logs non-numeric ids
-          auto row = commands.find(sn, *wire);
+          // SN= names the sub-controller that ran it (7.4); a device that is not the master's own is
+          // none of its business: the line is ignored.
+          std::string target = sn;
+          if (answer.sn) {
+            const auto trimmed = p::text::trim(*answer.sn);
+            if (std::find(subs.begin(), subs.end(), trimmed) != subs.end()) target = std::string(trimmed);
+            else if (!trimmed.empty() && trimmed != sn) continue;
+          }
+          auto row = commands.find(target, *wire);
+          // -5000 comes from the master itself, perhaps without SN=: the id is unique among the
+          // master and its sub-controllers.
+          if (!row && target == sn && !subs.empty()) row = commands.find_relayed(sn, *wire);
           if (!row) continue;
           std::vector<storage::CommandData> data;
           const bool account = row->verb == p::verb_name(p::Verb::account);
@@ -368,7 +415,7 @@ void CommandQueue::record_answers(const std::string& sn, std::vector<p::CommandR
                               updated.result == reading.result;
             if (!same) {
               if (is_open(updated.status)) {
-                ++out.closed;
+                ++out.closed[updated.sn];
                 if (source) {
                   CommandRow closing = updated;
                   closing.status = status;
@@ -396,8 +443,10 @@ void CommandQueue::record_answers(const std::string& sn, std::vector<p::CommandR
           if (source_) source_->after_closed(sn, false);
           return done(r.error());
         }
-        if (r->closed > 0) adjust(sn, -r->closed);
-        if (r->closed > 0 && source_) source_->after_closed(sn, true);
+        for (const auto& [device, n] : r->closed) {
+          adjust(device, -n);
+          if (source_) source_->after_closed(device, true);
+        }
         std::vector<std::int64_t> closed;
         for (const auto& row : r->rows)
           if (!is_open(row.status)) closed.push_back(row.id);

@@ -12,7 +12,8 @@
 //  cancelled     (sent) expired
 //
 // -5000 (a master controller passed it on to a sub-controller; SET ADSCREEN_OPTIONS waiting for
-// its screen device) keeps a command sent with the intermediate answer, and never re-sent. A final answer is recorded whatever the command's state (the device ran it:
+// its screen device) keeps a command sent with the
+// intermediate answer, and it is not re-sent: the device has it and answers when it ran. A final answer is recorded whatever the command's state (the device ran it:
 // that is the audit trail, even for a command that expired or was cancelled meanwhile); -7 for a
 // command already answered keeps the earlier result. A command past its deadline is never delivered
 // or re-sent: a door opened minutes late is worse than not at all.
@@ -125,8 +126,18 @@ class CommandQueue {
   void forget(const std::string& sn);
   // Commands a source queued outside a delivery (a full load's clears), once committed.
   void note_queued(const std::string& sn, std::int64_t n) { adjust(sn, n); }
-  // Anything to deliver or to generate for the device (no store access).
-  bool has_work(const std::string& sn) const { return pending(sn) > 0 || (source_ && source_->has_work(sn)); }
+  // Multi-level control (service/sub_controllers.hpp): a master's sub-controllers, whose commands
+  // go out on the master's polls in the CmdFormat=1 envelope naming them, and whose answers the
+  // master posts (SN= of the sub); and why a command may not be queued for a device now (a sub not
+  // authorized; nullopt: it may), checked by enqueue. No store access; set before the server starts.
+  using Relay = std::function<std::vector<std::string>(const std::string& master)>;
+  using Gate = std::function<std::optional<std::string>(const std::string& sn)>;
+  void set_relay(Relay subs_of, Gate gate) {
+    subs_of_ = std::move(subs_of);
+    gate_ = std::move(gate);
+  }
+  // Anything to deliver or to generate for the device, or for its sub-controllers (no store access).
+  bool has_work(const std::string& sn) const;
   // prepare() and queue it: the row (with its ids), or invalid / not_found (unknown device).
   void enqueue(const EnqueueRequest& request, Reply<storage::CommandRow> done);
   // A queued command is cancelled; cancelling a cancelled one is not an error; conflict once it
@@ -136,12 +147,14 @@ class CommandQueue {
   // Commands of the device still queued or sent (no store access).
   std::int64_t pending(const std::string& sn) const;
   std::int64_t pending_total() const;
-  // For one getrequest: expires the device's overdue commands, then takes what is due (queued ones
+  // For one getrequest: expires the device's overdue commands (and those of its sub-controllers
+  // when the device takes CmdFormat=1: theirs go out with its own), then takes what is due (queued ones
   // by priority and age, and sent ones unanswered for resend_after), at most max_per_poll, while
   // they fit the budget (stopping at the first that does not, so nothing overtakes it), and marks
   // them sent. The rows taken, in delivery order; wire_text() gives each one's text.
   void deliver(const std::string& sn, const DeliveryBudget& budget, Reply<std::vector<storage::CommandRow>> done);
-  // The device's answers from devicecmd. Unknown wire ids are ignored (another server's, or from
+  // The device's answers from devicecmd; an answer with SN= of one of its sub-controllers (or,
+  // without SN=, a wire id only a sub-controller's command has) is that command's. Unknown wire ids are ignored (another server's, or from
   // before a wiped data folder). The rows as they are afterwards.
   void record_answers(const std::string& sn, std::vector<protocol::CommandResult> answers,
                       Reply<std::vector<storage::CommandRow>> done);
@@ -190,8 +203,13 @@ class CommandQueue {
   std::unordered_map<std::string, std::int64_t> pending_;
   std::int64_t total_ = 0;
   std::optional<std::int64_t> next_deadline_;
+  // The sub-controllers of `sn` with something pending (a copy: no lock held after).
+  std::vector<std::string> relayed(const std::string& sn) const;
+
   CommandSource* source_ = nullptr;
   Live* live_ = nullptr;
+  Relay subs_of_;
+  Gate gate_;
   mutable std::mutex waits_mutex_;
   std::multimap<std::int64_t, Waiter> waits_;  // by command id
   std::function<void()> wait_hook_;

@@ -14,6 +14,7 @@
 #include "service/access.hpp"
 #include "service/account.hpp"
 #include "service/credentials.hpp"
+#include "service/sub_controllers.hpp"
 
 namespace zkpush::service {
 
@@ -220,6 +221,7 @@ constexpr std::int64_t kEnrolmentAnswerGrace = 600;
 
 void Ingest::device_log(const std::string& sn, const std::string& kind, const std::vector<p::Record>& records,
                         storage::Store::Done done) {
+  if (kind == "device_authorize" && subs_) return subs_->upload(sn, records, std::move(done));
   std::vector<storage::DeviceLogEntry> entries;
   const auto now = clock_.now();
   for (const auto& r : records) {

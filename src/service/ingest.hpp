@@ -21,6 +21,7 @@
 namespace zkpush::service {
 
 class Access;
+class SubControllers;
 
 // An rtlog record (7.2) or a transaction record (ACCOUNT / DATA QUERY transaction, 9.2) as an event.
 // time_local is normalised to "YYYY-MM-DD HH:MM:SS" (it is part of the store's dedupe key); time_utc
@@ -65,6 +66,8 @@ class Ingest {
   Ingest(storage::Store& store, Devices& devices, const Clock& clock);
   // Users a panel uploads join the access domain under its enrolment policy (access.hpp).
   void set_access(Access* access) noexcept { access_ = access; }
+  // A master's DeviceAuthorize uploads go to the sub-controllers (multi-level control).
+  void set_sub_controllers(SubControllers* subs) noexcept { subs_ = subs; }
   // Rung after a commit that stored new events (the API's stream reads them then).
   void set_live(Live* live) noexcept { live_ = live; }
 
@@ -87,6 +90,7 @@ class Ingest {
   Devices& devices_;
   const Clock& clock_;
   Access* access_ = nullptr;
+  SubControllers* subs_ = nullptr;
 };
 
 }  // namespace zkpush::service

@@ -41,6 +41,22 @@ struct Device {
   std::int64_t registered_at = 0;  // 0 = never
 };
 
+// A sub-controller of a master (multi-level control, manual 5): what the master last reported of it
+// in its DeviceAuthorize table, and the step of the authorization the server asked for.
+struct SubController {
+  std::string sn;
+  std::string master_sn;
+  bool online = false;
+  int is_authorize = 0;  // as reported: 0 unauthorized, 1 in progress, 2 authorized
+  int requested = 0;     // asked by the server: 0 nothing, 1 step one, 2 step two, -1 de-authorized
+  std::string authorize_info;
+  std::string register_info;
+  std::int64_t first_seen = 0;
+  std::int64_t last_seen = 0;
+
+  bool operator==(const SubController&) const = default;
+};
+
 // One per-device configuration key set by the operator, or removed (nullopt: the server's value
 // applies again).
 struct ConfigEdit {

@@ -8,6 +8,7 @@
 
 #include "cli/run_zkpush.hpp"
 #include "server/serve_fixture.hpp"
+#include "support/store_access.hpp"
 
 namespace zkpush::server {
 namespace {
@@ -51,6 +52,25 @@ TEST_F(SimulateCommand, DevicesRegisterAndTheirEventsAreStored) {
   }
   EXPECT_GE(stored, acked);
   EXPECT_LE(stored, summary["events_generated"].get<std::int64_t>());
+}
+
+TEST_F(SimulateCommand, MastersWithSubControllersGetThemAuthorizedUnderAutomaticRegistration) {
+  start();
+  const std::string server = "http://127.0.0.1:" + std::to_string(app_->port());
+  auto [status, out] = run_simulate("--server " + server +
+                                    " --devices 1 --sub-controllers 2 --sn-prefix SIMM --duration 6 "
+                                    "--poll-interval 0.2 --threads 1 --json");
+  ASSERT_EQ(status, 0) << out;
+  // The master's table came up, and both steps ran for each sub (--registration auto).
+  auto subs = test::read(app_->store(), [](storage::Reads& r) { return r.devices().sub_controllers("SIMM000001"); });
+  ASSERT_EQ(subs.size(), 2u);
+  EXPECT_EQ(subs[0].sn, "SIMM000001-S1");
+  EXPECT_EQ(subs[1].sn, "SIMM000001-S2");
+  for (const auto& s : subs) {
+    EXPECT_EQ(s.is_authorize, 2) << s.sn;
+    EXPECT_EQ(s.requested, 2) << s.sn;
+  }
+  EXPECT_EQ(run_simulate("--server " + server + " --devices 1 --sub-controllers 65 --duration 1").first, 2);
 }
 
 TEST_F(SimulateCommand, BadArgumentsExitWithStatus2) {

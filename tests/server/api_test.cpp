@@ -202,7 +202,12 @@ TEST_F(ApiTest, DevicesListAndOne) {
   EXPECT_EQ(stale["ip"], "10.0.0.9");
 
   auto one = ok(api("GET", "/api/v1/devices/" + sn));
-  EXPECT_EQ(keys_of(one), kDeviceKeys);
+  // One device adds its place in multi-level control: no master, no sub-controllers here.
+  Keys one_keys = kDeviceKeys;
+  one_keys.insert({"master", "sub_controllers"});
+  EXPECT_EQ(keys_of(one), one_keys);
+  EXPECT_TRUE(one["master"].is_null());
+  EXPECT_EQ(one["sub_controllers"], json::array());
   EXPECT_EQ(one["sn"], sn);
   EXPECT_EQ(one["options"], live["options"]);
   expect_error(api("GET", "/api/v1/devices/apidev01"), 404);  // serial numbers keep their case

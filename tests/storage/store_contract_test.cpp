@@ -1586,6 +1586,129 @@ TEST_P(StoreContract, AHealthyStorePassesItsIntegrityCheck) {
   EXPECT_EQ(store().integrity_check(), "ok");
 }
 
+// ---- multi-level control: sub-controllers --------------------------------------------------------------
+
+namespace {
+
+SubController make_sub(const std::string& sn, const std::string& master, int is_authorize, std::int64_t seen) {
+  SubController s;
+  s.sn = sn;
+  s.master_sn = master;
+  s.online = true;
+  s.is_authorize = is_authorize;
+  s.requested = is_authorize;
+  s.authorize_info = "~DeviceName=" + sn;
+  s.register_info = is_authorize > 0 ? "LockCount=2,SubControlOn=1" : "";
+  s.first_seen = seen;
+  s.last_seen = seen;
+  return s;
+}
+
+}  // namespace
+
+TEST_P(StoreContract, SubControllersComeBackFieldForFieldByMasterAndBySerial) {
+  save("M1");
+  save("M2");
+  save("S2");
+  save("S1");
+  save("S3");
+  const SubController s1 = make_sub("S1", "M1", 2, kContractT0);
+  const SubController s2 = make_sub("S2", "M1", 0, kContractT0 + 1);
+  const SubController s3 = make_sub("S3", "M2", 1, kContractT0 + 2);
+  for (const auto& s : {s2, s3, s1}) write([s](Transaction& tx) { tx.devices().save_sub_controller(s); });
+  auto one = read([](Reads& r) { return r.devices().sub_controller("S1"); });
+  ASSERT_TRUE(one);
+  EXPECT_EQ(*one, s1);
+  EXPECT_FALSE(read([](Reads& r) { return r.devices().sub_controller("M1"); }));  // a master is no sub
+  auto of_m1 = read([](Reads& r) { return r.devices().sub_controllers("M1"); });
+  ASSERT_EQ(of_m1.size(), 2u);
+  EXPECT_EQ(of_m1[0], s1);  // by serial number
+  EXPECT_EQ(of_m1[1], s2);
+  auto every = read([](Reads& r) { return r.devices().sub_controllers(""); });
+  ASSERT_EQ(every.size(), 3u);
+  EXPECT_EQ(every[2], s3);
+  EXPECT_TRUE(read([](Reads& r) { return r.devices().sub_controllers("S1"); }).empty());
+}
+
+TEST_P(StoreContract, SavingASubControllerAgainKeepsTheEarliestFirstSeenAndTheLatestLastSeen) {
+  save("M1");
+  save("M2");
+  save("S1");
+  write([](Transaction& tx) { tx.devices().save_sub_controller(make_sub("S1", "M1", 0, kContractT0 + 10)); });
+  SubController later = make_sub("S1", "M2", 2, kContractT0 + 20);  // moved to another master, authorized
+  later.first_seen = kContractT0 + 20;
+  write([later](Transaction& tx) { tx.devices().save_sub_controller(later); });
+  SubController older = later;  // a copy read before: presence never goes back
+  older.first_seen = older.last_seen = kContractT0 + 5;
+  write([older](Transaction& tx) { tx.devices().save_sub_controller(older); });
+  auto stored = read([](Reads& r) { return r.devices().sub_controller("S1"); });
+  ASSERT_TRUE(stored);
+  EXPECT_EQ(stored->master_sn, "M2");
+  EXPECT_EQ(stored->is_authorize, 2);
+  EXPECT_EQ(stored->register_info, "LockCount=2,SubControlOn=1");
+  EXPECT_EQ(stored->first_seen, kContractT0 + 5);
+  EXPECT_EQ(stored->last_seen, kContractT0 + 20);
+  EXPECT_TRUE(read([](Reads& r) { return r.devices().sub_controllers("M1"); }).empty());
+}
+
+TEST_P(StoreContract, ASubControllerNeedsBothDevicesAndIsNotItsOwnMaster) {
+  save("M1");
+  auto no_sub = store().write_now([](Transaction& tx) { tx.devices().save_sub_controller(make_sub("S1", "M1", 0, 1)); });
+  ASSERT_FALSE(no_sub.ok());
+  EXPECT_EQ(no_sub.error().reason, Reason::not_found);
+  save("S1");
+  auto no_master =
+      store().write_now([](Transaction& tx) { tx.devices().save_sub_controller(make_sub("S1", "ghost", 0, 1)); });
+  ASSERT_FALSE(no_master.ok());
+  EXPECT_EQ(no_master.error().reason, Reason::not_found);
+  auto itself = store().write_now([](Transaction& tx) { tx.devices().save_sub_controller(make_sub("S1", "S1", 0, 1)); });
+  ASSERT_FALSE(itself.ok());
+  EXPECT_EQ(itself.error().reason, Reason::invalid);
+  EXPECT_TRUE(read([](Reads& r) { return r.devices().sub_controllers(""); }).empty());
+}
+
+TEST_P(StoreContract, ASubControllersCommandsTakeWireIdsFromItsMastersCounterAndAreFoundThroughIt) {
+  save("M1");
+  save("S1");
+  save("S2");
+  save("D9");
+  CommandRow own = insert_command("M1", "GET OPTIONS A");
+  write([](Transaction& tx) {
+    tx.devices().save_sub_controller(make_sub("S1", "M1", 2, kContractT0));
+    tx.devices().save_sub_controller(make_sub("S2", "M1", 2, kContractT0));
+  });
+  CommandRow s1 = insert_command("S1", "CONTROL DEVICE 01010105");
+  CommandRow s2 = insert_command("S2", "CONTROL DEVICE 01010105");
+  CommandRow own2 = insert_command("M1", "GET OPTIONS B");
+  CommandRow other = insert_command("D9", "GET OPTIONS A");
+  // One sequence for the master and its sub-controllers: the master never sees an id twice.
+  EXPECT_EQ(s1.wire_id, own.wire_id + 1);
+  EXPECT_EQ(s2.wire_id, own.wire_id + 2);
+  EXPECT_EQ(own2.wire_id, own.wire_id + 3);
+  EXPECT_EQ(s1.sn, "S1");
+  EXPECT_EQ(other.wire_id, first_wire_id(kContractT0));  // another device keeps its own
+  // By the master and a wire id: only a sub-controller's command.
+  auto found = commands([w = s2.wire_id](CommandReads& c) { return c.find_relayed("M1", w); });
+  ASSERT_TRUE(found);
+  EXPECT_EQ(found->id, s2.id);
+  EXPECT_FALSE(commands([w = own2.wire_id](CommandReads& c) { return c.find_relayed("M1", w); }));
+  EXPECT_FALSE(commands([w = s1.wire_id](CommandReads& c) { return c.find_relayed("D9", w); }));
+  EXPECT_EQ(commands([w = s1.wire_id](CommandReads& c) { return c.find("S1", w); })->id, s1.id);
+}
+
+TEST_P(StoreContract, RemovingAMasterForgetsItsSubControllerRowsButNotTheirDevices) {
+  save("M1");
+  save("S1");
+  write([](Transaction& tx) { tx.devices().save_sub_controller(make_sub("S1", "M1", 2, kContractT0)); });
+  write([](Transaction& tx) { tx.devices().remove("M1"); });
+  EXPECT_FALSE(read([](Reads& r) { return r.devices().sub_controller("S1"); }));
+  EXPECT_TRUE(device("S1"));
+  save("M1");
+  write([](Transaction& tx) { tx.devices().save_sub_controller(make_sub("S1", "M1", 2, kContractT0)); });
+  write([](Transaction& tx) { tx.devices().remove("S1"); });
+  EXPECT_TRUE(read([](Reads& r) { return r.devices().sub_controllers("M1"); }).empty());
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, StoreContract, testing::all_backends(), testing::backend_name);
 
 }  // namespace

@@ -120,6 +120,7 @@ bool changes_state(http::Verb method) {
 void add_all_routes(RouteTable& table, const ApiServices& services) {
   add_v1_routes(table, services);
   add_device_data_routes(table, services);
+  add_sub_controller_routes(table, services);
   add_trace_routes(table, services);
   add_event_routes(table, services);
   add_access_routes(table, services);

@@ -19,6 +19,7 @@
 #include "service/campaigns.hpp"
 #include "service/command_queue.hpp"
 #include "service/devices.hpp"
+#include "service/sub_controllers.hpp"
 #include "service/sync.hpp"
 #include "service/live.hpp"
 #include "service/tokens.hpp"
@@ -51,6 +52,8 @@ struct ApiServices {
   service::Campaigns* campaigns = nullptr;
   FileCatalog* files = nullptr;
   FileDownloads* downloads = nullptr;
+  // Multi-level control (POST/DELETE …/sub-controllers/{sub}); null: those routes answer 503.
+  service::SubControllers* sub_controllers = nullptr;
 };
 
 // The routes of /api/v1 (handlers.cpp), the event listings (event_handlers.cpp), and those of the
@@ -64,6 +67,8 @@ void add_webhook_routes(RouteTable& table, const ApiServices& services);
 // What devices uploaded about themselves: records, their photos, logs, door-state history, options
 // (device_data_handlers.cpp).
 void add_device_data_routes(RouteTable& table, const ApiServices& services);
+// A master's sub-controllers and their authorization (sub_controller_handlers.cpp).
+void add_sub_controller_routes(RouteTable& table, const ApiServices& services);
 // The wire trace of one device: its last exchanges, decoded (trace_handlers.cpp).
 void add_trace_routes(RouteTable& table, const ApiServices& services);
 // Files of the files folder and firmware campaigns (campaign_handlers.cpp).

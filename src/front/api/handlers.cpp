@@ -33,6 +33,7 @@ struct Handlers {
   storage::Store& store;
   service::Devices& devices;
   service::CommandQueue& queue;
+  service::SubControllers* subs = nullptr;  // null: no multi-level control (route-table tests)
 
   void list_devices(const std::string& who, const SharedResponder& respond) const;
   void device(const std::string& sn, const std::string& who, const SharedResponder& respond) const;
@@ -126,7 +127,7 @@ std::optional<unsigned> door_param(const Call& call) {
 }  // namespace
 
 void add_v1_routes(RouteTable& table, const ApiServices& services) {
-  const Handlers h{services.config, services.store, services.devices, services.queue};
+  const Handlers h{services.config, services.store, services.devices, services.queue, services.sub_controllers};
   using V = http::Verb;
   table.add({V::get, "/api/v1/devices", Role::viewer, "listDevices", "Every device the server knows", "",
              "200 Device[]", {}, [h](Call& c) { h.list_devices(c.who, c.respond); }});
@@ -408,13 +409,25 @@ void Handlers::device(const std::string& sn, const std::string& who, const Share
   struct Found {
     std::optional<storage::Device> device;
     std::int64_t pending = 0;
+    std::optional<storage::SubController> as_sub;
+    std::vector<storage::SubController> subs;
   };
   const auto now = devices.clock().now();
-  store.read([sn, now](storage::Reads& r) { return Found{r.devices().get(sn), pending_at(r, sn, now)}; },
+  store.read([sn, now](storage::Reads& r) {
+               return Found{r.devices().get(sn), pending_at(r, sn, now), r.devices().sub_controller(sn),
+                            r.devices().sub_controllers(sn)};
+             },
              [self = *this, sn, who, respond](storage::StoreResult<Found> r) {
                if (!r.ok()) return answer_store_refusal(respond, who, r.error());
                if (!r->device) return answer_error(respond, who, 404, "unknown device " + p::text::quoted(sn));
-               answer_json(respond, 200, self.device_view(*r->device, r->pending));
+               Json j = self.device_view(*r->device, r->pending);
+               // Multi-level control: whose sub-controller it is, and its own sub-controllers.
+               j["master"] = r->as_sub ? Json(r->as_sub->master_sn) : Json(nullptr);
+               if (r->as_sub) j["sub_controller"] = api::sub_controller_json(*r->as_sub);
+               Json subs = Json::array();
+               for (const auto& s : r->subs) subs.push_back(api::sub_controller_json(s));
+               j["sub_controllers"] = std::move(subs);
+               answer_json(respond, 200, j);
              });
 }
 
@@ -519,6 +532,7 @@ void Handlers::remove(const Call& call, bool pending_only) const {
   devices.remove(sn, [self = *this, sn, pending_only, respond = call.respond, who = call.who](storage::StoreStatus r) {
     if (!r.ok()) return answer_store_refusal(respond, who, r.error());
     self.queue.forget(sn);
+    if (self.subs) self.subs->forget(sn);
     spdlog::info("{}: {} through the API", sn, pending_only ? "rejected" : "deleted");
     answer_json(respond, 200, Json{{"deleted", true}, {"sn", sn}});
   });

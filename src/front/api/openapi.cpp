@@ -37,6 +37,16 @@ OJson schemas() {
                            {"registered", "boolean"}, {"registered_at", "integer?"}, {"first_seen", "integer?"},
                            {"last_seen_unix", "integer?"}, {"time_zone", "string?"}, {"config", "object"},
                            {"pending", "integer"}});
+  s["Device"]["properties"]["master"] = OJson{{"type", "string"}, {"nullable", true}};
+  s["Device"]["properties"]["sub_controller"] = schema_ref_local("SubController");
+  s["Device"]["properties"]["sub_controllers"] = OJson{{"type", "array"}, {"items", schema_ref_local("SubController")}};
+  s["SubController"] = object_of({{"sn", "string"}, {"master", "string"}, {"online", "boolean"},
+                                  {"is_authorize", "integer"}, {"state", "string"}, {"requested", "integer"},
+                                  {"authorize_info", "string"}, {"register_info", "string"},
+                                  {"first_seen", "integer?"}, {"last_seen", "integer?"}});
+  s["SubController"]["properties"]["state"]["enum"] =
+      OJson::array({"unauthorized", "authorizing", "authorized", "deauthorized"});
+  s["SubControllerStep"] = object_of({{"sub_controller", "object"}, {"command_id", "integer?"}});
   s["DevicePatch"] = object_of({{"time_zone", "string?"}, {"config", "object"}});
   s["DoorState"] = object_of({{"doors", "array"}, {"time", "string?"}});
   s["DeviceDoorState"] = object_of({{"sn", "string"}, {"doors", "array"}, {"time", "string?"}});

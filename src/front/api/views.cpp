@@ -113,6 +113,25 @@ Json device_json(const storage::Device& d, std::int64_t last_seen, std::int64_t 
   return j;
 }
 
+Json sub_controller_json(const storage::SubController& sub) {
+  Json j = Json::object();
+  j["sn"] = sub.sn;
+  j["master"] = sub.master_sn;
+  j["online"] = sub.online;
+  j["is_authorize"] = sub.is_authorize;
+  const char* state = "unauthorized";
+  if (sub.requested == -1) state = "deauthorized";
+  else if (sub.is_authorize == 2) state = "authorized";
+  else if (sub.is_authorize == 1 || sub.requested > 0) state = "authorizing";
+  j["state"] = state;
+  j["requested"] = sub.requested;
+  j["authorize_info"] = sub.authorize_info;
+  j["register_info"] = sub.register_info;
+  j["first_seen"] = unix_or_null(sub.first_seen);
+  j["last_seen"] = unix_or_null(sub.last_seen);
+  return j;
+}
+
 Json door_state_json(const std::optional<storage::DoorStateUpdate>& state, int door_count, int tz_minutes) {
   Json j = Json::object();
   j["doors"] = Json::array();

@@ -51,6 +51,11 @@ bool is_numeric_config_key(std::string_view key) noexcept;
 Json device_json(const storage::Device& device, std::int64_t last_seen, std::int64_t pending, std::int64_t now,
                  std::int64_t window);
 
+// A sub-controller (multi-level control): {"sn","master","online","is_authorize","state",
+// "requested","authorize_info","register_info","first_seen","last_seen"}; state is unauthorized,
+// authorizing (step one asked or under way), authorized or deauthorized.
+Json sub_controller_json(const storage::SubController& sub);
+
 // {"doors":[{"door","sensor","relay","alarms"}],"time"} plus time_utc, received_at and the raw
 // sensor/relay/alarm as sent; doors [] and time null when the device has reported no state.
 // door_count: LockCount (0 = as many doors as the data covers); tz_minutes: the device's zone.

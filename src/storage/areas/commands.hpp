@@ -20,6 +20,9 @@ class CommandReads {
   virtual std::optional<CommandRow> get(std::int64_t id) = 0;
   // By the device's wire id (C:<wire id>:).
   virtual std::optional<CommandRow> find(const std::string& sn, std::int64_t wire_id) = 0;
+  // A command of one of the master's sub-controllers by its wire id (the master answers for them;
+  // their ids come from the master's counter, so at most one matches).
+  virtual std::optional<CommandRow> find_relayed(const std::string& master_sn, std::int64_t wire_id) = 0;
   // What the device uploaded for a command, in arrival order.
   virtual std::vector<CommandData> data(std::int64_t id) = 0;
   // Queued commands of a device in delivery order (priority, then id); limit <= 0: all.
@@ -46,7 +49,8 @@ class CommandWrites : public CommandReads {
   // device: strictly increasing, the first one derived from `clock_now` (storage/wire_ids.hpp) so
   // that a wiped server does not replay old ids. Refused: not_found for an unknown device (its row
   // holds the counter), invalid for a text valid_command_text() refuses, conflict when the device
-  // has used every wire id.
+  // has used every wire id. A sub-controller's commands take their wire ids from its master's
+  // counter: the master receives them all, so ids are unique among a master and its sub-controllers.
   virtual CommandRow insert(const NewCommand& command, std::int64_t clock_now) = 0;
   // Writes a row's mutable part back: status, return_code, result, sent_at, done_at, attempts.
   // Refused (not_found) for an unknown id.

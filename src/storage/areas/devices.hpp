@@ -30,6 +30,9 @@ class DeviceReads {
   // The device's parameters with their sources, ordered as Device::options (by key, without case);
   // empty for an unknown device.
   virtual std::vector<DeviceOption> options(const std::string& sn) = 0;
+  // Multi-level control: one sub-controller, or those of a master ("" = every one), by serial number.
+  virtual std::optional<SubController> sub_controller(const std::string& sn) = 0;
+  virtual std::vector<SubController> sub_controllers(const std::string& master_sn) = 0;
 };
 
 class DeviceWrites : public DeviceReads {
@@ -55,9 +58,13 @@ class DeviceWrites : public DeviceReads {
   // device. Unknown devices are skipped.
   virtual void touch(const std::vector<DevicePresence>& presence) = 0;
   // Forgets a device: its row, parameters, commands, door state, uploaded records and log, and its
-  // sync state and door settings. Its access events and the message log stay (history). Refused:
+  // sync state and door settings, its sub-controller row and those naming it as master (the
+  // sub-controllers' own device rows stay). Its access events and the message log stay (history). Refused:
   // not_found for an unknown device, conflict while access levels name its doors.
   virtual void remove(const std::string& sn) = 0;
+  // Writes a sub-controller row whole (its master may change: a sub-controller moved to another
+  // master), keeping the earliest first_seen. Both devices must exist (not_found).
+  virtual void save_sub_controller(const SubController& sub) = 0;
 };
 
 }  // namespace zkpush::storage

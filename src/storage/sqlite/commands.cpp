@@ -18,6 +18,10 @@ constexpr std::string_view kList =
     "SELECT " ZKPUSH_COMMAND_COLUMNS " FROM commands WHERE (?1 = '' OR sn = ?1) AND (?2 = 0 OR id < ?2)";
 constexpr std::string_view kById = "SELECT " ZKPUSH_COMMAND_COLUMNS " FROM commands WHERE id = ?1";
 constexpr std::string_view kByWireId = "SELECT " ZKPUSH_COMMAND_COLUMNS " FROM commands WHERE sn = ?1 AND wire_id = ?2";
+constexpr std::string_view kRelayedByWireId =
+    "SELECT " ZKPUSH_COMMAND_COLUMNS
+    " FROM commands WHERE wire_id = ?2 AND sn IN (SELECT sn FROM sub_controllers WHERE master_sn = ?1)"
+    " ORDER BY id DESC LIMIT 1";
 // Each query below repeats its partial index's WHERE exactly, or SQLite does not use the index.
 constexpr std::string_view kQueued = "SELECT " ZKPUSH_COMMAND_COLUMNS
                                      " FROM commands WHERE sn = ?1 AND status = 'queued' ORDER BY priority, id LIMIT ?2";
@@ -87,25 +91,46 @@ std::optional<CommandRow> find(Connection& c, const std::string& sn, std::int64_
   return read_row(*st);
 }
 
+std::optional<CommandRow> find_relayed(Connection& c, const std::string& master_sn, std::int64_t wire_id) {
+  auto st = c.prepare(kRelayedByWireId);
+  st->bind(1, master_sn).bind(2, wire_id);
+  if (!st->step()) return std::nullopt;
+  return read_row(*st);
+}
+
 CommandRow insert(Connection& c, const NewCommand& command, std::int64_t clock_now) {
   if (!valid_command_text(command))
     throw Refused(StoreError::Reason::invalid,
                   "a command is one non-empty line (a DATA UPDATE may continue its records on more lines)");
   // Commands need the device row: it holds the device's wire-id counter. A device is saved when it
   // is first seen; an operator who queues ahead of a device's first contact saves it first.
-  std::int64_t next = 0;
   {
-    auto st = c.prepare("SELECT next_wire_id FROM devices WHERE sn = ?1");
+    auto st = c.prepare("SELECT 1 FROM devices WHERE sn = ?1");
     st->bind(1, command.sn);
     if (!st->step())
       throw Refused(StoreError::Reason::not_found, "queueing a command: unknown device '" + command.sn + "'");
-    next = st->column_int(0);
+  }
+  // A sub-controller's commands reach it through its master, which must not see an id twice: the
+  // master's counter numbers them all.
+  std::string counter = command.sn;
+  {
+    auto st = c.prepare("SELECT master_sn FROM sub_controllers WHERE sn = ?1");
+    st->bind(1, command.sn);
+    if (st->step()) counter = st->column_text(0);
+  }
+  std::int64_t next = 0;
+  {
+    auto st = c.prepare("SELECT next_wire_id FROM devices WHERE sn = ?1");
+    st->bind(1, counter);
+    if (st->step()) next = st->column_int(0);
   }
   if (next == 0) next = first_wire_id(clock_now);
   {
-    // Belt and braces: never below an id already used, whatever the counter says.
-    auto st = c.prepare("SELECT max(wire_id) FROM commands WHERE sn = ?1");
-    st->bind(1, command.sn);
+    // Belt and braces: never below an id already used, whatever the counter says (the master's
+    // sub-controllers included).
+    auto st = c.prepare(
+        "SELECT max(wire_id) FROM commands WHERE sn = ?1 OR sn IN (SELECT sn FROM sub_controllers WHERE master_sn = ?1)");
+    st->bind(1, counter);
     if (st->step() && !st->is_null(0)) next = std::max(next, st->column_int(0) + 1);
   }
   if (next > kMaxWireId)
@@ -131,7 +156,7 @@ CommandRow insert(Connection& c, const NewCommand& command, std::int64_t clock_n
     row.id = c.db().last_insert_rowid();
   }
   auto st = c.prepare("UPDATE devices SET next_wire_id = ?2 WHERE sn = ?1");
-  st->bind(1, row.sn).bind(2, row.wire_id + 1);
+  st->bind(1, counter).bind(2, row.wire_id + 1);
   st->run();
   return row;
 }

@@ -19,6 +19,7 @@ void add_data(Connection& c, const CommandData& data);
 
 std::optional<CommandRow> get(Connection& c, std::int64_t id);
 std::optional<CommandRow> find(Connection& c, const std::string& sn, std::int64_t wire_id);
+std::optional<CommandRow> find_relayed(Connection& c, const std::string& master_sn, std::int64_t wire_id);
 std::vector<CommandData> data(Connection& c, std::int64_t id);
 std::vector<CommandRow> queued(Connection& c, const std::string& sn, std::int64_t limit);
 std::vector<CommandRow> list(Connection& c, const CommandFilter& filter);

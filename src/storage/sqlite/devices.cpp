@@ -246,6 +246,7 @@ void remove(Connection& c, const std::string& sn) {
       "DELETE FROM sync_panels WHERE sn = ?1",
       "DELETE FROM sync_unmanaged WHERE sn = ?1",
       "DELETE FROM door_settings WHERE sn = ?1",
+      "DELETE FROM sub_controllers WHERE sn = ?1 OR master_sn = ?1",
       "DELETE FROM devices WHERE sn = ?1",
   };
   for (const char* sql : kForget) {
@@ -253,6 +254,62 @@ void remove(Connection& c, const std::string& sn) {
     st->bind(1, sn);
     st->run();
   }
+}
+
+namespace {
+
+constexpr std::string_view kSubColumns =
+    "SELECT sn, master_sn, online, is_authorize, requested, authorize_info, register_info, first_seen, last_seen "
+    "FROM sub_controllers ";
+
+SubController read_sub(const Statement& st) {
+  SubController s;
+  s.sn = st.column_text(0);
+  s.master_sn = st.column_text(1);
+  s.online = st.column_int(2) != 0;
+  s.is_authorize = static_cast<int>(st.column_int(3));
+  s.requested = static_cast<int>(st.column_int(4));
+  s.authorize_info = st.column_text(5);
+  s.register_info = st.column_text(6);
+  s.first_seen = st.column_int(7);
+  s.last_seen = st.column_int(8);
+  return s;
+}
+
+}  // namespace
+
+std::optional<SubController> sub_controller(Connection& c, const std::string& sn) {
+  auto st = c.prepare(std::string(kSubColumns) + "WHERE sn = ?1");
+  st->bind(1, sn);
+  if (!st->step()) return std::nullopt;
+  return read_sub(*st);
+}
+
+std::vector<SubController> sub_controllers(Connection& c, const std::string& master_sn) {
+  std::vector<SubController> out;
+  auto st = master_sn.empty() ? c.prepare(std::string(kSubColumns) + "ORDER BY sn")
+                              : c.prepare(std::string(kSubColumns) + "WHERE master_sn = ?1 ORDER BY sn");
+  if (!master_sn.empty()) st->bind(1, master_sn);
+  while (st->step()) out.push_back(read_sub(*st));
+  return out;
+}
+
+void save_sub_controller(Connection& c, const SubController& sub) {
+  require(c, sub.sn, "saving a sub-controller");
+  require(c, sub.master_sn, "saving a sub-controller's master");
+  if (sub.sn == sub.master_sn)
+    throw Refused(StoreError::Reason::invalid, "device '" + sub.sn + "' cannot be its own sub-controller");
+  auto st = c.prepare(
+      "INSERT INTO sub_controllers (sn, master_sn, online, is_authorize, requested, authorize_info, register_info, "
+      "first_seen, last_seen) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
+      "ON CONFLICT (sn) DO UPDATE SET master_sn = excluded.master_sn, online = excluded.online, "
+      "is_authorize = excluded.is_authorize, requested = excluded.requested, authorize_info = excluded.authorize_info, "
+      "register_info = excluded.register_info, first_seen = min(first_seen, excluded.first_seen), "
+      "last_seen = max(last_seen, excluded.last_seen)");
+  st->bind(1, sub.sn).bind(2, sub.master_sn).bind(3, std::int64_t{sub.online ? 1 : 0});
+  st->bind(4, std::int64_t{sub.is_authorize}).bind(5, std::int64_t{sub.requested});
+  st->bind(6, sub.authorize_info).bind(7, sub.register_info).bind(8, sub.first_seen).bind(9, sub.last_seen);
+  st->run();
 }
 
 }  // namespace zkpush::storage::sqlite::devices

@@ -28,6 +28,11 @@ void merge_options(Connection& c, const std::string& sn, const protocol::Record&
                    std::int64_t now);
 void touch(Connection& c, const std::vector<DevicePresence>& presence);
 void remove(Connection& c, const std::string& sn);
+// Multi-level control (table sub_controllers).
+std::optional<SubController> sub_controller(Connection& c, const std::string& sn);
+std::vector<SubController> sub_controllers(Connection& c, const std::string& master_sn);
+// Throws Refused(not_found) unless both devices exist.
+void save_sub_controller(Connection& c, const SubController& sub);
 // Throws Refused(not_found) unless the device exists.
 void require(Connection& c, const std::string& sn, const char* what);
 

@@ -566,6 +566,26 @@ CREATE TABLE campaign_targets (
 ) WITHOUT ROWID;
 )sql";
 
+// Multi-level control (manual 5, Appendix 15): the sub-controllers a master reports in its
+// DeviceAuthorize table. Each also has a devices row (its commands' foreign key and API object);
+// this row says whose it is, what the master last reported (is_authorize 0/1/2) and which step of
+// the two-step authorization the server asked for (requested: 0 none, 1, 2, -1 de-authorized by the
+// operator: never authorized again without the operator).
+constexpr std::string_view kVersion19 = R"sql(
+CREATE TABLE sub_controllers (
+  sn             TEXT PRIMARY KEY NOT NULL REFERENCES devices(sn),
+  master_sn      TEXT NOT NULL REFERENCES devices(sn),
+  online         INTEGER NOT NULL DEFAULT 0,
+  is_authorize   INTEGER NOT NULL DEFAULT 0,
+  requested      INTEGER NOT NULL DEFAULT 0,
+  authorize_info TEXT NOT NULL DEFAULT '',
+  register_info  TEXT NOT NULL DEFAULT '',
+  first_seen     INTEGER NOT NULL DEFAULT 0,
+  last_seen      INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX sub_controllers_by_master ON sub_controllers (master_sn, sn);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "devices, events, door state, device records and logs, command queue", kVersion1},
     {2, "device records: content field and encoding", kVersion2},
@@ -585,6 +605,7 @@ constexpr Migration kMigrations[] = {
     {16, "events: indexes by person, by time, by device and time", kVersion16},
     {17, "global anti-passback zones and presence", kVersion17},
     {18, "firmware and resource campaigns", kVersion18},
+    {19, "multi-level control: sub-controllers of a master", kVersion19},
 };
 
 }  // namespace

@@ -35,6 +35,11 @@ class Devices final : public DeviceWrites {
   }
   void touch(const std::vector<DevicePresence>& presence) override { devices::touch(c_, presence); }
   void remove(const std::string& sn) override { devices::remove(c_, sn); }
+  std::optional<SubController> sub_controller(const std::string& sn) override { return devices::sub_controller(c_, sn); }
+  std::vector<SubController> sub_controllers(const std::string& master_sn) override {
+    return devices::sub_controllers(c_, master_sn);
+  }
+  void save_sub_controller(const SubController& sub) override { devices::save_sub_controller(c_, sub); }
 
  private:
   Connection& c_;
@@ -103,6 +108,9 @@ class Commands final : public CommandWrites {
   std::optional<CommandRow> get(std::int64_t id) override { return commands::get(c_, id); }
   std::optional<CommandRow> find(const std::string& sn, std::int64_t wire_id) override {
     return commands::find(c_, sn, wire_id);
+  }
+  std::optional<CommandRow> find_relayed(const std::string& master_sn, std::int64_t wire_id) override {
+    return commands::find_relayed(c_, master_sn, wire_id);
   }
   std::vector<CommandData> data(std::int64_t id) override { return commands::data(c_, id); }
   std::vector<CommandRow> queued(const std::string& sn, std::int64_t limit) override {
