@@ -39,6 +39,9 @@ std::optional<CommandStatus> next_status(CommandStatus status, CommandEvent even
 
 bool is_open(CommandStatus status) noexcept { return status == CommandStatus::queued || status == CommandStatus::sent; }
 
+// How long an UPGRADE goes unanswered before it is sent again (a lost delivery).
+constexpr std::int64_t kUpgradeResendAfter = 1800;
+
 bool awaits_final_answer(const CommandRow& row) noexcept {
   if (row.status != CommandStatus::sent || !row.return_code) return false;
   const auto verb = p::verb_from_name(row.verb);
@@ -277,6 +280,11 @@ void CommandQueue::deliver(const std::string& sn, const DeliveryBudget& budget,
           // device downloading) and answers when it ran; sending it again would only earn a -7
           // that reads as done before it ran.
           std::erase_if(again, awaits_final_answer);
+          // An UPGRADE takes a panel minutes to download and install before it answers: sent again
+          // meanwhile it would start over (or earn a -7 that reads as done before it ran).
+          std::erase_if(again, [&](const CommandRow& row) {
+            return row.verb == "UPGRADE" && row.sent_at > now - std::max(options.resend_after, kUpgradeResendAfter);
+          });
           candidates.insert(candidates.end(), std::make_move_iterator(queued.begin()), std::make_move_iterator(queued.end()));
           candidates.insert(candidates.end(), std::make_move_iterator(again.begin()), std::make_move_iterator(again.end()));
         }

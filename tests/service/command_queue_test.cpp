@@ -644,6 +644,21 @@ TEST_F(CommandQueueTest, APendingAnswerIsNotResentAndTheSecondAnswerIsFinal) {
   expect_pending("D1", 1);
 }
 
+// An UPGRADE is long: the panel downloads and installs before it answers. It is sent again only
+// after half an hour without an answer (a lost delivery), not after resend_after.
+TEST_F(CommandQueueTest, AnUnansweredUpgradeIsSentAgainOnlyAfterHalfAnHour) {
+  QueueOptions options;
+  options.resend_after = 60;
+  start(options);
+  CommandRow up = enqueue("D1", "UPGRADE type=1,checksum=0123456789abcdef0123456789abcdef,url=http://h/files/f.bin,size=10");
+  CommandRow quiet = enqueue("D1", "GET OPTIONS LockCount");
+  ASSERT_EQ(deliver("D1").size(), 2u);
+  clock_.set(T0 + 120);
+  EXPECT_EQ(ids(deliver("D1")), (std::vector<std::int64_t>{quiet.id}));
+  clock_.set(T0 + 1801);
+  EXPECT_EQ(ids(deliver("D1")), (std::vector<std::int64_t>{up.id, quiet.id}));
+}
+
 TEST_F(CommandQueueTest, RepeatedAnswersAndLateOnesKeepTheFirstResult) {
   CommandRow c = enqueue("D1", "DATA UPDATE user Pin=1");
   ASSERT_EQ(deliver("D1").size(), 1u);
