@@ -183,6 +183,18 @@ void DeviceEndpoints::handle(http::Request& request, const std::string& path, co
     return;
   }
   const p::DeviceRequest& req = *parsed;
+  if (auto refused = access_.check(ip, req.sn)) {  // allow-list: before the registry or the store
+    answer(respond, 403, *refused);
+    return;
+  }
+  if (subs_ && req.endpoint != Endpoint::unknown) {
+    if (auto master = subs_->master_of(req.sn)) {
+      spdlog::warn("{} {}: 403 {} for a sub-controller of {}: it talks through its master", ip, req.sn,
+                   p::endpoint_id(req.endpoint), *master);
+      answer(respond, 403, "a sub-controller talks to the server through its master " + *master);
+      return;
+    }
+  }
   // Every answer of an established session is encrypted, but init's (the device reconnects and
   // exchanges keys again: Appendix 16 a) and a firmware file's (served as bytes, with ranges).
   if (req.endpoint == Endpoint::init) {
@@ -194,10 +206,6 @@ void DeviceEndpoints::handle(http::Request& request, const std::string& path, co
       response.body() = session->seal(response.body());
       response.prepare_payload();
     });
-  }
-  if (auto refused = access_.check(ip, req.sn)) {  // allow-list: before the registry or the store
-    answer(respond, 403, *refused);
-    return;
   }
   if (req.endpoint == Endpoint::unknown) {
     spdlog::warn("{} {} {}: 400 unknown request", ip, request.method_string(), p::text::printable(request.target()));

@@ -19,6 +19,7 @@
 #include "service/devices.hpp"
 #include "service/ingest.hpp"
 #include "service/remote_auth.hpp"
+#include "service/sub_controllers.hpp"
 
 namespace zkpush::front {
 
@@ -32,6 +33,9 @@ class DeviceEndpoints : public Peer {
   // else the transport's default. A device with an encrypted session: 4/3 of that (base64).
   std::optional<std::size_t> body_limit(const http::RequestHead& head, const std::string& path) override;
   void handle(http::Request& request, const std::string& path, const SharedResponder& respond) override;
+  // Multi-level control: a sub-controller talks through its master only; a request naming one is
+  // refused (its commands would otherwise go to whoever polls with its serial number).
+  void set_sub_controllers(const service::SubControllers* subs) noexcept { subs_ = subs; }
 
  private:
   // The encryption layer before anything reads the body (docs/encryption.md): a device with an
@@ -81,6 +85,7 @@ class DeviceEndpoints : public Peer {
   Metrics& metrics_;
   FileDownloads& downloads_;
   WireTrace& trace_;
+  const service::SubControllers* subs_ = nullptr;
   DeviceEncryption encryption_{config_.encryption};
   OncePerKey token_warned_;  // devices whose accepted (warn) token mismatch was logged
   DeviceAccess access_{config_.allow_sn, config_.allow_net};  // the device allow-list (access_list.hpp)

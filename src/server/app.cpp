@@ -102,6 +102,7 @@ App::App(ServerConfig config) : config_(std::move(config)) {
   remote_auth_->on_pending_added([this] { wake_housekeeping(); });
   device_endpoints_ = std::make_unique<front::DeviceEndpoints>(config_, *devices_, *queue_, *ingest_, *remote_auth_,
                                                                metrics_, *downloads_, *trace_);
+  device_endpoints_->set_sub_controllers(sub_controllers_.get());
   // Door-state messages show doors as the device's LockCount and time zone give them.
   front::api::DoorContext doors = [this](const std::string& sn) {
     auto state = devices_->get(sn);

@@ -65,15 +65,6 @@ EncryptionMode parse_encryption_mode(const std::string& text) {
   throw std::invalid_argument("encryption must be off, optional or required, not '" + text + "'");
 }
 
-const char* encryption_mode_name(EncryptionMode mode) noexcept {
-  switch (mode) {
-    case EncryptionMode::off: return "off";
-    case EncryptionMode::optional: return "optional";
-    case EncryptionMode::required: return "required";
-  }
-  return "off";
-}
-
 namespace {
 
 const char* env(const char* name) {

@@ -105,6 +105,14 @@ void apply_environment(ServerConfig& config);
 RegistrationPolicy parse_registration_policy(const std::string& text);  // throws std::invalid_argument
 TokenPolicy parse_token_policy(const std::string& text);                // throws std::invalid_argument
 EncryptionMode parse_encryption_mode(const std::string& text);          // throws std::invalid_argument
-const char* encryption_mode_name(EncryptionMode mode) noexcept;         // "off", "optional", "required"
+// "off", "optional", "required". Inline: the front names it, and its library links before this one.
+inline constexpr const char* encryption_mode_name(EncryptionMode mode) noexcept {
+  switch (mode) {
+    case EncryptionMode::off: return "off";
+    case EncryptionMode::optional: return "optional";
+    case EncryptionMode::required: return "required";
+  }
+  return "off";
+}
 
 }  // namespace zkpush::server

@@ -100,6 +100,7 @@ void Campaigns::create(NewCampaign request, Reply<storage::Campaign> done) {
   for (const auto& sn : sns) {
     auto state = devices_.get(sn);
     if (!state) return done(campaign_refusal(CampaignReason::not_found, "devices: no device " + sn));
+    if (auto why = queue_.refusal(sn)) return done(campaign_refusal(CampaignReason::conflict, "devices: " + *why));
     int method = 0;
     if (request.method == "auto") {
       method = choose_upgrade_method(state->device->options);

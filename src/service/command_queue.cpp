@@ -41,6 +41,8 @@ bool is_open(CommandStatus status) noexcept { return status == CommandStatus::qu
 
 // How long an UPGRADE goes unanswered before it is sent again (a lost delivery).
 constexpr std::int64_t kUpgradeResendAfter = 1800;
+// How long a command answered "received, result to follow" (-5000) waits for its final answer.
+constexpr std::int64_t kPendingAnswerCeiling = 86400;
 
 bool awaits_final_answer(const CommandRow& row) noexcept {
   if (row.status != CommandStatus::sent || !row.return_code) return false;
@@ -203,17 +205,17 @@ std::int64_t CommandQueue::pending(const std::string& sn) const {
 
 bool CommandQueue::has_work(const std::string& sn) const {
   if (pending(sn) > 0 || (source_ && source_->has_work(sn))) return true;
-  if (!subs_of_) return false;
-  for (const auto& sub : subs_of_(sn))
-    if (pending(sub) > 0) return true;
-  return false;
+  return !relayed(sn).empty();
 }
 
 std::vector<std::string> CommandQueue::relayed(const std::string& sn) const {
   std::vector<std::string> out;
   if (!subs_of_) return out;
-  for (auto& sub : subs_of_(sn))
+  for (auto& sub : subs_of_(sn)) {
+    // A sub-controller the operator de-authorized keeps its commands queued, not relayed.
+    if (gate_ && gate_(sub)) continue;
     if (pending(sub) > 0) out.push_back(std::move(sub));
+  }
   return out;
 }
 
@@ -345,7 +347,11 @@ Reading read_answer(const p::CommandResult& answer, const std::optional<CommandR
         (row->status == CommandStatus::done || row->status == CommandStatus::failed)) {
       return reading;  // -7: the device already ran it and we have its result; that result stands
     }
-    if (meaning.kind == p::ReturnKind::pending)
+    // -7 for an UPGRADE sent again while the panel still installs the first: it says it has it,
+    // not how it ended; the final answer is still to come.
+    const bool still_running = meaning.kind == p::ReturnKind::repeated && *verb == p::Verb::upgrade && row &&
+                               !row->return_code && is_open(row->status);
+    if (meaning.kind == p::ReturnKind::pending || still_running)
       reading.event = CommandEvent::answer_pending;
     else if (meaning.kind == p::ReturnKind::repeated || meaning.succeeded())
       reading.event = CommandEvent::answer_done;
@@ -416,6 +422,9 @@ void CommandQueue::record_answers(const std::string& sn, std::vector<p::CommandR
             }
             updated.return_code = answer.return_code;
             updated.result = reading.result;
+            // A final answer that never comes (a sub-controller gone, a screen device that never
+            // reports) must not keep the command open for ever: it expires a day later.
+            if (updated.expires_at == 0) updated.expires_at = now + kPendingAnswerCeiling;
           } else {
             // An identical repeat (the device did not get our answer) changes nothing, done_at included.
             const auto status = *next_status(updated.status, *reading.event);
@@ -440,7 +449,8 @@ void CommandQueue::record_answers(const std::string& sn, std::vector<p::CommandR
             }
           }
           if (updated.status != row->status || updated.return_code != row->return_code ||
-              updated.result != row->result || updated.done_at != row->done_at || updated.sent_at != row->sent_at)
+              updated.result != row->result || updated.done_at != row->done_at || updated.sent_at != row->sent_at ||
+              updated.expires_at != row->expires_at)
             commands.update(updated);
           out.rows.push_back(std::move(updated));
         }
@@ -456,8 +466,10 @@ void CommandQueue::record_answers(const std::string& sn, std::vector<p::CommandR
           if (source_) source_->after_closed(device, true);
         }
         std::vector<std::int64_t> closed;
-        for (const auto& row : r->rows)
+        for (const auto& row : r->rows) {
           if (!is_open(row.status)) closed.push_back(row.id);
+          else if (row.expires_at > 0) note_deadline(row.expires_at);
+        }
         closed_ids(closed);
         done(std::move(r->rows));
       });

@@ -136,6 +136,8 @@ class CommandQueue {
     subs_of_ = std::move(subs_of);
     gate_ = std::move(gate);
   }
+  // Why a command may not be queued for `sn` now (a sub-controller not authorized), nullopt: it may.
+  std::optional<std::string> refusal(const std::string& sn) const { return gate_ ? gate_(sn) : std::nullopt; }
   // Anything to deliver or to generate for the device, or for its sub-controllers (no store access).
   bool has_work(const std::string& sn) const;
   // prepare() and queue it: the row (with its ids), or invalid / not_found (unknown device).

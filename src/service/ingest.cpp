@@ -271,9 +271,9 @@ void Ingest::device_log(const std::string& sn, const std::string& kind, const st
           storage::CommandFilter filter;
           filter.sn = sn;
           filter.statuses = {"sent", "done"};
-          filter.limit = 1000;
+          filter.verbs = {bio ? "ENROLL_BIO" : "ENROLL_INFO"};
+          filter.limit = 100;
           for (const auto& row : tx.commands().list(filter)) {
-            if (row.verb != (bio ? "ENROLL_BIO" : "ENROLL_INFO")) continue;
             if (row.status == storage::CommandStatus::done && row.done_at < now - kEnrolmentAnswerGrace) continue;
             auto parsed = p::parse_command("C:0:" + row.line);
             if (!parsed) continue;

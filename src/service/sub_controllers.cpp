@@ -31,8 +31,9 @@ std::string text_field(const p::Record& r, std::string_view key) {
   return v ? std::string(*v) : std::string();
 }
 
-// Commands are taken for it: the master reports it authorized and the operator did not withdraw it.
-bool authorized(const SubController& s) { return s.is_authorize == 2 && s.requested != -1; }
+// Commands are taken for it: the master reports it authorized after the server asked for step two
+// (a master cannot authorize a sub on its own; the operator's withdrawal is requested -1).
+bool authorized(const SubController& s) { return s.is_authorize == 2 && s.requested == 2; }
 
 // The sub-controller's devices row exists (its commands' foreign key and counter, its API object),
 // approved exactly while the master reports it authorized. The row as stored.
@@ -153,8 +154,19 @@ void SubControllers::upload(const std::string& master, const std::vector<p::Reco
         Outcome out;
         for (auto s : reported) {
           auto stored = tx.devices().sub_controller(s.sn);
+          // A master names only its own sub-controllers: not a device that talks to the server
+          // itself, nor another master's sub (moving one is the operator's: delete it there first).
+          // Else any panel could take over another's serial number and receive its commands.
+          if (!stored && tx.devices().get_row(s.sn)) {
+            spdlog::warn("{}: DeviceAuthorize names {}, a device of its own, as a sub-controller: ignored", master, s.sn);
+            continue;
+          }
+          if (stored && stored->master_sn != master) {
+            spdlog::warn("{}: DeviceAuthorize names {}, a sub-controller of {}: ignored (delete it there first)", master,
+                         s.sn, stored->master_sn);
+            continue;
+          }
           s.requested = stored ? stored->requested : 0;
-          if (stored && stored->master_sn != master) s.requested = 0;  // moved to another master: starts over
           // Keep what the master said before when a later record leaves the infos out.
           if (stored && s.authorize_info.empty()) s.authorize_info = stored->authorize_info;
           if (stored && s.register_info.empty() && s.is_authorize != 0) s.register_info = stored->register_info;
@@ -166,6 +178,8 @@ void SubControllers::upload(const std::string& master, const std::vector<p::Reco
           // Step one: asked by the operator (authorize) or, under automatic registration, for a sub
           // seen unauthorized for the first time or again after it was authorized (the master lost
           // it). Never after the operator de-authorized it (-1).
+          // Automatic registration takes a sub the master already holds authorized as it is.
+          if (s.is_authorize == 2 && s.requested == 0 && automatic) s.requested = 2;
           if (s.is_authorize == 0 && (s.requested == 0 || s.requested == 2) && automatic) {
             out.command_id = queue_step(tx, queue_, master, p::device_authorize(1, s.sn, 1), now);
             s.requested = 1;

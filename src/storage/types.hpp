@@ -241,6 +241,7 @@ bool valid_command_text(const NewCommand& command);
 struct CommandFilter {
   std::string sn;
   std::vector<std::string> statuses;  // names: queued, sent, done, failed, expired, cancelled
+  std::vector<std::string> verbs;     // as stored ("ENROLL_BIO"); empty: any
   std::int64_t before_id = 0;
   std::int64_t limit = 100;
 };

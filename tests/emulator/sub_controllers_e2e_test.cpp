@@ -130,6 +130,9 @@ TEST_F(SubControllersE2E, AnOperatorAuthorizesASubControllerInTwoStepsThenItsDoo
   EXPECT_EQ(authorized["options"]["LockCount"], "4") << authorized;
   EXPECT_EQ(authorized["options"]["SubControlOn"], "1") << authorized;
   EXPECT_EQ(authorized["sub_controller"]["state"], "authorized");
+  // The sub talks through its master only: a poll in its name (an impostor's) is refused, and takes
+  // none of its commands.
+  EXPECT_EQ(send_raw(server::http::test::request("GET", "/iclock/getrequest?SN=" + kSub1, "", "")).status, 403);
 
   // A door of the authorized sub: delivered to the master in the envelope naming the sub, -5000
   // from the master first (the sub's result held at the master), then the sub's own 0.

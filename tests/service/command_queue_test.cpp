@@ -657,6 +657,26 @@ TEST_F(CommandQueueTest, AnUnansweredUpgradeIsSentAgainOnlyAfterHalfAnHour) {
   EXPECT_EQ(ids(deliver("D1")), (std::vector<std::int64_t>{quiet.id}));
   clock_.set(T0 + 1801);
   EXPECT_EQ(ids(deliver("D1")), (std::vector<std::int64_t>{up.id, quiet.id}));
+  // The panel, still installing the first, says it has it (-7): not how it ended, still open.
+  answer("D1", {{std::to_string(up.wire_id), -7}}, "UPGRADE");
+  EXPECT_EQ(row(up.id).status, CommandStatus::sent);
+  answer("D1", {{std::to_string(up.wire_id), -19}}, "UPGRADE");
+  EXPECT_EQ(row(up.id).status, CommandStatus::failed);
+  EXPECT_EQ(row(up.id).return_code, -19);
+}
+
+// A "received, result to follow" whose final answer never comes does not keep the command (and the
+// device's polls) open for ever: it expires a day later.
+TEST_F(CommandQueueTest, APendingAnswerWithoutAFinalOneExpiresADayLater) {
+  start();
+  CommandRow ad = enqueue("D1", "SET ADSCREEN_OPTIONS InOut=0,Area=1,Type=1,URL=http://h/a.jpg");
+  ASSERT_EQ(deliver("D1").size(), 1u);
+  answer("D1", {{std::to_string(ad.wire_id), -5000}}, "SET ADSCREEN_OPTIONS");
+  EXPECT_EQ(row(ad.id).expires_at, T0 + 86400);
+  clock_.set(T0 + 86400);
+  EXPECT_EQ(expire_due(), 1);
+  EXPECT_EQ(row(ad.id).status, CommandStatus::expired);
+  expect_pending("D1", 0);
 }
 
 TEST_F(CommandQueueTest, RepeatedAnswersAndLateOnesKeepTheFirstResult) {

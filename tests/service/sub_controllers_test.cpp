@@ -152,6 +152,27 @@ TEST_F(SubControllersTest, AnUploadUnderApprovalKeepsTheSubsAndAuthorizesNone) {
   EXPECT_NE(refused.error().message.find("not authorized"), std::string::npos);
 }
 
+// A master names only its own sub-controllers: a device of its own (a panel that talks to the
+// server) or another master's sub is ignored — else any panel could take over another's serial
+// number and receive its commands — and a sub is authorized only after the server asked step two.
+TEST_F(SubControllersTest, AMasterCannotClaimAnotherDeviceOrAuthorizeASubItself) {
+  start(false);
+  storage::Device panel;
+  panel.sn = "P9";
+  panel.approved = true;
+  panel.first_seen = panel.last_seen = kSubT0;
+  test::write(*store_, [panel](storage::Transaction& tx) { tx.devices().save(panel); });
+  ASSERT_TRUE(devices_->load().ok());
+  upload({authorize_record("P9", 2, "LockCount=1"), authorize_record("S1", 2, "LockCount=1")});
+  EXPECT_FALSE(stored("P9"));
+  EXPECT_EQ(subs_->master_of("P9"), std::nullopt);
+  EXPECT_TRUE(devices_->get("P9")->device->approved);  // untouched
+  // S1 is kept, but the master's IsAuthorize=2 alone does not authorize it.
+  ASSERT_TRUE(stored("S1"));
+  EXPECT_FALSE(devices_->get("S1")->device->approved);
+  EXPECT_FALSE(enqueue("S1", "CONTROL DEVICE 01010105").ok());
+}
+
 TEST_F(SubControllersTest, AutomaticRegistrationAuthorizesOnlyForADeclaredMaster) {
   start(true, false);
   upload({authorize_record("S1", 0)});

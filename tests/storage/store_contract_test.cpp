@@ -1118,7 +1118,7 @@ TEST_P(StoreContract, UpdateWritesTheMutablePartOfARowBack) {
   row.verb = "GET";
   row.priority = CommandPriority::control;
   row.created_at = kContractT0 + 1;
-  row.expires_at = 0;
+  row.expires_at = kContractT0 + 86400;  // a deadline may be given later (a pending answer's)
   update(row);
 
   CommandRow want = original;
@@ -1128,6 +1128,7 @@ TEST_P(StoreContract, UpdateWritesTheMutablePartOfARowBack) {
   want.sent_at = kContractT0 + 7;
   want.done_at = kContractT0 + 8;
   want.attempts = 3;
+  want.expires_at = kContractT0 + 86400;
   auto got = command(original.id);
   ASSERT_TRUE(got);
   expect_same_row(*got, want);
@@ -1199,6 +1200,38 @@ TEST_P(StoreContract, UnansweredListsSentCommandsOlderThanTheCutOff) {
   auto rows = commands([](CommandReads& cr) { return cr.unanswered("D1", kContractT0 + 1, 0); });
   ASSERT_EQ(rows.size(), 1u);
   expect_same_row(rows[0], a);
+}
+
+// A command answered "received, result to follow" (-5000, or SET ADSCREEN_OPTIONS's printed 5000)
+// is not sent again: it is not among the unanswered, so it cannot take a re-send slot either.
+TEST_P(StoreContract, UnansweredLeavesOutCommandsAwaitingTheirFinalAnswer) {
+  save("D1");
+  CommandRow relayed = mark(insert_command("D1", "CONTROL DEVICE 01010105"), CommandStatus::sent, kContractT0);
+  relayed.return_code = -5000;
+  update(relayed);
+  CommandRow screen = mark(insert_command("D1", "SET ADSCREEN_OPTIONS InOut=0"), CommandStatus::sent, kContractT0);
+  screen.return_code = 5000;
+  update(screen);
+  CommandRow lost = mark(insert_command("D1", "GET OPTIONS A"), CommandStatus::sent, kContractT0);
+  EXPECT_EQ(ids(commands([](CommandReads& c) { return c.unanswered("D1", kContractT0 + 10, 1); })),
+            (std::vector<std::int64_t>{lost.id}));
+}
+
+// The commands of a device by verb (a panel's enrolment commands among its many DATA commands).
+TEST_P(StoreContract, ListFiltersByVerbAndStatus) {
+  save("D1");
+  CommandRow bio = mark(insert_command("D1", "ENROLL_BIO TYPE=1\tNO=6\tPIN=5"), CommandStatus::sent, kContractT0);
+  mark(insert_command("D1", "DATA UPDATE user Pin=5"), CommandStatus::sent, kContractT0);
+  CommandRow card = mark(mark(insert_command("D1", "ENROLL_INFO TYPE=0\tPIN=5"), CommandStatus::sent, kContractT0),
+                         CommandStatus::done, kContractT0 + 1);
+  insert_command("D1", "ENROLL_BIO TYPE=1\tNO=7\tPIN=5");  // queued
+  CommandFilter f;
+  f.sn = "D1";
+  f.statuses = {"sent", "done"};
+  f.verbs = {"ENROLL_BIO", "ENROLL_INFO"};
+  EXPECT_EQ(ids(commands([f](CommandReads& c) { return c.list(f); })), (std::vector<std::int64_t>{card.id, bio.id}));
+  f.verbs = {"ENROLL_BIO"};
+  EXPECT_EQ(ids(commands([f](CommandReads& c) { return c.list(f); })), (std::vector<std::int64_t>{bio.id}));
 }
 
 TEST_P(StoreContract, UnansweredCommandsComeInDeliveryOrder) {

@@ -28,7 +28,7 @@ class CommandReads {
   // Queued commands of a device in delivery order (priority, then id); limit <= 0: all.
   virtual std::vector<CommandRow> queued(const std::string& sn, std::int64_t limit) = 0;
   // Sent commands of a device unanswered since before `sent_before`, in delivery order (priority,
-  // then id); limit <= 0: all.
+  // then id); limit <= 0: all. Those answered "received, result to follow" (-5000, or 5000) are not among them.
   virtual std::vector<CommandRow> unanswered(const std::string& sn, std::int64_t sent_before, std::int64_t limit) = 0;
   // Queued or sent commands whose deadline passed (0 < expires_at <= now), of one device ("" = every
   // device), by id; limit <= 0: all.
@@ -52,7 +52,8 @@ class CommandWrites : public CommandReads {
   // has used every wire id. A sub-controller's commands take their wire ids from its master's
   // counter: the master receives them all, so ids are unique among a master and its sub-controllers.
   virtual CommandRow insert(const NewCommand& command, std::int64_t clock_now) = 0;
-  // Writes a row's mutable part back: status, return_code, result, sent_at, done_at, attempts.
+  // Writes a row's mutable part back: status, return_code, result, sent_at, done_at, attempts,
+  // expires_at (a pending answer gives an open command a deadline).
   // Refused (not_found) for an unknown id.
   virtual void update(const CommandRow& row) = 0;
   // Keeps data uploaded for a command; an identical re-post (same kind, table, pack and body) is

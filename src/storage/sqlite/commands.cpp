@@ -27,6 +27,9 @@ constexpr std::string_view kQueued = "SELECT " ZKPUSH_COMMAND_COLUMNS
                                      " FROM commands WHERE sn = ?1 AND status = 'queued' ORDER BY priority, id LIMIT ?2";
 constexpr std::string_view kUnanswered = "SELECT " ZKPUSH_COMMAND_COLUMNS
                                          " FROM commands WHERE sn = ?1 AND status = 'sent' AND sent_at < ?2"
+                                         // Answered "received, result to follow" (-5000; SET ADSCREEN_OPTIONS's
+                                         // printed 5000): the device has it, it is not sent again.
+                                         " AND coalesce(return_code, 0) NOT IN (-5000, 5000)"
                                          " ORDER BY priority, id LIMIT ?3";
 constexpr std::string_view kOverdueOfDevice = "SELECT " ZKPUSH_COMMAND_COLUMNS
                                               " FROM commands WHERE sn = ?1 AND status IN ('queued', 'sent') AND "
@@ -163,15 +166,16 @@ CommandRow insert(Connection& c, const NewCommand& command, std::int64_t clock_n
 
 void update(Connection& c, const CommandRow& r) {
   auto st = c.prepare(
-      "UPDATE commands SET status = ?2, return_code = ?3, result = ?4, sent_at = ?5, done_at = ?6, attempts = ?7 "
-      "WHERE id = ?1");
+      "UPDATE commands SET status = ?2, return_code = ?3, result = ?4, sent_at = ?5, done_at = ?6, attempts = ?7, "
+      "expires_at = ?8 WHERE id = ?1");
   st->bind(1, r.id)
       .bind(2, command_status_name(r.status))
       .bind(3, r.return_code)
       .bind(4, r.result)
       .bind(5, r.sent_at)
       .bind(6, r.done_at)
-      .bind(7, r.attempts);
+      .bind(7, r.attempts)
+      .bind(8, r.expires_at);
   st->run();
   if (c.db().changes() != 1) throw Refused(StoreError::Reason::not_found, "command " + std::to_string(r.id) + " does not exist");
 }
@@ -190,10 +194,17 @@ std::vector<CommandRow> list(Connection& c, const CommandFilter& filter) {
     for (std::size_t i = 0; i < filter.statuses.size(); ++i) sql += (i ? ", ?" : "?") + std::to_string(i + 4);
     sql += ")";
   }
+  const std::size_t first_verb = 4 + filter.statuses.size();
+  if (!filter.verbs.empty()) {
+    sql += " AND verb IN (";
+    for (std::size_t i = 0; i < filter.verbs.size(); ++i) sql += (i ? ", ?" : "?") + std::to_string(first_verb + i);
+    sql += ")";
+  }
   sql += " ORDER BY id DESC LIMIT ?3";
   auto st = c.prepare(sql);
   st->bind(1, filter.sn).bind(2, filter.before_id).bind(3, sql_limit(filter.limit));
   for (std::size_t i = 0; i < filter.statuses.size(); ++i) st->bind(static_cast<int>(i + 4), filter.statuses[i]);
+  for (std::size_t i = 0; i < filter.verbs.size(); ++i) st->bind(static_cast<int>(first_verb + i), filter.verbs[i]);
   return read_rows(st);
 }
 
