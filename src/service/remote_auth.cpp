@@ -84,7 +84,10 @@ std::optional<int> earlier_decision(storage::Transaction& tx, const std::string&
   same.to = *asked.time_utc + 1;
   if (meaningful(asked.cardno)) same.cardno = asked.cardno;
   same.door = door;
-  same.limit = 50;
+  // No limit: one second of one device's events, straight from its (sn, time) index. A limit would
+  // first walk the device's events in id order (the store's plan for paged time ranges), hundreds
+  // of rows for every decision.
+  same.limit = 0;
   for (const auto& e : tx.events().list(same)) {
     if (e.source != "remote_auth" || !e.event || e.time_local != asked.time_local) continue;
     if (!meaningful(asked.cardno) && e.pin != asked.pin) continue;
