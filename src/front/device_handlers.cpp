@@ -160,7 +160,7 @@ void DeviceEndpoints::on_device_log(const p::DeviceRequest& req, const std::stri
 void DeviceEndpoints::on_getrequest(const p::DeviceRequest& req, const service::DeviceState& state,
                                  const SharedResponder& respond) {
   // The hot path: an idle device's poll never reaches the store.
-  if (!queue_.has_work(req.sn)) return answer(respond, 200, p::format_empty_command_queue());
+  if (!queue_.has_work(req.sn, state.cmd_format)) return answer(respond, 200, p::format_empty_command_queue());
   const service::DeliveryBudget budget{state.max_package_size, state.cmd_format};
   queue_.deliver(req.sn, budget,
                  [respond, sn = req.sn, cmd_format = state.cmd_format](

@@ -203,9 +203,10 @@ std::int64_t CommandQueue::pending(const std::string& sn) const {
   return it == pending_.end() ? 0 : it->second;
 }
 
-bool CommandQueue::has_work(const std::string& sn) const {
+bool CommandQueue::has_work(const std::string& sn, int cmd_format) const {
   if (pending(sn) > 0 || (source_ && source_->has_work(sn))) return true;
-  return !relayed(sn).empty();
+  // A sub-controller's commands go out only in the CmdFormat=1 envelope (deliver).
+  return cmd_format == 1 && !relayed(sn).empty();
 }
 
 std::vector<std::string> CommandQueue::relayed(const std::string& sn) const {

@@ -139,7 +139,8 @@ class CommandQueue {
   // Why a command may not be queued for `sn` now (a sub-controller not authorized), nullopt: it may.
   std::optional<std::string> refusal(const std::string& sn) const { return gate_ ? gate_(sn) : std::nullopt; }
   // Anything to deliver or to generate for the device, or for its sub-controllers (no store access).
-  bool has_work(const std::string& sn) const;
+  // `cmd_format`: the device's (its sub-controllers' commands need 1).
+  bool has_work(const std::string& sn, int cmd_format = 1) const;
   // prepare() and queue it: the row (with its ids), or invalid / not_found (unknown device).
   void enqueue(const EnqueueRequest& request, Reply<storage::CommandRow> done);
   // A queued command is cancelled; cancelling a cancelled one is not an error; conflict once it

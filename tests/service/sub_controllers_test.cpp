@@ -268,6 +268,9 @@ TEST_F(SubControllersTest, ASubsCommandGoesOutOnTheMastersPollAndTheMastersAnswe
   ASSERT_EQ(plain.size(), 1u);
   EXPECT_EQ(plain[0].id, own->id);
   answer("ID=" + std::to_string(own->wire_id) + "&Return=0&CMD=CONTROL DEVICE");
+  // Nothing for that master then: its idle polls need not reach the store.
+  EXPECT_FALSE(queue_->has_work(kMaster, 0));
+  EXPECT_TRUE(queue_->has_work(kMaster, 1));
   auto taken = deliver(1);
   ASSERT_EQ(taken.size(), 1u);
   EXPECT_EQ(taken[0].id, for_sub->id);
