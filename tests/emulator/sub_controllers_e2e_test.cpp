@@ -101,6 +101,11 @@ TEST_F(SubControllersE2E, AnOperatorAuthorizesASubControllerInTwoStepsThenItsDoo
   EXPECT_EQ(refused.status, 409) << refused.body;
   EXPECT_NE(refused.body.find("not authorized"), std::string::npos) << refused.body;
   EXPECT_TRUE(get("/api/v1/devices/" + kSub2 + "/commands").empty());
+  // Nor a firmware campaign for it.
+  EXPECT_EQ(api("POST", "/api/v1/files?name=sub.bin", "firmware bytes").status, 201);
+  auto campaign = api("POST", "/api/v1/campaigns", R"({"file": "sub.bin", "devices": [")" + kSub2 + R"("]})");
+  EXPECT_EQ(campaign.status, 409) << campaign.body;
+  EXPECT_TRUE(get("/api/v1/devices/" + kSub2 + "/commands").empty());
   // Not a sub-controller of that master.
   EXPECT_EQ(api("POST", "/api/v1/devices/" + kSub1 + "/sub-controllers/" + kSub2 + "/authorize").status, 404);
 
