@@ -323,6 +323,9 @@ std::string Metrics::render(const ScrapeInputs& in) const {
              load(encryption_failures_[i]));
   w.counter("zkpush_token_missing_total", "Requests without a token cookie from a device that has a session.",
             load(token_missing_));
+  w.counter("zkpush_remote_auth_timeouts_total",
+            "Remote identifications answered AUTH=TIMEOUT (the store failed or --remote-auth-deadline passed).",
+            in.remote_auth_timeouts);
 
   if (in.transport) {
     const auto& c = *in.transport;

@@ -127,6 +127,7 @@ App::App(ServerConfig config) : config_(std::move(config)) {
   }
   file_endpoints_ = std::make_unique<front::FileEndpoints>(config_, *downloads_);
   status_endpoints_ = std::make_unique<front::StatusEndpoints>(config_, *store_, *devices_, *queue_, metrics_, *trace_);
+  status_endpoints_->set_remote_auth(remote_auth_.get());
   // The web console: every path no other peer serves. Read now, so the log says what it serves.
   config_.console_dir = resolve_console_dir(config_.console_dir, default_console_dirs());
   console_endpoints_ = std::make_unique<front::ConsoleEndpoints>(config_.console_dir);

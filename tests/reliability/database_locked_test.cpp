@@ -142,6 +142,8 @@ TEST_F(DatabaseLockedTest, RemoteIdentificationAnswersTimeoutWhileTheStoreIsLock
   EXPECT_NE(answer.body.find("AUTH=TIMEOUT"), std::string::npos) << answer.body;
   EXPECT_EQ(answer.body.find("CONTROL DEVICE"), std::string::npos) << answer.body;
   EXPECT_TRUE(log_->contains("no decision within 300 ms")) << "no log line for the TIMEOUT";
+  auto metrics = send_raw(http::test::request("GET", "/metrics", "", ""));
+  EXPECT_NE(metrics.body.find("zkpush_remote_auth_timeouts_total 1\n"), std::string::npos) << metrics.body.substr(0, 2000);
   // Released within the server's busy timeout (5 s): its writer then reaches the timed-out request.
   std::this_thread::sleep_for(1500ms);
   ASSERT_EQ(sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr), SQLITE_OK);
