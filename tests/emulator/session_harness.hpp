@@ -20,6 +20,21 @@
 
 namespace zkpush::emulator::e2e {
 
+// Runs f on `io`'s thread and waits for its result (the emulator's state belongs to its executor).
+template <typename F>
+auto run_on(boost::asio::io_context& io, F f) {
+  std::promise<decltype(f())> done;
+  boost::asio::post(io, [&] {
+    if constexpr (std::is_void_v<decltype(f())>) {
+      f();
+      done.set_value();
+    } else {
+      done.set_value(f());
+    }
+  });
+  return done.get_future().get();
+}
+
 class SessionHarness {
  public:
   SessionHarness() = default;
@@ -31,16 +46,7 @@ class SessionHarness {
   // Runs f on the device's executor and waits for it.
   template <typename F>
   auto on_device(F f) {
-    std::promise<decltype(f())> done;
-    boost::asio::post(io_, [&] {
-      if constexpr (std::is_void_v<decltype(f())>) {
-        f();
-        done.set_value();
-      } else {
-        done.set_value(f());
-      }
-    });
-    return done.get_future().get();
+    return run_on(io_, std::move(f));
   }
 
   // `tweak` adjusts the options (poll interval, zone, ...) before the session is built.

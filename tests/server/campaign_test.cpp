@@ -14,6 +14,7 @@
 #include <random>
 
 #include "emulator/device_session.hpp"
+#include "emulator/session_harness.hpp"
 #include "emulator/profiles.hpp"
 #include "emulator/stats.hpp"
 #include "server/serve_fixture.hpp"
@@ -44,16 +45,7 @@ class Panels {
   // Runs f on the panels' thread and waits for it.
   template <typename F>
   auto on_panels(F f) {
-    std::promise<decltype(f())> done;
-    boost::asio::post(io_, [&] {
-      if constexpr (std::is_void_v<decltype(f())>) {
-        f();
-        done.set_value();
-      } else {
-        done.set_value(f());
-      }
-    });
-    return done.get_future().get();
+    return emulator::e2e::run_on(io_, std::move(f));
   }
   std::size_t start(std::uint16_t port, const std::string& sn, const emulator::Profile* profile) {
     emulator::SessionOptions o;

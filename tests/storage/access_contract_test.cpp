@@ -14,23 +14,10 @@
 namespace zkpush::storage {
 namespace {
 
-using testing::Backend;
-using testing::TempDir;
 using Reason = StoreError::Reason;
 
-class AccessContract : public ::testing::TestWithParam<Backend> {
+class AccessContract : public testing::ContractTest {
  protected:
-  void SetUp() override { store_ = GetParam().open(dir_.path()); }
-  void TearDown() override { store_.reset(); }
-  Store& store() { return *store_; }
-  template <class Job>
-  auto read(Job job) {
-    return test::read(*store_, std::move(job));
-  }
-  template <class Job>
-  auto write(Job job) {
-    return test::write(*store_, std::move(job));
-  }
   // A write expected to be refused: its reason.
   template <class Job>
   Reason refused(Job job) {
@@ -38,9 +25,6 @@ class AccessContract : public ::testing::TestWithParam<Backend> {
     EXPECT_FALSE(r.ok());
     return r.ok() ? Reason::none : r.error().reason;
   }
-
-  TempDir dir_;
-  std::unique_ptr<Store> store_;
 };
 
 Person make_person(const std::string& pin, std::vector<std::string> cards = {}, std::vector<std::int64_t> levels = {}) {

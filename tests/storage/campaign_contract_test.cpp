@@ -13,21 +13,9 @@
 namespace zkpush::storage {
 namespace {
 
-using testing::Backend;
-using testing::TempDir;
 
-class CampaignContract : public ::testing::TestWithParam<Backend> {
+class CampaignContract : public testing::ContractTest {
  protected:
-  void SetUp() override { store_ = GetParam().open(dir_.path()); }
-  void TearDown() override { store_.reset(); }
-  template <class Job>
-  auto read(Job job) {
-    return test::read(*store_, std::move(job));
-  }
-  template <class Job>
-  auto write(Job job) {
-    return test::write(*store_, std::move(job));
-  }
   // A campaign of `file` on panels `sns`, their UPGRADE commands queued in the same unit of work.
   Campaign campaign_on(const std::string& file, const std::vector<std::string>& sns, std::int64_t at) {
     Campaign c;
@@ -66,8 +54,6 @@ class CampaignContract : public ::testing::TestWithParam<Backend> {
       return tx.campaigns().insert(c);
     });
   }
-  TempDir dir_;
-  std::unique_ptr<Store> store_;
 };
 
 TEST_P(CampaignContract, ACampaignIsReadBackWithItsPanelsAndTheirCommands) {

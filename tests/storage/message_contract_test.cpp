@@ -12,21 +12,9 @@
 namespace zkpush::storage {
 namespace {
 
-using testing::Backend;
-using testing::TempDir;
 
-class MessageContract : public ::testing::TestWithParam<Backend> {
+class MessageContract : public testing::ContractTest {
  protected:
-  void SetUp() override { store_ = GetParam().open(dir_.path()); }
-  void TearDown() override { store_.reset(); }
-  template <class Job>
-  auto read(Job job) {
-    return test::read(*store_, std::move(job));
-  }
-  template <class Job>
-  auto write(Job job) {
-    return test::write(*store_, std::move(job));
-  }
   static NewEvent event(const std::string& sn, std::int64_t index, std::int64_t at) {
     NewEvent e;
     e.sn = sn;
@@ -37,8 +25,6 @@ class MessageContract : public ::testing::TestWithParam<Backend> {
     e.received_at = at;
     return e;
   }
-  TempDir dir_;
-  std::unique_ptr<Store> store_;
 };
 
 TEST_P(MessageContract, WhatIsStoredEntersTheLogWithItsRow) {

@@ -16,6 +16,7 @@
 
 #include "storage/open_store.hpp"
 #include "storage/store.hpp"
+#include "support/store_access.hpp"
 
 namespace zkpush::storage::testing {
 
@@ -76,5 +77,25 @@ inline std::string sqlite_url(const std::filesystem::path& place) { return "sqli
 // Every backend the contract suites run against (PostgreSQL joins here later).
 inline auto all_backends() { return ::testing::Values(Backend{"sqlite", sqlite_url}); }
 inline std::string backend_name(const ::testing::TestParamInfo<Backend>& info) { return info.param.name; }
+
+// A contract suite's fixture: a fresh store of the backend under test per test, and its units of
+// work run to completion (read, write).
+class ContractTest : public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override { store_ = GetParam().open(dir_.path()); }
+  void TearDown() override { store_.reset(); }
+  Store& store() { return *store_; }
+  template <class Job>
+  auto read(Job job) {
+    return test::read(*store_, std::move(job));
+  }
+  template <class Job>
+  auto write(Job job) {
+    return test::write(*store_, std::move(job));
+  }
+
+  TempDir dir_;
+  std::unique_ptr<Store> store_;
+};
 
 }  // namespace zkpush::storage::testing
