@@ -1,4 +1,5 @@
-// `zkpush serve`: the PUSH server. Runs until SIGINT or SIGTERM, then stops gracefully.
+// `zkpush serve`: the PUSH server. Runs until SIGINT or SIGTERM, then stops gracefully; SIGHUP is
+// logged and ignored.
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
@@ -177,12 +178,17 @@ int run_serve(ServeOptions& o, CLI::App& cmd) {
     sigemptyset(&signals);
     sigaddset(&signals, SIGINT);
     sigaddset(&signals, SIGTERM);
+    // SIGHUP (systemctl reload, packaging/systemd/zkpush.service) must not end the server, as its
+    // default action would: it is taken and logged.
+    sigaddset(&signals, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
     server::App app(config);
     app.start();
     int signal = 0;
-    sigwait(&signals, &signal);
+    while (sigwait(&signals, &signal) == 0 && signal == SIGHUP) {
+      spdlog::info("signal {} (SIGHUP): nothing to reload; the settings are read at start", signal);
+    }
     spdlog::info("signal {}: stopping", signal);
     app.stop();
     spdlog::info("stopped");

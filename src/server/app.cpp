@@ -29,6 +29,7 @@ App::App(ServerConfig config) : config_(std::move(config)) {
   const front::AccessList access(config_.allow_sn, config_.allow_net);
   if (!access.allows_all()) spdlog::info("device allow-list: {}", access.describe());
   std::filesystem::create_directories(config_.data_dir);
+  data_lock_ = std::make_unique<DataLock>(config_.data_dir);
   // The API is always on: the API must see the final token, so resolve it before building it.
   const auto token = resolve_api_token(config_.api_token, config_.data_dir);
   config_.api_token = token.value;

@@ -24,6 +24,7 @@
 #include "outbound/mqtt.hpp"
 #include "outbound/webhooks.hpp"
 #include "server/config.hpp"
+#include "server/data_lock.hpp"
 #include "server/http/http_server.hpp"
 #include "service/access.hpp"
 #include "service/campaigns.hpp"
@@ -41,7 +42,8 @@ namespace zkpush::server {
 
 class App {
  public:
-  // Checks the allow-list, creates the data folder if needed, settles the API token (the given one,
+  // Checks the allow-list, creates the data folder if needed and takes its lock (DataLock: refused
+  // while another server runs on it), settles the API token (the given one,
   // else <data>/api-token, generated at the first start; config().api_token is never empty
   // afterwards), opens the store and loads the devices. Throws std::runtime_error /
   // std::invalid_argument with the reason.
@@ -76,6 +78,8 @@ class App {
  private:
   ServerConfig config_;
   service::SystemClock clock_;
+  // One server per data folder (data_lock.hpp); declared before the store, so released after it.
+  std::unique_ptr<DataLock> data_lock_;
   std::unique_ptr<storage::Store> store_;
   std::unique_ptr<service::Devices> devices_;
   std::unique_ptr<service::CommandQueue> queue_;

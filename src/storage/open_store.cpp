@@ -2,12 +2,17 @@
 
 #include <stdexcept>
 #include <string_view>
+#include <utility>
 
+#include "storage/sqlite/backup.hpp"
 #include "storage/sqlite/sqlite_store.hpp"
 
 namespace zkpush::storage {
 
-std::unique_ptr<Store> open_store(const std::string& url) {
+namespace {
+
+// The SQLite file a URL names; throws std::invalid_argument for any other backend.
+std::string sqlite_path_of(const std::string& url) {
   std::string_view rest = url;
   constexpr std::string_view sqlite_scheme = "sqlite:";
   if (rest.starts_with(sqlite_scheme)) {
@@ -19,9 +24,27 @@ std::unique_ptr<Store> open_store(const std::string& url) {
                                 "' (this build has sqlite:<path>)");
   }
   if (rest.empty()) throw std::invalid_argument("store URL '" + url + "': no database file");
+  return std::string(rest);
+}
+
+}  // namespace
+
+std::unique_ptr<Store> open_store(const std::string& url) {
   sqlite::SqliteOptions options;
-  options.path = std::string(rest);
+  options.path = sqlite_path_of(url);
   return sqlite::open_sqlite_store(options);
 }
+
+StoreFileCopy copy_store_file(const std::string& url, const std::string& destination) {
+  const auto copy = sqlite::copy_database(sqlite_path_of(url), destination);
+  return {copy.schema_version, copy.bytes};
+}
+
+StoreFileFacts inspect_store_file(const std::string& url) {
+  auto facts = sqlite::inspect_database(sqlite_path_of(url));
+  return {facts.schema_version, std::move(facts.check)};
+}
+
+int latest_store_schema_version() { return sqlite::latest_schema_version(); }
 
 }  // namespace zkpush::storage

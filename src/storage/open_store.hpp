@@ -6,6 +6,7 @@
 //   postgresql://...      (a later issue)
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -16,5 +17,23 @@ namespace zkpush::storage {
 // Throws std::invalid_argument for a URL no backend takes, std::runtime_error when the store cannot
 // be opened (with the reason).
 std::unique_ptr<Store> open_store(const std::string& url);
+
+// `zkpush backup` and `zkpush restore` (docs/operations.md), for the stores kept in one file (sqlite:).
+// copy_store_file: a consistent copy of the store at `url` into the new file `destination`, taken while
+// a server may be writing to it, as of one moment. inspect_store_file: the schema version of such a
+// copy and its quick check ("ok" or the problems). Both throw std::invalid_argument for a URL that is
+// not a file store, std::runtime_error with the reason otherwise.
+struct StoreFileCopy {
+  int schema_version = 0;
+  std::uint64_t bytes = 0;
+};
+StoreFileCopy copy_store_file(const std::string& url, const std::string& destination);
+struct StoreFileFacts {
+  int schema_version = 0;
+  std::string check;
+};
+StoreFileFacts inspect_store_file(const std::string& url);
+// The newest schema version this build opens (and migrates older stores to).
+int latest_store_schema_version();
 
 }  // namespace zkpush::storage

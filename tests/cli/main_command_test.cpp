@@ -36,7 +36,7 @@ TEST(ZkpushCommand, AnUnknownSubcommandIsNamedWithTheSubcommands) {
   auto [status, out] = run_zkpush("bogus", true);
   EXPECT_EQ(status, 2) << out;
   EXPECT_NE(out.find("zkpush: unknown subcommand 'bogus'; the subcommands are: serve, simulate, conformance, "
-                     "decode, ctl (zkpush --help)"),
+                     "decode, ctl, backup, restore, healthcheck (zkpush --help)"),
             std::string::npos)
       << out;
   // Options before it change nothing.
@@ -48,7 +48,9 @@ TEST(ZkpushCommand, AnUnknownSubcommandIsNamedWithTheSubcommands) {
 TEST(ZkpushCommand, NoSubcommandSaysOneIsRequiredAndListsThem) {
   auto [status, out] = run_zkpush("", true);
   EXPECT_EQ(status, 2) << out;
-  EXPECT_NE(out.find("zkpush: a subcommand is required: serve, simulate, conformance, decode, ctl"), std::string::npos)
+  EXPECT_NE(out.find("zkpush: a subcommand is required: serve, simulate, conformance, decode, ctl, backup, "
+                     "restore, healthcheck"),
+            std::string::npos)
       << out;
 }
 

@@ -1,0 +1,44 @@
+#include "server/data_lock.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
+namespace zkpush::server {
+
+DataLock::DataLock(const std::filesystem::path& data_dir) {
+  const auto path = data_dir / kDataLockFile;
+  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd_ < 0) throw std::runtime_error("cannot open the lock file " + path.string() + ": " + std::strerror(errno));
+  if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+    const int error = errno;
+    ::close(fd_);
+    fd_ = -1;
+    if (error == EWOULDBLOCK) {
+      throw std::runtime_error("the data folder " + data_dir.string() +
+                               " is in use by another zkpush process (a server running on it, or a restore); " +
+                               path.string() + " is locked");
+    }
+    throw std::runtime_error("cannot lock " + path.string() + ": " + std::strerror(error));
+  }
+}
+
+DataLock::~DataLock() {
+  if (fd_ >= 0) ::close(fd_);  // releases the lock
+}
+
+bool DataLock::held(const std::filesystem::path& data_dir) {
+  const auto path = data_dir / kDataLockFile;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return false;
+  // A shared lock is refused only while someone holds the exclusive one; taken, it is dropped at once.
+  const bool busy = ::flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+  ::close(fd);
+  return busy;
+}
+
+}  // namespace zkpush::server
