@@ -7,6 +7,7 @@
 #   make fuzz     run every fuzz target for FUZZ_SECONDS each (default 300), growing its corpus, then
 #                 the TSan suites 10 times
 #   make soak     the long reliability runs (kill -9 x20, 50,000 connections), see docs/reliability.md
+#   make deb      the Debian package (binary, console, systemd unit, config) in build/, see docs/operations.md
 BUILD       ?= build
 CLANG_BUILD ?= build-clang
 TSAN_BUILD  ?= build-tsan
@@ -23,7 +24,7 @@ override CMAKE_FLAGS += -DZKPUSH_CCACHE=$(if $(filter 1,$(CCACHE)),ON,OFF)
 # test suite) the build's output goes to DIR/build.log and is shown only when it fails.
 ninja = $(if $(QUIET),cmake --build $(1) -j$(JOBS) $(2) >$(1)/build.log 2>&1 || { cat $(1)/build.log; exit 1; },cmake --build $(1) -j$(JOBS) $(2))
 
-.PHONY: all deps build clang-build tsan-build test test-gcc test-clang test-tsan test-console console fuzz fuzz-smoke soak generate clean run
+.PHONY: all deps build deb clang-build tsan-build test test-gcc test-clang test-tsan test-console console fuzz fuzz-smoke soak generate clean run
 
 all: build
 
@@ -152,6 +153,12 @@ soak: build
 .PHONY: bench
 bench:
 	@bash scripts/bench.sh
+
+# The Debian package, from the binary and the console of the normal build (packaging/deb/build-deb.sh:
+# dpkg-deb on a staged tree, Depends from dpkg-shlibdeps). The normal build is the one the tests
+# check, with -O2 and the hardening flags; the package strips its line tables.
+deb: build console
+	@bash packaging/deb/build-deb.sh $(BUILD)
 
 # Regenerates src/protocol/generated/ from ../shared/spec (needs python3-yaml).
 generate:

@@ -22,6 +22,20 @@ PACKAGES=(
 if ! command -v node >/dev/null 2>&1; then
   PACKAGES+=(nodejs npm)
 fi
+# `install-deps.sh build`: only what building the zkpush binary needs (-DZKPUSH_TESTS=OFF), without the
+# test tools, the second compiler, the browser or Node.js: the build stage of
+# packaging/container/Containerfile.
+if [ "${1:-}" = "build" ]; then
+  build_only=()
+  for p in "${PACKAGES[@]}"; do
+    case "$p" in
+      git|ccache|clang|libclang-rt-14-dev|libgtest-dev|libgmock-dev|libbenchmark-dev|libyaml-cpp-dev|mosquitto|\
+      chromium|fonts-dejavu-core|nodejs|npm) ;;
+      *) build_only+=("$p") ;;
+    esac
+  done
+  PACKAGES=("${build_only[@]}")
+fi
 # `install-deps.sh bench` (make bench): the load generator and the ceiling server it compares with.
 if [ "${1:-}" = "bench" ]; then
   PACKAGES+=(wrk nginx-light valgrind)  # valgrind: bench/instructions.sh (callgrind)
