@@ -121,13 +121,13 @@ std::string backup_left_out(const fs::path& relative) {
   return {};
 }
 
-struct ArchiveWriteDeleter {
+struct BackupArchiveWriteDeleter {
   void operator()(archive* a) const noexcept { archive_write_free(a); }
 };
-struct ArchiveReadDeleter {
+struct BackupArchiveReadDeleter {
   void operator()(archive* a) const noexcept { archive_read_free(a); }
 };
-struct EntryDeleter {
+struct BackupEntryDeleter {
   void operator()(archive_entry* e) const noexcept { archive_entry_free(e); }
 };
 
@@ -140,7 +140,7 @@ class BackupWriter {
     }
   }
   void folder(const std::string& name, mode_t mode, std::time_t mtime) {
-    std::unique_ptr<archive_entry, EntryDeleter> e(archive_entry_new());
+    std::unique_ptr<archive_entry, BackupEntryDeleter> e(archive_entry_new());
     archive_entry_set_pathname(e.get(), name.c_str());
     archive_entry_set_filetype(e.get(), AE_IFDIR);
     archive_entry_set_perm(e.get(), mode & 07777);
@@ -153,7 +153,7 @@ class BackupWriter {
     if (in.fd < 0) backup_fail(backup_errno("cannot read " + path.string()));
     struct stat st {};
     if (::fstat(in.fd, &st) != 0) backup_fail(backup_errno("cannot read " + path.string()));
-    std::unique_ptr<archive_entry, EntryDeleter> e(archive_entry_new());
+    std::unique_ptr<archive_entry, BackupEntryDeleter> e(archive_entry_new());
     archive_entry_set_pathname(e.get(), name.c_str());
     archive_entry_set_filetype(e.get(), AE_IFREG);
     archive_entry_set_perm(e.get(), st.st_mode & 07777);
@@ -180,7 +180,7 @@ class BackupWriter {
                 {"sha256", sha.hex()}};
   }
   void text(const std::string& name, const std::string& content) {
-    std::unique_ptr<archive_entry, EntryDeleter> e(archive_entry_new());
+    std::unique_ptr<archive_entry, BackupEntryDeleter> e(archive_entry_new());
     archive_entry_set_pathname(e.get(), name.c_str());
     archive_entry_set_filetype(e.get(), AE_IFREG);
     archive_entry_set_perm(e.get(), 0600);
@@ -200,7 +200,7 @@ class BackupWriter {
     const char* why = a_ ? archive_error_string(a_.get()) : nullptr;
     backup_fail("writing the backup: " + what + ": " + (why != nullptr ? why : "libarchive error"));
   }
-  std::unique_ptr<archive, ArchiveWriteDeleter> a_;
+  std::unique_ptr<archive, BackupArchiveWriteDeleter> a_;
 };
 
 // A temporary folder beside `near` ("<dir>/.zkpush-<what>-XXXXXX").
@@ -343,7 +343,7 @@ RestoreSummary restore_backup(const RestoreOptions& options) {
   server::DataLock lock(data);
 
   BackupTempDir staging{backup_make_temp(data, "restore")};
-  std::unique_ptr<archive, ArchiveReadDeleter> a(archive_read_new());
+  std::unique_ptr<archive, BackupArchiveReadDeleter> a(archive_read_new());
   archive_read_support_filter_gzip(a.get());
   archive_read_support_format_tar(a.get());
   archive_read_support_format_gnutar(a.get());
