@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <memory>
 #include <stdexcept>
@@ -55,10 +56,18 @@ DatabaseCopy copy_database(const std::string& source, const std::string& destina
     // Only the destination can be busy or locked (nobody else has it); a bounded number of retries
     // of such a step, then give up.
     int busy = 0;
+    std::uint64_t step_limit = 0;  // known after the first step
     while (true) {
       const int rc = sqlite3_backup_step(backup.handle, pages_per_step);
       ++copy.steps;
       if (rc == SQLITE_DONE) break;
+      if (step_limit == 0) {
+        // A copy that restarted (which the held snapshot rules out) would take more steps than the
+        // pages call for: bounded at four times as many, rather than copying forever.
+        const auto pages = static_cast<std::uint64_t>(std::max(1, sqlite3_backup_pagecount(backup.handle)));
+        step_limit = 4 * (pages / static_cast<std::uint64_t>(std::max(1, pages_per_step)) + 1) + 100;
+      }
+      if (copy.steps > step_limit) throw std::runtime_error("backup of " + source + ": the copy kept restarting; try again");
       if (rc == SQLITE_OK) continue;
       if ((rc == SQLITE_BUSY || rc == SQLITE_LOCKED) && ++busy < 100) {
         sqlite3_sleep(50);

@@ -7,7 +7,8 @@
 // source connection's read transaction held across all steps, every step reads the same snapshot
 // (WAL: a reader never blocks the writer, nor the writer a reader), so the copy is consistent, as of
 // the moment the transaction began, and cannot restart. The price: the WAL cannot be checkpointed
-// past that snapshot while the copy runs, so it grows by what is written meanwhile.
+// past that snapshot while the copy runs, so it grows by what is written meanwhile. Should a copy
+// restart all the same, the steps are bounded (four times what its pages need), then it fails.
 #pragma once
 
 #include <cstdint>
