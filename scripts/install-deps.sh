@@ -16,7 +16,7 @@ PACKAGES=(
   libyaml-cpp-dev                     # the tests read ../shared/spec/*.yaml
   libmosquitto-dev mosquitto          # MQTT publishing; the tests start a real broker on loopback
   chromium fonts-dejavu-core          # the console's browser tests (Playwright drives Debian's Chromium)
-  lintian                             # tests/packaging lints the package of `make deb`
+  lintian systemd                     # tests/packaging lints the package of `make deb`, verifies its unit
 )
 # Node.js and npm build the web console (console/, Vite needs Node.js 20.19 or later). Debian 12's
 # own nodejs is 18: a machine without Node.js gets it, and the console build then says what is wrong.
@@ -31,7 +31,7 @@ if [ "${1:-}" = "build" ]; then
   for p in "${PACKAGES[@]}"; do
     case "$p" in
       git|ccache|clang|libclang-rt-14-dev|libgtest-dev|libgmock-dev|libbenchmark-dev|libyaml-cpp-dev|mosquitto|\
-      chromium|fonts-dejavu-core|lintian|nodejs|npm) ;;
+      chromium|fonts-dejavu-core|lintian|systemd|nodejs|npm) ;;
       *) build_only+=("$p") ;;
     esac
   done
