@@ -275,6 +275,10 @@ BackupSummary create_backup(const BackupOptions& options) {
   std::set<fs::path> entries;
   for (auto it = fs::recursive_directory_iterator(data, ec); !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
     const fs::path relative = it->path().lexically_relative(data);
+    if (fs::weakly_canonical(it->path()) == fs::weakly_canonical(temp.path)) {  // a backup written into the folder
+      it.disable_recursion_pending();
+      continue;
+    }
     if (const auto why = backup_left_out(relative); !why.empty()) {
       if (why.starts_with("a dot-name")) summary.skipped += relative.string() + ": left out, " + why + "\n";
       if (it->is_directory(ec)) it.disable_recursion_pending();
