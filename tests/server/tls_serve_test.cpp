@@ -126,6 +126,18 @@ TEST_F(TlsServe, ApiAndDeviceOverHttpsWhileThePlainListenerServes) {
   ASSERT_TRUE(plain_init);
   EXPECT_EQ(plain_init->status, 200);
 
+  // A streamed API answer (Server-Sent Events) carries HSTS in its head too.
+  TestClient stream(app_->tls_port());
+  ASSERT_TRUE(stream.start_tls(client_));
+  ASSERT_TRUE(stream.send(http::test::request("GET", "/api/v1/stream", {},
+                                              std::string("Authorization: Bearer ") + kTlsServeToken + "\r\n")));
+  auto head = stream.read_head();
+  ASSERT_TRUE(head);
+  EXPECT_EQ(head->status, 200);
+  EXPECT_EQ(head->header("Content-Type"), "text/event-stream");
+  EXPECT_EQ(head->header("Strict-Transport-Security"), "max-age=31536000");
+  stream.close();
+
   TestClient metrics(app_->port());
   auto m = get(metrics, "/metrics", false);
   ASSERT_TRUE(m);
