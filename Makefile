@@ -63,7 +63,7 @@ TSAN_TESTS ?= server_tests:HttpServer.* server_tests:HttpStream.* server_tests:H
   server_tests:ServeTest.* server_tests:IngestTest.*:ZoneTest.* server_tests:ApiTest.* \
   server_tests:PendingTest.* server_tests:SyncTest.* service_tests:CommandQueueTest.* emulator_tests:EmulatorE2E.* \
   server_tests:StreamTest.* outbound_tests:WebhookTest.* front_tests:WireTrace.* server_tests:TraceApiTest.* \
-  server_tests:ConsoleServeTest.*
+  server_tests:ConsoleServeTest.* server_tests:HttpTls.* server_tests:TlsServe.* emulator_tests:EmulatorTls.*
 # The filters are SUITE.* patterns: the TSan build compiles only the test files defining those suites
 # (ZKPUSH_TEST_SUITES, tests/CMakeLists.txt).
 TSAN_TARGETS = $(sort $(foreach t,$(TSAN_TESTS),$(firstword $(subst :, ,$(t)))))

@@ -1,5 +1,5 @@
-// `zkpush serve`: the PUSH server. Runs until SIGINT or SIGTERM, then stops gracefully; SIGHUP is
-// logged and ignored.
+// `zkpush serve`: the PUSH server. Runs until SIGINT or SIGTERM, then stops gracefully; SIGHUP
+// reloads the TLS certificate and key (--tls-cert, --tls-key) for new connections.
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
@@ -31,6 +31,7 @@ struct ServeOptions {
   std::string registration;
   std::string token;
   std::string encryption;
+  std::string api_plain;
   std::string tz;
   bool require_cookie = false;
   bool verbose = false;
@@ -167,6 +168,7 @@ int run_serve(ServeOptions& o, CLI::App& cmd) {
     config.registration = server::parse_registration_policy(o.registration);
     config.token = server::parse_token_policy(o.token);
     config.encryption = server::parse_encryption_mode(o.encryption);
+    config.api_plain = server::parse_api_plain(o.api_plain);
     if (o.require_cookie) config.allow_missing_cookie = false;
     const auto tz = protocol::parse_tz_offset(o.tz);
     if (!tz) throw std::invalid_argument("--tz: not an offset like +0800: " + o.tz);
@@ -179,15 +181,18 @@ int run_serve(ServeOptions& o, CLI::App& cmd) {
     sigaddset(&signals, SIGINT);
     sigaddset(&signals, SIGTERM);
     // SIGHUP (systemctl reload, packaging/systemd/zkpush.service) must not end the server, as its
-    // default action would: it is taken and logged.
+    // default action would: it reloads the TLS certificate, or is only logged without TLS.
     sigaddset(&signals, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
     server::App app(config);
     app.start();
     int signal = 0;
-    while (sigwait(&signals, &signal) == 0 && signal == SIGHUP) {
-      spdlog::info("signal {} (SIGHUP): nothing to reload; the settings are read at start", signal);
+    for (;;) {
+      sigwait(&signals, &signal);
+      if (signal != SIGHUP) break;
+      spdlog::info("signal {} (SIGHUP): reloading the TLS certificate", signal);
+      app.reload_tls();  // logs what it did; a failure keeps the current certificate
     }
     spdlog::info("signal {}: stopping", signal);
     app.stop();
@@ -215,12 +220,25 @@ void register_serve(CLI::App& app) {
   o->registration = c.registration == server::RegistrationPolicy::automatic ? "auto" : "approve";
   o->token = c.token == server::TokenPolicy::strict ? "strict" : "warn";
   o->encryption = server::encryption_mode_name(c.encryption);
+  o->api_plain = server::api_plain_name(c.api_plain);
   o->tz = protocol::format_tz_offset(c.default_tz_minutes);
   // Checks: a value that means nothing (a negative delay, no commands per poll) is refused at the
   // command line rather than sent to every device. Where 0 means something (0 = one per core,
   // Realtime 0 = off), 0 is allowed. Defaults are shown by --help (main.cpp).
   cmd->add_option("--listen", c.listen, "host:port to listen on; a host name (localhost) is resolved, :8088 = all "
                                        "addresses (env ZKPUSH_LISTEN)");
+  cmd->add_option("--tls-listen", c.tls_listen,
+                  "host:port to serve HTTPS on as well, same forms as --listen, e.g. :8443; needs --tls-cert and "
+                  "--tls-key (env ZKPUSH_TLS_LISTEN; docs/tls.md)");
+  cmd->add_option("--tls-cert", c.tls_cert,
+                  "PEM certificate chain of the TLS listener, the server's certificate first; reloaded on SIGHUP "
+                  "(env ZKPUSH_TLS_CERT)");
+  cmd->add_option("--tls-key", c.tls_key,
+                  "PEM private key (unencrypted) of --tls-cert; reloaded on SIGHUP (env ZKPUSH_TLS_KEY)");
+  cmd->add_option("--api-plain", o->api_plain,
+                  "any | loopback: the JSON API on the plain listener from any address, or only from loopback "
+                  "(others get 403 and must use HTTPS) (env ZKPUSH_API_PLAIN)")
+      ->check(CLI::IsMember({"any", "loopback"}));
   cmd->add_option("--data", c.data_dir, "data folder holding zkpush.db (env ZKPUSH_DATA)");
   cmd->add_option("--threads", c.threads, "I/O threads, 0 = one per core")->check(between(0, 1024));
   cmd->add_option("--registration", o->registration,

@@ -44,6 +44,8 @@ struct SimulateOptions {
   int sub_controllers = 0;
   double remote_timeout = 3;  // seconds
   bool encryption = false;
+  std::string ca;         // https://: a PEM file of CAs to trust besides the system's
+  bool insecure = false;  // https://: no certificate verification
 };
 
 emulator::Simulator* g_running = nullptr;
@@ -170,7 +172,19 @@ int run_simulate(const SimulateOptions& o) {
   emulator::SimulationOptions s;
   auto server = emulator::parse_server_url(o.server);
   if (!server) {
-    std::fprintf(stderr, "simulate: --server: expected http://host:port, got '%s'\n", o.server.c_str());
+    std::fprintf(stderr, "simulate: --server: expected http://host:port or https://host:port, got '%s'\n",
+                 o.server.c_str());
+    return 2;
+  }
+  if (server->tls) {
+    try {
+      server->tls_context = emulator::make_client_tls_context(o.ca, o.insecure);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "simulate: --ca: %s\n", e.what());
+      return 2;
+    }
+  } else if (!o.ca.empty() || o.insecure) {
+    std::fprintf(stderr, "simulate: --ca and --insecure need an https:// --server\n");
     return 2;
   }
   s.server = *server;
@@ -273,7 +287,10 @@ void register_simulate(CLI::App& app) {
   auto o = std::make_shared<SimulateOptions>();
   auto* cmd = app.add_subcommand("simulate", "Emulate PUSH devices (one to tens of thousands) against a server");
   // Defaults are shown by --help (main.cpp); 0 means "not set" where the help says so.
-  cmd->add_option("--server", o->server, "server URL, http://host:port");
+  cmd->add_option("--server", o->server,
+                  "server URL, http://host:port, or https://host:port as a panel given an HTTPS address (docs/tls.md)");
+  cmd->add_option("--ca", o->ca, "https://: PEM file of CAs to trust besides the system's (a private CA)");
+  cmd->add_flag("--insecure", o->insecure, "https://: do not verify the server's certificate");
   cmd->add_option("--devices", o->devices, "number of devices")->check(at_least(1));
   cmd->add_option("--profile", o->profile, "device profile: inbio460 | c3-100 | face | channel");
   cmd->add_option("--sn-prefix", o->sn_prefix, "serial numbers are <prefix>000001...");

@@ -1,9 +1,15 @@
 #include "emulator/http_client.hpp"
 
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/http.hpp>
+
+#include <stdexcept>
 
 #include "protocol/text.hpp"
 
@@ -16,12 +22,17 @@ using asio::ip::tcp;
 
 std::optional<ServerAddress> parse_server_url(std::string_view url) {
   constexpr std::string_view scheme = "http://";
+  constexpr std::string_view secure = "https://";
+  ServerAddress a;
   if (url.size() >= scheme.size() && protocol::text::iequals(url.substr(0, scheme.size()), scheme)) {
     url.remove_prefix(scheme.size());
+  } else if (url.size() >= secure.size() && protocol::text::iequals(url.substr(0, secure.size()), secure)) {
+    url.remove_prefix(secure.size());
+    a.tls = true;
+    a.port = 443;
   }
   url = url.substr(0, url.find('/'));
   if (url.empty()) return std::nullopt;
-  ServerAddress a;
   auto colon = url.rfind(':');
   if (colon == std::string_view::npos || url.back() == ']') {
     a.host = std::string(url);
@@ -47,6 +58,28 @@ std::optional<std::string_view> HttpAnswer::header(std::string_view name) const 
   return std::nullopt;
 }
 
+std::shared_ptr<asio::ssl::context> make_client_tls_context(const std::string& ca_file, bool insecure) {
+  auto context = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
+  SSL_CTX_set_min_proto_version(context->native_handle(), TLS1_2_VERSION);
+  if (insecure) {
+    context->set_verify_mode(asio::ssl::verify_none);
+    return context;
+  }
+  beast::error_code ec;
+  context->set_default_verify_paths(ec);  // no system CAs is not an error: --ca may be all there is
+  if (!ca_file.empty()) {
+    context->load_verify_file(ca_file, ec);
+    if (ec) throw std::runtime_error("CA file " + ca_file + ": " + ec.message());
+  }
+  context->set_verify_mode(asio::ssl::verify_peer);
+  return context;
+}
+
+std::shared_ptr<asio::ssl::context> default_client_tls_context() {
+  static const auto context = make_client_tls_context({}, false);
+  return context;
+}
+
 HttpClient::HttpClient(asio::any_io_executor executor, ServerAddress server)
     : server_(std::move(server)), stream_(std::move(executor)) {}
 
@@ -54,6 +87,7 @@ void HttpClient::close() {
   beast::error_code ignored;
   stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
   stream_.close();
+  tls_.reset();
   buffer_.clear();
   open_ = false;
 }
@@ -78,6 +112,29 @@ asio::awaitable<bool> HttpClient::connect(std::chrono::milliseconds timeout, std
     co_return false;
   }
   stream_.socket().set_option(tcp::no_delay(true), ec);
+  if (server_.tls) {
+    if (!server_.tls_context) server_.tls_context = default_client_tls_context();
+    tls_ = std::make_unique<asio::ssl::stream<beast::tcp_stream&>>(stream_, *server_.tls_context);
+    // The certificate must name the host as given: an IP address (what panels are usually given)
+    // against its IP entries, a name against its DNS entries (and sent as SNI).
+    SSL* ssl = tls_->native_handle();
+    X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
+    beast::error_code not_ip;
+    asio::ip::make_address(server_.host, not_ip);
+    if (!not_ip) {
+      X509_VERIFY_PARAM_set1_ip_asc(param, server_.host.c_str());
+    } else {
+      X509_VERIFY_PARAM_set1_host(param, server_.host.c_str(), 0);
+      SSL_set_tlsext_host_name(ssl, server_.host.c_str());
+    }
+    stream_.expires_after(timeout);
+    co_await tls_->async_handshake(asio::ssl::stream_base::client, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+      error = "TLS handshake with " + server_.host_header() + ": " + ec.message();
+      close();
+      co_return false;
+    }
+  }
   buffer_.clear();
   open_ = true;
   ++connects_;
@@ -112,16 +169,25 @@ asio::awaitable<HttpAnswer> HttpClient::send(const protocol::OutgoingRequest& re
     if (!open_ && !co_await connect(timeout, answer.error)) co_return answer;
     beast::error_code ec;
     stream_.expires_after(timeout);
-    co_await http::async_write(stream_, req, asio::redirect_error(asio::use_awaitable, ec));
+    if (tls_) {
+      co_await http::async_write(*tls_, req, asio::redirect_error(asio::use_awaitable, ec));
+    } else {
+      co_await http::async_write(stream_, req, asio::redirect_error(asio::use_awaitable, ec));
+    }
     http::response_parser<http::string_body> parser;
     parser.body_limit(256u << 20);
     if (!ec) {
       stream_.expires_after(timeout);
-      co_await http::async_read(stream_, buffer_, parser, asio::redirect_error(asio::use_awaitable, ec));
+      if (tls_) {
+        co_await http::async_read(*tls_, buffer_, parser, asio::redirect_error(asio::use_awaitable, ec));
+      } else {
+        co_await http::async_read(stream_, buffer_, parser, asio::redirect_error(asio::use_awaitable, ec));
+      }
     }
     if (ec) {
       const bool closed_before_answer = (ec == http::error::end_of_stream || ec == asio::error::connection_reset ||
-                                         ec == asio::error::broken_pipe || ec == asio::error::eof) &&
+                                         ec == asio::error::broken_pipe || ec == asio::error::eof ||
+                                         ec == asio::ssl::error::stream_truncated) &&
                                         !parser.got_some();
       close();
       if (reused && closed_before_answer) continue;  // the server had dropped the idle connection

@@ -8,9 +8,12 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -19,13 +22,30 @@
 
 namespace zkpush::emulator {
 
-// "http://host:port" (port 80 by default; a path after it is ignored). nullopt when unreadable.
+// "http://host:port" (port 80 by default; a path after it is ignored), or "https://host:port" (443
+// by default): HTTPS, as a panel given an https:// server address. nullopt when unreadable.
 struct ServerAddress {
+  ServerAddress() = default;
+  ServerAddress(std::string host_, std::uint16_t port_, bool tls_ = false,
+                std::shared_ptr<boost::asio::ssl::context> tls_context_ = nullptr)
+      : host(std::move(host_)), port(port_), tls(tls_), tls_context(std::move(tls_context_)) {}
+
   std::string host;
   std::uint16_t port = 80;
+  bool tls = false;
+  // The client context of an https:// server: which CAs are trusted. Null: the system's CAs
+  // (default_client_tls_context()).
+  std::shared_ptr<boost::asio::ssl::context> tls_context;
   std::string host_header() const { return host + ":" + std::to_string(port); }
 };
 std::optional<ServerAddress> parse_server_url(std::string_view url);
+
+// A client context that verifies the server's certificate against the system's CAs and, when
+// `ca_file` is given, the CAs in that PEM file (a private CA, docs/tls.md); `insecure`: no
+// verification at all (tests, a first try against a panel's self-signed setup). Throws
+// std::runtime_error naming an unreadable CA file.
+std::shared_ptr<boost::asio::ssl::context> make_client_tls_context(const std::string& ca_file, bool insecure);
+std::shared_ptr<boost::asio::ssl::context> default_client_tls_context();
 
 struct HttpAnswer {
   int status = 0;  // 0 = no answer (connection failed, timed out, or closed mid-answer)
@@ -53,6 +73,9 @@ class HttpClient {
 
   ServerAddress server_;
   boost::beast::tcp_stream stream_;
+  // https://: TLS over stream_ (whose timeouts still bound every read and write), one per
+  // connection.
+  std::unique_ptr<boost::asio::ssl::stream<boost::beast::tcp_stream&>> tls_;
   boost::beast::flat_buffer buffer_;
   std::optional<boost::asio::ip::tcp::endpoint> endpoint_;  // resolved once
   bool open_ = false;

@@ -342,6 +342,13 @@ std::string Metrics::render(const ScrapeInputs& in) const {
     w.counter("zkpush_http_responses_5xx_total", "5xx responses.", load(c.responses_5xx));
     w.counter("zkpush_http_received_bytes_total", "Request bytes read.", load(c.bytes_received));
     w.counter("zkpush_http_sent_bytes_total", "Response bytes written.", load(c.bytes_sent));
+    w.counter("zkpush_tls_handshake_failures_total",
+              "TLS handshakes that failed or timed out on the TLS listener (--tls-listen).",
+              load(c.tls_handshake_failures));
+    if (const auto expiry = c.tls_certificate_expiry.load(std::memory_order_relaxed); expiry != 0) {
+      w.gauge("zkpush_tls_certificate_expiry_seconds",
+              "When the TLS listener's certificate expires, Unix time (reloaded on SIGHUP).", expiry);
+    }
   }
   if (in.store) {
     const auto& s = *in.store;
@@ -456,6 +463,7 @@ void MeteredResponder::operator()(http::Response response) {
   if (!inner_) return;
   // Counted before the answer leaves: a client that reads /metrics right after its answer sees it.
   answered(response.result_int(), &response);
+  for (const auto& [name, value] : extra_headers_) response.set(name, value);
   if (auto transform = std::move(transform_)) transform(response);
   inner_(std::move(response));
 }
@@ -463,6 +471,7 @@ void MeteredResponder::operator()(http::Response response) {
 std::shared_ptr<http::Stream> MeteredResponder::stream(http::ResponseHead head) {
   if (!inner_) return inner_.stream(std::move(head));  // answered before: a closed stream
   answered(head.result_int(), nullptr);
+  for (const auto& [name, value] : extra_headers_) head.set(name, value);
   return inner_.stream(std::move(head));
 }
 

@@ -16,6 +16,8 @@
 #include <string>
 #include <string_view>
 #include <unordered_set>
+#include <utility>
+#include <vector>
 
 #include "protocol/endpoints.hpp"
 #include "server/config.hpp"
@@ -174,6 +176,10 @@ class MeteredResponder {
   // answer to a device that exchanged keys: the wire trace keeps the plain text). Not for streams.
   void before_sending(std::function<void(http::Response&)> transform) { transform_ = std::move(transform); }
   MetricSlot slot() const noexcept { return slot_; }
+  // A header field every answer gets, streamed ones included (HSTS on the API over TLS).
+  void add_header(std::string name, std::string value) {
+    extra_headers_.emplace_back(std::move(name), std::move(value));
+  }
 
  private:
   void answered(int status, const http::Response* response);
@@ -185,6 +191,7 @@ class MeteredResponder {
   std::function<void(int)> observer_;
   std::function<void(const Answered&)> tap_;
   std::function<void(http::Response&)> transform_;
+  std::vector<std::pair<std::string, std::string>> extra_headers_;
 };
 
 // True the first time a key is seen: a device whose token keeps mismatching under `warn` is

@@ -25,6 +25,22 @@ App::App(ServerConfig config) : config_(std::move(config)) {
     throw std::invalid_argument("--listen: expected host:port, got '" + config_.listen + "'");
   }
   host = resolve_listen_host(host);
+  std::string tls_host;
+  std::uint16_t tls_port = 0;
+  std::shared_ptr<const http::TlsContext> tls;
+  if (!config_.tls_listen.empty()) {
+    if (!parse_listen(config_.tls_listen, tls_host, tls_port)) {
+      throw std::invalid_argument("--tls-listen: expected host:port, got '" + config_.tls_listen + "'");
+    }
+    tls_host = resolve_listen_host(tls_host);
+    if (config_.tls_cert.empty() || config_.tls_key.empty()) {
+      throw std::invalid_argument("--tls-listen needs --tls-cert and --tls-key");
+    }
+    // Checked before anything is created: a bad file stops the start with its reason.
+    tls = load_tls();
+  } else if (!config_.tls_cert.empty() || !config_.tls_key.empty()) {
+    throw std::invalid_argument("--tls-cert / --tls-key without --tls-listen: give the address to serve HTTPS on");
+  }
   // Bad allow-list entries stop the start before anything is created; the front keeps its own copy.
   const front::AccessList access(config_.allow_sn, config_.allow_net);
   if (!access.allows_all()) spdlog::info("device allow-list: {}", access.describe());
@@ -144,6 +160,7 @@ App::App(ServerConfig config) : config_(std::move(config)) {
   http_config.address = host;
   http_config.port = port;
   http_config.threads = config_.threads;
+  if (tls) http_config.tls = http::TlsListenConfig{tls_host, tls_port, std::move(tls)};
   http_config.log = [](http::LogLevel level, std::string_view message) {
     switch (level) {
       case http::LogLevel::debug: spdlog::debug("http: {}", message); break;
@@ -295,6 +312,33 @@ void App::prune_event_batch(std::int64_t before, std::int64_t removed, std::func
                 });
 }
 
+std::shared_ptr<const http::TlsContext> App::load_tls() const {
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
+  auto context = std::make_shared<const http::TlsContext>(http::load_tls_context(config_.tls_cert, config_.tls_key, now.count()));
+  // The certificate's names and dates only: nothing of the key reaches the log.
+  spdlog::info("TLS certificate {}: subject {}, issuer {}, expires {}", config_.tls_cert, context->certificate.subject,
+               context->certificate.issuer, http::format_utc(context->certificate.not_after));
+  for (const auto& warning : context->warnings) spdlog::warn("TLS: {}", warning);
+  return context;
+}
+
+bool App::reload_tls() {
+  if (!http_ || !http_->tls_context()) {
+    spdlog::info("TLS reload: no TLS listener (--tls-listen), nothing to reload");
+    return false;
+  }
+  try {
+    auto context = load_tls();
+    http_->set_tls_context(context);
+    spdlog::info("TLS reload: new connections use the certificate expiring {}; open connections keep theirs",
+                 http::format_utc(context->certificate.not_after));
+    return true;
+  } catch (const std::exception& e) {
+    spdlog::error("TLS reload failed, the current certificate stays in use: {}", e.what());
+    return false;
+  }
+}
+
 void App::start() {
   http_->start();
   webhooks_->reload();
@@ -302,6 +346,10 @@ void App::start() {
   housekeeping_thread_ = std::thread([this] { housekeeping(); });
   spdlog::info("zkpush serving on {}:{} (data {}, {} device(s) known)", http_->local_endpoint().address().to_string(),
                http_->port(), config_.data_dir, devices_->all().size());
+  if (http_->tls_port() != 0) {
+    spdlog::info("zkpush serving HTTPS on {}:{}{}", http_->tls_local_endpoint().address().to_string(), http_->tls_port(),
+                 config_.api_plain == ApiPlain::loopback ? " (the API on plain HTTP only from loopback)" : "");
+  }
 }
 
 void App::stop() {
@@ -320,5 +368,6 @@ void App::stop() {
 }
 
 std::uint16_t App::port() const noexcept { return http_->port(); }
+std::uint16_t App::tls_port() const noexcept { return http_->tls_port(); }
 
 }  // namespace zkpush::server

@@ -55,6 +55,11 @@ class App {
   void start();  // binds and serves; throws boost::system::system_error when it cannot listen
   void stop();   // graceful; idempotent
   std::uint16_t port() const noexcept;
+  std::uint16_t tls_port() const noexcept;  // 0 without --tls-listen
+  // SIGHUP: reads --tls-cert and --tls-key again into a new context for new connections; open
+  // connections keep theirs. A file that fails keeps the current context; logged either way.
+  // False when nothing was reloaded. Any thread.
+  bool reload_tls();
 
   const ServerConfig& config() const noexcept { return config_; }
   storage::Store& store() noexcept { return *store_; }
@@ -77,6 +82,7 @@ class App {
 
  private:
   ServerConfig config_;
+  std::shared_ptr<const http::TlsContext> load_tls() const;  // reads and logs the files; throws
   service::SystemClock clock_;
   // One server per data folder (data_lock.hpp); declared before the store, so released after it.
   std::unique_ptr<DataLock> data_lock_;

@@ -65,6 +65,12 @@ EncryptionMode parse_encryption_mode(const std::string& text) {
   throw std::invalid_argument("encryption must be off, optional or required, not '" + text + "'");
 }
 
+ApiPlain parse_api_plain(const std::string& text) {
+  if (text == "any") return ApiPlain::any;
+  if (text == "loopback") return ApiPlain::loopback;
+  throw std::invalid_argument("api-plain must be any or loopback, not '" + text + "'");
+}
+
 namespace {
 
 const char* env(const char* name) {
@@ -104,6 +110,10 @@ void apply_environment(ServerConfig& c) {
   if (auto v = env("ZKPUSH_REGISTRATION")) c.registration = parse_registration_policy(v);
   if (auto v = env("ZKPUSH_TOKEN")) c.token = parse_token_policy(v);
   if (auto v = env("ZKPUSH_ENCRYPTION")) c.encryption = parse_encryption_mode(v);
+  if (auto v = env("ZKPUSH_TLS_LISTEN")) c.tls_listen = v;
+  if (auto v = env("ZKPUSH_TLS_CERT")) c.tls_cert = v;
+  if (auto v = env("ZKPUSH_TLS_KEY")) c.tls_key = v;
+  if (auto v = env("ZKPUSH_API_PLAIN")) c.api_plain = parse_api_plain(v);
   c.allow_missing_cookie = env_bool("ZKPUSH_ALLOW_MISSING_COOKIE", c.allow_missing_cookie);
   c.request_delay = env_int("ZKPUSH_REQUEST_DELAY", c.request_delay, 1);
   c.error_delay = env_int("ZKPUSH_ERROR_DELAY", c.error_delay, 1);

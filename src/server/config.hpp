@@ -16,11 +16,20 @@ enum class TokenPolicy { strict, warn };               // mismatched token: 401 
 // Communication encryption (4.2, 4.3, Appendix 16; docs/encryption.md): nobody encrypts | a device
 // that exchanges keys is encrypted, others stay plain | a device that does not is refused.
 enum class EncryptionMode { off, optional, required };
+// The JSON API on the plain listener: from any address | only from loopback (others must use the
+// TLS listener; docs/tls.md).
+enum class ApiPlain { any, loopback };
 
 struct ServerConfig {
   std::string listen = "0.0.0.0:8088";  // host:port; "[::]:8088" for IPv6, a name is resolved
   std::string data_dir = "./data";      // holds zkpush.db
   unsigned threads = 0;                 // I/O threads; 0 = one per core
+  // HTTPS beside the plain listener (docs/tls.md): host:port as --listen; "" = no TLS listener.
+  // The certificate chain and its private key, PEM; reloaded on SIGHUP (App::reload_tls).
+  std::string tls_listen;
+  std::string tls_cert;
+  std::string tls_key;
+  ApiPlain api_plain = ApiPlain::any;
 
   RegistrationPolicy registration = RegistrationPolicy::automatic;
   TokenPolicy token = TokenPolicy::strict;
@@ -99,12 +108,17 @@ std::string resolve_listen_host(const std::string& host);
 // ZKPUSH_TRANS_INTERVAL, ZKPUSH_REALTIME, ZKPUSH_SERVER_NAME, ZKPUSH_PUSH_PROT_VER,
 // ZKPUSH_MAX_COMMANDS, ZKPUSH_RESEND_AFTER, ZKPUSH_CONTROL_EXPIRY, ZKPUSH_TZ, ZKPUSH_API_TOKEN,
 // ZKPUSH_ALLOW_SN, ZKPUSH_ALLOW_NET (comma lists; checked when App starts), ZKPUSH_FILES, ZKPUSH_MAX_FILE_MB,
-// ZKPUSH_TRACE_MEMORY, ZKPUSH_TRACE_DEPTH, ZKPUSH_CONSOLE, ZKPUSH_ENCRYPTION, ZKPUSH_REMOTE_AUTH_DEADLINE. Throws
+// ZKPUSH_TRACE_MEMORY, ZKPUSH_TRACE_DEPTH, ZKPUSH_CONSOLE, ZKPUSH_ENCRYPTION, ZKPUSH_REMOTE_AUTH_DEADLINE,
+// ZKPUSH_TLS_LISTEN, ZKPUSH_TLS_CERT, ZKPUSH_TLS_KEY, ZKPUSH_API_PLAIN. Throws
 // std::invalid_argument naming the variable when a value is unreadable.
 void apply_environment(ServerConfig& config);
 RegistrationPolicy parse_registration_policy(const std::string& text);  // throws std::invalid_argument
 TokenPolicy parse_token_policy(const std::string& text);                // throws std::invalid_argument
 EncryptionMode parse_encryption_mode(const std::string& text);          // throws std::invalid_argument
+ApiPlain parse_api_plain(const std::string& text);                      // throws std::invalid_argument
+inline constexpr const char* api_plain_name(ApiPlain mode) noexcept {
+  return mode == ApiPlain::loopback ? "loopback" : "any";
+}
 // "off", "optional", "required". Inline: the front names it, and its library links before this one.
 inline constexpr const char* encryption_mode_name(EncryptionMode mode) noexcept {
   switch (mode) {

@@ -5,15 +5,25 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 #include <stdexcept>
+#include <system_error>
 
 namespace zkpush::server {
 
 DataLock::DataLock(const std::filesystem::path& data_dir) {
   const auto path = data_dir / kDataLockFile;
   fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd_ < 0) throw std::runtime_error("cannot open the lock file " + path.string() + ": " + std::strerror(errno));
+  // On a read-only filesystem the lock is taken on the file as it is (flock needs no write access);
+  // when there is none yet, the store's own open says what is wrong (a read-only database) rather
+  // than the lock file.
+  if (fd_ < 0 && errno == EROFS) {
+    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd_ < 0 && errno == ENOENT) return;
+  }
+  if (fd_ < 0) {
+    throw std::runtime_error("cannot open the lock file " + path.string() + ": " +
+                             std::generic_category().message(errno));
+  }
   if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
     const int error = errno;
     ::close(fd_);
@@ -23,7 +33,7 @@ DataLock::DataLock(const std::filesystem::path& data_dir) {
                                " is in use by another zkpush process (a server running on it, or a restore); " +
                                path.string() + " is locked");
     }
-    throw std::runtime_error("cannot lock " + path.string() + ": " + std::strerror(error));
+    throw std::runtime_error("cannot lock " + path.string() + ": " + std::generic_category().message(error));
   }
 }
 

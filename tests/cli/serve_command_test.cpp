@@ -4,11 +4,15 @@
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <memory>
+#include <optional>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -17,6 +21,7 @@
 #include <vector>
 
 #include "server/http/test_client.hpp"
+#include "support/test_certificates.hpp"
 
 extern char** environ;
 
@@ -66,14 +71,23 @@ class ServeProcess {
 
   // Reads the log until "serving on <host>:<port>"; 0 when the process ended (or was silent for
   // 20 s) first.
-  int wait_serving() {
-    const std::regex serving("serving on [^ ]*:([0-9]+)");
+  int wait_serving(const char* pattern = "serving on [^ ]*:([0-9]+)") {
+    const std::regex serving(pattern);
     while (true) {
       std::smatch m;
       if (std::regex_search(log_, m, serving)) return std::stoi(m[1]);
       if (!read_some()) return 0;
     }
   }
+  // Reads the log until it holds `text` after what it held at `from`; false when the process
+  // ended or was silent for 20 s first.
+  bool wait_log(const std::string& text, std::size_t from = 0) {
+    while (log_.find(text, from) == std::string::npos) {
+      if (!read_some()) return false;
+    }
+    return true;
+  }
+  void signal(int number) { ::kill(pid_, number); }
   // Reads the log to its end and returns the exit status (-1 if killed by a signal).
   int wait_exit() {
     while (read_some()) {
@@ -407,6 +421,131 @@ TEST_F(ServeCommand, HelpShowsEveryDefault) {
   EXPECT_TRUE(shows_default(from_env.log(), "--registration", "approve")) << from_env.log();
   EXPECT_TRUE(shows_default(from_env.log(), "--token", "warn")) << from_env.log();
   EXPECT_EQ(from_env.log().find("secret-token"), std::string::npos) << from_env.log();
+}
+
+// The contract of the TLS listener (docs/tls.md): with --tls-listen, --tls-cert and --tls-key the API
+// (bearer token) and a panel's init answer 200 over HTTPS while the plain listener goes on; SIGHUP
+// swaps the certificate for new connections, keeps open ones, and keeps the old one when the new
+// files are bad.
+struct ServeTlsClient {
+  ServeTlsClient() : ctx(SSL_CTX_new(TLS_client_method())) {}
+  ~ServeTlsClient() { SSL_CTX_free(ctx); }
+  // Connects and handshakes; the certificate's common name in `cn`.
+  std::unique_ptr<TestClient> connect(int port, std::string* cn = nullptr) const {
+    auto c = std::make_unique<TestClient>(static_cast<std::uint16_t>(port));
+    std::string error;
+    if (!c->start_tls(ctx, &error)) {
+      ADD_FAILURE() << "TLS handshake: " << error;
+      return nullptr;
+    }
+    if (cn != nullptr) {
+      X509* cert = SSL_get1_peer_certificate(c->ssl());
+      char name[256] = {};
+      if (cert != nullptr) X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, name, sizeof name);
+      X509_free(cert);
+      *cn = name;
+    }
+    return c;
+  }
+  SSL_CTX* ctx;
+};
+
+std::optional<zkpush::server::http::test::RawResponse> serve_tls_get(TestClient& c, const std::string& target,
+                                                                     const std::string& headers = {}) {
+  if (!c.send(zkpush::server::http::test::request("GET", target, {}, headers))) return std::nullopt;
+  return c.read_response();
+}
+
+TEST_F(ServeCommand, TlsListenerServesApiAndDevicesAndReloadsOnSighup) {
+  const auto a = zkpush::test::make_test_certificate(dir_, "a", "cli-tls-a");
+  const auto b = zkpush::test::make_test_certificate(dir_, "b", "cli-tls-b");
+  fs::copy_file(a.cert, path("server.crt"));
+  fs::copy_file(a.key, path("server.key"));
+  const std::string token = "cli-tls-token-0123456789abcdef";
+  ServeProcess serve({"--listen", "127.0.0.1:0", "--tls-listen", "127.0.0.1:0", "--tls-cert", path("server.crt"),
+                      "--tls-key", path("server.key"), "--data", path("data"), "--api-token", token});
+  const int port = serve.wait_serving();
+  ASSERT_NE(port, 0) << serve.log();
+  const int tls_port = serve.wait_serving("serving HTTPS on [^ ]*:([0-9]+)");
+  ASSERT_NE(tls_port, 0) << serve.log();
+  EXPECT_NE(serve.log().find("subject CN=cli-tls-a"), std::string::npos) << serve.log();
+  EXPECT_EQ(serve.log().find("PRIVATE KEY"), std::string::npos) << serve.log();
+
+  ServeTlsClient tls;
+  std::string cn;
+  auto kept = tls.connect(tls_port, &cn);
+  ASSERT_TRUE(kept);
+  EXPECT_EQ(cn, "cli-tls-a");
+  auto api = serve_tls_get(*kept, "/api/v1/devices", "Authorization: Bearer " + token + "\r\n");
+  ASSERT_TRUE(api);
+  EXPECT_EQ(api->status, 200) << api->body;
+  EXPECT_EQ(api->header("Strict-Transport-Security"), "max-age=31536000");
+  auto device = tls.connect(tls_port);
+  ASSERT_TRUE(device);
+  auto init_answer = serve_tls_get(*device, init("CLITLS01"));
+  ASSERT_TRUE(init_answer);
+  EXPECT_EQ(init_answer->status, 200);
+  EXPECT_EQ(get(port, init("CLITLS02")), (std::pair<int, std::string>{200, "OK"}));  // plain goes on
+
+  // Renewed files, then SIGHUP: new connections get them, the open one goes on.
+  fs::copy_file(b.cert, path("server.crt"), fs::copy_options::overwrite_existing);
+  fs::copy_file(b.key, path("server.key"), fs::copy_options::overwrite_existing);
+  std::size_t mark = serve.log().size();
+  serve.signal(SIGHUP);
+  ASSERT_TRUE(serve.wait_log("TLS reload: new connections use", mark)) << serve.log();
+  auto renewed = tls.connect(tls_port, &cn);
+  ASSERT_TRUE(renewed);
+  EXPECT_EQ(cn, "cli-tls-b");
+  api = serve_tls_get(*kept, "/api/v1/devices", "Authorization: Bearer " + token + "\r\n");
+  ASSERT_TRUE(api);
+  EXPECT_EQ(api->status, 200);
+
+  // A bad file on reload: logged, and the current certificate stays.
+  write("server.crt", "not a certificate\n");
+  mark = serve.log().size();
+  serve.signal(SIGHUP);
+  ASSERT_TRUE(serve.wait_log("TLS reload failed", mark)) << serve.log();
+  auto after_failure = tls.connect(tls_port, &cn);
+  ASSERT_TRUE(after_failure);
+  EXPECT_EQ(cn, "cli-tls-b");
+  auto still = serve_tls_get(*after_failure, init("CLITLS03"));
+  ASSERT_TRUE(still);
+  EXPECT_EQ(still->status, 200);
+  EXPECT_EQ(serve.stop(), 0) << serve.log();
+}
+
+TEST_F(ServeCommand, TlsFromTheEnvironmentAndBadKeyRefused) {
+  const auto a = zkpush::test::make_test_certificate(dir_, "a", "cli-tls-env");
+  const auto b = zkpush::test::make_test_certificate(dir_, "b", "cli-tls-other");
+  {
+    ServeProcess serve({"--listen", "127.0.0.1:0", "--data", path("data")},
+                       {"ZKPUSH_TLS_LISTEN=127.0.0.1:0", "ZKPUSH_TLS_CERT=" + a.cert.string(),
+                        "ZKPUSH_TLS_KEY=" + a.key.string(), "ZKPUSH_API_PLAIN=loopback"});
+    const int tls_port = serve.wait_serving("serving HTTPS on [^ ]*:([0-9]+)");
+    ASSERT_NE(tls_port, 0) << serve.log();
+    EXPECT_NE(serve.log().find("API on plain HTTP only from loopback"), std::string::npos) << serve.log();
+    ServeTlsClient tls;
+    auto c = tls.connect(tls_port);
+    ASSERT_TRUE(c);
+    auto r = serve_tls_get(*c, init("CLITLS04"));
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200);
+    EXPECT_EQ(serve.stop(), 0) << serve.log();
+  }
+  {
+    // The key of another certificate: a clear error and status 1, before serving.
+    ServeProcess serve({"--listen", "127.0.0.1:0", "--data", path("data"), "--tls-listen", "127.0.0.1:0",
+                        "--tls-cert", a.cert.string(), "--tls-key", b.key.string()});
+    EXPECT_EQ(serve.wait_exit(), 1) << serve.log();
+    EXPECT_NE(serve.log().find("does not match the certificate"), std::string::npos) << serve.log();
+    EXPECT_EQ(serve.log().find("serving on"), std::string::npos) << serve.log();
+  }
+  {
+    ServeProcess serve({"--listen", "127.0.0.1:0", "--data", path("data"), "--tls-listen", "127.0.0.1:0",
+                        "--tls-cert", path("absent.crt"), "--tls-key", a.key.string()});
+    EXPECT_EQ(serve.wait_exit(), 1) << serve.log();
+    EXPECT_NE(serve.log().find("absent.crt: cannot read"), std::string::npos) << serve.log();
+  }
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include "cli/run_zkpush.hpp"
 #include "server/serve_fixture.hpp"
 #include "support/store_access.hpp"
+#include "support/test_certificates.hpp"
 
 namespace zkpush::server {
 namespace {
@@ -137,6 +138,34 @@ TEST_F(SimulateCommand, ErrorsAreExplainedByReason) {
   EXPECT_EQ(nobody, 1) << said;
   EXPECT_TRUE(std::regex_search(said, m, std::regex("init: ([0-9]+) errors? \\(([0-9]+)\u00d7 connection refused\\)")))
       << said;
+}
+
+// A panel given an https:// address (docs/tls.md): with --ca the devices trust the server's private
+// CA and register over the TLS listener; without it the handshake fails and the summary says why.
+TEST_F(SimulateCommand, HttpsServerWithAPrivateCa) {
+  const auto certs = dir_.parent_path() / (dir_.filename().string() + "-certs");
+  std::filesystem::create_directories(certs);
+  const auto cert = zkpush::test::make_test_certificate(certs, "server", "simulate-tls");
+  ServerConfig config;
+  config.tls_listen = "127.0.0.1:0";
+  config.tls_cert = cert.cert.string();
+  config.tls_key = cert.key.string();
+  start(config);
+  const std::string server = "https://127.0.0.1:" + std::to_string(app_->tls_port());
+  auto [status, out] = run_simulate("--server " + server + " --ca " + cert.cert.string() +
+                                    " --devices 2 --sn-prefix SIMTLS --duration 3 --poll-interval 0.2 --threads 1 --json");
+  EXPECT_EQ(status, 0) << out;
+  auto summary = nlohmann::json::parse(out, nullptr, false);
+  ASSERT_FALSE(summary.is_discarded()) << out;
+  EXPECT_EQ(summary["devices_registered"], 2);
+  EXPECT_EQ(summary["errors"], 0);
+  EXPECT_TRUE(app_->devices().get("SIMTLS000001").has_value());
+
+  auto [refused, why] = run_simulate("--server " + server + " --devices 1 --sn-prefix SIMTLSX --duration 1", true);
+  EXPECT_EQ(refused, 1) << why;
+  EXPECT_NE(why.find("certificate verify failed"), std::string::npos) << why;
+  EXPECT_FALSE(app_->devices().get("SIMTLSX000001").has_value());
+  std::filesystem::remove_all(certs);
 }
 
 }  // namespace

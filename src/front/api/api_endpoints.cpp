@@ -157,9 +157,23 @@ std::optional<std::size_t> ApiEndpoints::body_limit(const http::RequestHead&, co
   return std::size_t{1} << 20;
 }
 
+bool api_allowed(server::ApiPlain policy, bool secure, const boost::asio::ip::address& remote) noexcept {
+  if (secure || policy == server::ApiPlain::any) return true;
+  if (remote.is_loopback()) return true;
+  return remote.is_v6() && remote.to_v6().is_v4_mapped() &&
+         boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, remote.to_v6()).is_loopback();
+}
+
 void ApiEndpoints::handle(http::Request& request, const std::string&, const SharedResponder& respond) {
   const std::string who = request.remote.address().to_string() + " " + std::string(request.method_string()) + " " +
                           p::text::printable(request.target());
+  if (request.secure) respond->add_header("Strict-Transport-Security", kHstsValue);
+  if (!api_allowed(services_.config.api_plain, request.secure, request.remote.address())) {
+    // Refused before the token is looked at: the answer says nothing about it.
+    return answer_error(respond, who, 403,
+                        "the API is served over HTTPS only (--api-plain loopback): use the server's https:// address",
+                        "https_required");
+  }
   // Path parameters keep their case (serial numbers): match on the target's own path.
   const std::string path = p::parse_target(request.target()).path;
   auto match = table_.match(request.method(), path);

@@ -77,6 +77,13 @@ void add_campaign_routes(RouteTable& table, const ApiServices& services);
 // ApiEndpoints' own.
 void add_all_routes(RouteTable& table, const ApiServices& services);
 
+// --api-plain: whether an API call that came over plain HTTP from `remote` is served. Over TLS
+// always; on the plain listener always under ApiPlain::any, else only from a loopback address
+// (127.0.0.0/8, ::1, and IPv4 loopback mapped into IPv6).
+bool api_allowed(server::ApiPlain policy, bool secure, const boost::asio::ip::address& remote) noexcept;
+// HSTS on API answers over TLS (RFC 6797: never sent over plain HTTP).
+inline constexpr const char* kHstsValue = "max-age=31536000";
+
 class ApiEndpoints : public Peer {
  public:
   explicit ApiEndpoints(ApiServices services);

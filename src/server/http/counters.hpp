@@ -22,6 +22,10 @@ struct Counters {
   std::atomic<std::uint64_t> bytes_sent{0};      // response bytes written, streams included
   std::atomic<std::uint64_t> streams_open{0};    // streamed responses being written (a stream
                                                  // counts in responses once its head is sent)
+  // TLS listener: handshakes that failed (bad or old client, plain HTTP on the TLS port, the
+  // handshake timeout), and the Unix time the certificate in use expires (0: no TLS).
+  std::atomic<std::uint64_t> tls_handshake_failures{0};
+  std::atomic<std::int64_t> tls_certificate_expiry{0};
 };
 
 }  // namespace zkpush::server::http

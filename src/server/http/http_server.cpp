@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <boost/asio/ip/address.hpp>
 #include <exception>
+#include <stdexcept>
 #include <string>
 #include <utility>
 
@@ -38,7 +39,25 @@ HttpServer::HttpServer(ServerConfig config, Handler& handler)
       threads_count_(resolve_threads(config_.threads)),
       state_(
           std::make_shared<ServerState>(config_.limits, handler, config_.log, config_.log_level)),
-      ioc_(static_cast<int>(threads_count_)) {}
+      ioc_(static_cast<int>(threads_count_)) {
+  if (config_.tls) {
+    if (!config_.tls->context || !config_.tls->context->ssl) {
+      throw std::invalid_argument("TLS listener without a certificate");
+    }
+    tls_slot_ = std::make_shared<TlsContextSlot>(config_.tls->context);
+    state_->counters.tls_certificate_expiry.store(config_.tls->context->certificate.not_after);
+  }
+}
+
+void HttpServer::set_tls_context(std::shared_ptr<const TlsContext> context) {
+  if (!tls_slot_ || !context || !context->ssl) return;
+  state_->counters.tls_certificate_expiry.store(context->certificate.not_after);
+  tls_slot_->set(std::move(context));
+}
+
+std::shared_ptr<const TlsContext> HttpServer::tls_context() const {
+  return tls_slot_ ? tls_slot_->get() : nullptr;
+}
 
 HttpServer::~HttpServer() { stop(); }
 
@@ -53,10 +72,24 @@ void HttpServer::start() {
 
   auto listener = std::make_shared<Listener>(ioc_, state_);
   listener->open(Endpoint{address, config_.port}, config_.listen_backlog);
+  std::shared_ptr<Listener> tls_listener;
+  if (config_.tls) {
+    auto tls_address = asio::ip::make_address(config_.tls->address, ec);
+    if (ec) {
+      throw boost::system::system_error(ec, "TLS listen address '" + config_.tls->address + "'");
+    }
+    tls_listener = std::make_shared<Listener>(ioc_, state_, tls_slot_);
+    tls_listener->open(Endpoint{tls_address, config_.tls->port}, config_.listen_backlog);
+  }
   listener_ = std::move(listener);
   local_ = listener_->local_endpoint();
+  if (tls_listener) {
+    tls_listener_ = std::move(tls_listener);
+    tls_local_ = tls_listener_->local_endpoint();
+  }
   work_.emplace(ioc_.get_executor());
   listener_->start();
+  if (tls_listener_) tls_listener_->start();
   threads_.reserve(threads_count_);
   for (unsigned i = 0; i < threads_count_; ++i) threads_.emplace_back([this] { run_thread(); });
   started_ = true;
@@ -84,6 +117,7 @@ void HttpServer::stop() {
   const auto deadline = Clock::now() + config_.stop_timeout;
 
   listener_->stop();
+  if (tls_listener_) tls_listener_->stop();
   for (auto& session : state_->sessions()) session->shutdown();
   const bool drained = wait_until(deadline, [&] {
     return state_->counters.connections_open.load(std::memory_order_relaxed) == 0;

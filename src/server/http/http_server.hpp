@@ -6,6 +6,9 @@
 //   server.start();            // throws boost::system::system_error if it cannot listen
 //   ... wait for SIGTERM (signal handling is the caller's) ...
 //   server.stop();             // graceful, bounded by stop_timeout
+//
+// With config.tls, a second listener speaks HTTPS to the same handler (Request::secure tells
+// which); set_tls_context() swaps its certificate for new connections (SIGHUP).
 #pragma once
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -23,11 +26,19 @@
 #include "server/http/limits.hpp"
 #include "server/http/log.hpp"
 #include "server/http/net.hpp"
+#include "server/http/tls.hpp"
 
 namespace zkpush::server::http {
 
 class Listener;
 class ServerState;
+
+// The TLS listener beside the plain one.
+struct TlsListenConfig {
+  std::string address = "0.0.0.0";
+  std::uint16_t port = 8443;  // 0: any free port (tests); HttpServer::tls_port() tells which
+  std::shared_ptr<const TlsContext> context;  // load_tls_context(); required
+};
 
 struct ServerConfig {
   std::string address = "0.0.0.0";  // IPv4 or IPv6 literal ("::" for both on most systems)
@@ -35,6 +46,7 @@ struct ServerConfig {
   unsigned threads = 0;             // I/O threads; 0: one per core
   int listen_backlog = asio::socket_base::max_listen_connections;
   Limits limits;
+  std::optional<TlsListenConfig> tls;  // no TLS listener when empty
   // stop(): how long in-flight requests and owed responses get before connections are cut.
   std::chrono::milliseconds stop_timeout{10'000};
   LogFn log;                            // optional
@@ -63,6 +75,13 @@ class HttpServer {
 
   std::uint16_t port() const noexcept { return local_.port(); }
   Endpoint local_endpoint() const noexcept { return local_; }
+  // The TLS listener's port and address; 0 / unspecified without one.
+  std::uint16_t tls_port() const noexcept { return tls_local_.port(); }
+  Endpoint tls_local_endpoint() const noexcept { return tls_local_; }
+  // The context new TLS connections get from now on; open connections keep theirs. Any thread.
+  // Ignored without a TLS listener.
+  void set_tls_context(std::shared_ptr<const TlsContext> context);
+  std::shared_ptr<const TlsContext> tls_context() const;
   unsigned threads() const noexcept { return threads_count_; }
   const Counters& counters() const noexcept;
 
@@ -77,8 +96,11 @@ class HttpServer {
   asio::io_context ioc_;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
   std::shared_ptr<Listener> listener_;
+  std::shared_ptr<TlsContextSlot> tls_slot_;
+  std::shared_ptr<Listener> tls_listener_;
   std::vector<std::thread> threads_;
   Endpoint local_;
+  Endpoint tls_local_;
   std::mutex lifecycle_;
   bool started_ = false;
   bool stopped_ = false;

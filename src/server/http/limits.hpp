@@ -34,6 +34,9 @@ struct Limits {
   // Writing one response (or the interim 100 Continue), or one write of a streamed response's
   // chunks: bounds clients that stop reading.
   std::chrono::milliseconds write_timeout{30'000};
+  // A TLS connection must complete its handshake within this long after it was accepted (it counts
+  // in max_connections meanwhile): a client that connects and sends nothing is closed.
+  std::chrono::milliseconds tls_handshake_timeout{10'000};
   // After a response with "Connection: close" the server half-closes and discards what the
   // client still sends for up to this long, so an early 413 is read rather than lost to a reset.
   std::chrono::milliseconds linger_timeout{2'000};

@@ -8,6 +8,7 @@
 
 #include "server/http/server_state.hpp"
 #include "server/http/session.hpp"
+#include "server/http/tls.hpp"
 
 namespace zkpush::server::http {
 namespace {
@@ -25,9 +26,11 @@ bool is_resource_exhaustion(const error_code& ec) noexcept {
 
 }  // namespace
 
-Listener::Listener(asio::io_context& ioc, std::shared_ptr<ServerState> state)
+Listener::Listener(asio::io_context& ioc, std::shared_ptr<ServerState> state,
+                   std::shared_ptr<TlsContextSlot> tls)
     : ioc_(ioc),
       state_(std::move(state)),
+      tls_(std::move(tls)),
       acceptor_(asio::make_strand(ioc)),
       backoff_(acceptor_.get_executor()) {}
 
@@ -121,7 +124,9 @@ void Listener::on_accept(error_code ec, Socket socket) {
     socket.set_option(asio::ip::tcp::no_delay(true), ignored);
     std::shared_ptr<Session> session;
     try {
-      session = std::make_shared<Session>(std::move(socket), state_);
+      std::shared_ptr<asio::ssl::context> context;
+      if (tls_) context = tls_->get()->ssl;  // the handshake counts in the connection limit
+      session = std::make_shared<Session>(std::move(socket), state_, std::move(context));
       session->start();
     } catch (const std::exception& e) {
       // Out of memory. A constructed session settles connections_open in its destructor.

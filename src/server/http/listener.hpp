@@ -1,4 +1,5 @@
-// Accepts connections and starts a session for each, each on its own strand.
+// Accepts connections and starts a session for each, each on its own strand. A TLS listener starts
+// each session with the context its slot holds at that moment (tls.hpp).
 #pragma once
 
 #include <cstdint>
@@ -10,10 +11,12 @@
 namespace zkpush::server::http {
 
 class ServerState;
+class TlsContextSlot;
 
 class Listener : public std::enable_shared_from_this<Listener> {
  public:
-  Listener(asio::io_context& ioc, std::shared_ptr<ServerState> state);
+  Listener(asio::io_context& ioc, std::shared_ptr<ServerState> state,
+           std::shared_ptr<TlsContextSlot> tls = nullptr);
 
   // Binds and listens; throws boost::system::system_error. Call before the I/O threads run.
   void open(const Endpoint& endpoint, int backlog);
@@ -30,6 +33,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
 
   asio::io_context& ioc_;
   std::shared_ptr<ServerState> state_;
+  std::shared_ptr<TlsContextSlot> tls_;  // null: plain HTTP
   Acceptor acceptor_;
   Timer backoff_;
   Clock::time_point last_warning_{};

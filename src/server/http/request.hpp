@@ -21,8 +21,8 @@ using Endpoint = boost::asio::ip::tcp::endpoint;
 class RequestHead {
  public:
   RequestHead(const boost::beast::http::request_header<>& header, const Endpoint& remote,
-              std::optional<std::uint64_t> content_length) noexcept
-      : header_(header), remote_(remote), content_length_(content_length) {}
+              std::optional<std::uint64_t> content_length, bool secure = false) noexcept
+      : header_(header), remote_(remote), content_length_(content_length), secure_(secure) {}
 
   Verb method() const noexcept { return header_.method(); }
   std::string_view method_string() const noexcept;
@@ -34,17 +34,23 @@ class RequestHead {
   // The declared Content-Length; nullopt for chunked bodies and bodiless requests.
   std::optional<std::uint64_t> content_length() const noexcept { return content_length_; }
   const Endpoint& remote() const noexcept { return remote_; }
+  // Came over the TLS listener.
+  bool secure() const noexcept { return secure_; }
 
  private:
   const boost::beast::http::request_header<>& header_;
   const Endpoint& remote_;
   std::optional<std::uint64_t> content_length_;
+  bool secure_ = false;
 };
 
 // A complete request. The handler owns it and may move the body out.
 struct Request {
   boost::beast::http::request<boost::beast::http::string_body> message;
   Endpoint remote;
+  // Came over the TLS listener (the front adds HSTS to API answers, and may refuse the API on the
+  // plain listener).
+  bool secure = false;
 
   Verb method() const noexcept { return message.method(); }
   std::string_view method_string() const noexcept;

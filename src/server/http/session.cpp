@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/error.hpp>
@@ -31,6 +32,8 @@ constexpr char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
 // a 2 MB upload takes tens of reads rather than thousands. Released once the connection is idle.
 constexpr std::size_t kBodyReadChunk = 64 * 1024;
 constexpr std::size_t kDrainReadChunk = 16 * 1024;
+// A TLS connection waits for its next request by reading this much (do_read).
+constexpr std::size_t kTlsFirstRead = 1024;
 // Bytes discarded after a closing response before giving up on a graceful close.
 constexpr std::uint64_t kDrainLimit = 1024 * 1024;
 // Chunked framing of a streamed body: "<hex size>\r\n<data>\r\n" ... "0\r\n\r\n".
@@ -49,8 +52,14 @@ std::string describe(const Endpoint& remote) {
 
 }  // namespace
 
-Session::Session(Socket socket, std::shared_ptr<ServerState> state)
-    : socket_(std::move(socket)), timer_(socket_.get_executor()), state_(std::move(state)) {}
+Session::Session(Socket socket, std::shared_ptr<ServerState> state,
+                 std::shared_ptr<asio::ssl::context> tls)
+    : socket_(std::move(socket)),
+      timer_(socket_.get_executor()),
+      tls_context_(std::move(tls)),
+      state_(std::move(state)) {
+  if (tls_context_) tls_ = std::make_unique<TlsStream>(std::move(socket_), *tls_context_);
+}
 
 Session::~Session() {
   if (!closed_) {
@@ -63,19 +72,24 @@ Session::~Session() {
 void Session::start() {
   state_->add(*this);
   error_code ec;
-  remote_ = socket_.remote_endpoint(ec);
+  remote_ = lowest().remote_endpoint(ec);
   idle_since_ = Clock::now();
-  asio::dispatch(socket_.get_executor(), [self = shared_from_this(), ec] {
+  asio::dispatch(timer_.get_executor(), [self = shared_from_this(), ec] {
     if (ec) {
       self->close();  // reset before we looked at it
+      if (self->tls_) self->state_->counters.tls_handshake_failures.fetch_add(1, std::memory_order_relaxed);
       return;
     }
-    self->do_read();
+    if (self->tls_) {
+      self->do_handshake();
+    } else {
+      self->do_read();
+    }
   });
 }
 
 void Session::shutdown() {
-  asio::post(socket_.get_executor(), [self = shared_from_this()] {
+  asio::post(timer_.get_executor(), [self = shared_from_this()] {
     self->stopping_ = true;
     if (self->closed_ || self->lingering_) return;
     // Streams end after what is queued; the connection then closes like after any response.
@@ -83,7 +97,8 @@ void Session::shutdown() {
     for (auto& slot : self->slots_) {
       if (slot.stream) slot.stream->end();
     }
-    bool between_requests = self->read_ == Read::waiting || self->read_ == Read::none;
+    bool between_requests = self->read_ == Read::waiting || self->read_ == Read::none ||
+                            self->read_ == Read::handshake;
     if (between_requests) self->read_closed_ = true;
     if (between_requests && self->flushed() && !self->continue_pending_) self->close();
     // Otherwise a request is being read or responses are owed: they complete, the last response
@@ -92,11 +107,11 @@ void Session::shutdown() {
 }
 
 void Session::abort() {
-  asio::post(socket_.get_executor(), [self = shared_from_this()] { self->close(); });
+  asio::post(timer_.get_executor(), [self = shared_from_this()] { self->close(); });
 }
 
 void Session::deliver(std::uint64_t sequence, Response response) {
-  asio::post(socket_.get_executor(),
+  asio::post(timer_.get_executor(),
              [self = shared_from_this(), sequence, response = std::move(response)]() mutable {
                self->on_response(sequence, std::move(response));
              });
@@ -104,7 +119,7 @@ void Session::deliver(std::uint64_t sequence, Response response) {
 
 void Session::deliver_stream(std::uint64_t sequence, std::shared_ptr<StreamCore> stream,
                              ResponseHead head) {
-  asio::post(socket_.get_executor(),
+  asio::post(timer_.get_executor(),
              [self = shared_from_this(), sequence, stream = std::move(stream),
               head = std::move(head)]() mutable {
                self->on_stream(sequence, std::move(stream), std::move(head));
@@ -112,13 +127,46 @@ void Session::deliver_stream(std::uint64_t sequence, std::shared_ptr<StreamCore>
 }
 
 void Session::wake_stream(std::shared_ptr<StreamCore> stream) {
-  asio::post(socket_.get_executor(), [self = shared_from_this(), stream = std::move(stream)] {
+  asio::post(timer_.get_executor(), [self = shared_from_this(), stream = std::move(stream)] {
     if (self->streaming_ == stream) self->pump_stream();
   });
 }
 
 std::size_t Session::stream_buffer_limit() const noexcept {
   return state_->limits.stream_buffer_limit;
+}
+
+// --- TLS -------------------------------------------------------------------------------------
+
+void Session::do_handshake() {
+  read_ = Read::handshake;
+  refresh_deadline();
+  tls_->async_handshake(asio::ssl::stream_base::server, [self = shared_from_this()](error_code ec) {
+    self->on_handshake(ec);
+  });
+}
+
+void Session::on_handshake(error_code ec) {
+  read_ = Read::none;
+  if (ec) {
+    // A scanner, a plain-HTTP client on the TLS port, an old TLS version, a client that does not
+    // trust the certificate, or the handshake timeout: counted, and logged at debug only, so that
+    // a scan cannot flood the log.
+    // Not when closed already: the timeout counted itself (on_timer), and a stop is no failure.
+    if (!closed_) {
+      state_->counters.tls_handshake_failures.fetch_add(1, std::memory_order_relaxed);
+      log_event(LogLevel::debug, "TLS handshake failed: " + ec.message());
+    }
+    close();
+    return;
+  }
+  if (closed_) return;
+  if (read_closed_) {  // stop() arrived during the handshake
+    close();
+    return;
+  }
+  idle_since_ = Clock::now();
+  do_read();
 }
 
 // --- read side -------------------------------------------------------------------------------
@@ -135,8 +183,20 @@ void Session::do_read() {
   // Wait for readability instead of reading: until the first byte of the next request arrives,
   // the connection holds no buffer and no parser.
   read_ = Read::waiting;
-  socket_.async_wait(Socket::wait_read,
-                     [self = shared_from_this()](error_code ec) { self->on_readable(ec); });
+  if (tls_) {
+    // Readability of the socket says nothing here: the next request's bytes may already sit
+    // decrypted in OpenSSL or undecrypted in the stream's input buffer (a pipelined request), and
+    // a readable socket may carry only TLS records of no data (a key update). So a TLS connection
+    // reads its first bytes instead, into a small buffer; the parser then starts from them.
+    tls_->async_read_some(buffer_.prepare(kTlsFirstRead),
+                          [self = shared_from_this()](error_code ec, std::size_t n) {
+                            self->buffer_.commit(n);
+                            self->on_readable(n > 0 ? error_code{} : ec);
+                          });
+  } else {
+    socket_.async_wait(Socket::wait_read,
+                       [self = shared_from_this()](error_code ec) { self->on_readable(ec); });
+  }
   refresh_deadline();
 }
 
@@ -144,7 +204,10 @@ void Session::on_readable(error_code ec) {
   read_ = Read::none;
   if (closed_) return;
   if (ec) {
-    if (ec != asio::error::operation_aborted) log_event(LogLevel::debug, ec.message());
+    if (ec != asio::error::operation_aborted && ec != asio::error::eof &&
+        ec != asio::ssl::error::stream_truncated) {
+      log_event(LogLevel::debug, ec.message());
+    }
     close();
     return;
   }
@@ -171,9 +234,11 @@ void Session::begin_request() {
   // the length with the optional limit, and any length is greater than none.
   parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
   refresh_deadline();
-  bhttp::async_read_header(
-      socket_, buffer_, *parser_,
-      [self = shared_from_this()](error_code ec, std::size_t n) { self->on_header(ec, n); });
+  with_stream([this](auto& stream) {
+    bhttp::async_read_header(
+        stream, buffer_, *parser_,
+        [self = shared_from_this()](error_code ec, std::size_t n) { self->on_header(ec, n); });
+  });
 }
 
 void Session::on_header(error_code ec, std::size_t bytes) {
@@ -190,7 +255,7 @@ void Session::on_header(error_code ec, std::size_t bytes) {
 
   std::size_t limit = state_->limits.body_limit;
   try {
-    if (auto chosen = state_->handler.body_limit(RequestHead{req, remote_, content_length})) {
+    if (auto chosen = state_->handler.body_limit(RequestHead{req, remote_, content_length, tls_ != nullptr})) {
       limit = *chosen;
     }
   } catch (const std::exception& e) {
@@ -232,10 +297,12 @@ void Session::send_continue() {
   write_in_progress_ = true;
   write_start_ = Clock::now();
   refresh_deadline();
-  asio::async_write(socket_, asio::buffer(kContinue, sizeof kContinue - 1),
-                    [self = shared_from_this()](error_code ec, std::size_t n) {
-                      self->on_continue_written(ec, n);
-                    });
+  with_stream([this](auto& stream) {
+    asio::async_write(stream, asio::buffer(kContinue, sizeof kContinue - 1),
+                      [self = shared_from_this()](error_code ec, std::size_t n) {
+                        self->on_continue_written(ec, n);
+                      });
+  });
 }
 
 void Session::on_continue_written(error_code ec, std::size_t bytes) {
@@ -261,9 +328,11 @@ void Session::read_body() {
   if (want > 512 && buffer_.capacity() - buffer_.size() < want)
     buffer_.reserve(buffer_.size() + want);
   refresh_deadline();
-  bhttp::async_read(
-      socket_, buffer_, *parser_,
-      [self = shared_from_this()](error_code ec, std::size_t n) { self->on_body(ec, n); });
+  with_stream([this](auto& stream) {
+    bhttp::async_read(
+        stream, buffer_, *parser_,
+        [self = shared_from_this()](error_code ec, std::size_t n) { self->on_body(ec, n); });
+  });
 }
 
 void Session::on_body(error_code ec, std::size_t bytes) {
@@ -293,7 +362,7 @@ void Session::on_request_complete() {
   if (!self_) self_ = shared_from_this();
 
   try {
-    state_->handler.handle(Request{std::move(message), remote_},
+    state_->handler.handle(Request{std::move(message), remote_, tls_ != nullptr},
                            Responder{weak_from_this(), sequence});
   } catch (const std::exception& e) {
     // The responder died with the call (unless the handler kept it) and answered 500.
@@ -306,6 +375,9 @@ void Session::on_request_complete() {
 
 void Session::on_read_error(error_code ec) {
   if (ec == asio::error::operation_aborted) return;
+  // A TLS client that closed the TCP connection without close_notify: as a plain client that
+  // closed, in the middle of a request (a TLS session reads the first bytes before parsing).
+  if (ec == asio::ssl::error::stream_truncated) ec = bhttp::error::partial_message;
   if (ec == bhttp::error::end_of_stream || ec == bhttp::error::partial_message) {
     // The client closed its side: at a request boundary (end_of_stream) or in the middle of one,
     // whose bytes are dropped without reaching the handler. Earlier responses are still written.
@@ -425,8 +497,10 @@ void Session::maybe_write() {
   write_in_progress_ = true;
   write_start_ = Clock::now();
   refresh_deadline();
-  bhttp::async_write(socket_, res, [self = shared_from_this()](error_code ec, std::size_t n) {
-    self->on_write(ec, n);
+  with_stream([this, &res](auto& stream) {
+    bhttp::async_write(stream, res, [self = shared_from_this()](error_code ec, std::size_t n) {
+      self->on_write(ec, n);
+    });
   });
 }
 
@@ -466,7 +540,8 @@ void Session::after_flush() {
     return;
   }
   idle_since_ = Clock::now();
-  if (read_ == Read::waiting) release_idle_memory();
+  // A TLS session's wait is a read into the buffer: its memory is in use.
+  if (read_ == Read::waiting && !tls_) release_idle_memory();
   do_read();
   refresh_deadline();
 }
@@ -593,10 +668,12 @@ void Session::pump_stream() {
       write_in_progress_ = true;
       write_start_ = Clock::now();  // the write timeout applies to each write of the stream
       refresh_deadline();
-      asio::async_write(socket_, buffers,
-                        [self = shared_from_this(), stream](error_code ec, std::size_t n) {
-                          self->on_stream_write(stream, ec, n);
-                        });
+      with_stream([this, &buffers, &stream](auto& out) {
+        asio::async_write(out, buffers,
+                          [self = shared_from_this(), stream](error_code ec, std::size_t n) {
+                            self->on_stream_write(stream, ec, n);
+                          });
+      });
       return;
     }
     if (stream->batch.empty()) {
@@ -710,7 +787,8 @@ void Session::finish() {
   // send a reset, which can destroy the response (a 413 for a body still arriving) before the
   // client reads it.
   error_code ec;
-  socket_.shutdown(Socket::shutdown_send, ec);
+  // TLS: close_notify instead (do_drain), then the client's close; no TCP half-close under it.
+  if (!tls_) socket_.shutdown(Socket::shutdown_send, ec);
   if (ec || state_->limits.linger_timeout.count() <= 0) {
     close();
     return;
@@ -735,6 +813,12 @@ void Session::do_drain() {
   read_ = Read::draining;
   parser_.reset();
   buffer_.clear();
+  if (tls_) {
+    // close_notify, then OpenSSL reads until the client's close_notify or the end of the
+    // connection, discarding what comes before; bounded by the linger deadline like the drain.
+    tls_->async_shutdown([self = shared_from_this()](error_code) { self->close(); });
+    return;
+  }
   socket_.async_read_some(
       buffer_.prepare(kDrainReadChunk),
       [self = shared_from_this()](error_code ec, std::size_t n) { self->on_drain(ec, n); });
@@ -755,7 +839,7 @@ void Session::close() {
   if (closed_) return;
   closed_ = true;
   error_code ec;
-  socket_.close(ec);
+  lowest().close(ec);
   timer_.cancel();
   state_->counters.connections_open.fetch_sub(1, std::memory_order_relaxed);
   finish_streams();
@@ -781,6 +865,9 @@ Clock::time_point Session::deadline() const noexcept {
   const Limits& limits = state_->limits;
   auto d = Clock::time_point::max();
   switch (read_) {
+    case Read::handshake:
+      d = idle_since_ + limits.tls_handshake_timeout;
+      break;
     case Read::waiting:
       // Idle only if nothing is owed: while the handler works, the client is waiting for us.
       if (!lingering_ && flushed() && !continue_pending_) {
@@ -820,8 +907,12 @@ void Session::on_timer(std::uint32_t generation, error_code ec) {
   timer_waiting_ = false;
   if (deadline() <= Clock::now()) {
     state_->counters.timeouts.fetch_add(1, std::memory_order_relaxed);
+    if (read_ == Read::handshake) {
+      state_->counters.tls_handshake_failures.fetch_add(1, std::memory_order_relaxed);
+    }
     if (state_->logs(LogLevel::debug)) {
-      const char* what = read_ == Read::header ? "timeout reading request head"
+      const char* what = read_ == Read::handshake ? "timeout in the TLS handshake"
+                         : read_ == Read::header  ? "timeout reading request head"
                          : read_ == Read::body ? "timeout reading request body"
                          : write_in_progress_  ? "timeout writing response"
                          : lingering_          ? "timeout waiting for the client to close"

@@ -1,8 +1,14 @@
 // One HTTP/1.1 connection: reads requests, hands them to the handler, writes the responses in
 // request order, and enforces the limits and timeouts. Everything after construction runs on the
 // connection's strand; the public members post onto it and may be called from any thread.
+//
+// The same class serves plain and TLS connections: a TLS session owns an ssl::stream over its
+// socket and the context it was accepted with, and every read and write goes through whichever
+// stream the session has (one branch per operation, not per byte; the plain path is unchanged).
 #pragma once
 
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
@@ -26,7 +32,10 @@ class StreamCore;
 class Session : public std::enable_shared_from_this<Session> {
  public:
   // The socket counts in counters.connections_open already (the listener checked the limit).
-  Session(Socket socket, std::shared_ptr<ServerState> state);
+  // With `tls`, the connection starts with a TLS handshake (bounded by limits.tls_handshake_timeout)
+  // and holds the context until it closes.
+  Session(Socket socket, std::shared_ptr<ServerState> state,
+          std::shared_ptr<asio::ssl::context> tls = nullptr);
   ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -53,8 +62,10 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // What the read side is doing; at most one read operation is outstanding.
   enum class Read : std::uint8_t {
+    handshake,  // TLS connections: the handshake, before any request
     none,       // nothing outstanding: paused (pipeline full), done, or between steps
     waiting,    // async_wait(readable): no byte of a request yet, so no buffer or parser held
+                // (TLS: a read of the first bytes, see do_read)
     header,     // reading the request line and fields
     continue_,  // head read, owes "100 Continue" once earlier responses are out
     body,       // reading the body
@@ -69,6 +80,24 @@ class Session : public std::enable_shared_from_this<Session> {
     bool head = false;   // HEAD: the body is measured, not sent
     bool close = false;  // close the connection after this response
   };
+
+  using TlsStream = asio::ssl::stream<Socket>;
+
+  // The socket under either stream (close, shutdown, addresses).
+  Socket& lowest() noexcept { return tls_ ? tls_->next_layer() : socket_; }
+  // Runs `op` with the stream requests are read from and responses written to.
+  template <class Op>
+  void with_stream(Op&& op) {
+    if (tls_) {
+      op(*tls_);
+    } else {
+      op(socket_);
+    }
+  }
+
+  // TLS.
+  void do_handshake();
+  void on_handshake(boost::system::error_code ec);
 
   // Read side.
   void do_read();
@@ -116,8 +145,10 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void log_event(LogLevel level, std::string_view what) const;
 
-  Socket socket_;
-  Timer timer_;
+  Socket socket_;  // moved into tls_ for a TLS connection
+  Timer timer_;   // its executor is the connection's strand
+  std::shared_ptr<asio::ssl::context> tls_context_;
+  std::unique_ptr<TlsStream> tls_;
   std::shared_ptr<ServerState> state_;
   Endpoint remote_;
   // Empty (no allocation) while idle: tens of thousands of idle devices must cost little.

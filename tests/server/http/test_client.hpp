@@ -1,7 +1,14 @@
 // A tiny blocking HTTP client on raw POSIX sockets for the transport tests: it sends exactly the
 // bytes a test writes (malformed, trickled, pipelined, cut off) and parses responses strictly, so
 // a response without Content-Length fails the test rather than being read to EOF.
+//
+// start_tls() turns it into a TLS client (OpenSSL over the same socket) for the TLS listener's
+// tests: the same bytes, encrypted.
 #pragma once
+
+#include <fcntl.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -51,7 +58,9 @@ class TestClient {
  public:
   using ms = std::chrono::milliseconds;
 
-  explicit TestClient(std::uint16_t port) {
+  // `address`: an IPv4 address of this machine other than loopback, for the tests of what the
+  // server allows from loopback only.
+  explicit TestClient(std::uint16_t port, const char* address = "127.0.0.1") {
     fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd_ < 0) throw std::runtime_error("socket: " + std::to_string(errno));
     int one = 1;
@@ -59,7 +68,10 @@ class TestClient {
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_port = htons(port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::inet_pton(AF_INET, address, &addr.sin_addr) != 1) {
+      ::close(fd_);
+      throw std::runtime_error(std::string("not an IPv4 address: ") + address);
+    }
     if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
       int err = errno;
       ::close(fd_);
@@ -72,9 +84,35 @@ class TestClient {
   TestClient& operator=(const TestClient&) = delete;
 
   void close() {
+    if (ssl_ != nullptr) SSL_free(ssl_);
+    ssl_ = nullptr;
     if (fd_ >= 0) ::close(fd_);
     fd_ = -1;
   }
+
+  // The TLS handshake (blocking; the server bounds it). False with OpenSSL's reason in `error`
+  // when it fails. Afterwards every send and read is encrypted.
+  bool start_tls(SSL_CTX* context, std::string* error = nullptr, const char* server_name = nullptr) {
+    ssl_ = SSL_new(context);
+    SSL_set_fd(ssl_, fd_);
+    if (server_name != nullptr) SSL_set_tlsext_host_name(ssl_, server_name);
+    ERR_clear_error();
+    if (SSL_connect(ssl_) != 1) {
+      if (error != nullptr) {
+        char buf[256] = "handshake failed";
+        if (unsigned long e = ERR_get_error()) ERR_error_string_n(e, buf, sizeof buf);
+        *error = buf;
+      }
+      SSL_free(ssl_);
+      ssl_ = nullptr;
+      return false;
+    }
+    // Non-blocking from here: a readable socket may carry only a TLS record of no data (a
+    // session ticket), and a read must not block on it past the test's deadline.
+    ::fcntl(fd_, F_SETFL, ::fcntl(fd_, F_GETFL) | O_NONBLOCK);
+    return true;
+  }
+  SSL* ssl() const { return ssl_; }
   void shutdown_write() { ::shutdown(fd_, SHUT_WR); }
   int fd() const { return fd_; }
 
@@ -86,6 +124,19 @@ class TestClient {
   }
 
   bool send(std::string_view data) {
+    if (ssl_ != nullptr) {
+      while (!data.empty()) {
+        const int n = SSL_write(ssl_, data.data(), static_cast<int>(data.size()));
+        if (n <= 0) {
+          if (SSL_get_error(ssl_, n) != SSL_ERROR_WANT_WRITE && SSL_get_error(ssl_, n) != SSL_ERROR_WANT_READ) return false;
+          pollfd p{fd_, POLLOUT | POLLIN, 0};
+          ::poll(&p, 1, 100);
+          continue;
+        }
+        data.remove_prefix(static_cast<std::size_t>(n));
+      }
+      return true;
+    }
     while (!data.empty()) {
       ssize_t n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
       if (n < 0) {
@@ -182,11 +233,11 @@ class TestClient {
           std::chrono::duration_cast<ms>(deadline - std::chrono::steady_clock::now()).count());
       if (wait < 0) return std::nullopt;
       pollfd p{fd_, POLLIN, 0};
-      int rc = ::poll(&p, 1, wait);
+      int rc = poll_in(p, wait);
       if (rc < 0 && errno == EINTR) continue;
       if (rc <= 0) return std::nullopt;
       char tmp[16384];
-      ssize_t n = ::recv(fd_, tmp, sizeof tmp, 0);
+      ssize_t n = receive(tmp, sizeof tmp, deadline);
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) return std::exchange(buffer_, std::string());
       buffer_.append(tmp, static_cast<std::size_t>(n));
@@ -200,11 +251,11 @@ class TestClient {
       int wait = static_cast<int>(
           std::chrono::duration_cast<ms>(deadline - std::chrono::steady_clock::now()).count());
       pollfd p{fd_, POLLIN, 0};
-      int rc = ::poll(&p, 1, wait < 0 ? 0 : wait);
+      int rc = poll_in(p, wait < 0 ? 0 : wait);
       if (rc < 0 && errno == EINTR) continue;
       if (rc <= 0) return false;
       char tmp[4096];
-      ssize_t n = ::recv(fd_, tmp, sizeof tmp, 0);
+      ssize_t n = receive(tmp, sizeof tmp, deadline);
       if (n == 0) return true;
       if (n < 0) return errno != EAGAIN && errno != EINTR;
       buffer_.append(tmp, static_cast<std::size_t>(n));
@@ -257,18 +308,50 @@ class TestClient {
           std::chrono::duration_cast<ms>(deadline - std::chrono::steady_clock::now()).count());
       if (wait < 0) return false;
       pollfd p{fd_, POLLIN, 0};
-      int rc = ::poll(&p, 1, wait);
+      int rc = poll_in(p, wait);
       if (rc < 0 && errno == EINTR) continue;
       if (rc <= 0) return false;
       char tmp[16384];
-      ssize_t n = ::recv(fd_, tmp, sizeof tmp, 0);
+      ssize_t n = receive(tmp, sizeof tmp, deadline);
       if (n <= 0) return false;
       buffer_.append(tmp, static_cast<std::size_t>(n));
       return true;
     }
   }
 
+  // poll() for input, except that bytes OpenSSL already decrypted count as input.
+  int poll_in(pollfd& p, int wait) {
+    if (ssl_ != nullptr && SSL_pending(ssl_) > 0) return 1;
+    return ::poll(&p, 1, wait);
+  }
+
+  // recv(), or SSL_read() until it has data, EOF or an error, or the deadline passes (then -1 with
+  // errno EAGAIN): after poll() said readable, a TLS record may still hold no data.
+  ssize_t receive(char* data, std::size_t size, std::chrono::steady_clock::time_point deadline) {
+    if (ssl_ == nullptr) return ::recv(fd_, data, size, 0);
+    for (;;) {
+      const int n = SSL_read(ssl_, data, static_cast<int>(size));
+      if (n > 0) return n;
+      const int error = SSL_get_error(ssl_, n);
+      if (error == SSL_ERROR_ZERO_RETURN) return 0;
+      if (error != SSL_ERROR_WANT_READ && error != SSL_ERROR_WANT_WRITE) {
+        // The server closed without close_notify, or reset: the end of the connection.
+        ERR_clear_error();
+        return 0;
+      }
+      const int wait = static_cast<int>(
+          std::chrono::duration_cast<ms>(deadline - std::chrono::steady_clock::now()).count());
+      if (wait < 0) {
+        errno = EAGAIN;
+        return -1;
+      }
+      pollfd p{fd_, POLLIN, 0};
+      ::poll(&p, 1, wait);
+    }
+  }
+
   int fd_ = -1;
+  SSL* ssl_ = nullptr;
   std::string buffer_;
 };
 
