@@ -68,6 +68,22 @@ struct ServerConfig {
   std::vector<std::string> allow_sn;   // serial numbers or patterns with * and ?
   std::vector<std::string> allow_net;  // CIDR networks or single addresses, IPv4 and IPv6
 
+  // Rate limits of /iclock/* (front/rate_limiter.hpp, docs/security-devices.md): "N[/s|/min][:burst]",
+  // "0" = off. Per serial number: far above what a panel sends (a poll every few seconds, uploads in
+  // bursts); per peer address: off, since behind NAT one address carries many panels.
+  std::string device_rate = "50/s:500";
+  std::string address_rate = "0";
+  // Loopback peers (127.0.0.0/8, ::1) are exempt from the rate limits and the address lockout unless
+  // this is set: the emulator's load tests and `make bench` drive thousands of devices from
+  // 127.0.0.1. Set it behind a reverse proxy on the same machine.
+  bool limit_loopback = false;
+  // Lockout after refused device tokens (service/lockouts.hpp): of one serial number, of one address
+  // across serial numbers (0 = never), counted within the window, refused for lockout_minutes.
+  int lockout_after = 10;
+  int lockout_address_after = 30;
+  int lockout_window_minutes = 10;
+  int lockout_minutes = 15;
+
   // Upgrade packages served at /files/<name> and through /iclock/file (env ZKPUSH_FILES, --files);
   // empty = <data_dir>/files.
   std::string files_dir;
