@@ -474,7 +474,7 @@ TEST_F(DeviceSecurityTest, WrongTokensLockTheSerialNumberOutEvenForTheRightToken
   EXPECT_EQ(entries[0].operation, "deviceLockout");
   EXPECT_EQ(entries[0].remote, "127.0.0.1");
   EXPECT_EQ(entries[0].status, 403);
-  // The stream of the API carries it like any other message.
+  // The API lists it.
   auto listed = api("GET", "/api/v1/lockouts", nullptr, 200);
   ASSERT_EQ(listed.size(), 1u) << listed;
   EXPECT_EQ(listed[0]["key"], victim);
@@ -486,6 +486,35 @@ TEST_F(DeviceSecurityTest, WrongTokensLockTheSerialNumberOutEvenForTheRightToken
   auto delivered = poll(victim, token);
   ASSERT_EQ(delivered.size(), 1u);
   EXPECT_EQ(api("GET", "/api/v1/lockouts", nullptr, 200).size(), 0u);
+}
+
+// The lockout's message reaches the live stream (and so webhooks and MQTT, which read the same log)
+// with its own event type.
+TEST_F(DeviceSecurityTest, LockoutReachesTheLiveStream) {
+  ServerConfig config;
+  config.lockout_after = 2;
+  start_with(config);
+  const std::string sn = "SECSTREAM1";
+  handshake(sn);
+  TestClient client(app_->port());
+  ASSERT_TRUE(client.send("GET /api/v1/stream?kinds=security HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer " +
+                          kSecAdmin + "\r\n\r\n"));
+  auto head = client.read_head();
+  ASSERT_TRUE(head.has_value());
+  ASSERT_EQ(head->status, 200);
+  for (int i = 0; i < 2; ++i) EXPECT_EQ(send(p::format_ping(sn), std::string(32, 'g')).status, 401) << i;
+  std::string text;
+  while (text.find("\n\n", text.find("data: ")) == std::string::npos || text.find("data: ") == std::string::npos) {
+    auto chunk = client.read_chunk();
+    ASSERT_TRUE(chunk.has_value()) << "stream ended before the lockout came: " << text;
+    text += *chunk;
+  }
+  EXPECT_NE(text.find("event: security\n"), std::string::npos) << text;
+  const auto data_at = text.find("data: ") + 6;
+  const auto data = json::parse(text.substr(data_at, text.find('\n', data_at) - data_at));
+  EXPECT_EQ(data["type"], "lockout");
+  EXPECT_EQ(data["scope"], "device");
+  EXPECT_EQ(data["sn"], sn);
 }
 
 // Someone spraying serial numbers from one address with wrong tokens: no device reaches its own
