@@ -325,6 +325,34 @@ void register_serve(CLI::App& app) {
                   "only peers in these networks may use /iclock: CIDR like 10.0.0.0/8, 192.168.1.7, ::1/128, "
                   "repeatable or comma list (env ZKPUSH_ALLOW_NET); default all")
       ->default_str("");
+  cmd->add_option("--device-rate", c.device_rate,
+                  "requests per second one serial number may send to /iclock: N, N/s, N/min, with :burst "
+                  "(e.g. 50/s:500); over it 503 with Retry-After; 0 = off (env ZKPUSH_DEVICE_RATE)")
+      ->capture_default_str();
+  cmd->add_option("--address-rate", c.address_rate,
+                  "requests per second one peer address may send to /iclock, all its devices together (behind NAT: "
+                  "many panels), same form as --device-rate; 0 = off (env ZKPUSH_ADDRESS_RATE)")
+      ->capture_default_str();
+  cmd->add_flag("--limit-loopback", c.limit_loopback,
+                "apply the rate limits and the address lockout to 127.0.0.1 and ::1 too (a reverse proxy on this "
+                "machine); by default loopback is exempt (load tests, make bench) (env ZKPUSH_LIMIT_LOOPBACK)");
+  cmd->add_option("--lockout-after", c.lockout_after,
+                  "refused device tokens of one serial number within --lockout-window before it is locked out; 0 = never "
+                  "(env ZKPUSH_LOCKOUT_AFTER)")
+      ->check(between(0, 100000))
+      ->capture_default_str();
+  cmd->add_option("--lockout-address-after", c.lockout_address_after,
+                  "refused device tokens from one address (any serial numbers) before the address is locked out; 0 = never "
+                  "(env ZKPUSH_LOCKOUT_ADDRESS_AFTER)")
+      ->check(between(0, 100000))
+      ->capture_default_str();
+  cmd->add_option("--lockout-window", c.lockout_window_minutes, "minutes over which refused tokens are counted (env ZKPUSH_LOCKOUT_WINDOW)")
+      ->check(between(1, 24 * 60))
+      ->capture_default_str();
+  cmd->add_option("--lockout-minutes", c.lockout_minutes,
+                  "minutes a locked-out serial number or address is refused, 403 with Retry-After (env ZKPUSH_LOCKOUT_MINUTES)")
+      ->check(between(1, 7 * 24 * 60))
+      ->capture_default_str();
   cmd->add_option("--files", c.files_dir, "folder of upgrade packages served at /files/ (env ZKPUSH_FILES); default <data>/files");
   cmd->add_option("--max-file-mb", c.max_file_mb,
                   "largest file POST /api/v1/files takes, MiB (env ZKPUSH_MAX_FILE_MB); default 64")

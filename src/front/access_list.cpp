@@ -5,6 +5,7 @@
 
 #include <cctype>
 #include <stdexcept>
+#include <utility>
 
 #include "protocol/text.hpp"
 
@@ -216,32 +217,59 @@ std::optional<std::string> DeviceAccess::logged(std::string_view ip, std::string
                                                 std::optional<std::string> reason) {
   if (!reason) return reason;
   const auto now = std::chrono::steady_clock::now();
-  std::uint64_t suppressed = 0;
+  std::uint64_t suppressed = 0, address_suppressed = 0;
   {
     std::lock_guard lock(mutex_);
-    if (log_state_.size() >= kMaxSources) {
-      // Forget quiet sources first; under a flood of distinct addresses, forget everything: the
-      // cost is a few more log lines, never unbounded memory.
+    if (log_state_.size() >= kMaxSources || address_state_.size() >= kMaxSources) {
+      // Forget quiet sources first; under a flood of distinct addresses or serial numbers, forget
+      // everything: the cost is a few more log lines, never unbounded memory.
       std::erase_if(log_state_, [now](const auto& entry) { return now - entry.second.last >= kLogEvery; });
+      std::erase_if(address_state_, [now](const auto& entry) { return now - entry.second.window >= kLogEvery; });
       if (log_state_.size() >= kMaxSources) log_state_.clear();
+      if (address_state_.size() >= kMaxSources) address_state_.clear();
     }
-    auto [it, fresh] = log_state_.try_emplace(std::string(ip), LogState{now, 0});
-    if (!fresh) {
-      if (now - it->second.last < kLogEvery) {
-        ++it->second.suppressed;
-        return reason;
-      }
-      suppressed = it->second.suppressed;
-      it->second = LogState{now, 0};
+    std::string key;
+    key.reserve(ip.size() + 1 + sn.size());
+    key.append(ip).push_back('\0');
+    key.append(sn);
+    auto pair = log_state_.find(key);
+    if (pair != log_state_.end() && now - pair->second.last < kLogEvery) {
+      ++pair->second.suppressed;
+      return reason;
+    }
+    auto& address = address_state_[std::string(ip)];
+    if (address.lines == 0 || now - address.window >= kLogEvery) {
+      address.window = now;
+      address.lines = 0;
+    }
+    if (address.lines >= kLinesPerAddress) {
+      ++address.suppressed;
+      return reason;
+    }
+    ++address.lines;
+    address_suppressed = std::exchange(address.suppressed, 0);
+    if (pair != log_state_.end()) {
+      suppressed = pair->second.suppressed;
+      pair->second = LogState{now, 0};
+    } else {
+      log_state_.emplace(std::move(key), LogState{now, 0});
     }
   }
-  if (suppressed > 0) {
-    spdlog::warn("{} {}: 403 {} ({} more refused from this address in the last minute or so)", ip, sn, *reason,
-                 suppressed);
-  } else {
-    spdlog::warn("{} {}: 403 {}", ip, sn, *reason);
-  }
+  std::string more;
+  if (suppressed > 0) more += fmt::format(" ({} more refused for this serial number in the last minute or so)", suppressed);
+  if (address_suppressed > 0)
+    more += fmt::format(" ({} refusals of other serial numbers from this address not logged: more than {} a minute)",
+                        address_suppressed, kLinesPerAddress);
+  spdlog::warn("{} {}: 403 {}{}", protocol::text::printable(ip), protocol::text::printable(sn), protocol::text::printable(*reason), more);
   return reason;
+}
+
+bool is_loopback(std::string_view ip) {
+  auto address = parse_address(ip);
+  if (!address) return false;
+  if (address->v4) return address->bytes[0] == 127;
+  static constexpr std::array<std::uint8_t, 16> kV6Loopback{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+  return address->bytes == kV6Loopback;
 }
 
 }  // namespace zkpush::front

@@ -55,8 +55,14 @@ class AccessList {
   std::vector<Network> networks_;
 };
 
-// The router's side of the list: refusals are logged (warn), at most one line per peer address a
-// minute, so a misconfigured device polling every few seconds cannot flood the log.
+// Whether a peer address is the machine itself: 127.0.0.0/8, ::1, or IPv4-mapped 127.x.
+bool is_loopback(std::string_view ip);
+
+// The router's side of the list: refusals are logged (warn), at most one line per peer address and
+// serial number a minute, so a misconfigured device polling every few seconds cannot flood the log,
+// yet an installer behind NAT sees every refused serial number, not only the first. Flood guard: at
+// most kLinesPerAddress lines per address a minute (a peer inventing serial numbers); what was left
+// out is counted in the next line.
 class DeviceAccess {
  public:
   explicit DeviceAccess(AccessList list) : list_(std::move(list)) {}
@@ -70,13 +76,22 @@ class DeviceAccess {
 
  private:
   std::optional<std::string> logged(std::string_view ip, std::string_view sn, std::optional<std::string> reason);
-  struct LogState {
+  struct LogState {  // one (address, serial number)
     std::chrono::steady_clock::time_point last;
     std::uint64_t suppressed = 0;
   };
+  struct AddressState {  // the flood guard of one address
+    std::chrono::steady_clock::time_point window;
+    unsigned lines = 0;
+    std::uint64_t suppressed = 0;  // refusals of serial numbers past the budget, not logged
+  };
   AccessList list_;
   std::mutex mutex_;
-  std::unordered_map<std::string, LogState> log_state_;
+  std::unordered_map<std::string, LogState> log_state_;  // key: address, NUL, serial number
+  std::unordered_map<std::string, AddressState> address_state_;
+
+ public:
+  static constexpr unsigned kLinesPerAddress = 20;
 };
 
 }  // namespace zkpush::front

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <exception>
+#include <stdexcept>
 
 #include "protocol/codecs_session.hpp"
 #include "protocol/commands.hpp"
@@ -19,6 +20,29 @@ namespace zkpush::front {
 namespace p = protocol;
 using p::Endpoint;
 
+namespace {
+
+RateLimit parse_rate_option(const char* option, const std::string& text) {
+  try {
+    return parse_rate_limit(text);
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(std::string(option) + " '" + text + "': " + e.what());
+  }
+}
+
+// Whole seconds for Retry-After, at least 1.
+std::string endpoints_retry_after(std::chrono::milliseconds wait) {
+  return std::to_string(std::max<std::int64_t>(1, (wait.count() + 999) / 1000));
+}
+
+void endpoints_refuse(const SharedResponder& respond, int status, std::string body, const std::string& retry_after) {
+  auto response = http::make_response(static_cast<http::Status>(status), std::move(body), "text/plain;charset=UTF-8");
+  response.set("Retry-After", retry_after);
+  (*respond)(std::move(response));
+}
+
+}  // namespace
+
 DeviceEndpoints::DeviceEndpoints(const ServerConfig& config, service::Devices& devices, service::CommandQueue& queue,
                                  service::Ingest& ingest, service::RemoteAuth& remote_auth, Metrics& metrics,
                                  FileDownloads& downloads, WireTrace& trace)
@@ -29,7 +53,13 @@ DeviceEndpoints::DeviceEndpoints(const ServerConfig& config, service::Devices& d
       remote_auth_(remote_auth),
       metrics_(metrics),
       downloads_(downloads),
-      trace_(trace) {
+      trace_(trace),
+      device_rate_(parse_rate_option("--device-rate", config.device_rate)),
+      address_rate_(parse_rate_option("--address-rate", config.address_rate)),
+      rate_logged_(10'000) {
+  spdlog::info("device rate limits: per serial number {}, per address {}{}", describe_rate_limit(device_rate_.limit()),
+               describe_rate_limit(address_rate_.limit()),
+               config.limit_loopback ? "" : " (loopback exempt; --limit-loopback to include it)");
   if (encryption_.on())
     spdlog::info("communication encryption {}: {}", server::encryption_mode_name(encryption_.mode()),
                  p::encryption::kSchemeName);
@@ -48,17 +78,74 @@ std::optional<std::size_t> DeviceEndpoints::body_limit(const http::RequestHead& 
   return limit;
 }
 
+bool DeviceEndpoints::guard(const http::Request& request, const std::string& ip, const SharedResponder& respond) {
+  const bool guarded = config_.limit_loopback || !is_loopback(ip);
+  const bool limits = guarded && (address_rate_.limit().on() || device_rate_.limit().on());
+  if (!limits && !lockouts_) return true;
+  const auto target = p::parse_target(request.target());
+  const std::string sn(p::text::trim(target.query.get_or("SN", "")).substr(0, 64));
+  if (limits) {
+    const auto now = std::chrono::steady_clock::now();
+    using Scope = Metrics::GuardScope;
+    const auto over = [&](RateLimiter& limiter, const std::string& key, Scope scope) {
+      auto wait = limiter.take(key, now);
+      if (!wait) return false;
+      metrics_.device_rate_limited(scope);
+      const char* what = scope == Scope::device ? "serial number" : "address";
+      // One line per key until the memory of logged keys is full and starts again: a device polling
+      // too fast would otherwise write one per request.
+      if (rate_logged_.first(std::string(scope == Scope::device ? "d " : "a ") + key))
+        spdlog::warn("{} {}: 503 rate limited ({} over {}; further refusals counted in "
+                     "zkpush_device_rate_limited_total, not logged)",
+                     ip, p::text::printable(sn), what, describe_rate_limit(limiter.limit()));
+      endpoints_refuse(respond, 503, std::string("rate limited: too many requests from this ") + what + ", retry later",
+                       endpoints_retry_after(*wait));
+      return true;
+    };
+    if (over(address_rate_, ip, Scope::address)) return false;
+    if (!sn.empty() && over(device_rate_, sn, Scope::device)) return false;
+  }
+  if (lockouts_) {
+    if (auto locked = lockouts_->locked(sn, ip, guarded)) {
+      const bool device = locked->scope == service::LockScope::device;
+      metrics_.device_locked_out(device ? Metrics::GuardScope::device : Metrics::GuardScope::address);
+      const auto left = std::max<std::int64_t>(1, locked->until - devices_.clock().now());
+      // Logged when the lockout started (service/lockouts.cpp), not on every refused request.
+      endpoints_refuse(respond, 403,
+                       std::string(device ? "serial number" : "address") +
+                           " locked out after repeated wrong device tokens; retry later",
+                       std::to_string(left));
+      return false;
+    }
+  }
+  return true;
+}
+
 bool DeviceEndpoints::token_ok(const http::Request& request, const service::DeviceState& state) {
   using Outcome = service::TokenCheck::Outcome;
   const auto& d = *state.device;
   const auto check = devices_.check_token(d, request.header("Cookie"));
+  // A refused token counts towards the lockouts of the device and of the address.
+  const auto refused = [&] {
+    if (!lockouts_) return;
+    const std::string ip = request.remote.address().to_string();
+    std::string target(request.target());
+    WireTrace::redact(target);
+    for (const auto& l : lockouts_->failed(d.sn, ip, std::string(request.method_string()), target,
+                                           config_.limit_loopback || !is_loopback(ip)))
+      metrics_.device_lockout(l.scope == service::LockScope::device ? Metrics::GuardScope::device
+                                                                     : Metrics::GuardScope::address);
+  };
   switch (check.outcome) {
-    case Outcome::no_session:
-    case Outcome::ok: return true;
+    case Outcome::ok:
+      if (lockouts_) lockouts_->succeeded(d.sn);
+      return true;
+    case Outcome::no_session: return true;
     case Outcome::missing_accepted: metrics_.token_missing(); return true;
     case Outcome::missing_refused:
       metrics_.token_missing();
       spdlog::warn("{}: request without token cookie refused", d.sn);
+      refused();
       return false;
     case Outcome::mismatch_accepted:
     case Outcome::mismatch_refused: break;
@@ -68,6 +155,7 @@ bool DeviceEndpoints::token_ok(const http::Request& request, const service::Devi
   if (check.accepted() && !token_warned_.first(d.sn)) return true;
   spdlog::warn("{}: token mismatch ({}){}", d.sn, check.variant ? "device uses " + *check.variant : "no known variant",
                check.accepted() ? ", accepted (token policy warn; logged once per device)" : ", refused");
+  if (!check.accepted()) refused();
   return check.accepted();
 }
 
@@ -164,6 +252,7 @@ bool DeviceEndpoints::open_body(http::Request& request, const std::string& path,
 
 void DeviceEndpoints::handle(http::Request& request, const std::string& path, const SharedResponder& respond) {
   const std::string ip = request.remote.address().to_string();
+  if (!guard(request, ip, respond)) return;
   std::shared_ptr<DeviceEncryption::Session> sealed;
   if (encryption_.on() && !open_body(request, path, ip, respond, sealed)) return;
   auto parsed = p::parse_device_request(request.method_string(), request.target(), request.body());

@@ -13,11 +13,13 @@
 #include "front/file_download.hpp"
 #include "front/metrics.hpp"
 #include "front/peer.hpp"
+#include "front/rate_limiter.hpp"
 #include "front/wire_trace.hpp"
 #include "protocol/device_requests.hpp"
 #include "service/command_queue.hpp"
 #include "service/devices.hpp"
 #include "service/ingest.hpp"
+#include "service/lockouts.hpp"
 #include "service/remote_auth.hpp"
 #include "service/sub_controllers.hpp"
 
@@ -36,6 +38,8 @@ class DeviceEndpoints : public Peer {
   // Multi-level control: a sub-controller talks through its master only; a request naming one is
   // refused (its commands would otherwise go to whoever polls with its serial number).
   void set_sub_controllers(const service::SubControllers* subs) noexcept { subs_ = subs; }
+  // Lockouts after refused tokens (service/lockouts.hpp); none: no lockouts.
+  void set_lockouts(service::Lockouts* lockouts) noexcept { lockouts_ = lockouts; }
 
  private:
   // The encryption layer before anything reads the body (docs/encryption.md): a device with an
@@ -43,6 +47,10 @@ class DeviceEndpoints : public Peer {
   // false when the request was refused and answered here (plain text, logged, counted).
   bool open_body(http::Request& request, const std::string& path, const std::string& ip,
                  const SharedResponder& respond, std::shared_ptr<DeviceEncryption::Session>& sealed);
+  // The device guard, before the body is opened or parsed (docs/security-devices.md): the rate
+  // limits of the address and of the serial number the query names (503 with Retry-After), then
+  // the lockouts (403 with Retry-After). False when the request was answered here.
+  bool guard(const http::Request& request, const std::string& ip, const SharedResponder& respond);
   // With --encryption required: why `req` is refused (a device that cannot or did not exchange keys).
   std::optional<std::string> encryption_required(const protocol::DeviceRequest& req) const;
   // 4.2 / 4.3 (device_handlers.cpp).
@@ -89,6 +97,10 @@ class DeviceEndpoints : public Peer {
   DeviceEncryption encryption_{config_.encryption};
   OncePerKey token_warned_;  // devices whose accepted (warn) token mismatch was logged
   DeviceAccess access_{config_.allow_sn, config_.allow_net};  // the device allow-list (access_list.hpp)
+  RateLimiter device_rate_;   // --device-rate, by serial number
+  RateLimiter address_rate_;  // --address-rate, by peer address
+  OncePerKey rate_logged_;    // rate-limited keys logged, once each until it forgets them
+  service::Lockouts* lockouts_ = nullptr;
 };
 
 }  // namespace zkpush::front

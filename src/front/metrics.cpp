@@ -225,6 +225,25 @@ void Metrics::token_mismatch(TokenPolicy policy) noexcept {
 
 void Metrics::token_missing() noexcept { token_missing_.fetch_add(1, std::memory_order_relaxed); }
 
+void Metrics::device_rate_limited(GuardScope scope) noexcept {
+  device_rate_limited_[static_cast<std::size_t>(scope)].fetch_add(1, std::memory_order_relaxed);
+}
+void Metrics::device_lockout(GuardScope scope) noexcept {
+  device_lockouts_[static_cast<std::size_t>(scope)].fetch_add(1, std::memory_order_relaxed);
+}
+void Metrics::device_locked_out(GuardScope scope) noexcept {
+  device_locked_out_[static_cast<std::size_t>(scope)].fetch_add(1, std::memory_order_relaxed);
+}
+std::uint64_t Metrics::device_rate_limits(GuardScope scope) const noexcept {
+  return load(device_rate_limited_[static_cast<std::size_t>(scope)]);
+}
+std::uint64_t Metrics::device_lockouts(GuardScope scope) const noexcept {
+  return load(device_lockouts_[static_cast<std::size_t>(scope)]);
+}
+std::uint64_t Metrics::device_locked_out_requests(GuardScope scope) const noexcept {
+  return load(device_locked_out_[static_cast<std::size_t>(scope)]);
+}
+
 std::uint64_t Metrics::requests(MetricSlot slot, unsigned status) const noexcept {
   return load(requests_[std::min(index_of(slot), kMetricSlots - 1)][status_index(status)]);
 }
@@ -323,6 +342,18 @@ std::string Metrics::render(const ScrapeInputs& in) const {
              load(encryption_failures_[i]));
   w.counter("zkpush_token_missing_total", "Requests without a token cookie from a device that has a session.",
             load(token_missing_));
+  const auto guard = [&w](const char* name, const char* help, const std::array<std::atomic<std::uint64_t>, 2>& by_scope) {
+    w.family(name, "counter", help);
+    w.sample(name, "scope=\"device\"", load(by_scope[0]));
+    w.sample(name, "scope=\"address\"", load(by_scope[1]));
+  };
+  guard("zkpush_device_rate_limited_total",
+        "Device requests answered 503 by a rate limit, by scope (--device-rate, --address-rate).", device_rate_limited_);
+  guard("zkpush_device_lockouts_total",
+        "Lockouts started after repeated refused device tokens, by scope (serial number, peer address).",
+        device_lockouts_);
+  guard("zkpush_device_locked_out_total", "Device requests refused (403) during a lockout, by scope.",
+        device_locked_out_);
   w.counter("zkpush_remote_auth_timeouts_total",
             "Remote identifications answered AUTH=TIMEOUT (the store failed or --remote-auth-deadline passed).",
             in.remote_auth_timeouts);

@@ -108,6 +108,15 @@ class Metrics {
   static constexpr std::array<std::string_view, 7> kEncryptionFailureReasons = {
       "malformed", "truncated", "authentication", "replayed", "no_session", "plain_body", "not_encrypted"};
 
+  // The device guard (docs/security-devices.md), by scope: the serial number's or the peer address's.
+  enum class GuardScope : std::uint8_t { device = 0, address = 1 };
+  void device_rate_limited(GuardScope scope) noexcept;  // answered 503 by a rate limit
+  void device_lockout(GuardScope scope) noexcept;       // a lockout started
+  void device_locked_out(GuardScope scope) noexcept;    // a request refused during a lockout
+  std::uint64_t device_rate_limits(GuardScope scope) const noexcept;
+  std::uint64_t device_lockouts(GuardScope scope) const noexcept;
+  std::uint64_t device_locked_out_requests(GuardScope scope) const noexcept;
+
   std::uint64_t requests(MetricSlot slot, unsigned status) const noexcept;
   std::uint64_t events_ingested() const noexcept { return events_ingested_.load(std::memory_order_relaxed); }
   std::uint64_t token_mismatches(TokenPolicy policy) const noexcept;
@@ -139,6 +148,9 @@ class Metrics {
   std::array<std::atomic<std::uint64_t>, 2> token_mismatch_{};  // by TokenPolicy
   std::atomic<std::uint64_t> token_missing_{0};
   std::array<std::atomic<std::uint64_t>, kEncryptionFailureReasons.size()> encryption_failures_{};
+  std::array<std::atomic<std::uint64_t>, 2> device_rate_limited_{};  // by GuardScope
+  std::array<std::atomic<std::uint64_t>, 2> device_lockouts_{};
+  std::array<std::atomic<std::uint64_t>, 2> device_locked_out_{};
   std::atomic<const http::Counters*> transport_{nullptr};
 
   std::mutex store_mutex_;

@@ -84,6 +84,8 @@ std::vector<MqttPublication> mqtt_publications(const std::string& prefix, const 
     out.push_back({base + "/commands", dump(json), false});
   } else if (m.kind == "sync") {
     out.push_back({base + "/sync", dump(json), true});
+  } else if (m.kind == "security") {  // a lockout (service/lockouts.hpp): not retained, it is an event
+    out.push_back({base + "/security", dump(json), false});
   }
   return out;
 }

@@ -120,6 +120,14 @@ App::App(ServerConfig config) : config_(std::move(config)) {
   device_endpoints_ = std::make_unique<front::DeviceEndpoints>(config_, *devices_, *queue_, *ingest_, *remote_auth_,
                                                                metrics_, *downloads_, *trace_);
   device_endpoints_->set_sub_controllers(sub_controllers_.get());
+  service::LockoutPolicy lockout;
+  lockout.device_after = config_.lockout_after;
+  lockout.address_after = config_.lockout_address_after;
+  lockout.window_seconds = std::int64_t{60} * std::max(1, config_.lockout_window_minutes);
+  lockout.lock_seconds = std::int64_t{60} * std::max(1, config_.lockout_minutes);
+  lockouts_ = std::make_unique<service::Lockouts>(*store_, clock_, lockout);
+  lockouts_->set_live(&live_);
+  device_endpoints_->set_lockouts(lockouts_.get());
   // Door-state messages show doors as the device's LockCount and time zone give them.
   front::api::DoorContext doors = [this](const std::string& sn) {
     auto state = devices_->get(sn);
@@ -130,6 +138,7 @@ App::App(ServerConfig config) : config_(std::move(config)) {
                                        [this] { wake_housekeeping(webhooks_changed_); }, trace_.get()};
   api_services.campaigns = campaigns_.get();
   api_services.sub_controllers = sub_controllers_.get();
+  api_services.lockouts = lockouts_.get();
   api_services.files = files_.get();
   api_services.downloads = downloads_.get();
   api_endpoints_ = std::make_unique<front::api::ApiEndpoints>(api_services);

@@ -32,6 +32,7 @@
 #include "service/command_queue.hpp"
 #include "service/devices.hpp"
 #include "service/ingest.hpp"
+#include "service/lockouts.hpp"
 #include "service/remote_auth.hpp"
 #include "service/sub_controllers.hpp"
 #include "service/sync.hpp"
@@ -69,6 +70,7 @@ class App {
   service::Sync& sync() noexcept { return *sync_; }
   service::Campaigns& campaigns() noexcept { return *campaigns_; }
   service::Tokens& tokens() noexcept { return *tokens_; }
+  service::Lockouts& lockouts() noexcept { return *lockouts_; }
   service::Live& live() noexcept { return live_; }
   front::Metrics& metrics() noexcept { return metrics_; }
   front::WireTrace& trace() noexcept { return *trace_; }
@@ -95,6 +97,7 @@ class App {
   std::unique_ptr<service::Access> access_;
   std::unique_ptr<service::SubControllers> sub_controllers_;
   std::unique_ptr<service::Tokens> tokens_;
+  std::unique_ptr<service::Lockouts> lockouts_;  // refused device tokens (--lockout-*)
   service::Live live_;
   front::Metrics metrics_;
   // Before the peers and the transport, whose responders record into it until they are gone.

@@ -146,6 +146,18 @@ void apply_environment(ServerConfig& c) {
   c.max_file_mb = env_int("ZKPUSH_MAX_FILE_MB", c.max_file_mb);
   if (c.max_file_mb < 1 || c.max_file_mb > 4096) throw std::invalid_argument("ZKPUSH_MAX_FILE_MB: must be 1 to 4096");
   if (auto v = env("ZKPUSH_CONSOLE")) c.console_dir = v;
+  // The device guard: rates are checked when App starts (front/rate_limiter.hpp), the numbers here.
+  if (auto v = env("ZKPUSH_DEVICE_RATE")) c.device_rate = v;
+  if (auto v = env("ZKPUSH_ADDRESS_RATE")) c.address_rate = v;
+  c.limit_loopback = env_bool("ZKPUSH_LIMIT_LOOPBACK", c.limit_loopback);
+  c.lockout_after = env_int("ZKPUSH_LOCKOUT_AFTER", c.lockout_after);
+  c.lockout_address_after = env_int("ZKPUSH_LOCKOUT_ADDRESS_AFTER", c.lockout_address_after);
+  if (c.lockout_after > 100000 || c.lockout_address_after > 100000)
+    throw std::invalid_argument("ZKPUSH_LOCKOUT_AFTER, ZKPUSH_LOCKOUT_ADDRESS_AFTER: must be 0 to 100000");
+  c.lockout_window_minutes = env_int("ZKPUSH_LOCKOUT_WINDOW", c.lockout_window_minutes, 1);
+  if (c.lockout_window_minutes > 24 * 60) throw std::invalid_argument("ZKPUSH_LOCKOUT_WINDOW: must be 1 to 1440 (minutes)");
+  c.lockout_minutes = env_int("ZKPUSH_LOCKOUT_MINUTES", c.lockout_minutes, 1);
+  if (c.lockout_minutes > 7 * 24 * 60) throw std::invalid_argument("ZKPUSH_LOCKOUT_MINUTES: must be 1 to 10080 (minutes)");
   if (auto v = env("ZKPUSH_ALLOW_SN")) c.allow_sn = {v};
   if (auto v = env("ZKPUSH_ALLOW_NET")) c.allow_net = {v};
   if (auto v = env("ZKPUSH_TZ")) {

@@ -77,6 +77,22 @@ struct ServerConfig {
   std::vector<std::string> allow_sn;   // serial numbers or patterns with * and ?
   std::vector<std::string> allow_net;  // CIDR networks or single addresses, IPv4 and IPv6
 
+  // Rate limits of /iclock/* (front/rate_limiter.hpp, docs/security-devices.md): "N[/s|/min][:burst]",
+  // "0" = off. Per serial number: far above what a panel sends (a poll every few seconds, uploads in
+  // bursts); per peer address: off, since behind NAT one address carries many panels.
+  std::string device_rate = "50/s:500";
+  std::string address_rate = "0";
+  // Loopback peers (127.0.0.0/8, ::1) are exempt from the rate limits and the address lockout unless
+  // this is set: the emulator's load tests and `make bench` drive thousands of devices from
+  // 127.0.0.1. Set it behind a reverse proxy on the same machine.
+  bool limit_loopback = false;
+  // Lockout after refused device tokens (service/lockouts.hpp): of one serial number, of one address
+  // across serial numbers (0 = never), counted within the window, refused for lockout_minutes.
+  int lockout_after = 10;
+  int lockout_address_after = 30;
+  int lockout_window_minutes = 10;
+  int lockout_minutes = 15;
+
   // Upgrade packages served at /files/<name> and through /iclock/file (env ZKPUSH_FILES, --files);
   // empty = <data_dir>/files.
   std::string files_dir;
@@ -109,7 +125,9 @@ std::string resolve_listen_host(const std::string& host);
 // ZKPUSH_MAX_COMMANDS, ZKPUSH_RESEND_AFTER, ZKPUSH_CONTROL_EXPIRY, ZKPUSH_TZ, ZKPUSH_API_TOKEN,
 // ZKPUSH_ALLOW_SN, ZKPUSH_ALLOW_NET (comma lists; checked when App starts), ZKPUSH_FILES, ZKPUSH_MAX_FILE_MB,
 // ZKPUSH_TRACE_MEMORY, ZKPUSH_TRACE_DEPTH, ZKPUSH_CONSOLE, ZKPUSH_ENCRYPTION, ZKPUSH_REMOTE_AUTH_DEADLINE,
-// ZKPUSH_TLS_LISTEN, ZKPUSH_TLS_CERT, ZKPUSH_TLS_KEY, ZKPUSH_API_PLAIN. Throws
+// ZKPUSH_TLS_LISTEN, ZKPUSH_TLS_CERT, ZKPUSH_TLS_KEY, ZKPUSH_API_PLAIN,
+// ZKPUSH_DEVICE_RATE, ZKPUSH_ADDRESS_RATE (checked when App starts), ZKPUSH_LIMIT_LOOPBACK,
+// ZKPUSH_LOCKOUT_AFTER, ZKPUSH_LOCKOUT_ADDRESS_AFTER, ZKPUSH_LOCKOUT_WINDOW, ZKPUSH_LOCKOUT_MINUTES. Throws
 // std::invalid_argument naming the variable when a value is unreadable.
 void apply_environment(ServerConfig& config);
 RegistrationPolicy parse_registration_policy(const std::string& text);  // throws std::invalid_argument

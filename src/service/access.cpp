@@ -760,6 +760,33 @@ void Access::import_chunk(std::int64_t job, std::shared_ptr<const std::vector<Im
 
 // ---- panel enrolment ---------------------------------------------------------------------------------------
 
+namespace {
+
+// What a panel uploaded that queues commands for other panels (the one way device input reaches
+// another device's queue, as panel_enrolment allows) is audited in the same unit of work: actor
+// "device <SN>", the pins, and the panels it goes to.
+void access_audit_enrolment(storage::Transaction& tx, const std::string& sn, const std::string& table,
+                            const std::vector<std::string>& pins, const std::vector<std::string>& panels,
+                            std::int64_t now) {
+  std::string others;
+  for (const auto& panel : panels) {
+    if (panel != sn) others += (others.empty() ? "" : ",") + panel;
+  }
+  if (others.empty()) return;
+  std::string who;
+  for (const auto& pin : pins) who += (who.empty() ? "" : ",") + pin;
+  storage::AuditEntry entry;
+  entry.at = now;
+  entry.actor = "device " + sn;
+  entry.method = "PUSH";
+  entry.target = "tabledata " + p::text::printable(table, 32) + " pin " + who + " -> panels " + others;
+  entry.operation = "panelEnrolment";
+  entry.status = 200;
+  tx.audit().append(entry);
+}
+
+}  // namespace
+
 std::vector<std::string> Access::adopt_users(storage::Transaction& tx, Enrolment policy, const std::string& sn,
                                              const std::vector<p::Record>& records, std::int64_t now) {
   std::vector<std::string> panels;
@@ -809,6 +836,7 @@ std::vector<std::string> Access::adopt_users(storage::Transaction& tx, Enrolment
     tx.access().update_person(after);
     auto affected = Sync::panels_of(tx, after.levels);
     Sync::plan_person(tx, pin, affected, now);
+    access_audit_enrolment(tx, sn, "user", {pin}, affected, now);
     panels = merged(std::move(panels), affected);
     spdlog::info("{}: card {} enrolled at the panel added to person {} (panel_enrolment all)", sn, card->number, pin);
   }
@@ -852,6 +880,7 @@ std::vector<std::string> Access::adopt_credentials(storage::Transaction& tx, Enr
     if (!person) continue;
     auto affected = Sync::panels_of(tx, person->levels);
     Sync::plan_person(tx, pin, affected, now);
+    access_audit_enrolment(tx, sn, table, {pin}, affected, now);
     panels = merged(std::move(panels), affected);
   }
   return panels;

@@ -1,5 +1,7 @@
 #include "service/command_queue.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <map>
 #include <memory>
@@ -427,6 +429,16 @@ void CommandQueue::record_answers(const std::string& sn, std::vector<p::CommandR
             // reports) must not keep the command open for ever: it expires a day later.
             if (updated.expires_at == 0) updated.expires_at = now + kPendingAnswerCeiling;
           } else {
+            // A final answer is final: a different one for a command already done or failed (a
+            // replayed or forged devicecmd) changes nothing. Answers to commands that closed
+            // without one (expired, cancelled) are still recorded: that is what the device did.
+            if (updated.status == CommandStatus::done || updated.status == CommandStatus::failed) {
+              if (updated.return_code != answer.return_code)
+                spdlog::warn("{}: C:{} already answered Return={}; a later Return={} ignored", target, updated.wire_id,
+                             updated.return_code.value_or(0), answer.return_code);
+              out.rows.push_back(std::move(updated));
+              continue;
+            }
             // An identical repeat (the device did not get our answer) changes nothing, done_at included.
             const auto status = *next_status(updated.status, *reading.event);
             const bool same = updated.status == status && updated.return_code == answer.return_code &&

@@ -389,6 +389,39 @@ TEST_F(ServeCommand, MeaninglessNumbersAreRefused) {
   EXPECT_EQ(serve.stop(), 0) << serve.log();
 }
 
+// The device guard's options (docs/serve.md "Device rate limits and lockouts"): a rate that does not
+// read stops the start naming the option; thresholds out of range are command-line errors; good
+// values are what the start-up log says.
+TEST_F(ServeCommand, DeviceGuardOptions) {
+  {
+    ServeProcess serve({"--listen", "127.0.0.1:0", "--data", path("data"), "--device-rate", "fast"});
+    EXPECT_EQ(serve.wait_exit(), 1) << serve.log();
+    EXPECT_NE(serve.log().find("--device-rate 'fast'"), std::string::npos) << serve.log();
+  }
+  {
+    ServeProcess serve({"--listen", "127.0.0.1:0", "--data", path("data"), "--address-rate", "10/h"});
+    EXPECT_EQ(serve.wait_exit(), 1) << serve.log();
+    EXPECT_NE(serve.log().find("--address-rate '10/h'"), std::string::npos) << serve.log();
+  }
+  {
+    ServeProcess serve({"--listen", "127.0.0.1:0", "--data", path("data"), "--lockout-after", "-1"});
+    EXPECT_EQ(serve.wait_exit(), 2) << serve.log();
+    EXPECT_NE(serve.log().find("--lockout-after: must be 0 to 100000"), std::string::npos) << serve.log();
+  }
+  {
+    ServeProcess serve({"--listen", "127.0.0.1:0", "--data", path("data"), "--lockout-minutes", "0"});
+    EXPECT_EQ(serve.wait_exit(), 2) << serve.log();
+  }
+  ServeProcess serve({"--listen", "127.0.0.1:0", "--data", path("data"), "--device-rate", "20/s:100", "--address-rate",
+                      "600/min", "--limit-loopback", "--lockout-after", "5", "--lockout-minutes", "30"});
+  const int port = serve.wait_serving();
+  ASSERT_NE(port, 0) << serve.log();
+  EXPECT_NE(serve.log().find("device rate limits: per serial number 20/s burst 100, per address 10/s burst 100\n"),
+            std::string::npos)
+      << serve.log();
+  EXPECT_EQ(serve.stop(), 0) << serve.log();
+}
+
 // --help shows what runs when an option is left out, the ZKPUSH_* environment included, but never
 // the API token.
 TEST_F(ServeCommand, HelpShowsEveryDefault) {

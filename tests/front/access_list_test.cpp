@@ -137,7 +137,7 @@ TEST(AccessList, BadEntriesNamedInTheError) {
   EXPECT_EQ(error_of({"A1, B2"}, {"10.0.0.0/8"}), "(accepted)");
 }
 
-TEST(AccessList, DeviceAccessAnswersEveryRefusalAndLogsOncePerAddress) {
+TEST(AccessList, DeviceAccessAnswersEveryRefusalAndLogsOncePerAddressAndSerial) {
   std::ostringstream log;
   auto previous = spdlog::default_logger();
   spdlog::set_default_logger(
@@ -153,9 +153,76 @@ TEST(AccessList, DeviceAccessAnswersEveryRefusalAndLogsOncePerAddress) {
   const std::string text = log.str();
   std::size_t lines = 0;
   for (char c : text) lines += c == '\n';
-  EXPECT_EQ(lines, 2u) << text;  // one per address within the minute
+  EXPECT_EQ(lines, 2u) << text;  // one per address and serial number within the minute
   EXPECT_NE(text.find("10.9.9.9 NOPE: 403 serial number not allowed: NOPE"), std::string::npos) << text;
   EXPECT_NE(text.find("10.9.9.10 NOPE: 403"), std::string::npos) << text;
+}
+
+// Behind NAT many panels share one address: each refused serial number is logged once, not only
+// the first one the address sent.
+TEST(AccessList, RefusalsBehindNatLoggedForEachSerialNumber) {
+  std::ostringstream log;
+  auto previous = spdlog::default_logger();
+  spdlog::set_default_logger(
+      std::make_shared<spdlog::logger>("capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(log)));
+  DeviceAccess access({"OK*"}, {});
+  for (int round = 0; round < 3; ++round) {
+    for (const char* sn : {"PANEL1", "PANEL2", "PANEL3"}) EXPECT_TRUE(access.check("10.0.0.1", sn).has_value());
+  }
+  spdlog::set_default_logger(previous);
+  const std::string text = log.str();
+  std::size_t lines = 0;
+  for (char c : text) lines += c == '\n';
+  EXPECT_EQ(lines, 3u) << text;
+  for (const char* sn : {"PANEL1", "PANEL2", "PANEL3"})
+    EXPECT_NE(text.find(std::string("10.0.0.1 ") + sn + ": 403 serial number not allowed"), std::string::npos) << text;
+}
+
+// A peer inventing serial numbers cannot flood the log: past the per-address budget lines stop, and
+// the refusals keep being answered.
+TEST(AccessList, SerialNumberSprayFromOneAddressIsNotAFlood) {
+  std::ostringstream log;
+  auto previous = spdlog::default_logger();
+  spdlog::set_default_logger(
+      std::make_shared<spdlog::logger>("capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(log)));
+  DeviceAccess access({"OK*"}, {});
+  for (int i = 0; i < 500; ++i) {
+    const auto sn = "SPRAY" + std::to_string(i);
+    EXPECT_EQ(access.check("10.6.6.6", sn).value_or(""), "serial number not allowed: " + sn);
+  }
+  EXPECT_TRUE(access.check("10.7.7.7", "OTHER").has_value());  // another address has its own budget
+  spdlog::set_default_logger(previous);
+  const std::string text = log.str();
+  std::size_t lines = 0;
+  for (char c : text) lines += c == '\n';
+  EXPECT_EQ(lines, DeviceAccess::kLinesPerAddress + 1) << text;
+  EXPECT_NE(text.find("10.7.7.7 OTHER: 403"), std::string::npos) << text;
+}
+
+// A serial number with a newline cannot forge a second log line.
+TEST(AccessList, RefusalLogLineKeepsControlCharactersOut) {
+  std::ostringstream log;
+  auto previous = spdlog::default_logger();
+  spdlog::set_default_logger(
+      std::make_shared<spdlog::logger>("capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(log)));
+  DeviceAccess access({"OK*"}, {});
+  EXPECT_TRUE(access.check("10.0.0.2", "X\nfake: 200 accepted").has_value());
+  spdlog::set_default_logger(previous);
+  const std::string text = log.str();
+  std::size_t lines = 0;
+  for (char c : text) lines += c == '\n';
+  EXPECT_EQ(lines, 1u) << text;
+}
+
+TEST(AccessList, Loopback) {
+  EXPECT_TRUE(is_loopback("127.0.0.1"));
+  EXPECT_TRUE(is_loopback("127.9.8.7"));
+  EXPECT_TRUE(is_loopback("::1"));
+  EXPECT_TRUE(is_loopback("::ffff:127.0.0.1"));
+  EXPECT_FALSE(is_loopback("10.0.0.1"));
+  EXPECT_FALSE(is_loopback("::2"));
+  EXPECT_FALSE(is_loopback("::ffff:10.0.0.1"));
+  EXPECT_FALSE(is_loopback("not an address"));
 }
 
 }  // namespace

@@ -202,6 +202,25 @@ TEST_F(MqttTest, EventsDoorStatesAndStatusArePublished) {
   EXPECT_TRUE(sub.wait_for("zkpush/server/status", [](const Publication& p) { return p.payload == "offline"; }));
 }
 
+// A lockout after wrong device tokens (docs/security-devices.md) is published on <prefix>/<sn>/security,
+// not retained: it is an event, not a state.
+TEST_F(MqttTest, LockoutIsPublishedOnTheSecurityTopic) {
+  Subscriber sub(broker_->port());
+  start_server();
+  ASSERT_TRUE(sub.wait_for("zkpush/server/status", [](const Publication& p) { return p.payload == "online"; }));
+  const std::string sn = "MQTTLOCK01";
+  handshake(sn);
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(send(p::format_ping(sn), std::string(32, 'x')).status, 401) << i;  // the default: 10
+  auto lockout = sub.wait_for("zkpush/" + sn + "/security");
+  ASSERT_TRUE(lockout);
+  EXPECT_FALSE(lockout->retained);
+  const auto body = json::parse(lockout->payload);
+  EXPECT_EQ(body["type"], "lockout");
+  EXPECT_EQ(body["scope"], "device");
+  EXPECT_EQ(body["sn"], sn);
+  EXPECT_EQ(body["failures"], 10);
+}
+
 TEST_F(MqttTest, WhatWasStoredWhileTheBrokerWasDownIsPublishedWhenItIsBack) {
   start_server();
   const std::string sn = "MQTT0002";

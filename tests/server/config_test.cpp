@@ -86,6 +86,35 @@ TEST(ServerConfig, AllowListsFromEnvironment) {
   EXPECT_TRUE(untouched.allow_net.empty());
 }
 
+TEST(ServerConfig, DeviceGuardFromEnvironment) {
+  ServerConfig defaults;
+  EXPECT_EQ(defaults.device_rate, "50/s:500");
+  EXPECT_EQ(defaults.address_rate, "0");
+  EXPECT_FALSE(defaults.limit_loopback);
+  EXPECT_EQ(defaults.lockout_after, 10);
+  EXPECT_EQ(defaults.lockout_address_after, 30);
+  ::setenv("ZKPUSH_DEVICE_RATE", "5/s", 1);
+  ::setenv("ZKPUSH_ADDRESS_RATE", "100/s:1000", 1);
+  ::setenv("ZKPUSH_LIMIT_LOOPBACK", "1", 1);
+  ::setenv("ZKPUSH_LOCKOUT_AFTER", "0", 1);
+  ::setenv("ZKPUSH_LOCKOUT_MINUTES", "60", 1);
+  ServerConfig c;
+  apply_environment(c);
+  EXPECT_EQ(c.device_rate, "5/s");
+  EXPECT_EQ(c.address_rate, "100/s:1000");
+  EXPECT_TRUE(c.limit_loopback);
+  EXPECT_EQ(c.lockout_after, 0);
+  EXPECT_EQ(c.lockout_minutes, 60);
+  ::setenv("ZKPUSH_LOCKOUT_MINUTES", "0", 1);
+  EXPECT_THROW(apply_environment(c), std::invalid_argument);
+  ::setenv("ZKPUSH_LOCKOUT_MINUTES", "60", 1);
+  ::setenv("ZKPUSH_LOCKOUT_WINDOW", "2000", 1);
+  EXPECT_THROW(apply_environment(c), std::invalid_argument);
+  for (const char* name : {"ZKPUSH_DEVICE_RATE", "ZKPUSH_ADDRESS_RATE", "ZKPUSH_LIMIT_LOOPBACK", "ZKPUSH_LOCKOUT_AFTER",
+                           "ZKPUSH_LOCKOUT_MINUTES", "ZKPUSH_LOCKOUT_WINDOW"})
+    ::unsetenv(name);
+}
+
 TEST(ServerConfig, ConsoleFolder) {
   ::setenv("ZKPUSH_CONSOLE", "/srv/zkpush-console", 1);
   ServerConfig c;

@@ -128,6 +128,7 @@ void add_all_routes(RouteTable& table, const ApiServices& services) {
   add_stream_routes(table, services);
   add_webhook_routes(table, services);
   add_campaign_routes(table, services);
+  add_lockout_routes(table, services);
 }
 
 bool ApiEndpoints::audit_refusal(const std::string& remote, std::int64_t now) {

@@ -19,6 +19,7 @@
 #include "service/campaigns.hpp"
 #include "service/command_queue.hpp"
 #include "service/devices.hpp"
+#include "service/lockouts.hpp"
 #include "service/sub_controllers.hpp"
 #include "service/sync.hpp"
 #include "service/live.hpp"
@@ -54,6 +55,8 @@ struct ApiServices {
   FileDownloads* downloads = nullptr;
   // Multi-level control (POST/DELETE …/sub-controllers/{sub}); null: those routes answer 503.
   service::SubControllers* sub_controllers = nullptr;
+  // Lockouts after refused device tokens (GET /api/v1/lockouts, DELETE …/{scope}/{key}); null: 503.
+  service::Lockouts* lockouts = nullptr;
 };
 
 // The routes of /api/v1 (handlers.cpp), the event listings (event_handlers.cpp), and those of the
@@ -73,6 +76,8 @@ void add_sub_controller_routes(RouteTable& table, const ApiServices& services);
 void add_trace_routes(RouteTable& table, const ApiServices& services);
 // Files of the files folder and firmware campaigns (campaign_handlers.cpp).
 void add_campaign_routes(RouteTable& table, const ApiServices& services);
+// Device lockouts after refused tokens: the list and lifting one (lockout_handlers.cpp).
+void add_lockout_routes(RouteTable& table, const ApiServices& services);
 // All of them, in the table's order (the API's, and the tests' copy of it). openapi.json is the
 // ApiEndpoints' own.
 void add_all_routes(RouteTable& table, const ApiServices& services);

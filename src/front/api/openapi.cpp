@@ -205,6 +205,9 @@ OJson schemas() {
   s["Replace"]["required"] = OJson::array({"by"});
   s["Replaced"] = object_of({{"replaced", "string"}, {"by", "string"}});
   s["Deleted"] = object_of({{"deleted", "boolean"}});
+  s["Lockout"] = object_of({{"scope", "string"}, {"key", "string"}, {"sn", "string"}, {"address", "string"},
+                            {"failures", "integer"}, {"since", "integer"}, {"until", "integer"}});
+  s["Lockout"]["properties"]["scope"]["enum"] = OJson::array({"device", "address"});
   s["PersonImport"] = OJson{{"type", "array"}, {"items", schema_ref_local("NewPerson")},
                             {"description", "or text/csv with a header row: pin,name,cards,access_levels,... (lists separated by ';')"}};
   s["Job"] = object_of({{"id", "integer"}, {"kind", "string"}, {"state", "string"}, {"total", "integer"},
@@ -217,7 +220,7 @@ OJson schemas() {
   s["Webhook"]["properties"]["events"]["items"] = {{"type", "string"}};
   s["NewWebhook"] = object_of({{"url", "string"}, {"secret", "string"}, {"events", "array"}, {"sn", "string"},
                                {"max_attempts", "integer"}});
-  s["NewWebhook"]["properties"]["events"]["items"] = {{"type", "string"}, {"enum", {"*", "event", "door_state", "command", "device", "sync"}}};
+  s["NewWebhook"]["properties"]["events"]["items"] = {{"type", "string"}, {"enum", {"*", "event", "door_state", "command", "device", "sync", "security"}}};
   s["NewWebhook"]["required"] = OJson::array({"url", "secret"});
   s["DeadLetter"] = object_of({{"id", "integer"}, {"message_id", "integer"}, {"attempts", "integer"},
                                {"last_status", "integer?"}, {"last_error", "string"}, {"failed_at", "integer"},

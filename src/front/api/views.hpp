@@ -125,7 +125,7 @@ Json device_door_state_json(const std::string& sn, const std::optional<storage::
 // null when the row it names is gone (retention).
 Json message_json(const MessagePage& page, std::size_t index, const DoorContext& doors);
 // The message kinds, as subscriptions and the stream name them.
-inline constexpr std::string_view kMessageKinds[] = {"event", "door_state", "command", "device", "sync"};
+inline constexpr std::string_view kMessageKinds[] = {"event", "door_state", "command", "device", "sync", "security"};
 bool is_message_kind(std::string_view kind) noexcept;
 
 // ---- what a device uploaded about itself ----

@@ -19,7 +19,7 @@ namespace zkpush::storage {
 
 struct Message {
   std::int64_t id = 0;
-  std::string kind;  // "event" | "door_state" | "command" | "device"
+  std::string kind;  // "event" | "door_state" | "command" | "device" | "sync" | "security" (a lockout)
   std::string sn;
   std::int64_t ref = 0;  // events.id, the door-state history row, commands.id; 0 for "device"
   std::string body;      // JSON, for "device"
