@@ -323,6 +323,11 @@ std::string Metrics::render(const ScrapeInputs& in) const {
              load(encryption_failures_[i]));
   w.counter("zkpush_token_missing_total", "Requests without a token cookie from a device that has a session.",
             load(token_missing_));
+  w.counter("zkpush_api_bad_tokens_total", "API requests with a wrong bearer token (missing ones not counted).",
+            load(api_bad_tokens_));
+  w.counter("zkpush_api_lockouts_total",
+            "Addresses locked out of the API for a minute after --api-lockout-after wrong bearer tokens.",
+            load(api_lockouts_));
   w.counter("zkpush_remote_auth_timeouts_total",
             "Remote identifications answered AUTH=TIMEOUT (the store failed or --remote-auth-deadline passed).",
             in.remote_auth_timeouts);

@@ -63,6 +63,9 @@ struct ServerConfig {
   int remote_auth_deadline_ms = 2000;
   // Bearer token of /api/v1. Empty: App reads <data>/api-token, or generates and stores one there.
   std::string api_token;
+  // Wrong bearer tokens from one address within a minute before that address is refused (429) for a
+  // minute, whatever it presents (front/api/bad_tokens.hpp); 0 = never.
+  int api_lockout_after = 10;
 
   // Device allow-list of /iclock/* (see access_list.hpp); entries may be comma lists. Empty = all.
   std::vector<std::string> allow_sn;   // serial numbers or patterns with * and ?
@@ -99,7 +102,8 @@ std::string resolve_listen_host(const std::string& host);
 // ZKPUSH_TRANS_INTERVAL, ZKPUSH_REALTIME, ZKPUSH_SERVER_NAME, ZKPUSH_PUSH_PROT_VER,
 // ZKPUSH_MAX_COMMANDS, ZKPUSH_RESEND_AFTER, ZKPUSH_CONTROL_EXPIRY, ZKPUSH_TZ, ZKPUSH_API_TOKEN,
 // ZKPUSH_ALLOW_SN, ZKPUSH_ALLOW_NET (comma lists; checked when App starts), ZKPUSH_FILES, ZKPUSH_MAX_FILE_MB,
-// ZKPUSH_TRACE_MEMORY, ZKPUSH_TRACE_DEPTH, ZKPUSH_CONSOLE, ZKPUSH_ENCRYPTION, ZKPUSH_REMOTE_AUTH_DEADLINE. Throws
+// ZKPUSH_TRACE_MEMORY, ZKPUSH_TRACE_DEPTH, ZKPUSH_CONSOLE, ZKPUSH_ENCRYPTION, ZKPUSH_REMOTE_AUTH_DEADLINE,
+// ZKPUSH_API_LOCKOUT_AFTER. Throws
 // std::invalid_argument naming the variable when a value is unreadable.
 void apply_environment(ServerConfig& config);
 RegistrationPolicy parse_registration_policy(const std::string& text);  // throws std::invalid_argument

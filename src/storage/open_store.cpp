@@ -3,11 +3,15 @@
 #include <stdexcept>
 #include <string_view>
 
+#include "storage/sqlite/audit.hpp"
 #include "storage/sqlite/sqlite_store.hpp"
 
 namespace zkpush::storage {
 
-std::unique_ptr<Store> open_store(const std::string& url) {
+namespace {
+
+// The SQLite file a URL names (the only backend of this build).
+std::string sqlite_path_of(const std::string& url) {
   std::string_view rest = url;
   constexpr std::string_view sqlite_scheme = "sqlite:";
   if (rest.starts_with(sqlite_scheme)) {
@@ -19,9 +23,17 @@ std::unique_ptr<Store> open_store(const std::string& url) {
                                 "' (this build has sqlite:<path>)");
   }
   if (rest.empty()) throw std::invalid_argument("store URL '" + url + "': no database file");
+  return std::string(rest);
+}
+
+}  // namespace
+
+std::unique_ptr<Store> open_store(const std::string& url) {
   sqlite::SqliteOptions options;
-  options.path = std::string(rest);
+  options.path = sqlite_path_of(url);
   return sqlite::open_sqlite_store(options);
 }
+
+AuditVerdict verify_audit_log(const std::string& url) { return sqlite::verify_audit_file(sqlite_path_of(url)); }
 
 }  // namespace zkpush::storage
