@@ -66,6 +66,7 @@ int main(int argc, char** argv) {
   zkpush::cli::register_decode(app);
   zkpush::cli::register_ctl(app);
   zkpush::cli::register_operations(app);
+  zkpush::cli::register_audit(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -317,6 +317,11 @@ void register_serve(CLI::App& app) {
                   "Bearer token of the JSON API /api/v1 (env ZKPUSH_API_TOKEN); default: <data>/api-token, "
                   "generated at the first start")
       ->default_str("");
+  cmd->add_option("--api-lockout-after", c.api_lockout_after,
+                  "wrong bearer tokens from one address within a minute before it is refused (429) for a minute; "
+                  "0: never (env ZKPUSH_API_LOCKOUT_AFTER)")
+      ->check(between(0, 100000))
+      ->capture_default_str();
   cmd->add_option("--allow-sn", c.allow_sn,
                   "only these devices may use /iclock: serial numbers or patterns with * and ?, repeatable or "
                   "comma list (env ZKPUSH_ALLOW_SN); default all")

@@ -41,6 +41,8 @@ class AccessList {
   std::optional<std::string> refusal(std::string_view ip, std::string_view sn) const;
 
   bool allows_all() const noexcept { return serials_.empty() && networks_.empty(); }
+  std::size_t serial_count() const noexcept { return serials_.size(); }
+  std::size_t network_count() const noexcept { return networks_.size(); }
   // "serial numbers A*, B; networks 10.0.0.0/8" for the start-up log.
   std::string describe() const;
 

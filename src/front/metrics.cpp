@@ -354,6 +354,11 @@ std::string Metrics::render(const ScrapeInputs& in) const {
         device_lockouts_);
   guard("zkpush_device_locked_out_total", "Device requests refused (403) during a lockout, by scope.",
         device_locked_out_);
+  w.counter("zkpush_api_bad_tokens_total", "API requests with a wrong bearer token (missing ones not counted).",
+            load(api_bad_tokens_));
+  w.counter("zkpush_api_lockouts_total",
+            "Addresses locked out of the API for a minute after --api-lockout-after wrong bearer tokens.",
+            load(api_lockouts_));
   w.counter("zkpush_remote_auth_timeouts_total",
             "Remote identifications answered AUTH=TIMEOUT (the store failed or --remote-auth-deadline passed).",
             in.remote_auth_timeouts);

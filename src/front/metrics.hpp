@@ -101,6 +101,9 @@ class Metrics {
   void add_events(std::int64_t inserted, std::int64_t duplicates) noexcept;
   void token_mismatch(TokenPolicy policy) noexcept;
   void token_missing() noexcept;
+  // The JSON API: a wrong bearer token; an address locked out for too many (api/bad_tokens.hpp).
+  void api_bad_token() noexcept { api_bad_tokens_.fetch_add(1, std::memory_order_relaxed); }
+  void api_lockout() noexcept { api_lockouts_.fetch_add(1, std::memory_order_relaxed); }
   // A device body or request the encryption layer refused (device_encryption.hpp), by reason: one of
   // kEncryptionFailureReasons (anything else counts as "malformed").
   void encryption_failure(std::string_view reason) noexcept;
@@ -147,6 +150,8 @@ class Metrics {
   std::atomic<std::uint64_t> events_duplicate_{0};
   std::array<std::atomic<std::uint64_t>, 2> token_mismatch_{};  // by TokenPolicy
   std::atomic<std::uint64_t> token_missing_{0};
+  std::atomic<std::uint64_t> api_bad_tokens_{0};
+  std::atomic<std::uint64_t> api_lockouts_{0};
   std::array<std::atomic<std::uint64_t>, kEncryptionFailureReasons.size()> encryption_failures_{};
   std::array<std::atomic<std::uint64_t>, 2> device_rate_limited_{};  // by GuardScope
   std::array<std::atomic<std::uint64_t>, 2> device_lockouts_{};

@@ -71,9 +71,17 @@ bool is_base64_text(std::string_view s) {
   });
 }
 
+// A value of a command's record: HT and LF would add a field or a line, CR and NUL cut it short on
+// some firmware, and the other control characters (ESC, DEL...) have no meaning in any field of the
+// catalogue. All of them are refused.
 bool has_control(std::string_view s) {
-  return std::any_of(s.begin(), s.end(), [](char c) { return c == '\t' || c == '\n' || c == '\r' || c == '\0'; });
+  return std::any_of(s.begin(), s.end(), [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return u < 0x20 || u == 0x7f;
+  });
 }
+
+constexpr const char* kControlInValue = "value contains a control character (HT, LF, CR, NUL, ESC, DEL...)";
 
 std::optional<std::int64_t> int_of(std::string_view s) {
   if (!all_digits(s)) return std::nullopt;
@@ -82,7 +90,7 @@ std::optional<std::int64_t> int_of(std::string_view s) {
 
 // Value syntax by field type; an empty value is always allowed (the manual sends "CardNo=").
 Status check_value(const FieldSpec& spec, std::string_view value, const std::string& where) {
-  if (has_control(value)) return bad(Errc::bad_value, "value contains HT, LF, CR or NUL", where);
+  if (has_control(value)) return bad(Errc::bad_value, kControlInValue, where);
   if (value.empty()) return Ok{};
   auto need = [&](bool ok, const char* what) -> Status {
     if (ok) return Ok{};
@@ -182,7 +190,7 @@ Status check_conditions(const TableSpec& table, const Record& conditions, std::s
   for (const Field& f : conditions.fields) {
     const std::string where = std::string(what) + " condition '" + f.key + "'";
     if (!f.has_value) return bad(Errc::malformed, "condition without '='", where);
-    if (has_control(f.value)) return bad(Errc::bad_value, "value contains HT, LF, CR or NUL", where);
+    if (has_control(f.value)) return bad(Errc::bad_value, kControlInValue, where);
     bool is_extra = std::any_of(extra.begin(), extra.end(), [&](std::string_view e) { return text::iequals(e, f.key); });
     if (is_extra) continue;
     const FieldSpec* spec = condition_field(table, f.key);
@@ -311,8 +319,7 @@ Status check_option_record(const Record& r, std::string_view verb) {
     const std::string where = std::string(verb) + " key '" + f.key + "'";
     if (!f.has_value) return bad(Errc::malformed, "key without '='", where);
     if (!clean_token(f.key, ",=")) return bad(Errc::bad_value, "option key must be a non-empty word", where);
-    if (f.value.find_first_of(std::string_view("\t\n\r\0", 4)) != std::string::npos)
-      return bad(Errc::bad_value, "value contains HT, LF, CR or NUL", where);
+    if (has_control(f.value)) return bad(Errc::bad_value, kControlInValue, where);
   }
   return Ok{};
 }

@@ -8,10 +8,12 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 
 #include "service/random.hpp"
+#include "service/tokens.hpp"
 
 namespace zkpush::server {
 
@@ -102,6 +104,20 @@ ApiToken resolve_api_token(const std::string& configured, const std::filesystem:
   ApiToken generated{service::random_hex(32), ApiToken::Source::generated, path};
   write_atomically(path, generated.value + "\n");
   return generated;
+}
+
+std::string token_fingerprint(std::string_view token) { return "sha256:" + service::token_hash(token).substr(0, 8); }
+
+std::string token_weakness(std::string_view token) {
+  if (token.size() < kMinTokenLength) {
+    return "shorter than " + std::to_string(kMinTokenLength) + " characters (" + std::to_string(token.size()) + ")";
+  }
+  const std::set<char> distinct(token.begin(), token.end());
+  if (distinct.size() < kMinTokenVariety) {
+    return "only " + std::to_string(distinct.size()) + " distinct characters (at least " +
+           std::to_string(kMinTokenVariety) + " wanted)";
+  }
+  return {};
 }
 
 }  // namespace zkpush::server

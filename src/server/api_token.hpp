@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <string>
+#include <string_view>
 
 namespace zkpush::server {
 
@@ -22,5 +23,18 @@ inline constexpr const char* kApiTokenFile = "api-token";
 // 0600 when the file is missing or empty. Throws std::runtime_error with the path and the reason
 // when the file cannot be read or written, or holds something that is not a token.
 ApiToken resolve_api_token(const std::string& configured, const std::filesystem::path& data_dir);
+
+// What the start-up log says about a token instead of the token itself (a service log is read by
+// more people than the token should be): "sha256:" and the first 8 hex digits of its SHA-256, enough
+// to tell two tokens apart, nothing to log in with.
+std::string token_fingerprint(std::string_view token);
+
+// Why a token is easy to guess, "" when it is not: shorter than kMinTokenLength characters, or made of
+// fewer than kMinTokenVariety distinct characters ("aaaaaaaaaaaaaaaa"). Such a token is accepted with a
+// WARN line at every start, never refused: a server that stopped starting after an upgrade would lock
+// out the scripts that use it (docs/security.md "API tokens").
+inline constexpr std::size_t kMinTokenLength = 16;
+inline constexpr std::size_t kMinTokenVariety = 6;
+std::string token_weakness(std::string_view token);
 
 }  // namespace zkpush::server

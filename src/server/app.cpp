@@ -18,6 +18,36 @@ namespace zkpush::server {
 
 namespace p = protocol;
 
+void App::log_security_settings(const front::AccessList& access) const {
+  // What protects the server, in two lines an operator can check against what they meant to set
+  // (docs/security.md): devices first, then the API.
+  const std::string allow_list =
+      access.allows_all() ? std::string("off (every device)")
+                          : "on (" + std::to_string(access.serial_count()) + " serial pattern(s), " +
+                                std::to_string(access.network_count()) + " network(s))";
+  spdlog::info("security (devices): registration {}, device token {}{}, allow-list {}, panel enrolment {}, "
+               "encryption {}",
+               config_.registration == RegistrationPolicy::automatic ? "auto" : "approve",
+               config_.token == TokenPolicy::strict ? "strict" : "warn (mismatches accepted)",
+               config_.allow_missing_cookie ? " (missing cookie accepted)" : " (missing cookie refused)", allow_list,
+               config_.panel_enrolment, encryption_mode_name(config_.encryption));
+  std::size_t open_routes = 0;
+  std::string open_names;
+  for (const auto& route : api_endpoints_->routes().routes()) {
+    if (route.role != front::api::Role::open) continue;
+    ++open_routes;
+    open_names += (open_names.empty() ? "" : ", ") + std::string(route.pattern);
+  }
+  spdlog::info("security (API): roles checked on {} route(s), {} public ({}); bearer tokens compared as SHA-256 "
+               "digests in constant time, {}; {} API token(s) in force",
+               api_endpoints_->routes().routes().size(), open_routes, open_names.empty() ? "none" : open_names,
+               config_.api_lockout_after > 0
+                   ? "an address locked out for a minute after " + std::to_string(config_.api_lockout_after) +
+                         " wrong tokens"
+                   : std::string("no lockout after wrong tokens (--api-lockout-after 0)"),
+               tokens_->count());
+}
+
 App::App(ServerConfig config) : config_(std::move(config)) {
   std::string host;
   std::uint16_t port = 0;
@@ -49,12 +79,26 @@ App::App(ServerConfig config) : config_(std::move(config)) {
   // The API is always on: the API must see the final token, so resolve it before building it.
   const auto token = resolve_api_token(config_.api_token, config_.data_dir);
   config_.api_token = token.value;
+  // Never the token itself: the start-up log ends up in the service's journal, which more people
+  // read than should hold an admin token. Where it is, and a fingerprint to tell tokens apart.
+  const auto fingerprint = token_fingerprint(token.value);
   switch (token.source) {
-    case ApiToken::Source::configured: spdlog::info("API token: as configured (--api-token / ZKPUSH_API_TOKEN)"); break;
-    case ApiToken::Source::stored: spdlog::info("API token: {}  (stored in {})", token.value, token.path.string()); break;
-    case ApiToken::Source::generated:
-      spdlog::info("API token: {}  (generated, stored in {})", token.value, token.path.string());
+    case ApiToken::Source::configured:
+      spdlog::info("API token: as configured (--api-token / ZKPUSH_API_TOKEN), fingerprint {}", fingerprint);
       break;
+    case ApiToken::Source::stored:
+      spdlog::info("API token: stored in {} (fingerprint {}; read it with: sudo cat {})", token.path.string(),
+                   fingerprint, token.path.string());
+      break;
+    case ApiToken::Source::generated:
+      spdlog::info("API token: generated and stored in {} (fingerprint {}; read it with: sudo cat {})",
+                   token.path.string(), fingerprint, token.path.string());
+      break;
+  }
+  if (const auto weak = token_weakness(token.value); !weak.empty()) {
+    spdlog::warn("API token {} is weak: {}; it is accepted, but whoever reaches the API can guess it sooner "
+                 "(use at least {} varied characters, or leave --api-token unset to have one generated)",
+                 fingerprint, weak, kMinTokenLength);
   }
   store_ = storage::open_store("sqlite:" + (std::filesystem::path(config_.data_dir) / "zkpush.db").string());
 
@@ -103,6 +147,12 @@ App::App(ServerConfig config) : config_(std::move(config)) {
   for (auto loaded : {devices_->load(), queue_->load(), sync_->load(), tokens_->load(), sub_controllers_->load()}) {
     if (!loaded.ok()) throw std::runtime_error("reading the store at start: " + loaded.error().message);
   }
+  // The audit chain's head, so that rows later removed from its end (which leave an intact, shorter
+  // chain) show against this line of the service log (docs/security.md "Audit log").
+  auto head = store_->read_now([](storage::Reads& r) { return r.audit().list(storage::AuditFilter{0, 1, ""}); });
+  if (!head.ok()) throw std::runtime_error("reading the audit log at start: " + head.error().message);
+  if (head.value().empty()) spdlog::info("audit log: empty");
+  else spdlog::info("audit log: last entry {}, chain head {}", head.value()[0].id, head.value()[0].hash);
   downloads_ = std::make_unique<front::FileDownloads>();
   files_ = std::make_unique<front::FileCatalog>(front::files_root(config_));
   campaigns_ = std::make_unique<service::Campaigns>(*store_, clock_, *queue_, *devices_);
@@ -141,7 +191,9 @@ App::App(ServerConfig config) : config_(std::move(config)) {
   api_services.lockouts = lockouts_.get();
   api_services.files = files_.get();
   api_services.downloads = downloads_.get();
+  api_services.metrics = &metrics_;
   api_endpoints_ = std::make_unique<front::api::ApiEndpoints>(api_services);
+  log_security_settings(access);
   webhooks_ = std::make_unique<outbound::Webhooks>(*store_, live_, doors);
   if (!config_.mqtt_url.empty()) {
     outbound::MqttOptions mqtt;

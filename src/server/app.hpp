@@ -11,6 +11,7 @@
 #include <mutex>
 #include <thread>
 
+#include "front/access_list.hpp"
 #include "front/api/api_endpoints.hpp"
 #include "front/console.hpp"
 #include "front/device_endpoints.hpp"
@@ -74,6 +75,8 @@ class App {
   service::Live& live() noexcept { return live_; }
   front::Metrics& metrics() noexcept { return metrics_; }
   front::WireTrace& trace() noexcept { return *trace_; }
+  // The JSON API's route table as it serves it (the route × role walk of tests/server).
+  const front::api::RouteTable& api_routes() const noexcept { return api_endpoints_->routes(); }
 
   // Removes the events received more than --event-retention-days ago (nothing when 0), in batches
   // of kEventPruneBatch, each its own unit of work so that the writer serves other writes between
@@ -83,6 +86,10 @@ class App {
   void prune_events(std::function<void(std::int64_t removed)> done = {});
 
  private:
+  // The start-up lines that say which defences are in force (registration, token policies,
+  // allow-list, enrolment, encryption; the API's roles and tokens).
+  void log_security_settings(const front::AccessList& access) const;
+
   ServerConfig config_;
   std::shared_ptr<const http::TlsContext> load_tls() const;  // reads and logs the files; throws
   service::SystemClock clock_;

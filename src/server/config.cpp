@@ -138,6 +138,9 @@ void apply_environment(ServerConfig& c) {
   c.remote_auth_deadline_ms = env_int("ZKPUSH_REMOTE_AUTH_DEADLINE", c.remote_auth_deadline_ms);
   if (c.remote_auth_deadline_ms < 50 || c.remote_auth_deadline_ms > 60000)
     throw std::invalid_argument("ZKPUSH_REMOTE_AUTH_DEADLINE: must be 50 to 60000 (ms)");
+  c.api_lockout_after = env_int("ZKPUSH_API_LOCKOUT_AFTER", c.api_lockout_after);
+  if (c.api_lockout_after < 0 || c.api_lockout_after > 100000)
+    throw std::invalid_argument("ZKPUSH_API_LOCKOUT_AFTER: must be 0 (off) to 100000");
   if (auto v = env("ZKPUSH_API_TOKEN")) c.api_token = v;
   if (auto v = env("ZKPUSH_MQTT")) c.mqtt_url = v;
   if (auto v = env("ZKPUSH_MQTT_PREFIX")) c.mqtt_prefix = v;

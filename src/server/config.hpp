@@ -72,6 +72,9 @@ struct ServerConfig {
   int remote_auth_deadline_ms = 2000;
   // Bearer token of /api/v1. Empty: App reads <data>/api-token, or generates and stores one there.
   std::string api_token;
+  // Wrong bearer tokens from one address within a minute before that address is refused (429) for a
+  // minute, whatever it presents (front/api/bad_tokens.hpp); 0 = never.
+  int api_lockout_after = 10;
 
   // Device allow-list of /iclock/* (see access_list.hpp); entries may be comma lists. Empty = all.
   std::vector<std::string> allow_sn;   // serial numbers or patterns with * and ?
@@ -127,7 +130,8 @@ std::string resolve_listen_host(const std::string& host);
 // ZKPUSH_TRACE_MEMORY, ZKPUSH_TRACE_DEPTH, ZKPUSH_CONSOLE, ZKPUSH_ENCRYPTION, ZKPUSH_REMOTE_AUTH_DEADLINE,
 // ZKPUSH_TLS_LISTEN, ZKPUSH_TLS_CERT, ZKPUSH_TLS_KEY, ZKPUSH_API_PLAIN,
 // ZKPUSH_DEVICE_RATE, ZKPUSH_ADDRESS_RATE (checked when App starts), ZKPUSH_LIMIT_LOOPBACK,
-// ZKPUSH_LOCKOUT_AFTER, ZKPUSH_LOCKOUT_ADDRESS_AFTER, ZKPUSH_LOCKOUT_WINDOW, ZKPUSH_LOCKOUT_MINUTES. Throws
+// ZKPUSH_LOCKOUT_AFTER, ZKPUSH_LOCKOUT_ADDRESS_AFTER, ZKPUSH_LOCKOUT_WINDOW, ZKPUSH_LOCKOUT_MINUTES,
+// ZKPUSH_API_LOCKOUT_AFTER. Throws
 // std::invalid_argument naming the variable when a value is unreadable.
 void apply_environment(ServerConfig& config);
 RegistrationPolicy parse_registration_policy(const std::string& text);  // throws std::invalid_argument

@@ -217,6 +217,9 @@ std::string apply_door_patch(storage::DoorSettings& current, std::string_view pa
     if (key == "name") {
       if (!v.is_string()) return "name: a string";
       if (v.get<std::string>().size() > 64) return "name: at most 64 characters";
+      // Shown in the console, the events' CSV and the logs as one value: no line breaks or tabs.
+      for (unsigned char ch : v.get<std::string>())
+        if (ch < 0x20 || ch == 0x7F) return "name: no control characters (line breaks, tabs)";
       name = v.get<std::string>();
       continue;
     }

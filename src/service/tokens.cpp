@@ -100,6 +100,11 @@ std::optional<Tokens::Holder> Tokens::holder_of(std::string_view presented) cons
   return it->second;
 }
 
+std::size_t Tokens::count() const {
+  std::lock_guard lock(mutex_);
+  return holders_.size();
+}
+
 std::string Tokens::role_of(std::string_view presented) const {
   auto holder = holder_of(presented);
   return holder ? holder->role : "";

@@ -49,6 +49,8 @@ class Tokens {
     std::string role;
   };
   std::optional<Holder> holder_of(std::string_view presented) const;
+  // How many tokens are in force (the start-up log).
+  std::size_t count() const;
   // The role of a token in force, "" for any other text.
   std::string role_of(std::string_view presented) const;
 

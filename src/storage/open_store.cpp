@@ -5,13 +5,15 @@
 #include <utility>
 
 #include "storage/sqlite/backup.hpp"
+#include "storage/sqlite/audit.hpp"
 #include "storage/sqlite/sqlite_store.hpp"
 
 namespace zkpush::storage {
 
 namespace {
 
-// The SQLite file a URL names; throws std::invalid_argument for any other backend.
+// The SQLite file a URL names (the only backend of this build); throws std::invalid_argument for any
+// other URL.
 std::string sqlite_path_of(const std::string& url) {
   std::string_view rest = url;
   constexpr std::string_view sqlite_scheme = "sqlite:";
@@ -46,5 +48,7 @@ StoreFileFacts inspect_store_file(const std::string& url) {
 }
 
 int latest_store_schema_version() { return sqlite::latest_schema_version(); }
+
+AuditVerdict verify_audit_log(const std::string& url) { return sqlite::verify_audit_file(sqlite_path_of(url)); }
 
 }  // namespace zkpush::storage

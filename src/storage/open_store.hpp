@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "storage/audit_chain.hpp"
 #include "storage/store.hpp"
 
 namespace zkpush::storage {
@@ -35,5 +36,9 @@ struct StoreFileFacts {
 StoreFileFacts inspect_store_file(const std::string& url);
 // The newest schema version this build opens (and migrates older stores to).
 int latest_store_schema_version();
+// Checks the audit log's hash chain of the store at `url` (`zkpush audit verify`), opening it read
+// only: nothing is migrated or written, and a server may be running on it. Throws like open_store,
+// and std::runtime_error when the store is older than the chain (schema version 20).
+AuditVerdict verify_audit_log(const std::string& url);
 
 }  // namespace zkpush::storage

@@ -275,32 +275,48 @@ TEST_F(ServeCommand, KeyGivenTwiceIsAlwaysAnError) {
 
 TEST_F(ServeCommand, GeneratedApiTokenStoredPrivatelyAndReused) {
   const std::string data = path("data");
-  const std::regex printed("API token: ([0-9a-f]{64})  \\((generated, )?stored in ([^)]*)\\)");
-  std::string token;
+  const std::string file = (fs::path(data) / "api-token").string();
+  // Never the token itself: where it is, its fingerprint, and how to read it.
+  const std::regex logged("API token: (generated and )?stored in ([^ ]*) \\(fingerprint sha256:([0-9a-f]{8}); "
+                          "read it with: sudo cat ([^)]*)\\)");
+  auto read_token = [&file] {
+    std::ifstream in(file);
+    std::string token;
+    std::getline(in, token);
+    return token;
+  };
+  std::string token, fingerprint;
   {
     ServeProcess serve({"--listen", "127.0.0.1:0", "--data", data});
     const int port = serve.wait_serving();
     ASSERT_NE(port, 0) << serve.log();
+    token = read_token();
+    ASSERT_EQ(token.size(), 64u);
+    EXPECT_EQ(serve.log().find(token), std::string::npos) << serve.log();
+    EXPECT_EQ(serve.log().find(token.substr(0, 16)), std::string::npos) << serve.log();
     std::smatch m;
-    ASSERT_TRUE(std::regex_search(serve.log(), m, printed)) << serve.log();
-    token = m[1];
-    EXPECT_TRUE(m[2].matched);
-    EXPECT_EQ(m[3], (fs::path(data) / "api-token").string());
+    ASSERT_TRUE(std::regex_search(serve.log(), m, logged)) << serve.log();
+    EXPECT_TRUE(m[1].matched);
+    EXPECT_EQ(m[2], file);
+    EXPECT_EQ(m[4], file);
+    fingerprint = m[3];
     EXPECT_EQ(get(port, "/api/v1/devices", "Authorization: Bearer " + token + "\r\n").first, 200);
     EXPECT_EQ(get(port, "/api/v1/devices", "Authorization: Bearer " + std::string(64, '0') + "\r\n").first, 401);
     EXPECT_EQ(serve.stop(), 0);
   }
   struct stat st {};
-  ASSERT_EQ(::stat((fs::path(data) / "api-token").c_str(), &st), 0);
+  ASSERT_EQ(::stat(file.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   {
     ServeProcess serve({"--listen", "127.0.0.1:0", "--data", data});
     const int port = serve.wait_serving();
     ASSERT_NE(port, 0) << serve.log();
     std::smatch m;
-    ASSERT_TRUE(std::regex_search(serve.log(), m, printed)) << serve.log();
-    EXPECT_EQ(m[1], token);
-    EXPECT_FALSE(m[2].matched);  // read, not generated again
+    ASSERT_TRUE(std::regex_search(serve.log(), m, logged)) << serve.log();
+    EXPECT_FALSE(m[1].matched);  // read, not generated again
+    EXPECT_EQ(m[3], fingerprint);
+    EXPECT_EQ(read_token(), token);
+    EXPECT_EQ(serve.log().find(token), std::string::npos) << serve.log();
     EXPECT_EQ(get(port, "/api/v1/devices", "Authorization: Bearer " + token + "\r\n").first, 200);
     EXPECT_EQ(serve.stop(), 0);
   }
@@ -310,8 +326,63 @@ TEST_F(ServeCommand, GeneratedApiTokenStoredPrivatelyAndReused) {
     const int port = serve.wait_serving();
     ASSERT_NE(port, 0) << serve.log();
     EXPECT_EQ(serve.log().find(token), std::string::npos) << serve.log();
+    EXPECT_EQ(serve.log().find("env-token"), std::string::npos) << serve.log();
     EXPECT_EQ(get(port, "/api/v1/devices", "Authorization: Bearer env-token\r\n").first, 200);
     EXPECT_EQ(get(port, "/api/v1/devices", "Authorization: Bearer " + token + "\r\n").first, 401);
+    EXPECT_EQ(serve.stop(), 0);
+  }
+}
+
+// A weak token, from the file or the command line, is accepted with a WARN line that says why; the
+// start-up log says which defences are in force, and never holds the token.
+TEST_F(ServeCommand, WeakTokenWarnedAndSecuritySettingsLogged) {
+  const std::string data = path("data");
+  fs::create_directories(data);
+  {
+    std::ofstream(fs::path(data) / "api-token") << "short\n";
+    fs::permissions(fs::path(data) / "api-token", fs::perms::owner_read | fs::perms::owner_write);
+    ServeProcess serve({"--listen", "127.0.0.1:0", "--data", data, "--registration", "approve", "--allow-sn",
+                        "AB*,CD1", "--allow-net", "10.0.0.0/8", "--panel-enrolment", "ignore"});
+    const int port = serve.wait_serving();
+    ASSERT_NE(port, 0) << serve.log();
+    const auto& log = serve.log();
+    EXPECT_EQ(log.find("short"), log.find("shorter than 16 characters (5)")) << log;  // only in the reason
+    EXPECT_NE(log.find("[warning] API token sha256:"), std::string::npos) << log;
+    EXPECT_NE(log.find("is weak: shorter than 16 characters (5)"), std::string::npos) << log;
+    EXPECT_NE(log.find("security (devices): registration approve, device token strict (missing cookie accepted), "
+                       "allow-list on (2 serial pattern(s), 1 network(s)), panel enrolment ignore, encryption off"),
+              std::string::npos)
+        << log;
+    EXPECT_NE(log.find("security (API): roles checked on "), std::string::npos) << log;
+    EXPECT_NE(log.find("1 public (/api/v1/openapi.json)"), std::string::npos) << log;
+    EXPECT_NE(log.find("locked out for a minute after 10 wrong tokens"), std::string::npos) << log;
+    EXPECT_NE(log.find("audit log: empty"), std::string::npos) << log;
+    // The weak token still works: refusing it would lock out the scripts that use it.
+    EXPECT_EQ(get(port, "/api/v1/devices", "Authorization: Bearer short\r\n").first, 200);
+    EXPECT_EQ(serve.stop(), 0);
+  }
+  {
+    // Long enough but with little variety; from the command line.
+    const std::string dull = "abababababababababab";
+    ServeProcess serve({"--listen", "127.0.0.1:0", "--data", data, "--api-token", dull, "--api-lockout-after", "0"});
+    const int port = serve.wait_serving();
+    ASSERT_NE(port, 0) << serve.log();
+    const auto& log = serve.log();
+    EXPECT_EQ(log.find(dull), std::string::npos) << log;
+    EXPECT_NE(log.find("is weak: only 2 distinct characters (at least 6 wanted)"), std::string::npos) << log;
+    EXPECT_NE(log.find("security (devices): registration auto, device token strict"), std::string::npos) << log;
+    EXPECT_NE(log.find("allow-list off (every device)"), std::string::npos) << log;
+    EXPECT_NE(log.find("no lockout after wrong tokens (--api-lockout-after 0)"), std::string::npos) << log;
+    EXPECT_EQ(get(port, "/api/v1/devices", "Authorization: Bearer " + dull + "\r\n").first, 200);
+    EXPECT_EQ(serve.stop(), 0);
+  }
+  {
+    // A strong token: no warning.
+    const std::string strong = "9f8e7d6c5b4a39281706f5e4d3c2b1a0";
+    ServeProcess serve({"--listen", "127.0.0.1:0", "--data", data, "--api-token", strong});
+    ASSERT_NE(serve.wait_serving(), 0) << serve.log();
+    EXPECT_EQ(serve.log().find("is weak"), std::string::npos) << serve.log();
+    EXPECT_EQ(serve.log().find(strong), std::string::npos) << serve.log();
     EXPECT_EQ(serve.stop(), 0);
   }
 }

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <openssl/crypto.h>
+
 #include <algorithm>
 
 #include "front/api/answers.hpp"
@@ -81,23 +83,22 @@ void answer_store_refusal(const SharedResponder& respond, const std::string& who
 
 namespace {
 
-// Constant-time for equal lengths.
-bool same_secret(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  unsigned char diff = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
-  return diff == 0;
+// Whether the presented token is the serve token, without a timing that depends on either: both
+// are hashed (SHA-256, hex) and the digests, always 64 characters, compared with CRYPTO_memcmp. A
+// byte loop over the raw texts would leak the token's length, and the compiler may turn it into an
+// early exit.
+bool same_token_digest(std::string_view presented_digest, std::string_view token_digest) {
+  if (presented_digest.size() != token_digest.size() || token_digest.empty()) return false;
+  return CRYPTO_memcmp(presented_digest.data(), token_digest.data(), token_digest.size()) == 0;
 }
 
 // Who the request's credentials are, nullopt without valid ones: the token `serve` was given is
-// admin; the others have the role they were made with (service::Tokens).
-std::optional<Caller> identify(const http::Request& request, const std::string& token, const service::Tokens& tokens) {
-  if (token.empty()) return std::nullopt;  // never open without a token (App always sets one)
-  std::string_view auth = request.header("Authorization");
-  constexpr std::string_view bearer = "Bearer ";
-  if (auth.size() <= bearer.size() || !p::text::iequals(auth.substr(0, bearer.size()), bearer)) return std::nullopt;
-  const auto presented = auth.substr(bearer.size());
-  if (same_secret(presented, token))
+// admin; the others have the role they were made with (service::Tokens, a lookup by SHA-256, so its
+// timing depends on the hash, not on the secret). `presented`: the bearer token, "" when none.
+std::optional<Caller> identify(std::string_view presented, const std::string& token_digest,
+                               const service::Tokens& tokens) {
+  if (token_digest.empty() || presented.empty()) return std::nullopt;  // never open without a token
+  if (same_token_digest(service::token_hash(presented), token_digest))
     return Caller{Role::admin, std::string(kServerTokenName), std::nullopt, "admin token (configured)"};
   const auto holder = tokens.holder_of(presented);
   if (!holder) return std::nullopt;
@@ -108,6 +109,14 @@ std::optional<Caller> identify(const http::Request& request, const std::string& 
   else if (holder->role == "viewer") caller.role = Role::viewer;
   else return std::nullopt;
   return caller;
+}
+
+// The bearer token of the request, "" when there is none.
+std::string_view bearer_of(const http::Request& request) {
+  std::string_view auth = request.header("Authorization");
+  constexpr std::string_view bearer = "Bearer ";
+  if (auth.size() <= bearer.size() || !p::text::iequals(auth.substr(0, bearer.size()), bearer)) return {};
+  return auth.substr(bearer.size());
 }
 
 bool changes_state(http::Verb method) {
@@ -140,7 +149,10 @@ bool ApiEndpoints::audit_refusal(const std::string& remote, std::int64_t now) {
   return true;
 }
 
-ApiEndpoints::ApiEndpoints(ApiServices services) : services_(services) {
+ApiEndpoints::ApiEndpoints(ApiServices services)
+    : services_(services),
+      token_digest_(services.config.api_token.empty() ? std::string() : service::token_hash(services.config.api_token)),
+      bad_tokens_(services.config.api_lockout_after) {
   add_all_routes(table_, services_);
   table_.add(Route{http::Verb::get, "/api/v1/openapi.json", Role::open, "openapi",
                    "This document: every route, its role, parameters and shapes (OpenAPI 3.0)", "", "200 OpenApi", {},
@@ -179,17 +191,39 @@ void ApiEndpoints::handle(http::Request& request, const std::string&, const Shar
   const std::string path = p::parse_target(request.target()).path;
   auto match = table_.match(request.method(), path);
   const bool open = match && match->route && match->route->role == Role::open;
+  const std::string remote = request.remote.address().to_string();
+  const auto now = services_.devices.clock().now();
   std::optional<Caller> caller;
-  if (!open) caller = identify(request, services_.config.api_token, services_.tokens);
-  if (changes_state(request.method()) && (caller || audit_refusal(request.remote.address().to_string(),
-                                                                    services_.devices.clock().now()))) {
+  if (!open) {
+    // An address that guessed too often is refused before its token is even looked at.
+    if (const auto wait = bad_tokens_.locked_for(remote, now); wait > 0) {
+      spdlog::warn("{}: 429 locked out for {} s more after too many wrong bearer tokens", who, wait);
+      auto response = http::make_response(
+          http::Status::too_many_requests,
+          Json{{"error", "too many wrong bearer tokens from this address; retry later"}, {"code", "rate_limited"}}.dump(),
+          "application/json");
+      response.set(boost::beast::http::field::retry_after, std::to_string(wait));
+      return (*respond)(std::move(response));
+    }
+    const auto presented = bearer_of(request);
+    caller = identify(presented, token_digest_, services_.tokens);
+    if (!caller && !presented.empty()) {
+      if (services_.metrics) services_.metrics->api_bad_token();
+      if (bad_tokens_.failed(remote, now)) {
+        if (services_.metrics) services_.metrics->api_lockout();
+        spdlog::warn("API: {} wrong bearer tokens from {} within {} s: refused for {} s", bad_tokens_.limit(), remote,
+                     BadTokenGuard::kWindowSeconds, BadTokenGuard::kLockoutSeconds);
+      }
+    }
+  }
+  if (changes_state(request.method()) && (caller || audit_refusal(remote, now))) {
     // Every state-changing call is audited with how it ended, refused ones included (those without
     // credentials once a minute per address).
     storage::AuditEntry entry;
-    entry.at = services_.devices.clock().now();
+    entry.at = now;
     entry.actor = caller ? caller->actor : "anonymous";
     entry.role = caller ? std::string(role_name(caller->role)) : "";
-    entry.remote = request.remote.address().to_string();
+    entry.remote = remote;
     entry.method = std::string(request.method_string());
     entry.target = p::text::printable(request.target(), 512);
     entry.operation = match && match->route ? std::string(match->route->operation) : "";
@@ -205,7 +239,7 @@ void ApiEndpoints::handle(http::Request& request, const std::string&, const Shar
   if (!open) {
     auto role = caller ? std::optional<Role>(caller->role) : std::nullopt;
     if (!role) {
-      if (services_.config.api_token.empty()) spdlog::error("{}: the API has no token configured; refused", who);
+      if (token_digest_.empty()) spdlog::error("{}: the API has no token configured; refused", who);
       spdlog::warn("{}: 401 {} bearer token", who, request.header("Authorization").empty() ? "missing" : "wrong");
       auto response = http::make_response(http::Status::unauthorized,
                                           Json{{"error", "missing or wrong bearer token"}, {"code", "unauthorized"}}.dump(), "application/json");

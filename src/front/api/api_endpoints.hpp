@@ -11,8 +11,10 @@
 #include <unordered_map>
 #include <string>
 
+#include "front/api/bad_tokens.hpp"
 #include "front/api/routes.hpp"
 #include "front/api/views.hpp"
+#include "front/metrics.hpp"
 #include "front/peer.hpp"
 #include "front/wire_trace.hpp"
 #include "service/access.hpp"
@@ -57,6 +59,8 @@ struct ApiServices {
   service::SubControllers* sub_controllers = nullptr;
   // Lockouts after refused device tokens (GET /api/v1/lockouts, DELETE …/{scope}/{key}); null: 503.
   service::Lockouts* lockouts = nullptr;
+  // Counts wrong bearer tokens and lockouts (/metrics); null: not counted.
+  Metrics* metrics = nullptr;
 };
 
 // The routes of /api/v1 (handlers.cpp), the event listings (event_handlers.cpp), and those of the
@@ -109,6 +113,8 @@ class ApiEndpoints : public Peer {
   std::mutex refusals_mutex_;
   std::unordered_map<std::string, std::int64_t> refusals_;  // address -> when last audited
   ApiServices services_;
+  std::string token_digest_;  // SHA-256 of the serve token (hex), compared in constant time
+  BadTokenGuard bad_tokens_;
   RouteTable table_;
   std::string openapi_;  // built once, from the table
 };

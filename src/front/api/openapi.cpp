@@ -229,7 +229,10 @@ OJson schemas() {
   s["Redelivering"] = object_of({{"redelivering", "integer"}});
   s["AuditEntry"] = object_of({{"id", "integer"}, {"at", "integer"}, {"actor", "string"}, {"role", "string?"},
                                {"remote", "string"}, {"method", "string"}, {"target", "string"},
-                               {"operation", "string?"}, {"status", "integer"}});
+                               {"operation", "string?"}, {"status", "integer"}, {"hash", "string"}});
+  s["AuditVerdict"] = object_of({{"intact", "boolean"}, {"entries", "integer"}, {"last_id", "integer"},
+                                 {"last_hash", "string"}, {"broken_id", "integer"}, {"problem", "string"},
+                                 {"why", "string"}});
   s["File"] = object_of({{"name", "string"}, {"size", "integer"}, {"md5", "string"}, {"modified", "integer"},
                          {"created_at", "integer"}});
   s["NewCampaign"] = object_of({{"file", "string"}, {"devices", "array"}, {"method", "string"}, {"type", "string"},

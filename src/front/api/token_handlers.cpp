@@ -1,6 +1,7 @@
 // The routes of /api/v1/tokens: API tokens with roles (service/tokens.hpp), for admins only. A new
 // token is in the answer of its POST and nowhere else. And /api/v1/audit, the log of every
-// state-changing call (written by ApiEndpoints::handle), for admins too. /api/v1/me, for any
+// state-changing call (written by ApiEndpoints::handle), each entry with its chain hash, and
+// /api/v1/audit/verify, the check of that chain (storage/audit_chain.hpp), for admins too. /api/v1/me, for any
 // token: who it is.
 #include <spdlog/spdlog.h>
 
@@ -11,6 +12,7 @@
 #include "front/api/requests.hpp"
 #include "protocol/fields.hpp"
 #include "protocol/text.hpp"
+#include "storage/audit_chain.hpp"
 
 namespace zkpush::front::api {
 
@@ -29,7 +31,7 @@ Json audit_json(const storage::AuditEntry& e) {
               {"role", e.role.empty() ? Json(nullptr) : Json(e.role)},
               {"remote", e.remote}, {"method", e.method}, {"target", e.target},
               {"operation", e.operation.empty() ? Json(nullptr) : Json(e.operation)},
-              {"status", e.status}};
+              {"status", e.status}, {"hash", e.hash}};
 }
 
 }  // namespace
@@ -94,6 +96,29 @@ void add_token_routes(RouteTable& table, const ApiServices& services) {
                                for (const auto& e : r.value()) out.push_back(audit_json(e));
                                answer_json(respond, 200, out);
                              });
+             }});
+  table.add({V::get, "/api/v1/audit/verify", Role::admin, "verifyAudit",
+             "Checks the audit log's hash chain: intact, or the first edited, deleted or moved entry and why; the "
+             "entry count and last hash to compare with a copy kept elsewhere",
+             "", "200 AuditVerdict", {}, [s](Call& c) {
+               s->store.read(
+                   [](storage::Reads& r) {
+                     return storage::verify_audit_chain(
+                         [&r](std::int64_t after, std::int64_t limit) { return r.audit().ascending(after, limit); });
+                   },
+                   [respond = c.respond, who = c.who](storage::StoreResult<storage::AuditVerdict> r) {
+                     if (!r.ok()) return answer_store_refusal(respond, who, r.error());
+                     const auto& v = r.value();
+                     Json out{{"intact", v.intact}, {"entries", v.entries}, {"last_id", v.last_id},
+                              {"last_hash", v.last_hash}};
+                     if (!v.intact) {
+                       spdlog::error("{}: audit chain broken at entry {} ({}): {}", who, v.broken_id, v.problem, v.why);
+                       out["broken_id"] = v.broken_id;
+                       out["problem"] = v.problem;
+                       out["why"] = v.why;
+                     }
+                     answer_json(respond, 200, out);
+                   });
              }});
   table.add({V::delete_, "/api/v1/tokens/{id}", Role::admin, "revokeToken",
              "Revokes a token: it is refused from the next request on", "", "200 Token", {}, [s](Call& c) {

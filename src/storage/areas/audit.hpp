@@ -1,5 +1,7 @@
 // Area: the audit log — every state-changing call of the API (who, what, when, from where, and how
-// it ended), refused ones included. Rows are only added: nothing in the API deletes or edits them.
+// it ended), refused ones included. Rows are only added: nothing in the API deletes or edits them,
+// and each row's hash chains it to the one before (storage/audit_chain.hpp), so that someone who
+// edits or deletes rows in the database file is found out by `zkpush audit verify`.
 #pragma once
 
 #include <cstdint>
@@ -18,6 +20,9 @@ struct AuditEntry {
   std::string target;       // path and query as asked
   std::string operation;    // the route's operationId; "" when no route matched
   std::int64_t status = 0;  // the answer's HTTP status
+  // SHA-256 (hex) of the previous entry's hash and this entry's canonical form (audit_chain.hpp);
+  // set by append, whatever the caller put here.
+  std::string hash;
   bool operator==(const AuditEntry&) const = default;
 };
 
@@ -32,10 +37,13 @@ class AuditReads {
   virtual ~AuditReads() = default;
   // Newest first.
   virtual std::vector<AuditEntry> list(const AuditFilter& filter) = 0;
+  // Oldest first: at most `limit` entries with an id above `after_id` (the chain's verification).
+  virtual std::vector<AuditEntry> ascending(std::int64_t after_id, std::int64_t limit) = 0;
 };
 
 class AuditWrites : public AuditReads {
  public:
+  // Adds the entry, chained to the newest one; its id.
   virtual std::int64_t append(const AuditEntry& entry) = 0;
 };
 

@@ -31,6 +31,7 @@ void migrate(Database& db, std::span<const Migration> migrations) {
     db.exec("BEGIN IMMEDIATE");
     try {
       db.exec(m.sql);
+      if (m.code) m.code(db);
       if (foreign_keys_off) {
         std::string orphan;
         {

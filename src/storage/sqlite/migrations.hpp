@@ -19,6 +19,8 @@ struct Migration {
   // and the referencing table named here checked with PRAGMA foreign_key_check before the commit
   // ("" = none of this).
   std::string_view rebuilt_for = "";
+  // What SQL alone cannot do (a hash per row), run after `sql` in the same transaction; null: none.
+  void (*code)(Database& db) = nullptr;
 };
 
 int schema_version(Database& db);

@@ -5,6 +5,7 @@
 // close to what the PostgreSQL backend will use. Times are Unix seconds. Foreign keys are immediate
 // only: a deferred one is checked at COMMIT and would fail a whole group of unrelated writes.
 #include "storage/sqlite/schema.hpp"
+#include "storage/sqlite/audit.hpp"
 
 namespace zkpush::storage::sqlite {
 
@@ -586,6 +587,12 @@ CREATE TABLE sub_controllers (
 CREATE INDEX sub_controllers_by_master ON sub_controllers (master_sn, sn);
 )sql";
 
+// Version 20: the audit log's hash chain (storage/audit_chain.hpp); the rows already there are
+// chained in id order by chain_audit_log.
+constexpr std::string_view kVersion20 = R"sql(
+ALTER TABLE audit_log ADD COLUMN hash TEXT NOT NULL DEFAULT '';
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "devices, events, door state, device records and logs, command queue", kVersion1},
     {2, "device records: content field and encoding", kVersion2},
@@ -606,6 +613,7 @@ constexpr Migration kMigrations[] = {
     {17, "global anti-passback zones and presence", kVersion17},
     {18, "firmware and resource campaigns", kVersion18},
     {19, "multi-level control: sub-controllers of a master", kVersion19},
+    {20, "audit log: hash chain", kVersion20, "", chain_audit_log},
 };
 
 }  // namespace
