@@ -26,7 +26,7 @@ namespace {
 std::size_t index_of(MetricSlot slot) noexcept { return static_cast<std::size_t>(slot); }
 
 // Latency bucket bounds in nanoseconds, so that observe() compares integers.
-constexpr auto kBoundsNs = [] {
+constexpr auto kBoundsNs = []() {
   std::array<std::int64_t, kLatencyBuckets.size()> ns{};
   for (std::size_t i = 0; i < ns.size(); ++i) ns[i] = static_cast<std::int64_t>(kLatencyBuckets[i] * 1e9 + 0.5);
   return ns;
