@@ -22,12 +22,12 @@ using CommandId = std::uint64_t;
 Result<Command> data_update(CommandId id, std::string_view table, std::vector<Record> records);
 Result<Command> data_update(CommandId id, std::string_view table, Record record);
 // Conditions must be one of the table's documented delete conditions (biodata: Type[, Pin[, No]]).
-Result<Command> data_delete(CommandId id, std::string_view table, Record conditions);
+Result<Command> data_delete(CommandId id, std::string_view table, const Record& conditions);
 Result<Command> data_delete_all(CommandId id, std::string_view table);  // "*", where documented
 // No condition counts the whole table (sent without '*'). biodata/biophoto: Type goes first.
-Result<Command> data_count(CommandId id, std::string_view table, Record conditions = {});
+Result<Command> data_count(CommandId id, std::string_view table, const Record& conditions = {});
 // filter empty = "*". Conditions use the table's fields (transaction: starttime/endtime together).
-Result<Command> data_query(CommandId id, std::string_view table, Record filter = {});
+Result<Command> data_query(CommandId id, std::string_view table, const Record& filter = {});
 // transaction only: records not uploaded yet.
 Result<Command> data_query_new_records(CommandId id);
 

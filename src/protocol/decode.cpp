@@ -22,7 +22,7 @@ namespace {
 
 std::string utf8(std::string_view s) { return text::sanitize_utf8(s); }
 
-Decoded failed(std::string what, std::string where) {
+Decoded failed(std::string_view what, std::string_view where) {
   return Decoded{json{{"error", utf8(what)}, {"where", utf8(where)}}, false};
 }
 

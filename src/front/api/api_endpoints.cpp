@@ -139,7 +139,7 @@ bool ApiEndpoints::audit_refusal(const std::string& remote, std::int64_t now) {
   return true;
 }
 
-ApiEndpoints::ApiEndpoints(ApiServices services) : services_(services) {
+ApiEndpoints::ApiEndpoints(ApiServices services) : services_(std::move(services)) {
   add_all_routes(table_, services_);
   table_.add(Route{http::Verb::get, "/api/v1/openapi.json", Role::open, "openapi",
                    "This document: every route, its role, parameters and shapes (OpenAPI 3.0)", "", "200 OpenApi", {},
