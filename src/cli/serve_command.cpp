@@ -12,6 +12,7 @@
 #include <memory>
 #include <set>
 #include <stdexcept>
+#include <system_error>
 #include <string>
 #include <utility>
 #include <vector>
@@ -102,7 +103,7 @@ void apply_config_file(CLI::App& cmd, const std::string& path) {
                              (std::filesystem::exists(path, ec) ? "not a regular file" : "not found"));
   }
   std::ifstream in(path);
-  if (!in) throw std::runtime_error("config file " + path + ": cannot read: " + std::strerror(errno));
+  if (!in) throw std::runtime_error("config file " + path + ": cannot read: " + std::generic_category().message(errno));
   // A key given twice is an error whatever lies between the two (nothing, other keys, a section):
   // top-level `listen`, `listen` under [serve] and `serve.listen` are one setting.
   std::map<const CLI::Option*, std::string> seen;
