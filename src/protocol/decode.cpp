@@ -115,7 +115,7 @@ Decoded decode_request(const HttpRequestCapture& capture, const DescribeContext&
   for (auto& [key, value] : described.items()) {
     out[key] = std::move(value);
     if (key != "sn") continue;
-    out["headers"] = std::move(headers);
+    out["headers"] = headers;
     if (token) {
       json t = {{"value", utf8(token->token)}, {"form", token->bare ? "bare" : "token="}};
       if (!token->timestamp.empty()) t["timestamp"] = utf8(token->timestamp);
