@@ -268,7 +268,7 @@ Result<Command> get_options(CommandId id, std::vector<std::string> keys) {
   return finish(make(id, GetOptions{std::move(keys)}));
 }
 
-Result<Command> set_adscreen_options(CommandId id, Record options) {
+Result<Command> set_adscreen_options(CommandId id, const Record& options) {
   static constexpr std::string_view kOrder[] = {"InOut", "Area", "Type", "Range", "URL", "InPlayInterval", "OutPlayInterval"};
   Record out;
   for (std::string_view key : kOrder)

@@ -61,7 +61,7 @@ Result<Command> upgrade_method3(CommandId id, std::string_view checksum, std::ui
 Result<Command> set_options(CommandId id, Record options);
 Result<Command> get_options(CommandId id, std::vector<std::string> keys);
 // Keys InOut, Area, Type, URL required; Range, InPlayInterval, OutPlayInterval optional.
-Result<Command> set_adscreen_options(CommandId id, Record options);
+Result<Command> set_adscreen_options(CommandId id, const Record& options);
 // "Door<n><name>", the per-door spelling SET OPTIONS uses (door_option_key(1, "Drivertime")).
 std::string door_option_key(unsigned door, std::string_view name);
 // Registration spelling of an option key the manual also prints differently (IcLockSvrFun,
