@@ -40,7 +40,15 @@ HttpServer::HttpServer(ServerConfig config, Handler& handler)
           std::make_shared<ServerState>(config_.limits, handler, config_.log, config_.log_level)),
       ioc_(static_cast<int>(threads_count_)) {}
 
-HttpServer::~HttpServer() { stop(); }
+HttpServer::~HttpServer() {
+  try {
+    stop();
+  } catch (const std::exception& e) {
+    // A destructor must not throw. stop() throws only when the system refuses it (a thread that
+    // cannot be joined, no memory): logged, the destruction goes on.
+    state_->log(LogLevel::error, e.what());
+  }
+}
 
 const Counters& HttpServer::counters() const noexcept { return state_->counters; }
 
