@@ -15,6 +15,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libyaml-cpp-dev                     # the tests read ../shared/spec/*.yaml
   libmosquitto-dev mosquitto          # MQTT publishing; the tests start a real broker on loopback
+  cppcheck clang-tidy                 # make audit: the static analysers (Makefile)
   chromium fonts-dejavu-core          # the console's browser tests (Playwright drives Debian's Chromium)
   lintian systemd                     # tests/packaging lints the package of `make deb`, verifies its unit
 )

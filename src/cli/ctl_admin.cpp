@@ -29,7 +29,8 @@ std::vector<std::string> word_list(const std::string& list) {
 }
 
 // One line saying what happened, `what` naming the object: "command 7 cancelled".
-std::function<int(const Ctl&)> change(std::string method, std::string path, std::string what, std::string done) {
+std::function<int(const Ctl&)> change(const std::string& method, const std::string& path, const std::string& what,
+                                      const std::string& done) {
   return [=](const Ctl& c) {
     const std::string id = std::to_string(c.flags->id);
     return show(c, request(method, path + id),

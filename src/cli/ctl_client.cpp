@@ -139,6 +139,8 @@ http::request<http::string_body> http_request(const Ctl& c, const Request& r) {
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 #endif
+// A coroutine keeps its parameters by value: references could dangle across its suspensions.
+// cppcheck-suppress passedByValue
 asio::awaitable<Answer> run_exchange(Ctl c, Request r, std::chrono::seconds timeout,
                                      std::function<bool(std::string_view)> on_body, std::chrono::seconds idle) {
   auto executor = co_await asio::this_coro::executor;
@@ -338,6 +340,7 @@ void print_rows(const Json& list, const std::vector<Column>& columns, std::strin
     return;
   }
   std::vector<std::string> head;
+  head.reserve(columns.size());
   for (const auto& c : columns) head.push_back(c.head);
   std::vector<std::vector<std::string>> rows;
   for (const auto& item : list) {

@@ -46,7 +46,7 @@ int door_state(const Ctl& c) {
 }
 
 // approve, reject, delete: one line saying what happened.
-std::function<int(const Ctl&)> device_change(std::string method, std::string suffix, std::string done) {
+std::function<int(const Ctl&)> device_change(const std::string& method, const std::string& suffix, const std::string& done) {
   return [=](const Ctl& c) {
     return show(c, request(method, device_path(c) + suffix),
                 [&c, done](const Json&) { std::cout << "device " << c.flags->sn << " " << done << "\n"; });

@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
+#include <exception>
 #include <string>
 
 #include "cli/commands.hpp"
@@ -54,7 +55,7 @@ int command_line_error(CLI::App& app, const CLI::ParseError& e, int argc, char**
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
   CLI::App app{"zkpush - server, device emulator and tools for the ZKTeco Security PUSH 3.1.2 protocol"};
   app.set_version_flag("--version", "zkpush " ZKPUSH_VERSION);
   app.require_subcommand(1);
@@ -73,4 +74,9 @@ int main(int argc, char** argv) {
     return command_line_error(app, e, argc, argv);
   }
   return zkpush::cli::exit_code();
+} catch (const std::exception& e) {
+  // What no subcommand handled (running out of memory, say): said on stderr with exit status 1,
+  // rather than std::terminate's abort.
+  std::fprintf(stderr, "zkpush: %s\n", e.what());
+  return 1;
 }

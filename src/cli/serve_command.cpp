@@ -13,6 +13,7 @@
 #include <memory>
 #include <set>
 #include <stdexcept>
+#include <system_error>
 #include <string>
 #include <utility>
 #include <vector>
@@ -58,7 +59,7 @@ CLI::Option* option_of_key(CLI::App& cmd, const std::string& name) {
 std::vector<std::pair<std::string, std::string>> config_key_lines(std::istream& in) {
   std::vector<std::pair<std::string, std::string>> keys;  // (full name, name)
   std::string section, line;
-  auto trim = [](std::string s) {
+  auto trim = [](const std::string& s) {
     const auto first = s.find_first_not_of(" \t\r\n");
     if (first == std::string::npos) return std::string();
     return s.substr(first, s.find_last_not_of(" \t\r\n") - first + 1);
@@ -90,7 +91,9 @@ std::vector<std::pair<std::string, std::string>> config_key_lines(std::istream& 
       name = trim(line.substr(0, line.find('#')));
     }
     if (name.find('.') == std::string::npos) name = unquote(name);
-    std::string full = section.empty() ? name : section + "." + name;
+    std::string full = section;
+    if (!full.empty()) full += '.';
+    full += name;
     const auto dot = full.rfind('.');
     keys.emplace_back(full, dot == std::string::npos ? full : full.substr(dot + 1));
   }
@@ -104,7 +107,7 @@ void apply_config_file(CLI::App& cmd, const std::string& path) {
                              (std::filesystem::exists(path, ec) ? "not a regular file" : "not found"));
   }
   std::ifstream in(path);
-  if (!in) throw std::runtime_error("config file " + path + ": cannot read: " + std::strerror(errno));
+  if (!in) throw std::runtime_error("config file " + path + ": cannot read: " + std::generic_category().message(errno));
   // A key given twice is an error whatever lies between the two (nothing, other keys, a section):
   // top-level `listen`, `listen` under [serve] and `serve.listen` are one setting.
   std::map<const CLI::Option*, std::string> seen;
@@ -113,6 +116,7 @@ void apply_config_file(CLI::App& cmd, const std::string& path) {
     const CLI::Option* option = top_or_serve ? option_of_key(cmd, name) : nullptr;
     if (option == nullptr) continue;  // unknown keys and sections: reported below, by the items
     if (auto [first, fresh] = seen.emplace(option, full); !fresh) {
+      // NOLINTNEXTLINE(performance-inefficient-string-concatenation): an error, built once and thrown
       throw std::runtime_error("config file " + path + ": " + full + ": set twice" +
                                (first->second == full ? std::string() : " (also as " + first->second + ")"));
     }

@@ -77,9 +77,12 @@ std::int64_t unix_now() {
 
 std::string status_text(int status) { return "HTTP " + std::to_string(status); }
 
-// Small but real payloads: what a device sends, shortened (base64 that decodes).
+// Small but real payloads: what a device sends, shortened (base64 that decodes). The NOLINT: an
+// allocation of a few bytes failing before main() has nothing better to do than terminate.
+// NOLINTBEGIN(cert-err58-cpp)
 const std::string kPhoto = p::base64_encode(std::string("\xff\xd8\xff\xe0 conformance photo \xff\xd9", 24));
 const std::string kTemplate = p::base64_encode(std::string(48, '\x5a'));
+// NOLINTEND(cert-err58-cpp)
 
 struct TableUpload {
   std::string_view id;
@@ -92,7 +95,7 @@ struct TableUpload {
 
 class ConformanceRunner {
  public:
-  ConformanceRunner(asio::any_io_executor executor, ConformanceOptions options)
+  ConformanceRunner(const asio::any_io_executor& executor, ConformanceOptions options)
       : executor_(executor),
         options_(std::move(options)),
         random_(std::random_device{}()),
@@ -397,7 +400,7 @@ class ConformanceRunner {
     CheckResult& r = begin("push");
     const p::OutgoingRequest request = p::format_push_config_request(sn_);
     HttpAnswer a = co_await exchange(r, request);
-    if (a.status == 0 || a.status != 200) {
+    if (a.status != 200) {
       fail(r, a.status == 0 ? "no answer: " + a.error : status_text(a.status) + ", expected 200");
       skipped_ = "not run: the configuration download (push) failed";
       co_return false;

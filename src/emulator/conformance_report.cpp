@@ -43,7 +43,9 @@ std::string format_report(const ConformanceReport& report, bool verbose) {
     std::string id(r.check->id);
     verdict.resize(width, ' ');
     if (!r.reason.empty()) id.resize(std::max<std::size_t>(id.size(), 18), ' ');
-    out += "  " + verdict + "  " + id + (r.reason.empty() ? "" : " " + r.reason) + "\n";
+    out.append("  ").append(verdict).append("  ").append(id);
+    if (!r.reason.empty()) out.append(" ").append(r.reason);
+    out += "\n";
     if (r.verdict == Verdict::fail || verbose) {
       out += "             expected: " + std::string(r.check->expects) + "\n";
       append_exchanges(out, r);

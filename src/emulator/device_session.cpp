@@ -65,7 +65,7 @@ SubControllerSim::SubControllerSim(std::string serial, const Profile& profile, c
                    ",FirmVer=" + std::string(o.get_or("FirmVer", ""));
 }
 
-DeviceSession::DeviceSession(asio::any_io_executor executor, SessionOptions options, Stats& stats)
+DeviceSession::DeviceSession(const asio::any_io_executor& executor, SessionOptions options, Stats& stats)
     : executor_(executor),
       options_(std::move(options)),
       stats_(stats),
@@ -463,6 +463,7 @@ asio::awaitable<bool> DeviceSession::poll() {
     it = deferred_results_.erase(it);
   }
   std::vector<p::CommandResult> results;
+  results.reserve(due.size());
   for (const auto& d : due) results.push_back(d.result);
   const std::size_t earlier = results.size();
   bool executed = true;

@@ -105,7 +105,7 @@ struct LocalEnrolment {
 
 class DeviceSession : public std::enable_shared_from_this<DeviceSession> {
  public:
-  DeviceSession(boost::asio::any_io_executor executor, SessionOptions options, Stats& stats);
+  DeviceSession(const boost::asio::any_io_executor& executor, SessionOptions options, Stats& stats);
 
   // Starts the device's coroutine. stop() ends it at the next wait; `on_stopped` (optional) runs then.
   void start(std::function<void()> on_stopped = {});

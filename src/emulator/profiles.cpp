@@ -87,7 +87,10 @@ protocol::Record registration_options(const Profile& profile, std::string_view s
   replace_all(text, "${SN}", sn);
   replace_all(text, "${IP}", ip);
   std::string gateway(ip);
-  if (auto dot = gateway.rfind('.'); dot != std::string::npos) gateway = gateway.substr(0, dot) + ".1";
+  if (auto dot = gateway.rfind('.'); dot != std::string::npos) {
+    gateway.resize(dot);
+    gateway += ".1";
+  }
   replace_all(text, "${GW}", gateway);
   return protocol::parse_comma_list(text);
 }

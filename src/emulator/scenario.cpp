@@ -119,7 +119,7 @@ class Args {
 
   const std::vector<std::string>& positionals() const { return positionals_; }
   bool has(const std::string& key) const { return values_.count(key) != 0; }
-  std::string get(const std::string& key, std::string fallback = {}) const {
+  std::string get(const std::string& key, const std::string& fallback = {}) const {
     auto it = values_.find(key);
     return it == values_.end() ? fallback : it->second;
   }
@@ -518,7 +518,7 @@ nlohmann::ordered_json ScenarioReport::to_json() const {
   return j;
 }
 
-ScenarioRunner::ScenarioRunner(asio::any_io_executor executor, std::shared_ptr<DeviceSession> session, Scenario scenario)
+ScenarioRunner::ScenarioRunner(const asio::any_io_executor& executor, std::shared_ptr<DeviceSession> session, Scenario scenario)
     : executor_(executor), session_(std::move(session)), scenario_(std::move(scenario)), timer_(executor) {}
 
 void ScenarioRunner::start(std::function<void(const ScenarioReport&)> on_done, std::function<void(const StepOutcome&)> on_step) {

@@ -137,7 +137,7 @@ struct ScenarioReport {
 // runner reads and changes the device between two of its turns, never concurrently).
 class ScenarioRunner : public std::enable_shared_from_this<ScenarioRunner> {
  public:
-  ScenarioRunner(boost::asio::any_io_executor executor, std::shared_ptr<DeviceSession> session, Scenario scenario);
+  ScenarioRunner(const boost::asio::any_io_executor& executor, std::shared_ptr<DeviceSession> session, Scenario scenario);
 
   // Starts the steps. `on_step` (optional) runs after each step, `on_done` once at the end; both
   // on the executor. stop() (on the executor) ends the run at its next wait as a failed step.

@@ -44,6 +44,7 @@ void Simulator::run(const std::function<void(const Stats&, double)>& tick) {
     guards.push_back(asio::make_work_guard(*contexts.back()));
   }
   std::vector<std::thread> workers;
+  workers.reserve(contexts.size());
   for (auto& c : contexts) workers.emplace_back([&c] { c->run(); });
 
   std::vector<std::shared_ptr<DeviceSession>> sessions;

@@ -71,7 +71,7 @@ std::string error_reason(int status, std::string_view body, std::string_view err
 
 int LatencyHistogram::bucket_of(std::uint64_t us) noexcept {
   if (us < 4) return static_cast<int>(us);
-  const int log2 = std::bit_width(us) - 1;                        // >= 2
+  const int log2 = static_cast<int>(std::bit_width(us)) - 1;  // >= 2
   const int sub = static_cast<int>((us >> (log2 - 2)) & 3u);       // next two bits
   return std::min(kBuckets - 1, log2 * 4 + sub - 4);
 }

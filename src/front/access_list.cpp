@@ -121,6 +121,7 @@ AccessList::AccessList(const std::vector<std::string>& serials, const std::vecto
   }
   for (const auto& text : split_list(networks)) {
     const auto bad = [&text](const std::string& why) {
+      // NOLINTNEXTLINE(performance-inefficient-string-concatenation): an error, built once and thrown
       return std::invalid_argument("--allow-net: '" + text + "': " + why);
     };
     const auto slash = text.find('/');

@@ -126,7 +126,7 @@ void DeviceEndpoints::on_remote_auth(const p::DeviceRequest& req, const SharedRe
     return answer(respond, 400, "remote identification: no event record in the body");
   }
   // One record per request (10); a panel that sends more is answered for the first.
-  remote_auth_.identify(req.sn, req.records.front(), [respond](p::RemoteAuthAnswer answer) {
+  remote_auth_.identify(req.sn, req.records.front(), [respond](const p::RemoteAuthAnswer& answer) {
     front::answer(respond, 200, p::format_remote_auth_answer(answer));
   });
 }

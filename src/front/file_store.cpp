@@ -195,7 +195,7 @@ std::optional<std::string> OpenFile::read(std::uint64_t offset, std::size_t leng
     if (n <= 0) {
       if (error != nullptr) {
         *error = n == 0 ? "the file ended at " + std::to_string(offset + done) + " bytes (changed while served?)"
-                        : std::string("read failed: ") + std::strerror(errno);
+                        : std::string("read failed: ") + std::generic_category().message(errno);
       }
       return std::nullopt;
     }
@@ -252,7 +252,7 @@ std::optional<OpenFile> FileStore::open(std::string_view name, FileError* error)
   const int fd = ::open(real.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
   if (fd < 0) {
     const int err = errno;
-    return fail(error, err == ENOENT ? Kind::not_found : Kind::unreadable, shown + ": " + std::strerror(err));
+    return fail(error, err == ENOENT ? Kind::not_found : Kind::unreadable, shown + ": " + std::generic_category().message(err));
   }
   struct stat st {};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {

@@ -26,8 +26,9 @@ namespace {
 std::size_t index_of(MetricSlot slot) noexcept { return static_cast<std::size_t>(slot); }
 
 // Latency bucket bounds in nanoseconds, so that observe() compares integers.
-constexpr auto kBoundsNs = [] {
+constexpr auto kBoundsNs = []() {
   std::array<std::int64_t, kLatencyBuckets.size()> ns{};
+  // NOLINTNEXTLINE(bugprone-incorrect-roundings): positive bounds; std::llround is not constexpr
   for (std::size_t i = 0; i < ns.size(); ++i) ns[i] = static_cast<std::int64_t>(kLatencyBuckets[i] * 1e9 + 0.5);
   return ns;
 }();
@@ -289,7 +290,7 @@ void Metrics::store_stats(storage::Store& store, std::function<void(std::optiona
                  store_stats_ = stats;
                  store_read_at_ = std::chrono::steady_clock::now();
                }
-               done(std::move(stats));
+               done(stats);
              });
 }
 
@@ -498,7 +499,7 @@ void MeteredResponder::answered(int status, const http::Response* response) {
 void MeteredResponder::operator()(http::Response response) {
   if (!inner_) return;
   // Counted before the answer leaves: a client that reads /metrics right after its answer sees it.
-  answered(response.result_int(), &response);
+  answered(static_cast<int>(response.result_int()), &response);
   for (const auto& [name, value] : extra_headers_) response.set(name, value);
   if (auto transform = std::move(transform_)) transform(response);
   inner_(std::move(response));
@@ -506,7 +507,7 @@ void MeteredResponder::operator()(http::Response response) {
 
 std::shared_ptr<http::Stream> MeteredResponder::stream(http::ResponseHead head) {
   if (!inner_) return inner_.stream(std::move(head));  // answered before: a closed stream
-  answered(head.result_int(), nullptr);
+  answered(static_cast<int>(head.result_int()), nullptr);
   for (const auto& [name, value] : extra_headers_) head.set(name, value);
   return inner_.stream(std::move(head));
 }

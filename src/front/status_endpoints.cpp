@@ -22,7 +22,7 @@ void StatusEndpoints::handle(http::Request&, const std::string& path, const Shar
   if (remote_auth_) in->remote_auth_timeouts = remote_auth_->timeouts();
   in->transport = metrics_.transport();
   metrics_.store_stats(store_, [this, in, respond](std::optional<storage::StoreStats> stats) {
-    in->store = std::move(stats);
+    in->store = stats;
     (*respond)(http::make_response(http::Status::ok, metrics_.render(*in), "text/plain; version=0.0.4; charset=utf-8"));
   });
 }

@@ -28,7 +28,7 @@ bool TraceExchange::same_exchange(const TraceExchange& o) const noexcept {
          response == o.response;
 }
 
-WireTrace::WireTrace(WireTraceOptions options) : options_(options) {}
+WireTrace::WireTrace(const WireTraceOptions& options) : options_(options) {}
 
 TraceBody WireTrace::keep(std::string_view body) const {
   TraceBody out;

@@ -69,7 +69,7 @@ struct WireTraceOptions {
 
 class WireTrace {
  public:
-  explicit WireTrace(WireTraceOptions options = {});
+  explicit WireTrace(const WireTraceOptions& options = {});
 
   bool enabled() const noexcept { return options_.memory_bytes > 0 && options_.depth > 0; }
   const WireTraceOptions& options() const noexcept { return options_; }

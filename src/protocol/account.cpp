@@ -273,7 +273,7 @@ Result<AccountArchiveBody> parse_account_archive_body(std::string_view body) {
     // "datatype=tgzH4sI...": the NUL and the line break were both lost.
     if (text::iequals(key, "datatype") && value.size() > 3 && text::istarts_with(value, "tgz") &&
         nul == std::string_view::npos) {
-      data_text = value.substr(3) + data_text;
+      data_text.insert(0, value, 3);
       value.resize(3);
     }
     out.header.fields.push_back(Field{std::move(key), std::move(value), true});

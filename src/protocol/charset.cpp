@@ -24,6 +24,7 @@ class Converter {
   Converter(const Converter&) = delete;
   Converter& operator=(const Converter&) = delete;
 
+  // NOLINTNEXTLINE(performance-no-int-to-ptr): (iconv_t)-1 is iconv_open's failure value, by its API
   bool ok() const noexcept { return cd_ != reinterpret_cast<iconv_t>(-1); }
 
   // Converts all of `in`. On an invalid or truncated sequence: strict mode gives up (false);

@@ -31,7 +31,8 @@ Result<CardNumber> parse_card_number(std::string_view text) {
       return make_error(Errc::malformed, "bracketed card number needs whole bytes", quoted(text));
     std::uint64_t value = 0;
     for (std::size_t i = 0; i < digits.size() / 2; ++i) {
-      const auto byte = static_cast<std::uint64_t>(hex_digit(digits[2 * i]) * 16 + hex_digit(digits[2 * i + 1]));
+      const int byte_value = hex_digit(digits[2 * i]) * 16 + hex_digit(digits[2 * i + 1]);  // 0 to 255
+      const auto byte = static_cast<std::uint64_t>(byte_value);
       if (i >= 8) {
         if (byte != 0) return make_error(Errc::too_large, "card number longer than 8 bytes", quoted(text));
         continue;

@@ -122,7 +122,7 @@ Result<Command> data_update(CommandId id, std::string_view table, Record record)
   return data_update(id, table, std::move(records));
 }
 
-Result<Command> data_delete(CommandId id, std::string_view table, Record conditions) {
+Result<Command> data_delete(CommandId id, std::string_view table, const Record& conditions) {
   auto t = table_for(table, op_delete, "DATA DELETE");
   if (!t) return t.error();
   if (conditions.empty()) return make_error(Errc::incomplete, "use data_delete_all() to clear a table", "conditions");
@@ -143,7 +143,7 @@ Result<Command> data_delete_all(CommandId id, std::string_view table) {
   return finish(make(id, std::move(d)));
 }
 
-Result<Command> data_count(CommandId id, std::string_view table, Record conditions) {
+Result<Command> data_count(CommandId id, std::string_view table, const Record& conditions) {
   auto t = table_for(table, op_count, "DATA COUNT");
   if (!t) return t.error();
   auto c = canonical(**t, conditions, false, is_bio(**t));
@@ -154,7 +154,7 @@ Result<Command> data_count(CommandId id, std::string_view table, Record conditio
   return finish(make(id, std::move(d)));
 }
 
-Result<Command> data_query(CommandId id, std::string_view table, Record filter) {
+Result<Command> data_query(CommandId id, std::string_view table, const Record& filter) {
   auto t = table_for(table, op_query, "DATA QUERY");
   if (!t) return t.error();
   static constexpr std::string_view kTimeKeys[] = {"starttime", "endtime"};
@@ -268,7 +268,7 @@ Result<Command> get_options(CommandId id, std::vector<std::string> keys) {
   return finish(make(id, GetOptions{std::move(keys)}));
 }
 
-Result<Command> set_adscreen_options(CommandId id, Record options) {
+Result<Command> set_adscreen_options(CommandId id, const Record& options) {
   static constexpr std::string_view kOrder[] = {"InOut", "Area", "Type", "Range", "URL", "InPlayInterval", "OutPlayInterval"};
   Record out;
   for (std::string_view key : kOrder)

@@ -22,12 +22,12 @@ using CommandId = std::uint64_t;
 Result<Command> data_update(CommandId id, std::string_view table, std::vector<Record> records);
 Result<Command> data_update(CommandId id, std::string_view table, Record record);
 // Conditions must be one of the table's documented delete conditions (biodata: Type[, Pin[, No]]).
-Result<Command> data_delete(CommandId id, std::string_view table, Record conditions);
+Result<Command> data_delete(CommandId id, std::string_view table, const Record& conditions);
 Result<Command> data_delete_all(CommandId id, std::string_view table);  // "*", where documented
 // No condition counts the whole table (sent without '*'). biodata/biophoto: Type goes first.
-Result<Command> data_count(CommandId id, std::string_view table, Record conditions = {});
+Result<Command> data_count(CommandId id, std::string_view table, const Record& conditions = {});
 // filter empty = "*". Conditions use the table's fields (transaction: starttime/endtime together).
-Result<Command> data_query(CommandId id, std::string_view table, Record filter = {});
+Result<Command> data_query(CommandId id, std::string_view table, const Record& filter = {});
 // transaction only: records not uploaded yet.
 Result<Command> data_query_new_records(CommandId id);
 
@@ -61,7 +61,7 @@ Result<Command> upgrade_method3(CommandId id, std::string_view checksum, std::ui
 Result<Command> set_options(CommandId id, Record options);
 Result<Command> get_options(CommandId id, std::vector<std::string> keys);
 // Keys InOut, Area, Type, URL required; Range, InPlayInterval, OutPlayInterval optional.
-Result<Command> set_adscreen_options(CommandId id, Record options);
+Result<Command> set_adscreen_options(CommandId id, const Record& options);
 // "Door<n><name>", the per-door spelling SET OPTIONS uses (door_option_key(1, "Drivertime")).
 std::string door_option_key(unsigned door, std::string_view name);
 // Registration spelling of an option key the manual also prints differently (IcLockSvrFun,

@@ -167,6 +167,7 @@ struct Command {
   CommandBody body;
   std::optional<Envelope> envelope;  // set by the parser for CmdFormat=1 lines
 
+  // NOLINTNEXTLINE(bugprone-exception-escape): std::visit throws only on a valueless body (commands.cpp)
   Verb verb() const noexcept;
   std::optional<std::uint64_t> numeric_id() const noexcept;
   bool operator==(const Command&) const = default;

@@ -22,7 +22,7 @@ namespace {
 
 std::string utf8(std::string_view s) { return text::sanitize_utf8(s); }
 
-Decoded failed(std::string what, std::string where) {
+Decoded failed(std::string_view what, std::string_view where) {
   return Decoded{json{{"error", utf8(what)}, {"where", utf8(where)}}, false};
 }
 
@@ -115,7 +115,7 @@ Decoded decode_request(const HttpRequestCapture& capture, const DescribeContext&
   for (auto& [key, value] : described.items()) {
     out[key] = std::move(value);
     if (key != "sn") continue;
-    out["headers"] = std::move(headers);
+    out["headers"] = headers;
     if (token) {
       json t = {{"value", utf8(token->token)}, {"form", token->bare ? "bare" : "token="}};
       if (!token->timestamp.empty()) t["timestamp"] = utf8(token->timestamp);

@@ -217,6 +217,7 @@ OutgoingRequest format_querydata_account(std::string_view sn, std::string_view c
     q.add("packcnt", n(packcnt));
     q.add("packidx", n(packidx));
   }
+  // NOLINTNEXTLINE(readability-suspicious-call-argument): the archive is tgz, its name archive_name
   return post("/iclock/querydata", q, format_account_archive_body(tgz, archive_name));
 }
 

@@ -240,7 +240,8 @@ Status parse_account_tgz(DeviceRequest& req, const ParseOptions& options) {
 
 Status parse_account_file(DeviceRequest& req, const ParseOptions& options) {
   AccountArchive archive;
-  if (looks_like_gzip(req.body)) {
+  // The first and last branches take the body as it is: a .tgz, or (not unpacking) whatever it is.
+  if (looks_like_gzip(req.body)) {  // NOLINT(bugprone-branch-clone): see above
     archive.data = req.body;
   } else if (auto decoded = base64_decode(text::trim_line(req.body)); decoded && looks_like_gzip(*decoded)) {
     archive.data = std::move(*decoded);

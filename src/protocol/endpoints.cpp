@@ -56,7 +56,7 @@ constexpr std::array<EndpointName, 39> kNames{{
     {Endpoint::unknown, "unknown"},
 }};
 
-constexpr std::array<Endpoint, 37> kCatalogue = [] {
+constexpr std::array<Endpoint, 37> kCatalogue = []() {
   std::array<Endpoint, 37> out{};
   for (std::size_t i = 0; i < out.size(); ++i) out[i] = kNames[i].endpoint;
   return out;

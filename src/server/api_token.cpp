@@ -11,6 +11,7 @@
 #include <set>
 #include <sstream>
 #include <stdexcept>
+#include <system_error>
 
 #include "service/random.hpp"
 #include "service/tokens.hpp"
@@ -20,7 +21,7 @@ namespace zkpush::server {
 namespace {
 
 std::runtime_error io_error(const std::filesystem::path& path, const std::string& what) {
-  return std::runtime_error(path.string() + ": " + what + ": " + std::strerror(errno));
+  return std::runtime_error(path.string() + ": " + what + ": " + std::generic_category().message(errno));
 }
 
 // Write to a temporary file, fsync, rename: a crash leaves the old token or the new one, never a

@@ -144,7 +144,7 @@ App::App(ServerConfig config) : config_(std::move(config)) {
   devices_->set_live(&live_);
   devices_->on_presence_change([this] { wake_housekeeping(flush_now_); });
   tokens_ = std::make_unique<service::Tokens>(*store_, clock_);
-  for (auto loaded : {devices_->load(), queue_->load(), sync_->load(), tokens_->load(), sub_controllers_->load()}) {
+  for (const auto& loaded : {devices_->load(), queue_->load(), sync_->load(), tokens_->load(), sub_controllers_->load()}) {
     if (!loaded.ok()) throw std::runtime_error("reading the store at start: " + loaded.error().message);
   }
   // The audit chain's head, so that rows later removed from its end (which leave an intact, shorter

@@ -24,8 +24,7 @@ using Reason = storage::StoreError::Reason;
 std::optional<CommandStatus> next_status(CommandStatus status, CommandEvent event) noexcept {
   const bool open = is_open(status);
   switch (event) {
-    case CommandEvent::deliver:  // first delivery, or again with the same wire id
-      return open ? std::optional(CommandStatus::sent) : std::nullopt;
+    case CommandEvent::deliver:         // first delivery, or again with the same wire id
     case CommandEvent::answer_pending:  // -5000: reached the device, still running
       return open ? std::optional(CommandStatus::sent) : std::nullopt;
     case CommandEvent::answer_done: return CommandStatus::done;  // what the device did is recorded

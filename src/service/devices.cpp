@@ -174,7 +174,7 @@ void Devices::registry(const std::string& sn, const std::string& ip, protocol::R
   }
   d.ip = ip;
   d.last_seen = now;
-  d.registry = registration;
+  d.registry = std::move(registration);
   // d.approved is the cache's value when the request arrived. An approval committed after that only
   // means this attempt gets 406 and the device's next registry is accepted; the save cannot undo it
   // (the store never lowers approved).
@@ -279,6 +279,7 @@ void Devices::flush_presence(storage::Store::Done done) {
   }
   const bool ring = !changes.empty();
   std::vector<std::pair<std::string, bool>> changed;  // what was told, to take back if not written
+  changed.reserve(changes.size());
   for (const auto& c : changes) changed.emplace_back(c.sn, c.online);
   store_.write(
       [presence = std::move(presence), changes = std::move(changes), now](storage::Transaction& tx) {

@@ -303,6 +303,7 @@ bool forget_pin(storage::DoorSettings& settings, const std::string& pin) {
 std::vector<TableItem> table_items(const std::vector<storage::DoorSettings>& panel_settings) {
   std::vector<TableItem> out;
   std::vector<const storage::DoorSettings*> doors;
+  doors.reserve(panel_settings.size());
   for (const auto& d : panel_settings) doors.push_back(&d);
   std::sort(doors.begin(), doors.end(), [](auto* a, auto* b) { return a->door < b->door; });
   int multi_index = 0, linkage_index = 0;

@@ -231,6 +231,7 @@ void pack_updates(const std::string& table, std::vector<Rec> recs, const PanelCa
   // one by one, reported, and the others go together.
   auto build = [&](const std::vector<Rec>& rs) {
     std::vector<p::Record> records;
+    records.reserve(rs.size());
     for (const auto& r : rs) records.push_back(r.record);
     return p::data_update(0, table, std::move(records));
   };

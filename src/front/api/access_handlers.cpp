@@ -472,7 +472,7 @@ std::optional<std::vector<std::vector<std::string>>> parse_csv(std::string_view 
 // password, valid_from, valid_until, disabled; lists separated by ';').
 std::optional<std::vector<service::ImportRow>> import_rows(const http::Request& request, std::string& problem) {
   std::vector<service::ImportRow> out;
-  const std::string body = request.body();
+  const std::string& body = request.body();
   const auto type = p::text::to_lower(request.header("Content-Type"));
   const auto first = body.find_first_not_of(" \t\r\n");
   const bool json_body = type.find("json") != std::string::npos ||

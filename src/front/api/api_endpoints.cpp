@@ -150,9 +150,9 @@ bool ApiEndpoints::audit_refusal(const std::string& remote, std::int64_t now) {
 }
 
 ApiEndpoints::ApiEndpoints(ApiServices services)
-    : services_(services),
-      token_digest_(services.config.api_token.empty() ? std::string() : service::token_hash(services.config.api_token)),
-      bad_tokens_(services.config.api_lockout_after) {
+    : services_(std::move(services)),
+      token_digest_(services_.config.api_token.empty() ? std::string() : service::token_hash(services_.config.api_token)),
+      bad_tokens_(services_.config.api_lockout_after) {
   add_all_routes(table_, services_);
   table_.add(Route{http::Verb::get, "/api/v1/openapi.json", Role::open, "openapi",
                    "This document: every route, its role, parameters and shapes (OpenAPI 3.0)", "", "200 OpenApi", {},

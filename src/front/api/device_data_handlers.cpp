@@ -138,7 +138,7 @@ void door_state_history(const ApiServices& s, const Call& call) {
 
 void add_device_data_routes(RouteTable& table, const ApiServices& services) {
   using V = http::Verb;
-  const ApiServices s = services;
+  const ApiServices& s = services;  // the routes capture copies
   table.add({V::get, "/api/v1/devices/{sn}/records", Role::viewer, "listDeviceRecords",
              "Table records the device uploaded (users, identity cards, templates, biodata, photos, snapshots), "
              "oldest first; photos and templates by their content_url",

@@ -574,7 +574,7 @@ void Handlers::update(const std::string& sn, const std::string& body, const std:
     } else if (key == "config") {
       if (!value.is_object()) return answer_error(respond, call, 400, "config: an object of configuration keys");
       for (const auto& item : value.items()) {
-        const std::string name = item.key();  // not a structured binding: clang 14 cannot capture one
+        const std::string& name = item.key();  // not a structured binding: clang 14 cannot capture one
         const auto& v = item.value();
         const auto* known = std::find_if(std::begin(api::kDeviceConfigKeys), std::end(api::kDeviceConfigKeys),
                                          [&](const auto& k) { return p::text::iequals(k.name, name); });

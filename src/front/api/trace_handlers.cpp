@@ -146,7 +146,7 @@ void clear_trace(const ApiServices& s, const Call& call) {
 
 void add_trace_routes(RouteTable& table, const ApiServices& services) {
   using V = http::Verb;
-  const ApiServices s = services;
+  const ApiServices& s = services;  // the routes capture copies
   table.add({V::get, "/api/v1/devices/{sn}/trace", Role::operator_, "getDeviceTrace",
              "The device's last exchanges with the server (requests and answers as on the wire, bodies cut at "
              "4 KiB, identical ones in a row counted as one), newest first, each decoded as zkpush decode does; "

@@ -59,7 +59,15 @@ std::shared_ptr<const TlsContext> HttpServer::tls_context() const {
   return tls_slot_ ? tls_slot_->get() : nullptr;
 }
 
-HttpServer::~HttpServer() { stop(); }
+HttpServer::~HttpServer() {
+  try {
+    stop();
+  } catch (const std::exception& e) {
+    // A destructor must not throw. stop() throws only when the system refuses it (a thread that
+    // cannot be joined, no memory): logged, the destruction goes on.
+    state_->log(LogLevel::error, e.what());
+  }
+}
 
 const Counters& HttpServer::counters() const noexcept { return state_->counters; }
 

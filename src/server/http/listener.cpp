@@ -14,7 +14,6 @@ namespace zkpush::server::http {
 namespace {
 
 using boost::system::error_code;
-using namespace std::chrono_literals;
 
 // Out of descriptors or kernel memory: retrying before something is released would spin on the
 // connection still waiting in the backlog.
@@ -94,7 +93,7 @@ void Listener::on_accept(error_code ec, Socket socket) {
     if (is_resource_exhaustion(ec)) {
       const auto now = Clock::now();
       ++unreported_;
-      if (now - last_warning_ >= 1s) {
+      if (now - last_warning_ >= std::chrono::seconds(1)) {
         state_->log(LogLevel::error, "accept: " + ec.message() + " (" +
                                          std::to_string(unreported_) +
                                          " times since last report); pausing accepts");
@@ -145,7 +144,7 @@ void Listener::reject(Socket& socket) {
   socket.close(ignored);
   const auto now = Clock::now();
   ++unreported_;
-  if (now - last_warning_ >= 1s) {
+  if (now - last_warning_ >= std::chrono::seconds(1)) {
     state_->log(LogLevel::warn, "connection limit of " +
                                     std::to_string(state_->limits.max_connections) +
                                     " reached; closed " + std::to_string(unreported_) +

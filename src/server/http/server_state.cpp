@@ -6,7 +6,7 @@
 
 namespace zkpush::server::http {
 
-ServerState::ServerState(Limits limits_in, Handler& handler_in, LogFn log, LogLevel log_level)
+ServerState::ServerState(const Limits& limits_in, Handler& handler_in, LogFn log, LogLevel log_level)
     : limits(limits_in), handler(handler_in), log_(std::move(log)), log_level_(log_level) {}
 
 void ServerState::log(LogLevel level, std::string_view message) const noexcept {

@@ -20,7 +20,7 @@ class Session;
 
 class ServerState {
  public:
-  ServerState(Limits limits, Handler& handler, LogFn log, LogLevel log_level);
+  ServerState(const Limits& limits, Handler& handler, LogFn log, LogLevel log_level);
 
   const Limits limits;
   Handler& handler;

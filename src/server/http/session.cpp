@@ -457,7 +457,7 @@ void Session::maybe_write() {
   Response& res = *writing_;
   res = std::move(*slot.response);
 
-  int code = res.result_int();
+  int code = static_cast<int>(res.result_int());
   if (code < 200) {
     // 1xx is not a final answer; the client would wait for another response forever.
     log_event(LogLevel::error, "handler answered with status " + std::to_string(code));
@@ -571,7 +571,7 @@ void Session::start_stream(Slot slot) {
   StreamCore& stream = *streaming_;
   Response& res = *slot.response;  // the head; its body is empty
 
-  int code = res.result_int();
+  int code = static_cast<int>(res.result_int());
   bool bodiless = slot.head || code == 204 || code == 304;
   if (code < 200) {
     log_event(LogLevel::error, "handler streamed with status " + std::to_string(code));

@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <stdexcept>
+#include <system_error>
 
 #include "storage/sqlite/commands.hpp"
 #include "storage/sqlite/device_data.hpp"
@@ -71,7 +72,7 @@ std::string folder_diagnosis(const std::string& db_path) {
   if (::statvfs(folder.c_str(), &fs) == 0 && (fs.f_flag & ST_RDONLY) != 0) {
     return " (" + folder + " is on a read-only file system)";
   }
-  if (::access(folder.c_str(), W_OK) != 0) return " (" + folder + ": " + std::strerror(errno) + ")";
+  if (::access(folder.c_str(), W_OK) != 0) return " (" + folder + ": " + std::generic_category().message(errno) + ")";
   return "";
 }
 
