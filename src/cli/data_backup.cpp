@@ -3,6 +3,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <openssl/evp.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -42,7 +43,7 @@ constexpr std::size_t kBackupManifestMax = 16 << 20;
 
 [[noreturn]] void backup_fail(const std::string& message) { throw std::runtime_error(message); }
 
-std::string backup_errno(const std::string& what) { return what + ": " + std::strerror(errno); }
+std::string backup_errno(const std::string& what) { return what + ": " + std::generic_category().message(errno); }
 
 // SHA-256 over pieces, as lower-case hex.
 class BackupSha256 {
@@ -371,10 +372,10 @@ RestoreSummary restore_backup(const RestoreOptions& options) {
     const std::string name = archive_entry_pathname(entry) != nullptr ? archive_entry_pathname(entry) : "";
     const fs::path relative = restore_entry_path(name);
     const std::string key = relative.generic_string();
-    if (!names.insert(key).second) backup_fail(where + ": the archive holds " + name + " twice");
+    if (!names.insert(key).second) backup_fail(fmt::format("{}: the archive holds {} twice", where, name));
     const auto type = archive_entry_filetype(entry);
     if (archive_entry_hardlink(entry) != nullptr || (type != AE_IFREG && type != AE_IFDIR)) {
-      backup_fail(where + ": the archive's entry " + name + " is not a regular file or folder (refused)");
+      backup_fail(fmt::format("{}: the archive's entry {} is not a regular file or folder (refused)", where, name));
     }
     if (key == kBackupManifest && type == AE_IFREG) {
       if (archive_entry_size(entry) > static_cast<la_int64_t>(kBackupManifestMax)) backup_fail(where + ": the manifest is too large");
@@ -390,7 +391,7 @@ RestoreSummary restore_backup(const RestoreOptions& options) {
     }
     if (*relative.begin() != "data" || relative == "data") {
       if (relative == "data" && type == AE_IFDIR) continue;
-      backup_fail(where + ": the archive holds " + name + ", outside data/ (refused)");
+      backup_fail(fmt::format("{}: the archive holds {}, outside data/ (refused)", where, name));
     }
     const fs::path inside = relative.lexically_relative("data");
     if (inside == server::kDataLockFile) continue;
@@ -452,15 +453,15 @@ RestoreSummary restore_backup(const RestoreOptions& options) {
     const std::string path = f.value("path", "");
     listed.insert(restore_entry_path(path).generic_string());
     auto it = restored.find(restore_entry_path(path).generic_string());
-    if (it == restored.end()) backup_fail(where + ": " + path + " is missing from the archive (damaged or cut short)");
+    if (it == restored.end()) backup_fail(fmt::format("{}: {} is missing from the archive (damaged or cut short)", where, path));
     if (it->second.size != f.value("size", std::uint64_t{0}) || it->second.sha256 != f.value("sha256", "")) {
-      backup_fail(where + ": " + path + " does not match its checksum in the manifest (the backup is damaged)");
+      backup_fail(fmt::format("{}: {} does not match its checksum in the manifest (the backup is damaged)", where, path));
     }
     summary.bytes += it->second.size;
     ++summary.files;
   }
   for (const auto& [name, file] : restored) {
-    if (!listed.contains(name)) backup_fail(where + ": " + name + " is not in the manifest (the backup was altered)");
+    if (!listed.contains(name)) backup_fail(fmt::format("{}: {} is not in the manifest (the backup was altered)", where, name));
   }
   const fs::path db = staging.path / kBackupDatabase;
   if (!fs::is_regular_file(db, ec)) backup_fail(where + ": holds no database (data/zkpush.db)");

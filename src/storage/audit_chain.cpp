@@ -6,8 +6,6 @@
 
 namespace zkpush::storage {
 
-const std::string kAuditGenesis(64, '0');
-
 namespace {
 
 void audit_put_u64(std::string& out, std::uint64_t v) {

@@ -27,7 +27,7 @@
 namespace zkpush::storage {
 
 // The previous hash of the first entry: 64 zeros.
-extern const std::string kAuditGenesis;
+inline constexpr const char kAuditGenesis[] = "0000000000000000000000000000000000000000000000000000000000000000";
 
 std::string audit_canonical(const AuditEntry& entry);
 // The hash of `entry` (its `hash` field ignored) after the entry whose hash is `previous` (hex).

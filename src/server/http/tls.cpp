@@ -12,6 +12,7 @@
 #include <fstream>
 #include <memory>
 #include <stdexcept>
+#include <system_error>
 
 namespace zkpush::server::http {
 namespace {
@@ -41,7 +42,7 @@ std::string tls_openssl_errors(const char* fallback) {
 void tls_check_readable(const std::string& what, const std::string& path) {
   if (path.empty()) throw std::runtime_error(what + ": no file given");
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error(what + " " + path + ": cannot read: " + std::strerror(errno));
+  if (!in) throw std::runtime_error(what + " " + path + ": cannot read: " + std::generic_category().message(errno));
 }
 
 // Never prompts: an encrypted key fails to load with a clear error instead of waiting on a tty.
