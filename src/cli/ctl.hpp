@@ -17,6 +17,10 @@
 #include <string_view>
 #include <vector>
 
+namespace boost::asio::ssl {
+class context;
+}  // namespace boost::asio::ssl
+
 namespace zkpush::cli::ctl {
 
 using Json = nlohmann::ordered_json;
@@ -36,7 +40,8 @@ struct UsageError : std::runtime_error {
 
 // Everything the command line can give; one subcommand runs, so they share one object.
 struct CtlFlags {
-  std::string server, token, config;
+  std::string server, token, config, ca;
+  bool insecure = false;  // https:// without checking the certificate (--insecure)
   bool json = false, color = false, no_color = false;
   std::string sn, pin, name, file, status, role, url, secret, events, wait, ids, after;
   std::vector<std::string> cards;
@@ -50,6 +55,8 @@ struct CtlFlags {
 struct Ctl {
   std::string host;
   std::uint16_t port = 8088;
+  bool tls = false;  // an https:// server: the certificate checked against the system's CAs and --ca
+  std::shared_ptr<boost::asio::ssl::context> tls_context;
   std::string token;
   bool json = false;
   bool color = false;  // stdout is a terminal and colours are not turned off
@@ -57,7 +64,8 @@ struct Ctl {
 };
 
 // Server and token: flags > ZKPUSH_SERVER / ZKPUSH_API_TOKEN > config file > defaults
-// (http://127.0.0.1:8088, ./data/api-token). Throws UsageError.
+// (http://127.0.0.1:8088, ./data/api-token); an https:// server is checked against the system's CAs
+// and --ca (a private CA), or not at all with --insecure. Throws UsageError.
 Ctl resolve(const CtlFlags& flags);
 
 // Runs one subcommand: resolves the settings, runs `body`, turns UsageError into status 2.

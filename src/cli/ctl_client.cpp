@@ -9,6 +9,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/use_future.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -139,6 +141,41 @@ http::request<http::string_body> http_request(const Ctl& c, const Request& r) {
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 #endif
+// The request and its answer on `io` (the TCP stream itself, or TLS over it); `tcp` carries the
+// deadlines.
+template <class Stream>
+asio::awaitable<Answer> talk(Stream& io, beast::tcp_stream& tcp, const Ctl& c, const Request& r, std::chrono::seconds timeout,
+                             const std::function<bool(std::string_view)>& on_body, std::chrono::seconds idle) {
+  beast::error_code ec;
+  auto req = http_request(c, r);
+  tcp.expires_after(timeout);
+  co_await http::async_write(io, req, asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) co_return no_answer("send", ec);
+
+  // buffer_body: each read_some hands over what arrived, so a stream's events come one by one.
+  beast::flat_buffer buffer;
+  http::response_parser<http::buffer_body> parser;
+  parser.body_limit(std::numeric_limits<std::uint64_t>::max());
+  co_await http::async_read_header(io, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) co_return no_answer("read", ec);
+  Answer answer;
+  answer.status = static_cast<int>(parser.get().result_int());
+  const bool streaming = on_body && answer.status == 200;
+  std::vector<char> piece(16384);
+  while (!parser.is_done()) {
+    parser.get().body().data = piece.data();
+    parser.get().body().size = piece.size();
+    tcp.expires_after(streaming && idle.count() > 0 ? idle : timeout);
+    co_await http::async_read_some(io, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec == http::error::need_buffer) ec = {};
+    if (ec) co_return no_answer(streaming ? "stream" : "read", ec);
+    const std::string_view got(piece.data(), piece.size() - parser.get().body().size);
+    if (!streaming) answer.body.append(got);
+    else if (!got.empty() && !on_body(got)) break;
+  }
+  co_return answer;
+}
+
 // A coroutine keeps its parameters by value: references could dangle across its suspensions.
 // cppcheck-suppress passedByValue
 asio::awaitable<Answer> run_exchange(Ctl c, Request r, std::chrono::seconds timeout,
@@ -152,33 +189,14 @@ asio::awaitable<Answer> run_exchange(Ctl c, Request r, std::chrono::seconds time
   stream.expires_after(timeout);
   co_await stream.async_connect(addresses, asio::redirect_error(asio::use_awaitable, ec));
   if (ec) co_return no_answer("connect to " + c.host + ":" + std::to_string(c.port), ec);
-  auto req = http_request(c, r);
+  if (!c.tls) co_return co_await talk(stream, stream, c, r, timeout, on_body, idle);
+  // TLS over the same tcp_stream, whose deadlines then bound the handshake, reads and writes.
+  asio::ssl::stream<beast::tcp_stream&> tls(stream, *c.tls_context);
+  emulator::expect_tls_peer(tls.native_handle(), c.host);
   stream.expires_after(timeout);
-  co_await http::async_write(stream, req, asio::redirect_error(asio::use_awaitable, ec));
-  if (ec) co_return no_answer("send", ec);
-
-  // buffer_body: each read_some hands over what arrived, so a stream's events come one by one.
-  beast::flat_buffer buffer;
-  http::response_parser<http::buffer_body> parser;
-  parser.body_limit(std::numeric_limits<std::uint64_t>::max());
-  co_await http::async_read_header(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
-  if (ec) co_return no_answer("read", ec);
-  Answer answer;
-  answer.status = static_cast<int>(parser.get().result_int());
-  const bool streaming = on_body && answer.status == 200;
-  std::vector<char> piece(16384);
-  while (!parser.is_done()) {
-    parser.get().body().data = piece.data();
-    parser.get().body().size = piece.size();
-    stream.expires_after(streaming && idle.count() > 0 ? idle : timeout);
-    co_await http::async_read_some(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
-    if (ec == http::error::need_buffer) ec = {};
-    if (ec) co_return no_answer(streaming ? "stream" : "read", ec);
-    const std::string_view got(piece.data(), piece.size() - parser.get().body().size);
-    if (!streaming) answer.body.append(got);
-    else if (!got.empty() && !on_body(got)) break;
-  }
-  co_return answer;
+  co_await tls.async_handshake(asio::ssl::stream_base::client, asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) co_return no_answer("TLS handshake with " + c.host + ":" + std::to_string(c.port), ec);
+  co_return co_await talk(tls, stream, c, r, timeout, on_body, idle);
 }
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
@@ -196,9 +214,19 @@ Ctl resolve(const CtlFlags& f) {
   std::string server = !f.server.empty() ? f.server : !env("ZKPUSH_SERVER").empty() ? env("ZKPUSH_SERVER") : file.server;
   if (server.empty()) server = "http://127.0.0.1:8088";
   auto address = emulator::parse_server_url(server);
-  if (!address) throw UsageError("server: not an http://host:port URL: " + server);
+  if (!address) throw UsageError("server: not an http://host:port or https://host:port URL: " + server);
   c.host = address->host;
   c.port = address->port;
+  c.tls = address->tls;
+  if (c.tls) {
+    try {
+      c.tls_context = emulator::make_client_tls_context(f.ca, f.insecure);
+    } catch (const std::runtime_error& e) {
+      throw UsageError(std::string("--ca: ") + e.what());
+    }
+  } else if (!f.ca.empty() || f.insecure) {
+    throw UsageError("--ca and --insecure are for an https:// server; the server is " + server);
+  }
   c.token = !f.token.empty() ? f.token : !env("ZKPUSH_API_TOKEN").empty() ? env("ZKPUSH_API_TOKEN") : file.token;
   if (c.token.empty()) c.token = first_line_of("data/api-token");
   if (c.token.empty())

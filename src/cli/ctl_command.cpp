@@ -137,6 +137,8 @@ void register_ctl(CLI::App& app) {
   auto* root = app.add_subcommand("ctl", "Use a running server's JSON API from the shell (tables, or --json for scripts)");
   root->add_option("--server", f->server, "the server's URL (default $ZKPUSH_SERVER, the config file, else http://127.0.0.1:8088)");
   root->add_option("--token", f->token, "an API token (default $ZKPUSH_API_TOKEN, the config file, else ./data/api-token)");
+  root->add_option("--ca", f->ca, "https://: a PEM file of CAs to trust besides the system's (a private CA, docs/tls.md)");
+  root->add_flag("--insecure", f->insecure, "https://: do not check the server's certificate");
   root->add_option("--config", f->config, "a config file (default $ZKPUSH_CTL_CONFIG, else ~/.config/zkpush/ctl.toml if present)");
   root->add_flag("--json", f->json, "print the API's JSON instead of a table");
   root->add_flag("--color", f->color, "colour events even when stdout is not a terminal");

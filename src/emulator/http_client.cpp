@@ -80,6 +80,18 @@ std::shared_ptr<asio::ssl::context> default_client_tls_context() {
   return context;
 }
 
+void expect_tls_peer(SSL* ssl, const std::string& host) {
+  X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
+  beast::error_code not_ip;
+  asio::ip::make_address(host, not_ip);
+  if (!not_ip) {
+    X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str());
+  } else {
+    X509_VERIFY_PARAM_set1_host(param, host.c_str(), 0);
+    SSL_set_tlsext_host_name(ssl, host.c_str());
+  }
+}
+
 HttpClient::HttpClient(asio::any_io_executor executor, ServerAddress server)
     : server_(std::move(server)), stream_(std::move(executor)) {}
 
@@ -87,7 +99,8 @@ void HttpClient::close() {
   beast::error_code ignored;
   stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
   stream_.close();
-  tls_.reset();
+  // tls_ stays until the next connect replaces it: an operation of the session's coroutine may still
+  // be pending on it, and completes (aborted) after this.
   buffer_.clear();
   open_ = false;
 }
@@ -115,18 +128,7 @@ asio::awaitable<bool> HttpClient::connect(std::chrono::milliseconds timeout, std
   if (server_.tls) {
     if (!server_.tls_context) server_.tls_context = default_client_tls_context();
     tls_ = std::make_unique<asio::ssl::stream<beast::tcp_stream&>>(stream_, *server_.tls_context);
-    // The certificate must name the host as given: an IP address (what panels are usually given)
-    // against its IP entries, a name against its DNS entries (and sent as SNI).
-    SSL* ssl = tls_->native_handle();
-    X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
-    beast::error_code not_ip;
-    asio::ip::make_address(server_.host, not_ip);
-    if (!not_ip) {
-      X509_VERIFY_PARAM_set1_ip_asc(param, server_.host.c_str());
-    } else {
-      X509_VERIFY_PARAM_set1_host(param, server_.host.c_str(), 0);
-      SSL_set_tlsext_host_name(ssl, server_.host.c_str());
-    }
+    expect_tls_peer(tls_->native_handle(), server_.host);
     stream_.expires_after(timeout);
     co_await tls_->async_handshake(asio::ssl::stream_base::client, asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {

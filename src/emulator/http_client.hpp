@@ -46,6 +46,9 @@ std::optional<ServerAddress> parse_server_url(std::string_view url);
 // std::runtime_error naming an unreadable CA file.
 std::shared_ptr<boost::asio::ssl::context> make_client_tls_context(const std::string& ca_file, bool insecure);
 std::shared_ptr<boost::asio::ssl::context> default_client_tls_context();
+// Before a client handshake: the certificate must name `host` as given — an IP address (what panels
+// are usually given) against its IP entries, a name against its DNS entries (and sent as SNI).
+void expect_tls_peer(SSL* ssl, const std::string& host);
 
 struct HttpAnswer {
   int status = 0;  // 0 = no answer (connection failed, timed out, or closed mid-answer)

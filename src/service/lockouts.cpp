@@ -107,14 +107,15 @@ void Lockouts::record(const Lockout& l, const std::string& method, const std::st
         tx.messages().add("security", sn, text, entry.at);
         tx.audit().append(entry);
       },
-      [this, key = l.key](storage::StoreResult<storage::Unit> r) {
+      // Not `this`: the commit may come after the Lockouts are gone (a store draining at shutdown).
+      [live = live_, key = l.key](storage::StoreResult<storage::Unit> r) {
         // The lockout holds either way; only its record is missing.
         if (!r.ok()) {
           spdlog::error("lockout of {}: message and audit entry not written: {}", protocol::text::printable(key),
                         r.error().message);
           return;
         }
-        if (live_) live_->ring(Live::Ring::messages);
+        if (live) live->ring(Live::Ring::messages);
       });
 }
 

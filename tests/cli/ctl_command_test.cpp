@@ -10,12 +10,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <thread>
 
 #include "cli/run_zkpush.hpp"
 #include "server/serve_fixture.hpp"
+#include "support/test_certificates.hpp"
 
 namespace zkpush::server {
 namespace {
@@ -384,6 +386,38 @@ TEST_F(CtlCommand, SettingsFromTheConfigFileTheEnvironmentAndFlags) {
   EXPECT_EQ(bad, 2) << why;
   EXPECT_NE(why.find("tokn: unknown setting"), std::string::npos) << why;
   EXPECT_EQ(cli_test::run_zkpush("ctl devices", false, "ZKPUSH_CTL_CONFIG=/nonexistent/ctl.toml").first, 2);
+}
+
+// Over HTTPS (serve --tls-listen): the certificate checked against --ca (a private CA), refused
+// without it (status 3, no answer: the handshake fails), skipped with --insecure; --ca for an http://
+// server is a usage error.
+TEST_F(CtlCommand, OverHttpsWithAPrivateCa) {
+  const auto dir = std::filesystem::temp_directory_path() / ("zkpush-ctl-tls-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const auto cert = test::make_test_certificate(dir, "server", "127.0.0.1");
+  ServerConfig config;
+  config.api_token = kToken;
+  config.tls_listen = "127.0.0.1:0";
+  config.tls_cert = cert.cert.string();
+  config.tls_key = cert.key.string();
+  app_.reset();  // the fixture's server, without TLS, holds the data folder
+  start(config);
+  ASSERT_NE(app_->tls_port(), 0);
+  const std::string https = "https://127.0.0.1:" + std::to_string(app_->tls_port());
+  auto ctl_at = [&](const std::string& flags) {
+    return cli_test::run_zkpush("ctl --server " + https + " --token " + kToken + " " + flags + " devices --json", true);
+  };
+  auto [trusted, listed] = ctl_at("--ca " + cert.cert.string());
+  EXPECT_EQ(trusted, 0) << listed;
+  EXPECT_TRUE(nlohmann::json::parse(listed, nullptr, false).is_array()) << listed;
+  auto [unknown_ca, said] = ctl_at("");
+  EXPECT_EQ(unknown_ca, 3) << said;
+  EXPECT_NE(said.find("TLS handshake"), std::string::npos) << said;
+  EXPECT_EQ(ctl_at("--insecure").first, 0);
+  // The wrong token over TLS is refused as over plain HTTP.
+  EXPECT_EQ(cli_test::run_zkpush("ctl --server " + https + " --insecure --token wrong devices", true).first, 1);
+  EXPECT_EQ(ctl("--ca " + cert.cert.string() + " devices", kToken, true).first, 2);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
