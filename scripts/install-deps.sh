@@ -32,7 +32,7 @@ if [ "${1:-}" = "build" ]; then
   for p in "${PACKAGES[@]}"; do
     case "$p" in
       git|ccache|clang|libclang-rt-14-dev|libgtest-dev|libgmock-dev|libbenchmark-dev|libyaml-cpp-dev|mosquitto|\
-      chromium|fonts-dejavu-core|lintian|systemd|nodejs|npm) ;;
+      chromium|fonts-dejavu-core|lintian|systemd|nodejs|npm|postgresql) ;;
       *) build_only+=("$p") ;;
     esac
   done

@@ -3,7 +3,9 @@
 //
 //   sqlite:<path>         the SQLite file at <path> (created and migrated as needed); also a bare
 //   <path>                path. The folder must exist.
-//   postgresql://...      (a later issue)
+//   postgres://user@host:port/db   PostgreSQL (also postgresql://, and every parameter libpq takes:
+//                         ?host=/run/postgresql for a socket, sslmode=..., password from ~/.pgpass or
+//                         PGPASSWORD). The schema is created or migrated at start, under an advisory lock.
 #pragma once
 
 #include <cstdint>
@@ -36,6 +38,18 @@ struct StoreFileFacts {
 StoreFileFacts inspect_store_file(const std::string& url);
 // The newest schema version this build opens (and migrates older stores to).
 int latest_store_schema_version();
+// Whether the store at `url` is a database server that several zkpush nodes may share (PostgreSQL),
+// rather than a file of one node's (SQLite).
+bool is_shared_store(const std::string& url);
+// `zkpush migrate`: brings the store at `url` to this build's schema without serving; the versions
+// before and after (the same when there was nothing to do). Throws like open_store.
+struct SchemaMigration {
+  int from = 0;
+  int to = 0;
+};
+SchemaMigration migrate_store(const std::string& url);
+// The URL without its password, for logs.
+std::string shown_store_url(const std::string& url);
 // Checks the audit log's hash chain of the store at `url` (`zkpush audit verify`), opening it read
 // only: nothing is migrated or written, and a server may be running on it. Throws like open_store,
 // and std::runtime_error when the store is older than the chain (schema version 20).

@@ -16,6 +16,7 @@
 
 #include "storage/open_store.hpp"
 #include "storage/store.hpp"
+#include "support/postgres_cluster.hpp"
 #include "support/store_access.hpp"
 
 namespace zkpush::storage::testing {
@@ -74,8 +75,13 @@ inline std::ostream& operator<<(std::ostream& os, const Backend& b) { return os 
 // The SQLite store in `place`.
 inline std::string sqlite_url(const std::filesystem::path& place) { return "sqlite:" + (place / "zkpush.db").string(); }
 
-// Every backend the contract suites run against (PostgreSQL joins here later).
-inline auto all_backends() { return ::testing::Values(Backend{"sqlite", sqlite_url}); }
+// A database of its own on the test run's PostgreSQL cluster for `place` (support/postgres_cluster.hpp).
+inline std::string postgres_url(const std::filesystem::path& place) { return test::postgres_database_url(place.string()); }
+
+// Every backend the contract suites run against.
+inline auto all_backends() {
+  return ::testing::Values(Backend{"sqlite", sqlite_url}, Backend{"postgres", postgres_url});
+}
 inline std::string backend_name(const ::testing::TestParamInfo<Backend>& info) { return info.param.name; }
 
 // A contract suite's fixture: a fresh store of the backend under test per test, and its units of

@@ -1,0 +1,262 @@
+#include "storage/postgres/postgres_store.hpp"
+
+#include <future>
+#include <optional>
+#include <stdexcept>
+
+#include "storage/postgres/schema.hpp"
+#include "storage/postgres/view.hpp"
+
+namespace zkpush::storage::postgres {
+
+namespace {
+
+// A connection as every zkpush connection wants it: named in pg_stat_activity, and with commits that
+// wait for the WAL flush (a server configured with synchronous_commit = off or local would otherwise
+// answer devices before their data is safe; remote_write and stronger are kept).
+std::unique_ptr<Connection> connect(const std::string& url, std::string_view role) {
+  auto c = std::make_unique<Connection>(url);
+  c->exec("SET application_name = 'zkpush " + std::string(role) + "'");
+  auto st = c->prepare("SELECT current_setting('synchronous_commit')");
+  st.step();
+  const std::string level = st.column_text(0);
+  if (level == "off" || level == "local") c->exec("SET synchronous_commit = on");
+  return c;
+}
+
+void rollback_quietly(Connection& c) noexcept {
+  try {
+    if (c.usable()) c.exec("ROLLBACK");
+  } catch (const std::exception&) {
+    // The connection went away meanwhile; it is replaced at its next use.
+  }
+}
+
+}  // namespace
+
+PostgresStore::PostgresStore(const PostgresOptions& options)
+    : options_(options), shown_url_(redacted_url(options.url)) {
+  try {
+    auto c = connect(options_.url, "migrate");
+    migrate(*c);
+    writer_ = connect(options_.url, "writer");
+    idle_.push_back(connect(options_.url, "reader"));
+  } catch (const std::exception& e) {
+    throw std::runtime_error(std::string("opening the store ") + shown_url_ + ": " + e.what());
+  }
+  write_thread_ = std::thread([this] { writer_loop(); });
+  for (std::size_t i = 0; i < std::max<std::size_t>(1, options_.reader_threads); ++i)
+    read_threads_.emplace_back([this] { reader_loop(); });
+}
+
+PostgresStore::~PostgresStore() {
+  {
+    std::lock_guard lock(read_mu_);
+    read_stopping_ = true;
+  }
+  read_cv_.notify_all();
+  for (auto& t : read_threads_) t.join();
+  {
+    std::lock_guard lock(write_mu_);
+    write_stopping_ = true;
+  }
+  write_cv_.notify_all();
+  write_thread_.join();
+}
+
+// ---- writes --------------------------------------------------------------------------------------------
+
+void PostgresStore::submit_write(std::function<void(Transaction&)> job, Outcome done) {
+  {
+    std::lock_guard lock(write_mu_);
+    write_queue_.push_back(Pending{std::move(job), std::move(done)});
+  }
+  write_cv_.notify_one();
+}
+
+Connection& PostgresStore::writer_connection() {
+  if (!writer_ || !writer_->usable()) {
+    writer_.reset();
+    writer_ = connect(options_.url, "writer");
+  }
+  return *writer_;
+}
+
+void PostgresStore::writer_loop() {
+  std::deque<Pending> group;
+  for (;;) {
+    {
+      std::unique_lock lock(write_mu_);
+      write_cv_.wait(lock, [this] { return write_stopping_ || !write_queue_.empty(); });
+      if (write_queue_.empty() && write_stopping_) break;
+      while (!write_queue_.empty() && group.size() < options_.max_group) {
+        group.push_back(std::move(write_queue_.front()));
+        write_queue_.pop_front();
+      }
+    }
+    commit_group(group);
+    group.clear();
+  }
+  writer_.reset();  // disconnects on the thread that used it
+}
+
+void PostgresStore::commit_group(std::deque<Pending>& group) {
+  std::vector<std::optional<StoreError>> outcomes(group.size());
+  bool group_failed = false;
+  Connection* c = nullptr;
+  try {
+    c = &writer_connection();
+    c->exec("BEGIN; SAVEPOINT job");
+    for (std::size_t i = 0; i < group.size(); ++i) {
+      const bool last = i + 1 == group.size();
+      try {
+        View view(*c);
+        group[i].job(view);
+        c->exec(last ? "RELEASE job" : "RELEASE job; SAVEPOINT job");
+      } catch (const Refused& r) {
+        outcomes[i] = StoreError{false, r.what(), r.reason()};
+        c->exec(last ? "ROLLBACK TO job; RELEASE job" : "ROLLBACK TO job; RELEASE job; SAVEPOINT job");
+      } catch (const PgError& e) {
+        if (!c->usable()) throw;  // the connection is gone: the whole group with it
+        outcomes[i] = StoreError{e.is_transient(), e.what()};
+        c->exec(last ? "ROLLBACK TO job; RELEASE job" : "ROLLBACK TO job; RELEASE job; SAVEPOINT job");
+      } catch (const std::exception& e) {
+        // A value that cannot be encoded, a bug: this unit fails, not transient.
+        outcomes[i] = StoreError{false, e.what()};
+        c->exec(last ? "ROLLBACK TO job; RELEASE job" : "ROLLBACK TO job; RELEASE job; SAVEPOINT job");
+      }
+    }
+    c->exec("COMMIT");
+  } catch (const std::exception& e) {
+    // BEGIN, a savepoint, the connection or the COMMIT failed: nothing of this group is durable. (A
+    // COMMIT whose answer was lost may in fact have committed; the devices resend and duplicates are
+    // recognised: events by their index or digest, answers by command id.)
+    if (c) rollback_quietly(*c);
+    group_failed = true;
+    const StoreError failure{true, "writing to " + shown_url_ + ": " + e.what()};
+    for (auto& o : outcomes) o = failure;
+  }
+  {
+    std::lock_guard lock(write_mu_);
+    groups_ += 1;
+    jobs_ += group.size();
+    if (group_failed) failed_commits_ += 1;
+  }
+  for (std::size_t i = 0; i < group.size(); ++i)
+    if (group[i].done) group[i].done(std::move(outcomes[i]));
+}
+
+// ---- reads ---------------------------------------------------------------------------------------------
+
+std::unique_ptr<Connection> PostgresStore::take_reader() {
+  {
+    std::lock_guard lock(pool_mu_);
+    while (!idle_.empty()) {
+      auto c = std::move(idle_.back());
+      idle_.pop_back();
+      if (c->usable()) return c;
+    }
+  }
+  return connect(options_.url, "reader");
+}
+
+void PostgresStore::give_back(std::unique_ptr<Connection> c) noexcept {
+  if (!c || !c->usable()) return;
+  std::lock_guard lock(pool_mu_);
+  if (idle_.size() < options_.idle_readers) idle_.push_back(std::move(c));
+}
+
+std::optional<StoreError> PostgresStore::run_read(const std::function<void(Reads&)>& job) {
+  std::unique_ptr<Connection> c;
+  try {
+    c = take_reader();
+    c->exec("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+    View view(*c);
+    job(view);
+    c->exec("COMMIT");
+    give_back(std::move(c));
+    return std::nullopt;
+  } catch (const Refused& r) {
+    if (c) rollback_quietly(*c), give_back(std::move(c));
+    return StoreError{false, r.what(), r.reason()};
+  } catch (const std::runtime_error& e) {
+    // The server, the connection, or a stored value that cannot be decoded: cannot be read now.
+    if (c) rollback_quietly(*c), give_back(std::move(c));
+    return StoreError{true, "reading " + shown_url_ + ": " + e.what()};
+  }
+}
+
+void PostgresStore::submit_read(std::function<void(Reads&)> job, Outcome done) {
+  {
+    std::lock_guard lock(read_mu_);
+    read_queue_.push_back(ReadTask{std::move(job), std::move(done)});
+  }
+  read_cv_.notify_one();
+}
+
+void PostgresStore::reader_loop() {
+  for (;;) {
+    ReadTask task;
+    {
+      std::unique_lock lock(read_mu_);
+      read_cv_.wait(lock, [this] { return read_stopping_ || !read_queue_.empty(); });
+      if (read_queue_.empty()) return;
+      task = std::move(read_queue_.front());
+      read_queue_.pop_front();
+    }
+    auto error = run_read(task.job);
+    if (task.done) task.done(std::move(error));
+  }
+}
+
+// ---- maintenance ---------------------------------------------------------------------------------------
+
+std::string PostgresStore::integrity_check() {
+  // PostgreSQL checks its pages itself (data checksums, when the cluster has them; amcheck for an
+  // administrator). What zkpush can check: the server answers and the schema is this program's.
+  try {
+    auto c = take_reader();
+    const int version = schema_version(*c);
+    give_back(std::move(c));
+    if (version != latest_schema_version())
+      return "schema version " + std::to_string(version) + ", this zkpush expects " +
+             std::to_string(latest_schema_version());
+    return "ok";
+  } catch (const std::exception& e) {
+    return "cannot check " + shown_url_ + ": " + e.what();
+  }
+}
+
+StoreResult<StoreStats> PostgresStore::stats() {
+  auto counts = read_now([](Reads& r) {
+    StoreStats s;
+    s.devices = r.devices().count();
+    s.events = r.events().count("");
+    s.queued_commands = r.commands().pending_total();
+    return s;
+  });
+  if (!counts.ok()) return counts;
+  StoreStats s = counts.value();
+  std::lock_guard lock(write_mu_);
+  s.write_groups = groups_;
+  s.write_jobs = jobs_;
+  s.failed_commits = failed_commits_;
+  s.write_queue = write_queue_.size();
+  return s;
+}
+
+std::unique_ptr<Store> open_postgres_store(const PostgresOptions& options) {
+  return std::make_unique<PostgresStore>(options);
+}
+
+MigrationOutcome migrate_postgres(const std::string& url) {
+  try {
+    auto c = connect(url, "migrate");
+    const auto report = migrate(*c);
+    return {report.from, report.to};
+  } catch (const std::exception& e) {
+    throw std::runtime_error("migrating " + redacted_url(url) + ": " + e.what());
+  }
+}
+
+}  // namespace zkpush::storage::postgres

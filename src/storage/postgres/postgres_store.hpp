@@ -1,0 +1,102 @@
+// The PostgreSQL backend of the store (storage/store.hpp for the contract), for `--store postgres://…`.
+//
+// Writes: one writer thread per store owns a connection and groups the units of work queued while the
+// previous group committed into one transaction, each in its own savepoint (a failing unit is undone
+// alone), then commits once: with synchronous_commit on, the commit returns once the server has flushed
+// its WAL, so a unit's `done` means durable, as with SQLite. Savepoints and their releases travel in the
+// same round trip as the next one (RELEASE job; SAVEPOINT job).
+// Reads: reader threads and the blocking reads check a connection out of a pool; each unit of work runs
+// in one REPEATABLE READ READ ONLY transaction, one snapshot.
+// A lost connection fails what was running on it (transient: devices retry) and is replaced at the
+// next use. Several stores (zkpush nodes) may share one database; the schema is migrated once, under an
+// advisory lock (schema.hpp).
+#pragma once
+
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "storage/postgres/database.hpp"
+#include "storage/store.hpp"
+
+namespace zkpush::storage::postgres {
+
+struct PostgresOptions {
+  std::string url;                 // postgres://user@host:port/db (or any libpq connection string)
+  std::size_t max_group = 1024;    // writes per transaction at most
+  std::size_t reader_threads = 2;  // threads running asynchronous reads
+  std::size_t idle_readers = 8;    // idle read connections kept open
+};
+
+class PostgresStore final : public Store {
+ public:
+  // Connects, migrates the schema when it is older (under the advisory lock) and starts the threads.
+  // Throws std::runtime_error with the reason (unreachable server, refused login, a newer schema).
+  explicit PostgresStore(const PostgresOptions& options);
+  // Completes every unit of work already submitted (their callbacks run), then disconnects.
+  ~PostgresStore() override;
+
+  std::string integrity_check() override;
+  StoreResult<StoreStats> stats() override;
+
+ protected:
+  void submit_write(std::function<void(Transaction&)> job, Outcome done) override;
+  void submit_read(std::function<void(Reads&)> job, Outcome done) override;
+  std::optional<StoreError> run_read(const std::function<void(Reads&)>& job) override;
+
+ private:
+  struct Pending {
+    std::function<void(Transaction&)> job;
+    Outcome done;
+  };
+  void writer_loop();
+  void commit_group(std::deque<Pending>& group);
+  Connection& writer_connection();
+  void reader_loop();
+  std::unique_ptr<Connection> take_reader();
+  void give_back(std::unique_ptr<Connection> c) noexcept;
+
+  PostgresOptions options_;
+  std::string shown_url_;  // without the password
+
+  // Writes.
+  std::mutex write_mu_;
+  std::condition_variable write_cv_;
+  std::deque<Pending> write_queue_;
+  bool write_stopping_ = false;
+  std::uint64_t groups_ = 0, jobs_ = 0, failed_commits_ = 0;  // under write_mu_
+  std::unique_ptr<Connection> writer_;                        // the writer thread's
+  std::thread write_thread_;
+
+  // Reads.
+  std::mutex pool_mu_;
+  std::vector<std::unique_ptr<Connection>> idle_;
+  struct ReadTask {
+    std::function<void(Reads&)> job;
+    Outcome done;
+  };
+  std::mutex read_mu_;
+  std::condition_variable read_cv_;
+  std::deque<ReadTask> read_queue_;
+  bool read_stopping_ = false;
+  std::vector<std::thread> read_threads_;
+};
+
+// Opens the PostgreSQL store. Throws std::runtime_error.
+std::unique_ptr<Store> open_postgres_store(const PostgresOptions& options);
+
+// `zkpush migrate`: brings the database at `url` to this program's schema, under the advisory lock.
+// Returns the versions before and after. Throws std::runtime_error.
+struct MigrationOutcome {
+  int from = 0;
+  int to = 0;
+};
+MigrationOutcome migrate_postgres(const std::string& url);
+
+}  // namespace zkpush::storage::postgres
