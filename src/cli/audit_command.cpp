@@ -1,5 +1,6 @@
-// `zkpush audit verify --data DIR`: checks the audit log's hash chain (storage/audit_chain.hpp) in
-// the data folder's database, read only, while a server may be running on it. Exit 0 when the chain
+// `zkpush audit verify --data DIR` (or --store URL): checks the audit log's hash chain
+// (storage/audit_chain.hpp) in the data folder's database or the store named, read only, while servers
+// may be running on it. Exit 0 when the chain
 // is intact, 1 when it is broken (naming the first broken entry and why), 2 when it cannot be read.
 #include <cstdio>
 #include <cstdlib>
@@ -16,13 +17,15 @@ namespace {
 
 struct AuditOptions {
   std::string data_dir = "./data";
+  std::string store;  // "" = the data folder's zkpush.db
 };
 
 int run_audit_verify(const AuditOptions& o) {
-  const auto db = (std::filesystem::path(o.data_dir) / "zkpush.db").string();
+  const auto url =
+      o.store.empty() ? "sqlite:" + (std::filesystem::path(o.data_dir) / "zkpush.db").string() : o.store;
   storage::AuditVerdict v;
   try {
-    v = storage::verify_audit_log("sqlite:" + db);
+    v = storage::verify_audit_log(url);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "zkpush audit verify: %s\n", e.what());
     return 2;
@@ -52,6 +55,9 @@ void register_audit(CLI::App& app) {
   if (const char* env = std::getenv("ZKPUSH_DATA")) options->data_dir = env;
   verify->add_option("--data", options->data_dir, "data folder holding zkpush.db (env ZKPUSH_DATA)")
       ->capture_default_str();
+  if (const char* env = std::getenv("ZKPUSH_STORE"); env && *env) options->store = env;
+  verify->add_option("--store", options->store,
+                     "the store instead: sqlite:<file> or postgres://user@host:port/db (env ZKPUSH_STORE)");
   verify->callback([options] { set_exit_code(run_audit_verify(*options)); });
 }
 

@@ -14,6 +14,7 @@
 #include "cli/ctl.hpp"
 #include "cli/data_backup.hpp"
 #include "protocol/text.hpp"
+#include "storage/open_store.hpp"
 
 namespace zkpush::cli {
 
@@ -21,6 +22,7 @@ namespace {
 
 struct OperationsOptions {
   std::string data = "./data";
+  std::string store;  // ZKPUSH_STORE / --store: a PostgreSQL store is not backed up by zkpush
   std::string file;
   bool force = false;
   std::string url = "http://127.0.0.1:8088/healthz";
@@ -32,7 +34,23 @@ std::string ops_bytes(std::uint64_t n) {
   return std::to_string(n / (1024 * 1024)) + " MiB";
 }
 
+// A database server's data is backed up with its own tools, which an installation already runs (and
+// which see every node's writes consistently); zkpush says how rather than copying part of it.
+int refuse_shared_store(const std::string& command, const std::string& store) {
+  const std::string shown = storage::shown_store_url(store);
+  std::cerr << "zkpush " << command << ": the store is a PostgreSQL database (" << shown
+            << "); zkpush " << command << " handles only the data folder of a SQLite store.\n"
+            << (command == "backup"
+                    ? "Back the database up with PostgreSQL's tools, e.g.  pg_dump --format=custom --file=zkpush.dump '"
+                    : "Restore the database with PostgreSQL's tools, e.g.  pg_restore --clean --if-exists --dbname='")
+            << shown << (command == "backup" ? "'" : "' zkpush.dump")
+            << "  (or continuous archiving / a replica), and copy each node's data folder (files, api-token) "
+               "with it (docs/operations.md \"PostgreSQL\").\n";
+  return 1;
+}
+
 int run_backup(const OperationsOptions& o) {
+  if (!o.store.empty() && storage::is_shared_store(o.store)) return refuse_shared_store("backup", o.store);
   try {
     const auto s = create_backup({o.data, o.file, o.force});
     std::cout << "backup of " << o.data << " written to " << o.file << " (" << ops_bytes(s.archive_bytes) << "): database "
@@ -47,6 +65,7 @@ int run_backup(const OperationsOptions& o) {
 }
 
 int run_restore(const OperationsOptions& o) {
+  if (!o.store.empty() && storage::is_shared_store(o.store)) return refuse_shared_store("restore", o.store);
   try {
     const auto s = restore_backup({o.file, o.data, o.force});
     std::cout << "restored " << o.file << " (taken " << s.created << " by zkpush " << s.zkpush_version << ") into " << o.data
@@ -103,11 +122,15 @@ int run_healthcheck(const OperationsOptions& o) {
 void register_operations(CLI::App& app) {
   auto o = std::make_shared<OperationsOptions>();
   if (const char* data = std::getenv("ZKPUSH_DATA"); data != nullptr && *data != '\0') o->data = data;
+  if (const char* store = std::getenv("ZKPUSH_STORE"); store != nullptr && *store != '\0') o->store = store;
 
   auto* backup = app.add_subcommand(
       "backup", "Write the data folder of zkpush serve (a consistent copy of the database, the API token, the files) to "
                 "one .tar.gz, while the server runs (docs/operations.md)");
   backup->add_option("--data", o->data, "data folder of zkpush serve (env ZKPUSH_DATA)");
+  backup->add_option("--store", o->store,
+                     "the store of zkpush serve when not the data folder's (env ZKPUSH_STORE); a postgres:// store is "
+                     "backed up with pg_dump, and the command says how");
   backup->add_option("file", o->file, "the backup file to write (.tar.gz)")->required();
   backup->add_flag("--force", o->force, "replace the file if it exists");
   backup->callback([o] { set_exit_code(run_backup(*o)); });
@@ -117,6 +140,7 @@ void register_operations(CLI::App& app) {
   restore->add_option("file", o->file, "the backup file (zkpush backup)")->required()->check(CLI::ExistingFile);
   restore->add_option("--data", o->data, "data folder to restore into (env ZKPUSH_DATA); created if missing");
   restore->add_flag("--force", o->force, "replace the content of a folder that is not empty");
+  restore->add_option("--store", o->store, "as for backup (env ZKPUSH_STORE)");
   restore->callback([o] { set_exit_code(run_restore(*o)); });
 
   auto* health = app.add_subcommand(

@@ -13,6 +13,7 @@ void register_conformance(CLI::App& app);  // conformance_command.cpp
 void register_ctl(CLI::App& app);          // ctl_command.cpp
 void register_operations(CLI::App& app);   // backup_command.cpp: backup, restore, healthcheck
 void register_audit(CLI::App& app);        // audit_command.cpp
+void register_migrate(CLI::App& app);      // migrate_command.cpp
 
 void set_exit_code(int code);
 int exit_code();

@@ -68,6 +68,7 @@ int main(int argc, char** argv) try {
   zkpush::cli::register_ctl(app);
   zkpush::cli::register_operations(app);
   zkpush::cli::register_audit(app);
+  zkpush::cli::register_migrate(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

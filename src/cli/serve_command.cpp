@@ -243,7 +243,10 @@ void register_serve(CLI::App& app) {
                   "any | loopback: the JSON API on the plain listener from any address, or only from loopback "
                   "(others get 403 and must use HTTPS) (env ZKPUSH_API_PLAIN)")
       ->check(CLI::IsMember({"any", "loopback"}));
-  cmd->add_option("--data", c.data_dir, "data folder holding zkpush.db (env ZKPUSH_DATA)");
+  cmd->add_option("--data", c.data_dir, "data folder holding zkpush.db, files and the API token (env ZKPUSH_DATA)");
+  cmd->add_option("--store", c.store,
+                  "where the data lives: sqlite:<file> (default <data>/zkpush.db) or postgres://user@host:port/db, "
+                  "shared by several nodes (env ZKPUSH_STORE; docs/postgres.md)");
   cmd->add_option("--threads", c.threads, "I/O threads, 0 = one per core")->check(between(0, 1024));
   cmd->add_option("--registration", o->registration,
                   "auto | approve: new devices are registered at once or wait for an operator (env ZKPUSH_REGISTRATION)")

@@ -100,7 +100,11 @@ App::App(ServerConfig config) : config_(std::move(config)) {
                  "(use at least {} varied characters, or leave --api-token unset to have one generated)",
                  fingerprint, weak, kMinTokenLength);
   }
-  store_ = storage::open_store("sqlite:" + (std::filesystem::path(config_.data_dir) / "zkpush.db").string());
+  const std::string store_url =
+      config_.store.empty() ? "sqlite:" + (std::filesystem::path(config_.data_dir) / "zkpush.db").string() : config_.store;
+  store_ = storage::open_store(store_url);
+  spdlog::info("store: {}{}", storage::shown_store_url(store_url),
+               storage::is_shared_store(store_url) ? " (shared: other nodes may serve the same devices)" : "");
 
   service::DevicePolicy policy;
   policy.auto_register = config_.registration == RegistrationPolicy::automatic;

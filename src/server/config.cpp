@@ -107,6 +107,7 @@ bool env_bool(const char* name, bool fallback) {
 void apply_environment(ServerConfig& c) {
   if (auto v = env("ZKPUSH_LISTEN")) c.listen = v;
   if (auto v = env("ZKPUSH_DATA")) c.data_dir = v;
+  if (auto v = env("ZKPUSH_STORE")) c.store = v;
   if (auto v = env("ZKPUSH_REGISTRATION")) c.registration = parse_registration_policy(v);
   if (auto v = env("ZKPUSH_TOKEN")) c.token = parse_token_policy(v);
   if (auto v = env("ZKPUSH_ENCRYPTION")) c.encryption = parse_encryption_mode(v);

@@ -22,7 +22,10 @@ enum class ApiPlain { any, loopback };
 
 struct ServerConfig {
   std::string listen = "0.0.0.0:8088";  // host:port; "[::]:8088" for IPv6, a name is resolved
-  std::string data_dir = "./data";      // holds zkpush.db
+  std::string data_dir = "./data";      // holds zkpush.db (unless --store), files, the API token
+  // Where the store lives: "" = sqlite:<data_dir>/zkpush.db; postgres://user@host:port/db for PostgreSQL,
+  // which several nodes may share (docs/postgres.md, docs/scaling.md).
+  std::string store;
   unsigned threads = 0;                 // I/O threads; 0 = one per core
   // HTTPS beside the plain listener (docs/tls.md): host:port as --listen; "" = no TLS listener.
   // The certificate chain and its private key, PEM; reloaded on SIGHUP (App::reload_tls).
@@ -122,7 +125,7 @@ bool parse_listen(const std::string& listen, std::string& host, std::uint16_t& p
 // The address to listen on for a host of --listen: an address as it is, a name ("localhost") resolved,
 // its first IPv4 address preferred. Throws std::invalid_argument naming the host when it does not resolve.
 std::string resolve_listen_host(const std::string& host);
-// Applies ZKPUSH_LISTEN, ZKPUSH_DATA, ZKPUSH_REGISTRATION, ZKPUSH_TOKEN, ZKPUSH_ALLOW_MISSING_COOKIE,
+// Applies ZKPUSH_LISTEN, ZKPUSH_DATA, ZKPUSH_STORE, ZKPUSH_REGISTRATION, ZKPUSH_TOKEN, ZKPUSH_ALLOW_MISSING_COOKIE,
 // ZKPUSH_REQUEST_DELAY, ZKPUSH_ERROR_DELAY, ZKPUSH_TIMEOUT_SEC, ZKPUSH_TRANS_TIMES,
 // ZKPUSH_TRANS_INTERVAL, ZKPUSH_REALTIME, ZKPUSH_SERVER_NAME, ZKPUSH_PUSH_PROT_VER,
 // ZKPUSH_MAX_COMMANDS, ZKPUSH_RESEND_AFTER, ZKPUSH_CONTROL_EXPIRY, ZKPUSH_TZ, ZKPUSH_API_TOKEN,

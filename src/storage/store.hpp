@@ -79,6 +79,28 @@ class Store {
   virtual std::string integrity_check() = 0;
   virtual StoreResult<StoreStats> stats() = 0;
 
+  // ---- several nodes on one store (docs/scaling.md) --------------------------------------------------
+  // What other nodes committed that this node's memory may hold an older copy of. A store that only
+  // one node can use (SQLite) never reports anything; PostgreSQL does through LISTEN/NOTIFY.
+  struct Change {
+    enum class Kind {
+      device,    // a device's row or options (sn)
+      commands,  // a command of the device was queued or changed state (sn)
+      messages,  // the message log grew (events, door states, closed commands...)
+      resync,    // changes may have been missed (the feed's connection was lost): reload everything
+    };
+    Kind kind;
+    std::string sn;
+  };
+  using ChangeListener = std::function<void(const Change&)>;
+  // Sets the listener (one; before the server starts). Called on a thread of the store's own, one
+  // change at a time: keep it short (post the work elsewhere).
+  virtual void watch(ChangeListener listener) { (void)listener; }
+  // Whether this node leads: runs what must run once for all nodes (the sync engine, webhook and MQTT
+  // deliveries, expiry and retention sweeps). Alone on its store, a node always leads; on a shared
+  // store one node at a time holds the lead, and another takes it over when that node is lost.
+  virtual bool leads() const { return true; }
+
  protected:
   // What a backend implements. `done` gets nullopt when the job ran (and, for a write, its
   // transaction committed), else why not; it runs on a storage thread.

@@ -36,7 +36,7 @@ TEST(ZkpushCommand, AnUnknownSubcommandIsNamedWithTheSubcommands) {
   auto [status, out] = run_zkpush("bogus", true);
   EXPECT_EQ(status, 2) << out;
   EXPECT_NE(out.find("zkpush: unknown subcommand 'bogus'; the subcommands are: serve, simulate, conformance, "
-                     "decode, ctl, backup, restore, healthcheck, audit (zkpush --help)"),
+                     "decode, ctl, backup, restore, healthcheck, audit, migrate (zkpush --help)"),
             std::string::npos)
       << out;
   // Options before it change nothing.

@@ -1,6 +1,10 @@
 #include "support/postgres_cluster.hpp"
 
+#include <signal.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <filesystem>
 
 #include <cstdlib>
 #include <functional>
@@ -45,6 +49,24 @@ void at_exit() {
   }
 }
 
+// Clusters left behind by test processes that crashed (their exit handler never ran): stopped and
+// removed, so that a crash does not leave a server running for the rest of the machine's life.
+void sweep_orphans() {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/tmp", ec)) {
+    const std::string name = entry.path().filename().string();
+    if (!name.starts_with("zkpush-pg-")) continue;
+    const std::string digits = name.substr(10);
+    if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos) continue;
+    const auto pid = static_cast<pid_t>(std::stol(digits));
+    if (::kill(pid, 0) == 0 || errno != ESRCH) continue;  // its process lives
+    const std::string stop = script() + " stop " + entry.path().string() + " >/dev/null 2>&1";
+    if (std::system(stop.c_str()) != 0) {
+      // another process may be sweeping it at the same time
+    }
+  }
+}
+
 Cluster& the_cluster() {
   if (cluster) return *cluster;
   cluster = new Cluster();  // lives until exit: at_exit uses it
@@ -53,6 +75,7 @@ Cluster& the_cluster() {
   } else {
     cluster->dir = "/tmp/zkpush-pg-" + std::to_string(::getpid());
     cluster->own = true;
+    sweep_orphans();
     const std::string start = script() + " start " + cluster->dir + " >/dev/null";
     if (std::system(start.c_str()) != 0)
       throw std::runtime_error("could not start a PostgreSQL cluster with " + script() + " (see its output above)");

@@ -1,7 +1,9 @@
 #include "storage/postgres/database.hpp"
 
 #include <libpq-fe.h>
+#include <poll.h>
 
+#include <cerrno>
 #include <charconv>
 #include <cstdlib>
 #include <cstring>
@@ -96,6 +98,25 @@ void Connection::exec(std::string_view sql) {
   const char* n = PQcmdTuples(r);
   changes_ = (n && *n) ? std::strtoll(n, nullptr, 10) : 0;
   PQclear(r);
+}
+
+std::vector<Connection::Notification> Connection::notifications(std::chrono::milliseconds wait) {
+  std::vector<Notification> out;
+  auto drain = [&] {
+    if (PQconsumeInput(conn_) == 0) throw PgError("", std::string("listening: ") + message_of(conn_, nullptr));
+    while (PGnotify* n = PQnotifies(conn_)) {
+      out.push_back(Notification{n->relname, n->extra ? n->extra : "", n->be_pid});
+      PQfreemem(n);
+    }
+  };
+  drain();
+  if (!out.empty()) return out;
+  pollfd fd{PQsocket(conn_), POLLIN, 0};
+  if (fd.fd < 0) throw PgError("", "listening: the connection has no socket");
+  const int ready = ::poll(&fd, 1, static_cast<int>(wait.count()));
+  if (ready < 0 && errno != EINTR) throw PgError("", "listening: poll failed");
+  if (ready > 0) drain();
+  return out;
 }
 
 const std::string& Connection::prepared(const std::string& sql, const std::vector<unsigned>& types) {

@@ -15,6 +15,7 @@
 // Errors are PgError exceptions inside the storage layer only; the store turns them into StoreError.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -125,8 +126,17 @@ class Connection {
   // False once the connection to the server is lost; a new Connection is needed.
   bool usable() const noexcept;
   pg_conn* handle() const noexcept { return conn_; }
-  // The server's process id (pg_backend_pid()), for logs.
+  // The server's process id (pg_backend_pid()): who sent a notification.
   int backend_pid() const noexcept;
+
+  // LISTEN: the notifications that arrived, waiting up to `wait` for the first. Throws PgError when
+  // the connection fails.
+  struct Notification {
+    std::string channel;
+    std::string payload;
+    int sender = 0;  // the notifying session's backend_pid()
+  };
+  std::vector<Notification> notifications(std::chrono::milliseconds wait);
 
  private:
   friend class Statement;

@@ -1,5 +1,6 @@
 #include "storage/postgres/postgres_store.hpp"
 
+#include <chrono>
 #include <future>
 #include <optional>
 #include <stdexcept>
@@ -44,12 +45,16 @@ PostgresStore::PostgresStore(const PostgresOptions& options)
   } catch (const std::exception& e) {
     throw std::runtime_error(std::string("opening the store ") + shown_url_ + ": " + e.what());
   }
+  writer_pid_ = writer_->backend_pid();
   write_thread_ = std::thread([this] { writer_loop(); });
+  feed_thread_ = std::thread([this] { feed_loop(); });
   for (std::size_t i = 0; i < std::max<std::size_t>(1, options_.reader_threads); ++i)
     read_threads_.emplace_back([this] { reader_loop(); });
 }
 
 PostgresStore::~PostgresStore() {
+  feed_stopping_ = true;
+  feed_thread_.join();
   {
     std::lock_guard lock(read_mu_);
     read_stopping_ = true;
@@ -78,6 +83,7 @@ Connection& PostgresStore::writer_connection() {
   if (!writer_ || !writer_->usable()) {
     writer_.reset();
     writer_ = connect(options_.url, "writer");
+    writer_pid_ = writer_->backend_pid();
   }
   return *writer_;
 }
@@ -206,6 +212,71 @@ void PostgresStore::reader_loop() {
     }
     auto error = run_read(task.job);
     if (task.done) task.done(std::move(error));
+  }
+}
+
+// ---- the feed and the lead ----------------------------------------------------------------------------
+
+namespace {
+
+// Channels the schema's triggers notify (schema.cpp), and the lead's advisory lock.
+constexpr std::string_view kListen = "LISTEN zkpush_device; LISTEN zkpush_commands; LISTEN zkpush_messages";
+constexpr std::string_view kTakeLead = "SELECT pg_try_advisory_lock(2054276086)";
+constexpr auto kFeedTick = std::chrono::seconds(1);
+
+}  // namespace
+
+void PostgresStore::watch(ChangeListener listener) {
+  std::lock_guard lock(listener_mu_);
+  listener_ = std::move(listener);
+}
+
+void PostgresStore::tell(const Change& change) {
+  std::lock_guard lock(listener_mu_);
+  if (listener_) listener_(change);
+}
+
+void PostgresStore::feed_loop() {
+  bool first = true;
+  while (!feed_stopping_) {
+    try {
+      auto c = connect(options_.url, "feed");
+      c->exec(kListen);
+      // Whatever happened while there was no feed (or before this one started listening) is unknown.
+      if (!first) tell(Change{Change::Kind::resync, ""});
+      first = false;
+      listen_once(*c);
+    } catch (const std::exception&) {
+      // The server or the connection failed: not leading any more; try again after a pause.
+    }
+    leads_ = false;
+    for (int i = 0; i < 10 && !feed_stopping_; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  leads_ = false;
+}
+
+void PostgresStore::listen_once(Connection& c) {
+  auto next_check = std::chrono::steady_clock::now();
+  while (!feed_stopping_) {
+    if (std::chrono::steady_clock::now() >= next_check) {
+      if (leads_) {
+        c.exec("SELECT 1");  // still connected, so still holding the lock; a failure throws
+      } else {
+        auto st = c.prepare(kTakeLead);
+        st.step();
+        leads_ = st.column_int(0) != 0;
+      }
+      next_check = std::chrono::steady_clock::now() + kFeedTick;
+    }
+    for (const auto& n : c.notifications(std::chrono::milliseconds(200))) {
+      if (n.sender == writer_pid_.load()) continue;  // this node's own commit
+      if (n.channel == "zkpush_device")
+        tell(Change{Change::Kind::device, n.payload});
+      else if (n.channel == "zkpush_commands")
+        tell(Change{Change::Kind::commands, n.payload});
+      else if (n.channel == "zkpush_messages")
+        tell(Change{Change::Kind::messages, ""});
+    }
   }
 }
 

@@ -10,8 +10,15 @@
 // A lost connection fails what was running on it (transient: devices retry) and is replaced at the
 // next use. Several stores (zkpush nodes) may share one database; the schema is migrated once, under an
 // advisory lock (schema.hpp).
+// The feed: a thread with a connection of its own LISTENs to what the schema's triggers NOTIFY at
+// commit (a device's row, a device's commands, the message log) and hands other nodes' changes to the
+// listener (watch); its own writer's are left out, the services' memory has them already. The same
+// connection holds the lead (leads()): a session advisory lock, tried every second by a node without
+// it, and checked by a query every second by the node holding it; a node whose connection fails stops
+// leading at once, and the server frees the lock of a session it has lost, so another node takes over.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
@@ -44,6 +51,8 @@ class PostgresStore final : public Store {
 
   std::string integrity_check() override;
   StoreResult<StoreStats> stats() override;
+  void watch(ChangeListener listener) override;
+  bool leads() const override { return leads_.load(); }
 
  protected:
   void submit_write(std::function<void(Transaction&)> job, Outcome done) override;
@@ -61,6 +70,9 @@ class PostgresStore final : public Store {
   void reader_loop();
   std::unique_ptr<Connection> take_reader();
   void give_back(std::unique_ptr<Connection> c) noexcept;
+  void feed_loop();
+  void listen_once(Connection& c);
+  void tell(const Change& change);
 
   PostgresOptions options_;
   std::string shown_url_;  // without the password
@@ -86,6 +98,14 @@ class PostgresStore final : public Store {
   std::deque<ReadTask> read_queue_;
   bool read_stopping_ = false;
   std::vector<std::thread> read_threads_;
+
+  // The feed and the lead.
+  std::atomic<int> writer_pid_{0};  // the writer connection's server process: its notifications are ours
+  std::atomic<bool> leads_{false};
+  std::atomic<bool> feed_stopping_{false};
+  std::mutex listener_mu_;
+  ChangeListener listener_;
+  std::thread feed_thread_;
 };
 
 // Opens the PostgreSQL store. Throws std::runtime_error.

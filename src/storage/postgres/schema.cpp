@@ -393,6 +393,36 @@ CREATE TABLE sub_controllers (
   last_seen      BIGINT NOT NULL DEFAULT 0
 );
 CREATE INDEX sub_controllers_by_master ON sub_controllers (master_sn, sn);
+
+-- What other nodes must hear of (PostgresStore's feed LISTENs): sent at commit, once per transaction
+-- and payload. A device's row (not its presence: last_seen changes on every poll and each node keeps
+-- its own) and its options; a device's commands queued or changing state; the message log growing.
+CREATE FUNCTION zkpush_notify_device() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM pg_notify('zkpush_device', CASE WHEN TG_OP = 'DELETE' THEN OLD.sn ELSE NEW.sn END);
+  RETURN NULL;
+END $$;
+CREATE TRIGGER devices_notify AFTER INSERT OR DELETE OR UPDATE OF approved, registry_code, session_id,
+  push_version, ip, time_zone, registry, registered_at, config ON devices
+  FOR EACH ROW EXECUTE FUNCTION zkpush_notify_device();
+CREATE TRIGGER device_options_notify AFTER INSERT OR UPDATE OR DELETE ON device_options
+  FOR EACH ROW EXECUTE FUNCTION zkpush_notify_device();
+CREATE TRIGGER sub_controllers_notify AFTER INSERT OR UPDATE OR DELETE ON sub_controllers
+  FOR EACH ROW EXECUTE FUNCTION zkpush_notify_device();
+CREATE FUNCTION zkpush_notify_commands() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM pg_notify('zkpush_commands', NEW.sn);
+  RETURN NULL;
+END $$;
+CREATE TRIGGER commands_notify AFTER INSERT OR UPDATE OF status, sent_at, expires_at ON commands
+  FOR EACH ROW EXECUTE FUNCTION zkpush_notify_commands();
+CREATE FUNCTION zkpush_notify_messages() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM pg_notify('zkpush_messages', '');
+  RETURN NULL;
+END $$;
+CREATE TRIGGER messages_notify AFTER INSERT ON messages
+  FOR EACH STATEMENT EXECUTE FUNCTION zkpush_notify_messages();
 )sql";
 
 constexpr std::array kMigrations{
