@@ -151,6 +151,8 @@ App::App(ServerConfig config) : config_(std::move(config)) {
   for (const auto& loaded : {devices_->load(), queue_->load(), sync_->load(), tokens_->load(), sub_controllers_->load()}) {
     if (!loaded.ok()) throw std::runtime_error("reading the store at start: " + loaded.error().message);
   }
+  // Other nodes on the same store (PostgreSQL): what they change reaches this node's memory.
+  store_->watch([this](const storage::Store::Change& change) { on_store_change(change); });
   // The audit chain's head, so that rows later removed from its end (which leave an intact, shorter
   // chain) show against this line of the service log (docs/security.md "Audit log").
   auto head = store_->read_now([](storage::Reads& r) { return r.audit().list(storage::AuditFilter{0, 1, ""}); });
@@ -272,7 +274,10 @@ void App::housekeeping() {
   while (!stopping_) {
     // Wake at the next deadline (its second has begun: expires_at <= now), a flush, or within a second.
     auto wake = std::min(next_flush, std::chrono::steady_clock::now() + std::chrono::seconds(1));
-    if (auto deadline = queue_->next_deadline()) {
+    // What must run once for all nodes on a shared store runs on the node that leads (Store::leads):
+    // expiry and retention sweeps. A node that does not lead leaves deadlines to the one that does.
+    const bool leads = store_->leads();
+    if (auto deadline = queue_->next_deadline(); leads && deadline) {
       const auto at = system_clock::time_point(std::chrono::seconds(*deadline));
       const auto in = at - system_clock::now();
       if (in < std::chrono::seconds(1)) wake = std::chrono::steady_clock::now() + std::max(in, decltype(in)::zero());
@@ -283,13 +288,17 @@ void App::housekeeping() {
                                 [this] { return stopping_ || wait_added_ || flush_now_ || webhooks_changed_; });
     if (stopping_) break;
     wait_added_ = false;
+    const bool reload_sync = std::exchange(sync_changed_, false);
     const bool flush_now = std::exchange(flush_now_, false);
     const bool reload_webhooks = std::exchange(webhooks_changed_, false);
     lock.unlock();
     // Not on a store thread: a deliverer that stops may be waiting for the store.
     if (reload_webhooks) webhooks_->reload();
+    if (reload_sync) {
+      if (auto loaded = sync_->load(); !loaded.ok()) spdlog::warn("reloading the sync state: {}", loaded.error().message);
+    }
     if (flush_now) next_flush = std::chrono::steady_clock::now();
-    if (std::chrono::steady_clock::now() >= next_prune) {
+    if (leads && std::chrono::steady_clock::now() >= next_prune) {
       prune_messages();
       prune_events();
       next_prune = std::chrono::steady_clock::now() + std::chrono::hours(1);
@@ -297,7 +306,7 @@ void App::housekeeping() {
     queue_->sweep_waits();  // API calls waiting for an answer that did not come in time
     remote_auth_->sweep();  // panels waiting for a decision the store did not give in time
     if (sweeping && swept->load()) sweeping = false;
-    if (auto deadline = queue_->next_deadline(); !sweeping && deadline && *deadline <= clock_.now()) {
+    if (auto deadline = queue_->next_deadline(); leads && !sweeping && deadline && *deadline <= clock_.now()) {
       sweeping = true;
       swept->store(false);
       queue_->expire_due([swept](storage::StoreResult<std::int64_t> r) {
@@ -318,6 +327,32 @@ void App::housekeeping() {
   }
   lock.unlock();
   flush_presence();
+}
+
+void App::on_store_change(const storage::Store::Change& change) {
+  using Kind = storage::Store::Change::Kind;
+  storage::StoreStatus status = storage::Unit{};
+  switch (change.kind) {
+    case Kind::device:
+      status = devices_->refresh_now(change.sn);
+      break;
+    case Kind::commands:
+      status = queue_->refresh(change.sn);
+      break;
+    case Kind::messages:
+      live_.ring(service::Live::Ring::messages);  // the stream, webhooks and MQTT read what is new
+      break;
+    case Kind::sync:
+      wake_housekeeping(sync_changed_);
+      break;
+    case Kind::resync:
+      spdlog::warn("store: the change feed reconnected; reloading devices, commands and sync state");
+      for (const auto& loaded : {devices_->load(), queue_->load(), sync_->load()})
+        if (!loaded.ok()) status = loaded;
+      live_.ring(service::Live::Ring::messages);
+      break;
+  }
+  if (!status.ok()) spdlog::warn("store: applying another node's change of {}: {}", change.sn, status.error().message);
 }
 
 void App::wake_housekeeping(bool& flag) {
@@ -419,6 +454,7 @@ void App::start() {
 
 void App::stop() {
   stopped_ = true;
+  if (store_) store_->watch(nullptr);  // returns once a change being applied is done
   if (http_) http_->stop();
   {
     std::lock_guard lock(housekeeping_mutex_);

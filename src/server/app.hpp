@@ -127,6 +127,8 @@ class App {
   // once at stop), and expires commands as their deadlines pass (at most a second late; the API
   // shows them expired from the deadline on).
   void housekeeping();
+  // What another node changed (storage::Store::watch), on the store's feed thread.
+  void on_store_change(const storage::Store::Change& change);
   void wake_housekeeping();  // a deadline was added: the housekeeping thread recomputes when it wakes
   void flush_presence();
   void prune_messages();  // the message log past --message-retention-days
@@ -140,6 +142,7 @@ class App {
   bool stopping_ = false;
   bool wait_added_ = false;  // an API call waits for a command: recompute the wake-up
   bool flush_now_ = false;   // a device came online: tell it now, not at the next flush
+  bool sync_changed_ = false;  // another node changed the sync engine's state: reload it (once a second at most)
   bool webhooks_changed_ = false;
 };
 

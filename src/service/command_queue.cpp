@@ -602,6 +602,47 @@ void CommandQueue::adjust(const std::string& sn, std::int64_t delta) {
   }
 }
 
+storage::StoreStatus CommandQueue::refresh(const std::string& sn) {
+  struct Refreshed {
+    std::int64_t pending = 0;
+    std::optional<std::int64_t> deadline;
+    std::vector<std::int64_t> closed;
+  };
+  std::vector<std::int64_t> waited;
+  {
+    std::lock_guard lock(waits_mutex_);
+    for (const auto& [id, w] : waits_) waited.push_back(id);
+  }
+  auto r = store_.read_now([&sn, &waited](storage::Reads& reads) {
+    Refreshed out;
+    out.pending = reads.commands().pending_count(sn);
+    out.deadline = reads.commands().next_deadline();
+    for (auto id : waited) {
+      auto row = reads.commands().get(id);
+      if (row && row->sn == sn && row->status != CommandStatus::queued && row->status != CommandStatus::sent)
+        out.closed.push_back(id);
+    }
+    return out;
+  });
+  if (!r.ok()) return r.error();
+  {
+    // The count as stored is the truth: this node's own changes since the read arrive as adjustments
+    // after it, and a count off by a concurrent change is set right by the next notification.
+    std::lock_guard lock(mutex_);
+    auto it = pending_.find(sn);
+    total_ -= it == pending_.end() ? 0 : it->second;
+    if (r->pending > 0) {
+      pending_[sn] = r->pending;
+      total_ += r->pending;
+    } else if (it != pending_.end()) {
+      pending_.erase(it);
+    }
+    if (r->deadline && (!next_deadline_ || *r->deadline < *next_deadline_)) next_deadline_ = r->deadline;
+  }
+  closed_ids(r->closed);
+  return storage::Unit{};
+}
+
 void CommandQueue::forget(const std::string& sn) {
   std::lock_guard lock(mutex_);
   auto it = pending_.find(sn);

@@ -124,6 +124,10 @@ class CommandQueue {
   void set_live(Live* live) noexcept { live_ = live; }
   // A device removed from the store: its commands went with it.
   void forget(const std::string& sn);
+  // Another node queued, sent or closed commands of the device (the store's change feed; blocking,
+  // never on an I/O thread): its pending count and the earliest deadline are read again, and API calls
+  // here waiting for one of its commands hear that it closed.
+  storage::StoreStatus refresh(const std::string& sn);
   // Commands a source queued outside a delivery (a full load's clears), once committed.
   void note_queued(const std::string& sn, std::int64_t n) { adjust(sn, n); }
   // Multi-level control (service/sub_controllers.hpp): a master's sub-controllers, whose commands

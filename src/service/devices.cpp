@@ -335,6 +335,18 @@ void Devices::refresh(const std::string& sn, storage::Store::Done done) {
               });
 }
 
+storage::StoreStatus Devices::refresh_now(const std::string& sn) {
+  auto r = store_.read_now([&sn](storage::Reads& reads) { return reads.devices().get(sn); });
+  if (!r.ok()) return r.error();
+  if (r.value()) {
+    put(std::move(*r.value()));
+  } else {
+    std::lock_guard lock(mutex_);
+    devices_.erase(sn);
+  }
+  return storage::Unit{};
+}
+
 TokenCheck Devices::check_token(const Device& d, std::string_view cookie_header) const {
   using Outcome = TokenCheck::Outcome;
   if (d.registry_code.empty() || d.session_id.empty()) return {Outcome::no_session, std::nullopt};

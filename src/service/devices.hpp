@@ -126,6 +126,9 @@ class Devices {
   void remove(const std::string& sn, storage::Store::Done done);
   // Re-reads a device written elsewhere (another node) into the cache.
   void refresh(const std::string& sn, storage::Store::Done done);
+  // The same, blocking (the store's change feed, never an I/O thread); a device removed there leaves
+  // the cache.
+  storage::StoreStatus refresh_now(const std::string& sn);
 
   // ---- policy ---------------------------------------------------------------------------------------------
   // The Cookie header of a request from a device with a session, against its token.

@@ -87,6 +87,7 @@ class Store {
       device,    // a device's row or options (sn)
       commands,  // a command of the device was queued or changed state (sn)
       messages,  // the message log grew (events, door states, closed commands...)
+      sync,      // the sync engine's state of a panel changed (sn)
       resync,    // changes may have been missed (the feed's connection was lost): reload everything
     };
     Kind kind;

@@ -220,7 +220,8 @@ void PostgresStore::reader_loop() {
 namespace {
 
 // Channels the schema's triggers notify (schema.cpp), and the lead's advisory lock.
-constexpr std::string_view kListen = "LISTEN zkpush_device; LISTEN zkpush_commands; LISTEN zkpush_messages";
+constexpr std::string_view kListen =
+    "LISTEN zkpush_device; LISTEN zkpush_commands; LISTEN zkpush_messages; LISTEN zkpush_sync";
 constexpr std::string_view kTakeLead = "SELECT pg_try_advisory_lock(2054276086)";
 constexpr auto kFeedTick = std::chrono::seconds(1);
 
@@ -276,6 +277,8 @@ void PostgresStore::listen_once(Connection& c) {
         tell(Change{Change::Kind::commands, n.payload});
       else if (n.channel == "zkpush_messages")
         tell(Change{Change::Kind::messages, ""});
+      else if (n.channel == "zkpush_sync")
+        tell(Change{Change::Kind::sync, n.payload});
     }
   }
 }

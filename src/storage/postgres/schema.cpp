@@ -416,6 +416,15 @@ BEGIN
 END $$;
 CREATE TRIGGER commands_notify AFTER INSERT OR UPDATE OF status, sent_at, expires_at ON commands
   FOR EACH ROW EXECUTE FUNCTION zkpush_notify_commands();
+CREATE FUNCTION zkpush_notify_sync() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM pg_notify('zkpush_sync', NEW.sn);
+  RETURN NULL;
+END $$;
+CREATE TRIGGER sync_items_notify AFTER INSERT OR UPDATE ON sync_items
+  FOR EACH ROW EXECUTE FUNCTION zkpush_notify_sync();
+CREATE TRIGGER sync_panels_notify AFTER INSERT OR UPDATE ON sync_panels
+  FOR EACH ROW EXECUTE FUNCTION zkpush_notify_sync();
 CREATE FUNCTION zkpush_notify_messages() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   PERFORM pg_notify('zkpush_messages', '');
