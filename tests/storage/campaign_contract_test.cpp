@@ -128,6 +128,35 @@ TEST_P(CampaignContract, AFailedUnitOfWorkLeavesNoCampaign) {
   EXPECT_TRUE(read([](Reads& r) { return r.campaigns().list(0, 0); }).empty());
 }
 
+TEST_P(CampaignContract, EachListedCampaignComesWithItsOwnPanels) {
+  auto first = campaign_on("a.bin", {"B2", "A1"}, 100);
+  auto second = campaign_on("b.bin", {"c3", "B2", "A1"}, 101);
+  auto none = campaign_on("c.bin", {}, 102);
+  const auto a = insert(first);
+  const auto b = insert(second);
+  const auto c = insert(none);
+  auto all = read([](Reads& r) { return r.campaigns().list(0, 0); });
+  ASSERT_EQ(all.size(), 3u);
+  EXPECT_EQ(all[0].id, c);
+  EXPECT_TRUE(all[0].targets.empty());
+  ASSERT_EQ(all[1].id, b);
+  ASSERT_EQ(all[1].targets.size(), 3u);
+  // By serial number in byte order: upper case before lower case.
+  EXPECT_EQ(all[1].targets[0].sn, "A1");
+  EXPECT_EQ(all[1].targets[1].sn, "B2");
+  EXPECT_EQ(all[1].targets[2].sn, "c3");
+  ASSERT_EQ(all[2].id, a);
+  ASSERT_EQ(all[2].targets.size(), 2u);
+  EXPECT_EQ(all[2].targets[0].sn, "A1");
+  for (const auto& campaign : all)
+    for (const auto& t : campaign.targets) EXPECT_EQ(t.campaign_id, campaign.id);
+  // The same panel in two campaigns names each campaign's own command.
+  EXPECT_NE(all[1].targets[0].command_id, all[2].targets[0].command_id);
+  auto got = read([b](Reads& r) { return r.campaigns().get(b); });
+  ASSERT_TRUE(got);
+  EXPECT_EQ(*got, all[1]);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, CampaignContract, testing::all_backends(), testing::backend_name);
 
 }  // namespace

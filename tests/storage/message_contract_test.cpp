@@ -148,6 +148,88 @@ TEST_P(MessageContract, AWebhooksCursorMovesForwardAndItsDeadLettersWaitForRedel
   EXPECT_TRUE(read([](Reads& r) { return r.webhooks().all(); }).empty());
 }
 
+// A round that gives up on several messages keeps them in the order given; those asked again and
+// failing again add their attempts and wait to be asked once more; one webhook's progress never
+// touches another's dead letters.
+TEST_P(MessageContract, ARoundsDeadLettersKeepTheirOrderAndFailingAgainAddsTheirAttempts) {
+  Webhook w;
+  w.url = "http://127.0.0.1:9/x";
+  w.secret = "s";
+  w.kinds = "*";
+  w.created_at = 1;
+  const auto id = write([&](Transaction& tx) { return tx.webhooks().insert(w); });
+  const auto other = write([&](Transaction& tx) { return tx.webhooks().insert(w); });
+  WebhookProgress p;
+  p.id = id;
+  p.cursor = 12;
+  p.last_attempt_at = 20;
+  // Errors as receivers write them: quotes, commas, braces and backslashes kept as they are.
+  p.dead.push_back(DeadLetter{0, id, 12, 4, 500, R"(HTTP 500 {"error": "a, b"})", 20, false});
+  p.dead.push_back(DeadLetter{0, id, 10, 3, 0, "connect: refused \\ \"x\"", 21, false});
+  p.dead.push_back(DeadLetter{0, id, 11, 2, 404, "", 22, false});
+  write([&](Transaction& tx) { tx.webhooks().progress(p); });
+  WebhookProgress theirs;
+  theirs.id = other;
+  theirs.dead.push_back(DeadLetter{0, other, 10, 1, 500, "HTTP 500", 20, false});
+  write([&](Transaction& tx) { tx.webhooks().progress(theirs); });
+
+  auto dead = read([&](Reads& r) { return r.webhooks().dead_letters(id, 0, 0, false); });
+  ASSERT_EQ(dead.size(), 3u);
+  // Newest first: the reverse of the order given.
+  EXPECT_EQ(dead[0].message_id, 11);
+  EXPECT_EQ(dead[1].message_id, 10);
+  EXPECT_EQ(dead[2].message_id, 12);
+  EXPECT_EQ(dead[2].last_error, p.dead[0].last_error);
+  EXPECT_EQ(dead[1].last_error, p.dead[1].last_error);
+  EXPECT_EQ(dead[0].last_error, "");
+  EXPECT_EQ(dead[2].attempts, 4);
+  EXPECT_EQ(dead[2].last_status, 500);
+  EXPECT_EQ(dead[2].failed_at, 20);
+  for (const auto& d : dead) EXPECT_EQ(d.webhook_id, id);
+  EXPECT_EQ(read([&](Reads& r) { return r.webhooks().get(id); })->dead_letters, 3);
+  auto older = read([&](Reads& r) { return r.webhooks().dead_letters(id, dead[0].id, 1, false); });
+  ASSERT_EQ(older.size(), 1u);
+  EXPECT_EQ(older[0].id, dead[1].id);
+
+  // Two asked again, by id; another webhook's id among them is not this one's to ask.
+  auto mine = read([&](Reads& r) { return r.webhooks().dead_letters(other, 0, 0, false); });
+  ASSERT_EQ(mine.size(), 1u);
+  EXPECT_EQ(write([&](Transaction& tx) { return tx.webhooks().redeliver(id, {dead[2].id, dead[1].id, mine[0].id}); }), 2);
+  auto again = read([&](Reads& r) { return r.webhooks().dead_letters(id, 0, 0, true); });
+  ASSERT_EQ(again.size(), 2u);
+  EXPECT_EQ(again[0].message_id, 12);  // oldest first, as they are delivered
+  EXPECT_EQ(again[1].message_id, 10);
+
+  // One delivered at last, one failing again; ids of another webhook in the round change nothing.
+  WebhookProgress round;
+  round.id = id;
+  round.redelivered = {again[1].id, mine[0].id};
+  round.failed_again.push_back(DeadLetter{again[0].id, id, 12, 2, 503, "HTTP 503", 30, false});
+  round.failed_again.push_back(DeadLetter{mine[0].id, id, 10, 5, 503, "HTTP 503", 30, false});
+  write([&](Transaction& tx) { tx.webhooks().progress(round); });
+  dead = read([&](Reads& r) { return r.webhooks().dead_letters(id, 0, 0, false); });
+  ASSERT_EQ(dead.size(), 2u);
+  EXPECT_EQ(dead[0].message_id, 11);
+  EXPECT_EQ(dead[0].attempts, 2);  // not in the round: untouched
+  EXPECT_EQ(dead[1].message_id, 12);
+  EXPECT_EQ(dead[1].attempts, 6);
+  EXPECT_EQ(dead[1].last_status, 503);
+  EXPECT_EQ(dead[1].last_error, "HTTP 503");
+  EXPECT_EQ(dead[1].failed_at, 30);
+  EXPECT_FALSE(dead[1].redeliver);
+  EXPECT_TRUE(read([&](Reads& r) { return r.webhooks().dead_letters(id, 0, 0, true); }).empty());
+  auto still = read([&](Reads& r) { return r.webhooks().dead_letters(other, 0, 0, false); });
+  ASSERT_EQ(still.size(), 1u);
+  EXPECT_EQ(still[0], mine[0]);
+
+  // A removed webhook's round writes nothing, and its dead letters went with it.
+  EXPECT_TRUE(write([&](Transaction& tx) { return tx.webhooks().remove(id); }));
+  write([&](Transaction& tx) { tx.webhooks().progress(p); });
+  EXPECT_TRUE(read([&](Reads& r) { return r.webhooks().dead_letters(id, 0, 0, false); }).empty());
+  EXPECT_FALSE(read([&](Reads& r) { return r.webhooks().get(id); }));
+  ASSERT_EQ(read([](Reads& r) { return r.webhooks().all(); }).size(), 1u);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, MessageContract, testing::all_backends(), testing::backend_name);
 
 }  // namespace

@@ -15,7 +15,8 @@ class Campaigns final : public CampaignWrites {
   bool cancel(std::int64_t id, std::int64_t at) override;
 
  private:
-  void read_targets(Campaign& campaign);
+  // Fills in the targets of every campaign given.
+  void read_targets(std::vector<Campaign>& campaigns);
   Connection& c_;
 };
 

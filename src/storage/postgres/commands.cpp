@@ -1,8 +1,5 @@
 #include "storage/postgres/commands.hpp"
 
-#include <algorithm>
-
-#include "storage/postgres/devices.hpp"
 #include "storage/result.hpp"
 #include "storage/wire_ids.hpp"
 
@@ -14,15 +11,20 @@ namespace {
   "id, sn, wire_id, line, verb, status, return_code, result, created_at, sent_at, done_at, expires_at, attempts, " \
   "priority"
 
-constexpr std::string_view kList =
-    "SELECT " ZKPUSH_COMMAND_COLUMNS " FROM commands WHERE ($1 = '' OR sn = $1) AND ($2 = 0 OR id < $2)";
+constexpr std::string_view kList = "SELECT " ZKPUSH_COMMAND_COLUMNS " FROM commands WHERE true";
 constexpr std::string_view kById = "SELECT " ZKPUSH_COMMAND_COLUMNS " FROM commands WHERE id = $1";
 constexpr std::string_view kByWireId = "SELECT " ZKPUSH_COMMAND_COLUMNS " FROM commands WHERE sn = $1 AND wire_id = $2";
 constexpr std::string_view kRelayedByWireId =
     "SELECT " ZKPUSH_COMMAND_COLUMNS
     " FROM commands WHERE wire_id = $2 AND sn IN (SELECT sn FROM sub_controllers WHERE master_sn = $1)"
     " ORDER BY id DESC LIMIT 1";
-// Each query below repeats its partial index's WHERE exactly, or SQLite does not use the index.
+// Each query below repeats its partial index's WHERE: the planner uses a partial index only where it
+// can prove the query's condition implies the index's.
+//
+// One writer: the queue's reads take rows without locking them, and the service then updates them
+// in the same unit of work. Nodes sharing the database will need `FOR UPDATE SKIP LOCKED` on
+// kQueued, kUnanswered and the overdue queries, so that two nodes do not deliver or expire the same
+// command.
 constexpr std::string_view kQueued = "SELECT " ZKPUSH_COMMAND_COLUMNS
                                      " FROM commands WHERE sn = $1 AND status = 'queued' ORDER BY priority, id LIMIT $2";
 constexpr std::string_view kUnanswered = "SELECT " ZKPUSH_COMMAND_COLUMNS
@@ -76,7 +78,53 @@ std::vector<CommandRow> read_rows(Statement& st) {
   return out;
 }
 
-std::int64_t sql_limit(std::int64_t limit) { return limit <= 0 ? -1 : limit; }
+// LIMIT NULL is no limit.
+std::optional<std::int64_t> sql_limit(std::int64_t limit) {
+  if (limit <= 0) return std::nullopt;
+  return limit;
+}
+
+// Takes the next wire id from the counter's row (the device's, or its master's for a sub-controller)
+// and appends the command, in one round trip: the unit of work's other statements wait on it.
+//
+// The UPDATE both reads and moves the counter, so it holds the counter row's lock until the
+// transaction ends: another writer (a second node) queueing for the same device, or for a
+// sub-controller of the same master, waits and then reads the moved counter (READ COMMITTED
+// re-reads a row changed under it), so ids do not repeat across nodes either. Belt and braces: never
+// below an id already used, whatever the counter says (a device row restored from an old copy); each
+// device's highest wire id is one step down its (sn, wire_id) index.
+//
+// No row: the device is unknown. A wire id but no command id: the device has used every wire id;
+// the caller refuses, which rolls the moved counter back with the unit of work.
+constexpr std::string_view kInsert = R"sql(
+WITH counter AS (
+  SELECT coalesce(s.master_sn, d.sn) AS sn FROM devices d LEFT JOIN sub_controllers s ON s.sn = d.sn WHERE d.sn = $1
+), taken AS (
+  UPDATE devices SET next_wire_id = 1 + GREATEST(
+    CASE WHEN devices.next_wire_id = 0 THEN $2 ELSE devices.next_wire_id END,
+    1 + (SELECT coalesce(max(last.wire_id), 0)
+         FROM (SELECT counter.sn UNION ALL SELECT sn FROM sub_controllers WHERE master_sn = counter.sn) AS dev (sn)
+         CROSS JOIN LATERAL (SELECT wire_id FROM commands WHERE commands.sn = dev.sn ORDER BY wire_id DESC LIMIT 1) AS last))
+  FROM counter WHERE devices.sn = counter.sn
+  RETURNING devices.next_wire_id - 1 AS wire_id
+), added AS (
+  INSERT INTO commands (sn, wire_id, line, verb, status, created_at, expires_at, priority)
+  SELECT $1, wire_id, $3, $4, 'queued', $5, $6, $7 FROM taken WHERE wire_id <= $8
+  RETURNING id
+)
+SELECT taken.wire_id, added.id FROM taken LEFT JOIN added ON true)sql";
+
+// Keeps an upload unless the same pack with the same body is there already (a device that did not
+// get our answer posts it again; different bodies under one pack number are all kept). Counts the
+// command: 0 when it is unknown, and nothing was added.
+constexpr std::string_view kAddData = R"sql(
+WITH command AS (SELECT id FROM commands WHERE id = $1), added AS (
+  INSERT INTO command_data (command_id, kind, tbl, packidx, packcnt, body, received_at)
+  SELECT id, $2, $3, $4, $5, $6, $7 FROM command
+  WHERE NOT EXISTS (SELECT 1 FROM command_data WHERE command_id = $1 AND kind = $2 AND tbl = $3 AND packidx = $4
+                    AND packcnt = $5 AND body = $6)
+)
+SELECT count(*) FROM command)sql";
 
 }  // namespace
 
@@ -106,61 +154,27 @@ CommandRow insert(Connection& c, const NewCommand& command, std::int64_t clock_n
     throw Refused(StoreError::Reason::invalid,
                   "a command is one non-empty line (a DATA UPDATE may continue its records on more lines)");
   // Commands need the device row: it holds the device's wire-id counter. A device is saved when it
-  // is first seen; an operator who queues ahead of a device's first contact saves it first.
-  {
-    auto st = c.prepare("SELECT 1 FROM devices WHERE sn = $1");
-    st->bind(1, command.sn);
-    if (!st->step())
-      throw Refused(StoreError::Reason::not_found, "queueing a command: unknown device '" + command.sn + "'");
-  }
-  // A sub-controller's commands reach it through its master, which must not see an id twice: the
+  // is first seen; an operator who queues ahead of a device's first contact saves it first. A
+  // sub-controller's commands reach it through its master, which must not see an id twice: the
   // master's counter numbers them all.
-  std::string counter = command.sn;
-  {
-    auto st = c.prepare("SELECT master_sn FROM sub_controllers WHERE sn = $1");
-    st->bind(1, command.sn);
-    if (st->step()) counter = st->column_text(0);
-  }
-  std::int64_t next = 0;
-  {
-    auto st = c.prepare("SELECT next_wire_id FROM devices WHERE sn = $1");
-    st->bind(1, counter);
-    if (st->step()) next = st->column_int(0);
-  }
-  if (next == 0) next = first_wire_id(clock_now);
-  {
-    // Belt and braces: never below an id already used, whatever the counter says (the master's
-    // sub-controllers included).
-    auto st = c.prepare(
-        "SELECT max(wire_id) FROM commands WHERE sn = $1 OR sn IN (SELECT sn FROM sub_controllers WHERE master_sn = $1)");
-    st->bind(1, counter);
-    if (st->step() && !st->is_null(0)) next = std::max(next, st->column_int(0) + 1);
-  }
-  if (next > kMaxWireId)
-    throw Refused(StoreError::Reason::conflict,
-                  "device '" + command.sn + "' has used every command id a device accepts (up to 2^31-1)");
-
   CommandRow row;
   row.sn = command.sn;
-  row.wire_id = next;
   row.line = command.line;
   row.verb = command.verb;
   row.priority = command.priority;
   row.status = CommandStatus::queued;
   row.created_at = command.created_at;
   row.expires_at = command.expires_at;
-  {
-    auto st = c.prepare(
-        "INSERT INTO commands (sn, wire_id, line, verb, status, created_at, expires_at, priority) "
-        "VALUES ($1, $2, $3, $4, 'queued', $5, $6, $7) RETURNING id");
-    st->bind(1, row.sn).bind(2, row.wire_id).bind(3, row.line).bind(4, row.verb).bind(5, row.created_at);
-    st->bind(6, row.expires_at).bind(7, static_cast<std::int64_t>(row.priority));
-    st->step();
-    row.id = st->column_int(0);
-  }
-  auto st = c.prepare("UPDATE devices SET next_wire_id = $2 WHERE sn = $1");
-  st->bind(1, counter).bind(2, row.wire_id + 1);
-  st->run();
+  auto st = c.prepare(kInsert);
+  st->bind(1, row.sn).bind(2, first_wire_id(clock_now)).bind(3, row.line).bind(4, row.verb).bind(5, row.created_at);
+  st->bind(6, row.expires_at).bind(7, static_cast<std::int64_t>(row.priority)).bind(8, kMaxWireId);
+  if (!st->step())
+    throw Refused(StoreError::Reason::not_found, "queueing a command: unknown device '" + command.sn + "'");
+  if (st->is_null(1))
+    throw Refused(StoreError::Reason::conflict,
+                  "device '" + command.sn + "' has used every command id a device accepts (up to 2^31-1)");
+  row.wire_id = st->column_int(0);
+  row.id = st->column_int(1);
   return row;
 }
 
@@ -187,24 +201,23 @@ std::vector<CommandRow> queued(Connection& c, const std::string& sn, std::int64_
 }
 
 std::vector<CommandRow> list(Connection& c, const CommandFilter& filter) {
-  // Statuses as bound parameters: at most the six names, checked by the caller.
+  // Only the conditions the filter sets, so that each of the (at most 16) texts gets a plan of its
+  // own that walks the index serving it; statuses and verbs as arrays.
   std::string sql = std::string(kList);
-  if (!filter.statuses.empty()) {
-    sql += " AND status IN (";
-    for (std::size_t i = 0; i < filter.statuses.size(); ++i) sql += (i ? ", ?" : "?") + std::to_string(i + 4);
-    sql += ")";
-  }
-  const std::size_t first_verb = 4 + filter.statuses.size();
-  if (!filter.verbs.empty()) {
-    sql += " AND verb IN (";
-    for (std::size_t i = 0; i < filter.verbs.size(); ++i) sql += (i ? ", ?" : "?") + std::to_string(first_verb + i);
-    sql += ")";
-  }
-  sql += " ORDER BY id DESC LIMIT $3";
+  int n = 0;
+  auto next = [&n] { return "$" + std::to_string(++n); };
+  if (!filter.sn.empty()) sql += " AND sn = " + next();
+  if (filter.before_id != 0) sql += " AND id < " + next();
+  if (!filter.statuses.empty()) sql += " AND status = ANY(" + next() + ")";
+  if (!filter.verbs.empty()) sql += " AND verb = ANY(" + next() + ")";
+  sql += " ORDER BY id DESC LIMIT " + next();
   auto st = c.prepare(sql);
-  st->bind(1, filter.sn).bind(2, filter.before_id).bind(3, sql_limit(filter.limit));
-  for (std::size_t i = 0; i < filter.statuses.size(); ++i) st->bind(static_cast<int>(i + 4), filter.statuses[i]);
-  for (std::size_t i = 0; i < filter.verbs.size(); ++i) st->bind(static_cast<int>(first_verb + i), filter.verbs[i]);
+  n = 0;
+  if (!filter.sn.empty()) st->bind(++n, filter.sn);
+  if (filter.before_id != 0) st->bind(++n, filter.before_id);
+  if (!filter.statuses.empty()) st->bind(++n, filter.statuses);
+  if (!filter.verbs.empty()) st->bind(++n, filter.verbs);
+  st->bind(++n, sql_limit(filter.limit));
   return read_rows(st);
 }
 
@@ -233,29 +246,12 @@ std::optional<std::int64_t> next_deadline(Connection& c) {
 }
 
 void add_data(Connection& c, const CommandData& d) {
-  {
-    auto st = c.prepare("SELECT 1 FROM commands WHERE id = $1");
-    st->bind(1, d.command_id);
-    if (!st->step())
-      throw Refused(StoreError::Reason::not_found,
-                      "command data for unknown command " + std::to_string(d.command_id));
-  }
-  {
-    // A device that did not get our answer posts the same pack again: keep it once. Different
-    // bodies are all kept (a device may post several bodies for one pack number).
-    auto st = c.prepare(
-        "SELECT 1 FROM command_data WHERE command_id = $1 AND kind = $2 AND tbl = $3 AND packidx = $4 "
-        "AND packcnt = $5 AND body = $6");
-    st->bind(1, d.command_id).bind(2, d.kind).bind(3, d.table).bind(4, d.packidx).bind(5, d.packcnt);
-    st->bind_blob(6, d.body);
-    if (st->step()) return;
-  }
-  auto st = c.prepare(
-      "INSERT INTO command_data (command_id, kind, tbl, packidx, packcnt, body, received_at) "
-      "VALUES ($1, $2, $3, $4, $5, $6, $7)");
+  auto st = c.prepare(kAddData);
   st->bind(1, d.command_id).bind(2, d.kind).bind(3, d.table).bind(4, d.packidx).bind(5, d.packcnt);
   st->bind_blob(6, d.body).bind(7, d.received_at);
-  st->run();
+  st->step();
+  if (st->column_int(0) == 0)
+    throw Refused(StoreError::Reason::not_found, "command data for unknown command " + std::to_string(d.command_id));
 }
 
 std::vector<CommandData> data(Connection& c, std::int64_t id) {
@@ -280,7 +276,7 @@ std::vector<CommandData> data(Connection& c, std::int64_t id) {
 
 std::vector<std::pair<std::string, std::int64_t>> pending_counts(Connection& c) {
   auto st = c.prepare(
-      "SELECT sn, count(*) FROM commands WHERE status IN ('queued', 'sent') GROUP BY sn ORDER BY sn");
+      "SELECT sn, count(*) FROM commands WHERE status IN ('queued', 'sent') GROUP BY sn ORDER BY sn COLLATE \"C\"");
   std::vector<std::pair<std::string, std::int64_t>> out;
   while (st->step()) out.emplace_back(st->column_text(0), st->column_int(1));
   return out;

@@ -1,7 +1,5 @@
 #include "storage/postgres/messages.hpp"
 
-#include <nlohmann/json.hpp>
-
 #include "storage/result.hpp"
 #include "storage/postgres/events.hpp"
 
@@ -51,20 +49,19 @@ Message read_message(const Statement& st) {
   return m;
 }
 
-// The filter's kinds as the JSON array json_each reads ("[]": every kind).
-std::string kinds_json(const std::vector<std::string>& kinds) { return nlohmann::json(kinds).dump(); }
-
 }  // namespace
 
 std::vector<Message> Messages::list(const MessageFilter& f) {
-  // Two statements, so that SQLite walks the index that serves the filter.
+  // Two statements, so that each gets a plan walking the index that serves its filter (by id, or by
+  // device and id).
   static const std::string kAll = select_from(
-      "WHERE m.id > $1 AND ($3 = '[]' OR m.kind IN (SELECT value FROM json_each($3))) ORDER BY m.id LIMIT $2");
+      "WHERE m.id > $1 AND (cardinality($3::text[]) = 0 OR m.kind = ANY($3)) ORDER BY m.id LIMIT $2");
   static const std::string kDevice = select_from(
-      "WHERE m.sn = $4 AND m.id > $1 AND ($3 = '[]' OR m.kind IN (SELECT value FROM json_each($3))) "
-      "ORDER BY m.id LIMIT $2");
+      "WHERE m.sn = $4 AND m.id > $1 AND (cardinality($3::text[]) = 0 OR m.kind = ANY($3)) ORDER BY m.id LIMIT $2");
   auto st = c_.prepare(f.sn.empty() ? kAll : kDevice);
-  st->bind(1, f.after_id).bind(2, f.limit > 0 ? f.limit : std::int64_t{-1}).bind(3, kinds_json(f.kinds));
+  st->bind(1, f.after_id).bind(3, f.kinds);
+  if (f.limit > 0) st->bind(2, f.limit);
+  else st->bind_null(2);  // LIMIT NULL: all
   if (!f.sn.empty()) st->bind(4, f.sn);
   std::vector<Message> out;
   while (st->step()) out.push_back(read_message(*st));
@@ -72,10 +69,9 @@ std::vector<Message> Messages::list(const MessageFilter& f) {
 }
 
 std::vector<Message> Messages::get(const std::vector<std::int64_t>& ids) {
-  static const std::string kByIds =
-      select_from("WHERE m.id IN (SELECT value FROM json_each($1)) ORDER BY m.id");
+  static const std::string kByIds = select_from("WHERE m.id = ANY($1) ORDER BY m.id");
   auto st = c_.prepare(kByIds);
-  st->bind(1, nlohmann::json(ids).dump());
+  st->bind(1, ids);
   std::vector<Message> out;
   while (st->step()) out.push_back(read_message(*st));
   return out;
@@ -89,9 +85,13 @@ std::int64_t Messages::last_id() {
 
 std::int64_t Messages::add(const std::string& kind, const std::string& sn, const std::string& body, std::int64_t at) {
   if (sn.empty()) throw Refused(StoreError::Reason::invalid, "a message needs the device's serial number");
-  // Message ids are taken under the lock the triggers take too (schema.cpp): they commit in order.
-  c_.exec("SELECT zkpush_messages_lock()");
-  auto st = c_.prepare("INSERT INTO messages (kind, sn, body, at) VALUES ($1, $2, $3, $4) RETURNING id");
+  // The id is taken under the lock the triggers take too (schema.cpp), so that messages become
+  // visible in id order on every node. The lock is taken in a CTE that is not folded into the
+  // INSERT (it calls a volatile function): its row is read, the lock held, before the INSERT
+  // computes the new row's id default from that row.
+  auto st = c_.prepare(
+      "WITH locked AS (SELECT zkpush_messages_lock()) "
+      "INSERT INTO messages (kind, sn, body, at) SELECT $1, $2, $3, $4 FROM locked RETURNING id");
   st->bind(1, kind).bind(2, sn).bind(3, body).bind(4, at);
   st->step();
   return st->column_int(0);
@@ -100,7 +100,9 @@ std::int64_t Messages::add(const std::string& kind, const std::string& sn, const
 std::int64_t Messages::prune(std::int64_t before, std::int64_t limit) {
   auto st = c_.prepare(
       "DELETE FROM messages WHERE id IN (SELECT id FROM messages WHERE at < $1 ORDER BY id LIMIT $2)");
-  st->bind(1, before).bind(2, limit > 0 ? limit : std::int64_t{-1});
+  st->bind(1, before);
+  if (limit > 0) st->bind(2, limit);
+  else st->bind_null(2);  // LIMIT NULL: all
   st->run();
   return c_.changes();
 }
@@ -115,7 +117,7 @@ std::optional<std::int64_t> Messages::cursor(const std::string& consumer) {
 void Messages::set_cursor(const std::string& consumer, std::int64_t id) {
   auto st = c_.prepare(
       "INSERT INTO message_cursors (name, cursor) VALUES ($1, $2) "
-      "ON CONFLICT (name) DO UPDATE SET cursor = max(cursor, excluded.cursor)");
+      "ON CONFLICT (name) DO UPDATE SET cursor = GREATEST(message_cursors.cursor, excluded.cursor)");
   st->bind(1, consumer).bind(2, id);
   st->run();
 }

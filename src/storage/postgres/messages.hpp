@@ -1,5 +1,6 @@
 // The message log (storage/areas/messages.hpp) in the messages table; the triggers that write the
-// messages of events, door-state changes and closed commands are in schema.cpp (version 13).
+// messages of events, door-state changes and closed commands are in schema.cpp, with the advisory
+// lock that keeps message ids visible in increasing order.
 #pragma once
 
 #include "storage/areas/messages.hpp"

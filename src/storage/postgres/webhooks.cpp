@@ -1,7 +1,5 @@
 #include "storage/postgres/webhooks.hpp"
 
-#include <nlohmann/json.hpp>
-
 #include "storage/result.hpp"
 
 namespace zkpush::storage::postgres {
@@ -71,7 +69,9 @@ std::vector<DeadLetter> Webhooks::dead_letters(std::int64_t webhook_id, std::int
                            : "SELECT id, webhook_id, message_id, attempts, last_status, last_error, failed_at, redeliver "
                              "FROM webhook_dead_letters WHERE webhook_id = $1 AND ($2 = 0 OR id < $2) "
                              "ORDER BY id DESC LIMIT $3");
-  st->bind(1, webhook_id).bind(2, before_id).bind(3, limit > 0 ? limit : std::int64_t{-1});
+  st->bind(1, webhook_id).bind(2, before_id);
+  if (limit > 0) st->bind(3, limit);
+  else st->bind_null(3);  // LIMIT NULL: all
   std::vector<DeadLetter> out;
   while (st->step()) out.push_back(read_dead_letter(*st));
   return out;
@@ -88,47 +88,69 @@ std::int64_t Webhooks::insert(const Webhook& w) {
 }
 
 bool Webhooks::remove(std::int64_t id) {
-  {
-    auto st = c_.prepare("DELETE FROM webhook_dead_letters WHERE webhook_id = $1");
-    st->bind(1, id);
-    st->run();
-  }
+  // Its dead letters go with it (ON DELETE CASCADE).
   auto st = c_.prepare("DELETE FROM webhooks WHERE id = $1");
   st->bind(1, id);
   st->run();
   return c_.changes() > 0;
 }
 
+// One writer: the cursor moves forward only (GREATEST), so a late round never moves it back, but two
+// nodes delivering the same webhook would both deliver each message; nodes sharing the database will
+// need to own a webhook (an advisory lock on its id, say) for the round.
 void Webhooks::progress(const WebhookProgress& p) {
   {
     // A webhook removed meanwhile changes nothing (its dead letters are not written either).
     auto st = c_.prepare(
-        "UPDATE webhooks SET cursor = max(cursor, $2), delivered = delivered + $3, last_status = $4, "
-        "last_error = $5, last_attempt_at = max(last_attempt_at, $6), last_success_at = max(last_success_at, $7) "
-        "WHERE id = $1");
+        "UPDATE webhooks SET cursor = GREATEST(cursor, $2), delivered = delivered + $3, last_status = $4, "
+        "last_error = $5, last_attempt_at = GREATEST(last_attempt_at, $6), "
+        "last_success_at = GREATEST(last_success_at, $7) WHERE id = $1");
     st->bind(1, p.id).bind(2, p.cursor).bind(3, p.delivered).bind(4, p.last_status).bind(5, p.last_error)
         .bind(6, p.last_attempt_at).bind(7, p.last_success_at);
     st->run();
     if (c_.changes() == 0) return;
   }
-  for (const auto& d : p.dead) {
+  // A receiver that is down turns a whole round into dead letters: each list is one statement,
+  // its rows as arrays. New dead letters take their ids in the order given (the id default is computed after the sort).
+  if (!p.dead.empty()) {
+    std::vector<std::int64_t> message_ids, attempts, statuses, failed_at;
+    std::vector<std::string> errors;
+    for (const auto& d : p.dead) {
+      message_ids.push_back(d.message_id);
+      attempts.push_back(d.attempts);
+      statuses.push_back(d.last_status);
+      errors.push_back(d.last_error);
+      failed_at.push_back(d.failed_at);
+    }
     auto st = c_.prepare(
         "INSERT INTO webhook_dead_letters (webhook_id, message_id, attempts, last_status, last_error, failed_at) "
-        "VALUES ($1, $2, $3, $4, $5, $6)");
-    st->bind(1, p.id).bind(2, d.message_id).bind(3, d.attempts).bind(4, d.last_status).bind(5, d.last_error)
-        .bind(6, d.failed_at);
+        "SELECT $1, d.message_id, d.attempts, d.last_status, d.last_error, d.failed_at "
+        "FROM unnest($2::bigint[], $3::bigint[], $4::bigint[], $5::text[], $6::bigint[]) "
+        "WITH ORDINALITY AS d (message_id, attempts, last_status, last_error, failed_at, n) ORDER BY d.n");
+    st->bind(1, p.id).bind(2, message_ids).bind(3, attempts).bind(4, statuses).bind(5, errors).bind(6, failed_at);
     st->run();
   }
-  for (auto id : p.redelivered) {
-    auto st = c_.prepare("DELETE FROM webhook_dead_letters WHERE id = $1 AND webhook_id = $2");
-    st->bind(1, id).bind(2, p.id);
+  if (!p.redelivered.empty()) {
+    auto st = c_.prepare("DELETE FROM webhook_dead_letters WHERE id = ANY($1) AND webhook_id = $2");
+    st->bind(1, p.redelivered).bind(2, p.id);
     st->run();
   }
-  for (const auto& d : p.failed_again) {
+  if (!p.failed_again.empty()) {
+    std::vector<std::int64_t> ids, attempts, statuses, failed_at;
+    std::vector<std::string> errors;
+    for (const auto& d : p.failed_again) {
+      ids.push_back(d.id);
+      attempts.push_back(d.attempts);
+      statuses.push_back(d.last_status);
+      errors.push_back(d.last_error);
+      failed_at.push_back(d.failed_at);
+    }
     auto st = c_.prepare(
-        "UPDATE webhook_dead_letters SET attempts = attempts + $3, last_status = $4, last_error = $5, failed_at = $6, "
-        "redeliver = 0 WHERE id = $1 AND webhook_id = $2");
-    st->bind(1, d.id).bind(2, p.id).bind(3, d.attempts).bind(4, d.last_status).bind(5, d.last_error).bind(6, d.failed_at);
+        "UPDATE webhook_dead_letters w SET attempts = w.attempts + d.attempts, last_status = d.last_status, "
+        "last_error = d.last_error, failed_at = d.failed_at, redeliver = 0 "
+        "FROM unnest($1::bigint[], $3::bigint[], $4::bigint[], $5::text[], $6::bigint[]) "
+        "AS d (id, attempts, last_status, last_error, failed_at) WHERE w.id = d.id AND w.webhook_id = $2");
+    st->bind(1, ids).bind(2, p.id).bind(3, attempts).bind(4, statuses).bind(5, errors).bind(6, failed_at);
     st->run();
   }
 }
@@ -136,8 +158,8 @@ void Webhooks::progress(const WebhookProgress& p) {
 std::int64_t Webhooks::redeliver(std::int64_t webhook_id, const std::vector<std::int64_t>& ids) {
   auto st = c_.prepare(
       "UPDATE webhook_dead_letters SET redeliver = 1 WHERE webhook_id = $1 AND redeliver = 0 AND "
-      "($2 = '[]' OR id IN (SELECT value FROM json_each($2)))");
-  st->bind(1, webhook_id).bind(2, nlohmann::json(ids).dump());
+      "(cardinality($2::bigint[]) = 0 OR id = ANY($2))");
+  st->bind(1, webhook_id).bind(2, ids);
   st->run();
   return c_.changes();
 }
