@@ -74,27 +74,23 @@ SyncCounts Sync::counts(const std::string& sn) {
 }
 
 std::vector<PanelSyncCounts> Sync::panel_counts() {
-  // counts() for every panel at once: each query reads an index whole (sync_items_state, the
-  // sync_panels table, sync_sends_item), never an item's contents.
-  std::map<std::string, SyncCounts> panels;
-  {
-    auto st = c_.prepare("SELECT sn, state, count(*) FROM sync_items GROUP BY sn, state");
-    while (st->step()) {
-      auto& c = panels[st->column_text(0)];
-      const auto state = state_from(st->column_text(1));
-      const auto n = st->column_int(2);
-      if (state == SyncState::applied) c.applied += n;
-      else if (state == SyncState::failed) c.failed += n;
-      else c.pending += n;
-    }
-  }
-  {
-    auto st = c_.prepare("SELECT sn, commands FROM sync_panels");
-    while (st->step()) panels[st->column_text(0)].commands = st->column_int(1);
-  }
-  {
-    auto st = c_.prepare("SELECT sn, count(DISTINCT command_id) FROM sync_sends GROUP BY sn");
-    while (st->step()) panels[st->column_text(0)].in_flight = st->column_int(1);
+  // counts() for every panel at once, in one statement: each part reads an index whole
+  // (sync_items_state, the sync_panels table, sync_sends_item), never an item's contents.
+  std::map<std::string, SyncCounts> panels;  // by serial number, byte-wise whatever the collation
+  auto st = c_.prepare(
+      "SELECT sn, sum(pending), sum(applied), sum(failed), sum(commands), sum(in_flight) FROM ("
+      "SELECT sn, count(*) FILTER (WHERE state = 'pending' OR state = 'sending') AS pending, "
+      "count(*) FILTER (WHERE state = 'applied') AS applied, count(*) FILTER (WHERE state = 'failed') AS failed, "
+      "0 AS commands, 0 AS in_flight FROM sync_items GROUP BY sn "
+      "UNION ALL SELECT sn, 0, 0, 0, commands, 0 FROM sync_panels "
+      "UNION ALL SELECT sn, 0, 0, 0, 0, count(DISTINCT command_id) FROM sync_sends GROUP BY sn) AS parts GROUP BY sn");
+  while (st->step()) {
+    auto& c = panels[st->column_text(0)];
+    c.pending = st->column_int(1);
+    c.applied = st->column_int(2);
+    c.failed = st->column_int(3);
+    c.commands = st->column_int(4);
+    c.in_flight = st->column_int(5);
   }
   std::vector<PanelSyncCounts> out;
   out.reserve(panels.size());
@@ -274,7 +270,8 @@ void Sync::update(const SyncItem& i) {
     st->run();
   };
   // An UPDATE of the row that is there (the usual case) rather than an upsert, which tries the
-  // INSERT first.
+  // INSERT first. (Assumes this node is the only writer: another inserting the item between the two
+  // makes the INSERT fail on the key.)
   auto update = c_.prepare(
       "UPDATE sync_items SET desired = $4, applied = $5, sending = $6, state = $7, return_code = $8, error = $9, "
       "attempts = $10, retry_at = $11, updated_at = $12, batch = $13 WHERE sn = $1 AND kind = $2 AND key = $3");
