@@ -484,6 +484,219 @@ TEST_P(AccessContract, PanelCountsAndAPersonsItemsAcrossPanelsComeInOneRead) {
   EXPECT_EQ(read([](Reads& r) { return r.sync().items_on_panels("timerule", "7"); }).size(), 3u);
 }
 
+// Pages of persons by pin, each whole; an update replaces cards and levels, and a refused one
+// (a card of another person, the same card twice, a level that does not exist) changes nothing.
+TEST_P(AccessContract, PersonsArePagedByPinAndAnUpdateReplacesTheirCardsAndLevels) {
+  const auto l1 = write([](Transaction& tx) { return tx.access().insert_level(AccessLevel{0, "one", kAlwaysRule, {{"P", 1}}}); });
+  const auto l2 = write([](Transaction& tx) { return tx.access().insert_level(AccessLevel{0, "two", kAlwaysRule, {{"P", 2}}}); });
+  write([=](Transaction& tx) {
+    tx.access().insert_person(make_person("30", {"300"}, {l2}));
+    tx.access().insert_person(make_person("10", {"100", "101"}, {l2, l1}));
+    tx.access().insert_person(make_person("20"));
+    Credential c;
+    c.type = "fingerprint";
+    c.format = "templatev10";
+    c.content = "A\"B\\C";  // survives the way back whatever it holds
+    tx.access().put_credential("10", c);
+  });
+  auto page = read([](Reads& r) { return r.access().persons("", 2); });
+  ASSERT_EQ(page.size(), 2u);
+  EXPECT_EQ(page[0].pin, "10");
+  EXPECT_EQ(page[0].cards, (std::vector<Card>{{"100", false}, {"101", false}}));
+  EXPECT_EQ(page[0].levels, (std::vector<std::int64_t>{l1, l2}));
+  ASSERT_EQ(page[0].credentials.size(), 1u);
+  EXPECT_EQ(page[0].credentials[0].content, "A\"B\\C");
+  EXPECT_EQ(page[1].pin, "20");
+  EXPECT_TRUE(page[1].cards.empty());
+  EXPECT_TRUE(page[1].levels.empty());
+  EXPECT_EQ(page[0], *read([](Reads& r) { return r.access().person("10"); }));
+  auto rest = read([](Reads& r) { return r.access().persons("20", 0); });
+  ASSERT_EQ(rest.size(), 1u);
+  EXPECT_EQ(rest[0].pin, "30");
+  EXPECT_EQ(read([=](Reads& r) { return r.access().holders({l2, l1}); }), (std::vector<std::string>{"10", "30"}));
+  EXPECT_TRUE(read([](Reads& r) { return r.access().holders({}); }).empty());
+
+  // Cards in a new order, one given up (and free for another), one new; one level for the other.
+  auto p = make_person("10", {"102", "100"}, {l1});
+  p.cards[0].lost = true;
+  write([p](Transaction& tx) { tx.access().update_person(p); });
+  auto got = read([](Reads& r) { return r.access().person("10"); });
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->cards, (std::vector<Card>{{"102", true}, {"100", false}}));
+  EXPECT_EQ(got->levels, std::vector<std::int64_t>{l1});
+  EXPECT_EQ(got->credentials.size(), 1u);  // an update leaves credentials alone
+  write([](Transaction& tx) { tx.access().update_person(make_person("20", {"101"})); });
+  EXPECT_EQ(read([](Reads& r) { return r.access().card_owner("101"); }), std::optional<std::string>("20"));
+
+  EXPECT_EQ(refused([](Transaction& tx) { tx.access().update_person(make_person("10", {"103", "300"})); }), Reason::conflict);
+  EXPECT_EQ(refused([](Transaction& tx) { tx.access().update_person(make_person("10", {"104", "104"})); }), Reason::conflict);
+  EXPECT_EQ(refused([=](Transaction& tx) { tx.access().update_person(make_person("10", {"105"}, {l1, 999})); }),
+            Reason::not_found);
+  EXPECT_EQ(refused([](Transaction& tx) { tx.access().insert_person(make_person("40", {"106", "106"})); }), Reason::conflict);
+  EXPECT_EQ(read([](Reads& r) { return r.access().person("10"); }), got);
+  EXPECT_FALSE(read([](Reads& r) { return r.access().card_owner("103"); }));
+  EXPECT_FALSE(read([](Reads& r) { return r.access().person("40"); }));
+}
+
+// Levels keep their doors once each, by panel and door; a level needs a time rule that exists.
+TEST_P(AccessContract, LevelsKeepTheirDoorsAndNeedAnExistingTimeRule) {
+  EXPECT_EQ(refused([](Transaction& tx) { tx.access().insert_level(AccessLevel{0, "x", 77, {{"P", 1}}}); }), Reason::not_found);
+  const auto id = write([](Transaction& tx) {
+    return tx.access().insert_level(AccessLevel{0, "front", kAlwaysRule, {{"P2", 1}, {"P1", 2}, {"P2", 1}}});
+  });
+  auto level = read([id](Reads& r) { return r.access().level(id); });
+  ASSERT_TRUE(level);
+  EXPECT_EQ(level->doors, (std::vector<LevelDoor>{{"P1", 2}, {"P2", 1}}));
+  const auto other = write([](Transaction& tx) { return tx.access().insert_level(AccessLevel{0, "back", kAlwaysRule, {}}); });
+  level->doors = {{"P3", 4}};
+  level->name = "front door";
+  write([l = *level](Transaction& tx) { tx.access().update_level(l); });
+  EXPECT_EQ(read([](Reads& r) { return r.access().levels(); }),
+            (std::vector<AccessLevel>{{id, "front door", kAlwaysRule, {{"P3", 4}}}, {other, "back", kAlwaysRule, {}}}));
+  EXPECT_TRUE(read([](Reads& r) { return r.access().levels_on("P1"); }).empty());
+  EXPECT_EQ(read([](Reads& r) { return r.access().panels(); }), std::vector<std::string>{"P3"});
+  auto bad = *level;
+  bad.time_rule_id = 77;
+  EXPECT_EQ(refused([bad](Transaction& tx) { tx.access().update_level(bad); }), Reason::not_found);
+  bad = *level;
+  bad.id = 999;
+  EXPECT_EQ(refused([bad](Transaction& tx) { tx.access().update_level(bad); }), Reason::not_found);
+  EXPECT_EQ(read([id](Reads& r) { return r.access().level(id); }), level);
+}
+
+// A door named twice in a zone keeps the direction named last; a direction must be one of three.
+TEST_P(AccessContract, AZoneDoorNamedTwiceKeepsItsLastDirection) {
+  const auto id = write([](Transaction& tx) {
+    return tx.access().insert_apb_zone(ApbZone{0, "Lab", "logical", 0, {{"A", 1, "in"}, {"B", 2, "in"}, {"A", 1, "out"}}});
+  });
+  EXPECT_EQ(read([id](Reads& r) { return r.access().apb_zone(id); })->doors,
+            (std::vector<ApbZoneDoor>{{"A", 1, "out"}, {"B", 2, "in"}}));
+  EXPECT_EQ(refused([id](Transaction& tx) {
+              tx.access().update_apb_zone(ApbZone{id, "Lab", "logical", 0, {{"A", 1, "in"}, {"A", 2, "sideways"}}});
+            }),
+            Reason::invalid);
+  EXPECT_EQ(read([id](Reads& r) { return r.access().apb_zone(id); })->doors.size(), 2u);
+}
+
+// put_desired in each case an item can be in: absent, unchanged, failed, in flight, applied, and
+// to be dropped.
+TEST_P(AccessContract, ADesiredContentMovesAnItemByWhereItStands) {
+  const SyncKey none{"P5", "person", "0"}, failed{"P5", "person", "1"}, sending{"P5", "person", "2"},
+      held{"P5", "person", "3"}, fresh{"P5", "person", "4"}, dropped{"P5", "person", "5"};
+  auto item = [this](const SyncKey& k) { return read([k](Reads& r) { return r.sync().item(k); }); };
+  write([&](Transaction& tx) {
+    tx.sync().put_desired(none, std::nullopt, 10);  // nothing wanted, nothing held: no item
+    for (const auto& k : {failed, sending, held, fresh}) tx.sync().put_desired(k, std::string("v1"), 10);
+    auto f = *tx.sync().item(failed);
+    f.state = SyncState::failed;
+    f.return_code = -12;
+    f.error = "-12: refused";
+    f.attempts = 3;
+    f.retry_at = 500;
+    f.batch = 2;
+    tx.sync().update(f);
+    auto s = *tx.sync().item(sending);
+    s.state = SyncState::sending;
+    s.sending = s.desired;
+    s.error = "noted";
+    s.attempts = 1;
+    tx.sync().update(s);
+    auto h = *tx.sync().item(held);
+    h.applied = h.desired;
+    h.state = SyncState::applied;
+    tx.sync().update(h);
+    tx.sync().put_desired(dropped, std::string("v1"), 10);
+  });
+  EXPECT_FALSE(item(none));
+  write([&](Transaction& tx) { tx.sync().put_desired(fresh, std::string("v1"), 20); });  // unchanged
+  EXPECT_EQ(item(fresh)->updated_at, 10);
+
+  write([&](Transaction& tx) {
+    for (const auto& k : {failed, sending}) tx.sync().put_desired(k, std::string("v2"), 30);
+    tx.sync().put_desired(held, std::nullopt, 30);
+    tx.sync().put_desired(dropped, std::nullopt, 30);
+  });
+  auto f = item(failed);
+  ASSERT_TRUE(f);
+  EXPECT_EQ(f->state, SyncState::pending);  // a new attempt: the old failure forgotten
+  EXPECT_EQ(f->desired, std::optional<std::string>("v2"));
+  EXPECT_FALSE(f->return_code);
+  EXPECT_EQ(f->error, "");
+  EXPECT_EQ(f->attempts, 0);
+  EXPECT_EQ(f->retry_at, 0);
+  EXPECT_EQ(f->batch, 2);
+  EXPECT_EQ(f->updated_at, 30);
+  auto s = item(sending);
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->state, SyncState::sending);  // the answer decides
+  EXPECT_EQ(s->desired, std::optional<std::string>("v2"));
+  EXPECT_EQ(s->sending, std::optional<std::string>("v1"));
+  EXPECT_EQ(s->error, "noted");
+  EXPECT_EQ(s->attempts, 1);
+  auto h = item(held);
+  ASSERT_TRUE(h);
+  EXPECT_EQ(h->state, SyncState::pending);  // to be deleted from the panel
+  EXPECT_FALSE(h->desired);
+  EXPECT_FALSE(item(dropped));  // never held: no longer tracked
+
+  write([&](Transaction& tx) { tx.sync().put_desired(held, std::string("v1"), 40); });
+  EXPECT_EQ(item(held)->state, SyncState::applied);  // wanted again what it holds
+  write([&](Transaction& tx) { tx.sync().put_desired(sending, std::nullopt, 50); });
+  EXPECT_EQ(item(sending)->state, SyncState::sending);  // in flight: kept until the answer
+}
+
+// Forgetting what a panel holds: items wanting nothing go (unless in flight), the others are pending
+// again, in flight ones stay sending; a replaced panel's items move to the new one, nothing in flight.
+TEST_P(AccessContract, APanelsItemsAreForgottenAndMovedWithAReplacedPanel) {
+  const SyncKey held{"P6", "person", "1"}, dropping{"P6", "person", "2"}, sending{"P6", "person", "3"},
+      sending_drop{"P6", "person", "4"};
+  auto setup = [&](Transaction& tx) {
+    for (const auto& k : {held, dropping, sending, sending_drop}) {
+      tx.sync().put_desired(k, std::string("v"), 10);
+      auto i = *tx.sync().item(k);
+      i.applied = i.desired;
+      i.state = SyncState::applied;
+      tx.sync().update(i);
+    }
+    tx.sync().put_desired(dropping, std::nullopt, 11);
+    tx.sync().put_desired(sending, std::string("w"), 11);
+    tx.sync().put_desired(sending_drop, std::nullopt, 11);
+    tx.sync().link(9, {sending, sending_drop});
+    tx.sync().mark_sending(9, 12);
+  };
+  write(setup);
+  write([](Transaction& tx) { tx.sync().forget_applied("P6", 20); });
+  auto items = read([](Reads& r) { return r.sync().items("P6", ""); });
+  ASSERT_EQ(items.size(), 3u);
+  EXPECT_EQ(items[0].id, held);
+  EXPECT_EQ(items[0].state, SyncState::pending);
+  EXPECT_FALSE(items[0].applied);
+  EXPECT_EQ(items[0].updated_at, 20);
+  EXPECT_EQ(items[1].id, sending);
+  EXPECT_EQ(items[1].state, SyncState::sending);
+  EXPECT_EQ(items[2].id, sending_drop);
+  EXPECT_EQ(items[2].state, SyncState::sending);
+  EXPECT_FALSE(items[2].applied);
+
+  write([](Transaction& tx) {
+    tx.sync().put_desired(SyncKey{"P7", "person", "9"}, std::string("x"), 30);
+    tx.sync().set_unmanaged("P7", "user", {"77"});
+    tx.sync().move_panel("P6", "P7", 31);
+  });
+  EXPECT_TRUE(read([](Reads& r) { return r.sync().items("P6", ""); }).empty());
+  EXPECT_FALSE(read([](Reads& r) { return r.sync().in_flight("P6"); }));
+  EXPECT_TRUE(read([](Reads& r) { return r.sync().unmanaged("P7"); }).empty());
+  items = read([](Reads& r) { return r.sync().items("P7", ""); });
+  ASSERT_EQ(items.size(), 2u);  // the new panel's own item gone, the one in flight to drop gone
+  EXPECT_EQ(items[0].id, (SyncKey{"P7", "person", "1"}));
+  EXPECT_EQ(items[0].state, SyncState::pending);
+  EXPECT_EQ(items[1].id, (SyncKey{"P7", "person", "3"}));
+  EXPECT_EQ(items[1].state, SyncState::pending);
+  EXPECT_FALSE(items[1].sending);
+  EXPECT_EQ(read([](Reads& r) { return r.sync().due_panels(); }),
+            (std::vector<std::pair<std::string, std::int64_t>>{{"P7", 0}}));
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, AccessContract, testing::all_backends(), testing::backend_name);
 
 }  // namespace

@@ -1,5 +1,5 @@
 // The access-control domain's tables (storage/areas/access.hpp): persons, cards, credentials,
-// time rules, holidays, access levels, door settings.
+// time rules, holidays, access levels, door settings, anti-passback zones and presence.
 #pragma once
 
 #include "storage/areas/access.hpp"
@@ -55,7 +55,6 @@ class Access final : public AccessWrites {
   std::int64_t reset_apb(std::int64_t zone_id, const std::string& pin) override;
 
  private:
-  void fill(Person& p);
   void write_links(const Person& p);
   void write_doors(const AccessLevel& level);
   std::vector<AccessLevel> read_levels(std::string_view sql, const std::string* sn);

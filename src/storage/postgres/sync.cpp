@@ -56,52 +56,41 @@ std::vector<SyncItem> Sync::items(const std::string& sn, const std::string& kind
 }
 
 SyncCounts Sync::counts(const std::string& sn) {
+  // One statement: each count reads an index of its table (sync_items_state, sync_panels' key,
+  // sync_sends_item).
   SyncCounts c;
-  {
-    auto st = c_.prepare("SELECT state, count(*) FROM sync_items WHERE sn = $1 GROUP BY state");
-    st->bind(1, sn);
-    while (st->step()) {
-      const auto state = state_from(st->column_text(0));
-      const auto n = st->column_int(1);
-      if (state == SyncState::applied) c.applied += n;
-      else if (state == SyncState::failed) c.failed += n;
-      else c.pending += n;
-    }
-  }
-  {
-    auto st = c_.prepare("SELECT commands FROM sync_panels WHERE sn = $1");
-    st->bind(1, sn);
-    if (st->step()) c.commands = st->column_int(0);
-  }
-  auto st = c_.prepare("SELECT count(DISTINCT command_id) FROM sync_sends WHERE sn = $1");
+  auto st = c_.prepare(
+      "SELECT count(*) FILTER (WHERE state = 'pending' OR state = 'sending'), count(*) FILTER (WHERE state = 'applied'), "
+      "count(*) FILTER (WHERE state = 'failed'), (SELECT commands FROM sync_panels WHERE sn = $1), "
+      "(SELECT count(DISTINCT command_id) FROM sync_sends WHERE sn = $1) FROM sync_items WHERE sn = $1");
   st->bind(1, sn);
   st->step();
-  c.in_flight = st->column_int(0);
+  c.pending = st->column_int(0);
+  c.applied = st->column_int(1);
+  c.failed = st->column_int(2);
+  c.commands = st->column_int(3);  // NULL (never counted) reads 0
+  c.in_flight = st->column_int(4);
   return c;
 }
 
 std::vector<PanelSyncCounts> Sync::panel_counts() {
-  // counts() for every panel at once: each query reads an index whole (sync_items_state, the
-  // sync_panels table, sync_sends_item), never an item's contents.
-  std::map<std::string, SyncCounts> panels;
-  {
-    auto st = c_.prepare("SELECT sn, state, count(*) FROM sync_items GROUP BY sn, state");
-    while (st->step()) {
-      auto& c = panels[st->column_text(0)];
-      const auto state = state_from(st->column_text(1));
-      const auto n = st->column_int(2);
-      if (state == SyncState::applied) c.applied += n;
-      else if (state == SyncState::failed) c.failed += n;
-      else c.pending += n;
-    }
-  }
-  {
-    auto st = c_.prepare("SELECT sn, commands FROM sync_panels");
-    while (st->step()) panels[st->column_text(0)].commands = st->column_int(1);
-  }
-  {
-    auto st = c_.prepare("SELECT sn, count(DISTINCT command_id) FROM sync_sends GROUP BY sn");
-    while (st->step()) panels[st->column_text(0)].in_flight = st->column_int(1);
+  // counts() for every panel at once, in one statement: each part reads an index whole
+  // (sync_items_state, the sync_panels table, sync_sends_item), never an item's contents.
+  std::map<std::string, SyncCounts> panels;  // by serial number, byte-wise whatever the collation
+  auto st = c_.prepare(
+      "SELECT sn, sum(pending), sum(applied), sum(failed), sum(commands), sum(in_flight) FROM ("
+      "SELECT sn, count(*) FILTER (WHERE state = 'pending' OR state = 'sending') AS pending, "
+      "count(*) FILTER (WHERE state = 'applied') AS applied, count(*) FILTER (WHERE state = 'failed') AS failed, "
+      "0 AS commands, 0 AS in_flight FROM sync_items GROUP BY sn "
+      "UNION ALL SELECT sn, 0, 0, 0, commands, 0 FROM sync_panels "
+      "UNION ALL SELECT sn, 0, 0, 0, 0, count(DISTINCT command_id) FROM sync_sends GROUP BY sn) AS parts GROUP BY sn");
+  while (st->step()) {
+    auto& c = panels[st->column_text(0)];
+    c.pending = st->column_int(1);
+    c.applied = st->column_int(2);
+    c.failed = st->column_int(3);
+    c.commands = st->column_int(4);
+    c.in_flight = st->column_int(5);
   }
   std::vector<PanelSyncCounts> out;
   out.reserve(panels.size());
@@ -111,7 +100,8 @@ std::vector<PanelSyncCounts> Sync::panel_counts() {
 
 std::vector<SyncItem> Sync::items_on_panels(const std::string& kind, const std::string& key) {
   // The items' primary key leads with sn: the panels are walked one seek each (the recursive
-  // `panels`, a loose scan of sync_items_state), and the item looked up on each by its whole key.
+  // `panels`, a loose index scan PostgreSQL does not do by itself), and the item looked up on each by
+  // its whole key.
   std::vector<SyncItem> out;
   auto st = c_.prepare(
       "WITH RECURSIVE panels(sn) AS (SELECT (SELECT min(sn) FROM sync_items) UNION ALL "
@@ -125,7 +115,9 @@ std::vector<SyncItem> Sync::items_on_panels(const std::string& kind, const std::
 std::vector<SyncItem> Sync::failures(const std::string& sn, std::int64_t limit) {
   std::vector<SyncItem> out;
   auto st = c_.prepare(select_items("WHERE sn = $1 AND state = 'failed' ORDER BY updated_at DESC, kind, key LIMIT $2"));
-  st->bind(1, sn).bind(2, limit > 0 ? limit : std::int64_t{-1});
+  st->bind(1, sn);
+  if (limit > 0) st->bind(2, limit);
+  else st->bind_null(2);  // LIMIT NULL: all
   while (st->step()) out.push_back(read_item(*st));
   return out;
 }
@@ -140,14 +132,11 @@ std::vector<std::pair<std::string, std::int64_t>> Sync::due_panels() {
 }
 
 std::optional<std::int64_t> Sync::next_due(const std::string& sn) {
-  {
-    auto st = c_.prepare("SELECT 1 FROM sync_sends WHERE sn = $1 LIMIT 1");
-    st->bind(1, sn);
-    if (st->step()) return std::nullopt;
-  }
+  // NULL when a command is in flight or nothing is to send.
   auto st = c_.prepare(
-      "SELECT min(CASE WHEN state = 'pending' THEN 0 ELSE retry_at END) FROM sync_items "
-      "WHERE sn = $1 AND state IN ('pending', 'failed')");
+      "SELECT CASE WHEN EXISTS (SELECT 1 FROM sync_sends WHERE sn = $1) THEN NULL ELSE "
+      "(SELECT min(CASE WHEN state = 'pending' THEN 0 ELSE retry_at END) FROM sync_items "
+      "WHERE sn = $1 AND state IN ('pending', 'failed')) END");
   st->bind(1, sn);
   if (!st->step()) return std::nullopt;
   return st->column_opt_int(0);
@@ -232,45 +221,39 @@ void Sync::set_unmanaged(const std::string& sn, const std::string& kind, const s
     st->bind(1, sn).bind(2, kind);
     st->run();
   }
-  auto st = c_.prepare("INSERT OR IGNORE INTO sync_unmanaged (sn, kind, key) VALUES ($1, $2, $3)");
-  for (const auto& key : keys) {
-    st->bind(1, sn).bind(2, kind).bind(3, key);
-    st->run();
-    st->reset();
-  }
+  if (keys.empty()) return;
+  auto st = c_.prepare(
+      "INSERT INTO sync_unmanaged (sn, kind, key) SELECT $1, $2, k FROM unnest($3::text[]) AS k ON CONFLICT DO NOTHING");
+  st->bind(1, sn).bind(2, kind).bind(3, keys);
+  st->run();
 }
 
 void Sync::put_desired(const SyncKey& id, const std::optional<std::string>& desired, std::int64_t now) {
-  auto current = item(id);
-  if (!current) {
-    if (!desired) return;  // should hold nothing, holds nothing
-    auto st = c_.prepare(
-        "INSERT INTO sync_items (sn, kind, key, desired, state, updated_at) VALUES ($1, $2, $3, $4, 'pending', $5)");
-    st->bind(1, id.sn).bind(2, id.kind).bind(3, id.key).bind(4, *desired).bind(5, now);
-    st->run();
-    return;
-  }
-  if (current->desired == desired) return;
-  SyncItem next = *current;
-  next.desired = desired;
-  next.updated_at = now;
-  if (next.state != SyncState::sending) {
-    next.state = next.desired == next.applied ? SyncState::applied : SyncState::pending;
-    // A change is a new attempt: a failure of the old content does not delay the new one.
-    next.attempts = 0;
-    next.retry_at = 0;
-    if (next.state != SyncState::failed) {
-      next.return_code.reset();
-      next.error.clear();
-    }
-  }
-  if (!next.desired && !next.applied && next.state != SyncState::sending) {
-    auto st = c_.prepare("DELETE FROM sync_items WHERE sn = $1 AND kind = $2 AND key = $3");
-    st->bind(1, id.sn).bind(2, id.kind).bind(3, id.key);
-    st->run();
-    return;
-  }
-  update(next);
+  // One statement, as the reconciler calls this for every record of a panel: the three cases are
+  // disjoint and each part sees the row as it was before the statement.
+  // - no row: inserted, pending (nothing when nothing is desired);
+  // - a row whose desired content changes to nothing, that holds nothing and is not in flight: gone;
+  // - else a changed row: its state applied when desired equals applied, else pending, a failure of
+  //   the old content forgotten (a new attempt); sending stays sending, the answer decides.
+  // (Assumes this node is the only writer: another inserting the same new item meanwhile makes the
+  // INSERT fail on the key.)
+  auto st = c_.prepare(
+      "WITH gone AS (DELETE FROM sync_items WHERE sn = $1 AND kind = $2 AND key = $3 AND $4::text IS NULL "
+      "AND desired IS NOT NULL AND applied IS NULL AND state <> 'sending'), "
+      "added AS (INSERT INTO sync_items (sn, kind, key, desired, state, updated_at) "
+      "SELECT $1, $2, $3, $4::text, 'pending', $5 WHERE $4::text IS NOT NULL AND NOT EXISTS "
+      "(SELECT 1 FROM sync_items WHERE sn = $1 AND kind = $2 AND key = $3)) "
+      "UPDATE sync_items SET desired = $4::text, updated_at = $5, "
+      "state = CASE WHEN state = 'sending' THEN 'sending' WHEN applied IS NOT DISTINCT FROM $4::text THEN 'applied' "
+      "ELSE 'pending' END, "
+      "attempts = CASE WHEN state = 'sending' THEN attempts ELSE 0 END, "
+      "retry_at = CASE WHEN state = 'sending' THEN retry_at ELSE 0 END, "
+      "return_code = CASE WHEN state = 'sending' THEN return_code END, "
+      "error = CASE WHEN state = 'sending' THEN error ELSE '' END "
+      "WHERE sn = $1 AND kind = $2 AND key = $3 AND desired IS DISTINCT FROM $4::text "
+      "AND NOT ($4::text IS NULL AND applied IS NULL AND state <> 'sending')");
+  st->bind(1, id.sn).bind(2, id.kind).bind(3, id.key).bind(4, desired).bind(5, now);
+  st->run();
 }
 
 void Sync::update(const SyncItem& i) {
@@ -287,7 +270,8 @@ void Sync::update(const SyncItem& i) {
     st->run();
   };
   // An UPDATE of the row that is there (the usual case) rather than an upsert, which tries the
-  // INSERT first.
+  // INSERT first. (Assumes this node is the only writer: another inserting the item between the two
+  // makes the INSERT fail on the key.)
   auto update = c_.prepare(
       "UPDATE sync_items SET desired = $4, applied = $5, sending = $6, state = $7, return_code = $8, error = $9, "
       "attempts = $10, retry_at = $11, updated_at = $12, batch = $13 WHERE sn = $1 AND kind = $2 AND key = $3");
@@ -308,63 +292,60 @@ void Sync::mark_sending(std::int64_t command_id, std::int64_t now) {
 }
 
 std::vector<SyncKey> Sync::settle_sent(std::int64_t command_id, std::int64_t now) {
-  // One statement for what a successful command carried; the contents move inside SQLite.
+  // One statement for what a successful command carried; the contents move inside the server. An
+  // item settled to nothing desired and nothing held is no longer tracked (as update() does): it is
+  // deleted instead of updated (the two sets are disjoint: a row is changed once per statement).
   auto st = c_.prepare(
-      "UPDATE sync_items SET applied = sending, sending = NULL, attempts = 0, batch = 0, return_code = NULL, "
-      "updated_at = $2, state = CASE WHEN desired IS sending THEN 'applied' ELSE 'pending' END "
-      "WHERE state = 'sending' AND error = '' "
-      "AND (sn, kind, key) IN (SELECT sn, kind, key FROM sync_sends WHERE command_id = $1) "
-      "AND NOT EXISTS (SELECT 1 FROM sync_sends o WHERE o.sn = sync_items.sn AND o.kind = sync_items.kind "
-      "AND o.key = sync_items.key AND o.command_id <> $1) "
-      // typeof() rather than IS NULL: SQLite 3.40 evaluates `x IS NULL` wrongly in a RETURNING clause.
-      "RETURNING sn, kind, key, state = 'applied' AND typeof(desired) = 'null' AND typeof(applied) = 'null'");
+      "WITH carried AS (SELECT i.sn, i.kind, i.key, i.desired IS NULL AND i.sending IS NULL AS gone FROM sync_items i "
+      "JOIN sync_sends s ON s.sn = i.sn AND s.kind = i.kind AND s.key = i.key "
+      "WHERE s.command_id = $1 AND i.state = 'sending' AND i.error = '' "
+      "AND NOT EXISTS (SELECT 1 FROM sync_sends o WHERE o.sn = i.sn AND o.kind = i.kind AND o.key = i.key "
+      "AND o.command_id <> $1)), "
+      "dropped AS (DELETE FROM sync_items i USING carried c WHERE c.gone AND i.sn = c.sn AND i.kind = c.kind "
+      "AND i.key = c.key RETURNING i.sn, i.kind, i.key), "
+      "settled AS (UPDATE sync_items i SET applied = i.sending, sending = NULL, attempts = 0, batch = 0, "
+      "return_code = NULL, updated_at = $2, "
+      "state = CASE WHEN i.desired IS NOT DISTINCT FROM i.sending THEN 'applied' ELSE 'pending' END "
+      "FROM carried c WHERE NOT c.gone AND i.sn = c.sn AND i.kind = c.kind AND i.key = c.key "
+      "RETURNING i.sn, i.kind, i.key) "
+      "SELECT sn, kind, key FROM dropped UNION ALL SELECT sn, kind, key FROM settled");
   st->bind(1, command_id).bind(2, now);
-  std::vector<SyncKey> out, gone;
-  while (st->step()) {
-    out.push_back(SyncKey{st->column_text(0), st->column_text(1), st->column_text(2)});
-    if (st->column_int(3) != 0) gone.push_back(out.back());
-  }
-  // A record deleted from the panel as desired is no longer tracked (as update() does).
-  if (!gone.empty()) {
-    auto del = c_.prepare("DELETE FROM sync_items WHERE sn = $1 AND kind = $2 AND key = $3");
-    for (const auto& k : gone) {
-      del->bind(1, k.sn).bind(2, k.kind).bind(3, k.key);
-      del->run();
-      del->reset();
-    }
-  }
+  std::vector<SyncKey> out;
+  while (st->step()) out.push_back(SyncKey{st->column_text(0), st->column_text(1), st->column_text(2)});
   return out;
 }
 
 std::vector<SyncItem> Sync::due(const std::string& sn, std::int64_t now, std::int64_t limit) {
   std::vector<SyncItem> out;
-  // Two lookups on the (sn, state, retry_at) index rather than one OR, which SQLite may scan for.
-  const std::int64_t cap = limit > 0 ? limit : std::int64_t{-1};
-  {
-    // What others name first: holidays and DST, time rules, options, persons, then the rows that
-    // name persons (first-card, multi-card, linkage). A round cut at `limit` never sends a row
-    // before what it names.
-    auto st = c_.prepare(select_items(
-        "WHERE sn = $1 AND state = 'pending' ORDER BY CASE kind WHEN 'holidays' THEN 0 WHEN 'dst' THEN 0 "
-        "WHEN 'timerule' THEN 1 WHEN 'door' THEN 2 WHEN 'options' THEN 2 WHEN 'person' THEN 3 ELSE 4 END, kind, key "
-        "LIMIT $2"));
-    st->bind(1, sn).bind(2, cap);
-    while (st->step()) out.push_back(read_item(*st));
-  }
-  if (limit > 0 && static_cast<std::int64_t>(out.size()) >= limit) return out;
-  auto st = c_.prepare(select_items("WHERE sn = $1 AND state = 'failed' AND retry_at <= $2 LIMIT $3"));
-  st->bind(1, sn).bind(2, now).bind(3, limit > 0 ? limit - static_cast<std::int64_t>(out.size()) : std::int64_t{-1});
+  // Pending items first, in what others name first: holidays and DST, time rules, options, persons,
+  // then the rows that name persons (first-card, multi-card, linkage). A round cut at `limit` never
+  // sends a row before what it names. Then failed ones whose retry is due, the earliest first (the
+  // order the SQLite backend reads them in, along its (sn, state, retry_at) index).
+  auto st = c_.prepare(select_items(
+      "WHERE sn = $1 AND (state = 'pending' OR (state = 'failed' AND retry_at <= $2)) "
+      "ORDER BY state = 'failed', CASE WHEN state = 'failed' THEN retry_at ELSE CASE kind WHEN 'holidays' THEN 0 "
+      "WHEN 'dst' THEN 0 WHEN 'timerule' THEN 1 WHEN 'door' THEN 2 WHEN 'options' THEN 2 WHEN 'person' THEN 3 "
+      "ELSE 4 END END, kind, key LIMIT $3"));
+  st->bind(1, sn).bind(2, now);
+  if (limit > 0) st->bind(3, limit);
+  else st->bind_null(3);  // LIMIT NULL: all
   while (st->step()) out.push_back(read_item(*st));
   return out;
 }
 
 void Sync::link(std::int64_t command_id, const std::vector<SyncKey>& items) {
-  auto st = c_.prepare("INSERT OR IGNORE INTO sync_sends (command_id, sn, kind, key) VALUES ($1, $2, $3, $4)");
+  if (items.empty()) return;
+  std::vector<std::string> sns, kinds, keys;
   for (const auto& id : items) {
-    st->bind(1, command_id).bind(2, id.sn).bind(3, id.kind).bind(4, id.key);
-    st->run();
-    st->reset();
+    sns.push_back(id.sn);
+    kinds.push_back(id.kind);
+    keys.push_back(id.key);
   }
+  auto st = c_.prepare(
+      "INSERT INTO sync_sends (command_id, sn, kind, key) SELECT $1, t.sn, t.kind, t.key "
+      "FROM unnest($2::text[], $3::text[], $4::text[]) AS t(sn, kind, key) ON CONFLICT DO NOTHING");
+  st->bind(1, command_id).bind(2, sns).bind(3, kinds).bind(4, keys);
+  st->run();
 }
 
 void Sync::unlink(std::int64_t command_id) {
@@ -375,21 +356,22 @@ void Sync::unlink(std::int64_t command_id) {
 
 void Sync::count_commands(const std::string& sn, std::int64_t queued) {
   auto st = c_.prepare(
-      "INSERT INTO sync_panels (sn, commands) VALUES ($1, $2) ON CONFLICT (sn) DO UPDATE SET commands = commands + $2");
+      "INSERT INTO sync_panels (sn, commands) VALUES ($1, $2) "
+      "ON CONFLICT (sn) DO UPDATE SET commands = sync_panels.commands + excluded.commands");
   st->bind(1, sn).bind(2, queued);
   st->run();
 }
 
 void Sync::forget_applied(const std::string& sn, std::int64_t now) {
+  // The items that would hold nothing and want nothing afterwards (nothing desired, not in flight)
+  // go; the others hold nothing now. Disjoint sets, one statement.
   auto st = c_.prepare(
+      "WITH gone AS (DELETE FROM sync_items WHERE sn = $1 AND desired IS NULL AND state <> 'sending') "
       "UPDATE sync_items SET applied = NULL, updated_at = $2, attempts = 0, batch = 0, retry_at = 0, return_code = NULL, "
-      "error = '', state = CASE WHEN state = 'sending' THEN 'sending' WHEN desired IS NULL THEN 'applied' "
-      "ELSE 'pending' END WHERE sn = $1");
+      "error = '', state = CASE WHEN state = 'sending' THEN 'sending' ELSE 'pending' END "
+      "WHERE sn = $1 AND NOT (desired IS NULL AND state <> 'sending')");
   st->bind(1, sn).bind(2, now);
   st->run();
-  auto gone = c_.prepare("DELETE FROM sync_items WHERE sn = $1 AND desired IS NULL AND state = 'applied'");
-  gone->bind(1, sn);
-  gone->run();
 }
 
 void Sync::move_panel(const std::string& from, const std::string& to, std::int64_t now) {
