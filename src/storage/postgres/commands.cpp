@@ -21,10 +21,11 @@ constexpr std::string_view kRelayedByWireId =
 // Each query below repeats its partial index's WHERE: the planner uses a partial index only where it
 // can prove the query's condition implies the index's.
 //
-// One writer: the queue's reads take rows without locking them, and the service then updates them
-// in the same unit of work. Nodes sharing the database will need `FOR UPDATE SKIP LOCKED` on
-// kQueued, kUnanswered and the overdue queries, so that two nodes do not deliver or expire the same
-// command.
+// Several nodes share the queue: inside a write (`lock`), the rows a unit of work reads are locked
+// until its commit. Delivery and expiry skip rows another node holds (SKIP LOCKED: that node is
+// delivering or expiring them; skipping keeps two nodes from sending one command twice and never
+// waits), and a command read to be updated by id or wire id (an answer, a cancel) waits for the
+// other node's commit, so that no update is made on a stale copy.
 constexpr std::string_view kQueued = "SELECT " ZKPUSH_COMMAND_COLUMNS
                                      " FROM commands WHERE sn = $1 AND status = 'queued' ORDER BY priority, id LIMIT $2";
 constexpr std::string_view kUnanswered = "SELECT " ZKPUSH_COMMAND_COLUMNS
@@ -40,6 +41,13 @@ constexpr std::string_view kOverdue = "SELECT " ZKPUSH_COMMAND_COLUMNS
                                       " FROM commands WHERE status IN ('queued', 'sent') AND expires_at > 0 AND "
                                       "expires_at <= $1 ORDER BY id LIMIT $2";
 #undef ZKPUSH_COMMAND_COLUMNS
+
+// The query as it runs inside a write (row locks) or a read (none: a read-only snapshot cannot lock).
+std::string locked(std::string_view sql, bool lock, bool skip) {
+  std::string out(sql);
+  if (lock) out += skip ? " FOR UPDATE SKIP LOCKED" : " FOR UPDATE";
+  return out;
+}
 
 CommandStatus status_from(const std::string& name) {
   auto s = command_status_from_name(name);
@@ -128,22 +136,22 @@ SELECT count(*) FROM command)sql";
 
 }  // namespace
 
-std::optional<CommandRow> get(Connection& c, std::int64_t id) {
-  auto st = c.prepare(kById);
+std::optional<CommandRow> get(Connection& c, std::int64_t id, bool lock) {
+  auto st = c.prepare(locked(kById, lock, false));
   st->bind(1, id);
   if (!st->step()) return std::nullopt;
   return read_row(*st);
 }
 
-std::optional<CommandRow> find(Connection& c, const std::string& sn, std::int64_t wire_id) {
-  auto st = c.prepare(kByWireId);
+std::optional<CommandRow> find(Connection& c, const std::string& sn, std::int64_t wire_id, bool lock) {
+  auto st = c.prepare(locked(kByWireId, lock, false));
   st->bind(1, sn).bind(2, wire_id);
   if (!st->step()) return std::nullopt;
   return read_row(*st);
 }
 
-std::optional<CommandRow> find_relayed(Connection& c, const std::string& master_sn, std::int64_t wire_id) {
-  auto st = c.prepare(kRelayedByWireId);
+std::optional<CommandRow> find_relayed(Connection& c, const std::string& master_sn, std::int64_t wire_id, bool lock) {
+  auto st = c.prepare(locked(kRelayedByWireId, lock, false));
   st->bind(1, master_sn).bind(2, wire_id);
   if (!st->step()) return std::nullopt;
   return read_row(*st);
@@ -194,8 +202,8 @@ void update(Connection& c, const CommandRow& r) {
   if (c.changes() != 1) throw Refused(StoreError::Reason::not_found, "command " + std::to_string(r.id) + " does not exist");
 }
 
-std::vector<CommandRow> queued(Connection& c, const std::string& sn, std::int64_t limit) {
-  auto st = c.prepare(kQueued);
+std::vector<CommandRow> queued(Connection& c, const std::string& sn, std::int64_t limit, bool lock) {
+  auto st = c.prepare(locked(kQueued, lock, true));
   st->bind(1, sn).bind(2, sql_limit(limit));
   return read_rows(st);
 }
@@ -221,19 +229,19 @@ std::vector<CommandRow> list(Connection& c, const CommandFilter& filter) {
   return read_rows(st);
 }
 
-std::vector<CommandRow> unanswered(Connection& c, const std::string& sn, std::int64_t sent_before, std::int64_t limit) {
-  auto st = c.prepare(kUnanswered);
+std::vector<CommandRow> unanswered(Connection& c, const std::string& sn, std::int64_t sent_before, std::int64_t limit, bool lock) {
+  auto st = c.prepare(locked(kUnanswered, lock, true));
   st->bind(1, sn).bind(2, sent_before).bind(3, sql_limit(limit));
   return read_rows(st);
 }
 
-std::vector<CommandRow> overdue(Connection& c, const std::string& sn, std::int64_t now, std::int64_t limit) {
+std::vector<CommandRow> overdue(Connection& c, const std::string& sn, std::int64_t now, std::int64_t limit, bool lock) {
   if (sn.empty()) {
-    auto st = c.prepare(kOverdue);
+    auto st = c.prepare(locked(kOverdue, lock, true));
     st->bind(1, now).bind(2, sql_limit(limit));
     return read_rows(st);
   }
-  auto st = c.prepare(kOverdueOfDevice);
+  auto st = c.prepare(locked(kOverdueOfDevice, lock, true));
   st->bind(1, sn).bind(2, now).bind(3, sql_limit(limit));
   return read_rows(st);
 }

@@ -116,7 +116,7 @@ void PostgresStore::commit_group(std::deque<Pending>& group) {
     for (std::size_t i = 0; i < group.size(); ++i) {
       const bool last = i + 1 == group.size();
       try {
-        View view(*c);
+        View view(*c, true);
         group[i].job(view);
         c->exec(last ? "RELEASE job" : "RELEASE job; SAVEPOINT job");
       } catch (const Refused& r) {
@@ -177,7 +177,7 @@ std::optional<StoreError> PostgresStore::run_read(const std::function<void(Reads
   try {
     c = take_reader();
     c->exec("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
-    View view(*c);
+    View view(*c, false);
     job(view);
     c->exec("COMMIT");
     give_back(std::move(c));

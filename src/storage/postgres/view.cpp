@@ -104,24 +104,24 @@ class DeviceData final : public DeviceDataWrites {
 
 class Commands final : public CommandWrites {
  public:
-  explicit Commands(Connection& c) : c_(c) {}
-  std::optional<CommandRow> get(std::int64_t id) override { return commands::get(c_, id); }
+  Commands(Connection& c, bool writing) : c_(c), lock_(writing) {}
+  std::optional<CommandRow> get(std::int64_t id) override { return commands::get(c_, id, lock_); }
   std::optional<CommandRow> find(const std::string& sn, std::int64_t wire_id) override {
-    return commands::find(c_, sn, wire_id);
+    return commands::find(c_, sn, wire_id, lock_);
   }
   std::optional<CommandRow> find_relayed(const std::string& master_sn, std::int64_t wire_id) override {
-    return commands::find_relayed(c_, master_sn, wire_id);
+    return commands::find_relayed(c_, master_sn, wire_id, lock_);
   }
   std::vector<CommandData> data(std::int64_t id) override { return commands::data(c_, id); }
   std::vector<CommandRow> queued(const std::string& sn, std::int64_t limit) override {
-    return commands::queued(c_, sn, limit);
+    return commands::queued(c_, sn, limit, lock_);
   }
   std::vector<CommandRow> list(const CommandFilter& filter) override { return commands::list(c_, filter); }
   std::vector<CommandRow> unanswered(const std::string& sn, std::int64_t sent_before, std::int64_t limit) override {
-    return commands::unanswered(c_, sn, sent_before, limit);
+    return commands::unanswered(c_, sn, sent_before, limit, lock_);
   }
   std::vector<CommandRow> overdue(const std::string& sn, std::int64_t now, std::int64_t limit) override {
-    return commands::overdue(c_, sn, now, limit);
+    return commands::overdue(c_, sn, now, limit, lock_);
   }
   std::optional<std::int64_t> next_deadline() override { return commands::next_deadline(c_); }
   std::vector<std::pair<std::string, std::int64_t>> pending_counts() override { return commands::pending_counts(c_); }
@@ -135,13 +135,14 @@ class Commands final : public CommandWrites {
 
  private:
   Connection& c_;
+  bool lock_;
 };
 
 }  // namespace
 
 struct View::Areas {
-  explicit Areas(Connection& c)
-      : devices(c), events(c), door_states(c), device_data(c), commands(c), access(c), sync(c), tokens(c), messages(c), webhooks(c), audit(c), campaigns(c) {}
+  Areas(Connection& c, bool writing)
+      : devices(c), events(c), door_states(c), device_data(c), commands(c, writing), access(c), sync(c), tokens(c), messages(c), webhooks(c), audit(c), campaigns(c) {}
   Devices devices;
   Events events;
   DoorStates door_states;
@@ -156,7 +157,7 @@ struct View::Areas {
   Campaigns campaigns;
 };
 
-View::View(Connection& c) : areas_(std::make_unique<Areas>(c)) {}
+View::View(Connection& c, bool writing) : areas_(std::make_unique<Areas>(c, writing)) {}
 View::~View() = default;
 
 DeviceWrites& View::devices() { return areas_->devices; }

@@ -13,7 +13,8 @@ namespace zkpush::storage::postgres {
 
 class View final : public Reads, public Transaction {
  public:
-  explicit View(Connection& c);
+  // writing: inside the writer's transaction (the command queue then locks the rows it reads).
+  View(Connection& c, bool writing);
   ~View() override;
   View(const View&) = delete;
   View& operator=(const View&) = delete;
