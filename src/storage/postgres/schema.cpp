@@ -13,7 +13,9 @@ constexpr std::string_view kMigrationUnlock = "SELECT pg_advisory_unlock(2054276
 
 // Column types: every integer is bigint (the code binds 64-bit values), booleans stay 0/1 integers as
 // in SQLite, times are Unix seconds, blobs are bytea. Case-insensitive keys get a unique index on
-// lower(key) where SQLite said COLLATE NOCASE.
+// lower(key) where SQLite said COLLATE NOCASE; device_options.key is COLLATE "C" whatever the
+// database's collation, so that lower() folds ASCII letters only and the keys sort as SQLite's NOCASE
+// (and storage::merge_options, the device cache's copy) sorts them.
 //
 // messages: the feed of the live stream, webhooks and MQTT, resumed by id (SSE Last-Event-ID). Sequence
 // values are handed out in one order and committed in another, so a reader resuming after id N could
@@ -38,7 +40,7 @@ CREATE TABLE devices (
 );
 CREATE TABLE device_options (
   sn         TEXT NOT NULL REFERENCES devices(sn),
-  key        TEXT NOT NULL,
+  key        TEXT NOT NULL COLLATE "C",
   value      TEXT NOT NULL,
   source     TEXT NOT NULL,
   updated_at BIGINT NOT NULL
