@@ -35,9 +35,14 @@ std::string select_records(bool content) {
          ", updated_at, content_field, content_encoding, octet_length(content) FROM device_records";
 }
 
-// A text[] element as a single text parameter would bind it: PostgreSQL text cannot hold NUL, and
-// the array's literal would end there; what comes before it is kept.
-std::string text_value(std::string_view text) { return std::string(text.substr(0, text.find('\0'))); }
+// Text from a device as a text column can hold it: up to a NUL (as the connection binds a single
+// text; in a text[] the array's literal would end there), ill-formed UTF-8 replaced by U+FFFD (the
+// server refuses it, and a refused upload would come back forever). What must come back byte for
+// byte is bytea: a record's content, a log entry's data.
+std::string text_value(std::string_view text) {
+  text = text.substr(0, text.find('\0'));
+  return protocol::text::is_valid_utf8(text) ? std::string(text) : protocol::text::sanitize_utf8(text);
+}
 
 std::string hex(std::string_view bytes) {
   static constexpr char kDigits[] = "0123456789abcdef";
@@ -127,7 +132,7 @@ std::vector<DeviceRecord> list_records(Connection& c, const std::string& sn, con
                                        std::int64_t limit) {
   auto st = c.prepare(select_records(true) + where_of({{!sn.empty(), "sn = $1"}, {!table.empty(), "tbl = $2"}}) +
                       " ORDER BY sn, tbl, rkey LIMIT $3");
-  st->bind(1, sn).bind(2, table).bind(3, sql_limit(limit));
+  st->bind(1, text_value(sn)).bind(2, text_value(table)).bind(3, sql_limit(limit));
   std::vector<DeviceRecord> out;
   while (st->step()) out.push_back(read_record(*st));
   return out;
@@ -141,7 +146,8 @@ std::vector<DeviceRecord> record_page(Connection& c, const DeviceRecordFilter& f
                                 {true, "id > $4"}}) +
                       " ORDER BY id LIMIT $5");
   // The table without case (ASCII, as SQLite's NOCASE): firmware spells it either way.
-  st->bind(1, f.sn).bind(2, protocol::text::to_lower(f.table)).bind(3, f.key).bind(4, f.after_id);
+  st->bind(1, text_value(f.sn)).bind(2, protocol::text::to_lower(text_value(f.table))).bind(3, text_value(f.key));
+  st->bind(4, f.after_id);
   st->bind(5, sql_limit(f.limit));
   std::vector<DeviceRecord> out;
   while (st->step()) out.push_back(read_record(*st));
@@ -161,17 +167,17 @@ void append_log(Connection& c, const std::vector<DeviceLogEntry>& entries) {
       throw Refused(StoreError::Reason::invalid, "a device log entry needs a serial number and a kind");
   }
   if (entries.empty()) return;
-  // One statement for the upload, the entries in their order (ids follow it).
+  // One statement for the upload, the entries in their order (ids follow it); data (bytea) as hex.
   std::vector<std::string> sn, kind, data;
   std::vector<std::int64_t> received_at;
   for (const auto& e : entries) {
     sn.push_back(text_value(e.sn));
     kind.push_back(text_value(e.kind));
-    data.push_back(text_value(e.data));
+    data.push_back(hex(e.data));
     received_at.push_back(e.received_at);
   }
   auto st = c.prepare(
-      "INSERT INTO device_log (sn, kind, data, received_at) SELECT sn, kind, data, received_at "
+      "INSERT INTO device_log (sn, kind, data, received_at) SELECT sn, kind, decode(data, 'hex'), received_at "
       "FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) WITH ORDINALITY AS e(sn, kind, data, received_at, n) "
       "ORDER BY n");
   st->bind(1, sn).bind(2, kind).bind(3, data).bind(4, received_at);
@@ -182,7 +188,7 @@ std::vector<DeviceLogEntry> log_page(Connection& c, const DeviceLogFilter& f) {
   auto st = c.prepare("SELECT id, sn, kind, data, received_at FROM device_log" +
                       where_of({{!f.sn.empty(), "sn = $1"}, {!f.kind.empty(), "kind = $2"}, {true, "id < $3"}}) +
                       " ORDER BY id DESC LIMIT $4");
-  st->bind(1, f.sn).bind(2, f.kind);
+  st->bind(1, text_value(f.sn)).bind(2, text_value(f.kind));
   st->bind(3, f.before_id > 0 ? f.before_id : std::numeric_limits<std::int64_t>::max()).bind(4, sql_limit(f.limit));
   std::vector<DeviceLogEntry> out;
   while (st->step()) {
@@ -190,7 +196,7 @@ std::vector<DeviceLogEntry> log_page(Connection& c, const DeviceLogFilter& f) {
     e.id = st->column_int(0);
     e.sn = st->column_text(1);
     e.kind = st->column_text(2);
-    e.data = st->column_text(3);
+    e.data = st->column_blob(3);
     e.received_at = st->column_int(4);
     out.push_back(std::move(e));
   }

@@ -28,9 +28,25 @@ constexpr std::string_view kOptionsAll = "SELECT sn, key, value FROM device_opti
 constexpr std::string_view kOptionsOne =
     "SELECT key, value FROM device_options WHERE sn = $1 ORDER BY lower(key)";
 
-// A text[] element as a single text parameter would bind it: PostgreSQL text cannot hold NUL, and
-// the array's literal would end there; what comes before it is kept.
-std::string text_value(std::string_view text) { return std::string(text.substr(0, text.find('\0'))); }
+// Text from a device as a text column can hold it: up to a NUL (as the connection binds a single
+// text; in a text[] the array's literal would end there), ill-formed UTF-8 replaced by U+FFFD (the
+// server refuses it, and a refused registration would come back forever). An option's value, which
+// Chinese firmware writes in GB2312 (~DeviceName), is bytea instead: kept byte for byte.
+std::string text_value(std::string_view text) {
+  text = text.substr(0, text.find('\0'));
+  return protocol::text::is_valid_utf8(text) ? std::string(text) : protocol::text::sanitize_utf8(text);
+}
+
+std::string hex(std::string_view bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (unsigned char b : bytes) {
+    out += kDigits[b >> 4];
+    out += kDigits[b & 15];
+  }
+  return out;
+}
 
 Device read_device(const Statement& st) {
   Device d;
@@ -66,7 +82,7 @@ std::vector<Device> load_all(Connection& c) {
   auto st = c.prepare(kOptionsAll);
   while (st->step()) {
     auto it = by_sn.find(st->column_text(0));
-    if (it != by_sn.end()) out[it->second].options.add(st->column_text(1), st->column_text(2));
+    if (it != by_sn.end()) out[it->second].options.add(st->column_text(1), st->column_blob(2));
   }
   // Held in the device cache for the server's life: no spare capacity per device.
   for (auto& d : out) d.options.fields.shrink_to_fit();
@@ -83,7 +99,7 @@ std::optional<Device> get(Connection& c, const std::string& sn) {
   }
   auto st = c.prepare(kOptionsOne);
   st->bind(1, sn);
-  while (st->step()) d->options.add(st->column_text(0), st->column_text(1));
+  while (st->step()) d->options.add(st->column_text(0), st->column_blob(1));
   d->options.fields.shrink_to_fit();
   return d;
 }
@@ -100,7 +116,8 @@ std::vector<DeviceOption> options(Connection& c, const std::string& sn) {
       c.prepare("SELECT key, value, source, updated_at FROM device_options WHERE sn = $1 ORDER BY lower(key)");
   st->bind(1, sn);
   std::vector<DeviceOption> out;
-  while (st->step()) out.push_back(DeviceOption{st->column_text(0), st->column_text(1), st->column_text(2), st->column_int(3)});
+  while (st->step())
+    out.push_back(DeviceOption{st->column_text(0), st->column_blob(1), st->column_text(2), st->column_int(3)});
   return out;
 }
 
@@ -128,11 +145,11 @@ void save(Connection& c, const Device& d) {
       "last_seen = GREATEST(devices.last_seen, excluded.last_seen), registered_at = excluded.registered_at");
   st->bind(1, d.sn)
       .bind(2, d.approved ? 1 : 0)
-      .bind(3, d.registry_code)
-      .bind(4, d.session_id)
-      .bind(5, d.push_version)
-      .bind(6, d.ip)
-      .bind(7, d.time_zone)
+      .bind(3, text_value(d.registry_code))
+      .bind(4, text_value(d.session_id))
+      .bind(5, text_value(d.push_version))
+      .bind(6, text_value(d.ip))
+      .bind(7, text_value(d.time_zone))
       .bind(8, record_to_json(d.registry))
       .bind(9, d.first_seen)
       .bind(10, d.last_seen)
@@ -186,14 +203,15 @@ void merge_options(Connection& c, const std::string& sn, const protocol::Record&
   // registrations come in bursts): the upload reduced here to its last field per parameter, then one
   // delete of the other forms and one upsert. The reduction is also what lets one INSERT ... ON
   // CONFLICT DO UPDATE take them all: it may not update the same row twice.
-  std::map<std::string, std::size_t> last;  // bare key, lower case -> its last field in the upload
-  for (std::size_t i = 0; i < options.fields.size(); ++i) {
-    const auto& f = options.fields[i];
+  // Keys as stored (text_value), values as hex (bytea).
+  std::map<std::string, std::pair<std::string, std::string>> last;  // bare key, lower case -> key, value
+  for (const auto& f : options.fields) {
     // A bare key (GET OPTIONS asks with keys only) carries no value to merge.
     if (f.key.empty() || !f.has_value) continue;
-    const bool marked = f.key.front() == '~';
-    if (marked && f.key.size() == 1) continue;
-    last[protocol::text::to_lower(marked ? std::string_view(f.key).substr(1) : std::string_view(f.key))] = i;
+    std::string key = text_value(f.key);
+    const bool marked = !key.empty() && key.front() == '~';
+    if (key.empty() || (marked && key.size() == 1)) continue;
+    last[protocol::text::to_lower(marked ? std::string_view(key).substr(1) : std::string_view(key))] = {key, f.value};
   }
   if (last.empty()) return;
   std::vector<std::string> others;  // lower case
@@ -202,18 +220,17 @@ void merge_options(Connection& c, const std::string& sn, const protocol::Record&
   others.reserve(last.size());
   keys.reserve(last.size());
   values.reserve(last.size());
-  for (const auto& [bare, i] : last) {
-    const auto& f = options.fields[i];
-    others.push_back(f.key.front() == '~' ? bare : "~" + bare);
-    keys.push_back(text_value(f.key));
-    values.push_back(text_value(f.value));
+  for (auto& [bare, option] : last) {
+    others.push_back(option.first.front() == '~' ? bare : "~" + bare);
+    keys.push_back(std::move(option.first));
+    values.push_back(hex(option.second));
   }
   auto drop = c.prepare("DELETE FROM device_options WHERE sn = $1 AND lower(key) = ANY($2)");
   drop->bind(1, sn).bind(2, others);
   drop->run();
   auto st = c.prepare(
       "INSERT INTO device_options (sn, key, value, source, updated_at) "
-      "SELECT $1, o.key, o.value, $4, $5 FROM unnest($2::text[], $3::text[]) AS o(key, value) "
+      "SELECT $1, o.key, decode(o.value, 'hex'), $4, $5 FROM unnest($2::text[], $3::text[]) AS o(key, value) "
       "ON CONFLICT (sn, lower(key)) DO UPDATE SET key = excluded.key, value = excluded.value, "
       "source = excluded.source, updated_at = excluded.updated_at");
   st->bind(1, sn).bind(2, keys).bind(3, values).bind(4, source).bind(5, now);
@@ -339,7 +356,8 @@ void save_sub_controller(Connection& c, const SubController& sub) {
       "last_seen = GREATEST(sub_controllers.last_seen, excluded.last_seen)");
   st->bind(1, sub.sn).bind(2, sub.master_sn).bind(3, std::int64_t{sub.online ? 1 : 0});
   st->bind(4, std::int64_t{sub.is_authorize}).bind(5, std::int64_t{sub.requested});
-  st->bind(6, sub.authorize_info).bind(7, sub.register_info).bind(8, sub.first_seen).bind(9, sub.last_seen);
+  st->bind(6, text_value(sub.authorize_info)).bind(7, text_value(sub.register_info));
+  st->bind(8, sub.first_seen).bind(9, sub.last_seen);
   st->run();
 }
 

@@ -3,6 +3,7 @@
 #include <limits>
 #include <optional>
 
+#include "protocol/text.hpp"
 #include "storage/event_digest.hpp"
 #include "storage/result.hpp"
 
@@ -64,9 +65,14 @@ std::optional<std::string> unless_empty(const std::string& text) {
   return text.empty() ? std::nullopt : std::optional(text);
 }
 
-// A text[] element as a single text parameter would bind it: PostgreSQL text cannot hold NUL, and
-// the array's literal would end there; what comes before it is kept.
-std::string text_value(std::string_view text) { return std::string(text.substr(0, text.find('\0'))); }
+// Text from a device as a text column can hold it: up to a NUL (as the connection binds a single
+// text; in a text[] the array's literal would end there), ill-formed UTF-8 replaced by U+FFFD (the
+// server refuses it, and a refused batch would come back forever). The raw record is bytea instead:
+// kept byte for byte.
+std::string text_value(std::string_view text) {
+  text = text.substr(0, text.find('\0'));
+  return protocol::text::is_valid_utf8(text) ? std::string(text) : protocol::text::sanitize_utf8(text);
+}
 
 // A nullable integer as an element of a text[] ('' for NULL): bigint[] has no room for a NULL in
 // what the connection binds.
@@ -99,7 +105,7 @@ EventRow read_row(const Statement& st, int at) {
   e.inout = st.column_opt_int(at + 9);
   e.verifytype = st.column_text(at + 10);
   e.alarm_type = st.column_opt_int(at + 11);
-  e.raw = st.column_text(at + 12);
+  e.raw = st.column_blob(at + 12);
   e.source = st.column_text(at + 13);
   e.received_at = st.column_int(at + 14);
   return e;
@@ -110,7 +116,8 @@ InsertCounts insert(Connection& c, const std::vector<NewEvent>& events) {
   // (WITH ORDINALITY: ids follow the batch). DO NOTHING on any uniqueness conflict (index+time, or
   // digest when there is no index): a re-sent record is not inserted, also when it repeats a record
   // earlier in the same batch (the statement sees its own inserted rows), and every event not
-  // inserted is a duplicate. Nullable integers travel as text ('' for NULL), digests as hex.
+  // inserted is a duplicate. Nullable integers travel as text ('' for NULL), digests and the raw
+  // record (bytea) as hex.
   for (const auto& e : events) {
     if (e.sn.empty()) throw Refused(StoreError::Reason::invalid, "an event needs the device's serial number");
   }
@@ -137,7 +144,7 @@ InsertCounts insert(Connection& c, const std::vector<NewEvent>& events) {
     inout.push_back(nullable(e.inout));
     verifytype.push_back(text_value(e.verifytype));
     alarm_type.push_back(nullable(e.alarm_type));
-    raw.push_back(text_value(e.raw));
+    raw.push_back(hex(e.raw));
     source.push_back(text_value(e.source));
     received_at.push_back(e.received_at);
   }
@@ -146,7 +153,7 @@ InsertCounts insert(Connection& c, const std::vector<NewEvent>& events) {
       "verifytype, alarm_type, raw, source, received_at) "
       "SELECT sn, NULLIF(log_index, '')::bigint, decode(NULLIF(record_hash, ''), 'hex'), time_local, "
       "NULLIF(time_utc, '')::bigint, pin, cardno, NULLIF(event, '')::bigint, NULLIF(door, '')::bigint, "
-      "NULLIF(inout, '')::bigint, verifytype, NULLIF(alarm_type, '')::bigint, raw, source, received_at "
+      "NULLIF(inout, '')::bigint, verifytype, NULLIF(alarm_type, '')::bigint, decode(raw, 'hex'), source, received_at "
       "FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], "
       "$9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::bigint[]) WITH ORDINALITY "
       "AS e(sn, log_index, record_hash, time_local, time_utc, pin, cardno, event, door, inout, verifytype, "
@@ -174,11 +181,11 @@ std::vector<EventRow> list_by(Connection& c, const EventFilter& filter, Plan pla
   auto st = c.prepare(list_sql(filter, plan));
   st->bind(1, filter.after_id)
       .bind(2, filter.before_id > 0 ? filter.before_id : kMax)
-      .bind(3, filter.sn)
-      .bind(4, filter.pin)
+      .bind(3, text_value(filter.sn))
+      .bind(4, text_value(filter.pin))
       .bind(5, filter.from.value_or(kMin))
       .bind(6, filter.to.value_or(kMax))
-      .bind(7, unless_empty(filter.cardno))
+      .bind(7, unless_empty(text_value(filter.cardno)))
       .bind(8, filter.door)
       .bind(9, unless_empty(filter.events))
       .bind(10, unless_empty(firsts))
@@ -209,7 +216,7 @@ std::int64_t last_id(Connection& c) {
 
 std::int64_t count(Connection& c, const std::string& sn) {
   auto st = c.prepare(sn.empty() ? "SELECT count(*) FROM events" : "SELECT count(*) FROM events WHERE sn = $1");
-  if (!sn.empty()) st->bind(1, sn);
+  if (!sn.empty()) st->bind(1, text_value(sn));
   st->step();
   return st->column_int(0);
 }
@@ -223,7 +230,7 @@ std::vector<EventHourCount> hourly_counts(Connection& c, const std::string& sn, 
                                   "WHERE time_utc >= $1 AND time_utc < $2") +
                       (sn.empty() ? "" : " AND sn = $3") + std::string(tail));
   st->bind(1, from).bind(2, to);
-  if (!sn.empty()) st->bind(3, sn);
+  if (!sn.empty()) st->bind(3, text_value(sn));
   std::vector<EventHourCount> out;
   while (st->step()) out.push_back(EventHourCount{st->column_int(0), st->column_opt_int(1), st->column_int(2)});
   return out;
