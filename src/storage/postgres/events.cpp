@@ -32,26 +32,30 @@ constexpr std::string_view kResidualFilters =
 
 // The listing's SQL for a filter. The columns an index can lead with (sn, pin, time_utc) appear
 // only when their filter is given: in a `$N IS NULL OR col = $N` form a generic plan cannot know
-// the parameter is bound and scans the table. The other filters are in every text
-// (kResidualFilters). So there are at most 24 texts (device, person, time range, order, plan), each
-// prepared once per connection.
+// the parameter is bound and scans the table. So do the id bounds: a generic plan costs `id > $1 AND
+// id < $2` as a narrow range and combined the whole primary key with the time index for every
+// listing (60 ms for a day of 300,000 events, against 2 ms by the time index alone). The other
+// filters are in every text (kResidualFilters). So there are at most 128 texts (bounds, device,
+// person, time range, order, plan), each prepared once per connection.
 //   $1 after_id  $2 before_id  $3 sn  $4 pin  $5 from  $6 to  $7 cardno  $8 door  $9 codes
 //   $10, $11 code ranges (their first and last codes)  $12 limit (NULL: none)
-// $3 and $4 are bound (typed) even when their text leaves them out, as a prepared statement needs.
+// The parameters a text leaves out are bound all the same, typed, as a prepared statement needs.
 std::string list_sql(const EventFilter& f, Plan plan) {
   const bool timed = f.from || f.to;
   const std::string order = f.newest_first ? " ORDER BY id DESC" : " ORDER BY id";
-  std::string scope;  // the device's or person's events
-  if (!f.sn.empty()) scope += " AND sn = $3";
-  if (!f.pin.empty()) scope += " AND pin = $4";
+  std::string where = " WHERE true";  // the page's bounds, the device's or person's events
+  if (f.after_id > 0) where += " AND id > $1";  // ids start at 1: a bound below is none
+  if (f.before_id > 0) where += " AND id < $2";
+  if (!f.sn.empty()) where += " AND sn = $3";
+  if (!f.pin.empty()) where += " AND pin = $4";
   const std::string columns = "SELECT " + std::string(kEventColumns);
   std::string sql;
   if (plan == Plan::walk) {
     // Aliased `events`, so that kResidualFilters reads the walked rows.
-    sql = columns + " FROM (SELECT * FROM events WHERE id > $1 AND id < $2" + scope + order + " LIMIT " +
-          std::to_string(kWalkRows) + ") AS events WHERE time_utc >= $5 AND time_utc < $6";
+    sql = columns + " FROM (SELECT * FROM events" + where + order + " LIMIT " + std::to_string(kWalkRows) +
+          ") AS events WHERE time_utc >= $5 AND time_utc < $6";
   } else {
-    sql = columns + " FROM events WHERE id > $1 AND id < $2" + scope;
+    sql = columns + " FROM events" + where;
     if (timed) sql += " AND time_utc >= $5 AND time_utc < $6";
   }
   return sql + std::string(kResidualFilters) + order + " LIMIT $12";
