@@ -5,9 +5,11 @@
 // time ranges.
 //
 //   zkpush_event_queries --dir DIR [--events 1000000] [--devices 200] [--persons 10000] [--queries 1000]
+//   zkpush_event_queries --url postgres://... [--events ...]
 //
 // prints one JSON object: {"events", "fill_seconds", "results": [{"query", "queries", "p50_ms",
-// "p99_ms", "max_ms", "mean_rows"}...]}. The store is <DIR>/events-bench.db, removed first.
+// "p99_ms", "max_ms", "mean_rows"}...]}. The store is <DIR>/events-bench.db, removed first, or the
+// PostgreSQL database at --url, which must hold no events yet (createdb a fresh one).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -33,6 +35,7 @@ using clock_type = std::chrono::steady_clock;
 
 struct Options {
   std::string dir;
+  std::string url;
   std::int64_t events = 1'000'000;
   int devices = 200;
   int persons = 10'000;
@@ -106,14 +109,15 @@ Options parse(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string key = argv[i], value = argv[i + 1];
     if (key == "--dir") o.dir = value;
+    else if (key == "--url") o.url = value;
     else if (key == "--events") o.events = std::stoll(value);
     else if (key == "--devices") o.devices = std::stoi(value);
     else if (key == "--persons") o.persons = std::stoi(value);
     else if (key == "--queries") o.queries = std::stoi(value);
     else throw std::invalid_argument("unknown option " + key);
   }
-  if (o.dir.empty() || o.events < 1 || o.devices < 1 || o.persons < 1 || o.queries < 1)
-    throw std::invalid_argument("usage: zkpush_event_queries --dir DIR [--events N] [--devices N] [--persons N] [--queries N]");
+  if ((o.dir.empty() == o.url.empty()) || o.events < 1 || o.devices < 1 || o.persons < 1 || o.queries < 1)
+    throw std::invalid_argument("usage: zkpush_event_queries --dir DIR | --url URL [--events N] [--devices N] [--persons N] [--queries N]");
   return o;
 }
 
@@ -121,9 +125,13 @@ Options parse(int argc, char** argv) {
 
 int main(int argc, char** argv) try {
   const Options o = parse(argc, argv);
-  const auto path = std::filesystem::path(o.dir) / "events-bench.db";
-  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path.string() + suffix);
-  auto store = storage::open_store("sqlite:" + path.string());
+  std::string url = o.url;
+  if (url.empty()) {
+    const auto path = std::filesystem::path(o.dir) / "events-bench.db";
+    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path.string() + suffix);
+    url = "sqlite:" + path.string();
+  }
+  auto store = storage::open_store(url);
   const double fill_seconds = fill(*store, o);
 
   auto any_device = [&o](std::mt19937_64& rng) { return device_sn(static_cast<int>(rng() % static_cast<std::uint64_t>(o.devices))); };

@@ -2,13 +2,16 @@
 // through the store verify; a row edited, deleted or moved with raw SQL (another connection, as
 // someone with the file would) is named with the first broken id and why; rows removed from the end
 // leave an intact chain whose count and head differ from the ones recorded before (what a chain
-// cannot show by itself); rows written before version 20 are chained by the migration.
+// cannot show by itself); rows written before version 20 are chained by the migration. And the audit
+// area's contract on every backend: append, list, read in order, verify by URL.
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 #include "storage/audit_chain.hpp"
 #include "storage/open_store.hpp"
+#include "storage/result.hpp"
 #include "storage/sqlite/database.hpp"
 #include "storage/sqlite/migrations.hpp"
 #include "storage/sqlite/schema.hpp"
@@ -198,6 +201,61 @@ TEST_F(AuditChainTest, RowsWrittenBeforeVersion20AreChainedByTheMigration) {
 TEST_F(AuditChainTest, AMissingDatabaseIsAnError) {
   EXPECT_THROW(verify_audit_log("sqlite:" + (dir_.path() / "nothing.db").string()), std::runtime_error);
 }
+
+// ---- the audit area on every backend ---------------------------------------------------------------
+
+// Appended through units of work (one refused after its append, which leaves nothing), listed newest
+// first by actor and page, read oldest first, and verified through the store's URL.
+class AuditContract : public testing::ContractTest {};
+
+TEST_P(AuditContract, AppendedEntriesAreListedPagedAndVerified) {
+  std::vector<std::int64_t> ids;
+  for (int i = 1; i <= 7; ++i)
+    ids.push_back(write([i](Transaction& tx) { return tx.audit().append(chain_entry(i)); }));
+  const auto refused = store().write_now([](Transaction& tx) {
+    tx.audit().append(chain_entry(99));
+    throw Refused(StoreError::Reason::invalid, "changed its mind");
+  });
+  EXPECT_FALSE(refused.ok());
+  for (std::size_t i = 1; i < ids.size(); ++i) EXPECT_LT(ids[i - 1], ids[i]);
+
+  auto list = [this](AuditFilter f) { return read([f](Reads& r) { return r.audit().list(f); }); };
+  auto ids_of = [](const std::vector<AuditEntry>& entries) {
+    std::vector<std::int64_t> out;
+    for (const auto& e : entries) out.push_back(e.id);
+    return out;
+  };
+  const auto all = list(AuditFilter{0, 0, ""});  // limit 0: every entry
+  ASSERT_EQ(all.size(), 7u);
+  EXPECT_EQ(ids_of(all), std::vector<std::int64_t>(ids.rbegin(), ids.rend()));
+  AuditEntry want = chain_entry(7);
+  want.id = ids.back();
+  want.hash = all[0].hash;
+  EXPECT_EQ(all[0], want);
+  EXPECT_EQ(all[0].hash, audit_hash(all[1].hash, all[0]));
+  EXPECT_EQ(all.back().hash, audit_hash(kAuditGenesis, all.back()));
+
+  EXPECT_EQ(ids_of(list(AuditFilter{0, 2, ""})), (std::vector<std::int64_t>{ids[6], ids[5]}));
+  EXPECT_EQ(ids_of(list(AuditFilter{ids[5], 2, ""})), (std::vector<std::int64_t>{ids[4], ids[3]}));
+  // chain_entry(i)'s actor is "token <i % 3> ...": entries 1, 4 and 7 for token 1.
+  const std::string actor = chain_entry(1).actor;
+  EXPECT_EQ(ids_of(list(AuditFilter{0, 0, actor})), (std::vector<std::int64_t>{ids[6], ids[3], ids[0]}));
+  EXPECT_EQ(ids_of(list(AuditFilter{ids[6], 1, actor})), (std::vector<std::int64_t>{ids[3]}));
+  EXPECT_TRUE(list(AuditFilter{0, 0, "nobody"}).empty());
+
+  const auto ascending = read([](Reads& r) { return r.audit().ascending(0, 0); });
+  EXPECT_EQ(ids_of(ascending), ids);
+  const auto after = read([id = ids[4]](Reads& r) { return r.audit().ascending(id, 10); });
+  EXPECT_EQ(ids_of(after), (std::vector<std::int64_t>{ids[5], ids[6]}));
+
+  const auto v = verify_audit_log(GetParam().url(dir_.path()));
+  EXPECT_TRUE(v.intact) << v.why;
+  EXPECT_EQ(v.entries, 7);
+  EXPECT_EQ(v.last_id, ids.back());
+  EXPECT_EQ(v.last_hash, all[0].hash);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, AuditContract, testing::all_backends(), testing::backend_name);
 
 }  // namespace
 }  // namespace zkpush::storage

@@ -367,6 +367,21 @@ TEST_P(StoreContract, TouchUpdatesPresenceOfKnownDevicesOnly) {
   EXPECT_FALSE(device("ghost"));
 }
 
+// Chinese firmware names itself in GB2312 (not UTF-8): the value comes back byte for byte.
+TEST_P(StoreContract, OptionValuesComeBackWhateverTheirBytes) {
+  save("D1");
+  const std::string gb_name = "\xD5\xC5\xC8\xFD inBio";
+  ASSERT_TRUE(merge("D1", protocol::Record{{"~DeviceName", gb_name}, {"LockCount", "4"}}, "registry", kContractT0).ok());
+  auto d = device("D1");
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->options.get("~DeviceName"), gb_name);
+  auto sourced = read([](Reads& r) { return r.devices().options("D1"); });
+  ASSERT_EQ(sourced.size(), 2u);
+  EXPECT_EQ(sourced[1].key, "~DeviceName");  // '~' sorts after the letters
+  EXPECT_EQ(sourced[1].value, gb_name);
+  EXPECT_EQ(devices().at(0).options.get("~DeviceName"), gb_name);
+}
+
 // ---- events ----------------------------------------------------------------------------------------
 
 TEST_P(StoreContract, EventsWithAnIndexAreInsertedOnce) {
@@ -446,6 +461,28 @@ TEST_P(StoreContract, EventRowsKeepEveryField) {
   EXPECT_FALSE(b.inout);
   EXPECT_FALSE(b.alarm_type);
   EXPECT_EQ(b.source, "rtlog");
+}
+
+// A device's upload is never refused for its bytes: a record in GB2312 (or garbled) is stored, its
+// raw text byte for byte, and recognised when sent again.
+TEST_P(StoreContract, EventsAreStoredWhateverTheirBytes) {
+  const std::string gb = "\xD5\xC5\xC8\xFD";
+  NewEvent indexed = make_event("D1", 5, "2024-01-01 10:00:00", "time=2024-01-01 10:00:00\tpin=1\tname=" + gb);
+  NewEvent digested = make_event("D1", std::nullopt, "2024-01-01 10:00:01", "time=2024-01-01 10:00:01\tnote=\xFF\xFE");
+  NewEvent garbled = make_event("D1", 6, "2024-01-01 10:00:02", "pin=" + gb);
+  garbled.pin = gb;
+  garbled.cardno = "\xC3";
+  garbled.verifytype = "\xFF";
+  auto counts = insert({indexed, digested, garbled});
+  EXPECT_EQ(counts.inserted, 3);
+  counts = insert({indexed, digested, garbled});
+  EXPECT_EQ(counts.duplicates, 3);
+  auto rows = list_events(EventFilter{"D1", 0, 0});
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[0].raw, indexed.raw);
+  EXPECT_EQ(rows[1].raw, digested.raw);
+  EXPECT_EQ(rows[2].raw, garbled.raw);
+  EXPECT_EQ(rows[2].index, 6);
 }
 
 TEST_P(StoreContract, ListEventsOldestFirstAfterAnIdWithinALimit) {
@@ -909,6 +946,15 @@ TEST_P(StoreContract, DeviceLogIsAppendOnlyAndListsTheLatestOldestFirst) {
   EXPECT_EQ(latest[0].received_at, kContractT0 + 4);
   EXPECT_EQ(log("", "errorlog", 0).size(), 5u);
   EXPECT_EQ(log("D2", "", 0).size(), 1u);
+}
+
+// What a panel logs may hold names in GB2312: kept byte for byte.
+TEST_P(StoreContract, DeviceLogDataComesBackWhateverItsBytes) {
+  const std::string data = "PIN=1\tNAME=\xD5\xC5\xC8\xFD\tTMP=\xFF";
+  write([data](Transaction& tx) { tx.device_data().append_log({DeviceLogEntry{"D1", "enroll_info", data, kContractT0, 0}}); });
+  auto log = read([](Reads& r) { return r.device_data().log("D1", "enroll_info", 0); });
+  ASSERT_EQ(log.size(), 1u);
+  EXPECT_EQ(log[0].data, data);
 }
 
 TEST_P(StoreContract, DeviceRecordsArePagedByIdAndFilteredByTableKeyAndDevice) {

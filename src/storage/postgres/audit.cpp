@@ -1,5 +1,7 @@
 #include "storage/postgres/audit.hpp"
 
+#include <limits>
+#include <optional>
 #include <stdexcept>
 
 #include "storage/audit_chain.hpp"
@@ -29,9 +31,11 @@ AuditEntry audit_row(Statement& st) {
 }  // namespace
 
 std::vector<AuditEntry> Audit::list(const AuditFilter& f) {
-  auto st = c_.prepare(std::string("SELECT ") + kAuditColumns +
-                       " FROM audit_log WHERE ($1 = 0 OR id < $1) AND ($3 = '' OR actor = $3) ORDER BY id DESC LIMIT $2");
-  st->bind(1, f.before_id).bind(2, f.limit > 0 ? f.limit : std::int64_t{-1}).bind(3, f.actor);
+  // The actor named only when given, so that a generic plan can take audit_log_by_actor then.
+  auto st = c_.prepare(std::string("SELECT ") + kAuditColumns + " FROM audit_log WHERE id < $1" +
+                       (f.actor.empty() ? "" : " AND actor = $3") + " ORDER BY id DESC LIMIT $2");
+  st->bind(1, f.before_id != 0 ? f.before_id : std::numeric_limits<std::int64_t>::max());  // 0: from the newest
+  st->bind(2, f.limit > 0 ? std::optional(f.limit) : std::nullopt).bind(3, f.actor);  // limit NULL: none
   std::vector<AuditEntry> out;
   while (st->step()) out.push_back(audit_row(*st));
   return out;
@@ -39,7 +43,7 @@ std::vector<AuditEntry> Audit::list(const AuditFilter& f) {
 
 std::vector<AuditEntry> Audit::ascending(std::int64_t after_id, std::int64_t limit) {
   auto st = c_.prepare(std::string("SELECT ") + kAuditColumns + " FROM audit_log WHERE id > $1 ORDER BY id LIMIT $2");
-  st->bind(1, after_id).bind(2, limit > 0 ? limit : std::int64_t{-1});
+  st->bind(1, after_id).bind(2, limit > 0 ? std::optional(limit) : std::nullopt);
   std::vector<AuditEntry> out;
   while (st->step()) out.push_back(audit_row(*st));
   return out;

@@ -2,8 +2,11 @@
 
 #include <algorithm>
 #include <limits>
+#include <set>
+#include <tuple>
 #include <utility>
 
+#include "protocol/text.hpp"
 #include "storage/record_json.hpp"
 #include "storage/result.hpp"
 
@@ -11,10 +14,10 @@ namespace zkpush::storage::postgres::device_data {
 
 namespace {
 
-// A statement per combination of filters rather than "($1 = '' OR sn = $1)", which would keep
-// SQLite from using the indexes: only the conditions given are in the text (each text is prepared
-// once per connection). Every statement names its highest parameter, so binding the unused lower
-// ones is harmless.
+// A statement per combination of filters rather than "($1 = '' OR sn = $1)", which would keep a
+// generic plan from using the indexes: only the conditions given are in the text (each text is
+// prepared once per connection). The parameters a text leaves out are still bound with their types,
+// as a prepared statement needs.
 std::string where_of(std::initializer_list<std::pair<bool, std::string_view>> conditions) {
   std::string out;
   for (const auto& [given, condition] : conditions)
@@ -22,12 +25,34 @@ std::string where_of(std::initializer_list<std::pair<bool, std::string_view>> co
   return out;
 }
 
-std::int64_t sql_limit(std::int64_t limit) { return limit > 0 ? limit : -1; }
+std::optional<std::int64_t> sql_limit(std::int64_t limit) {  // NULL: no limit
+  return limit > 0 ? std::optional(limit) : std::nullopt;
+}
 
 // The columns read_record reads; a listing may leave the content out and still learn its size.
 std::string select_records(bool content) {
-  return std::string("SELECT id, sn, tbl, rkey, fields, ") + (content ? "content" : "X''") +
-         ", updated_at, content_field, content_encoding, length(content) FROM device_records";
+  return std::string("SELECT id, sn, tbl, rkey, fields, ") + (content ? "content" : "''::bytea") +
+         ", updated_at, content_field, content_encoding, octet_length(content) FROM device_records";
+}
+
+// Text from a device as a text column can hold it: up to a NUL (as the connection binds a single
+// text; in a text[] the array's literal would end there), ill-formed UTF-8 replaced by U+FFFD (the
+// server refuses it, and a refused upload would come back forever). What must come back byte for
+// byte is bytea: a record's content, a log entry's data.
+std::string text_value(std::string_view text) {
+  text = text.substr(0, text.find('\0'));
+  return protocol::text::is_valid_utf8(text) ? std::string(text) : protocol::text::sanitize_utf8(text);
+}
+
+std::string hex(std::string_view bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (unsigned char b : bytes) {
+    out += kDigits[b >> 4];
+    out += kDigits[b & 15];
+  }
+  return out;
 }
 
 DeviceRecord read_record(const Statement& st) {
@@ -48,28 +73,58 @@ DeviceRecord read_record(const Statement& st) {
 }  // namespace
 
 InsertCounts put_records(Connection& c, const std::vector<DeviceRecord>& records) {
-  // The WHERE of DO UPDATE leaves an identical re-upload untouched (changes() == 0): it counts as a
-  // duplicate and keeps its updated_at.
-  auto st = c.prepare(
-      "INSERT INTO device_records (sn, tbl, rkey, fields, content, updated_at, content_field, content_encoding) "
-      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
-      "ON CONFLICT (sn, tbl, rkey) DO UPDATE SET fields = excluded.fields, content = excluded.content, "
-      "updated_at = excluded.updated_at, content_field = excluded.content_field, "
-      "content_encoding = excluded.content_encoding "
-      "WHERE fields IS NOT excluded.fields OR content IS NOT excluded.content "
-      "OR content_field IS NOT excluded.content_field OR content_encoding IS NOT excluded.content_encoding");
-  InsertCounts counts;
   for (const auto& r : records) {
     if (r.sn.empty() || r.table.empty())
       throw Refused(StoreError::Reason::invalid, "a device record needs a serial number and a table");
-    st->bind(1, r.sn).bind(2, r.table).bind(3, r.key).bind(4, record_to_json(r.fields));
-    st->bind_blob(5, r.content).bind(6, r.updated_at).bind(7, r.content_field).bind(8, r.content_encoding);
-    st->run();
-    if (c.changes() > 0)
-      ++counts.inserted;
-    else
-      ++counts.duplicates;
   }
+  // A device uploads its users, templates and photos by the thousand: one statement per run of
+  // records, as parallel arrays (content as hex: the connection binds no bytea[]). The WHERE of DO
+  // UPDATE leaves an identical re-upload untouched (not counted in changes()): it counts as a
+  // duplicate and keeps its updated_at. One statement may not update a row twice, so a key seen
+  // again in the upload starts the next run: it then meets the earlier record as stored, as it would
+  // one record at a time.
+  auto st = c.prepare(
+      "INSERT INTO device_records (sn, tbl, rkey, fields, content, updated_at, content_field, content_encoding) "
+      "SELECT sn, tbl, rkey, fields, decode(content, 'hex'), updated_at, content_field, content_encoding "
+      "FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::text[], $8::text[]) "
+      "WITH ORDINALITY AS r(sn, tbl, rkey, fields, content, updated_at, content_field, content_encoding, n) "
+      "ORDER BY n "
+      "ON CONFLICT (sn, tbl, rkey) DO UPDATE SET fields = excluded.fields, content = excluded.content, "
+      "updated_at = excluded.updated_at, content_field = excluded.content_field, "
+      "content_encoding = excluded.content_encoding "
+      "WHERE device_records.fields IS DISTINCT FROM excluded.fields "
+      "OR device_records.content IS DISTINCT FROM excluded.content "
+      "OR device_records.content_field IS DISTINCT FROM excluded.content_field "
+      "OR device_records.content_encoding IS DISTINCT FROM excluded.content_encoding");
+  InsertCounts counts;
+  std::vector<std::string> sn, table, key, fields, content, field, encoding;
+  std::vector<std::int64_t> updated_at;
+  std::set<std::tuple<std::string, std::string, std::string>> run_keys;
+  auto flush = [&] {
+    if (sn.empty()) return;
+    st->bind(1, sn).bind(2, table).bind(3, key).bind(4, fields).bind(5, content).bind(6, updated_at);
+    st->bind(7, field).bind(8, encoding);
+    const auto written = st->changes();
+    counts.inserted += written;
+    counts.duplicates += static_cast<std::int64_t>(sn.size()) - written;
+    for (auto* column : {&sn, &table, &key, &fields, &content, &field, &encoding}) column->clear();
+    updated_at.clear();
+    run_keys.clear();
+  };
+  for (const auto& r : records) {
+    auto k = std::make_tuple(text_value(r.sn), text_value(r.table), text_value(r.key));
+    if (run_keys.count(k)) flush();
+    sn.push_back(std::get<0>(k));
+    table.push_back(std::get<1>(k));
+    key.push_back(std::get<2>(k));
+    run_keys.insert(std::move(k));
+    fields.push_back(record_to_json(r.fields));
+    content.push_back(hex(r.content));
+    updated_at.push_back(r.updated_at);
+    field.push_back(text_value(r.content_field));
+    encoding.push_back(text_value(r.content_encoding));
+  }
+  flush();
   return counts;
 }
 
@@ -77,7 +132,7 @@ std::vector<DeviceRecord> list_records(Connection& c, const std::string& sn, con
                                        std::int64_t limit) {
   auto st = c.prepare(select_records(true) + where_of({{!sn.empty(), "sn = $1"}, {!table.empty(), "tbl = $2"}}) +
                       " ORDER BY sn, tbl, rkey LIMIT $3");
-  st->bind(1, sn).bind(2, table).bind(3, sql_limit(limit));
+  st->bind(1, text_value(sn)).bind(2, text_value(table)).bind(3, sql_limit(limit));
   std::vector<DeviceRecord> out;
   while (st->step()) out.push_back(read_record(*st));
   return out;
@@ -86,11 +141,14 @@ std::vector<DeviceRecord> list_records(Connection& c, const std::string& sn, con
 std::vector<DeviceRecord> record_page(Connection& c, const DeviceRecordFilter& f) {
   auto st = c.prepare(select_records(f.content) +
                       where_of({{!f.sn.empty(), "sn = $1"},
-                                {!f.table.empty(), "tbl = $2 COLLATE NOCASE"},
+                                {!f.table.empty(), "lower(tbl) = $2"},
                                 {!f.key.empty(), "rkey = $3"},
                                 {true, "id > $4"}}) +
                       " ORDER BY id LIMIT $5");
-  st->bind(1, f.sn).bind(2, f.table).bind(3, f.key).bind(4, f.after_id).bind(5, sql_limit(f.limit));
+  // The table without case (ASCII, as SQLite's NOCASE): firmware spells it either way.
+  st->bind(1, text_value(f.sn)).bind(2, protocol::text::to_lower(text_value(f.table))).bind(3, text_value(f.key));
+  st->bind(4, f.after_id);
+  st->bind(5, sql_limit(f.limit));
   std::vector<DeviceRecord> out;
   while (st->step()) out.push_back(read_record(*st));
   return out;
@@ -104,20 +162,33 @@ std::optional<DeviceRecord> record(Connection& c, std::int64_t id) {
 }
 
 void append_log(Connection& c, const std::vector<DeviceLogEntry>& entries) {
-  auto st = c.prepare("INSERT INTO device_log (sn, kind, data, received_at) VALUES ($1, $2, $3, $4)");
   for (const auto& e : entries) {
     if (e.sn.empty() || e.kind.empty())
       throw Refused(StoreError::Reason::invalid, "a device log entry needs a serial number and a kind");
-    st->bind(1, e.sn).bind(2, e.kind).bind(3, e.data).bind(4, e.received_at);
-    st->run();
   }
+  if (entries.empty()) return;
+  // One statement for the upload, the entries in their order (ids follow it); data (bytea) as hex.
+  std::vector<std::string> sn, kind, data;
+  std::vector<std::int64_t> received_at;
+  for (const auto& e : entries) {
+    sn.push_back(text_value(e.sn));
+    kind.push_back(text_value(e.kind));
+    data.push_back(hex(e.data));
+    received_at.push_back(e.received_at);
+  }
+  auto st = c.prepare(
+      "INSERT INTO device_log (sn, kind, data, received_at) SELECT sn, kind, decode(data, 'hex'), received_at "
+      "FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) WITH ORDINALITY AS e(sn, kind, data, received_at, n) "
+      "ORDER BY n");
+  st->bind(1, sn).bind(2, kind).bind(3, data).bind(4, received_at);
+  st->run();
 }
 
 std::vector<DeviceLogEntry> log_page(Connection& c, const DeviceLogFilter& f) {
   auto st = c.prepare("SELECT id, sn, kind, data, received_at FROM device_log" +
                       where_of({{!f.sn.empty(), "sn = $1"}, {!f.kind.empty(), "kind = $2"}, {true, "id < $3"}}) +
                       " ORDER BY id DESC LIMIT $4");
-  st->bind(1, f.sn).bind(2, f.kind);
+  st->bind(1, text_value(f.sn)).bind(2, text_value(f.kind));
   st->bind(3, f.before_id > 0 ? f.before_id : std::numeric_limits<std::int64_t>::max()).bind(4, sql_limit(f.limit));
   std::vector<DeviceLogEntry> out;
   while (st->step()) {
@@ -125,7 +196,7 @@ std::vector<DeviceLogEntry> log_page(Connection& c, const DeviceLogFilter& f) {
     e.id = st->column_int(0);
     e.sn = st->column_text(1);
     e.kind = st->column_text(2);
-    e.data = st->column_text(3);
+    e.data = st->column_blob(3);
     e.received_at = st->column_int(4);
     out.push_back(std::move(e));
   }

@@ -1,7 +1,8 @@
 #include "storage/postgres/devices.hpp"
 
+#include <algorithm>
+#include <map>
 #include <unordered_map>
-#include <unordered_set>
 
 #include "protocol/responses.hpp"
 #include "protocol/text.hpp"
@@ -21,8 +22,31 @@ constexpr std::string_view kSelectOne =
 constexpr std::string_view kSelectRow =
     "SELECT sn, approved, registry_code, session_id, push_version, ip, time_zone, '', first_seen, last_seen, "
     "registered_at, config FROM devices WHERE sn = $1";
-constexpr std::string_view kOptionsAll = "SELECT sn, key, value FROM device_options ORDER BY sn, key";
-constexpr std::string_view kOptionsOne = "SELECT key, value FROM device_options WHERE sn = $1 ORDER BY key";
+// Options by key without case (lower() of a COLLATE "C" column folds ASCII letters only, as SQLite's
+// NOCASE and storage::merge_options do), ties impossible: (sn, lower(key)) is unique.
+constexpr std::string_view kOptionsAll = "SELECT sn, key, value FROM device_options ORDER BY sn, lower(key)";
+constexpr std::string_view kOptionsOne =
+    "SELECT key, value FROM device_options WHERE sn = $1 ORDER BY lower(key)";
+
+// Text from a device as a text column can hold it: up to a NUL (as the connection binds a single
+// text; in a text[] the array's literal would end there), ill-formed UTF-8 replaced by U+FFFD (the
+// server refuses it, and a refused registration would come back forever). An option's value, which
+// Chinese firmware writes in GB2312 (~DeviceName), is bytea instead: kept byte for byte.
+std::string text_value(std::string_view text) {
+  text = text.substr(0, text.find('\0'));
+  return protocol::text::is_valid_utf8(text) ? std::string(text) : protocol::text::sanitize_utf8(text);
+}
+
+std::string hex(std::string_view bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (unsigned char b : bytes) {
+    out += kDigits[b >> 4];
+    out += kDigits[b & 15];
+  }
+  return out;
+}
 
 Device read_device(const Statement& st) {
   Device d;
@@ -58,7 +82,7 @@ std::vector<Device> load_all(Connection& c) {
   auto st = c.prepare(kOptionsAll);
   while (st->step()) {
     auto it = by_sn.find(st->column_text(0));
-    if (it != by_sn.end()) out[it->second].options.add(st->column_text(1), st->column_text(2));
+    if (it != by_sn.end()) out[it->second].options.add(st->column_text(1), st->column_blob(2));
   }
   // Held in the device cache for the server's life: no spare capacity per device.
   for (auto& d : out) d.options.fields.shrink_to_fit();
@@ -75,7 +99,7 @@ std::optional<Device> get(Connection& c, const std::string& sn) {
   }
   auto st = c.prepare(kOptionsOne);
   st->bind(1, sn);
-  while (st->step()) d->options.add(st->column_text(0), st->column_text(1));
+  while (st->step()) d->options.add(st->column_text(0), st->column_blob(1));
   d->options.fields.shrink_to_fit();
   return d;
 }
@@ -88,10 +112,12 @@ std::optional<Device> get_row(Connection& c, const std::string& sn) {
 }
 
 std::vector<DeviceOption> options(Connection& c, const std::string& sn) {
-  auto st = c.prepare("SELECT key, value, source, updated_at FROM device_options WHERE sn = $1 ORDER BY key");
+  auto st =
+      c.prepare("SELECT key, value, source, updated_at FROM device_options WHERE sn = $1 ORDER BY lower(key)");
   st->bind(1, sn);
   std::vector<DeviceOption> out;
-  while (st->step()) out.push_back(DeviceOption{st->column_text(0), st->column_text(1), st->column_text(2), st->column_int(3)});
+  while (st->step())
+    out.push_back(DeviceOption{st->column_text(0), st->column_blob(1), st->column_text(2), st->column_int(3)});
   return out;
 }
 
@@ -103,27 +129,27 @@ std::int64_t count(Connection& c) {
 
 void save(Connection& c, const Device& d) {
   if (d.sn.empty()) throw Refused(StoreError::Reason::invalid, "a device needs a serial number");
-  // An upsert, not INSERT OR REPLACE: replacing would delete the row, losing next_wire_id (wire ids
-  // would restart) and tripping the foreign keys of its commands. first_seen keeps the earliest and
+  // An upsert, not a delete and insert: that would lose next_wire_id (wire ids would restart) and
+  // trip the foreign keys of its commands. first_seen keeps the earliest and
   // last_seen the latest known value, so a row saved from a stale copy never moves them backwards.
   // On conflict the operator's columns (time_zone, config) are left alone and approved can only be
   // raised (automatic registration): the copy may predate an approval or PATCH committed since.
   auto st = c.prepare(
       "INSERT INTO devices (sn, approved, registry_code, session_id, push_version, ip, time_zone, registry, "
       "first_seen, last_seen, registered_at, config) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) "
-      "ON CONFLICT (sn) DO UPDATE SET approved = max(devices.approved, excluded.approved), "
+      "ON CONFLICT (sn) DO UPDATE SET approved = GREATEST(devices.approved, excluded.approved), "
       "registry_code = excluded.registry_code, session_id = excluded.session_id, "
       "push_version = excluded.push_version, ip = excluded.ip, registry = excluded.registry, "
       "first_seen = CASE WHEN devices.first_seen > 0 AND (excluded.first_seen = 0 OR devices.first_seen < "
       "excluded.first_seen) THEN devices.first_seen ELSE excluded.first_seen END, "
-      "last_seen = max(devices.last_seen, excluded.last_seen), registered_at = excluded.registered_at");
+      "last_seen = GREATEST(devices.last_seen, excluded.last_seen), registered_at = excluded.registered_at");
   st->bind(1, d.sn)
       .bind(2, d.approved ? 1 : 0)
-      .bind(3, d.registry_code)
-      .bind(4, d.session_id)
-      .bind(5, d.push_version)
-      .bind(6, d.ip)
-      .bind(7, d.time_zone)
+      .bind(3, text_value(d.registry_code))
+      .bind(4, text_value(d.session_id))
+      .bind(5, text_value(d.push_version))
+      .bind(6, text_value(d.ip))
+      .bind(7, text_value(d.time_zone))
       .bind(8, record_to_json(d.registry))
       .bind(9, d.first_seen)
       .bind(10, d.last_seen)
@@ -141,11 +167,12 @@ void update_settings(Connection& c, const std::string& sn, const DeviceSettings&
   for (const auto& edit : settings.config) {
     if (edit.key.empty()) throw Refused(StoreError::Reason::invalid, "a configuration key cannot be empty");
   }
-  // Read and written inside the same write job: the writer runs jobs one at a time, so the edits
-  // apply to the row as it is now, not to the copy the API looked at.
+  // Read and written inside the same write job, the row locked by FOR UPDATE until the commit: the
+  // edits apply to the row as it is now, not to the copy the API looked at, even with another node
+  // (or this node's next job) writing the same device.
   Device d;
   {
-    auto st = c.prepare("SELECT approved, time_zone, config FROM devices WHERE sn = $1");
+    auto st = c.prepare("SELECT approved, time_zone, config FROM devices WHERE sn = $1 FOR UPDATE");
     st->bind(1, sn);
     if (!st->step())
       throw Refused(StoreError::Reason::not_found, "changing settings: unknown device '" + sn + "'");
@@ -171,51 +198,72 @@ void merge_options(Connection& c, const std::string& sn, const protocol::Record&
   require(c, sn, "merging options");
   // The key column compares without case, and a leading '~' (firmware marks some parameters with it:
   // ~DeviceName) names the same parameter: the stored spelling of either form is replaced by the
-  // new one, value and spelling.
-  // Per parameter, an upsert of its spelling and a delete of the other form (with or without '~'),
-  // both lookups on the primary key. Not one `key = $2 OR key = '~' || $2`: SQLite runs that OR
-  // over a temporary table per execution, which during a burst of registrations (dozens of
-  // options each) took most of the writer thread.
-  auto drop_other = c.prepare("DELETE FROM device_options WHERE sn = $1 AND key = $2");
-  auto st = c.prepare(
-      "INSERT INTO device_options (sn, key, value, source, updated_at) VALUES ($1, $2, $3, $4, $5) "
-      "ON CONFLICT (sn, key) DO UPDATE SET key = excluded.key, value = excluded.value, source = excluded.source, "
-      "updated_at = excluded.updated_at");
-  // A device's first parameters (its first registration) have no other spelling to delete, unless
-  // the upload itself names one key both ways: the deletes are skipped then, halving the statements
-  // of a registration burst.
-  bool stored_any = false;
-  {
-    auto any = c.prepare("SELECT 1 FROM device_options WHERE sn = $1 LIMIT 1");
-    any->bind(1, sn);
-    stored_any = any->step();
-  }
-  std::unordered_set<std::string> seen;  // bare keys of this upload, lower case
-  std::string other;
+  // new one, value and spelling (storage::merge_options, the device cache's copy of this rule).
+  // Set-based, two statements whatever the number of parameters (a registration sends dozens, and
+  // registrations come in bursts): the upload reduced here to its last field per parameter, then one
+  // delete of the other forms and one upsert. The reduction is also what lets one INSERT ... ON
+  // CONFLICT DO UPDATE take them all: it may not update the same row twice.
+  // Keys as stored (text_value), values as hex (bytea).
+  std::map<std::string, std::pair<std::string, std::string>> last;  // bare key, lower case -> key, value
   for (const auto& f : options.fields) {
     // A bare key (GET OPTIONS asks with keys only) carries no value to merge.
     if (f.key.empty() || !f.has_value) continue;
-    const bool marked = f.key.front() == '~';
-    if (marked && f.key.size() == 1) continue;
-    const bool repeated = !seen.insert(protocol::text::to_lower(marked ? f.key.substr(1) : f.key)).second;
-    if (stored_any || repeated) {
-      other = marked ? f.key.substr(1) : "~" + f.key;
-      drop_other->bind(1, sn).bind(2, other);
-      drop_other->run();
-    }
-    st->bind(1, sn).bind(2, f.key).bind(3, f.value).bind(4, source).bind(5, now);
-    st->run();
+    std::string key = text_value(f.key);
+    const bool marked = !key.empty() && key.front() == '~';
+    if (key.empty() || (marked && key.size() == 1)) continue;
+    last[protocol::text::to_lower(marked ? std::string_view(key).substr(1) : std::string_view(key))] = {key, f.value};
   }
+  if (last.empty()) return;
+  std::vector<std::string> others;  // lower case
+  std::vector<std::string> keys;
+  std::vector<std::string> values;
+  others.reserve(last.size());
+  keys.reserve(last.size());
+  values.reserve(last.size());
+  for (auto& [bare, option] : last) {
+    others.push_back(option.first.front() == '~' ? bare : "~" + bare);
+    keys.push_back(std::move(option.first));
+    values.push_back(hex(option.second));
+  }
+  auto drop = c.prepare("DELETE FROM device_options WHERE sn = $1 AND lower(key) = ANY($2)");
+  drop->bind(1, sn).bind(2, others);
+  drop->run();
+  auto st = c.prepare(
+      "INSERT INTO device_options (sn, key, value, source, updated_at) "
+      "SELECT $1, o.key, decode(o.value, 'hex'), $4, $5 FROM unnest($2::text[], $3::text[]) AS o(key, value) "
+      "ON CONFLICT (sn, lower(key)) DO UPDATE SET key = excluded.key, value = excluded.value, "
+      "source = excluded.source, updated_at = excluded.updated_at");
+  st->bind(1, sn).bind(2, keys).bind(3, values).bind(4, source).bind(5, now);
+  st->run();
 }
 
 void touch(Connection& c, const std::vector<DevicePresence>& presence) {
+  // One UPDATE for the batch. Per device first: the latest time and the last address given (an empty
+  // one keeps the known address), as applying them one by one would. By serial number, so that two
+  // nodes touching the same devices lock their rows in the same order as far as the plan follows it.
   // Unknown devices are skipped: presence is not data worth creating a device for.
-  auto st = c.prepare(
-      "UPDATE devices SET last_seen = max(last_seen, $2), ip = CASE WHEN $3 <> '' THEN $3 ELSE ip END WHERE sn = $1");
+  std::map<std::string, std::pair<std::int64_t, std::string>> latest;
   for (const auto& p : presence) {
-    st->bind(1, p.sn).bind(2, p.last_seen).bind(3, p.ip);
-    st->run();
+    auto [it, fresh] = latest.try_emplace(text_value(p.sn), p.last_seen, text_value(p.ip));
+    if (fresh) continue;
+    it->second.first = std::max(it->second.first, p.last_seen);
+    if (!p.ip.empty()) it->second.second = text_value(p.ip);
   }
+  if (latest.empty()) return;
+  std::vector<std::string> sns;
+  std::vector<std::int64_t> times;
+  std::vector<std::string> ips;
+  for (auto& [sn, seen] : latest) {
+    sns.push_back(sn);
+    times.push_back(seen.first);
+    ips.push_back(std::move(seen.second));
+  }
+  auto st = c.prepare(
+      "UPDATE devices AS d SET last_seen = GREATEST(d.last_seen, p.last_seen), "
+      "ip = CASE WHEN p.ip <> '' THEN p.ip ELSE d.ip END "
+      "FROM unnest($1::text[], $2::bigint[], $3::text[]) AS p(sn, last_seen, ip) WHERE d.sn = p.sn");
+  st->bind(1, sns).bind(2, times).bind(3, ips);
+  st->run();
 }
 
 void remove(Connection& c, const std::string& sn) {
@@ -304,11 +352,12 @@ void save_sub_controller(Connection& c, const SubController& sub) {
       "first_seen, last_seen) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
       "ON CONFLICT (sn) DO UPDATE SET master_sn = excluded.master_sn, online = excluded.online, "
       "is_authorize = excluded.is_authorize, requested = excluded.requested, authorize_info = excluded.authorize_info, "
-      "register_info = excluded.register_info, first_seen = min(first_seen, excluded.first_seen), "
-      "last_seen = max(last_seen, excluded.last_seen)");
+      "register_info = excluded.register_info, first_seen = LEAST(sub_controllers.first_seen, excluded.first_seen), "
+      "last_seen = GREATEST(sub_controllers.last_seen, excluded.last_seen)");
   st->bind(1, sub.sn).bind(2, sub.master_sn).bind(3, std::int64_t{sub.online ? 1 : 0});
   st->bind(4, std::int64_t{sub.is_authorize}).bind(5, std::int64_t{sub.requested});
-  st->bind(6, sub.authorize_info).bind(7, sub.register_info).bind(8, sub.first_seen).bind(9, sub.last_seen);
+  st->bind(6, text_value(sub.authorize_info)).bind(7, text_value(sub.register_info));
+  st->bind(8, sub.first_seen).bind(9, sub.last_seen);
   st->run();
 }
 

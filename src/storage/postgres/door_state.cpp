@@ -2,11 +2,19 @@
 
 #include <limits>
 
+#include "protocol/text.hpp"
 #include "storage/result.hpp"
 
 namespace zkpush::storage::postgres::door_state {
 
 namespace {
+
+// Text from a device as a text column can hold it: ill-formed UTF-8 replaced by U+FFFD (the server
+// refuses it, and a refused state would come back forever).
+std::string text_value(std::string_view text) {
+  text = text.substr(0, text.find('\0'));
+  return protocol::text::is_valid_utf8(text) ? std::string(text) : protocol::text::sanitize_utf8(text);
+}
 
 DoorStateUpdate read_row(const Statement& st) {
   DoorStateUpdate d;
@@ -24,25 +32,20 @@ DoorStateUpdate read_row(const Statement& st) {
 
 void put(Connection& c, const DoorStateUpdate& u) {
   if (u.sn.empty()) throw Refused(StoreError::Reason::invalid, "a door state needs the device's serial number");
-  bool changed = true;
-  {
-    auto st = c.prepare("SELECT sensor, relay, alarm FROM door_state WHERE sn = $1");
-    st->bind(1, u.sn);
-    if (st->step())
-      changed = st->column_text(0) != u.sensor || st->column_text(1) != u.relay || st->column_text(2) != u.alarm;
-  }
-  if (changed) {
-    auto st = c.prepare(
-        "INSERT INTO door_state_history (sn, time_local, sensor, relay, alarm, received_at) "
-        "VALUES ($1, $2, $3, $4, $5, $6)");
-    st->bind(1, u.sn).bind(2, u.time_local).bind(3, u.sensor).bind(4, u.relay).bind(5, u.alarm).bind(6, u.received_at);
-    st->run();
-  }
+  // One statement (devices repeat their state every few seconds): a history row only when sensor,
+  // relay or alarm differ from the current state, then the current state replaced. The history's
+  // NOT EXISTS reads door_state as it was before this statement (a WITH's parts share a snapshot).
+  // Another node writing the same device's state at the same moment could add a second history row
+  // for one change; only one node holds a device's connection.
   auto st = c.prepare(
+      "WITH changed AS (INSERT INTO door_state_history (sn, time_local, sensor, relay, alarm, received_at) "
+      "SELECT $1, $2, $3, $4, $5, $6 WHERE NOT EXISTS "
+      "(SELECT 1 FROM door_state WHERE sn = $1 AND sensor = $3 AND relay = $4 AND alarm = $5)) "
       "INSERT INTO door_state (sn, time_local, sensor, relay, alarm, received_at) VALUES ($1, $2, $3, $4, $5, $6) "
       "ON CONFLICT (sn) DO UPDATE SET time_local = excluded.time_local, sensor = excluded.sensor, "
       "relay = excluded.relay, alarm = excluded.alarm, received_at = excluded.received_at");
-  st->bind(1, u.sn).bind(2, u.time_local).bind(3, u.sensor).bind(4, u.relay).bind(5, u.alarm).bind(6, u.received_at);
+  st->bind(1, text_value(u.sn)).bind(2, text_value(u.time_local)).bind(3, text_value(u.sensor));
+  st->bind(4, text_value(u.relay)).bind(5, text_value(u.alarm)).bind(6, u.received_at);
   st->run();
 }
 
@@ -66,7 +69,7 @@ std::vector<DoorStateUpdate> history(Connection& c, const std::string& sn, std::
       "SELECT sn, time_local, sensor, relay, alarm, received_at, id FROM door_state_history "
       "WHERE sn = $1 AND id < $2 ORDER BY id DESC LIMIT $3");
   st->bind(1, sn).bind(2, before_id > 0 ? before_id : std::numeric_limits<std::int64_t>::max());
-  st->bind(3, limit > 0 ? limit : std::int64_t{-1});
+  st->bind(3, limit > 0 ? std::optional(limit) : std::nullopt);  // NULL: no limit
   std::vector<DoorStateUpdate> out;
   while (st->step()) out.push_back(read_row(*st));
   return out;
