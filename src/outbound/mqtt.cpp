@@ -262,10 +262,27 @@ void Mqtt::run() {
     spdlog::warn("mqtt: reading its cursor: {}", r.error().message);
     if (!wait(std::chrono::seconds(1), false)) return;
   }
+  bool leading = true;  // this node published last time round (the cursor in memory is current)
   for (;;) {
     {
       std::lock_guard lock(mutex_);
       if (stopping_) return;
+    }
+    // Nodes sharing a store publish once: the node that leads does (Store::leads); one that takes the
+    // lead over resumes from the cursor saved by the previous one.
+    if (!store_.leads()) {
+      leading = false;
+      wait(std::chrono::seconds(1), false);
+      continue;
+    }
+    if (!leading) {
+      auto saved = store_.read_now([](storage::Reads& r) { return r.messages().cursor("mqtt"); });
+      if (!saved.ok()) {
+        wait(std::chrono::seconds(1), false);
+        continue;
+      }
+      if (saved.value()) cursor = std::max(cursor, *saved.value());
+      leading = true;
     }
     if (!connected()) {
       std::unique_lock lock(mutex_);

@@ -227,10 +227,29 @@ class Webhooks::Worker {
       client_ = std::make_shared<emulator::HttpClient>(io_->get_executor(),
                                                        emulator::ServerAddress{url_->host, url_->port});
     }
+    bool leading = true;  // this node delivered last time round (the cursor in memory is current)
     while (!stopping()) {
       if (!url_) {
         pause(std::chrono::hours(1), false);
         continue;
+      }
+      // Nodes sharing a store deliver once: the node that leads does (Store::leads). One that takes
+      // the lead over resumes from the cursor the previous one saved (at least once, as promised).
+      if (!store_.leads()) {
+        leading = false;
+        pause(std::chrono::seconds(1), false);
+        continue;
+      }
+      if (!leading) {
+        const auto id = hook_.id;
+        auto stored = store_.read_now([id](storage::Reads& r) { return r.webhooks().get(id); });
+        if (!stored.ok()) {
+          pause(std::chrono::seconds(1), false);
+          continue;
+        }
+        if (!stored.value()) return;  // removed meanwhile: reload() ends this worker
+        cursor_ = std::max(cursor_, stored.value()->cursor);
+        leading = true;
       }
       if (redeliveries()) continue;
       storage::MessageFilter filter;

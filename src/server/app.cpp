@@ -103,6 +103,7 @@ App::App(ServerConfig config) : config_(std::move(config)) {
   const std::string store_url =
       config_.store.empty() ? "sqlite:" + (std::filesystem::path(config_.data_dir) / "zkpush.db").string() : config_.store;
   store_ = storage::open_store(store_url);
+  shared_store_ = storage::is_shared_store(store_url);
   spdlog::info("store: {}{}", storage::shown_store_url(store_url),
                storage::is_shared_store(store_url) ? " (shared: other nodes may serve the same devices)" : "");
 
@@ -269,6 +270,7 @@ void App::housekeeping() {
   auto next_beat = std::chrono::steady_clock::now() + std::chrono::seconds(15);
   auto next_prune = std::chrono::steady_clock::now() + std::chrono::minutes(1);
   bool sweeping = false;  // one sweep at a time
+  bool led = false;       // what the log last said of the lead (several nodes on one store)
   auto swept = std::make_shared<std::atomic<bool>>(false);
   std::unique_lock lock(housekeeping_mutex_);
   while (!stopping_) {
@@ -277,6 +279,13 @@ void App::housekeeping() {
     // What must run once for all nodes on a shared store runs on the node that leads (Store::leads):
     // expiry and retention sweeps. A node that does not lead leaves deadlines to the one that does.
     const bool leads = store_->leads();
+    if (leads != led && shared_store_) {
+      if (leads)
+        spdlog::info("store: this node leads now (expiry and retention sweeps, webhook and MQTT deliveries)");
+      else
+        spdlog::info("store: another node leads now");
+    }
+    led = leads;
     if (auto deadline = queue_->next_deadline(); leads && deadline) {
       const auto at = system_clock::time_point(std::chrono::seconds(*deadline));
       const auto in = at - system_clock::now();

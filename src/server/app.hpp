@@ -142,6 +142,7 @@ class App {
   bool stopping_ = false;
   bool wait_added_ = false;  // an API call waits for a command: recompute the wake-up
   bool flush_now_ = false;   // a device came online: tell it now, not at the next flush
+  bool shared_store_ = false;  // other nodes may use the same store (PostgreSQL)
   bool sync_changed_ = false;  // another node changed the sync engine's state: reload it (once a second at most)
   bool webhooks_changed_ = false;
 };
