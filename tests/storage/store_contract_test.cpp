@@ -948,6 +948,25 @@ TEST_P(StoreContract, DeviceLogIsAppendOnlyAndListsTheLatestOldestFirst) {
   EXPECT_EQ(log("D2", "", 0).size(), 1u);
 }
 
+// A key named again in the same upload meets the record before it, as if they came one by one.
+TEST_P(StoreContract, ARecordRepeatedInOneUploadCountsAsItWouldAlone) {
+  DeviceRecord v1{"D1", "user", "1", protocol::Record{{"Pin", "1"}, {"Name", "A"}}, "", kContractT0, "", ""};
+  DeviceRecord v2 = v1;
+  v2.fields.set("Name", "B");
+  v2.updated_at = kContractT0 + 1;
+  DeviceRecord v2_again = v2;
+  v2_again.updated_at = kContractT0 + 2;
+  DeviceRecord other{"D1", "user", "2", protocol::Record{{"Pin", "2"}}, "", kContractT0, "", ""};
+  auto counts = write([&](Transaction& tx) { return tx.device_data().put_records({v1, other, v2, v2_again, v1}); });
+  EXPECT_EQ(counts.inserted, 4);  // v1, other, v2 (a change), v1 again (a change back)
+  EXPECT_EQ(counts.duplicates, 1);
+  auto users = read([](Reads& r) { return r.device_data().records("D1", "user", 0); });
+  ASSERT_EQ(users.size(), 2u);
+  EXPECT_EQ(users[0].fields.get("Name"), "A");
+  EXPECT_EQ(users[0].updated_at, kContractT0);
+  EXPECT_EQ(users[1].key, "2");
+}
+
 // What a panel logs may hold names in GB2312: kept byte for byte.
 TEST_P(StoreContract, DeviceLogDataComesBackWhateverItsBytes) {
   const std::string data = "PIN=1\tNAME=\xD5\xC5\xC8\xFD\tTMP=\xFF";

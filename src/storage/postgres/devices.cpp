@@ -280,7 +280,9 @@ void remove(Connection& c, const std::string& sn) {
       throw Refused(StoreError::Reason::conflict, "access levels (" + std::to_string(levels) +
                                                      ") name doors of '" + sn + "': take them out first");
   }
-  // Children first: command_data and device_options reference their parents.
+  // Children first: command_data and device_options reference their parents. Assumes no other
+  // writer adds to them meanwhile: a command queued for this device by another node between these
+  // statements makes the last DELETE fail on its foreign key, and the unit of work with it.
   static constexpr const char* kForget[] = {
       "DELETE FROM command_data WHERE command_id IN (SELECT id FROM commands WHERE sn = $1)",
       "DELETE FROM commands WHERE sn = $1",
