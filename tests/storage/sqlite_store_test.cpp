@@ -399,7 +399,9 @@ TEST_F(SqliteStoreTest, OpenStoreTakesSqliteUrlsAndBarePaths) {
     auto s = open_store(url);
     EXPECT_EQ(test::read(*s, [](Reads& r) { return r.devices().count(); }), 1);
   }
-  EXPECT_THROW(open_store("postgresql://localhost/zkpush"), std::invalid_argument);
+  EXPECT_THROW(open_store("mysql://localhost/zkpush"), std::invalid_argument);
+  // A PostgreSQL URL is taken; a server that is not there is a failure to open, with its reason.
+  EXPECT_THROW(open_store("postgresql://127.0.0.1:1/zkpush?connect_timeout=2"), std::runtime_error);
   EXPECT_THROW(open_store("sqlite:"), std::invalid_argument);
   EXPECT_THROW(open_store(""), std::invalid_argument);
 }

@@ -10,7 +10,9 @@
 // Parameters travel as text with their types named (bigint, double precision, text; bytea as binary),
 // so `$1 = some_bigint_column` needs no cast; a NULL goes untyped and the server infers its type from
 // where it stands (`$1::text IS NULL` when nothing around it says). The server prepares each SQL text
-// once per connection and per set of parameter types, and later runs reuse the plan.
+// once per connection and per set of parameter types, and later runs reuse the plan. Text is bound up
+// to its first NUL and as valid UTF-8 (ill-formed bytes become U+FFFD: PostgreSQL refuses them, and
+// devices send what their firmware has); what must come back byte for byte is bound as bytea.
 //
 // Errors are PgError exceptions inside the storage layer only; the store turns them into StoreError.
 #pragma once
