@@ -276,6 +276,58 @@ def main():
                      f"of {fmt(c['seconds'], 1)} s: {fmt(c.get('cpu_seconds'), 1)} s on CPU, "
                      f"{fmt(c.get('runqueue_wait_seconds'), 1)} s waiting for a CPU, the rest for the disk; "
                      f"{fmt(c.get('rows_per_cpu_s'))} rows per CPU second"])
+    # p. PostgreSQL: ingest beside raw PostgreSQL (pgbench), two nodes on one database
+    pg_ceiling = {}
+    for b in (1, 100, 2048):
+        text = read_text(W(f"pg-ceiling-{b}.txt"))
+        m = re.search(r"tps = ([0-9.]+)", text)
+        if m:
+            pg_ceiling[b] = float(m.group(1)) * b
+    pg_top = pg_ceiling.get(2048)
+    psim = read_json(W("pg-sim.json"))
+    if psim:
+        p_stored = read_int(W("pg-sim-stored.txt"))
+        p_acked, p_eps = psim.get("events_acked"), psim.get("events_per_s")
+        p_cpu, p_wait = server_cpu(W("pg-sim"), clk)
+        p_check = "n/a" if p_stored is None or p_acked is None else (
+            "all stored" if p_stored >= p_acked else f"**{p_acked - p_stored:,} acknowledged events missing**")
+        r = ratio(p_eps, pg_top)
+        rows.append([f"PostgreSQL: durable rtlog ingest, `zkpush simulate` {meta.get('ingest_devices')} devices "
+                     f"(--store postgres://, one node)",
+                     f"{fmt(p_eps)} events/s acknowledged", "≥ 0.9 × raw PostgreSQL",
+                     verdict(None if r is None else r >= 0.9),
+                     f"PostgreSQL {fmt(pg_top)} rows/s", fmt(r, 2) if r is not None else "n/a",
+                     f"{fmt(p_acked)} acked, {fmt(p_stored)} stored: {p_check}; "
+                     f"rtlog p99 {fmt(((psim.get('endpoints') or {}).get('rtlog') or {}).get('p99_ms'), 1)} ms; "
+                     f"{fmt(us_per(p_cpu, p_eps), 1)} µs zkpush CPU/event (PostgreSQL's own CPU not counted); "
+                     f"zkpush {fmt(p_cpu, 0)} % CPU (+{fmt(p_wait, 0)} % waiting for one)"])
+    pw = read_json(W("pg-wrk.json"))
+    if pw:
+        pw_stored = read_int(W("pg-wrk-stored.txt"))
+        pw_acked = pw["requests"] - pw["errors"]["status"]
+        pw_check = "n/a" if pw_stored is None else (
+            "all stored" if pw_stored >= pw_acked else f"**{pw_acked - pw_stored:,} acknowledged events missing**")
+        r = ratio(wrk_ok(pw), pg_top)
+        rows.append(["PostgreSQL: durable rtlog ingest, wrk, 1 event per request",
+                     f"{fmt(wrk_ok(pw))} events/s acknowledged, p99 {fmt(ms(pw['p99_us']), 1)} ms", "",
+                     "n/a", f"PostgreSQL {fmt(pg_top)} rows/s", fmt(r, 2) if r is not None else "n/a",
+                     f"{fmt(pw_acked)} acked, {fmt(pw_stored)} stored: {pw_check}; errors: {wrk_errors(pw)}"])
+    for b in sorted(pg_ceiling):
+        rows.append([f"raw PostgreSQL ceiling: events rows, {b} per commit (pgbench, 1 connection)",
+                     f"{fmt(pg_ceiling[b])} rows/s", "", "n/a", "(the ceiling)", "",
+                     "the store's schema and triggers (zkpush migrate), synchronous_commit on, fsync on"])
+    two = [read_json(W(f"pg-two-{i}.json")) for i in (1, 2)]
+    if all(two):
+        t_eps = sum(t.get("events_per_s") or 0 for t in two)
+        t_acked = sum(t.get("events_acked") or 0 for t in two)
+        t_stored = read_int(W("pg-two-stored.txt"))
+        t_check = "n/a" if t_stored is None else (
+            "all stored" if t_stored >= t_acked else f"**{t_acked - t_stored:,} acknowledged events missing**")
+        rows.append(["PostgreSQL: two nodes on one database, half the devices on each",
+                     f"{fmt(t_eps)} events/s acknowledged", "", "n/a", "", "",
+                     f"{fmt(t_acked)} acked, {fmt(t_stored)} stored: {t_check}; both nodes and PostgreSQL "
+                     f"share the same 2 cores here"])
+
     eq = read_json(W("event-queries.json"))
     for q in (eq or {}).get("results", []):
         rows.append([f"event query over {eq['events']:,} events ({eq['devices']} devices, {eq['persons']:,} persons): "

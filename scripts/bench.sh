@@ -19,7 +19,12 @@
 #      emulated panels asking about the cards of BENCH_AUTH_PERSONS (10,000) persons (and 10 %
 #      strangers): the panels' p50/p99 from asking to the decision (simulate --remote-auth)
 #
-# BENCH_STEPS="g" (a space-separated list of a b c d d2 e f g; default all) runs only those steps
+#   p. PostgreSQL (docs/scaling.md), on a durable throw-away cluster (tests/support/pg_cluster.sh):
+#      c's durable ingest with --store postgres:// (simulate, and wrk 1 event per request), beside raw
+#      PostgreSQL inserting the same rows into the same schema (pgbench, 1 / 100 / 2048 rows per
+#      commit, synchronous_commit on), then simulate's devices split over two nodes on one database
+#
+# BENCH_STEPS="g" (a space-separated list of a b c d d2 e f g p; default all) runs only those steps
 # (a figure re-measured alone; with BENCH_NO_DOC=1 the table in docs/benchmarks.md is left alone).
 # BENCH_QUICK=1: a ~2-minute smoke with small numbers. BENCH_DEVICES, BENCH_HOLD_SECONDS,
 # BENCH_WRK_SECONDS, BENCH_INGEST_SECONDS, BENCH_INGEST_RATE override the sizes. BENCH_KEEP=1 keeps
@@ -54,7 +59,7 @@ WRK_COMMAND="DATA COUNT user"             # queued for "getrequest with commands
 API_TOKEN=bench-$$-$RANDOM
 JOBS=2
 
-STEPS=" ${BENCH_STEPS:-a b c d d2 e f g} "
+STEPS=" ${BENCH_STEPS:-a b c d d2 e f g p} "
 step() { [[ "$STEPS" == *" $1 "* ]]; }
 
 log() { printf '\033[1mbench:\033[0m %s\n' "$*" >&2; }
@@ -85,9 +90,11 @@ WRKDIR="$ROOT/bench/wrk"
 
 # --- work folder, processes we started, cleanup ----------------------------------------------------
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/zkpush-bench.XXXXXX")
-SERVER_PID=""; NGINX_PID=""; SAMPLERS=(); SAMPLE_PIDS=""
+SERVER_PID=""; NGINX_PID=""; SAMPLERS=(); SAMPLE_PIDS=""; PG_DIR=""; NODE2_PID=""
 cleanup() {
   local p
+  [ -n "$NODE2_PID" ] && kill "$NODE2_PID" 2>/dev/null && wait "$NODE2_PID" 2>/dev/null || true
+  [ -n "$PG_DIR" ] && bash "$ROOT/tests/support/pg_cluster.sh" stop "$PG_DIR" >/dev/null 2>&1 || true
   for p in "${SAMPLERS[@]}"; do kill "$p" 2>/dev/null || true; done
   [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null || true
   [ -n "$NGINX_PID" ] && kill "$NGINX_PID" 2>/dev/null && wait "$NGINX_PID" 2>/dev/null || true
@@ -297,6 +304,82 @@ log "d2. event queries over $QUERY_EVENTS stored events"
 run "$EVENT_QUERIES" --dir "$WORK" --events "$QUERY_EVENTS" --devices 200 --persons 10000 --queries 1000 \
   >"$WORK/event-queries.json"
 rm -f "$WORK"/events-bench.db*
+fi
+
+# --- p. PostgreSQL: durable ingest beside raw PostgreSQL, then two nodes on one database ----------------
+if step p; then
+log "p. PostgreSQL: durable ingest (${INGEST_SECONDS}s), raw PostgreSQL ceiling, two nodes"
+# Under /tmp itself: the cluster runs as the postgres user when this runs as root (pg_cluster.sh).
+PG_DIR=/tmp/zkpush-bench-pg-$$
+run bash "$ROOT/tests/support/pg_cluster.sh" start "$PG_DIR" durable >"$WORK/pg-cluster.log"
+pg_url() { echo "postgresql:///$1?host=$PG_DIR&user=zkpush"; }
+pg_db() { run psql -qX "$(pg_url postgres)" -c "CREATE DATABASE $1" >/dev/null; }
+pg_count() { psql -qXAt "$(pg_url "$1")" -c "SELECT count(*) FROM events"; }
+
+pg_db ingest_sim
+start_server pg-sim --store "$(pg_url ingest_sim)"
+run_bg "$WORK/pg-sim.json" "$WORK/pg-sim.err" \
+  "$ZK" simulate --server "$URL" --devices "$INGEST_DEVICES" --events-per-second "$INGEST_RATE" \
+  --duration "$INGEST_SECONDS" --ramp 1000 --json
+SIM=$BG_PID
+start_sampler "$SERVER_PID" "$WORK/pg-sim.server.samples"
+wait "$SIM" || log "simulate exited non-zero during PostgreSQL ingest: see the table"
+stop_samplers
+stop_server pg-sim
+pg_count ingest_sim >"$WORK/pg-sim-stored.txt"
+
+pg_db ingest_wrk
+start_server pg-wrk --store "$(pg_url ingest_wrk)"
+register_devices PGW "$INGEST_DEVICES"
+WRK_CONNECTIONS_SAVED=$WRK_CONNECTIONS
+WRK_CONNECTIONS=$INGEST_DEVICES
+run_wrk pg-wrk "$URL" "$WRK_SECONDS" rtlog.lua PGW "$INGEST_DEVICES" 1 "$WRK_THREADS"
+WRK_CONNECTIONS=$WRK_CONNECTIONS_SAVED
+stop_server pg-wrk
+pg_count ingest_wrk >"$WORK/pg-wrk-stored.txt"
+
+# The ceiling: the same rows into the same schema (made by zkpush migrate, its triggers included), one
+# connection as zkpush's writer, synchronous_commit on, N rows per commit in one multi-row INSERT.
+pg_db ceiling
+run "$ZK" migrate --store "$(pg_url ceiling)" >/dev/null
+for batch in 1 100 2048; do
+  cat >"$WORK/pg-ceiling-$batch.sql" <<SQL
+\set base random(1, 1000000000)
+INSERT INTO events (sn, log_index, time_local, time_utc, pin, cardno, event, door, inout, verifytype, raw, source, received_at)
+SELECT 'RAW' || (g % $INGEST_DEVICES), :base::bigint * 10000 + g, '2026-12-07 10:00:00', 1796637600, '1', '0', 0, 1, 0, '1',
+       convert_to('time=2026-12-07 10:00:00', 'UTF8'), 'rtlog', extract(epoch FROM now())::bigint
+FROM generate_series(1, $batch) AS g ON CONFLICT DO NOTHING;
+SQL
+  run pgbench -n -c 1 -T "$CEILING_SECONDS" -f "$WORK/pg-ceiling-$batch.sql" "$(pg_url ceiling)" \
+    >"$WORK/pg-ceiling-$batch.txt" 2>&1 || log "pgbench failed: $(tail -3 "$WORK/pg-ceiling-$batch.txt")"
+done
+
+# Two nodes on one database, half the devices on each (as a load balancer would spread them).
+pg_db two_nodes
+start_server pg-node1 --store "$(pg_url two_nodes)"
+NODE1_URL=$URL
+NODE2_PORT=$(free_port)
+run_bg "$WORK/server-pg-node2.log" "$WORK/server-pg-node2.err" \
+  "$ZK" serve --listen "127.0.0.1:$NODE2_PORT" --data "$(mktemp -d "$WORK/data-node2.XXXX")" \
+  --api-token "$API_TOKEN" --store "$(pg_url two_nodes)"
+NODE2_PID=$BG_PID
+for i in $(seq 1 300); do curl -sf "http://127.0.0.1:$NODE2_PORT/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+HALF=$((INGEST_DEVICES / 2))
+run_bg "$WORK/pg-two-1.json" "$WORK/pg-two-1.err" \
+  "$ZK" simulate --server "$NODE1_URL" --devices "$HALF" --sn-prefix NODEA --events-per-second $((INGEST_RATE / 2)) \
+  --duration "$INGEST_SECONDS" --ramp 1000 --json
+SIM1=$BG_PID
+run_bg "$WORK/pg-two-2.json" "$WORK/pg-two-2.err" \
+  "$ZK" simulate --server "http://127.0.0.1:$NODE2_PORT" --devices "$HALF" --sn-prefix NODEB \
+  --events-per-second $((INGEST_RATE / 2)) --duration "$INGEST_SECONDS" --ramp 1000 --json
+SIM2=$BG_PID
+wait "$SIM1" || true
+wait "$SIM2" || true
+kill -TERM "$NODE2_PID" 2>/dev/null || true; wait "$NODE2_PID" 2>/dev/null || true; NODE2_PID=""
+stop_server pg-node1
+pg_count two_nodes >"$WORK/pg-two-stored.txt"
+bash "$ROOT/tests/support/pg_cluster.sh" stop "$PG_DIR" >/dev/null 2>&1 || true
+PG_DIR=""
 fi
 
 # --- e. sync: persons to panels ----------------------------------------------------------------------------

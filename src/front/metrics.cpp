@@ -300,6 +300,10 @@ std::string Metrics::render(const ScrapeInputs& in) const {
   Writer w;
   w.gauge("zkpush_devices_known", "Devices the server knows (approved or not).", in.devices_known);
   w.gauge("zkpush_devices_online", "Devices seen within max(3 x RequestDelay, 90 s).", in.devices_online);
+  w.gauge("zkpush_node_leads",
+          "1 when this node leads (expiry, retention, webhooks and MQTT run here; always 1 alone on its store), "
+          "else 0.",
+          in.store_leads ? 1 : 0);
   w.gauge("zkpush_devices_pending_approval", "Devices waiting for approval (--registration approve).",
           in.devices_pending_approval);
   w.gauge("zkpush_command_queue_depth", "Commands queued or sent and not answered yet, all devices.",

@@ -89,6 +89,7 @@ struct ScrapeInputs {
   std::int64_t command_queue_depth = 0;
   std::int64_t trace_bytes = 0;                 // the wire trace (wire_trace.hpp)
   std::uint64_t remote_auth_timeouts = 0;       // remote identifications answered AUTH=TIMEOUT
+  bool store_leads = true;                      // storage::Store::leads()
   const http::Counters* transport = nullptr;    // absent before the HTTP server exists
   std::optional<storage::StoreStats> store;     // absent when the store could not be read
   bool process = true;                          // process_* from /proc/self (Linux)

@@ -20,6 +20,7 @@ void StatusEndpoints::handle(http::Request&, const std::string& path, const Shar
   in->command_queue_depth = queue_.pending_total();
   in->trace_bytes = static_cast<std::int64_t>(trace_.bytes());
   if (remote_auth_) in->remote_auth_timeouts = remote_auth_->timeouts();
+  in->store_leads = store_.leads();
   in->transport = metrics_.transport();
   metrics_.store_stats(store_, [this, in, respond](std::optional<storage::StoreStats> stats) {
     in->store = stats;

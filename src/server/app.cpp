@@ -251,9 +251,11 @@ App::~App() {
 }
 
 void App::flush_presence() {
-  devices_->flush_presence([](storage::StoreStatus s) {
-    if (!s.ok()) spdlog::warn("presence not saved: {}", s.error().message);
-  });
+  devices_->flush_presence(
+      [](storage::StoreStatus s) {
+        if (!s.ok()) spdlog::warn("presence not saved: {}", s.error().message);
+      },
+      shared_store_, store_->leads());
 }
 
 void App::wake_housekeeping() {
@@ -354,10 +356,16 @@ void App::on_store_change(const storage::Store::Change& change) {
     case Kind::sync:
       wake_housekeeping(sync_changed_);
       break;
+    case Kind::settings:  // change.sn names the table
+      if (change.sn == "api_tokens") status = tokens_->load();
+      else if (change.sn == "sub_controllers") status = sub_controllers_->load();
+      else if (change.sn == "webhooks") wake_housekeeping(webhooks_changed_);
+      break;
     case Kind::resync:
       spdlog::warn("store: the change feed reconnected; reloading devices, commands and sync state");
-      for (const auto& loaded : {devices_->load(), queue_->load(), sync_->load()})
+      for (const auto& loaded : {devices_->load(), queue_->load(), sync_->load(), tokens_->load(), sub_controllers_->load()})
         if (!loaded.ok()) status = loaded;
+      wake_housekeeping(webhooks_changed_);
       live_.ring(service::Live::Ring::messages);
       break;
   }

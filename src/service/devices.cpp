@@ -252,8 +252,20 @@ std::vector<storage::DevicePresence> Devices::take_presence() {
   return out;
 }
 
-void Devices::flush_presence(storage::Store::Done done) {
+void Devices::flush_presence(storage::Store::Done done, bool shared, bool tell) {
   auto presence = take_presence();
+  if (shared && tell) {
+    // What the other nodes saw: their devices' last_seen, flushed as this node flushes its own.
+    // Not read (the database is failing): this node's own view decides this time.
+    auto stored = store_.read_now([](storage::Reads& r) { return r.devices().presence(); });
+    std::lock_guard lock(mutex_);
+    for (const auto& p : stored.ok() ? stored.value() : std::vector<storage::DevicePresence>{}) {
+      auto it = devices_.find(p.sn);
+      if (it == devices_.end() || it->second.last_seen >= p.last_seen) continue;
+      it->second.last_seen = p.last_seen;
+      it->second.flushed_seen = std::max(it->second.flushed_seen, p.last_seen);  // stored already
+    }
+  }
   struct Change {
     std::string sn;
     std::string body;
@@ -265,6 +277,7 @@ void Devices::flush_presence(storage::Store::Done done) {
     const auto since = now - online_window(policy_.request_delay);
     std::lock_guard lock(mutex_);
     for (auto& [sn, s] : devices_) {
+      if (!tell) break;
       const bool online = s.last_seen >= since && s.last_seen > 0;
       if (online == s.told_online) continue;
       s.told_online = online;

@@ -114,7 +114,10 @@ class Devices {
   // Writes last_seen, and a "device" message ({"sn","state":"online"|"offline","last_seen"}) for
   // each device that came online or went offline (online_window) since the log last said, in the
   // same unit of work; rings `live` (if set) when there were any.
-  void flush_presence(storage::Store::Done done);
+  // Several nodes on one store (`shared`): a device may poll any of them, so only the node that
+  // leads (`tell`) says when devices come and go, from the latest last_seen any node stored; the
+  // others only write what they saw.
+  void flush_presence(storage::Store::Done done, bool shared = false, bool tell = true);
   void set_live(Live* live) noexcept { live_ = live; }
 
   // ---- the operator's side -------------------------------------------------------------------------------

@@ -88,6 +88,7 @@ class Store {
       commands,  // a command of the device was queued or changed state (sn)
       messages,  // the message log grew (events, door states, closed commands...)
       sync,      // the sync engine's state of a panel changed (sn)
+      settings,  // what the server itself is set up with: API tokens, webhooks, sub-controllers
       resync,    // changes may have been missed (the feed's connection was lost): reload everything
     };
     Kind kind;

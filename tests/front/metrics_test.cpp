@@ -297,6 +297,7 @@ TEST(MetricsUnit, RenderIsValidExpositionWithCumulativeBuckets) {
   EXPECT_EQ(at(m, "zkpush_devices_known"), 3);
   EXPECT_EQ(at(m, "zkpush_devices_online"), 2);
   EXPECT_EQ(at(m, "zkpush_command_queue_depth"), 7);
+  EXPECT_EQ(at(m, "zkpush_node_leads"), 1);  // alone on its store (ScrapeInputs' default), a node leads
   // Sources not given are left out rather than shown as zeros.
   EXPECT_EQ(text.find("zkpush_http_"), std::string::npos);
   EXPECT_EQ(text.find("zkpush_store_"), std::string::npos);

@@ -27,6 +27,9 @@ class DeviceReads {
   // the writer already knows (a registration burst is thousands of these on the writer thread).
   virtual std::optional<Device> get_row(const std::string& sn) = 0;
   virtual std::int64_t count() = 0;
+  // Every device's last_seen as stored, by serial number (ip left empty): what every node saw, for
+  // the node that tells when devices come online and go offline (several nodes on one store).
+  virtual std::vector<DevicePresence> presence() = 0;
   // The device's parameters with their sources, ordered as Device::options (by key, without case);
   // empty for an unknown device.
   virtual std::vector<DeviceOption> options(const std::string& sn) = 0;

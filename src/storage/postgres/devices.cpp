@@ -121,6 +121,13 @@ std::vector<DeviceOption> options(Connection& c, const std::string& sn) {
   return out;
 }
 
+std::vector<DevicePresence> presence(Connection& c) {
+  auto st = c.prepare("SELECT sn, last_seen FROM devices ORDER BY sn");
+  std::vector<DevicePresence> out;
+  while (st->step()) out.push_back(DevicePresence{st->column_text(0), st->column_int(1), ""});
+  return out;
+}
+
 std::int64_t count(Connection& c) {
   auto st = c.prepare("SELECT count(*) FROM devices");
   st->step();

@@ -221,7 +221,8 @@ namespace {
 
 // Channels the schema's triggers notify (schema.cpp), and the lead's advisory lock.
 constexpr std::string_view kListen =
-    "LISTEN zkpush_device; LISTEN zkpush_commands; LISTEN zkpush_messages; LISTEN zkpush_sync";
+    "LISTEN zkpush_device; LISTEN zkpush_commands; LISTEN zkpush_messages; LISTEN zkpush_sync; "
+    "LISTEN zkpush_settings";
 constexpr std::string_view kTakeLead = "SELECT pg_try_advisory_lock(2054276086)";
 constexpr auto kFeedTick = std::chrono::seconds(1);
 
@@ -279,6 +280,8 @@ void PostgresStore::listen_once(Connection& c) {
         tell(Change{Change::Kind::messages, ""});
       else if (n.channel == "zkpush_sync")
         tell(Change{Change::Kind::sync, n.payload});
+      else if (n.channel == "zkpush_settings")
+        tell(Change{Change::Kind::settings, n.payload});  // the table: api_tokens, webhooks, sub_controllers
     }
   }
 }

@@ -424,8 +424,18 @@ CREATE TRIGGER devices_notify AFTER INSERT OR DELETE OR UPDATE OF approved, regi
   FOR EACH ROW EXECUTE FUNCTION zkpush_notify_device();
 CREATE TRIGGER device_options_notify AFTER INSERT OR UPDATE OR DELETE ON device_options
   FOR EACH ROW EXECUTE FUNCTION zkpush_notify_device();
-CREATE TRIGGER sub_controllers_notify AFTER INSERT OR UPDATE OR DELETE ON sub_controllers
-  FOR EACH ROW EXECUTE FUNCTION zkpush_notify_device();
+-- The server's own settings that every node keeps in memory: few, rare changes, each node reloads them.
+CREATE FUNCTION zkpush_notify_settings() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM pg_notify('zkpush_settings', TG_TABLE_NAME);
+  RETURN NULL;
+END $$;
+CREATE TRIGGER sub_controllers_notify AFTER INSERT OR UPDATE OF master_sn, is_authorize, requested, authorize_info OR DELETE
+  ON sub_controllers FOR EACH STATEMENT EXECUTE FUNCTION zkpush_notify_settings();
+CREATE TRIGGER api_tokens_notify AFTER INSERT OR UPDATE OR DELETE ON api_tokens
+  FOR EACH STATEMENT EXECUTE FUNCTION zkpush_notify_settings();
+CREATE TRIGGER webhooks_notify AFTER INSERT OR DELETE OR UPDATE OF url, secret, kinds, sn, max_attempts ON webhooks
+  FOR EACH STATEMENT EXECUTE FUNCTION zkpush_notify_settings();
 CREATE FUNCTION zkpush_notify_commands() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   PERFORM pg_notify('zkpush_commands', NEW.sn);

@@ -17,6 +17,7 @@ std::optional<Device> get(Connection& c, const std::string& sn);
 // Without options and registry (DeviceReads::get_row).
 std::optional<Device> get_row(Connection& c, const std::string& sn);
 std::int64_t count(Connection& c);
+std::vector<DevicePresence> presence(Connection& c);
 // The device's parameters with their sources, by key (without case: the column's collation).
 std::vector<DeviceOption> options(Connection& c, const std::string& sn);
 

@@ -24,6 +24,7 @@ class Devices final : public DeviceWrites {
   std::optional<Device> get(const std::string& sn) override { return devices::get(c_, sn); }
   std::optional<Device> get_row(const std::string& sn) override { return devices::get_row(c_, sn); }
   std::int64_t count() override { return devices::count(c_); }
+  std::vector<DevicePresence> presence() override { return devices::presence(c_); }
   std::vector<DeviceOption> options(const std::string& sn) override { return devices::options(c_, sn); }
   void save(const Device& device) override { devices::save(c_, device); }
   void update_settings(const std::string& sn, const DeviceSettings& settings) override {
