@@ -103,41 +103,41 @@ TimeRule read_rule(const Statement& st) {
 
 std::optional<Person> Access::person(const std::string& pin) {
   auto st = c_.prepare(select_persons("WHERE p.pin = $1"));
-  st->bind(1, pin);
-  if (!st->step()) return std::nullopt;
-  return read_person(*st);
+  st.bind(1, pin);
+  if (!st.step()) return std::nullopt;
+  return read_person(st);
 }
 
 std::vector<Person> Access::persons(const std::string& after_pin, std::int64_t limit) {
   std::vector<Person> out;
   // LIMIT NULL is no limit.
   auto st = c_.prepare(select_persons("WHERE p.pin > $1 ORDER BY p.pin LIMIT $2"));
-  st->bind(1, after_pin);
-  if (limit > 0) st->bind(2, limit);
-  else st->bind_null(2);
-  while (st->step()) out.push_back(read_person(*st));
+  st.bind(1, after_pin);
+  if (limit > 0) st.bind(2, limit);
+  else st.bind_null(2);
+  while (st.step()) out.push_back(read_person(st));
   return out;
 }
 
 std::int64_t Access::person_count() {
   auto st = c_.prepare("SELECT count(*) FROM persons");
-  st->step();
-  return st->column_int(0);
+  st.step();
+  return st.column_int(0);
 }
 
 std::optional<std::string> Access::card_owner(const std::string& number) {
   auto st = c_.prepare("SELECT pin FROM cards WHERE number = $1");
-  st->bind(1, number);
-  if (!st->step()) return std::nullopt;
-  return st->column_text(0);
+  st.bind(1, number);
+  if (!st.step()) return std::nullopt;
+  return st.column_text(0);
 }
 
 std::vector<std::string> Access::holders(const std::vector<std::int64_t>& levels) {
   std::vector<std::string> out;
   if (levels.empty()) return out;
   auto st = c_.prepare("SELECT DISTINCT pin FROM person_levels WHERE level_id = ANY($1) ORDER BY pin");
-  st->bind(1, levels);
-  while (st->step()) out.push_back(st->column_text(0));
+  st.bind(1, levels);
+  while (st.step()) out.push_back(st.column_text(0));
   return out;
 }
 
@@ -160,14 +160,14 @@ void Access::write_links(const Person& p) {
         "INSERT INTO cards (number, pin, lost, position) SELECT t.number, $2, t.lost, t.position - 1 "
         "FROM unnest($1::text[], $3::bigint[]) WITH ORDINALITY AS t(number, lost, position) "
         "ON CONFLICT (number) DO NOTHING");
-    st->bind(1, numbers).bind(2, p.pin).bind(3, lost);
-    st->run();
+    st.bind(1, numbers).bind(2, p.pin).bind(3, lost);
+    st.run();
     if (c_.changes() < static_cast<std::int64_t>(numbers.size())) {
       // Some number is another person's: name the first in the person's order.
       std::map<std::string, std::string> owners;
       auto owner = c_.prepare("SELECT number, pin FROM cards WHERE number = ANY($1) AND pin <> $2");
-      owner->bind(1, numbers).bind(2, p.pin);
-      while (owner->step()) owners.emplace(owner->column_text(0), owner->column_text(1));
+      owner.bind(1, numbers).bind(2, p.pin);
+      while (owner.step()) owners.emplace(owner.column_text(0), owner.column_text(1));
       for (const auto& n : numbers)
         if (auto it = owners.find(n); it != owners.end())
           throw Refused(Reason::conflict, "card " + n + " belongs to person " + it->second);
@@ -178,14 +178,14 @@ void Access::write_links(const Person& p) {
     // Only levels that exist are linked; one missing leaves fewer rows than asked for.
     auto st = c_.prepare(
         "INSERT INTO person_levels (pin, level_id) SELECT $1, id FROM access_levels WHERE id = ANY($2)");
-    st->bind(1, p.pin).bind(2, p.levels);
-    st->run();
+    st.bind(1, p.pin).bind(2, p.levels);
+    st.run();
     const std::set<std::int64_t> wanted(p.levels.begin(), p.levels.end());
     if (c_.changes() < static_cast<std::int64_t>(wanted.size())) {
       std::set<std::int64_t> found;
       auto exists = c_.prepare("SELECT id FROM access_levels WHERE id = ANY($1)");
-      exists->bind(1, p.levels);
-      while (exists->step()) found.insert(exists->column_int(0));
+      exists.bind(1, p.levels);
+      while (exists.step()) found.insert(exists.column_int(0));
       for (auto id : p.levels)
         if (!found.count(id)) throw Refused(Reason::not_found, "no access level " + std::to_string(id));
     }
@@ -197,9 +197,9 @@ void Access::insert_person(const Person& p) {
   auto st = c_.prepare(
       "INSERT INTO persons (pin, name, password, privilege, grp, valid_from, valid_until, disabled, enrolled_at, "
       "created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (pin) DO NOTHING");
-  st->bind(1, p.pin).bind(2, p.name).bind(3, p.password).bind(4, p.privilege).bind(5, p.group).bind(6, p.valid_from);
-  st->bind(7, p.valid_until).bind(8, p.disabled ? 1 : 0).bind(9, p.enrolled_at).bind(10, p.created_at).bind(11, p.updated_at);
-  st->run();
+  st.bind(1, p.pin).bind(2, p.name).bind(3, p.password).bind(4, p.privilege).bind(5, p.group).bind(6, p.valid_from);
+  st.bind(7, p.valid_until).bind(8, p.disabled ? 1 : 0).bind(9, p.enrolled_at).bind(10, p.created_at).bind(11, p.updated_at);
+  st.run();
   if (c_.changes() == 0) throw Refused(Reason::conflict, "a person with pin " + p.pin + " exists");
   write_links(p);  // a new person has no cards or levels yet
 }
@@ -211,17 +211,17 @@ void Access::update_person(const Person& p) {
       "WITH old_cards AS (DELETE FROM cards WHERE pin = $1), old_levels AS (DELETE FROM person_levels WHERE pin = $1) "
       "UPDATE persons SET name = $2, password = $3, privilege = $4, grp = $5, valid_from = $6, valid_until = $7, "
       "disabled = $8, enrolled_at = $9, updated_at = $10 WHERE pin = $1");
-  st->bind(1, p.pin).bind(2, p.name).bind(3, p.password).bind(4, p.privilege).bind(5, p.group).bind(6, p.valid_from);
-  st->bind(7, p.valid_until).bind(8, p.disabled ? 1 : 0).bind(9, p.enrolled_at).bind(10, p.updated_at);
-  st->run();
+  st.bind(1, p.pin).bind(2, p.name).bind(3, p.password).bind(4, p.privilege).bind(5, p.group).bind(6, p.valid_from);
+  st.bind(7, p.valid_until).bind(8, p.disabled ? 1 : 0).bind(9, p.enrolled_at).bind(10, p.updated_at);
+  st.run();
   if (c_.changes() == 0) throw Refused(Reason::not_found, "no person with pin " + p.pin);
   write_links(p);
 }
 
 void Access::delete_person(const std::string& pin) {
   auto st = c_.prepare("DELETE FROM persons WHERE pin = $1");
-  st->bind(1, pin);
-  st->run();
+  st.bind(1, pin);
+  st.run();
   if (c_.changes() == 0) throw Refused(Reason::not_found, "no person with pin " + pin);
 }
 
@@ -234,16 +234,16 @@ std::int64_t Access::put_credential(const std::string& pin, const Credential& c)
       "ON CONFLICT (pin, bio_type, no, idx, format) DO UPDATE SET "
       "type = excluded.type, duress = excluded.duress, version = excluded.version, content = excluded.content, "
       "enrolled_at = excluded.enrolled_at, created_at = excluded.created_at RETURNING id");
-  st->bind(1, pin).bind(2, c.type).bind(3, c.no).bind(4, c.index).bind(5, c.duress ? 1 : 0).bind(6, c.format);
-  st->bind(7, c.version).bind(8, c.content).bind(9, c.enrolled_at).bind(10, c.created_at).bind(11, std::int64_t{c.bio_type});
-  if (!st->step()) throw Refused(Reason::not_found, "no person with pin " + pin);
-  return st->column_int(0);
+  st.bind(1, pin).bind(2, c.type).bind(3, c.no).bind(4, c.index).bind(5, c.duress ? 1 : 0).bind(6, c.format);
+  st.bind(7, c.version).bind(8, c.content).bind(9, c.enrolled_at).bind(10, c.created_at).bind(11, std::int64_t{c.bio_type});
+  if (!st.step()) throw Refused(Reason::not_found, "no person with pin " + pin);
+  return st.column_int(0);
 }
 
 void Access::delete_credential(const std::string& pin, std::int64_t id) {
   auto st = c_.prepare("DELETE FROM credentials WHERE pin = $1 AND id = $2");
-  st->bind(1, pin).bind(2, id);
-  st->run();
+  st.bind(1, pin).bind(2, id);
+  st.run();
   if (c_.changes() == 0)
     throw Refused(Reason::not_found, "no credential " + std::to_string(id) + " of person " + pin);
 }
@@ -266,38 +266,38 @@ Holiday read_holiday(const Statement& st) {
 
 std::optional<Holiday> Access::holiday(std::int64_t id) {
   auto st = c_.prepare("SELECT " + std::string(kHolidayColumns) + " FROM holidays WHERE id = $1");
-  st->bind(1, id);
-  if (!st->step()) return std::nullopt;
-  return read_holiday(*st);
+  st.bind(1, id);
+  if (!st.step()) return std::nullopt;
+  return read_holiday(st);
 }
 
 std::vector<Holiday> Access::holidays() {
   std::vector<Holiday> out;
   auto st = c_.prepare("SELECT " + std::string(kHolidayColumns) + " FROM holidays ORDER BY id");
-  while (st->step()) out.push_back(read_holiday(*st));
+  while (st.step()) out.push_back(read_holiday(st));
   return out;
 }
 
 std::int64_t Access::insert_holiday(const Holiday& h) {
   auto st = c_.prepare("INSERT INTO holidays (name, start_date, end_date, type, yearly) VALUES ($1, $2, $3, $4, $5) RETURNING id");
-  st->bind(1, h.name).bind(2, h.start).bind(3, h.end).bind(4, std::int64_t{h.type}).bind(5, std::int64_t{h.yearly ? 1 : 0});
-  st->step();
-  return st->column_int(0);
+  st.bind(1, h.name).bind(2, h.start).bind(3, h.end).bind(4, std::int64_t{h.type}).bind(5, std::int64_t{h.yearly ? 1 : 0});
+  st.step();
+  return st.column_int(0);
 }
 
 void Access::update_holiday(const Holiday& h) {
   auto st = c_.prepare(
       "UPDATE holidays SET name = $2, start_date = $3, end_date = $4, type = $5, yearly = $6 WHERE id = $1");
-  st->bind(1, h.id).bind(2, h.name).bind(3, h.start).bind(4, h.end).bind(5, std::int64_t{h.type});
-  st->bind(6, std::int64_t{h.yearly ? 1 : 0});
-  st->run();
+  st.bind(1, h.id).bind(2, h.name).bind(3, h.start).bind(4, h.end).bind(5, std::int64_t{h.type});
+  st.bind(6, std::int64_t{h.yearly ? 1 : 0});
+  st.run();
   if (c_.changes() == 0) throw Refused(Reason::not_found, "no holiday " + std::to_string(h.id));
 }
 
 void Access::delete_holiday(std::int64_t id) {
   auto st = c_.prepare("DELETE FROM holidays WHERE id = $1");
-  st->bind(1, id);
-  st->run();
+  st.bind(1, id);
+  st.run();
   if (c_.changes() == 0) throw Refused(Reason::not_found, "no holiday " + std::to_string(id));
 }
 
@@ -305,29 +305,29 @@ void Access::delete_holiday(std::int64_t id) {
 
 std::optional<TimeRule> Access::time_rule(std::int64_t id) {
   auto st = c_.prepare("SELECT id, name, segments FROM time_rules WHERE id = $1");
-  st->bind(1, id);
-  if (!st->step()) return std::nullopt;
-  return read_rule(*st);
+  st.bind(1, id);
+  if (!st.step()) return std::nullopt;
+  return read_rule(st);
 }
 
 std::vector<TimeRule> Access::time_rules() {
   std::vector<TimeRule> out;
   auto st = c_.prepare("SELECT id, name, segments FROM time_rules ORDER BY id");
-  while (st->step()) out.push_back(read_rule(*st));
+  while (st.step()) out.push_back(read_rule(st));
   return out;
 }
 
 std::int64_t Access::insert_time_rule(const TimeRule& rule) {
   auto st = c_.prepare("INSERT INTO time_rules (name, segments) VALUES ($1, $2) RETURNING id");
-  st->bind(1, rule.name).bind(2, segments_json(rule));
-  st->step();
-  return st->column_int(0);
+  st.bind(1, rule.name).bind(2, segments_json(rule));
+  st.step();
+  return st.column_int(0);
 }
 
 void Access::update_time_rule(const TimeRule& rule) {
   auto st = c_.prepare("UPDATE time_rules SET name = $2, segments = $3 WHERE id = $1");
-  st->bind(1, rule.id).bind(2, rule.name).bind(3, segments_json(rule));
-  st->run();
+  st.bind(1, rule.id).bind(2, rule.name).bind(3, segments_json(rule));
+  st.run();
   if (c_.changes() == 0) throw Refused(Reason::not_found, "no time rule " + std::to_string(rule.id));
 }
 
@@ -337,14 +337,14 @@ void Access::delete_time_rule(std::int64_t id) {
     // Checked first rather than left to the foreign key, whose error would abort the transaction.
     // (Assumes this node is the only writer: a level another one adds meanwhile fails the DELETE.)
     auto st = c_.prepare("SELECT id FROM access_levels WHERE time_rule_id = $1 ORDER BY id LIMIT 1");
-    st->bind(1, id);
-    if (st->step())
+    st.bind(1, id);
+    if (st.step())
       throw Refused(Reason::conflict, "time rule " + std::to_string(id) + " is used by access level " +
-                                          std::to_string(st->column_int(0)));
+                                          std::to_string(st.column_int(0)));
   }
   auto st = c_.prepare("DELETE FROM time_rules WHERE id = $1");
-  st->bind(1, id);
-  st->run();
+  st.bind(1, id);
+  st.run();
   if (c_.changes() == 0) throw Refused(Reason::not_found, "no time rule " + std::to_string(id));
 }
 
@@ -362,10 +362,10 @@ std::string select_levels(std::string_view where) {
 std::vector<AccessLevel> Access::read_levels(std::string_view sql, const std::string* sn) {
   std::vector<AccessLevel> out;
   auto st = c_.prepare(sql);
-  if (sn) st->bind(1, *sn);
-  while (st->step()) {
-    AccessLevel level{st->column_int(0), st->column_text(1), st->column_int(2), {}};
-    for (const auto& d : access_json_rows(*st, 3))
+  if (sn) st.bind(1, *sn);
+  while (st.step()) {
+    AccessLevel level{st.column_int(0), st.column_text(1), st.column_int(2), {}};
+    for (const auto& d : access_json_rows(st, 3))
       level.doors.push_back(LevelDoor{d.at(0).get<std::string>(), d.at(1).get<int>()});
     out.push_back(std::move(level));
   }
@@ -374,10 +374,10 @@ std::vector<AccessLevel> Access::read_levels(std::string_view sql, const std::st
 
 std::optional<AccessLevel> Access::level(std::int64_t id) {
   auto st = c_.prepare(select_levels("WHERE a.id = $1"));
-  st->bind(1, id);
-  if (!st->step()) return std::nullopt;
-  AccessLevel level{st->column_int(0), st->column_text(1), st->column_int(2), {}};
-  for (const auto& d : access_json_rows(*st, 3)) level.doors.push_back(LevelDoor{d.at(0).get<std::string>(), d.at(1).get<int>()});
+  st.bind(1, id);
+  if (!st.step()) return std::nullopt;
+  AccessLevel level{st.column_int(0), st.column_text(1), st.column_int(2), {}};
+  for (const auto& d : access_json_rows(st, 3)) level.doors.push_back(LevelDoor{d.at(0).get<std::string>(), d.at(1).get<int>()});
   return level;
 }
 
@@ -390,7 +390,7 @@ std::vector<AccessLevel> Access::levels_on(const std::string& sn) {
 std::vector<std::string> Access::panels() {
   std::vector<std::string> out;
   auto st = c_.prepare("SELECT DISTINCT sn FROM level_doors ORDER BY sn");
-  while (st->step()) out.push_back(st->column_text(0));
+  while (st.step()) out.push_back(st.column_text(0));
   return out;
 }
 
@@ -406,8 +406,8 @@ void Access::write_doors(const AccessLevel& level) {
   auto st = c_.prepare(
       "INSERT INTO level_doors (level_id, sn, door) SELECT $1, t.sn, t.door FROM unnest($2::text[], $3::bigint[]) "
       "AS t(sn, door) ON CONFLICT DO NOTHING");
-  st->bind(1, level.id).bind(2, sns).bind(3, doors);
-  st->run();
+  st.bind(1, level.id).bind(2, sns).bind(3, doors);
+  st.run();
 }
 
 std::int64_t Access::insert_level(const AccessLevel& level) {
@@ -415,10 +415,10 @@ std::int64_t Access::insert_level(const AccessLevel& level) {
   auto st = c_.prepare(
       "INSERT INTO access_levels (name, time_rule_id) SELECT $1, $2 WHERE EXISTS (SELECT 1 FROM time_rules WHERE id = $2) "
       "RETURNING id");
-  st->bind(1, level.name).bind(2, level.time_rule_id);
-  if (!st->step()) throw Refused(Reason::not_found, "no time rule " + std::to_string(level.time_rule_id));
+  st.bind(1, level.name).bind(2, level.time_rule_id);
+  if (!st.step()) throw Refused(Reason::not_found, "no time rule " + std::to_string(level.time_rule_id));
   AccessLevel stored = level;
-  stored.id = st->column_int(0);
+  stored.id = st.column_int(0);
   write_doors(stored);
   return stored.id;
 }
@@ -430,16 +430,16 @@ void Access::update_level(const AccessLevel& level) {
   auto st = c_.prepare(
       "WITH old_doors AS (DELETE FROM level_doors WHERE level_id = $1) "
       "UPDATE access_levels SET name = $2, time_rule_id = $3 WHERE id = $1");
-  st->bind(1, level.id).bind(2, level.name).bind(3, level.time_rule_id);
-  st->run();
+  st.bind(1, level.id).bind(2, level.name).bind(3, level.time_rule_id);
+  st.run();
   if (c_.changes() == 0) throw Refused(Reason::not_found, "no access level " + std::to_string(level.id));
   write_doors(level);
 }
 
 void Access::delete_level(std::int64_t id) {
   auto st = c_.prepare("DELETE FROM access_levels WHERE id = $1");
-  st->bind(1, id);
-  st->run();
+  st.bind(1, id);
+  st.run();
   if (c_.changes() == 0) throw Refused(Reason::not_found, "no access level " + std::to_string(id));
 }
 
@@ -455,8 +455,8 @@ void Access::move_panel(const std::string& from, const std::string& to) {
                           "(SELECT zone_id, door FROM apb_zone_doors WHERE sn = $1)",
                           "UPDATE apb_zone_doors SET sn = $2 WHERE sn = $1"}) {
     auto move = c_.prepare(sql);
-    move->bind(1, from).bind(2, to);
-    move->run();
+    move.bind(1, from).bind(2, to);
+    move.run();
   }
 }
 
@@ -478,16 +478,16 @@ std::vector<DoorSettings> Access::door_settings(const std::string& sn) {
   std::vector<DoorSettings> out;
   auto st = c_.prepare("SELECT sn, door, name, settings, updated_at FROM door_settings WHERE $1 = '' OR sn = $1 "
                        "ORDER BY sn, door");
-  st->bind(1, sn);
-  while (st->step()) out.push_back(read_door_settings(*st));
+  st.bind(1, sn);
+  while (st.step()) out.push_back(read_door_settings(st));
   return out;
 }
 
 std::optional<DoorSettings> Access::door_setting(const std::string& sn, int door) {
   auto st = c_.prepare("SELECT sn, door, name, settings, updated_at FROM door_settings WHERE sn = $1 AND door = $2");
-  st->bind(1, sn).bind(2, std::int64_t{door});
-  if (!st->step()) return std::nullopt;
-  return read_door_settings(*st);
+  st.bind(1, sn).bind(2, std::int64_t{door});
+  if (!st.step()) return std::nullopt;
+  return read_door_settings(st);
 }
 
 void Access::put_door_settings(const DoorSettings& d) {
@@ -495,8 +495,8 @@ void Access::put_door_settings(const DoorSettings& d) {
       "INSERT INTO door_settings (sn, door, name, settings, updated_at) VALUES ($1, $2, $3, $4, $5) "
       "ON CONFLICT (sn, door) DO UPDATE SET name = excluded.name, settings = excluded.settings, "
       "updated_at = excluded.updated_at");
-  st->bind(1, d.sn).bind(2, std::int64_t{d.door}).bind(3, d.name).bind(4, d.settings).bind(5, d.updated_at);
-  st->run();
+  st.bind(1, d.sn).bind(2, std::int64_t{d.door}).bind(3, d.name).bind(4, d.settings).bind(5, d.updated_at);
+  st.run();
 }
 
 }  // namespace zkpush::storage::postgres
@@ -517,15 +517,15 @@ std::string select_zones(std::string_view where) {
 std::vector<ApbZone> Access::read_zones(std::string_view sql, const std::string& sn, std::int64_t number) {
   std::vector<ApbZone> zones;
   auto st = c_.prepare(sql);
-  if (!sn.empty()) st->bind(1, sn).bind(2, number);
-  else if (number > 0) st->bind(1, number);
-  while (st->step()) {
+  if (!sn.empty()) st.bind(1, sn).bind(2, number);
+  else if (number > 0) st.bind(1, number);
+  while (st.step()) {
     ApbZone z;
-    z.id = st->column_int(0);
-    z.name = st->column_text(1);
-    z.mode = st->column_text(2);
-    z.minutes = static_cast<int>(st->column_int(3));
-    for (const auto& d : access_json_rows(*st, 4))
+    z.id = st.column_int(0);
+    z.name = st.column_text(1);
+    z.mode = st.column_text(2);
+    z.minutes = static_cast<int>(st.column_int(3));
+    for (const auto& d : access_json_rows(st, 4))
       z.doors.push_back(ApbZoneDoor{d.at(0).get<std::string>(), d.at(1).get<int>(), d.at(2).get<std::string>()});
     zones.push_back(std::move(z));
   }
@@ -554,16 +554,16 @@ ApbPresence read_presence(const Statement& st) {
 
 std::optional<ApbPresence> Access::apb_presence(std::int64_t zone_id, const std::string& pin) {
   auto st = c_.prepare("SELECT zone_id, pin, inside, entered_at, exited_at FROM apb_presence WHERE zone_id = $1 AND pin = $2");
-  st->bind(1, zone_id).bind(2, pin);
-  if (!st->step()) return std::nullopt;
-  return read_presence(*st);
+  st.bind(1, zone_id).bind(2, pin);
+  if (!st.step()) return std::nullopt;
+  return read_presence(st);
 }
 
 std::vector<ApbPresence> Access::apb_presences(std::int64_t zone_id) {
   auto st = c_.prepare("SELECT zone_id, pin, inside, entered_at, exited_at FROM apb_presence WHERE zone_id = $1 ORDER BY pin");
-  st->bind(1, zone_id);
+  st.bind(1, zone_id);
   std::vector<ApbPresence> out;
-  while (st->step()) out.push_back(read_presence(*st));
+  while (st.step()) out.push_back(read_presence(st));
   return out;
 }
 
@@ -578,8 +578,8 @@ void Access::write_zone_doors(const ApbZone& zone) {
     doors[{d.sn, d.door}] = d.direction;
   }
   auto clear = c_.prepare("DELETE FROM apb_zone_doors WHERE zone_id = $1");
-  clear->bind(1, zone.id);
-  clear->run();
+  clear.bind(1, zone.id);
+  clear.run();
   if (doors.empty()) return;
   std::vector<std::string> sns, directions;
   std::vector<std::int64_t> numbers;
@@ -591,24 +591,24 @@ void Access::write_zone_doors(const ApbZone& zone) {
   auto st = c_.prepare(
       "INSERT INTO apb_zone_doors (zone_id, sn, door, direction) SELECT $1, t.sn, t.door, t.direction "
       "FROM unnest($2::text[], $3::bigint[], $4::text[]) AS t(sn, door, direction)");
-  st->bind(1, zone.id).bind(2, sns).bind(3, numbers).bind(4, directions);
-  st->run();
+  st.bind(1, zone.id).bind(2, sns).bind(3, numbers).bind(4, directions);
+  st.run();
 }
 
 std::int64_t Access::insert_apb_zone(const ApbZone& zone) {
   auto st = c_.prepare("INSERT INTO apb_zones (name, mode, minutes) VALUES ($1, $2, $3) RETURNING id");
-  st->bind(1, zone.name).bind(2, zone.mode).bind(3, std::int64_t{zone.minutes});
-  st->step();
+  st.bind(1, zone.name).bind(2, zone.mode).bind(3, std::int64_t{zone.minutes});
+  st.step();
   ApbZone z = zone;
-  z.id = st->column_int(0);
+  z.id = st.column_int(0);
   write_zone_doors(z);
   return z.id;
 }
 
 void Access::update_apb_zone(const ApbZone& zone) {
   auto st = c_.prepare("UPDATE apb_zones SET name = $2, mode = $3, minutes = $4 WHERE id = $1");
-  st->bind(1, zone.id).bind(2, zone.name).bind(3, zone.mode).bind(4, std::int64_t{zone.minutes});
-  st->run();
+  st.bind(1, zone.id).bind(2, zone.name).bind(3, zone.mode).bind(4, std::int64_t{zone.minutes});
+  st.run();
   if (c_.changes() == 0) throw Refused(Reason::not_found, "no anti-passback zone " + std::to_string(zone.id));
   write_zone_doors(zone);
 }
@@ -618,8 +618,8 @@ void Access::delete_apb_zone(std::int64_t id) {
   auto st = c_.prepare(
       "WITH doors AS (DELETE FROM apb_zone_doors WHERE zone_id = $1), presence AS (DELETE FROM apb_presence "
       "WHERE zone_id = $1) DELETE FROM apb_zones WHERE id = $1");
-  st->bind(1, id);
-  st->run();
+  st.bind(1, id);
+  st.run();
   if (c_.changes() == 0) throw Refused(Reason::not_found, "no anti-passback zone " + std::to_string(id));
 }
 
@@ -628,14 +628,14 @@ void Access::put_apb_presence(const ApbPresence& p) {
       "INSERT INTO apb_presence (zone_id, pin, inside, entered_at, exited_at) VALUES ($1, $2, $3, $4, $5) "
       "ON CONFLICT (zone_id, pin) DO UPDATE SET inside = excluded.inside, entered_at = excluded.entered_at, "
       "exited_at = excluded.exited_at");
-  st->bind(1, p.zone_id).bind(2, p.pin).bind(3, std::int64_t{p.inside ? 1 : 0}).bind(4, p.entered_at).bind(5, p.exited_at);
-  st->run();
+  st.bind(1, p.zone_id).bind(2, p.pin).bind(3, std::int64_t{p.inside ? 1 : 0}).bind(4, p.entered_at).bind(5, p.exited_at);
+  st.run();
 }
 
 std::int64_t Access::reset_apb(std::int64_t zone_id, const std::string& pin) {
   auto st = c_.prepare("DELETE FROM apb_presence WHERE zone_id = $1 AND ($2 = '' OR pin = $2)");
-  st->bind(1, zone_id).bind(2, pin);
-  st->run();
+  st.bind(1, zone_id).bind(2, pin);
+  st.run();
   return c_.changes();
 }
 

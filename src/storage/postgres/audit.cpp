@@ -34,18 +34,18 @@ std::vector<AuditEntry> Audit::list(const AuditFilter& f) {
   // The actor named only when given, so that a generic plan can take audit_log_by_actor then.
   auto st = c_.prepare(std::string("SELECT ") + kAuditColumns + " FROM audit_log WHERE id < $1" +
                        (f.actor.empty() ? "" : " AND actor = $3") + " ORDER BY id DESC LIMIT $2");
-  st->bind(1, f.before_id != 0 ? f.before_id : std::numeric_limits<std::int64_t>::max());  // 0: from the newest
-  st->bind(2, f.limit > 0 ? std::optional(f.limit) : std::nullopt).bind(3, f.actor);  // limit NULL: none
+  st.bind(1, f.before_id != 0 ? f.before_id : std::numeric_limits<std::int64_t>::max());  // 0: from the newest
+  st.bind(2, f.limit > 0 ? std::optional(f.limit) : std::nullopt).bind(3, f.actor);  // limit NULL: none
   std::vector<AuditEntry> out;
-  while (st->step()) out.push_back(audit_row(*st));
+  while (st.step()) out.push_back(audit_row(st));
   return out;
 }
 
 std::vector<AuditEntry> Audit::ascending(std::int64_t after_id, std::int64_t limit) {
   auto st = c_.prepare(std::string("SELECT ") + kAuditColumns + " FROM audit_log WHERE id > $1 ORDER BY id LIMIT $2");
-  st->bind(1, after_id).bind(2, limit > 0 ? std::optional(limit) : std::nullopt);
+  st.bind(1, after_id).bind(2, limit > 0 ? std::optional(limit) : std::nullopt);
   std::vector<AuditEntry> out;
-  while (st->step()) out.push_back(audit_row(*st));
+  while (st.step()) out.push_back(audit_row(st));
   return out;
 }
 
@@ -56,19 +56,19 @@ std::int64_t Audit::append(const AuditEntry& e) {
   std::string previous = kAuditGenesis;
   {
     auto last = c_.prepare("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1");
-    if (last->step()) previous = last->column_text(0);
+    if (last.step()) previous = last.column_text(0);
   }
   auto st = c_.prepare(
       "INSERT INTO audit_log (at, actor, role, remote, method, target, operation, status) "
       "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id");
-  st->bind(1, e.at).bind(2, e.actor).bind(3, e.role).bind(4, e.remote).bind(5, e.method).bind(6, e.target)
+  st.bind(1, e.at).bind(2, e.actor).bind(3, e.role).bind(4, e.remote).bind(5, e.method).bind(6, e.target)
       .bind(7, e.operation).bind(8, e.status);
-  st->step();
+  st.step();
   AuditEntry chained = e;
-  chained.id = st->column_int(0);
+  chained.id = st.column_int(0);
   auto update = c_.prepare("UPDATE audit_log SET hash = $2 WHERE id = $1");
-  update->bind(1, chained.id).bind(2, audit_hash(previous, chained));
-  update->run();
+  update.bind(1, chained.id).bind(2, audit_hash(previous, chained));
+  update.run();
   return chained.id;
 }
 

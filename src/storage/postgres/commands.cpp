@@ -82,7 +82,7 @@ CommandRow read_row(const Statement& st) {
 
 std::vector<CommandRow> read_rows(Statement& st) {
   std::vector<CommandRow> out;
-  while (st->step()) out.push_back(read_row(*st));
+  while (st.step()) out.push_back(read_row(st));
   return out;
 }
 
@@ -138,23 +138,23 @@ SELECT count(*) FROM command)sql";
 
 std::optional<CommandRow> get(Connection& c, std::int64_t id, bool lock) {
   auto st = c.prepare(locked(kById, lock, false));
-  st->bind(1, id);
-  if (!st->step()) return std::nullopt;
-  return read_row(*st);
+  st.bind(1, id);
+  if (!st.step()) return std::nullopt;
+  return read_row(st);
 }
 
 std::optional<CommandRow> find(Connection& c, const std::string& sn, std::int64_t wire_id, bool lock) {
   auto st = c.prepare(locked(kByWireId, lock, false));
-  st->bind(1, sn).bind(2, wire_id);
-  if (!st->step()) return std::nullopt;
-  return read_row(*st);
+  st.bind(1, sn).bind(2, wire_id);
+  if (!st.step()) return std::nullopt;
+  return read_row(st);
 }
 
 std::optional<CommandRow> find_relayed(Connection& c, const std::string& master_sn, std::int64_t wire_id, bool lock) {
   auto st = c.prepare(locked(kRelayedByWireId, lock, false));
-  st->bind(1, master_sn).bind(2, wire_id);
-  if (!st->step()) return std::nullopt;
-  return read_row(*st);
+  st.bind(1, master_sn).bind(2, wire_id);
+  if (!st.step()) return std::nullopt;
+  return read_row(st);
 }
 
 CommandRow insert(Connection& c, const NewCommand& command, std::int64_t clock_now) {
@@ -174,15 +174,15 @@ CommandRow insert(Connection& c, const NewCommand& command, std::int64_t clock_n
   row.created_at = command.created_at;
   row.expires_at = command.expires_at;
   auto st = c.prepare(kInsert);
-  st->bind(1, row.sn).bind(2, first_wire_id(clock_now)).bind(3, row.line).bind(4, row.verb).bind(5, row.created_at);
-  st->bind(6, row.expires_at).bind(7, static_cast<std::int64_t>(row.priority)).bind(8, kMaxWireId);
-  if (!st->step())
+  st.bind(1, row.sn).bind(2, first_wire_id(clock_now)).bind(3, row.line).bind(4, row.verb).bind(5, row.created_at);
+  st.bind(6, row.expires_at).bind(7, static_cast<std::int64_t>(row.priority)).bind(8, kMaxWireId);
+  if (!st.step())
     throw Refused(StoreError::Reason::not_found, "queueing a command: unknown device '" + command.sn + "'");
-  if (st->is_null(1))
+  if (st.is_null(1))
     throw Refused(StoreError::Reason::conflict,
                   "device '" + command.sn + "' has used every command id a device accepts (up to 2^31-1)");
-  row.wire_id = st->column_int(0);
-  row.id = st->column_int(1);
+  row.wire_id = st.column_int(0);
+  row.id = st.column_int(1);
   return row;
 }
 
@@ -190,7 +190,7 @@ void update(Connection& c, const CommandRow& r) {
   auto st = c.prepare(
       "UPDATE commands SET status = $2, return_code = $3, result = $4, sent_at = $5, done_at = $6, attempts = $7, "
       "expires_at = $8 WHERE id = $1");
-  st->bind(1, r.id)
+  st.bind(1, r.id)
       .bind(2, command_status_name(r.status))
       .bind(3, r.return_code)
       .bind(4, r.result)
@@ -198,13 +198,13 @@ void update(Connection& c, const CommandRow& r) {
       .bind(6, r.done_at)
       .bind(7, r.attempts)
       .bind(8, r.expires_at);
-  st->run();
+  st.run();
   if (c.changes() != 1) throw Refused(StoreError::Reason::not_found, "command " + std::to_string(r.id) + " does not exist");
 }
 
 std::vector<CommandRow> queued(Connection& c, const std::string& sn, std::int64_t limit, bool lock) {
   auto st = c.prepare(locked(kQueued, lock, true));
-  st->bind(1, sn).bind(2, sql_limit(limit));
+  st.bind(1, sn).bind(2, sql_limit(limit));
   return read_rows(st);
 }
 
@@ -221,44 +221,44 @@ std::vector<CommandRow> list(Connection& c, const CommandFilter& filter) {
   sql += " ORDER BY id DESC LIMIT " + next();
   auto st = c.prepare(sql);
   n = 0;
-  if (!filter.sn.empty()) st->bind(++n, filter.sn);
-  if (filter.before_id != 0) st->bind(++n, filter.before_id);
-  if (!filter.statuses.empty()) st->bind(++n, filter.statuses);
-  if (!filter.verbs.empty()) st->bind(++n, filter.verbs);
-  st->bind(++n, sql_limit(filter.limit));
+  if (!filter.sn.empty()) st.bind(++n, filter.sn);
+  if (filter.before_id != 0) st.bind(++n, filter.before_id);
+  if (!filter.statuses.empty()) st.bind(++n, filter.statuses);
+  if (!filter.verbs.empty()) st.bind(++n, filter.verbs);
+  st.bind(++n, sql_limit(filter.limit));
   return read_rows(st);
 }
 
 std::vector<CommandRow> unanswered(Connection& c, const std::string& sn, std::int64_t sent_before, std::int64_t limit, bool lock) {
   auto st = c.prepare(locked(kUnanswered, lock, true));
-  st->bind(1, sn).bind(2, sent_before).bind(3, sql_limit(limit));
+  st.bind(1, sn).bind(2, sent_before).bind(3, sql_limit(limit));
   return read_rows(st);
 }
 
 std::vector<CommandRow> overdue(Connection& c, const std::string& sn, std::int64_t now, std::int64_t limit, bool lock) {
   if (sn.empty()) {
     auto st = c.prepare(locked(kOverdue, lock, true));
-    st->bind(1, now).bind(2, sql_limit(limit));
+    st.bind(1, now).bind(2, sql_limit(limit));
     return read_rows(st);
   }
   auto st = c.prepare(locked(kOverdueOfDevice, lock, true));
-  st->bind(1, sn).bind(2, now).bind(3, sql_limit(limit));
+  st.bind(1, sn).bind(2, now).bind(3, sql_limit(limit));
   return read_rows(st);
 }
 
 std::optional<std::int64_t> next_deadline(Connection& c) {
   auto st = c.prepare(
       "SELECT min(expires_at) FROM commands WHERE status IN ('queued', 'sent') AND expires_at > 0");
-  if (!st->step() || st->is_null(0)) return std::nullopt;
-  return st->column_int(0);
+  if (!st.step() || st.is_null(0)) return std::nullopt;
+  return st.column_int(0);
 }
 
 void add_data(Connection& c, const CommandData& d) {
   auto st = c.prepare(kAddData);
-  st->bind(1, d.command_id).bind(2, d.kind).bind(3, d.table).bind(4, d.packidx).bind(5, d.packcnt);
-  st->bind_blob(6, d.body).bind(7, d.received_at);
-  st->step();
-  if (st->column_int(0) == 0)
+  st.bind(1, d.command_id).bind(2, d.kind).bind(3, d.table).bind(4, d.packidx).bind(5, d.packcnt);
+  st.bind_blob(6, d.body).bind(7, d.received_at);
+  st.step();
+  if (st.column_int(0) == 0)
     throw Refused(StoreError::Reason::not_found, "command data for unknown command " + std::to_string(d.command_id));
 }
 
@@ -266,17 +266,17 @@ std::vector<CommandData> data(Connection& c, std::int64_t id) {
   auto st = c.prepare(
       "SELECT command_id, kind, tbl, packidx, packcnt, body, received_at FROM command_data "
       "WHERE command_id = $1 ORDER BY id");
-  st->bind(1, id);
+  st.bind(1, id);
   std::vector<CommandData> out;
-  while (st->step()) {
+  while (st.step()) {
     CommandData d;
-    d.command_id = st->column_int(0);
-    d.kind = st->column_text(1);
-    d.table = st->column_text(2);
-    d.packidx = st->column_int(3);
-    d.packcnt = st->column_int(4);
-    d.body = st->column_blob(5);
-    d.received_at = st->column_int(6);
+    d.command_id = st.column_int(0);
+    d.kind = st.column_text(1);
+    d.table = st.column_text(2);
+    d.packidx = st.column_int(3);
+    d.packcnt = st.column_int(4);
+    d.body = st.column_blob(5);
+    d.received_at = st.column_int(6);
     out.push_back(std::move(d));
   }
   return out;
@@ -286,21 +286,21 @@ std::vector<std::pair<std::string, std::int64_t>> pending_counts(Connection& c) 
   auto st = c.prepare(
       "SELECT sn, count(*) FROM commands WHERE status IN ('queued', 'sent') GROUP BY sn ORDER BY sn COLLATE \"C\"");
   std::vector<std::pair<std::string, std::int64_t>> out;
-  while (st->step()) out.emplace_back(st->column_text(0), st->column_int(1));
+  while (st.step()) out.emplace_back(st.column_text(0), st.column_int(1));
   return out;
 }
 
 std::int64_t pending_count(Connection& c, const std::string& sn) {
   auto st = c.prepare("SELECT count(*) FROM commands WHERE sn = $1 AND status IN ('queued', 'sent')");
-  st->bind(1, sn);
-  st->step();
-  return st->column_int(0);
+  st.bind(1, sn);
+  st.step();
+  return st.column_int(0);
 }
 
 std::int64_t pending_total(Connection& c) {
   auto st = c.prepare("SELECT count(*) FROM commands WHERE status IN ('queued', 'sent')");
-  st->step();
-  return st->column_int(0);
+  st.step();
+  return st.column_int(0);
 }
 
 }  // namespace zkpush::storage::postgres::commands

@@ -173,7 +173,7 @@ const std::string& Connection::prepared(const std::string& sql, const std::vecto
 
 // ---- Statement -----------------------------------------------------------------------------------------
 
-Statement::Statement(Connection& c, std::string_view sql) : c_(&c), sql_(sql) {}
+Statement::Statement(Connection& c, std::string sql) : c_(&c), sql_(std::move(sql)) {}
 
 Statement::~Statement() {
   if (result_) PQclear(result_);

@@ -50,7 +50,7 @@ class Connection;
 
 class Statement {
  public:
-  Statement(Connection& c, std::string_view sql);
+  Statement(Connection& c, std::string sql);
   ~Statement();
   Statement(const Statement&) = delete;
   Statement& operator=(const Statement&) = delete;
@@ -88,11 +88,6 @@ class Statement {
   std::optional<std::string> column_opt_text(int column) const;
   std::string column_blob(int column) const;  // the bytes of a bytea column; "" for NULL
 
-  // So that an area's code reads as in the SQLite backend, whose prepare() hands out a lease on a
-  // cached statement (st->bind(...), st->step()).
-  Statement* operator->() noexcept { return this; }
-  Statement& operator*() noexcept { return *this; }
-
  private:
   struct Param {
     unsigned oid = 0;  // 0: NULL, type inferred by the server
@@ -122,7 +117,10 @@ class Connection {
 
   // One or more statements, no parameters, results ignored (BEGIN, SAVEPOINT, DDL).
   void exec(std::string_view sql);
-  Statement prepare(std::string_view sql) { return Statement(*this, sql); }
+  // The statement keeps its own copy of the text (a temporary string may be given).
+  Statement prepare(std::string&& sql) { return Statement(*this, std::move(sql)); }
+  Statement prepare(std::string_view sql) { return Statement(*this, std::string(sql)); }
+  Statement prepare(const char* sql) { return Statement(*this, std::string(sql)); }
   // Rows changed by the last statement run on this connection.
   std::int64_t changes() const noexcept { return changes_; }
   // False once the connection to the server is lost; a new Connection is needed.

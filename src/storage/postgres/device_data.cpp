@@ -102,9 +102,9 @@ InsertCounts put_records(Connection& c, const std::vector<DeviceRecord>& records
   std::set<std::tuple<std::string, std::string, std::string>> run_keys;
   auto flush = [&] {
     if (sn.empty()) return;
-    st->bind(1, sn).bind(2, table).bind(3, key).bind(4, fields).bind(5, content).bind(6, updated_at);
-    st->bind(7, field).bind(8, encoding);
-    const auto written = st->changes();
+    st.bind(1, sn).bind(2, table).bind(3, key).bind(4, fields).bind(5, content).bind(6, updated_at);
+    st.bind(7, field).bind(8, encoding);
+    const auto written = st.changes();
     counts.inserted += written;
     counts.duplicates += static_cast<std::int64_t>(sn.size()) - written;
     for (auto* column : {&sn, &table, &key, &fields, &content, &field, &encoding}) column->clear();
@@ -132,9 +132,9 @@ std::vector<DeviceRecord> list_records(Connection& c, const std::string& sn, con
                                        std::int64_t limit) {
   auto st = c.prepare(select_records(true) + where_of({{!sn.empty(), "sn = $1"}, {!table.empty(), "tbl = $2"}}) +
                       " ORDER BY sn, tbl, rkey LIMIT $3");
-  st->bind(1, text_value(sn)).bind(2, text_value(table)).bind(3, sql_limit(limit));
+  st.bind(1, text_value(sn)).bind(2, text_value(table)).bind(3, sql_limit(limit));
   std::vector<DeviceRecord> out;
-  while (st->step()) out.push_back(read_record(*st));
+  while (st.step()) out.push_back(read_record(st));
   return out;
 }
 
@@ -146,19 +146,19 @@ std::vector<DeviceRecord> record_page(Connection& c, const DeviceRecordFilter& f
                                 {true, "id > $4"}}) +
                       " ORDER BY id LIMIT $5");
   // The table without case (ASCII, as SQLite's NOCASE): firmware spells it either way.
-  st->bind(1, text_value(f.sn)).bind(2, protocol::text::to_lower(text_value(f.table))).bind(3, text_value(f.key));
-  st->bind(4, f.after_id);
-  st->bind(5, sql_limit(f.limit));
+  st.bind(1, text_value(f.sn)).bind(2, protocol::text::to_lower(text_value(f.table))).bind(3, text_value(f.key));
+  st.bind(4, f.after_id);
+  st.bind(5, sql_limit(f.limit));
   std::vector<DeviceRecord> out;
-  while (st->step()) out.push_back(read_record(*st));
+  while (st.step()) out.push_back(read_record(st));
   return out;
 }
 
 std::optional<DeviceRecord> record(Connection& c, std::int64_t id) {
   auto st = c.prepare(select_records(true) + " WHERE id = $1");
-  st->bind(1, id);
-  if (!st->step()) return std::nullopt;
-  return read_record(*st);
+  st.bind(1, id);
+  if (!st.step()) return std::nullopt;
+  return read_record(st);
 }
 
 void append_log(Connection& c, const std::vector<DeviceLogEntry>& entries) {
@@ -180,24 +180,24 @@ void append_log(Connection& c, const std::vector<DeviceLogEntry>& entries) {
       "INSERT INTO device_log (sn, kind, data, received_at) SELECT sn, kind, decode(data, 'hex'), received_at "
       "FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) WITH ORDINALITY AS e(sn, kind, data, received_at, n) "
       "ORDER BY n");
-  st->bind(1, sn).bind(2, kind).bind(3, data).bind(4, received_at);
-  st->run();
+  st.bind(1, sn).bind(2, kind).bind(3, data).bind(4, received_at);
+  st.run();
 }
 
 std::vector<DeviceLogEntry> log_page(Connection& c, const DeviceLogFilter& f) {
   auto st = c.prepare("SELECT id, sn, kind, data, received_at FROM device_log" +
                       where_of({{!f.sn.empty(), "sn = $1"}, {!f.kind.empty(), "kind = $2"}, {true, "id < $3"}}) +
                       " ORDER BY id DESC LIMIT $4");
-  st->bind(1, text_value(f.sn)).bind(2, text_value(f.kind));
-  st->bind(3, f.before_id > 0 ? f.before_id : std::numeric_limits<std::int64_t>::max()).bind(4, sql_limit(f.limit));
+  st.bind(1, text_value(f.sn)).bind(2, text_value(f.kind));
+  st.bind(3, f.before_id > 0 ? f.before_id : std::numeric_limits<std::int64_t>::max()).bind(4, sql_limit(f.limit));
   std::vector<DeviceLogEntry> out;
-  while (st->step()) {
+  while (st.step()) {
     DeviceLogEntry e;
-    e.id = st->column_int(0);
-    e.sn = st->column_text(1);
-    e.kind = st->column_text(2);
-    e.data = st->column_blob(3);
-    e.received_at = st->column_int(4);
+    e.id = st.column_int(0);
+    e.sn = st.column_text(1);
+    e.kind = st.column_text(2);
+    e.data = st.column_blob(3);
+    e.received_at = st.column_int(4);
     out.push_back(std::move(e));
   }
   return out;

@@ -74,15 +74,15 @@ std::vector<Device> load_all(Connection& c) {
   std::unordered_map<std::string, std::size_t> by_sn;
   {
     auto st = c.prepare(kSelectAll);
-    while (st->step()) {
-      out.push_back(read_device(*st));
+    while (st.step()) {
+      out.push_back(read_device(st));
       by_sn.emplace(out.back().sn, out.size() - 1);
     }
   }
   auto st = c.prepare(kOptionsAll);
-  while (st->step()) {
-    auto it = by_sn.find(st->column_text(0));
-    if (it != by_sn.end()) out[it->second].options.add(st->column_text(1), st->column_blob(2));
+  while (st.step()) {
+    auto it = by_sn.find(st.column_text(0));
+    if (it != by_sn.end()) out[it->second].options.add(st.column_text(1), st.column_blob(2));
   }
   // Held in the device cache for the server's life: no spare capacity per device.
   for (auto& d : out) d.options.fields.shrink_to_fit();
@@ -93,45 +93,45 @@ std::optional<Device> get(Connection& c, const std::string& sn) {
   std::optional<Device> d;
   {
     auto st = c.prepare(kSelectOne);
-    st->bind(1, sn);
-    if (!st->step()) return std::nullopt;
-    d = read_device(*st);
+    st.bind(1, sn);
+    if (!st.step()) return std::nullopt;
+    d = read_device(st);
   }
   auto st = c.prepare(kOptionsOne);
-  st->bind(1, sn);
-  while (st->step()) d->options.add(st->column_text(0), st->column_blob(1));
+  st.bind(1, sn);
+  while (st.step()) d->options.add(st.column_text(0), st.column_blob(1));
   d->options.fields.shrink_to_fit();
   return d;
 }
 
 std::optional<Device> get_row(Connection& c, const std::string& sn) {
   auto st = c.prepare(kSelectRow);
-  st->bind(1, sn);
-  if (!st->step()) return std::nullopt;
-  return read_device(*st);
+  st.bind(1, sn);
+  if (!st.step()) return std::nullopt;
+  return read_device(st);
 }
 
 std::vector<DeviceOption> options(Connection& c, const std::string& sn) {
   auto st =
       c.prepare("SELECT key, value, source, updated_at FROM device_options WHERE sn = $1 ORDER BY lower(key)");
-  st->bind(1, sn);
+  st.bind(1, sn);
   std::vector<DeviceOption> out;
-  while (st->step())
-    out.push_back(DeviceOption{st->column_text(0), st->column_blob(1), st->column_text(2), st->column_int(3)});
+  while (st.step())
+    out.push_back(DeviceOption{st.column_text(0), st.column_blob(1), st.column_text(2), st.column_int(3)});
   return out;
 }
 
 std::vector<DevicePresence> presence(Connection& c) {
   auto st = c.prepare("SELECT sn, last_seen FROM devices ORDER BY sn");
   std::vector<DevicePresence> out;
-  while (st->step()) out.push_back(DevicePresence{st->column_text(0), st->column_int(1), ""});
+  while (st.step()) out.push_back(DevicePresence{st.column_text(0), st.column_int(1), ""});
   return out;
 }
 
 std::int64_t count(Connection& c) {
   auto st = c.prepare("SELECT count(*) FROM devices");
-  st->step();
-  return st->column_int(0);
+  st.step();
+  return st.column_int(0);
 }
 
 void save(Connection& c, const Device& d) {
@@ -150,7 +150,7 @@ void save(Connection& c, const Device& d) {
       "first_seen = CASE WHEN devices.first_seen > 0 AND (excluded.first_seen = 0 OR devices.first_seen < "
       "excluded.first_seen) THEN devices.first_seen ELSE excluded.first_seen END, "
       "last_seen = GREATEST(devices.last_seen, excluded.last_seen), registered_at = excluded.registered_at");
-  st->bind(1, d.sn)
+  st.bind(1, d.sn)
       .bind(2, d.approved ? 1 : 0)
       .bind(3, text_value(d.registry_code))
       .bind(4, text_value(d.session_id))
@@ -162,7 +162,7 @@ void save(Connection& c, const Device& d) {
       .bind(10, d.last_seen)
       .bind(11, d.registered_at)
       .bind(12, record_to_json(d.config));
-  st->run();
+  st.run();
 }
 
 void update_settings(Connection& c, const std::string& sn, const DeviceSettings& settings) {
@@ -180,23 +180,23 @@ void update_settings(Connection& c, const std::string& sn, const DeviceSettings&
   Device d;
   {
     auto st = c.prepare("SELECT approved, time_zone, config FROM devices WHERE sn = $1 FOR UPDATE");
-    st->bind(1, sn);
-    if (!st->step())
+    st.bind(1, sn);
+    if (!st.step())
       throw Refused(StoreError::Reason::not_found, "changing settings: unknown device '" + sn + "'");
-    d.approved = st->column_int(0) != 0;
-    d.time_zone = st->column_text(1);
-    d.config = record_from_json(st->column_text(2));
+    d.approved = st.column_int(0) != 0;
+    d.time_zone = st.column_text(1);
+    d.config = record_from_json(st.column_text(2));
   }
   apply_settings(d, settings);
   auto st = c.prepare("UPDATE devices SET approved = $2, time_zone = $3, config = $4 WHERE sn = $1");
-  st->bind(1, sn).bind(2, d.approved ? 1 : 0).bind(3, d.time_zone).bind(4, record_to_json(d.config));
-  st->run();
+  st.bind(1, sn).bind(2, d.approved ? 1 : 0).bind(3, d.time_zone).bind(4, record_to_json(d.config));
+  st.run();
 }
 
 void require(Connection& c, const std::string& sn, const char* what) {
   auto st = c.prepare("SELECT 1 FROM devices WHERE sn = $1");
-  st->bind(1, sn);
-  if (!st->step())
+  st.bind(1, sn);
+  if (!st.step())
     throw Refused(StoreError::Reason::not_found, std::string(what) + ": unknown device '" + sn + "'");
 }
 
@@ -233,15 +233,15 @@ void merge_options(Connection& c, const std::string& sn, const protocol::Record&
     values.push_back(hex(option.second));
   }
   auto drop = c.prepare("DELETE FROM device_options WHERE sn = $1 AND lower(key) = ANY($2)");
-  drop->bind(1, sn).bind(2, others);
-  drop->run();
+  drop.bind(1, sn).bind(2, others);
+  drop.run();
   auto st = c.prepare(
       "INSERT INTO device_options (sn, key, value, source, updated_at) "
       "SELECT $1, o.key, decode(o.value, 'hex'), $4, $5 FROM unnest($2::text[], $3::text[]) AS o(key, value) "
       "ON CONFLICT (sn, lower(key)) DO UPDATE SET key = excluded.key, value = excluded.value, "
       "source = excluded.source, updated_at = excluded.updated_at");
-  st->bind(1, sn).bind(2, keys).bind(3, values).bind(4, source).bind(5, now);
-  st->run();
+  st.bind(1, sn).bind(2, keys).bind(3, values).bind(4, source).bind(5, now);
+  st.run();
 }
 
 void touch(Connection& c, const std::vector<DevicePresence>& presence) {
@@ -269,21 +269,21 @@ void touch(Connection& c, const std::vector<DevicePresence>& presence) {
       "UPDATE devices AS d SET last_seen = GREATEST(d.last_seen, p.last_seen), "
       "ip = CASE WHEN p.ip <> '' THEN p.ip ELSE d.ip END "
       "FROM unnest($1::text[], $2::bigint[], $3::text[]) AS p(sn, last_seen, ip) WHERE d.sn = p.sn");
-  st->bind(1, sns).bind(2, times).bind(3, ips);
-  st->run();
+  st.bind(1, sns).bind(2, times).bind(3, ips);
+  st.run();
 }
 
 void remove(Connection& c, const std::string& sn) {
   {
     auto st = c.prepare("SELECT 1 FROM devices WHERE sn = $1");
-    st->bind(1, sn);
-    if (!st->step()) throw Refused(StoreError::Reason::not_found, "unknown device '" + sn + "'");
+    st.bind(1, sn);
+    if (!st.step()) throw Refused(StoreError::Reason::not_found, "unknown device '" + sn + "'");
   }
   {
     auto st = c.prepare("SELECT count(DISTINCT level_id) FROM level_doors WHERE sn = $1");
-    st->bind(1, sn);
-    st->step();
-    if (const auto levels = st->column_int(0); levels > 0)
+    st.bind(1, sn);
+    st.step();
+    if (const auto levels = st.column_int(0); levels > 0)
       throw Refused(StoreError::Reason::conflict, "access levels (" + std::to_string(levels) +
                                                      ") name doors of '" + sn + "': take them out first");
   }
@@ -308,8 +308,8 @@ void remove(Connection& c, const std::string& sn) {
   };
   for (const char* sql : kForget) {
     auto st = c.prepare(sql);
-    st->bind(1, sn);
-    st->run();
+    st.bind(1, sn);
+    st.run();
   }
 }
 
@@ -337,17 +337,17 @@ SubController read_sub(const Statement& st) {
 
 std::optional<SubController> sub_controller(Connection& c, const std::string& sn) {
   auto st = c.prepare(std::string(kSubColumns) + "WHERE sn = $1");
-  st->bind(1, sn);
-  if (!st->step()) return std::nullopt;
-  return read_sub(*st);
+  st.bind(1, sn);
+  if (!st.step()) return std::nullopt;
+  return read_sub(st);
 }
 
 std::vector<SubController> sub_controllers(Connection& c, const std::string& master_sn) {
   std::vector<SubController> out;
   auto st = master_sn.empty() ? c.prepare(std::string(kSubColumns) + "ORDER BY sn")
                               : c.prepare(std::string(kSubColumns) + "WHERE master_sn = $1 ORDER BY sn");
-  if (!master_sn.empty()) st->bind(1, master_sn);
-  while (st->step()) out.push_back(read_sub(*st));
+  if (!master_sn.empty()) st.bind(1, master_sn);
+  while (st.step()) out.push_back(read_sub(st));
   return out;
 }
 
@@ -363,11 +363,11 @@ void save_sub_controller(Connection& c, const SubController& sub) {
       "is_authorize = excluded.is_authorize, requested = excluded.requested, authorize_info = excluded.authorize_info, "
       "register_info = excluded.register_info, first_seen = LEAST(sub_controllers.first_seen, excluded.first_seen), "
       "last_seen = GREATEST(sub_controllers.last_seen, excluded.last_seen)");
-  st->bind(1, sub.sn).bind(2, sub.master_sn).bind(3, std::int64_t{sub.online ? 1 : 0});
-  st->bind(4, std::int64_t{sub.is_authorize}).bind(5, std::int64_t{sub.requested});
-  st->bind(6, text_value(sub.authorize_info)).bind(7, text_value(sub.register_info));
-  st->bind(8, sub.first_seen).bind(9, sub.last_seen);
-  st->run();
+  st.bind(1, sub.sn).bind(2, sub.master_sn).bind(3, std::int64_t{sub.online ? 1 : 0});
+  st.bind(4, std::int64_t{sub.is_authorize}).bind(5, std::int64_t{sub.requested});
+  st.bind(6, text_value(sub.authorize_info)).bind(7, text_value(sub.register_info));
+  st.bind(8, sub.first_seen).bind(9, sub.last_seen);
+  st.run();
 }
 
 }  // namespace zkpush::storage::postgres::devices

@@ -44,22 +44,22 @@ void put(Connection& c, const DoorStateUpdate& u) {
       "INSERT INTO door_state (sn, time_local, sensor, relay, alarm, received_at) VALUES ($1, $2, $3, $4, $5, $6) "
       "ON CONFLICT (sn) DO UPDATE SET time_local = excluded.time_local, sensor = excluded.sensor, "
       "relay = excluded.relay, alarm = excluded.alarm, received_at = excluded.received_at");
-  st->bind(1, text_value(u.sn)).bind(2, text_value(u.time_local)).bind(3, text_value(u.sensor));
-  st->bind(4, text_value(u.relay)).bind(5, text_value(u.alarm)).bind(6, u.received_at);
-  st->run();
+  st.bind(1, text_value(u.sn)).bind(2, text_value(u.time_local)).bind(3, text_value(u.sensor));
+  st.bind(4, text_value(u.relay)).bind(5, text_value(u.alarm)).bind(6, u.received_at);
+  st.run();
 }
 
 std::optional<DoorStateUpdate> get(Connection& c, const std::string& sn) {
   auto st = c.prepare("SELECT sn, time_local, sensor, relay, alarm, received_at, 0 FROM door_state WHERE sn = $1");
-  st->bind(1, sn);
-  if (!st->step()) return std::nullopt;
-  return read_row(*st);
+  st.bind(1, sn);
+  if (!st.step()) return std::nullopt;
+  return read_row(st);
 }
 
 std::vector<DoorStateUpdate> all(Connection& c) {
   auto st = c.prepare("SELECT sn, time_local, sensor, relay, alarm, received_at, 0 FROM door_state ORDER BY sn");
   std::vector<DoorStateUpdate> out;
-  while (st->step()) out.push_back(read_row(*st));
+  while (st.step()) out.push_back(read_row(st));
   return out;
 }
 
@@ -68,10 +68,10 @@ std::vector<DoorStateUpdate> history(Connection& c, const std::string& sn, std::
   auto st = c.prepare(
       "SELECT sn, time_local, sensor, relay, alarm, received_at, id FROM door_state_history "
       "WHERE sn = $1 AND id < $2 ORDER BY id DESC LIMIT $3");
-  st->bind(1, sn).bind(2, before_id > 0 ? before_id : std::numeric_limits<std::int64_t>::max());
-  st->bind(3, limit > 0 ? std::optional(limit) : std::nullopt);  // NULL: no limit
+  st.bind(1, sn).bind(2, before_id > 0 ? before_id : std::numeric_limits<std::int64_t>::max());
+  st.bind(3, limit > 0 ? std::optional(limit) : std::nullopt);  // NULL: no limit
   std::vector<DoorStateUpdate> out;
-  while (st->step()) out.push_back(read_row(*st));
+  while (st.step()) out.push_back(read_row(st));
   return out;
 }
 

@@ -163,10 +163,10 @@ InsertCounts insert(Connection& c, const std::vector<NewEvent>& events) {
       "AS e(sn, log_index, record_hash, time_local, time_utc, pin, cardno, event, door, inout, verifytype, "
       "alarm_type, raw, source, received_at, n) "
       "ORDER BY n ON CONFLICT DO NOTHING");
-  st->bind(1, sn).bind(2, index).bind(3, digest).bind(4, time_local).bind(5, time_utc).bind(6, pin).bind(7, cardno);
-  st->bind(8, event).bind(9, door).bind(10, inout).bind(11, verifytype).bind(12, alarm_type).bind(13, raw);
-  st->bind(14, source).bind(15, received_at);
-  counts.inserted = st->changes();
+  st.bind(1, sn).bind(2, index).bind(3, digest).bind(4, time_local).bind(5, time_utc).bind(6, pin).bind(7, cardno);
+  st.bind(8, event).bind(9, door).bind(10, inout).bind(11, verifytype).bind(12, alarm_type).bind(13, raw);
+  st.bind(14, source).bind(15, received_at);
+  counts.inserted = st.changes();
   counts.duplicates = static_cast<std::int64_t>(n) - counts.inserted;
   return counts;
 }
@@ -183,7 +183,7 @@ std::vector<EventRow> list_by(Connection& c, const EventFilter& filter, Plan pla
     lasts.push_back(r.last);
   }
   auto st = c.prepare(list_sql(filter, plan));
-  st->bind(1, filter.after_id)
+  st.bind(1, filter.after_id)
       .bind(2, filter.before_id > 0 ? filter.before_id : kMax)
       .bind(3, text_value(filter.sn))
       .bind(4, text_value(filter.pin))
@@ -196,7 +196,7 @@ std::vector<EventRow> list_by(Connection& c, const EventFilter& filter, Plan pla
       .bind(11, unless_empty(lasts))
       .bind(12, filter.limit > 0 ? std::optional(filter.limit) : std::nullopt);  // NULL: no limit
   std::vector<EventRow> out;
-  while (st->step()) out.push_back(read_row(*st, 0));
+  while (st.step()) out.push_back(read_row(st, 0));
   return out;
 }
 
@@ -214,15 +214,15 @@ std::vector<EventRow> list(Connection& c, const EventFilter& filter) {
 
 std::int64_t last_id(Connection& c) {
   auto st = c.prepare("SELECT coalesce(max(id), 0) FROM events");
-  st->step();
-  return st->column_int(0);
+  st.step();
+  return st.column_int(0);
 }
 
 std::int64_t count(Connection& c, const std::string& sn) {
   auto st = c.prepare(sn.empty() ? "SELECT count(*) FROM events" : "SELECT count(*) FROM events WHERE sn = $1");
-  if (!sn.empty()) st->bind(1, text_value(sn));
-  st->step();
-  return st->column_int(0);
+  if (!sn.empty()) st.bind(1, text_value(sn));
+  st.step();
+  return st.column_int(0);
 }
 
 std::vector<EventHourCount> hourly_counts(Connection& c, const std::string& sn, std::int64_t from, std::int64_t to) {
@@ -233,10 +233,10 @@ std::vector<EventHourCount> hourly_counts(Connection& c, const std::string& sn, 
   auto st = c.prepare(std::string("SELECT time_utc - time_utc % 3600 AS hour, event, count(*) FROM events "
                                   "WHERE time_utc >= $1 AND time_utc < $2") +
                       (sn.empty() ? "" : " AND sn = $3") + std::string(tail));
-  st->bind(1, from).bind(2, to);
-  if (!sn.empty()) st->bind(3, text_value(sn));
+  st.bind(1, from).bind(2, to);
+  if (!sn.empty()) st.bind(3, text_value(sn));
   std::vector<EventHourCount> out;
-  while (st->step()) out.push_back(EventHourCount{st->column_int(0), st->column_opt_int(1), st->column_int(2)});
+  while (st.step()) out.push_back(EventHourCount{st.column_int(0), st.column_opt_int(1), st.column_int(2)});
   return out;
 }
 
@@ -247,8 +247,8 @@ std::int64_t prune(Connection& c, std::int64_t received_before, std::int64_t max
       "WITH head AS (SELECT id, received_at FROM events ORDER BY id LIMIT $1) "
       "DELETE FROM events WHERE id <= (SELECT max(id) FROM head WHERE id < "
       "(SELECT coalesce(min(id), 9223372036854775807) FROM head WHERE received_at >= $2))");
-  st->bind(1, max_rows >= 0 ? std::optional(max_rows) : std::nullopt).bind(2, received_before);
-  return st->changes();
+  st.bind(1, max_rows >= 0 ? std::optional(max_rows) : std::nullopt).bind(2, received_before);
+  return st.changes();
 }
 
 }  // namespace zkpush::storage::postgres::events
