@@ -73,9 +73,9 @@ class NodesRefresh : public ::testing::Test {
 };
 
 TEST_F(NodesRefresh, PendingCountsFollowWhatTheOtherNodeQueuedAndClosed) {
-  const auto a = enqueue_there("D1", "INFO");
-  const auto b = enqueue_there("D1", "CHECK");
-  enqueue_there("D2", "INFO");
+  const auto a = enqueue_there("D1", "GET OPTIONS LockCount");
+  const auto b = enqueue_there("D1", "DATA UPDATE user Pin=1");
+  enqueue_there("D2", "GET OPTIONS LockCount");
   EXPECT_EQ(here_queue_->pending("D1"), 0);  // not told yet: memory only
   refresh_here("D1");
   EXPECT_EQ(here_queue_->pending("D1"), 2);
@@ -95,8 +95,8 @@ TEST_F(NodesRefresh, PendingCountsFollowWhatTheOtherNodeQueuedAndClosed) {
 }
 
 TEST_F(NodesRefresh, AWaitForACommandClosedByTheOtherNodeEndsClosedAfterTheRefresh) {
-  const auto a = enqueue_there("D1", "INFO");
-  const auto other = enqueue_there("D1", "CHECK");
+  const auto a = enqueue_there("D1", "GET OPTIONS LockCount");
+  const auto other = enqueue_there("D1", "DATA UPDATE user Pin=1");
   refresh_here("D1");
   std::promise<bool> answered;
   std::promise<bool> other_answered;
@@ -131,7 +131,7 @@ TEST_F(NodesRefresh, TheChangeFeedDrivesTheRefreshAsTheServerWiresIt) {
     if (c.kind == storage::Store::Change::Kind::commands) (void)here_queue_->refresh(c.sn);
     if (c.kind == storage::Store::Change::Kind::device) (void)here_devices_->refresh_now(c.sn);
   });
-  const auto a = enqueue_there("D2", "INFO");
+  const auto a = enqueue_there("D2", "GET OPTIONS LockCount");
   const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (here_queue_->pending("D2") != 1 && std::chrono::steady_clock::now() < give_up)
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
