@@ -341,6 +341,27 @@ TEST_F(PostgresFeed, StoppingToWatchWaitsForTheCallbackInProgress) {
   releaser.join();
 }
 
+TEST_F(PostgresFeed, AChangeHeardBeforeAnyoneListensIsReportedAsAResync) {
+  // The services load their memory between opening the store and watch(): what another node commits
+  // meanwhile must not be lost. Nobody listens on store two while store one writes; a while later
+  // (time for store two's feed to have heard it with nobody to tell) a listener is set.
+  two_->watch(nullptr);
+  heard_two_.clear();
+  test::write(*one_, [](Transaction& tx) { tx.devices().save(feed_device("D1")); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  two_->watch([this](const Store::Change& c) { heard_two_(c); });
+  EXPECT_TRUE(feed_eventually([&] { return heard_two_.count("resync:") + heard_two_.count("device:D1") > 0; }))
+      << "the change was lost: heard " << feed_joined(heard_two_.seen());
+  // Messages alone need no resync: nothing of them is kept in memory.
+  two_->watch(nullptr);
+  test::write(*one_, [](Transaction& tx) { tx.events().insert({feed_event("D1", 1)}); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  heard_two_.clear();
+  two_->watch([this](const Store::Change& c) { heard_two_(c); });
+  marker(*one_, heard_two_, "M1");
+  EXPECT_EQ(heard_two_.count("resync:"), 0u) << feed_joined(heard_two_.seen());
+}
+
 // ---- the lead ------------------------------------------------------------------------------------------
 
 class PostgresLead : public PostgresFeed {};
