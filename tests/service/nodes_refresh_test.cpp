@@ -140,6 +140,19 @@ TEST_F(NodesRefresh, TheChangeFeedDrivesTheRefreshAsTheServerWiresIt) {
   while (here_queue_->pending("D2") != 0 && std::chrono::steady_clock::now() < give_up)
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   EXPECT_EQ(here_queue_->pending("D2"), 0);
+
+  // The device removed there with a command open: it leaves the cache, and its count goes with it.
+  enqueue_there("D2", "GET OPTIONS LockCount");
+  while (here_queue_->pending("D2") != 1 && std::chrono::steady_clock::now() < give_up)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ASSERT_EQ(here_queue_->pending("D2"), 1);
+  auto removed = await<storage::Unit>([&](storage::Store::Done done) { there_devices_->remove("D2", done); });
+  ASSERT_TRUE(removed.ok()) << removed.error().message;
+  while ((here_queue_->pending("D2") != 0 || here_devices_->get("D2")) && std::chrono::steady_clock::now() < give_up)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_EQ(here_queue_->pending("D2"), 0);
+  EXPECT_EQ(here_queue_->pending_total(), 0);
+  EXPECT_FALSE(here_devices_->get("D2"));
 }
 
 TEST_F(NodesRefresh, ADeviceRemovedOrReRegisteredOnTheOtherNodeIsReadAgain) {

@@ -1,6 +1,6 @@
 // Two stores on one PostgreSQL database, as two zkpush nodes have them (storage/store.hpp "several
 // nodes"): what one commits reaches the other's change feed (watch), once per transaction and kind and
-// device, after the commit, and never its own; one of them leads, and the other takes over when the
+// device, after the commit, and never its own (a device removed with open commands: both); one of them leads, and the other takes over when the
 // leader goes or loses its feed's session; message ids become visible in order whichever node wrote
 // them (the event stream resumes after an id and must skip nothing); delivery takes each command once
 // however many nodes deliver; and a writer or reader session lost, idle or in the middle of a group,
@@ -189,8 +189,9 @@ TEST_F(PostgresFeed, EachKindOfChangeReachesTheOtherStoreAndNotTheWriter) {
   // Every change is re-read on the other store as it arrives, as the services do: the feed must tell
   // only after the commit, when the change is visible.
   std::vector<std::string> visible_problems;
+  std::atomic<bool> removing{false};
   heard_two_.on_change = [&](const Store::Change& c) {
-    if (c.kind != Kind::device || c.sn != "D1") return;
+    if (c.kind != Kind::device || c.sn != "D1" || removing) return;
     auto d = two_->read_now([](Reads& r) { return r.devices().get("D1"); });
     if (!d.ok() || !d.value()) visible_problems.push_back("D1 not visible when its change was told");
   };
@@ -240,6 +241,16 @@ TEST_F(PostgresFeed, EachKindOfChangeReachesTheOtherStoreAndNotTheWriter) {
     tx.sync().put_desired(SyncKey{"D1", "person", "7"}, std::string("Pin=7"), kFeedT0);
   });
   ASSERT_TRUE(heard_two_.wait_for("sync:D1"));
+
+  // The device removed with a command still open: its row and its commands (the other store's
+  // pending count of the device must drop to nothing).
+  test::write(*one_, [](Transaction& tx) { tx.commands().insert(feed_command("D1", "INFO"), kFeedT0); });
+  ASSERT_TRUE(heard_two_.wait_for("commands:D1"));
+  heard_two_.clear();
+  removing = true;
+  test::write(*one_, [](Transaction& tx) { tx.devices().remove("D1"); });
+  ASSERT_TRUE(heard_two_.wait_for("device:D1"));
+  ASSERT_TRUE(heard_two_.wait_for("commands:D1")) << feed_joined(heard_two_.seen());
 
   // Store one heard none of its own writes: the marker from store two is the first thing it heard.
   marker(*two_, heard_one_, "M1");
