@@ -11,9 +11,9 @@
 #include <string>
 #include <thread>
 
+#include "protocol/codecs_session.hpp"
 #include "service/clock.hpp"
 #include "service/command_queue.hpp"
-#include "protocol/codecs_session.hpp"
 #include "service/devices.hpp"
 #include "storage/open_store.hpp"
 #include "storage/store_testing.hpp"

@@ -1,6 +1,7 @@
 // Two stores on one PostgreSQL database, as two zkpush nodes have them (storage/store.hpp "several
 // nodes"): what one commits reaches the other's change feed (watch), once per transaction and kind and
-// device, after the commit, and never its own (a device removed with open commands: both); one of them leads, and the other takes over when the
+// device, after the commit, and never its own (a device removed with open commands: both); a change
+// heard before anyone listens comes as a resync; one of them leads, and the other takes over when the
 // leader goes or loses its feed's session; message ids become visible in order whichever node wrote
 // them (the event stream resumes after an id and must skip nothing); delivery takes each command once
 // however many nodes deliver; and a writer or reader session lost, idle or in the middle of a group,
