@@ -4,6 +4,7 @@
 #include <future>
 #include <optional>
 #include <stdexcept>
+#include <utility>
 
 #include "storage/postgres/schema.hpp"
 #include "storage/postgres/view.hpp"
@@ -50,6 +51,11 @@ PostgresStore::PostgresStore(const PostgresOptions& options)
   feed_thread_ = std::thread([this] { feed_loop(); });
   for (std::size_t i = 0; i < std::max<std::size_t>(1, options_.reader_threads); ++i)
     read_threads_.emplace_back([this] { reader_loop(); });
+  // The services load their memory from the store right after opening it: a change another node
+  // commits after that load must reach them, so the feed listens before this returns. (Bounded: a
+  // server that stops answering here is the feed's to reconnect to, and it says resync then.)
+  std::unique_lock lock(feed_start_mu_);
+  feed_start_cv_.wait_for(lock, std::chrono::seconds(30), [this] { return feed_started_; });
 }
 
 PostgresStore::~PostgresStore() {
@@ -81,6 +87,9 @@ void PostgresStore::submit_write(std::function<void(Transaction&)> job, Outcome 
 
 Connection& PostgresStore::writer_connection() {
   if (!writer_ || !writer_->usable()) {
+    // Until the new session exists, no notification is this node's: a lost session's process id may
+    // be given to another node's session.
+    writer_pid_ = 0;
     writer_.reset();
     writer_ = connect(options_.url, "writer");
     writer_pid_ = writer_->backend_pid();
@@ -112,7 +121,16 @@ void PostgresStore::commit_group(std::deque<Pending>& group) {
   Connection* c = nullptr;
   try {
     c = &writer_connection();
-    c->exec("BEGIN; SAVEPOINT job");
+    try {
+      c->exec("BEGIN; SAVEPOINT job");
+    } catch (const PgError&) {
+      // A session lost while the writer was idle (the server restarted, an administrator or a pooler
+      // ended it) shows only now. No unit has run on it: one new session, rather than failing a
+      // whole group for what happened while nothing ran.
+      if (c->usable()) throw;
+      c = &writer_connection();
+      c->exec("BEGIN; SAVEPOINT job");
+    }
     for (std::size_t i = 0; i < group.size(); ++i) {
       const bool last = i + 1 == group.size();
       try {
@@ -176,7 +194,21 @@ std::optional<StoreError> PostgresStore::run_read(const std::function<void(Reads
   std::unique_ptr<Connection> c;
   try {
     c = take_reader();
-    c->exec("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+    constexpr const char* kBegin = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY";
+    try {
+      c->exec(kBegin);
+    } catch (const PgError&) {
+      // A pooled session that was lost while idle (usable() cannot know before it is used): the
+      // others in the pool were most likely lost with it (a restart). They go, and the unit runs on
+      // a new session: the job has not run yet.
+      if (c->usable()) throw;
+      {
+        std::lock_guard lock(pool_mu_);
+        idle_.clear();
+      }
+      c = connect(options_.url, "reader");
+      c->exec(kBegin);
+    }
     View view(*c, false);
     job(view);
     c->exec("COMMIT");
@@ -229,13 +261,47 @@ constexpr auto kFeedTick = std::chrono::seconds(1);
 }  // namespace
 
 void PostgresStore::watch(ChangeListener listener) {
-  std::lock_guard lock(listener_mu_);
-  listener_ = std::move(listener);
+  std::shared_ptr<const ChangeListener> fresh;
+  if (listener) fresh = std::make_shared<const ChangeListener>(std::move(listener));
+  std::shared_ptr<const ChangeListener> old;
+  {
+    std::lock_guard lock(listener_mu_);
+    old = std::exchange(listener_, std::move(fresh));
+  }
+  // From another thread: wait for a callback of the old listener in progress, so that its owner may
+  // go once this returns. From a callback itself (the feed's thread, call_mu_ held): tell() keeps its
+  // own copy of the listener running, and waiting would never end.
+  if (std::this_thread::get_id() != feed_thread_.get_id()) {
+    std::lock_guard call(call_mu_);
+  }
 }
 
 void PostgresStore::tell(const Change& change) {
-  std::lock_guard lock(listener_mu_);
-  if (listener_) listener_(change);
+  std::lock_guard call(call_mu_);
+  std::shared_ptr<const ChangeListener> listener;
+  {
+    std::lock_guard lock(listener_mu_);
+    listener = listener_;
+  }
+  if (!listener) {
+    // Before the first watch() (the services loading their memory) or after the last: a change the
+    // services' memory may have missed is made up for by a resync once someone listens.
+    if (change.kind != Change::Kind::messages) missed_ = true;
+    return;
+  }
+  try {
+    (*listener)(change);
+  } catch (const std::exception&) {
+    // The listener's own failure: it must not cost the feed its connection (and the node its lead).
+  }
+}
+
+void PostgresStore::feed_ready() {
+  {
+    std::lock_guard lock(feed_start_mu_);
+    feed_started_ = true;
+  }
+  feed_start_cv_.notify_all();
 }
 
 void PostgresStore::feed_loop() {
@@ -245,11 +311,16 @@ void PostgresStore::feed_loop() {
       auto c = connect(options_.url, "feed");
       c->exec(kListen);
       // Whatever happened while there was no feed (or before this one started listening) is unknown.
-      if (!first) tell(Change{Change::Kind::resync, ""});
+      const bool returning = !first;
+      if (returning) tell(Change{Change::Kind::resync, ""});
       first = false;
-      listen_once(*c);
+      feed_ready();
+      listen_once(*c, returning);
     } catch (const std::exception&) {
-      // The server or the connection failed: not leading any more; try again after a pause.
+      // The server or the connection failed: not leading any more; try again after a pause. (A first
+      // attempt that failed lets the constructor go on: the next one says resync.)
+      first = false;
+      feed_ready();
     }
     leads_ = false;
     for (int i = 0; i < 10 && !feed_stopping_; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -257,9 +328,19 @@ void PostgresStore::feed_loop() {
   leads_ = false;
 }
 
-void PostgresStore::listen_once(Connection& c) {
-  auto next_check = std::chrono::steady_clock::now();
+void PostgresStore::listen_once(Connection& c, bool returning) {
+  // A node back from a lost feed lets a node that kept its own (trying every tick) take the lead
+  // first: the lead does not bounce back to the node whose session just failed.
+  auto next_check = std::chrono::steady_clock::now() + (returning ? 2 * kFeedTick : std::chrono::seconds(0));
   while (!feed_stopping_) {
+    if (missed_.load()) {
+      bool listening = false;
+      {
+        std::lock_guard lock(listener_mu_);
+        listening = listener_ != nullptr;
+      }
+      if (listening && missed_.exchange(false)) tell(Change{Change::Kind::resync, ""});
+    }
     if (std::chrono::steady_clock::now() >= next_check) {
       if (leads_) {
         c.exec("SELECT 1");  // still connected, so still holding the lock; a failure throws

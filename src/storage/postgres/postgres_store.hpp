@@ -8,14 +8,21 @@
 // Reads: reader threads and the blocking reads check a connection out of a pool; each unit of work runs
 // in one REPEATABLE READ READ ONLY transaction, one snapshot.
 // A lost connection fails what was running on it (transient: devices retry) and is replaced at the
-// next use. Several stores (zkpush nodes) may share one database; the schema is migrated once, under an
-// advisory lock (schema.hpp).
+// next use; one found lost before a unit of work started on it (the server restarted, an idle session
+// terminated) is replaced at once, so that no unit fails for what happened while nothing ran. Several
+// stores (zkpush nodes) may share one database; the schema is migrated once, under an advisory lock
+// (schema.hpp).
 // The feed: a thread with a connection of its own LISTENs to what the schema's triggers NOTIFY at
 // commit (a device's row, a device's commands, the message log) and hands other nodes' changes to the
 // listener (watch); its own writer's are left out, the services' memory has them already. The same
 // connection holds the lead (leads()): a session advisory lock, tried every second by a node without
-// it, and checked by a query every second by the node holding it; a node whose connection fails stops
+// it (a node whose feed came back waits two seconds first, so that the lead does not bounce back to
+// it), and checked by a query every second by the node holding it; a node whose connection fails stops
 // leading at once, and the server frees the lock of a session it has lost, so another node takes over.
+// The constructor returns once the feed listens (or its first attempt failed: the reconnection then
+// reports resync), so that nothing committed after the store opened goes unreported: a change that
+// arrives before watch() sets the listener (the services are loading their memory then) is reported
+// as one resync once it is set, on the feed's thread like every other.
 #pragma once
 
 #include <atomic>
@@ -71,8 +78,9 @@ class PostgresStore final : public Store {
   std::unique_ptr<Connection> take_reader();
   void give_back(std::unique_ptr<Connection> c) noexcept;
   void feed_loop();
-  void listen_once(Connection& c);
+  void listen_once(Connection& c, bool returning);
   void tell(const Change& change);
+  void feed_ready();
 
   PostgresOptions options_;
   std::string shown_url_;  // without the password
@@ -103,8 +111,16 @@ class PostgresStore final : public Store {
   std::atomic<int> writer_pid_{0};  // the writer connection's server process: its notifications are ours
   std::atomic<bool> leads_{false};
   std::atomic<bool> feed_stopping_{false};
+  std::mutex feed_start_mu_;  // the constructor waits for the first LISTEN
+  std::condition_variable feed_start_cv_;
+  bool feed_started_ = false;
+  // The listener is a shared copy, so that a callback may replace it (watch(nullptr) from inside one)
+  // without destroying the function running. tell() holds call_mu_ while calling it: watch() from
+  // another thread returns only once a callback of the old listener has finished.
   std::mutex listener_mu_;
-  ChangeListener listener_;
+  std::shared_ptr<const ChangeListener> listener_;
+  std::mutex call_mu_;
+  std::atomic<bool> missed_{false};  // a change arrived while nobody listened
   std::thread feed_thread_;
 };
 

@@ -438,11 +438,14 @@ CREATE TRIGGER webhooks_notify AFTER INSERT OR DELETE OR UPDATE OF url, secret, 
   FOR EACH STATEMENT EXECUTE FUNCTION zkpush_notify_settings();
 CREATE FUNCTION zkpush_notify_commands() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  PERFORM pg_notify('zkpush_commands', NEW.sn);
+  PERFORM pg_notify('zkpush_commands', CASE WHEN TG_OP = 'DELETE' THEN OLD.sn ELSE NEW.sn END);
   RETURN NULL;
 END $$;
 CREATE TRIGGER commands_notify AFTER INSERT OR UPDATE OF status, sent_at, expires_at ON commands
   FOR EACH ROW EXECUTE FUNCTION zkpush_notify_commands();
+-- An open command deleted (its device removed) leaves the other nodes' pending counts too.
+CREATE TRIGGER commands_notify_delete AFTER DELETE ON commands FOR EACH ROW
+  WHEN (OLD.status IN ('queued', 'sent')) EXECUTE FUNCTION zkpush_notify_commands();
 CREATE FUNCTION zkpush_notify_sync() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   PERFORM pg_notify('zkpush_sync', NEW.sn);
