@@ -183,9 +183,10 @@ class ClusterTest : public ::testing::Test {
 class ClusterTwoNodes : public ClusterTest {};
 
 TEST_F(ClusterTwoNodes, CommandsEventsAndAKilledNode) {
-  ClusterNode a(url_, 19101, data("a"));
+  // A command sent and not answered is sent again after 2 s (by whichever node the panel polls).
+  ClusterNode a(url_, 19101, data("a"), {"--resend-after", "2"});
   ASSERT_EQ(a.wait_serving(), 19101) << a.log();
-  ClusterNode b(url_, 19102, data("b"));
+  ClusterNode b(url_, 19102, data("b"), {"--resend-after", "2"});
   ASSERT_EQ(b.wait_serving(), 19102) << b.log();
   const int pa = 19101, pb = 19102;
 
@@ -251,6 +252,23 @@ TEST_F(ClusterTwoNodes, CommandsEventsAndAKilledNode) {
     EXPECT_EQ(*indexes.rbegin(), 20);
   }
 
+  // A command A delivers, and A dies before the panel answers it.
+  const std::int64_t orphan = cluster_queue(pb, panel.sn(), {{"line", "CONTROL DEVICE 01020105"}});
+  ASSERT_NE(orphan, 0);
+  std::string orphan_wire;
+  for (int i = 0; i < 500 && orphan_wire.empty(); ++i) {
+    auto r = panel.poll(pa);
+    ASSERT_TRUE(r && r->status == 200);
+    if (r->body == "OK") {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      continue;
+    }
+    auto commands = p::parse_commands(r->body);
+    ASSERT_TRUE(commands.ok() && commands.value().size() == 1u) << r->body;
+    orphan_wire = commands.value().front().id;
+  }
+  ASSERT_FALSE(orphan_wire.empty()) << a.log();
+
   // The panel uploads to A, batch after batch; A is killed mid-stream; the panel goes on through B,
   // re-sending the batch it had no answer for, as a panel behind a load balancer would.
   std::mutex mutex;
@@ -282,9 +300,26 @@ TEST_F(ClusterTwoNodes, CommandsEventsAndAKilledNode) {
   EXPECT_GE(on_a_batches.load(), 5);
   EXPECT_GE(on_b_batches.load(), 5) << b.log();
 
-  // Through B alone: polls, a command queued and answered there, every acknowledged event once.
-  auto poll_b = panel.poll(pb);
-  ASSERT_TRUE(poll_b && poll_b->status == 200) << b.log();
+  // Through B alone: the command A sent is sent again (same wire id) and the answer closes it; a
+  // command queued there is delivered and answered there; every acknowledged event is listed once.
+  std::optional<RawResponse> poll_b;
+  for (int i = 0; i < 500; ++i) {
+    poll_b = panel.poll(pb);
+    ASSERT_TRUE(poll_b && poll_b->status == 200) << b.log();
+    if (poll_b->body != "OK") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  {
+    auto again = p::parse_commands(poll_b->body);
+    ASSERT_TRUE(again.ok() && again.value().size() == 1u) << poll_b->body;
+    EXPECT_EQ(again.value().front().id, orphan_wire) << poll_b->body;
+    auto answered_b = panel.answer(pb, orphan_wire, 0, "CONTROL DEVICE");
+    ASSERT_TRUE(answered_b && answered_b->status == 200);
+    auto closed = cluster_command(pb, orphan);
+    ASSERT_TRUE(closed);
+    EXPECT_EQ((*closed)["status"], "done") << closed->dump();
+    EXPECT_EQ((*closed)["attempts"], 2) << closed->dump();
+  }
   const std::int64_t second = cluster_queue(pb, panel.sn(), {{"line", "CONTROL DEVICE 01010203"}});
   ASSERT_NE(second, 0);
   poll_b = panel.poll(pb);
@@ -395,8 +430,10 @@ TEST_F(ClusterThreeNodes, SimulatedPanelsCarryOnWhenANodeIsKilled) {
   queue_round(nodes, "CONTROL DEVICE 01020103");
 
   // A dies mid-run, just after a round of commands: some of its panels' commands may be sent and
-  // unanswered, some not yet sent.
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  // unanswered, some not yet sent. Until then A alone leads.
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(b.log().find("store: this node leads now"), std::string::npos) << b.log();
+  EXPECT_EQ(c.log().find("store: this node leads now"), std::string::npos) << c.log();
   a.kill();
   const auto killed_at = std::chrono::steady_clock::now();
   // Its panels' simulator sees nothing but refused connections now: stopped, and started again
@@ -517,6 +554,11 @@ TEST_F(ClusterThreeNodes, SimulatedPanelsCarryOnWhenANodeIsKilled) {
     EXPECT_GE(stored[prefix], acked) << prefix;
     EXPECT_LE(stored[prefix], acked + kDevices * kBatch) << prefix;
   }
+  // One survivor took the lead, and kept it.
+  EXPECT_EQ(b.log().find("store: this node leads now") == std::string::npos,
+            c.log().find("store: this node leads now") != std::string::npos)
+      << "B:\n" << b.log() << "\nC:\n" << c.log();
+  EXPECT_EQ(leader->log().find("store: another node leads now"), std::string::npos) << leader->log();
   EXPECT_EQ(b.stop(), 0) << b.log();
   EXPECT_EQ(c.stop(), 0) << c.log();
 }
