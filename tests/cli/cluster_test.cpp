@@ -147,13 +147,13 @@ class ClusterPanel {
     return r ? r->status : 0;
   }
 
- private:
-  std::optional<RawResponse> send(int port, const p::OutgoingRequest& r, bool with_token = true) {
+ std::optional<RawResponse> send(int port, const p::OutgoingRequest& r, bool with_token = true) {
     std::string headers = "User-Agent: iClock Proxy/1.09\r\n";
     for (const auto& h : r.headers) headers += h.name + ": " + h.value + "\r\n";
     if (with_token && !token_.empty()) headers += "Cookie: token=" + token_ + "\r\n";
     return cluster_roundtrip(port, zkpush::server::http::test::request(r.method, r.target, r.body, headers));
   }
+ private:
   bool fail(const char* what, const std::optional<RawResponse>& r) {
     ADD_FAILURE() << sn_ << ": " << what << ": " << (r ? std::to_string(r->status) + " " + r->body : "no answer");
     return false;
@@ -350,6 +350,104 @@ TEST_F(ClusterTwoNodes, CommandsEventsAndAKilledNode) {
     EXPECT_LE(indexes.size(), acknowledged.size() + 20 + 10);
   }
   EXPECT_EQ(missing, 0u) << "acknowledged events missing after the kill";
+  EXPECT_EQ(b.stop(), 0) << b.log();
+}
+
+// What an operator does on one node reaches a panel on the other: an approval, a device's own
+// configuration, a cancel; an API call waiting for the panel's answer on one node sees it given on
+// the other.
+TEST_F(ClusterTwoNodes, ApprovalConfigurationCancelAndWaitsCrossNodes) {
+  ClusterNode a(url_, 19103, data("a"), {"--registration", "approve"});
+  ASSERT_EQ(a.wait_serving(), 19103) << a.log();
+  ClusterNode b(url_, 19104, data("b"), {"--registration", "approve"});
+  ASSERT_EQ(b.wait_serving(), 19104) << b.log();
+  const int pa = 19103, pb = 19104;
+
+  // Held for approval at A, approved through B, then admitted by A.
+  ClusterPanel panel("CLUSTER0002");
+  auto init = panel.send(pa, p::format_init_request(panel.sn()), false);
+  ASSERT_TRUE(init && init->status == 200);
+  const p::Record registration{{"DeviceType", "acc"}, {"~DeviceName", "cluster"}};
+  auto held = panel.send(pa, p::format_registry_request(panel.sn(), registration), false);
+  ASSERT_TRUE(held);
+  EXPECT_FALSE(p::parse_registry_answer(held->status, held->body).accepted) << held->status << " " << held->body;
+  auto approved = cluster_api(pb, "POST", "/api/v1/devices/" + panel.sn() + "/approve");
+  ASSERT_TRUE(approved && approved->status == 200) << (approved ? approved->body : "no answer");
+  const auto approved_at = std::chrono::steady_clock::now();
+  bool admitted = false;
+  while (!admitted && std::chrono::steady_clock::now() < approved_at + std::chrono::seconds(10)) {
+    auto reg = panel.send(pa, p::format_registry_request(panel.sn(), registration), false);
+    ASSERT_TRUE(reg);
+    admitted = p::parse_registry_answer(reg->status, reg->body).accepted;
+    if (!admitted) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_TRUE(admitted) << "approved through B, still held by A after 10 s\n" << a.log();
+  std::printf("approved through B, admitted by A after %lld ms\n",
+              static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                         std::chrono::steady_clock::now() - approved_at).count()));
+  ASSERT_TRUE(panel.handshake(pa));
+
+  // The panel's own RequestDelay set through B is what A tells it.
+  auto patched = cluster_api(pb, "PATCH", "/api/v1/devices/" + panel.sn(), R"({"config":{"RequestDelay":7}})");
+  ASSERT_TRUE(patched && patched->status == 200) << (patched ? patched->body : "no answer");
+  std::string delay;
+  for (int i = 0; i < 500 && delay != "7"; ++i) {
+    auto push = panel.send(pa, p::format_push_config_request(panel.sn()), false);
+    ASSERT_TRUE(push && push->status == 200);
+    delay = std::string(p::parse_config_answer(push->body).get_or("RequestDelay", ""));
+    if (delay != "7") std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(delay, "7") << a.log();
+  ASSERT_TRUE(panel.handshake(pa));  // the session of the last push answer
+
+  // Queued through B, cancelled through A: B never delivers it.
+  const std::int64_t cancelled = cluster_queue(pb, panel.sn(), {{"line", "CONTROL DEVICE 01010103"}});
+  ASSERT_NE(cancelled, 0);
+  auto cancel = cluster_api(pa, "DELETE", "/api/v1/commands/" + std::to_string(cancelled));
+  ASSERT_TRUE(cancel && cancel->status == 200) << (cancel ? cancel->body : "no answer");
+  EXPECT_EQ(Json::parse(cancel->body)["status"], "cancelled") << cancel->body;
+  for (int port : {pb, pa}) {
+    auto r = panel.poll(port);
+    ASSERT_TRUE(r && r->status == 200);
+    EXPECT_EQ(r->body, "OK") << port;
+  }
+  // The device as each node shows it: the same pending count (none).
+  for (int port : {pa, pb}) {
+    std::int64_t pending = -1;
+    for (int i = 0; i < 250 && pending != 0; ++i) {
+      auto device = cluster_api(port, "GET", "/api/v1/devices/" + panel.sn());
+      ASSERT_TRUE(device && device->status == 200);
+      pending = Json::parse(device->body).value("pending", std::int64_t{-1});
+      if (pending != 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    EXPECT_EQ(pending, 0) << port;
+  }
+
+  // A door opened through B with ?wait=8s: the panel takes it from A and answers A; B's call
+  // answers 200 with the command done.
+  std::optional<RawResponse> waited;
+  std::thread caller([&] {
+    waited = cluster_api(pb, "POST", "/api/v1/doors/" + panel.sn() + "/1/open?wait=8s", R"({"seconds":3})");
+  });
+  std::string wire;
+  for (int i = 0; i < 400 && wire.empty(); ++i) {
+    auto r = panel.poll(pa);
+    if (r && r->status == 200 && r->body != "OK") {
+      auto commands = p::parse_commands(r->body);
+      if (commands.ok() && !commands.value().empty()) wire = commands.value().front().id;
+    }
+    if (wire.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_FALSE(wire.empty()) << a.log();
+  if (!wire.empty()) {
+    auto answered = panel.answer(pa, wire, 0, "CONTROL DEVICE");
+    EXPECT_TRUE(answered && answered->status == 200);
+  }
+  caller.join();
+  ASSERT_TRUE(waited);
+  EXPECT_EQ(waited->status, 200) << waited->body;
+  EXPECT_EQ(Json::parse(waited->body, nullptr, false).value("status", ""), "done") << waited->body;
+  EXPECT_EQ(a.stop(), 0) << a.log();
   EXPECT_EQ(b.stop(), 0) << b.log();
 }
 
