@@ -29,6 +29,7 @@
 #include "protocol/device_requests.hpp"
 #include "protocol/responses.hpp"
 #include "server/http/test_client.hpp"
+#include "support/http_receiver.hpp"
 #include "support/postgres_cluster.hpp"
 
 namespace {
@@ -492,6 +493,12 @@ TEST_F(ClusterThreeNodes, SimulatedPanelsCarryOnWhenANodeIsKilled) {
   ASSERT_EQ(b.wait_serving(), pb) << b.log();
   ASSERT_EQ(c.wait_serving(), pc) << c.log();
 
+  // A webhook subscribed through C (which does not lead): delivered by whichever node leads.
+  zkpush::test::HttpReceiver receiver;
+  auto hook = cluster_api(pc, "POST", "/api/v1/webhooks",
+                          Json{{"url", receiver.url()}, {"secret", "cluster-hook-secret"}, {"events", {"*"}}}.dump());
+  ASSERT_TRUE(hook && hook->status == 201) << (hook ? hook->body : "no answer");
+
   // A group of panels per node, as a load balancer spreads them.
   constexpr int kDevices = 3;
   const std::map<std::string, int> groups{{"CLA", pa}, {"CLB", pb}, {"CLC", pc}};
@@ -652,6 +659,27 @@ TEST_F(ClusterThreeNodes, SimulatedPanelsCarryOnWhenANodeIsKilled) {
     EXPECT_GE(stored[prefix], acked) << prefix;
     EXPECT_LE(stored[prefix], acked + kDevices * kBatch) << prefix;
   }
+  // Every stored event reached the webhook, from A while it led and from the survivor after,
+  // at least once (a delivery A made without saving its cursor may come again from the new leader).
+  std::set<std::int64_t> delivered;
+  std::size_t deliveries = 0;
+  for (int i = 0; i < 400 && delivered.size() < ids.size(); ++i) {
+    delivered.clear();
+    const auto received = receiver.received();
+    deliveries = received.size();
+    for (const auto& r : received) {
+      auto body = Json::parse(r.body, nullptr, false);
+      if (body.is_object() && body.contains("id") && r.header("X-Zkpush-Event") == "event")
+        delivered.insert(body["id"].get<std::int64_t>());
+    }
+    if (delivered.size() < ids.size()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  std::size_t undelivered = 0;
+  for (auto id : ids) undelivered += delivered.count(id) == 0 ? 1 : 0;
+  std::printf("webhook: %zu deliveries for %zu stored events\n", deliveries, ids.size());
+  EXPECT_EQ(undelivered, 0u) << "of " << ids.size() << " stored events, not delivered to the webhook";
+  EXPECT_LE(delivered.size(), ids.size());
+
   // One survivor took the lead, and kept it.
   EXPECT_EQ(b.log().find("store: this node leads now") == std::string::npos,
             c.log().find("store: this node leads now") != std::string::npos)
