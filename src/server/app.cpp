@@ -271,6 +271,12 @@ void App::housekeeping() {
   auto next_prune = std::chrono::steady_clock::now() + std::chrono::minutes(1);
   bool sweeping = false;  // one sweep at a time
   bool led = false;       // what the log last said of the lead (several nodes on one store)
+  // Webhook subscriptions and API tokens made or removed through another node send no notification
+  // (the schema's triggers cover devices, commands, sync and the message log): on a shared store
+  // they are read again every few seconds, the tokens by every node (each checks its own API's
+  // calls), the subscriptions by the node that leads (the one that delivers) and at once when it
+  // takes the lead over.
+  auto next_shared_reload = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   auto swept = std::make_shared<std::atomic<bool>>(false);
   std::unique_lock lock(housekeeping_mutex_);
   while (!stopping_) {
@@ -285,6 +291,7 @@ void App::housekeeping() {
       else
         spdlog::info("store: another node leads now");
     }
+    const bool took_lead = leads && !led;
     led = leads;
     if (auto deadline = queue_->next_deadline(); leads && deadline) {
       const auto at = system_clock::time_point(std::chrono::seconds(*deadline));
@@ -299,8 +306,13 @@ void App::housekeeping() {
     wait_added_ = false;
     const bool reload_sync = std::exchange(sync_changed_, false);
     const bool flush_now = std::exchange(flush_now_, false);
-    const bool reload_webhooks = std::exchange(webhooks_changed_, false);
+    bool reload_webhooks = std::exchange(webhooks_changed_, false);
     lock.unlock();
+    if (shared_store_ && (took_lead || std::chrono::steady_clock::now() >= next_shared_reload)) {
+      if (leads) reload_webhooks = true;
+      if (auto loaded = tokens_->load(); !loaded.ok()) spdlog::warn("reloading the API tokens: {}", loaded.error().message);
+      next_shared_reload = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    }
     // Not on a store thread: a deliverer that stops may be waiting for the store.
     if (reload_webhooks) webhooks_->reload();
     if (reload_sync) {

@@ -56,8 +56,8 @@ std::optional<RawResponse> cluster_roundtrip(int port, const std::string& bytes)
 }
 
 std::optional<RawResponse> cluster_api(int port, const std::string& method, const std::string& target,
-                                       const std::string& body = {}) {
-  std::string headers = std::string("Authorization: Bearer ") + kClusterToken + "\r\n";
+                                       const std::string& body = {}, const std::string& token = kClusterToken) {
+  std::string headers = "Authorization: Bearer " + token + "\r\n";
   if (!body.empty()) headers += "Content-Type: application/json\r\n";
   return cluster_roundtrip(port, zkpush::server::http::test::request(method, target, body, headers));
 }
@@ -358,9 +358,11 @@ TEST_F(ClusterTwoNodes, CommandsEventsAndAKilledNode) {
 // configuration, a cancel; an API call waiting for the panel's answer on one node sees it given on
 // the other.
 TEST_F(ClusterTwoNodes, ApprovalConfigurationCancelAndWaitsCrossNodes) {
-  ClusterNode a(url_, 19103, data("a"), {"--registration", "approve"});
+  // No lockout of the test's address while it waits for a token to be taken (401s until then).
+  const std::vector<std::string> options{"--registration", "approve", "--api-lockout-after", "0"};
+  ClusterNode a(url_, 19103, data("a"), options);
   ASSERT_EQ(a.wait_serving(), 19103) << a.log();
-  ClusterNode b(url_, 19104, data("b"), {"--registration", "approve"});
+  ClusterNode b(url_, 19104, data("b"), options);
   ASSERT_EQ(b.wait_serving(), 19104) << b.log();
   const int pa = 19103, pb = 19104;
 
@@ -448,6 +450,25 @@ TEST_F(ClusterTwoNodes, ApprovalConfigurationCancelAndWaitsCrossNodes) {
   ASSERT_TRUE(waited);
   EXPECT_EQ(waited->status, 200) << waited->body;
   EXPECT_EQ(Json::parse(waited->body, nullptr, false).value("status", ""), "done") << waited->body;
+
+  // An API token made through B opens A's API; revoked through B, it no longer does.
+  auto made = cluster_api(pb, "POST", "/api/v1/tokens", R"({"name":"cluster viewer","role":"viewer"})");
+  ASSERT_TRUE(made && made->status == 201) << (made ? made->body : "no answer");
+  const auto token = Json::parse(made->body);
+  const std::string secret = token.at("token");
+  auto status_on = [&](int port) {
+    auto r = cluster_api(port, "GET", "/api/v1/devices", {}, secret);
+    return r ? r->status : 0;
+  };
+  EXPECT_EQ(status_on(pb), 200);
+  int on_a = 0;
+  for (int i = 0; i < 150 && (on_a = status_on(pa)) != 200; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(on_a, 200) << "a token made through B, refused by A after 15 s";
+  auto revoked = cluster_api(pb, "DELETE", "/api/v1/tokens/" + std::to_string(token.at("id").get<std::int64_t>()));
+  ASSERT_TRUE(revoked && revoked->status == 200) << (revoked ? revoked->body : "no answer");
+  EXPECT_EQ(status_on(pb), 401);
+  for (int i = 0; i < 150 && (on_a = status_on(pa)) != 401; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(on_a, 401) << "a token revoked through B, still taken by A after 15 s";
   EXPECT_EQ(a.stop(), 0) << a.log();
   EXPECT_EQ(b.stop(), 0) << b.log();
 }
@@ -531,7 +552,10 @@ TEST_F(ClusterThreeNodes, SimulatedPanelsCarryOnWhenANodeIsKilled) {
     }
   };
   queue_round(nodes, "CONTROL DEVICE 01010103");
-  std::this_thread::sleep_for(std::chrono::seconds(2));
+  // The webhook subscribed through C is delivered by A, which leads: the first events arrive.
+  EXPECT_FALSE(receiver.wait_for(1, std::chrono::seconds(15)).empty())
+      << "a webhook subscribed through a node that does not lead got nothing from the one that does";
+  std::this_thread::sleep_for(std::chrono::seconds(1));
   queue_round(nodes, "CONTROL DEVICE 01020103");
 
   // A dies mid-run, just after a round of commands: some of its panels' commands may be sent and
