@@ -271,11 +271,11 @@ void App::housekeeping() {
   auto next_prune = std::chrono::steady_clock::now() + std::chrono::minutes(1);
   bool sweeping = false;  // one sweep at a time
   bool led = false;       // what the log last said of the lead (several nodes on one store)
-  // Webhook subscriptions and API tokens made or removed through another node send no notification
-  // (the schema's triggers cover devices, commands, sync and the message log): on a shared store
-  // they are read again every few seconds, the tokens by every node (each checks its own API's
-  // calls), the subscriptions by the node that leads (the one that delivers) and at once when it
-  // takes the lead over.
+  // Webhook subscriptions, API tokens and sub-controllers changed through another node send no
+  // notification (the schema's triggers cover devices, commands, sync and the message log): on a
+  // shared store they are read again every few seconds, the tokens and sub-controllers by every node
+  // (each checks its own API's calls and relays its own masters' polls), the subscriptions by the
+  // node that leads (the one that delivers) and at once when it takes the lead over.
   auto next_shared_reload = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   auto swept = std::make_shared<std::atomic<bool>>(false);
   std::unique_lock lock(housekeeping_mutex_);
@@ -311,6 +311,8 @@ void App::housekeeping() {
     if (shared_store_ && (took_lead || std::chrono::steady_clock::now() >= next_shared_reload)) {
       if (leads) reload_webhooks = true;
       if (auto loaded = tokens_->load(); !loaded.ok()) spdlog::warn("reloading the API tokens: {}", loaded.error().message);
+      if (auto loaded = sub_controllers_->load(); !loaded.ok())
+        spdlog::warn("reloading the sub-controllers: {}", loaded.error().message);
       next_shared_reload = std::chrono::steady_clock::now() + std::chrono::seconds(5);
     }
     // Not on a store thread: a deliverer that stops may be waiting for the store.

@@ -473,6 +473,69 @@ TEST_F(ClusterTwoNodes, ApprovalConfigurationCancelAndWaitsCrossNodes) {
   EXPECT_EQ(b.stop(), 0) << b.log();
 }
 
+// Multi-level control across nodes: a master (emulated, with one sub-controller) talks to A, whose
+// automatic registration authorizes the sub; a command for the sub queued through B is taken and
+// reaches the sub through its master's polls to A.
+TEST_F(ClusterTwoNodes, ASubControllerAuthorizedThroughOneNodeTakesCommandsThroughTheOther) {
+  ClusterNode a(url_, 19105, data("a"));
+  ASSERT_EQ(a.wait_serving(), 19105) << a.log();
+  ClusterNode b(url_, 19106, data("b"));
+  ASSERT_EQ(b.wait_serving(), 19106) << b.log();
+  const int pa = 19105, pb = 19106;
+  ZkpushProcess master({"simulate", "--server", "http://127.0.0.1:19105", "--devices", "1", "--sub-controllers", "1",
+                        "--sn-prefix", "CLM", "--duration", "14", "--poll-interval", "0.2", "--threads", "1", "--json"});
+  const std::string sub = "CLM000001-S1";
+  // Authorized, as A's automatic registration has it, and as B's API shows it.
+  std::string state;
+  for (int i = 0; i < 200 && state != "authorized"; ++i) {
+    auto r = cluster_api(pb, "GET", "/api/v1/devices/CLM000001/sub-controllers");
+    if (r && r->status == 200) {
+      auto subs = Json::parse(r->body, nullptr, false);
+      if (subs.is_array() && !subs.empty()) state = subs[0].value("state", "");
+    }
+    if (state != "authorized") std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_EQ(state, "authorized") << a.log();
+  auto queued = cluster_api(pb, "POST", "/api/v1/devices/" + sub + "/commands", R"({"line":"CONTROL DEVICE 01010103"})");
+  ASSERT_TRUE(queued);
+  EXPECT_EQ(queued->status, 201) << "a command for a sub-controller authorized through A, queued through B: " << queued->body;
+  if (queued->status == 201) {
+    const auto id = Json::parse(queued->body).at("id").get<std::int64_t>();
+    std::optional<Json> command;
+    for (int i = 0; i < 200; ++i) {
+      command = cluster_command(pa, id);
+      if (command && (*command)["status"] == "done") break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    ASSERT_TRUE(command);
+    EXPECT_EQ((*command)["status"], "done") << command->dump();
+  }
+  // And through A, for comparison.
+  auto on_a = cluster_api(pa, "POST", "/api/v1/devices/" + sub + "/commands", R"({"line":"CONTROL DEVICE 01010103"})");
+  ASSERT_TRUE(on_a);
+  EXPECT_EQ(on_a->status, 201) << on_a->body;
+  // De-authorized through A: both nodes refuse commands for it from then on.
+  auto deauthorized = cluster_api(pa, "DELETE", "/api/v1/devices/CLM000001/sub-controllers/" + sub);
+  ASSERT_TRUE(deauthorized && deauthorized->status == 200) << (deauthorized ? deauthorized->body : "no answer");
+  for (int port : {pa, pb}) {
+    int status = 0;
+    std::string body;
+    for (int i = 0; i < 100; ++i) {
+      auto r = cluster_api(port, "POST", "/api/v1/devices/" + sub + "/commands", R"({"line":"CONTROL DEVICE 01010103"})");
+      ASSERT_TRUE(r);
+      status = r->status;
+      body = r->body;
+      if (status != 201) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    EXPECT_NE(status, 201) << "a de-authorized sub-controller's command still taken by :" << port << " after 10 s: " << body;
+  }
+  master.signal(SIGTERM);
+  master.wait_exit();
+  EXPECT_EQ(a.stop(), 0) << a.log();
+  EXPECT_EQ(b.stop(), 0) << b.log();
+}
+
 // ---- three nodes, emulated panels ---------------------------------------------------------------
 
 // `zkpush simulate --json` against one node; the summary parsed when it ends.
