@@ -4,7 +4,9 @@
 // killed with SIGKILL. What must hold: a command queued on one node reaches a panel polling
 // another, its answer on a third shows everywhere, events are stored once whichever node took
 // them, nothing a panel was answered 200 for is lost when a node dies, and the lead (expiry
-// sweeps) moves to a surviving node.
+// sweeps, webhook deliveries) moves to a surviving node. What an operator changes through one node
+// (an approval, a device's configuration, a cancel, an API token, a webhook, a sub-controller's
+// authorization) holds on the others.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <unistd.h>
