@@ -287,6 +287,7 @@ void App::housekeeping() {
       else
         spdlog::info("store: another node leads now");
     }
+    const bool took_lead = leads && !led;
     led = leads;
     if (auto deadline = queue_->next_deadline(); leads && deadline) {
       const auto at = system_clock::time_point(std::chrono::seconds(*deadline));
@@ -301,8 +302,10 @@ void App::housekeeping() {
     wait_added_ = false;
     const bool reload_sync = std::exchange(sync_changed_, false);
     const bool flush_now = std::exchange(flush_now_, false);
-    const bool reload_webhooks = std::exchange(webhooks_changed_, false);
+    bool reload_webhooks = std::exchange(webhooks_changed_, false);
     lock.unlock();
+    // A node that takes the lead over delivers webhooks from now on: its subscriptions read afresh.
+    if (took_lead && shared_store_) reload_webhooks = true;
     // Not on a store thread: a deliverer that stops may be waiting for the store.
     if (reload_webhooks) webhooks_->reload();
     if (reload_sync) {
@@ -362,7 +365,8 @@ void App::on_store_change(const storage::Store::Change& change) {
       else if (change.sn == "webhooks") wake_housekeeping(webhooks_changed_);
       break;
     case Kind::resync:
-      spdlog::warn("store: the change feed reconnected; reloading devices, commands and sync state");
+      spdlog::info("store: other nodes' changes may have been missed (the change feed started or reconnected); "
+                   "reloading devices, commands, sync state, tokens and sub-controllers");
       for (const auto& loaded : {devices_->load(), queue_->load(), sync_->load(), tokens_->load(), sub_controllers_->load()})
         if (!loaded.ok()) status = loaded;
       wake_housekeeping(webhooks_changed_);

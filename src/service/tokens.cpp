@@ -27,9 +27,16 @@ std::string token_hash(std::string_view token) {
 }
 
 storage::StoreStatus Tokens::load() {
+  std::uint64_t before = 0;
+  {
+    std::lock_guard lock(mutex_);
+    before = changes_;
+  }
   auto all = store_.read_now([](storage::Reads& r) { return r.tokens().all(); });
   if (!all.ok()) return all.error();
   std::lock_guard lock(mutex_);
+  // A revoke that committed after the read began must not come back with what the read saw.
+  if (changes_ != before) return storage::Unit{};
   holders_.clear();
   for (const auto& t : all.value())
     if (t.revoked_at == 0) holders_[t.hash] = Holder{t.id, t.name, t.role};
@@ -59,6 +66,7 @@ void Tokens::create(const std::string& name, const std::string& role, Reply<Made
           {
             std::lock_guard lock(mutex_);
             holders_[r->token.hash] = Holder{r->token.id, r->token.name, r->token.role};
+            ++changes_;
           }
           spdlog::info("API token {} '{}' ({}) created", r->token.id, r->token.name, r->token.role);
         }
@@ -84,6 +92,7 @@ void Tokens::revoke(std::int64_t id, Reply<storage::ApiToken> done) {
           {
             std::lock_guard lock(mutex_);
             holders_.erase(r->hash);
+            ++changes_;
           }
           spdlog::info("API token {} '{}' revoked", r->id, r->name);
         }

@@ -34,7 +34,9 @@ class Tokens {
 
   Tokens(storage::Store& store, const Clock& clock) : store_(store), clock_(clock) {}
 
-  // Start-up: the tokens in force (blocking).
+  // Start-up, and again on a store shared with other nodes (which make and revoke tokens through
+  // their own API): the tokens in force (blocking). A create or revoke of this node that ends while
+  // the read is under way wins over what the read saw (the next load reads it anyway).
   storage::StoreStatus load();
 
   // `role`: admin, operator or viewer; `name`: 1 to 64 printable characters.
@@ -59,6 +61,7 @@ class Tokens {
   const Clock& clock_;
   mutable std::mutex mutex_;
   std::map<std::string, Holder> holders_;  // hash -> holder, tokens in force
+  std::uint64_t changes_ = 0;              // creates and revokes of this node, for load()
 };
 
 }  // namespace zkpush::service

@@ -8,7 +8,6 @@
 #include <archive_entry.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <poll.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
@@ -37,8 +36,6 @@
 #include "server/http/test_client.hpp"
 #include "storage/open_store.hpp"
 
-extern char** environ;
-
 namespace {
 
 namespace fs = std::filesystem;
@@ -47,80 +44,15 @@ using zkpush::cli_test::run_zkpush;
 using zkpush::server::http::test::RawResponse;
 using zkpush::server::http::test::TestClient;
 
-// `zkpush serve --listen 127.0.0.1:0 --data <data>` with its log read through a pipe; the
-// environment without ZKPUSH_* variables.
-class BackupServer {
+// `zkpush serve --listen 127.0.0.1:0 --data <data>`, read until it serves (port() 0 when it ended
+// first); the environment without ZKPUSH_* variables (cli/run_zkpush.hpp).
+class BackupServer : public zkpush::cli_test::ZkpushProcess {
  public:
-  explicit BackupServer(const fs::path& data) {
-    std::vector<std::string> args{ZKPUSH_BINARY, "serve", "--listen", "127.0.0.1:0", "--data", data.string(), "--threads", "2"};
-    std::vector<std::string> env;
-    for (char** e = environ; *e != nullptr; ++e) {
-      if (std::string(*e).rfind("ZKPUSH_", 0) != 0) env.emplace_back(*e);
-    }
-    std::vector<char*> argv, envp;
-    for (auto& s : args) argv.push_back(s.data());
-    argv.push_back(nullptr);
-    for (auto& s : env) envp.push_back(s.data());
-    envp.push_back(nullptr);
-    int out[2];
-    if (::pipe(out) != 0) throw std::runtime_error("pipe");
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::dup2(out[1], STDOUT_FILENO);
-      ::dup2(out[1], STDERR_FILENO);
-      ::close(out[0]);
-      ::execve(argv[0], argv.data(), envp.data());
-      ::_exit(127);
-    }
-    ::close(out[1]);
-    fd_ = out[0];
-    const std::regex serving("serving on [^ ]*:([0-9]+)");
-    std::smatch m;
-    while (!std::regex_search(log_, m, serving) && read_some()) {
-    }
-    if (std::regex_search(log_, m, serving)) port_ = static_cast<std::uint16_t>(std::stoi(m[1]));
+  explicit BackupServer(const fs::path& data)
+      : ZkpushProcess({"serve", "--listen", "127.0.0.1:0", "--data", data.string(), "--threads", "2"}) {
+    wait_serving();
   }
-  ~BackupServer() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-    if (fd_ >= 0) ::close(fd_);
-  }
-  std::uint16_t port() const { return port_; }
-  // Reads what the server logged until `text` appears; false when it ends (or is silent 20 s) first.
-  bool wait_log(const std::string& text) {
-    while (log_.find(text) == std::string::npos) {
-      if (!read_some()) return false;
-    }
-    return true;
-  }
-  int stop() {
-    ::kill(pid_, SIGTERM);
-    while (read_some()) {
-    }
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = 0;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  }
-  void signal(int sig) const { ::kill(pid_, sig); }
-  const std::string& log() const { return log_; }
-
- private:
-  bool read_some() {
-    pollfd pfd{fd_, POLLIN, 0};
-    if (::poll(&pfd, 1, 20000) <= 0) return false;
-    char buffer[1024];
-    const ssize_t n = ::read(fd_, buffer, sizeof buffer);
-    if (n <= 0) return false;
-    log_.append(buffer, static_cast<std::size_t>(n));
-    return true;
-  }
-  pid_t pid_ = -1;
-  int fd_ = -1;
-  std::uint16_t port_ = 0;
-  std::string log_;
+  std::uint16_t port() const { return static_cast<std::uint16_t>(ZkpushProcess::port()); }
 };
 
 std::optional<RawResponse> backup_roundtrip(std::uint16_t port, const std::string& bytes) {

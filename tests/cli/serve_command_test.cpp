@@ -2,7 +2,6 @@
 // reads its config file with the precedence flags > file > ZKPUSH_* environment; refuses a bad file
 // with exit status 1; generates the API token file once (mode 0600) and reuses it.
 #include <gtest/gtest.h>
-#include <poll.h>
 #include <signal.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -20,102 +19,26 @@
 #include <thread>
 #include <vector>
 
+#include "cli/run_zkpush.hpp"
 #include "server/http/test_client.hpp"
 #include "support/test_certificates.hpp"
-
-extern char** environ;
 
 namespace {
 
 using zkpush::server::http::test::TestClient;
 namespace fs = std::filesystem;
 
-// One run of the real binary with its stdout and stderr read through a pipe. The environment is
-// the test's own without any ZKPUSH_* variable, plus `env`.
-class ServeProcess {
+// `zkpush serve <args>`, its stdout and stderr read as the test asks (cli/run_zkpush.hpp).
+class ServeProcess : public zkpush::cli_test::ZkpushProcess {
  public:
-  ServeProcess(const std::vector<std::string>& args, const std::vector<std::string>& env = {}) {
-    std::vector<std::string> argv_s{ZKPUSH_BINARY, "serve"};
-    argv_s.insert(argv_s.end(), args.begin(), args.end());
-    std::vector<std::string> env_s;
-    for (char** e = environ; *e != nullptr; ++e) {
-      if (std::string(*e).rfind("ZKPUSH_", 0) != 0) env_s.emplace_back(*e);
-    }
-    env_s.insert(env_s.end(), env.begin(), env.end());
-    std::vector<char*> argv, envp;
-    for (auto& s : argv_s) argv.push_back(s.data());
-    argv.push_back(nullptr);
-    for (auto& s : env_s) envp.push_back(s.data());
-    envp.push_back(nullptr);
-    int out[2];
-    if (::pipe(out) != 0) throw std::runtime_error("pipe");
-    pid_ = ::fork();
-    if (pid_ < 0) throw std::runtime_error("fork");
-    if (pid_ == 0) {
-      ::dup2(out[1], STDOUT_FILENO);
-      ::dup2(out[1], STDERR_FILENO);
-      ::close(out[0]);
-      ::execve(ZKPUSH_BINARY, argv.data(), envp.data());
-      ::_exit(127);
-    }
-    ::close(out[1]);
-    fd_ = out[0];
-  }
-  ~ServeProcess() {
-    if (pid_ > 0) {  // an assertion left the test early
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-    if (fd_ >= 0) ::close(fd_);
-  }
-
-  // Reads the log until "serving on <host>:<port>"; 0 when the process ended (or was silent for
-  // 20 s) first.
-  int wait_serving(const char* pattern = "serving on [^ ]*:([0-9]+)") {
-    const std::regex serving(pattern);
-    while (true) {
-      std::smatch m;
-      if (std::regex_search(log_, m, serving)) return std::stoi(m[1]);
-      if (!read_some()) return 0;
-    }
-  }
-  // Reads the log until it holds `text` after what it held at `from`; false when the process
-  // ended or was silent for 20 s first.
-  bool wait_log(const std::string& text, std::size_t from = 0) {
-    while (log_.find(text, from) == std::string::npos) {
-      if (!read_some()) return false;
-    }
-    return true;
-  }
-  void signal(int number) { ::kill(pid_, number); }
-  // Reads the log to its end and returns the exit status (-1 if killed by a signal).
-  int wait_exit() {
-    while (read_some()) {
-    }
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = 0;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  }
-  int stop() {
-    ::kill(pid_, SIGTERM);
-    return wait_exit();
-  }
-  const std::string& log() const { return log_; }
+  ServeProcess(std::vector<std::string> args, const std::vector<std::string>& env = {})
+      : ZkpushProcess(serve_command(std::move(args)), env) {}
 
  private:
-  bool read_some() {
-    pollfd p{fd_, POLLIN, 0};
-    if (::poll(&p, 1, 20000) <= 0) return false;
-    char buffer[1024];
-    const ssize_t n = ::read(fd_, buffer, sizeof buffer);
-    if (n <= 0) return false;
-    log_.append(buffer, static_cast<std::size_t>(n));
-    return true;
+  static std::vector<std::string> serve_command(std::vector<std::string> args) {
+    args.insert(args.begin(), "serve");
+    return args;
   }
-  pid_t pid_ = -1;
-  int fd_ = -1;
-  std::string log_;
 };
 
 class ServeCommand : public ::testing::Test {

@@ -11,7 +11,6 @@
 // - the Prometheus rules: valid (promtool where installed, else their shape), and every zkpush_
 //   metric they use is one /metrics of a running server exports (but the TLS helper's).
 #include <gtest/gtest.h>
-#include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -26,10 +25,9 @@
 #include <string>
 #include <vector>
 
+#include "cli/run_zkpush.hpp"
 #include "server/config.hpp"
 #include "server/http/test_client.hpp"
-
-extern char** environ;
 
 namespace {
 
@@ -58,61 +56,15 @@ std::string pkg_read(const fs::path& path) {
 }
 
 // A process started with `argv` (the environment without ZKPUSH_* variables) whose output is read
-// until it says "serving on <host>:<port>"; killed when destroyed.
-class PkgServer {
+// until it says "serving on <host>:<port>"; stopped with SIGTERM when destroyed, which runuser
+// passes on to the server under it (cli/run_zkpush.hpp).
+class PkgServer : public zkpush::cli_test::ZkpushProcess {
  public:
-  explicit PkgServer(std::vector<std::string> args) {
-    std::vector<std::string> env;
-    for (char** e = environ; *e != nullptr; ++e) {
-      if (std::string(*e).rfind("ZKPUSH_", 0) != 0) env.emplace_back(*e);
-    }
-    std::vector<char*> argv, envp;
-    for (auto& s : args) argv.push_back(s.data());
-    argv.push_back(nullptr);
-    for (auto& s : env) envp.push_back(s.data());
-    envp.push_back(nullptr);
-    int out[2];
-    if (::pipe(out) != 0) throw std::runtime_error("pipe");
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::dup2(out[1], STDOUT_FILENO);
-      ::dup2(out[1], STDERR_FILENO);
-      ::close(out[0]);
-      ::execve(argv[0], argv.data(), envp.data());
-      ::_exit(127);
-    }
-    ::close(out[1]);
-    fd_ = out[0];
-    const std::regex serving("serving on [^ ]*:([0-9]+)");
-    std::smatch m;
-    while (!std::regex_search(log_, m, serving) && read_some()) {
-    }
-    if (std::regex_search(log_, m, serving)) port_ = static_cast<std::uint16_t>(std::stoi(m[1]));
+  explicit PkgServer(std::vector<std::string> argv) : ZkpushProcess(Argv{std::move(argv)}, {}) {
+    end_with(SIGTERM);
+    wait_serving();
   }
-  ~PkgServer() {
-    ::kill(pid_, SIGTERM);
-    while (read_some()) {
-    }
-    ::waitpid(pid_, nullptr, 0);
-    ::close(fd_);
-  }
-  std::uint16_t port() const { return port_; }
-  const std::string& log() const { return log_; }
-
- private:
-  bool read_some() {
-    pollfd pfd{fd_, POLLIN, 0};
-    if (::poll(&pfd, 1, 20000) <= 0) return false;
-    char buffer[1024];
-    const ssize_t n = ::read(fd_, buffer, sizeof buffer);
-    if (n <= 0) return false;
-    log_.append(buffer, static_cast<std::size_t>(n));
-    return true;
-  }
-  pid_t pid_ = -1;
-  int fd_ = -1;
-  std::uint16_t port_ = 0;
-  std::string log_;
+  std::uint16_t port() const { return static_cast<std::uint16_t>(ZkpushProcess::port()); }
 };
 
 class Packaging : public ::testing::Test {
