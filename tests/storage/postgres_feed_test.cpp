@@ -41,6 +41,7 @@ const char* feed_kind_name(Kind k) {
     case Kind::commands: return "commands";
     case Kind::messages: return "messages";
     case Kind::sync: return "sync";
+    case Kind::settings: return "settings";
     case Kind::resync: return "resync";
   }
   return "?";
@@ -244,6 +245,29 @@ TEST_F(PostgresFeed, EachKindOfChangeReachesTheOtherStoreAndNotTheWriter) {
     tx.sync().put_desired(SyncKey{"D1", "person", "7"}, std::string("Pin=7"), kFeedT0);
   });
   ASSERT_TRUE(heard_two_.wait_for("sync:D1"));
+
+  // The server's settings: an API token, a webhook subscription (told by the table's name; every node
+  // reloads them).
+  heard_two_.clear();
+  test::write(*one_, [](Transaction& tx) {
+    ApiToken t;
+    t.name = "feed";
+    t.role = "viewer";
+    t.hash = "feed-token-hash";
+    t.created_at = kFeedT0;
+    return tx.tokens().insert(t);
+  });
+  ASSERT_TRUE(heard_two_.wait_for("settings:api_tokens"));
+  heard_two_.clear();
+  test::write(*one_, [](Transaction& tx) {
+    Webhook w;
+    w.url = "http://127.0.0.1:9/hook";
+    w.secret = "s";
+    w.kinds = "*";
+    w.created_at = kFeedT0;
+    return tx.webhooks().insert(w);
+  });
+  ASSERT_TRUE(heard_two_.wait_for("settings:webhooks"));
 
   // The device removed with a command still open: its row and its commands (the other store's
   // pending count of the device must drop to nothing).
