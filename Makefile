@@ -54,7 +54,7 @@ clang-build: deps
 	@$(call ninja,$(CLANG_BUILD))
 
 # ThreadSanitizer over the suites where the server's threads meet: the transport's I/O threads, the
-# store's writer and readers, the whole server under concurrent devices and API calls (the sync
+# store's writer and readers (and PostgreSQL's change feed), the whole server under concurrent devices and API calls (the sync
 # engine's callbacks on the writer thread included), the web console's reload thread, and the
 # emulator's client thread against it. Each entry is EXECUTABLE:GTEST_FILTER (tests/CMakeLists.txt:
 # one executable per directory of tests/), one process per entry, the suites of one test file each;
@@ -66,7 +66,8 @@ TSAN_TESTS ?= server_tests:HttpServer.* server_tests:HttpStream.* server_tests:H
   server_tests:ServeTest.* server_tests:IngestTest.*:ZoneTest.* server_tests:ApiTest.* \
   server_tests:PendingTest.* server_tests:SyncTest.* service_tests:CommandQueueTest.* emulator_tests:EmulatorE2E.* \
   server_tests:StreamTest.* outbound_tests:WebhookTest.* front_tests:WireTrace.* server_tests:TraceApiTest.* \
-  server_tests:ConsoleServeTest.* server_tests:HttpTls.* server_tests:TlsServe.* emulator_tests:EmulatorTls.*
+  server_tests:ConsoleServeTest.* server_tests:HttpTls.* server_tests:TlsServe.* emulator_tests:EmulatorTls.* \
+  storage_tests:PostgresFeed.*:PostgresLead.* service_tests:NodesRefresh.*
 # The filters are SUITE.* patterns: the TSan build compiles only the test files defining those suites
 # (ZKPUSH_TEST_SUITES, tests/CMakeLists.txt).
 TSAN_TARGETS = $(sort $(foreach t,$(TSAN_TESTS),$(firstword $(subst :, ,$(t)))))

@@ -100,7 +100,15 @@ bool PgError::is_transient() const noexcept {
 // ---- Connection ----------------------------------------------------------------------------------------
 
 Connection::Connection(const std::string& conninfo) {
-  conn_ = PQconnectdb(conninfo.c_str());
+  // Defaults the URL (or connection string) may override, given first: a database that cannot be
+  // reached fails a connection within 10 s, and a TCP connection whose peer vanished without a reset
+  // (a cable, a failed-over address) is found dead within about a minute instead of the system's two
+  // hours of keepalive silence, so a node stops leading and its writer fails over. Unix sockets
+  // ignore the TCP settings.
+  static constexpr const char* kKeys[] = {"connect_timeout", "keepalives_idle", "keepalives_interval",
+                                          "keepalives_count", "tcp_user_timeout", "dbname", nullptr};
+  const char* values[] = {"10", "30", "10", "3", "60000", conninfo.c_str(), nullptr};
+  conn_ = PQconnectdbParams(kKeys, values, 1);
   if (!conn_ || PQstatus(conn_) != CONNECTION_OK) {
     std::string msg = "connecting to " + redacted_url(conninfo) + ": " + message_of(conn_, nullptr);
     if (conn_) PQfinish(conn_);
