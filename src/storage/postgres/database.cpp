@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "protocol/text.hpp"
+
 namespace zkpush::storage::postgres {
 
 namespace {
@@ -33,45 +35,6 @@ int hex_value(char ch) {
   if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
   if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
   return -1;
-}
-
-// Text as PostgreSQL takes it: up to the first NUL (text cannot hold one; the SQLite backend keeps
-// what comes before it as well), and valid UTF-8, ill-formed sequences replaced by U+FFFD. Devices
-// send what their firmware has (GB2312 names): refused, an upload would be sent again forever. What
-// must come back byte for byte is bound as bytea instead.
-std::string as_text(std::string_view value) {
-  if (auto nul = value.find('\0'); nul != std::string_view::npos) value = value.substr(0, nul);
-  std::string out;
-  out.reserve(value.size());
-  const auto* p = reinterpret_cast<const unsigned char*>(value.data());
-  const std::size_t n = value.size();
-  std::size_t i = 0;
-  while (i < n) {
-    const unsigned char c = p[i];
-    std::size_t len = 0;
-    unsigned char lo = 0x80, hi = 0xBF;  // the second byte's range (RFC 3629, table 3-7)
-    if (c < 0x80) len = 1;
-    else if (c >= 0xC2 && c <= 0xDF) len = 2;
-    else if (c == 0xE0) len = 3, lo = 0xA0;
-    else if ((c >= 0xE1 && c <= 0xEC) || c == 0xEE || c == 0xEF) len = 3;
-    else if (c == 0xED) len = 3, hi = 0x9F;
-    else if (c == 0xF0) len = 4, lo = 0x90;
-    else if (c >= 0xF1 && c <= 0xF3) len = 4;
-    else if (c == 0xF4) len = 4, hi = 0x8F;
-    bool ok = len > 0 && i + len <= n;
-    for (std::size_t k = 1; ok && k < len; ++k) {
-      const unsigned char b = p[i + k];
-      ok = k == 1 ? (b >= lo && b <= hi) : (b >= 0x80 && b <= 0xBF);
-    }
-    if (ok) {
-      out.append(value.substr(i, len));
-      i += len;
-    } else {
-      out += "\xEF\xBF\xBD";  // U+FFFD for one ill-formed byte
-      ++i;
-    }
-  }
-  return out;
 }
 
 // An element of a text[] literal: always quoted, with " and \ escaped.
@@ -365,6 +328,27 @@ std::string Statement::column_blob(int column) const {
     const int lo = hex_value(v[i + 1]);
     if (hi < 0 || lo < 0) throw std::runtime_error("a bytea value that is not hex");
     out += static_cast<char>(hi * 16 + lo);
+  }
+  return out;
+}
+
+// ---- text ----------------------------------------------------------------------------------------------
+
+// PostgreSQL text cannot hold NUL (the SQLite backend keeps what comes before it as well) nor
+// ill-formed UTF-8, and devices send what their firmware has (GB2312 names): refused, an upload would
+// be sent again forever. What must come back byte for byte is bound as bytea instead.
+std::string as_text(std::string_view value) {
+  value = value.substr(0, value.find('\0'));
+  return protocol::text::is_valid_utf8(value) ? std::string(value) : protocol::text::sanitize_utf8(value);
+}
+
+std::string to_hex(std::string_view bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (unsigned char b : bytes) {
+    out += kDigits[b >> 4];
+    out += kDigits[b & 15];
   }
   return out;
 }

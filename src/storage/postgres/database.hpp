@@ -149,6 +149,12 @@ class Connection {
   std::int64_t changes_ = 0;
 };
 
+// Text as a text column holds it, as bind() makes a text: up to its first NUL, ill-formed UTF-8
+// replaced by U+FFFD. For what the areas put into a text[] or compare before binding.
+std::string as_text(std::string_view value);
+// Bytes as lower-case hex digits: bytea travelling inside a text[] (decode(..., 'hex')).
+std::string to_hex(std::string_view bytes);
+
 // Says whether a store URL names PostgreSQL (postgres:// or postgresql://).
 bool is_postgres_url(std::string_view url) noexcept;
 // The URL without its password, for logs and errors.

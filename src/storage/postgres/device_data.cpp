@@ -35,26 +35,6 @@ std::string select_records(bool content) {
          ", updated_at, content_field, content_encoding, octet_length(content) FROM device_records";
 }
 
-// Text from a device as a text column can hold it: up to a NUL (as the connection binds a single
-// text; in a text[] the array's literal would end there), ill-formed UTF-8 replaced by U+FFFD (the
-// server refuses it, and a refused upload would come back forever). What must come back byte for
-// byte is bytea: a record's content, a log entry's data.
-std::string text_value(std::string_view text) {
-  text = text.substr(0, text.find('\0'));
-  return protocol::text::is_valid_utf8(text) ? std::string(text) : protocol::text::sanitize_utf8(text);
-}
-
-std::string hex(std::string_view bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (unsigned char b : bytes) {
-    out += kDigits[b >> 4];
-    out += kDigits[b & 15];
-  }
-  return out;
-}
-
 DeviceRecord read_record(const Statement& st) {
   DeviceRecord r;
   r.id = st.column_int(0);
@@ -112,17 +92,17 @@ InsertCounts put_records(Connection& c, const std::vector<DeviceRecord>& records
     run_keys.clear();
   };
   for (const auto& r : records) {
-    auto k = std::make_tuple(text_value(r.sn), text_value(r.table), text_value(r.key));
+    auto k = std::make_tuple(as_text(r.sn), as_text(r.table), as_text(r.key));
     if (run_keys.count(k)) flush();
     sn.push_back(std::get<0>(k));
     table.push_back(std::get<1>(k));
     key.push_back(std::get<2>(k));
     run_keys.insert(std::move(k));
     fields.push_back(record_to_json(r.fields));
-    content.push_back(hex(r.content));
+    content.push_back(to_hex(r.content));
     updated_at.push_back(r.updated_at);
-    field.push_back(text_value(r.content_field));
-    encoding.push_back(text_value(r.content_encoding));
+    field.push_back(as_text(r.content_field));
+    encoding.push_back(as_text(r.content_encoding));
   }
   flush();
   return counts;
@@ -132,7 +112,7 @@ std::vector<DeviceRecord> list_records(Connection& c, const std::string& sn, con
                                        std::int64_t limit) {
   auto st = c.prepare(select_records(true) + where_of({{!sn.empty(), "sn = $1"}, {!table.empty(), "tbl = $2"}}) +
                       " ORDER BY sn, tbl, rkey LIMIT $3");
-  st.bind(1, text_value(sn)).bind(2, text_value(table)).bind(3, sql_limit(limit));
+  st.bind(1, as_text(sn)).bind(2, as_text(table)).bind(3, sql_limit(limit));
   std::vector<DeviceRecord> out;
   while (st.step()) out.push_back(read_record(st));
   return out;
@@ -146,7 +126,7 @@ std::vector<DeviceRecord> record_page(Connection& c, const DeviceRecordFilter& f
                                 {true, "id > $4"}}) +
                       " ORDER BY id LIMIT $5");
   // The table without case (ASCII, as SQLite's NOCASE): firmware spells it either way.
-  st.bind(1, text_value(f.sn)).bind(2, protocol::text::to_lower(text_value(f.table))).bind(3, text_value(f.key));
+  st.bind(1, as_text(f.sn)).bind(2, protocol::text::to_lower(as_text(f.table))).bind(3, as_text(f.key));
   st.bind(4, f.after_id);
   st.bind(5, sql_limit(f.limit));
   std::vector<DeviceRecord> out;
@@ -171,9 +151,9 @@ void append_log(Connection& c, const std::vector<DeviceLogEntry>& entries) {
   std::vector<std::string> sn, kind, data;
   std::vector<std::int64_t> received_at;
   for (const auto& e : entries) {
-    sn.push_back(text_value(e.sn));
-    kind.push_back(text_value(e.kind));
-    data.push_back(hex(e.data));
+    sn.push_back(as_text(e.sn));
+    kind.push_back(as_text(e.kind));
+    data.push_back(to_hex(e.data));
     received_at.push_back(e.received_at);
   }
   auto st = c.prepare(
@@ -188,7 +168,7 @@ std::vector<DeviceLogEntry> log_page(Connection& c, const DeviceLogFilter& f) {
   auto st = c.prepare("SELECT id, sn, kind, data, received_at FROM device_log" +
                       where_of({{!f.sn.empty(), "sn = $1"}, {!f.kind.empty(), "kind = $2"}, {true, "id < $3"}}) +
                       " ORDER BY id DESC LIMIT $4");
-  st.bind(1, text_value(f.sn)).bind(2, text_value(f.kind));
+  st.bind(1, as_text(f.sn)).bind(2, as_text(f.kind));
   st.bind(3, f.before_id > 0 ? f.before_id : std::numeric_limits<std::int64_t>::max()).bind(4, sql_limit(f.limit));
   std::vector<DeviceLogEntry> out;
   while (st.step()) {

@@ -28,26 +28,6 @@ constexpr std::string_view kOptionsAll = "SELECT sn, key, value FROM device_opti
 constexpr std::string_view kOptionsOne =
     "SELECT key, value FROM device_options WHERE sn = $1 ORDER BY lower(key)";
 
-// Text from a device as a text column can hold it: up to a NUL (as the connection binds a single
-// text; in a text[] the array's literal would end there), ill-formed UTF-8 replaced by U+FFFD (the
-// server refuses it, and a refused registration would come back forever). An option's value, which
-// Chinese firmware writes in GB2312 (~DeviceName), is bytea instead: kept byte for byte.
-std::string text_value(std::string_view text) {
-  text = text.substr(0, text.find('\0'));
-  return protocol::text::is_valid_utf8(text) ? std::string(text) : protocol::text::sanitize_utf8(text);
-}
-
-std::string hex(std::string_view bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (unsigned char b : bytes) {
-    out += kDigits[b >> 4];
-    out += kDigits[b & 15];
-  }
-  return out;
-}
-
 Device read_device(const Statement& st) {
   Device d;
   d.sn = st.column_text(0);
@@ -152,11 +132,11 @@ void save(Connection& c, const Device& d) {
       "last_seen = GREATEST(devices.last_seen, excluded.last_seen), registered_at = excluded.registered_at");
   st.bind(1, d.sn)
       .bind(2, d.approved ? 1 : 0)
-      .bind(3, text_value(d.registry_code))
-      .bind(4, text_value(d.session_id))
-      .bind(5, text_value(d.push_version))
-      .bind(6, text_value(d.ip))
-      .bind(7, text_value(d.time_zone))
+      .bind(3, as_text(d.registry_code))
+      .bind(4, as_text(d.session_id))
+      .bind(5, as_text(d.push_version))
+      .bind(6, as_text(d.ip))
+      .bind(7, as_text(d.time_zone))
       .bind(8, record_to_json(d.registry))
       .bind(9, d.first_seen)
       .bind(10, d.last_seen)
@@ -210,12 +190,12 @@ void merge_options(Connection& c, const std::string& sn, const protocol::Record&
   // registrations come in bursts): the upload reduced here to its last field per parameter, then one
   // delete of the other forms and one upsert. The reduction is also what lets one INSERT ... ON
   // CONFLICT DO UPDATE take them all: it may not update the same row twice.
-  // Keys as stored (text_value), values as hex (bytea).
+  // Keys as stored (as_text), values as hex (bytea).
   std::map<std::string, std::pair<std::string, std::string>> last;  // bare key, lower case -> key, value
   for (const auto& f : options.fields) {
     // A bare key (GET OPTIONS asks with keys only) carries no value to merge.
     if (f.key.empty() || !f.has_value) continue;
-    std::string key = text_value(f.key);
+    std::string key = as_text(f.key);
     const bool marked = !key.empty() && key.front() == '~';
     if (key.empty() || (marked && key.size() == 1)) continue;
     last[protocol::text::to_lower(marked ? std::string_view(key).substr(1) : std::string_view(key))] = {key, f.value};
@@ -230,7 +210,7 @@ void merge_options(Connection& c, const std::string& sn, const protocol::Record&
   for (auto& [bare, option] : last) {
     others.push_back(option.first.front() == '~' ? bare : "~" + bare);
     keys.push_back(std::move(option.first));
-    values.push_back(hex(option.second));
+    values.push_back(to_hex(option.second));
   }
   auto drop = c.prepare("DELETE FROM device_options WHERE sn = $1 AND lower(key) = ANY($2)");
   drop.bind(1, sn).bind(2, others);
@@ -251,10 +231,10 @@ void touch(Connection& c, const std::vector<DevicePresence>& presence) {
   // Unknown devices are skipped: presence is not data worth creating a device for.
   std::map<std::string, std::pair<std::int64_t, std::string>> latest;
   for (const auto& p : presence) {
-    auto [it, fresh] = latest.try_emplace(text_value(p.sn), p.last_seen, text_value(p.ip));
+    auto [it, fresh] = latest.try_emplace(as_text(p.sn), p.last_seen, as_text(p.ip));
     if (fresh) continue;
     it->second.first = std::max(it->second.first, p.last_seen);
-    if (!p.ip.empty()) it->second.second = text_value(p.ip);
+    if (!p.ip.empty()) it->second.second = as_text(p.ip);
   }
   if (latest.empty()) return;
   std::vector<std::string> sns;
@@ -365,7 +345,7 @@ void save_sub_controller(Connection& c, const SubController& sub) {
       "last_seen = GREATEST(sub_controllers.last_seen, excluded.last_seen)");
   st.bind(1, sub.sn).bind(2, sub.master_sn).bind(3, std::int64_t{sub.online ? 1 : 0});
   st.bind(4, std::int64_t{sub.is_authorize}).bind(5, std::int64_t{sub.requested});
-  st.bind(6, text_value(sub.authorize_info)).bind(7, text_value(sub.register_info));
+  st.bind(6, as_text(sub.authorize_info)).bind(7, as_text(sub.register_info));
   st.bind(8, sub.first_seen).bind(9, sub.last_seen);
   st.run();
 }

@@ -9,13 +9,6 @@ namespace zkpush::storage::postgres::door_state {
 
 namespace {
 
-// Text from a device as a text column can hold it: ill-formed UTF-8 replaced by U+FFFD (the server
-// refuses it, and a refused state would come back forever).
-std::string text_value(std::string_view text) {
-  text = text.substr(0, text.find('\0'));
-  return protocol::text::is_valid_utf8(text) ? std::string(text) : protocol::text::sanitize_utf8(text);
-}
-
 DoorStateUpdate read_row(const Statement& st) {
   DoorStateUpdate d;
   d.sn = st.column_text(0);
@@ -44,8 +37,8 @@ void put(Connection& c, const DoorStateUpdate& u) {
       "INSERT INTO door_state (sn, time_local, sensor, relay, alarm, received_at) VALUES ($1, $2, $3, $4, $5, $6) "
       "ON CONFLICT (sn) DO UPDATE SET time_local = excluded.time_local, sensor = excluded.sensor, "
       "relay = excluded.relay, alarm = excluded.alarm, received_at = excluded.received_at");
-  st.bind(1, text_value(u.sn)).bind(2, text_value(u.time_local)).bind(3, text_value(u.sensor));
-  st.bind(4, text_value(u.relay)).bind(5, text_value(u.alarm)).bind(6, u.received_at);
+  st.bind(1, as_text(u.sn)).bind(2, as_text(u.time_local)).bind(3, as_text(u.sensor));
+  st.bind(4, as_text(u.relay)).bind(5, as_text(u.alarm)).bind(6, u.received_at);
   st.run();
 }
 

@@ -69,29 +69,9 @@ std::optional<std::string> unless_empty(const std::string& text) {
   return text.empty() ? std::nullopt : std::optional(text);
 }
 
-// Text from a device as a text column can hold it: up to a NUL (as the connection binds a single
-// text; in a text[] the array's literal would end there), ill-formed UTF-8 replaced by U+FFFD (the
-// server refuses it, and a refused batch would come back forever). The raw record is bytea instead:
-// kept byte for byte.
-std::string text_value(std::string_view text) {
-  text = text.substr(0, text.find('\0'));
-  return protocol::text::is_valid_utf8(text) ? std::string(text) : protocol::text::sanitize_utf8(text);
-}
-
 // A nullable integer as an element of a text[] ('' for NULL): bigint[] has no room for a NULL in
 // what the connection binds.
 std::string nullable(const std::optional<std::int64_t>& value) { return value ? std::to_string(*value) : ""; }
-
-std::string hex(std::string_view bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (unsigned char b : bytes) {
-    out += kDigits[b >> 4];
-    out += kDigits[b & 15];
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -136,20 +116,20 @@ InsertCounts insert(Connection& c, const std::vector<NewEvent>& events) {
     column->reserve(n);
   received_at.reserve(n);
   for (const auto& e : events) {
-    sn.push_back(text_value(e.sn));
+    sn.push_back(as_text(e.sn));
     index.push_back(nullable(e.index));
-    digest.push_back(e.index ? "" : hex(event_digest(e)));
-    time_local.push_back(text_value(e.time_local));
+    digest.push_back(e.index ? "" : to_hex(event_digest(e)));
+    time_local.push_back(as_text(e.time_local));
     time_utc.push_back(nullable(e.time_utc));
-    pin.push_back(text_value(e.pin));
-    cardno.push_back(text_value(e.cardno));
+    pin.push_back(as_text(e.pin));
+    cardno.push_back(as_text(e.cardno));
     event.push_back(nullable(e.event));
     door.push_back(nullable(e.door));
     inout.push_back(nullable(e.inout));
-    verifytype.push_back(text_value(e.verifytype));
+    verifytype.push_back(as_text(e.verifytype));
     alarm_type.push_back(nullable(e.alarm_type));
-    raw.push_back(hex(e.raw));
-    source.push_back(text_value(e.source));
+    raw.push_back(to_hex(e.raw));
+    source.push_back(as_text(e.source));
     received_at.push_back(e.received_at);
   }
   auto st = c.prepare(
@@ -185,11 +165,11 @@ std::vector<EventRow> list_by(Connection& c, const EventFilter& filter, Plan pla
   auto st = c.prepare(list_sql(filter, plan));
   st.bind(1, filter.after_id)
       .bind(2, filter.before_id > 0 ? filter.before_id : kMax)
-      .bind(3, text_value(filter.sn))
-      .bind(4, text_value(filter.pin))
+      .bind(3, as_text(filter.sn))
+      .bind(4, as_text(filter.pin))
       .bind(5, filter.from.value_or(kMin))
       .bind(6, filter.to.value_or(kMax))
-      .bind(7, unless_empty(text_value(filter.cardno)))
+      .bind(7, unless_empty(as_text(filter.cardno)))
       .bind(8, filter.door)
       .bind(9, unless_empty(filter.events))
       .bind(10, unless_empty(firsts))
@@ -220,7 +200,7 @@ std::int64_t last_id(Connection& c) {
 
 std::int64_t count(Connection& c, const std::string& sn) {
   auto st = c.prepare(sn.empty() ? "SELECT count(*) FROM events" : "SELECT count(*) FROM events WHERE sn = $1");
-  if (!sn.empty()) st.bind(1, text_value(sn));
+  if (!sn.empty()) st.bind(1, as_text(sn));
   st.step();
   return st.column_int(0);
 }
@@ -234,7 +214,7 @@ std::vector<EventHourCount> hourly_counts(Connection& c, const std::string& sn, 
                                   "WHERE time_utc >= $1 AND time_utc < $2") +
                       (sn.empty() ? "" : " AND sn = $3") + std::string(tail));
   st.bind(1, from).bind(2, to);
-  if (!sn.empty()) st.bind(3, text_value(sn));
+  if (!sn.empty()) st.bind(3, as_text(sn));
   std::vector<EventHourCount> out;
   while (st.step()) out.push_back(EventHourCount{st.column_int(0), st.column_opt_int(1), st.column_int(2)});
   return out;
