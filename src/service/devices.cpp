@@ -45,6 +45,7 @@ storage::StoreStatus Devices::load() {
   if (!rows.ok()) return rows.error();
   const auto since = clock_.now() - online_window(policy_.request_delay);
   std::lock_guard lock(mutex_);
+  auto previous = std::move(devices_);
   devices_.clear();
   for (auto& d : rows.value()) {
     DeviceState state;
@@ -52,6 +53,13 @@ storage::StoreStatus Devices::load() {
     state.flushed_seen = d.last_seen;
     // As the log would say now: a restart tells no device online or offline again.
     state.told_online = d.last_seen >= since && d.last_seen > 0;
+    // A reload while serving (another node's changes may have been missed) keeps what this node saw
+    // and has not written yet, and what the log last said of the device.
+    if (auto it = previous.find(d.sn); it != previous.end()) {
+      state.last_seen = std::max(state.last_seen, it->second.last_seen);
+      state.flushed_seen = std::min(state.flushed_seen, it->second.flushed_seen);
+      state.told_online = it->second.told_online;
+    }
     state.device = std::make_shared<const Device>(std::move(d));
     derive(state);
     devices_[state.device->sn] = std::move(state);
