@@ -97,7 +97,8 @@ class Store {
   using ChangeListener = std::function<void(const Change&)>;
   // Sets the listener (one; before the server starts). Called on a thread of the store's own, one
   // change at a time: keep it short (post the work elsewhere).
-  virtual void watch(ChangeListener listener) { (void)listener; }
+  // NOLINTNEXTLINE(performance-unnecessary-value-param): a sink; a backend that keeps it moves it in
+  virtual void watch(ChangeListener /*listener*/) {}
   // Whether this node leads: runs what must run once for all nodes (the sync engine, webhook and MQTT
   // deliveries, expiry and retention sweeps). Alone on its store, a node always leads; on a shared
   // store one node at a time holds the lead, and another takes it over when that node is lost.
