@@ -143,7 +143,8 @@ App::App(ServerConfig config) : config_(std::move(config)) {
                                                                policy.auto_register);
   ingest_->set_sub_controllers(sub_controllers_.get());
   queue_->set_relay([subs = sub_controllers_.get()](const std::string& master) { return subs->subs_of(master); },
-                    [subs = sub_controllers_.get()](const std::string& sn) { return subs->refuse_command(sn); });
+                    [subs = sub_controllers_.get()](const std::string& sn) { return subs->refuse_command(sn); },
+                    &service::SubControllers::refuse_stored);
   ingest_->set_live(&live_);
   queue_->set_live(&live_);
   devices_->set_live(&live_);

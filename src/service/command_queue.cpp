@@ -138,10 +138,10 @@ storage::NewCommand CommandQueue::prepare_generated(const std::string& sn, const
 void CommandQueue::enqueue(const EnqueueRequest& request, Reply<CommandRow> done) {
   auto prepared = prepare(request);
   if (!prepared.ok()) return done(prepared.error());
-  if (gate_)
-    if (auto refused = gate_(request.sn)) return done(StoreError{false, std::move(*refused), Reason::conflict});
   const std::int64_t clock_now = clock_.now();
-  store_.write([command = std::move(prepared.value()), clock_now](storage::Transaction& tx) {
+  store_.write([command = std::move(prepared.value()), clock_now, gate = &stored_gate_](storage::Transaction& tx) {
+    if (*gate)
+      if (auto refused = (*gate)(tx.devices(), command.sn)) throw storage::Refused(Reason::conflict, std::move(*refused));
     return tx.commands().insert(command, clock_now);
   },
                [this, done = std::move(done)](storage::StoreResult<CommandRow> r) {

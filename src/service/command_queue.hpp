@@ -133,12 +133,16 @@ class CommandQueue {
   // Multi-level control (service/sub_controllers.hpp): a master's sub-controllers, whose commands
   // go out on the master's polls in the CmdFormat=1 envelope naming them, and whose answers the
   // master posts (SN= of the sub); and why a command may not be queued for a device now (a sub not
-  // authorized; nullopt: it may), checked by enqueue. No store access; set before the server starts.
+  // authorized; nullopt: it may) from memory, for the poll path. enqueue asks `stored` instead,
+  // inside its write: the store is what every node agrees on, while another node's authorization
+  // reaches this one's memory a notification later. Set before the server starts.
   using Relay = std::function<std::vector<std::string>(const std::string& master)>;
   using Gate = std::function<std::optional<std::string>(const std::string& sn)>;
-  void set_relay(Relay subs_of, Gate gate) {
+  using StoredGate = std::function<std::optional<std::string>(storage::DeviceReads& devices, const std::string& sn)>;
+  void set_relay(Relay subs_of, Gate gate, StoredGate stored) {
     subs_of_ = std::move(subs_of);
     gate_ = std::move(gate);
+    stored_gate_ = std::move(stored);
   }
   // Why a command may not be queued for `sn` now (a sub-controller not authorized), nullopt: it may.
   std::optional<std::string> refusal(const std::string& sn) const { return gate_ ? gate_(sn) : std::nullopt; }
@@ -217,6 +221,7 @@ class CommandQueue {
   Live* live_ = nullptr;
   Relay subs_of_;
   Gate gate_;
+  StoredGate stored_gate_;
   mutable std::mutex waits_mutex_;
   std::multimap<std::int64_t, Waiter> waits_;  // by command id
   std::function<void()> wait_hook_;

@@ -289,14 +289,24 @@ std::optional<std::string> SubControllers::master_of(const std::string& sub) con
 std::optional<std::string> SubControllers::refuse_command(const std::string& sn) const {
   std::lock_guard lock(mutex_);
   auto it = subs_.find(sn);
-  if (it == subs_.end() || authorized(it->second)) return std::nullopt;
-  if (it->second.requested == -1)
-    return "'" + sn + "' is a sub-controller of '" + it->second.master_sn +
-           "' that was de-authorized: POST /api/v1/devices/" + it->second.master_sn + "/sub-controllers/" + sn +
+  if (it == subs_.end()) return std::nullopt;
+  return refusal(it->second);
+}
+
+std::optional<std::string> SubControllers::refuse_stored(storage::DeviceReads& devices, const std::string& sn) {
+  auto sub = devices.sub_controller(sn);
+  return sub ? refusal(*sub) : std::nullopt;
+}
+
+std::optional<std::string> SubControllers::refusal(const SubController& sub) {
+  if (authorized(sub)) return std::nullopt;
+  if (sub.requested == -1)
+    return "'" + sub.sn + "' is a sub-controller of '" + sub.master_sn +
+           "' that was de-authorized: POST /api/v1/devices/" + sub.master_sn + "/sub-controllers/" + sub.sn +
            "/authorize first";
-  return "'" + sn + "' is a sub-controller of '" + it->second.master_sn +
-         "' not authorized yet (IsAuthorize=" + std::to_string(it->second.is_authorize) +
-         "): POST /api/v1/devices/" + it->second.master_sn + "/sub-controllers/" + sn + "/authorize";
+  return "'" + sub.sn + "' is a sub-controller of '" + sub.master_sn +
+         "' not authorized yet (IsAuthorize=" + std::to_string(sub.is_authorize) +
+         "): POST /api/v1/devices/" + sub.master_sn + "/sub-controllers/" + sub.sn + "/authorize";
 }
 
 }  // namespace zkpush::service

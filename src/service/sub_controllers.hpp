@@ -64,8 +64,11 @@ class SubControllers {
   std::optional<std::string> master_of(const std::string& sub) const;
   // Why a command may not be queued for this device now (a sub-controller not authorized), or nullopt.
   std::optional<std::string> refuse_command(const std::string& sn) const;
+  // The same from the store (inside a write: what every node agrees on).
+  static std::optional<std::string> refuse_stored(storage::DeviceReads& devices, const std::string& sn);
 
  private:
+  static std::optional<std::string> refusal(const storage::SubController& sub);
   void keep(const std::vector<storage::SubController>& subs);
   void index();  // by_master_ from subs_ (lock held)
 

@@ -52,7 +52,8 @@ class SubControllersTest : public ::testing::Test {
     queue_ = std::make_unique<CommandQueue>(*store_, clock_, QueueOptions{});
     subs_ = std::make_unique<SubControllers>(*store_, clock_, *devices_, *queue_, automatic);
     queue_->set_relay([this](const std::string& m) { return subs_->subs_of(m); },
-                      [this](const std::string& sn) { return subs_->refuse_command(sn); });
+                      [this](const std::string& sn) { return subs_->refuse_command(sn); },
+                      &SubControllers::refuse_stored);
     storage::Device d;
     d.sn = kMaster;
     d.approved = true;
@@ -247,6 +248,34 @@ TEST_F(SubControllersTest, ADeauthorizedSubIsNeverAuthorizedAgainAutomatically) 
   EXPECT_TRUE(subs_->subs_of(kMaster).empty());
   EXPECT_FALSE(subs_->master_of("S1"));
   EXPECT_FALSE(subs_->refuse_command("S1"));
+}
+
+// Another server node on the same store authorizes or withdraws a sub-controller: this node's
+// memory hears of it a notification later, but a command queued here in between is judged by the
+// store, as it would be on the node that made the change.
+TEST_F(SubControllersTest, ACommandIsJudgedByTheStoredAuthorizationNotThisNodesMemory) {
+  start(false);
+  upload({authorize_record("S1", 0)});
+  ASSERT_TRUE(subs_->refuse_command("S1"));
+  // Authorized elsewhere: the row written behind this node's back.
+  auto row = *stored("S1");
+  row.is_authorize = 2;
+  row.requested = 2;
+  test::write(*store_, [row](storage::Transaction& tx) { tx.devices().save_sub_controller(row); });
+  EXPECT_TRUE(subs_->refuse_command("S1"));  // memory still says no
+  auto taken = enqueue("S1", "CONTROL DEVICE 01010105");
+  ASSERT_TRUE(taken.ok()) << taken.error().message;
+  EXPECT_EQ(taken->sn, "S1");
+  // Withdrawn elsewhere: memory still says yes after a reload, the store refuses.
+  ASSERT_TRUE(subs_->load().ok());
+  ASSERT_FALSE(subs_->refuse_command("S1"));
+  row.requested = -1;
+  test::write(*store_, [row](storage::Transaction& tx) { tx.devices().save_sub_controller(row); });
+  auto refused = enqueue("S1", "CONTROL DEVICE 01010105");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().reason, storage::StoreError::Reason::conflict);
+  EXPECT_NE(refused.error().message.find("de-authorized"), std::string::npos) << refused.error().message;
+  EXPECT_EQ(commands_of("S1").size(), 1u);
 }
 
 TEST_F(SubControllersTest, ASubsCommandGoesOutOnTheMastersPollAndTheMastersAnswersAreTheSubs) {
