@@ -172,9 +172,12 @@ stop_server() {
 }
 
 # Registers N devices with a short simulate run (init, registry, push), so that wrk may poll them.
+# register_devices PREFIX N [SECONDS]: the run's length (3 s) bounds how long registering may take
+# (simulate fails when a device is not online by its end); PostgreSQL's registrations, several round
+# trips each, need longer for 1,000 devices.
 register_devices() {
-  local prefix=$1 n=$2
-  run "$ZK" simulate --server "$URL" --devices "$n" --sn-prefix "$prefix" --ramp 1000 --duration 3 --json \
+  local prefix=$1 n=$2 seconds=${3:-3}
+  run "$ZK" simulate --server "$URL" --devices "$n" --sn-prefix "$prefix" --ramp 1000 --duration "$seconds" --json \
     >"$WORK/register-$prefix.json" 2>"$WORK/register-$prefix.err" || die "registering $n devices failed"
 }
 
@@ -330,7 +333,7 @@ pg_count ingest_sim >"$WORK/pg-sim-stored.txt"
 
 pg_db ingest_wrk
 start_server pg-wrk --store "$(pg_url ingest_wrk)"
-register_devices PGW "$INGEST_DEVICES"
+register_devices PGW "$INGEST_DEVICES" 20
 WRK_CONNECTIONS_SAVED=$WRK_CONNECTIONS
 WRK_CONNECTIONS=$INGEST_DEVICES
 run_wrk pg-wrk "$URL" "$WRK_SECONDS" rtlog.lua PGW "$INGEST_DEVICES" 1 "$WRK_THREADS"

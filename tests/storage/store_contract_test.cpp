@@ -196,6 +196,58 @@ class StoreContract : public ::testing::TestWithParam<Backend> {
 
 // ---- devices ---------------------------------------------------------------------------------------
 
+// Units submitted together share a group (one transaction): a unit that fails after writing is
+// undone alone, whichever way it fails, and every other unit commits with its own value.
+TEST_P(StoreContract, UnitsWrittenTogetherFailAloneAndTheOthersCommitWithTheirValues) {
+  save("GRP");
+  const auto before = store().stats();
+  ASSERT_TRUE(before.ok());
+  constexpr int kUnits = 90;
+  std::vector<std::future<StoreResult<int>>> results;
+  for (int i = 0; i < kUnits; ++i) {
+    auto promise = std::make_shared<std::promise<StoreResult<int>>>();
+    results.push_back(promise->get_future());
+    store().write(
+        [i](Transaction& tx) {
+          tx.events().insert({make_event("GRP", i, "2026-12-07 10:00:00", "unit=" + std::to_string(i))});
+          if (i % 10 == 3) throw Refused(StoreError::Reason::conflict, "refused " + std::to_string(i));
+          if (i % 10 == 7) throw std::runtime_error("failed " + std::to_string(i));
+          return i;
+        },
+        [promise](StoreResult<int> r) { promise->set_value(std::move(r)); });
+  }
+  std::set<std::int64_t> expected;
+  for (int i = 0; i < kUnits; ++i) {
+    auto r = results[static_cast<std::size_t>(i)].get();
+    if (i % 10 == 3) {
+      ASSERT_FALSE(r.ok()) << i;
+      EXPECT_EQ(r.error().reason, StoreError::Reason::conflict);
+      EXPECT_FALSE(r.error().transient);
+      EXPECT_EQ(r.error().message, "refused " + std::to_string(i));
+    } else if (i % 10 == 7) {
+      ASSERT_FALSE(r.ok()) << i;
+      EXPECT_FALSE(r.error().transient);
+      EXPECT_NE(r.error().message.find("failed " + std::to_string(i)), std::string::npos) << r.error().message;
+    } else {
+      ASSERT_TRUE(r.ok()) << i << ": " << r.error().message;
+      EXPECT_EQ(r.value(), i);
+      expected.insert(i);
+    }
+  }
+  EventFilter filter;
+  filter.sn = "GRP";
+  filter.limit = 1000;
+  std::set<std::int64_t> stored;
+  for (const auto& e : list_events(filter)) stored.insert(e.index.value_or(-1));
+  EXPECT_EQ(stored, expected);
+  // They did share groups (else this tested nothing), and no group failed as a whole.
+  const auto after = store().stats();
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->write_jobs - before->write_jobs, static_cast<std::uint64_t>(kUnits));
+  EXPECT_LT(after->write_groups - before->write_groups, static_cast<std::uint64_t>(kUnits) / 2);
+  EXPECT_EQ(after->failed_commits, before->failed_commits);
+}
+
 TEST_P(StoreContract, SavedDeviceComesBackFieldForField) {
   Device d = make_device("AJYS223460212");
   // Registration values as firmware sends them: a comma inside a value, a bare token, and a name in
