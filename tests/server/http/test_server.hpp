@@ -172,9 +172,12 @@ struct Harness {
   std::uint16_t port() const { return server->port(); }
   const Counters& counters() const { return server->counters(); }
 
-  // Waits (bounded) for a counter-like condition that the server reaches asynchronously.
+  // Waits (bounded) for a counter-like condition that the server reaches asynchronously. The bound
+  // is a deadline for a failure, not a duration: every caller waits for something to become true,
+  // and 3 s proved too short for the sanitizer build on a loaded machine (a 400 ms write timeout
+  // counted after more than 3 s).
   template <class Predicate>
-  static bool eventually(Predicate p, std::chrono::milliseconds timeout = 3s) {
+  static bool eventually(Predicate p, std::chrono::milliseconds timeout = 20s) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     while (!p()) {
       if (std::chrono::steady_clock::now() > deadline) return false;
