@@ -19,6 +19,19 @@ using storage::Device;
 
 namespace {
 
+// The cache keeps no registration: its parameters are in the options (merged at registry), the
+// devices row keeps the key list as received (save() leaves it alone when given none), and nothing
+// served from memory reads it. It was the second copy of some 60 parameters per device: about a
+// third of a registered device's memory.
+void forget_registration(Device& d) {
+  d.registry = protocol::Record{};
+  d.options.fields.shrink_to_fit();
+}
+
+}  // namespace
+
+namespace {
+
 std::int64_t option_int(const Device& d, std::string_view key) {
   auto text = p::option_value(d.options, key);
   if (!text) return 0;
@@ -60,6 +73,7 @@ storage::StoreStatus Devices::load() {
       state.flushed_seen = std::min(state.flushed_seen, it->second.flushed_seen);
       state.told_online = it->second.told_online;
     }
+    forget_registration(d);
     state.device = std::make_shared<const Device>(std::move(d));
     derive(state);
     devices_[state.device->sn] = std::move(state);
@@ -94,6 +108,7 @@ Devices::Totals Devices::totals(std::int64_t seen_since) const {
 }
 
 std::shared_ptr<const Device> Devices::put(Device row) {
+  forget_registration(row);
   std::lock_guard lock(mutex_);
   auto& state = devices_[row.sn];
   state.device = std::make_shared<const Device>(std::move(row));
@@ -106,10 +121,14 @@ std::shared_ptr<const Device> Devices::put(Device row) {
 void Devices::cache(Device row) { put(std::move(row)); }
 
 std::shared_ptr<const Device> Devices::put_row(Device row, const protocol::Record* update) {
+  forget_registration(row);
   std::lock_guard lock(mutex_);
   auto& state = devices_[row.sn];
   if (state.device) row.options = state.device->options;
-  if (update) storage::merge_options(row.options, *update);
+  if (update) {
+    storage::merge_options(row.options, *update);
+    row.options.fields.shrink_to_fit();
+  }
   state.device = std::make_shared<const Device>(std::move(row));
   if (state.device->last_seen > state.last_seen) state.last_seen = state.device->last_seen;
   if (state.flushed_seen == 0) state.flushed_seen = state.device->last_seen;
@@ -123,6 +142,7 @@ void Devices::merged_options(const std::string& sn, const protocol::Record& upda
   if (it == devices_.end()) return;
   auto changed = std::make_shared<Device>(*it->second.device);
   storage::merge_options(changed->options, update);
+  changed->options.fields.shrink_to_fit();
   it->second.device = std::move(changed);
   derive(it->second);
 }
@@ -136,7 +156,6 @@ Device save_and_read(storage::Transaction& tx, const Device& d) {
   tx.devices().save(d);
   auto stored = tx.devices().get_row(d.sn);
   if (!stored) throw storage::Refused(storage::StoreError::Reason::not_found, "device " + d.sn + " vanished");
-  stored->registry = d.registry;  // save() stores the registration as given
   return std::move(*stored);
 }
 
@@ -201,7 +220,6 @@ void Devices::registry(const std::string& sn, const std::string& ip, protocol::R
       [this, accept, registration = d.registry, done = std::move(done)](storage::StoreResult<std::optional<Device>> r) {
         if (!r.ok()) return done(r.error());
         if (!r.value()) return done(storage::StoreError{false, "device vanished", storage::StoreError::Reason::not_found});
-        r.value()->registry = registration;
         done(Registration{accept, put_row(std::move(*r.value()), &registration)});
       });
 }

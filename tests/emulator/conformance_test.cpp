@@ -173,7 +173,7 @@ TEST_F(Conformance, RegistrationApprovedWhileWaitingPasses) {
   const auto deadline = std::chrono::steady_clock::now() + 30s;
   auto asked = [this] {
     auto state = app_->devices().get("CONFAPPR2");
-    return state.has_value() && !state->device->registry.empty();
+    return state.has_value() && !state->device->options.empty();  // the registration's parameters
   };
   while (!asked() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(5ms);
   ASSERT_TRUE(asked());

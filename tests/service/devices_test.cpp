@@ -95,7 +95,10 @@ TEST_F(DevicesService, RegistryDrawsACodeOnceAndMergesOptionsAsTheStoreDoes) {
   ASSERT_TRUE(state);
   EXPECT_EQ(state->cmd_format, 0);
   EXPECT_EQ(state->device->options, stored("A1")->options);
-  EXPECT_EQ(state->device->registry, stored("A1")->registry);
+  // The registration is the store's alone (its parameters are in the options): the cache keeps no
+  // second copy, and the push's save did not erase the stored one.
+  EXPECT_TRUE(state->device->registry.empty());
+  EXPECT_EQ(stored("A1")->registry, (protocol::Record{{"devicename", "inBio460"}, {"CmdFormat", "1"}}));
   EXPECT_EQ(state->device->session_id, stored("A1")->session_id);
   // After a restart the cache reads the same row the store merged.
   const auto before = state->device->options;

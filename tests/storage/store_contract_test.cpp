@@ -291,6 +291,14 @@ TEST_P(StoreContract, SaveReplacesTheRowButNeverMovesFirstOrLastSeenBackwards) {
   EXPECT_EQ(got->first_seen, kContractT0);
   EXPECT_EQ(got->last_seen, kContractT0 + 10);
   EXPECT_EQ(devices().size(), 1u);
+  // A save without a registration (init, push: the device cache holds none) keeps the stored one.
+  d.registry = protocol::Record{};
+  d.ip = "10.0.0.10";
+  save(d);
+  got = device("D1");
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->ip, "10.0.0.10");
+  EXPECT_EQ(got->registry, (protocol::Record{{"DeviceType", "acc"}}));
 }
 
 TEST_P(StoreContract, AllDevicesComeBackBySerialWithTheirOptions) {

@@ -43,8 +43,10 @@ class DeviceWrites : public DeviceReads {
   // The device's own write (init, registry, push...). A new row is inserted whole; an existing row
   // gets the device-side fields only: time_zone and config stay as stored and approved never goes
   // back from true to false (the given row may be a copy read before the operator changed them).
-  // first_seen keeps the earliest and last_seen the latest of the stored and given values. Options
-  // are not part of the row (merge_options); the command counter is never reset.
+  // first_seen keeps the earliest and last_seen the latest of the stored and given values. An empty
+  // registry keeps the stored one (the device cache does not hold registrations: only a registry
+  // request brings a new one). Options are not part of the row (merge_options); the command counter
+  // is never reset.
   virtual void save(const Device& device) = 0;
   // The operator's write (API approve, PATCH): only the fields present in `settings`, applied to the
   // row as stored (apply_settings), never touching device-side columns. Refused: not_found for an

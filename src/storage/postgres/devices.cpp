@@ -126,7 +126,8 @@ void save(Connection& c, const Device& d) {
       "first_seen, last_seen, registered_at, config) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) "
       "ON CONFLICT (sn) DO UPDATE SET approved = GREATEST(devices.approved, excluded.approved), "
       "registry_code = excluded.registry_code, session_id = excluded.session_id, "
-      "push_version = excluded.push_version, ip = excluded.ip, registry = excluded.registry, "
+      "push_version = excluded.push_version, ip = excluded.ip, "
+      "registry = CASE WHEN excluded.registry = '[]' THEN devices.registry ELSE excluded.registry END, "
       "first_seen = CASE WHEN devices.first_seen > 0 AND (excluded.first_seen = 0 OR devices.first_seen < "
       "excluded.first_seen) THEN devices.first_seen ELSE excluded.first_seen END, "
       "last_seen = GREATEST(devices.last_seen, excluded.last_seen), registered_at = excluded.registered_at");
