@@ -2,6 +2,7 @@
 
 #include "storage/result.hpp"
 #include "storage/postgres/events.hpp"
+#include "storage/rows.hpp"
 
 namespace zkpush::storage::postgres {
 
@@ -26,29 +27,6 @@ std::string select_from(std::string_view where) {
   return sql;
 }
 
-Message read_message(const Statement& st) {
-  Message m;
-  m.id = st.column_int(0);
-  m.kind = st.column_text(1);
-  m.sn = st.column_text(2);
-  m.ref = st.column_opt_int(3).value_or(0);
-  m.body = st.column_opt_text(4).value_or("");
-  m.at = st.column_int(5);
-  if (!st.is_null(6)) m.event = events::read_row(st, 6);
-  if (!st.is_null(21)) {
-    DoorStateUpdate d;
-    d.sn = st.column_text(21);
-    d.time_local = st.column_text(22);
-    d.sensor = st.column_text(23);
-    d.relay = st.column_text(24);
-    d.alarm = st.column_text(25);
-    d.received_at = st.column_int(26);
-    d.id = m.ref;
-    m.door_state = std::move(d);
-  }
-  return m;
-}
-
 }  // namespace
 
 std::vector<Message> Messages::list(const MessageFilter& f) {
@@ -64,7 +42,7 @@ std::vector<Message> Messages::list(const MessageFilter& f) {
   else st.bind_null(2);  // LIMIT NULL: all
   if (!f.sn.empty()) st.bind(4, f.sn);
   std::vector<Message> out;
-  while (st.step()) out.push_back(read_message(st));
+  while (st.step()) out.push_back(rows::read_message(st, events::kEventRaw));
   return out;
 }
 
@@ -73,7 +51,7 @@ std::vector<Message> Messages::get(const std::vector<std::int64_t>& ids) {
   auto st = c_.prepare(kByIds);
   st.bind(1, ids);
   std::vector<Message> out;
-  while (st.step()) out.push_back(read_message(st));
+  while (st.step()) out.push_back(rows::read_message(st, events::kEventRaw));
   return out;
 }
 
