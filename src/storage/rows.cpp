@@ -49,4 +49,22 @@ decltype(TimeRule::days) rule_days_from_json(std::int64_t rule_id, const std::st
   return days;
 }
 
+std::string select_messages(std::string_view where) {
+  std::string sql = "SELECT m.id, m.kind, m.sn, m.ref, m.body, m.at, ";
+  for (std::size_t i = 0, start = 0; start <= kEventColumns.size(); ++i) {
+    auto end = kEventColumns.find(',', start);
+    if (end == std::string_view::npos) end = kEventColumns.size();
+    auto column = kEventColumns.substr(start, end - start);
+    while (!column.empty() && column.front() == ' ') column.remove_prefix(1);
+    sql += (i ? ", e." : "e.") + std::string(column);
+    start = end + 1;
+  }
+  sql +=
+      ", h.sn, h.time_local, h.sensor, h.relay, h.alarm, h.received_at FROM messages m "
+      "LEFT JOIN events e ON m.kind = 'event' AND e.id = m.ref "
+      "LEFT JOIN door_state_history h ON m.kind = 'door_state' AND h.id = m.ref ";
+  sql += where;
+  return sql;
+}
+
 }  // namespace zkpush::storage::rows

@@ -4,9 +4,10 @@
 // order and read them with the same Statement accessors (column_int, column_text, column_opt_int,
 // column_opt_text, column_blob, is_null), so a reader written once as a template over the statement
 // type serves both, and a column added to a table is read in one place. The SQL stays with each
-// backend (placeholders, locks and plans differ): a reader reads the columns of the SELECT its
-// comment names, in that order, in both folders. The contract tests (tests/storage/*_contract_test)
-// run every area on both backends.
+// backend (placeholders, locks and plans differ): a reader reads the columns its comment names, in
+// that order, from the SELECT of each folder. Only the lists that read_event and read_message count
+// offsets in are here too (kEventColumns, select_messages). The contract tests
+// (tests/storage/*_contract_test) run every area on both backends.
 //
 // Where the backends keep a column differently, the reader is told rather than left to guess: an
 // event's raw record is TEXT in SQLite and bytea in PostgreSQL (RawColumn). A person's cards, levels
@@ -15,6 +16,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "storage/areas/access.hpp"
@@ -247,7 +249,12 @@ DoorStateUpdate read_door_state(const Row& st) {
 
 // ---- events ------------------------------------------------------------------------------------------
 
-// The event in columns [at, at + 15) of a row, in the order of events::kEventColumns.
+// An event's columns, as each backend's events.cpp selects them and read_event reads them.
+inline constexpr std::string_view kEventColumns =
+    "id, sn, log_index, time_local, time_utc, pin, cardno, event, door, inout, verifytype, alarm_type, raw, source, "
+    "received_at";
+
+// The event in columns [at, at + 15) of a row, in the order of kEventColumns.
 template <class Row>
 EventRow read_event(const Row& st, int at, RawColumn raw) {
   EventRow e;
@@ -271,9 +278,12 @@ EventRow read_event(const Row& st, int at, RawColumn raw) {
 
 // ---- messages ----------------------------------------------------------------------------------------
 
-// m.id, m.kind, m.sn, m.ref, m.body, m.at, the event's columns from 6 (NULL unless an event), the
-// door state's sn, time_local, sensor, relay, alarm, received_at from 21 (NULL unless a door state):
-// the select_from() of each backend's messages.cpp.
+// The messages with the row each names, then `where` (a WHERE and ORDER BY clause in the backend's
+// SQL): m.id, m.kind, m.sn, m.ref, m.body, m.at, the event's columns from 6 (NULL unless an event),
+// the door state's sn, time_local, sensor, relay, alarm, received_at from 21 (NULL unless a door
+// state). What read_message reads.
+std::string select_messages(std::string_view where);
+
 template <class Row>
 Message read_message(const Row& st, RawColumn event_raw) {
   Message m;

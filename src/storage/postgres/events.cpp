@@ -48,7 +48,7 @@ std::string list_sql(const EventFilter& f, Plan plan) {
   if (f.before_id > 0) where += " AND id < $2";
   if (!f.sn.empty()) where += " AND sn = $3";
   if (!f.pin.empty()) where += " AND pin = $4";
-  const std::string columns = "SELECT " + std::string(kEventColumns);
+  const std::string columns = "SELECT " + std::string(rows::kEventColumns);
   std::string sql;
   if (plan == Plan::walk) {
     // Aliased `events`, so that kResidualFilters reads the walked rows.

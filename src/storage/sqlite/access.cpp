@@ -1,7 +1,5 @@
 #include "storage/sqlite/access.hpp"
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 
 #include "storage/result.hpp"

@@ -55,7 +55,7 @@ std::string list_sql(const EventFilter& f, Plan plan) {
     ids = "SELECT id FROM events WHERE id > ?1 AND id < ?2" + scope;
   }
   ids += kResidualFilters;
-  return "SELECT " + std::string(kEventColumns) + " FROM events WHERE id IN (" + ids + order + " LIMIT ?11)" + order;
+  return "SELECT " + std::string(rows::kEventColumns) + " FROM events WHERE id IN (" + ids + order + " LIMIT ?11)" + order;
 }
 
 std::optional<std::string> codes_json(const std::vector<std::int64_t>& codes) {

@@ -3,11 +3,10 @@
 
 #include <cstdint>
 #include <string>
-#include <string_view>
 #include <vector>
 
-#include "storage/sqlite/connection.hpp"
 #include "storage/rows.hpp"
+#include "storage/sqlite/connection.hpp"
 #include "storage/types.hpp"
 
 namespace zkpush::storage::sqlite::events {
@@ -20,9 +19,5 @@ std::vector<EventHourCount> hourly_counts(Connection& c, const std::string& sn, 
 std::int64_t prune(Connection& c, std::int64_t received_before, std::int64_t max_rows);
 // How this backend keeps an event's raw record (schema.cpp), for rows::read_event.
 inline constexpr rows::RawColumn kEventRaw = rows::RawColumn::text;
-// The columns rows::read_event reads, in its order.
-inline constexpr std::string_view kEventColumns =
-    "id, sn, log_index, time_local, time_utc, pin, cardno, event, door, inout, verifytype, alarm_type, raw, source, "
-    "received_at";
 
 }  // namespace zkpush::storage::sqlite::events
