@@ -6,27 +6,13 @@
 
 #include "storage/audit_chain.hpp"
 #include "storage/postgres/schema.hpp"
+#include "storage/rows.hpp"
 
 namespace zkpush::storage::postgres {
 
 namespace {
 
 constexpr const char* kAuditColumns = "id, at, actor, role, remote, method, target, operation, status, hash";
-
-AuditEntry audit_row(Statement& st) {
-  AuditEntry e;
-  e.id = st.column_int(0);
-  e.at = st.column_int(1);
-  e.actor = st.column_text(2);
-  e.role = st.column_text(3);
-  e.remote = st.column_text(4);
-  e.method = st.column_text(5);
-  e.target = st.column_text(6);
-  e.operation = st.column_text(7);
-  e.status = st.column_int(8);
-  e.hash = st.column_text(9);
-  return e;
-}
 
 }  // namespace
 
@@ -37,7 +23,7 @@ std::vector<AuditEntry> Audit::list(const AuditFilter& f) {
   st.bind(1, f.before_id != 0 ? f.before_id : std::numeric_limits<std::int64_t>::max());  // 0: from the newest
   st.bind(2, f.limit > 0 ? std::optional(f.limit) : std::nullopt).bind(3, f.actor);  // limit NULL: none
   std::vector<AuditEntry> out;
-  while (st.step()) out.push_back(audit_row(st));
+  while (st.step()) out.push_back(rows::read_audit_entry(st));
   return out;
 }
 
@@ -45,7 +31,7 @@ std::vector<AuditEntry> Audit::ascending(std::int64_t after_id, std::int64_t lim
   auto st = c_.prepare(std::string("SELECT ") + kAuditColumns + " FROM audit_log WHERE id > $1 ORDER BY id LIMIT $2");
   st.bind(1, after_id).bind(2, limit > 0 ? std::optional(limit) : std::nullopt);
   std::vector<AuditEntry> out;
-  while (st.step()) out.push_back(audit_row(st));
+  while (st.step()) out.push_back(rows::read_audit_entry(st));
   return out;
 }
 

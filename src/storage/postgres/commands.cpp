@@ -1,6 +1,7 @@
 #include "storage/postgres/commands.hpp"
 
 #include "storage/result.hpp"
+#include "storage/rows.hpp"
 #include "storage/wire_ids.hpp"
 
 namespace zkpush::storage::postgres::commands {
@@ -49,40 +50,9 @@ std::string locked(std::string_view sql, bool lock, bool skip) {
   return out;
 }
 
-CommandStatus status_from(const std::string& name) {
-  auto s = command_status_from_name(name);
-  if (!s) throw std::runtime_error("stored command has an unknown status '" + name + "'");
-  return *s;
-}
-
-CommandPriority priority_from(std::int64_t value) {
-  if (value < 0 || value > static_cast<std::int64_t>(CommandPriority::bulk))
-    throw std::runtime_error("stored command has an unknown priority " + std::to_string(value));
-  return static_cast<CommandPriority>(value);
-}
-
-CommandRow read_row(const Statement& st) {
-  CommandRow r;
-  r.id = st.column_int(0);
-  r.sn = st.column_text(1);
-  r.wire_id = st.column_int(2);
-  r.line = st.column_text(3);
-  r.verb = st.column_text(4);
-  r.status = status_from(st.column_text(5));
-  r.return_code = st.column_opt_int(6);
-  r.result = st.column_text(7);
-  r.created_at = st.column_int(8);
-  r.sent_at = st.column_int(9);
-  r.done_at = st.column_int(10);
-  r.expires_at = st.column_int(11);
-  r.attempts = st.column_int(12);
-  r.priority = priority_from(st.column_int(13));
-  return r;
-}
-
 std::vector<CommandRow> read_rows(Statement& st) {
   std::vector<CommandRow> out;
-  while (st.step()) out.push_back(read_row(st));
+  while (st.step()) out.push_back(rows::read_command(st));
   return out;
 }
 
@@ -140,21 +110,21 @@ std::optional<CommandRow> get(Connection& c, std::int64_t id, bool lock) {
   auto st = c.prepare(locked(kById, lock, false));
   st.bind(1, id);
   if (!st.step()) return std::nullopt;
-  return read_row(st);
+  return rows::read_command(st);
 }
 
 std::optional<CommandRow> find(Connection& c, const std::string& sn, std::int64_t wire_id, bool lock) {
   auto st = c.prepare(locked(kByWireId, lock, false));
   st.bind(1, sn).bind(2, wire_id);
   if (!st.step()) return std::nullopt;
-  return read_row(st);
+  return rows::read_command(st);
 }
 
 std::optional<CommandRow> find_relayed(Connection& c, const std::string& master_sn, std::int64_t wire_id, bool lock) {
   auto st = c.prepare(locked(kRelayedByWireId, lock, false));
   st.bind(1, master_sn).bind(2, wire_id);
   if (!st.step()) return std::nullopt;
-  return read_row(st);
+  return rows::read_command(st);
 }
 
 CommandRow insert(Connection& c, const NewCommand& command, std::int64_t clock_now) {

@@ -9,6 +9,7 @@
 #include "protocol/text.hpp"
 #include "storage/record_json.hpp"
 #include "storage/result.hpp"
+#include "storage/rows.hpp"
 
 namespace zkpush::storage::postgres::device_data {
 
@@ -29,25 +30,10 @@ std::optional<std::int64_t> sql_limit(std::int64_t limit) {  // NULL: no limit
   return limit > 0 ? std::optional(limit) : std::nullopt;
 }
 
-// The columns read_record reads; a listing may leave the content out and still learn its size.
+// The columns rows::read_device_record reads; a listing may leave the content out and still learn its size.
 std::string select_records(bool content) {
   return std::string("SELECT id, sn, tbl, rkey, fields, ") + (content ? "content" : "''::bytea") +
          ", updated_at, content_field, content_encoding, octet_length(content) FROM device_records";
-}
-
-DeviceRecord read_record(const Statement& st) {
-  DeviceRecord r;
-  r.id = st.column_int(0);
-  r.sn = st.column_text(1);
-  r.table = st.column_text(2);
-  r.key = st.column_text(3);
-  r.fields = record_from_json(st.column_text(4));
-  r.content = st.column_blob(5);
-  r.updated_at = st.column_int(6);
-  r.content_field = st.column_text(7);
-  r.content_encoding = st.column_text(8);
-  r.content_size = st.column_int(9);
-  return r;
 }
 
 }  // namespace
@@ -114,7 +100,7 @@ std::vector<DeviceRecord> list_records(Connection& c, const std::string& sn, con
                       " ORDER BY sn, tbl, rkey LIMIT $3");
   st.bind(1, as_text(sn)).bind(2, as_text(table)).bind(3, sql_limit(limit));
   std::vector<DeviceRecord> out;
-  while (st.step()) out.push_back(read_record(st));
+  while (st.step()) out.push_back(rows::read_device_record(st));
   return out;
 }
 
@@ -130,7 +116,7 @@ std::vector<DeviceRecord> record_page(Connection& c, const DeviceRecordFilter& f
   st.bind(4, f.after_id);
   st.bind(5, sql_limit(f.limit));
   std::vector<DeviceRecord> out;
-  while (st.step()) out.push_back(read_record(st));
+  while (st.step()) out.push_back(rows::read_device_record(st));
   return out;
 }
 
@@ -138,7 +124,7 @@ std::optional<DeviceRecord> record(Connection& c, std::int64_t id) {
   auto st = c.prepare(select_records(true) + " WHERE id = $1");
   st.bind(1, id);
   if (!st.step()) return std::nullopt;
-  return read_record(st);
+  return rows::read_device_record(st);
 }
 
 void append_log(Connection& c, const std::vector<DeviceLogEntry>& entries) {

@@ -8,6 +8,7 @@
 #include "protocol/text.hpp"
 #include "storage/record_json.hpp"
 #include "storage/result.hpp"
+#include "storage/rows.hpp"
 
 namespace zkpush::storage::postgres::devices {
 
@@ -28,24 +29,6 @@ constexpr std::string_view kOptionsAll = "SELECT sn, key, value FROM device_opti
 constexpr std::string_view kOptionsOne =
     "SELECT key, value FROM device_options WHERE sn = $1 ORDER BY lower(key)";
 
-Device read_device(const Statement& st) {
-  Device d;
-  d.sn = st.column_text(0);
-  d.approved = st.column_int(1) != 0;
-  d.registry_code = st.column_text(2);
-  d.session_id = st.column_text(3);
-  d.push_version = st.column_text(4);
-  d.ip = st.column_text(5);
-  d.time_zone = st.column_text(6);
-  const std::string registry = st.column_text(7);
-  if (!registry.empty()) d.registry = record_from_json(registry);  // get_row() leaves it out
-  d.first_seen = st.column_int(8);
-  d.last_seen = st.column_int(9);
-  d.registered_at = st.column_int(10);
-  d.config = record_from_json(st.column_text(11));
-  return d;
-}
-
 }  // namespace
 
 std::vector<Device> load_all(Connection& c) {
@@ -55,7 +38,7 @@ std::vector<Device> load_all(Connection& c) {
   {
     auto st = c.prepare(kSelectAll);
     while (st.step()) {
-      out.push_back(read_device(st));
+      out.push_back(rows::read_device(st));
       by_sn.emplace(out.back().sn, out.size() - 1);
     }
   }
@@ -75,7 +58,7 @@ std::optional<Device> get(Connection& c, const std::string& sn) {
     auto st = c.prepare(kSelectOne);
     st.bind(1, sn);
     if (!st.step()) return std::nullopt;
-    d = read_device(st);
+    d = rows::read_device(st);
   }
   auto st = c.prepare(kOptionsOne);
   st.bind(1, sn);
@@ -88,7 +71,7 @@ std::optional<Device> get_row(Connection& c, const std::string& sn) {
   auto st = c.prepare(kSelectRow);
   st.bind(1, sn);
   if (!st.step()) return std::nullopt;
-  return read_device(st);
+  return rows::read_device(st);
 }
 
 std::vector<DeviceOption> options(Connection& c, const std::string& sn) {
@@ -300,27 +283,13 @@ constexpr std::string_view kSubColumns =
     "SELECT sn, master_sn, online, is_authorize, requested, authorize_info, register_info, first_seen, last_seen "
     "FROM sub_controllers ";
 
-SubController read_sub(const Statement& st) {
-  SubController s;
-  s.sn = st.column_text(0);
-  s.master_sn = st.column_text(1);
-  s.online = st.column_int(2) != 0;
-  s.is_authorize = static_cast<int>(st.column_int(3));
-  s.requested = static_cast<int>(st.column_int(4));
-  s.authorize_info = st.column_text(5);
-  s.register_info = st.column_text(6);
-  s.first_seen = st.column_int(7);
-  s.last_seen = st.column_int(8);
-  return s;
-}
-
 }  // namespace
 
 std::optional<SubController> sub_controller(Connection& c, const std::string& sn) {
   auto st = c.prepare(std::string(kSubColumns) + "WHERE sn = $1");
   st.bind(1, sn);
   if (!st.step()) return std::nullopt;
-  return read_sub(st);
+  return rows::read_sub_controller(st);
 }
 
 std::vector<SubController> sub_controllers(Connection& c, const std::string& master_sn) {
@@ -328,7 +297,7 @@ std::vector<SubController> sub_controllers(Connection& c, const std::string& mas
   auto st = master_sn.empty() ? c.prepare(std::string(kSubColumns) + "ORDER BY sn")
                               : c.prepare(std::string(kSubColumns) + "WHERE master_sn = $1 ORDER BY sn");
   if (!master_sn.empty()) st.bind(1, master_sn);
-  while (st.step()) out.push_back(read_sub(st));
+  while (st.step()) out.push_back(rows::read_sub_controller(st));
   return out;
 }
 

@@ -48,7 +48,7 @@ std::string list_sql(const EventFilter& f, Plan plan) {
   if (f.before_id > 0) where += " AND id < $2";
   if (!f.sn.empty()) where += " AND sn = $3";
   if (!f.pin.empty()) where += " AND pin = $4";
-  const std::string columns = "SELECT " + std::string(kEventColumns);
+  const std::string columns = "SELECT " + std::string(rows::kEventColumns);
   std::string sql;
   if (plan == Plan::walk) {
     // Aliased `events`, so that kResidualFilters reads the walked rows.
@@ -74,26 +74,6 @@ std::optional<std::string> unless_empty(const std::string& text) {
 std::string nullable(const std::optional<std::int64_t>& value) { return value ? std::to_string(*value) : ""; }
 
 }  // namespace
-
-EventRow read_row(const Statement& st, int at) {
-  EventRow e;
-  e.id = st.column_int(at + 0);
-  e.sn = st.column_text(at + 1);
-  e.index = st.column_opt_int(at + 2);
-  e.time_local = st.column_text(at + 3);
-  e.time_utc = st.column_opt_int(at + 4);
-  e.pin = st.column_text(at + 5);
-  e.cardno = st.column_text(at + 6);
-  e.event = st.column_opt_int(at + 7);
-  e.door = st.column_opt_int(at + 8);
-  e.inout = st.column_opt_int(at + 9);
-  e.verifytype = st.column_text(at + 10);
-  e.alarm_type = st.column_opt_int(at + 11);
-  e.raw = st.column_blob(at + 12);
-  e.source = st.column_text(at + 13);
-  e.received_at = st.column_int(at + 14);
-  return e;
-}
 
 InsertCounts insert(Connection& c, const std::vector<NewEvent>& events) {
   // The ingest path: one statement per batch, the events as parallel arrays, inserted in their order
@@ -176,7 +156,7 @@ std::vector<EventRow> list_by(Connection& c, const EventFilter& filter, Plan pla
       .bind(11, unless_empty(lasts))
       .bind(12, filter.limit > 0 ? std::optional(filter.limit) : std::nullopt);  // NULL: no limit
   std::vector<EventRow> out;
-  while (st.step()) out.push_back(read_row(st, 0));
+  while (st.step()) out.push_back(rows::read_event(st, 0, kEventRaw));
   return out;
 }
 

@@ -3,10 +3,10 @@
 
 #include <cstdint>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include "storage/postgres/database.hpp"
+#include "storage/rows.hpp"
 #include "storage/types.hpp"
 
 namespace zkpush::storage::postgres::events {
@@ -17,10 +17,7 @@ std::int64_t count(Connection& c, const std::string& sn);  // "" = every device
 std::int64_t last_id(Connection& c);
 std::vector<EventHourCount> hourly_counts(Connection& c, const std::string& sn, std::int64_t from, std::int64_t to);
 std::int64_t prune(Connection& c, std::int64_t received_before, std::int64_t max_rows);
-// The event in columns [at, at + 15) of a row, in the order of kEventColumns.
-EventRow read_row(const Statement& st, int at);
-inline constexpr std::string_view kEventColumns =
-    "id, sn, log_index, time_local, time_utc, pin, cardno, event, door, inout, verifytype, alarm_type, raw, source, "
-    "received_at";
+// How this backend keeps an event's raw record (schema.cpp), for rows::read_event.
+inline constexpr rows::RawColumn kEventRaw = rows::RawColumn::bytea;
 
 }  // namespace zkpush::storage::postgres::events

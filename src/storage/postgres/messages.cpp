@@ -2,61 +2,16 @@
 
 #include "storage/result.hpp"
 #include "storage/postgres/events.hpp"
+#include "storage/rows.hpp"
 
 namespace zkpush::storage::postgres {
-
-namespace {
-
-// A message with the row it names: the event's columns start at 6, the door state's at 21.
-std::string select_from(std::string_view where) {
-  std::string sql = "SELECT m.id, m.kind, m.sn, m.ref, m.body, m.at, ";
-  for (std::size_t i = 0, start = 0; start <= events::kEventColumns.size(); ++i) {
-    auto end = events::kEventColumns.find(',', start);
-    if (end == std::string_view::npos) end = events::kEventColumns.size();
-    auto column = events::kEventColumns.substr(start, end - start);
-    while (!column.empty() && column.front() == ' ') column.remove_prefix(1);
-    sql += (i ? ", e." : "e.") + std::string(column);
-    start = end + 1;
-  }
-  sql +=
-      ", h.sn, h.time_local, h.sensor, h.relay, h.alarm, h.received_at FROM messages m "
-      "LEFT JOIN events e ON m.kind = 'event' AND e.id = m.ref "
-      "LEFT JOIN door_state_history h ON m.kind = 'door_state' AND h.id = m.ref ";
-  sql += where;
-  return sql;
-}
-
-Message read_message(const Statement& st) {
-  Message m;
-  m.id = st.column_int(0);
-  m.kind = st.column_text(1);
-  m.sn = st.column_text(2);
-  m.ref = st.column_opt_int(3).value_or(0);
-  m.body = st.column_opt_text(4).value_or("");
-  m.at = st.column_int(5);
-  if (!st.is_null(6)) m.event = events::read_row(st, 6);
-  if (!st.is_null(21)) {
-    DoorStateUpdate d;
-    d.sn = st.column_text(21);
-    d.time_local = st.column_text(22);
-    d.sensor = st.column_text(23);
-    d.relay = st.column_text(24);
-    d.alarm = st.column_text(25);
-    d.received_at = st.column_int(26);
-    d.id = m.ref;
-    m.door_state = std::move(d);
-  }
-  return m;
-}
-
-}  // namespace
 
 std::vector<Message> Messages::list(const MessageFilter& f) {
   // Two statements, so that each gets a plan walking the index that serves its filter (by id, or by
   // device and id).
-  static const std::string kAll = select_from(
+  static const std::string kAll = rows::select_messages(
       "WHERE m.id > $1 AND (cardinality($3::text[]) = 0 OR m.kind = ANY($3)) ORDER BY m.id LIMIT $2");
-  static const std::string kDevice = select_from(
+  static const std::string kDevice = rows::select_messages(
       "WHERE m.sn = $4 AND m.id > $1 AND (cardinality($3::text[]) = 0 OR m.kind = ANY($3)) ORDER BY m.id LIMIT $2");
   auto st = c_.prepare(f.sn.empty() ? kAll : kDevice);
   st.bind(1, f.after_id).bind(3, f.kinds);
@@ -64,16 +19,16 @@ std::vector<Message> Messages::list(const MessageFilter& f) {
   else st.bind_null(2);  // LIMIT NULL: all
   if (!f.sn.empty()) st.bind(4, f.sn);
   std::vector<Message> out;
-  while (st.step()) out.push_back(read_message(st));
+  while (st.step()) out.push_back(rows::read_message(st, events::kEventRaw));
   return out;
 }
 
 std::vector<Message> Messages::get(const std::vector<std::int64_t>& ids) {
-  static const std::string kByIds = select_from("WHERE m.id = ANY($1) ORDER BY m.id");
+  static const std::string kByIds = rows::select_messages("WHERE m.id = ANY($1) ORDER BY m.id");
   auto st = c_.prepare(kByIds);
   st.bind(1, ids);
   std::vector<Message> out;
-  while (st.step()) out.push_back(read_message(st));
+  while (st.step()) out.push_back(rows::read_message(st, events::kEventRaw));
   return out;
 }
 

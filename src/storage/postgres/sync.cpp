@@ -1,7 +1,8 @@
 #include "storage/postgres/sync.hpp"
 
 #include <map>
-#include <stdexcept>
+
+#include "storage/rows.hpp"
 
 namespace zkpush::storage::postgres {
 
@@ -9,30 +10,6 @@ namespace {
 
 constexpr std::string_view kItemColumns =
     "sn, kind, key, desired, applied, sending, state, return_code, error, attempts, retry_at, updated_at, batch";
-
-SyncState state_from(const std::string& text) {
-  if (text == "pending") return SyncState::pending;
-  if (text == "sending") return SyncState::sending;
-  if (text == "applied") return SyncState::applied;
-  if (text == "failed") return SyncState::failed;
-  throw std::runtime_error("sync item: unknown state '" + text + "'");
-}
-
-SyncItem read_item(const Statement& st) {
-  SyncItem i;
-  i.id = SyncKey{st.column_text(0), st.column_text(1), st.column_text(2)};
-  i.desired = st.column_opt_text(3);
-  i.applied = st.column_opt_text(4);
-  i.sending = st.column_opt_text(5);
-  i.state = state_from(st.column_text(6));
-  i.return_code = st.column_opt_int(7);
-  i.error = st.column_text(8);
-  i.attempts = st.column_int(9);
-  i.retry_at = st.column_int(10);
-  i.updated_at = st.column_int(11);
-  i.batch = st.column_int(12);
-  return i;
-}
 
 std::string select_items(std::string_view where) {
   return "SELECT " + std::string(kItemColumns) + " FROM sync_items " + std::string(where);
@@ -44,14 +21,14 @@ std::optional<SyncItem> Sync::item(const SyncKey& id) {
   auto st = c_.prepare(select_items("WHERE sn = $1 AND kind = $2 AND key = $3"));
   st.bind(1, id.sn).bind(2, id.kind).bind(3, id.key);
   if (!st.step()) return std::nullopt;
-  return read_item(st);
+  return rows::read_sync_item(st);
 }
 
 std::vector<SyncItem> Sync::items(const std::string& sn, const std::string& kind) {
   std::vector<SyncItem> out;
   auto st = c_.prepare(select_items("WHERE sn = $1 AND ($2 = '' OR kind = $2) ORDER BY kind, key"));
   st.bind(1, sn).bind(2, kind);
-  while (st.step()) out.push_back(read_item(st));
+  while (st.step()) out.push_back(rows::read_sync_item(st));
   return out;
 }
 
@@ -108,7 +85,7 @@ std::vector<SyncItem> Sync::items_on_panels(const std::string& kind, const std::
       "SELECT (SELECT min(sn) FROM sync_items WHERE sn > panels.sn) FROM panels WHERE panels.sn IS NOT NULL) " +
       select_items("WHERE sn IN (SELECT sn FROM panels) AND kind = $1 AND key = $2 ORDER BY sn"));
   st.bind(1, kind).bind(2, key);
-  while (st.step()) out.push_back(read_item(st));
+  while (st.step()) out.push_back(rows::read_sync_item(st));
   return out;
 }
 
@@ -118,7 +95,7 @@ std::vector<SyncItem> Sync::failures(const std::string& sn, std::int64_t limit) 
   st.bind(1, sn);
   if (limit > 0) st.bind(2, limit);
   else st.bind_null(2);  // LIMIT NULL: all
-  while (st.step()) out.push_back(read_item(st));
+  while (st.step()) out.push_back(rows::read_sync_item(st));
   return out;
 }
 
@@ -329,7 +306,7 @@ std::vector<SyncItem> Sync::due(const std::string& sn, std::int64_t now, std::in
   st.bind(1, sn).bind(2, now);
   if (limit > 0) st.bind(3, limit);
   else st.bind_null(3);  // LIMIT NULL: all
-  while (st.step()) out.push_back(read_item(st));
+  while (st.step()) out.push_back(rows::read_sync_item(st));
   return out;
 }
 

@@ -1,21 +1,11 @@
 #include "storage/postgres/tokens.hpp"
 
 #include "storage/result.hpp"
+#include "storage/rows.hpp"
 
 namespace zkpush::storage::postgres {
 
 namespace {
-
-ApiToken read_token(const Statement& st) {
-  ApiToken t;
-  t.id = st.column_int(0);
-  t.name = st.column_text(1);
-  t.role = st.column_text(2);
-  t.hash = st.column_text(3);
-  t.created_at = st.column_int(4);
-  t.revoked_at = st.column_int(5);
-  return t;
-}
 
 constexpr const char* kColumns = "SELECT id, name, role, hash, created_at, revoked_at FROM api_tokens ";
 
@@ -24,7 +14,7 @@ constexpr const char* kColumns = "SELECT id, name, role, hash, created_at, revok
 std::vector<ApiToken> Tokens::all() {
   std::vector<ApiToken> out;
   auto st = c_.prepare(std::string(kColumns) + "ORDER BY id");
-  while (st.step()) out.push_back(read_token(st));
+  while (st.step()) out.push_back(rows::read_token(st));
   return out;
 }
 
@@ -32,7 +22,7 @@ std::optional<ApiToken> Tokens::get(std::int64_t id) {
   auto st = c_.prepare(std::string(kColumns) + "WHERE id = $1");
   st.bind(1, id);
   if (!st.step()) return std::nullopt;
-  return read_token(st);
+  return rows::read_token(st);
 }
 
 std::int64_t Tokens::insert(const ApiToken& t) {

@@ -1,10 +1,9 @@
 #include "storage/sqlite/access.hpp"
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 
 #include "storage/result.hpp"
+#include "storage/rows.hpp"
 
 namespace zkpush::storage::sqlite {
 
@@ -14,47 +13,6 @@ using Reason = StoreError::Reason;
 
 constexpr std::string_view kPersonColumns =
     "pin, name, password, privilege, grp, valid_from, valid_until, disabled, enrolled_at, created_at, updated_at";
-
-Person read_person(const Statement& st) {
-  Person p;
-  p.pin = st.column_text(0);
-  p.name = st.column_text(1);
-  p.password = st.column_text(2);
-  p.privilege = static_cast<int>(st.column_int(3));
-  p.group = static_cast<int>(st.column_int(4));
-  p.valid_from = st.column_text(5);
-  p.valid_until = st.column_text(6);
-  p.disabled = st.column_int(7) != 0;
-  p.enrolled_at = st.column_text(8);
-  p.created_at = st.column_int(9);
-  p.updated_at = st.column_int(10);
-  return p;
-}
-
-std::string segments_json(const TimeRule& rule) {
-  nlohmann::ordered_json j = nlohmann::ordered_json::object();
-  for (std::size_t d = 0; d < kRuleDays.size(); ++d) {
-    auto periods = nlohmann::ordered_json::array();
-    for (const auto& p : rule.days[d]) periods.push_back({p.start, p.end});
-    j[kRuleDays[d]] = std::move(periods);
-  }
-  return j.dump();
-}
-
-TimeRule read_rule(const Statement& st) {
-  TimeRule r;
-  r.id = st.column_int(0);
-  r.name = st.column_text(1);
-  auto j = nlohmann::json::parse(st.column_text(2), nullptr, false);
-  if (!j.is_object()) throw std::runtime_error("time rule " + std::to_string(r.id) + ": segments are not a JSON object");
-  for (std::size_t d = 0; d < kRuleDays.size(); ++d) {
-    auto it = j.find(kRuleDays[d]);
-    if (it == j.end() || !it->is_array()) continue;
-    for (const auto& p : *it)
-      if (p.is_array() && p.size() == 2) r.days[d].push_back(Period{p[0].get<int>(), p[1].get<int>()});
-  }
-  return r;
-}
 
 bool is_constraint(const SqliteError& e) { return (e.code() & 0xff) == 19; }  // SQLITE_CONSTRAINT
 
@@ -100,7 +58,7 @@ std::optional<Person> Access::person(const std::string& pin) {
     auto st = c_.prepare(std::string("SELECT ") + std::string(kPersonColumns) + " FROM persons WHERE pin = ?1");
     st->bind(1, pin);
     if (!st->step()) return std::nullopt;
-    p = read_person(*st);
+    p = rows::read_person(*st);
   }
   fill(*p);
   return p;
@@ -112,7 +70,7 @@ std::vector<Person> Access::persons(const std::string& after_pin, std::int64_t l
     auto st = c_.prepare(std::string("SELECT ") + std::string(kPersonColumns) +
                          " FROM persons WHERE pin > ?1 ORDER BY pin LIMIT ?2");
     st->bind(1, after_pin).bind(2, limit > 0 ? limit : std::int64_t{-1});
-    while (st->step()) out.push_back(read_person(*st));
+    while (st->step()) out.push_back(rows::read_person(*st));
   }
   for (auto& p : out) fill(p);
   return out;
@@ -242,29 +200,19 @@ void Access::delete_credential(const std::string& pin, std::int64_t id) {
 
 namespace {
 constexpr std::string_view kHolidayColumns = "id, name, start_date, end_date, type, yearly";
-Holiday read_holiday(const Statement& st) {
-  Holiday h;
-  h.id = st.column_int(0);
-  h.name = st.column_text(1);
-  h.start = st.column_text(2);
-  h.end = st.column_text(3);
-  h.type = static_cast<int>(st.column_int(4));
-  h.yearly = st.column_int(5) != 0;
-  return h;
-}
 }  // namespace
 
 std::optional<Holiday> Access::holiday(std::int64_t id) {
   auto st = c_.prepare("SELECT " + std::string(kHolidayColumns) + " FROM holidays WHERE id = ?1");
   st->bind(1, id);
   if (!st->step()) return std::nullopt;
-  return read_holiday(*st);
+  return rows::read_holiday(*st);
 }
 
 std::vector<Holiday> Access::holidays() {
   std::vector<Holiday> out;
   auto st = c_.prepare("SELECT " + std::string(kHolidayColumns) + " FROM holidays ORDER BY id");
-  while (st->step()) out.push_back(read_holiday(*st));
+  while (st->step()) out.push_back(rows::read_holiday(*st));
   return out;
 }
 
@@ -297,26 +245,26 @@ std::optional<TimeRule> Access::time_rule(std::int64_t id) {
   auto st = c_.prepare("SELECT id, name, segments FROM time_rules WHERE id = ?1");
   st->bind(1, id);
   if (!st->step()) return std::nullopt;
-  return read_rule(*st);
+  return rows::read_rule(*st);
 }
 
 std::vector<TimeRule> Access::time_rules() {
   std::vector<TimeRule> out;
   auto st = c_.prepare("SELECT id, name, segments FROM time_rules ORDER BY id");
-  while (st->step()) out.push_back(read_rule(*st));
+  while (st->step()) out.push_back(rows::read_rule(*st));
   return out;
 }
 
 std::int64_t Access::insert_time_rule(const TimeRule& rule) {
   auto st = c_.prepare("INSERT INTO time_rules (name, segments) VALUES (?1, ?2)");
-  st->bind(1, rule.name).bind(2, segments_json(rule));
+  st->bind(1, rule.name).bind(2, rows::segments_json(rule));
   st->run();
   return c_.db().last_insert_rowid();
 }
 
 void Access::update_time_rule(const TimeRule& rule) {
   auto st = c_.prepare("UPDATE time_rules SET name = ?2, segments = ?3 WHERE id = ?1");
-  st->bind(1, rule.id).bind(2, rule.name).bind(3, segments_json(rule));
+  st->bind(1, rule.id).bind(2, rule.name).bind(3, rows::segments_json(rule));
   st->run();
   if (c_.db().changes() == 0) throw Refused(Reason::not_found, "no time rule " + std::to_string(rule.id));
 }
@@ -453,24 +401,12 @@ void Access::move_panel(const std::string& from, const std::string& to) {
 
 // ---- door settings ---------------------------------------------------------------------------------
 
-namespace {
-DoorSettings read_door_settings(const Statement& st) {
-  DoorSettings d;
-  d.sn = st.column_text(0);
-  d.door = static_cast<int>(st.column_int(1));
-  d.name = st.column_text(2);
-  d.settings = st.column_text(3);
-  d.updated_at = st.column_int(4);
-  return d;
-}
-}  // namespace
-
 std::vector<DoorSettings> Access::door_settings(const std::string& sn) {
   std::vector<DoorSettings> out;
   auto st = c_.prepare("SELECT sn, door, name, settings, updated_at FROM door_settings WHERE ?1 = '' OR sn = ?1 "
                        "ORDER BY sn, door");
   st->bind(1, sn);
-  while (st->step()) out.push_back(read_door_settings(*st));
+  while (st->step()) out.push_back(rows::read_door_settings(*st));
   return out;
 }
 
@@ -478,7 +414,7 @@ std::optional<DoorSettings> Access::door_setting(const std::string& sn, int door
   auto st = c_.prepare("SELECT sn, door, name, settings, updated_at FROM door_settings WHERE sn = ?1 AND door = ?2");
   st->bind(1, sn).bind(2, std::int64_t{door});
   if (!st->step()) return std::nullopt;
-  return read_door_settings(*st);
+  return rows::read_door_settings(*st);
 }
 
 void Access::put_door_settings(const DoorSettings& d) {
@@ -536,24 +472,18 @@ std::vector<ApbZone> Access::apb_zones_at(const std::string& sn, int door) {
       sn, door);
 }
 
-namespace {
-ApbPresence read_presence(const Statement& st) {
-  return ApbPresence{st.column_int(0), st.column_text(1), st.column_int(2) != 0, st.column_int(3), st.column_int(4)};
-}
-}  // namespace
-
 std::optional<ApbPresence> Access::apb_presence(std::int64_t zone_id, const std::string& pin) {
   auto st = c_.prepare("SELECT zone_id, pin, inside, entered_at, exited_at FROM apb_presence WHERE zone_id = ?1 AND pin = ?2");
   st->bind(1, zone_id).bind(2, pin);
   if (!st->step()) return std::nullopt;
-  return read_presence(*st);
+  return rows::read_presence(*st);
 }
 
 std::vector<ApbPresence> Access::apb_presences(std::int64_t zone_id) {
   auto st = c_.prepare("SELECT zone_id, pin, inside, entered_at, exited_at FROM apb_presence WHERE zone_id = ?1 ORDER BY pin");
   st->bind(1, zone_id);
   std::vector<ApbPresence> out;
-  while (st->step()) out.push_back(read_presence(*st));
+  while (st->step()) out.push_back(rows::read_presence(*st));
   return out;
 }
 

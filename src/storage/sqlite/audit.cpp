@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "storage/audit_chain.hpp"
+#include "storage/rows.hpp"
 #include "storage/sqlite/migrations.hpp"
 
 namespace zkpush::storage::sqlite {
@@ -12,21 +13,6 @@ namespace {
 
 constexpr const char* kAuditColumns = "id, at, actor, role, remote, method, target, operation, status, hash";
 
-AuditEntry audit_row(Statement& st) {
-  AuditEntry e;
-  e.id = st.column_int(0);
-  e.at = st.column_int(1);
-  e.actor = st.column_text(2);
-  e.role = st.column_text(3);
-  e.remote = st.column_text(4);
-  e.method = st.column_text(5);
-  e.target = st.column_text(6);
-  e.operation = st.column_text(7);
-  e.status = st.column_int(8);
-  e.hash = st.column_text(9);
-  return e;
-}
-
 }  // namespace
 
 std::vector<AuditEntry> Audit::list(const AuditFilter& f) {
@@ -34,7 +20,7 @@ std::vector<AuditEntry> Audit::list(const AuditFilter& f) {
                        " FROM audit_log WHERE (?1 = 0 OR id < ?1) AND (?3 = '' OR actor = ?3) ORDER BY id DESC LIMIT ?2");
   st->bind(1, f.before_id).bind(2, f.limit > 0 ? f.limit : std::int64_t{-1}).bind(3, f.actor);
   std::vector<AuditEntry> out;
-  while (st->step()) out.push_back(audit_row(*st));
+  while (st->step()) out.push_back(rows::read_audit_entry(*st));
   return out;
 }
 
@@ -42,7 +28,7 @@ std::vector<AuditEntry> Audit::ascending(std::int64_t after_id, std::int64_t lim
   auto st = c_.prepare(std::string("SELECT ") + kAuditColumns + " FROM audit_log WHERE id > ?1 ORDER BY id LIMIT ?2");
   st->bind(1, after_id).bind(2, limit > 0 ? limit : std::int64_t{-1});
   std::vector<AuditEntry> out;
-  while (st->step()) out.push_back(audit_row(*st));
+  while (st->step()) out.push_back(rows::read_audit_entry(*st));
   return out;
 }
 
@@ -73,7 +59,7 @@ void chain_audit_log(Database& db) {
   Statement read(db, std::string("SELECT ") + kAuditColumns + " FROM audit_log ORDER BY id");
   Statement write(db, "UPDATE audit_log SET hash = ?2 WHERE id = ?1");
   while (read.step()) {
-    const auto entry = audit_row(read);
+    const auto entry = rows::read_audit_entry(read);
     previous = audit_hash(previous, entry);
     write.bind(1, entry.id).bind(2, previous);
     write.run();

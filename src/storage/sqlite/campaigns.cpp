@@ -1,26 +1,13 @@
 #include "storage/sqlite/campaigns.hpp"
 
+#include "storage/rows.hpp"
+
 namespace zkpush::storage::sqlite {
 
 namespace campaigns_sql {
 
 constexpr const char* kColumns =
     "SELECT id, file, size, md5, method, type, url_base, created_by, created_at, cancelled_at FROM campaigns ";
-
-Campaign read_campaign(const Statement& st) {
-  Campaign c;
-  c.id = st.column_int(0);
-  c.file = st.column_text(1);
-  c.size = static_cast<std::uint64_t>(st.column_int(2));
-  c.md5 = st.column_text(3);
-  c.method = st.column_text(4);
-  c.type = st.column_text(5);
-  c.url_base = st.column_text(6);
-  c.created_by = st.column_text(7);
-  c.created_at = st.column_int(8);
-  c.cancelled_at = st.column_int(9);
-  return c;
-}
 
 }  // namespace campaigns_sql
 
@@ -42,7 +29,7 @@ std::vector<Campaign> Campaigns::list(std::int64_t before_id, std::int64_t limit
   auto st = c_.prepare(std::string(campaigns_sql::kColumns) + "WHERE (?1 = 0 OR id < ?1) ORDER BY id DESC LIMIT ?2");
   st->bind(1, before_id).bind(2, limit > 0 ? limit : std::int64_t{-1});
   std::vector<Campaign> out;
-  while (st->step()) out.push_back(campaigns_sql::read_campaign(*st));
+  while (st->step()) out.push_back(rows::read_campaign(*st));
   for (auto& c : out) read_targets(c);
   return out;
 }
@@ -51,7 +38,7 @@ std::optional<Campaign> Campaigns::get(std::int64_t id) {
   auto st = c_.prepare(std::string(campaigns_sql::kColumns) + "WHERE id = ?1");
   st->bind(1, id);
   if (!st->step()) return std::nullopt;
-  Campaign c = campaigns_sql::read_campaign(*st);
+  Campaign c = rows::read_campaign(*st);
   read_targets(c);
   return c;
 }

@@ -6,6 +6,7 @@
 
 #include "storage/record_json.hpp"
 #include "storage/result.hpp"
+#include "storage/rows.hpp"
 
 namespace zkpush::storage::sqlite::device_data {
 
@@ -24,25 +25,10 @@ std::string where_of(std::initializer_list<std::pair<bool, std::string_view>> co
 
 std::int64_t sql_limit(std::int64_t limit) { return limit > 0 ? limit : -1; }
 
-// The columns read_record reads; a listing may leave the content out and still learn its size.
+// The columns rows::read_device_record reads; a listing may leave the content out and still learn its size.
 std::string select_records(bool content) {
   return std::string("SELECT id, sn, tbl, rkey, fields, ") + (content ? "content" : "X''") +
          ", updated_at, content_field, content_encoding, length(content) FROM device_records";
-}
-
-DeviceRecord read_record(const Statement& st) {
-  DeviceRecord r;
-  r.id = st.column_int(0);
-  r.sn = st.column_text(1);
-  r.table = st.column_text(2);
-  r.key = st.column_text(3);
-  r.fields = record_from_json(st.column_text(4));
-  r.content = st.column_blob(5);
-  r.updated_at = st.column_int(6);
-  r.content_field = st.column_text(7);
-  r.content_encoding = st.column_text(8);
-  r.content_size = st.column_int(9);
-  return r;
 }
 
 }  // namespace
@@ -79,7 +65,7 @@ std::vector<DeviceRecord> list_records(Connection& c, const std::string& sn, con
                       " ORDER BY sn, tbl, rkey LIMIT ?3");
   st->bind(1, sn).bind(2, table).bind(3, sql_limit(limit));
   std::vector<DeviceRecord> out;
-  while (st->step()) out.push_back(read_record(*st));
+  while (st->step()) out.push_back(rows::read_device_record(*st));
   return out;
 }
 
@@ -92,7 +78,7 @@ std::vector<DeviceRecord> record_page(Connection& c, const DeviceRecordFilter& f
                       " ORDER BY id LIMIT ?5");
   st->bind(1, f.sn).bind(2, f.table).bind(3, f.key).bind(4, f.after_id).bind(5, sql_limit(f.limit));
   std::vector<DeviceRecord> out;
-  while (st->step()) out.push_back(read_record(*st));
+  while (st->step()) out.push_back(rows::read_device_record(*st));
   return out;
 }
 
@@ -100,7 +86,7 @@ std::optional<DeviceRecord> record(Connection& c, std::int64_t id) {
   auto st = c.prepare(select_records(true) + " WHERE id = ?1");
   st->bind(1, id);
   if (!st->step()) return std::nullopt;
-  return read_record(*st);
+  return rows::read_device_record(*st);
 }
 
 void append_log(Connection& c, const std::vector<DeviceLogEntry>& entries) {

@@ -3,24 +3,9 @@
 #include <limits>
 
 #include "storage/result.hpp"
+#include "storage/rows.hpp"
 
 namespace zkpush::storage::sqlite::door_state {
-
-namespace {
-
-DoorStateUpdate read_row(const Statement& st) {
-  DoorStateUpdate d;
-  d.sn = st.column_text(0);
-  d.time_local = st.column_text(1);
-  d.sensor = st.column_text(2);
-  d.relay = st.column_text(3);
-  d.alarm = st.column_text(4);
-  d.received_at = st.column_int(5);
-  d.id = st.column_int(6);
-  return d;
-}
-
-}  // namespace
 
 void put(Connection& c, const DoorStateUpdate& u) {
   if (u.sn.empty()) throw Refused(StoreError::Reason::invalid, "a door state needs the device's serial number");
@@ -50,13 +35,13 @@ std::optional<DoorStateUpdate> get(Connection& c, const std::string& sn) {
   auto st = c.prepare("SELECT sn, time_local, sensor, relay, alarm, received_at, 0 FROM door_state WHERE sn = ?1");
   st->bind(1, sn);
   if (!st->step()) return std::nullopt;
-  return read_row(*st);
+  return rows::read_door_state(*st);
 }
 
 std::vector<DoorStateUpdate> all(Connection& c) {
   auto st = c.prepare("SELECT sn, time_local, sensor, relay, alarm, received_at, 0 FROM door_state ORDER BY sn");
   std::vector<DoorStateUpdate> out;
-  while (st->step()) out.push_back(read_row(*st));
+  while (st->step()) out.push_back(rows::read_door_state(*st));
   return out;
 }
 
@@ -68,7 +53,7 @@ std::vector<DoorStateUpdate> history(Connection& c, const std::string& sn, std::
   st->bind(1, sn).bind(2, before_id > 0 ? before_id : std::numeric_limits<std::int64_t>::max());
   st->bind(3, limit > 0 ? limit : std::int64_t{-1});
   std::vector<DoorStateUpdate> out;
-  while (st->step()) out.push_back(read_row(*st));
+  while (st->step()) out.push_back(rows::read_door_state(*st));
   return out;
 }
 

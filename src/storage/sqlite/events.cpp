@@ -55,7 +55,7 @@ std::string list_sql(const EventFilter& f, Plan plan) {
     ids = "SELECT id FROM events WHERE id > ?1 AND id < ?2" + scope;
   }
   ids += kResidualFilters;
-  return "SELECT " + std::string(kEventColumns) + " FROM events WHERE id IN (" + ids + order + " LIMIT ?11)" + order;
+  return "SELECT " + std::string(rows::kEventColumns) + " FROM events WHERE id IN (" + ids + order + " LIMIT ?11)" + order;
 }
 
 std::optional<std::string> codes_json(const std::vector<std::int64_t>& codes) {
@@ -78,26 +78,6 @@ std::optional<std::string> unless_empty(const std::string& text) {
 }
 
 }  // namespace
-
-EventRow read_row(const Statement& st, int at) {
-  EventRow e;
-  e.id = st.column_int(at + 0);
-  e.sn = st.column_text(at + 1);
-  e.index = st.column_opt_int(at + 2);
-  e.time_local = st.column_text(at + 3);
-  e.time_utc = st.column_opt_int(at + 4);
-  e.pin = st.column_text(at + 5);
-  e.cardno = st.column_text(at + 6);
-  e.event = st.column_opt_int(at + 7);
-  e.door = st.column_opt_int(at + 8);
-  e.inout = st.column_opt_int(at + 9);
-  e.verifytype = st.column_text(at + 10);
-  e.alarm_type = st.column_opt_int(at + 11);
-  e.raw = st.column_text(at + 12);
-  e.source = st.column_text(at + 13);
-  e.received_at = st.column_int(at + 14);
-  return e;
-}
 
 InsertCounts insert(Connection& c, const std::vector<NewEvent>& events) {
   // DO NOTHING on any uniqueness conflict (index+time, or digest when there is no index): a re-sent
@@ -153,7 +133,7 @@ std::vector<EventRow> list_by(Connection& c, const EventFilter& filter, Plan pla
       .bind(10, ranges_json(filter.classes))
       .bind(11, filter.limit > 0 ? filter.limit : std::int64_t{-1});  // -1: no limit
   std::vector<EventRow> out;
-  while (st->step()) out.push_back(read_row(*st, 0));
+  while (st->step()) out.push_back(rows::read_event(*st, 0, kEventRaw));
   return out;
 }
 

@@ -3,53 +3,12 @@
 #include <nlohmann/json.hpp>
 
 #include "storage/result.hpp"
+#include "storage/rows.hpp"
 #include "storage/sqlite/events.hpp"
 
 namespace zkpush::storage::sqlite {
 
 namespace {
-
-// A message with the row it names: the event's columns start at 6, the door state's at 21.
-std::string select_from(std::string_view where) {
-  std::string sql = "SELECT m.id, m.kind, m.sn, m.ref, m.body, m.at, ";
-  for (std::size_t i = 0, start = 0; start <= events::kEventColumns.size(); ++i) {
-    auto end = events::kEventColumns.find(',', start);
-    if (end == std::string_view::npos) end = events::kEventColumns.size();
-    auto column = events::kEventColumns.substr(start, end - start);
-    while (!column.empty() && column.front() == ' ') column.remove_prefix(1);
-    sql += (i ? ", e." : "e.") + std::string(column);
-    start = end + 1;
-  }
-  sql +=
-      ", h.sn, h.time_local, h.sensor, h.relay, h.alarm, h.received_at FROM messages m "
-      "LEFT JOIN events e ON m.kind = 'event' AND e.id = m.ref "
-      "LEFT JOIN door_state_history h ON m.kind = 'door_state' AND h.id = m.ref ";
-  sql += where;
-  return sql;
-}
-
-Message read_message(const Statement& st) {
-  Message m;
-  m.id = st.column_int(0);
-  m.kind = st.column_text(1);
-  m.sn = st.column_text(2);
-  m.ref = st.column_opt_int(3).value_or(0);
-  m.body = st.column_opt_text(4).value_or("");
-  m.at = st.column_int(5);
-  if (!st.is_null(6)) m.event = events::read_row(st, 6);
-  if (!st.is_null(21)) {
-    DoorStateUpdate d;
-    d.sn = st.column_text(21);
-    d.time_local = st.column_text(22);
-    d.sensor = st.column_text(23);
-    d.relay = st.column_text(24);
-    d.alarm = st.column_text(25);
-    d.received_at = st.column_int(26);
-    d.id = m.ref;
-    m.door_state = std::move(d);
-  }
-  return m;
-}
 
 // The filter's kinds as the JSON array json_each reads ("[]": every kind).
 std::string kinds_json(const std::vector<std::string>& kinds) { return nlohmann::json(kinds).dump(); }
@@ -58,26 +17,26 @@ std::string kinds_json(const std::vector<std::string>& kinds) { return nlohmann:
 
 std::vector<Message> Messages::list(const MessageFilter& f) {
   // Two statements, so that SQLite walks the index that serves the filter.
-  static const std::string kAll = select_from(
+  static const std::string kAll = rows::select_messages(
       "WHERE m.id > ?1 AND (?3 = '[]' OR m.kind IN (SELECT value FROM json_each(?3))) ORDER BY m.id LIMIT ?2");
-  static const std::string kDevice = select_from(
+  static const std::string kDevice = rows::select_messages(
       "WHERE m.sn = ?4 AND m.id > ?1 AND (?3 = '[]' OR m.kind IN (SELECT value FROM json_each(?3))) "
       "ORDER BY m.id LIMIT ?2");
   auto st = c_.prepare(f.sn.empty() ? kAll : kDevice);
   st->bind(1, f.after_id).bind(2, f.limit > 0 ? f.limit : std::int64_t{-1}).bind(3, kinds_json(f.kinds));
   if (!f.sn.empty()) st->bind(4, f.sn);
   std::vector<Message> out;
-  while (st->step()) out.push_back(read_message(*st));
+  while (st->step()) out.push_back(rows::read_message(*st, events::kEventRaw));
   return out;
 }
 
 std::vector<Message> Messages::get(const std::vector<std::int64_t>& ids) {
   static const std::string kByIds =
-      select_from("WHERE m.id IN (SELECT value FROM json_each(?1)) ORDER BY m.id");
+      rows::select_messages("WHERE m.id IN (SELECT value FROM json_each(?1)) ORDER BY m.id");
   auto st = c_.prepare(kByIds);
   st->bind(1, nlohmann::json(ids).dump());
   std::vector<Message> out;
-  while (st->step()) out.push_back(read_message(*st));
+  while (st->step()) out.push_back(rows::read_message(*st, events::kEventRaw));
   return out;
 }
 

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "storage/result.hpp"
+#include "storage/rows.hpp"
 
 namespace zkpush::storage::sqlite {
 
@@ -13,44 +14,12 @@ constexpr const char* kWebhookColumns =
     "last_attempt_at, last_success_at, "
     "(SELECT count(*) FROM webhook_dead_letters d WHERE d.webhook_id = webhooks.id) FROM webhooks ";
 
-Webhook read_webhook(const Statement& st) {
-  Webhook w;
-  w.id = st.column_int(0);
-  w.url = st.column_text(1);
-  w.secret = st.column_text(2);
-  w.kinds = st.column_text(3);
-  w.sn = st.column_text(4);
-  w.max_attempts = st.column_int(5);
-  w.cursor = st.column_int(6);
-  w.created_at = st.column_int(7);
-  w.delivered = st.column_int(8);
-  w.last_status = st.column_int(9);
-  w.last_error = st.column_text(10);
-  w.last_attempt_at = st.column_int(11);
-  w.last_success_at = st.column_int(12);
-  w.dead_letters = st.column_int(13);
-  return w;
-}
-
-DeadLetter read_dead_letter(const Statement& st) {
-  DeadLetter d;
-  d.id = st.column_int(0);
-  d.webhook_id = st.column_int(1);
-  d.message_id = st.column_int(2);
-  d.attempts = st.column_int(3);
-  d.last_status = st.column_int(4);
-  d.last_error = st.column_text(5);
-  d.failed_at = st.column_int(6);
-  d.redeliver = st.column_int(7) != 0;
-  return d;
-}
-
 }  // namespace
 
 std::vector<Webhook> Webhooks::all() {
   std::vector<Webhook> out;
   auto st = c_.prepare(std::string(kWebhookColumns) + "ORDER BY id");
-  while (st->step()) out.push_back(read_webhook(*st));
+  while (st->step()) out.push_back(rows::read_webhook(*st));
   return out;
 }
 
@@ -58,7 +27,7 @@ std::optional<Webhook> Webhooks::get(std::int64_t id) {
   auto st = c_.prepare(std::string(kWebhookColumns) + "WHERE id = ?1");
   st->bind(1, id);
   if (!st->step()) return std::nullopt;
-  return read_webhook(*st);
+  return rows::read_webhook(*st);
 }
 
 std::vector<DeadLetter> Webhooks::dead_letters(std::int64_t webhook_id, std::int64_t before_id, std::int64_t limit,
@@ -73,7 +42,7 @@ std::vector<DeadLetter> Webhooks::dead_letters(std::int64_t webhook_id, std::int
                              "ORDER BY id DESC LIMIT ?3");
   st->bind(1, webhook_id).bind(2, before_id).bind(3, limit > 0 ? limit : std::int64_t{-1});
   std::vector<DeadLetter> out;
-  while (st->step()) out.push_back(read_dead_letter(*st));
+  while (st->step()) out.push_back(rows::read_dead_letter(*st));
   return out;
 }
 
