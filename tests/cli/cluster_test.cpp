@@ -419,7 +419,7 @@ TEST_F(ClusterTwoNodes, ApprovalConfigurationCancelAndWaitsCrossNodes) {
   // The device as each node shows it: the same pending count (none).
   for (int port : {pa, pb}) {
     std::int64_t pending = -1;
-    for (int i = 0; i < 250 && pending != 0; ++i) {
+    for (int i = 0; i < 1000 && pending != 0; ++i) {  // up to 20 s: a deadline for a loaded machine
       auto device = cluster_api(port, "GET", "/api/v1/devices/" + panel.sn());
       ASSERT_TRUE(device && device->status == 200);
       pending = Json::parse(device->body).value("pending", std::int64_t{-1});
