@@ -141,7 +141,7 @@ void CommandQueue::enqueue(const EnqueueRequest& request, Reply<CommandRow> done
   const std::int64_t clock_now = clock_.now();
   store_.write([command = std::move(prepared.value()), clock_now, gate = &stored_gate_](storage::Transaction& tx) {
     if (*gate)
-      if (auto refused = (*gate)(tx.devices(), command.sn)) throw storage::Refused(Reason::conflict, std::move(*refused));
+      if (auto refused = (*gate)(tx.devices(), command.sn)) throw storage::Refused(Reason::conflict, *refused);
     return tx.commands().insert(command, clock_now);
   },
                [this, done = std::move(done)](storage::StoreResult<CommandRow> r) {
