@@ -25,7 +25,7 @@ class Handler {
 
   // Receives each complete request in the order of the connection; responses are written in
   // that order whatever order the responders are called in. Runs on an I/O thread (the
-  // connection's strand) and must not block: hand slow work elsewhere and call `respond` later,
+  // connection's thread) and must not block: hand slow work elsewhere and call `respond` later,
   // or answer with a streamed body through `respond.stream()` (see stream.hpp).
   // An exception thrown from here is logged and answered with 500.
   virtual void handle(Request request, Responder respond) = 0;

@@ -38,8 +38,10 @@ HttpServer::HttpServer(ServerConfig config, Handler& handler)
     : config_(std::move(config)),
       threads_count_(resolve_threads(config_.threads)),
       state_(
-          std::make_shared<ServerState>(config_.limits, handler, config_.log, config_.log_level)),
-      ioc_(static_cast<int>(threads_count_)) {
+          std::make_shared<ServerState>(config_.limits, handler, config_.log, config_.log_level)) {
+  // Concurrency hint 1: one thread runs each context, which lets Asio keep the handlers a thread
+  // posts to itself in that thread's private queue (other threads still post, with locking).
+  for (unsigned i = 0; i < threads_count_; ++i) contexts_.push_back(std::make_unique<asio::io_context>(1));
   if (config_.tls) {
     if (!config_.tls->context || !config_.tls->context->ssl) {
       throw std::invalid_argument("TLS listener without a certificate");
@@ -78,7 +80,9 @@ void HttpServer::start() {
   auto address = asio::ip::make_address(config_.address, ec);
   if (ec) throw boost::system::system_error(ec, "listen address '" + config_.address + "'");
 
-  auto listener = std::make_shared<Listener>(ioc_, state_);
+  std::vector<asio::io_context*> contexts;
+  for (auto& context : contexts_) contexts.push_back(context.get());
+  auto listener = std::make_shared<Listener>(*contexts_.front(), contexts, state_);
   listener->open(Endpoint{address, config_.port}, config_.listen_backlog);
   std::shared_ptr<Listener> tls_listener;
   if (config_.tls) {
@@ -86,7 +90,9 @@ void HttpServer::start() {
     if (ec) {
       throw boost::system::system_error(ec, "TLS listen address '" + config_.tls->address + "'");
     }
-    tls_listener = std::make_shared<Listener>(ioc_, state_, tls_slot_);
+    // Accepting on the second thread, when there is one: a burst of TLS connections (each a
+    // handshake to start) and one of plain ones are then accepted in parallel.
+    tls_listener = std::make_shared<Listener>(*contexts_[1 % contexts_.size()], contexts, state_, tls_slot_);
     tls_listener->open(Endpoint{tls_address, config_.tls->port}, config_.listen_backlog);
   }
   listener_ = std::move(listener);
@@ -95,18 +101,18 @@ void HttpServer::start() {
     tls_listener_ = std::move(tls_listener);
     tls_local_ = tls_listener_->local_endpoint();
   }
-  work_.emplace(ioc_.get_executor());
+  for (auto& context : contexts_) work_.push_back(asio::make_work_guard(*context));
   listener_->start();
   if (tls_listener_) tls_listener_->start();
   threads_.reserve(threads_count_);
-  for (unsigned i = 0; i < threads_count_; ++i) threads_.emplace_back([this] { run_thread(); });
+  for (auto& context : contexts_) threads_.emplace_back([this, &ioc = *context] { run_thread(ioc); });
   started_ = true;
 }
 
-void HttpServer::run_thread() noexcept {
+void HttpServer::run_thread(asio::io_context& ioc) noexcept {
   for (;;) {
     try {
-      ioc_.run();
+      ioc.run();
       return;
     } catch (const std::exception& e) {
       // Handlers of ours do not throw; this is an allocation failure or a bug. The thread keeps
@@ -139,8 +145,8 @@ void HttpServer::stop() {
   // Closed sessions go away as their cancelled operations complete, within milliseconds.
   wait_until(Clock::now() + 1s, [&] { return state_->session_count() == 0; });
 
-  work_.reset();
-  ioc_.stop();
+  work_.clear();
+  for (auto& context : contexts_) context->stop();
   for (auto& thread : threads_) thread.join();
   threads_.clear();
 }

@@ -1,5 +1,5 @@
-// The HTTP/1.1 server of `zkpush serve`: owns the io_context and its threads, the listener and
-// the sessions. Generic transport only; what the requests mean is the Handler's business.
+// The HTTP/1.1 server of `zkpush serve`: owns the I/O threads (each with an io_context of its own,
+// net.hpp), the listener and the sessions. Generic transport only; what the requests mean is the Handler's business.
 //
 //   MyHandler handler;
 //   HttpServer server({.port = 8088}, handler);
@@ -86,15 +86,16 @@ class HttpServer {
   const Counters& counters() const noexcept;
 
  private:
-  void run_thread() noexcept;
+  void run_thread(asio::io_context& ioc) noexcept;
 
   ServerConfig config_;
   unsigned threads_count_;
   std::shared_ptr<ServerState> state_;
-  // Declared after state_ and before what uses it: destroyed after the listener and threads, and
-  // its destruction releases the sessions its pending handlers still hold.
-  asio::io_context ioc_;
-  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
+  // One per I/O thread. Declared after state_ and before what uses them: destroyed after the
+  // listener and threads, and their destruction releases the sessions their pending handlers
+  // still hold.
+  std::vector<std::unique_ptr<asio::io_context>> contexts_;
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> work_;
   std::shared_ptr<Listener> listener_;
   std::shared_ptr<TlsContextSlot> tls_slot_;
   std::shared_ptr<Listener> tls_listener_;

@@ -25,12 +25,12 @@ bool is_resource_exhaustion(const error_code& ec) noexcept {
 
 }  // namespace
 
-Listener::Listener(asio::io_context& ioc, std::shared_ptr<ServerState> state,
-                   std::shared_ptr<TlsContextSlot> tls)
-    : ioc_(ioc),
+Listener::Listener(asio::io_context& accept_on, std::vector<asio::io_context*> sessions_on,
+                   std::shared_ptr<ServerState> state, std::shared_ptr<TlsContextSlot> tls)
+    : sessions_on_(std::move(sessions_on)),
       state_(std::move(state)),
       tls_(std::move(tls)),
-      acceptor_(asio::make_strand(ioc)),
+      acceptor_(accept_on.get_executor()),
       backoff_(acceptor_.get_executor()) {}
 
 void Listener::open(const Endpoint& endpoint, int backlog) {
@@ -77,9 +77,12 @@ void Listener::stop() {
 
 void Listener::do_accept() {
   if (stopped_) return;
-  // Each connection gets its own strand: its handlers never run concurrently, while different
-  // connections run in parallel on all I/O threads.
-  acceptor_.async_accept(asio::make_strand(ioc_),
+  // Each connection stays on one I/O thread, so its handlers never run concurrently; the
+  // connections are dealt to the threads in turn, which keeps them about even for devices that
+  // hold their connection (a thread that closes many short ones may end up with fewer).
+  asio::io_context& on = *sessions_on_[next_];
+  next_ = (next_ + 1) % sessions_on_.size();
+  acceptor_.async_accept(on,
                          [self = shared_from_this()](error_code ec, Socket socket) {
                            self->on_accept(ec, std::move(socket));
                          });
@@ -114,7 +117,7 @@ void Listener::on_accept(error_code ec, Socket socket) {
 
   counters.connections_accepted.fetch_add(1, std::memory_order_relaxed);
   const std::size_t max = state_->limits.max_connections;
-  // Only this strand increments connections_open, so the check cannot be raced past the limit.
+  // Only this thread increments connections_open, so the check cannot be raced past the limit.
   if (max != 0 && counters.connections_open.load(std::memory_order_relaxed) >= max) {
     reject(socket);
   } else {

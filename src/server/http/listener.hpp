@@ -1,9 +1,11 @@
-// Accepts connections and starts a session for each, each on its own strand. A TLS listener starts
-// each session with the context its slot holds at that moment (tls.hpp).
+// Accepts connections and starts a session for each, spreading them over the I/O threads' io_contexts
+// in turn (net.hpp). A TLS listener starts each session with the context its slot holds at that
+// moment (tls.hpp).
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "server/http/net.hpp"
 #include "server/http/request.hpp"
@@ -15,15 +17,17 @@ class TlsContextSlot;
 
 class Listener : public std::enable_shared_from_this<Listener> {
  public:
-  Listener(asio::io_context& ioc, std::shared_ptr<ServerState> state,
-           std::shared_ptr<TlsContextSlot> tls = nullptr);
+  // Accepts on `accept_on`; the sessions go to `sessions_on` in turn (not empty; they outlive
+  // the listener).
+  Listener(asio::io_context& accept_on, std::vector<asio::io_context*> sessions_on,
+           std::shared_ptr<ServerState> state, std::shared_ptr<TlsContextSlot> tls = nullptr);
 
   // Binds and listens; throws boost::system::system_error. Call before the I/O threads run.
   void open(const Endpoint& endpoint, int backlog);
   Endpoint local_endpoint() const;
 
   void start();
-  // Closes the acceptor on its strand and returns once it is closed. Not from an I/O thread.
+  // Closes the acceptor on its thread and returns once it is closed. Not from an I/O thread.
   void stop();
 
  private:
@@ -31,7 +35,8 @@ class Listener : public std::enable_shared_from_this<Listener> {
   void on_accept(boost::system::error_code ec, Socket socket);
   void reject(Socket& socket);
 
-  asio::io_context& ioc_;
+  std::vector<asio::io_context*> sessions_on_;
+  std::size_t next_ = 0;  // the context of the next session
   std::shared_ptr<ServerState> state_;
   std::shared_ptr<TlsContextSlot> tls_;  // null: plain HTTP
   Acceptor acceptor_;

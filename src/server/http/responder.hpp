@@ -25,7 +25,7 @@ class Responder {
   ~Responder();
 
   // Sends the response; later calls do nothing. Thread-safe with respect to the connection: the
-  // work is posted onto the connection's strand. Does nothing if the connection is gone (the
+  // work is posted onto the connection's I/O thread. Does nothing if the connection is gone (the
   // client disconnected, a timeout fired, or the server was stopped).
   void operator()(Response response);
 

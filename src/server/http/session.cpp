@@ -32,8 +32,9 @@ constexpr char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
 // a 2 MB upload takes tens of reads rather than thousands. Released once the connection is idle.
 constexpr std::size_t kBodyReadChunk = 64 * 1024;
 constexpr std::size_t kDrainReadChunk = 16 * 1024;
-// A TLS connection waits for its next request by reading this much (do_read).
-constexpr std::size_t kTlsFirstRead = 1024;
+// A connection waits for its next request by reading this much (do_read): the buffer an idle
+// connection holds.
+constexpr std::size_t kFirstRead = 512;
 // Bytes discarded after a closing response before giving up on a graceful close.
 constexpr std::uint64_t kDrainLimit = 1024 * 1024;
 // Chunked framing of a streamed body: "<hex size>\r\n<data>\r\n" ... "0\r\n\r\n".
@@ -180,29 +181,36 @@ void Session::do_read() {
     return;
   }
   if (flushed()) release_idle_memory();
-  // Wait for readability instead of reading: until the first byte of the next request arrives,
-  // the connection holds no buffer and no parser.
+  // The buffer is empty: what a large body made it grow to goes (shrink_to_fit frees it whole).
+  if (buffer_.capacity() > kFirstRead) buffer_.shrink_to_fit();
+  // The next request's first bytes are read into a small buffer, and the parser starts from them:
+  //  - an async_wait(wait_read) would cost an epoll_ctl per request (Asio re-arms the descriptor for
+  //    a wait, not for a read, which the reactor performs on the readiness it already watches), a
+  //    third of the syscalls of a heartbeat;
+  //  - over TLS, readability says nothing: the next request's bytes may already sit decrypted in
+  //    OpenSSL or undecrypted in the stream's input buffer (a pipelined request), and a readable
+  //    socket may carry only TLS records of no data (a key update).
+  // The parser is only made once a byte has arrived: an idle connection holds this buffer alone.
   read_ = Read::waiting;
-  if (tls_) {
-    // Readability of the socket says nothing here: the next request's bytes may already sit
-    // decrypted in OpenSSL or undecrypted in the stream's input buffer (a pipelined request), and
-    // a readable socket may carry only TLS records of no data (a key update). So a TLS connection
-    // reads its first bytes instead, into a small buffer; the parser then starts from them.
-    tls_->async_read_some(buffer_.prepare(kTlsFirstRead),
-                          [self = shared_from_this()](error_code ec, std::size_t n) {
-                            self->buffer_.commit(n);
-                            self->on_readable(n > 0 ? error_code{} : ec);
-                          });
-  } else {
-    socket_.async_wait(Socket::wait_read,
-                       [self = shared_from_this()](error_code ec) { self->on_readable(ec); });
-  }
+  with_stream([this](auto& stream) {
+    stream.async_read_some(buffer_.prepare(kFirstRead),
+                           [self = shared_from_this()](error_code ec, std::size_t n) {
+                             self->buffer_.commit(n);
+                             self->on_readable(n > 0 ? error_code{} : ec);
+                           });
+  });
   refresh_deadline();
 }
 
 void Session::on_readable(error_code ec) {
   read_ = Read::none;
   if (closed_) return;
+  if (ec && !lingering_ && (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated)) {
+    // The client closed its side between requests (a TLS client perhaps without close_notify):
+    // what it is still owed is written before the connection closes.
+    on_read_error(bhttp::error::end_of_stream);
+    return;
+  }
   if (ec) {
     if (ec != asio::error::operation_aborted && ec != asio::error::eof &&
         ec != asio::ssl::error::stream_truncated) {
@@ -540,8 +548,7 @@ void Session::after_flush() {
     return;
   }
   idle_since_ = Clock::now();
-  // A TLS session's wait is a read into the buffer: its memory is in use.
-  if (read_ == Read::waiting && !tls_) release_idle_memory();
+  if (read_ == Read::waiting) release_idle_memory();  // not while a pipelined request is parsed
   do_read();
   refresh_deadline();
 }
@@ -851,12 +858,12 @@ void Session::close() {
   self_.reset();
 }
 
+// Between requests a connection keeps no parser and no response. Its buffer is left alone: a read
+// of the next request may be using it (do_read trims it before the next read).
 void Session::release_idle_memory() noexcept {
-  buffer_.clear();
-  buffer_.shrink_to_fit();
   parser_.reset();
   writing_.reset();
-  slots_.shrink_to_fit();
+  if (slots_.capacity() > 1) slots_.shrink_to_fit();
 }
 
 // --- timeouts --------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 // One HTTP/1.1 connection: reads requests, hands them to the handler, writes the responses in
 // request order, and enforces the limits and timeouts. Everything after construction runs on the
-// connection's strand; the public members post onto it and may be called from any thread.
+// connection's I/O thread; the public members post onto it and may be called from any thread.
 //
 // The same class serves plain and TLS connections: a TLS session owns an ssl::stream over its
 // socket and the context it was accepted with, and every read and write goes through whichever
@@ -64,8 +64,8 @@ class Session : public std::enable_shared_from_this<Session> {
   enum class Read : std::uint8_t {
     handshake,  // TLS connections: the handshake, before any request
     none,       // nothing outstanding: paused (pipeline full), done, or between steps
-    waiting,    // async_wait(readable): no byte of a request yet, so no buffer or parser held
-                // (TLS: a read of the first bytes, see do_read)
+    waiting,    // a read of the next request's first bytes into a small buffer; no parser yet
+                // (see do_read)
     header,     // reading the request line and fields
     continue_,  // head read, owes "100 Continue" once earlier responses are out
     body,       // reading the body
@@ -148,7 +148,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void log_event(LogLevel level, std::string_view what) const;
 
   Socket socket_;  // moved into tls_ for a TLS connection
-  Timer timer_;   // its executor is the connection's strand
+  Timer timer_;   // its executor is the connection's I/O thread
   std::shared_ptr<asio::ssl::context> tls_context_;
   std::unique_ptr<TlsStream> tls_;
   std::shared_ptr<ServerState> state_;

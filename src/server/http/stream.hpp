@@ -20,7 +20,7 @@
 // close.
 //
 // Every member is thread-safe and may be called from any thread, before or after the connection
-// is gone. The callbacks run on an I/O thread (the connection's strand) and must not block; they
+// is gone. The callbacks run on an I/O thread (the connection's) and must not block; they
 // may call the stream's members. A callback that holds the stream's shared_ptr keeps it (and its
 // connection) open until that callback has run.
 #pragma once

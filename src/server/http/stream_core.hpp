@@ -1,5 +1,5 @@
 // The shared state of one streamed response (internal to the transport): the queue the handler's
-// threads fill and the connection's strand drains. The handler holds it through Stream; the
+// threads fill and the connection's I/O thread drains. The handler holds it through Stream; the
 // session holds it while the stream waits for its turn and while it is written.
 #pragma once
 
@@ -41,7 +41,7 @@ class StreamCore : public std::enable_shared_from_this<StreamCore> {
   bool closed() const noexcept;
   std::size_t buffered() const noexcept;
 
-  // --- the session's side: its strand only ---------------------------------------------------
+  // --- the session's side: its I/O thread only ---------------------------------------------------
   // The stream reached the front of the response order and the session writes it now; until
   // take() finds nothing to do, further writes need no wake-up.
   void activate();
@@ -57,7 +57,7 @@ class StreamCore : public std::enable_shared_from_this<StreamCore> {
   Ending finish();
   void release_batch() noexcept;
 
-  // Written by the session on its strand only.
+  // Written by the session on its I/O thread only.
   std::string head;          // the serialized head, until it has been written
   std::vector<Chunk> batch;  // the chunks being written
   std::string framing;       // chunk-size lines of the batch (reserved, so never reallocated)
