@@ -45,12 +45,14 @@ build: deps
 
 # clang 14 with sanitizers and libFuzzer: the second compiler of the warning-free contract, the
 # sanitizer run of the test suite, and the fuzz targets, in one build. -O0 with line tables: the
-# suite runs in seconds either way, and -O1 more than doubled this build's compile time; the
-# protocol core, which the fuzz targets exercise, keeps -O1 for their speed (fuzz/CMakeLists.txt).
+# suite runs in seconds either way, and -O1 more than doubled this build's compile time.
+# FUZZ_O1=ON (set by `make fuzz`): the protocol core, which the fuzz targets exercise, at -O1 for the
+# long fuzzing runs (fuzz/CMakeLists.txt).
+FUZZ_O1 ?= OFF
 clang-build: deps
 	@cmake -S . -B $(CLANG_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=clang++ \
 	  "-DCMAKE_CXX_FLAGS_DEBUG=-O0 -gline-tables-only" \
-	  -DZKPUSH_SANITIZE=ON -DZKPUSH_FUZZ=ON $(CMAKE_FLAGS) >/dev/null
+	  -DZKPUSH_SANITIZE=ON -DZKPUSH_FUZZ=ON -DZKPUSH_FUZZ_O1=$(FUZZ_O1) $(CMAKE_FLAGS) >/dev/null
 	@$(call ninja,$(CLANG_BUILD))
 
 # ThreadSanitizer over the suites where the server's threads meet: the transport's I/O threads, the
@@ -139,7 +141,8 @@ test: build console
 
 # The long run: every fuzz target for FUZZ_SECONDS, then the ThreadSanitizer suites ten times over
 # (races show up on some interleavings only).
-fuzz: clang-build
+fuzz:
+	@$(MAKE) --no-print-directory clang-build FUZZ_O1=ON
 	@bash scripts/fuzz.sh $(CLANG_BUILD) long $(FUZZ_SECONDS)
 	@$(MAKE) --no-print-directory test-tsan TSAN_REPEAT=10
 
