@@ -15,6 +15,13 @@ function(zkpush_harden target)
   if(NOT ZKPUSH_HARDEN)
     return()
   endif()
+  get_target_property(type ${target} TYPE)
+  # The ASan build's binary is a test tool, not what ships: linked as a plain executable, it starts
+  # in half the time (0.19 s instead of 0.35 s: no 100,000s of relocations to apply to its 240 MB),
+  # and the CLI tests of `make test` start it hundreds of times. Its libraries stay PIC.
+  if(ZKPUSH_SANITIZE AND type STREQUAL "EXECUTABLE")
+    return()
+  endif()
   # Per target, not project-wide: the test executables share a precompiled header with their
   # support library, which must be compiled with the same -fpie/-fpic setting.
   set_target_properties(${target} PROPERTIES POSITION_INDEPENDENT_CODE ON)
@@ -24,7 +31,6 @@ function(zkpush_harden target)
     target_compile_options(${target} PRIVATE
       $<$<NOT:$<CONFIG:Debug>>:-U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=2>)
   endif()
-  get_target_property(type ${target} TYPE)
   if(type STREQUAL "EXECUTABLE")
     target_link_options(${target} PRIVATE -Wl,-z,relro -Wl,-z,now)
   endif()

@@ -14,8 +14,8 @@ class Handler {
  public:
   virtual ~Handler() = default;
 
-  // Chooses the largest acceptable body once the head is read and before any of the body is.
-  // nullopt means Limits::body_limit. A declared Content-Length above the answer is refused with
+  // Chooses the largest acceptable body once the head is read and before any of the body is; not
+  // asked for a request without a body. nullopt means Limits::body_limit. A declared Content-Length above the answer is refused with
   // 413 without reading the body (and without sending 100 Continue); a chunked body is cut off
   // with 413 when it grows past it. Runs on an I/O thread: must not block.
   virtual std::optional<std::size_t> body_limit(const RequestHead& head) {

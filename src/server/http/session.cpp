@@ -257,6 +257,10 @@ void Session::on_header(error_code ec, std::size_t bytes) {
     on_read_error(ec);
     return;
   }
+  if (parser_->is_done()) {  // no body: no limit to choose (a heartbeat's path)
+    on_request_complete();
+    return;
+  }
   const auto& req = parser_->get();
   std::optional<std::uint64_t> content_length;
   if (auto n = parser_->content_length()) content_length = *n;
@@ -276,10 +280,6 @@ void Session::on_header(error_code ec, std::size_t bytes) {
            "request body of " + std::to_string(*content_length) + " bytes exceeds the limit of " +
                std::to_string(limit),
            req.version());
-    return;
-  }
-  if (parser_->is_done()) {  // no body
-    on_request_complete();
     return;
   }
   parser_->body_limit(std::uint64_t{limit});
