@@ -15,9 +15,10 @@ class Handler {
   virtual ~Handler() = default;
 
   // Chooses the largest acceptable body once the head is read and before any of the body is; not
-  // asked for a request without a body. nullopt means Limits::body_limit. A declared Content-Length above the answer is refused with
-  // 413 without reading the body (and without sending 100 Continue); a chunked body is cut off
-  // with 413 when it grows past it. Runs on an I/O thread: must not block.
+  // asked for a request without a body. nullopt means Limits::body_limit. A declared
+  // Content-Length above the answer is refused with 413 without reading the body (and without
+  // sending 100 Continue); a chunked body is cut off with 413 when it grows past it. Runs on an
+  // I/O thread: must not block.
   virtual std::optional<std::size_t> body_limit(const RequestHead& head) {
     static_cast<void>(head);
     return std::nullopt;

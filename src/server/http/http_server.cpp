@@ -41,7 +41,9 @@ HttpServer::HttpServer(ServerConfig config, Handler& handler)
           std::make_shared<ServerState>(config_.limits, handler, config_.log, config_.log_level)) {
   // Concurrency hint 1: one thread runs each context, which lets Asio keep the handlers a thread
   // posts to itself in that thread's private queue (other threads still post, with locking).
-  for (unsigned i = 0; i < threads_count_; ++i) contexts_.push_back(std::make_unique<asio::io_context>(1));
+  for (unsigned i = 0; i < threads_count_; ++i) {
+    contexts_.push_back(std::make_unique<asio::io_context>(1));
+  }
   if (config_.tls) {
     if (!config_.tls->context || !config_.tls->context->ssl) {
       throw std::invalid_argument("TLS listener without a certificate");
@@ -92,7 +94,8 @@ void HttpServer::start() {
     }
     // Accepting on the second thread, when there is one: a burst of TLS connections (each a
     // handshake to start) and one of plain ones are then accepted in parallel.
-    tls_listener = std::make_shared<Listener>(*contexts_[1 % contexts_.size()], contexts, state_, tls_slot_);
+    tls_listener = std::make_shared<Listener>(*contexts_[1 % contexts_.size()], contexts, state_,
+                                              tls_slot_);
     tls_listener->open(Endpoint{tls_address, config_.tls->port}, config_.listen_backlog);
   }
   listener_ = std::move(listener);

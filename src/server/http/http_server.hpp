@@ -1,5 +1,6 @@
 // The HTTP/1.1 server of `zkpush serve`: owns the I/O threads (each with an io_context of its own,
-// net.hpp), the listener and the sessions. Generic transport only; what the requests mean is the Handler's business.
+// net.hpp), the listener and the sessions. Generic transport only; what the requests mean is the
+// Handler's business.
 //
 //   MyHandler handler;
 //   HttpServer server({.port = 8088}, handler);

@@ -117,7 +117,8 @@ void Listener::on_accept(error_code ec, Socket socket) {
 
   counters.connections_accepted.fetch_add(1, std::memory_order_relaxed);
   const std::size_t max = state_->limits.max_connections;
-  // Only this thread increments connections_open, so the check cannot be raced past the limit.
+  // Only the listeners increment connections_open: the check can be raced past the limit by the
+  // TLS listener's one connection at most.
   if (max != 0 && counters.connections_open.load(std::memory_order_relaxed) >= max) {
     reject(socket);
   } else {
