@@ -28,6 +28,20 @@ void forget_registration(Device& d) {
   d.options.fields.shrink_to_fit();
 }
 
+// The registration's fields in order, digested: equal for a registration sent again unchanged. 0 for
+// none. A 64-bit digest: two different registrations of one device that collide would leave the
+// second unsaved, with a chance of about one in 10^19.
+std::uint64_t digest(const protocol::Record& r) {
+  if (r.empty()) return 0;
+  std::string all;
+  for (const auto& f : r.fields) {
+    all.append(f.key).push_back('\x1f');
+    all.append(f.value).push_back(f.has_value ? '\x1e' : '\x1d');
+  }
+  const std::uint64_t h = std::hash<std::string>{}(all);
+  return h == 0 ? 1 : h;
+}
+
 }  // namespace
 
 namespace {
@@ -73,6 +87,7 @@ storage::StoreStatus Devices::load() {
       state.flushed_seen = std::min(state.flushed_seen, it->second.flushed_seen);
       state.told_online = it->second.told_online;
     }
+    state.registration = digest(d.registry);
     forget_registration(d);
     state.device = std::make_shared<const Device>(std::move(d));
     derive(state);
@@ -108,9 +123,13 @@ Devices::Totals Devices::totals(std::int64_t seen_since) const {
 }
 
 std::shared_ptr<const Device> Devices::put(Device row) {
+  const auto registration = digest(row.registry);
   forget_registration(row);
   std::lock_guard lock(mutex_);
   auto& state = devices_[row.sn];
+  // A whole row (get(), with its registration): what the store holds now, another node's
+  // registration included; none means none is known, which only stops registry() skipping a write.
+  state.registration = registration;
   state.device = std::make_shared<const Device>(std::move(row));
   if (state.device->last_seen > state.last_seen) state.last_seen = state.device->last_seen;
   if (state.flushed_seen == 0) state.flushed_seen = state.device->last_seen;
@@ -121,9 +140,13 @@ std::shared_ptr<const Device> Devices::put(Device row) {
 void Devices::cache(Device row) { put(std::move(row)); }
 
 std::shared_ptr<const Device> Devices::put_row(Device row, const protocol::Record* update) {
+  const auto registration = digest(row.registry);
   forget_registration(row);
   std::lock_guard lock(mutex_);
   auto& state = devices_[row.sn];
+  // get_row() leaves the registration out: the writes that use it leave the stored one alone
+  // (save() keeps it when given none), except registry(), which tells its own.
+  if (registration != 0) state.registration = registration;
   if (state.device) row.options = state.device->options;
   if (update) {
     storage::merge_options(row.options, *update);
@@ -192,6 +215,14 @@ void Devices::registry(const std::string& sn, const std::string& ip, protocol::R
                        Reply<Registration> done) {
   const auto now = clock_.now();
   auto known = get(sn);
+  if (known && known->device->approved && !known->device->registry_code.empty() && known->device->ip == ip &&
+      known->registration != 0 && known->registration == digest(registration)) {
+    // The registration the store holds, sent again from the same address: a panel reconnecting
+    // after a restart, its own or the server's. Nothing changes, so nothing is written (a burst of
+    // reconnecting panels was a burst of the largest writes of all); presence notes it.
+    touch(sn);
+    return done(Registration{true, known->device});
+  }
   Device d;
   if (known) {
     d = *known->device;
@@ -220,7 +251,12 @@ void Devices::registry(const std::string& sn, const std::string& ip, protocol::R
       [this, accept, registration = d.registry, done = std::move(done)](storage::StoreResult<std::optional<Device>> r) {
         if (!r.ok()) return done(r.error());
         if (!r.value()) return done(storage::StoreError{false, "device vanished", storage::StoreError::Reason::not_found});
-        done(Registration{accept, put_row(std::move(*r.value()), &registration)});
+        auto device = put_row(std::move(*r.value()), &registration);
+        {
+          std::lock_guard lock(mutex_);
+          if (auto it = devices_.find(device->sn); it != devices_.end()) it->second.registration = digest(registration);
+        }
+        done(Registration{accept, std::move(device)});
       });
 }
 

@@ -33,6 +33,9 @@ struct DeviceState {
   std::int64_t last_seen = 0;        // presence, newer than the stored row's between flushes
   std::int64_t flushed_seen = 0;     // last_seen as last handed to the store
   bool told_online = false;          // what the message log last said of it (online / offline)
+  // A digest of the registration the store holds (0: none known). The registration itself is not
+  // kept (devices.cpp, forget_registration); this tells the same one sent again (registry()).
+  std::uint64_t registration = 0;
 };
 
 // A device counts as online when seen within this many seconds: three polling intervals, at least

@@ -110,6 +110,42 @@ TEST_F(DevicesService, RegistryDrawsACodeOnceAndMergesOptionsAsTheStoreDoes) {
   EXPECT_EQ(reloaded->max_package_size, 2048u);
 }
 
+// A panel reconnecting (after a restart, its own or the server's) sends the registration the store
+// holds: accepted with the same code and nothing written. The digest survives a reload from the
+// store; a changed registration, or another address, is written again.
+TEST_F(DevicesService, TheSameRegistrationAgainWritesNothing) {
+  init("R1");
+  const protocol::Record reg{{"~DeviceName", "inBio460"}, {"LockCount", "4"}, {"MaxPackageSize", "2048"}};
+  auto first = registry("R1", reg);
+  ASSERT_TRUE(first.accepted);
+  const auto written = stored("R1")->last_seen;
+  for (int round = 0; round < 2; ++round) {
+    clock_.advance(60);
+    auto again = registry("R1", reg);
+    EXPECT_TRUE(again.accepted);
+    EXPECT_EQ(again.device->registry_code, first.device->registry_code);
+    EXPECT_EQ(stored("R1")->last_seen, written) << "round " << round << ": a write happened";
+    EXPECT_EQ(devices_->get("R1")->last_seen, clock_.now()) << "presence still notes the device";
+    open();  // the server restarts: the digest comes back from the stored registration
+  }
+  clock_.advance(60);
+  auto changed = registry("R1", protocol::Record{{"~DeviceName", "inBio460"}, {"LockCount", "2"}});
+  EXPECT_EQ(stored("R1")->last_seen, clock_.now());
+  EXPECT_EQ(changed.device->options.get_or("LockCount", ""), "2");
+  EXPECT_EQ(stored("R1")->registry.get_or("LockCount", ""), "2");
+  // The first registration again: it differs from the stored one now, so it is written.
+  clock_.advance(60);
+  registry("R1", reg);
+  EXPECT_EQ(stored("R1")->last_seen, clock_.now());
+  EXPECT_EQ(stored("R1")->registry.get_or("LockCount", ""), "4");
+  // The same registration from another address: written (the row keeps the address).
+  clock_.advance(60);
+  auto moved = await<Devices::Registration>(
+      [&](auto done) { devices_->registry("R1", "10.0.0.77", reg, std::move(done)); });
+  ASSERT_TRUE(moved.ok());
+  EXPECT_EQ(stored("R1")->ip, "10.0.0.77");
+}
+
 TEST_F(DevicesService, UnderApprovalRegistryWaitsUntilTheOperatorApproves) {
   policy_.auto_register = false;
   open();
