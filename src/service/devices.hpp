@@ -93,7 +93,9 @@ class Devices {
     bool accepted = false;  // false: waits for approval (406)
     std::shared_ptr<const storage::Device> device;
   };
-  // POST registry: saves the registration and its parameters in one unit of work.
+  // POST registry: saves the registration and its parameters in one unit of work. The registration
+  // the store holds, sent again from the same address by an approved device, is answered without a
+  // write.
   void registry(const std::string& sn, const std::string& ip, protocol::Record registration,
                 Reply<Registration> done);
   // push: a new session; the row with it.
