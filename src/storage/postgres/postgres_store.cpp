@@ -153,6 +153,9 @@ void PostgresStore::commit_group(std::deque<Pending>& group) {
       // ended it) shows only now. No unit has run on it: one new session, rather than failing a
       // whole group for what happened while nothing ran.
       if (c->usable()) throw;
+      // writer_connection() destroys the lost session before it connects again: should connecting
+      // fail too, c must not point at it any more (the rollback below).
+      c = nullptr;
       c = &writer_connection();
       c->exec("BEGIN");
     }
@@ -190,7 +193,7 @@ void PostgresStore::commit_group(std::deque<Pending>& group) {
     // BEGIN, a savepoint, the connection or the COMMIT failed: nothing of this group is durable. (A
     // COMMIT whose answer was lost may in fact have committed; the devices resend and duplicates are
     // recognised: events by their index or digest, answers by command id.)
-    if (c) rollback_quietly(*c);
+    if (c != nullptr && writer_) rollback_quietly(*writer_);
     group_failed = true;
     const StoreError failure{true, "writing to " + shown_url_ + ": " + e.what()};
     for (auto& o : outcomes) o = failure;
