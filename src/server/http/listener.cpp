@@ -2,7 +2,9 @@
 
 #include <boost/asio/post.hpp>
 #include <boost/system/system_error.hpp>
+#include <chrono>
 #include <future>
+#include <thread>
 #include <string>
 #include <utility>
 
@@ -73,6 +75,9 @@ void Listener::stop() {
     closed.set_value();
   });
   done.wait();
+  // The cancelled accept completes on the acceptor's thread, which still runs.
+  const auto deadline = Clock::now() + std::chrono::seconds(5);
+  while (accepting_.load() && Clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(1));
 }
 
 void Listener::do_accept() {
@@ -82,6 +87,7 @@ void Listener::do_accept() {
   // hold their connection (a thread that closes many short ones may end up with fewer).
   asio::io_context& on = *sessions_on_[next_];
   next_ = (next_ + 1) % sessions_on_.size();
+  accepting_.store(true);
   acceptor_.async_accept(on,
                          [self = shared_from_this()](error_code ec, Socket socket) {
                            self->on_accept(ec, std::move(socket));
@@ -89,6 +95,7 @@ void Listener::do_accept() {
 }
 
 void Listener::on_accept(error_code ec, Socket socket) {
+  accepting_.store(false);
   if (stopped_ || ec == asio::error::operation_aborted) return;
   auto& counters = state_->counters;
   if (ec) {

@@ -3,6 +3,7 @@
 // moment (tls.hpp).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -44,6 +45,10 @@ class Listener : public std::enable_shared_from_this<Listener> {
   Clock::time_point last_warning_{};
   std::uint64_t unreported_ = 0;  // rejections and accept errors not logged yet (rate limit)
   bool stopped_ = false;
+  // An accept is pending. Its operation holds a socket of another I/O thread's io_context: stop()
+  // waits until it has ended, so that no io_context is destroyed with such an operation queued
+  // while the other one is already gone.
+  std::atomic<bool> accepting_{false};
 };
 
 }  // namespace zkpush::server::http
