@@ -4,8 +4,8 @@
 #include <boost/system/system_error.hpp>
 #include <chrono>
 #include <future>
-#include <thread>
 #include <string>
+#include <thread>
 #include <utility>
 
 #include "server/http/server_state.hpp"
@@ -77,7 +77,9 @@ void Listener::stop() {
   done.wait();
   // The cancelled accept completes on the acceptor's thread, which still runs.
   const auto deadline = Clock::now() + std::chrono::seconds(5);
-  while (accepting_.load() && Clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  while (accepting_.load() && Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
 }
 
 void Listener::do_accept() {

@@ -193,7 +193,7 @@ void PostgresStore::commit_group(std::deque<Pending>& group) {
     // BEGIN, a savepoint, the connection or the COMMIT failed: nothing of this group is durable. (A
     // COMMIT whose answer was lost may in fact have committed; the devices resend and duplicates are
     // recognised: events by their index or digest, answers by command id.)
-    if (c != nullptr && writer_) rollback_quietly(*writer_);
+    if (c) rollback_quietly(*c);
     group_failed = true;
     const StoreError failure{true, "writing to " + shown_url_ + ": " + e.what()};
     for (auto& o : outcomes) o = failure;
